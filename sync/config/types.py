@@ -1,0 +1,121 @@
+"""Typed, immutable configuration objects that the validated YAML files load into.
+
+Code deeper in the library only ever sees these objects, never raw dicts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+PHASES = ("reach", "acquisition", "conversion", "retention", "loyalty")
+SURVIVORSHIP_RULES = ("newest", "priority", "prefer", "first", "max", "min")
+
+
+@dataclass(frozen=True)
+class StageDef:
+    """An active lifecycle stage and the phase of the customer journey it belongs to."""
+
+    name: str
+    phase: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class LostStageDef:
+    """A stage a contact drops into when it leaves the funnel (e.g. Cold Lead)."""
+
+    name: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class TransitionRule:
+    """Allows a move the default rules forbid (backward, or out of a lost stage).
+
+    ``from_stages`` lists stage names; the words ``active`` and ``lost`` stand for every
+    active / every lost stage. ``on`` is ``stage`` (a source reported a stage) or
+    ``inbound_message`` (the contact wrote again). ``to`` is the target stage; for
+    ``on: stage`` it may be None, meaning "the stage the source reported".
+    ``sources`` restricts which sources the rule applies to (empty = any).
+    """
+
+    name: str
+    from_stages: tuple[str, ...]
+    on: str = "stage"
+    to: str | None = None
+    sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    """How the winning value of one canonical field is chosen among sources."""
+
+    rule: str = "newest"
+    sources: tuple[str, ...] = ()  # for priority: ordered list; for prefer: one source
+
+
+@dataclass(frozen=True)
+class IdentityKind:
+    """Rules for one identity kind.
+
+    ``exclusive``: a contact holds at most one value of this kind (ids of one external
+    system); two contacts holding different values are never merged automatically.
+    ``no_merge_if_different``: kinds that, when both contacts hold different values,
+    block a merge found through this kind (e.g. a phone match with conflicting emails).
+    """
+
+    name: str
+    exclusive: bool = False
+    priority: int = 100
+    no_merge_if_different: tuple[str, ...] = ()
+
+
+DEFAULT_JUNK_VALUES = ("null", "none", "nil", "undefined", "-1", "0", "n/a", "na", "unknown", "anonymous", "test")
+
+
+@dataclass(frozen=True)
+class LifecycleConfig:
+    """Stages, lost stages, transition rules, survivorship and identity rules."""
+
+    stages: tuple[StageDef, ...]
+    lost_stages: tuple[LostStageDef, ...]
+    transitions: tuple[TransitionRule, ...] = ()
+    field_rules: tuple[tuple[str, FieldRule], ...] = ()
+    default_rule: FieldRule = field(default_factory=FieldRule)
+    identity_kinds: tuple[IdentityKind, ...] = ()
+    junk_values: tuple[str, ...] = DEFAULT_JUNK_VALUES
+    default_region: str = "US"
+    default_stage: str | None = None  # stage given to a new contact with no reported stage
+
+    def rule_for(self, field_name: str) -> FieldRule:
+        """The survivorship rule for a field (the default rule when none is configured)."""
+        for name, rule in self.field_rules:
+            if name == field_name:
+                return rule
+        return self.default_rule
+
+    def identity_kind(self, kind: str) -> IdentityKind:
+        """Rules for an identity kind; unknown kinds are non-exclusive, lowest priority."""
+        for k in self.identity_kinds:
+            if k.name == kind:
+                return k
+        return IdentityKind(name=kind)
+
+    @property
+    def active_names(self) -> tuple[str, ...]:
+        """Active stage names in funnel order."""
+        return tuple(s.name for s in self.stages)
+
+    @property
+    def lost_names(self) -> tuple[str, ...]:
+        """Lost stage names."""
+        return tuple(s.name for s in self.lost_stages)
+
+    def rank(self, stage: str) -> int:
+        """Position of an active stage in the funnel (0 = first); -1 for lost or unknown."""
+        names = self.active_names
+        return names.index(stage) if stage in names else -1
+
+    def is_lost(self, stage: str) -> bool:
+        """True for a lost stage."""
+        return stage in self.lost_names
