@@ -70,7 +70,9 @@ class IdentityKind:
     no_merge_if_different: tuple[str, ...] = ()
 
 
-DEFAULT_JUNK_VALUES = ("null", "none", "nil", "undefined", "-1", "0", "n/a", "na", "unknown", "anonymous", "test")
+DEFAULT_JUNK_VALUES = (
+    "null", "none", "nil", "undefined", "-1", "0", "n/a", "na", "unknown", "anonymous", "test",
+)
 
 
 @dataclass(frozen=True)
