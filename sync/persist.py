@@ -1,0 +1,169 @@
+"""Load a batch's contacts into a Workspace and write back what changed.
+
+Both directions use a fixed number of statements per batch (IN lists chunked at 500,
+executemany for writes), whatever the number of records: the pipeline's throughput depends
+on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import bindparam, delete, insert, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from sync import lifecycle, model
+from sync.config.types import LifecycleConfig
+from sync.patch import IdentityRef
+from sync.reconcile.survivorship import Candidate
+from sync.reconcile.workspace import ContactState, Echo, Key, Workspace
+from sync.sql import chunks, insert_ignore, upsert
+
+
+def load_workspace(session: Session, refs: Iterable[IdentityRef], config: LifecycleConfig) -> Workspace:
+    """Every contact owning one of ``refs``, with identities, candidates, signals, echoes."""
+    ws = Workspace(config)
+    pairs = sorted({(r.kind, r.value) for r in refs})
+    ids: set[int] = set()
+    for part in chunks(pairs):
+        ids.update(session.scalars(
+            select(model.Identity.contact_id).where(tuple_(model.Identity.kind, model.Identity.value).in_(part))
+        ))
+    if not ids:
+        return ws
+    states: dict[int, ContactState] = {}
+    id_list = sorted(ids)
+    for part in chunks(id_list):
+        for c in session.execute(select(model.Contact.id, model.Contact.attributes, model.Contact.stage,
+                                        model.Contact.lost_stage).where(model.Contact.id.in_(part))):
+            states[c.id] = ContactState(key=c.id, attributes=dict(c.attributes or {}),
+                                        stage=c.stage, lost_stage=c.lost_stage)
+        for i in session.execute(select(model.Identity.contact_id, model.Identity.kind, model.Identity.value,
+                                        model.Identity.source).where(model.Identity.contact_id.in_(part))):
+            states[i.contact_id].identities[IdentityRef(i.kind, i.value)] = i.source
+        for f in session.execute(select(model.FieldValue).where(model.FieldValue.contact_id.in_(part))):
+            fv = f[0]
+            states[fv.contact_id].candidates[(fv.field, fv.source)] = Candidate(
+                fv.source, fv.value, fv.source_time, fv.record_id)
+        for s in session.execute(select(model.StageSignal).where(model.StageSignal.contact_id.in_(part))):
+            sig = s[0]
+            states[sig.contact_id].signals.add(lifecycle.StageSignal(
+                at=sig.at, source=sig.source, kind=sig.kind, stage=sig.stage or None, reason=sig.reason))
+        for e in session.execute(select(model.EchoRecord).where(model.EchoRecord.contact_id.in_(part))):
+            echo = e[0]
+            states[echo.contact_id].echoes[(echo.system, echo.field)] = Echo(
+                echo.digest, echo.origin_source, echo.origin_time)
+    for state in states.values():
+        ws.add_loaded(state)
+    return ws
+
+
+def _transition_rows(contact_id: int, transitions: tuple[lifecycle.Transition, ...]) -> list[dict[str, Any]]:
+    return [{"contact_id": contact_id, "seq": n, "from_stage": t.from_stage, "to_stage": t.to_stage,
+             "at": t.at, "source": t.source, "reason": t.reason[:255]} for n, t in enumerate(transitions)]
+
+
+def flush(session: Session, ws: Workspace) -> dict[Key, int]:
+    """Write the workspace's changes; returns the database id of every contact key."""
+    now = model.utcnow()
+    live = ws.contacts()
+    new = [s for s in live if isinstance(s.key, str)]
+    idmap: dict[Key, int] = {s.key: s.key for s in ws.states.values() if isinstance(s.key, int)}
+    if new:
+        rows = [{"created_at": now, "updated_at": now, "stage": s.stage, "lost_stage": s.lost_stage,
+                 "stage_changed_at": s.transitions[-1].at if s.transitions else None,
+                 "attributes": s.attributes, "consent": {}} for s in new]
+        ids = session.scalars(
+            insert(model.Contact).returning(model.Contact.id, sort_by_parameter_order=True), rows).all()
+        idmap.update({s.key: i for s, i in zip(new, ids, strict=True)})
+
+    def cid(key: Key) -> int:
+        return idmap[ws.live(key).key]
+
+    gone = ws.merged_away()
+    if gone:
+        moves = [{"b_old": g.key, "b_new": cid(g.key)} for g in gone]
+        for table in (model.Identity, model.Touchpoint, model.Activity, model.ConversionEvent, model.Outbox):
+            session.execute(update(table).where(table.contact_id == bindparam("b_old"))
+                            .values(contact_id=bindparam("b_new")).execution_options(synchronize_session=False),
+                            moves)
+        session.execute(delete(model.Contact).where(model.Contact.id == bindparam("b_old"))
+                        .execution_options(synchronize_session=False), [{"b_old": g.key} for g in gone])
+    moved = {ref for g in gone for ref in (g.loaded.identities if g.loaded else ())}
+
+    identities, values, removed, signals, echoes, echo_gone = [], [], [], [], [], []
+    restage, contact_updates = [], []
+    for s in live:
+        c, base = idmap[s.key], s.loaded or ContactState(key=s.key)
+        identities += [{"contact_id": c, "kind": r.kind, "value": r.value, "source": src, "first_seen_at": now}
+                       for r, src in s.identities.items() if r not in base.identities and r not in moved]
+        values += [{"contact_id": c, "field": f, "source": src, "value": cand.value,
+                    "source_time": cand.source_time, "arrived_at": now, "record_id": cand.record_id}
+                   for (f, src), cand in s.candidates.items() if base.candidates.get((f, src)) != cand]
+        removed += [{"b_c": c, "b_f": f, "b_s": src} for (f, src) in base.candidates if (f, src) not in s.candidates]
+        signals += [{"contact_id": c, "at": g.at, "source": g.source, "kind": g.kind, "stage": g.stage or "",
+                     "reason": g.reason[:255]} for g in s.signals - base.signals]
+        echoes += [{"system": sys, "contact_id": c, "field": f, "digest": e.digest, "origin_source": e.origin_source,
+                    "origin_time": e.origin_time, "pushed_at": now}
+                   for (sys, f), e in s.echoes.items() if base.echoes.get((sys, f)) != e]
+        echo_gone += [{"b_c": c, "b_sys": sys, "b_f": f} for (sys, f) in base.echoes if (sys, f) not in s.echoes]
+        if s.loaded is None:
+            continue
+        signals_changed = s.signals != s.loaded.signals
+        if signals_changed:
+            restage.append(s)
+        if signals_changed or (s.attributes, s.stage, s.lost_stage) != (
+                s.loaded.attributes, s.loaded.stage, s.loaded.lost_stage):
+            contact_updates.append({"b_id": c, "attributes": s.attributes, "stage": s.stage,
+                                    "lost_stage": s.lost_stage, "updated_at": now,
+                                    "stage_changed_at": s.transitions[-1].at if s.transitions else None})
+    insert_ignore(session, model.Identity, identities, ["kind", "value"])
+    upsert(session, model.FieldValue, values, ["contact_id", "field", "source"],
+           ["value", "source_time", "arrived_at", "record_id"])
+    if removed:
+        session.execute(delete(model.FieldValue).where(
+            model.FieldValue.contact_id == bindparam("b_c"), model.FieldValue.field == bindparam("b_f"),
+            model.FieldValue.source == bindparam("b_s")).execution_options(synchronize_session=False), removed)
+    insert_ignore(session, model.StageSignal, signals, ["contact_id", "source", "kind", "stage", "at"])
+    upsert(session, model.EchoRecord, echoes, ["system", "contact_id", "field"],
+           ["digest", "origin_source", "origin_time", "pushed_at"])
+    if echo_gone:
+        session.execute(delete(model.EchoRecord).where(
+            model.EchoRecord.contact_id == bindparam("b_c"), model.EchoRecord.system == bindparam("b_sys"),
+            model.EchoRecord.field == bindparam("b_f")).execution_options(synchronize_session=False), echo_gone)
+    if contact_updates:
+        session.execute(update(model.Contact).where(model.Contact.id == bindparam("b_id"))
+                        .execution_options(synchronize_session=False), contact_updates)
+    restaged_ids = [idmap[s.key] for s in restage]
+    for part in chunks(restaged_ids):
+        session.execute(delete(model.StageTransition).where(model.StageTransition.contact_id.in_(part)))
+    transitions = [row for s in new + restage for row in _transition_rows(idmap[s.key], s.transitions)]
+    if transitions:
+        session.execute(insert(model.StageTransition), transitions)
+    _write_events(session, ws, cid)
+    return idmap
+
+
+def _write_events(session: Session, ws: Workspace, cid: Any) -> None:
+    def resolved(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        out = []
+        for row in rows:
+            row = dict(row)
+            row["contact_id"] = cid(row.pop("contact"))
+            out.append(row)
+        return out
+
+    insert_ignore(session, model.Touchpoint, resolved(ws.touchpoints), ["key"])
+    insert_ignore(session, model.Activity, resolved(ws.activities), ["key"])
+    upsert(session, model.ConversionEvent, resolved(ws.conversions), ["event_id"],
+           ["value", "currency", "order_id", "occurred_at"])
+    if ws.merges:
+        session.execute(insert(model.MergeLog), [
+            {"kept_contact_id": cid(m["kept"]), "merged_contact_id": m["merged"] if isinstance(m["merged"], int)
+             else cid(m["merged"]), "via": m["via"], "source": m["source"], "record_id": m["record_id"][:255]}
+            for m in ws.merges])
+    if ws.conflicts:
+        session.execute(insert(model.ConflictLog), [
+            {"contact_id": cid(c.pop("contact")), **c, "record_id": c["record_id"][:255]}
+            for c in (dict(x) for x in ws.conflicts)])

@@ -1,0 +1,100 @@
+"""Survivorship: choose a field's winning value among the candidates of every source.
+
+Pure functions over candidate sets. Each source keeps one candidate per (contact, field)
+— its newest by the source's own timestamp — and the winner is computed from the set, so
+neither step depends on arrival order. Ties always break on (source name, value), never on
+arrival. A blank value never beats a non-blank one: a record that lacks a field is not a
+deletion of another system's good data; the field clears only when every source cleared it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sync.config.types import FieldRule
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One source's value for one field, stamped with the source's own modification time."""
+
+    source: str
+    value: Any
+    source_time: datetime | None
+    record_id: str | None = None
+
+
+def is_blank(value: Any) -> bool:
+    """None, empty or whitespace-only strings, and empty lists/dicts are blank."""
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, list | dict):
+        return not value
+    return False
+
+
+def value_key(value: Any) -> str:
+    """A total, deterministic ordering key for any JSON value."""
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _time(c: Candidate) -> datetime:
+    return c.source_time or EPOCH
+
+
+def _newest_key(c: Candidate) -> tuple[datetime, str, str]:
+    return (_time(c), c.source, value_key(c.value))
+
+
+def newer(current: Candidate | None, incoming: Candidate) -> Candidate:
+    """The candidate a source keeps: the newer by source time; equal times break on value."""
+    if current is None:
+        return incoming
+    return max(current, incoming, key=_newest_key)
+
+
+def _number_or_text(value: Any) -> tuple[int, Any]:
+    if isinstance(value, bool):
+        return (1, str(value))
+    if isinstance(value, int | float):
+        return (0, value)
+    try:
+        return (0, float(value))
+    except (TypeError, ValueError):
+        return (1, str(value))
+
+
+def choose(rule: FieldRule, candidates: Iterable[Candidate]) -> Candidate | None:
+    """The winning candidate under ``rule``, or None when every candidate is blank."""
+    filled = [c for c in candidates if not is_blank(c.value)]
+    if not filled:
+        return None
+    if rule.rule == "newest":
+        return max(filled, key=_newest_key)
+    if rule.rule == "first":
+        return min(filled, key=_newest_key)
+    if rule.rule in ("max", "min"):
+        def key(c: Candidate) -> tuple[tuple[int, Any], str, str]:
+            return (_number_or_text(c.value), c.source, value_key(c.value))
+        return max(filled, key=key) if rule.rule == "max" else min(filled, key=key)
+    if rule.rule in ("priority", "prefer"):
+        order = {source: i for i, source in enumerate(rule.sources)}
+        ranked = [c for c in filled if c.source in order]
+        if ranked:
+            best = min(order[c.source] for c in ranked)
+            return max((c for c in ranked if order[c.source] == best), key=_newest_key)
+        return max(filled, key=_newest_key)
+    raise ValueError(f"unknown survivorship rule {rule.rule!r}")
+
+
+def disagreement(candidates: Iterable[Candidate]) -> bool:
+    """True when non-blank candidates hold more than one distinct value."""
+    return len({value_key(c.value) for c in candidates if not is_blank(c.value)}) > 1

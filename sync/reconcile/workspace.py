@@ -1,0 +1,316 @@
+"""Reconcile a batch of patches in memory: identity resolution, merges, survivorship, stages.
+
+The store loads every contact a batch can touch into a Workspace (a fixed number of
+queries), the Workspace applies the patches with no I/O at all, and the store writes the
+difference back (a fixed number of statements). Everything a test needs to check the
+reconciliation rules — order independence, idempotency, merge safety — lives here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from sync import lifecycle
+from sync.config.types import LifecycleConfig
+from sync.errors import ReconcileError
+from sync.patch import IdentityRef, Patch
+from sync.reconcile import identity
+from sync.reconcile.survivorship import EPOCH, Candidate, choose, disagreement, newer, value_key
+
+Key = int | str  # database id, or "new:N" for a contact created in this batch
+
+
+def digest(*parts: Any) -> str:
+    """A stable hex key for rows that must be idempotent (touchpoints, activities, events)."""
+    return hashlib.sha256("\x1f".join("" if p is None else str(p) for p in parts).encode()).hexdigest()
+
+
+def echo_digest(value: Any) -> str:
+    """The fingerprint of a pushed value, compared when the value comes back."""
+    return digest(value_key(value))
+
+
+@dataclass(frozen=True)
+class Echo:
+    """A value lifesync pushed to ``system``: when it comes back it keeps its origin time."""
+
+    digest: str
+    origin_source: str
+    origin_time: datetime | None
+
+
+@dataclass(eq=False)
+class ContactState:
+    """One contact as the batch sees it, plus what was loaded (to write only differences)."""
+
+    key: Key
+    identities: dict[IdentityRef, str] = field(default_factory=dict)
+    candidates: dict[tuple[str, str], Candidate] = field(default_factory=dict)
+    signals: set[lifecycle.StageSignal] = field(default_factory=set)
+    echoes: dict[tuple[str, str], Echo] = field(default_factory=dict)
+    attributes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    stage: str | None = None
+    lost_stage: str | None = None
+    transitions: tuple[lifecycle.Transition, ...] = ()
+    merged_into: Key | None = None
+    loaded: ContactState | None = None
+
+    def snapshot(self) -> ContactState:
+        """A copy to diff against at write time."""
+        return ContactState(
+            key=self.key, identities=dict(self.identities), candidates=dict(self.candidates),
+            signals=set(self.signals), echoes=dict(self.echoes), attributes=dict(self.attributes),
+            stage=self.stage, lost_stage=self.lost_stage, transitions=self.transitions,
+        )
+
+    def visible(self) -> tuple[Any, ...]:
+        """What a reader sees: identities, winning values, stage (for changed/unchanged)."""
+        return (frozenset(self.identities), value_key(self.attributes), self.stage, self.lost_stage)
+
+
+@dataclass
+class Outcome:
+    """What applying one patch did."""
+
+    created: bool = False
+    changed: bool = False
+    merges: int = 0
+    conflicts: int = 0
+    contact: Key | None = None
+
+
+@dataclass
+class Workspace:
+    """Contacts loaded for one batch and the rows the batch adds."""
+
+    config: LifecycleConfig
+    states: dict[Key, ContactState] = field(default_factory=dict)
+    index: dict[IdentityRef, Key] = field(default_factory=dict)
+    touchpoints: list[dict[str, Any]] = field(default_factory=list)
+    activities: list[dict[str, Any]] = field(default_factory=list)
+    conversions: list[dict[str, Any]] = field(default_factory=list)
+    merges: list[dict[str, Any]] = field(default_factory=list)
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    _new: int = 0
+
+    # ---- loading -------------------------------------------------------------------
+    def add_loaded(self, state: ContactState) -> None:
+        """Register a contact read from the database."""
+        state.loaded = state.snapshot()
+        self.states[state.key] = state
+        for ref in state.identities:
+            self.index[ref] = state.key
+
+    def live(self, key: Key) -> ContactState:
+        """The state a key refers to now, following merges."""
+        state = self.states[key]
+        while state.merged_into is not None:
+            state = self.states[state.merged_into]
+        return state
+
+    # ---- applying ------------------------------------------------------------------
+    def validate(self, patch: Patch) -> list[IdentityRef]:
+        """Check a patch against the configuration before anything changes; its clean ids."""
+        refs = identity.clean(patch.identities, self.config)
+        if not refs:
+            raise ReconcileError(
+                f"{patch.source} {patch.object} record {patch.record_id}: no usable identity "
+                "(every identifier was blank or a junk value)"
+            )
+        clash = identity.own_clash(refs, self.config)
+        if clash:
+            raise ReconcileError(
+                f"{patch.source} {patch.object} record {patch.record_id}: carries two different {clash} ids"
+            )
+        if patch.stage is not None:
+            lifecycle.check_stage(patch.stage, self.config)
+        for act in patch.activities:
+            if act.direction not in ("inbound", "outbound"):
+                raise ReconcileError(
+                    f"{patch.source} {patch.object} record {patch.record_id}: activity direction "
+                    f"must be inbound or outbound, got {act.direction!r}"
+                )
+        return refs
+
+    def apply(self, patch: Patch) -> Outcome:
+        """Apply one patch; raises ReconcileError (changing nothing) when it is invalid."""
+        refs = self.validate(patch)
+        out = Outcome()
+        primary = self._primary(patch, refs, out)
+        before = primary.visible() if not out.created else None
+        primary = self._link(patch, refs, primary, out)
+        self._apply_fields(patch, primary, out)
+        self._apply_events(patch, primary)
+        self._recompute_stage(primary)
+        out.contact = primary.key
+        out.changed = out.created or before != primary.visible()
+        return out
+
+    def _new_state(self) -> ContactState:
+        self._new += 1
+        state = ContactState(key=f"new:{self._new}")
+        self.states[state.key] = state
+        if self.config.default_stage:
+            state.signals.add(lifecycle.StageSignal(
+                at=EPOCH, source="lifesync", kind="stage",
+                stage=self.config.default_stage, reason="default stage"))
+        return state
+
+    def _primary(self, patch: Patch, refs: list[IdentityRef], out: Outcome) -> ContactState:
+        owners = [(ref, self.live(self.index[ref])) for ref in refs if ref in self.index]
+        for ref, owner in owners:  # the record's own system id decides when it is known
+            if self.config.identity_kind(ref.kind).exclusive:
+                return owner
+        for ref, owner in owners:  # else the best-ranked compatible owner
+            if identity.merge_blocker(list(owner.identities), refs, ref.kind, self.config) is None:
+                return owner
+        out.created = True
+        return self._new_state()
+
+    def _link(self, patch: Patch, refs: list[IdentityRef], primary: ContactState, out: Outcome) -> ContactState:
+        for ref in refs:
+            owner_key = self.index.get(ref)
+            if owner_key is None:
+                clash = identity.exclusive_clash(list(primary.identities), [ref], self.config)
+                if clash:
+                    self._blocked(primary, patch, ref, f"record's {clash} id differs from the contact's")
+                    out.conflicts += 1
+                    continue
+                primary.identities[ref] = patch.source
+                self.index[ref] = primary.key
+                continue
+            owner = self.live(owner_key)
+            if owner is primary:
+                continue
+            reason = identity.merge_blocker(list(primary.identities), list(owner.identities), ref.kind, self.config)
+            if reason:
+                self._blocked(primary, patch, ref, reason)
+                out.conflicts += 1
+                continue
+            primary = self._merge(primary, owner, ref.kind, patch)
+            out.merges += 1
+        return primary
+
+    def _blocked(self, primary: ContactState, patch: Patch, ref: IdentityRef, reason: str) -> None:
+        self.conflicts.append({
+            "contact": primary.key, "field": f"identity:{ref.kind}", "rule": "merge_blocked",
+            "winner_source": None, "candidates": [{"reason": reason}],
+            "source": patch.source, "record_id": patch.record_id,
+        })
+
+    def _merge(self, a: ContactState, b: ContactState, via: str, patch: Patch) -> ContactState:
+        kept, gone = sorted((a, b), key=_age)
+        for ref, source in gone.identities.items():
+            kept.identities.setdefault(ref, source)
+            self.index[ref] = kept.key
+        for slot, cand in gone.candidates.items():
+            kept.candidates[slot] = newer(kept.candidates.get(slot), cand)
+        kept.signals |= gone.signals
+        for slot, echo in gone.echoes.items():
+            kept.echoes.setdefault(slot, echo)
+        gone.merged_into = kept.key
+        self.merges.append({"kept": kept.key, "merged": gone.key, "via": via,
+                            "source": patch.source, "record_id": patch.record_id})
+        self._recompute_fields(kept, {f for f, _ in kept.candidates})
+        return kept
+
+    def _apply_fields(self, patch: Patch, primary: ContactState, out: Outcome) -> None:
+        touched: set[str] = set()
+        if patch.deleted:
+            for slot in [s for s in primary.candidates if s[1] == patch.source]:
+                del primary.candidates[slot]
+                touched.add(slot[0])
+        for name, value in patch.fields:
+            cand = Candidate(patch.source, value, patch.source_time, patch.record_id)
+            echo = primary.echoes.get((patch.source, name))
+            if echo is not None:
+                if echo.digest == echo_digest(value):
+                    cand = replace(cand, source_time=echo.origin_time)  # our own push coming back
+                else:
+                    del primary.echoes[(patch.source, name)]
+            slot = (name, patch.source)
+            old = primary.candidates.get(slot)
+            kept = newer(old, cand)
+            if kept is not old:
+                primary.candidates[slot] = kept
+                touched.add(name)
+        out.conflicts += self._recompute_fields(primary, touched, patch)
+
+    def _recompute_fields(self, state: ContactState, fields: set[str], patch: Patch | None = None) -> int:
+        conflicts = 0
+        for name in sorted(fields):
+            cands = [c for (f, _), c in sorted(state.candidates.items()) if f == name]
+            rule = self.config.rule_for(name)
+            win = choose(rule, cands)
+            if win is None:
+                state.attributes.pop(name, None)
+            else:
+                state.attributes[name] = {"value": win.value, "source": win.source}
+            if patch is not None and win is not None and disagreement(cands):
+                conflicts += 1
+                self.conflicts.append({
+                    "contact": state.key, "field": name, "rule": rule.rule, "winner_source": win.source,
+                    "candidates": [{"source": c.source, "value": c.value,
+                                    "at": c.source_time.isoformat() if c.source_time else None}
+                                   for c in cands],
+                    "source": patch.source, "record_id": patch.record_id,
+                })
+        return conflicts
+
+    def _apply_events(self, patch: Patch, primary: ContactState) -> None:
+        at = patch.source_time or EPOCH
+        reason = f"{patch.source} {patch.object} {patch.record_id}"
+        if patch.stage is not None:
+            primary.signals.add(lifecycle.StageSignal(at=at, source=patch.source, kind="stage",
+                                                      stage=patch.stage, reason=reason))
+        for act in patch.activities:
+            key = digest("activity", patch.source, act.channel, act.direction,
+                         act.external_id or act.occurred_at.isoformat())
+            self.activities.append({"key": key, "contact": primary.key, "channel": act.channel,
+                                    "direction": act.direction, "occurred_at": act.occurred_at,
+                                    "external_id": act.external_id, "conversation_id": act.conversation_id,
+                                    "source": patch.source})
+            if act.direction == "inbound":
+                primary.signals.add(lifecycle.StageSignal(at=act.occurred_at, source=patch.source,
+                                                          kind="inbound_message", stage=None, reason=reason))
+        for tp in patch.touchpoints:
+            key = digest("touchpoint", patch.source, patch.record_id, tp.channel, tp.ad_id,
+                         sorted(tp.click_ids), tp.occurred_at)
+            self.touchpoints.append({"key": key, "contact": primary.key, "channel": tp.channel,
+                                     "network": tp.network, "campaign_id": tp.campaign_id,
+                                     "adset_id": tp.adset_id, "ad_id": tp.ad_id,
+                                     "click_ids": dict(tp.click_ids), "referral_url": tp.referral_url,
+                                     "headline": tp.headline, "extra": dict(tp.extra),
+                                     "occurred_at": tp.occurred_at or patch.source_time,
+                                     "source": patch.source, "record_id": patch.record_id})
+        for conv in patch.conversions:
+            self.conversions.append({"event_id": digest("conversion", patch.source, patch.object,
+                                                        patch.record_id, conv.kind)[:40],
+                                     "contact": primary.key, "kind": conv.kind, "value": conv.value,
+                                     "currency": conv.currency, "order_id": conv.order_id,
+                                     "occurred_at": conv.occurred_at or at, "source": patch.source,
+                                     "object": patch.object, "record_id": patch.record_id})
+
+    def _recompute_stage(self, state: ContactState) -> None:
+        if state.loaded is not None and state.signals == state.loaded.signals:
+            return
+        result = lifecycle.replay(state.signals, self.config)
+        state.stage, state.lost_stage, state.transitions = result.stage, result.lost_stage, result.transitions
+
+    def contacts(self) -> list[ContactState]:
+        """Every live contact (not merged away)."""
+        return [s for s in self.states.values() if s.merged_into is None]
+
+    def merged_away(self) -> list[ContactState]:
+        """Contacts loaded from the database that a merge absorbed this batch."""
+        return [s for s in self.states.values() if s.merged_into is not None and isinstance(s.key, int)]
+
+
+def _age(state: ContactState) -> tuple[int, int]:
+    """Older first: database ids before new contacts, then by id / creation order."""
+    if isinstance(state.key, int):
+        return (0, state.key)
+    return (1, int(state.key.split(":")[1]))
