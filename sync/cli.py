@@ -1,0 +1,208 @@
+"""The ``lifesync`` command line: thin wrappers over the library."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import click
+
+from sync.errors import ConfigError, LifesyncError
+from sync.settings import Settings, settings_table
+
+
+def _settings() -> Settings:
+    settings = Settings.from_env()
+    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    return settings
+
+
+def _store(settings: Settings) -> Any:
+    from sync.store import open_store
+
+    return open_store(settings.database_url)
+
+
+def _config(settings: Settings) -> Any:
+    from sync.config import load_config
+
+    return load_config(settings.config_dir)
+
+
+def _dump(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str))
+
+
+def read_records(path: str) -> Iterator[Any]:
+    """Records from a JSON array or JSON-lines file (``-`` = stdin); errors name the line."""
+    stream = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
+    name = "stdin" if path == "-" else path
+    with stream:
+        text = stream.read()
+    stripped = text.lstrip()
+    if stripped.startswith("["):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise click.ClickException(
+                f"{name}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+        yield from data
+        return
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            yield json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise click.ClickException(f"{name}: line {lineno} is not valid JSON ({exc.msg}); expected a JSON "
+                                       "array or one JSON object per line") from None
+
+
+@click.group()
+def main() -> None:
+    """lifesync: one truth about every contact across CRMs, messaging channels and ad networks."""
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration."""
+    settings = _settings()
+    _store(settings).dispose()
+    click.echo("database is at the newest revision")
+
+
+@main.command("settings")
+def settings_cmd() -> None:
+    """Print every environment setting with its default and meaning."""
+    click.echo(settings_table())
+
+
+@main.group()
+def config() -> None:
+    """Configuration files."""
+
+
+@config.command("check")
+def config_check() -> None:
+    """Validate lifecycle.yaml and every mapping; list every error (exit 1 if any)."""
+    from sync.config import check_config
+
+    settings = _settings()
+    issues = check_config(settings.config_dir)
+    for issue in issues:
+        click.echo(str(issue), err=True)
+    if issues:
+        click.echo(f"{len(issues)} error(s)", err=True)
+        sys.exit(1)
+    click.echo("configuration OK")
+
+
+@main.group()
+def mappings() -> None:
+    """Mapping files."""
+
+
+@mappings.command("preview")
+@click.argument("mapping_file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("record_json")
+def mappings_preview(mapping_file: str, record_json: str) -> None:
+    """Print the canonical patch RECORD_JSON (a file, - for stdin, or inline JSON) would produce."""
+    from sync.mappings.engine import preview
+
+    if record_json.lstrip().startswith("{"):
+        record = json.loads(record_json)
+    else:
+        records = list(read_records(record_json))
+        if len(records) != 1:
+            raise click.ClickException(f"{record_json}: expected exactly one record, found {len(records)}")
+        record = records[0]
+    _dump(preview(mapping_file, record))
+
+
+@main.command("ingest")
+@click.argument("source")
+@click.argument("object_name", metavar="OBJECT")
+@click.argument("file")
+def ingest_cmd(source: str, object_name: str, file: str) -> None:
+    """Ingest vendor records (JSON array or JSON lines; - for stdin) and print the counts."""
+    from sync.pipeline import ingest
+
+    settings = _settings()
+    result = ingest(source, object_name, read_records(file), store=_store(settings), config=_config(settings),
+                    batch_size=settings.batch_size)
+    _dump(result.as_dict())
+
+
+@main.group()
+def contacts() -> None:
+    """Read contacts."""
+
+
+@contacts.command("get")
+@click.argument("identity")
+def contacts_get(identity: str) -> None:
+    """Print one contact found by an identity such as email:ana@example.com or hubspot:123."""
+    from sync.export import contacts_json, find_contact
+    from sync.patch import IdentityRef
+
+    try:
+        ref = IdentityRef.parse(identity)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    store = _store(_settings())
+    with store.transaction() as session:
+        cid = find_contact(session, ref)
+        if cid is None:
+            raise click.ClickException(f"no contact holds the identity {ref.kind}:<value given>")
+        _dump(contacts_json(session, [cid])[0])
+
+
+@contacts.command("export")
+def contacts_export() -> None:
+    """Print every contact as one JSON array, sorted by id."""
+    from sync.export import export_all
+
+    store = _store(_settings())
+    out = click.get_text_stream("stdout")
+    with store.transaction() as session:
+        out.write("[")
+        for n, doc in enumerate(export_all(session)):
+            out.write(("," if n else "") + "\n" + json.dumps(doc, sort_keys=True, ensure_ascii=False))
+        out.write("\n]\n")
+
+
+@main.command("demo")
+@click.option("--people", default=5000, show_default=True, help="People in the synthetic business.")
+@click.option("--seed", default=7, show_default=True, help="Random seed (same seed, same business).")
+@click.option("--database-url", default=None, help="Database to fill (default: a fresh lifesync-demo.db).")
+def demo_cmd(people: int, seed: int, database_url: str | None) -> None:
+    """Generate a synthetic business, ingest it through the real mappings, print what happened."""
+    from sync.demo.run import run_demo
+
+    settings = _settings()
+    run_demo(settings, people=people, seed=seed, database_url=database_url, echo=click.echo)
+
+
+def run() -> None:
+    """Entry point that turns lifesync errors into clear messages and exit code 1."""
+    try:
+        main(standalone_mode=True)
+    except ConfigError as exc:
+        for issue in exc.issues:
+            click.echo(str(issue), err=True)
+        sys.exit(1)
+    except LifesyncError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()
