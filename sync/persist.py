@@ -18,7 +18,7 @@ from sync.config.types import LifecycleConfig
 from sync.patch import IdentityRef
 from sync.reconcile.survivorship import Candidate
 from sync.reconcile.workspace import ContactState, Echo, Key, Workspace
-from sync.sql import chunks, insert_ignore, upsert
+from sync.sql import allocate_ids, chunks, insert_ignore, upsert
 
 
 def load_workspace(session: Session, refs: Iterable[IdentityRef], config: LifecycleConfig) -> Workspace:
@@ -26,7 +26,7 @@ def load_workspace(session: Session, refs: Iterable[IdentityRef], config: Lifecy
     ws = Workspace(config)
     pairs = sorted({(r.kind, r.value) for r in refs})
     ids: set[int] = set()
-    for part in chunks(pairs):
+    for part in chunks(pairs, 5000):
         ids.update(session.scalars(
             select(model.Identity.contact_id).where(tuple_(model.Identity.kind, model.Identity.value).in_(part))
         ))
@@ -34,7 +34,7 @@ def load_workspace(session: Session, refs: Iterable[IdentityRef], config: Lifecy
         return ws
     states: dict[int, ContactState] = {}
     id_list = sorted(ids)
-    for part in chunks(id_list):
+    for part in chunks(id_list, 5000):
         for c in session.execute(select(model.Contact.id, model.Contact.attributes, model.Contact.stage,
                                         model.Contact.lost_stage).where(model.Contact.id.in_(part))):
             states[c.id] = ContactState(key=c.id, attributes=dict(c.attributes or {}),
@@ -74,8 +74,10 @@ def flush(session: Session, ws: Workspace) -> dict[Key, int]:
         rows = [{"created_at": now, "updated_at": now, "stage": s.stage, "lost_stage": s.lost_stage,
                  "stage_changed_at": s.transitions[-1].at if s.transitions else None,
                  "attributes": s.attributes, "consent": {}} for s in new]
-        ids = session.scalars(
-            insert(model.Contact).returning(model.Contact.id, sort_by_parameter_order=True), rows).all()
+        ids = allocate_ids(session, "contacts", len(rows))
+        for row, cid_ in zip(rows, ids, strict=True):
+            row["id"] = cid_
+        session.execute(insert(model.Contact.__table__), rows)
         idmap.update({s.key: i for s, i in zip(new, ids, strict=True)})
 
     def cid(key: Key) -> int:
@@ -84,12 +86,12 @@ def flush(session: Session, ws: Workspace) -> dict[Key, int]:
     gone = ws.merged_away()
     if gone:
         moves = [{"b_old": g.key, "b_new": cid(g.key)} for g in gone]
-        for table in (model.Identity, model.Touchpoint, model.Activity, model.ConversionEvent, model.Outbox):
-            session.execute(update(table).where(table.contact_id == bindparam("b_old"))
-                            .values(contact_id=bindparam("b_new")).execution_options(synchronize_session=False),
-                            moves)
-        session.execute(delete(model.Contact).where(model.Contact.id == bindparam("b_old"))
-                        .execution_options(synchronize_session=False), [{"b_old": g.key} for g in gone])
+        for entity in (model.Identity, model.Touchpoint, model.Activity, model.ConversionEvent, model.Outbox):
+            table = entity.__table__
+            session.execute(update(table).where(table.c.contact_id == bindparam("b_old"))
+                            .values(contact_id=bindparam("b_new")), moves)
+        contacts = model.Contact.__table__
+        session.execute(delete(contacts).where(contacts.c.id == bindparam("b_old")), [{"b_old": g.key} for g in gone])
     moved = {ref for g in gone for ref in (g.loaded.identities if g.loaded else ())}
 
     identities, values, removed, signals, echoes, echo_gone = [], [], [], [], [], []
@@ -122,21 +124,21 @@ def flush(session: Session, ws: Workspace) -> dict[Key, int]:
     upsert(session, model.FieldValue, values, ["contact_id", "field", "source"],
            ["value", "source_time", "arrived_at", "record_id"])
     if removed:
-        session.execute(delete(model.FieldValue).where(
-            model.FieldValue.contact_id == bindparam("b_c"), model.FieldValue.field == bindparam("b_f"),
-            model.FieldValue.source == bindparam("b_s")).execution_options(synchronize_session=False), removed)
+        fv = model.FieldValue.__table__.c
+        session.execute(delete(model.FieldValue.__table__).where(
+            fv.contact_id == bindparam("b_c"), fv.field == bindparam("b_f"), fv.source == bindparam("b_s")), removed)
     insert_ignore(session, model.StageSignal, signals, ["contact_id", "source", "kind", "stage", "at"])
     upsert(session, model.EchoRecord, echoes, ["system", "contact_id", "field"],
            ["digest", "origin_source", "origin_time", "pushed_at"])
     if echo_gone:
-        session.execute(delete(model.EchoRecord).where(
-            model.EchoRecord.contact_id == bindparam("b_c"), model.EchoRecord.system == bindparam("b_sys"),
-            model.EchoRecord.field == bindparam("b_f")).execution_options(synchronize_session=False), echo_gone)
+        ec = model.EchoRecord.__table__.c
+        session.execute(delete(model.EchoRecord.__table__).where(
+            ec.contact_id == bindparam("b_c"), ec.system == bindparam("b_sys"), ec.field == bindparam("b_f")), echo_gone)
     if contact_updates:
-        session.execute(update(model.Contact).where(model.Contact.id == bindparam("b_id"))
-                        .execution_options(synchronize_session=False), contact_updates)
+        table = model.Contact.__table__
+        session.execute(update(table).where(table.c.id == bindparam("b_id")), contact_updates)
     restaged_ids = [idmap[s.key] for s in restage]
-    for part in chunks(restaged_ids):
+    for part in chunks(restaged_ids, 5000):
         session.execute(delete(model.StageTransition).where(model.StageTransition.contact_id.in_(part)))
     transitions = [row for s in new + restage for row in _transition_rows(idmap[s.key], s.transitions)]
     if transitions:

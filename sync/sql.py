@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -39,3 +40,20 @@ def chunks(items: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:
     """Consecutive slices of at most ``size`` items (keeps IN lists under driver limits)."""
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+def allocate_ids(session: Session, table: str, count: int) -> list[int]:
+    """Reserve ``count`` primary keys of ``table`` in one query, so rows insert in one executemany.
+
+    PostgreSQL draws them from the column's sequence. SQLite continues after the current
+    maximum: safe because lifesync's SQLite transactions begin IMMEDIATE (the writer lock is
+    held from the start, see ``sync.store``).
+    """
+    if count <= 0:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        rows = session.execute(text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "  # noqa: S608
+                                    "FROM generate_series(1, :n)"), {"n": count})
+        return sorted(r[0] for r in rows)
+    start = session.execute(text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar_one()  # noqa: S608
+    return list(range(start + 1, start + 1 + count))
