@@ -133,7 +133,8 @@ def flush(session: Session, ws: Workspace) -> dict[Key, int]:
     if echo_gone:
         ec = model.EchoRecord.__table__.c
         session.execute(delete(model.EchoRecord.__table__).where(
-            ec.contact_id == bindparam("b_c"), ec.system == bindparam("b_sys"), ec.field == bindparam("b_f")), echo_gone)
+            ec.contact_id == bindparam("b_c"), ec.system == bindparam("b_sys"), ec.field == bindparam("b_f")),
+            echo_gone)
     if contact_updates:
         table = model.Contact.__table__
         session.execute(update(table).where(table.c.id == bindparam("b_id")), contact_updates)
