@@ -1,0 +1,189 @@
+"""Find, validate and load the configuration files: lifecycle.yaml and mappings/*.yaml.
+
+Bundled defaults live in the repository's top-level ``config/`` directory. A project
+directory (the ``LIFESYNC_CONFIG_DIR`` setting, passed in by the caller) overrides them
+file by file:
+
+- ``<project>/lifecycle.yaml`` replaces the bundled lifecycle.yaml;
+- ``<project>/mappings/<name>.yaml`` replaces the bundled mapping of the same file name,
+  and files with new names are added.
+
+``check_config`` validates everything and returns every issue in every file (it never
+stops at the first bad file); ``load_config`` returns the loaded ``Config`` or raises
+``ConfigError`` with those issues.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import sync
+from sync.config.lifecycle_schema import parse_lifecycle
+from sync.config.types import LifecycleConfig
+from sync.config.yamlload import join_path, line_for, load_yaml
+from sync.errors import ConfigError, ConfigIssue
+
+if TYPE_CHECKING:
+    from sync.mappings import Mapping
+
+BUNDLED_CONFIG_DIR = Path(sync.__file__).resolve().parents[1] / "config"
+LIFECYCLE_FILE = "lifecycle.yaml"
+MAPPINGS_DIR = "mappings"
+
+
+@dataclass(frozen=True)
+class ConfigFiles:
+    """The config files in effect after applying the project directory's overrides."""
+
+    lifecycle: Path
+    mappings: tuple[Path, ...]  # sorted by file name
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything loaded from the config files, validated."""
+
+    lifecycle: LifecycleConfig
+    mappings: dict[tuple[str, str], Mapping]  # (source, object) → mapping
+    files: ConfigFiles
+
+
+def resolve_files(project_dir: Path | None, bundled_dir: Path = BUNDLED_CONFIG_DIR) -> ConfigFiles:
+    """Pick each config file from the project directory when it has one, else the bundled one.
+
+    Raises ConfigError when ``project_dir`` is given but is not a directory.
+    """
+    lifecycle = bundled_dir / LIFECYCLE_FILE
+    mappings = {p.name: p for p in _yaml_files(bundled_dir / MAPPINGS_DIR)}
+    if project_dir is not None:
+        project_dir = Path(project_dir)
+        if not project_dir.is_dir():
+            raise ConfigError([ConfigIssue(
+                str(project_dir), "",
+                "the config directory (LIFESYNC_CONFIG_DIR) does not exist or is not a directory",
+            )])
+        if (project_dir / LIFECYCLE_FILE).is_file():
+            lifecycle = project_dir / LIFECYCLE_FILE
+        mappings.update({p.name: p for p in _yaml_files(project_dir / MAPPINGS_DIR)})
+    return ConfigFiles(lifecycle=lifecycle, mappings=tuple(mappings[name] for name in sorted(mappings)))
+
+
+def _yaml_files(directory: Path) -> list[Path]:
+    """The ``*.yaml`` files directly in ``directory`` (none when it does not exist)."""
+    return sorted(p for p in directory.glob("*.yaml") if p.is_file()) if directory.is_dir() else []
+
+
+def load_lifecycle(path: Path) -> LifecycleConfig:
+    """Load and validate one lifecycle.yaml; raises ConfigError listing every issue."""
+    data, lines = load_yaml(path)
+    return parse_lifecycle(data, str(path), lines)
+
+
+def check_config(project_dir: Path | None, bundled_dir: Path = BUNDLED_CONFIG_DIR) -> list[ConfigIssue]:
+    """Every issue in the effective config files, including checks across files; [] when valid."""
+    return _load_all(project_dir, bundled_dir)[1]
+
+
+def load_config(project_dir: Path | None, bundled_dir: Path = BUNDLED_CONFIG_DIR) -> Config:
+    """Load the effective configuration; raises ConfigError with every issue found."""
+    config, issues = _load_all(project_dir, bundled_dir)
+    if issues or config is None:
+        raise ConfigError(issues)
+    return config
+
+
+def _load_all(project_dir: Path | None, bundled_dir: Path) -> tuple[Config | None, list[ConfigIssue]]:
+    """Load every file, collecting issues instead of stopping at the first bad file."""
+    try:
+        files = resolve_files(project_dir, bundled_dir)
+    except ConfigError as err:
+        return None, err.issues
+    issues = _misnamed_files(project_dir, bundled_dir)
+
+    lifecycle: LifecycleConfig | None = None
+    try:
+        lifecycle = load_lifecycle(files.lifecycle)
+    except ConfigError as err:
+        issues.extend(err.issues)
+
+    mappings: dict[tuple[str, str], Mapping] = {}
+    first_file: dict[tuple[str, str], Path] = {}
+    if files.mappings:
+        from sync.mappings import load_mapping  # lazy: the mapping package imports sync.config
+
+    for path in files.mappings:
+        try:
+            mapping = load_mapping(path)
+        except ConfigError as err:
+            issues.extend(err.issues)
+            continue
+        key = (mapping.source, mapping.object)
+        if key in first_file:
+            issues.append(ConfigIssue(
+                str(path), "object",
+                f"a second mapping for {key[0]} {key[1]}; {first_file[key].name} already maps it "
+                "(keep one file per source and object)",
+            ))
+            continue
+        first_file[key] = path
+        mappings[key] = mapping
+        if lifecycle is not None:
+            issues.extend(_stage_issues(path, mapping, lifecycle))
+
+    if issues or lifecycle is None:
+        return None, issues
+    return Config(lifecycle=lifecycle, mappings=mappings, files=files), []
+
+
+def _stage_issues(path: Path, mapping: Any, lifecycle: LifecycleConfig) -> list[ConfigIssue]:
+    """Stages a mapping can produce that lifecycle.yaml does not configure."""
+    known = set(lifecycle.active_names) | set(lifecycle.lost_names)
+    configured = ", ".join(lifecycle.active_names)
+    if lifecycle.lost_names:
+        configured += f"; lost stages: {', '.join(lifecycle.lost_names)}"
+    return [
+        ConfigIssue(
+            str(path), "stage",
+            f"this mapping can produce stage '{stage}', which lifecycle.yaml does not configure; "
+            f"configured stages: {configured}",
+            _line_of_value(path, stage),
+        )
+        for stage in sorted(mapping.stage_values() - known)
+    ]
+
+
+def _line_of_value(path: Path, value: str) -> int | None:
+    """Best effort: the line of the first scalar equal to ``value`` in a YAML file."""
+    try:
+        data, lines = load_yaml(path)
+    except ConfigError:
+        return None
+    stack: list[tuple[str, Any]] = [("", data)]
+    while stack:
+        key_path, node = stack.pop(0)
+        if isinstance(node, dict):
+            stack[:0] = [(join_path(key_path, k), v) for k, v in node.items()]
+        elif isinstance(node, list):
+            stack[:0] = [(join_path(key_path, i), v) for i, v in enumerate(node)]
+        elif node == value:
+            return line_for(lines, key_path)
+    return None
+
+
+def _misnamed_files(project_dir: Path | None, bundled_dir: Path) -> list[ConfigIssue]:
+    """``.yml`` files where ``.yaml`` is expected: they would be silently ignored otherwise."""
+    issues = []
+    for base in (bundled_dir, Path(project_dir) if project_dir is not None else None):
+        if base is None:
+            continue
+        candidates = [base / "lifecycle.yml"]
+        if (base / MAPPINGS_DIR).is_dir():
+            candidates += sorted((base / MAPPINGS_DIR).glob("*.yml"))
+        issues += [
+            ConfigIssue(str(p), "", "ignored: config files must end in .yaml; rename it to "
+                                    f"{p.with_suffix('.yaml').name}")
+            for p in candidates if p.is_file()
+        ]
+    return issues
