@@ -37,8 +37,8 @@ class ConfigIssue:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        key = f" {self.path}" if self.path else ""
-        return f"{where}:{key}: {self.message}"
+        key = f" {self.path}:" if self.path else ""
+        return f"{where}:{key} {self.message}"
 
 
 class ConfigError(LifesyncError):

@@ -144,6 +144,7 @@ class Workspace:
         primary = self._link(patch, refs, primary, out)
         self._apply_fields(patch, primary, out)
         self._apply_events(patch, primary)
+        self._default_stage(primary, patch)
         self._recompute_stage(primary)
         out.contact = primary.key
         out.changed = out.created or before != primary.visible()
@@ -153,11 +154,21 @@ class Workspace:
         self._new += 1
         state = ContactState(key=f"new:{self._new}")
         self.states[state.key] = state
-        if self.config.default_stage:
-            state.signals.add(lifecycle.StageSignal(
-                at=EPOCH, source="lifesync", kind="stage",
-                stage=self.config.default_stage, reason="default stage"))
         return state
+
+    def _default_stage(self, state: ContactState, patch: Patch) -> None:
+        """Every contact enters the default stage as of the earliest record seen about it.
+
+        Only the earliest such signal can matter (later ones repeat the same stage from the
+        same source, which replay ignores), so the state stays independent of arrival order.
+        """
+        if not self.config.default_stage:
+            return
+        at = patch.source_time or EPOCH
+        if any(s.source == "lifesync" and s.kind == "stage" and s.at <= at for s in state.signals):
+            return
+        state.signals.add(lifecycle.StageSignal(at=at, source="lifesync", kind="stage",
+                                                stage=self.config.default_stage, reason="default stage"))
 
     def _primary(self, patch: Patch, refs: list[IdentityRef], out: Outcome) -> ContactState:
         owners = [(ref, self.live(self.index[ref])) for ref in refs if ref in self.index]

@@ -130,6 +130,16 @@ def test_conflict_is_logged_once_per_disagreeing_update(config):
     assert ws.conflicts[0]["winner_source"] == "salesforce"
 
 
+def test_default_stage_is_entered_as_of_the_earliest_record():
+    ws = Workspace(make_config(default_stage="New Lead"))
+    ws.apply(patch("hubspot", "1", ["hubspot:1"], minutes=30))
+    ws.apply(patch("salesforce", "2", ["hubspot:1"], minutes=10, stage="Hot Lead"))
+    ws.apply(patch("respondio", "3", ["hubspot:1"], minutes=5))
+    [c] = ws.contacts()
+    assert [(t.to_stage, t.at) for t in c.transitions] == [
+        ("New Lead", T0 + timedelta(minutes=5)), ("Hot Lead", T0 + timedelta(minutes=10))]
+
+
 def test_stage_moves_forward_not_back_and_lost_is_kept_apart(config):
     ws = Workspace(config)
     ws.apply(patch("hubspot", "1", ["hubspot:1"], stage="Hot Lead"))
@@ -195,9 +205,9 @@ def patches(draw, max_size=12):
 
 
 @settings(max_examples=150, deadline=None)
-@given(ps=patches(), data=st.data())
-def test_any_order_of_the_same_patches_gives_the_same_state(ps, data):
-    config = make_config()
+@given(ps=patches(), data=st.data(), default_stage=st.sampled_from([None, "New Lead"]))
+def test_any_order_of_the_same_patches_gives_the_same_state(ps, data, default_stage):
+    config = make_config(default_stage=default_stage)
     shuffled = data.draw(st.permutations(ps))
     assert state_of(run(config, ps)) == state_of(run(config, shuffled))
 
