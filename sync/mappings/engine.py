@@ -1,0 +1,255 @@
+"""Run a mapping: a vendor record in, a canonical ``Patch`` out (and the way back).
+
+``apply`` reads every spec of the mapping against one record. A transform failure becomes
+a ``MappingError`` naming the mapping, the field and the record id; the offending value is
+shown only when the field does not hold personal data.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sync.errors import MappingError
+from sync.mappings.loader import load_mapping
+from sync.mappings.paths import get_path, path_exists, set_path
+from sync.mappings.schema import FieldSpec, Mapping
+from sync.mappings.transforms import TransformError, parse_instant, to_bool, to_float
+from sync.patch import ActivityData, ConversionData, IdentityRef, Patch, TouchpointData
+
+__all__ = ["PII_FIELDS", "apply", "preview", "reverse"]
+
+# canonical fields whose values are never echoed in error messages
+PII_FIELDS = frozenset({
+    "email", "phone", "mobile", "mobile_phone", "first_name", "last_name", "name", "full_name",
+    "address", "street", "birthday", "date_of_birth",
+})
+_SKIP: Any = object()  # a spec whose `when` is false
+
+
+def _empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip()) or value == [] or value == {}
+
+
+def _jsonable(value: Any) -> Any:
+    """Datetimes and dates as ISO strings, tuples as lists, recursively."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return value
+
+
+class _Reader:
+    """Evaluates specs of one mapping against one record, turning failures into MappingError."""
+
+    def __init__(self, mapping: Mapping, record: dict[str, Any]):
+        self.mapping, self.record, self.record_id = mapping, record, ""
+
+    def fail(self, message: str, field: str) -> MappingError:
+        """A MappingError located at ``field`` of this record."""
+        return MappingError(message, mapping=self.mapping.name, field=field, record_id=self.record_id)
+
+    def _transform_error(self, exc: TransformError, spec: FieldSpec, field: str) -> MappingError:
+        message = str(exc)
+        private = spec.pii or field in PII_FIELDS or field.startswith("identities")
+        if exc.value is not None and not private:
+            shown = repr(exc.value)
+            message += f" (got {shown[:60] + '...' if len(shown) > 60 else shown})"
+        return self.fail(message, field)
+
+    def raw(self, spec: FieldSpec) -> tuple[Any, bool]:
+        """(value before transforms, whether a source path exists in the record)."""
+        if spec.is_constant:
+            return spec.constant, False
+        value, exists = None, False
+        for path in spec.paths:
+            exists = exists or path_exists(self.record, path)
+            value = get_path(self.record, path)
+            if not _empty(value):
+                break
+        return value, exists
+
+    def value(self, spec: FieldSpec | None, field: str) -> Any:
+        """The spec's final value: None when absent, ``_SKIP`` when its condition is false."""
+        if spec is None:
+            return None
+        if spec.when and not spec.when.test(self.record):
+            return _SKIP
+        value = self.raw(spec)[0]
+        for bound in spec.transforms:
+            try:
+                value = bound(value, self.record)
+            except TransformError as exc:
+                raise self._transform_error(exc, spec, field) from None
+        return spec.default if _empty(value) and spec.default is not None else value
+
+    def text(self, spec: FieldSpec | None, field: str, required: bool = False) -> str | None:
+        """The value as text (None when blank); ``required`` makes a blank an error."""
+        value = self.value(spec, field)
+        if value is _SKIP or _empty(value):
+            if required:
+                raise self.fail("a value is required here but the record has none", field)
+            return None
+        if isinstance(value, dict | list):
+            raise self.fail(f"expected a single value, got a {type(value).__name__}", field)
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return value.isoformat() if isinstance(value, datetime | date) else str(value)
+
+    def convert(self, spec: FieldSpec | None, field: str, fn: Any, required: bool = False) -> Any:
+        """The value passed through a converter (datetime, float, bool), None when blank."""
+        value = self.value(spec, field)
+        if value is _SKIP or _empty(value):
+            if required:
+                raise self.fail("a value is required here but the record has none", field)
+            return None
+        try:
+            return fn(value)
+        except TransformError as exc:
+            raise self._transform_error(exc, spec or FieldSpec(), field) from None
+
+
+def _fields(reader: _Reader) -> tuple[tuple[str, Any], ...]:
+    out: list[tuple[str, Any]] = []
+    for name, spec in reader.mapping.fields:
+        if spec.direction == "out":
+            continue
+        value = reader.value(spec, name)
+        if value is _SKIP:
+            continue
+        if _empty(value):
+            raw, exists = reader.raw(spec)
+            # a blank in the record is news (the source cleared it); a blank we made is not
+            if not (exists and _empty(raw)):
+                continue
+            value = None
+        out.append((name, _jsonable(value)))
+    return tuple(out)
+
+
+def _identities(reader: _Reader) -> tuple[IdentityRef, ...]:
+    found: list[IdentityRef] = []
+    for index, spec in enumerate(reader.mapping.identities):
+        value = reader.value(spec.value, f"identities[{index}]")
+        for item in value if isinstance(value, list) else [value]:
+            if item is _SKIP or _empty(item) or isinstance(item, dict | list):
+                continue
+            ref = IdentityRef(spec.kind, str(item).strip())
+            if ref not in found:
+                found.append(ref)
+    return tuple(found)
+
+
+def _pairs(reader: _Reader, specs: tuple[tuple[str, FieldSpec], ...], where: str) -> tuple[tuple[str, str], ...]:
+    found = ((name, reader.text(spec, f"{where}.{name}")) for name, spec in specs)
+    return tuple((name, value) for name, value in found if value is not None)
+
+
+def _touchpoints(reader: _Reader) -> tuple[TouchpointData, ...]:
+    out = []
+    for index, spec in enumerate(reader.mapping.touchpoints):
+        if spec.when and not spec.when.test(reader.record):
+            continue
+        at = f"touchpoints[{index}]"
+        text = {key: reader.text(getattr(spec, key), f"{at}.{key}")
+                for key in ("network", "campaign_id", "adset_id", "ad_id", "referral_url", "headline")}
+        out.append(TouchpointData(
+            channel=str(reader.text(spec.channel, f"{at}.channel", required=True)),
+            occurred_at=reader.convert(spec.occurred_at, f"{at}.occurred_at", parse_instant),
+            click_ids=_pairs(reader, spec.click_ids, f"{at}.click_ids"),
+            extra=_pairs(reader, spec.extra, f"{at}.extra"), **text,
+        ))
+    return tuple(out)
+
+
+def _activities(reader: _Reader) -> tuple[ActivityData, ...]:
+    out = []
+    for index, spec in enumerate(reader.mapping.activities):
+        if spec.when and not spec.when.test(reader.record):
+            continue
+        at = f"activities[{index}]"
+        direction = str(reader.text(spec.direction, f"{at}.direction", required=True)).lower()
+        if direction not in ("inbound", "outbound"):
+            raise reader.fail(f"expected inbound or outbound (got {direction!r})", f"{at}.direction")
+        out.append(ActivityData(
+            channel=str(reader.text(spec.channel, f"{at}.channel", required=True)),
+            direction=direction,
+            occurred_at=reader.convert(spec.occurred_at, f"{at}.occurred_at", parse_instant, required=True),
+            external_id=reader.text(spec.external_id, f"{at}.external_id"),
+            conversation_id=reader.text(spec.conversation_id, f"{at}.conversation_id"),
+        ))
+    return tuple(out)
+
+
+def _conversions(reader: _Reader) -> tuple[ConversionData, ...]:
+    out = []
+    for index, spec in enumerate(reader.mapping.conversions):
+        if spec.when and not spec.when.test(reader.record):
+            continue
+        at = f"conversions[{index}]"
+        out.append(ConversionData(
+            kind=str(reader.text(spec.kind, f"{at}.kind", required=True)),
+            occurred_at=reader.convert(spec.occurred_at, f"{at}.occurred_at", parse_instant),
+            value=reader.convert(spec.value, f"{at}.value", to_float),
+            currency=reader.text(spec.currency, f"{at}.currency"),
+            order_id=reader.text(spec.order_id, f"{at}.order_id"),
+        ))
+    return tuple(out)
+
+
+def apply(mapping: Mapping, record: dict[str, Any]) -> Patch:
+    """Turn one vendor record into a Patch; raise MappingError when a value cannot be read."""
+    reader = _Reader(mapping, record)
+    if not isinstance(record, dict):
+        raise reader.fail(f"expected a record object, got {type(record).__name__}", "")
+    paths = ", ".join(str(p) for p in mapping.record_id.paths) or "the constant"
+    reader.record_id = str(reader.text(mapping.record_id, "record_id", required=False) or "")
+    if not reader.record_id:
+        raise reader.fail(f"the record has no id at {paths}", "record_id")
+    stage = None
+    if mapping.stage is not None and mapping.stage.direction != "out":
+        stage = reader.text(mapping.stage, "stage")
+    return Patch(
+        source=mapping.source,
+        object=mapping.object,
+        record_id=reader.record_id,
+        source_time=reader.convert(mapping.modified_at, "modified_at", parse_instant),
+        identities=_identities(reader),
+        fields=_fields(reader),
+        stage=stage,
+        touchpoints=_touchpoints(reader),
+        activities=_activities(reader),
+        conversions=_conversions(reader),
+        deleted=bool(reader.convert(mapping.deleted, "deleted", to_bool)),
+        meta=(("mapping", mapping.name),),
+    )
+
+
+def reverse(mapping: Mapping, values: dict[str, Any], stage: str | None = None) -> dict[str, Any]:
+    """Build a vendor-shaped dict from canonical values of the out/both fields (and stage)."""
+    out: dict[str, Any] = {}
+    items = [(name, spec, values[name]) for name, spec in mapping.fields
+             if spec.direction != "in" and name in values]
+    if stage is not None and mapping.stage is not None and mapping.stage.direction != "in":
+        items.append(("stage", mapping.stage, stage))
+    for name, spec, value in items:
+        for bound in reversed(spec.transforms):
+            try:
+                value = bound.invert(value)
+            except TransformError as exc:
+                raise _Reader(mapping, {})._transform_error(exc, spec, name) from None
+        path = spec.write_path
+        if path is not None:  # the loader guarantees one for out/both specs
+            set_path(out, path, value)
+    return out
+
+
+def preview(mapping_path: str | Path, record: dict[str, Any]) -> dict[str, Any]:
+    """Load a mapping file and show, as JSON-ready data, the patch it makes of ``record``."""
+    return apply(load_mapping(mapping_path), record).to_json()

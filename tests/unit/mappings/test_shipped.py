@@ -1,0 +1,215 @@
+"""The mappings in config/mappings against recorded-shape vendor records in tests/fixtures."""
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from sync.mappings import apply, get_path, load_mapping, load_mappings, reverse
+from sync.patch import ActivityData, ConversionData, IdentityRef, Patch, TouchpointData
+
+ROOT = Path(__file__).resolve().parents[3]
+MAPPINGS = ROOT / "config" / "mappings"
+FIXTURES = ROOT / "tests" / "fixtures"
+STAGES = {"New Lead", "Hot Lead", "Payment", "Customer", "Cold Lead", "Unqualified", "Lost to competitor"}
+WAMID = "wamid.HBgNNTIxNTUxMjM0NTY3OBUCABIYFjNFQjBDMTJGOUIxQjNFNDk3QjlBAA=="
+WAMID_TEXT = "wamid.HBgMNDQ3OTExMTIzNDU2FQIAEhggQTQ5RkI0RkQ3NUI3RTAwMkE3NjRBRDZCMEU5QjYA"
+
+
+def at(*parts):
+    return datetime(*parts, tzinfo=UTC)
+
+
+def ids(*texts):
+    return tuple(IdentityRef.parse(t) for t in texts)
+
+
+def record(name):
+    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+
+
+EXPECTED = {
+    ("hubspot_contacts", "hubspot/contact.json"): Patch(
+        source="hubspot", object="contacts", record_id="51", source_time=at(2026, 3, 1, 10, 15, 42, 120000),
+        identities=ids("hubspot:51", "email:ana.lopez@example.com", "phone:+12125550142"),
+        fields=(("email", "ana.lopez@example.com"), ("phone", "+12125550142"), ("first_name", "Ana María"),
+                ("last_name", "López"), ("company", "Acme Logistics"), ("job_title", "Operations Manager"),
+                ("city", "New York"), ("state", "NY"), ("zip", None), ("country", "United States"),
+                ("language", "es"), ("lead_source", "PAID_SOCIAL"), ("lead_status", "IN_PROGRESS"),
+                ("owner", "81234567")),
+        stage="Hot Lead",
+    ),
+    ("hubspot_deals", "hubspot/deal.json"): Patch(
+        source="hubspot", object="deals", record_id="18423950071", source_time=at(2026, 3, 20, 16, 31, 5, 337000),
+        identities=ids("hubspot:51"), stage="Customer",
+        conversions=(ConversionData("purchase", at(2026, 3, 20, 16, 30), 1250.5, "USD", "18423950071"),),
+    ),
+    ("salesforce_lead", "salesforce/lead.json"): Patch(
+        source="salesforce", object="Lead", record_id="00Q5g00000A1b2CEAR", source_time=at(2026, 3, 1, 10, 15, 2),
+        identities=ids("salesforce_lead:00Q5g00000A1b2CEAR", "salesforce:0035g00000XyZ12AAB",
+                       "email:oliver.smith@example.co.uk", "phone:+447911123456"),
+        fields=(("email", "oliver.smith@example.co.uk"), ("phone", "+447911123456"), ("first_name", "Oliver"),
+                ("last_name", "Smith"), ("company", "Smith & Daughters Ltd"), ("job_title", "Director"),
+                ("city", "London"), ("state", None), ("zip", "SW1A 1AA"), ("country", "United Kingdom"),
+                ("lead_source", "Web"), ("lead_status", "Closed - Converted"), ("owner", "0055g00000Ab1CdAAJ")),
+        stage="Customer",
+    ),
+    ("salesforce_contact", "salesforce/contact.json"): Patch(
+        source="salesforce", object="Contact", record_id="0035g00000XyZ12AAB", source_time=at(2026, 3, 2, 11),
+        identities=ids("salesforce:0035g00000XyZ12AAB", "email:oliver.smith@example.co.uk", "phone:+14155552671"),
+        fields=(("email", "oliver.smith@example.co.uk"), ("phone", "+14155552671"), ("first_name", "Oliver"),
+                ("last_name", "Smith"), ("company", "Smith & Daughters Ltd"), ("job_title", "Director"),
+                ("city", "London"), ("state", None), ("zip", "SW1A 1AA"), ("country", "United Kingdom"),
+                ("lead_source", "Web"), ("owner", "0055g00000Ab1CdAAJ")),
+    ),
+    ("salesforce_opportunity", "salesforce/opportunity.json"): Patch(
+        source="salesforce", object="Opportunity", record_id="0065g00000Lm4NoAAJ",
+        source_time=at(2026, 3, 18, 17, 45, 10), identities=ids("salesforce:0035g00000XyZ12AAB"), stage="Customer",
+        conversions=(ConversionData("purchase", at(2026, 3, 18), 48000.0, "USD", "0065g00000Lm4NoAAJ"),),
+    ),
+    ("whatsapp_message", "whatsapp/message_referral.json"): Patch(
+        source="whatsapp", object="message", record_id=WAMID, source_time=at(2026, 3, 1, 10, 15),
+        identities=ids("whatsapp:5215512345678", "phone:+525512345678"),
+        fields=(("first_name", "Ana"), ("last_name", "María López")),
+        stage="New Lead",
+        touchpoints=(TouchpointData(
+            channel="whatsapp", occurred_at=at(2026, 3, 1, 10, 15), network="meta", ad_id="120210000000000123",
+            click_ids=(("ctwa_clid", "ARAkLkA8rmlFeiCktEJQ-QTwRiyYHAFDLMNDBH0CD3qpjd0HR4irJ6LEkR7JwFF4XvnO2E4Nx0"),),
+            referral_url="https://fb.me/3cr4Wqqkv", headline="Envíos express",
+            extra=(("source_type", "ad"), ("media_type", "image")),
+        ),),
+        activities=(ActivityData("whatsapp", "inbound", at(2026, 3, 1, 10, 15), WAMID, "5215512345678"),),
+    ),
+    ("whatsapp_message", "whatsapp/message_text.json"): Patch(
+        source="whatsapp", object="message", record_id=WAMID_TEXT, source_time=at(2026, 3, 2, 9, 30),
+        identities=ids("whatsapp:447911123456", "phone:+447911123456"),
+        fields=(("first_name", "Oliver"),),  # one word: no last name, and no claim that it was cleared
+        activities=(ActivityData("whatsapp", "inbound", at(2026, 3, 2, 9, 30), WAMID_TEXT, "447911123456"),),
+    ),
+    ("respondio_contact", "respondio/contact.json"): Patch(
+        source="respondio", object="contact", record_id="1043822", source_time=at(2026, 2, 24, 11, 20),
+        identities=ids("respondio:1043822", "email:carlos.perez@example.es", "phone:+34612345678"),
+        fields=(("email", "carlos.perez@example.es"), ("phone", "+34612345678"), ("first_name", "Carlos"),
+                ("last_name", "Pérez Gil"), ("language", "es"), ("country", "ES"), ("company", "Iberia Foods SL"),
+                ("lead_source", "Instagram"), ("owner", "2201")),
+        stage="Hot Lead",
+    ),
+}
+
+
+@pytest.mark.parametrize(("mapping_name", "fixture"), list(EXPECTED), ids=[f for _, f in EXPECTED])
+def test_fixture_gives_the_exact_patch(mapping_name, fixture):
+    patch = apply(load_mapping(MAPPINGS / f"{mapping_name}.yaml"), record(fixture))
+    expected = EXPECTED[(mapping_name, fixture)]
+    assert patch == expected
+    assert patch.source_time.tzinfo is not None
+    assert dict(patch.meta) == {"mapping": mapping_name}
+
+
+def test_every_shipped_mapping_loads_and_has_a_fixture():
+    mappings = load_mappings(ROOT / "config")
+    assert sorted(m.name for m in mappings.values()) == sorted(p.stem for p in MAPPINGS.glob("*.yaml"))
+    assert {m for m, _ in EXPECTED} == {m.name for m in mappings.values()}
+
+
+@pytest.mark.parametrize("path", sorted(MAPPINGS.glob("*.yaml")), ids=lambda p: p.stem)
+def test_shipped_stages_are_default_lifecycle_stages(path):
+    assert load_mapping(path).stage_values() <= STAGES
+
+
+# vendor values the canonical form normalises, so reverse gives back the normal form
+NORMALISED = {
+    "hubspot_contacts": {"properties.email": "ana.lopez@example.com", "properties.phone": "+12125550142",
+                         "properties.zip": None},  # an explicit blank comes back as null: both clear it
+    "salesforce_lead": {"Phone": "+447911123456"},  # the lead had only a MobilePhone; written back as Phone
+    "salesforce_contact": {},
+    "respondio_contact": {"email": "carlos.perez@example.es", "phone": "+34612345678", "language": "es",
+                          "lifecycle": "Hot Lead"},  # {id, name} is written back as the name
+}
+
+
+@pytest.mark.parametrize("mapping_name", sorted(NORMALISED))
+def test_apply_then_reverse_gives_back_the_vendor_values(mapping_name):
+    mapping = load_mapping(MAPPINGS / f"{mapping_name}.yaml")
+    vendor = record(next(f for m, f in EXPECTED if m == mapping_name))
+    patch = apply(mapping, vendor)
+    back = reverse(mapping, patch.field_map, stage=patch.stage)
+
+    specs = [spec for name, spec in mapping.fields if name in mapping.out_fields()]
+    if mapping.stage is not None and mapping.stage.direction != "in":
+        specs.append(mapping.stage)
+    assert specs
+    for spec in specs:
+        path = spec.write_path
+        assert get_path(back, path) == NORMALISED[mapping_name].get(path.text, get_path(vendor, path)), path.text
+
+    # and the written record maps back to the same canonical values
+    again = apply(mapping, {**vendor, **back})
+    assert {k: again.field_map.get(k) for k in mapping.out_fields()} == {
+        k: patch.field_map.get(k) for k in mapping.out_fields()}
+    assert again.stage == patch.stage
+
+
+@pytest.mark.parametrize("lifecycle", ["Hot Lead", {"id": 3, "name": "Hot Lead"}, "hot lead"])
+def test_respondio_lifecycle_is_a_name_or_an_object(lifecycle):
+    mapping = load_mapping(MAPPINGS / "respondio_contact.yaml")
+    assert apply(mapping, {**record("respondio/contact.json"), "lifecycle": lifecycle}).stage == "Hot Lead"
+
+
+@pytest.mark.parametrize(("stage", "expected"), [("Some Custom Stage", None), (None, None), ("", None)])
+def test_respondio_unknown_lifecycle_gives_no_stage(stage, expected):
+    mapping = load_mapping(MAPPINGS / "respondio_contact.yaml")
+    assert apply(mapping, {**record("respondio/contact.json"), "lifecycle": stage}).stage == expected
+
+
+@pytest.mark.parametrize(
+    ("stage", "expected"),
+    [("lead", "New Lead"), ("subscriber", "New Lead"), ("marketingqualifiedlead", "Hot Lead"),
+     ("opportunity", "Hot Lead"), ("customer", "Customer"), ("evangelist", "Customer"), ("other", None), (None, None)],
+)
+def test_hubspot_lifecycle_stages(stage, expected):
+    mapping = load_mapping(MAPPINGS / "hubspot_contacts.yaml")
+    vendor = record("hubspot/contact.json")
+    vendor["properties"]["lifecyclestage"] = stage
+    assert apply(mapping, vendor).stage == expected
+
+
+@pytest.mark.parametrize(
+    ("stage", "vendor"), [("Payment", "opportunity"), ("Unqualified", "other"), ("New Lead", "lead"),
+                          ("Hot Lead", "salesqualifiedlead")],
+)
+def test_hubspot_lifecycle_write_back(stage, vendor):
+    mapping = load_mapping(MAPPINGS / "hubspot_contacts.yaml")
+    assert reverse(mapping, {}, stage=stage) == {"properties": {"lifecyclestage": vendor}}
+
+
+def test_hubspot_phone_falls_back_to_mobile():
+    vendor = record("hubspot/contact.json")
+    vendor["properties"]["phone"] = None
+    patch = apply(load_mapping(MAPPINGS / "hubspot_contacts.yaml"), vendor)
+    assert patch.field_map["phone"] == "+14155552671"
+    assert IdentityRef("phone", "+14155552671") in patch.identities
+
+
+def test_unconverted_salesforce_lead_has_no_contact_identity():
+    vendor = {**record("salesforce/lead.json"), "IsConverted": False, "ConvertedContactId": None,
+              "Status": "Closed - Not Converted"}
+    patch = apply(load_mapping(MAPPINGS / "salesforce_lead.yaml"), vendor)
+    assert [i.kind for i in patch.identities] == ["salesforce_lead", "email", "phone"]
+    assert patch.stage == "Unqualified"
+
+
+@pytest.mark.parametrize(("stage", "won", "expected_stage", "conversions"), [
+    ("Negotiation/Review", False, "Payment", 0), ("Closed Lost", False, "Lost to competitor", 0),
+    ("Closed Won", True, "Customer", 1)])
+def test_salesforce_opportunity_stages(stage, won, expected_stage, conversions):
+    vendor = {**record("salesforce/opportunity.json"), "StageName": stage, "IsWon": won, "CurrencyIsoCode": "eur"}
+    patch = apply(load_mapping(MAPPINGS / "salesforce_opportunity.yaml"), vendor)
+    assert (patch.stage, len(patch.conversions)) == (expected_stage, conversions)
+    assert all(c.currency == "EUR" for c in patch.conversions)
+
+
+def test_deleted_records_are_flagged():
+    vendor = {**record("salesforce/contact.json"), "IsDeleted": True}
+    assert apply(load_mapping(MAPPINGS / "salesforce_contact.yaml"), vendor).deleted is True
