@@ -37,7 +37,7 @@ def _dump(data: Any) -> None:
 
 
 def read_records(path: str) -> Iterator[Any]:
-    """Records from a JSON array or JSON-lines file (``-`` = stdin); errors name the line."""
+    """Records from a JSON array, one JSON object, or JSON lines (``-`` = stdin); errors name the line."""
     stream = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
     name = "stdin" if path == "-" else path
     with stream:
@@ -50,6 +50,13 @@ def read_records(path: str) -> Iterator[Any]:
             raise click.ClickException(
                 f"{name}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
         yield from data
+        return
+    try:  # one (possibly pretty-printed) object
+        single = json.loads(text)
+    except json.JSONDecodeError:
+        pass
+    else:
+        yield single
         return
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip():
@@ -171,7 +178,7 @@ def contacts_export() -> None:
     from sync.export import export_all
 
     store = _store(_settings())
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     with store.transaction() as session:
         out.write("[")
         for n, doc in enumerate(export_all(session)):

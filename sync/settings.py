@@ -17,8 +17,6 @@ SETTINGS: tuple[tuple[str, str, str], ...] = (
     ("DATABASE_URL", "sqlite:///lifesync.db",
      "SQLAlchemy URL of the database; the default is a SQLite file (WAL mode) in the working directory. "
      "PostgreSQL: postgresql+psycopg://user@host/db (postgresql:// is accepted too)."),
-    ("REDIS_URL", "(unset)",
-     "Redis for the rq job queues; unset runs jobs in-process against an embedded store."),
     ("LIFESYNC_CONFIG_DIR", "(unset)",
      "Project config directory; its lifecycle.yaml and mappings/*.yaml override the bundled defaults."),
     ("LIFESYNC_BATCH_SIZE", "500", "Records per ingest transaction (1-10000)."),
@@ -31,7 +29,6 @@ class Settings:
     """Validated settings of one lifesync process."""
 
     database_url: str
-    redis_url: str | None
     config_dir: Path | None
     batch_size: int
     log_level: str
@@ -64,7 +61,6 @@ class Settings:
             raise SettingsError(f"LIFESYNC_CONFIG_DIR {cfg!r} is not a directory")
         return cls(
             database_url=url,
-            redis_url=env.get("REDIS_URL") or None,
             config_dir=config_dir,
             batch_size=batch,
             log_level=level,
