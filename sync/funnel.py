@@ -38,9 +38,6 @@ def funnel(session: Session, config: LifecycleConfig) -> Funnel:
     current = dict(session.execute(
         select(model.Contact.stage, func.count()).where(model.Contact.lost_stage.is_(None))
         .group_by(model.Contact.stage)).all())
-    entered = dict(session.execute(
-        select(model.StageTransition.to_stage, func.count(distinct(model.StageTransition.contact_id)))
-        .group_by(model.StageTransition.to_stage)).all())
     # a contact that skipped a stage still passed it: count entries cumulatively from the top
     reached: dict[str, int] = {}
     for stage in config.stages:
@@ -63,6 +60,5 @@ def funnel(session: Session, config: LifecycleConfig) -> Funnel:
         lost_from=tuple(sorted((ls, st or "(entered lost)", n) for ls, st, n in lost_from)),
         never_staged=current.get(None, 0),
         totals={"contacts": session.scalar(select(func.count()).select_from(model.Contact)) or 0,
-                "entered_any": sum(entered.values()) and session.scalar(
-                    select(func.count(distinct(model.StageTransition.contact_id)))) or 0},
+                "entered_any": session.scalar(select(func.count(distinct(model.StageTransition.contact_id)))) or 0},
     )

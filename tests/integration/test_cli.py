@@ -66,7 +66,7 @@ def test_bad_records_are_dead_lettered_and_the_rest_lands(cli, store, tmp_path):
 
 def test_unknown_source_object_names_the_known_ones(cli, tmp_path):
     (tmp_path / "x.json").write_text("[]")
-    with pytest.raises(Exception, match="mappings exist for: .*hubspot contacts"):
+    with pytest.raises(Exception, match=r"mappings exist for: .*hubspot contacts"):
         cli("ingest", "hubspot", "tickets", str(tmp_path / "x.json"))
 
 
