@@ -54,8 +54,12 @@ def parse_yaml(text: str) -> tuple[Any, dict[KeyPath, int], list[tuple[KeyPath, 
 
 
 def _build(loader: _Loader, node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int],
-           problems: list[tuple[KeyPath, int, str]]) -> Any:
+           problems: list[tuple[KeyPath, int, str]], ancestors: frozenset[int] = frozenset()) -> Any:
     lines.setdefault(path, node.start_mark.line + 1)
+    if id(node) in ancestors:
+        problems.append((path, node.start_mark.line + 1, "an alias cannot contain itself"))
+        return None
+    ancestors = ancestors | {id(node)}
     if isinstance(node, yaml.MappingNode):
         written = {id(k) for k, _ in node.value if k.tag != _MERGE}
         loader.flatten_mapping(node)  # resolves `<<: *anchor` merges; written keys override merged ones
@@ -71,10 +75,10 @@ def _build(loader: _Loader, node: yaml.Node, path: KeyPath, lines: dict[KeyPath,
                     problems.append(((*path, key), line, f"duplicate key {key!r} (line {seen[key]})"))
                 seen[key] = line
             lines[(*path, key)] = line
-            out[key] = _build(loader, value_node, (*path, key), lines, problems)
+            out[key] = _build(loader, value_node, (*path, key), lines, problems, ancestors)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_build(loader, item, (*path, i), lines, problems) for i, item in enumerate(node.value)]
+        return [_build(loader, item, (*path, i), lines, problems, ancestors) for i, item in enumerate(node.value)]
     try:
         return loader.construct_object(node, deep=True)
     except (ValueError, yaml.YAMLError) as exc:  # e.g. an impossible unquoted date 2026-02-30

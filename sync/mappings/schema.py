@@ -1,7 +1,13 @@
 """The mapping file format: marshmallow schemas that load into frozen, compiled specs.
 
-Every schema raises on unknown keys. Paths are compiled and transforms bound (their
-arguments checked) while loading, so a loaded ``Mapping`` never fails on its own syntax.
+Top-level keys: ``source``, ``object``, ``record_id`` (required), ``modified_at``,
+``deleted``, ``identities`` (field specs plus ``kind``), ``fields`` (name → field spec),
+``stage``, ``touchpoints``, ``activities``, ``conversions``. A field spec is a path string
+or a mapping with exactly one of ``path`` / ``paths`` / ``constant``, plus ``transforms``,
+``default`` and ``when`` (``{path, equals|in|present}``); under ``fields`` and ``stage``
+also ``direction`` (in, out, both) and ``out_path``. Unknown keys are errors everywhere.
+Paths are compiled and transforms bound (arguments checked) while loading, so a loaded
+``Mapping`` never fails on its own syntax.
 """
 
 from __future__ import annotations
@@ -259,8 +265,14 @@ class SpecMapField(_Field):
 
 # ---- schemas ---------------------------------------------------------------------------
 
+_NOT_NULL = {"null": "expected a mapping, not null"}
 _REQUIRED = {"required": "required key is missing", "null": "expected a value, not null",
              "invalid": "expected text"}
+
+
+def _scalar(value: Any) -> None:
+    if isinstance(value, dict | list):
+        raise ValidationError("expected a single value (text, number, true/false or null)")
 
 
 class _Strict(Schema):
@@ -280,8 +292,8 @@ class ConditionSchema(_Strict):
     """``when``: ``{path, equals}``, ``{path, in}`` or ``{path, present}``."""
 
     path = PathField(required=True)
-    equals = fields.Raw(allow_none=True)
-    in_ = fields.List(fields.Raw(allow_none=True), data_key="in")
+    equals = fields.Raw(allow_none=True, validate=_scalar)
+    in_ = fields.List(fields.Raw(allow_none=True), data_key="in", error_messages={"invalid": "expected a list"})
     present = fields.Boolean(truthy={True}, falsy={False}, error_messages={"invalid": "expected true or false"})
 
     @validates_schema
@@ -301,11 +313,12 @@ class SpecSchema(_Strict):
     """A field spec written as a mapping."""
 
     path = PathField()
-    paths = fields.List(PathField(), validate=validate.Length(min=1, error="expected at least one path"))
-    constant = fields.Raw(allow_none=True)
+    paths = fields.List(PathField(), validate=validate.Length(min=1, error="expected at least one path"),
+                        error_messages={"invalid": "expected a list of paths"})
+    constant = fields.Raw(allow_none=True, validate=_scalar)
     transforms = TransformsField()
-    default = fields.Raw(allow_none=True)
-    when = fields.Nested(ConditionSchema)
+    default = fields.Raw(allow_none=True, validate=_scalar)
+    when = fields.Nested(ConditionSchema, error_messages=_NOT_NULL)
 
     @validates_schema
     def _one_source(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -330,7 +343,8 @@ class SpecSchema(_Strict):
 class DirectedSpecSchema(SpecSchema):
     """A spec under ``fields``/``stage``: adds ``direction`` and ``out_path``."""
 
-    direction = fields.String(validate=validate.OneOf(DIRECTIONS, error="expected in, out or both"))
+    direction = fields.String(validate=validate.OneOf(DIRECTIONS, error="expected in, out or both"),
+                              error_messages={"invalid": "expected in, out or both"})
     out_path = PathField(plain=True)
 
     @validates_schema
@@ -379,7 +393,7 @@ def _required_spec() -> SpecField:
 class TouchpointSchema(_Strict):
     """An entry under ``touchpoints``."""
 
-    when = fields.Nested(ConditionSchema)
+    when = fields.Nested(ConditionSchema, error_messages=_NOT_NULL)
     channel = _required_spec()
     network, campaign_id, adset_id, ad_id = SpecField(), SpecField(), SpecField(), SpecField()
     occurred_at, referral_url, headline = SpecField(), SpecField(), SpecField()
@@ -395,7 +409,7 @@ class TouchpointSchema(_Strict):
 class ActivitySchema(_Strict):
     """An entry under ``activities``."""
 
-    when = fields.Nested(ConditionSchema)
+    when = fields.Nested(ConditionSchema, error_messages=_NOT_NULL)
     channel, direction, occurred_at = _required_spec(), _required_spec(), _required_spec()
     external_id, conversation_id = SpecField(), SpecField()
 
@@ -409,7 +423,7 @@ class ActivitySchema(_Strict):
 class ConversionSchema(_Strict):
     """An entry under ``conversions``."""
 
-    when = fields.Nested(ConditionSchema)
+    when = fields.Nested(ConditionSchema, error_messages=_NOT_NULL)
     kind = _required_spec()
     occurred_at, value, currency, order_id = SpecField(), SpecField(), SpecField(), SpecField()
 
@@ -420,7 +434,8 @@ class ConversionSchema(_Strict):
 
 
 def _list_of(schema: type[Schema]) -> fields.List:
-    return fields.List(fields.Nested(schema), error_messages={"invalid": "expected a list"})
+    return fields.List(fields.Nested(schema, error_messages=_NOT_NULL), error_messages={
+        "invalid": "expected a list", "null": "expected a list, not null"})
 
 
 @_expect

@@ -47,6 +47,7 @@ class TransformDef:
     required: frozenset[str]
     optional: frozenset[str]
     check: Callable[[dict[str, Any]], None] | None = None
+    choices: tuple[tuple[str, tuple[Any, ...]], ...] = ()
     handles_blank: bool = False
     pii: bool = False
     path_args: tuple[tuple[str, str], ...] = ()  # (argument holding a path, keyword it fills)
@@ -61,6 +62,7 @@ def transform(
     reverse: Callable[..., Any] | None = None,
     *,
     check: Callable[[dict[str, Any]], None] | None = None,
+    choices: dict[str, tuple[Any, ...]] | None = None,
     handles_blank: bool = False,
     pii: bool = False,
     path_args: dict[str, str] | None = None,
@@ -77,7 +79,7 @@ def transform(
             name=name, fn=fn, reverse=reverse,
             required=frozenset(p.name for p in params if p.default is p.empty),
             optional=frozenset(p.name for p in params if p.default is not p.empty) | set(path_args or {}),
-            check=check, handles_blank=handles_blank, pii=pii,
+            check=check, choices=tuple((choices or {}).items()), handles_blank=handles_blank, pii=pii,
             path_args=tuple((path_args or {}).items()),
         )
         return fn
@@ -138,6 +140,11 @@ def bind(name: str, args: dict[str, Any] | None = None) -> BoundTransform:
                 paths.append((keyword, compile_path(args.pop(arg))))
             except ValueError as exc:
                 raise ValueError(f"transform {name}: argument {arg!r}: {exc}") from None
+    for arg, options in spec.choices:
+        if arg in args and not any(args[arg] is o or (args[arg] == o and type(args[arg]) is type(o))
+                                   for o in options):
+            shown = ", ".join(dict.fromkeys("null" if o is None else str(o) for o in options))
+            raise ValueError(f"transform {name}: argument {arg!r} must be one of {shown}")
     if spec.check:
         try:
             spec.check(args)
@@ -174,14 +181,6 @@ def _to_str(v: Any, /, **_: Any) -> str:
     return _text(v, "reverse")
 
 
-def _choice(arg: str, options: tuple[Any, ...]) -> Callable[[dict[str, Any]], None]:
-    def check(args: dict[str, Any]) -> None:
-        if arg in args and args[arg] not in options:
-            raise ValueError(f"argument {arg!r} must be one of {', '.join(map(str, options))}")
-
-    return check
-
-
 def _scalar_arg(*names: str) -> Callable[[dict[str, Any]], None]:
     def check(args: dict[str, Any]) -> None:
         for arg in names:
@@ -197,7 +196,7 @@ def _invalid(on_invalid: str, message: str, value: Any, kept: Any) -> Any:
     return kept if on_invalid == "keep" else None
 
 
-ON_INVALID = ("null", "error", "keep")
+ON_INVALID = ("null", None, "error", "keep")  # YAML reads `on_invalid: null` as None
 
 
 # ---- text ------------------------------------------------------------------------------
@@ -233,8 +232,6 @@ def digits(v: Any, /) -> str | None:
     return "".join(ch for ch in _text(v, "digits") if ch.isdigit()) or None
 
 
-
-
 def _unprefix(v: Any, /, *, value: str) -> str:
     text = _text(v, "prefix")
     return text[len(value) :] if text.startswith(value) else text
@@ -252,11 +249,7 @@ def prefix(v: Any, /, *, value: str) -> str:
     return text if text.startswith(value) else value + text
 
 
-def _check_split(args: dict[str, Any]) -> None:
-    _choice("part", ("first", "last"))(args)
-
-
-@transform("split_name", check=_check_split, pii=True)
+@transform("split_name", choices={"part": ("first", "last")}, pii=True)
 def split_name(v: Any, /, *, part: str) -> str | None:
     """First word of a full name (``part: first``) or the rest of it (``part: last``)."""
     words = _text(v, "split_name").split()
@@ -302,7 +295,6 @@ def default(v: Any, /, *, value: Any) -> Any:
 
 
 def _check_phone(args: dict[str, Any]) -> None:
-    _choice("on_invalid", ON_INVALID)(args)
     if args.get("region", "US") not in phonenumbers.SUPPORTED_REGIONS:
         raise ValueError("argument 'region' must be a two-letter ISO region code such as US, GB or MX")
 
@@ -322,7 +314,7 @@ def _parse_phone(text: str, region: str) -> phonenumbers.PhoneNumber | None:
     return number if phonenumbers.is_valid_number(number) else None
 
 
-@transform("e164", reverse=_identity, check=_check_phone, pii=True,
+@transform("e164", reverse=_identity, check=_check_phone, choices={"on_invalid": ON_INVALID}, pii=True,
            path_args={"region_path": "record_region"})
 def e164(v: Any, /, *, region: str = "US", on_invalid: str = "null", record_region: Any = None) -> str | None:
     """Normalise a phone number to E.164 (``+15551234567``); ``region_path`` reads the region."""
@@ -341,7 +333,7 @@ _EMAIL = re.compile(
 )
 
 
-@transform("email", reverse=_identity, check=_choice("on_invalid", ON_INVALID), pii=True)
+@transform("email", reverse=_identity, choices={"on_invalid": ON_INVALID}, pii=True)
 def email(v: Any, /, *, on_invalid: str = "null") -> str | None:
     """Trim and lowercase an email address and check it looks like local@domain.tld."""
     text = _text(v, "email").strip().lower()
@@ -446,7 +438,7 @@ def _date_out(v: Any, /) -> str:
     return parse_instant(v).date().isoformat()
 
 
-@transform("date", reverse=_date_out)
+@transform("date", reverse=lambda v, /: to_date(v))
 def to_date(v: Any, /) -> str:
     """``YYYY-MM-DD`` from any input ``datetime`` accepts (the UTC date of an instant)."""
     try:
@@ -470,13 +462,14 @@ def _key(v: Any, case_insensitive: bool) -> str:
 
 
 def _check_map(args: dict[str, Any]) -> None:
-    _choice("case_insensitive", (True, False))(args)
     for arg in ("values", "reverse"):
         table = args.get(arg, {})
         if not isinstance(table, dict) or (arg == "values" and not table):
             raise ValueError(f"argument {arg!r} must be a mapping of from: to")
         if any(isinstance(x, dict | list) for pair in table.items() for x in pair):
             raise ValueError(f"argument {arg!r} must map single values to single values")
+        if None in table:
+            raise ValueError(f"argument {arg!r}: a key cannot be null (quote it: 'null')")
     _scalar_arg("default")(args)
 
 
@@ -493,7 +486,7 @@ def _unmap(v: Any, /, *, values: dict[Any, Any], default: Any = _NO_DEFAULT,
     return found
 
 
-@transform("map", reverse=_unmap, check=_check_map)
+@transform("map", reverse=_unmap, check=_check_map, choices={"case_insensitive": (True, False)})
 def map_values(v: Any, /, *, values: dict[Any, Any], default: Any = _NO_DEFAULT,
                case_insensitive: bool = True, reverse: dict[Any, Any] | None = None) -> Any:
     """Look the value up in ``values``; unmapped values give ``default`` or an error."""

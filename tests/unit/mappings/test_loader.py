@@ -64,6 +64,12 @@ INVALID = [
     ("YAML tab indentation", HEAD + "fields:\n\tcity: c\n", "", 5, "invalid YAML:"),
     ("top level is a list", "- source: hubspot\n", "", 1, "expected a mapping with source, object, record_id"),
     ("empty file", "", "", 1, "expected a mapping with source, object, record_id"),
+    ("constant must be a scalar", HEAD + "fields:\n  city: {constant: [a, b]}\n", "fields.city.constant", 5,
+     "expected a single value"),
+    ("null identity", HEAD + "identities:\n  - null\n", "identities[0]", 5, "expected a mapping, not null"),
+    ("null condition", HEAD + "stage: {constant: x, when: null}\n", "stage.when", 4, "expected a mapping, not null"),
+    ("impossible date", HEAD + "stage: {constant: 2026-02-30}\n", "stage.constant", 4,
+     "cannot read value '2026-02-30'"),
 ]
 
 
@@ -78,6 +84,14 @@ def test_invalid_mapping_files(tmp_path, text, key_path, line, message):
     issue = issues[0]
     assert (issue.file, issue.path, issue.line) == (str(file), key_path, line)
     assert message in issue.message
+
+
+def test_a_recursive_alias_is_an_issue_not_a_crash(tmp_path):
+    file = tmp_path / "loop.yaml"
+    file.write_text(HEAD + "identities: &loop\n  - *loop\n")
+    with pytest.raises(ConfigError) as info:
+        load_mapping(file)
+    assert ("identities[0]", "an alias cannot contain itself") in [(i.path, i.message) for i in info.value.issues]
 
 
 def test_every_error_of_a_file_is_reported(tmp_path):

@@ -49,6 +49,7 @@ VALID = [
     ("email", {}, "  Ana.Lopez@Example.COM ", "ana.lopez@example.com"),
     ("email", {}, "o'brien+news@mail.example.co.uk", "o'brien+news@mail.example.co.uk"),
     ("email", {}, "not-an-email", None),
+    ("email", {"on_invalid": None}, "not-an-email", None),  # `on_invalid: null` in YAML
     ("email", {}, "ana@localhost", None),
     ("email", {}, "ana@@example.com", None),
     ("email", {}, "ana..lopez@example.com", None),
@@ -190,6 +191,12 @@ def test_reverse(name, args, canonical, vendor):
     assert bind(name, args).invert(canonical) == vendor
 
 
+@pytest.mark.parametrize(("name", "value"), [("date", "2026-02-30"), ("datetime", "soon"), ("int", {"a": 1})])
+def test_reverse_failures_are_transform_errors(name, value):
+    with pytest.raises(TransformError):
+        bind(name).invert(value)
+
+
 def test_reverse_of_unmapped_value_is_an_error():
     with pytest.raises(TransformError, match="no reverse mapping"):
         bind("map", {"values": {"lead": "New Lead"}}).invert("Customer")
@@ -212,13 +219,14 @@ BAD_ARGS = [
     ("e164", {"region": "XX"}, "transform e164: argument 'region' must be a two-letter ISO region code"),
     ("e164", {"on_invalid": "drop"}, "transform e164: argument 'on_invalid' must be one of null, error, keep"),
     ("e164", {"region_path": "a..b"}, "transform e164: argument 'region_path': empty key"),
-    ("email", {"on_invalid": None}, "argument 'on_invalid' must be one of"),
+    ("email", {"on_invalid": "none"}, "argument 'on_invalid' must be one of null, error, keep"),
     ("split_name", {}, "transform split_name: missing required argument 'part' (expected part)"),
     ("split_name", {"part": "middle"}, "argument 'part' must be one of first, last"),
     ("map", {}, "missing required argument 'values'"),
     ("map", {"values": {}}, "argument 'values' must be a mapping"),
     ("map", {"values": ["a"]}, "argument 'values' must be a mapping"),
     ("map", {"values": {"a": ["b"]}}, "must map single values to single values"),
+    ("map", {"values": {None: "b"}}, "a key cannot be null"),
     ("map", {"values": {"a": "b"}, "case_insensitive": "yes"}, "argument 'case_insensitive' must be one of"),
     ("join", {"sep": 1}, "argument 'sep' must be text"),
     ("prefix", {"value": ""}, "argument 'value' must be a non-empty text"),
