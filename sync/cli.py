@@ -6,6 +6,7 @@ import json
 import logging
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -20,10 +21,15 @@ def _settings() -> Settings:
     return settings
 
 
-def _store(settings: Settings) -> Any:
+@contextmanager
+def _store(settings: Settings) -> Iterator[Any]:
     from sync.store import open_store
 
-    return open_store(settings.database_url)
+    store = open_store(settings.database_url)
+    try:
+        yield store
+    finally:
+        store.dispose()
 
 
 def _config(settings: Settings) -> Any:
@@ -81,9 +87,8 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending migration."""
-    settings = _settings()
-    _store(settings).dispose()
-    click.echo("database is at the newest revision")
+    with _store(_settings()):
+        click.echo("database is at the newest revision")
 
 
 @main.command("settings")
@@ -143,8 +148,9 @@ def ingest_cmd(source: str, object_name: str, file: str) -> None:
     from sync.pipeline import ingest
 
     settings = _settings()
-    result = ingest(source, object_name, read_records(file), store=_store(settings), config=_config(settings),
-                    batch_size=settings.batch_size)
+    with _store(settings) as store:
+        result = ingest(source, object_name, read_records(file), store=store, config=_config(settings),
+                        batch_size=settings.batch_size)
     _dump(result.as_dict())
 
 
@@ -164,8 +170,7 @@ def contacts_get(identity: str) -> None:
         ref = IdentityRef.parse(identity)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    store = _store(_settings())
-    with store.transaction() as session:
+    with _store(_settings()) as store, store.transaction() as session:
         cid = find_contact(session, ref)
         if cid is None:
             raise click.ClickException(f"no contact holds the identity {ref.kind}:<value given>")
@@ -177,9 +182,8 @@ def contacts_export() -> None:
     """Print every contact as one JSON array, sorted by id."""
     from sync.export import export_all
 
-    store = _store(_settings())
     out = sys.stdout
-    with store.transaction() as session:
+    with _store(_settings()) as store, store.transaction() as session:
         out.write("[")
         for n, doc in enumerate(export_all(session)):
             out.write(("," if n else "") + "\n" + json.dumps(doc, sort_keys=True, ensure_ascii=False))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, tuple_, update
+from sqlalchemy import bindparam, delete, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from sync import lifecycle, model
@@ -18,7 +18,7 @@ from sync.config.types import LifecycleConfig
 from sync.patch import IdentityRef
 from sync.reconcile.survivorship import Candidate
 from sync.reconcile.workspace import ContactState, Echo, Key, Workspace
-from sync.sql import allocate_ids, chunks, insert_ignore, upsert
+from sync.sql import allocate_ids, chunks, insert_ignore, insert_rows, update_by_id, upsert
 
 
 def load_workspace(session: Session, refs: Iterable[IdentityRef], config: LifecycleConfig) -> Workspace:
@@ -77,7 +77,7 @@ def flush(session: Session, ws: Workspace) -> dict[Key, int]:
         ids = allocate_ids(session, "contacts", len(rows))
         for row, cid_ in zip(rows, ids, strict=True):
             row["id"] = cid_
-        session.execute(insert(model.Contact.__table__), rows)
+        insert_rows(session, model.Contact, rows)
         idmap.update({s.key: i for s, i in zip(new, ids, strict=True)})
 
     def cid(key: Key) -> int:
@@ -117,7 +117,7 @@ def flush(session: Session, ws: Workspace) -> dict[Key, int]:
             restage.append(s)
         if signals_changed or (s.attributes, s.stage, s.lost_stage) != (
                 s.loaded.attributes, s.loaded.stage, s.loaded.lost_stage):
-            contact_updates.append({"b_id": c, "attributes": s.attributes, "stage": s.stage,
+            contact_updates.append({"id": c, "attributes": s.attributes, "stage": s.stage,
                                     "lost_stage": s.lost_stage, "updated_at": now,
                                     "stage_changed_at": s.transitions[-1].at if s.transitions else None})
     insert_ignore(session, model.Identity, identities, ["kind", "value"])
@@ -135,15 +135,12 @@ def flush(session: Session, ws: Workspace) -> dict[Key, int]:
         session.execute(delete(model.EchoRecord.__table__).where(
             ec.contact_id == bindparam("b_c"), ec.system == bindparam("b_sys"), ec.field == bindparam("b_f")),
             echo_gone)
-    if contact_updates:
-        table = model.Contact.__table__
-        session.execute(update(table).where(table.c.id == bindparam("b_id")), contact_updates)
+    update_by_id(session, model.Contact, contact_updates)
     restaged_ids = [idmap[s.key] for s in restage]
     for part in chunks(restaged_ids, 5000):
         session.execute(delete(model.StageTransition).where(model.StageTransition.contact_id.in_(part)))
     transitions = [row for s in new + restage for row in _transition_rows(idmap[s.key], s.transitions)]
-    if transitions:
-        session.execute(insert(model.StageTransition), transitions)
+    insert_rows(session, model.StageTransition, transitions)
     _write_events(session, ws, cid)
     return idmap
 
@@ -162,11 +159,11 @@ def _write_events(session: Session, ws: Workspace, cid: Any) -> None:
     upsert(session, model.ConversionEvent, resolved(ws.conversions), ["event_id"],
            ["value", "currency", "order_id", "occurred_at"])
     if ws.merges:
-        session.execute(insert(model.MergeLog), [
+        insert_rows(session, model.MergeLog, [
             {"kept_contact_id": cid(m["kept"]), "merged_contact_id": m["merged"] if isinstance(m["merged"], int)
              else cid(m["merged"]), "via": m["via"], "source": m["source"], "record_id": m["record_id"][:255]}
             for m in ws.merges])
     if ws.conflicts:
-        session.execute(insert(model.ConflictLog), [
+        insert_rows(session, model.ConflictLog, [
             {"contact_id": cid(c.pop("contact")), **c, "record_id": c["record_id"][:255]}
             for c in (dict(x) for x in ws.conflicts)])

@@ -140,11 +140,16 @@ def ingest(
     may be any iterable: it is consumed in batches, each its own transaction.
     """
     settings = Settings.from_env()
+    own_store = store is None
     store = store or open_store(settings.database_url)
-    config = config or load_config(settings.config_dir)
-    mapping = mapping_for(config, source, obj)
-    total = IngestResult()
-    for batch in _batches(records, batch_size or settings.batch_size):
-        items, dead = map_records(mapping, batch)
-        total.add(ingest_patches(store, config.lifecycle, items, dead))
-    return total
+    try:
+        config = config or load_config(settings.config_dir)
+        mapping = mapping_for(config, source, obj)
+        total = IngestResult()
+        for batch in _batches(records, batch_size or settings.batch_size):
+            items, dead = map_records(mapping, batch)
+            total.add(ingest_patches(store, config.lifecycle, items, dead))
+        return total
+    finally:
+        if own_store:
+            store.dispose()

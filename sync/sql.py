@@ -1,39 +1,119 @@
-"""Dialect-aware bulk statements: insert-or-ignore and upsert for SQLite and PostgreSQL."""
+"""Dialect-aware bulk writes: insert, insert-or-ignore, upsert and update-by-key.
+
+On PostgreSQL every bulk write is ONE statement per table and batch: the rows travel as one
+array per column and ``unnest`` turns them back into rows (``INSERT … SELECT … FROM unnest(…)
+ON CONFLICT …``), which is several times faster than executemany. On SQLite the driver's
+executemany is already a tight C loop, so it is used directly. Callers pass ORM entities or
+tables; rows are plain dicts keyed by column name.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import JSON, Table, bindparam, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+_PG = postgresql.dialect()
 
-def _insert(session: Session, table: Any) -> Any:
+
+def _table(entity: Any) -> Table:
+    return entity.__table__ if hasattr(entity, "__table__") else entity
+
+
+def _dialect(session: Session) -> str:
     name = session.get_bind().dialect.name
-    if name == "postgresql":
-        return postgresql.insert(table)
-    if name == "sqlite":
-        return sqlite.insert(table)
-    raise NotImplementedError(f"lifesync supports SQLite and PostgreSQL, not {name}")
+    if name not in ("postgresql", "sqlite"):
+        raise NotImplementedError(f"lifesync supports SQLite and PostgreSQL, not {name}")
+    return name
 
 
-def insert_ignore(session: Session, table: Any, rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> None:
+def _pg_type(column: Any) -> str:
+    if isinstance(column.type, JSON):
+        return "TEXT"  # sent as JSON text, cast back below
+    return column.type.compile(dialect=_PG)
+
+
+def _with_defaults(table: Table, rows: Sequence[dict[str, Any]]) -> Sequence[dict[str, Any]]:
+    """Fill Python-side column defaults (raw SQL does not apply them the way Core does)."""
+    missing = [c for c in table.c if c.name not in rows[0] and c.default is not None]
+    if not missing:
+        return rows
+    filled = {c.name: c.default.arg(None) if c.default.is_callable else c.default.arg for c in missing}
+    return [{**filled, **r} for r in rows]
+
+
+def _pg_unnest(table: Table, rows: Sequence[dict[str, Any]]) -> tuple[list[str], str, dict[str, list[Any]]]:
+    rows = _with_defaults(table, rows)
+    cols = list(rows[0])
+    params: dict[str, list[Any]] = {}
+    args, select = [], []
+    for n, name in enumerate(cols):
+        column = table.c[name]
+        is_json = isinstance(column.type, JSON)
+        params[f"p{n}"] = [json.dumps(r[name]) if is_json else r[name] for r in rows]
+        args.append(f"CAST(:p{n} AS {_pg_type(column)}[])")
+        select.append(f"u.c{n}::json AS {name}" if is_json else f"u.c{n} AS {name}")
+    alias = ", ".join(f"c{n}" for n in range(len(cols)))
+    body = f"SELECT {', '.join(select)} FROM unnest({', '.join(args)}) AS u({alias})"  # noqa: S608 - names come from our models
+    return cols, body, params
+
+
+def _write(session: Session, entity: Any, rows: Sequence[dict[str, Any]], keys: Sequence[str] | None,
+           update_cols: Sequence[str] | None) -> None:
+    if not rows:
+        return
+    table = _table(entity)
+    if _dialect(session) == "postgresql":
+        cols, body, params = _pg_unnest(table, rows)
+        sql = f"INSERT INTO {table.name} ({', '.join(cols)}) {body}"
+        if keys is not None:
+            sql += f" ON CONFLICT ({', '.join(keys)}) "
+            sql += ("DO UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in update_cols)) if update_cols \
+                else "DO NOTHING"
+        session.execute(text(sql), params)
+        return
+    stmt: Any = sqlite.insert(table)
+    if keys is not None:
+        stmt = (stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in update_cols})
+                if update_cols else stmt.on_conflict_do_nothing(index_elements=list(keys)))
+    session.execute(stmt, list(rows))
+
+
+def insert_rows(session: Session, entity: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """Plain bulk insert."""
+    _write(session, entity, rows, None, None)
+
+
+def insert_ignore(session: Session, entity: Any, rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> None:
     """Insert rows, skipping any that collide on the unique ``keys``."""
-    if rows:
-        session.execute(_insert(session, table).on_conflict_do_nothing(index_elements=list(keys)), list(rows))
+    _write(session, entity, rows, keys, None)
 
 
 def upsert(
-    session: Session, table: Any, rows: Sequence[dict[str, Any]], keys: Sequence[str], update: Sequence[str]
+    session: Session, entity: Any, rows: Sequence[dict[str, Any]], keys: Sequence[str], update: Sequence[str]
 ) -> None:
     """Insert rows; on a collision on ``keys`` overwrite the ``update`` columns."""
+    _write(session, entity, rows, keys, list(update))
+
+
+def update_by_id(session: Session, entity: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """Update rows by their ``id``; every row carries the same columns."""
     if not rows:
         return
-    stmt = _insert(session, table)
-    stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in update})
-    session.execute(stmt, list(rows))
+    table = _table(entity)
+    if _dialect(session) == "postgresql":
+        cols, body, params = _pg_unnest(table, rows)
+        sets = ", ".join(f"{c} = v.{c}" for c in cols if c != "id")
+        session.execute(text(f"UPDATE {table.name} SET {sets} FROM ({body}) AS v "  # noqa: S608
+                             f"WHERE {table.name}.id = v.id"), params)
+        return
+    values = {c: bindparam(c) for c in rows[0] if c != "id"}
+    session.execute(update(table).where(table.c.id == bindparam("b_id")).values(values),
+                    [{**{c: r[c] for c in values}, "b_id": r["id"]} for r in rows])
 
 
 def chunks(items: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:
@@ -43,7 +123,7 @@ def chunks(items: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:
 
 
 def allocate_ids(session: Session, table: str, count: int) -> list[int]:
-    """Reserve ``count`` primary keys of ``table`` in one query, so rows insert in one executemany.
+    """Reserve ``count`` primary keys of ``table`` in one query, so rows insert in one statement.
 
     PostgreSQL draws them from the column's sequence. SQLite continues after the current
     maximum: safe because lifesync's SQLite transactions begin IMMEDIATE (the writer lock is
@@ -52,8 +132,9 @@ def allocate_ids(session: Session, table: str, count: int) -> list[int]:
     if count <= 0:
         return []
     if session.get_bind().dialect.name == "postgresql":
-        rows = session.execute(text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "  # noqa: S608
-                                    "FROM generate_series(1, :n)"), {"n": count})
+        sql = f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, :n)"  # noqa: S608
+        rows = session.execute(text(sql), {"n": count})
         return sorted(r[0] for r in rows)
     start = session.execute(text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar_one()  # noqa: S608
     return list(range(start + 1, start + 1 + count))
+

@@ -1,0 +1,159 @@
+"""Benchmark: synthetic HubSpot contacts streamed through ``sync.pipeline.ingest``.
+
+    python bench/pipeline.py --records 100000 [--db sqlite|postgresql|both] [--batch 1000]
+
+For each database it prints records/s, rows written per record and peak RSS, then runs the
+same ingest with a tenth of the records in a fresh process so the two peaks can be compared
+(memory must not grow with the record count). On PostgreSQL it also loads exactly the rows
+the run wrote with ``COPY`` into identically indexed tables — the physical limit of writing
+them — and prints the ratio of the pipeline's row rate to COPY's.
+
+Each measurement runs in its own subprocess on a fresh database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PG_ADMIN = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def child(db: str, records: int, batch: int) -> dict:
+    import psycopg
+    from sqlalchemy import func, select, text
+
+    from sync.config import load_config
+    from sync.demo.business import hubspot_contact_stream
+    from sync.model import Base
+    from sync.pipeline import ingest
+    from sync.store import open_store
+
+    pg_db = None
+    if db == "sqlite":
+        url = f"sqlite:///{tempfile.mkdtemp()}/bench.db"
+    else:
+        pg_db = f"lifesync_bench_{os.getpid()}"
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {pg_db}")
+        url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{pg_db}"
+    try:
+        store = open_store(url)
+        config = load_config(None)
+        gen_seconds = 0.0
+
+        def timed_stream():
+            nonlocal gen_seconds
+            it = hubspot_contact_stream(seed=11, count=records)
+            while True:
+                t = time.perf_counter()
+                try:
+                    rec = next(it)
+                except StopIteration:
+                    return
+                gen_seconds += time.perf_counter() - t
+                yield rec
+
+        started = time.perf_counter()
+        result = ingest("hubspot", "contacts", timed_stream(), store=store, config=config, batch_size=batch)
+        elapsed = time.perf_counter() - started - gen_seconds
+        tables = [t.name for t in Base.metadata.sorted_tables]
+        with store.engine.connect() as conn:
+            counts = {t: conn.execute(select(func.count()).select_from(text(t))).scalar_one() for t in tables}
+        rows = sum(counts.values())
+        out = {
+            "db": db, "records": records, "batch": batch, "seconds": round(elapsed, 2),
+            "generator_seconds": round(gen_seconds, 2),
+            "records_per_s": round(records / elapsed), "rows": rows, "rows_per_record": round(rows / records, 2),
+            "rows_per_s": round(rows / elapsed), "peak_rss_mb": round(resource.getrusage(
+                resource.RUSAGE_SELF).ru_maxrss / 1024, 1), "result": result.as_dict(),
+            "rows_by_table": {t: n for t, n in counts.items() if n},
+        }
+        if db == "postgresql":
+            out["copy"] = copy_baseline(url.replace("postgresql+psycopg://", "postgresql://"), out["rows_by_table"])
+            out["ratio_to_copy"] = round(out["rows_per_s"] / out["copy"]["rows_per_s"], 3)
+        store.dispose()
+        return out
+    finally:
+        if pg_db:
+            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+                conn.execute(f"DROP DATABASE IF EXISTS {pg_db} WITH (FORCE)")
+
+
+def copy_baseline(url: str, tables: dict[str, int]) -> dict:
+    """COPY the rows the run wrote into identically indexed tables; time only the COPY."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        dumps = {}
+        for t in tables:
+            buf = io.BytesIO()
+            with conn.cursor().copy(f"COPY (SELECT * FROM public.{t}) TO STDOUT") as cp:
+                for chunk in cp:
+                    buf.write(chunk)
+            dumps[t] = buf.getvalue()
+        conn.execute("CREATE SCHEMA copybase")
+        for t in tables:  # same columns, indexes and unique constraints; no foreign keys
+            conn.execute(f"CREATE TABLE copybase.{t} (LIKE public.{t} INCLUDING ALL)")
+        started = time.perf_counter()
+        with conn.transaction():
+            for t, data in dumps.items():
+                with conn.cursor().copy(f"COPY copybase.{t} FROM STDIN") as cp:
+                    cp.write(data)
+        seconds = time.perf_counter() - started
+    rows = sum(tables.values())
+    return {"seconds": round(seconds, 2), "rows": rows, "rows_per_s": round(rows / seconds)}
+
+
+def run_child(db: str, records: int, batch: int) -> dict:
+    proc = subprocess.run(  # noqa: S603
+        [sys.executable, __file__, "--child", "--db", db, "--records", str(records), "--batch", str(batch)],
+        check=True, capture_output=True, text=True, env={**os.environ, "LIFESYNC_LOG_LEVEL": "WARNING"},
+    )
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def report(big: dict, small: dict) -> None:
+    print(f"\n== {big['db']} ==")
+    print(f"records            {big['records']:>12,}   (batch {big['batch']})")
+    print(f"ingest time        {big['seconds']:>12.2f} s  (+{big['generator_seconds']:.2f} s generating records,"
+          " not counted)")
+    print(f"records/s          {big['records_per_s']:>12,}")
+    print(f"rows per record    {big['rows_per_record']:>12}   {big['rows_by_table']}")
+    print(f"rows/s             {big['rows_per_s']:>12,}")
+    print(f"peak RSS           {big['peak_rss_mb']:>12} MB  ({small['records']:,} records: "
+          f"{small['peak_rss_mb']} MB)")
+    if "copy" in big:
+        c = big["copy"]
+        print(f"COPY baseline      {c['rows_per_s']:>12,} rows/s  ({c['rows']:,} rows in {c['seconds']} s)")
+        print(f"ratio to COPY      {big['ratio_to_copy']:>12}")
+    print(f"counts             {big['result']}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--records", type=int, default=100_000)
+    ap.add_argument("--batch", type=int, default=1000)
+    ap.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    if args.child:
+        print(json.dumps(child(args.db, args.records, args.batch)))
+        return
+    for db in (["sqlite", "postgresql"] if args.db == "both" else [args.db]):
+        big = run_child(db, args.records, args.batch)
+        small = run_child(db, max(args.records // 10, 1), args.batch)
+        report(big, small)
+
+
+if __name__ == "__main__":
+    main()
