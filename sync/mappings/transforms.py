@@ -300,12 +300,14 @@ def _check_phone(args: dict[str, Any]) -> None:
 
 
 def _parse_phone(text: str, region: str) -> phonenumbers.PhoneNumber | None:
-    if sum(ch.isdigit() for ch in text) < 7 or not any(ch in "123456789" for ch in text):
-        return None  # too short, or all zeros
+    if sum(ch.isdigit() for ch in text) < 7:
+        return None  # too short to be anyone's contact number (phonenumbers allows 4-6 digits in places)
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         return None
+    if not number.national_number:
+        return None  # all zeros, which phonenumbers accepts for a few regions
     if not phonenumbers.is_valid_number(number) and number.country_code == 52:
         # WhatsApp still writes Mexican mobiles with the '1' Mexico dropped in 2019
         national = str(number.national_number)

@@ -43,6 +43,10 @@ VALID = [
     ("e164", {}, "0000000000", None),
     ("e164", {}, "+1 000 000 0000", None),
     ("e164", {}, "12345", None),
+    ("e164", {"region": "TJ"}, "000000000", None),  # phonenumbers alone calls this valid
+    ("e164", {}, "+992 000 000 000", None),
+    ("e164", {"region": "AT"}, "12345", None),  # valid for phonenumbers, too short for contact data
+    ("e164", {"region": "AT"}, "01 5123456", "+4315123456"),
     ("e164", {}, "555-1234", None),
     ("e164", {}, "call me", None),
     ("e164", {"on_invalid": "keep"}, " 12345 ", "12345"),
