@@ -42,18 +42,20 @@ def load_workspace(session: Session, refs: Iterable[IdentityRef], config: Lifecy
         for i in session.execute(select(model.Identity.contact_id, model.Identity.kind, model.Identity.value,
                                         model.Identity.source).where(model.Identity.contact_id.in_(part))):
             states[i.contact_id].identities[IdentityRef(i.kind, i.value)] = i.source
-        for f in session.execute(select(model.FieldValue).where(model.FieldValue.contact_id.in_(part))):
-            fv = f[0]
-            states[fv.contact_id].candidates[(fv.field, fv.source)] = Candidate(
-                fv.source, fv.value, fv.source_time, fv.record_id)
-        for s in session.execute(select(model.StageSignal).where(model.StageSignal.contact_id.in_(part))):
-            sig = s[0]
-            states[sig.contact_id].signals.add(lifecycle.StageSignal(
-                at=sig.at, source=sig.source, kind=sig.kind, stage=sig.stage or None, reason=sig.reason))
-        for e in session.execute(select(model.EchoRecord).where(model.EchoRecord.contact_id.in_(part))):
-            echo = e[0]
-            states[echo.contact_id].echoes[(echo.system, echo.field)] = Echo(
-                echo.digest, echo.origin_source, echo.origin_time)
+        fv = model.FieldValue
+        for f in session.execute(select(fv.contact_id, fv.field, fv.source, fv.value, fv.source_time, fv.record_id)
+                                 .where(fv.contact_id.in_(part))):
+            states[f.contact_id].candidates[(f.field, f.source)] = Candidate(f.source, f.value, f.source_time,
+                                                                             f.record_id)
+        sg = model.StageSignal
+        for g in session.execute(select(sg.contact_id, sg.at, sg.source, sg.kind, sg.stage, sg.reason)
+                                 .where(sg.contact_id.in_(part))):
+            states[g.contact_id].signals.add(lifecycle.StageSignal(
+                at=g.at, source=g.source, kind=g.kind, stage=g.stage or None, reason=g.reason))
+        er = model.EchoRecord
+        for e in session.execute(select(er.contact_id, er.system, er.field, er.digest, er.origin_source,
+                                        er.origin_time).where(er.contact_id.in_(part))):
+            states[e.contact_id].echoes[(e.system, e.field)] = Echo(e.digest, e.origin_source, e.origin_time)
     for state in states.values():
         ws.add_loaded(state)
     return ws

@@ -252,8 +252,12 @@ class Workspace:
 
     def _recompute_fields(self, state: ContactState, fields: set[str], patch: Patch | None = None) -> int:
         conflicts = 0
+        by_field: dict[str, list[Candidate]] = {name: [] for name in fields}
+        for (name, _), cand in state.candidates.items():
+            if name in by_field:
+                by_field[name].append(cand)
         for name in sorted(fields):
-            cands = [c for (f, _), c in sorted(state.candidates.items()) if f == name]
+            cands = sorted(by_field[name], key=lambda c: c.source)
             rule = self.config.rule_for(name)
             win = choose(rule, cands)
             if win is None:
