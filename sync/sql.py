@@ -1,23 +1,22 @@
 """Dialect-aware bulk writes: insert, insert-or-ignore, upsert and update-by-key.
 
-On PostgreSQL every bulk write is ONE statement per table and batch: the rows travel as one
-array per column and ``unnest`` turns them back into rows (``INSERT … SELECT … FROM unnest(…)
-ON CONFLICT …``), which is several times faster than executemany. On SQLite the driver's
+On PostgreSQL every bulk write is three statements per table and batch, whatever the row
+count: the rows are COPYed into a temporary table, then ``INSERT … SELECT … ON CONFLICT …``
+(or ``UPDATE … FROM``) moves them — several times faster than executemany. On SQLite the driver's
 executemany is already a tight C loop, so it is used directly. Callers pass ORM entities or
 tables; rows are plain dicts keyed by column name.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import JSON, Table, bindparam, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
-
-_PG = postgresql.dialect()
 
 
 def _table(entity: Any) -> Table:
@@ -31,14 +30,8 @@ def _dialect(session: Session) -> str:
     return name
 
 
-def _pg_type(column: Any) -> str:
-    if isinstance(column.type, JSON):
-        return "TEXT"  # sent as JSON text, cast back below
-    return column.type.compile(dialect=_PG)
-
-
 def _with_defaults(table: Table, rows: Sequence[dict[str, Any]]) -> Sequence[dict[str, Any]]:
-    """Fill Python-side column defaults (raw SQL does not apply them the way Core does)."""
+    """Fill Python-side column defaults (COPY does not apply them the way Core does)."""
     missing = [c for c in table.c if c.name not in rows[0] and c.default is not None]
     if not missing:
         return rows
@@ -46,20 +39,23 @@ def _with_defaults(table: Table, rows: Sequence[dict[str, Any]]) -> Sequence[dic
     return [{**filled, **r} for r in rows]
 
 
-def _pg_unnest(table: Table, rows: Sequence[dict[str, Any]]) -> tuple[list[str], str, dict[str, list[Any]]]:
+_staged = itertools.count()
+
+
+def _pg_stage(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> tuple[str, list[str]]:
+    """COPY rows into a temporary table shaped like ``table`` (dropped at commit); its name and columns."""
     rows = _with_defaults(table, rows)
     cols = list(rows[0])
-    params: dict[str, list[Any]] = {}
-    args, select = [], []
-    for n, name in enumerate(cols):
-        column = table.c[name]
-        is_json = isinstance(column.type, JSON)
-        params[f"p{n}"] = [json.dumps(r[name]) if is_json else r[name] for r in rows]
-        args.append(f"CAST(:p{n} AS {_pg_type(column)}[])")
-        select.append(f"u.c{n}::json AS {name}" if is_json else f"u.c{n} AS {name}")
-    alias = ", ".join(f"c{n}" for n in range(len(cols)))
-    body = f"SELECT {', '.join(select)} FROM unnest({', '.join(args)}) AS u({alias})"  # noqa: S608 - names come from our models
-    return cols, body, params
+    json_cols = [isinstance(table.c[c].type, JSON) for c in cols]
+    tmp = f"_ls_{table.name}_{next(_staged)}"
+    col_list = ", ".join(cols)
+    session.execute(text(f"CREATE TEMP TABLE {tmp} ON COMMIT DROP AS "  # noqa: S608 - names from our models
+                         f"SELECT {col_list} FROM {table.name} WITH NO DATA"))
+    raw = session.connection().connection.driver_connection
+    with raw.cursor() as cur, cur.copy(f"COPY {tmp} ({col_list}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([json.dumps(row[c]) if j else row[c] for c, j in zip(cols, json_cols, strict=True)])
+    return tmp, cols
 
 
 def _write(session: Session, entity: Any, rows: Sequence[dict[str, Any]], keys: Sequence[str] | None,
@@ -68,13 +64,14 @@ def _write(session: Session, entity: Any, rows: Sequence[dict[str, Any]], keys: 
         return
     table = _table(entity)
     if _dialect(session) == "postgresql":
-        cols, body, params = _pg_unnest(table, rows)
-        sql = f"INSERT INTO {table.name} ({', '.join(cols)}) {body}"
+        tmp, cols = _pg_stage(session, table, rows)
+        col_list = ", ".join(cols)
+        sql = f"INSERT INTO {table.name} ({col_list}) SELECT {col_list} FROM {tmp}"  # noqa: S608
         if keys is not None:
             sql += f" ON CONFLICT ({', '.join(keys)}) "
             sql += ("DO UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in update_cols)) if update_cols \
                 else "DO NOTHING"
-        session.execute(text(sql), params)
+        session.execute(text(sql))
         return
     stmt: Any = sqlite.insert(table)
     if keys is not None:
@@ -106,10 +103,10 @@ def update_by_id(session: Session, entity: Any, rows: Sequence[dict[str, Any]]) 
         return
     table = _table(entity)
     if _dialect(session) == "postgresql":
-        cols, body, params = _pg_unnest(table, rows)
+        tmp, cols = _pg_stage(session, table, rows)
         sets = ", ".join(f"{c} = v.{c}" for c in cols if c != "id")
-        session.execute(text(f"UPDATE {table.name} SET {sets} FROM ({body}) AS v "  # noqa: S608
-                             f"WHERE {table.name}.id = v.id"), params)
+        session.execute(text(f"UPDATE {table.name} SET {sets} FROM {tmp} AS v "  # noqa: S608
+                             f"WHERE {table.name}.id = v.id"))
         return
     values = {c: bindparam(c) for c in rows[0] if c != "id"}
     session.execute(update(table).where(table.c.id == bindparam("b_id")).values(values),
