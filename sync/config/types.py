@@ -6,6 +6,7 @@ Code deeper in the library only ever sees these objects, never raw dicts.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 PHASES = ("reach", "acquisition", "conversion", "retention", "loyalty")
 SURVIVORSHIP_RULES = ("newest", "priority", "prefer", "first", "max", "min")
@@ -89,34 +90,40 @@ class LifecycleConfig:
     default_region: str = "US"
     default_stage: str | None = None  # stage given to a new contact with no reported stage
 
+    @cached_property
+    def _rules(self) -> dict[str, FieldRule]:
+        return dict(self.field_rules)
+
+    @cached_property
+    def _kinds(self) -> dict[str, IdentityKind]:
+        return {k.name: k for k in self.identity_kinds}
+
+    @cached_property
+    def _ranks(self) -> dict[str, int]:
+        return {name: i for i, name in enumerate(self.active_names)}
+
     def rule_for(self, field_name: str) -> FieldRule:
         """The survivorship rule for a field (the default rule when none is configured)."""
-        for name, rule in self.field_rules:
-            if name == field_name:
-                return rule
-        return self.default_rule
+        return self._rules.get(field_name, self.default_rule)
 
     def identity_kind(self, kind: str) -> IdentityKind:
         """Rules for an identity kind; unknown kinds are non-exclusive, lowest priority."""
-        for k in self.identity_kinds:
-            if k.name == kind:
-                return k
-        return IdentityKind(name=kind)
+        found = self._kinds.get(kind)
+        return found if found is not None else IdentityKind(name=kind)
 
-    @property
+    @cached_property
     def active_names(self) -> tuple[str, ...]:
         """Active stage names in funnel order."""
         return tuple(s.name for s in self.stages)
 
-    @property
+    @cached_property
     def lost_names(self) -> tuple[str, ...]:
         """Lost stage names."""
         return tuple(s.name for s in self.lost_stages)
 
     def rank(self, stage: str) -> int:
         """Position of an active stage in the funnel (0 = first); -1 for lost or unknown."""
-        names = self.active_names
-        return names.index(stage) if stage in names else -1
+        return self._ranks.get(stage, -1)
 
     def is_lost(self, stage: str) -> bool:
         """True for a lost stage."""

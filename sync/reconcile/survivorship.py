@@ -42,8 +42,10 @@ def is_blank(value: Any) -> bool:
 
 
 def value_key(value: Any) -> str:
-    """A total, deterministic ordering key for any JSON value."""
-    return json.dumps(value, sort_keys=True, default=str)
+    """A total, deterministic ordering key for any JSON value (strings skip the encoder)."""
+    if type(value) is str:
+        return "s" + value
+    return "j" + json.dumps(value, sort_keys=True, default=str)
 
 
 def _time(c: Candidate) -> datetime:
@@ -75,8 +77,8 @@ def _number_or_text(value: Any) -> tuple[int, Any]:
 def choose(rule: FieldRule, candidates: Iterable[Candidate]) -> Candidate | None:
     """The winning candidate under ``rule``, or None when every candidate is blank."""
     filled = [c for c in candidates if not is_blank(c.value)]
-    if not filled:
-        return None
+    if len(filled) <= 1:
+        return filled[0] if filled else None
     if rule.rule == "newest":
         return max(filled, key=_newest_key)
     if rule.rule == "first":
@@ -97,4 +99,5 @@ def choose(rule: FieldRule, candidates: Iterable[Candidate]) -> Candidate | None
 
 def disagreement(candidates: Iterable[Candidate]) -> bool:
     """True when non-blank candidates hold more than one distinct value."""
-    return len({value_key(c.value) for c in candidates if not is_blank(c.value)}) > 1
+    filled = [c.value for c in candidates if not is_blank(c.value)]
+    return len(filled) > 1 and len({value_key(v) for v in filled}) > 1
