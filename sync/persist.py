@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, tuple_, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from sync import lifecycle, model
@@ -18,43 +18,45 @@ from sync.config.types import LifecycleConfig
 from sync.patch import IdentityRef
 from sync.reconcile.survivorship import Candidate
 from sync.reconcile.workspace import ContactState, Echo, Key, Workspace
-from sync.sql import allocate_ids, chunks, insert_ignore, insert_rows, update_by_id, upsert
+from sync.sql import allocate_ids, chunks, insert_ignore, insert_rows, one_of, update_by_id, upsert
 
 
 def load_workspace(session: Session, refs: Iterable[IdentityRef], config: LifecycleConfig) -> Workspace:
     """Every contact owning one of ``refs``, with identities, candidates, signals, echoes."""
     ws = Workspace(config)
-    pairs = sorted({(r.kind, r.value) for r in refs})
+    by_kind: dict[str, list[str]] = {}
+    for ref in refs:
+        by_kind.setdefault(ref.kind, []).append(ref.value)
     ids: set[int] = set()
-    for part in chunks(pairs, 5000):
-        ids.update(session.scalars(
-            select(model.Identity.contact_id).where(tuple_(model.Identity.kind, model.Identity.value).in_(part))
-        ))
+    for kind, values in sorted(by_kind.items()):  # one query per identity kind (a handful)
+        for part in chunks(sorted(set(values)), 5000):
+            ids.update(session.scalars(select(model.Identity.contact_id).where(
+                model.Identity.kind == kind, one_of(session, model.Identity.value, part))))
     if not ids:
         return ws
     states: dict[int, ContactState] = {}
     id_list = sorted(ids)
     for part in chunks(id_list, 5000):
         for c in session.execute(select(model.Contact.id, model.Contact.attributes, model.Contact.stage,
-                                        model.Contact.lost_stage).where(model.Contact.id.in_(part))):
+                                        model.Contact.lost_stage).where(one_of(session, model.Contact.id, part))):
             states[c.id] = ContactState(key=c.id, attributes=dict(c.attributes or {}),
                                         stage=c.stage, lost_stage=c.lost_stage)
         for i in session.execute(select(model.Identity.contact_id, model.Identity.kind, model.Identity.value,
-                                        model.Identity.source).where(model.Identity.contact_id.in_(part))):
+                                        model.Identity.source).where(one_of(session, model.Identity.contact_id, part))):
             states[i.contact_id].identities[IdentityRef(i.kind, i.value)] = i.source
         fv = model.FieldValue
         for f in session.execute(select(fv.contact_id, fv.field, fv.source, fv.value, fv.source_time, fv.record_id)
-                                 .where(fv.contact_id.in_(part))):
+                                 .where(one_of(session, fv.contact_id, part))):
             states[f.contact_id].candidates[(f.field, f.source)] = Candidate(f.source, f.value, f.source_time,
                                                                              f.record_id)
         sg = model.StageSignal
         for g in session.execute(select(sg.contact_id, sg.at, sg.source, sg.kind, sg.stage, sg.reason)
-                                 .where(sg.contact_id.in_(part))):
+                                 .where(one_of(session, sg.contact_id, part))):
             states[g.contact_id].signals.add(lifecycle.StageSignal(
                 at=g.at, source=g.source, kind=g.kind, stage=g.stage or None, reason=g.reason))
         er = model.EchoRecord
         for e in session.execute(select(er.contact_id, er.system, er.field, er.digest, er.origin_source,
-                                        er.origin_time).where(er.contact_id.in_(part))):
+                                        er.origin_time).where(one_of(session, er.contact_id, part))):
             states[e.contact_id].echoes[(e.system, e.field)] = Echo(e.digest, e.origin_source, e.origin_time)
     for state in states.values():
         ws.add_loaded(state)
@@ -140,7 +142,7 @@ def flush(session: Session, ws: Workspace) -> dict[Key, int]:
     update_by_id(session, model.Contact, contact_updates)
     restaged_ids = [idmap[s.key] for s in restage]
     for part in chunks(restaged_ids, 5000):
-        session.execute(delete(model.StageTransition).where(model.StageTransition.contact_id.in_(part)))
+        session.execute(delete(model.StageTransition).where(one_of(session, model.StageTransition.contact_id, part)))
     transitions = [row for s in new + restage for row in _transition_rows(idmap[s.key], s.transitions)]
     insert_rows(session, model.StageTransition, transitions)
     _write_events(session, ws, cid)

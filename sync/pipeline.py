@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from itertools import islice
 from typing import Any
@@ -146,9 +147,18 @@ def ingest(
         config = config or load_config(settings.config_dir)
         mapping = mapping_for(config, source, obj)
         total = IngestResult()
-        for batch in _batches(records, batch_size or settings.batch_size):
-            items, dead = map_records(mapping, batch)
-            total.add(ingest_patches(store, config.lifecycle, items, dead))
+        batches = _batches(records, batch_size or settings.batch_size)
+        # Map batch N+1 on a helper thread while batch N is reconciled and written: the
+        # database round trips release the GIL, so the two overlap. At most two batches are
+        # in memory at once.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lifesync-map") as pool:
+            first = next(batches, None)
+            pending = pool.submit(map_records, mapping, first) if first is not None else None
+            while pending is not None:
+                items, dead = pending.result()
+                following = next(batches, None)
+                pending = pool.submit(map_records, mapping, following) if following is not None else None
+                total.add(ingest_patches(store, config.lifecycle, items, dead))
         return total
     finally:
         if own_store:

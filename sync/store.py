@@ -44,7 +44,9 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _begin_immediate)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # No server-side prepared statements: their generic plans are made once, often while a
+    # table is still small, and then keep scanning it sequentially as it grows.
+    return create_engine(url, pool_pre_ping=True, connect_args={"prepare_threshold": None})
 
 
 def alembic_config(engine: Engine) -> AlembicConfig:

@@ -10,7 +10,8 @@ A missing key, an index out of range or a step into the wrong type gives None.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["MISSING", "Path", "PathSyntaxError", "compile_path", "get_path", "path_exists", "set_path"]
@@ -62,10 +63,14 @@ MISSING: Any = _Missing()
 
 @dataclass(frozen=True)
 class Path:
-    """A compiled path: the text as written and its steps."""
+    """A compiled path: the text as written, its steps, and ``lookup(obj)`` (value or MISSING)."""
 
     text: str
     steps: tuple[Step, ...]
+    lookup: Callable[[Any], Any] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "lookup", _compile_lookup(self.steps))
 
     @property
     def is_plain(self) -> bool:
@@ -223,15 +228,48 @@ def _walk(value: Any, steps: tuple[Step, ...]) -> Any:
     return value
 
 
+def _compile_lookup(steps: tuple[Step, ...]) -> Callable[[Any], Any]:
+    """A function evaluating ``steps``; plain-key paths become direct ``dict.get`` chains."""
+    if not steps or not all(isinstance(s, Key) for s in steps):
+        return lambda obj: _walk(obj, steps)
+    names = tuple(s.name for s in steps if isinstance(s, Key))
+    if len(names) == 1:
+        (first,) = names
+
+        def lookup_one(obj: Any) -> Any:
+            return obj.get(first, MISSING) if isinstance(obj, dict) else MISSING
+
+        return lookup_one
+    if len(names) == 2:
+        first, second = names
+
+        def lookup_two(obj: Any) -> Any:
+            if not isinstance(obj, dict):
+                return MISSING
+            obj = obj.get(first, MISSING)
+            return obj.get(second, MISSING) if isinstance(obj, dict) else MISSING
+
+        return lookup_two
+
+    def lookup_keys(obj: Any) -> Any:
+        for name in names:
+            if not isinstance(obj, dict):
+                return MISSING
+            obj = obj.get(name, MISSING)
+        return obj
+
+    return lookup_keys
+
+
 def get_path(obj: Any, path: Path) -> Any:
     """Value at ``path`` in ``obj``, or None when any step is missing."""
-    value = _walk(obj, path.steps)
+    value = path.lookup(obj)
     return None if value is MISSING else value
 
 
 def path_exists(obj: Any, path: Path) -> bool:
     """True when every step of ``path`` exists in ``obj`` (even if the final value is null)."""
-    return _walk(obj, path.steps) is not MISSING
+    return path.lookup(obj) is not MISSING
 
 
 def set_path(obj: dict[str, Any], path: Path, value: Any) -> None:

@@ -157,12 +157,13 @@ class Workspace:
         return state
 
     def _default_stage(self, state: ContactState, patch: Patch) -> None:
-        """Every contact enters the default stage as of the earliest record seen about it.
+        """A contact enters the default stage as of the earliest record that reports no stage.
 
         Only the earliest such signal can matter (later ones repeat the same stage from the
         same source, which replay ignores), so the state stays independent of arrival order.
+        A record that reports a stage itself needs no default: the contact enters that stage.
         """
-        if not self.config.default_stage:
+        if not self.config.default_stage or patch.stage is not None:
             return
         at = patch.source_time or EPOCH
         if any(s.source == "lifesync" and s.kind == "stage" and s.at <= at for s in state.signals):
