@@ -124,14 +124,19 @@ def flush(session: Session, ws: Workspace) -> dict[Key, int]:
             contact_updates.append({"id": c, "attributes": s.attributes, "stage": s.stage,
                                     "lost_stage": s.lost_stage, "updated_at": now,
                                     "stage_changed_at": s.transitions[-1].at if s.transitions else None})
+    # rows of contacts created in this batch cannot collide with anything: plain inserts
+    fresh = {idmap[s.key] for s in new}
     insert_ignore(session, model.Identity, identities, ["kind", "value"])
-    upsert(session, model.FieldValue, values, ["contact_id", "field", "source"],
-           ["value", "source_time", "arrived_at", "record_id"])
+    insert_rows(session, model.FieldValue, [v for v in values if v["contact_id"] in fresh])
+    upsert(session, model.FieldValue, [v for v in values if v["contact_id"] not in fresh],
+           ["contact_id", "field", "source"], ["value", "source_time", "arrived_at", "record_id"])
     if removed:
         fv = model.FieldValue.__table__.c
         session.execute(delete(model.FieldValue.__table__).where(
             fv.contact_id == bindparam("b_c"), fv.field == bindparam("b_f"), fv.source == bindparam("b_s")), removed)
-    insert_ignore(session, model.StageSignal, signals, ["contact_id", "source", "kind", "stage", "at"])
+    insert_rows(session, model.StageSignal, [g for g in signals if g["contact_id"] in fresh])
+    insert_ignore(session, model.StageSignal, [g for g in signals if g["contact_id"] not in fresh],
+                  ["contact_id", "source", "kind", "stage", "at"])
     upsert(session, model.EchoRecord, echoes, ["system", "contact_id", "field"],
            ["digest", "origin_source", "origin_time", "pushed_at"])
     if echo_gone:

@@ -1,8 +1,9 @@
 """Dialect-aware bulk writes: insert, insert-or-ignore, upsert and update-by-key.
 
-On PostgreSQL every bulk write is three statements per table and batch, whatever the row
-count: the rows are COPYed into a temporary table, then ``INSERT … SELECT … ON CONFLICT …``
-(or ``UPDATE … FROM``) moves them — several times faster than executemany. On SQLite the driver's
+On PostgreSQL every bulk write is at most three statements per table and batch, whatever the
+row count: rows that cannot collide are COPYed straight into their table; the others are
+COPYed into a temporary table, then ``INSERT … SELECT … ON CONFLICT …`` (or ``UPDATE … FROM``)
+moves them — several times faster than executemany. On SQLite the driver's
 executemany is already a tight C loop, so it is used directly. Callers pass ORM entities or
 tables; rows are plain dicts keyed by column name.
 """
@@ -42,20 +43,25 @@ def _with_defaults(table: Table, rows: Sequence[dict[str, Any]]) -> Sequence[dic
 _staged = itertools.count()
 
 
-def _pg_stage(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> tuple[str, list[str]]:
-    """COPY rows into a temporary table shaped like ``table`` (dropped at commit); its name and columns."""
+def _pg_copy(session: Session, table: Table, target: str, rows: Sequence[dict[str, Any]]) -> list[str]:
+    """COPY rows into ``target`` (a table with ``table``'s columns); returns the column names."""
     rows = _with_defaults(table, rows)
     cols = list(rows[0])
     json_cols = [isinstance(table.c[c].type, JSON) for c in cols]
-    tmp = f"_ls_{table.name}_{next(_staged)}"
-    col_list = ", ".join(cols)
-    session.execute(text(f"CREATE TEMP TABLE {tmp} ON COMMIT DROP AS "  # noqa: S608 - names from our models
-                         f"SELECT {col_list} FROM {table.name} WITH NO DATA"))
     raw = session.connection().connection.driver_connection
-    with raw.cursor() as cur, cur.copy(f"COPY {tmp} ({col_list}) FROM STDIN") as copy:
+    with raw.cursor() as cur, cur.copy(f"COPY {target} ({', '.join(cols)}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row([json.dumps(row[c]) if j else row[c] for c, j in zip(cols, json_cols, strict=True)])
-    return tmp, cols
+    return cols
+
+
+def _pg_stage(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> tuple[str, list[str]]:
+    """COPY rows into a temporary table shaped like ``table`` (dropped at commit); its name and columns."""
+    tmp = f"_ls_{table.name}_{next(_staged)}"
+    cols = list(_with_defaults(table, rows[:1])[0])
+    session.execute(text(f"CREATE TEMP TABLE {tmp} ON COMMIT DROP AS "  # noqa: S608 - names from our models
+                         f"SELECT {', '.join(cols)} FROM {table.name} WITH NO DATA"))
+    return tmp, _pg_copy(session, table, tmp, rows)
 
 
 def _write(session: Session, entity: Any, rows: Sequence[dict[str, Any]], keys: Sequence[str] | None,
@@ -64,6 +70,9 @@ def _write(session: Session, entity: Any, rows: Sequence[dict[str, Any]], keys: 
         return
     table = _table(entity)
     if _dialect(session) == "postgresql":
+        if keys is None:  # nothing can collide: straight into the table
+            _pg_copy(session, table, table.name, rows)
+            return
         tmp, cols = _pg_stage(session, table, rows)
         col_list = ", ".join(cols)
         sql = f"INSERT INTO {table.name} ({col_list}) SELECT {col_list} FROM {tmp}"  # noqa: S608
@@ -81,7 +90,7 @@ def _write(session: Session, entity: Any, rows: Sequence[dict[str, Any]], keys: 
 
 
 def insert_rows(session: Session, entity: Any, rows: Sequence[dict[str, Any]]) -> None:
-    """Plain bulk insert."""
+    """Plain bulk insert, for rows that cannot collide with existing ones (COPY on PostgreSQL)."""
     _write(session, entity, rows, None, None)
 
 
@@ -114,8 +123,10 @@ def update_by_id(session: Session, entity: Any, rows: Sequence[dict[str, Any]]) 
 
 
 def one_of(session: Session, column: Any, values: Sequence[Any]) -> Any:
-    """``column IN values`` as one array parameter on PostgreSQL (fast to send and plan at any
-    size), as an expanding IN list on SQLite (callers chunk it, see ``chunks``)."""
+    """``column IN values``: one array parameter on PostgreSQL, an expanding IN list on SQLite.
+
+    An array is fast to send and to plan at any size; SQLite callers chunk (see ``chunks``).
+    """
     if _dialect(session) == "postgresql":
         return column == any_(cast(literal(list(values)), postgresql.ARRAY(column.type)))
     return column.in_(list(values))

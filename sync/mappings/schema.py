@@ -1,4 +1,4 @@
-"""The mapping file format: marshmallow schemas that load into frozen, compiled specs.
+"""The mapping file format: marshmallow schemas that load into the specs of ``sync.mappings.specs``.
 
 Top-level keys: ``source``, ``object``, ``record_id`` (required), ``modified_at``,
 ``deleted``, ``identities`` (field specs plus ``kind``), ``fields`` (name → field spec),
@@ -13,159 +13,16 @@ Paths are compiled and transforms bound (arguments checked) while loading, so a 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from sync.mappings.paths import Path, PathSyntaxError, compile_path, get_path
+from sync.mappings.paths import Path, PathSyntaxError, compile_path
+from sync.mappings.specs import ActivitySpec, Condition, ConversionSpec, FieldSpec, IdentitySpec, TouchpointSpec
 from sync.mappings.transforms import BoundTransform, bind
 
 DIRECTIONS = ("in", "out", "both")
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
-
-
-# ---- compiled specs --------------------------------------------------------------------
-
-
-def _norm(value: Any) -> Any:
-    """How conditions compare: JSON spelling for booleans, no '.0' on whole numbers."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return None if value is None else str(value)
-
-
-@dataclass(frozen=True)
-class Condition:
-    """``when``: ``op`` is ``equals``, ``in`` or ``present``."""
-
-    path: Path
-    op: str
-    operand: Any
-
-    def test(self, record: Any) -> bool:
-        """True when the record satisfies the condition."""
-        value = get_path(record, self.path)
-        if self.op == "present":
-            return (value not in (None, "", [], {}) and not (isinstance(value, str) and not value.strip())) \
-                == bool(self.operand)
-        options = self.operand if self.op == "in" else (self.operand,)
-        return any(_norm(value) == _norm(option) for option in options)
-
-
-@dataclass(frozen=True)
-class FieldSpec:
-    """Where a value comes from (paths or a constant), how it is transformed, and where it goes."""
-
-    paths: tuple[Path, ...] = ()
-    constant: Any = None
-    is_constant: bool = False
-    transforms: tuple[BoundTransform, ...] = ()
-    default: Any = None
-    when: Condition | None = None
-    direction: str = "in"
-    out_path: Path | None = None
-
-    @property
-    def write_path(self) -> Path | None:
-        """Where ``reverse`` writes: ``out_path``, else the (first) source path."""
-        return self.out_path or (self.paths[0] if self.paths else None)
-
-    @property
-    def pii(self) -> bool:
-        """True when a transform marks the value as personal data (phone, email, name)."""
-        return any(t.spec.pii for t in self.transforms)
-
-    def outputs(self) -> set[Any]:
-        """Values this spec can produce that are written in the file (constants, map targets)."""
-        found: set[Any] = {self.constant} if self.is_constant else set()
-        for t in self.transforms:
-            args = dict(t.args)
-            if t.name == "map":
-                found |= set(args["values"].values())
-                found.add(args.get("default"))
-            elif t.name in ("constant", "default"):
-                found.add(args["value"])
-        found.add(self.default)
-        return {v for v in found if v is not None}
-
-
-@dataclass(frozen=True)
-class IdentitySpec:
-    """An identity of kind ``kind`` read with ``value``."""
-
-    kind: str
-    value: FieldSpec
-
-
-@dataclass(frozen=True)
-class TouchpointSpec:
-    """How to read one touchpoint (ad click, referral) from a record."""
-
-    channel: FieldSpec
-    when: Condition | None = None
-    network: FieldSpec | None = None
-    campaign_id: FieldSpec | None = None
-    adset_id: FieldSpec | None = None
-    ad_id: FieldSpec | None = None
-    occurred_at: FieldSpec | None = None
-    referral_url: FieldSpec | None = None
-    headline: FieldSpec | None = None
-    click_ids: tuple[tuple[str, FieldSpec], ...] = ()
-    extra: tuple[tuple[str, FieldSpec], ...] = ()
-
-
-@dataclass(frozen=True)
-class ActivitySpec:
-    """How to read one activity (a message, a call) from a record."""
-
-    channel: FieldSpec
-    direction: FieldSpec
-    occurred_at: FieldSpec
-    when: Condition | None = None
-    external_id: FieldSpec | None = None
-    conversation_id: FieldSpec | None = None
-
-
-@dataclass(frozen=True)
-class ConversionSpec:
-    """How to read one conversion event (a purchase, a won deal) from a record."""
-
-    kind: FieldSpec
-    when: Condition | None = None
-    occurred_at: FieldSpec | None = None
-    value: FieldSpec | None = None
-    currency: FieldSpec | None = None
-    order_id: FieldSpec | None = None
-
-
-@dataclass(frozen=True)
-class Mapping:
-    """One loaded mapping file: how a (source, object) record becomes a Patch."""
-
-    name: str
-    file: str
-    source: str
-    object: str
-    record_id: FieldSpec
-    modified_at: FieldSpec | None = None
-    deleted: FieldSpec | None = None
-    identities: tuple[IdentitySpec, ...] = ()
-    fields: tuple[tuple[str, FieldSpec], ...] = ()
-    stage: FieldSpec | None = None
-    touchpoints: tuple[TouchpointSpec, ...] = ()
-    activities: tuple[ActivitySpec, ...] = ()
-    conversions: tuple[ConversionSpec, ...] = ()
-
-    def stage_values(self) -> set[str]:
-        """Every stage name the stage spec can produce (map targets, defaults, constants)."""
-        return {str(v) for v in self.stage.outputs()} if self.stage else set()
-
-    def out_fields(self) -> set[str]:
-        """Names of the fields written back to the vendor (direction out or both)."""
-        return {name for name, spec in self.fields if spec.direction != "in"}
 
 
 # ---- custom fields ---------------------------------------------------------------------
