@@ -53,7 +53,7 @@ EXPECTED = {
                 ("last_name", "Smith"), ("company", "Smith & Daughters Ltd"), ("job_title", "Director"),
                 ("city", "London"), ("state", None), ("zip", "SW1A 1AA"), ("country", "United Kingdom"),
                 ("lead_source", "Web"), ("lead_status", "Closed - Converted"), ("owner", "0055g00000Ab1CdAAJ")),
-        stage="Customer",
+        stage="Hot Lead",
     ),
     ("salesforce_contact", "salesforce/contact.json"): Patch(
         source="salesforce", object="Contact", record_id="0035g00000XyZ12AAB", source_time=at(2026, 3, 2, 11),
@@ -166,7 +166,7 @@ def test_respondio_unknown_lifecycle_gives_no_stage(stage, expected):
 @pytest.mark.parametrize(
     ("stage", "expected"),
     [("lead", "New Lead"), ("subscriber", "New Lead"), ("marketingqualifiedlead", "Hot Lead"),
-     ("opportunity", "Hot Lead"), ("customer", "Customer"), ("evangelist", "Customer"), ("other", None), (None, None)],
+     ("opportunity", "Payment"), ("customer", "Customer"), ("evangelist", "Customer"), ("other", None), (None, None)],
 )
 def test_hubspot_lifecycle_stages(stage, expected):
     mapping = load_mapping(MAPPINGS / "hubspot_contacts.yaml")
