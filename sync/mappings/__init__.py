@@ -4,14 +4,16 @@
     patch = apply(mapping, record)            # vendor record -> canonical Patch
     vendor = reverse(mapping, {"first_name": "Ana"}, stage="Hot Lead")   # and back
 
-The file format is described in ``sync.mappings.schema``; transforms are listed in
-``sync.mappings.transforms.REGISTRY``.
+The file format is described in ``sync.mappings.schema`` and loads into the specs of
+``sync.mappings.specs``; ``sync.mappings.registry`` declares and binds transforms, and
+``sync.mappings.transforms`` holds the built-in ones (all listed in ``REGISTRY``).
 """
 
 from sync.mappings.engine import apply, preview, reverse
 from sync.mappings.loader import load_mapping, load_mappings
 from sync.mappings.paths import Path, PathSyntaxError, compile_path, get_path, path_exists, set_path
-from sync.mappings.schema import (
+from sync.mappings.registry import REGISTRY, TransformError, transform
+from sync.mappings.specs import (
     ActivitySpec,
     Condition,
     ConversionSpec,
@@ -20,7 +22,6 @@ from sync.mappings.schema import (
     Mapping,
     TouchpointSpec,
 )
-from sync.mappings.transforms import REGISTRY, TransformError, transform
 
 __all__ = [
     "REGISTRY",

@@ -13,8 +13,8 @@ from typing import Any
 
 from sync.errors import MappingError
 from sync.mappings.loader import load_mapping
-from sync.mappings.paths import get_path, path_exists, set_path
-from sync.mappings.schema import FieldSpec, Mapping
+from sync.mappings.paths import set_path
+from sync.mappings.specs import SKIP, FieldSpec, Mapping, empty
 from sync.mappings.transforms import TransformError, parse_instant, to_bool, to_float
 from sync.patch import ActivityData, ConversionData, IdentityRef, Patch, TouchpointData
 
@@ -25,15 +25,13 @@ PII_FIELDS = frozenset({
     "email", "phone", "mobile", "mobile_phone", "first_name", "last_name", "name", "full_name",
     "address", "street", "birthday", "date_of_birth",
 })
-_SKIP: Any = object()  # a spec whose `when` is false
-
-
-def _empty(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip()) or value == [] or value == {}
+_PLAIN = frozenset({str, int, float, bool, type(None)})  # already JSON-ready
 
 
 def _jsonable(value: Any) -> Any:
     """Datetimes and dates as ISO strings, tuples as lists, recursively."""
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, list | tuple):
@@ -53,7 +51,8 @@ class _Reader:
         """A MappingError located at ``field`` of this record."""
         return MappingError(message, mapping=self.mapping.name, field=field, record_id=self.record_id)
 
-    def _transform_error(self, exc: TransformError, spec: FieldSpec, field: str) -> MappingError:
+    def transform_error(self, exc: TransformError, spec: FieldSpec, field: str) -> MappingError:
+        """The MappingError for a failed transform; the value is shown only when it is not personal."""
         message = str(exc)
         private = spec.pii or field in PII_FIELDS or field.startswith("identities")
         if exc.value is not None and not private:
@@ -61,39 +60,24 @@ class _Reader:
             message += f" (got {shown[:60] + '...' if len(shown) > 60 else shown})"
         return self.fail(message, field)
 
-    def raw(self, spec: FieldSpec) -> tuple[Any, bool]:
-        """(value before transforms, whether a source path exists in the record)."""
-        if spec.is_constant:
-            return spec.constant, False
-        value, exists = None, False
-        for path in spec.paths:
-            exists = exists or path_exists(self.record, path)
-            value = get_path(self.record, path)
-            if not _empty(value):
-                break
-        return value, exists
-
     def value(self, spec: FieldSpec | None, field: str) -> Any:
-        """The spec's final value: None when absent, ``_SKIP`` when its condition is false."""
+        """The spec's final value: None when absent, ``SKIP`` when its condition is false."""
         if spec is None:
             return None
-        if spec.when and not spec.when.test(self.record):
-            return _SKIP
-        value = self.raw(spec)[0]
-        for bound in spec.transforms:
-            try:
-                value = bound(value, self.record)
-            except TransformError as exc:
-                raise self._transform_error(exc, spec, field) from None
-        return spec.default if _empty(value) and spec.default is not None else value
+        try:
+            return spec.evaluate(self.record)
+        except TransformError as exc:
+            raise self.transform_error(exc, spec, field) from None
 
     def text(self, spec: FieldSpec | None, field: str, required: bool = False) -> str | None:
         """The value as text (None when blank); ``required`` makes a blank an error."""
         value = self.value(spec, field)
-        if value is _SKIP or _empty(value):
+        if value is SKIP or empty(value):
             if required:
                 raise self.fail("a value is required here but the record has none", field)
             return None
+        if isinstance(value, str):
+            return value
         if isinstance(value, dict | list):
             raise self.fail(f"expected a single value, got a {type(value).__name__}", field)
         if isinstance(value, bool):
@@ -105,31 +89,28 @@ class _Reader:
     def convert(self, spec: FieldSpec | None, field: str, fn: Any, required: bool = False) -> Any:
         """The value passed through a converter (datetime, float, bool), None when blank."""
         value = self.value(spec, field)
-        if value is _SKIP or _empty(value):
+        if value is SKIP or empty(value):
             if required:
                 raise self.fail("a value is required here but the record has none", field)
             return None
         try:
             return fn(value)
         except TransformError as exc:
-            raise self._transform_error(exc, spec or FieldSpec(), field) from None
+            raise self.transform_error(exc, spec or FieldSpec(), field) from None
 
 
 def _fields(reader: _Reader) -> tuple[tuple[str, Any], ...]:
     out: list[tuple[str, Any]] = []
+    record = reader.record
     for name, spec in reader.mapping.fields:
         if spec.direction == "out":
             continue
-        value = reader.value(spec, name)
-        if value is _SKIP:
-            continue
-        if _empty(value):
-            raw, exists = reader.raw(spec)
-            # a blank in the record is news (the source cleared it); a blank we made is not
-            if not (exists and _empty(raw)):
-                continue
-            value = None
-        out.append((name, _jsonable(value)))
+        try:
+            value = spec.evaluate_field(record)
+        except TransformError as exc:
+            raise reader.transform_error(exc, spec, name) from None
+        if value is not SKIP:
+            out.append((name, _jsonable(value)))
     return tuple(out)
 
 
@@ -138,7 +119,7 @@ def _identities(reader: _Reader) -> tuple[IdentityRef, ...]:
     for index, spec in enumerate(reader.mapping.identities):
         value = reader.value(spec.value, f"identities[{index}]")
         for item in value if isinstance(value, list) else [value]:
-            if item is _SKIP or _empty(item) or isinstance(item, dict | list):
+            if item is SKIP or empty(item) or isinstance(item, dict | list):
                 continue
             ref = IdentityRef(spec.kind, str(item).strip())
             if ref not in found:
@@ -154,7 +135,7 @@ def _pairs(reader: _Reader, specs: tuple[tuple[str, FieldSpec], ...], where: str
 def _touchpoints(reader: _Reader) -> tuple[TouchpointData, ...]:
     out = []
     for index, spec in enumerate(reader.mapping.touchpoints):
-        if spec.when and not spec.when.test(reader.record):
+        if spec.when is not None and not spec.when.test(reader.record):
             continue
         at = f"touchpoints[{index}]"
         text = {key: reader.text(getattr(spec, key), f"{at}.{key}")
@@ -171,7 +152,7 @@ def _touchpoints(reader: _Reader) -> tuple[TouchpointData, ...]:
 def _activities(reader: _Reader) -> tuple[ActivityData, ...]:
     out = []
     for index, spec in enumerate(reader.mapping.activities):
-        if spec.when and not spec.when.test(reader.record):
+        if spec.when is not None and not spec.when.test(reader.record):
             continue
         at = f"activities[{index}]"
         direction = str(reader.text(spec.direction, f"{at}.direction", required=True)).lower()
@@ -190,7 +171,7 @@ def _activities(reader: _Reader) -> tuple[ActivityData, ...]:
 def _conversions(reader: _Reader) -> tuple[ConversionData, ...]:
     out = []
     for index, spec in enumerate(reader.mapping.conversions):
-        if spec.when and not spec.when.test(reader.record):
+        if spec.when is not None and not spec.when.test(reader.record):
             continue
         at = f"conversions[{index}]"
         out.append(ConversionData(
@@ -243,7 +224,7 @@ def reverse(mapping: Mapping, values: dict[str, Any], stage: str | None = None) 
             try:
                 value = bound.invert(value)
             except TransformError as exc:
-                raise _Reader(mapping, {})._transform_error(exc, spec, name) from None
+                raise _Reader(mapping, {}).transform_error(exc, spec, name) from None
         path = spec.write_path
         if path is not None:  # the loader guarantees one for out/both specs
             set_path(out, path, value)

@@ -17,7 +17,8 @@ import yaml
 from marshmallow import ValidationError
 
 from sync.errors import ConfigError, ConfigIssue
-from sync.mappings.schema import Mapping, MappingSchema
+from sync.mappings.schema import MappingSchema
+from sync.mappings.specs import Mapping
 
 __all__ = ["load_mapping", "load_mappings", "parse_yaml"]
 
