@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import sync
 from sync.config.lifecycle_schema import parse_lifecycle
 from sync.config.types import LifecycleConfig
-from sync.config.yamlload import join_path, line_for, load_yaml
+from sync.config.yamlload import join_path, line_for, load_yaml, misnamed_file, yaml_files
 from sync.errors import ConfigError, ConfigIssue
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ def resolve_files(project_dir: Path | None, bundled_dir: Path = BUNDLED_CONFIG_D
 
 def _yaml_files(directory: Path) -> list[Path]:
     """The ``*.yaml`` files directly in ``directory`` (none when it does not exist)."""
-    return sorted(p for p in directory.glob("*.yaml") if p.is_file()) if directory.is_dir() else []
+    return yaml_files(directory)[0]
 
 
 def load_lifecycle(path: Path) -> LifecycleConfig:
@@ -178,12 +178,7 @@ def _misnamed_files(project_dir: Path | None, bundled_dir: Path) -> list[ConfigI
     for base in (bundled_dir, Path(project_dir) if project_dir is not None else None):
         if base is None:
             continue
-        candidates = [base / "lifecycle.yml"]
-        if (base / MAPPINGS_DIR).is_dir():
-            candidates += sorted((base / MAPPINGS_DIR).glob("*.yml"))
-        issues += [
-            ConfigIssue(str(p), "", "ignored: config files must end in .yaml; rename it to "
-                                    f"{p.with_suffix('.yaml').name}")
-            for p in candidates if p.is_file()
-        ]
+        if (base / "lifecycle.yml").is_file():
+            issues.append(misnamed_file(base / "lifecycle.yml"))
+        issues += yaml_files(base / MAPPINGS_DIR)[1]
     return issues

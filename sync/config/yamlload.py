@@ -12,8 +12,15 @@ itself is the empty path ``""``.
 
 YAML dialect: the safe loader, except that only ``true``/``false`` (also ``True``, ``TRUE``,
 ``False``, ``FALSE``) are booleans. YAML 1.1 also reads ``yes/no/on/off`` as booleans, which would turn
-the key ``on:`` of a transition rule into ``True`` and the region code ``NO`` (Norway)
-into ``False``. Duplicate keys, which PyYAML silently resolves to the last one, are errors.
+the key ``on:`` of a transition rule into ``True``, the region code ``NO`` (Norway) into
+``False`` and a mapping's vendor value ``no`` into ``False``. Anchors, aliases and ``<<``
+merge keys work. These are errors, each reported with its key path and line: duplicate keys
+(which PyYAML silently resolves to the last one), an alias that contains itself (which
+would never end), and a value that cannot be read (an unquoted impossible date such as
+``2026-02-30``).
+
+Config files end in ``.yaml``; ``yaml_files`` lists a directory's and reports every
+``.yml`` file there as an issue rather than silently ignoring it.
 """
 
 from __future__ import annotations
@@ -29,10 +36,29 @@ from sync.errors import ConfigError, ConfigIssue
 
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_LOOP = "an alias cannot contain itself"
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader whose booleans are only true/false (see the module docstring)."""
+    """SafeLoader whose booleans are only true/false and which notes unreadable values."""
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self.unreadable: list[tuple[yaml.Node, str]] = []
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        """Construct as usual, but note a scalar that cannot be read and keep its text."""
+        if not isinstance(node, yaml.ScalarNode):
+            return super().construct_object(node, deep)
+        was_deep = self.deep_construct
+        try:
+            return super().construct_object(node, deep)
+        except ValueError as exc:  # e.g. an impossible unquoted date 2026-02-30
+            self.recursive_objects.pop(node, None)
+            self.deep_construct = was_deep
+            self.unreadable.append((node, f"cannot read value {node.value!r}: {exc}"))
+            self.constructed_objects[node] = node.value
+            return node.value
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -54,8 +80,9 @@ def join_path(prefix: str, segment: str | int) -> str:
 def load_yaml(path: str | Path) -> tuple[Any, dict[str, int]]:
     """Parse one YAML file into plain data and a key-path → line table.
 
-    An empty file gives ``(None, {})``. Unreadable files, syntax errors and duplicate keys
-    raise ``ConfigError`` naming the file and line.
+    An empty file gives ``(None, {})``. Unreadable files, syntax errors, duplicate keys,
+    self-containing aliases and unreadable values raise ``ConfigError`` naming the file,
+    key path and line of each problem.
     """
     file = str(path)
     try:
@@ -70,15 +97,38 @@ def load_yaml(path: str | Path) -> tuple[Any, dict[str, int]]:
         if node is None:
             return None, {}
         lines: dict[str, int] = {}
-        duplicates = list(_walk(node, "", lines, set()))
-        if duplicates:
-            raise ConfigError([ConfigIssue(file, p, m, ln) for p, m, ln in duplicates])
+        where: dict[int, str] = {}
+        problems = list(_walk(node, "", lines, where, frozenset()))
+        if problems:
+            raise ConfigError([ConfigIssue(file, p, m, ln) for p, m, ln in problems])
         data = loader.construct_document(node)
+        if loader.unreadable:
+            raise ConfigError([
+                ConfigIssue(file, where.get(id(n), ""), message, n.start_mark.line + 1)
+                for n, message in loader.unreadable
+            ])
     except yaml.YAMLError as exc:
         raise ConfigError([_syntax_issue(file, exc)]) from None
     finally:
         loader.dispose()
     return data, lines
+
+
+def misnamed_file(path: Path) -> ConfigIssue:
+    """The issue for a ``.yml`` file where a ``.yaml`` one is expected."""
+    return ConfigIssue(str(path), "", "ignored: config files must end in .yaml; rename it to "
+                                      f"{path.with_suffix('.yaml').name}")
+
+
+def yaml_files(directory: Path) -> tuple[list[Path], list[ConfigIssue]]:
+    """The ``*.yaml`` files directly in ``directory`` (sorted) and an issue for each ``*.yml`` one.
+
+    A directory that does not exist has neither.
+    """
+    if not directory.is_dir():
+        return [], []
+    found = sorted(p for p in directory.glob("*.yaml") if p.is_file())
+    return found, [misnamed_file(p) for p in sorted(directory.glob("*.yml")) if p.is_file()]
 
 
 def _syntax_issue(file: str, exc: yaml.YAMLError) -> ConfigIssue:
@@ -91,18 +141,23 @@ def _syntax_issue(file: str, exc: yaml.YAMLError) -> ConfigIssue:
 
 
 def _walk(
-    node: yaml.Node, path: str, lines: dict[str, int], ancestors: set[int]
+    node: yaml.Node, path: str, lines: dict[str, int], where: dict[int, str], ancestors: frozenset[int]
 ) -> Iterator[tuple[str, str, int]]:
-    """Record the line of every key path below ``node``; yield duplicate keys found."""
-    lines.setdefault(path, node.start_mark.line + 1)
-    if id(node) in ancestors:  # a recursive alias (&a ... *a) would loop forever
+    """Record the line of every key path below ``node``; yield duplicate keys and looping aliases."""
+    line = node.start_mark.line + 1
+    lines.setdefault(path, line)
+    where.setdefault(id(node), path)
+    if id(node) in ancestors:  # a recursive alias (&a [*a]) would loop forever
+        yield path, _LOOP, line
         return
     ancestors = ancestors | {id(node)}
     if isinstance(node, yaml.MappingNode):
         seen: dict[str, int] = {}
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE_TAG or not isinstance(key_node, yaml.ScalarNode):
-                continue  # merged (<<) and complex keys get their parent's line
+                # merged (<<) and complex keys get their parent's line; look inside only for loops
+                yield from (p for p in _walk(value_node, path, {}, {}, ancestors) if p[1] == _LOOP)
+                continue
             key, line = key_node.value, key_node.start_mark.line + 1
             child = join_path(path, key)
             if key in seen:
@@ -110,10 +165,11 @@ def _walk(
                 continue
             seen[key] = line
             lines[child] = line
-            yield from _walk(value_node, child, lines, ancestors)
+            where.setdefault(id(key_node), child)
+            yield from _walk(value_node, child, lines, where, ancestors)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            yield from _walk(item, join_path(path, index), lines, ancestors)
+            yield from _walk(item, join_path(path, index), lines, where, ancestors)
 
 
 def line_for(lines: Mapping[str, int], path: str) -> int | None:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from sync.config.yamlload import issues_from_messages, line_for, load_yaml
+from sync.config.yamlload import issues_from_messages, line_for, load_yaml, yaml_files
 from sync.errors import ConfigError, ConfigIssue
 
 
@@ -76,6 +76,36 @@ def test_merge_keys_are_not_duplicates(tmp_path):
     data, lines = load_yaml(path)
     assert data["other"] == {"x": 2, "y": 1}
     assert lines["other.x"] == 4
+
+
+# (case id, file text, key path, line, message)
+BROKEN = [
+    ("alias containing itself", "a: 1\nloop: &l\n  - *l\n", "loop[0]", 2, "an alias cannot contain itself"),
+    ("merge of itself", "a: &m {<<: *m}\n", "a", 1, "an alias cannot contain itself"),
+    ("impossible date", "a:\n  when: 2026-02-30\n", "a.when", 2, "cannot read value '2026-02-30':"),
+    ("impossible date in a list", "a: [1, 2026-13-01]\n", "a[1]", 1, "cannot read value '2026-13-01':"),
+    ("impossible date behind an anchor", "b: &b {d: 2026-02-30}\nc: {<<: *b}\n", "b.d", 1, "cannot read value"),
+]
+
+
+@pytest.mark.parametrize(("text", "key_path", "line", "message"), [c[1:] for c in BROKEN], ids=[c[0] for c in BROKEN])
+def test_broken_documents_are_issues_not_crashes(tmp_path, text, key_path, line, message):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as exc:
+        load_yaml(path)
+    [issue] = exc.value.issues
+    assert (issue.file, issue.path, issue.line) == (str(path), key_path, line)
+    assert issue.message.startswith(message)
+
+
+def test_yaml_files_lists_yaml_and_reports_yml(tmp_path):
+    for name in ("b.yaml", "a.yaml", "c.yml", "notes.txt"):
+        (tmp_path / name).write_text("x: 1\n")
+    files, issues = yaml_files(tmp_path)
+    assert files == [tmp_path / "a.yaml", tmp_path / "b.yaml"]
+    assert issues == [ConfigIssue(str(tmp_path / "c.yml"), "",
+                                  "ignored: config files must end in .yaml; rename it to c.yaml")]
+    assert yaml_files(tmp_path / "missing") == ([], [])
 
 
 def test_missing_file(tmp_path):

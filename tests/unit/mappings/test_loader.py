@@ -60,7 +60,8 @@ INVALID = [
     ("field name not canonical-looking", HEAD + "fields:\n  First Name: f\n", "fields.First Name", 5,
      "names must be lowercase letters, digits and _"),
     ("identities not a list", HEAD + "identities: {kind: email}\n", "identities", 4, "expected a list"),
-    ("duplicate key", HEAD + "fields:\n  city: c\n  city: d\n", "fields.city", 6, "duplicate key 'city' (line 5)"),
+    ("duplicate key", HEAD + "fields:\n  city: c\n  city: d\n", "fields.city", 6,
+     "duplicate key 'city' (first written at line 5)"),
     ("YAML syntax error", HEAD + "fields:\n  city: {path: c\n  zip: z\n", "", 6, "invalid YAML:"),
     ("YAML tab indentation", HEAD + "fields:\n\tcity: c\n", "", 5, "invalid YAML:"),
     ("top level is a list", "- source: hubspot\n", "", 1, "expected a mapping with source, object, record_id"),
@@ -151,7 +152,7 @@ def test_loaded_mapping_is_named_after_the_file(tmp_path):
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(ConfigError, match="cannot read the file"):
+    with pytest.raises(ConfigError, match="cannot read file"):
         load_mapping(tmp_path / "nope.yaml")
 
 
@@ -179,6 +180,16 @@ def test_load_mappings_rejects_two_files_for_one_source_and_object(tmp_path):
     (issue,) = info.value.issues
     assert (issue.file, issue.path, issue.line) == (str(second), "object", 3)
     assert str(first) in issue.message and "'hubspot', object 'contacts'" in issue.message
+
+
+def test_load_mappings_reports_yml_files_instead_of_loading_them(tmp_path):
+    _write(tmp_path / "mappings", "a.yaml", HEAD)
+    stray = _write(tmp_path / "mappings", "b.yml", "source: whatsapp\nobject: message\nrecord_id: id\n")
+    with pytest.raises(ConfigError) as info:
+        load_mappings(tmp_path)
+    (issue,) = info.value.issues
+    assert (issue.file, issue.path) == (str(stray), "")
+    assert "must end in .yaml; rename it to b.yaml" in issue.message
 
 
 def test_load_mappings_keys_by_source_and_object(tmp_path):
