@@ -290,7 +290,7 @@ def _instant_from_epoch(v: float) -> datetime:
 
 @memo
 def _instant_from_text(v: str) -> datetime:
-    """``parse_instant`` for text (memoised: feeds repeat, so does every record's updatedAt)."""
+    """``parse_instant`` for text (memoised: a record's times are often read by several specs)."""
     if _NUMERIC.fullmatch(v.strip()):
         return _instant_from_epoch(float(v) if "." in v else int(v))
     text = v.strip()

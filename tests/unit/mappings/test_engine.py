@@ -179,3 +179,16 @@ def test_preview_is_the_json_patch(tmp_path):
 def test_a_record_that_is_not_an_object_is_a_mapping_error(make):
     with pytest.raises(MappingError, match="expected a record object, got list"):
         apply(make(""), [1, 2])
+
+
+def test_one_phone_read_by_an_identity_and_a_field_is_parsed_once(make):
+    from sync.mappings.registry import clear_caches
+    from sync.mappings.transforms import _e164_text
+
+    mapping = make("identities:\n  - {kind: phone, path: p, transforms: [e164]}\n"
+                   "fields:\n  phone: {path: p, transforms: [e164]}\n")
+    clear_caches()
+    patch = apply(mapping, {"id": 1, "p": "(212) 555-0142"})
+    assert patch.field_map == {"phone": "+12125550142"}
+    assert patch.identities == (IdentityRef("phone", "+12125550142"),)
+    assert (_e164_text.cache_info().misses, _e164_text.cache_info().hits) == (1, 1)

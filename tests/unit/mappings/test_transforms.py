@@ -304,3 +304,25 @@ def test_map_reverse_inverts_every_target(values):
     bound = bind("map", {"values": values, "case_insensitive": False})
     for target in set(values.values()):
         assert bound(bound.invert(target)) == target
+
+
+def test_memoised_helpers_are_bounded_and_give_the_same_answers_cold_and_warm():
+    from sync.mappings.registry import _CACHES, CACHE_SIZE, clear_caches
+
+    assert _CACHES and all(cache.cache_info().maxsize == CACHE_SIZE for cache in _CACHES)
+    cases = [("e164", {}, "(212) 555-0142"), ("e164", {"region": "GB"}, "07911 123456"), ("email", {}, " A@B.io "),
+             ("datetime", {}, "2026-03-01T10:15:00Z"), ("date", {}, "2026-03-01T23:30:00-05:00")]
+    clear_caches()
+    cold = [run(name, value, **args) for name, args, value in cases]
+    assert sum(cache.cache_info().currsize for cache in _CACHES) > 0
+    assert [run(name, value, **args) for name, args, value in cases] == cold
+    clear_caches()
+    assert sum(cache.cache_info().currsize for cache in _CACHES) == 0
+
+
+def test_invalid_values_raise_every_time_even_when_memoised():
+    for _ in range(2):
+        with pytest.raises(TransformError, match="not a valid phone number"):
+            run("e164", "0000000000", on_invalid="error")
+        with pytest.raises(TransformError, match="ISO 8601"):
+            run("datetime", "2026-02-30")
