@@ -135,8 +135,8 @@ def flush(session: Session, ws: Workspace) -> dict[Key, int]:
         session.execute(delete(model.FieldValue.__table__).where(
             fv.contact_id == bindparam("b_c"), fv.field == bindparam("b_f"), fv.source == bindparam("b_s")), removed)
     insert_rows(session, model.StageSignal, [g for g in signals if g["contact_id"] in fresh])
-    insert_ignore(session, model.StageSignal, [g for g in signals if g["contact_id"] not in fresh],
-                  ["contact_id", "source", "kind", "stage", "at"])
+    upsert(session, model.StageSignal, [g for g in signals if g["contact_id"] not in fresh],
+           ["contact_id", "source", "kind", "stage", "at"], ["reason"])
     upsert(session, model.EchoRecord, echoes, ["system", "contact_id", "field"],
            ["digest", "origin_source", "origin_time", "pushed_at"])
     if echo_gone:

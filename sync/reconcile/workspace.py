@@ -168,7 +168,7 @@ class Workspace:
         at = patch.source_time or EPOCH
         if any(s.source == "lifesync" and s.kind == "stage" and s.at <= at for s in state.signals):
             return
-        state.signals.add(lifecycle.StageSignal(at=at, source="lifesync", kind="stage",
+        add_signal(state, lifecycle.StageSignal(at=at, source="lifesync", kind="stage",
                                                 stage=self.config.default_stage, reason="default stage"))
 
     def _primary(self, patch: Patch, refs: list[IdentityRef], out: Outcome) -> ContactState:
@@ -220,7 +220,8 @@ class Workspace:
             self.index[ref] = kept.key
         for slot, cand in gone.candidates.items():
             kept.candidates[slot] = newer(kept.candidates.get(slot), cand)
-        kept.signals |= gone.signals
+        for signal in gone.signals:
+            add_signal(kept, signal)
         for slot, echo in gone.echoes.items():
             kept.echoes.setdefault(slot, echo)
         gone.merged_into = kept.key
@@ -280,7 +281,7 @@ class Workspace:
         at = patch.source_time or EPOCH
         reason = f"{patch.source} {patch.object} {patch.record_id}"
         if patch.stage is not None:
-            primary.signals.add(lifecycle.StageSignal(at=at, source=patch.source, kind="stage",
+            add_signal(primary, lifecycle.StageSignal(at=at, source=patch.source, kind="stage",
                                                       stage=patch.stage, reason=reason))
         for act in patch.activities:
             key = digest("activity", patch.source, act.channel, act.direction,
@@ -290,7 +291,7 @@ class Workspace:
                                     "external_id": act.external_id, "conversation_id": act.conversation_id,
                                     "source": patch.source})
             if act.direction == "inbound":
-                primary.signals.add(lifecycle.StageSignal(at=act.occurred_at, source=patch.source,
+                add_signal(primary, lifecycle.StageSignal(at=act.occurred_at, source=patch.source,
                                                           kind="inbound_message", stage=None, reason=reason))
         for tp in patch.touchpoints:
             key = digest("touchpoint", patch.source, patch.record_id, tp.channel, tp.ad_id,
@@ -323,6 +324,27 @@ class Workspace:
     def merged_away(self) -> list[ContactState]:
         """Contacts loaded from the database that a merge absorbed this batch."""
         return [s for s in self.states.values() if s.merged_into is not None and isinstance(s.key, int)]
+
+
+def signal_key(signal: lifecycle.StageSignal) -> tuple[Any, ...]:
+    """What makes two signals the same observation (the reason text is not part of it)."""
+    return (signal.at, signal.source, signal.kind, signal.stage)
+
+
+def add_signal(state: ContactState, signal: lifecycle.StageSignal) -> None:
+    """Add a signal; of two records reporting the same observation the smaller reason is kept.
+
+    Keeping one per observation, chosen by value, keeps the stored rows unique and the stage
+    history's wording independent of which record arrived first.
+    """
+    key = signal_key(signal)
+    for old in state.signals:
+        if signal_key(old) == key:
+            if signal.reason < old.reason:
+                state.signals.discard(old)
+                state.signals.add(signal)
+            return
+    state.signals.add(signal)
 
 
 def _age(state: ContactState) -> tuple[int, int]:

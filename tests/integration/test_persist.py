@@ -132,7 +132,7 @@ def scenarios(draw):
     return out
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ps=scenarios(), data=st.data())
 def test_database_state_is_independent_of_order_and_batching(migrated_store, ps, data):
     shuffled = data.draw(st.permutations(ps))

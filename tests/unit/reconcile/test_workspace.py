@@ -24,7 +24,7 @@ def state_of(ws: Workspace) -> list[tuple]:
             value_key(s.attributes),
             s.stage,
             s.lost_stage,
-            tuple((t.from_stage, t.to_stage, t.at, t.source) for t in s.transitions),
+            tuple((t.from_stage, t.to_stage, t.at, t.source, t.reason) for t in s.transitions),
         ))
     return sorted(out)
 
