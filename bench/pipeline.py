@@ -114,7 +114,7 @@ def copy_baseline(url: str, tables: dict[str, int]) -> dict:
 
 
 def run_child(db: str, records: int, batch: int) -> dict:
-    proc = subprocess.run(  # noqa: S603
+    proc = subprocess.run(
         [sys.executable, __file__, "--child", "--db", db, "--records", str(records), "--batch", str(batch)],
         check=True, capture_output=True, text=True, env={**os.environ, "LIFESYNC_LOG_LEVEL": "WARNING"},
     )
