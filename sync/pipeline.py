@@ -97,11 +97,11 @@ def ingest_patches(
     result = IngestResult(records=len(items) + len(dead or []))
     dead = list(dead or [])
     with store.transaction() as session:
-        refs = {r for p, _ in items for r in clean(p.identities, config)}
-        ws = load_workspace(session, refs, config)
-        for patch, record in items:
+        cleaned = [clean(p.identities, config) for p, _ in items]
+        ws = load_workspace(session, {r for refs in cleaned for r in refs}, config)
+        for (patch, record), refs in zip(items, cleaned, strict=True):
             try:
-                out = ws.apply(patch)
+                out = ws.apply(patch, refs)
             except RecordError as exc:
                 payload = record if record is not None else patch.to_json()
                 dead.append(_dead("reconcile", patch.source, patch.object, payload, str(exc), patch.record_id))

@@ -14,6 +14,7 @@ from sync.config.types import LifecycleConfig
 from sync.patch import IdentityRef
 
 _ONLY_PUNCT = re.compile(r"^[\W_]*$")
+_NOT_DIGIT = re.compile(r"\D")
 
 
 def is_junk(ref: IdentityRef, config: LifecycleConfig) -> bool:
@@ -24,9 +25,9 @@ def is_junk(ref: IdentityRef, config: LifecycleConfig) -> bool:
         return True
     if lowered in config.junk_values:
         return True
-    digits = re.sub(r"\D", "", value)
-    if ref.kind == "phone" and (len(digits) < 6 or set(digits) <= {"0"}):
-        return True
+    if ref.kind == "phone":
+        digits = _NOT_DIGIT.sub("", value)
+        return len(digits) < 6 or set(digits) <= {"0"}
     return ref.kind == "email" and "@" not in value
 
 

@@ -9,7 +9,7 @@ reconciliation rules — order independence, idempotency, merge safety — lives
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -112,9 +112,13 @@ class Workspace:
         return state
 
     # ---- applying ------------------------------------------------------------------
-    def validate(self, patch: Patch) -> list[IdentityRef]:
-        """Check a patch against the configuration before anything changes; its clean ids."""
-        refs = identity.clean(patch.identities, self.config)
+    def validate(self, patch: Patch, refs: list[IdentityRef] | None = None) -> list[IdentityRef]:
+        """Check a patch against the configuration before anything changes; its clean ids.
+
+        ``refs``: the patch's identities already passed through ``identity.clean``.
+        """
+        if refs is None:
+            refs = identity.clean(patch.identities, self.config)
         if not refs:
             raise ReconcileError(
                 f"{patch.source} {patch.object} record {patch.record_id}: no usable identity "
@@ -135,9 +139,9 @@ class Workspace:
                 )
         return refs
 
-    def apply(self, patch: Patch) -> Outcome:
+    def apply(self, patch: Patch, refs: list[IdentityRef] | None = None) -> Outcome:
         """Apply one patch; raises ReconcileError (changing nothing) when it is invalid."""
-        refs = self.validate(patch)
+        refs = self.validate(patch, refs)
         out = Outcome()
         primary = self._primary(patch, refs, out)
         before = primary.visible() if not out.created else None
@@ -241,7 +245,7 @@ class Workspace:
             echo = primary.echoes.get((patch.source, name))
             if echo is not None:
                 if echo.digest == echo_digest(value):
-                    cand = replace(cand, source_time=echo.origin_time)  # our own push coming back
+                    cand = cand._replace(source_time=echo.origin_time)  # our own push coming back
                 else:
                     del primary.echoes[(patch.source, name)]
             slot = (name, patch.source)
