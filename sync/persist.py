@@ -94,6 +94,10 @@ def flush(session: Session, ws: Workspace) -> dict[Key, int]:
             table = entity.__table__
             session.execute(update(table).where(table.c.contact_id == bindparam("b_old"))
                             .values(contact_id=bindparam("b_new")), moves)
+        for entity in (model.FieldValue, model.StageSignal, model.StageTransition):  # no FK cascade there
+            table = entity.__table__
+            session.execute(delete(table).where(table.c.contact_id == bindparam("b_old")),
+                            [{"b_old": g.key} for g in gone])
         contacts = model.Contact.__table__
         session.execute(delete(contacts).where(contacts.c.id == bindparam("b_old")), [{"b_old": g.key} for g in gone])
     moved = {ref for g in gone for ref in (g.loaded.identities if g.loaded else ())}

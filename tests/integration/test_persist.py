@@ -79,6 +79,10 @@ def test_merge_across_batches_moves_everything_to_the_older_contact(store):
     with store.transaction() as s:
         assert s.scalar(select(func.count()).select_from(model.Contact)) == 1
         assert s.scalar(select(model.MergeLog.via)) == "phone"
+        live = select(model.Contact.id)
+        for child in (model.FieldValue, model.StageSignal, model.StageTransition, model.Identity):
+            orphans = select(func.count()).select_from(child).where(child.contact_id.not_in(live))
+            assert s.scalar(orphans) == 0, child.__tablename__
 
 
 def test_a_batch_uses_a_fixed_number_of_statements(store):

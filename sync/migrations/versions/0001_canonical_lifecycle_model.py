@@ -163,7 +163,6 @@ def upgrade() -> None:
     sa.Column('source_time', sa.DateTime(timezone=True), nullable=True),
     sa.Column('arrived_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('record_id', sa.String(length=255), nullable=True),
-    sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('contact_id', 'field', 'source')
     )
     op.create_table('identities',
@@ -188,7 +187,6 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=32), nullable=False),
     sa.Column('stage', sa.String(length=64), nullable=False),
     sa.Column('reason', sa.String(length=255), nullable=False),
-    sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('contact_id', 'source', 'kind', 'stage', 'at', name='uq_stage_signal')
     )
@@ -204,7 +202,6 @@ def upgrade() -> None:
     sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('source', sa.String(length=32), nullable=False),
     sa.Column('reason', sa.String(length=255), nullable=False),
-    sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('stage_transitions', schema=None) as batch_op:
