@@ -18,6 +18,8 @@ from sync.settings import Settings, settings_table
 def _settings() -> Settings:
     settings = Settings.from_env()
     logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    if settings.log_level != "DEBUG":  # migration chatter is noise unless debugging
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     return settings
 
 
