@@ -18,7 +18,7 @@ from sync.config.types import LifecycleConfig
 from sync.errors import ReconcileError
 from sync.patch import IdentityRef, Patch
 from sync.reconcile import identity
-from sync.reconcile.survivorship import EPOCH, Candidate, choose, disagreement, newer, value_key
+from sync.reconcile.survivorship import EPOCH, Candidate, choose, disagreement, is_blank, newer, value_key
 
 Key = int | str  # database id, or "new:N" for a contact created in this batch
 
@@ -190,7 +190,8 @@ class Workspace:
         for ref in refs:
             owner_key = self.index.get(ref)
             if owner_key is None:
-                clash = identity.exclusive_clash(list(primary.identities), [ref], self.config)
+                clash = self.config.identity_kind(ref.kind).exclusive and identity.exclusive_clash(
+                    list(primary.identities), [ref], self.config)
                 if clash:
                     self._blocked(primary, patch, ref, f"record's {clash} id differs from the contact's")
                     out.conflicts += 1
@@ -263,7 +264,14 @@ class Workspace:
             if name in by_field:
                 by_field[name].append(cand)
         for name in sorted(fields):
-            cands = sorted(by_field[name], key=lambda c: c.source)
+            cands = by_field[name]
+            if len(cands) == 1:  # one source knows this field: nothing to choose, no conflict
+                if is_blank(cands[0].value):
+                    state.attributes.pop(name, None)
+                else:
+                    state.attributes[name] = {"value": cands[0].value, "source": cands[0].source}
+                continue
+            cands.sort(key=lambda c: c.source)
             rule = self.config.rule_for(name)
             win = choose(rule, cands)
             if win is None:
