@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import click
@@ -46,10 +47,12 @@ def _dump(data: Any) -> None:
 
 def read_records(path: str) -> Iterator[Any]:
     """Records from a JSON array, one JSON object, or JSON lines (``-`` = stdin); errors name the line."""
-    stream = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
     name = "stdin" if path == "-" else path
-    with stream:
-        text = stream.read()
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"{name}: cannot read the file ({exc.__class__.__name__}: "
+                                   f"{getattr(exc, 'strerror', None) or exc})") from None
     stripped = text.lstrip()
     if stripped.startswith("["):
         try:

@@ -76,6 +76,11 @@ def test_invalid_json_input_names_the_line(cli, tmp_path):
     assert res.exit_code == 1 and "line 2" in res.output
 
 
+def test_missing_input_file_is_a_clear_error(cli, tmp_path):
+    res = cli("ingest", "hubspot", "contacts", str(tmp_path / "nope.json"))
+    assert res.exit_code == 1 and "nope.json: cannot read the file" in res.output
+
+
 def test_contacts_get_unknown_identity(cli):
     res = cli("contacts", "get", "email:nobody@example.com")
     assert res.exit_code == 1 and "no contact" in res.output
