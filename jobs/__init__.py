@@ -1,0 +1,1 @@
+"""rq shell around ``sync``: queues, job functions (thin), schedules, worker entry points."""

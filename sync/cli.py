@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -193,6 +194,39 @@ def contacts_export() -> None:
         for n, doc in enumerate(export_all(session)):
             out.write(("," if n else "") + "\n" + json.dumps(doc, sort_keys=True, ensure_ascii=False))
         out.write("\n]\n")
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, help="gunicorn workers (with REDIS_URL).")
+def serve_cmd(host: str, port: int, workers: int) -> None:
+    """Serve webhooks and health checks.
+
+    With REDIS_URL: gunicorn serving the web app only (run `lifesync worker` beside it).
+    Without: web app, worker and sweeper in this one process on an embedded store.
+    """
+    settings = _settings()
+    if settings.redis_url:
+        os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}",  # noqa: S606
+                                   "--workers", str(workers), "--access-logfile", "-", "sync.web.wsgi:app"])
+    from jobs.embedded import serve_embedded
+
+    serve_embedded(settings, host, port, echo=click.echo)
+
+
+@main.command("worker")
+@click.argument("queues", nargs=-1)
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+def worker_cmd(queues: tuple[str, ...], burst: bool) -> None:
+    """Run an rq worker on QUEUES (default: ingest sync dispatch maintenance)."""
+    from jobs import worker
+    from jobs.queues import QUEUES
+
+    settings = _settings()
+    if not settings.redis_url:
+        raise click.ClickException("REDIS_URL is not set: without it `lifesync serve` runs the worker itself")
+    worker.run(settings, queues or QUEUES, burst=burst)
 
 
 @main.command("demo")

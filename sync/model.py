@@ -230,6 +230,7 @@ class RawEvent(Base):
     __table_args__ = (UniqueConstraint("source", "event_key", name="uq_raw_event"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     source: Mapped[str] = mapped_column(String(32))
+    object: Mapped[str] = mapped_column(String(64))  # the mapping's object, e.g. "message"
     connection: Mapped[str] = mapped_column(String(64), default="default")
     event_key: Mapped[str] = mapped_column(String(255))
     received_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)

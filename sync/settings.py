@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sync.errors import SettingsError
@@ -21,6 +21,24 @@ SETTINGS: tuple[tuple[str, str, str], ...] = (
      "Project config directory; its lifecycle.yaml and mappings/*.yaml override the bundled defaults."),
     ("LIFESYNC_BATCH_SIZE", "500", "Records per ingest transaction (1-10000)."),
     ("LIFESYNC_LOG_LEVEL", "INFO", "Log level: DEBUG, INFO, WARNING or ERROR."),
+    ("REDIS_URL", "(unset)",
+     "Redis for the rq job queues. Unset: `lifesync serve` runs web, worker and scheduler in one process "
+     "against an embedded Redis-compatible store."),
+    ("LIFESYNC_WEBHOOK_MAX_BYTES", "1048576", "Largest webhook body accepted; larger ones get 413."),
+    ("LIFESYNC_WEBHOOK_TOLERANCE_SECONDS", "300",
+     "Replay window for timestamped webhook signatures (older or further in the future: 401)."),
+    ("LIFESYNC_WHATSAPP_APP_SECRET", "(unset)",
+     "Meta app secret verifying `X-Hub-Signature-256` of WhatsApp webhooks. Unset: the endpoint answers 404."),
+    ("LIFESYNC_WHATSAPP_VERIFY_TOKEN", "(unset)", "Token Meta echoes in the WhatsApp GET verification handshake."),
+    ("LIFESYNC_WHATSAPP_PHONE_NUMBER_IDS", "(unset)",
+     "Comma-separated phone_number_ids this connection owns (routing when several connections exist)."),
+    ("LIFESYNC_GENERIC_SECRET", "(unset)",
+     "HMAC-SHA256 key of the generic signed webhook `/webhooks/generic/<name>` (header `X-Lifesync-Signature`)."),
+    ("LIFESYNC_GENERIC_MAPPING", "(unset)",
+     "`source/object` of the mapping that turns generic webhook payloads into patches, e.g. `shop/order`."),
+    ("<NAME>__<CONNECTION>", "(unset)",
+     "Any connection setting above for a named connection, e.g. `LIFESYNC_WHATSAPP_APP_SECRET__SALON2`, "
+     "served at `/webhooks/whatsapp/salon2`; for generic webhooks the connection is the endpoint name."),
 )
 
 
@@ -32,6 +50,25 @@ class Settings:
     config_dir: Path | None
     batch_size: int
     log_level: str
+    redis_url: str | None = None
+    webhook_max_bytes: int = 1_048_576
+    webhook_tolerance: int = 300
+    # every LIFESYNC_* variable, for per-connection secrets; never printed (repr=False)
+    connection_env: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+
+    def connection_setting(self, platform: str, name: str, connection: str = "default") -> str | None:
+        """``LIFESYNC_<PLATFORM>_<NAME>`` for the default connection, ``…__<CONNECTION>`` for others."""
+        key = f"LIFESYNC_{platform.upper()}_{name.upper()}"
+        if connection != "default":
+            key += f"__{connection.upper()}"
+        return dict(self.connection_env).get(key) or None
+
+    def connections(self, platform: str, name: str) -> list[str]:
+        """Connections that define ``LIFESYNC_<PLATFORM>_<NAME>`` (``default`` first)."""
+        key = f"LIFESYNC_{platform.upper()}_{name.upper()}"
+        out = ["default"] if any(k == key and v for k, v in self.connection_env) else []
+        out += sorted(k.split("__", 1)[1].lower() for k, v in self.connection_env if k.startswith(key + "__") and v)
+        return out
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -45,16 +82,12 @@ class Settings:
                 "DATABASE_URL must be a sqlite:/// or postgresql:// URL (got a URL with scheme "
                 f"{url.split(':', 1)[0]!r})"
             )
-        raw_batch = env.get("LIFESYNC_BATCH_SIZE") or "500"
-        try:
-            batch = int(raw_batch)
-        except ValueError:
-            raise SettingsError(f"LIFESYNC_BATCH_SIZE must be an integer, got {raw_batch!r}") from None
-        if not 1 <= batch <= 10000:
-            raise SettingsError(f"LIFESYNC_BATCH_SIZE must be between 1 and 10000, got {batch}")
+        batch = _int_setting(env, "LIFESYNC_BATCH_SIZE", 500, 1, 10000)
         level = (env.get("LIFESYNC_LOG_LEVEL") or "INFO").upper()
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise SettingsError(f"LIFESYNC_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
+        max_bytes = _int_setting(env, "LIFESYNC_WEBHOOK_MAX_BYTES", 1_048_576, 1024, 64 * 1_048_576)
+        tolerance = _int_setting(env, "LIFESYNC_WEBHOOK_TOLERANCE_SECONDS", 300, 1, 86_400)
         cfg = env.get("LIFESYNC_CONFIG_DIR")
         config_dir = Path(cfg) if cfg else None
         if config_dir is not None and not config_dir.is_dir():
@@ -64,7 +97,22 @@ class Settings:
             config_dir=config_dir,
             batch_size=batch,
             log_level=level,
+            redis_url=env.get("REDIS_URL") or None,
+            webhook_max_bytes=max_bytes,
+            webhook_tolerance=tolerance,
+            connection_env=tuple(sorted((k, v) for k, v in env.items() if k.startswith("LIFESYNC_"))),
         )
+
+
+def _int_setting(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name) or str(default)
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
+    return value
 
 
 def settings_table() -> str:

@@ -79,6 +79,7 @@ def upgrade() -> None:
     op.create_table('raw_events',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('source', sa.String(length=32), nullable=False),
+    sa.Column('object', sa.String(length=64), nullable=False),
     sa.Column('connection', sa.String(length=64), nullable=False),
     sa.Column('event_key', sa.String(length=255), nullable=False),
     sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),

@@ -95,6 +95,21 @@ EXPECTED = {
                 ("lead_source", "Instagram"), ("owner", "2201")),
         stage="Hot Lead",
     ),
+    ("whatsapp_status", "whatsapp/status_sent.json"): Patch(
+        source="whatsapp", object="status", record_id="wamid.HBgNNTIxNTUxMjM0NTY3OBUCABEYEjQ4NjBBNjc2MzA0QjA5QUQ0AA==",
+        source_time=at(2026, 3, 1, 10, 20), identities=ids("whatsapp:5215512345678"),
+        activities=(ActivityData("whatsapp", "outbound", at(2026, 3, 1, 10, 20),
+                                 "wamid.HBgNNTIxNTUxMjM0NTY3OBUCABEYEjQ4NjBBNjc2MzA0QjA5QUQ0AA==",
+                                 "8b1a6bb1a4d0e5c2a3f5d9e1c7b2a610"),),
+    ),
+    ("shop_order", "shop/order.json"): Patch(
+        source="shop", object="order", record_id="5523", source_time=at(2026, 11, 20, 9, 15, 30),
+        identities=ids("email:lucia.gomez@example.es", "phone:+34612345678", "external:881"),
+        fields=(("email", "lucia.gomez@example.es"), ("phone", "+34612345678"), ("first_name", "Lucía"),
+                ("last_name", "Gómez")),
+        stage="Customer",
+        conversions=(ConversionData("purchase", at(2026, 11, 20, 9, 15), 149.0, "EUR", "5523"),),
+    ),
 }
 
 

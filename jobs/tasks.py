@@ -1,0 +1,57 @@
+"""Job functions: thin wrappers over ``sync`` that rq imports by name."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import lru_cache
+from typing import Any
+
+from sync import inbox
+from sync.config import load_config
+from sync.settings import Settings
+from sync.store import Store, open_store
+
+_stores: dict[str, Store] = {}
+
+
+def _store(url: str) -> Store:
+    if url not in _stores:
+        _stores[url] = open_store(url)
+    return _stores[url]
+
+
+@lru_cache(maxsize=4)
+def _config(config_dir: Any) -> Any:
+    return load_config(config_dir)
+
+
+def reset() -> None:
+    """Close this process's database engines and forget cached configuration."""
+    for store in _stores.values():
+        store.dispose()
+    _stores.clear()
+    _config.cache_clear()
+
+
+def context() -> tuple[Settings, Store, Any]:
+    """Settings, store and configuration of this worker process (opened once)."""
+    settings = Settings.from_env()
+    return settings, _store(settings.database_url), _config(settings.config_dir)
+
+
+def process_inbox(ids: list[int]) -> dict[str, int]:
+    """Map and reconcile stored webhook events; returns the ingest counts."""
+    _, store, config = context()
+    return inbox.process_events(store, config, ids).as_dict()
+
+
+def sweep_inbox(older_than_seconds: int = 300) -> int:
+    """Re-queue events whose job was lost (stored, never processed); returns how many."""
+    from jobs.connection import redis_connection
+    from jobs.queues import enqueue_inbox
+
+    settings, store, _ = context()
+    ids = inbox.pending(store, timedelta(seconds=older_than_seconds))
+    if ids:
+        enqueue_inbox(redis_connection(settings), ids)
+    return len(ids)

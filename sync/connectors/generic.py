@@ -1,0 +1,61 @@
+"""The generic signed webhook: how booking systems, carts and shops send their events.
+
+Signature: ``X-Lifesync-Signature: sha256=<hex>``, HMAC-SHA256 with the endpoint's secret
+of the raw body — or, when ``X-Lifesync-Timestamp`` (Unix seconds) is sent, of
+``"<timestamp>.<raw body>"``, and the timestamp must lie within the replay window. The body
+is one JSON object or an array of them; each becomes an inbox event keyed by
+``X-Lifesync-Event-Id`` (single object), else its ``id``/``event_id`` field, else the
+SHA-256 of its canonical JSON, so redelivery is a no-op.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+
+from sync.inbox import InboundEvent
+
+
+class SignatureError(ValueError):
+    """The signature or its timestamp is wrong; the message says which."""
+
+
+class PayloadError(ValueError):
+    """The body is not an object or an array of objects."""
+
+
+def sign(secret: str, body: bytes, timestamp: str | None = None) -> str:
+    """The ``X-Lifesync-Signature`` value for a body (and optional timestamp)."""
+    message = body if timestamp is None else timestamp.encode() + b"." + body
+    return "sha256=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def verify(secret: str, body: bytes, signature: str | None, timestamp: str | None, tolerance: int,
+           now: float | None = None) -> None:
+    """Raise SignatureError unless the signature (and timestamp, when sent) are right."""
+    if timestamp is not None:
+        try:
+            stamp = int(timestamp)
+        except ValueError:
+            raise SignatureError("X-Lifesync-Timestamp must be Unix seconds") from None
+        if abs((now if now is not None else time.time()) - stamp) > tolerance:
+            raise SignatureError("X-Lifesync-Timestamp is outside the replay window")
+    if not signature or not hmac.compare_digest(sign(secret, body, timestamp), signature.strip()):
+        raise SignatureError("X-Lifesync-Signature does not match the body")
+
+
+def split(payload: Any, source: str, obj: str, endpoint: str, event_id: str | None = None) -> list[InboundEvent]:
+    """Inbox events for a payload sent to one generic endpoint."""
+    records = payload if isinstance(payload, list) else [payload]
+    if not records or not all(isinstance(r, dict) for r in records):
+        raise PayloadError("expected a JSON object or a non-empty array of JSON objects")
+    events = []
+    for record in records:
+        key = (event_id if event_id and len(records) == 1 else None) or record.get("event_id") or record.get("id")
+        if key is None:
+            key = hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
+        events.append(InboundEvent(source, obj, f"{endpoint}:{key}", record, endpoint))
+    return events

@@ -1,0 +1,97 @@
+"""The inbox: webhook events persisted before they are acknowledged, then processed.
+
+A receiver verifies a delivery, splits it into events (one per vendor event id, each the
+record its mapping consumes) and calls ``store_events`` — a unique key per (source, event
+key) makes redelivery a no-op. ``process_events`` later maps and reconciles them through the
+same pipeline as pulled records; an event that cannot be processed is dead-lettered with its
+reason and marked ``dead``, never lost. ``pending`` finds events a crashed or lost job left
+behind, for the sweeper to enqueue again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+
+from sync import model
+from sync.pipeline import IngestResult, ingest_patches, map_records, mapping_for
+from sync.sql import chunks, insert_ignore, one_of
+from sync.store import Store
+
+
+@dataclass(frozen=True)
+class InboundEvent:
+    """One vendor event, ready for the inbox: who sent it, its unique key, its record."""
+
+    source: str
+    object: str
+    event_key: str
+    record: Any
+    connection: str = "default"
+    headers: tuple[tuple[str, str], ...] = field(default=())
+
+
+def store_events(store: Store, events: Sequence[InboundEvent]) -> list[int]:
+    """Persist events (duplicates ignored) in one transaction; the ids of all of them."""
+    if not events:
+        return []
+    now = model.utcnow()
+    rows = [{"source": e.source, "object": e.object, "connection": e.connection, "event_key": e.event_key[:255],
+             "received_at": now, "headers": dict(e.headers), "status": "received",
+             "body": json.dumps(e.record, separators=(",", ":"), ensure_ascii=False).encode()} for e in events]
+    with store.transaction() as session:
+        insert_ignore(session, model.RawEvent, rows, ["source", "event_key"])
+        ids = []
+        by_source: dict[str, list[str]] = defaultdict(list)
+        for e in events:
+            by_source[e.source].append(e.event_key[:255])
+        for source, keys in by_source.items():
+            ids += session.scalars(select(model.RawEvent.id).where(
+                model.RawEvent.source == source, one_of(session, model.RawEvent.event_key, keys),
+                model.RawEvent.status == "received"))
+    return sorted(ids)
+
+
+def process_events(store: Store, config: Any, ids: Iterable[int]) -> IngestResult:
+    """Map and reconcile received events; each (source, object) group is one transaction."""
+    total = IngestResult()
+    ids = sorted(set(ids))
+    with store.transaction() as session:
+        raws = [r for part in chunks(ids, 5000) for r in session.scalars(
+            select(model.RawEvent).where(one_of(session, model.RawEvent.id, part),
+                                         model.RawEvent.status == "received").order_by(model.RawEvent.id))]
+    groups: dict[tuple[str, str], list[model.RawEvent]] = defaultdict(list)
+    for raw in raws:
+        groups[(raw.source, raw.object)].append(raw)
+    for (source, obj), group in sorted(groups.items()):
+        try:
+            mapping = mapping_for(config, source, obj)
+        except Exception as exc:  # no mapping: keep the events, visible as dead with the reason
+            _mark(store, [r.id for r in group], "dead", str(exc))
+            continue
+        items, dead = map_records(mapping, [json.loads(r.body) for r in group])
+        total.add(ingest_patches(store, config.lifecycle, items, dead))
+        _mark(store, [r.id for r in group], "processed", None)
+    return total
+
+
+def _mark(store: Store, ids: list[int], status: str, error: str | None) -> None:
+    with store.transaction() as session:
+        for part in chunks(ids, 5000):
+            session.execute(update(model.RawEvent).where(one_of(session, model.RawEvent.id, part))
+                            .values(status=status, error=error, processed_at=model.utcnow()))
+
+
+def pending(store: Store, older_than: timedelta, now: datetime | None = None, limit: int = 1000) -> list[int]:
+    """Ids of events still ``received`` after ``older_than`` (their job was lost or crashed)."""
+    cutoff = (now or model.utcnow()) - older_than
+    with store.transaction() as session:
+        return list(session.scalars(select(model.RawEvent.id).where(
+            model.RawEvent.status == "received", model.RawEvent.received_at <= cutoff)
+            .order_by(model.RawEvent.id).limit(limit)))

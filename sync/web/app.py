@@ -1,0 +1,46 @@
+"""``create_app(settings)``: one blueprint per surface, JSON errors through one handler."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+from sync.settings import Settings
+from sync.store import Store, open_store
+
+Enqueue = Callable[[Sequence[int]], Any]
+
+
+def create_app(settings: Settings | None = None, *, store: Store | None = None, config: Any = None,
+               enqueue: Enqueue | None = None) -> Flask:
+    """Build the web app. ``store``, ``config`` and ``enqueue`` default to what settings name."""
+    settings = settings or Settings.from_env()
+    app = Flask("lifesync")
+    app.config["MAX_CONTENT_LENGTH"] = settings.webhook_max_bytes
+    if config is None:
+        from sync.config import load_config
+
+        config = load_config(settings.config_dir)
+    if enqueue is None:
+        from jobs.connection import redis_connection
+        from jobs.queues import enqueue_inbox
+
+        connection = redis_connection(settings)
+        enqueue = lambda ids: enqueue_inbox(connection, ids)  # noqa: E731
+    app.extensions["lifesync"] = {"settings": settings, "store": store or open_store(settings.database_url),
+                                  "config": config, "enqueue": enqueue}
+
+    from sync.web.health import bp as health
+    from sync.web.webhooks import bp as webhooks
+
+    app.register_blueprint(health)
+    app.register_blueprint(webhooks, url_prefix="/webhooks")
+
+    @app.errorhandler(HTTPException)
+    def json_error(exc: HTTPException) -> Any:
+        return jsonify(error=exc.name, message=exc.description, status=exc.code), exc.code
+
+    return app

@@ -1,0 +1,38 @@
+"""``/healthz`` (the process answers) and ``/readyz`` (database and queue reachable)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify
+from sqlalchemy import text
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz() -> Any:
+    """The process is up."""
+    return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def readyz() -> Any:
+    """The database and the job queue answer; 503 naming the one that does not."""
+    ext = current_app.extensions["lifesync"]
+    checks = {}
+    try:
+        with ext["store"].engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:  # report, never crash the probe
+        checks["database"] = f"unreachable ({type(exc).__name__})"
+    try:
+        from jobs.connection import redis_connection
+
+        redis_connection(ext["settings"]).ping()
+        checks["queue"] = "ok"
+    except Exception as exc:
+        checks["queue"] = f"unreachable ({type(exc).__name__})"
+    ok = all(v == "ok" for v in checks.values())
+    return jsonify(status="ok" if ok else "unavailable", checks=checks), 200 if ok else 503

@@ -1,0 +1,13 @@
+"""Webhook receivers: verify first, persist to the inbox, enqueue, answer fast.
+
+Every receiver follows the same order, so a rejected delivery leaves no trace: the body
+size is capped (413), the signature is checked on the raw bytes (401), the payload is
+parsed and split into events (400 with the reason), and only then are the events stored
+(duplicates ignored) and their processing queued.
+"""
+
+from flask import Blueprint
+
+bp = Blueprint("webhooks", __name__)
+
+from sync.web.webhooks import generic, whatsapp  # noqa: E402, F401  (routes register on bp)

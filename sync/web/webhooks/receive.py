@@ -1,0 +1,62 @@
+"""What every receiver shares: connection names, secrets, raw bodies, JSON, accepting events."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from flask import abort, current_app, jsonify, request
+
+from sync.inbox import InboundEvent, store_events
+from sync.settings import Settings
+
+_CONNECTION = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+def settings() -> Settings:
+    """The app's settings."""
+    return current_app.extensions["lifesync"]["settings"]
+
+
+def connection_name(connection: str | None) -> str:
+    """A valid connection name from the URL (404 for anything else)."""
+    name = (connection or "default").lower()
+    if not _CONNECTION.match(name):
+        abort(404, description="unknown connection")
+    return name
+
+
+def required_setting(platform: str, name: str, connection: str) -> str:
+    """A connection's secret; 404 when the connection is not configured (nothing to verify with)."""
+    value = settings().connection_setting(platform, name, connection)
+    if not value:
+        abort(404, description=f"no {platform} connection {connection!r} is configured")
+    return value
+
+
+def raw_body() -> bytes:
+    """The body exactly as received (size capped by MAX_CONTENT_LENGTH → 413)."""
+    return request.get_data(cache=True)
+
+
+def parse_json(body: bytes) -> Any:
+    """The JSON of a verified body, or 400 saying where it broke."""
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
+        abort(400, description=f"body is not valid JSON{where}")
+
+
+def accept(events: Sequence[InboundEvent]) -> Any:
+    """Persist events to the inbox, queue their processing, answer 200."""
+    ext = current_app.extensions["lifesync"]
+    ids = store_events(ext["store"], events)
+    if ids:
+        try:
+            ext["enqueue"](ids)
+        except Exception:  # stored is what matters: the sweeper re-queues unprocessed events
+            current_app.logger.warning("could not enqueue %d stored events; the sweeper will", len(ids))
+    return jsonify(received=len(events))

@@ -1,0 +1,58 @@
+"""A fresh `lifesync serve` (embedded mode) takes a signed click-to-WhatsApp message to canonical state."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+from sqlalchemy import select
+from support.payloads import body_of, meta_signature, whatsapp_delivery, whatsapp_value
+
+from sync import model
+from sync.export import contacts_json, find_contact
+from sync.patch import IdentityRef
+
+
+def _post(url: str, body: bytes, signature: str) -> int:
+    req = urllib.request.Request(url, data=body, headers={"X-Hub-Signature-256": signature})
+    try:
+        with urllib.request.urlopen(req, timeout=5) as res:
+            return res.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_serve_end_to_end(store, database_url, tmp_path):
+    env = {**os.environ, "DATABASE_URL": database_url, "LIFESYNC_WHATSAPP_APP_SECRET": "wa-secret",
+           "LIFESYNC_LOG_LEVEL": "WARNING"}
+    env.pop("REDIS_URL", None)
+    proc = subprocess.Popen([sys.executable, "-m", "sync.cli", "serve", "--port", "0"], env=env, cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        line = proc.stdout.readline()
+        port = int(re.search(r"http://127\.0\.0\.1:(\d+)", line).group(1))
+        base = f"http://127.0.0.1:{port}/webhooks/whatsapp"
+        body = body_of(whatsapp_delivery(whatsapp_value()))
+        assert _post(base, body, meta_signature("forged", body)) == 401
+        assert _post(base, body, meta_signature("wa-secret", body)) == 200
+        deadline = time.monotonic() + 20
+        doc = None
+        while time.monotonic() < deadline and doc is None:
+            with store.transaction() as s:
+                cid = find_contact(s, IdentityRef("whatsapp", "5215512345678"))
+                doc = contacts_json(s, [cid])[0] if cid else None
+            time.sleep(0.2)
+        assert doc is not None, "the event was acknowledged but never processed"
+        assert doc["stage"] == "New Lead"
+        assert doc["touchpoints"][0]["click_ids"]["ctwa_clid"].startswith("ARAk")
+        with store.transaction() as s:
+            assert list(s.scalars(select(model.RawEvent.status))) == ["processed"]  # the forged one left nothing
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        proc.stdout.close()

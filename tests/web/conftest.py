@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import pytest
+
+from sync.config import load_config
+from sync.settings import Settings
+from sync.web import create_app
+
+ENV = {
+    "LIFESYNC_WHATSAPP_APP_SECRET": "wa-secret",
+    "LIFESYNC_WHATSAPP_VERIFY_TOKEN": "verify-me",
+    "LIFESYNC_WHATSAPP_APP_SECRET__SALON2": "wa-secret-2",
+    "LIFESYNC_WHATSAPP_PHONE_NUMBER_IDS__SALON2": "222000111",
+    "LIFESYNC_GENERIC_SECRET__SHOP": "shop-secret",
+    "LIFESYNC_GENERIC_MAPPING__SHOP": "shop/order",
+    "LIFESYNC_WEBHOOK_MAX_BYTES": "4096",
+}
+
+
+@pytest.fixture(scope="session")
+def config():
+    return load_config(None)
+
+
+@pytest.fixture
+def enqueued():
+    return []
+
+
+@pytest.fixture
+def app(store, config, enqueued, database_url):
+    settings = Settings.from_env({"DATABASE_URL": database_url, **ENV})
+    return create_app(settings, store=store, config=config, enqueue=enqueued.append)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()

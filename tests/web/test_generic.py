@@ -1,0 +1,71 @@
+"""Generic signed webhook: HMAC of the raw body, optional timestamp, mapping from settings."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from sync import inbox, model
+
+ORDER = {"id": "1001", "status": "paid", "total": "89.90", "currency": "eur", "created_at": "2026-11-20T10:00:00Z",
+         "customer": {"id": "c-77", "email": "Ana@Example.com", "phone": "+34 600 111 222", "first_name": "Ana"}}
+
+
+def signed(secret: str, body: bytes, timestamp: str | None = None) -> str:
+    msg = body if timestamp is None else timestamp.encode() + b"." + body
+    return "sha256=" + hmac.new(secret.encode(), msg, hashlib.sha256).hexdigest()
+
+
+def post(client, payload, secret="shop-secret", timestamp=None, signature=None, name="shop"):
+    body = json.dumps(payload).encode()
+    headers = {"X-Lifesync-Signature": signature or signed(secret, body, timestamp)}
+    if timestamp is not None:
+        headers["X-Lifesync-Timestamp"] = timestamp
+    return client.post(f"/webhooks/generic/{name}", data=body, headers=headers)
+
+
+def test_paid_order_becomes_a_customer_with_a_purchase(client, store, config, enqueued):
+    assert post(client, ORDER, timestamp=str(int(time.time()))).status_code == 200
+    inbox.process_events(store, config, enqueued[0])
+    with store.transaction() as s:
+        contact = s.scalar(select(model.Contact))
+        event = s.scalar(select(model.ConversionEvent))
+    assert contact.stage == "Customer"
+    assert (event.kind, event.value, event.currency, event.order_id) == ("purchase", 89.9, "EUR", "1001")
+
+
+@pytest.mark.parametrize(("kwargs", "reason"), [
+    ({"secret": "wrong"}, "does not match"),
+    ({"timestamp": str(int(time.time()) - 3600)}, "replay window"),
+    ({"timestamp": str(int(time.time()) + 3600)}, "replay window"),
+    ({"timestamp": "yesterday"}, "Unix seconds"),
+])
+def test_bad_signature_or_stale_timestamp_is_401_and_stores_nothing(client, store, enqueued, kwargs, reason):
+    res = post(client, ORDER, **kwargs)
+    assert res.status_code == 401 and reason in res.json["message"]
+    with store.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(model.RawEvent)) == 0
+    assert enqueued == []
+
+
+def test_array_body_is_one_event_per_object_and_redelivery_is_ignored(client, store):
+    batch = [ORDER, {**ORDER, "id": "1002", "status": "cart"}]
+    assert post(client, batch).json == {"received": 2}
+    assert post(client, batch).status_code == 200
+    with store.transaction() as s:
+        assert sorted(s.scalars(select(model.RawEvent.event_key))) == ["shop:1001", "shop:1002"]
+
+
+@pytest.mark.parametrize("payload", [[], [1, 2], "text"])
+def test_body_that_is_not_objects_is_400(client, payload):
+    res = post(client, payload)
+    assert res.status_code == 400 and "JSON object" in res.json["message"]
+
+
+def test_unknown_endpoint_is_404(client):
+    assert post(client, ORDER, name="other").status_code == 404
