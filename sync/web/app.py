@@ -24,14 +24,15 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
         from sync.config import load_config
 
         config = load_config(settings.config_dir)
+    from jobs.connection import redis_connection
+
+    connection = redis_connection(settings)  # one client (and pool) per app, not per request
     if enqueue is None:
-        from jobs.connection import redis_connection
         from jobs.queues import enqueue_inbox
 
-        connection = redis_connection(settings)
         enqueue = lambda ids: enqueue_inbox(connection, ids)  # noqa: E731
     app.extensions["lifesync"] = {"settings": settings, "store": store or open_store(settings.database_url),
-                                  "config": config, "enqueue": enqueue}
+                                  "config": config, "enqueue": enqueue, "redis": connection}
 
     from sync.web.health import bp as health
     from sync.web.webhooks import bp as webhooks

@@ -28,9 +28,7 @@ def readyz() -> Any:
     except Exception as exc:  # report, never crash the probe
         checks["database"] = f"unreachable ({type(exc).__name__})"
     try:
-        from jobs.connection import redis_connection
-
-        redis_connection(ext["settings"]).ping()
+        ext["redis"].ping()
         checks["queue"] = "ok"
     except Exception as exc:
         checks["queue"] = f"unreachable ({type(exc).__name__})"
