@@ -110,6 +110,43 @@ EXPECTED = {
         stage="Customer",
         conversions=(ConversionData("purchase", at(2026, 11, 20, 9, 15), 149.0, "EUR", "5523"),),
     ),
+    ("messenger_message", "messenger/message_referral.json"): Patch(
+        source="messenger", object="message",
+        record_id="104872651234567:m_AG5Hz2Uq7tuwNEhXfYYKj8mJEM_QPpz5jdCK48PnKAjSdjfipqxqMvK8ma6AC8fplwlqLP_5cgXIbu7I3rBN0P",
+        source_time=at(2026, 3, 1, 10, 15, 0, 123000),  # Meta's messaging timestamps are milliseconds
+        identities=ids("messenger:104872651234567:7385629104826351"),  # the PSID scoped by its page
+        stage="New Lead",
+        touchpoints=(TouchpointData(
+            channel="messenger", occurred_at=at(2026, 3, 1, 10, 15, 0, 123000), network="meta",
+            ad_id="120210000000000456", headline="Envíos gratis en marzo",
+            extra=(("ref", "spring_promo"), ("source", "ADS"), ("type", "OPEN_THREAD"), ("placement", "message"),
+                   ("post_id", "104872651234567_987654321098765"),
+                   ("photo_url", "https://scontent.xx.fbcdn.net/v/t45.1600-4/0000001_n.jpg")),
+        ),),
+        activities=(ActivityData(
+            "messenger", "inbound", at(2026, 3, 1, 10, 15, 0, 123000),
+            "m_AG5Hz2Uq7tuwNEhXfYYKj8mJEM_QPpz5jdCK48PnKAjSdjfipqxqMvK8ma6AC8fplwlqLP_5cgXIbu7I3rBN0P",
+            "104872651234567:7385629104826351"),),
+    ),
+    ("instagram_message", "instagram/message_text.json"): Patch(
+        source="instagram", object="message",
+        record_id="17841405822304914:aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxNDA1ODIyMzA0OTE0OjM0MDI4MjM2Njg0MTcxMDMwMT"
+                  "I0NDI3NjAxNzAxMzkyNzg4ODkyMDozMTk0OTg4MTI3NTk2NTY5NjQ4MjIwNDQ0NDU0NjI0Mjc1MgZDZD",
+        source_time=at(2026, 3, 2, 10, 10, 0, 789000),
+        identities=ids("instagram:17841405822304914:1254459154682919"),  # no referral: no stage, no touchpoint
+        activities=(ActivityData(
+            "instagram", "inbound", at(2026, 3, 2, 10, 10, 0, 789000),
+            "aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxNDA1ODIyMzA0OTE0OjM0MDI4MjM2Njg0MTcxMDMwMTI0NDI3NjAxNzAxMzkyNzg4"
+            "ODkyMDozMTk0OTg4MTI3NTk2NTY5NjQ4MjIwNDQ0NDU0NjI0Mjc1MgZDZD",
+            "17841405822304914:1254459154682919"),),
+    ),
+    ("tiktok_message", "tiktok/message_receive.json"): Patch(
+        source="tiktok", object="message", record_id="-000kBz7ZgQ1xq5Nw3Lr8TyUe0VaHc4Df2:7481530000123456789",
+        source_time=at(2026, 3, 1, 10, 20, 0, 321000),
+        identities=ids("tiktok:-000kBz7ZgQ1xq5Nw3Lr8TyUe0VaHc4Df2:-000pQ5tRw8YzX2vB6nK1mL9sD3fG7hJ0"),
+        activities=(ActivityData("tiktok", "inbound", at(2026, 3, 1, 10, 20, 0, 321000), "7481530000123456789",
+                                 "0:1:7481526049163204613:7352298745619158017"),),
+    ),
 }
 
 

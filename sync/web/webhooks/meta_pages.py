@@ -1,0 +1,79 @@
+"""``/webhooks/messenger[/<connection>]`` and ``/webhooks/instagram[/<connection>]``: Meta messaging webhooks.
+
+Both follow WhatsApp's scheme: a GET subscription handshake with the connection's verify
+token, and POSTs signed with ``X-Hub-Signature-256`` under the connection's app secret.
+A delivery whose page (or Instagram account) ids all belong to one connection's
+``PAGE_IDS`` is filed under that connection (several pages, one Meta app).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, abort, request
+
+from sync.connectors import messenger, meta_signature
+from sync.web.webhooks import bp
+from sync.web.webhooks.receive import accept, connection_name, parse_json, raw_body, required_setting, settings
+
+
+def _handshake(platform: str, connection: str | None) -> Any:
+    name = connection_name(connection)
+    challenge = meta_signature.handshake(request.args, required_setting(platform, "verify_token", name))
+    if challenge is None:
+        abort(403, description="verify token does not match")
+    return Response(challenge, mimetype="text/plain")
+
+
+def _route(platform: str, payload: dict[str, Any], connection: str) -> str:
+    """The connection owning every page id of the delivery, else the one in the URL."""
+    ids = messenger.account_ids(payload)
+    for name in settings().connections(platform, "page_ids"):
+        owned = {p.strip() for p in (settings().connection_setting(platform, "page_ids", name) or "").split(",")
+                 if p.strip()}
+        if ids and ids <= owned:
+            return name
+    return connection
+
+
+def _events(platform: str, connection: str | None) -> Any:
+    name = connection_name(connection)
+    secret = required_setting(platform, "app_secret", name)
+    body = raw_body()
+    if not meta_signature.verify(secret, body, request.headers.get("X-Hub-Signature-256")):
+        abort(401, description="X-Hub-Signature-256 does not match the body")
+    payload = parse_json(body)
+    try:
+        events = messenger.split(payload, platform, _route(platform, payload, name) if isinstance(payload, dict)
+                                 else name)
+    except messenger.PayloadError as exc:
+        abort(400, description=str(exc))
+    return accept(events)
+
+
+@bp.get("/messenger", defaults={"connection": None})
+@bp.get("/messenger/<connection>")
+def messenger_handshake(connection: str | None) -> Any:
+    """Meta's subscription handshake for a Messenger connection."""
+    return _handshake("messenger", connection)
+
+
+@bp.post("/messenger", defaults={"connection": None})
+@bp.post("/messenger/<connection>")
+def messenger_events(connection: str | None) -> Any:
+    """Messenger messages, echoes, postbacks and referrals, verified by ``X-Hub-Signature-256``."""
+    return _events("messenger", connection)
+
+
+@bp.get("/instagram", defaults={"connection": None})
+@bp.get("/instagram/<connection>")
+def instagram_handshake(connection: str | None) -> Any:
+    """Meta's subscription handshake for an Instagram connection."""
+    return _handshake("instagram", connection)
+
+
+@bp.post("/instagram", defaults={"connection": None})
+@bp.post("/instagram/<connection>")
+def instagram_events(connection: str | None) -> Any:
+    """Instagram Direct messages, echoes, postbacks and referrals, verified by ``X-Hub-Signature-256``."""
+    return _events("instagram", connection)
