@@ -48,6 +48,20 @@ SETTINGS: tuple[tuple[str, str, str], ...] = (
      "Comma-separated Instagram professional account ids this connection owns (routing, as for Messenger)."),
     ("LIFESYNC_TIKTOK_APP_SECRET", "(unset)",
      "TikTok app secret verifying `Tiktok-Signature` of Business Messaging webhooks. Unset: the endpoint answers 404."),
+    ("LIFESYNC_HUBSPOT_CLIENT_SECRET", "(unset)",
+     "HubSpot app client secret verifying webhook signatures (v3, or v1/v2). Unset: the endpoint answers 404."),
+    ("LIFESYNC_HUBSPOT_PUBLIC_URL", "(unset)",
+     "Base URL HubSpot calls (scheme, host, any prefix a proxy strips), used to rebuild the signed URL behind "
+     "a proxy. Unset: the request's own scheme and host. A named connection falls back to the default's."),
+    ("LIFESYNC_HUBSPOT_SIGNATURE_VERSIONS", "v1,v2,v3",
+     "HubSpot signature versions accepted; `v3` alone refuses v1/v2, which carry no timestamp and can be "
+     "replayed. A named connection falls back to the default's."),
+    ("LIFESYNC_SALESFORCE_OUTBOUND_SECRET", "(unset)",
+     "Shared secret of Salesforce Outbound Messages, as the basic-auth password or the last path segment of "
+     "`/webhooks/salesforce/<connection>/<secret>`. Unset: the endpoint answers 404."),
+    ("LIFESYNC_SALESFORCE_ORG_IDS", "(unset)",
+     "Comma-separated Salesforce organisation ids (15 or 18 characters) allowed to send Outbound Messages. "
+     "Unset: the endpoint answers 404."),
     ("<NAME>__<CONNECTION>", "(unset)",
      "Any connection setting above for a named connection, e.g. `LIFESYNC_WHATSAPP_APP_SECRET__SALON2`, "
      "served at `/webhooks/whatsapp/salon2`; for generic webhooks the connection is the endpoint name."),

@@ -1,0 +1,60 @@
+"""``/webhooks/hubspot[/<connection>]``: HubSpot webhook deliveries (signature v1, v2 or v3)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from flask import abort, request
+
+from sync.connectors import hubspot_webhooks as hubspot
+from sync.web.webhooks import bp
+from sync.web.webhooks.receive import accept, connection_name, parse_json, raw_body, required_setting, settings
+
+
+def signed_uri(connection: str) -> str:
+    """The URL HubSpot called, query string included, as it signed it.
+
+    Behind a proxy the request's own scheme and host are not what HubSpot called:
+    ``LIFESYNC_HUBSPOT_PUBLIC_URL`` (scheme, host and any path prefix the proxy strips)
+    replaces them. The path and query are taken as sent, before any decoding.
+    """
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    path = raw.split("?", 1)[0] if raw else quote(request.script_root + request.path)
+    query = request.environ.get("QUERY_STRING", "")
+    base = (_setting("public_url", connection) or request.host_url).rstrip("/")
+    return base + path + (f"?{query}" if query else "")
+
+
+def _setting(name: str, connection: str) -> str | None:
+    """A connection's own value, else the default connection's (one app, one proxy, several portals)."""
+    return settings().connection_setting("hubspot", name, connection) or settings().connection_setting("hubspot", name)
+
+
+def _accepted(connection: str) -> set[str]:
+    raw = _setting("signature_versions", connection) or ",".join(hubspot.VERSIONS)
+    return {v.strip().lower() for v in raw.split(",") if v.strip()}
+
+
+@bp.post("/hubspot", defaults={"connection": None})
+@bp.post("/hubspot/<connection>")
+def hubspot_events(connection: str | None) -> Any:
+    """A batch of CRM events, verified by its HubSpot signature."""
+    name = connection_name(connection)
+    secret = required_setting("hubspot", "client_secret", name)
+    body = raw_body()
+    headers = request.headers
+    try:
+        hubspot.verify(secret, request.method, signed_uri(name), body,
+                       signature_v3=headers.get("X-HubSpot-Signature-v3"),
+                       timestamp=headers.get("X-HubSpot-Request-Timestamp"),
+                       signature=headers.get("X-HubSpot-Signature"),
+                       version=headers.get("X-HubSpot-Signature-Version"),
+                       tolerance=settings().webhook_tolerance, accepted=_accepted(name))
+    except hubspot.SignatureError as exc:
+        abort(401, description=str(exc))
+    try:
+        events = hubspot.split(parse_json(body), name)
+    except hubspot.PayloadError as exc:
+        abort(400, description=str(exc))
+    return accept(events)
