@@ -42,6 +42,11 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
 
     @app.errorhandler(HTTPException)
     def json_error(exc: HTTPException) -> Any:
-        return jsonify(error=exc.name, message=exc.description, status=exc.code), exc.code
+        response = jsonify(error=exc.name, message=exc.description, status=exc.code)
+        response.status_code = exc.code or 500
+        for name, value in exc.get_response().headers.items():  # e.g. WWW-Authenticate, Allow
+            if name.lower() not in ("content-type", "content-length"):
+                response.headers[name] = value
+        return response
 
     return app
