@@ -62,6 +62,27 @@ SETTINGS: tuple[tuple[str, str, str], ...] = (
     ("LIFESYNC_SALESFORCE_ORG_IDS", "(unset)",
      "Comma-separated Salesforce organisation ids (15 or 18 characters) allowed to send Outbound Messages. "
      "Unset: the endpoint answers 404."),
+    ("LIFESYNC_TWILIO_AUTH_TOKEN", "(unset)",
+     "Twilio auth token verifying `X-Twilio-Signature` of `/webhooks/twilio` (SMS and WhatsApp via Twilio). "
+     "Unset: the endpoint answers 404."),
+    ("LIFESYNC_TWILIO_ACCOUNT_SID", "(unset)",
+     "Twilio account SID (AC...) of this connection: deliveries to `/webhooks/twilio` with this `AccountSid` "
+     "are verified with this connection's token and stored under it."),
+    ("LIFESYNC_TWILIO_NUMBERS", "(unset)",
+     "Comma-separated numbers (E.164, `whatsapp:` optional) this connection owns: routes deliveries to "
+     "`/webhooks/twilio` by their `To`, together with the account SID."),
+    ("LIFESYNC_TWILIO_SIGNATURE_ALGORITHM", "sha1",
+     "HMAC of `X-Twilio-Signature`: `sha1` (Twilio's default) or `sha256`. A named connection falls back to "
+     "the default's."),
+    ("LIFESYNC_TWILIO_PUBLIC_URL", "(unset)",
+     "Base URL Twilio calls (scheme, host, any prefix a proxy strips), e.g. `https://hooks.example.com`, used to "
+     "rebuild the signed URL behind a proxy. Unset: the request's own URL. A named connection falls back to "
+     "the default's."),
+    ("LIFESYNC_RESPONDIO_WEBHOOK_KEY", "(unset)",
+     "Signing key(s) of respond.io webhooks verifying `X-Webhook-Signature`; comma-separated, since respond.io "
+     "gives each webhook (event type) its own key. Unset: the endpoint answers 404."),
+    ("LIFESYNC_RESPONDIO_API_URL", "https://api.respond.io/v2", "Base URL of the respond.io API for write-back."),
+    ("LIFESYNC_RESPONDIO_API_TOKEN", "(unset)", "respond.io API access token (Bearer) for write-back."),
     ("<NAME>__<CONNECTION>", "(unset)",
      "Any connection setting above for a named connection, e.g. `LIFESYNC_WHATSAPP_APP_SECRET__SALON2`, "
      "served at `/webhooks/whatsapp/salon2`; for generic webhooks the connection is the endpoint name."),

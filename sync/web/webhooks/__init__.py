@@ -10,4 +10,4 @@ from flask import Blueprint
 
 bp = Blueprint("webhooks", __name__)
 
-from sync.web.webhooks import generic, hubspot, meta_pages, salesforce, tiktok, whatsapp  # noqa: E402, F401  (routes register on bp)
+from sync.web.webhooks import generic, hubspot, meta_pages, respondio, salesforce, tiktok, twilio, whatsapp  # noqa: E402, F401  (routes register on bp)

@@ -147,6 +147,66 @@ EXPECTED = {
         activities=(ActivityData("tiktok", "inbound", at(2026, 3, 1, 10, 20, 0, 321000), "7481530000123456789",
                                  "0:1:7481526049163204613:7352298745619158017"),),
     ),
+    ("twilio_message", "twilio/sms_inbound.json"): Patch(
+        source="twilio", object="message", record_id="SM9f1c2a7b4e8d3c6a5b2f1e0d9c8b7a61",
+        source_time=at(2026, 3, 3, 14, 5, 9),  # Twilio sends no message time: the receipt time
+        identities=ids("phone:+12125550142"),
+        activities=(ActivityData("sms", "inbound", at(2026, 3, 3, 14, 5, 9), "SM9f1c2a7b4e8d3c6a5b2f1e0d9c8b7a61",
+                                 "12125550142"),),
+    ),
+    ("twilio_message", "twilio/whatsapp_referral.json"): Patch(
+        source="twilio", object="message", record_id="SM2e7b0c5a8f1d4e7b0c5a8f1d4e7b0c53",
+        source_time=at(2026, 3, 1, 10, 15, 4),
+        identities=ids("phone:+525512345678", "whatsapp:5215512345678"),  # "whatsapp:" stripped from From
+        fields=(("first_name", "Ana"), ("last_name", "María López")),
+        stage="New Lead",
+        touchpoints=(TouchpointData(
+            channel="whatsapp", occurred_at=at(2026, 3, 1, 10, 15, 4), network="meta", ad_id="120210000000000123",
+            click_ids=(("ctwa_clid", "ARAkLkA8rmlFeiCktEJQ-QTwRiyYHAFDLMNDBH0CD3qpjd0HR4irJ6LEkR7JwFF4XvnO2E4Nx0"),),
+            referral_url="https://fb.me/3cr4Wqqkv", headline="Envíos express",
+            extra=(("source_type", "ad"), ("body", "Entrega en 24 h en toda la ciudad"), ("media_type", "image/jpeg")),
+        ),),
+        activities=(ActivityData("whatsapp", "inbound", at(2026, 3, 1, 10, 15, 4), "SM2e7b0c5a8f1d4e7b0c5a8f1d4e7b0c53",
+                                 "5215512345678"),),
+    ),
+    ("twilio_status", "twilio/status_sent.json"): Patch(
+        source="twilio", object="status", record_id="SM71d4a8e2b5c9f3a6d0e4b7c1f5a8d2e9",
+        source_time=at(2026, 3, 1, 10, 20), identities=ids("phone:+525512345678"),
+        activities=(ActivityData("whatsapp", "outbound", at(2026, 3, 1, 10, 20), "SM71d4a8e2b5c9f3a6d0e4b7c1f5a8d2e9",
+                                 "5215512345678"),),
+    ),
+    ("respondio_event", "respondio/event_message_received.json"): Patch(
+        source="respondio", object="event", record_id="9c1e4b7a-3d2f-4a8e-b6c5-0f1e2d3c4b5a",
+        source_time=at(2026, 3, 1, 10, 15),  # the message's time (milliseconds), not the contact's creation
+        identities=ids("respondio:1043822", "email:carlos.perez@example.es", "phone:+34612345678"),
+        fields=(("email", "carlos.perez@example.es"), ("phone", "+34612345678"), ("first_name", "Carlos"),
+                ("last_name", "Pérez Gil"), ("language", "es"), ("country", "ES"), ("company", "Iberia Foods SL"),
+                ("owner", "2201")),
+        stage="Hot Lead",
+        activities=(ActivityData("whatsapp", "inbound", at(2026, 3, 1, 10, 15), "1742960012", "1043822"),),
+    ),
+    ("respondio_event", "respondio/event_contact_lifecycle_updated.json"): Patch(
+        source="respondio", object="event", record_id="d4c3b2a1-0f9e-4d8c-b7a6-5f4e3d2c1b0a",
+        source_time=at(2026, 3, 3, 10, 15),
+        identities=ids("respondio:1043822", "email:carlos.perez@iberiafoods.example", "phone:+34612345678"),
+        fields=(("email", "carlos.perez@iberiafoods.example"), ("phone", "+34612345678"), ("first_name", "Carlos"),
+                ("last_name", "Pérez Gil"), ("language", "es"), ("country", "ES"), ("owner", "2201")),
+        stage="Customer",  # lifecycle as a plain name
+    ),
+    ("respondio_event", "respondio/event_conversation_opened_ctc_ads.json"): Patch(
+        source="respondio", object="event", record_id="7e6d5c4b-3a29-4180-9f7e-6d5c4b3a2918",
+        source_time=at(2026, 3, 1, 10, 14, 55),
+        identities=ids("respondio:1051377", "phone:+525512345678"),
+        fields=(("email", None), ("phone", "+525512345678"), ("first_name", "Lucía"), ("last_name", "Gómez"),
+                ("language", "es"), ("country", "MX")),
+        stage="New Lead",  # no lifecycle yet, conversation opened from a click-to-chat ad
+        touchpoints=(TouchpointData(
+            channel="whatsapp", occurred_at=at(2026, 3, 1, 10, 14, 55), network="meta", ad_id="120210000000000123",
+            click_ids=(("ctwa_clid", "ARAkLkA8rmlFeiCktEJQ-QTwRiyYHAFDLMNDBH0CD3qpjd0HR4irJ6LEkR7JwFF4XvnO2E4Nx0"),),
+            referral_url="https://fb.me/3cr4Wqqkv", headline="Envíos express",
+            extra=(("source", "ctc_ads"), ("source_type", "ad")),
+        ),),
+    ),
 }
 
 

@@ -1,0 +1,147 @@
+"""respond.io API v2 write-back: upsert a contact, set or clear its lifecycle stage.
+
+A small client over one ``requests.Session`` (Bearer token, connect/read timeouts). Failures
+are classified once, here: 429 → ``RateLimited`` (retried after ``Retry-After``), 5xx and
+connection errors → ``TransientError`` (retried with exponential backoff), 401/403 →
+``AuthError``, 400/422 → ``ValidationError``, any other 4xx → ``PermanentError``. Retries
+are bounded (``max_attempts``); the last error is raised when they run out. Error messages
+carry the HTTP status and respond.io's own message with e-mail addresses and phone numbers
+blanked; neither the token nor the contact identifier is ever logged or put in a message.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from sync.errors import AuthError, PermanentError, RateLimited, SettingsError, TransientError, ValidationError
+from sync.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DEFAULT_URL = "https://api.respond.io/v2"
+_IDENTIFIER = re.compile(r"^(?:id:\d+|email:[^\s/]+@[^\s/]+|phone:\+\d{7,15})$")
+_EMAIL = re.compile(r"[^\s@'\"<>(),;:]+@[^\s@'\"<>(),;:]+\.[a-z]{2,}", re.IGNORECASE)
+_PHONE = re.compile(r"\+?\d[\d\s().-]{6,}\d")
+_MAX_MESSAGE = 300
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    """``Retry-After`` as seconds (delta-seconds or an HTTP date); None when absent or unreadable."""
+    raw = (response.headers.get("Retry-After") or "").strip()
+    if not raw:
+        return None
+    if raw.isdigit():
+        return float(raw)
+    try:
+        return max(0.0, parsedate_to_datetime(raw).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+def vendor_message(response: requests.Response) -> str:
+    """respond.io's explanation of a refusal, with e-mail addresses and phone numbers blanked."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = response.text
+    if isinstance(body, dict):
+        err = body.get("error")
+        body = body.get("message") or (err.get("message") if isinstance(err, dict) else err) or body.get("errors")
+    text = body if isinstance(body, str) else ("" if body is None else str(body))
+    text = _PHONE.sub("[phone]", _EMAIL.sub("[email]", text))
+    return " ".join(text.split())[:_MAX_MESSAGE]
+
+
+def raise_for(response: requests.Response) -> None:
+    """Raise the typed error for a failed response (nothing for 2xx)."""
+    status = response.status_code
+    if status < 400:
+        return
+    if status == 429:
+        raise RateLimited("respond.io rate limit reached (HTTP 429)", retry_after=_retry_after(response))
+    if status >= 500:
+        raise TransientError(f"respond.io is unavailable (HTTP {status})")
+    if status in (401, 403):
+        raise AuthError(f"respond.io rejected the API token (HTTP {status}); check LIFESYNC_RESPONDIO_API_TOKEN")
+    detail = vendor_message(response)
+    error = ValidationError if status in (400, 422) else PermanentError
+    raise error(f"respond.io refused the request (HTTP {status})" + (f": {detail}" if detail else ""))
+
+
+def encode_identifier(identifier: str) -> str:
+    """``id:123``, ``email:a@b.c`` or ``phone:+E164``, percent-encoded for a URL path (``+`` → %2B)."""
+    if not _IDENTIFIER.match(identifier or ""):
+        raise PermanentError("a respond.io contact identifier must be id:<number>, email:<address> or phone:+<E.164>")
+    return quote(identifier, safe=":@")
+
+
+class RespondioClient:
+    """Calls respond.io API v2 with retries; ``wait`` and ``sleep`` are injectable for tests."""
+
+    def __init__(self, token: str, base_url: str = DEFAULT_URL, *, session: requests.Session | None = None,
+                 timeout: tuple[float, float] = (5.0, 30.0), max_attempts: int = 5, max_wait: float = 60.0,
+                 sleep: Callable[[float], None] = time.sleep):
+        if not token:
+            raise SettingsError("LIFESYNC_RESPONDIO_API_TOKEN is not set")
+        self.base_url = base_url.rstrip("/")
+        self.timeout, self.max_attempts, self.max_wait, self.sleep = timeout, max_attempts, max_wait, sleep
+        self.session = session or requests.Session()
+        self.session.headers.update({"Authorization": f"Bearer {token}", "Accept": "application/json"})
+        self._backoff = wait_exponential(multiplier=0.5, max=max_wait)
+
+    def __repr__(self) -> str:
+        return f"RespondioClient(base_url={self.base_url!r})"  # never the token
+
+    @classmethod
+    def from_settings(cls, settings: Settings, connection: str = "default", **kwargs: Any) -> RespondioClient:
+        """A client for one connection (``LIFESYNC_RESPONDIO_API_TOKEN``/``_API_URL``, ``__<CONNECTION>``)."""
+        token = settings.connection_setting("respondio", "api_token", connection)
+        if not token:
+            suffix = "" if connection == "default" else f"__{connection.upper()}"
+            raise SettingsError(f"LIFESYNC_RESPONDIO_API_TOKEN{suffix} is not set")
+        url = settings.connection_setting("respondio", "api_url", connection) or DEFAULT_URL
+        return cls(token, url, **kwargs)
+
+    def upsert_contact(self, identifier: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Create or update the contact ``identifier`` with vendor-shaped ``fields`` (firstName, custom_fields…)."""
+        return self._post(f"/contact/create_or_update/{encode_identifier(identifier)}", dict(fields),
+                          "/contact/create_or_update/{identifier}")
+
+    def update_lifecycle(self, identifier: str, stage: str | None) -> dict[str, Any]:
+        """Set the contact's lifecycle stage by name; None clears it."""
+        return self._post(f"/contact/{encode_identifier(identifier)}/lifecycle/update", {"name": stage},
+                          "/contact/{identifier}/lifecycle/update")
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, RateLimited) and exc.retry_after is not None:
+            return min(exc.retry_after, self.max_wait)
+        return self._backoff(state)
+
+    def _post(self, path: str, body: dict[str, Any], template: str) -> dict[str, Any]:
+        retrying = Retrying(stop=stop_after_attempt(self.max_attempts), wait=self._wait, sleep=self.sleep,
+                            retry=retry_if_exception_type((RateLimited, TransientError)), reraise=True)
+        return retrying(self._send, path, body, template)
+
+    def _send(self, path: str, body: dict[str, Any], template: str) -> dict[str, Any]:
+        try:
+            response = self.session.post(self.base_url + path, json=body, timeout=self.timeout)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            log.warning("respond.io POST %s: %s", template, type(exc).__name__)
+            raise TransientError(f"could not reach respond.io ({type(exc).__name__})") from None
+        log.debug("respond.io POST %s -> HTTP %d", template, response.status_code)
+        raise_for(response)
+        try:
+            data = response.json()
+        except ValueError:
+            return {}
+        return data if isinstance(data, dict) else {"data": data}

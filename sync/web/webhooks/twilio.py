@@ -1,0 +1,107 @@
+"""``/webhooks/twilio[/<connection>]``: inbound SMS and WhatsApp messages (and status callbacks) from Twilio."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qsl, quote
+
+from flask import Response, abort, request
+
+from sync import model
+from sync.connectors import twilio
+from sync.web.webhooks import bp
+from sync.web.webhooks.receive import accept, connection_name, parse_json, raw_body, required_setting, settings
+
+# Twilio wants TwiML (or nothing) back; an empty <Response/> sends no reply to the sender
+_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+_MAX_FIELDS = 1000
+
+
+def _form_params(body: bytes) -> list[tuple[str, str]] | None:
+    """The POST parameters in order, or None when the body is not UTF-8 form data."""
+    try:
+        return parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False,
+                         max_num_fields=_MAX_FIELDS)
+    except (UnicodeDecodeError, ValueError):
+        return None
+
+
+def _json_fields(body: bytes) -> dict[str, Any]:
+    """Top-level fields of a JSON body, only to route it (verification decides if they count)."""
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return {}
+    return payload if isinstance(payload, dict) else {}
+
+
+def _route(fields: dict[str, Any]) -> str:
+    """The connection whose account SID and numbers match the delivery (``default`` if none does).
+
+    Only chooses which auth token to verify with: a delivery claiming another connection's
+    account still has to carry that connection's signature.
+    """
+    account, to = str(fields.get("AccountSid") or ""), str(fields.get("To") or "").lower()
+    to = to.removeprefix("whatsapp:")
+    for name in settings().connections("twilio", "auth_token"):
+        sid = settings().connection_setting("twilio", "account_sid", name)
+        numbers = {n.strip().lower().removeprefix("whatsapp:") for n in
+                   (settings().connection_setting("twilio", "numbers", name) or "").split(",") if n.strip()}
+        if (sid or numbers) and (not sid or sid == account) and (not numbers or to in numbers):
+            return name
+    return "default"
+
+
+def _shared_setting(name: str, connection: str) -> str | None:
+    """A deployment-wide setting: the connection's own value, else the default connection's."""
+    return (settings().connection_setting("twilio", name, connection)
+            or settings().connection_setting("twilio", name, "default"))
+
+
+def _signed_url(connection: str) -> str:
+    """The URL Twilio signed: the public base URL when configured (behind a proxy), else this request's."""
+    public = _shared_setting("public_url", connection)
+    if not public:
+        return request.url
+    query = request.query_string.decode("latin-1")
+    path = quote(request.root_path + request.path, safe="/:@!$&'()*+,;=-._~")
+    return public.rstrip("/") + path + (f"?{query}" if query else "")
+
+
+def _algorithm(connection: str) -> str:
+    algorithm = (_shared_setting("signature_algorithm", connection) or "sha1").lower()
+    if algorithm not in twilio.ALGORITHMS:
+        abort(500, description="LIFESYNC_TWILIO_SIGNATURE_ALGORITHM must be sha1 or sha256")
+    return algorithm
+
+
+@bp.post("/twilio", defaults={"connection": None})
+@bp.post("/twilio/<connection>")
+def twilio_messages(connection: str | None) -> Any:
+    """Messages verified by ``X-Twilio-Signature`` (form-encoded, or JSON pinned by ``bodySHA256``)."""
+    body = raw_body()
+    is_json = "bodySHA256" in request.args
+    params = None if is_json else _form_params(body)
+    name = connection_name(connection) if connection else _route(_json_fields(body) if is_json else dict(params or []))
+    token = required_setting("twilio", "auth_token", name)
+    algorithm, url, signature = _algorithm(name), _signed_url(name), request.headers.get("X-Twilio-Signature")
+    if is_json:
+        ok = twilio.verify_json(token, url, body, signature, algorithm)
+    else:
+        ok = params is not None and twilio.verify(token, url, params, signature, algorithm)
+    if not ok:
+        abort(401, description="X-Twilio-Signature does not match the URL and parameters")
+    if is_json:
+        payload = parse_json(body)
+        if not isinstance(payload, dict):
+            abort(400, description="expected a JSON object of Twilio message parameters")
+        fields: Any = payload
+    else:
+        fields = params
+    try:
+        events = twilio.split(fields, model.utcnow(), name)
+    except twilio.PayloadError as exc:
+        abort(400, description=str(exc))
+    accept(events)
+    return Response(_TWIML, mimetype="text/xml")
