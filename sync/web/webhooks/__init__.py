@@ -10,4 +10,14 @@ from flask import Blueprint
 
 bp = Blueprint("webhooks", __name__)
 
-from sync.web.webhooks import generic, hubspot, meta_pages, respondio, salesforce, tiktok, twilio, whatsapp  # noqa: E402, F401  (routes register on bp)
+# importing the receiver modules registers their routes on bp
+from sync.web.webhooks import (  # noqa: E402, F401
+    generic,
+    hubspot,
+    meta_pages,
+    respondio,
+    salesforce,
+    tiktok,
+    twilio,
+    whatsapp,
+)
