@@ -1,6 +1,6 @@
-"""``lifesync serve`` without REDIS_URL: web app, worker and inbox sweeper in one process.
+"""``lifesync serve`` without REDIS_URL: web app, worker and schedule in one process.
 
-The web server and a housekeeping loop (due scheduled jobs, inbox sweeps) run on threads;
+The web server and a housekeeping loop (due retries, schedule.yaml's jobs) run on threads;
 the rq worker (SimpleWorker, on the embedded store) runs on the main thread, where rq can
 install its signal handlers, so Ctrl-C stops everything.
 """
@@ -14,12 +14,12 @@ from rq.scheduler import RQScheduler
 from werkzeug.serving import make_server
 
 from jobs.connection import redis_connection
-from jobs.queues import MAINTENANCE, QUEUES, queue
+from jobs.queues import QUEUES, queue
+from jobs.schedule import EmbeddedCron
 from jobs.worker import make_worker
+from sync.config.schedule import load_schedule
 from sync.settings import Settings
 from sync.web import create_app
-
-SWEEP_EVERY = 60  # seconds between inbox sweeps (events stored but never processed)
 
 
 def serve_embedded(settings: Settings, host: str, port: int, echo: Callable[[str], None] = print) -> None:
@@ -28,20 +28,19 @@ def serve_embedded(settings: Settings, host: str, port: int, echo: Callable[[str
     server = make_server(host, port, app, threaded=True)
     threading.Thread(target=server.serve_forever, name="lifesync-web", daemon=True).start()
     connection = redis_connection(settings)
+    cron = EmbeddedCron(connection, load_schedule(settings.config_dir))
     stop = threading.Event()
 
     def housekeeping() -> None:
-        # rq's own scheduler forks a process, which cannot see an in-process store: move due
-        # scheduled jobs (retries waiting out their interval) here instead, once a second.
+        # rq's own schedulers run loops (and fork) of their own, which cannot see an in-process
+        # store: move due scheduled jobs (retries waiting out their interval) and enqueue due
+        # schedule.yaml entries here instead, once a second.
         scheduler = RQScheduler([queue(q, connection) for q in QUEUES], connection=connection,
                                 logging_level="WARNING")
-        ticks = 0
         while not stop.wait(1):
             scheduler.acquire_locks()
             scheduler.enqueue_scheduled_jobs()
-            ticks += 1
-            if ticks % SWEEP_EVERY == 0:
-                queue(MAINTENANCE, connection).enqueue_call("jobs.tasks.sweep_inbox")
+            cron.tick()
 
     threading.Thread(target=housekeeping, name="lifesync-housekeeping", daemon=True).start()
     echo(f"lifesync serving on http://{host}:{server.server_port} (embedded queue; database {settings.database_url})")

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import suppress
+from typing import Any
 
 from redis import Redis
 from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError
+from rq.utils import import_attribute
 
 INGEST, SYNC, DISPATCH, MAINTENANCE = "ingest", "sync", "dispatch", "maintenance"
 QUEUES = (INGEST, SYNC, DISPATCH, MAINTENANCE)
+TASKS_MODULE = "jobs.tasks."
 
 # retriable failures (database or broker hiccups) run again after 10 s, 1 min, 5 min
 RETRY = Retry(max=3, interval=[10, 60, 300])
@@ -39,3 +42,25 @@ def enqueue_inbox(connection: Redis, ids: Sequence[int]) -> str | None:
         queue(INGEST, connection).enqueue_call("jobs.tasks.process_inbox", args=(sorted(ids),), job_id=job_id,
                                                unique=True, retry=RETRY, result_ttl=3600, failure_ttl=7 * 86400)
     return job_id
+
+
+def replay_job(connection: Redis | None) -> Callable[[dict[str, Any]], None]:
+    """How ``sync.deadletter.replay`` re-runs a job dead letter.
+
+    With a connection the job is enqueued again on its queue (with the usual retries);
+    without one (no REDIS_URL: the embedded store lives in the serving process) it runs here
+    and now. Only functions of ``jobs.tasks`` are run: the payload comes from the database.
+    """
+
+    def run(payload: dict[str, Any]) -> None:
+        func = str(payload.get("func", ""))
+        if not func.startswith(TASKS_MODULE) or not func[len(TASKS_MODULE):].isidentifier():
+            raise ValueError(f"not a lifesync job function: {func!r}")
+        args, kwargs = list(payload.get("args") or ()), dict(payload.get("kwargs") or {})
+        if connection is None:
+            import_attribute(func)(*args, **kwargs)
+            return
+        queue(str(payload.get("queue") or MAINTENANCE), connection).enqueue_call(
+            func, args=args, kwargs=kwargs, retry=RETRY, result_ttl=3600, failure_ttl=7 * 86400)
+
+    return run

@@ -6,7 +6,9 @@ from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
-from sync import inbox
+from rq import get_current_job
+
+from sync import automation, inbox
 from sync.config import load_config
 from sync.settings import Settings
 from sync.store import Store, open_store
@@ -39,6 +41,20 @@ def context() -> tuple[Settings, Store, Any]:
     return settings, _store(settings.database_url), _config(settings.config_dir)
 
 
+def store() -> Store:
+    """The database of this worker process (no configuration loaded)."""
+    return _store(Settings.from_env().database_url)
+
+
+def _locked(settings: Settings, obj: str, work: Any) -> dict[str, Any]:
+    from jobs.connection import redis_connection
+    from jobs.locks import DEFAULT_TIMEOUT, run_locked
+
+    job = get_current_job()
+    timeout = max(int(job.timeout or 0), DEFAULT_TIMEOUT) if job is not None else DEFAULT_TIMEOUT
+    return run_locked(redis_connection(settings), "lifesync", obj, work, timeout=timeout)
+
+
 def process_inbox(ids: list[int]) -> dict[str, int]:
     """Map and reconcile stored webhook events; returns the ingest counts."""
     _, store, config = context()
@@ -55,3 +71,18 @@ def sweep_inbox(older_than_seconds: int = 300) -> int:
     if ids:
         enqueue_inbox(redis_connection(settings), ids)
     return len(ids)
+
+
+def stale_leads() -> dict[str, Any]:
+    """Move leads idle past their stage's limit to the configured lost stage (one run at a time)."""
+    settings, store_, config = context()
+    return _locked(settings, "stale_leads",
+                   lambda: automation.apply_stale_leads(store_, config.lifecycle, batch_size=settings.batch_size)
+                   .as_dict())
+
+
+def first_response() -> dict[str, Any]:
+    """Bring first-response times per conversation up to date (one run at a time)."""
+    settings, store_, _ = context()
+    return _locked(settings, "first_response",
+                   lambda: automation.compute_first_responses(store_, batch_size=settings.batch_size))

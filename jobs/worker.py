@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from rq import SimpleWorker
 
 from jobs.connection import redis_connection
+from jobs.failures import dead_letter_handler
 from jobs.queues import QUEUES, queue
 from sync.settings import Settings
 
@@ -18,7 +19,8 @@ from sync.settings import Settings
 def make_worker(settings: Settings, queues: Sequence[str] = QUEUES) -> SimpleWorker:
     """A worker listening on ``queues`` (in priority order)."""
     connection = redis_connection(settings)
-    return SimpleWorker([queue(q, connection) for q in queues], connection=connection)
+    return SimpleWorker([queue(q, connection) for q in queues], connection=connection,
+                        exception_handlers=[dead_letter_handler])
 
 
 def run(settings: Settings, queues: Sequence[str] = QUEUES, burst: bool = False) -> bool:

@@ -229,6 +229,59 @@ def worker_cmd(queues: tuple[str, ...], burst: bool) -> None:
     worker.run(settings, queues or QUEUES, burst=burst)
 
 
+@main.command("scheduler")
+def scheduler_cmd() -> None:
+    """Run rq's cron scheduler with the jobs of schedule.yaml (needs REDIS_URL; run exactly one)."""
+    settings = _settings()
+    if not settings.redis_url:
+        raise click.ClickException("REDIS_URL is not set: without it `lifesync serve` runs the schedule itself")
+    from jobs.schedule import run_scheduler
+
+    run_scheduler(settings)
+
+
+@main.group()
+def deadletter() -> None:
+    """Records and jobs that could not be processed."""
+
+
+@deadletter.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
+def deadletter_list(as_json: bool) -> None:
+    """Print the open dead letters: id, stage, source/object, record id, reason, created."""
+    from sync.deadletter import format_table, list_open
+
+    with _store(_settings()) as store:
+        rows = list_open(store)
+    if as_json:
+        _dump(rows)
+    else:
+        click.echo(format_table(rows))
+
+
+@deadletter.command("replay")
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--all", "replay_all", is_flag=True, help="Replay every open dead letter.")
+def deadletter_replay(ids: tuple[int, ...], replay_all: bool) -> None:
+    """Replay dead letters IDS (or --all): records are mapped and reconciled again, jobs re-run.
+
+    Prints what happened; exit 1 when any of them still fails or is not open.
+    """
+    if bool(ids) == replay_all:
+        raise click.ClickException("give the ids of the dead letters to replay, or --all")
+    from jobs.connection import redis_connection
+    from jobs.queues import replay_job
+    from sync.deadletter import replay
+
+    settings = _settings()
+    with _store(settings) as store:
+        result = replay(store, _config(settings), None if replay_all else list(ids),
+                        replay_job(redis_connection(settings) if settings.redis_url else None))
+    _dump(result.as_dict())
+    if result.failed or result.not_open:
+        sys.exit(1)
+
+
 @main.command("demo")
 @click.option("--people", default=5000, show_default=True, help="People in the synthetic business.")
 @click.option("--seed", default=7, show_default=True, help="Random seed (same seed, same business).")

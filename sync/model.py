@@ -173,6 +173,21 @@ class Activity(Base):
     source: Mapped[str] = mapped_column(String(32))
 
 
+class ConversationStat(Base):
+    """First-response time of one conversation: first inbound message → first reply after it."""
+
+    __tablename__ = "conversation_stats"
+    __table_args__ = (UniqueConstraint("contact_id", "channel", "conversation_id", name="uq_conversation_stat"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    conversation_id: Mapped[str] = mapped_column(String(255), default="")  # "" when the channel has none
+    first_inbound_at: Mapped[datetime] = mapped_column(AwareDateTime)
+    first_outbound_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    first_response_seconds: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+
+
 class ConversionEvent(Base):
     """A conversion (lead, booking, purchase, ...) with a deterministic ``event_id``."""
 

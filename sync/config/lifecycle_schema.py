@@ -283,15 +283,20 @@ class LifecycleSchema(_Strict):
     )
     survivorship = fields.Nested(_SurvivorshipSchema, load_default=dict, allow_none=True)
     identities = fields.Nested(_IdentitiesSchema, load_default=dict, allow_none=True)
+    automation = fields.Raw(load_default=None, allow_none=True)  # checked by sync.config.automation_schema
 
     @validates_schema(skip_on_field_errors=False, pass_original=True)
     def _references(self, data: dict[str, Any], original_data: Any, **kwargs: Any) -> None:
-        errors = _reference_errors(original_data)
+        from sync.config.automation_schema import automation_errors  # it builds on this module's fields
+
+        errors = {**_reference_errors(original_data), **automation_errors(original_data)}
         if errors:
             raise ValidationError(errors)
 
     @post_load
     def _build(self, data: dict[str, Any], **kwargs: Any) -> LifecycleConfig:
+        from sync.config.automation_schema import build_stale_rules
+
         survivorship = data["survivorship"] or {}
         identities = data["identities"] or {}
         return LifecycleConfig(
@@ -310,6 +315,7 @@ class LifecycleSchema(_Strict):
             junk_values=tuple(identities.get("junk_values", DEFAULT_JUNK_VALUES)),
             default_region=identities.get("default_region", "US").upper(),
             default_stage=data["default_stage"],
+            stale_rules=build_stale_rules(data["automation"]),
         )
 
 

@@ -71,6 +71,16 @@ class IdentityKind:
     no_merge_if_different: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class StaleLeadRule:
+    """Automation: a contact in one of ``from_stages`` with no inbound message for ``after_days`` moves to ``to``."""
+
+    name: str
+    from_stages: tuple[str, ...]
+    after_days: int
+    to: str
+
+
 DEFAULT_JUNK_VALUES = (
     "null", "none", "nil", "undefined", "-1", "0", "n/a", "na", "unknown", "anonymous", "test",
 )
@@ -89,6 +99,7 @@ class LifecycleConfig:
     junk_values: tuple[str, ...] = DEFAULT_JUNK_VALUES
     default_region: str = "US"
     default_stage: str | None = None  # stage given to a new contact with no reported stage
+    stale_rules: tuple[StaleLeadRule, ...] = ()  # automation.stale_leads
 
     @cached_property
     def _rules(self) -> dict[str, FieldRule]:

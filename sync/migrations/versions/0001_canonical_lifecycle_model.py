@@ -119,6 +119,22 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_activities_contact_id'), ['contact_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_activities_occurred_at'), ['occurred_at'], unique=False)
 
+    op.create_table('conversation_stats',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('contact_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('channel', sa.String(length=32), nullable=False),
+    sa.Column('conversation_id', sa.String(length=255), nullable=False),
+    sa.Column('first_inbound_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('first_outbound_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('first_response_seconds', sa.Integer(), nullable=True),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('contact_id', 'channel', 'conversation_id', name='uq_conversation_stat')
+    )
+    with op.batch_alter_table('conversation_stats', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_conversation_stats_contact_id'), ['contact_id'], unique=False)
+
     op.create_table('conversion_events',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('event_id', sa.String(length=64), nullable=False),
@@ -312,6 +328,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_activities_occurred_at'))
         batch_op.drop_index(batch_op.f('ix_activities_contact_id'))
 
+    with op.batch_alter_table('conversation_stats', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_conversation_stats_contact_id'))
+
+    op.drop_table('conversation_stats')
     op.drop_table('activities')
     op.drop_table('sync_cursors')
     with op.batch_alter_table('raw_events', schema=None) as batch_op:

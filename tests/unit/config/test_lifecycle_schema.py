@@ -34,7 +34,7 @@ INVALID = {
     "unknown top-level key": (
         BASE + "colour: red\n",
         "colour", 7, "unknown key; expected one of: stages, lost_stages, default_stage, transitions, "
-                     "survivorship, identities",
+                     "survivorship, identities, automation",
     ),
     "unknown key in a stage": (
         "stages:\n  - {name: New Lead, phase: acquisition, colour: red}\n",
@@ -141,7 +141,7 @@ INVALID = {
     "not a mapping": (
         "- stages\n",
         "", 1, "expected a mapping with keys: stages, lost_stages, default_stage, transitions, "
-               "survivorship, identities",
+               "survivorship, identities, automation",
     ),
     "empty file": (
         "# nothing yet\n",

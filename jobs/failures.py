@@ -1,0 +1,60 @@
+"""What happens when a job raises: retry what can succeed later, dead-letter the rest.
+
+rq's ``Retry`` (set when a job is enqueued) re-runs a job whose error is retriable: a
+transient vendor failure, a rate limit, a database or broker hiccup, a timeout. Any other
+error is final at once. ``dead_letter_handler``, installed on every worker, runs before rq
+decides: it cancels the remaining retries of a non-retriable error, and writes a ``job``
+dead letter (function, arguments, queue, reason — no personal data) when the failure is
+final. A scheduled job that fails for a retriable reason is not dead-lettered: its next
+scheduled run is the retry.
+"""
+
+from __future__ import annotations
+
+import logging
+from types import TracebackType
+from typing import Any
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from rq.job import Job
+from rq.timeouts import JobTimeoutException
+from sqlalchemy.exc import OperationalError
+
+from sync.deadletter import reason_for, record_job_failure
+from sync.errors import RateLimited, TransientError
+
+log = logging.getLogger(__name__)
+
+RETRIABLE: tuple[type[BaseException], ...] = (
+    TransientError, RateLimited, OperationalError, RedisConnectionError, RedisTimeoutError, JobTimeoutException,
+)
+
+
+def is_retriable(exc: BaseException | None) -> bool:
+    """True for failures another attempt may get past."""
+    return isinstance(exc, RETRIABLE)
+
+
+def dead_letter_handler(job: Job, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> bool:
+    """Exception handler of every worker: stop retries of final errors, dead-letter final failures; never raises."""
+    retriable = is_retriable(exc)
+    if not retriable:
+        job.retries_left = 0  # rq reads this right after the handlers run
+    elif job.retries_left:
+        return True  # rq schedules the next attempt
+    schedule = (job.meta or {}).get("schedule")
+    if retriable and schedule:
+        log.warning("scheduled job %s failed (%s); its next run retries", schedule, reason_for(exc or Exception()))
+        return True
+    try:
+        from jobs.tasks import store
+
+        args: Any = job.args
+        kwargs: Any = job.kwargs
+        record_job_failure(store(), queue=job.origin, func=job.func_name, args=args, kwargs=kwargs,
+                           job_id=job.id, reason=reason_for(exc or Exception()), schedule=schedule)
+    except Exception:  # the job stays in rq's failed registry either way
+        log.exception("could not dead-letter failed job %s", job.id)
+    return True

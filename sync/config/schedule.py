@@ -1,0 +1,122 @@
+"""``schedule.yaml``: which jobs lifesync runs on its own, and when.
+
+    jobs:
+      inbox-sweep:
+        task: sweep_inbox        # one of TASKS
+        every: 60                # seconds; or
+        # cron: "0 * * * *"      # a cron expression (minute hour day month weekday, scheduler's local time)
+        queue: maintenance       # optional, default maintenance
+        timeout: 600             # optional, seconds a run may take (default 600)
+        enabled: true            # optional
+
+A project directory's ``schedule.yaml`` replaces the bundled one as a whole. Validation
+reports every problem with file, key path and line, like lifecycle.yaml.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from croniter import croniter
+from marshmallow import ValidationError, fields, post_load, validate, validates_schema
+
+from sync.config.lifecycle_schema import MappingOf, _one_of, _Strict, _text
+from sync.config.yamlload import issues_from_messages, load_yaml
+from sync.errors import ConfigError, ConfigIssue
+
+SCHEDULE_FILE = "schedule.yaml"
+# names a schedule may run; jobs.schedule maps each to its job function
+TASKS = ("sweep_inbox", "stale_leads", "first_response")
+QUEUES = ("ingest", "sync", "dispatch", "maintenance")  # == jobs.queues.QUEUES (tested)
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    """One schedule entry: run ``task`` on ``queue`` every ``every`` seconds or on ``cron``."""
+
+    name: str
+    task: str
+    every: int | None = None
+    cron: str | None = None
+    queue: str = "maintenance"
+    timeout: int = 600
+    enabled: bool = True
+
+
+def _cron_check(value: str) -> None:
+    if not croniter.is_valid(value):
+        raise ValidationError(f"'{value}' is not a cron expression; expected five fields "
+                              "(minute hour day month weekday), e.g. \"*/10 * * * *\"")
+
+
+def _whole(low: int, high: int, what: str) -> fields.Integer:
+    return fields.Integer(strict=True, load_default=None, validate=validate.Range(
+        min=low, max=high, error=f"expected {what} between {low} and {high}"),
+        error_messages={"invalid": f"expected a whole number of {what}"})
+
+
+class _JobSchema(_Strict):
+    task = _text(required=True, validate=_one_of(TASKS, "task"))
+    every = _whole(1, 7 * 86400, "seconds")
+    cron = _text(load_default=None, validate=_cron_check)
+    queue = _text(load_default="maintenance", validate=_one_of(QUEUES, "queue"))
+    timeout = _whole(1, 86400, "seconds")
+    enabled = fields.Boolean(load_default=True, truthy={True}, falsy={False},
+                             error_messages={"invalid": "expected true or false"})
+
+    @validates_schema
+    def _when(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if (data.get("every") is None) == (data.get("cron") is None):
+            raise ValidationError("give exactly one of every (seconds) or cron (an expression)")
+
+    @post_load
+    def _build(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        return {**data, "timeout": data["timeout"] or 600}
+
+
+class ScheduleSchema(_Strict):
+    """The whole schedule.yaml file."""
+
+    jobs = MappingOf(fields.Nested(_JobSchema, error_messages={
+        "null": "expected settings such as {{task: sweep_inbox, every: 60}}"}), required=True)
+
+
+def schedule_path(project_dir: Path | None, bundled_dir: Path) -> Path:
+    """The project's schedule.yaml when it has one, else the bundled one."""
+    if project_dir is not None and (Path(project_dir) / SCHEDULE_FILE).is_file():
+        return Path(project_dir) / SCHEDULE_FILE
+    return bundled_dir / SCHEDULE_FILE
+
+
+def parse_schedule(data: Any, file: str, lines: Mapping[str, int]) -> tuple[ScheduledJob, ...]:
+    """Validate schedule.yaml data; raise ConfigError listing every issue."""
+    if data is None:
+        raise ConfigError([ConfigIssue(file, "", "file is empty; expected a jobs: mapping", 1)])
+    try:
+        loaded = ScheduleSchema().load(data)
+    except ValidationError as err:
+        raise ConfigError(issues_from_messages(file, err.messages, lines)) from None
+    return tuple(ScheduledJob(name=name, **spec) for name, spec in loaded["jobs"].items())
+
+
+def load_schedule(project_dir: Path | None, bundled_dir: Path | None = None) -> tuple[ScheduledJob, ...]:
+    """The effective schedule (every entry, enabled or not); raises ConfigError."""
+    from sync.config.loader import BUNDLED_CONFIG_DIR
+
+    path = schedule_path(project_dir, bundled_dir or BUNDLED_CONFIG_DIR)
+    if not path.is_file():
+        return ()
+    data, lines = load_yaml(path)
+    return parse_schedule(data, str(path), lines)
+
+
+def schedule_issues(project_dir: Path | None, bundled_dir: Path) -> list[ConfigIssue]:
+    """Every problem in the effective schedule.yaml ([] when valid or absent)."""
+    try:
+        load_schedule(project_dir, bundled_dir)
+    except ConfigError as err:
+        return err.issues
+    return []

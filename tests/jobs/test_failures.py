@@ -1,0 +1,78 @@
+"""Failed jobs: retriable errors are retried by rq's Retry, final failures become job dead letters."""
+
+from __future__ import annotations
+
+import pytest
+from rq import Retry
+from sqlalchemy import select
+from support import failing_jobs
+
+from jobs.queues import MAINTENANCE, SYNC, queue
+from jobs.worker import run
+from sync import model
+
+
+@pytest.fixture(autouse=True)
+def _attempts():
+    failing_jobs.attempts.clear()
+
+
+def letters(store) -> list[model.DeadLetter]:
+    with store.transaction() as s:
+        return list(s.scalars(select(model.DeadLetter).order_by(model.DeadLetter.id)))
+
+
+FINAL = {
+    "lifesync's own permanent error": ("support.failing_jobs.permanent",
+                                       "PermanentError: the vendor rejected the request as sent (HTTP 400)"),
+    "a foreign exception keeps only its type (no PII)": ("support.failing_jobs.bug",
+                                                         "ValueError (details in the worker log)"),
+}
+
+
+@pytest.mark.parametrize(("func", "reason"), FINAL.values(), ids=FINAL.keys())
+def test_a_non_retriable_failure_is_dead_lettered_at_once(settings, redis, store, func, reason):
+    job = queue(SYNC, redis).enqueue_call(func, args=("ana@example.com",), retry=Retry(max=3))
+    run(settings, burst=True)
+    [letter] = letters(store)
+    assert (letter.stage, letter.source, letter.object, letter.record_id, letter.reason, letter.status) == (
+        "job", "sync", func, job.id, reason, "open")
+    assert letter.payload == {"func": func, "args": ["ana@example.com"], "kwargs": {}, "queue": "sync",
+                              "job_id": job.id, "schedule": None}
+    assert "ana@example.com" not in letter.reason
+    job.refresh()
+    assert job.get_status() == "failed" and job.retries_left == 0  # retries cancelled
+    assert queue(SYNC, redis).count == 0
+
+
+def test_a_retriable_failure_is_retried_then_dead_lettered(settings, redis, store):
+    queue(SYNC, redis).enqueue_call("support.failing_jobs.transient", args=("t1",), retry=Retry(max=2))
+    run(settings, burst=True)
+    assert failing_jobs.attempts["t1"] == 3  # the first run and two retries
+    [letter] = letters(store)
+    assert letter.reason == "TransientError: upstream answered 503"
+
+
+def test_a_retry_that_succeeds_leaves_no_dead_letter(settings, redis, store):
+    job = queue(SYNC, redis).enqueue_call("support.failing_jobs.flaky", args=("f1",), retry=Retry(max=2))
+    run(settings, burst=True)
+    job.refresh()
+    assert (failing_jobs.attempts["f1"], job.get_status(), letters(store)) == (2, "finished", [])
+
+
+def test_a_job_without_retries_is_dead_lettered_on_a_retriable_error(settings, redis, store):
+    queue(SYNC, redis).enqueue_call("support.failing_jobs.transient", args=("t2",))
+    run(settings, burst=True)
+    assert (failing_jobs.attempts["t2"], len(letters(store))) == (1, 1)
+
+
+def test_scheduled_jobs_retry_on_their_next_run_and_keep_one_open_letter(settings, redis, store):
+    q = queue(MAINTENANCE, redis)
+    q.enqueue_call("support.failing_jobs.transient", args=("s",), meta={"schedule": "nightly"})
+    run(settings, burst=True)
+    assert letters(store) == []  # retriable: the next scheduled run is the retry
+    for _ in range(2):
+        q.enqueue_call("support.failing_jobs.permanent", args=("x",), meta={"schedule": "nightly"})
+        run(settings, burst=True)
+    [letter] = letters(store)
+    assert (letter.record_id, letter.payload["schedule"]) == ("schedule:nightly", "nightly")

@@ -1,0 +1,56 @@
+"""schedule.yaml registered with rq's cron scheduler; embedded mode evaluates it in-process."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from click.testing import CliRunner
+from rq.utils import now
+
+from jobs.queues import MAINTENANCE, queue
+from jobs.schedule import EmbeddedCron, build_cron
+from jobs.worker import run
+from sync.cli import main
+from sync.config.schedule import ScheduledJob, load_schedule
+
+SCHEDULE = (
+    ScheduledJob("inbox-sweep", "sweep_inbox", every=60),
+    ScheduledJob("stale-leads", "stale_leads", cron="0 * * * *", timeout=900),
+    ScheduledJob("first-response", "first_response", cron="*/10 * * * *"),
+    ScheduledJob("switched-off", "first_response", every=5, enabled=False),
+)
+
+
+def test_every_enabled_entry_is_registered_with_rq_cron(redis):
+    jobs = {j.name: j for j in build_cron(redis, SCHEDULE).get_jobs()}
+    assert set(jobs) == {"inbox-sweep", "stale-leads", "first-response"}
+    assert (jobs["inbox-sweep"].func_name, jobs["inbox-sweep"].interval) == ("jobs.tasks.sweep_inbox", 60)
+    assert (jobs["stale-leads"].cron, jobs["stale-leads"].job_options["job_timeout"]) == ("0 * * * *", 900)
+    assert jobs["first-response"].job_options["meta"] == {"schedule": "first-response"}
+
+
+def test_the_bundled_schedule_builds(redis):
+    assert len(build_cron(redis, load_schedule(None)).get_jobs()) == 3
+
+
+def test_embedded_tick_enqueues_due_entries_once(settings, redis, store):
+    cron = EmbeddedCron(redis, SCHEDULE)
+    q = queue(MAINTENANCE, redis)
+    assert [j.name for j in cron.tick()] == ["inbox-sweep"]  # interval jobs start at once, cron ones when due
+    assert cron.tick() == []
+    [job] = q.get_jobs()
+    assert (job.func_name, job.meta, job.timeout) == ("jobs.tasks.sweep_inbox", {"schedule": "inbox-sweep"}, 600)
+    for entry in cron.cron.get_jobs():  # an hour later: everything is due
+        entry.next_enqueue_time = now() - timedelta(seconds=1)
+    assert sorted(j.name for j in cron.tick()) == ["first-response", "inbox-sweep", "stale-leads"]
+    run(settings, burst=True)  # and the scheduled tasks run on the worker
+    assert q.count == 0
+    assert len(q.finished_job_registry) == 4 and len(q.failed_job_registry) == 0
+
+
+def test_scheduler_command_needs_redis(monkeypatch, database_url):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    result = CliRunner().invoke(main, ["scheduler"])
+    assert result.exit_code == 1
+    assert "REDIS_URL is not set: without it `lifesync serve` runs the schedule itself" in result.output
