@@ -1,0 +1,260 @@
+"""Benchmark: signed WhatsApp webhooks acknowledged by lifesync vs a bare Flask app returning 200.
+
+    python bench/webhooks.py [--requests 20000] [--seconds 60] [--connections 32] [--db sqlite|postgresql]
+
+Both apps run under gunicorn on loopback with identical settings (2 sync workers). lifesync
+gets ``REDIS_URL`` pointing at the local Redis (db 14, flushed before and after; no rq worker
+runs, so the figures are the acknowledgement path alone: verify the signature, persist to the
+inbox, enqueue) and a fresh database (a SQLite file in a temporary directory, or a PostgreSQL
+database created and dropped through ``BENCH_PG_ADMIN_URL``). The bare app reads the body and
+answers 200.
+
+The load generator is Python (no ``wrk`` here): ``--connections`` client threads spread over
+4 processes, each posting its own pre-signed ~1.2 kB WhatsApp message events (unique wamid,
+unique sender) with ``http.client``. gunicorn's sync workers close the connection after
+every response, so each request opens a new loopback TCP connection for both apps alike.
+The run stops after ``--requests`` requests or ``--seconds`` seconds, whichever comes first.
+
+Printed: req/s and p50/p99 latency of both apps, lifesync's share of the bare app's req/s,
+and whether every acknowledged (200) event is in ``raw_events``. Targets (the issue):
+ratio ≥ 0.5, lifesync p99 < 50 ms, zero acknowledged-but-lost events.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import http.client
+import json
+import multiprocessing
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SECRET = "bench-app-secret"
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+PG_ADMIN = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+PROCESSES = 4
+
+
+def bare_app():  # gunicorn factory: "webhooks:bare_app()"
+    from flask import Flask, request
+
+    app = Flask("bare")
+
+    @app.post("/webhooks/whatsapp")
+    def ok():
+        request.get_data()
+        return {"received": 1}
+
+    @app.get("/healthz")
+    def health():
+        return {"status": "ok"}
+
+    return app
+
+
+def event_body(n: int) -> bytes:
+    """One WhatsApp Cloud API delivery holding one inbound text message, ~1.2 kB."""
+    wa_id = f"52155{n:08d}"
+    text = ("Hola, vi su anuncio en Instagram. ¿Tienen envíos a Monterrey y cuánto tarda la entrega? "
+            "Me interesa el plan mensual para tres vehículos, con rastreo en tiempo real y alertas. ") * 4
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+        "contacts": [{"profile": {"name": "Ana María López"}, "wa_id": wa_id}],
+        "messages": [{"from": wa_id, "id": f"wamid.BENCH{n:012d}{os.getpid():06d}", "timestamp": "1772360100",
+                      "type": "text", "text": {"body": text}}],
+    }
+    delivery = {"object": "whatsapp_business_account",
+                "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": value}]}]}
+    return json.dumps(delivery, ensure_ascii=False).encode()
+
+
+def client_process(port: int, threads: int, first: int, count: int, deadline: float, out) -> None:
+    """``threads`` connections posting ``count`` events numbered from ``first``; sends (status, seconds) pairs."""
+    per = [list(range(first + t, first + count, threads)) for t in range(threads)]
+    results: list[tuple[int, float]] = []
+    lock = threading.Lock()
+
+    def worker(numbers: list[int]) -> None:
+        bodies = [(b, "sha256=" + hmac.new(SECRET.encode(), b, hashlib.sha256).hexdigest())
+                  for b in map(event_body, numbers)]
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine = []
+        for body, sig in bodies:
+            if time.time() > deadline:
+                break
+            start = time.perf_counter()
+            try:
+                conn.request("POST", "/webhooks/whatsapp", body=body,
+                             headers={"Content-Type": "application/json", "X-Hub-Signature-256": sig})
+                res = conn.getresponse()
+                res.read()
+                status = res.status
+                if res.will_close:
+                    conn.close()
+            except OSError:
+                status = 0
+                conn.close()
+            mine.append((status, time.perf_counter() - start))
+        with lock:
+            results.extend(mine)
+
+    pool = [threading.Thread(target=worker, args=(numbers,)) for numbers in per]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    out.send(results)
+    out.close()
+
+
+def load(port: int, requests: int, connections: int, seconds: float, offset: int) -> dict:
+    """Run the load generator against one server; req/s and latency percentiles."""
+    per_proc = [connections // PROCESSES + (i < connections % PROCESSES) for i in range(PROCESSES)]
+    share = requests // PROCESSES
+    ctx = multiprocessing.get_context("fork")
+    pipes, procs = [], []
+    start = time.perf_counter()
+    deadline = time.time() + seconds
+    for i, threads in enumerate(per_proc):
+        parent, child = ctx.Pipe(duplex=False)
+        p = ctx.Process(target=client_process, args=(port, threads, offset + i * share, share, deadline, child))
+        p.start()
+        pipes.append(parent)
+        procs.append(p)
+    results = [r for pipe in pipes for r in pipe.recv()]
+    for p in procs:
+        p.join(30)
+    elapsed = time.perf_counter() - start
+    lat = sorted(s for _, s in results)
+    ok = sum(1 for status, _ in results if status == 200)
+    return {"requests": len(results), "ok": ok, "errors": len(results) - ok, "seconds": elapsed,
+            "rps": len(results) / elapsed if elapsed else 0.0,
+            "p50_ms": 1000 * lat[len(lat) // 2] if lat else 0.0,
+            "p99_ms": 1000 * lat[min(len(lat) - 1, int(len(lat) * 0.99))] if lat else 0.0}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def gunicorn(app: str, port: int, env: dict[str, str]) -> subprocess.Popen:
+    """gunicorn with 2 sync workers on loopback; returns once /healthz answers."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
+         "--worker-class", "sync", "--backlog", "2048", "--pythonpath", str(ROOT / "bench"), app],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    for _ in range(300):  # at most 30 s
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return proc
+        except OSError:
+            pass
+        if proc.poll() is not None:
+            raise SystemExit(f"gunicorn {app} exited: {proc.stderr.read().decode()[-2000:]}")
+        time.sleep(0.1)
+    stop(proc)
+    raise SystemExit(f"gunicorn {app} did not answer /healthz within 30 s")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def database(kind: str, tmp: str) -> tuple[str, str | None]:
+    """A fresh database URL (and the PostgreSQL database name to drop afterwards)."""
+    if kind == "sqlite":
+        return f"sqlite:///{tmp}/bench-webhooks.db", None
+    import psycopg
+
+    name = f"lifesync_bench_wh_{os.getpid()}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}", name
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--requests", type=int, default=20000, help="requests per app (upper bound)")
+    ap.add_argument("--seconds", type=float, default=60.0, help="time limit per app")
+    ap.add_argument("--connections", type=int, default=32, help="concurrent client connections")
+    ap.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    args = ap.parse_args()
+
+    from redis import Redis
+    from sqlalchemy import func, select
+
+    from sync import model
+    from sync.store import open_store
+
+    redis = Redis.from_url(REDIS_URL)
+    redis.flushdb()
+    tmp = tempfile.mkdtemp(prefix="lifesync-bench-")
+    url, pg_name = database(args.db, tmp)
+    store = open_store(url)  # migrate once, before two workers start
+    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": REDIS_URL, "LIFESYNC_WHATSAPP_APP_SECRET": SECRET,
+           "LIFESYNC_LOG_LEVEL": "WARNING"}
+    figures = {}
+    try:
+        for name, app, offset in (("bare flask", "webhooks:bare_app()", 10**8), ("lifesync", "sync.web.wsgi:app", 0)):
+            port = free_port()
+            proc = gunicorn(app, port, env)
+            try:
+                load(port, min(2000, args.requests), args.connections, 10, offset + 5 * 10**7)  # warm-up
+                if name == "lifesync":  # count only the measured run's events and jobs
+                    with store.transaction() as s:
+                        s.execute(model.RawEvent.__table__.delete())
+                    redis.flushdb()
+                figures[name] = load(port, args.requests, args.connections, args.seconds, offset)
+            finally:
+                stop(proc)
+        with store.transaction() as s:
+            persisted = s.scalar(select(func.count()).select_from(model.RawEvent).where(
+                model.RawEvent.source == "whatsapp"))
+        queued = redis.llen("rq:queue:ingest")
+    finally:
+        store.dispose()
+        redis.flushdb()
+        if pg_name:
+            import psycopg
+
+            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+                conn.execute(f"DROP DATABASE IF EXISTS {pg_name} WITH (FORCE)")
+
+    print(f"load generator: Python http.client, {args.connections} connections over {PROCESSES} processes "
+          f"(wrk not installed); gunicorn 2 sync workers each; database {args.db}; Redis {REDIS_URL}")
+    print(f"{'app':<12}{'requests':>10}{'errors':>8}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}")
+    for name, f in figures.items():
+        print(f"{name:<12}{f['requests']:>10}{f['errors']:>8}{f['rps']:>10.0f}{f['p50_ms']:>9.2f}{f['p99_ms']:>9.2f}")
+    life, bare = figures["lifesync"], figures["bare flask"]
+    ratio = life["rps"] / bare["rps"] if bare["rps"] else 0.0
+    lost = life["ok"] - persisted
+    print(f"ratio lifesync/bare req/s: {ratio:.2f} (target >= 0.5)")
+    print(f"lifesync p99: {life['p99_ms']:.1f} ms (target < 50 ms)")
+    print(f"acknowledged (200): {life['ok']}, persisted in raw_events: {persisted}, ingest jobs queued: {queued}, "
+          f"acknowledged but lost: {max(lost, 0)} (target 0)")
+    if lost > 0:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
