@@ -36,7 +36,7 @@ from sync.pipeline import IngestResult, ingest_patches
 from sync.sql import one_of, upsert
 from sync.store import Store
 
-AUTOMATION_SOURCE = "lifesync"
+AUTOMATION_SOURCE = "lifesync-automation"  # see sync.lifecycle.DECISION_SOURCES
 CURSOR_CONNECTION, CURSOR_OBJECT = "lifesync", "first_response"
 ACTIVITY_OVERLAP = 10_000  # activity ids re-read each run: rows of transactions still open last time
 

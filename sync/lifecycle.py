@@ -16,7 +16,8 @@ Rules (``step``), with stages from ``LifecycleConfig``:
   with ``on: stage`` matches; otherwise the report is ignored;
 - inbound message: when a rule with ``on: inbound_message`` matches, move to its ``to``;
 - a source reporting the same stage as in its previous report is not a new event
-  (re-sent unchanged records must not re-trigger rules).
+  (re-sent unchanged records must not re-trigger rules) — except lifesync's own automation
+  (``DECISION_SOURCES``), whose every signal is a new decision.
 
 Pure functions, no I/O.
 """
@@ -32,6 +33,10 @@ from sync.config.types import LifecycleConfig, TransitionRule
 from sync.errors import ReconcileError
 
 SIGNAL_KINDS = ("stage", "inbound_message")  # order = rank at equal times
+
+# Sources whose every signal is a fresh decision, never a re-sent record: lifesync's own
+# automation (a reactivated lead that goes quiet again goes cold a second time).
+DECISION_SOURCES = frozenset({"lifesync-automation"})
 
 
 @dataclass(frozen=True)
@@ -140,7 +145,7 @@ def step(state: StageState, signal: StageSignal, config: LifecycleConfig) -> Sta
     stage = signal.stage
     assert stage is not None  # guaranteed by StageSignal
     check_stage(stage, config)
-    if state.last_reported(signal.source) == stage:
+    if state.last_reported(signal.source) == stage and signal.source not in DECISION_SOURCES:
         return state
     state = replace(state, reported=_remember(state.reported, signal.source, stage))
     current = state.current

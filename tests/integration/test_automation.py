@@ -65,7 +65,7 @@ def test_a_lead_without_inbound_for_seven_days_goes_cold(store, config, idle_day
         assert len(history) == 1
         return
     assert (c.stage, c.lost_stage, result.updated) == ("New Lead", "Cold Lead", 1)
-    assert history[-1] == ("New Lead", "Cold Lead", T0 + timedelta(days=7), "lifesync")
+    assert history[-1] == ("New Lead", "Cold Lead", T0 + timedelta(days=7), "lifesync-automation")
     # a second run finds nothing to do
     assert apply_stale_leads(store, config.lifecycle, now=T0 + timedelta(days=idle_days)).records == 0
 
@@ -87,7 +87,7 @@ def test_idle_time_counts_from_entering_the_stage(store, config):
     apply_stale_leads(store, config.lifecycle, now=T0 + timedelta(days=12, hours=1))
     c, history = contact(store)
     assert (c.stage, c.lost_stage) == ("Hot Lead", "Cold Lead")
-    assert history[-1] == ("Hot Lead", "Cold Lead", T0 + timedelta(days=12), "lifesync")
+    assert history[-1] == ("Hot Lead", "Cold Lead", T0 + timedelta(days=12), "lifesync-automation")
 
 
 def test_an_inbound_message_reactivates_a_cold_lead(store, config):
@@ -142,8 +142,6 @@ def test_first_response_follows_new_activities(store, config):
     assert stats(store)[0][3:] == (T0 + timedelta(seconds=45), 45)
 
 
-@pytest.mark.xfail(strict=True, reason="sync.lifecycle ignores a source repeating its previous stage report, so "
-                                       "lifesync's second Cold Lead signal is dropped (needs a lifecycle.py rule)")
 def test_a_reactivated_lead_can_go_cold_again(store, config):
     ingest("whatsapp", "message", [message(T0, "wamid.A")], store=store, config=config)
     apply_stale_leads(store, config.lifecycle, now=T0 + timedelta(days=8))

@@ -26,7 +26,7 @@ def test_stale_patch(stage, idle_days, moves):
         assert patch is None
         return
     assert (patch.source, patch.stage, patch.source_time, patch.identities) == (
-        "lifesync", "Cold Lead", T0 + timedelta(days=7), WA)
+        "lifesync-automation", "Cold Lead", T0 + timedelta(days=7), WA)
     assert "went-cold" in patch.record_id and "7 days" in patch.record_id
 
 

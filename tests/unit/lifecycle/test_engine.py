@@ -128,6 +128,13 @@ CASES = {
         [(None, "Hot Lead", "forward"), ("Hot Lead", "Customer", "forward"),
          ("Customer", "Payment", "rule salesforce-corrections")],
     ),
+    "lifesync's own automation repeating a stage is a new decision": (
+        [sig(1, "respondio", "Hot Lead"), sig(2, "lifesync-automation", "Cold Lead"), sig(3, "whatsapp"),
+         sig(4, "lifesync-automation", "Cold Lead")],
+        "New Lead", "Cold Lead",
+        [(None, "Hot Lead", "forward"), ("Hot Lead", "Cold Lead", "lost"),
+         ("Cold Lead", "New Lead", "rule reactivate-on-inbound"), ("New Lead", "Cold Lead", "lost")],
+    ),
     "an unchanged record re-sent after reactivation does not make the contact lost again": (
         [sig(1, "respondio", "Hot Lead"), sig(2, "respondio", "Cold Lead"), sig(3, "whatsapp"),
          sig(4, "respondio", "Cold Lead")],
