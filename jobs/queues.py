@@ -1,15 +1,12 @@
-"""Queue names by concern, and enqueueing with deterministic job ids."""
+"""Queue names by concern, and handing work to them."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
-from contextlib import suppress
 from typing import Any
 
 from redis import Redis
 from rq import Queue, Retry
-from rq.exceptions import DuplicateJobError
 from rq.utils import import_attribute
 
 INGEST, SYNC, DISPATCH, MAINTENANCE = "ingest", "sync", "dispatch", "maintenance"
@@ -27,21 +24,41 @@ def queue(name: str, connection: Redis) -> Queue:
     return Queue(name, connection=connection)
 
 
-def inbox_job_id(ids: Sequence[int]) -> str:
-    """The same events always make the same job id, so a redelivered webhook adds no job."""
-    digest = hashlib.sha256(",".join(str(i) for i in sorted(ids)).encode()).hexdigest()[:24]
-    return f"inbox-{digest}"
+PENDING_KEY = "lifesync:inbox:pending"  # ids of stored events waiting for a drain job
+DRAIN_FLAG = "lifesync:inbox:drain-queued"  # set while a drain job is queued and not started
+DRAIN_FLAG_TTL = 300  # seconds: a lost drain job does not block the next one for longer
 
 
-def enqueue_inbox(connection: Redis, ids: Sequence[int]) -> str | None:
-    """Queue processing of stored inbox events; returns the job id (None when nothing to do)."""
+def enqueue_inbox(connection: Redis, ids: Sequence[int]) -> bool:
+    """Hand stored inbox events to a drain job; True when this call queued a new drain job.
+
+    A webhook request costs one Redis round trip: its event ids go on a list and, only when
+    no drain job is already waiting, one is queued. The drain job (``jobs.tasks.drain_inbox``)
+    processes whatever has accumulated in batches, so a burst of webhooks becomes a few
+    batched ingests rather than a job per event; redeliveries were already collapsed by the
+    inbox's unique key.
+    """
     if not ids:
-        return None
-    job_id = inbox_job_id(ids)
-    with suppress(DuplicateJobError):  # the same events are already queued
-        queue(INGEST, connection).enqueue_call("jobs.tasks.process_inbox", args=(sorted(ids),), job_id=job_id,
-                                               unique=True, retry=RETRY, result_ttl=3600, failure_ttl=7 * 86400)
-    return job_id
+        return False
+    with connection.pipeline(transaction=False) as pipe:
+        pipe.rpush(PENDING_KEY, *sorted(ids))
+        pipe.set(DRAIN_FLAG, "1", nx=True, ex=DRAIN_FLAG_TTL)
+        _, queued_now = pipe.execute()
+    if queued_now:
+        queue(INGEST, connection).enqueue_call("jobs.tasks.drain_inbox", retry=RETRY, result_ttl=600,
+                                               failure_ttl=7 * 86400)
+    return bool(queued_now)
+
+
+def take_pending(connection: Redis, limit: int) -> list[int]:
+    """Pop up to ``limit`` pending event ids (the drain job's side of ``enqueue_inbox``)."""
+    popped = connection.lpop(PENDING_KEY, limit) or []
+    return [int(i) for i in popped]
+
+
+def drain_started(connection: Redis) -> None:
+    """Clear the flag first: events stored from now on queue a fresh drain job."""
+    connection.delete(DRAIN_FLAG)
 
 
 def replay_job(connection: Redis | None) -> Callable[[dict[str, Any]], None]:

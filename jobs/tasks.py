@@ -10,6 +10,7 @@ from rq import get_current_job
 
 from sync import automation, inbox
 from sync.config import load_config
+from sync.pipeline import IngestResult
 from sync.settings import Settings
 from sync.store import Store, open_store
 
@@ -59,6 +60,24 @@ def process_inbox(ids: list[int]) -> dict[str, int]:
     """Map and reconcile stored webhook events; returns the ingest counts."""
     _, store, config = context()
     return inbox.process_events(store, config, ids).as_dict()
+
+
+def drain_inbox() -> dict[str, int]:
+    """Process every event id handed over by webhook requests, a batch at a time.
+
+    Ids popped here but not processed (a crash) stay ``received`` in the inbox, where the
+    sweeper finds them: nothing acknowledged is lost.
+    """
+    from jobs.connection import redis_connection
+    from jobs.queues import drain_started, take_pending
+
+    settings, store, config = context()
+    connection = redis_connection(settings)
+    drain_started(connection)
+    total = IngestResult()
+    while ids := take_pending(connection, settings.batch_size):
+        total.add(inbox.process_events(store, config, ids))
+    return total.as_dict()
 
 
 def sweep_inbox(older_than_seconds: int = 300) -> int:

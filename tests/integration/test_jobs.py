@@ -11,7 +11,7 @@ from support.payloads import body_of, meta_signature, whatsapp_delivery, whatsap
 
 import jobs.tasks
 from jobs.connection import redis_connection
-from jobs.queues import INGEST, inbox_job_id, queue
+from jobs.queues import INGEST, PENDING_KEY, queue
 from jobs.worker import run
 from sync import model
 from sync.export import contacts_json, find_contact
@@ -46,18 +46,39 @@ def test_signed_ctwa_message_reaches_the_database_through_a_worker(settings, sto
         res = client.post("/webhooks/whatsapp", data=body,
                           headers={"X-Hub-Signature-256": meta_signature("wa-secret", body)})
         assert res.status_code == 200
-    q = queue(INGEST, redis_connection(settings))
-    assert q.count == 1
+    connection = redis_connection(settings)
+    q = queue(INGEST, connection)
+    assert q.count == 1  # one drain job for both deliveries
+    assert q.jobs[0].func_name == "jobs.tasks.drain_inbox"
     with store.transaction() as s:
         raw_id = s.scalar(select(model.RawEvent.id))
-    assert q.job_ids == [inbox_job_id([raw_id])]
+    assert [int(i) for i in connection.lrange(PENDING_KEY, 0, -1)] == [raw_id, raw_id]
     run(settings, burst=True)
-    assert q.count == 0
+    assert q.count == 0 and connection.llen(PENDING_KEY) == 0
     with store.transaction() as s:
         cid = find_contact(s, IdentityRef("whatsapp", "5215512345678"))
         [doc] = contacts_json(s, [cid])
         assert s.scalar(select(model.RawEvent.status)) == "processed"
     assert doc["stage"] == "New Lead" and doc["touchpoints"][0]["click_ids"]["ctwa_clid"]
+
+
+def test_events_stored_while_a_drain_runs_get_a_drain_of_their_own(settings, store):
+    from jobs.queues import enqueue_inbox
+    from sync.inbox import InboundEvent, store_events
+
+    connection = redis_connection(settings)
+    first, second = whatsapp_value(), whatsapp_value()
+    second["messages"][0]["id"] = "wamid.SECOND"
+    ids = store_events(store, [InboundEvent("whatsapp", "message", first["messages"][0]["id"], first)])
+    assert enqueue_inbox(connection, ids) is True
+    assert enqueue_inbox(connection, ids) is False  # a drain is already waiting
+    from jobs.queues import drain_started
+    drain_started(connection)  # the waiting drain starts ...
+    more = store_events(store, [InboundEvent("whatsapp", "message", "wamid.SECOND", second)])
+    assert enqueue_inbox(connection, more) is True  # ... so later events queue their own
+    run(settings, burst=True)
+    with store.transaction() as s:
+        assert sorted(s.scalars(select(model.RawEvent.status))) == ["processed", "processed"]
 
 
 def test_sweeper_requeues_events_whose_job_was_lost(settings, store):
