@@ -18,10 +18,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from sync import model
 from sync.pipeline import IngestResult, ingest_patches, map_records, mapping_for
-from sync.sql import chunks, insert_ignore, one_of
+from sync.sql import chunks, one_of
 from sync.store import Store
 
 
@@ -38,24 +39,25 @@ class InboundEvent:
 
 
 def store_events(store: Store, events: Sequence[InboundEvent]) -> list[int]:
-    """Persist events (duplicates ignored) in one transaction; the ids of all of them."""
+    """Persist events in one transaction; the ids of those not stored before.
+
+    Redeliveries get no id: their first delivery was already handed to a drain job, and if
+    that hand-over failed the sweeper finds them still ``received``.
+    """
     if not events:
         return []
     now = model.utcnow()
     rows = [{"source": e.source, "object": e.object, "connection": e.connection, "event_key": e.event_key[:255],
              "received_at": now, "headers": dict(e.headers), "status": "received",
              "body": json.dumps(e.record, separators=(",", ":"), ensure_ascii=False).encode()} for e in events]
-    with store.transaction() as session:
-        insert_ignore(session, model.RawEvent, rows, ["source", "event_key"])
-        ids = []
-        by_source: dict[str, list[str]] = defaultdict(list)
-        for e in events:
-            by_source[e.source].append(e.event_key[:255])
-        for source, keys in by_source.items():
-            ids += session.scalars(select(model.RawEvent.id).where(
-                model.RawEvent.source == source, one_of(session, model.RawEvent.event_key, keys),
-                model.RawEvent.status == "received"))
-    return sorted(ids)
+    table = model.RawEvent.__table__
+    insert = postgresql.insert if store.dialect == "postgresql" else sqlite.insert
+    stmt = insert(table).on_conflict_do_nothing(index_elements=["source", "event_key"]).returning(table.c.id)
+    with store.transaction() as session:  # one statement: the usual webhook carries one event
+        if len(rows) == 1:
+            new_id = session.scalar(stmt, rows[0])
+            return [] if new_id is None else [new_id]
+        return sorted(session.scalars(stmt, rows))
 
 
 def process_events(store: Store, config: Any, ids: Iterable[int]) -> IngestResult:

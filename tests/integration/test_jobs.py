@@ -52,7 +52,7 @@ def test_signed_ctwa_message_reaches_the_database_through_a_worker(settings, sto
     assert q.jobs[0].func_name == "jobs.tasks.drain_inbox"
     with store.transaction() as s:
         raw_id = s.scalar(select(model.RawEvent.id))
-    assert [int(i) for i in connection.lrange(PENDING_KEY, 0, -1)] == [raw_id, raw_id]
+    assert [int(i) for i in connection.lrange(PENDING_KEY, 0, -1)] == [raw_id]  # the redelivery adds nothing
     run(settings, burst=True)
     assert q.count == 0 and connection.llen(PENDING_KEY) == 0
     with store.transaction() as s:
