@@ -28,6 +28,7 @@ TASKS: dict[str, Callable[..., Any]] = {
     "sweep_inbox": tasks.sweep_inbox,
     "stale_leads": tasks.stale_leads,
     "first_response": tasks.first_response,
+    "dispatch_pushes": tasks.dispatch_pushes,
 }
 FAILURE_TTL = 7 * 86400
 RESULT_TTL = 3600

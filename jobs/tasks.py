@@ -8,9 +8,11 @@ from typing import Any
 
 from rq import get_current_job
 
+from jobs import senders
 from sync import automation, inbox
 from sync.config import load_config
 from sync.pipeline import IngestResult
+from sync.push import enabled_targets
 from sync.settings import Settings
 from sync.store import Store, open_store
 
@@ -58,8 +60,8 @@ def _locked(settings: Settings, obj: str, work: Any) -> dict[str, Any]:
 
 def process_inbox(ids: list[int]) -> dict[str, int]:
     """Map and reconcile stored webhook events; returns the ingest counts."""
-    _, store, config = context()
-    return inbox.process_events(store, config, ids).as_dict()
+    settings, store, config = context()
+    return inbox.process_events(store, config, ids, enabled_targets(settings)).as_dict()
 
 
 def drain_inbox() -> dict[str, int]:
@@ -76,7 +78,7 @@ def drain_inbox() -> dict[str, int]:
     drain_started(connection)
     total = IngestResult()
     while ids := take_pending(connection, settings.batch_size):
-        total.add(inbox.process_events(store, config, ids))
+        total.add(inbox.process_events(store, config, ids, enabled_targets(settings)))
     return total.as_dict()
 
 
@@ -96,8 +98,8 @@ def stale_leads() -> dict[str, Any]:
     """Move leads idle past their stage's limit to the configured lost stage (one run at a time)."""
     settings, store_, config = context()
     return _locked(settings, "stale_leads",
-                   lambda: automation.apply_stale_leads(store_, config.lifecycle, batch_size=settings.batch_size)
-                   .as_dict())
+                   lambda: automation.apply_stale_leads(store_, config.lifecycle, batch_size=settings.batch_size,
+                                                        push_targets=enabled_targets(settings)).as_dict())
 
 
 def first_response() -> dict[str, Any]:
@@ -105,3 +107,15 @@ def first_response() -> dict[str, Any]:
     settings, store_, _ = context()
     return _locked(settings, "first_response",
                    lambda: automation.compute_first_responses(store_, batch_size=settings.batch_size))
+
+
+def dispatch_pushes(destination: str = "respondio") -> dict[str, Any]:
+    """Send due stage write-backs to ``destination`` (one run at a time)."""
+    from sync.dispatch import dispatch
+    from sync.push import enabled_targets as enabled
+
+    settings, store_, _ = context()
+    if destination not in enabled(settings):
+        return {"skipped": True, "reason": f"{destination} write-back is not configured"}
+    send = senders.sender_for(destination, settings)
+    return _locked(settings, f"dispatch_{destination}", lambda: dispatch(store_, destination, send))

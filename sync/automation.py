@@ -90,7 +90,7 @@ def idle_contacts(session: Session, rule: StaleLeadRule, now: datetime, after_id
 
 
 def apply_stale_leads(store: Store, config: LifecycleConfig, now: datetime | None = None,
-                      batch_size: int = 500) -> IngestResult:
+                      batch_size: int = 500, push_targets: frozenset[str] = frozenset()) -> IngestResult:
     """Move every stale contact to its rule's lost stage; each page is one reconcile transaction."""
     now = now or model.utcnow()
     total = IngestResult()
@@ -101,7 +101,7 @@ def apply_stale_leads(store: Store, config: LifecycleConfig, now: datetime | Non
                 page, after = idle_contacts(session, rule, now, after, batch_size)
             patches = [p for p in (stale_patch(c, rule, now) for c in page) if p is not None]
             if patches:
-                total.add(ingest_patches(store, config, [(p, None) for p in patches]))
+                total.add(ingest_patches(store, config, [(p, None) for p in patches], push_targets=push_targets))
     return total
 
 

@@ -152,11 +152,12 @@ def mappings_preview(mapping_file: str, record_json: str) -> None:
 def ingest_cmd(source: str, object_name: str, file: str) -> None:
     """Ingest vendor records (JSON array or JSON lines; - for stdin) and print the counts."""
     from sync.pipeline import ingest
+    from sync.push import enabled_targets
 
     settings = _settings()
     with _store(settings) as store:
         result = ingest(source, object_name, read_records(file), store=store, config=_config(settings),
-                        batch_size=settings.batch_size)
+                        batch_size=settings.batch_size, push_targets=enabled_targets(settings))
     _dump(result.as_dict())
 
 

@@ -35,6 +35,7 @@ from sync.store import Store
 
 RECORD_STAGES = ("mapping", "reconcile")
 JOB_STAGE = "job"
+DISPATCH_STAGE = "dispatch"  # an outbox item a destination refused (sync.dispatch)
 LIST_COLUMNS = ("id", "stage", "source", "object", "record_id", "reason", "created_at")
 
 
@@ -104,6 +105,8 @@ def replay(store: Store, config: Any, ids: Sequence[int] | None = None,
         for letter in letters:  # outside any transaction: a job run in-process opens its own
             if letter.stage == JOB_STAGE:
                 outcome[letter.id] = _replay_job(letter, enqueue_job)
+            elif letter.stage == DISPATCH_STAGE:
+                outcome[letter.id] = _replay_dispatch(store, letter)
             elif letter.stage not in RECORD_STAGES:
                 outcome[letter.id] = f"dead letters of stage {letter.stage!r} cannot be replayed yet"
         with store.transaction() as session:
@@ -118,6 +121,15 @@ def replay(store: Store, config: Any, ids: Sequence[int] | None = None,
                     session.execute(update(d).where(d.id == letter_id).values(reason=reason))
                     result.failed[letter_id] = reason
     return result
+
+
+def _replay_dispatch(store: Store, letter: model.DeadLetter) -> str | None:
+    """A dead outbox item goes back to ``pending``: the next dispatch sends it again."""
+    outbox_id = (letter.payload or {}).get("outbox_id")
+    with store.transaction() as session:
+        done = session.execute(update(model.Outbox).where(model.Outbox.id == outbox_id, model.Outbox.status == "dead")
+                               .values(status="pending", available_at=model.utcnow())).rowcount
+    return None if done else f"outbox item {outbox_id} is not dead any more (or is gone)"
 
 
 def _replay_job(letter: model.DeadLetter, enqueue_job: Callable[[dict[str, Any]], None] | None) -> str | None:

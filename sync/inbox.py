@@ -60,7 +60,8 @@ def store_events(store: Store, events: Sequence[InboundEvent]) -> list[int]:
         return sorted(session.scalars(stmt, rows))
 
 
-def process_events(store: Store, config: Any, ids: Iterable[int]) -> IngestResult:
+def process_events(store: Store, config: Any, ids: Iterable[int],
+                   push_targets: frozenset[str] = frozenset()) -> IngestResult:
     """Map and reconcile received events; each (source, object) group is one transaction."""
     total = IngestResult()
     ids = sorted(set(ids))
@@ -78,7 +79,7 @@ def process_events(store: Store, config: Any, ids: Iterable[int]) -> IngestResul
             _mark(store, [r.id for r in group], "dead", str(exc))
             continue
         items, dead = map_records(mapping, [json.loads(r.body) for r in group])
-        total.add(ingest_patches(store, config.lifecycle, items, dead))
+        total.add(ingest_patches(store, config.lifecycle, items, dead, push_targets))
         _mark(store, [r.id for r in group], "processed", None)
     return total
 

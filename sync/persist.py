@@ -16,14 +16,16 @@ from sqlalchemy.orm import Session
 from sync import lifecycle, model
 from sync.config.types import LifecycleConfig
 from sync.patch import IdentityRef
+from sync.push import stage_outbox_rows
 from sync.reconcile.survivorship import Candidate
 from sync.reconcile.workspace import ContactState, Echo, Key, Workspace
 from sync.sql import allocate_ids, chunks, insert_ignore, insert_rows, one_of, update_by_id, upsert
 
 
-def load_workspace(session: Session, refs: Iterable[IdentityRef], config: LifecycleConfig) -> Workspace:
+def load_workspace(session: Session, refs: Iterable[IdentityRef], config: LifecycleConfig,
+                   push_targets: frozenset[str] = frozenset()) -> Workspace:
     """Every contact owning one of ``refs``, with identities, candidates, signals, echoes."""
-    ws = Workspace(config)
+    ws = Workspace(config, push_targets)
     by_kind: dict[str, list[str]] = {}
     for ref in refs:
         by_kind.setdefault(ref.kind, []).append(ref.value)
@@ -103,9 +105,13 @@ def flush(session: Session, ws: Workspace) -> dict[Key, int]:
     moved = {ref for g in gone for ref in (g.loaded.identities if g.loaded else ())}
 
     identities, values, removed, signals, echoes, echo_gone = [], [], [], [], [], []
-    restage, contact_updates = [], []
+    restage, contact_updates, outbox = [], [], []
     for s in live:
         c, base = idmap[s.key], s.loaded or ContactState(key=s.key)
+        if ws.push_targets and (s.lost_stage or s.stage) != (base.lost_stage or base.stage):
+            outbox += stage_outbox_rows(c, s.lost_stage or s.stage, len(s.transitions),
+                                        s.transitions[-1].source if s.transitions else None,
+                                        s.identities, ws.push_targets)
         identities += [{"contact_id": c, "kind": r.kind, "value": r.value, "source": src, "first_seen_at": now}
                        for r, src in s.identities.items() if r not in base.identities and r not in moved]
         values += [{"contact_id": c, "field": f, "source": src, "value": cand.value,
@@ -154,6 +160,7 @@ def flush(session: Session, ws: Workspace) -> dict[Key, int]:
         session.execute(delete(model.StageTransition).where(one_of(session, model.StageTransition.contact_id, part)))
     transitions = [row for s in new + restage for row in _transition_rows(idmap[s.key], s.transitions)]
     insert_rows(session, model.StageTransition, transitions)
+    insert_ignore(session, model.Outbox, outbox, ["idempotency_key"])
     _write_events(session, ws, cid)
     return idmap
 

@@ -92,13 +92,17 @@ def map_records(mapping: Any, records: list[Any]) -> tuple[list[tuple[Patch, Any
 
 def ingest_patches(
     store: Store, config: LifecycleConfig, items: list[tuple[Patch, Any]], dead: list[dict[str, Any]] | None = None,
+    push_targets: frozenset[str] = frozenset(),
 ) -> IngestResult:
-    """Reconcile and persist (patch, original record) pairs as one transaction."""
+    """Reconcile and persist (patch, original record) pairs as one transaction.
+
+    Stage changes are written to the outbox for ``push_targets`` in that same transaction.
+    """
     result = IngestResult(records=len(items) + len(dead or []))
     dead = list(dead or [])
     with store.transaction() as session:
         cleaned = [clean(p.identities, config) for p, _ in items]
-        ws = load_workspace(session, {r for refs in cleaned for r in refs}, config)
+        ws = load_workspace(session, {r for refs in cleaned for r in refs}, config, push_targets)
         for (patch, record), refs in zip(items, cleaned, strict=True):
             try:
                 out = ws.apply(patch, refs)
@@ -133,7 +137,7 @@ def mapping_for(config: Any, source: str, obj: str) -> Any:
 
 def ingest(
     source: str, obj: str, records: Iterable[Any], *, store: Store | None = None, config: Any = None,
-    batch_size: int | None = None,
+    batch_size: int | None = None, push_targets: frozenset[str] = frozenset(),
 ) -> IngestResult:
     """Ingest vendor records of one (source, object) through its mapping; returns the counts.
 
@@ -158,7 +162,7 @@ def ingest(
                 items, dead = pending.result()
                 following = next(batches, None)
                 pending = pool.submit(map_records, mapping, following) if following is not None else None
-                total.add(ingest_patches(store, config.lifecycle, items, dead))
+                total.add(ingest_patches(store, config.lifecycle, items, dead, push_targets))
         return total
     finally:
         if own_store:

@@ -29,7 +29,7 @@ from sync.errors import ConfigError, ConfigIssue
 
 SCHEDULE_FILE = "schedule.yaml"
 # names a schedule may run; jobs.schedule maps each to its job function
-TASKS = ("sweep_inbox", "stale_leads", "first_response")
+TASKS = ("sweep_inbox", "stale_leads", "first_response", "dispatch_pushes")
 QUEUES = ("ingest", "sync", "dispatch", "maintenance")  # == jobs.queues.QUEUES (tested)
 
 

@@ -87,6 +87,7 @@ class Workspace:
     """Contacts loaded for one batch and the rows the batch adds."""
 
     config: LifecycleConfig
+    push_targets: frozenset[str] = frozenset()  # systems told about stage changes (sync.push)
     states: dict[Key, ContactState] = field(default_factory=dict)
     index: dict[IdentityRef, Key] = field(default_factory=dict)
     touchpoints: list[dict[str, Any]] = field(default_factory=list)
