@@ -5,11 +5,16 @@ from __future__ import annotations
 import os
 
 import pytest
+from redis import Redis
 from sqlalchemy import text
 
+import jobs.tasks
+from jobs.connection import redis_connection
 from sync.model import Base
 from sync.settings import Settings
 from sync.store import Store, open_store
+
+REDIS_TEST_URL = os.environ.get("LIFESYNC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 @pytest.fixture(scope="session")
@@ -41,3 +46,30 @@ def wipe(store: Store) -> None:
 def store(migrated_store: Store) -> Store:
     wipe(migrated_store)
     return migrated_store
+
+
+@pytest.fixture(params=["embedded", "redis"])
+def settings(request, monkeypatch, database_url, store):
+    """Settings for job tests, once on the embedded store and once on real Redis (db 15).
+
+    CI starts Redis: a missing one fails the run, it is never skipped.
+    """
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("LIFESYNC_WHATSAPP_APP_SECRET", "wa-secret")
+    monkeypatch.delenv("LIFESYNC_CONFIG_DIR", raising=False)
+    if request.param == "redis":
+        Redis.from_url(REDIS_TEST_URL).ping()
+        monkeypatch.setenv("REDIS_URL", REDIS_TEST_URL)
+    else:
+        monkeypatch.delenv("REDIS_URL", raising=False)
+    jobs.tasks.reset()
+    s = Settings.from_env()
+    redis_connection(s).flushdb()
+    yield s
+    redis_connection(s).flushdb()
+    jobs.tasks.reset()
+
+
+@pytest.fixture
+def redis(settings):
+    return redis_connection(settings)

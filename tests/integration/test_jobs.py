@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
-import pytest
-from redis import Redis
 from sqlalchemy import select
 from support.payloads import body_of, meta_signature, whatsapp_delivery, whatsapp_value
 
@@ -16,27 +12,7 @@ from jobs.worker import run
 from sync import model
 from sync.export import contacts_json, find_contact
 from sync.patch import IdentityRef
-from sync.settings import Settings
 from sync.web import create_app
-
-REDIS_TEST_URL = os.environ.get("LIFESYNC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-
-
-@pytest.fixture(params=["embedded", "redis"])
-def settings(request, monkeypatch, database_url, store):
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("LIFESYNC_WHATSAPP_APP_SECRET", "wa-secret")
-    if request.param == "redis":
-        Redis.from_url(REDIS_TEST_URL).ping()  # CI starts Redis; a missing one must fail, not skip
-        monkeypatch.setenv("REDIS_URL", REDIS_TEST_URL)
-    else:
-        monkeypatch.delenv("REDIS_URL", raising=False)
-    jobs.tasks.reset()
-    s = Settings.from_env()
-    redis_connection(s).flushdb()
-    yield s
-    redis_connection(s).flushdb()
-    jobs.tasks.reset()
 
 
 def test_signed_ctwa_message_reaches_the_database_through_a_worker(settings, store):
