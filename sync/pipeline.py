@@ -81,8 +81,9 @@ def map_records(mapping: Any, records: list[Any]) -> tuple[list[tuple[Patch, Any
             continue
         try:
             patches.append((apply_mapping(mapping, record), record))
-        except MappingError as exc:
-            dead.append(_dead("mapping", mapping.source, mapping.object, record, str(exc), rid))
+        except MappingError as exc:  # the engine knows the record's id even where _record_id does not
+            dead.append(_dead("mapping", mapping.source, mapping.object, record, str(exc),
+                              (exc.record_id or rid or None) and str(exc.record_id or rid)[:255]))
         except Exception as exc:  # a bug must not take the batch down with it
             log.exception("unexpected error mapping %s %s record %s", mapping.source, mapping.object, rid)
             dead.append(_dead("mapping", mapping.source, mapping.object, record,
