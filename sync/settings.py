@@ -83,6 +83,9 @@ SETTINGS: tuple[tuple[str, str, str], ...] = (
      "gives each webhook (event type) its own key. Unset: the endpoint answers 404."),
     ("LIFESYNC_RESPONDIO_API_URL", "https://api.respond.io/v2", "Base URL of the respond.io API for write-back."),
     ("LIFESYNC_RESPONDIO_API_TOKEN", "(unset)", "respond.io API access token (Bearer) for write-back."),
+    ("LIFESYNC_OPS_TOKEN", "(unset)",
+     "Token for the ops surfaces (Bearer, or basic-auth password): rq-dashboard at `/rq` is mounted when this, "
+     "`REDIS_URL` and the `dashboard` extra (`pip install -e '.[dashboard]'`) are all there."),
     ("<NAME>__<CONNECTION>", "(unset)",
      "Any connection setting above for a named connection, e.g. `LIFESYNC_WHATSAPP_APP_SECRET__SALON2`, "
      "served at `/webhooks/whatsapp/salon2`; for generic webhooks the connection is the endpoint name."),

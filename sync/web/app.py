@@ -39,6 +39,9 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
 
     app.register_blueprint(health)
     app.register_blueprint(webhooks, url_prefix="/webhooks")
+    from sync.web.ops_auth import mount_rq_dashboard
+
+    mount_rq_dashboard(app, settings.redis_url, settings.connection_setting("ops", "token"))
 
     @app.errorhandler(HTTPException)
     def json_error(exc: HTTPException) -> Any:

@@ -90,7 +90,7 @@ def test_cli_lists_open_dead_letters_as_table_and_json(cli, store, junk_config):
                                                     [str(broken), "mapping", "whatsapp/message"]]
     rows = json.loads(cli("deadletter", "list", "--json").output)
     wamid = whatsapp_value("message_text.json")["messages"][0]["id"]
-    assert [(r["id"], r["record_id"]) for r in rows] == [(fixable, wamid), (broken, None)]  # unmapped: no id
+    assert [(r["id"], r["record_id"]) for r in rows] == [(fixable, wamid), (broken, "wamid.BAD")]
     assert set(rows[0]) == {"id", "stage", "source", "object", "record_id", "reason", "created_at"}
 
 
