@@ -19,18 +19,19 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, post_load, validate
 
-from sync.config.lifecycle_schema import _entries, _name_check, _names, _stage_list, _Strict, _text, _unknown
+from sync.config.lifecycle_schema import stage_list, unknown_name
+from sync.config.schema_fields import Strict, entries, name_check, names, text_field
 from sync.config.types import StaleLeadRule
 
 
-class _StaleRuleSchema(_Strict):
-    name = _text(required=True, validate=_name_check)
-    from_stages = _names(data_key="from", required=True,
+class _StaleRuleSchema(Strict):
+    name = text_field(required=True, validate=name_check)
+    from_stages = names(data_key="from", required=True,
                          validate=validate.Length(min=1, error="list at least one active stage"))
     after_days = fields.Integer(strict=True, required=True, validate=validate.Range(
         min=1, max=3650, error="expected a whole number of days between 1 and 3650"),
         error_messages={"invalid": "expected a whole number of days", "required": "required"})
-    to = _text(required=True)
+    to = text_field(required=True)
 
     @post_load
     def _build(self, data: dict[str, Any], **kwargs: Any) -> StaleLeadRule:
@@ -38,10 +39,10 @@ class _StaleRuleSchema(_Strict):
                              after_days=data["after_days"], to=data["to"])
 
 
-class AutomationSchema(_Strict):
+class AutomationSchema(Strict):
     """``automation:``: lifecycle automation rules."""
 
-    stale_leads = _entries(_StaleRuleSchema, "{name: went-cold, from: [New Lead], after_days: 7, to: Cold Lead}",
+    stale_leads = entries(_StaleRuleSchema, "{name: went-cold, from: [New Lead], after_days: 7, to: Cold Lead}",
                            load_default=())
 
 
@@ -77,7 +78,7 @@ def _stage_names(root: Mapping[str, Any], section: str) -> list[str]:
 def _reference_errors(root: Mapping[str, Any], rules: list[Any], errors: dict[Any, Any]) -> None:
     """Stages named by the rules must exist: ``from`` active, ``to`` lost; a stage in one rule only."""
     active, lost = _stage_names(root, "stages"), _stage_names(root, "lost_stages")
-    listing = _stage_list(active, lost)
+    listing = stage_list(active, lost)
     claimed: dict[str, int] = {}
 
     def add(path: tuple[Any, ...], message: str) -> None:
@@ -97,7 +98,7 @@ def _reference_errors(root: Mapping[str, Any], rules: list[Any], errors: dict[An
             if stage in lost:
                 add((i, "from", j), f"'{stage}' is a lost stage; stale-lead rules start from active stages")
             elif stage not in active:
-                add((i, "from", j), f"{_unknown(stage, active)}; {listing}")
+                add((i, "from", j), f"{unknown_name(stage, active)}; {listing}")
             elif stage in claimed and claimed[stage] != i:
                 add((i, "from", j), f"'{stage}' is already in stale_leads[{claimed[stage]}]; "
                                     "a stage can have one stale-lead rule")
@@ -105,5 +106,5 @@ def _reference_errors(root: Mapping[str, Any], rules: list[Any], errors: dict[An
                 claimed.setdefault(stage, i)
         to = rule.get("to")
         if isinstance(to, str) and to not in lost:
-            problem = f"'{to}' is an active stage" if to in active else _unknown(to, lost)
+            problem = f"'{to}' is an active stage" if to in active else unknown_name(to, lost)
             add((i, "to"), f"{problem}; to must be a lost stage: {', '.join(lost) or '(none configured)'}")

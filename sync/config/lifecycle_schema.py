@@ -14,14 +14,14 @@ Both produce marshmallow-style error trees, turned into ``ConfigIssue``s with li
 
 from __future__ import annotations
 
-import copy
 import difflib
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 import phonenumbers
-from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
+from sync.config.schema_fields import MappingOf, Strict, entries, list_field, name_check, names, one_of, text_field
 from sync.config.types import (
     DEFAULT_JUNK_VALUES,
     PHASES,
@@ -42,22 +42,9 @@ BARE_RULES = tuple(r for r in SURVIVORSHIP_RULES if r not in ("priority", "prefe
 _QUOTE_HINT = 'expected text; quote values such as "null", "0" or "-1"'
 
 
-def _one_of(choices: Iterable[str], what: str) -> validate.OneOf:
-    """OneOf validator whose message names the bad value and the choices."""
-    return validate.OneOf(tuple(choices), error=f"unknown {what} '{{input}}'; expected one of: {{choices}}")
-
-
-def _name_check(value: str) -> None:
-    """A stage or rule name: non-empty, without surrounding spaces."""
-    if not value.strip():
-        raise ValidationError("must not be empty")
-    if value != value.strip():
-        raise ValidationError(f"'{value}' has leading or trailing spaces")
-
-
 def _stage_name_check(value: str) -> None:
     """A stage name; ``active`` and ``lost`` are reserved for transitions[].from."""
-    _name_check(value)
+    name_check(value)
     if value in STAGE_GROUPS:
         raise ValidationError(f"'{value}' is reserved (it means every {value} stage in transitions)")
 
@@ -70,86 +57,10 @@ def _region_check(value: str) -> None:
         )
 
 
-def _text(error_messages: dict[str, str] | None = None, **kwargs: Any) -> fields.String:
-    """A String field with messages ops people understand."""
-    messages = {"invalid": "expected text", "required": "required", "null": "must not be empty"}
-    return fields.String(error_messages={**messages, **(error_messages or {})}, **kwargs)
-
-
-def _list(inner: fields.Field, error_messages: dict[str, str] | None = None, **kwargs: Any) -> fields.List:
-    """A List field whose type error shows what a list looks like in YAML."""
-    messages = {"invalid": "expected a list, e.g. [a, b]", "required": "required",
-                "null": "must not be empty"}
-    return fields.List(inner, error_messages={**messages, **(error_messages or {})}, **kwargs)
-
-
-def _entries(schema: type[Schema], example: str, **kwargs: Any) -> fields.List:
-    """A list of mappings validated by ``schema``; ``example`` shows one entry in YAML."""
-    # marshmallow formats messages, hence the doubled braces
-    example = example.replace("{", "{{").replace("}", "}}")
-    entry = fields.Nested(schema, error_messages={"null": f"expected an entry such as {example}"})
-    return _list(entry, **kwargs)
-
-
-def _names(**kwargs: Any) -> fields.List:
-    """A list of names."""
-    return _list(_text(), **kwargs)
-
-
-class _Strict(Schema):
-    """Base schema: unknown keys are errors whose message lists the allowed keys."""
-
-    class Meta:
-        unknown = RAISE
-
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        keys = ", ".join(f.data_key or name for name, f in self.load_fields.items())
-        self.error_messages = {
-            **self.error_messages,
-            "unknown": f"unknown key; expected one of: {keys}",
-            "type": f"expected a mapping with keys: {keys}",
-        }
-
-
-class MappingOf(fields.Field):
-    """A mapping from names to values of one field type; errors are keyed by the name.
-
-    (marshmallow's ``Dict`` nests value errors under an extra ``value`` key, which would
-    show up in the key paths ops people see.)
-    """
-
-    def __init__(self, values: fields.Field, **kwargs: Any):
-        super().__init__(**kwargs)
-        self.values = values
-
-    def _bind_to_schema(self, field_name: str, parent: Any) -> None:
-        super()._bind_to_schema(field_name, parent)
-        self.values = copy.deepcopy(self.values)
-        self.values._bind_to_schema(field_name, self)
-
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> dict[str, Any]:
-        if not isinstance(value, Mapping):
-            raise ValidationError("expected a mapping of name: settings")
-        result: dict[str, Any] = {}
-        errors: dict[Any, Any] = {}
-        for key, item in value.items():
-            if not isinstance(key, str) or not key.strip():
-                errors[key] = ["expected a name as key"]
-                continue
-            try:
-                result[key] = self.values.deserialize(item, key, value, **kwargs)
-            except ValidationError as err:
-                errors[key] = err.messages
-        if errors:
-            raise ValidationError(errors, valid_data=result)
-        return result
-
-
-class _RuleSchema(_Strict):
-    rule = _text(required=True, validate=_one_of(SURVIVORSHIP_RULES, "rule"))
-    sources = _names()
-    source = _text()
+class _RuleSchema(Strict):
+    rule = text_field(required=True, validate=one_of(SURVIVORSHIP_RULES, "rule"))
+    sources = names()
+    source = text_field()
 
     @validates_schema
     def _sources_fit_rule(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -206,34 +117,34 @@ class RuleEntry(fields.Field):
         )
 
 
-class _StageSchema(_Strict):
-    name = _text(required=True, validate=_stage_name_check)
-    phase = _text(required=True, validate=_one_of(PHASES, "phase"))
-    description = _text(load_default="", allow_none=True)
+class _StageSchema(Strict):
+    name = text_field(required=True, validate=_stage_name_check)
+    phase = text_field(required=True, validate=one_of(PHASES, "phase"))
+    description = text_field(load_default="", allow_none=True)
 
     @post_load
     def _build(self, data: dict[str, Any], **kwargs: Any) -> StageDef:
         return StageDef(data["name"], data["phase"], data["description"] or "")
 
 
-class _LostStageSchema(_Strict):
-    name = _text(required=True, validate=_stage_name_check)
-    description = _text(load_default="", allow_none=True)
+class _LostStageSchema(Strict):
+    name = text_field(required=True, validate=_stage_name_check)
+    description = text_field(load_default="", allow_none=True)
 
     @post_load
     def _build(self, data: dict[str, Any], **kwargs: Any) -> LostStageDef:
         return LostStageDef(data["name"], data["description"] or "")
 
 
-class _TransitionSchema(_Strict):
-    name = _text(required=True, validate=_name_check)
-    from_stages = _names(
+class _TransitionSchema(Strict):
+    name = text_field(required=True, validate=name_check)
+    from_stages = names(
         data_key="from", required=True,
         validate=validate.Length(min=1, error="list at least one stage (or the words active / lost)"),
     )
-    on = _text(load_default="stage", validate=_one_of(TRANSITION_EVENTS, "event"))
-    to = _text(load_default=None, allow_none=True)
-    sources = _names(load_default=())
+    on = text_field(load_default="stage", validate=one_of(TRANSITION_EVENTS, "event"))
+    to = text_field(load_default=None, allow_none=True)
+    sources = names(load_default=())
 
     @post_load
     def _build(self, data: dict[str, Any], **kwargs: Any) -> TransitionRule:
@@ -243,23 +154,23 @@ class _TransitionSchema(_Strict):
         )
 
 
-class _SurvivorshipSchema(_Strict):
+class _SurvivorshipSchema(Strict):
     default = RuleEntry(load_default=FieldRule())
     field_rules = MappingOf(RuleEntry(), data_key="fields", load_default=dict)
 
 
-class _KindSchema(_Strict):
+class _KindSchema(Strict):
     exclusive = fields.Boolean(load_default=False, error_messages={"invalid": "expected true or false"})
     priority = fields.Integer(
         strict=True, load_default=100, error_messages={"invalid": "expected a whole number"}
     )
-    no_merge_if_different = _names(load_default=())
+    no_merge_if_different = names(load_default=())
 
 
-class _IdentitiesSchema(_Strict):
-    default_region = _text(load_default="US", validate=_region_check)
-    junk_values = _list(
-        _text(error_messages={"invalid": _QUOTE_HINT, "null": _QUOTE_HINT}),
+class _IdentitiesSchema(Strict):
+    default_region = text_field(load_default="US", validate=_region_check)
+    junk_values = list_field(
+        text_field(error_messages={"invalid": _QUOTE_HINT, "null": _QUOTE_HINT}),
         load_default=DEFAULT_JUNK_VALUES,
     )
     kinds = MappingOf(
@@ -268,17 +179,17 @@ class _IdentitiesSchema(_Strict):
     )
 
 
-class LifecycleSchema(_Strict):
+class LifecycleSchema(Strict):
     """The whole lifecycle.yaml file; loads into ``LifecycleConfig``."""
 
-    stages = _entries(
+    stages = entries(
         _StageSchema, "{name: New Lead, phase: acquisition}", required=True,
         validate=validate.Length(min=1, error="list at least one active stage"),
         error_messages={"required": "required: the ordered list of active stages"},
     )
-    lost_stages = _entries(_LostStageSchema, "{name: Cold Lead}", load_default=())
-    default_stage = _text(load_default=None, allow_none=True)
-    transitions = _entries(
+    lost_stages = entries(_LostStageSchema, "{name: Cold Lead}", load_default=())
+    default_stage = text_field(load_default=None, allow_none=True)
+    transitions = entries(
         _TransitionSchema, "{name: my-rule, from: [Cold Lead], to: New Lead}", load_default=()
     )
     survivorship = fields.Nested(_SurvivorshipSchema, load_default=dict, allow_none=True)
@@ -340,13 +251,13 @@ def _items(raw: Mapping[str, Any], key: str) -> list[tuple[int, Mapping[str, Any
     return [(i, item) for i, item in enumerate(value) if isinstance(item, Mapping)]
 
 
-def _stage_list(active: list[str], lost: list[str]) -> str:
+def stage_list(active: list[str], lost: list[str]) -> str:
     """Human list of configured stages for error messages."""
     text = f"configured stages: {', '.join(active) or '(none)'}"
     return text + (f"; lost stages: {', '.join(lost)}" if lost else "")
 
 
-def _unknown(name: str, known: Iterable[str]) -> str:
+def unknown_name(name: str, known: Iterable[str]) -> str:
     """``unknown stage 'X'`` plus a suggestion when a configured name is close."""
     close = difflib.get_close_matches(name, list(known), n=1)
     return f"unknown stage '{name}'" + (f" (did you mean '{close[0]}'?)" if close else "")
@@ -367,7 +278,7 @@ def _reference_errors(raw: Any) -> dict[Any, Any]:
     active: list[str] = []
     lost: list[str] = []
     first_use: dict[str, str] = {}
-    for section, names in (("stages", active), ("lost_stages", lost)):
+    for section, seen in (("stages", active), ("lost_stages", lost)):
         for i, item in _items(raw, section):
             name = item.get("name")
             if not isinstance(name, str):
@@ -377,9 +288,9 @@ def _reference_errors(raw: Any) -> dict[Any, Any]:
                     f"duplicate stage name '{name}' (already used at {first_use[name]})")
             else:
                 first_use[name] = f"{section}[{i}]"
-                names.append(name)
+                seen.append(name)
     known = active + lost
-    listing = _stage_list(active, lost)
+    listing = stage_list(active, lost)
 
     rule_names: dict[str, int] = {}
     for i, rule in _items(raw, "transitions"):
@@ -392,18 +303,18 @@ def _reference_errors(raw: Any) -> dict[Any, Any]:
         sources = rule.get("from")
         for j, stage in enumerate(sources if isinstance(sources, list) else []):
             if isinstance(stage, str) and stage not in known and stage not in STAGE_GROUPS:
-                add(("transitions", i, "from", j), f"{_unknown(stage, known)}; expected a stage name or "
+                add(("transitions", i, "from", j), f"{unknown_name(stage, known)}; expected a stage name or "
                                                   f"the words active / lost; {listing}")
         to = rule.get("to")
         if isinstance(to, str) and to not in known:
-            add(("transitions", i, "to"), f"{_unknown(to, known)}; {listing}")
+            add(("transitions", i, "to"), f"{unknown_name(to, known)}; {listing}")
         if rule.get("on") == "inbound_message" and to is None:
             add(("transitions", i, "to"),
                 "required when on is inbound_message: the stage the contact moves to")
 
     default = raw.get("default_stage")
     if isinstance(default, str) and default not in active:
-        problem = f"'{default}' is a lost stage" if default in lost else _unknown(default, active)
+        problem = f"'{default}' is a lost stage" if default in lost else unknown_name(default, active)
         add(("default_stage",), f"{problem}; default_stage must be an active stage: {', '.join(active)}")
 
     identities = raw.get("identities")

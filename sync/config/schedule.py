@@ -23,7 +23,7 @@ from typing import Any
 from croniter import croniter
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
-from sync.config.lifecycle_schema import MappingOf, _one_of, _Strict, _text
+from sync.config.schema_fields import MappingOf, Strict, one_of, text_field
 from sync.config.yamlload import issues_from_messages, load_yaml
 from sync.errors import ConfigError, ConfigIssue
 
@@ -58,11 +58,11 @@ def _whole(low: int, high: int, what: str) -> fields.Integer:
         error_messages={"invalid": f"expected a whole number of {what}"})
 
 
-class _JobSchema(_Strict):
-    task = _text(required=True, validate=_one_of(TASKS, "task"))
+class _JobSchema(Strict):
+    task = text_field(required=True, validate=one_of(TASKS, "task"))
     every = _whole(1, 7 * 86400, "seconds")
-    cron = _text(load_default=None, validate=_cron_check)
-    queue = _text(load_default="maintenance", validate=_one_of(QUEUES, "queue"))
+    cron = text_field(load_default=None, validate=_cron_check)
+    queue = text_field(load_default="maintenance", validate=one_of(QUEUES, "queue"))
     timeout = _whole(1, 86400, "seconds")
     enabled = fields.Boolean(load_default=True, truthy={True}, falsy={False},
                              error_messages={"invalid": "expected true or false"})
@@ -77,7 +77,7 @@ class _JobSchema(_Strict):
         return {**data, "timeout": data["timeout"] or 600}
 
 
-class ScheduleSchema(_Strict):
+class ScheduleSchema(Strict):
     """The whole schedule.yaml file."""
 
     jobs = MappingOf(fields.Nested(_JobSchema, error_messages={
