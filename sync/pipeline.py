@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from itertools import islice
+from multiprocessing import get_context
 from typing import Any
 
 from sync import model
@@ -126,6 +127,73 @@ def ingest_patches(
     return result
 
 
+# A long ingest maps on a second process, so mapping (pure Python, ~60 µs a record) runs on
+# the other core while this process reconciles and writes. Short ones never pay its start-up.
+PROCESS_AFTER_BATCHES = 4
+_worker_mapping: Any = None
+
+
+def _init_worker(mapping_file: str) -> None:
+    global _worker_mapping
+    from sync.mappings import load_mapping
+
+    _worker_mapping = load_mapping(mapping_file)
+
+
+def _map_in_worker(records: list[Any]) -> tuple[list[tuple[int, Patch]], list[dict[str, Any]]]:
+    """Map a batch in the worker; patches come back with their record's position, not the record."""
+    items, dead = map_records(_worker_mapping, records)
+    position = {id(record): n for n, record in enumerate(records)}
+    return [(position[id(record)], patch) for patch, record in items], dead
+
+
+class _Done:
+    """A finished 'future' for batches mapped in this process."""
+
+    def __init__(self, value: Any):
+        self.value = value
+
+    def result(self) -> Any:
+        return self.value
+
+
+class _Remote:
+    """A batch mapped by the worker process; its patches rejoin their records on ``result``."""
+
+    def __init__(self, future: Any, batch: list[Any]):
+        self.future, self.batch = future, batch
+
+    def result(self) -> Any:
+        placed, dead = self.future.result()
+        return [(patch, self.batch[n]) for n, patch in placed], dead
+
+
+class _Mapper:
+    """Maps batches in this process, then — past ``PROCESS_AFTER_BATCHES`` — on a worker process."""
+
+    def __init__(self, mapping: Any):
+        self.mapping, self.seen, self.pool = mapping, 0, None
+
+    def __enter__(self) -> _Mapper:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+    def submit(self, batch: list[Any] | None) -> _Done | _Remote | None:
+        """Start mapping ``batch`` (None when the records are exhausted)."""
+        if batch is None:
+            return None
+        self.seen += 1
+        if self.seen <= PROCESS_AFTER_BATCHES or getattr(self.mapping, "file", None) is None:
+            return _Done(map_records(self.mapping, batch))
+        if self.pool is None:
+            self.pool = ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"),
+                                            initializer=_init_worker, initargs=(str(self.mapping.file),))
+        return _Remote(self.pool.submit(_map_in_worker, batch), batch)
+
+
 def mapping_for(config: Any, source: str, obj: str) -> Any:
     """The mapping of (source, object), or an error naming the ones that exist."""
     try:
@@ -153,16 +221,11 @@ def ingest(
         mapping = mapping_for(config, source, obj)
         total = IngestResult()
         batches = _batches(records, batch_size or settings.batch_size)
-        # Map batch N+1 on a helper thread while batch N is reconciled and written: the
-        # database round trips release the GIL, so the two overlap. At most two batches are
-        # in memory at once.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lifesync-map") as pool:
-            first = next(batches, None)
-            pending = pool.submit(map_records, mapping, first) if first is not None else None
+        with _Mapper(mapping) as mapper:
+            pending = mapper.submit(next(batches, None))
             while pending is not None:
                 items, dead = pending.result()
-                following = next(batches, None)
-                pending = pool.submit(map_records, mapping, following) if following is not None else None
+                pending = mapper.submit(next(batches, None))  # mapped while this batch is written
                 total.add(ingest_patches(store, config.lifecycle, items, dead, push_targets))
         return total
     finally:
