@@ -63,7 +63,8 @@ def child(db: str, records: int, batch: int) -> dict:
                 yield rec
 
         started = time.perf_counter()
-        result = ingest("hubspot", "contacts", timed_stream(), store=store, config=config, batch_size=batch)
+        result = ingest("hubspot", "contacts", timed_stream(), store=store, config=config, batch_size=batch,
+                        map_in_process=False)
         elapsed = time.perf_counter() - started - gen_seconds
         tables = [t.name for t in Base.metadata.sorted_tables]
         with store.engine.connect() as conn:
@@ -74,7 +75,9 @@ def child(db: str, records: int, batch: int) -> dict:
             "generator_seconds": round(gen_seconds, 2),
             "records_per_s": round(records / elapsed), "rows": rows, "rows_per_record": round(rows / records, 2),
             "rows_per_s": round(rows / elapsed), "peak_rss_mb": round(resource.getrusage(
-                resource.RUSAGE_SELF).ru_maxrss / 1024, 1), "result": result.as_dict(),
+                resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "worker_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
+            "result": result.as_dict(),
             "rows_by_table": {t: n for t, n in counts.items() if n},
         }
         if db == "postgresql":
@@ -131,6 +134,8 @@ def report(big: dict, small: dict) -> None:
     print(f"rows/s             {big['rows_per_s']:>12,}")
     print(f"peak RSS           {big['peak_rss_mb']:>12} MB  ({small['records']:,} records: "
           f"{small['peak_rss_mb']} MB)")
+    print(f"mapping worker RSS {big['worker_peak_rss_mb']:>12} MB  ({small['records']:,} records: "
+          f"{small['worker_peak_rss_mb']} MB)")
     if "copy" in big:
         c = big["copy"]
         print(f"COPY baseline      {c['rows_per_s']:>12,} rows/s  ({c['rows']:,} rows in {c['seconds']} s)")

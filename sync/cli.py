@@ -157,7 +157,8 @@ def ingest_cmd(source: str, object_name: str, file: str) -> None:
     settings = _settings()
     with _store(settings) as store:
         result = ingest(source, object_name, read_records(file), store=store, config=_config(settings),
-                        batch_size=settings.batch_size, push_targets=enabled_targets(settings))
+                        batch_size=settings.batch_size, push_targets=enabled_targets(settings),
+                        map_in_process=False)
     _dump(result.as_dict())
 
 

@@ -127,7 +127,7 @@ def ingest_patches(
     return result
 
 
-# A long ingest maps on a second process, so mapping (pure Python, ~60 µs a record) runs on
+# A long ingest may map on a second process, so mapping (pure Python, ~60 µs a record) runs on
 # the other core while this process reconciles and writes. Short ones never pay its start-up.
 PROCESS_AFTER_BATCHES = 4
 _worker_mapping: Any = None
@@ -171,8 +171,8 @@ class _Remote:
 class _Mapper:
     """Maps batches in this process, then — past ``PROCESS_AFTER_BATCHES`` — on a worker process."""
 
-    def __init__(self, mapping: Any):
-        self.mapping, self.seen, self.pool = mapping, 0, None
+    def __init__(self, mapping: Any, spawn: bool):
+        self.mapping, self.spawn, self.seen, self.pool = mapping, spawn, 0, None
 
     def __enter__(self) -> _Mapper:
         return self
@@ -186,7 +186,7 @@ class _Mapper:
         if batch is None:
             return None
         self.seen += 1
-        if self.seen <= PROCESS_AFTER_BATCHES or getattr(self.mapping, "file", None) is None:
+        if not self.spawn or self.seen <= PROCESS_AFTER_BATCHES or getattr(self.mapping, "file", None) is None:
             return _Done(map_records(self.mapping, batch))
         if self.pool is None:
             self.pool = ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"),
@@ -206,12 +206,15 @@ def mapping_for(config: Any, source: str, obj: str) -> Any:
 
 def ingest(
     source: str, obj: str, records: Iterable[Any], *, store: Store | None = None, config: Any = None,
-    batch_size: int | None = None, push_targets: frozenset[str] = frozenset(),
+    batch_size: int | None = None, push_targets: frozenset[str] = frozenset(), map_in_process: bool = True,
 ) -> IngestResult:
     """Ingest vendor records of one (source, object) through its mapping; returns the counts.
 
     ``store`` and ``config`` default to those the environment's Settings name; ``records``
     may be any iterable: it is consumed in batches, each its own transaction.
+    ``map_in_process=False`` lets a long ingest map on a spawned worker process (the other
+    core); like any spawning code, the calling script then needs an
+    ``if __name__ == "__main__":`` guard, which is why it is opt-in.
     """
     settings = Settings.from_env()
     own_store = store is None
@@ -221,7 +224,7 @@ def ingest(
         mapping = mapping_for(config, source, obj)
         total = IngestResult()
         batches = _batches(records, batch_size or settings.batch_size)
-        with _Mapper(mapping) as mapper:
+        with _Mapper(mapping, spawn=not map_in_process) as mapper:
             pending = mapper.submit(next(batches, None))
             while pending is not None:
                 items, dead = pending.result()

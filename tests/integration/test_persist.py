@@ -147,3 +147,26 @@ def test_database_state_is_independent_of_order_and_batching(migrated_store, ps,
     wipe(migrated_store)
     ingest(migrated_store, shuffled, batch=batch)
     assert export(migrated_store) == expected
+
+
+def test_mapping_on_a_worker_process_gives_the_same_state(store):
+    from sync.config import load_config
+    from sync.demo.business import generate_business
+    from sync.pipeline import PROCESS_AFTER_BATCHES
+    from sync.pipeline import ingest as ingest_records
+
+    config = load_config(None)
+    records = generate_business(seed=5, people_count=200).hubspot_contacts[:90]
+    batch = 10
+    assert len(records) > batch * (PROCESS_AFTER_BATCHES + 2)  # the worker maps several batches
+    bad = dict(records[-1], id=None)  # a dead letter from the worker keeps its record
+    results = []
+    for in_process in (True, False):
+        wipe(store)
+        r = ingest_records("hubspot", "contacts", [*records, bad], store=store, config=config, batch_size=batch,
+                           map_in_process=in_process)
+        with store.transaction() as s:
+            letters = [(d.stage, d.payload) for d in s.scalars(select(model.DeadLetter))]
+        results.append((r.as_dict(), export(store), letters))
+    assert results[0] == results[1]
+    assert results[0][0]["dead_lettered"] == 1 and results[0][2] == [("mapping", bad)]
