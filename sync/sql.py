@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Iterator, Sequence
+from json.encoder import encode_basestring_ascii as encode_string
 from typing import Any
 
 from sqlalchemy import JSON, Table, any_, bindparam, cast, literal, text, update
@@ -43,6 +44,11 @@ def _with_defaults(table: Table, rows: Sequence[dict[str, Any]]) -> Sequence[dic
 _staged = itertools.count()
 
 
+def _json(value: Any) -> str:
+    """JSON text of a value; plain strings (most field values) skip the general encoder."""
+    return encode_string(value) if type(value) is str else json.dumps(value)
+
+
 def _pg_copy(session: Session, table: Table, target: str, rows: Sequence[dict[str, Any]]) -> list[str]:
     """COPY rows into ``target`` (a table with ``table``'s columns); returns the column names."""
     rows = _with_defaults(table, rows)
@@ -51,7 +57,7 @@ def _pg_copy(session: Session, table: Table, target: str, rows: Sequence[dict[st
     raw = session.connection().connection.driver_connection
     with raw.cursor() as cur, cur.copy(f"COPY {target} ({', '.join(cols)}) FROM STDIN") as copy:
         for row in rows:
-            copy.write_row([json.dumps(row[c]) if j else row[c] for c, j in zip(cols, json_cols, strict=True)])
+            copy.write_row([_json(row[c]) if j else row[c] for c, j in zip(cols, json_cols, strict=True)])
     return cols
 
 
