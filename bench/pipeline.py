@@ -6,7 +6,8 @@ For each database it prints records/s, rows written per record and peak RSS, the
 same ingest with a tenth of the records in a fresh process so the two peaks can be compared
 (memory must not grow with the record count). On PostgreSQL it also loads exactly the rows
 the run wrote with ``COPY`` into identically indexed tables — the physical limit of writing
-them — and prints the ratio of the pipeline's row rate to COPY's.
+them; the median of three COPYs, as one alone varies by ±15% here — and prints the ratio of
+the pipeline's row rate to COPY's.
 
 Each measurement runs in its own subprocess on a fresh database.
 """
@@ -91,8 +92,10 @@ def child(db: str, records: int, batch: int) -> dict:
                 conn.execute(f"DROP DATABASE IF EXISTS {pg_db} WITH (FORCE)")
 
 
-def copy_baseline(url: str, tables: dict[str, int]) -> dict:
-    """COPY the rows the run wrote into identically indexed tables; time only the COPY."""
+def copy_baseline(url: str, tables: dict[str, int], runs: int = 3) -> dict:
+    """COPY the rows the run wrote into identically indexed tables; median of ``runs`` timed COPYs."""
+    import statistics
+
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
@@ -103,17 +106,23 @@ def copy_baseline(url: str, tables: dict[str, int]) -> dict:
                 for chunk in cp:
                     buf.write(chunk)
             dumps[t] = buf.getvalue()
-        conn.execute("CREATE SCHEMA copybase")
-        for t in tables:  # same columns, indexes and unique constraints; no foreign keys
-            conn.execute(f"CREATE TABLE copybase.{t} (LIKE public.{t} INCLUDING ALL)")
-        started = time.perf_counter()
-        with conn.transaction():
-            for t, data in dumps.items():
-                with conn.cursor().copy(f"COPY copybase.{t} FROM STDIN") as cp:
-                    cp.write(data)
-        seconds = time.perf_counter() - started
+        timings = []
+        for run in range(runs):
+            schema = f"copybase{run}"
+            conn.execute(f"CREATE SCHEMA {schema}")
+            for t in tables:  # same columns, indexes and unique constraints; no foreign keys
+                conn.execute(f"CREATE TABLE {schema}.{t} (LIKE public.{t} INCLUDING ALL)")
+            started = time.perf_counter()
+            with conn.transaction():
+                for t, data in dumps.items():
+                    with conn.cursor().copy(f"COPY {schema}.{t} FROM STDIN") as cp:
+                        cp.write(data)
+            timings.append(time.perf_counter() - started)
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
     rows = sum(tables.values())
-    return {"seconds": round(seconds, 2), "rows": rows, "rows_per_s": round(rows / seconds)}
+    seconds = statistics.median(timings)
+    return {"seconds": round(seconds, 2), "rows": rows, "rows_per_s": round(rows / seconds),
+            "runs_rows_per_s": [round(rows / t) for t in timings]}
 
 
 def run_child(db: str, records: int, batch: int) -> dict:
@@ -138,7 +147,8 @@ def report(big: dict, small: dict) -> None:
           f"{small['worker_peak_rss_mb']} MB)")
     if "copy" in big:
         c = big["copy"]
-        print(f"COPY baseline      {c['rows_per_s']:>12,} rows/s  ({c['rows']:,} rows in {c['seconds']} s)")
+        print(f"COPY baseline      {c['rows_per_s']:>12,} rows/s  (median of {c['runs_rows_per_s']}; "
+              f"{c['rows']:,} rows in {c['seconds']} s)")
         print(f"ratio to COPY      {big['ratio_to_copy']:>12}")
     print(f"counts             {big['result']}")
 
