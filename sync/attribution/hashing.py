@@ -1,0 +1,256 @@
+"""Normalise and hash contact data the way each ad network asks (Meta, TikTok, Google).
+
+Public API::
+
+    normalize(network, field, value, *, region=None) -> str | None
+    hashed(network, field, value, *, region=None) -> str | None
+    should_hash(network, field) -> bool
+    wire_value(network, field, value, *, region=None) -> str | None
+
+`network` is one of `NETWORKS`, `field` one of `FIELDS`; anything else is a programming error
+(`ValueError`). A value that cannot be normalised gives `None`, never a guess. `hashed` is
+SHA-256 of the UTF-8 normalised value as lowercase hex; a value that already is 64 hex digits
+is returned (lowercased) as is, so nothing is ever hashed twice.
+
+Rules (see shared/reference/ads.md):
+
+* email: trim + lowercase, must look like `local@domain.tld`; for Google only, every `.`
+  before the `@` of a gmail.com / googlemail.com address is removed.
+* phone: parsed with `phonenumbers`. `+…` / `00…` is international; otherwise the number is
+  read in `region` (the contact's country: ISO code, name or calling code such as `44`;
+  `DEFAULT_REGION` when not given) and, failing that, as digits that already start with a
+  country code. Invalid → None. Meta gets the E.164 digits without `+`; TikTok and Google
+  get E.164 with `+`.
+* first_name / last_name: lowercase, punctuation and spaces removed, letters of any script kept.
+* city: lowercase letters and digits only.
+* state: US state / Canadian province names to their 2-letter code; any 2-letter value is kept;
+  other names (states outside North America) lowercase alphanumerics only, as Meta asks.
+* country: names, aliases and alpha-3 codes to ISO alpha-2; unknown → None.
+* zip: lowercase without spaces or dashes; US ZIP+4 and any US zip (region US) → first 5 digits.
+* date_of_birth: `YYYYMMDD` from ISO (`1990-02-01`, also with a time), `YYYY/MM/DD`,
+  `YYYYMMDD`, `DD.MM.YYYY`, `DD-MM-YYYY` and `MM/DD/YYYY`. Ambiguous slash dates (both parts
+  ≤ 12) are month-first when the region writes dates that way (`MONTH_FIRST_REGIONS`, which
+  includes the default US) and day-first elsewhere; when one part is > 12 it must be the day.
+  Two-digit years and years outside 1900..this year → None.
+* gender: `f` / `m` from common words in several languages; anything else → None.
+* external_id: trim + lowercase.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Callable
+
+import phonenumbers
+
+from sync.attribution.geo_codes import country_index, region_codes, squash, state_index
+
+NETWORKS = frozenset({"meta", "tiktok", "google"})
+FIELDS = frozenset({
+    "email", "phone", "first_name", "last_name", "city", "state", "zip", "country",
+    "date_of_birth", "gender", "external_id",
+})
+# Fields each network takes as plain normalised text; everything else is hashed. Meta hashes
+# all of them (external_id hashing is recommended); fields a network does not accept are
+# hashed too, so personal data never leaves in clear by default.
+PLAIN_FIELDS: dict[str, frozenset[str]] = {
+    "meta": frozenset(),
+    "tiktok": frozenset({"city", "state", "country"}),
+    "google": frozenset({"city", "state", "country", "zip"}),
+}
+DEFAULT_REGION = "US"
+MONTH_FIRST_REGIONS = frozenset({"US", "PH", "FM", "MH", "PW", "GU", "AS", "MP", "VI", "PR", "UM"})
+GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
+
+_HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+_ZIP_PLUS4 = re.compile(r"(\d{5})-?\d{4}")
+_DIGITS = re.compile(r"\D+")
+_GENDERS = {
+    "f": "f", "female": "f", "woman": "f", "w": "f", "girl": "f", "femme": "f", "femenino": "f",
+    "feminino": "f", "mujer": "f", "weiblich": "f", "frau": "f", "donna": "f", "femmina": "f",
+    "vrouw": "f", "m": "m", "male": "m", "man": "m", "boy": "m", "homme": "m", "masculin": "m",
+    "masculino": "m", "hombre": "m", "männlich": "m", "mann": "m", "uomo": "m", "maschio": "m",
+}
+_DATE_PATTERNS = (  # (regex, group order as y/m/d/a/b where a/b are day-or-month)
+    (re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ].*)?"), "ymd"),
+    (re.compile(r"(\d{4})[/.](\d{1,2})[/.](\d{1,2})"), "ymd"),
+    (re.compile(r"(\d{4})(\d{2})(\d{2})"), "ymd"),
+    (re.compile(r"(\d{1,2})[.-](\d{1,2})[.-](\d{4})"), "dmy"),
+    (re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})"), "aby"),
+)
+
+
+def _check(network: str, field: str) -> None:
+    """Reject a network or field name we do not know (a caller bug, not bad data)."""
+    if network not in NETWORKS:
+        raise ValueError(f"unknown ad network {network!r}; expected one of {sorted(NETWORKS)}")
+    if field not in FIELDS:
+        raise ValueError(f"unknown user-data field {field!r}; expected one of {sorted(FIELDS)}")
+
+
+def should_hash(network: str, field: str) -> bool:
+    """True when `network` wants `field` SHA-256 hashed, False when it takes plain text."""
+    _check(network, field)
+    return field not in PLAIN_FIELDS[network]
+
+
+def is_hashed(value: object) -> bool:
+    """True for a string that already is a SHA-256 hex digest (64 hex digits)."""
+    return isinstance(value, str) and _HEX64.fullmatch(value.strip()) is not None
+
+
+def resolve_region(region: str | None) -> str:
+    """Upper-case ISO region for a country code, name or calling code (`44`, `+44`), else the default."""
+    calling_code = region.strip().removeprefix("+") if region else ""
+    if calling_code.isdigit():
+        code = phonenumbers.region_code_for_country_code(int(calling_code))
+        return code if code != phonenumbers.UNKNOWN_REGION else DEFAULT_REGION
+    code = _country(region) if region else None
+    return code.upper() if code else DEFAULT_REGION
+
+
+def _email(network: str, text: str, _region: str) -> str | None:
+    """Trimmed, lowercased address; Gmail dots removed for Google."""
+    email = text.strip().lower()
+    if not _EMAIL.fullmatch(email):
+        return None
+    local, domain = email.rsplit("@", 1)
+    if network == "google" and domain in GMAIL_DOMAINS:
+        local = local.replace(".", "")
+        if not local:
+            return None
+    return f"{local}@{domain}"
+
+
+def _phone(network: str, text: str, region: str) -> str | None:
+    """E.164 (with `+` for TikTok/Google, digits only for Meta) or None when invalid."""
+    text = text.strip()
+    digits = _DIGITS.sub("", text)
+    if not digits:
+        return None
+    if text.startswith("+"):
+        attempts: list[tuple[str, str | None]] = [("+" + digits, None)]
+    elif text.startswith("00"):
+        attempts = [("+" + digits[2:], None)]
+    else:  # a national number in the contact's region, else digits already carrying a country code
+        attempts = [(text, region), ("+" + digits, None)]
+    for candidate, candidate_region in attempts:
+        try:
+            number = phonenumbers.parse(candidate, candidate_region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+            return e164.removeprefix("+") if network == "meta" else e164
+    return None
+
+
+def _name(_network: str, text: str, _region: str) -> str | None:
+    """Lowercase letters (any script) and digits, punctuation and spaces removed."""
+    return squash(text) or None
+
+
+def _state(_network: str, text: str, _region: str) -> str | None:
+    """2-letter code for known names, other states lowercase alphanumerics."""
+    key = squash(text)
+    return state_index().get(key, key) or None
+
+
+def _country(text: str) -> str | None:
+    """Lowercase ISO alpha-2 code for a code, name or alias; None when unknown."""
+    key = squash(text)
+    if key in country_index():
+        return country_index()[key]
+    return key if len(key) == 2 and key in region_codes() else None
+
+
+def _zip(_network: str, text: str, region: str) -> str | None:
+    """Lowercase, no spaces or dashes; US zips cut to their first 5 digits."""
+    compact = re.sub(r"[\s]+", "", text.lower())
+    plus4 = _ZIP_PLUS4.fullmatch(compact)
+    if plus4:
+        return plus4.group(1)
+    compact = squash(compact)
+    if region == "US" and compact.isdigit():
+        return compact[:5] if len(compact) >= 5 else None
+    return compact or None
+
+
+def _date_of_birth(_network: str, text: str, region: str) -> str | None:
+    """`YYYYMMDD` from the common date formats, or None."""
+    text = text.strip()
+    for pattern, order in _DATE_PATTERNS:
+        match = pattern.fullmatch(text)
+        if not match:
+            continue
+        first, second, third = (int(part) for part in match.groups())
+        if order == "ymd":
+            year, month, day = first, second, third
+        elif order == "dmy":
+            day, month, year = first, second, third
+        else:
+            month_first = second > 12 or (first <= 12 and region in MONTH_FIRST_REGIONS)
+            year, month, day = third, *((first, second) if month_first else (second, first))
+        return _valid_date(year, month, day)
+    return None
+
+
+def _valid_date(year: int, month: int, day: int) -> str | None:
+    """`YYYYMMDD` for a real date from 1900 up to today, else None."""
+    try:
+        date = dt.date(year, month, day)
+    except ValueError:
+        return None
+    return date.strftime("%Y%m%d") if year >= 1900 and date <= dt.date.today() else None
+
+
+def _gender(_network: str, text: str, _region: str) -> str | None:
+    """`f` or `m` from a gender word."""
+    return _GENDERS.get(squash(text))
+
+
+def _external_id(_network: str, text: str, _region: str) -> str | None:
+    """Trimmed, lowercased id."""
+    return text.strip().lower() or None
+
+
+_NORMALIZERS: dict[str, Callable[[str, str, str], str | None]] = {
+    "email": _email,
+    "phone": _phone,
+    "first_name": _name,
+    "last_name": _name,
+    "city": _name,
+    "state": _state,
+    "zip": _zip,
+    "country": lambda _network, text, _region: _country(text),
+    "date_of_birth": _date_of_birth,
+    "gender": _gender,
+    "external_id": _external_id,
+}
+
+
+def normalize(network: str, field: str, value: str | int | None, *, region: str | None = None) -> str | None:
+    """The value as `network` wants `field` before hashing, or None when it cannot be normalised."""
+    _check(network, field)
+    if value is None or isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    return _NORMALIZERS[field](network, str(value), resolve_region(region))
+
+
+def hashed(network: str, field: str, value: str | int | None, *, region: str | None = None) -> str | None:
+    """SHA-256 (lowercase hex) of the normalised value; an existing digest is returned as is."""
+    _check(network, field)
+    if is_hashed(value):
+        return str(value).strip().lower()
+    normalised = normalize(network, field, value, region=region)
+    return hashlib.sha256(normalised.encode("utf-8")).hexdigest() if normalised is not None else None
+
+
+def wire_value(network: str, field: str, value: str | int | None, *, region: str | None = None) -> str | None:
+    """What goes in the payload: hashed when `should_hash`, else the plain normalised text."""
+    if should_hash(network, field):
+        return hashed(network, field, value, region=region)
+    return normalize(network, field, value, region=region)
