@@ -20,7 +20,8 @@ Rules (see shared/reference/ads.md):
   read in `region` (the contact's country: ISO code, name or calling code such as `44`;
   `DEFAULT_REGION` when not given) and, failing that, as digits that already start with a
   country code. Invalid → None. Meta gets the E.164 digits without `+`; TikTok and Google
-  get E.164 with `+`.
+  get E.164 with `+`. Meta's form has no `+`, so it is only unambiguous read back in the
+  number's own region: the contact's region wins when both readings are valid numbers.
 * first_name / last_name: lowercase, punctuation and spaces removed, letters of any script kept.
 * city: lowercase letters and digits only.
 * state: US state / Canadian province names to their 2-letter code; any 2-letter value is kept;
@@ -118,10 +119,10 @@ def _email(network: str, text: str, _region: str) -> str | None:
     if not _EMAIL.fullmatch(email):
         return None
     local, domain = email.rsplit("@", 1)
+    if not squash(local):  # no letter or digit before the @
+        return None
     if network == "google" and domain in GMAIL_DOMAINS:
         local = local.replace(".", "")
-        if not local:
-            return None
     return f"{local}@{domain}"
 
 
