@@ -1,0 +1,135 @@
+"""Retries inside a job: tenacity around ``session.send``, driven by the classification table.
+
+``send`` retries what the table calls RETRY or RATE_LIMITED (connection errors, timeouts,
+429, 5xx): it waits ``Retry-After`` when the response gives one (seconds or an HTTP date),
+otherwise a jittered exponential backoff capped at ``max_wait``; attempts are bounded. A
+``Retry-After`` longer than ``max_wait`` is not slept here: the ``RateLimited`` error is raised
+at once (with ``retry_after``) for rq's job-level ``Retry`` to handle, so the two retry layers
+never overlap. AUTH calls the ``refresh`` hook and retries once; FAIL raises the typed error
+with the vendor's message, redacted. ``sleep`` is injectable so tests record waits instead of
+sleeping.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import requests
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_random_exponential
+
+from sync.errors import RateLimited, TransientError
+from sync.http.errors import Action, ErrorTable, Outcome, classify
+from sync.http.redact import redact, redact_url
+
+log = logging.getLogger(__name__)
+
+Refresh = Callable[[requests.PreparedRequest], requests.PreparedRequest]
+
+
+class Limiter(Protocol):
+    """What ``send`` needs from a rate limiter (``sync.http.ratelimit.TokenBucket`` is one)."""
+
+    def acquire(self, cost: int = 1) -> float:
+        """Block until ``cost`` tokens are available; return the seconds waited."""
+
+    def learn(self, headers: Any) -> None:
+        """Update the remaining budget from response headers."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How many attempts and how long to wait between them."""
+
+    max_attempts: int = 5
+    initial_wait: float = 0.5
+    max_wait: float = 60.0
+
+
+def _wait_for(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
+    backoff = wait_random_exponential(multiplier=policy.initial_wait, max=policy.max_wait)
+
+    def wait(state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            return min(float(retry_after), policy.max_wait)
+        return backoff(state)
+
+    return wait
+
+
+def _stop_for(policy: RetryPolicy) -> Callable[[RetryCallState], bool]:
+    def stop(state: RetryCallState) -> bool:
+        if state.attempt_number >= policy.max_attempts:
+            return True
+        exc = state.outcome.exception() if state.outcome else None
+        retry_after = getattr(exc, "retry_after", None)
+        return retry_after is not None and retry_after > policy.max_wait  # leave long waits to rq
+
+    return stop
+
+
+@dataclass
+class HttpClient:
+    """A session plus everything around a send: retry policy, error overrides, limiter, auth refresh."""
+
+    session: requests.Session
+    vendor: str = "the remote system"
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    overrides: ErrorTable | None = None
+    limiter: Limiter | None = None
+    refresh: Refresh | None = None
+    sleep: Callable[[float], None] = time.sleep
+
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """Prepare ``method path`` on the session (``json=``, ``params=``, ...) and ``send`` it."""
+        prepare = getattr(self.session, "prepare", None)
+        if prepare is not None:
+            prepared = prepare(method, path, **kwargs)
+        else:
+            prepared = self.session.prepare_request(requests.Request(method.upper(), path, **kwargs))
+        return self.send(prepared)
+
+    def send(self, request: requests.PreparedRequest) -> requests.Response:
+        """Send with retries; return the successful response or raise the typed error."""
+        state = {"request": request, "refreshed": False}
+
+        def attempt() -> requests.Response:
+            outcome = self._once(state["request"])
+            if outcome.action is Action.AUTH and self.refresh is not None and not state["refreshed"]:
+                state["refreshed"] = True
+                state["request"] = self.refresh(state["request"])
+                outcome = self._once(state["request"])
+            if outcome.error is not None:
+                raise outcome.error
+            assert outcome.response is not None
+            return outcome.response
+
+        retrying = Retrying(stop=_stop_for(self.policy), wait=_wait_for(self.policy), sleep=self.sleep,
+                            retry=retry_if_exception_type((TransientError, RateLimited)), reraise=True,
+                            before_sleep=self._log_retry)
+        return retrying(attempt)
+
+    def _once(self, request: requests.PreparedRequest) -> Outcome:
+        if self.limiter is not None:
+            self.limiter.acquire()
+        where = f"{request.method} {redact_url(request.url or '')}"
+        try:
+            response = self.session.send(request)
+        except requests.RequestException as exc:
+            # requests' own messages embed the full URL (tokens and all): log only the type.
+            log.warning("%s %s: %s", self.vendor, where, type(exc).__name__)
+            return classify(exc, overrides=self.overrides, vendor=self.vendor)
+        if self.limiter is not None:
+            self.limiter.learn(response.headers)
+        log.debug("%s %s -> HTTP %d", self.vendor, where, response.status_code)
+        return classify(response, overrides=self.overrides, vendor=self.vendor)
+
+    def _log_retry(self, state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        wait = state.next_action.sleep if state.next_action else 0.0
+        log.info("retrying in %.1fs after attempt %d: %s", wait, state.attempt_number, redact(str(exc)))
