@@ -23,8 +23,9 @@ from sync.errors import RateLimited
 
 KEY_PREFIX = "lifesync:ratelimit"
 
-# KEYS[1] bucket; ARGV capacity, interval seconds, now, cost, ttl ms. Returns the wait in seconds
-# as a string (Lua numbers become integers on the way out). Takes the tokens only when it returns 0.
+# Times are integer milliseconds (exact in Lua's doubles, unlike epoch seconds with fractions).
+# KEYS[1] bucket; ARGV capacity, interval ms, now ms, cost, ttl ms. Returns the wait in ms; takes
+# the tokens only when it returns 0.
 _ACQUIRE = """
 local h = redis.call('HMGET', KEYS[1], 'tokens', 'ts', 'capacity', 'interval')
 local capacity = tonumber(h[3]) or tonumber(ARGV[1])
@@ -35,13 +36,14 @@ local tokens, ts = tonumber(h[1]), tonumber(h[2])
 if tokens == nil then tokens, ts = capacity, now end
 if now > ts then tokens = math.min(capacity, tokens + (now - ts) * rate); ts = now end
 local wait = 0
-if tokens >= cost then tokens = tokens - cost else wait = (cost - tokens) / rate end
+-- the epsilon absorbs float rounding after a refill that exactly covers the cost
+if tokens + 1e-9 >= cost then tokens = math.max(0, tokens - cost) else wait = math.ceil((cost - tokens) / rate) end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(ts))
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
-return tostring(wait)
+return wait
 """
 
-# KEYS[1] bucket; ARGV remaining, capacity ('' = unknown), interval ('' = unknown), now, ttl ms.
+# KEYS[1] bucket; ARGV remaining, capacity ('' = unknown), interval ms ('' = unknown), now ms, ttl ms.
 _LEARN = """
 local h = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
 local remaining, now = tonumber(ARGV[1]), tonumber(ARGV[4])
@@ -52,7 +54,7 @@ if tokens == nil or remaining < tokens then tokens = remaining end
 if ts == nil or now > ts then ts = now end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(ts))
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
-return tostring(tokens)
+return 1
 """
 
 
@@ -93,7 +95,7 @@ def hubspot_daily(headers: Mapping[str, str]) -> Budget | None:
     return Budget(remaining, _num(headers, "X-HubSpot-RateLimit-Daily"), 86400.0)
 
 
-_SFORCE = re.compile(r"api-usage=(\d+)/(\d+)")
+_SFORCE = re.compile(r"(?<![\w-])api-usage=(\d+)/(\d+)")  # not per-app-api-usage
 
 
 def salesforce_api_usage(headers: Mapping[str, str]) -> Budget | None:
@@ -140,8 +142,11 @@ class TokenBucket:
 
     def try_acquire(self, cost: int = 1) -> float:
         """Take ``cost`` tokens if available and return 0; otherwise take nothing and return the wait."""
-        args = [self.policy.capacity, self.policy.interval, repr(self.clock()), cost, self._ttl_ms]
-        return float(self._acquire(keys=[self.key], args=args))
+        args = [self.policy.capacity, round(self.policy.interval * 1000), self._now_ms(), cost, self._ttl_ms]
+        return int(self._acquire(keys=[self.key], args=args)) / 1000.0
+
+    def _now_ms(self) -> int:
+        return round(self.clock() * 1000)
 
     def acquire(self, cost: int = 1) -> float:
         """Block (via ``sleep``) until ``cost`` tokens are taken; return the seconds waited."""
@@ -160,7 +165,7 @@ class TokenBucket:
         if budget is None:
             return None
         args = [repr(float(budget.remaining)), "" if budget.capacity is None else repr(float(budget.capacity)),
-                "" if budget.interval is None else repr(float(budget.interval)), repr(self.clock()), self._ttl_ms]
+                "" if budget.interval is None else str(round(budget.interval * 1000)), self._now_ms(), self._ttl_ms]
         self._learn(keys=[self.key], args=args)
         return budget
 
