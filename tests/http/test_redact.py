@@ -1,0 +1,77 @@
+"""Redaction: one function blanks tokens, secrets, e-mail addresses and phone numbers everywhere."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from sync.http import RedactingFilter, redact, redact_headers, redact_url
+
+
+@pytest.mark.parametrize(("text", "secret", "kept"), [
+    ("Authorization: Bearer pat-na1-11111111-2222-3333", "pat-na1-11111111", "Authorization: Bearer [redacted]"),
+    ("bearer 00D5g000004Xyz!AQ4AQHk.tok", "00D5g000004Xyz", "bearer [redacted]"),
+    ("Authorization: Basic dXNlcjpwYXNzd29yZDEyMw==", "dXNlcjpw", "Basic [redacted]"),
+    ("GET /x?hapikey=hk-123456&limit=100", "hk-123456", "limit=100"),
+    ("POST /oauth/v1/token refresh_token=rt-abcdef&client_secret=cs-998877", "rt-abcdef", "refresh_token=[redacted]"),
+    ("POST /oauth/v1/token refresh_token=rt-abcdef&client_secret=cs-998877", "cs-998877", "client_secret=[redacted]"),
+    ('{"access_token": "00Dxx!AQ4AQ.tok", "instance_url": "https://x.my.salesforce.com"}', "00Dxx",
+     "instance_url"),
+    ("grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=eyJhbGciOi.eyJpc3Mi.sig", "eyJhbGciOi",
+     "grant_type="),
+    ("contact jane.doe+promo@example.co.uk was rejected", "jane.doe", "contact [email] was rejected"),
+    ("/contacts/jane.doe%40example.com?idProperty=email", "jane.doe", "idProperty=email"),
+    ("Email: invalid email address: bob.smith@@example", "bob.smith", "invalid email address"),
+    ("call +44 20 7946 0958 today", "7946", "call [phone] today"),
+    ("phone=%2B14155550123", "4155550123", "phone="),
+    ("US (555) 123-4567 and 555.123.4567", "123", "US [phone] and [phone]"),
+])
+def test_redaction_table(text, secret, kept):
+    out = redact(text)
+    assert secret not in out
+    assert kept in out
+
+
+@pytest.mark.parametrize("text", [
+    "contact 51 moved to lifecyclestage customer",
+    "Salesforce record 0035g00000AbCdEFGH updated at 2026-11-24T16:42:31.000Z",
+    "hs_object_id 123456789012 lastmodifieddate 1700000000000",
+    "errorCode INVALID_FIELD on field StageName",
+    "Basic authentication failed",
+])
+def test_ids_timestamps_and_prose_stay_readable(text):
+    assert redact(text) == text
+
+
+def test_redact_url_masks_userinfo_and_secret_or_personal_parameters():
+    url = "https://user:pw@api.example.com/v2/contact/email:ana@example.com?access_token=x1&after=5&phone=%2B34612&code=c9"
+    out = redact_url(url)
+    assert out.startswith("https://[redacted]@api.example.com/v2/contact/email:")
+    for secret in ("pw", "ana@", "x1", "34612", "c9"):
+        assert secret not in out
+    assert "after=5" in out
+
+
+def test_redact_headers():
+    headers = {"Authorization": "Bearer secret-token-1", "Cookie": "sid=abc", "X-Trace": "for ops@example.com",
+               "Content-Type": "application/json"}
+    assert redact_headers(headers) == {"Authorization": "[redacted]", "Cookie": "[redacted]",
+                                       "X-Trace": "for [email]", "Content-Type": "application/json"}
+
+
+def test_a_logged_request_line_contains_none_of_them(caplog):
+    logger = logging.getLogger("sync.http.test_redact")
+    logger.addFilter(RedactingFilter())
+    try:
+        with caplog.at_level(logging.INFO, logger=logger.name):
+            logger.info("POST %s headers=%s body=%s",
+                        "https://api.hubapi.com/crm/v3/objects/contacts?hapikey=hk-42&email=ana@example.com",
+                        {"Authorization": "Bearer pat-na1-abcdef123"},
+                        '{"properties": {"phone": "+34 612 345 678", "refresh_token": "rt-777"}}')
+    finally:
+        logger.filters.clear()
+    line = caplog.records[0].getMessage()
+    assert line.startswith("POST https://api.hubapi.com/crm/v3/objects/contacts?hapikey=[redacted]")
+    for secret in ("hk-42", "ana@example.com", "pat-na1-abcdef123", "612 345", "rt-777"):
+        assert secret not in line and secret not in caplog.text
