@@ -150,3 +150,23 @@ def test_concurrent_threads_on_the_wall_clock_stay_within_the_rate(settings, red
     assert len(grants) == 32
     for t in grants:  # a few ms of slack for the time between the script and the append
         assert sum(1 for g in grants if g <= t) <= policy.capacity + 25 * (t + 0.01) + 1
+
+
+def test_http_client_waits_on_the_shared_bucket_after_a_vendor_says_zero_left(redis, mock):
+    import responses
+
+    from sync.http import HttpClient, RetryPolicy, make_session
+
+    clock = SimClock()
+    limiter = bucket(redis, clock, "hubspot-main", HUBSPOT_TEN_SECONDLY)
+    client = HttpClient(make_session("https://api.hubapi.com"), vendor="HubSpot", limiter=limiter,
+                        policy=RetryPolicy(max_attempts=2), sleep=clock.sleep)
+    url = "https://api.hubapi.com/crm/v3/objects/contacts"
+    mock.add(responses.GET, url, json={"results": []},
+             headers={"X-HubSpot-RateLimit-Remaining": "0", "X-HubSpot-RateLimit-Max": "190",
+                      "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"})
+    mock.add(responses.GET, url, json={"results": []})
+    client.request("GET", "/crm/v3/objects/contacts")
+    assert clock.slept == []
+    client.request("GET", "/crm/v3/objects/contacts")
+    assert clock.slept == [pytest.approx(10 / 190, abs=0.001)]  # waited for one token at the learned rate
