@@ -138,6 +138,11 @@ def _phone(network: str, text: str, region: str) -> str | None:
         attempts = [("+" + digits[2:], None)]
     else:  # a national number in the contact's region, else digits already carrying a country code
         attempts = [(text, region), ("+" + digits, None)]
+        code = str(phonenumbers.country_code_for_region(region) or "")
+        if code and digits.startswith(code) and text.isdigit():
+            # bare digits that begin with the region's own calling code: read them as already
+            # international first (Meta's own format), so normalising twice changes nothing
+            attempts.reverse()
     for candidate, candidate_region in attempts:
         try:
             number = phonenumbers.parse(candidate, candidate_region)
