@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from redis import Redis
 from sqlalchemy import text
 
@@ -15,6 +16,12 @@ from sync.settings import Settings
 from sync.store import Store, open_store
 
 REDIS_TEST_URL = os.environ.get("LIFESYNC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+# CI (CI=true) explores the same examples on every run, without timing deadlines, so a red run
+# is always reproducible; locally hypothesis draws fresh examples each time.
+hypothesis_settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")
