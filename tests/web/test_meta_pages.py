@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
+from support.inbox_checks import counts, process
 from support.social_payloads import (
     FB_PAGE,
     FB_PSID,
@@ -20,7 +21,7 @@ from support.social_payloads import (
     wrap,
 )
 
-from sync import inbox, model
+from sync import model
 from sync.connectors import messenger
 from sync.export import contacts_json, find_contact
 from sync.patch import IdentityRef
@@ -39,17 +40,6 @@ def post(client, platform, payload=None, *, secret=None, path=None, signature=No
     sig = signature if signature is not None else hub_signature(secret or SECRETS[platform], body)
     return client.post(path or f"/webhooks/{platform}", data=body,
                        headers={"X-Hub-Signature-256": sig, "Content-Type": "application/json"})
-
-
-def process(store, config, enqueued):
-    for ids in enqueued:
-        inbox.process_events(store, config, ids)
-
-
-def counts(store) -> tuple[int, int, int]:
-    with store.transaction() as s:
-        return tuple(s.scalar(select(func.count()).select_from(t)) for t in (model.RawEvent, model.Contact,
-                                                                                 model.Activity))
 
 
 def scoped(platform: str, page: str | None = None, person: str | None = None) -> IdentityRef:

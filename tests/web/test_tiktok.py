@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
+from support.inbox_checks import counts, process
 from support.social_payloads import body_of, fixture, tiktok_signature
 
-from sync import inbox, model
+from sync import model
 from sync.connectors import tiktok_messaging
 from sync.export import contacts_json, find_contact
 from sync.patch import IdentityRef
@@ -31,17 +32,6 @@ def post(client, payload=None, *, secret="tt-secret", timestamp=None, header=Non
     if header is not False:
         headers["Tiktok-Signature"] = header if header is not None else tiktok_signature(secret, body, stamp)
     return client.post(path, data=body, headers=headers)
-
-
-def process(store, config, enqueued):
-    for ids in enqueued:
-        inbox.process_events(store, config, ids)
-
-
-def counts(store) -> tuple[int, int, int]:
-    with store.transaction() as s:
-        return tuple(s.scalar(select(func.count()).select_from(t)) for t in (model.RawEvent, model.Contact,
-                                                                                 model.Activity))
 
 
 def test_the_recorded_delivery_splits_into_the_mapping_fixture():
