@@ -58,12 +58,6 @@ def _locked(settings: Settings, obj: str, work: Any) -> dict[str, Any]:
     return run_locked(redis_connection(settings), "lifesync", obj, work, timeout=timeout)
 
 
-def process_inbox(ids: list[int]) -> dict[str, int]:
-    """Map and reconcile stored webhook events; returns the ingest counts."""
-    settings, store, config = context()
-    return inbox.process_events(store, config, ids, enabled_targets(settings)).as_dict()
-
-
 def drain_inbox() -> dict[str, int]:
     """Process every event id handed over by webhook requests, a batch at a time.
 
