@@ -14,26 +14,23 @@ from flask import Response, abort, request
 
 from sync.connectors import messenger, meta_signature
 from sync.web.webhooks import bp
-from sync.web.webhooks.receive import accept, connection_name, parse_json, raw_body, required_setting, settings
+from sync.web.webhooks.receive import (
+    accept,
+    connection_name,
+    connection_owning,
+    parse_json,
+    raw_body,
+    required_setting,
+)
 
 
-def _handshake(platform: str, connection: str | None) -> Any:
+def handshake(platform: str, connection: str | None) -> Any:
+    """Meta's subscription handshake (WhatsApp, Messenger, Instagram): echo the challenge or 403."""
     name = connection_name(connection)
     challenge = meta_signature.handshake(request.args, required_setting(platform, "verify_token", name))
     if challenge is None:
         abort(403, description="verify token does not match")
     return Response(challenge, mimetype="text/plain")
-
-
-def _route(platform: str, payload: dict[str, Any], connection: str) -> str:
-    """The connection owning every page id of the delivery, else the one in the URL."""
-    ids = messenger.account_ids(payload)
-    for name in settings().connections(platform, "page_ids"):
-        owned = {p.strip() for p in (settings().connection_setting(platform, "page_ids", name) or "").split(",")
-                 if p.strip()}
-        if ids and ids <= owned:
-            return name
-    return connection
 
 
 def _events(platform: str, connection: str | None) -> Any:
@@ -44,8 +41,9 @@ def _events(platform: str, connection: str | None) -> Any:
         abort(401, description="X-Hub-Signature-256 does not match the body")
     payload = parse_json(body)
     try:
-        events = messenger.split(payload, platform, _route(platform, payload, name) if isinstance(payload, dict)
-                                 else name)
+        owner = connection_owning(platform, "page_ids", messenger.account_ids(payload), name) \
+            if isinstance(payload, dict) else name
+        events = messenger.split(payload, platform, owner)
     except messenger.PayloadError as exc:
         abort(400, description=str(exc))
     return accept(events)
@@ -55,7 +53,7 @@ def _events(platform: str, connection: str | None) -> Any:
 @bp.get("/messenger/<connection>")
 def messenger_handshake(connection: str | None) -> Any:
     """Meta's subscription handshake for a Messenger connection."""
-    return _handshake("messenger", connection)
+    return handshake("messenger", connection)
 
 
 @bp.post("/messenger", defaults={"connection": None})
@@ -69,7 +67,7 @@ def messenger_events(connection: str | None) -> Any:
 @bp.get("/instagram/<connection>")
 def instagram_handshake(connection: str | None) -> Any:
     """Meta's subscription handshake for an Instagram connection."""
-    return _handshake("instagram", connection)
+    return handshake("instagram", connection)
 
 
 @bp.post("/instagram", defaults={"connection": None})

@@ -36,6 +36,20 @@ def required_setting(platform: str, name: str, connection: str) -> str:
     return value
 
 
+def setting_list(platform: str, name: str, connection: str) -> set[str]:
+    """A comma-separated connection setting as a set of trimmed values (empty when unset)."""
+    raw = settings().connection_setting(platform, name, connection) or ""
+    return {part.strip() for part in raw.split(",") if part.strip()}
+
+
+def connection_owning(platform: str, setting: str, ids: set[str], fallback: str) -> str:
+    """The connection whose ``setting`` lists every id of a delivery (several accounts, one app)."""
+    for name in settings().connections(platform, setting):
+        if ids and ids <= setting_list(platform, setting, name):
+            return name
+    return fallback
+
+
 def raw_body() -> bytes:
     """The body exactly as received (size capped by MAX_CONTENT_LENGTH → 413)."""
     return request.get_data(cache=True)

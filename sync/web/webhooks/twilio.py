@@ -11,7 +11,15 @@ from flask import Response, abort, request
 from sync import model
 from sync.connectors import twilio
 from sync.web.webhooks import bp
-from sync.web.webhooks.receive import accept, connection_name, parse_json, raw_body, required_setting, settings
+from sync.web.webhooks.receive import (
+    accept,
+    connection_name,
+    parse_json,
+    raw_body,
+    required_setting,
+    setting_list,
+    settings,
+)
 
 # Twilio wants TwiML (or nothing) back; an empty <Response/> sends no reply to the sender
 _TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
@@ -46,8 +54,7 @@ def _route(fields: dict[str, Any]) -> str:
     to = to.removeprefix("whatsapp:")
     for name in settings().connections("twilio", "auth_token"):
         sid = settings().connection_setting("twilio", "account_sid", name)
-        numbers = {n.strip().lower().removeprefix("whatsapp:") for n in
-                   (settings().connection_setting("twilio", "numbers", name) or "").split(",") if n.strip()}
+        numbers = {n.lower().removeprefix("whatsapp:") for n in setting_list("twilio", "numbers", name)}
         if (sid or numbers) and (not sid or sid == account) and (not numbers or to in numbers):
             return name
     return "default"
