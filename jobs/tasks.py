@@ -11,6 +11,7 @@ from rq import get_current_job
 from jobs import senders
 from sync import automation, inbox
 from sync.config import load_config
+from sync.crmpush import crm_targets
 from sync.pipeline import IngestResult
 from sync.push import enabled_targets
 from sync.settings import Settings
@@ -91,9 +92,11 @@ def sweep_inbox(older_than_seconds: int = 300) -> int:
 def stale_leads() -> dict[str, Any]:
     """Move leads idle past their stage's limit to the configured lost stage (one run at a time)."""
     settings, store_, config = context()
+    targets = enabled_targets(settings)
     return _locked(settings, "stale_leads",
                    lambda: automation.apply_stale_leads(store_, config.lifecycle, batch_size=settings.batch_size,
-                                                        push_targets=enabled_targets(settings)).as_dict())
+                                                        push_targets=targets,
+                                                        crm_targets=crm_targets(config, targets)).as_dict())
 
 
 def first_response() -> dict[str, Any]:

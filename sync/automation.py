@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from sync import model
 from sync.config.types import LifecycleConfig, StaleLeadRule
+from sync.crmpush import CrmTarget
 from sync.patch import IdentityRef, Patch
 from sync.pipeline import IngestResult, ingest_patches
 from sync.sql import one_of, upsert
@@ -90,7 +91,8 @@ def idle_contacts(session: Session, rule: StaleLeadRule, now: datetime, after_id
 
 
 def apply_stale_leads(store: Store, config: LifecycleConfig, now: datetime | None = None,
-                      batch_size: int = 500, push_targets: frozenset[str] = frozenset()) -> IngestResult:
+                      batch_size: int = 500, push_targets: frozenset[str] = frozenset(),
+                      crm_targets: tuple[CrmTarget, ...] = ()) -> IngestResult:
     """Move every stale contact to its rule's lost stage; each page is one reconcile transaction."""
     now = now or model.utcnow()
     total = IngestResult()
@@ -101,7 +103,8 @@ def apply_stale_leads(store: Store, config: LifecycleConfig, now: datetime | Non
                 page, after = idle_contacts(session, rule, now, after, batch_size)
             patches = [p for p in (stale_patch(c, rule, now) for c in page) if p is not None]
             if patches:
-                total.add(ingest_patches(store, config, [(p, None) for p in patches], push_targets=push_targets))
+                total.add(ingest_patches(store, config, [(p, None) for p in patches], push_targets=push_targets,
+                                         crm_targets=crm_targets))
     return total
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from sync import model
+from sync.crmpush import crm_targets
 from sync.pipeline import IngestResult, ingest_patches, map_records, mapping_for
 from sync.sql import chunks, one_of
 from sync.store import Store
@@ -79,7 +80,8 @@ def process_events(store: Store, config: Any, ids: Iterable[int],
             _mark(store, [r.id for r in group], "dead", str(exc))
             continue
         items, dead = map_records(mapping, [json.loads(r.body) for r in group])
-        total.add(ingest_patches(store, config.lifecycle, items, dead, push_targets))
+        total.add(ingest_patches(store, config.lifecycle, items, dead, push_targets,
+                                 crm_targets(config, push_targets)))
         _mark(store, [r.id for r in group], "processed", None)
     return total
 

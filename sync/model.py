@@ -324,3 +324,13 @@ class SyncCursor(Base):
     cursor: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
 
+
+
+class Credential(Base):
+    """OAuth tokens a connection obtained or had rotated, Fernet-encrypted (``sync.credentials``)."""
+
+    __tablename__ = "credentials"
+    system: Mapped[str] = mapped_column(String(32), primary_key=True)
+    connection: Mapped[str] = mapped_column(String(64), primary_key=True)
+    secret: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from sync import lifecycle, model
 from sync.config.types import LifecycleConfig
+from sync.crmpush import CrmTarget, plan
 from sync.patch import IdentityRef
 from sync.push import stage_outbox_rows
 from sync.reconcile.survivorship import Candidate
@@ -23,9 +24,9 @@ from sync.sql import allocate_ids, chunks, insert_ignore, insert_rows, one_of, u
 
 
 def load_workspace(session: Session, refs: Iterable[IdentityRef], config: LifecycleConfig,
-                   push_targets: frozenset[str] = frozenset()) -> Workspace:
+                   push_targets: frozenset[str] = frozenset(), crm_targets: tuple[CrmTarget, ...] = ()) -> Workspace:
     """Every contact owning one of ``refs``, with identities, candidates, signals, echoes."""
-    ws = Workspace(config, push_targets)
+    ws = Workspace(config, push_targets, crm_targets)
     by_kind: dict[str, list[str]] = {}
     for ref in refs:
         by_kind.setdefault(ref.kind, []).append(ref.value)
@@ -108,6 +109,9 @@ def flush(session: Session, ws: Workspace) -> dict[Key, int]:
     restage, contact_updates, outbox = [], [], []
     for s in live:
         c, base = idmap[s.key], s.loaded or ContactState(key=s.key)
+        if ws.crm_targets and (s.loaded is None or (s.candidates, s.signals, s.identities) != (
+                base.candidates, base.signals, base.identities)):
+            outbox += [row for t in ws.crm_targets if (row := plan(s, c, t)) is not None]  # records echoes
         if ws.push_targets and (s.lost_stage or s.stage) != (base.lost_stage or base.stage):
             outbox += stage_outbox_rows(c, s.lost_stage or s.stage, len(s.transitions),
                                         s.transitions[-1].source if s.transitions else None,

@@ -18,12 +18,14 @@ from typing import Any
 from sync import model
 from sync.config import load_config
 from sync.config.types import LifecycleConfig
+from sync.crmpush import CrmTarget, crm_targets
 from sync.errors import ConfigError, ConfigIssue, MappingError, RecordError
 from sync.mappings.engine import apply as apply_mapping
 from sync.patch import Patch
 from sync.persist import flush, load_workspace
 from sync.reconcile.identity import clean
 from sync.settings import Settings
+from sync.sql import upsert
 from sync.store import Store, open_store
 
 log = logging.getLogger(__name__)
@@ -94,17 +96,21 @@ def map_records(mapping: Any, records: list[Any]) -> tuple[list[tuple[Patch, Any
 
 def ingest_patches(
     store: Store, config: LifecycleConfig, items: list[tuple[Patch, Any]], dead: list[dict[str, Any]] | None = None,
-    push_targets: frozenset[str] = frozenset(),
+    push_targets: frozenset[str] = frozenset(), crm_targets: tuple[CrmTarget, ...] = (),
+    cursor: tuple[str, str, dict[str, Any]] | None = None,
 ) -> IngestResult:
     """Reconcile and persist (patch, original record) pairs as one transaction.
 
-    Stage changes are written to the outbox for ``push_targets`` in that same transaction.
+    Stage changes are written to the outbox for ``push_targets``, and values CRMs lack for
+    ``crm_targets``, in that same transaction. ``cursor`` — (connection, object, state) — is
+    the sync cursor covering these records, stored in the same transaction too, so a crash
+    either keeps both or neither.
     """
     result = IngestResult(records=len(items) + len(dead or []))
     dead = list(dead or [])
     with store.transaction() as session:
         cleaned = [clean(p.identities, config) for p, _ in items]
-        ws = load_workspace(session, {r for refs in cleaned for r in refs}, config, push_targets)
+        ws = load_workspace(session, {r for refs in cleaned for r in refs}, config, push_targets, crm_targets)
         for (patch, record), refs in zip(items, cleaned, strict=True):
             try:
                 out = ws.apply(patch, refs)
@@ -123,8 +129,17 @@ def ingest_patches(
         flush(session, ws)
         if dead:
             session.execute(model.DeadLetter.__table__.insert(), dead)
+        if cursor is not None:
+            save_cursor(session, *cursor)
     result.dead_lettered = len(dead)
     return result
+
+
+def save_cursor(session: Any, connection: str, obj: str, state: dict[str, Any]) -> None:
+    """Store the sync cursor of (connection, object) in the caller's transaction."""
+    upsert(session, model.SyncCursor, [{"connection": connection, "object": obj, "cursor": state,
+                                        "updated_at": model.utcnow()}], ["connection", "object"],
+           ["cursor", "updated_at"])
 
 
 # A long ingest may map on a second process, so mapping (pure Python, ~60 µs a record) runs on
@@ -223,13 +238,14 @@ def ingest(
         config = config or load_config(settings.config_dir)
         mapping = mapping_for(config, source, obj)
         total = IngestResult()
+        crm = crm_targets(config, push_targets)
         batches = _batches(records, batch_size or settings.batch_size)
         with _Mapper(mapping, spawn=not map_in_process) as mapper:
             pending = mapper.submit(next(batches, None))
             while pending is not None:
                 items, dead = pending.result()
                 pending = mapper.submit(next(batches, None))  # mapped while this batch is written
-                total.add(ingest_patches(store, config.lifecycle, items, dead, push_targets))
+                total.add(ingest_patches(store, config.lifecycle, items, dead, push_targets, crm))
         return total
     finally:
         if own_store:

@@ -41,9 +41,18 @@ TARGETS: dict[str, PushTarget] = {
 }
 
 
+# CRMs (sync.crmpush) are written to when any of their credentials is configured
+CRM_CREDENTIALS: dict[str, tuple[tuple[str, str], ...]] = {
+    "hubspot": (("hubspot", "token"), ("hubspot", "refresh_token")),
+    "salesforce": (("salesforce", "client_id"),),
+}
+
+
 def enabled_targets(settings: Settings) -> frozenset[str]:
-    """Targets whose write-back credentials are configured (default connection)."""
-    return frozenset(name for name, t in TARGETS.items() if settings.connection_setting(*t.token_setting))
+    """Systems whose write-back credentials are configured (default connection)."""
+    stage = {name for name, t in TARGETS.items() if settings.connection_setting(*t.token_setting)}
+    crm = {name for name, keys in CRM_CREDENTIALS.items() if any(settings.connection_setting(*k) for k in keys)}
+    return frozenset(stage | crm)
 
 
 def stage_outbox_rows(contact_id: int, stage: str | None, history_length: int, last_source: str | None,
@@ -53,7 +62,7 @@ def stage_outbox_rows(contact_id: int, stage: str | None, history_length: int, l
         return []
     identities = list(identities)
     rows = []
-    for name in sorted(targets):
+    for name in sorted(set(targets) & set(TARGETS)):  # CRMs get their stage through sync.crmpush
         target = TARGETS[name]
         identifier = target.identifier(identities)
         if name == last_source or identifier is None:

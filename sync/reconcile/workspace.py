@@ -88,6 +88,7 @@ class Workspace:
 
     config: LifecycleConfig
     push_targets: frozenset[str] = frozenset()  # systems told about stage changes (sync.push)
+    crm_targets: tuple[Any, ...] = ()  # CRMs told about value and stage changes (sync.crmpush.CrmTarget)
     states: dict[Key, ContactState] = field(default_factory=dict)
     index: dict[IdentityRef, Key] = field(default_factory=dict)
     touchpoints: list[dict[str, Any]] = field(default_factory=list)

@@ -1,0 +1,99 @@
+"""OAuth tokens at rest: encrypted with Fernet, one row per (system, connection).
+
+Connectors refresh access tokens and some vendors rotate refresh tokens; the newest ones must
+survive a restart or the connection is lost. They are stored encrypted with the key in
+``LIFESYNC_SECRET_KEY`` (a Fernet key); without it a key file ``lifesync.key`` (mode 0600) is
+created in the working directory, beside the default SQLite database, so a bare machine
+works. A row that no longer decrypts (the key changed) reads as absent, with a warning: the
+connector then falls back to the credentials in its settings.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any, Protocol
+
+from cryptography.fernet import Fernet, InvalidToken
+
+from sync import model
+from sync.errors import SettingsError
+from sync.settings import Settings
+from sync.sql import upsert
+from sync.store import Store
+
+log = logging.getLogger(__name__)
+
+KEY_FILE = "lifesync.key"
+
+
+class TokenStore(Protocol):
+    """Where a connector keeps tokens it obtained."""
+
+    def load(self, system: str, connection: str) -> dict[str, Any] | None:
+        """The stored tokens, or None."""
+
+    def save(self, system: str, connection: str, data: dict[str, Any]) -> None:
+        """Replace the stored tokens."""
+
+
+def fernet_key(settings: Settings, key_dir: Path | None = None) -> bytes:
+    """The encryption key: ``LIFESYNC_SECRET_KEY``, else a key file created on first use."""
+    configured = settings.connection_setting("secret", "key")
+    if configured:
+        try:
+            Fernet(configured.encode())
+        except ValueError:
+            raise SettingsError("LIFESYNC_SECRET_KEY must be a Fernet key (32 url-safe base64-encoded bytes); "
+                                "make one with: python -c 'from cryptography.fernet import Fernet; "
+                                "print(Fernet.generate_key().decode())'") from None
+        return configured.encode()
+    path = (key_dir or Path.cwd()) / KEY_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_bytes().strip()
+    key = Fernet.generate_key()
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key)
+    log.info("created %s to encrypt stored OAuth tokens (set LIFESYNC_SECRET_KEY to use your own key)", path)
+    return key
+
+
+class DatabaseTokenStore:
+    """``TokenStore`` on the ``credentials`` table."""
+
+    def __init__(self, store: Store, key: bytes):
+        self.store, self._fernet = store, Fernet(key)
+
+    def __repr__(self) -> str:
+        return "DatabaseTokenStore()"  # never the key
+
+    def load(self, system: str, connection: str) -> dict[str, Any] | None:
+        """The tokens stored for (system, connection), decrypted; None when absent or unreadable."""
+        with self.store.transaction() as session:
+            row = session.get(model.Credential, (system, connection))
+            secret = None if row is None else row.secret
+        if secret is None:
+            return None
+        try:
+            return json.loads(self._fernet.decrypt(secret))
+        except InvalidToken:
+            log.warning("stored tokens of %s connection %r do not decrypt with the current key; ignoring them",
+                        system, connection)
+            return None
+
+    def save(self, system: str, connection: str, data: dict[str, Any]) -> None:
+        """Encrypt and store ``data`` for (system, connection), replacing what was there."""
+        secret = self._fernet.encrypt(json.dumps(data, sort_keys=True).encode())
+        with self.store.transaction() as session:
+            upsert(session, model.Credential,
+                   [{"system": system, "connection": connection, "secret": secret, "updated_at": model.utcnow()}],
+                   ["system", "connection"], ["secret", "updated_at"])
+
+
+def token_store(store: Store, settings: Settings) -> DatabaseTokenStore:
+    """The token store of this process's database and key."""
+    return DatabaseTokenStore(store, fernet_key(settings))
