@@ -296,6 +296,15 @@ def demo_cmd(people: int, seed: int, database_url: str | None) -> None:
     run_demo(settings, people=people, seed=seed, database_url=database_url, echo=click.echo)
 
 
+def _register_crm() -> None:
+    from sync import cli_crm
+
+    cli_crm.register(main, _settings, _store, _config, _dump)
+
+
+_register_crm()
+
+
 def run() -> None:
     """Entry point that turns lifesync errors into clear messages and exit code 1."""
     try:

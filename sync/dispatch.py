@@ -25,7 +25,8 @@ MAX_ATTEMPTS = 6
 Sender = Callable[[dict[str, Any]], dict[str, Any]]  # payload -> response summary
 
 
-def _backoff(attempts: int, retry_after: float | None) -> timedelta:
+def backoff(attempts: int, retry_after: float | None) -> timedelta:
+    """The delay before attempt ``attempts + 1``: doubling from 30 s, at most an hour, never under Retry-After."""
     return timedelta(seconds=max(retry_after or 0.0, min(3600.0, 30.0 * 2 ** (attempts - 1))))
 
 
@@ -60,7 +61,7 @@ def dispatch(store: Store, destination: str, send: Sender, *, limit: int = 200,
             final = tries >= MAX_ATTEMPTS
             delivery.update(status="dead" if final else "failed", last_error=str(exc)[:1000])
             outbox_updates.append({"id": item.id, "status": "dead" if final else "pending",
-                                   "available_at": now + _backoff(tries, retry_after)})
+                                   "available_at": now + backoff(tries, retry_after)})
             counts["dead" if final else "retrying"] += 1
             if final:
                 dead.append(_dead_letter(item, f"gave up after {tries} attempts: {exc}", now))

@@ -43,7 +43,7 @@ class Page:
     cursor: dict[str, Any]
 
 
-class QuotaReached(Exception):  # noqa: N818 - a stop signal, not a failure
+class QuotaReached(Exception):
     """The run used its configured share of the vendor's API quota: stop cleanly, resume later."""
 
 

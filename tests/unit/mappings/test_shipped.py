@@ -52,7 +52,7 @@ EXPECTED = {
         fields=(("email", "oliver.smith@example.co.uk"), ("phone", "+447911123456"), ("first_name", "Oliver"),
                 ("last_name", "Smith"), ("company", "Smith & Daughters Ltd"), ("job_title", "Director"),
                 ("city", "London"), ("state", None), ("zip", "SW1A 1AA"), ("country", "United Kingdom"),
-                ("lead_source", "Web"), ("lead_status", "Closed - Converted"), ("owner", "0055g00000Ab1CdAAJ")),
+                ("lead_source", "Web"), ("lead_status", "OPEN_DEAL"), ("owner", "0055g00000Ab1CdAAJ")),
         stage="Hot Lead",
     ),
     ("salesforce_contact", "salesforce/contact.json"): Patch(

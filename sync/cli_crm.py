@@ -1,0 +1,81 @@
+"""``lifesync sync`` and ``lifesync sandbox``: CRM connections from the command line."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from sync.connectors.crm import SyncStats
+from sync.pipeline import IngestResult
+
+
+class _ProgressLine:
+    """One status line per object, rewritten in place on a terminal, one line per batch otherwise."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.last = ""
+
+    def __call__(self, obj: str, stats: SyncStats, result: IngestResult) -> None:
+        text = (f"{obj}: {result.records:,} records ({result.created:,} new, {result.updated:,} changed, "
+                f"{result.dead_lettered:,} dead), {stats.pages:,} pages, {stats.api_calls:,} API calls, "
+                f"{stats.rate_limit_waits:,} rate-limit waits ({stats.rate_limit_seconds:.1f} s)")
+        click.echo(("\r" + text.ljust(len(self.last))) if self.tty else text, err=True, nl=not self.tty)
+        self.last = text
+
+    def done(self) -> None:
+        if self.tty and self.last:
+            click.echo("", err=True)
+
+
+def register(main: click.Group, settings_: Any, store_: Any, config_: Any, dump: Any) -> None:
+    """Add the CRM commands to ``main`` (helpers passed in from ``sync.cli``)."""
+
+    @main.command("sync")
+    @click.argument("connection")
+    @click.argument("object_name", metavar="[OBJECT]", required=False)
+    @click.option("--full", is_flag=True, help="Re-read everything instead of what changed since the last run.")
+    @click.option("--no-push", is_flag=True, help="Only pull; leave pending write-backs for later.")
+    def sync_cmd(connection: str, object_name: str | None, full: bool, no_push: bool) -> None:
+        """Pull CONNECTION (hubspot, salesforce, or hubspot/<name>) and write back what it lacks."""
+        from jobs.connection import redis_connection
+        from sync.crmrun import parse_connection, sync_connection
+
+        settings = settings_()
+        system, conn = parse_connection(connection)
+        progress = _ProgressLine()
+        with store_(settings) as store:
+            report = sync_connection(system, conn, settings=settings, store=store, config=config_(settings),
+                                     redis=redis_connection(settings), objects=[object_name] if object_name else None,
+                                     full=full, push=not no_push, progress=progress)
+        progress.done()
+        dump(report)
+
+    @main.command("sandbox")
+    @click.option("--host", default="127.0.0.1", show_default=True)
+    @click.option("--port", default=8900, show_default=True, type=int)
+    @click.option("--contacts", default=1000, show_default=True, help="Seeded HubSpot contacts.")
+    @click.option("--leads", default=500, show_default=True, help="Seeded Salesforce leads (and as many contacts).")
+    @click.option("--seed", default=42, show_default=True)
+    def sandbox_cmd(host: str, port: int, contacts: int, leads: int, seed: int) -> None:
+        """Serve the HubSpot and Salesforce sandboxes until interrupted; prints the settings to use them."""
+        from sync.sandbox.hubspot import HubSpotSandbox
+        from sync.sandbox.salesforce import SalesforceSandbox
+        from sync.sandbox.server import SandboxServer
+
+        server = SandboxServer(hubspot=HubSpotSandbox.seeded(contacts=contacts, deals=contacts // 4, seed=seed),
+                               salesforce=SalesforceSandbox.seeded(leads=leads, contacts=leads,
+                                                                   opportunities=leads // 2, seed=seed),
+                               host=host, port=port).bind()
+        click.echo(f"sandboxes at {server.url} (HubSpot under /hubspot, Salesforce under /salesforce)")
+        click.echo("point lifesync at them with:")
+        for name, value in sorted(server.env().items()):
+            click.echo(f"  export {name}={value}")
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.stop()

@@ -1,0 +1,87 @@
+"""One CRM connection end to end: build its connector, pull what changed, push what it lacks.
+
+``lifesync sync`` and the scheduled ``sync_hubspot`` / ``sync_salesforce`` jobs both call
+``sync_connection``. The connector gets the fields to read from the mappings (so adding a
+mapped property needs no code), the token store for rotated OAuth tokens, and Redis for the
+rate limiter shared by every worker.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sync.credentials import token_store
+from sync.crmdispatch import dispatch_crm
+from sync.crmpush import crm_targets
+from sync.crmsync import Progress, run_sync
+from sync.errors import SettingsError
+from sync.push import CRM_CREDENTIALS, enabled_targets
+from sync.settings import Settings
+from sync.store import Store
+
+CRM_SYSTEMS = ("hubspot", "salesforce")
+
+
+def parse_connection(name: str) -> tuple[str, str]:
+    """``hubspot`` or ``hubspot/<connection>`` → (system, connection)."""
+    system, _, connection = name.partition("/")
+    system = system.lower()
+    if system not in CRM_SYSTEMS:
+        raise SettingsError(f"unknown CRM {system!r}: expected one of {', '.join(CRM_SYSTEMS)}, "
+                            "optionally followed by /<connection>, e.g. hubspot/salon2")
+    return system, (connection or "default").lower()
+
+
+def configured_connections(settings: Settings, system: str) -> list[str]:
+    """Connections of ``system`` with credentials set."""
+    found: list[str] = []
+    for platform, name in CRM_CREDENTIALS[system]:
+        found += [c for c in settings.connections(platform, name) if c not in found]
+    return found
+
+
+def open_crm(system: str, settings: Settings, store: Store, config: Any, connection: str = "default", *,
+             redis: Any = None, sleep: Callable[[float], None] = time.sleep) -> Any:
+    """The connector of (system, connection), reading the fields its mappings use."""
+    tokens = token_store(store, settings)
+    mappings = {obj: m for (source, obj), m in config.mappings.items() if source == system}
+    if system == "hubspot":
+        from sync.connectors.hubspot import HubSpotConnector, mapping_properties
+
+        return HubSpotConnector(settings, connection, redis=redis, tokens=tokens, sleep=sleep,
+                                properties={obj: mapping_properties(m) for obj, m in mappings.items()})
+    if system == "salesforce":
+        from sync.connectors.salesforce import SalesforceConnector, mapping_fields
+
+        return SalesforceConnector(settings, connection, redis=redis, tokens=tokens, sleep=sleep,
+                                   fields={obj: mapping_fields(m) for obj, m in mappings.items()})
+    raise SettingsError(f"unknown CRM {system!r}")
+
+
+def sync_connection(system: str, connection: str, *, settings: Settings, store: Store, config: Any,
+                    redis: Any = None, objects: Sequence[str] | None = None, full: bool = False,
+                    push: bool = True, progress: Progress | None = None,
+                    sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
+    """Pull (then, with ``push``, write back) one connection; a JSON-ready report."""
+    if connection not in configured_connections(settings, system):
+        variables = " or ".join(f"LIFESYNC_{p.upper()}_{n.upper()}" for p, n in CRM_CREDENTIALS[system])
+        suffix = "" if connection == "default" else f"__{connection.upper()}"
+        raise SettingsError(f"{system} connection {connection!r} has no credentials: set {variables}{suffix}")
+    connector = open_crm(system, settings, store, config, connection, redis=redis, sleep=sleep)
+    targets = enabled_targets(settings)
+    report = run_sync(connector, store, config, connection=connection, objects=objects, full=full,
+                      batch_size=settings.batch_size, push_targets=targets,
+                      crm_targets=crm_targets(config, targets), progress=progress).as_dict()
+    if push and connection == "default" and system in targets:
+        pushed: dict[str, int] = {}
+        while True:  # everything due now, batch after batch
+            counts = dispatch_crm(store, config, system, connector)
+            for k, v in counts.items():
+                pushed[k] = pushed.get(k, 0) + v
+            if counts["sent"] + counts["dead"] + counts["retrying"] == 0:  # each pass settles what it loads
+                break
+        report["pushed"] = pushed
+        report["stats"] = connector.stats.as_dict()
+    return report

@@ -1,0 +1,228 @@
+"""CRM sync runner and write-back with in-memory connectors: cursors, resume, outbox, echoes, no ping-pong."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from sync import model
+from sync.config import load_config
+from sync.connectors.crm import Page, PushResult, QuotaReached, SyncStats
+from sync.crmdispatch import dispatch_crm
+from sync.crmpush import crm_targets
+from sync.crmsync import load_cursor, run_sync
+from sync.errors import RateLimited
+from sync.pipeline import ingest_patches, map_records, mapping_for
+
+CONFIG = load_config(None)
+BOTH = frozenset({"hubspot", "salesforce"})
+T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+
+
+def hubspot_contact(n: int, at: datetime = T0, **props: str) -> dict:
+    base = {"email": f"person{n}@example.com", "firstname": f"First{n}", "lastname": f"Last{n}",
+            "lifecyclestage": "lead"}
+    base.update(props)
+    return {"id": str(1000 + n), "properties": base, "createdAt": T0.isoformat(), "updatedAt": at.isoformat(),
+            "archived": False}
+
+
+class FakePuller:
+    """Pages of HubSpot contacts; the cursor is the index of the next page. Crashes or stops on request."""
+
+    source = "hubspot"
+
+    def __init__(self, pages: list[list[dict]], *, crash_after: int | None = None, quota_after: int | None = None):
+        self.pages, self.crash_after, self.quota_after = pages, crash_after, quota_after
+        self.stats = SyncStats()
+        self.started_from: list[dict] = []
+
+    def objects(self) -> list[str]:
+        return ["contacts"]
+
+    def pull(self, obj, cursor, *, full=False, now=None):
+        self.started_from.append(dict(cursor))
+        start = 0 if full else cursor.get("page", 0)
+        for n in range(start, len(self.pages)):
+            if self.crash_after is not None and n >= self.crash_after:
+                raise RuntimeError("worker killed")
+            if self.quota_after is not None and n >= self.quota_after:
+                raise QuotaReached("25% of the daily quota used")
+            self.stats.pages += 1
+            self.stats.records += len(self.pages[n])
+            yield Page("contacts", self.pages[n], {"page": n + 1})
+
+
+def counts(store):
+    with store.transaction() as s:
+        return (s.scalar(select(func.count()).select_from(model.Contact)),
+                s.scalar(select(func.count()).select_from(model.FieldValue)))
+
+
+PAGES = [[hubspot_contact(p * 10 + i) for i in range(10)] for p in range(5)]
+
+
+def test_a_sync_stores_its_cursor_and_the_next_run_starts_there(store):
+    puller = FakePuller(PAGES)
+    report = run_sync(puller, store, CONFIG, batch_size=20)
+    assert report.objects[0].result.created == 50
+    assert load_cursor(store, "hubspot", "default", "contacts") == {"page": 5}
+    again = FakePuller(PAGES)
+    report = run_sync(again, store, CONFIG, batch_size=20)
+    assert again.started_from == [{"page": 5}]
+    assert report.objects[0].result.records == 0
+
+
+def test_a_crash_mid_sync_keeps_committed_pages_and_the_rerun_loses_and_repeats_nothing(store):
+    with pytest.raises(RuntimeError):
+        run_sync(FakePuller(PAGES, crash_after=3), store, CONFIG, batch_size=10)
+    assert load_cursor(store, "hubspot", "default", "contacts") == {"page": 3}
+    assert counts(store)[0] == 30
+    resumed = FakePuller(PAGES)
+    report = run_sync(resumed, store, CONFIG, batch_size=10)
+    assert resumed.started_from == [{"page": 3}]
+    assert report.objects[0].result.created == 20  # only the pages not committed before the crash
+    contacts, values = counts(store)
+    full = FakePuller(PAGES)
+    run_sync(full, store, CONFIG, batch_size=10, full=True)  # re-reading everything changes nothing
+    assert counts(store) == (contacts, values) == (50, values)
+
+
+def test_quota_stops_the_run_cleanly_and_the_next_run_resumes(store):
+    report = run_sync(FakePuller(PAGES, quota_after=2), store, CONFIG, batch_size=1000)
+    assert report.objects[0].stopped == "quota"
+    assert load_cursor(store, "hubspot", "default", "contacts") == {"page": 2}
+    assert counts(store)[0] == 20
+    run_sync(FakePuller(PAGES), store, CONFIG)
+    assert counts(store)[0] == 50
+
+
+def test_unknown_objects_are_refused_with_the_choices():
+    with pytest.raises(ValueError, match="choose from contacts"):
+        run_sync(FakePuller([]), None, CONFIG, objects=["tickets"])
+
+
+# ---- write-back -------------------------------------------------------------------------
+
+def ingest(store, source, obj, records):
+    items, dead = map_records(mapping_for(CONFIG, source, obj), records)
+    assert not dead, dead
+    return ingest_patches(store, CONFIG.lifecycle, items, dead, BOTH, crm_targets(CONFIG, BOTH))
+
+
+def outbox(store):
+    with store.transaction() as s:
+        return [(o.destination, o.contact_id, o.payload, o.status)
+                for o in s.scalars(select(model.Outbox).order_by(model.Outbox.id))]
+
+
+class FakePusher:
+    max_batch = 2
+
+    def __init__(self, answer=None):
+        self.calls: list[tuple[str, list]] = []
+        self.stats = SyncStats()
+        self.answer = answer or (lambda item: PushResult(item.key, "ok", item.vendor_id or f"00Q{item.external_id}"))
+
+    def push(self, obj, items):
+        self.calls.append((obj, items))
+        return [self.answer(item) for item in items]
+
+
+def test_a_hubspot_contact_is_planned_for_salesforce_only_and_once(store):
+    ingest(store, "hubspot", "contacts", [hubspot_contact(1, company="Acme")])
+    rows = outbox(store)
+    assert [(d, p["values"]) for d, _, p, _ in rows] == [
+        ("salesforce", {"company": "Acme", "email": "person1@example.com", "first_name": "First1",
+                        "last_name": "Last1"})]
+    ingest(store, "hubspot", "contacts", [hubspot_contact(1, company="Acme")])  # the same record again
+    ingest(store, "hubspot", "contacts", [hubspot_contact(1, at=T0 + timedelta(hours=1), company="Acme")])
+    assert len(outbox(store)) == 1  # already on its way: not planned again
+
+
+def test_round_trip_hubspot_to_salesforce_and_back_leaves_nothing_to_push(store):
+    ingest(store, "hubspot", "contacts", [hubspot_contact(1, company="Acme", hs_lead_status="NEW")])
+    pusher = FakePusher()
+    counts_ = dispatch_crm(store, CONFIG, "salesforce", pusher)
+    assert counts_["sent"] == 1 and counts_["requests"] == 1
+    (obj, items), = pusher.calls
+    assert obj == "Lead" and items[0].vendor_id is None and items[0].external_id is not None
+    assert items[0].properties == {"Company": "Acme", "Email": "person1@example.com", "FirstName": "First1",
+                                   "LastName": "Last1"}
+    with store.transaction() as s:
+        lead_id = s.scalar(select(model.Identity.value).where(model.Identity.kind == "salesforce_lead"))
+        delivery = s.scalars(select(model.Delivery)).one()
+    assert lead_id == f"00Q{items[0].external_id}" and delivery.status == "sent"
+    # the echo: Salesforce now reports the lead, modified later, with the values lifesync wrote
+    echo = {"Id": lead_id, "Email": "person1@example.com", "FirstName": "First1", "LastName": "Last1",
+            "Company": "Acme", "Status": "Open - Not Contacted", "IsConverted": False, "IsDeleted": False,
+            "SystemModstamp": (T0 + timedelta(minutes=5)).isoformat()}
+    ingest(store, "salesforce", "Lead", [echo])
+    with store.transaction() as s:
+        contact = s.scalars(select(model.Contact)).one()
+        echoed = s.scalar(select(model.FieldValue).where(model.FieldValue.source == "salesforce",
+                                                         model.FieldValue.field == "first_name"))
+    assert {k: v["value"] for k, v in contact.attributes.items()} == {
+        "company": "Acme", "email": "person1@example.com", "first_name": "First1", "last_name": "Last1",
+        "lead_status": "NEW"}
+    assert echoed.source_time == T0  # the echo keeps its origin's time: it is not a newer change
+    assert len(outbox(store)) == 1  # nothing new for HubSpot nor Salesforce: no ping-pong
+    assert dispatch_crm(store, CONFIG, "hubspot", FakePusher())["requests"] == 0
+
+
+def test_a_real_change_in_salesforce_is_pushed_to_hubspot_by_id(store):
+    ingest(store, "hubspot", "contacts", [hubspot_contact(1)])
+    dispatch_crm(store, CONFIG, "salesforce", FakePusher())
+    with store.transaction() as s:
+        lead_id = s.scalar(select(model.Identity.value).where(model.Identity.kind == "salesforce_lead"))
+    changed = {"Id": lead_id, "Email": "person1@example.com", "FirstName": "First1", "LastName": "Last1",
+               "City": "Lisbon", "Status": "Open - Not Contacted", "IsConverted": False, "IsDeleted": False,
+               "SystemModstamp": (T0 + timedelta(days=1)).isoformat()}
+    ingest(store, "salesforce", "Lead", [changed])
+    hub = [p for d, _, p, _ in outbox(store) if d == "hubspot"]
+    assert [p["values"] for p in hub] == [{"city": "Lisbon", "lead_status": "NEW"}]
+    pusher = FakePusher()
+    dispatch_crm(store, CONFIG, "hubspot", pusher)
+    (obj, items), = pusher.calls
+    assert (obj, items[0].vendor_id, items[0].properties) == ("contacts", "1001",
+                                                              {"city": "Lisbon", "hs_lead_status": "NEW"})
+
+
+def test_refused_records_are_dead_lettered_and_the_rest_of_the_batch_lands(store):
+    ingest(store, "hubspot", "contacts", [hubspot_contact(n) for n in range(1, 6)])
+
+    def answer(item):
+        if item.properties.get("Email") == "person3@example.com":
+            return PushResult(item.key, "failed", error="REQUIRED_FIELD_MISSING: Company")
+        if item.properties.get("Email") == "person4@example.com":
+            return PushResult(item.key, "conflict", error="several Leads have this Lifesync_Id__c")
+        return PushResult(item.key, "ok", f"00Q{item.external_id}")
+
+    pusher = FakePusher(answer)
+    result = dispatch_crm(store, CONFIG, "salesforce", pusher)
+    assert (result["sent"], result["dead"], result["conflicts"], result["requests"]) == (3, 2, 1, 3)
+    with store.transaction() as s:
+        letters = sorted(d.reason for d in s.scalars(select(model.DeadLetter)))
+        conflicts = [c.rule for c in s.scalars(select(model.ConflictLog).where(model.ConflictLog.source == "salesforce"))]
+        dead_contacts = {o.contact_id for o in s.scalars(select(model.Outbox).where(model.Outbox.status == "dead"))}
+        echoes = {e.contact_id for e in s.scalars(select(model.EchoRecord).where(model.EchoRecord.system == "salesforce"))}
+    assert letters == ["REQUIRED_FIELD_MISSING: Company", "several Leads have this Lifesync_Id__c"]
+    assert conflicts == ["ambiguous_match"]
+    assert not dead_contacts & echoes  # values that did not land are planned again on the next change
+
+
+def test_a_rate_limited_batch_waits_and_is_sent_later(store):
+    ingest(store, "hubspot", "contacts", [hubspot_contact(1)])
+
+    class Limited(FakePusher):
+        def push(self, obj, items):
+            raise RateLimited("429 from Salesforce", retry_after=120)
+
+    assert dispatch_crm(store, CONFIG, "salesforce", Limited())["retrying"] == 1
+    (_, _, _, status), = outbox(store)
+    assert status == "pending"
+    assert dispatch_crm(store, CONFIG, "salesforce", FakePusher())["requests"] == 0  # not due yet
+    later = model.utcnow() + timedelta(seconds=121)
+    assert dispatch_crm(store, CONFIG, "salesforce", FakePusher(), now=later)["sent"] == 1
