@@ -205,9 +205,11 @@ def test_refused_records_are_dead_lettered_and_the_rest_of_the_batch_lands(store
     assert (result["sent"], result["dead"], result["conflicts"], result["requests"]) == (3, 2, 1, 3)
     with store.transaction() as s:
         letters = sorted(d.reason for d in s.scalars(select(model.DeadLetter)))
-        conflicts = [c.rule for c in s.scalars(select(model.ConflictLog).where(model.ConflictLog.source == "salesforce"))]
+        conflicts = [c.rule for c in s.scalars(select(model.ConflictLog)
+                                               .where(model.ConflictLog.source == "salesforce"))]
         dead_contacts = {o.contact_id for o in s.scalars(select(model.Outbox).where(model.Outbox.status == "dead"))}
-        echoes = {e.contact_id for e in s.scalars(select(model.EchoRecord).where(model.EchoRecord.system == "salesforce"))}
+        echoes = {e.contact_id for e in s.scalars(select(model.EchoRecord)
+                                                  .where(model.EchoRecord.system == "salesforce"))}
     assert letters == ["REQUIRED_FIELD_MISSING: Company", "several Leads have this Lifesync_Id__c"]
     assert conflicts == ["ambiguous_match"]
     assert not dead_contacts & echoes  # values that did not land are planned again on the next change
