@@ -29,6 +29,9 @@ TASKS: dict[str, Callable[..., Any]] = {
     "stale_leads": tasks.stale_leads,
     "first_response": tasks.first_response,
     "dispatch_pushes": tasks.dispatch_pushes,
+    "sync_hubspot": tasks.sync_hubspot,
+    "sync_salesforce": tasks.sync_salesforce,
+    "dispatch_crm_pushes": tasks.dispatch_crm_pushes,
 }
 FAILURE_TTL = 7 * 86400
 RESULT_TTL = 3600

@@ -116,3 +116,42 @@ def dispatch_pushes(destination: str = "respondio") -> dict[str, Any]:
         return {"skipped": True, "reason": f"{destination} write-back is not configured"}
     send = senders.sender_for(destination, settings)
     return _locked(settings, f"dispatch_{destination}", lambda: dispatch(store_, destination, send))
+
+
+def _sync_crm(system: str) -> dict[str, Any]:
+    from jobs.connection import redis_connection
+    from sync.crmrun import configured_connections, sync_connection
+
+    settings, store_, config = context()
+    connections = configured_connections(settings, system)
+    if not connections:
+        return {"skipped": True, "reason": f"{system} has no credentials configured"}
+    redis = redis_connection(settings)
+    return {conn: _locked(settings, f"{system}:{conn}:sync", lambda conn=conn: sync_connection(
+        system, conn, settings=settings, store=store_, config=config, redis=redis)) for conn in connections}
+
+
+def sync_hubspot() -> dict[str, Any]:
+    """Pull every HubSpot connection incrementally, then write back what HubSpot lacks."""
+    return _sync_crm("hubspot")
+
+
+def sync_salesforce() -> dict[str, Any]:
+    """Pull every Salesforce connection incrementally, then write back what Salesforce lacks."""
+    return _sync_crm("salesforce")
+
+
+def dispatch_crm_pushes() -> dict[str, Any]:
+    """Send due write-backs to every configured CRM (changes that arrived by webhook, automation...)."""
+    from jobs.connection import redis_connection
+    from sync.crmrun import CRM_SYSTEMS, open_crm, push_pending
+
+    settings, store_, config = context()
+    out: dict[str, Any] = {}
+    for system in CRM_SYSTEMS:
+        if system not in enabled_targets(settings):
+            continue
+        pusher = open_crm(system, settings, store_, config, redis=redis_connection(settings))
+        out[system] = _locked(settings, f"dispatch_{system}",
+                              lambda s=system, p=pusher: push_pending(s, store_, config, p))
+    return out

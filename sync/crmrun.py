@@ -75,13 +75,17 @@ def sync_connection(system: str, connection: str, *, settings: Settings, store: 
                       batch_size=settings.batch_size, push_targets=targets,
                       crm_targets=crm_targets(config, targets), progress=progress).as_dict()
     if push and connection == "default" and system in targets:
-        pushed: dict[str, int] = {}
-        while True:  # everything due now, batch after batch
-            counts = dispatch_crm(store, config, system, connector)
-            for k, v in counts.items():
-                pushed[k] = pushed.get(k, 0) + v
-            if counts["sent"] + counts["dead"] + counts["retrying"] == 0:  # each pass settles what it loads
-                break
-        report["pushed"] = pushed
+        report["pushed"] = push_pending(system, store, config, connector)
         report["stats"] = connector.stats.as_dict()
     return report
+
+
+def push_pending(system: str, store: Store, config: Any, pusher: Any) -> dict[str, int]:
+    """Send every write-back due now to ``system``, batch after batch; summed counts."""
+    pushed: dict[str, int] = {}
+    while True:
+        counts = dispatch_crm(store, config, system, pusher)
+        for k, v in counts.items():
+            pushed[k] = pushed.get(k, 0) + v
+        if counts["sent"] + counts["dead"] + counts["retrying"] == 0:  # each pass settles what it loads
+            return pushed

@@ -29,7 +29,8 @@ from sync.errors import ConfigError, ConfigIssue
 
 SCHEDULE_FILE = "schedule.yaml"
 # names a schedule may run; jobs.schedule maps each to its job function
-TASKS = ("sweep_inbox", "stale_leads", "first_response", "dispatch_pushes")
+TASKS = ("sweep_inbox", "stale_leads", "first_response", "dispatch_pushes", "sync_hubspot", "sync_salesforce",
+         "dispatch_crm_pushes")
 QUEUES = ("ingest", "sync", "dispatch", "maintenance")  # == jobs.queues.QUEUES (tested)
 
 
