@@ -1,0 +1,73 @@
+"""What a conversion destination is given: plain, frozen facts loaded from the canonical model.
+
+Payload builders (``meta_capi``, ``tiktok``, ``google_ads``) are pure functions of
+(``ConversionFacts``, ``ContactFacts``, touchpoints, destination config); the dispatcher
+loads these from the database, so builders never touch I/O. Values are raw canonical values
+(e-mails, E.164 phones, names as stored): normalising and hashing is the builders' job, done
+exactly once through ``sync.attribution.hashing``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ContactFacts:
+    """The contact a conversion belongs to."""
+
+    contact_id: int
+    emails: tuple[str, ...] = ()
+    phones: tuple[str, ...] = ()  # E.164
+    first_name: str | None = None
+    last_name: str | None = None
+    city: str | None = None
+    state: str | None = None
+    zip: str | None = None
+    country: str | None = None  # as stored (name or code); also the phone region hint
+    date_of_birth: str | None = None
+    gender: str | None = None
+    identities: tuple[tuple[str, str], ...] = ()  # (kind, value): whatsapp wa_id, messenger psid, instagram igsid...
+    consent: Mapping[str, Any] = field(default_factory=dict)  # ad_user_data / ad_personalization: bool; ldu: bool
+
+    @property
+    def external_id(self) -> str:
+        """The contact's id in lifesync (sent as external_id, hashed where the network asks)."""
+        return str(self.contact_id)
+
+    def identity(self, kind: str) -> str | None:
+        """The first identity value of ``kind``, or None."""
+        return next((v for k, v in self.identities if k == kind), None)
+
+
+@dataclass(frozen=True)
+class TouchpointFacts:
+    """One ad touch of the contact (click-to-message referral, ad click with a click id, ...)."""
+
+    channel: str | None  # whatsapp, messenger, instagram, tiktok, web, ...
+    network: str | None  # meta, tiktok, google
+    occurred_at: datetime | None
+    campaign_id: str | None = None
+    adset_id: str | None = None
+    ad_id: str | None = None
+    click_ids: Mapping[str, str] = field(default_factory=dict)  # ctwa_clid, fbclid, fbc, ttclid, gclid, gbraid, wbraid
+    referral_url: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)  # e.g. waba_id, page_id, ig_account_id
+
+
+@dataclass(frozen=True)
+class ConversionFacts:
+    """One conversion event, with its deterministic ``event_id``."""
+
+    event_id: str
+    kind: str  # lead, qualified_lead, booking, add_to_cart, initiate_checkout, purchase, or a custom kind
+    occurred_at: datetime
+    value: float | None = None
+    currency: str | None = None
+    order_id: str | None = None
+    source: str = ""
+    object: str = ""
+    record_id: str = ""
