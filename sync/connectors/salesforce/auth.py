@@ -43,7 +43,7 @@ JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 ASSERTION_LIFETIME = 180  # seconds; Salesforce accepts at most a few minutes
 
 # The token endpoint answers 400 {"error": "invalid_grant", ...} for bad credentials: not a payload problem.
-_REFUSED = Rule(Action.FAIL, AuthError, "Salesforce refused the credentials (check the connected app, the user "
+_REFUSED = Rule(Action.FAIL, AuthError, "the credentials were refused (check the connected app, the user "
                                         "and the key or refresh token in the LIFESYNC_SALESFORCE_* settings)")
 TOKEN_ERRORS = {400: _REFUSED, 401: _REFUSED, 403: _REFUSED}
 

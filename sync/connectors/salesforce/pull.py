@@ -107,6 +107,7 @@ class ChangePuller:
         run = cursor.get("run")
         self._followed = set()
         try:
+            self.check_quota(obj)  # an earlier object may have spent the run's share
             if run and (run.get("full") or not full):
                 state = dict(run)
             else:
@@ -123,7 +124,6 @@ class ChangePuller:
         if not full and bookmark:
             state["since"] = soql_datetime(parse_datetime(bookmark) - self.overlap)
             return state
-        self.check_quota(obj)
         total = self.client.count(count_query(obj))
         if total > self.bulk_threshold:
             state.update(mode="bulk", job=None, locator=None)

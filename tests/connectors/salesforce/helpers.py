@@ -67,11 +67,11 @@ def usage(used: int, limit: int = 100_000) -> dict[str, str]:
     return {"Sforce-Limit-Info": f"api-usage={used}/{limit}"}
 
 
-def describe(mock: responses.RequestsMock, *objects: str) -> None:
+def describe(mock: responses.RequestsMock, *objects: str, used: int = 1, limit: int = 100_000) -> None:
     """Register the describe of each object (the puller checks mapping fields against it)."""
     for obj in objects:
         mock.add(responses.GET, f"{DATA}/sobjects/{obj}/describe", json=load(f"describe_{obj.lower()}.json"),
-                 headers=usage(1))
+                 headers=usage(used, limit))
 
 
 def lead(n: int, stamp: str = "2026-11-27T09:58:00.000+0000", **extra: Any) -> dict[str, Any]:
