@@ -1,0 +1,147 @@
+"""``HubSpotConnector``: one HubSpot connection (portal) as a ``Puller`` and a ``Pusher``.
+
+Composed from small parts: ``auth`` (private-app token or OAuth refreshed by TTL), ``client``
+(the shared retry layer, metered), ``pull`` + ``search`` + ``associations`` (pages with
+resumable cursors), ``push`` (batches) and ``properties`` (what to request, option checks).
+
+Settings of a connection (``LIFESYNC_HUBSPOT_<NAME>`` for ``default``, ``…__<CONNECTION>`` for
+others): ``BASE_URL``, ``RATE_PER_10S`` and ``LOOKBACK_SECONDS`` fall back to the default
+connection's, then to the documented defaults; credentials are per connection (see
+``auth``). With ``redis`` every worker of the connection shares two token buckets
+(``lifesync:ratelimit:hubspot:<connection>:ten_secondly`` at ``RATE_PER_10S`` and ``:daily``),
+which also learn HubSpot's own remaining budget from its rate-limit headers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from redis import Redis
+
+from sync.connectors.crm import Page, PushItem, PushResult, SyncStats
+from sync.connectors.hubspot.auth import (
+    TOKEN_PATH,
+    BearerToken,
+    OAuthTokens,
+    TokenStore,
+    credentials_from_settings,
+    setting_name,
+)
+from sync.connectors.hubspot.client import DEFAULT_BASE_URL, HubSpotApi, Meter, MeteredLimiter, token_poster
+from sync.connectors.hubspot.properties import mapping_properties, options_of, property_of, validate_mapping
+from sync.connectors.hubspot.pull import ObjectPull
+from sync.connectors.hubspot.push import MAX_BATCH, Pusher
+from sync.errors import ConfigIssue, SettingsError
+from sync.http import HUBSPOT_DAILY, HUBSPOT_TEN_SECONDLY, Limiters, TokenBucket
+from sync.mappings import Mapping as MappingSpec
+from sync.settings import Settings
+
+OBJECTS = ("contacts", "deals")  # dependency order: a deal's contact is known before the deal
+DEFAULT_RATE_PER_10S = 100
+DEFAULT_LOOKBACK_SECONDS = 300
+
+
+def default_properties(settings: Settings) -> dict[str, list[str]]:
+    """Properties each object's HubSpot mapping reads (project config overriding the bundled files)."""
+    from sync.config.loader import resolve_files  # config loading pulls in every schema: only when needed
+    from sync.mappings import load_mapping
+
+    found: dict[str, list[str]] = {}
+    for path in resolve_files(settings.config_dir).mappings:
+        if path.name.startswith("hubspot_"):
+            mapping = load_mapping(path)
+            if mapping.source == "hubspot":
+                found[mapping.object] = mapping_properties(mapping)
+    return found
+
+
+class HubSpotConnector:
+    """Pulls contacts and deals from one HubSpot portal and pushes changes back."""
+
+    source = "hubspot"
+    max_batch = MAX_BATCH
+
+    def __init__(self, settings: Settings, connection: str = "default", *, redis: Redis | None = None,
+                 tokens: TokenStore | None = None, properties: Mapping[str, Sequence[str]] | None = None,
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time):
+        self.settings, self.connection, self._clock = settings, connection, clock
+        self.stats = SyncStats()
+        meter = Meter(lambda: self.stats, sleep)
+        base_url = self._setting("base_url") or DEFAULT_BASE_URL
+        rate = self._int_setting("rate_per_10s", DEFAULT_RATE_PER_10S, low=1)
+        self.lookback = self._int_setting("lookback_seconds", DEFAULT_LOOKBACK_SECONDS, low=0)
+        post = token_poster(base_url, meter, TOKEN_PATH, setting_name("refresh_token", connection))
+        self.auth = credentials_from_settings(settings, connection, post=post, tokens=tokens, clock=clock)
+        limiter = None
+        if redis is not None:
+            key = f"hubspot:{connection}"
+            ten_secondly = dataclasses.replace(HUBSPOT_TEN_SECONDLY, capacity=rate)
+            limiter = MeteredLimiter(Limiters(TokenBucket(redis, key, ten_secondly, clock=clock, sleep=sleep),
+                                              TokenBucket(redis, key, HUBSPOT_DAILY, clock=clock, sleep=sleep)), meter)
+        credential = setting_name("token" if isinstance(self.auth, BearerToken) else "refresh_token", connection)
+        self.api = HubSpotApi(base_url, meter, auth=self.auth, limiter=limiter, credential_setting=credential)
+        if isinstance(self.auth, OAuthTokens):
+            self.api.client.refresh = self.auth.refresh_request  # a 401: one forced refresh, one retry
+        self._properties = {k: list(v) for k, v in properties.items()} if properties is not None else None
+        self._options: dict[tuple[str, str], list[str]] = {}
+        self._pusher = Pusher(self.api, self.stage_options)
+
+    def __repr__(self) -> str:
+        return f"HubSpotConnector(connection={self.connection!r})"
+
+    def _setting(self, name: str) -> str | None:
+        return (self.settings.connection_setting("hubspot", name, self.connection)
+                or self.settings.connection_setting("hubspot", name))
+
+    def _int_setting(self, name: str, default: int, *, low: int) -> int:
+        raw = self._setting(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            value = low - 1
+        if value < low:
+            raise SettingsError(f"{setting_name(name, self.connection)} must be a whole number ≥ {low}, got {raw!r}")
+        return value
+
+    def objects(self) -> list[str]:
+        """``["contacts", "deals"]``: contacts first, so a deal's contact already exists."""
+        return list(OBJECTS)
+
+    def properties(self, obj: str) -> list[str]:
+        """The properties a pull of ``obj`` requests (besides its modification property)."""
+        if self._properties is None:
+            self._properties = default_properties(self.settings)
+        return list(self._properties.get(obj, []))
+
+    def pull(self, obj: str, cursor: dict[str, Any], *, full: bool = False,
+             now: datetime | None = None) -> Iterator[Page]:
+        """Pages of ``obj`` changed since ``cursor`` (everything when ``full`` or the cursor is empty)."""
+        if obj not in OBJECTS:
+            raise ValueError(f"HubSpot object {obj!r} is not synced; expected one of {', '.join(OBJECTS)}")
+        start = now or datetime.fromtimestamp(self._clock(), UTC)
+        puller = ObjectPull(self.api, obj, self.properties(obj), lookback=self.lookback, stats=self.stats)
+        return puller.pages(cursor, full=full, now=start)
+
+    def push(self, obj: str, items: list[PushItem]) -> list[PushResult]:
+        """Send ``items`` (at most ``max_batch``) of ``obj``; one result per item."""
+        return self._pusher.push(obj, items)
+
+    def stage_options(self, object_type: str = "contacts", prop: str = "lifecyclestage") -> list[str]:
+        """The option values of an enumeration property, in HubSpot's display order (read once, then cached)."""
+        key = (object_type, prop)
+        if key not in self._options:
+            self._options[key] = options_of(self.api.get(f"/crm/v3/properties/{object_type}/{prop}"))
+        return list(self._options[key])
+
+    def check_mapping(self, mapping: MappingSpec) -> list[ConfigIssue]:
+        """``validate_mapping`` against the portal's options of every property the mapping maps values of."""
+        mapped = {prop for spec in ([mapping.stage] if mapping.stage else []) + [s for _, s in mapping.fields]
+                  if any(t.name == "map" for t in spec.transforms)
+                  for prop in [*map(property_of, spec.paths), property_of(spec.write_path)] if prop}
+        return validate_mapping(mapping, {p: self.stage_options(mapping.object, p) for p in sorted(mapped)})
