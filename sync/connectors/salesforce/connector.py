@@ -48,7 +48,10 @@ def _number(settings: Settings, connection: str, name: str, default: float, low:
     except ValueError:
         raise SettingsError(f"{variable} must be a number, got {raw!r}") from None
     if not low <= value <= high:
-        raise SettingsError(f"{variable} must be between {low:g} and {high:g}, got {raw}")
+        def show(v: float) -> str:
+            return str(int(v)) if float(v).is_integer() else str(v)
+
+        raise SettingsError(f"{variable} must be between {show(low)} and {show(high)}, got {raw}")
     return value
 
 

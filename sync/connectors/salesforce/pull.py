@@ -170,33 +170,35 @@ class ChangePuller:
         return self.client.query_pages(changes_query(obj, self.select(obj), window))
 
     def _bulk(self, obj: str, bookmark: str | None, state: dict[str, Any]) -> Iterator[Page]:
-        if not state.get("job"):
-            self.check_quota(obj)
-            window = Window(until=parse_datetime(state["until"]))
-            state.update(job=self.bulk.create(changes_query(obj, self.select(obj), window, ordered=False)),
-                         locator=None, max_seen=None)
-            yield Page(obj, [], self._open(bookmark, state))  # a crash while the job runs resumes the job
-        locator = state.get("locator")
-        try:
-            if not locator:
-                self.bulk.wait(state["job"])
-            while True:
+        restarted = False
+        while True:
+            if not state.get("job"):
+                self.check_quota(obj)
+                window = Window(until=parse_datetime(state["until"]))
+                state.update(job=self.bulk.create(changes_query(obj, self.select(obj), window, ordered=False)),
+                             locator=None, max_seen=None)
+                yield Page(obj, [], self._open(bookmark, state))  # a crash while the job runs resumes the job
+            locator = state.get("locator")
+            try:
+                if not locator:
+                    self.bulk.wait(state["job"])
                 self.check_quota(obj)
                 page = self.bulk.results(obj, state["job"], locator)
-                self._saw(state, page.records)
-                locator = page.next_locator
-                state["locator"] = locator
-                cursor = self._open(bookmark, state) if locator else self._final(bookmark, state)
-                yield from self._emit(obj, page.records, cursor)
-                if not locator:
-                    return
-        except PermanentError as err:
-            if getattr(err, "status", None) != 404:
-                raise
-            # results are kept for days, not forever: start the job again rather than fail forever
-            log.warning("Salesforce %s: bulk query job %s is gone; starting a new one", obj, state["job"])
-            state.update(job=None, locator=None, max_seen=None)
-            yield from self._bulk(obj, bookmark, state)
+            except PermanentError as err:
+                if getattr(err, "status", None) != 404 or restarted:
+                    raise
+                # results are kept for days, not forever: run the job again rather than fail on every run
+                log.warning("Salesforce %s: bulk query job %s is gone; starting a new one", obj, state["job"])
+                state.update(job=None, locator=None, max_seen=None)
+                restarted = True
+                continue
+            self._saw(state, page.records)
+            state["locator"] = page.next_locator
+            done = page.next_locator is None
+            cursor = self._final(bookmark, state) if done else self._open(bookmark, state)
+            yield from self._emit(obj, page.records, cursor)
+            if done:
+                return
 
     def _emit(self, obj: str, records: list[dict[str, Any]], cursor: dict[str, Any]) -> Iterator[Page]:
         self._count(records)

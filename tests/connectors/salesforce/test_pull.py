@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 import responses
@@ -25,7 +26,7 @@ from connectors.salesforce.helpers import (
 from sync.config import BUNDLED_CONFIG_DIR
 from sync.connectors.crm import Page
 from sync.connectors.salesforce import SalesforceConnector
-from sync.errors import PermanentError
+from sync.errors import PermanentError, SettingsError
 from sync.mappings import apply, load_mapping
 
 STAMP = "2026-11-27T09:58:00.000+0000"
@@ -66,6 +67,7 @@ def test_incremental_pull_reads_the_overlapping_window_and_yields_records_withou
     assert connector.stats.as_dict() | {} == {"records": 2, "pages": 1, "api_calls": 2, "rate_limit_waits": 0,
                                              "rate_limit_seconds": 0.0, "deleted": 0}
     assert mock.calls[1].request.url.startswith(f"{INSTANCE}/services/data/v61.0/queryAll?q=SELECT+Id")
+    assert "Sforce-Call-Options" not in mock.calls[1].request.headers  # reads are not marked as our writes
 
 
 def test_next_records_url_is_followed_and_every_page_carries_the_cursor_after_it(mock, connect):
@@ -226,6 +228,22 @@ def test_unavailable_server_and_locked_rows_are_retried(mock, connect, sleeps, f
     query(mock, lead_soql("2026-11-27T09:45:00Z"), [lead(1, STAMP)])
     pages = run(connect(), "Lead", {"bookmark": "2026-11-27T09:50:00Z"})
     assert len(pages[0].records) == 1 and len(sleeps) == 1
+
+
+def test_the_connector_names_its_source_and_objects(connect):
+    connector = connect()
+    assert (connector.source, connector.objects(), connector.max_batch) == (
+        "salesforce", ["Lead", "Contact", "Opportunity"], 200)
+
+
+@pytest.mark.parametrize(("name", "value", "message"), [
+    ("quota_share", "1.5", "LIFESYNC_SALESFORCE_QUOTA_SHARE must be between 0.01 and 1, got 1.5"),
+    ("overlap_seconds", "five", "LIFESYNC_SALESFORCE_OVERLAP_SECONDS must be a number, got 'five'"),
+    ("bulk_threshold", "-1", "LIFESYNC_SALESFORCE_BULK_THRESHOLD must be between 0 and 1000000000, got -1"),
+])
+def test_malformed_numeric_settings_name_the_variable(connect, name, value, message):
+    with pytest.raises(SettingsError, match=re.escape(message)):
+        connect(**{name: value})
 
 
 def test_unknown_objects_are_refused(connect):
