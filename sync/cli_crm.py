@@ -59,15 +59,19 @@ def register(main: click.Group, settings_: Any, store_: Any, config_: Any, dump:
     @click.option("--contacts", default=1000, show_default=True, help="Seeded HubSpot contacts.")
     @click.option("--leads", default=500, show_default=True, help="Seeded Salesforce leads (and as many contacts).")
     @click.option("--seed", default=42, show_default=True)
-    def sandbox_cmd(host: str, port: int, contacts: int, leads: int, seed: int) -> None:
+    @click.option("--no-rate-limits", is_flag=True, help="Switch the per-second and daily API limits off.")
+    def sandbox_cmd(host: str, port: int, contacts: int, leads: int, seed: int, no_rate_limits: bool) -> None:
         """Serve the HubSpot and Salesforce sandboxes until interrupted; prints the settings to use them."""
         from sync.sandbox.hubspot import HubSpotSandbox
         from sync.sandbox.salesforce import SalesforceSandbox
         from sync.sandbox.server import SandboxServer
 
-        server = SandboxServer(hubspot=HubSpotSandbox.seeded(contacts=contacts, deals=contacts // 4, seed=seed),
-                               salesforce=SalesforceSandbox.seeded(leads=leads, contacts=leads,
-                                                                   opportunities=leads // 2, seed=seed),
+        hub_limits: dict[str, Any] = {"rate_per_10s": None, "daily_limit": None} if no_rate_limits else {}
+        sf_limits: dict[str, Any] = {"daily_limit": 10**9} if no_rate_limits else {}
+        server = SandboxServer(hubspot=HubSpotSandbox.seeded(contacts=contacts, deals=contacts // 4, seed=seed,
+                                                             **hub_limits),
+                               salesforce=SalesforceSandbox.seeded(leads=leads, contacts=leads // 2,
+                                                                   opportunities=leads // 4, seed=seed, **sf_limits),
                                host=host, port=port).bind()
         click.echo(f"sandboxes at {server.url} (HubSpot under /hubspot, Salesforce under /salesforce)")
         click.echo("point lifesync at them with:")

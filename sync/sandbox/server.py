@@ -13,7 +13,14 @@ from typing import Any
 
 from flask import Flask, jsonify
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No access log: a sync makes thousands of requests and tests read their own output."""
+
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
 
 
 def _root() -> Flask:
@@ -54,7 +61,8 @@ class SandboxServer:
 
     def bind(self) -> SandboxServer:
         """Open the listening socket (port 0 picks a free one) without serving yet."""
-        self._server = make_server(self.host, self.port, self._app(), threaded=True)
+        self._server = make_server(self.host, self.port, self._app(), threaded=True,
+                                   request_handler=_QuietHandler)
         if self.salesforce is not None:
             self.salesforce.base_url = f"{self.url}/salesforce"
         return self
