@@ -1,10 +1,10 @@
 """Deterministic synthetic people for the sandboxes: names, e-mails, E.164 phones, cities, companies.
 
 ``people(n, seed)`` yields the same ``n`` people for the same seed, one at a time, from a single
-seeded ``random.Random`` (no global randomness). Every e-mail is unique within one call and
-lives under a reserved example domain (``example.com``/``.net``/``.org`` or a company's
-``*.example``), so synthetic data can never reach a real mailbox. Phones are valid mobile
-numbers of the person's country, written in E.164.
+seeded ``random.Random`` (no global randomness); a longer run starts with the shorter run's
+people. Every e-mail is unique within one call and lives under a reserved example domain
+(``example.com``/``.net``/``.org`` or a company's ``*.example``), so synthetic data can never
+reach a real mailbox. Phones are valid mobile numbers of the person's country, in E.164.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import random
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import accumulate
 
 
 @dataclass(frozen=True)
@@ -107,8 +108,10 @@ def people(n: int, seed: int = 42) -> Iterator[Person]:
     slugs: dict[str, str] = {}  # name -> e-mail slug, computed once per distinct name
     domains: dict[str, str] = {}  # company name -> its e-mail domain
     seen: set[str] = set()
-    countries = rng.choices(_COUNTRIES, weights=_COUNTRY_WEIGHTS, k=n)
-    for index, country in enumerate(countries):
+    cumulative = list(accumulate(_COUNTRY_WEIGHTS))
+    for index in range(n):
+        # one person's draws all come before the next person's: people(n) starts with people(m) for m < n
+        country = rng.choices(_COUNTRIES, cum_weights=cumulative)[0]
         first, last = rng.choice(country.first_names), rng.choice(country.last_names)
         city, prefixes = rng.choice(country.cities)
         digits = str(rng.randrange(10 ** (country.subscriber_digits - 1), 10**country.subscriber_digits))
