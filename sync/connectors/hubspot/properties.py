@@ -111,8 +111,9 @@ def validate_mapping(mapping: MappingSpec, options: Mapping[str, Sequence[str]])
                 for path, message in _unwritable(base, write, args, options[write]):
                     found.setdefault(path, message)
     lines = _lines(mapping.file)
-    return [ConfigIssue(mapping.file, path, message, line_for(lines, path) if lines else None)
-            for path, message in found.items()]
+    issues = [ConfigIssue(mapping.file, path, message, line_for(lines, path) if lines else None)
+              for path, message in found.items()]
+    return sorted(issues, key=lambda i: (i.line is None, i.line or 0, i.path))
 
 
 def _unread(base: str, prop: str, args: Mapping[str, Any], options: Sequence[str]) -> Iterator[tuple[str, str]]:
