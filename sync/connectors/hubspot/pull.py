@@ -39,12 +39,14 @@ Cursor (JSON, version 1)::
 Every page's cursor resumes right after it: pulling again from it repeats no page already
 yielded and skips none (a run in progress is resumed, not restarted, even with
 ``full=True`` when the interrupted run is itself a full one). The last page of a run
-(possibly empty) carries ``run: null`` and the new bookmark.
+(possibly empty) carries ``run: null`` and the new bookmark. An unreadable cursor is a
+``PermanentError``, except under ``full=True``, which starts afresh.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -57,6 +59,8 @@ from sync.connectors.hubspot.search import modified_property, search_page
 from sync.errors import PermanentError
 from sync.mappings.registry import TransformError
 from sync.mappings.transforms import parse_instant
+
+log = logging.getLogger(__name__)
 
 CURSOR_VERSION = 1
 LIST_LIMIT = 100
@@ -108,7 +112,8 @@ def decode_cursor(cursor: dict[str, Any] | None) -> tuple[str | None, Run | None
         raw = cursor.get("run")
         run = Run(**raw) if raw else None
         if run and (run.mode not in ("list", "search") or run.phase not in ("live", "archived")
-                    or instant(run.start) is None):
+                    or instant(run.start) is None or type(run.id_floor) is not int
+                    or (run.mode == "search" and bookmark is None)):
             raise ValueError("run")
     except (TypeError, ValueError, AttributeError) as exc:
         raise PermanentError(f"unreadable HubSpot cursor ({exc}); reset it with a full sync") from None
@@ -138,7 +143,13 @@ class ObjectPull:
 
     def pages(self, cursor: dict[str, Any] | None, *, full: bool, now: datetime) -> Iterator[Page]:
         """The run's pages; resumes the run in ``cursor`` or starts one at ``now``."""
-        bookmark, run = decode_cursor(cursor)
+        try:
+            bookmark, run = decode_cursor(cursor)
+        except PermanentError:
+            if not full:
+                raise
+            log.warning("HubSpot %s: unreadable cursor replaced by a full sync", self.obj)
+            bookmark, run = None, None
         if run is None or (full and run.mode != "list"):
             run = Run(mode="list" if full or bookmark is None else "search", phase="live", start=iso(now))
         state: Run | None = run

@@ -237,9 +237,25 @@ def test_deal_associations_beyond_one_answer_are_paged_per_deal(make, mock):
     assert [[a["id"] for a in r["associations"]["contacts"]["results"]] for r in page.records] == [["51", "52"], ["60"]]
 
 
-def test_unknown_objects_and_unreadable_cursors_are_refused(make):
-    connector = make()
+def test_unknown_objects_are_refused(make):
     with pytest.raises(ValueError, match="companies"):
-        connector.pull("companies", {})
+        make().pull("companies", {})
+
+
+RUN = {"mode": "search", "phase": "live", "start": "2026-03-01T12:00:00.000Z", "after": None, "id_floor": 0,
+       "max_seen": None}
+
+
+@pytest.mark.parametrize("bad", [
+    {"v": 1, "bookmark": "yesterday", "run": None},
+    {"v": 2, "bookmark": BOOKMARK, "run": None},
+    {"v": 1, "bookmark": BOOKMARK, "run": {**RUN, "mode": "scan"}},
+    {"v": 1, "bookmark": BOOKMARK, "run": {**RUN, "id_floor": "100"}},
+    {"v": 1, "bookmark": BOOKMARK, "run": {**RUN, "page": 3}},
+    {"v": 1, "bookmark": None, "run": RUN},  # a search needs a bookmark to start from
+])
+def test_unreadable_cursors_are_refused_with_what_to_do(make, mock, bad):
     with pytest.raises(PermanentError, match="full sync"):
-        list(connector.pull("contacts", {"v": 1, "bookmark": "yesterday", "run": None}))
+        list(make().pull("contacts", bad))
+    mock.add(responses.GET, f"{BASE}/crm/v3/objects/contacts", json=fixture("contacts_list_page2.json"))
+    assert ids(make().pull("contacts", bad, full=True)) == ["77"]  # which a full sync replaces
