@@ -95,9 +95,14 @@ def test_a_restart_reuses_the_stored_access_token_and_prefers_the_stored_refresh
 def test_oauth_needs_no_refresh_token_setting_when_one_is_stored(make, mock):
     env = {k: v for k, v in OAUTH.items() if k != "LIFESYNC_HUBSPOT_REFRESH_TOKEN"}
     tokens = MemoryTokens({KEY: {"refresh_token": "stored-refresh"}})
-    token_call(mock, "stored-refresh", access="access-4")
-    api_call(mock, "access-4")
+    answer = fixture("oauth_token.json")  # HubSpot's own answer shape
+    mock.add(responses.POST, TOKEN_URL, json=answer,
+             match=[matchers.urlencoded_params_matcher({"grant_type": "refresh_token", "client_id": "5d1f0a42-client",
+                                                         "client_secret": "app-secret-9f3e",
+                                                         "refresh_token": "stored-refresh"})])
+    api_call(mock, answer["access_token"])
     pull(make(env, tokens=tokens))
+    assert tokens.data[KEY]["refresh_token"] == answer["refresh_token"]
 
 
 def test_a_401_forces_one_refresh_and_one_retry(make, mock, clock):
