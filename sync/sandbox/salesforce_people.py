@@ -49,6 +49,7 @@ COMPANY_WORDS = (
 )
 COMPANY_SUFFIXES = ("Inc", "LLC", "Ltd", "GmbH", "SA", "Group", "Labs", "Co")
 TITLES = ("CEO", "CTO", "VP Sales", "Marketing Manager", "Head of Operations", "Founder", "Buyer", None)
+COMPANY_POOL = 400  # fixed, so person k is the same whatever the number of people asked for
 OPEN_STATUSES = ("Open - Not Contacted", "Working - Contacted", "Closed - Not Converted")
 
 
@@ -71,9 +72,10 @@ class SyntheticPerson:
 
 
 def synthetic_people(n: int, seed: int) -> Iterator[SyntheticPerson]:
-    """``n`` people, the same ones for the same seed; e-mails are unique (an index keeps them apart)."""
+    """``n`` people, the same ones for the same seed whatever ``n``; e-mails are unique (an index keeps them apart)."""
+    pool = random.Random(f"companies-{seed}")
+    companies = [f"{pool.choice(COMPANY_WORDS)} {pool.choice(COMPANY_SUFFIXES)}" for _ in range(COMPANY_POOL)]
     rng = random.Random(seed)
-    companies = [f"{rng.choice(COMPANY_WORDS)} {rng.choice(COMPANY_SUFFIXES)}" for _ in range(max(1, n // 8))]
     for index in range(n):
         first, last = rng.choice(FIRST), rng.choice(LAST)
         city, state, stem, country, prefix, digits, leads = rng.choice(CITIES)
