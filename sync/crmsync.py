@@ -109,15 +109,16 @@ def run_sync(connector: Puller, store: Store, config: Any, *, connection: str = 
             for page in connector.pull(obj, cursor, full=full, now=now):
                 pending.append(page)
                 if sum(len(p.records) for p in pending) >= batch_size:
-                    commit(pending)
-                    pending = []
+                    batch, pending = pending, []
+                    commit(batch)
         except QuotaReached as exc:
             run.stopped = "quota"
             log.warning("%s %s: stopping at the run's API budget (%s); the next run resumes here",
                         connector.source, obj, exc)
         finally:
-            if pending:
-                commit(pending)  # completed pages are good whatever stopped the run
+            if pending:  # completed pages are good whatever stopped the run
+                batch, pending = pending, []
+                commit(batch)
             run.seconds = time.monotonic() - started
         if run.stopped:
             break

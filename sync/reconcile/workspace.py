@@ -239,10 +239,12 @@ class Workspace:
 
     def _apply_fields(self, patch: Patch, primary: ContactState, out: Outcome) -> None:
         touched: set[str] = set()
-        if patch.deleted:
+        if patch.deleted:  # the record is gone from its system: none of its values count any more
             for slot in [s for s in primary.candidates if s[1] == patch.source]:
                 del primary.candidates[slot]
                 touched.add(slot[0])
+            out.conflicts += self._recompute_fields(primary, touched, patch)
+            return
         for name, value in patch.fields:
             cand = Candidate(patch.source, value, patch.source_time, patch.record_id)
             echo = primary.echoes.get((patch.source, name))

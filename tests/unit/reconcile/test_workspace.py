@@ -231,3 +231,19 @@ def test_merges_are_order_independent(ps, data):
     assert sorted(groups) == sorted(groups2)
     # and each person ends up as exactly one contact
     assert all(len({g.split(":")[1][-1] for g in grp if g.startswith("hubspot")}) <= 1 for grp in groups)
+
+
+def test_a_deleted_record_withdraws_its_values_even_though_it_still_carries_them(config):
+    from dataclasses import replace
+
+    ws = run(config, [
+        patch("hubspot", "1", ["hubspot:1", "email:ana@example.com"], city="Porto", first_name="Ana"),
+        patch("salesforce", "003A", ["salesforce:003A", "email:ana@example.com"], minutes=1, city="Lisboa"),
+    ])
+    gone = replace(patch("salesforce", "003A", ["salesforce:003A", "email:ana@example.com"], minutes=2,
+                         city="Lisboa"), deleted=True)
+    ws.apply(gone)
+    [contact] = ws.contacts()
+    assert contact.attributes["city"] == {"value": "Porto", "source": "hubspot"}
+    assert not [slot for slot in contact.candidates if slot[1] == "salesforce"]
+    assert IdentityRef("salesforce", "003A") in contact.identities  # it existed there: the id stays known
