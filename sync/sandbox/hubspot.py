@@ -18,12 +18,14 @@ directly: they are not API calls and are neither counted nor validated.
 
 from __future__ import annotations
 
+import bisect
 import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from itertools import accumulate
 from typing import Any
 
 from sync.sandbox.faults import Faults
@@ -182,35 +184,45 @@ class HubSpotSandbox:
         return sandbox
 
     def _seed(self, contacts: int, deals: int, seed: int) -> None:
-        rng = random.Random(f"hubspot-seed-{seed}")
+        rand = random.Random(f"hubspot-seed-{seed}").random  # bare random() draws: seeding stays fast
         now = self.now_ms()
-        stages, stage_weights = zip(*_SEED_STAGES, strict=True)
+        stages = _Weighted([stage for stage, _ in _SEED_STAGES], [weight for _, weight in _SEED_STAGES])
+        deal_stages = _Weighted(DEAL_STAGES, _SEED_DEAL_STAGES)
         seeded: list[tuple[int, str, str]] = []  # (id, company, currency) for deals to point at
         with self.lock:
             table = self.tables["contacts"]
             for index, person in enumerate(people(contacts, seed)):
-                created, updated = _seed_times(rng, now, index, contacts)
+                created, updated = _seed_times(rand, now, index, contacts)
                 record = Record(self.new_id(), {
                     "email": person.email, "firstname": person.first_name, "lastname": person.last_name,
                     "phone": person.phone, "city": person.city, "country": person.country,
-                    "company": person.company, "jobtitle": person.job_title,
-                    "lifecyclestage": rng.choices(stages, stage_weights)[0],
-                    "hs_lead_status": rng.choice(LEAD_STATUSES)}, created, updated)
+                    "company": person.company, "jobtitle": person.job_title, "lifecyclestage": stages.draw(rand),
+                    "hs_lead_status": LEAD_STATUSES[int(rand() * len(LEAD_STATUSES))]}, created, updated)
                 table.insert(record)
                 seeded.append((record.id, person.company, _CURRENCIES[person.country_code]))
             table = self.tables["deals"]
             for index in range(deals):
-                created, updated = _seed_times(rng, now, index, deals)
-                contact_id, company, currency = rng.choice(seeded) if seeded else (None, "Acme Ltd", "USD")
+                created, updated = _seed_times(rand, now, index, deals)
+                contact_id, company, currency = seeded[int(rand() * len(seeded))] if seeded else (None, "Acme", "USD")
                 record = Record(self.new_id(), {
-                    "dealname": f"{company} - {rng.choice(_PLANS)}",
-                    "amount": f"{rng.randrange(200, 50_000)}.{rng.choice(('00', '50', '99'))}",
-                    "dealstage": rng.choices(DEAL_STAGES, _SEED_DEAL_STAGES)[0],
-                    "closedate": _iso_seconds(created + rng.randrange(1, 90) * _DAY_MS),
+                    "dealname": f"{company} - {_PLANS[int(rand() * len(_PLANS))]}",
+                    "amount": f"{200 + int(rand() * 49_800)}.{('00', '50', '99')[int(rand() * 3)]}",
+                    "dealstage": deal_stages.draw(rand),
+                    "closedate": _iso_seconds(created + (1 + int(rand() * 89)) * _DAY_MS),
                     "deal_currency_code": currency, "pipeline": "default"}, created, updated)
                 table.insert(record)
                 if contact_id is not None:
                     self.associations.add("deals", record.id, "contacts", contact_id)
+
+
+class _Weighted:
+    """Draws from options with weights, one ``random()`` per draw."""
+
+    def __init__(self, options: Sequence[str], weights: Sequence[int]):
+        self.options, self.cumulative = tuple(options), list(accumulate(weights))
+
+    def draw(self, rand: Callable[[], float]) -> str:
+        return self.options[bisect.bisect(self.cumulative, rand() * self.cumulative[-1])]
 
 
 def _assign(record: Record, values: dict[str, Any]) -> None:
@@ -221,13 +233,13 @@ def _assign(record: Record, values: dict[str, Any]) -> None:
             record.props[name] = str(value)
 
 
-def _seed_times(rng: random.Random, now: int, index: int, count: int) -> tuple[int, int]:
+def _seed_times(rand: Callable[[], float], now: int, index: int, count: int) -> tuple[int, int]:
     """(created, updated) in ms: creation grows with the index over 400 days, updates in the last 30."""
     span = 400 * _DAY_MS
-    created = now - span + (index * (span - _DAY_MS)) // max(count, 1) + rng.randrange(0, 60_000)
-    updated = now - rng.randrange(0, 30 * _DAY_MS)
+    created = now - span + (index * (span - _DAY_MS)) // max(count, 1) + int(rand() * 60_000)
+    updated = now - int(rand() * 30 * _DAY_MS)
     if updated < created:
-        updated = created + rng.randrange(0, max(1, now - created))
+        updated = created + int(rand() * (now - created))
     return created, updated
 
 

@@ -9,11 +9,13 @@ reach a real mailbox. Phones are valid mobile numbers of the person's country, i
 
 from __future__ import annotations
 
+import bisect
 import random
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import accumulate
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -104,36 +106,41 @@ def _ascii_slug(text: str, joiner: str = "") -> str:
 
 def people(n: int, seed: int = 42) -> Iterator[Person]:
     """Yield ``n`` synthetic people, the same ones for the same ``seed``; e-mails are unique."""
-    rng = random.Random(seed)
+    rand = random.Random(seed).random  # one C call per draw: seeding 200,000 contacts stays fast
+
+    def pick(options: tuple[Any, ...]) -> Any:
+        return options[int(rand() * len(options))]
+
     slugs: dict[str, str] = {}  # name -> e-mail slug, computed once per distinct name
     domains: dict[str, str] = {}  # company name -> its e-mail domain
     seen: set[str] = set()
     cumulative = list(accumulate(_COUNTRY_WEIGHTS))
     for index in range(n):
         # one person's draws all come before the next person's: people(n) starts with people(m) for m < n
-        country = rng.choices(_COUNTRIES, cum_weights=cumulative)[0]
-        first, last = rng.choice(country.first_names), rng.choice(country.last_names)
-        city, prefixes = rng.choice(country.cities)
-        digits = str(rng.randrange(10 ** (country.subscriber_digits - 1), 10**country.subscriber_digits))
+        country = _COUNTRIES[bisect.bisect(cumulative, rand() * cumulative[-1])]
+        first, last = pick(country.first_names), pick(country.last_names)
+        city, prefixes = pick(country.cities)
+        size = country.subscriber_digits
+        digits = str(10 ** (size - 1) + int(rand() * 9 * 10 ** (size - 1)))
         if country.code == "US":
             # NANP: an exchange starts with 2-9 and 555-01xx is fiction-only; avoid both.
-            digits = str(rng.randrange(2, 10)) + digits[1:]
+            digits = str(2 + int(rand() * 8)) + digits[1:]
             if digits.startswith("555"):
                 digits = "556" + digits[3:]
-        company_name = f"{rng.choice(_COMPANY_WORDS)} {rng.choice(_COMPANY_NOUNS)}"
-        company = f"{company_name} {rng.choice(country.company_suffixes)}"
+        company_name = f"{pick(_COMPANY_WORDS)} {pick(_COMPANY_NOUNS)}"
+        company = f"{company_name} {pick(country.company_suffixes)}"
         f = slugs.get(first) or slugs.setdefault(first, _ascii_slug(first))
         lo = slugs.get(last) or slugs.setdefault(last, _ascii_slug(last))
-        local = rng.choice(_EMAIL_SHAPES).format(f=f, l=lo, i=f[:1], n=rng.randrange(1, 100))
-        if rng.random() < 0.4:
+        local = pick(_EMAIL_SHAPES).format(f=f, l=lo, i=f[:1], n=1 + int(rand() * 99))
+        if rand() < 0.4:
             domain = domains.get(company_name) or domains.setdefault(
                 company_name, _ascii_slug(company_name, "-") + ".example")
         else:
-            domain = rng.choice(_FREE_MAIL)
+            domain = pick(_FREE_MAIL)
         email = f"{local}@{domain}"
         while email in seen:  # the index is unique to this person, so this settles on the first try
             email = f"{local}.{index}@{domain}"
             local = f"{local}.{index}"
         seen.add(email)
-        yield Person(first, last, email, f"+{rng.choice(prefixes)}{digits}", city, country.name, country.code,
-                     company, rng.choice(_JOB_TITLES))
+        yield Person(first, last, email, f"+{pick(prefixes)}{digits}", city, country.name, country.code,
+                     company, pick(_JOB_TITLES))
