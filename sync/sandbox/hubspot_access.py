@@ -98,16 +98,10 @@ class Access:
             raise rate_limited("DAILY", self._headers(len(window), used))
         if self.rate_per_10s is not None and len(window) >= self.rate_per_10s:
             raise rate_limited("TEN_SECONDLY_ROLLING", self._headers(len(window), used))
-        window.append(now)
+        if self.rate_per_10s is not None:
+            window.append(now)
         self._daily[app] = (day, used + 1)
         return self._headers(len(window), used + 1)
-
-    def headers(self, app: str) -> dict[str, str]:
-        """The rate-limit headers for ``app`` without counting a request."""
-        now = self._clock_ms()
-        window = [t for t in self._window.get(app, ()) if t > now - WINDOW_MS]
-        day, used = self._daily.get(app, (now // DAY_MS, 0))
-        return self._headers(len(window), used if day == now // DAY_MS else 0)
 
     def _headers(self, in_window: int, used_today: int) -> dict[str, str]:
         out: dict[str, str] = {}

@@ -7,6 +7,7 @@ returns ``(status, body)`` or raises ``ApiError`` with HubSpot's error answer.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from sync.sandbox.hubspot_errors import ApiError, batch_error, error_body, not_found_message, validation_error
 from sync.sandbox.hubspot_schema import SINGULAR
@@ -32,9 +33,8 @@ def object_type(sandbox: HubSpotSandbox, raw: str) -> str:
 
 def split_names(values: list[str]) -> list[str] | None:
     """Comma-separated (and repeated) query values as one list; None when absent."""
-    if not values:
-        return None
-    return [name.strip() for value in values for name in value.split(",") if name.strip()]
+    names = [name.strip() for value in values for name in value.split(",") if name.strip()]
+    return names or None
 
 
 def batch_inputs(body: Any, maximum: int = BATCH_MAX, history: bool = False) -> list[dict[str, Any]]:
@@ -74,7 +74,10 @@ def _with_associations(sandbox: HubSpotSandbox, record: Record, kind: str, body:
 
 
 def list_objects(sandbox: HubSpotSandbox, kind: str, args: dict[str, list[str]], link: str) -> dict[str, Any]:
-    """``GET /crm/v3/objects/{type}``: one page in id order, ``paging.next`` when more follow."""
+    """``GET /crm/v3/objects/{type}``: one page in id order, ``paging.next`` when more follow.
+
+    ``after`` is the id the next page starts at; ``link`` repeats this request's parameters with it.
+    """
     first = {name: values[0] if values else None for name, values in args.items()}
     limit = _int_arg(first.get("limit"), "limit", LIST_DEFAULT_LIMIT)
     if not 1 <= limit <= LIST_MAX_LIMIT:
@@ -88,7 +91,9 @@ def list_objects(sandbox: HubSpotSandbox, kind: str, args: dict[str, list[str]],
     body: dict[str, Any] = {"results": [_with_associations(sandbox, r, kind, render(r, kind, wanted, table.schema),
                                                            to_types) for r in records]}
     if following is not None:
-        body["paging"] = {"next": {"after": str(following), "link": f"{link}?after={following}"}}
+        query = [(name, value) for name, values in args.items() if name != "after" for value in values]
+        query.append(("after", str(following)))
+        body["paging"] = {"next": {"after": str(following), "link": f"{link}?{urlencode(query)}"}}
     return body
 
 

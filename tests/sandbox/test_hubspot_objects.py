@@ -49,6 +49,24 @@ def test_walking_the_cursor_returns_every_record_exactly_once():
     assert sandbox.calls["GET /crm/v3/objects/contacts"] == 3
 
 
+def test_the_next_link_repeats_the_request_parameters():
+    _, client = seeded(12)
+    first = client.get("/crm/v3/objects/contacts?limit=5&properties=email&properties=city", headers=AUTH).json
+    link = first["paging"]["next"]["link"]
+    assert "limit=5" in link and "properties=email" in link and "properties=city" in link
+    second = client.get(link, headers=AUTH).json
+    assert len(second["results"]) == 5
+    assert second["results"][0]["id"] == first["paging"]["next"]["after"]
+    assert "city" in second["results"][0]["properties"]
+
+
+def test_an_empty_properties_parameter_means_the_defaults():
+    sandbox, client = seeded()
+    sandbox.put("contacts", {"email": "a@example.com", "firstname": "A", "city": "X"})
+    props = client.get("/crm/v3/objects/contacts?properties=", headers=AUTH).json["results"][0]["properties"]
+    assert set(props) == {"createdate", "email", "firstname", "hs_object_id", "lastmodifieddate", "lastname"}
+
+
 @pytest.mark.parametrize("limit", ["101", "0", "-1", "ten"])
 def test_list_refuses_a_bad_limit(limit):
     _, client = seeded(3)
