@@ -141,7 +141,10 @@ def batch_read(sandbox: HubSpotSandbox, kind: str, body: Any, archived: bool) ->
     history = body.get("propertiesWithHistory") if isinstance(body, dict) else None
     inputs = batch_inputs(body, history=bool(history))
     table = sandbox.tables[kind]
-    wanted = wanted_properties(kind, body.get("properties") or None)
+    requested = body.get("properties")
+    if requested is not None and not (isinstance(requested, list) and all(isinstance(p, str) for p in requested)):
+        raise validation_error("'properties' must be a list of property names.")
+    wanted = wanted_properties(kind, requested or None)
     results, missing = [], []
     for item in inputs:
         record_id = str(item.get("id", ""))

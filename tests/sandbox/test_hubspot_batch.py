@@ -229,6 +229,7 @@ def test_batch_read_returns_found_records_and_a_207_for_missing_ids():
     assert response.json["results"][0]["properties"]["city"] == "Madrid"
     by_email = post(client, "read", [{"id": "A@example.com"}], idProperty="email")
     assert by_email.status_code == 200 and by_email.json["results"][0]["id"] == contact
+    assert post(client, "read", [{"id": contact}], properties="city").status_code == 400
 
 
 def test_batch_read_with_history_allows_fifty_inputs():
