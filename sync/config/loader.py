@@ -1,10 +1,11 @@
-"""Find, validate and load the configuration files: lifecycle.yaml and mappings/*.yaml.
+"""Find, validate and load the configuration files: lifecycle.yaml, conversions.yaml and mappings/*.yaml.
 
 Bundled defaults live in the repository's top-level ``config/`` directory. A project
 directory (the ``LIFESYNC_CONFIG_DIR`` setting, passed in by the caller) overrides them
 file by file:
 
-- ``<project>/lifecycle.yaml`` replaces the bundled lifecycle.yaml;
+- ``<project>/lifecycle.yaml`` replaces the bundled lifecycle.yaml, and
+  ``<project>/conversions.yaml`` the bundled conversions.yaml (no file: no conversion rules);
 - ``<project>/mappings/<name>.yaml`` replaces the bundled mapping of the same file name,
   and files with new names are added.
 
@@ -15,11 +16,13 @@ stops at the first bad file); ``load_config`` returns the loaded ``Config`` or r
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sync
+from sync.attribution.rules import ConversionRules
+from sync.config.conversions_schema import CONVERSIONS_FILE, conversions_and_issues, conversions_path
 from sync.config.lifecycle_schema import parse_lifecycle
 from sync.config.types import LifecycleConfig
 from sync.config.yamlload import join_path, line_for, load_yaml, misnamed_file, yaml_files
@@ -39,6 +42,7 @@ class ConfigFiles:
 
     lifecycle: Path
     mappings: tuple[Path, ...]  # sorted by file name
+    conversions: Path | None = None  # None: neither the project nor the bundle has one
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class Config:
     lifecycle: LifecycleConfig
     mappings: dict[tuple[str, str], Mapping]  # (source, object) → mapping
     files: ConfigFiles
+    conversions: ConversionRules = field(default_factory=ConversionRules)
 
 
 def resolve_files(project_dir: Path | None, bundled_dir: Path = BUNDLED_CONFIG_DIR) -> ConfigFiles:
@@ -67,7 +72,8 @@ def resolve_files(project_dir: Path | None, bundled_dir: Path = BUNDLED_CONFIG_D
         if (project_dir / LIFECYCLE_FILE).is_file():
             lifecycle = project_dir / LIFECYCLE_FILE
         mappings.update({p.name: p for p in _yaml_files(project_dir / MAPPINGS_DIR)})
-    return ConfigFiles(lifecycle=lifecycle, mappings=tuple(mappings[name] for name in sorted(mappings)))
+    return ConfigFiles(lifecycle=lifecycle, mappings=tuple(mappings[name] for name in sorted(mappings)),
+                       conversions=conversions_path(project_dir, bundled_dir))
 
 
 def _yaml_files(directory: Path) -> list[Path]:
@@ -134,9 +140,12 @@ def _load_all(project_dir: Path | None, bundled_dir: Path) -> tuple[Config | Non
         if lifecycle is not None:
             issues.extend(_stage_issues(path, mapping, lifecycle))
 
+    conversions, conversion_issues = conversions_and_issues(files.conversions, lifecycle, mappings)
+    issues.extend(conversion_issues)
+
     if issues or lifecycle is None:
         return None, issues
-    return Config(lifecycle=lifecycle, mappings=mappings, files=files), []
+    return Config(lifecycle=lifecycle, mappings=mappings, files=files, conversions=conversions), []
 
 
 def _stage_issues(path: Path, mapping: Any, lifecycle: LifecycleConfig) -> list[ConfigIssue]:
@@ -180,7 +189,8 @@ def _misnamed_files(project_dir: Path | None, bundled_dir: Path) -> list[ConfigI
     for base in (bundled_dir, Path(project_dir) if project_dir is not None else None):
         if base is None:
             continue
-        if (base / "lifecycle.yml").is_file():
-            issues.append(misnamed_file(base / "lifecycle.yml"))
+        for name in (LIFECYCLE_FILE, CONVERSIONS_FILE):
+            if (base / name).with_suffix(".yml").is_file():
+                issues.append(misnamed_file((base / name).with_suffix(".yml")))
         issues += yaml_files(base / MAPPINGS_DIR)[1]
     return issues

@@ -1,0 +1,241 @@
+"""Conversion rules (``config/conversions.yaml``) and the pure engine that applies them.
+
+Two directions connect stages and conversions:
+
+- **on_stage**: a contact *entering* a stage yields a conversion (``Hot Lead`` →
+  ``qualified_lead``). ``stage_conversions`` turns a contact's stage history into conversion
+  rows of the shape ``Workspace.conversions`` holds.
+- **sets_stage**: a conversion a record carries moves the contact to a stage (``purchase`` →
+  ``Customer``). ``sets_stage_signal`` makes the ``StageSignal`` for it: from the
+  conversion's source, dated at the conversion's time, so it replays order-independently
+  like every other signal.
+
+**Event ids of stage conversions.** The same business fact must always get the same
+``event_id`` (ad networks de-duplicate on it), across retries, replays, re-syncs and merges.
+Contact database ids change on a merge, so the id does not use them. It is a digest of the
+kind, the stage entered and the *signal* that moved the contact there: its time, source, kind
+and reason. A record's signal reason names the record (``hubspot contacts 123``; the default
+stage's reason names the record that created the contact), so two contacts entering the same
+stage at the same moment from the same tool still get different ids, while a replayed or
+merged history that keeps a transition keeps its id.
+
+**Which transitions are new.** A history replayed after a late record or a merge can move an
+entry into a stage to another time (the stage was really entered earlier); that is not a new
+fact. So conversions are made only for the entries into a stage *beyond* those the contact
+already had: the n-th entry into ``Hot Lead`` counts once, whichever signal ends up dating
+it (``already``). Entering a stage again later (reactivated after going cold) is a new entry.
+
+**No double counting.** A record that itself carries a conversion of kind K (a won deal, a
+paid order) and moves the contact into a stage whose rule says K does not produce a second,
+stage-derived K (``record_kinds``). An ``on_stage`` rule may be limited to some ``sources``.
+
+Pure functions and frozen data; no I/O.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+from sync.lifecycle import StageSignal, Transition
+
+CANONICAL_KINDS = ("lead", "qualified_lead", "booking", "add_to_cart", "initiate_checkout", "purchase")
+NETWORKS = ("meta", "tiktok", "google")
+STAGE_OBJECT_PREFIX = "stage:"  # conversion_events.object of a stage-derived conversion: "stage:<stage>"
+
+
+@dataclass(frozen=True)
+class StageRule:
+    """``on_stage``: entering ``stage`` is a conversion of ``kind``.
+
+    Value, currency and order id are read from the contact's current fields named here
+    (``value_field`` must hold a number; ``currency_field`` a 3-letter code, else
+    ``default_currency``). ``sources``, when not empty, limits the rule to stage changes
+    reported by these tools.
+    """
+
+    stage: str
+    kind: str
+    value_field: str | None = None
+    currency_field: str | None = None
+    default_currency: str | None = None
+    order_id_field: str | None = None
+    sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where conversions of ``kinds`` are sent: a named account on ``network`` (meta, tiktok, google)."""
+
+    name: str
+    network: str
+    kinds: tuple[str, ...]
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class ConversionRules:
+    """Everything conversions.yaml configures; the default (no file) makes no stage conversions."""
+
+    custom_kinds: tuple[str, ...] = ()
+    on_stage: tuple[StageRule, ...] = ()
+    sets_stage: tuple[tuple[str, str], ...] = ()  # (conversion kind, stage)
+    destinations: tuple[Destination, ...] = ()
+
+    @cached_property
+    def kinds(self) -> tuple[str, ...]:
+        """Every known conversion kind: the canonical ones, then the custom ones."""
+        return CANONICAL_KINDS + self.custom_kinds
+
+    @cached_property
+    def _by_stage(self) -> dict[str, StageRule]:
+        return {r.stage: r for r in self.on_stage}
+
+    @cached_property
+    def _stage_of(self) -> dict[str, str]:
+        return dict(self.sets_stage)
+
+    def rule_for_stage(self, stage: str) -> StageRule | None:
+        """The on_stage rule of ``stage``, if any."""
+        return self._by_stage.get(stage)
+
+    def stage_for_kind(self, kind: str) -> str | None:
+        """The stage a conversion of ``kind`` moves its contact to, if any."""
+        return self._stage_of.get(kind)
+
+    def destinations_for(self, kind: str, enabled: Iterable[str]) -> tuple[str, ...]:
+        """Names of the enabled destinations (``enabled`` by config and in ``enabled``) taking ``kind``."""
+        allowed = frozenset(enabled)
+        return tuple(d.name for d in self.destinations
+                     if d.enabled and d.name in allowed and kind in d.kinds)
+
+
+NO_RULES = ConversionRules()
+
+
+def event_digest(*parts: Any) -> str:
+    """A 40-hex-digit event id from ``parts`` (same scheme as the record conversions' ids)."""
+    text = "\x1f".join("" if p is None else str(p) for p in parts)
+    return hashlib.sha256(text.encode()).hexdigest()[:40]
+
+
+def entries(transitions: Iterable[Transition]) -> Counter[str]:
+    """How many times each stage was entered in a history."""
+    return Counter(t.to_stage for t in transitions)
+
+
+def cause(transition: Transition, signals: Iterable[StageSignal]) -> tuple[str, str]:
+    """(signal kind, signal reason) of the signal that made ``transition``.
+
+    A stage report is found by (time, source, stage), an inbound message (a rule moved the
+    contact) by (time, source). Without the signal the transition's own reason stands in.
+    """
+    inbound = None
+    for s in signals:
+        if s.at != transition.at or s.source != transition.source:
+            continue
+        if s.kind == "stage" and s.stage == transition.to_stage:
+            return s.kind, s.reason
+        if s.kind == "inbound_message":
+            inbound = s
+    if inbound is not None:
+        return inbound.kind, inbound.reason
+    return "transition", transition.reason
+
+
+def stage_event_id(kind: str, stage: str, at: datetime, source: str, signal_kind: str, reason: str) -> str:
+    """The event id of a stage conversion: the business fact, not the contact's database id."""
+    return event_digest("stage-conversion", kind, stage, at.isoformat(), source, signal_kind, reason)
+
+
+def stage_conversions(
+    transitions: Iterable[Transition], rules: ConversionRules, contact_key: Any, *,
+    signals: Iterable[StageSignal] = (), attributes: Mapping[str, Any] | None = None,
+    already: Mapping[str, int] | None = None, record_kinds: Mapping[str, Iterable[str]] | None = None,
+) -> list[dict[str, Any]]:
+    """Conversion rows for the entries into stages with an on_stage rule.
+
+    ``transitions``: the contact's whole history, oldest first. ``signals``: its stage signals
+    (to find each transition's cause). ``attributes``: its winning field values
+    (``{field: {"value": ..., "source": ...}}``). ``already``: per stage, how many entries the
+    contact had before (those made their conversions then). ``record_kinds``: signal reason →
+    conversion kinds that record carries itself (no stage-derived duplicate of those).
+    """
+    if not rules.on_stage:
+        return []
+    signals = tuple(signals)
+    attributes = attributes or {}
+    already = already or {}
+    record_kinds = record_kinds or {}
+    seen: Counter[str] = Counter()
+    rows: list[dict[str, Any]] = []
+    for t in transitions:
+        rule = rules.rule_for_stage(t.to_stage)
+        if rule is None:
+            continue
+        seen[t.to_stage] += 1
+        if seen[t.to_stage] <= already.get(t.to_stage, 0):
+            continue
+        if rule.sources and t.source not in rule.sources:
+            continue
+        signal_kind, reason = cause(t, signals)
+        if rule.kind in record_kinds.get(reason, ()):
+            continue
+        rows.append({
+            "event_id": stage_event_id(rule.kind, t.to_stage, t.at, t.source, signal_kind, reason),
+            "contact": contact_key, "kind": rule.kind, "occurred_at": t.at, "source": t.source,
+            "object": f"{STAGE_OBJECT_PREFIX}{t.to_stage}"[:64], "record_id": (reason or t.reason or "-")[:255],
+            **stage_values(rule, attributes),
+        })
+    return rows
+
+
+def stage_values(rule: StageRule, attributes: Mapping[str, Any]) -> dict[str, Any]:
+    """Value, currency and order id of a stage conversion, from the contact's fields.
+
+    A value that is not a number is left out (None); a currency that is not three letters
+    falls back to ``default_currency``; the currency is upper-case.
+    """
+    value = _number(_field(attributes, rule.value_field))
+    currency = _field(attributes, rule.currency_field)
+    currency = currency.strip().upper() if isinstance(currency, str) else None
+    if not (currency and len(currency) == 3 and currency.isalpha() and currency.isascii()):
+        currency = rule.default_currency
+    order_id = _field(attributes, rule.order_id_field)
+    order_id = None if order_id is None or not str(order_id).strip() else str(order_id).strip()[:255]
+    return {"value": value, "currency": currency, "order_id": order_id}
+
+
+def sets_stage_signal(rules: ConversionRules, kind: str, source: str, at: datetime,
+                      record_reason: str) -> StageSignal | None:
+    """The stage signal a record's conversion of ``kind`` implies (None when no rule says so).
+
+    Its reason is ``<kind>: <record>``, so the stage history shows why the contact moved.
+    """
+    stage = rules.stage_for_kind(kind)
+    if stage is None:
+        return None
+    return StageSignal(at=at, source=source, kind="stage", stage=stage, reason=f"{kind}: {record_reason}")
+
+
+def _field(attributes: Mapping[str, Any], name: str | None) -> Any:
+    if name is None:
+        return None
+    entry = attributes.get(name)
+    return entry.get("value") if isinstance(entry, Mapping) else entry
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        number = float(value.strip() if isinstance(value, str) else value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
