@@ -1,0 +1,37 @@
+"""Read-only lifecycle reports over the canonical model (DESIGN §0, §6).
+
+Each report is a function ``(session_or_store, config, *, start=None, end=None)`` returning
+a frozen dataclass with ``.as_dict()``; the CLI (``lifesync report``) and the ops API share
+them. Windows are half-open, ``start <= at < end`` (``sync.reports.window``).
+
+- ``funnel``       entered / current / moved on / median time per active stage
+- ``lost``         lost stages apart: by stage, by the stage lost from, who came back
+- ``response``     first-response time buckets vs the share that ended lost
+- ``attribution``  conversions and value by campaign / ad / channel / network, first and last touch
+- ``delivery``     per destination: sent / failed / dead / pending, click-id and hashed-key shares
+
+``write_html`` renders funnel, lost, response and attribution (and delivery) as one
+self-contained HTML file with inline SVG charts.
+"""
+
+from sync.reports.attribution import AttributionReport, attribution
+from sync.reports.delivery import DeliveryReport, delivery
+from sync.reports.funnel import FunnelReport, funnel
+from sync.reports.lost import LostReport, lost
+from sync.reports.response import ResponseReport, response
+
+REPORTS = {"funnel": funnel, "lost": lost, "response": response, "attribution": attribution, "delivery": delivery}
+
+__all__ = [
+    "REPORTS",
+    "AttributionReport",
+    "DeliveryReport",
+    "FunnelReport",
+    "LostReport",
+    "ResponseReport",
+    "attribution",
+    "delivery",
+    "funnel",
+    "lost",
+    "response",
+]

@@ -1,0 +1,128 @@
+"""Delivery health per ad network: how many conversion events were sent, failed, died, wait.
+
+Read from ``outbox`` items of kind ``conversion`` created in the window, and their
+``deliveries``. The contract with the conversion dispatcher:
+
+- a conversion is written to the outbox with ``kind = "conversion"`` and ``destination`` =
+  the destination's name (``meta``, ``tiktok``, ``google``, ...); its payload holds at least
+  ``{"event_id": ...}`` and is not read here;
+- the dispatcher records one delivery per (outbox item, destination) with ``status`` one of
+  ``pending`` / ``sent`` / ``failed`` / ``dead``; an item with no delivery yet counts under
+  its outbox status (``pending`` until the dispatcher touches it); unknown statuses count
+  as ``other``;
+- on a delivery it sent, the dispatcher stores in ``deliveries.response`` a summary with
+  exactly these two keys, the only ones this report reads:
+
+  - ``"click_id"``: the name of the click id the event carried (``"ctwa_clid"``, ``"fbc"``,
+    ``"ttclid"``, ``"gclid"``, ``"gbraid"``, ``"wbraid"``, ...), or null / absent for none;
+  - ``"keys"``: the list of hashed user-data keys the event carried, in the network's own
+    names (``["em", "ph", "external_id"]`` for Meta, say).
+
+Click-id and key shares are over the **sent** deliveries of a destination.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import String, case, cast, exists, func, literal, select, true
+from sqlalchemy.dialects.postgresql import JSON as PG_JSON
+from sqlalchemy.orm import Session
+
+from sync import model
+from sync.reports.window import ReportData, reading, share, within
+from sync.store import Store
+
+CONVERSION_KIND = "conversion"
+STATUSES = ("sent", "failed", "dead", "pending")
+
+
+@dataclass(frozen=True)
+class DestinationHealth:
+    """One destination's conversion deliveries."""
+
+    destination: str
+    events: int
+    sent: int
+    failed: int
+    dead: int
+    pending: int
+    other: int
+    with_click_id: int  # sent events that carried a click id
+    click_id_share: float | None  # with_click_id / sent
+    click_ids: dict[str, int] = field(default_factory=dict)  # click id name → sent events carrying it
+    keys: dict[str, int] = field(default_factory=dict)  # hashed key → sent events carrying it
+    key_shares: dict[str, float] = field(default_factory=dict)  # hashed key → share of sent events
+
+
+@dataclass(frozen=True)
+class DeliveryReport(ReportData):
+    """Delivery health of the conversions queued in [start, end), per destination."""
+
+    start: datetime | None
+    end: datetime | None
+    destinations: tuple[DestinationHealth, ...]
+
+
+def delivery(session_or_store: Session | Store, config: Any = None, *, start: datetime | None = None,
+             end: datetime | None = None) -> DeliveryReport:
+    """Compute the delivery-health report; ``config`` is accepted for a uniform signature."""
+    o, d = model.Outbox, model.Delivery
+    conversions = (o.kind == CONVERSION_KIND, within(o.created_at, start, end))
+    status: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    click_ids: dict[str, dict[str, int]] = defaultdict(dict)
+    with reading(session_or_store) as session:
+        for dest, st, n in session.execute(select(d.destination, d.status, func.count()).join(o, o.id == d.outbox_id)
+                                           .where(*conversions).group_by(d.destination, d.status)):
+            status[dest][st] += n
+        undelivered = ~exists().where(d.outbox_id == o.id)
+        for dest, st, n in session.execute(select(o.destination, o.status, func.count())
+                                           .where(*conversions, undelivered).group_by(o.destination, o.status)):
+            status[dest][st] += n
+        click = d.response["click_id"].as_string()
+        for dest, name, n in session.execute(select(d.destination, click, func.count()).join(o, o.id == d.outbox_id)
+                                             .where(*conversions, d.status == "sent", click.is_not(None), click != "")
+                                             .group_by(d.destination, click)):
+            click_ids[dest][name] = n
+        keys = _key_counts(session, conversions)
+    rows = []
+    for dest in sorted(status):
+        counts = status[dest]
+        sent, with_click = counts.get("sent", 0), sum(click_ids[dest].values())
+        dest_keys = dict(sorted(keys.get(dest, {}).items()))
+        rows.append(DestinationHealth(
+            destination=dest, events=sum(counts.values()), sent=sent, failed=counts.get("failed", 0),
+            dead=counts.get("dead", 0), pending=counts.get("pending", 0),
+            other=sum(n for s, n in counts.items() if s not in STATUSES),
+            with_click_id=with_click, click_id_share=share(with_click, sent),
+            click_ids=dict(sorted(click_ids[dest].items())), keys=dest_keys,
+            key_shares={k: n / sent for k, n in dest_keys.items()} if sent else {}))
+    return DeliveryReport(start=start, end=end, destinations=tuple(rows))
+
+
+def _key_counts(session: Session, conversions: tuple[Any, ...]) -> dict[str, dict[str, int]]:
+    """Per destination, how many sent deliveries list each hashed key in ``response.keys``.
+
+    The list is unnested in SQL with each database's JSON table function; a ``keys`` that is
+    not a list is ignored rather than failing the report.
+    """
+    o, d = model.Outbox, model.Delivery
+    if session.get_bind().dialect.name == "sqlite":
+        element = func.json_each(d.response, "$.keys").table_valued("value").alias("k")
+        is_list = func.json_type(d.response, "$.keys") == "array"
+    else:
+        raw = d.response["keys"]
+        listed = case((func.json_typeof(raw) == "array", raw), else_=cast(literal("[]"), PG_JSON))
+        element = func.json_array_elements_text(listed).table_valued("value").alias("k")
+        is_list = true()
+    key = cast(element.c.value, String)
+    found: dict[str, dict[str, int]] = defaultdict(dict)
+    for dest, name, n in session.execute(
+            select(d.destination, key, func.count()).select_from(d).join(o, o.id == d.outbox_id).join(element, true())
+            .where(*conversions, d.status == "sent", is_list).group_by(d.destination, key)):
+        if name:
+            found[dest][str(name)] = n
+    return found

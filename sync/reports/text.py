@@ -1,0 +1,117 @@
+"""Reports as aligned plain-text tables (what ``lifesync report NAME`` prints without ``--json``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from functools import singledispatch
+
+from sync.reports.attribution import DIMENSIONS, AttributionReport
+from sync.reports.delivery import DeliveryReport
+from sync.reports.funnel import FunnelReport
+from sync.reports.lost import LostReport
+from sync.reports.response import ResponseReport
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]], *, indent: str = "  ") -> str:
+    """An aligned table: the first column left-aligned, the others right-aligned."""
+    cells = [[str(h) for h in headers], *[[str(c) for c in row] for row in rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+
+    def line(row: list[str]) -> str:
+        return indent + "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                                  for i, (c, w) in enumerate(zip(row, widths, strict=True))).rstrip()
+
+    return "\n".join([line(cells[0]), indent + "  ".join("-" * w for w in widths), *map(line, cells[1:])])
+
+
+def percent(value: float | None) -> str:
+    """``0.6`` → ``60.0%``; None → ``-``."""
+    return "-" if value is None else f"{value:.1%}"
+
+
+def duration(seconds: float | None) -> str:
+    """Seconds as the two largest units: ``45s``, ``12m 5s``, ``3h 0m``, ``2d 4h``; None → ``-``."""
+    if seconds is None:
+        return "-"
+    s = round(seconds)
+    for unit, size, sub, sub_size in (("d", 86400, "h", 3600), ("h", 3600, "m", 60), ("m", 60, "s", 1)):
+        if s >= size:
+            return f"{s // size}{unit} {(s % size) // sub_size}{sub}"
+    return f"{s}s"
+
+
+def money(values: dict[str, float]) -> str:
+    """``{"EUR": 150.0, "USD": 30.0}`` → ``EUR 150.00, USD 30.00``; empty → ``-``."""
+    return ", ".join(f"{cur} {amount:,.2f}" for cur, amount in values.items()) or "-"
+
+
+def window_line(start: datetime | None, end: datetime | None) -> str:
+    """The window in words: ``from 2026-03-01T00:00:00+00:00 to ... (end exclusive)``."""
+    if start is None and end is None:
+        return "all time"
+    return (f"from {start.isoformat() if start else 'the beginning'} "
+            f"to {end.isoformat() + ' (exclusive)' if end else 'now'}")
+
+
+@singledispatch
+def format_report(report: object) -> str:
+    """A report as text tables (one function per report type)."""
+    raise TypeError(f"no text format for {type(report).__name__}")
+
+
+@format_report.register
+def _(report: FunnelReport) -> str:
+    rows = [(r.stage, r.phase, r.entered, r.current, r.moved_on, percent(r.conversion_rate),
+             duration(r.median_seconds)) for r in report.stages]
+    return "\n".join([
+        f"Lifecycle funnel, {window_line(report.start, report.end)}",
+        table(("stage", "phase", "entered", "now", "moved on", "rate", "median stay"), rows),
+        f"  {report.contacts} contacts; {report.never_staged} with no stage yet; "
+        f"{report.lost_now} in a lost stage (lifesync report lost)",
+    ])
+
+
+@format_report.register
+def _(report: LostReport) -> str:
+    parts = [f"Lost stages, {window_line(report.start, report.end)}",
+             table(("lost stage", "now", "entered"), [(r.stage, r.current, r.entered) for r in report.stages]),
+             "", "Lost from",
+             table(("lost stage", "from", "contacts"),
+                   [(r.lost_stage, r.from_stage or "(entered lost)", r.contacts) for r in report.lost_from]),
+             "", "Drop-off by stage",
+             table(("stage", "contacts lost"), [(r.stage, r.contacts) for r in report.dropped_from]),
+             "", f"Came back ({report.came_back_contacts} contacts)",
+             table(("lost stage", "to", "contacts"),
+                   [(r.lost_stage, r.to_stage, r.contacts) for r in report.came_back])]
+    return "\n".join(parts)
+
+
+@format_report.register
+def _(report: ResponseReport) -> str:
+    rows = [(b.label, b.contacts, b.lost, percent(b.lost_share)) for b in report.buckets]
+    rows.append(("all", report.contacts, report.lost, percent(report.lost_share)))
+    return "\n".join([f"First response vs drop-off, first conversations {window_line(report.start, report.end)}",
+                      table(("first response", "contacts", "lost", "lost share"), rows)])
+
+
+@format_report.register
+def _(report: AttributionReport) -> str:
+    parts = [f"Conversions, {window_line(report.start, report.end)}: {report.conversions} "
+             f"({money(report.value)}); unattributed {report.unattributed} ({money(report.unattributed_value)})"]
+    for breakdown in (report.first_touch, report.last_touch):
+        for dimension in DIMENSIONS:
+            rows = [(r.key if r.key is not None else "(none)", r.conversions, money(r.value))
+                    for r in breakdown.rows(dimension)]
+            parts += ["", f"{breakdown.model.replace('_', '-')} by {dimension}",
+                      table((dimension, "conversions", "value"), rows)]
+    return "\n".join(parts)
+
+
+@format_report.register
+def _(report: DeliveryReport) -> str:
+    rows = [(d.destination, d.events, d.sent, d.failed, d.dead, d.pending, percent(d.click_id_share),
+             " ".join(f"{k}={percent(v)}" for k, v in d.key_shares.items()) or "-") for d in report.destinations]
+    return "\n".join([f"Conversion delivery health, queued {window_line(report.start, report.end)}",
+                      table(("destination", "events", "sent", "failed", "dead", "pending", "click id",
+                             "hashed keys (share of sent)"), rows)])
