@@ -305,6 +305,12 @@ def create_app(sandbox: SalesforceSandbox) -> Flask:
             return jsonify(collections.upsert(sandbox.store, sobject, field, body, client=_client(),
                                               at=sandbox.now(), version=version))
 
+    @app.get(f"{DATA}/jobs/query")
+    def bulk_list(version: str) -> Response:
+        with sandbox.lock:
+            jobs = [job.info() for job in sandbox.bulk.jobs.values()]
+        return jsonify({"done": True, "records": jobs, "nextRecordsUrl": None})
+
     @app.post(f"{DATA}/jobs/query")
     def bulk_create(version: str) -> Response:
         body = _json_body()

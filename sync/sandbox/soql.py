@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from typing import Any, Union
+from typing import Any
 
 KEYWORDS = frozenset({"SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "IN", "LIKE", "ORDER", "BY", "ASC", "DESC",
                       "NULLS", "FIRST", "LAST", "LIMIT", "COUNT", "TRUE", "FALSE", "NULL"})
@@ -130,7 +130,7 @@ class Not:
     item: Cond
 
 
-Cond = Union[Compare, InList, Like, BoolOp, Not]  # noqa: UP007 - a runtime alias used in annotations
+Cond = Compare | InList | Like | BoolOp | Not
 
 
 @dataclass(frozen=True)

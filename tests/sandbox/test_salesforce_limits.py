@@ -157,6 +157,7 @@ def test_bulk_query_job(clock):
         headers={"Authorization": f"Bearer {sandbox.issue_token()}"})
     assert wrong_version.status_code == 409
     assert call(f"/jobs/query/{job['id']}/results?locator=%%%").status_code == 400
+    assert [j["id"] for j in call("/jobs/query").get_json()["records"]] == [job["id"]]
     assert call(f"/jobs/query/{job['id']}", "DELETE").status_code == 204
     assert call(f"/jobs/query/{job['id']}").status_code == 404
 

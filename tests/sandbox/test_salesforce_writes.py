@@ -301,3 +301,14 @@ def test_collection_upsert(sandbox, clock):
     assert error(wrong_type) == (400, "INVALID_TYPE")
     not_external = api.patch("/composite/sobjects/Lead/Email", {"records": []})
     assert error(not_external) == (400, "INVALID_FIELD")
+
+
+def test_describe_lists_fields_with_their_flags(api):
+    body = api.get("/sobjects/lead/describe").get_json()
+    fields = {f["name"]: f for f in body["fields"]}
+    assert body["name"] == "Lead" and body["keyPrefix"] == "00Q"
+    assert fields["Lifesync_Id__c"]["externalId"] is True and fields["Lifesync_Id__c"]["updateable"] is True
+    assert fields["IsConverted"]["updateable"] is False
+    assert [v["value"] for v in fields["Status"]["picklistValues"]] == [
+        "Open - Not Contacted", "Working - Contacted", "Closed - Converted", "Closed - Not Converted"]
+    assert fields["ConvertedContactId"]["referenceTo"] == ["Contact"]
