@@ -1,0 +1,227 @@
+"""What every conversion destination shares: its config, built events, results, and delivery.
+
+A network module (``meta_capi``, ``tiktok``, ``google_ads``) has a pure ``build`` (facts →
+``BuiltEvent``) and a ``Sender`` subclassing ``BatchSender``, which gives it:
+
+* local validation of every event just before sending (``validate``); an event that fails
+  gets a ``failed`` result naming the field and what was expected, and is never sent;
+* batching to the network's maximum (``max_batch``), one ``EventResult`` per event, in order;
+* bisection of a rejected batch (``sync.attribution.delivery``).
+
+``NormalizeCache`` memoises ``hashing.normalize`` / ``hashing.wire_value`` for one batch, so
+each distinct (network, field, value, region) is normalised and hashed once. Builders never
+hash anything themselves.
+
+Result statuses: ``sent``; ``failed`` (the network or local validation refused the event, or
+the credentials/permissions were refused: retrying as is cannot help); ``retry`` (rate limit,
+transient failure, or a rejected batch whose bad event was not isolated within the
+bisection budget — the event itself was not proven bad).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, Protocol
+
+import requests
+
+from sync.attribution import hashing
+from sync.attribution.facts import ContactFacts, ConversionFacts
+from sync.errors import SettingsError, ValidationError
+
+NETWORKS = ("meta", "tiktok", "google")
+KINDS = ("lead", "qualified_lead", "booking", "add_to_cart", "initiate_checkout", "purchase")
+MAX_FUTURE = timedelta(minutes=1)
+DEFAULT_BISECT_BUDGET = 64
+
+# Canonical kind → the network's event name. Meta and TikTok take custom names for CRM stages
+# (mapped to standard events in their event managers); Google uses conversion actions instead,
+# so its names are only labels.
+_DEFAULT_EVENT_NAMES: dict[str, dict[str, str]] = {
+    "meta": {"lead": "Lead", "qualified_lead": "QualifiedLead", "booking": "Schedule",
+             "add_to_cart": "AddToCart", "initiate_checkout": "InitiateCheckout", "purchase": "Purchase"},
+    "tiktok": {"lead": "Lead", "qualified_lead": "QualifiedLead", "booking": "Schedule",
+               "add_to_cart": "AddToCart", "initiate_checkout": "InitiateCheckout", "purchase": "Purchase"},
+    "google": {kind: kind for kind in KINDS},
+}
+
+
+@dataclass(frozen=True)
+class DestinationConfig:
+    """One configured conversion destination (the lead engineer wires settings to it)."""
+
+    name: str  # e.g. "meta", "meta_whatsapp", "tiktok", "google"
+    network: str  # "meta" | "tiktok" | "google"
+    base_url: str  # https://graph.facebook.com | https://business-api.tiktok.com | https://googleads.googleapis.com
+    api_version: str  # "v21.0" | "v1.3" | "v18"
+    credentials: Mapping[str, str]  # meta: access_token, app_secret?; tiktok: access_token;
+    # google: developer_token, access_token (OAuth), login_customer_id?
+    account_id: str  # meta: dataset/pixel id; tiktok: event_source_id; google: customer id
+    event_names: Mapping[str, str] = field(default_factory=dict)  # kind -> name, over default_event_names()
+    conversion_actions: Mapping[str, str] = field(default_factory=dict)  # google: kind -> conversion action id
+    test_event_code: str | None = None  # meta/tiktok test mode
+    validate_only: bool = False  # google dry run
+    partner_agent: str | None = "lifesync"
+    default_region: str = "US"  # phone/zip normalisation when the contact has no usable country
+    max_event_age_days: int = 7  # meta: older events are refused locally (⚠ 62 for physical_store)
+    event_source: str = "crm"  # tiktok: web|app|offline|crm
+    # meta business messaging: channel -> kind -> name, over meta_capi.MESSAGING_EVENT_NAMES
+    messaging_event_names: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    extra: Mapping[str, str] = field(default_factory=dict)  # waba_id, page_id, ig_account_id fallbacks; ⚠ field names
+    action_source: str = "system_generated"  # meta: action source of events not attributed to a message ad
+    max_bisect_requests: int = DEFAULT_BISECT_BUDGET  # extra requests one send may spend isolating bad events
+
+    def credential(self, key: str) -> str:
+        """The credential ``key``; ``SettingsError`` naming the destination when it is missing."""
+        value = (self.credentials.get(key) or "").strip()
+        if not value:
+            raise SettingsError(f"conversion destination {self.name!r} ({self.network}) needs credential {key!r}")
+        return value
+
+
+@dataclass(frozen=True)
+class BuiltEvent:
+    """One event ready for a batch: ``key`` is the conversion's event_id, ``payload`` the network's JSON."""
+
+    key: str
+    payload: dict[str, Any]
+
+
+Status = Literal["sent", "failed", "retry"]
+
+
+@dataclass(frozen=True)
+class EventResult:
+    """What became of one event; ``error`` says why it failed or must be retried."""
+
+    key: str
+    status: Status
+    error: str | None = None
+    response: Mapping[str, Any] = field(default_factory=dict)
+    retry_after: float | None = None
+
+
+class Sender(Protocol):
+    """What the dispatcher needs from a network's sender."""
+
+    max_batch: int
+
+    def send(self, events: Sequence[BuiltEvent]) -> list[EventResult]:
+        """Deliver ``events`` in batches; one result per event, in order."""
+
+
+def default_event_names(network: str) -> dict[str, str]:
+    """The network's event name for each canonical kind (lead, qualified_lead, booking, ...)."""
+    if network not in _DEFAULT_EVENT_NAMES:
+        raise ValueError(f"unknown ad network {network!r}; expected one of {list(NETWORKS)}")
+    return dict(_DEFAULT_EVENT_NAMES[network])
+
+
+def event_name(dest: DestinationConfig, kind: str, names: Mapping[str, str] | None = None) -> str:
+    """The event name for ``kind`` (configured names over the defaults); ValidationError when unmapped."""
+    table = {**default_event_names(dest.network), **dest.event_names} if names is None else names
+    name = table.get(kind)
+    if not name:
+        raise ValidationError(f"conversion kind {kind!r} has no {dest.network} event name on destination "
+                              f"{dest.name!r}; map it in event_names (known: {sorted(table)})")
+    return name
+
+
+class NormalizeCache:
+    """Per-batch memo of ``hashing`` results keyed by (op, network, field, value, region)."""
+
+    def __init__(self) -> None:
+        self._values: dict[tuple[str, str, str, str, str | None], str | None] = {}
+        self.misses = 0
+
+    def _get(self, op: str, network: str, field_: str, value: str, region: str | None) -> str | None:
+        key = (op, network, field_, value, region)
+        if key not in self._values:
+            self.misses += 1
+            compute = hashing.wire_value if op == "wire" else hashing.normalize
+            self._values[key] = compute(network, field_, value, region=region)
+        return self._values[key]
+
+    def wire(self, network: str, field_: str, value: str | None, region: str | None = None) -> str | None:
+        """``hashing.wire_value`` (hashed or plain, as the network wants), computed once per distinct input."""
+        return self._get("wire", network, field_, value, region) if value else None
+
+    def normalize(self, network: str, field_: str, value: str | None, region: str | None = None) -> str | None:
+        """``hashing.normalize``, computed once per distinct input."""
+        return self._get("norm", network, field_, value, region) if value else None
+
+    def region(self, network: str, contact: ContactFacts, dest: DestinationConfig) -> str:
+        """The contact's ISO region (its country when recognised, else the destination's default)."""
+        code = self.normalize(network, "country", contact.country)
+        return (code or dest.default_region).upper()
+
+
+# -- local validation helpers (messages name the field and what was expected; never personal data)
+
+def utc(moment: datetime) -> datetime:
+    """``moment`` as an aware UTC datetime (naive values are taken to be UTC already)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def now_utc(now: datetime | None = None) -> datetime:
+    """``now`` in UTC, or the current time."""
+    return utc(now) if now is not None else datetime.now(UTC)
+
+
+def event_time_problem(seconds: Any, now: datetime, max_age_days: int | None) -> str | None:
+    """Why an event_time (Unix seconds) cannot be sent: not an int, too old, or in the future."""
+    if not isinstance(seconds, int) or isinstance(seconds, bool):
+        return "event_time must be whole Unix seconds"
+    age = now - datetime.fromtimestamp(seconds, UTC)
+    if age < -MAX_FUTURE:
+        return f"event_time is {math.ceil(-age.total_seconds())} s in the future; at most 60 s ahead is accepted"
+    if max_age_days is not None and age > timedelta(days=max_age_days):
+        return (f"event_time is {age.days} days old; the network accepts events up to {max_age_days} days old "
+                f"(max_event_age_days)")
+    return None
+
+
+def value_problem(value: Any, currency: Any, *, required: bool, upper: bool) -> str | None:
+    """Why value/currency are not sendable: value not a non-negative number, currency not 3 letters."""
+    case = "upper" if upper else "lower"
+    if required and (value is None or currency is None):
+        return "a purchase needs value and currency"
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
+                              or not math.isfinite(value) or value < 0):
+        return "value must be a non-negative number"
+    if value is not None and currency is None:
+        return "value needs a currency (3-letter ISO 4217 code)"
+    if currency is not None and not (isinstance(currency, str) and len(currency) == 3 and currency.isalpha()
+                                     and currency == (currency.upper() if upper else currency.lower())):
+        return f"currency must be a 3-letter ISO 4217 code in {case} case"
+    return None
+
+
+def require_purchase_value(conversion: ConversionFacts) -> None:
+    """A purchase without value and currency cannot be sent to any network."""
+    if conversion.kind == "purchase" and (conversion.value is None or not conversion.currency):
+        raise ValidationError(f"conversion {conversion.event_id}: a purchase needs value and currency")
+
+
+def currency_code(currency: str | None, *, upper: bool) -> str | None:
+    """The currency trimmed and cased as the network wants (validated later)."""
+    if currency is None:
+        return None
+    code = currency.strip()
+    return code.upper() if upper else code.lower()
+
+
+def sender_for(dest: DestinationConfig, session: requests.Session | None = None,
+               sleep: Callable[[float], None] = time.sleep) -> Sender:
+    """The ``Sender`` for ``dest``'s network, over ``session`` (a new session for ``dest.base_url`` by default)."""
+    from sync.attribution import google_ads, meta_capi, tiktok  # the network modules import this one
+
+    modules = {"meta": meta_capi, "tiktok": tiktok, "google": google_ads}
+    if dest.network not in modules:
+        raise SettingsError(f"conversion destination {dest.name!r}: unknown network {dest.network!r}; "
+                            f"expected one of {list(NETWORKS)}")
+    return modules[dest.network].Sender(dest, session, sleep=sleep)

@@ -1,0 +1,281 @@
+"""Meta Conversions API: events for a dataset/pixel, including business messaging.
+
+``build`` turns a conversion into one CAPI event:
+
+* ``user_data``: em, ph (lists), fn, ln, ct, st, zp, country, db, ge, external_id, normalised
+  and SHA-256 hashed by ``hashing`` (already-hashed values pass through); ids Meta wants in
+  clear (``fbc``, ``fbp``, ``ctwa_clid``, ``page_id``, ...) are sent plain.
+* **Business messaging**, when the attributed touch is a click-to-message ad (WhatsApp,
+  Messenger, Instagram with a ``ctwa_clid`` or a Meta ad referral): ``action_source:
+  business_messaging``, ``messaging_channel``, and per channel the account id plus the
+  user's id — WhatsApp ``whatsapp_business_account_id`` (touch ``extra.waba_id``, else the
+  destination's ``extra.waba_id``) + ``ctwa_clid``; Messenger ``page_id`` +
+  ``page_scoped_user_id`` (contact identity ``messenger``); Instagram ``ig_account_id`` +
+  ``ig_sid`` (identity ``instagram``). The ⚠ channel values and field names can be changed in
+  ``dest.extra`` (``<channel>_channel``, ``<channel>_account_field``, ``<channel>_user_field``).
+  Event names come from the channel's map (``MESSAGING_EVENT_NAMES`` under
+  ``dest.messaging_event_names``); a booking is sent as ``LeadSubmitted`` by default because
+  Meta refuses ``Schedule`` for business messaging. Web-only fields (fbc, fbp) are dropped.
+* Otherwise ``action_source`` is ``dest.action_source`` (``system_generated``: a CRM event)
+  with ``fbc`` = ``fb.1.{touch time ms}.{fbclid}`` built from a captured fbclid.
+* ``custom_data``: value, currency (3 letters, lowercase), order_id; a purchase needs both.
+* LDU (contact consent ``ldu``): ``data_processing_options ["LDU"]`` with country/state 0
+  (Meta geolocates).
+
+``Sender`` POSTs ``{base}/{version}/{dataset}/events`` with ``access_token`` (+
+``appsecret_proof``) in the query, ≤ 1,000 events a request. Meta refuses the whole batch
+for one bad event (code 100): the batch is bisected (``sync.attribution.delivery``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import requests
+
+from sync.attribution.delivery import BatchSender, VendorError, json_body, vendor_text
+from sync.attribution.destination import (
+    BuiltEvent,
+    DestinationConfig,
+    EventResult,
+    NormalizeCache,
+    currency_code,
+    event_name,
+    event_time_problem,
+    now_utc,
+    require_purchase_value,
+    utc,
+    value_problem,
+)
+from sync.attribution.facts import ContactFacts, ConversionFacts, TouchpointFacts
+from sync.attribution.touch import attributed, is_message_ad
+from sync.errors import AuthError, PermanentError, RateLimited, TransientError, ValidationError
+from sync.http import Action, Rule, join_url
+
+NETWORK = "meta"
+VENDOR = "Meta Conversions API"
+ACTION_SOURCES = frozenset({"email", "website", "app", "phone_call", "chat", "physical_store", "system_generated",
+                            "business_messaging", "other"})
+MESSAGING_EVENT_NAMES: dict[str, str] = {  # ⚠ names Meta accepts for business messaging
+    "lead": "LeadSubmitted", "qualified_lead": "QualifiedLead", "booking": "LeadSubmitted",
+    "add_to_cart": "AddToCart", "initiate_checkout": "InitiateCheckout", "purchase": "Purchase",
+}
+# (user_data key, hashing field) for the single-valued fields
+_SINGLE_FIELDS = (("fn", "first_name"), ("ln", "last_name"), ("ct", "city"), ("st", "state"), ("zp", "zip"),
+                  ("country", "country"), ("db", "date_of_birth"), ("ge", "gender"))
+_MATCH_KEYS = ("em", "ph", "fbc", "fbp", "ctwa_clid", "page_scoped_user_id", "ig_sid")
+
+# Meta's error codes (body ``error.code``/``error_subcode``) as rows of the HTTP table.
+CODES: dict[str, Rule] = {
+    "100": Rule(Action.FAIL, ValidationError, "an event was rejected"),
+    "100/33": Rule(Action.FAIL, PermanentError, "the dataset does not exist or the token cannot use it"),
+    "190": Rule(Action.AUTH, AuthError, "the access token is invalid or expired; issue a new one"),
+    "10": Rule(Action.FAIL, AuthError, "the token lacks a permission this request needs"),
+    "200": Rule(Action.FAIL, AuthError, "the token lacks a permission this request needs"),
+    **{code: Rule(Action.RATE_LIMITED, RateLimited, "rate limit reached")
+       for code in ("4", "17", "32", "613", "80003")},
+    **{code: Rule(Action.RETRY, TransientError, "a temporary error") for code in ("1", "2", "341", "368", "5000")},
+}
+
+
+@dataclass(frozen=True)
+class Channel:
+    """How one messaging channel is identified in ``user_data`` (⚠ names overridable in ``dest.extra``)."""
+
+    name: str
+    account_field: str
+    account_key: str  # where the account id is found in the touch's / destination's extra
+    user_field: str
+    identity: str | None  # contact identity kind holding the user's id; None: the ctwa_clid is the user's id
+
+    def setting(self, dest: DestinationConfig, what: str, default: str) -> str:
+        """``dest.extra['<channel>_<what>']`` or the default."""
+        return dest.extra.get(f"{self.name}_{what}") or default
+
+
+CHANNELS = {
+    "whatsapp": Channel("whatsapp", "whatsapp_business_account_id", "waba_id", "ctwa_clid", None),
+    "messenger": Channel("messenger", "page_id", "page_id", "page_scoped_user_id", "messenger"),
+    "instagram": Channel("instagram", "ig_account_id", "ig_account_id", "ig_sid", "instagram"),
+}
+
+
+def _user_data(contact: ContactFacts, dest: DestinationConfig, cache: NormalizeCache) -> dict[str, Any]:
+    region = cache.region(NETWORK, contact, dest)
+    user: dict[str, Any] = {}
+    for key, field_, values in (("em", "email", contact.emails), ("ph", "phone", contact.phones)):
+        hashes = list(dict.fromkeys(h for v in values if (h := cache.wire(NETWORK, field_, v, region))))
+        if hashes:
+            user[key] = hashes
+    raw = {"first_name": contact.first_name, "last_name": contact.last_name, "city": contact.city,
+           "state": contact.state, "zip": contact.zip, "country": contact.country,
+           "date_of_birth": contact.date_of_birth, "gender": contact.gender}
+    for key, field_ in _SINGLE_FIELDS:
+        value = cache.wire(NETWORK, field_, raw[field_], region)
+        if value:
+            user[key] = value
+    external = cache.wire(NETWORK, "external_id", contact.external_id, region)
+    if external:
+        user["external_id"] = [external]
+    return user
+
+
+def _messaging(touch: TouchpointFacts, contact: ContactFacts, dest: DestinationConfig,
+               event_id: str) -> tuple[str, dict[str, str]]:
+    """``messaging_channel`` and the channel's user_data ids; ValidationError naming a missing one."""
+    channel = CHANNELS[(touch.channel or "").lower()]
+    account_field = channel.setting(dest, "account_field", channel.account_field)
+    user_field = channel.setting(dest, "user_field", channel.user_field)
+    account = str(touch.extra.get(channel.account_key) or dest.extra.get(channel.account_key) or "").strip()
+    if not account:
+        raise ValidationError(f"Meta event {event_id}: a {channel.name} business-messaging event needs "
+                              f"{account_field}; set extra[{channel.account_key!r}] on destination {dest.name!r}")
+    ids = {account_field: account}
+    ctwa_clid = (touch.click_ids.get("ctwa_clid") or "").strip()
+    user_id = contact.identity(channel.identity) if channel.identity else ctwa_clid
+    if not user_id:
+        source = f"contact identity {channel.identity!r}" if channel.identity else "the ad referral's ctwa_clid"
+        raise ValidationError(f"Meta event {event_id}: a {channel.name} business-messaging event needs "
+                              f"{user_field} ({source})")
+    ids[user_field] = user_id
+    if ctwa_clid:
+        ids["ctwa_clid"] = ctwa_clid
+    return channel.setting(dest, "channel", channel.name), ids
+
+
+def _web_ids(touch: TouchpointFacts | None, conversion: ConversionFacts) -> dict[str, str]:
+    """``fbc`` (the cookie, else built from an fbclid) and ``fbp``, plain as Meta asks."""
+    if touch is None:
+        return {}
+    ids: dict[str, str] = {}
+    fbc, fbclid = (touch.click_ids.get("fbc") or "").strip(), (touch.click_ids.get("fbclid") or "").strip()
+    if fbc:
+        ids["fbc"] = fbc
+    elif fbclid:
+        clicked = utc(touch.occurred_at or conversion.occurred_at)
+        ids["fbc"] = f"fb.1.{int(clicked.timestamp() * 1000)}.{fbclid}"
+    fbp = (touch.click_ids.get("fbp") or "").strip()
+    if fbp:
+        ids["fbp"] = fbp
+    return ids
+
+
+def build(conversion: ConversionFacts, contact: ContactFacts, touchpoints: Sequence[TouchpointFacts],
+          dest: DestinationConfig, *, now: datetime | None = None, cache: NormalizeCache | None = None) -> BuiltEvent:
+    """The CAPI event for ``conversion``; ValidationError saying why when it cannot be sent."""
+    cache = cache if cache is not None else NormalizeCache()
+    require_purchase_value(conversion)
+    touch = attributed(touchpoints, NETWORK, before=conversion.occurred_at)
+    user = _user_data(contact, dest, cache)
+    event: dict[str, Any] = {"event_time": int(utc(conversion.occurred_at).timestamp()),
+                             "event_id": conversion.event_id}
+    if touch is not None and is_message_ad(touch):
+        channel, ids = _messaging(touch, contact, dest, conversion.event_id)
+        names = {**MESSAGING_EVENT_NAMES, **dest.messaging_event_names.get((touch.channel or "").lower(), {})}
+        event = {"event_name": event_name(dest, conversion.kind, names), **event,
+                 "action_source": "business_messaging", "messaging_channel": channel}
+        user.update(ids)
+    else:
+        event = {"event_name": event_name(dest, conversion.kind), **event, "action_source": dest.action_source}
+        user.update(_web_ids(touch, conversion))
+    event["user_data"] = user
+    custom = {"value": conversion.value, "currency": currency_code(conversion.currency, upper=False),
+              "order_id": conversion.order_id}
+    custom = {k: v for k, v in custom.items() if v is not None}
+    if custom:
+        event["custom_data"] = custom
+    if contact.consent.get("ldu"):
+        event.update(data_processing_options=["LDU"], data_processing_options_country=0,
+                     data_processing_options_state=0)
+    problem = validate(event, now_utc(now), dest)
+    if problem:
+        raise ValidationError(f"Meta event {conversion.event_id}: {problem}")
+    return BuiltEvent(conversion.event_id, event)
+
+
+def validate(event: Mapping[str, Any], now: datetime, dest: DestinationConfig) -> str | None:
+    """Why Meta would refuse ``event`` (which field, what was expected), or None."""
+    if not event.get("event_name"):
+        return "event_name is missing"
+    if not event.get("event_id"):
+        return "event_id is missing (needed for de-duplication)"
+    problem = event_time_problem(event.get("event_time"), now, dest.max_event_age_days)
+    if problem:
+        return problem
+    source = event.get("action_source")
+    if source not in ACTION_SOURCES:
+        return f"action_source {source!r} is not one of {sorted(ACTION_SOURCES)}"
+    if source == "website":
+        return "action_source website needs client_user_agent and event_source_url, which CRM events lack"
+    user = event.get("user_data") or {}
+    if not any(user.get(key) for key in _MATCH_KEYS):
+        return ("user_data has nothing Meta can match: needs an e-mail, a phone, a Meta click id (fbclid/fbc) "
+                "or a click-to-message ad referral")
+    if source == "business_messaging" and not event.get("messaging_channel"):
+        return "a business_messaging event needs messaging_channel"
+    custom = event.get("custom_data") or {}
+    return value_problem(custom.get("value"), custom.get("currency"),
+                         required=event.get("event_name") == "Purchase", upper=False)
+
+
+def read_error(response: requests.Response) -> VendorError | None:
+    """Meta's ``{error: {code, error_subcode, message, is_transient, error_user_msg}}``, if present."""
+    body = json_body(response)
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict) or error.get("code") is None:
+        return None
+    message = " - ".join(str(m) for m in (error.get("message"), error.get("error_user_msg")) if m)
+    return VendorError(code=str(error["code"]), subcode=str(error.get("error_subcode") or ""),
+                       message=vendor_text(message), transient=error.get("is_transient") is True)
+
+
+def _bisect_when(error: VendorError) -> bool:
+    """Code 100 is about an event's content (too old, bad field, ...), except 33: the dataset itself."""
+    return error.code == "100" and error.subcode != "33"
+
+
+class Sender(BatchSender):
+    """Sends CAPI events to ``dest``'s dataset, ≤ 1,000 a request, bisecting a refused batch."""
+
+    max_batch = 1000
+    vendor = VENDOR
+
+    def __init__(self, dest: DestinationConfig, session: requests.Session | None = None, *,
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], datetime] | None = None) -> None:
+        client = self.client_for(dest, session, VENDOR, sleep=sleep, read_error=read_error, codes=CODES,
+                                 bisect_when=_bisect_when)
+        super().__init__(dest, client, clock=clock)
+        token = dest.credential("access_token")
+        self.params = {"access_token": token}
+        secret = (dest.credentials.get("app_secret") or "").strip()
+        if secret:
+            self.params["appsecret_proof"] = appsecret_proof(secret, token)
+        self.url = join_url(dest.base_url, f"{dest.api_version}/{dest.account_id}/events")
+
+    def validate(self, payload: dict[str, Any], now: datetime) -> str | None:
+        """Why Meta would refuse the event now, or None."""
+        return validate(payload, now, self.dest)
+
+    def post(self, events: Sequence[BuiltEvent]) -> list[EventResult]:
+        """POST one batch; Meta takes or refuses it whole."""
+        body: dict[str, Any] = {"data": [event.payload for event in events]}
+        if self.dest.test_event_code:
+            body["test_event_code"] = self.dest.test_event_code
+        if self.dest.partner_agent:
+            body["partner_agent"] = self.dest.partner_agent
+        response = self.client.request("POST", self.url, params=self.params, json=body)
+        reply = json_body(response)
+        reply = reply if isinstance(reply, dict) else {}
+        summary = {k: reply[k] for k in ("events_received", "fbtrace_id", "messages") if reply.get(k) is not None}
+        return [EventResult(event.key, "sent", response=summary) for event in events]
+
+
+def appsecret_proof(app_secret: str, access_token: str) -> str:
+    """HMAC-SHA256 of the access token keyed by the app secret, hex (Graph API ``appsecret_proof``)."""
+    return hmac.new(app_secret.encode(), access_token.encode(), hashlib.sha256).hexdigest()

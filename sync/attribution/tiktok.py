@@ -1,0 +1,224 @@
+"""TikTok Events API 2.0: CRM (or web/app/offline) events for one event source.
+
+``build`` makes one event ``{event, event_time, event_id, limited_data_use, user, properties,
+lead}``:
+
+* ``user``: email[], phone[] (E.164 with ``+``), external_id[] hashed; first_name, last_name,
+  zip_code hashed; city, state, country plain normalised text — all through ``hashing``
+  (TikTok's rules, already-hashed values pass through); ``ttclid`` / ``ttp`` from the
+  attributed touch, plain.
+* ``properties``: value, currency (upper case), order_id; a purchase needs value and currency.
+* ``lead`` (required when ``event_source`` is ``crm``): ``lead_id`` is the contact's TikTok
+  lead-ads id (identity ``tiktok_lead``) when known, else the lifesync contact id — stable
+  across every stage of the contact, so TikTok links the stages of one lead; CRM record ids
+  change between objects (lead → deal) and are not used. ``lead_event_source`` is the
+  conversion's source system when known.
+* ``limited_data_use`` from the contact's ``ldu`` consent.
+
+``Sender`` POSTs ``{base}/open_api/{version}/event/track/`` with the ``Access-Token`` header,
+≤ 1,000 events a request. TikTok answers HTTP 200 with a body ``code``: 0 ok; 20001 partial
+success; 40001/40002 the batch was refused (bisected); 40100 rate limited; 40104/40105 the
+token was refused; 5xxxx temporary.
+
+Partial success (20001): the per-event failures are read from ``data`` — a list under
+``failed_events``, ``partial_failure`` or ``errors`` whose items name the event by ``index``
+(an int or a list of ints) or ``event_id`` and explain it in ``message``/``msg``/``reason``.
+TikTok documents no stable shape, so a 20001 naming no event leaves every event ``sent``
+(TikTok accepted the request) with TikTok's message kept in the result's ``response``, and a
+warning is logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import requests
+
+from sync.attribution.delivery import BatchSender, VendorError, json_body, vendor_text
+from sync.attribution.destination import (
+    BuiltEvent,
+    DestinationConfig,
+    EventResult,
+    NormalizeCache,
+    currency_code,
+    event_name,
+    event_time_problem,
+    now_utc,
+    require_purchase_value,
+    utc,
+    value_problem,
+)
+from sync.attribution.facts import ContactFacts, ConversionFacts, TouchpointFacts
+from sync.attribution.touch import attributed
+from sync.errors import AuthError, PermanentError, RateLimited, TransientError, ValidationError
+from sync.http import Action, Rule, join_url
+
+log = logging.getLogger(__name__)
+
+NETWORK = "tiktok"
+VENDOR = "TikTok Events API"
+EVENT_SOURCES = frozenset({"web", "app", "offline", "crm"})
+OK_CODES = frozenset({0, 20001})
+PARTIAL = 20001
+BISECT_CODES = frozenset({"40001", "40002"})  # the batch was refused; one event may be the cause
+_FAILURE_LISTS = ("failed_events", "partial_failure", "errors")
+_SINGLE_FIELDS = (("first_name", "first_name"), ("last_name", "last_name"), ("city", "city"),
+                  ("state", "state"), ("country", "country"), ("zip_code", "zip"))
+
+CODES: dict[str, Rule] = {
+    "40001": Rule(Action.FAIL, PermanentError, "the request was refused"),
+    "40002": Rule(Action.FAIL, ValidationError, "a parameter was rejected"),
+    "40100": Rule(Action.RATE_LIMITED, RateLimited, "rate limit reached"),
+    "40104": Rule(Action.FAIL, AuthError, "the access token is missing; set the destination's access_token"),
+    "40105": Rule(Action.FAIL, AuthError, "the access token was refused; issue a new one"),
+    **{code: Rule(Action.RETRY, TransientError, "a temporary error") for code in ("50000", "50002", "40700")},
+}
+
+
+def _user(contact: ContactFacts, touch: TouchpointFacts | None, dest: DestinationConfig,
+          cache: NormalizeCache) -> dict[str, Any]:
+    region = cache.region(NETWORK, contact, dest)
+    user: dict[str, Any] = {}
+    for key, field_, values in (("email", "email", contact.emails), ("phone", "phone", contact.phones),
+                                ("external_id", "external_id", (contact.external_id,))):
+        hashes = list(dict.fromkeys(h for v in values if (h := cache.wire(NETWORK, field_, v, region))))
+        if hashes:
+            user[key] = hashes
+    raw = {"first_name": contact.first_name, "last_name": contact.last_name, "city": contact.city,
+           "state": contact.state, "country": contact.country, "zip": contact.zip}
+    for key, field_ in _SINGLE_FIELDS:
+        value = cache.wire(NETWORK, field_, raw[field_], region)
+        if value:
+            user[key] = value
+    if touch is not None:
+        for name in ("ttclid", "ttp"):
+            value = (touch.click_ids.get(name) or "").strip()
+            if value:
+                user[name] = value
+    return user
+
+
+def build(conversion: ConversionFacts, contact: ContactFacts, touchpoints: Sequence[TouchpointFacts],
+          dest: DestinationConfig, *, now: datetime | None = None, cache: NormalizeCache | None = None) -> BuiltEvent:
+    """The Events API 2.0 event for ``conversion``; ValidationError saying why when it cannot be sent."""
+    cache = cache if cache is not None else NormalizeCache()
+    require_purchase_value(conversion)
+    touch = attributed(touchpoints, NETWORK, before=conversion.occurred_at)
+    event: dict[str, Any] = {
+        "event": event_name(dest, conversion.kind),
+        "event_time": int(utc(conversion.occurred_at).timestamp()),
+        "event_id": conversion.event_id,
+        "limited_data_use": bool(contact.consent.get("ldu")),
+        "user": _user(contact, touch, dest, cache),
+    }
+    properties = {"value": conversion.value, "currency": currency_code(conversion.currency, upper=True),
+                  "order_id": conversion.order_id}
+    properties = {k: v for k, v in properties.items() if v is not None}
+    if properties:
+        event["properties"] = properties
+    if dest.event_source == "crm":
+        lead = {"lead_id": contact.identity("tiktok_lead") or contact.external_id}
+        if conversion.source:
+            lead["lead_event_source"] = conversion.source
+        event["lead"] = lead
+    problem = validate(event, now_utc(now), dest)
+    if problem:
+        raise ValidationError(f"TikTok event {conversion.event_id}: {problem}")
+    return BuiltEvent(conversion.event_id, event)
+
+
+def validate(event: Mapping[str, Any], now: datetime, dest: DestinationConfig) -> str | None:
+    """Why TikTok would refuse ``event`` (which field, what was expected), or None."""
+    if dest.event_source not in EVENT_SOURCES:
+        return f"event_source {dest.event_source!r} is not one of {sorted(EVENT_SOURCES)}"
+    if not event.get("event"):
+        return "event (the event name) is missing"
+    if not event.get("event_id"):
+        return "event_id is missing (needed for de-duplication)"
+    problem = event_time_problem(event.get("event_time"), now, None)
+    if problem:
+        return problem
+    user = event.get("user") or {}
+    lead_id = (event.get("lead") or {}).get("lead_id")
+    if dest.event_source == "crm" and not lead_id:
+        return "a crm event needs lead.lead_id"
+    if not any(user.get(key) for key in ("email", "phone", "ttclid")):
+        return "user has nothing TikTok can match: needs an e-mail, a phone or a ttclid"
+    properties = event.get("properties") or {}
+    return value_problem(properties.get("value"), properties.get("currency"),
+                         required=event.get("event") in ("Purchase", "CompletePayment"), upper=True)
+
+
+def read_error(response: requests.Response) -> VendorError | None:
+    """TikTok's body ``{code, message}`` when the code is not a success."""
+    body = json_body(response)
+    if not isinstance(body, dict) or "code" not in body:
+        return None
+    code = body.get("code")
+    if code in OK_CODES:
+        return None
+    return VendorError(code=str(code), message=vendor_text(body.get("message")))
+
+
+def partial_failures(body: Mapping[str, Any], events: Sequence[BuiltEvent]) -> dict[int, str]:
+    """{index in the batch: TikTok's message} for the events a 20001 answer names."""
+    data = body.get("data") if isinstance(body.get("data"), dict) else {}
+    by_id = {event.key: index for index, event in enumerate(events)}
+    failed: dict[int, str] = {}
+    for name in _FAILURE_LISTS:
+        items = data.get(name)
+        for item in items if isinstance(items, list) else []:
+            if not isinstance(item, dict):
+                continue
+            message = vendor_text(item.get("message") or item.get("msg") or item.get("reason") or "rejected")
+            raw = item.get("index")
+            indexes = raw if isinstance(raw, list) else [raw]
+            found = [i for i in indexes if isinstance(i, int) and 0 <= i < len(events)]
+            if not found and str(item.get("event_id")) in by_id:
+                found = [by_id[str(item["event_id"])]]
+            failed.update(dict.fromkeys(found, message))
+    return failed
+
+
+class Sender(BatchSender):
+    """Sends Events API 2.0 events to ``dest``'s event source, ≤ 1,000 a request."""
+
+    max_batch = 1000
+    vendor = VENDOR
+
+    def __init__(self, dest: DestinationConfig, session: requests.Session | None = None, *,
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], datetime] | None = None) -> None:
+        client = self.client_for(dest, session, VENDOR, sleep=sleep, read_error=read_error, codes=CODES,
+                                 bisect_when=lambda error: error.code in BISECT_CODES)
+        super().__init__(dest, client, clock=clock)
+        self.headers = {"Access-Token": dest.credential("access_token")}
+        self.url = join_url(dest.base_url, f"open_api/{dest.api_version}/event/track/")
+
+    def validate(self, payload: dict[str, Any], now: datetime) -> str | None:
+        """Why TikTok would refuse the event now, or None."""
+        return validate(payload, now, self.dest)
+
+    def post(self, events: Sequence[BuiltEvent]) -> list[EventResult]:
+        """POST one batch; a partial success fails only the events TikTok names."""
+        body: dict[str, Any] = {"event_source": self.dest.event_source, "event_source_id": self.dest.account_id}
+        if self.dest.partner_agent:
+            body["partner_name"] = self.dest.partner_agent
+        if self.dest.test_event_code:
+            body["test_event_code"] = self.dest.test_event_code
+        body["data"] = [event.payload for event in events]
+        response = self.client.request("POST", self.url, headers=self.headers, json=body)
+        reply = json_body(response)
+        reply = reply if isinstance(reply, dict) else {}
+        summary = {k: reply[k] for k in ("code", "message", "request_id") if reply.get(k) is not None}
+        failed = partial_failures(reply, events) if reply.get("code") == PARTIAL else {}
+        if reply.get("code") == PARTIAL and not failed:
+            log.warning("%s: partial success (20001) naming no event in a batch of %d; all counted as sent",
+                        VENDOR, len(events))
+        return [EventResult(event.key, "failed", f"{VENDOR} rejected the event (code {PARTIAL}): {failed[index]}",
+                            response=summary)
+                if index in failed else EventResult(event.key, "sent", response=summary)
+                for index, event in enumerate(events)]
