@@ -178,6 +178,9 @@ class RecordStore:
     def _value(self, sobject: str, field: Field, value: Any) -> Any:
         if value is None or value == "":
             return False if field.type == "boolean" else None
+        if isinstance(value, dict | list):
+            raise _bad("JSON_PARSER_ERROR", f"Cannot deserialize instance of {field.type} from a JSON "
+                       f"{type(value).__name__} for field {field.name}", [field.name])
         kind = field.type
         if kind in ("string", "picklist", "email", "phone"):
             if not isinstance(value, str):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 
 import pytest
@@ -107,6 +108,8 @@ def test_read_errors(api, sandbox, path, body, status, code):
     ({"FirstName": "x" * 41}, "STRING_TOO_LONG", ["FirstName"]),
     ({"LastName": None}, "REQUIRED_FIELD_MISSING", ["LastName"]),
     ({"OwnerId": "003000000000000"}, "MALFORMED_ID", ["OwnerId"]),
+    ({"City": {"name": "Paris"}}, "JSON_PARSER_ERROR", ["City"]),
+    ({"IsUnreadByOwner": True}, "INVALID_FIELD", ["IsUnreadByOwner"]),
 ])
 def test_update_refusals(api, sandbox, body, code, fields):
     record_id = new_lead(sandbox)
@@ -312,3 +315,19 @@ def test_describe_lists_fields_with_their_flags(api):
     assert [v["value"] for v in fields["Status"]["picklistValues"]] == [
         "Open - Not Contacted", "Working - Contacted", "Closed - Converted", "Closed - Not Converted"]
     assert fields["ConvertedContactId"]["referenceTo"] == ["Contact"]
+
+
+def test_concurrent_api_writes(sandbox):
+    app = create_app(sandbox)
+    headers = {"Authorization": f"Bearer {sandbox.issue_token()}", **CLIENT}
+
+    def worker(n: int) -> list[int]:
+        client = app.test_client()
+        return [client.patch(f"{V}/sobjects/Lead/Lifesync_Id__c/t{n}-{i}", json={"LastName": "x", "Company": "y"},
+                             headers=headers).status_code for i in range(20)]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = [s for result in pool.map(worker, range(8)) for s in result]
+    assert statuses == [201] * 160
+    ids = [r["Id"] for r in sandbox.records("Lead")]
+    assert len(set(ids)) == 160 and sandbox.api_calls == 160 and len(sandbox.writes) == 160
