@@ -13,13 +13,14 @@ from sync.reports.lost import LostReport
 from sync.reports.response import ResponseReport
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[object]], *, indent: str = "  ") -> str:
-    """An aligned table: the first column left-aligned, the others right-aligned."""
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]], *, text_columns: int = 1,
+          indent: str = "  ") -> str:
+    """An aligned table: the first ``text_columns`` columns left-aligned (names), the rest right-aligned (numbers)."""
     cells = [[str(h) for h in headers], *[[str(c) for c in row] for row in rows]]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
 
     def line(row: list[str]) -> str:
-        return indent + "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+        return indent + "  ".join(c.ljust(w) if i < text_columns else c.rjust(w)
                                   for i, (c, w) in enumerate(zip(row, widths, strict=True))).rstrip()
 
     return "\n".join([line(cells[0]), indent + "  ".join("-" * w for w in widths), *map(line, cells[1:])])
@@ -66,7 +67,7 @@ def _(report: FunnelReport) -> str:
              duration(r.median_seconds)) for r in report.stages]
     return "\n".join([
         f"Lifecycle funnel, {window_line(report.start, report.end)}",
-        table(("stage", "phase", "entered", "now", "moved on", "rate", "median stay"), rows),
+        table(("stage", "phase", "entered", "now", "moved on", "rate", "median stay"), rows, text_columns=2),
         f"  {report.contacts} contacts; {report.never_staged} with no stage yet; "
         f"{report.lost_now} in a lost stage (lifesync report lost)",
     ])
@@ -78,12 +79,13 @@ def _(report: LostReport) -> str:
              table(("lost stage", "now", "entered"), [(r.stage, r.current, r.entered) for r in report.stages]),
              "", "Lost from",
              table(("lost stage", "from", "contacts"),
-                   [(r.lost_stage, r.from_stage or "(entered lost)", r.contacts) for r in report.lost_from]),
+                   [(r.lost_stage, r.from_stage or "(entered lost)", r.contacts) for r in report.lost_from],
+                   text_columns=2),
              "", "Drop-off by stage",
              table(("stage", "contacts lost"), [(r.stage, r.contacts) for r in report.dropped_from]),
              "", f"Came back ({report.came_back_contacts} contacts)",
              table(("lost stage", "to", "contacts"),
-                   [(r.lost_stage, r.to_stage, r.contacts) for r in report.came_back])]
+                   [(r.lost_stage, r.to_stage, r.contacts) for r in report.came_back], text_columns=2)]
     return "\n".join(parts)
 
 

@@ -1,0 +1,77 @@
+"""The HTML page and its SVG charts: self-contained, escaped, bars to scale."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+
+from sync.reports.html import render_html
+from sync.reports.svg import BAR_AREA, MAX_LABEL, bar_chart
+
+EVIL = '<b onclick="x()">R&D</b>'
+
+
+def widths(svg: str) -> list[float]:
+    return [float(w) for w in re.findall(r'<rect x="\d+" y="\d+" width="([\d.]+)" height="14"', svg)]
+
+
+def test_bars_scale_to_the_largest_value():
+    svg = bar_chart("t", ["a", "b", "c"], [("n", [10, 5, 0])])
+    assert widths(svg) == [BAR_AREA, BAR_AREA / 2, 0.0]
+    assert "<rect" in svg and "legend" not in svg  # one series: no legend
+
+
+def test_grouped_bars_have_a_legend_and_one_bar_per_series():
+    svg = bar_chart("t", ["a", "b"], [("first", [4, 2]), ("last", [1, 8])], fmt=lambda v: f"{v:.0f} conv")
+    assert widths(svg) == [BAR_AREA / 2, BAR_AREA / 8, BAR_AREA / 4, BAR_AREA]
+    assert svg.count('class="legend"') == 2 and ">8 conv</text>" in svg
+
+
+def test_all_zero_and_empty_charts():
+    assert widths(bar_chart("t", ["a"], [("n", [0])])) == [0.0]
+    empty = bar_chart("Nothing <yet>", [], [("n", [])])
+    assert "no data" in empty and "Nothing &lt;yet&gt;" in empty and "<yet>" not in empty
+
+
+def test_chart_text_is_escaped_and_long_labels_cut_but_kept_in_the_tooltip():
+    long = "campaign-" + "x" * 60
+    svg = bar_chart(EVIL, [EVIL, long], [("s&p", [1, 2])])
+    assert EVIL not in svg and "onclick=\"x()\"" not in svg
+    assert "&lt;b onclick=&quot;x()&quot;&gt;R&amp;D&lt;/b&gt;" in svg and "s&amp;p" in svg
+    assert f"<title>{long}</title>" in svg and f">{long[:MAX_LABEL - 1]}…</text>" in svg
+
+
+class Tags(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags: list[str] = []
+        self.attrs: list[tuple[str, str | None]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.attrs.extend(attrs)
+
+
+def test_page_is_self_contained_and_escapes_every_name(reports):
+    page = render_html(*reports, generated_at=datetime(2026, 4, 1, 8, tzinfo=UTC))
+    assert page.startswith("<!DOCTYPE html>")
+    assert "http://" not in page and "https://" not in page and "//" not in page  # no URL of any kind
+    parser = Tags()
+    parser.feed(page)
+    assert not {"script", "link", "img", "iframe", "object"} & set(parser.tags)
+    assert not [name for name, _ in parser.attrs if name in ("src", "href") or name.startswith("on")]
+    assert parser.tags.count("svg") == 4 and "style" in parser.tags
+    assert EVIL not in page and "&lt;b onclick=&quot;x()&quot;&gt;R&amp;D&lt;/b&gt;" in page
+    for heading in ("Lifecycle funnel", "Lost stages", "First response vs drop-off", "Conversions by campaign",
+                    "Conversion delivery health"):
+        assert f"<h2>{heading}</h2>" in page
+    assert "generated 2026-04-01T08:00:00+00:00" in page
+
+
+def test_campaign_chart_compares_first_and_last_touch(reports):
+    page = render_html(*reports[:4])
+    chart = re.findall(r'<svg[^>]*aria-label="Conversions by campaign".*?</svg>', page, re.S)[0]
+    # the markup-named campaign: 2 first-touch, 1 last-touch; C2: 0 and 1
+    assert widths(chart) == [BAR_AREA, BAR_AREA / 2, 0.0, BAR_AREA / 2]
+    assert "Conversion delivery health" not in page  # delivery is optional
