@@ -1,4 +1,4 @@
-"""Meta Conversions API: exact event payloads, business messaging, batching, bisection, error codes, no secrets in logs."""
+"""Meta Conversions API: exact payloads, business messaging, batching, bisection, error codes, clean logs."""
 
 from __future__ import annotations
 
