@@ -311,16 +311,17 @@ def create_app(sandbox: GoogleAdsSandbox) -> Flask:
         customer_id, _, method = target.partition(":")
         if not VERSION.fullmatch(version) or method != "uploadClickConversions":
             raise GoogleError(404, f"Method not found: /{version}/customers/{target}")
-        raw: Any = None
+        try:
+            raw, malformed = request_json(), False
+        except ValueError:
+            raw, malformed = None, True
         with sandbox.lock:
             try:
                 sandbox.authorize(customer_id, request.headers)
                 if not sandbox.rate.admit():
                     raise sandbox.throttled()
-                try:
-                    raw = request_json()
-                except ValueError:
-                    raise parse_error("", "Invalid JSON payload received. Unexpected token.") from None
+                if malformed:
+                    raise parse_error("", "Invalid JSON payload received. Unexpected token.")
                 answer = sandbox.upload(parse_body(raw, version), g.request_index, version)
             except GoogleError:
                 conversions = raw.get("conversions") if isinstance(raw, dict) else None

@@ -231,16 +231,17 @@ def create_app(sandbox: TikTokSandbox) -> Flask:
 
     @app.post(TRACK_PATH)
     def track() -> Response:
-        body: Any = None
+        try:
+            body, malformed = request_json(), False
+        except ValueError:
+            body, malformed = None, True
         with sandbox.lock:
             try:
                 sandbox.authorize(request.headers.get("Access-Token"))
                 if not sandbox.rate.admit():
                     raise TikTokError(THROTTLED, "Too many requests. Please retry in some time.")
-                try:
-                    body = request_json()
-                except ValueError:
-                    raise TikTokError(INVALID, "Invalid request body: malformed JSON.") from None
+                if malformed:
+                    raise TikTokError(INVALID, "Invalid request body: malformed JSON.")
                 code, message, data = sandbox.track(body, g.request_index)
             except TikTokError:
                 events = body.get("data") if isinstance(body, dict) else None

@@ -68,7 +68,7 @@ def test_auth_errors_answer_http_200_with_tiktoks_code(client, sandbox, headers,
     answer = send(client, [event()], headers=headers)
 
     assert answer.status_code == 200 and answer.json["code"] == code
-    assert sandbox.accepted == [] and sandbox.rejected_batches == 1
+    assert sandbox.accepted == [] and (sandbox.rejected_batches, sandbox.rejected_events) == (1, 1)
 
 
 @pytest.mark.parametrize(("body", "code"), [
