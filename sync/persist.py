@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from sync import lifecycle, model
+from sync.attribution.rules import NO_RULES, ConversionRules
 from sync.config.types import LifecycleConfig
 from sync.crmpush import CrmTarget, plan
 from sync.patch import IdentityRef
@@ -24,9 +25,16 @@ from sync.sql import allocate_ids, chunks, insert_ignore, insert_rows, one_of, u
 
 
 def load_workspace(session: Session, refs: Iterable[IdentityRef], config: LifecycleConfig,
-                   push_targets: frozenset[str] = frozenset(), crm_targets: tuple[CrmTarget, ...] = ()) -> Workspace:
-    """Every contact owning one of ``refs``, with identities, candidates, signals, echoes."""
-    ws = Workspace(config, push_targets, crm_targets)
+                   push_targets: frozenset[str] = frozenset(), crm_targets: tuple[CrmTarget, ...] = (), *,
+                   conversion_rules: ConversionRules | None = None,
+                   conversion_destinations: frozenset[str] = frozenset()) -> Workspace:
+    """Every contact owning one of ``refs``, with identities, candidates, signals, echoes.
+
+    ``conversion_rules`` (conversions.yaml) make stage conversions and stage signals from
+    conversions; new conversions are queued in the outbox for ``conversion_destinations``
+    (destination names whose credentials exist) that the rules enable for their kind.
+    """
+    ws = Workspace(config, push_targets, crm_targets, conversion_rules or NO_RULES, conversion_destinations)
     by_kind: dict[str, list[str]] = {}
     for ref in refs:
         by_kind.setdefault(ref.kind, []).append(ref.value)
@@ -180,8 +188,15 @@ def _write_events(session: Session, ws: Workspace, cid: Any) -> None:
 
     insert_ignore(session, model.Touchpoint, resolved(ws.touchpoints), ["key"])
     insert_ignore(session, model.Activity, resolved(ws.activities), ["key"])
-    upsert(session, model.ConversionEvent, resolved(ws.conversions), ["event_id"],
-           ["value", "currency", "order_id", "occurred_at"])
+    conversions = list({row["event_id"]: row for row in resolved(ws.conversions)}.values())  # one row per id
+    fresh = _new_conversions(session, conversions) if ws.conversion_destinations else []
+    upsert(session, model.ConversionEvent, conversions, ["event_id"], ["value", "currency", "order_id", "occurred_at"])
+    insert_ignore(session, model.Outbox, [
+        {"idempotency_key": f"conv:{name}:{row['event_id']}", "kind": "conversion", "destination": name,
+         "contact_id": row["contact_id"], "conversion_id": None, "payload": {"event_id": row["event_id"]}}
+        for row in fresh
+        for name in ws.conversion_rules.destinations_for(row["kind"], ws.conversion_destinations)],
+        ["idempotency_key"])
     if ws.merges:
         insert_rows(session, model.MergeLog, [
             {"kept_contact_id": cid(m["kept"]), "merged_contact_id": m["merged"] if isinstance(m["merged"], int)
@@ -191,3 +206,13 @@ def _write_events(session: Session, ws: Workspace, cid: Any) -> None:
         insert_rows(session, model.ConflictLog, [
             {"contact_id": cid(c.pop("contact")), **c, "record_id": c["record_id"][:255]}
             for c in (dict(x) for x in ws.conflicts)])
+
+
+def _new_conversions(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The conversion rows whose event id is not stored yet (only those are queued for sending)."""
+    ids = sorted(row["event_id"] for row in rows)
+    stored: set[str] = set()
+    for part in chunks(ids, 5000):
+        stored.update(session.scalars(select(model.ConversionEvent.event_id).where(
+            one_of(session, model.ConversionEvent.event_id, part))))
+    return [row for row in rows if row["event_id"] not in stored]

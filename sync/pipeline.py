@@ -16,6 +16,7 @@ from multiprocessing import get_context
 from typing import Any
 
 from sync import model
+from sync.attribution.rules import ConversionRules
 from sync.config import load_config
 from sync.config.types import LifecycleConfig
 from sync.crmpush import CrmTarget, crm_targets
@@ -97,20 +98,24 @@ def map_records(mapping: Any, records: list[Any]) -> tuple[list[tuple[Patch, Any
 def ingest_patches(
     store: Store, config: LifecycleConfig, items: list[tuple[Patch, Any]], dead: list[dict[str, Any]] | None = None,
     push_targets: frozenset[str] = frozenset(), crm_targets: tuple[CrmTarget, ...] = (),
-    cursor: tuple[str, str, dict[str, Any]] | None = None,
+    cursor: tuple[str, str, dict[str, Any]] | None = None, *, conversion_rules: ConversionRules | None = None,
+    conversion_destinations: frozenset[str] = frozenset(),
 ) -> IngestResult:
     """Reconcile and persist (patch, original record) pairs as one transaction.
 
     Stage changes are written to the outbox for ``push_targets``, and values CRMs lack for
     ``crm_targets``, in that same transaction. ``cursor`` — (connection, object, state) — is
     the sync cursor covering these records, stored in the same transaction too, so a crash
-    either keeps both or neither.
+    either keeps both or neither. ``conversion_rules`` (``config.conversions``) turn stage
+    changes into conversions and conversions into stage changes; new conversions enter the
+    outbox for the ``conversion_destinations`` (names with credentials) the rules route them to.
     """
     result = IngestResult(records=len(items) + len(dead or []))
     dead = list(dead or [])
     with store.transaction() as session:
         cleaned = [clean(p.identities, config) for p, _ in items]
-        ws = load_workspace(session, {r for refs in cleaned for r in refs}, config, push_targets, crm_targets)
+        ws = load_workspace(session, {r for refs in cleaned for r in refs}, config, push_targets, crm_targets,
+                            conversion_rules=conversion_rules, conversion_destinations=conversion_destinations)
         for (patch, record), refs in zip(items, cleaned, strict=True):
             try:
                 out = ws.apply(patch, refs)
@@ -222,6 +227,7 @@ def mapping_for(config: Any, source: str, obj: str) -> Any:
 def ingest(
     source: str, obj: str, records: Iterable[Any], *, store: Store | None = None, config: Any = None,
     batch_size: int | None = None, push_targets: frozenset[str] = frozenset(), map_in_process: bool = True,
+    conversion_destinations: frozenset[str] = frozenset(),
 ) -> IngestResult:
     """Ingest vendor records of one (source, object) through its mapping; returns the counts.
 
@@ -229,7 +235,8 @@ def ingest(
     may be any iterable: it is consumed in batches, each its own transaction.
     ``map_in_process=False`` lets a long ingest map on a spawned worker process (the other
     core); like any spawning code, the calling script then needs an
-    ``if __name__ == "__main__":`` guard, which is why it is opt-in.
+    ``if __name__ == "__main__":`` guard, which is why it is opt-in. The config's conversion
+    rules apply; ``conversion_destinations`` names the destinations with credentials.
     """
     settings = Settings.from_env()
     own_store = store is None
@@ -245,7 +252,9 @@ def ingest(
             while pending is not None:
                 items, dead = pending.result()
                 pending = mapper.submit(next(batches, None))  # mapped while this batch is written
-                total.add(ingest_patches(store, config.lifecycle, items, dead, push_targets, crm))
+                total.add(ingest_patches(store, config.lifecycle, items, dead, push_targets, crm,
+                                         conversion_rules=getattr(config, "conversions", None),
+                                         conversion_destinations=conversion_destinations))
         return total
     finally:
         if own_store:

@@ -41,9 +41,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sync.lifecycle import StageSignal, Transition
+if TYPE_CHECKING:  # sync.lifecycle imports sync.config, whose loader imports this module
+    from sync.lifecycle import StageSignal, Transition
 
 CANONICAL_KINDS = ("lead", "qualified_lead", "booking", "add_to_cart", "initiate_checkout", "purchase")
 NETWORKS = ("meta", "tiktok", "google")
@@ -218,6 +219,8 @@ def sets_stage_signal(rules: ConversionRules, kind: str, source: str, at: dateti
 
     Its reason is ``<kind>: <record>``, so the stage history shows why the contact moved.
     """
+    from sync.lifecycle import StageSignal
+
     stage = rules.stage_for_kind(kind)
     if stage is None:
         return None

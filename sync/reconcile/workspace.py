@@ -9,11 +9,13 @@ reconciliation rules — order independence, idempotency, merge safety — lives
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sync import lifecycle
+from sync.attribution.rules import NO_RULES, ConversionRules, entries, sets_stage_signal, stage_conversions
 from sync.config.types import LifecycleConfig
 from sync.errors import ReconcileError
 from sync.patch import IdentityRef, Patch
@@ -89,6 +91,8 @@ class Workspace:
     config: LifecycleConfig
     push_targets: frozenset[str] = frozenset()  # systems told about stage changes (sync.push)
     crm_targets: tuple[Any, ...] = ()  # CRMs told about value and stage changes (sync.crmpush.CrmTarget)
+    conversion_rules: ConversionRules = NO_RULES  # conversions.yaml: on_stage, sets_stage (sync.attribution.rules)
+    conversion_destinations: frozenset[str] = frozenset()  # destinations whose credentials exist (sync.persist)
     states: dict[Key, ContactState] = field(default_factory=dict)
     index: dict[IdentityRef, Key] = field(default_factory=dict)
     touchpoints: list[dict[str, Any]] = field(default_factory=list)
@@ -97,6 +101,9 @@ class Workspace:
     merges: list[dict[str, Any]] = field(default_factory=list)
     conflicts: list[dict[str, Any]] = field(default_factory=list)
     _new: int = 0
+    _record_kinds: dict[str, set[str]] = field(default_factory=dict)  # signal reason → kinds its record carries
+    _stage_rows: dict[Key, list[dict[str, Any]]] = field(default_factory=dict)  # stage conversions per contact
+    _entered: dict[Key, Counter[str]] = field(default_factory=dict)  # stage entries in a loaded contact's history
 
     # ---- loading -------------------------------------------------------------------
     def add_loaded(self, state: ContactState) -> None:
@@ -133,6 +140,9 @@ class Workspace:
             )
         if patch.stage is not None:
             lifecycle.check_stage(patch.stage, self.config)
+        for conv in patch.conversions:
+            if (stage := self.conversion_rules.stage_for_kind(conv.kind)) is not None:
+                lifecycle.check_stage(stage, self.config)
         for act in patch.activities:
             if act.direction not in ("inbound", "outbound"):
                 raise ReconcileError(
@@ -168,14 +178,20 @@ class Workspace:
         Only the earliest such signal can matter (later ones repeat the same stage from the
         same source, which replay ignores), so the state stays independent of arrival order.
         A record that reports a stage itself needs no default: the contact enters that stage.
+        The reason names the record, so a stage conversion of this entry has an event id of
+        its own (sync.attribution.rules); of two records at the same time the smaller reason
+        is kept, whichever came first.
         """
         if not self.config.default_stage or patch.stage is not None:
             return
         at = patch.source_time or EPOCH
-        if any(s.source == "lifesync" and s.kind == "stage" and s.at <= at for s in state.signals):
+        if any(s.source == "lifesync" and s.kind == "stage" and s.at < at for s in state.signals):
             return
+        reason = f"default stage: {patch.source} {patch.object} {patch.record_id}"
+        if patch.conversions:
+            self._record_kinds.setdefault(reason, set()).update(c.kind for c in patch.conversions)
         add_signal(state, lifecycle.StageSignal(at=at, source="lifesync", kind="stage",
-                                                stage=self.config.default_stage, reason="default stage"))
+                                                stage=self.config.default_stage, reason=reason))
 
     def _primary(self, patch: Patch, refs: list[IdentityRef], out: Outcome) -> ContactState:
         owners = [(ref, self.live(self.index[ref])) for ref in refs if ref in self.index]
@@ -319,6 +335,9 @@ class Workspace:
                                      "headline": tp.headline, "extra": dict(tp.extra),
                                      "occurred_at": tp.occurred_at or patch.source_time,
                                      "source": patch.source, "record_id": patch.record_id})
+        kinds = {conv.kind for conv in patch.conversions}
+        if kinds:
+            self._record_kinds.setdefault(reason, set()).update(kinds)
         for conv in patch.conversions:
             self.conversions.append({"event_id": digest("conversion", patch.source, patch.object,
                                                         patch.record_id, conv.kind)[:40],
@@ -326,12 +345,52 @@ class Workspace:
                                      "currency": conv.currency, "order_id": conv.order_id,
                                      "occurred_at": conv.occurred_at or at, "source": patch.source,
                                      "object": patch.object, "record_id": patch.record_id})
+            signal = sets_stage_signal(self.conversion_rules, conv.kind, patch.source, conv.occurred_at or at, reason)
+            if signal is not None:  # conversions.yaml sets_stage: e.g. a purchase makes a Customer
+                self._record_kinds.setdefault(signal.reason, set()).update(kinds)
+                add_signal(primary, signal)
 
     def _recompute_stage(self, state: ContactState) -> None:
         if state.loaded is not None and state.signals == state.loaded.signals:
+            self._stage_conversions(state, changed=False)
             return
         result = lifecycle.replay(state.signals, self.config)
         state.stage, state.lost_stage, state.transitions = result.stage, result.lost_stage, result.transitions
+        self._stage_conversions(state, changed=True)
+
+    def _stage_conversions(self, state: ContactState, changed: bool) -> None:
+        """Conversions for the stage entries the contact gained (conversions.yaml on_stage).
+
+        Entries the contact and the contacts merged into it had when loaded made their
+        conversions then. The rows are recomputed from the contact's latest history on each
+        patch, replacing those an earlier patch of the batch made for it or for a contact
+        merged into it, so a batch's rows do not depend on the order of its records.
+        """
+        if not self.conversion_rules.on_stage:
+            return
+        keys = [state.key, *(m["merged"] for m in self.merges if self.live(m["merged"]) is state)]
+        stale = [id(row) for key in keys for row in self._stage_rows.pop(key, ())]
+        if stale:
+            stale_ids = set(stale)
+            self.conversions[:] = [row for row in self.conversions if id(row) not in stale_ids]
+        if not changed:
+            return
+        already: Counter[str] = Counter()
+        for key in keys:
+            already.update(self._entered_when_loaded(key))
+        rows = stage_conversions(state.transitions, self.conversion_rules, state.key, signals=state.signals,
+                                 attributes=state.attributes, already=already, record_kinds=self._record_kinds)
+        if rows:
+            self._stage_rows[state.key] = rows
+            self.conversions.extend(rows)
+
+    def _entered_when_loaded(self, key: Key) -> Counter[str]:
+        """How often a contact had entered each stage when it was loaded (none for a new contact)."""
+        if key not in self._entered:
+            loaded = self.states[key].loaded
+            self._entered[key] = entries(lifecycle.replay(loaded.signals, self.config).transitions) \
+                if loaded is not None and loaded.signals else Counter()
+        return self._entered[key]
 
     def contacts(self) -> list[ContactState]:
         """Every live contact (not merged away)."""
