@@ -155,9 +155,17 @@ class NormalizeCache:
         return self._get("norm", network, field_, value, region) if value else None
 
     def region(self, network: str, contact: ContactFacts, dest: DestinationConfig) -> str:
-        """The contact's ISO region (its country when recognised, else the destination's default)."""
+        """The contact's ISO region: its country (code, name or calling code such as ``44``), else the default."""
         code = self.normalize(network, "country", contact.country)
-        return (code or dest.default_region).upper()
+        if code:
+            return code.upper()
+        raw = (contact.country or "").strip().removeprefix("+")
+        if raw.isdigit():  # a calling code: hashing knows its region
+            key = ("region", network, "country", raw, None)
+            if key not in self._values:
+                self._values[key] = hashing.resolve_region(raw)
+            return self._values[key] or dest.default_region.upper()
+        return dest.default_region.upper()
 
 
 # -- local validation helpers (messages name the field and what was expected; never personal data)
