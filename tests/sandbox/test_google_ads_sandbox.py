@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from flask import Flask
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
+from werkzeug.test import Client
 
 from sync.sandbox.faults import Faults
 from sync.sandbox.google_ads import GoogleAdsSandbox, create_app
@@ -351,3 +354,12 @@ def test_a_storm_carries_its_retry_delay(clock):
 
     assert only_error(storm)["details"]["quotaErrorDetails"]["retryDelay"] == "5s"
     assert upload(client, [conversion()]).status_code == 200
+
+
+def test_mounted_under_a_prefix(sandbox):
+    client = Client(DispatcherMiddleware(Flask("root"), {"/google": create_app(sandbox)}))
+
+    answer = client.post(f"/google{PATH}", json={"conversions": [conversion()], "partialFailure": True},
+                         headers=HEADERS)
+
+    assert answer.status_code == 200 and len(sandbox.accepted) == 1

@@ -8,6 +8,9 @@ import hmac
 import json
 
 import pytest
+from flask import Flask
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
+from werkzeug.test import Client
 
 from sync.sandbox.faults import Faults
 from sync.sandbox.meta import MetaSandbox, create_app
@@ -341,3 +344,15 @@ def test_faults_are_answered_in_metas_shape(clock):
     assert (broken.json["error"]["code"], broken.json["error"]["is_transient"]) == (2, True)
     assert fine.status_code == 200
     assert (sandbox.requests, faults.injected, len(sandbox.accepted)) == (3, 2, 1)
+
+
+def test_mounted_under_a_prefix_the_paths_and_fault_fragments_still_match(sandbox):
+    sandbox.faults.fail_paths["/v21.0/"] = 503
+    client = Client(DispatcherMiddleware(Flask("root"), {"/meta": create_app(sandbox)}))
+
+    broken = client.post(f"/meta{PATH}", json={"data": [event()], "access_token": MetaSandbox.ACCESS_TOKEN})
+    sandbox.faults.fail_paths.clear()
+    fine = client.post(f"/meta{PATH}", json={"data": [event()], "access_token": MetaSandbox.ACCESS_TOKEN})
+
+    assert (broken.status_code, fine.status_code) == (503, 200)
+    assert len(sandbox.accepted) == 1

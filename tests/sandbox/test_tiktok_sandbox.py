@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from flask import Flask
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
+from werkzeug.test import Client
 
 from sync.sandbox.faults import Faults
 from sync.sandbox.tiktok import TRACK_PATH, TikTokSandbox, create_app
@@ -226,3 +229,12 @@ def test_faults_in_tiktoks_shape(clock):
     assert (broken.status_code, broken.json["code"]) == (503, 50000)
     assert fine.json["code"] == 0
     assert (sandbox.requests, faults.injected, len(sandbox.accepted)) == (3, 2, 1)
+
+
+def test_mounted_under_a_prefix(sandbox):
+    client = Client(DispatcherMiddleware(Flask("root"), {"/tiktok": create_app(sandbox)}))
+    payload = {"event_source": "crm", "event_source_id": TikTokSandbox.EVENT_SOURCE_ID, "data": [event()]}
+
+    answer = client.post(f"/tiktok{TRACK_PATH}", json=payload, headers=AUTH)
+
+    assert answer.json["code"] == 0 and len(sandbox.accepted) == 1
