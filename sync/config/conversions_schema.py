@@ -200,7 +200,7 @@ def _reference_errors(raw: Any, lifecycle: LifecycleConfig | None) -> dict[Any, 
     known = list(CANONICAL_KINDS)
     custom = raw.get("custom_kinds")
     for i, kind in enumerate(custom if isinstance(custom, list) else []):
-        if not isinstance(kind, str):
+        if not isinstance(kind, str) or not _NAME.match(kind):  # a malformed name is reported by the schema
             continue
         if kind in CANONICAL_KINDS:
             add(("custom_kinds", i), f"'{kind}' is a built-in kind already; list only your own kinds here")
