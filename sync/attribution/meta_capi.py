@@ -11,8 +11,10 @@
   user's id — WhatsApp ``whatsapp_business_account_id`` (touch ``extra.waba_id``, else the
   destination's ``extra.waba_id``) + ``ctwa_clid``; Messenger ``page_id`` +
   ``page_scoped_user_id`` (contact identity ``messenger``); Instagram ``ig_account_id`` +
-  ``ig_sid`` (identity ``instagram``). The ⚠ channel values and field names can be changed in
-  ``dest.extra`` (``<channel>_channel``, ``<channel>_account_field``, ``<channel>_user_field``).
+  ``ig_sid`` (identity ``instagram``). A missing account id is refused (set it in
+  ``dest.extra``); a user id that was never captured sends an ordinary CRM event. The ⚠
+  channel values and field names can be changed in ``dest.extra`` (``<channel>_channel``,
+  ``<channel>_account_field``, ``<channel>_user_field``).
   Event names come from the channel's map (``MESSAGING_EVENT_NAMES`` under
   ``dest.messaging_event_names``); a booking is sent as ``LeadSubmitted`` by default because
   Meta refuses ``Schedule`` for business messaging. Web-only fields (fbc, fbp) are dropped.
@@ -127,23 +129,25 @@ def _user_data(contact: ContactFacts, dest: DestinationConfig, cache: NormalizeC
 
 
 def _messaging(touch: TouchpointFacts, contact: ContactFacts, dest: DestinationConfig,
-               event_id: str) -> tuple[str, dict[str, str]]:
-    """``messaging_channel`` and the channel's user_data ids; ValidationError naming a missing one."""
+               event_id: str) -> tuple[str, dict[str, str]] | None:
+    """``messaging_channel`` and the channel's user_data ids; None when the user's id was never captured.
+
+    A missing account id is a configuration gap the operator can fix: ValidationError naming
+    the setting. A missing user id (no ctwa_clid, PSID or IGSID) cannot be recovered, so the
+    event goes out as an ordinary CRM event instead of being lost.
+    """
     channel = CHANNELS[(touch.channel or "").lower()]
     account_field = channel.setting(dest, "account_field", channel.account_field)
     user_field = channel.setting(dest, "user_field", channel.user_field)
+    ctwa_clid = (touch.click_ids.get("ctwa_clid") or "").strip()
+    user_id = contact.identity(channel.identity) if channel.identity else ctwa_clid
+    if not user_id:
+        return None
     account = str(touch.extra.get(channel.account_key) or dest.extra.get(channel.account_key) or "").strip()
     if not account:
         raise ValidationError(f"Meta event {event_id}: a {channel.name} business-messaging event needs "
                               f"{account_field}; set extra[{channel.account_key!r}] on destination {dest.name!r}")
-    ids = {account_field: account}
-    ctwa_clid = (touch.click_ids.get("ctwa_clid") or "").strip()
-    user_id = contact.identity(channel.identity) if channel.identity else ctwa_clid
-    if not user_id:
-        source = f"contact identity {channel.identity!r}" if channel.identity else "the ad referral's ctwa_clid"
-        raise ValidationError(f"Meta event {event_id}: a {channel.name} business-messaging event needs "
-                              f"{user_field} ({source})")
-    ids[user_field] = user_id
+    ids = {account_field: account, user_field: user_id}
     if ctwa_clid:
         ids["ctwa_clid"] = ctwa_clid
     return channel.setting(dest, "channel", channel.name), ids
@@ -175,8 +179,9 @@ def build(conversion: ConversionFacts, contact: ContactFacts, touchpoints: Seque
     user = _user_data(contact, dest, cache)
     event: dict[str, Any] = {"event_time": int(utc(conversion.occurred_at).timestamp()),
                              "event_id": conversion.event_id}
-    if touch is not None and is_message_ad(touch):
-        channel, ids = _messaging(touch, contact, dest, conversion.event_id)
+    messaging = _messaging(touch, contact, dest, conversion.event_id) if touch and is_message_ad(touch) else None
+    if touch is not None and messaging is not None:
+        channel, ids = messaging
         names = {**MESSAGING_EVENT_NAMES, **dest.messaging_event_names.get((touch.channel or "").lower(), {})}
         event = {"event_name": event_name(dest, conversion.kind, names), **event,
                  "action_source": "business_messaging", "messaging_channel": channel}

@@ -127,13 +127,22 @@ def test_messaging_event_names(kind, names, expected):
 
 
 @pytest.mark.parametrize(("tp", "person", "says"), [
-    (touch("whatsapp", click_ids={"ctwa_clid": "c"}), contact(), "waba_id"),
-    (touch("messenger", ad_id="1", extra={"page_id": "P"}), contact(), "page_scoped_user_id"),
+    (touch("whatsapp", click_ids={"ctwa_clid": "c"}), contact(), "extra\\['waba_id'\\]"),
     (touch("instagram", ad_id="1"), contact(identities=(("instagram", "x"),)), "ig_account_id"),
 ])
-def test_business_messaging_missing_ids_are_refused(tp, person, says):
+def test_business_messaging_without_the_account_id_is_refused(tp, person, says):
     with pytest.raises(ValidationError, match=says):
         meta_capi.build(conversion(), person, [tp], dest(), now=NOW)
+
+
+@pytest.mark.parametrize("tp", [
+    touch("whatsapp", ad_id="1", extra={"waba_id": WABA}),  # a referral whose ctwa_clid was not captured
+    touch("messenger", ad_id="1", extra={"page_id": "P"}),  # the contact has no PSID
+])
+def test_business_messaging_without_the_user_id_is_sent_as_a_crm_event(tp):
+    built = meta_capi.build(conversion(), contact(), [tp], dest(), now=NOW)
+    assert built.payload["action_source"] == "system_generated" and built.payload["event_name"] == "Lead"
+    assert "messaging_channel" not in built.payload
 
 
 def test_whatsapp_touch_without_ad_is_not_business_messaging():
