@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, distinct, exists, func, literal, select
+from sqlalchemy import ColumnElement, and_, case, distinct, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
 from sync import model
@@ -71,7 +71,7 @@ def funnel(session_or_store: Session | Store, config: Any, *, start: datetime | 
     lifecycle = lifecycle_of(config)
     with reading(session_or_store) as session:
         entered, moved = _entries(session, lifecycle, start, end)
-        stays = {name: _stays(session, name, start, end) for name in lifecycle.active_names}
+        stays = _stays(session, lifecycle, start, end)
         c = model.Contact
         current = dict(session.execute(
             select(c.stage, func.count()).where(c.lost_stage.is_(None)).group_by(c.stage)).all())
@@ -88,25 +88,36 @@ def funnel(session_or_store: Session | Store, config: Any, *, start: datetime | 
 
 def _entries(session: Session, config: LifecycleConfig, start: datetime | None,
              end: datetime | None) -> tuple[dict[str, int], dict[str, int]]:
-    """Per active stage: distinct contacts that entered it in the window, and those of them that moved on."""
-    e, later = aliased(model.StageTransition), aliased(model.StageTransition)
-    moved_on = exists().where(
-        later.contact_id == e.contact_id, later.seq > e.seq,
-        stage_rank(later.to_stage, config) > stage_rank(e.to_stage, config), within(later.at, None, end))
+    """Per active stage: distinct contacts that entered it in the window, and those of them that moved on.
+
+    One pass over the history: a window function gives every transition the highest funnel
+    position the contact reached in its later transitions (before ``end``), so moving on is a
+    comparison, not a correlated lookup per row.
+    """
+    t = model.StageTransition
+    rank = stage_rank(t.to_stage, config)
+    later = func.max(case((within(t.at, None, end), rank), else_=-1)).over(
+        partition_by=t.contact_id, order_by=t.seq, rows=(1, None))
+    history = select(t.contact_id, t.to_stage, t.at, rank.label("rank"), later.label("later")).subquery()
+    h = history.c
     rows = session.execute(
-        select(e.to_stage, func.count(distinct(e.contact_id)),
-               func.count(distinct(case((moved_on, e.contact_id)))))
-        .where(e.to_stage.in_(config.active_names), within(e.at, start, end))
-        .group_by(e.to_stage)).all()
+        select(h.to_stage, func.count(distinct(h.contact_id)), func.count(distinct(case((h.later > h.rank,
+                                                                                         h.contact_id)))))
+        .where(h.rank >= 0, within(h.at, start, end)).group_by(h.to_stage)).all()
     return {r[0]: r[1] for r in rows}, {r[0]: r[2] for r in rows}
 
 
-def _stays(session: Session, stage: str, start: datetime | None, end: datetime | None) -> list[float]:
-    """Seconds from each entry into ``stage`` in the window to the contact's next transition (one column)."""
+def _stays(session: Session, config: LifecycleConfig, start: datetime | None,
+           end: datetime | None) -> dict[str, list[float]]:
+    """Per active stage, the seconds from each entry in the window to the contact's next transition."""
     e, nxt = aliased(model.StageTransition), aliased(model.StageTransition)
     seconds = seconds_between(session, e.at, nxt.at)
-    # seq numbers a contact's transitions 0, 1, 2, ... (sync.persist), so the next one is seq + 1
+    stays: dict[str, list[float]] = {name: [] for name in config.active_names}
+    # seq numbers a contact's transitions 0, 1, 2, ... (sync.persist), so the next one is seq + 1;
     # to the millisecond: SQLite's julianday arithmetic is off by some microseconds
-    return [round(float(v), 3) for v in session.scalars(
-        select(seconds).select_from(e).join(nxt, and_(nxt.contact_id == e.contact_id, nxt.seq == e.seq + 1))
-        .where(e.to_stage == stage, within(e.at, start, end), within(nxt.at, None, end)))]
+    for stage, value in session.execute(
+            select(e.to_stage, seconds).select_from(e)
+            .join(nxt, and_(nxt.contact_id == e.contact_id, nxt.seq == e.seq + 1))
+            .where(e.to_stage.in_(config.active_names), within(e.at, start, end), within(nxt.at, None, end))):
+        stays[stage].append(round(float(value), 3))
+    return stays
