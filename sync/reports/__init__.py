@@ -10,8 +10,12 @@ them. Windows are half-open, ``start <= at < end`` (``sync.reports.window``).
 - ``attribution``  conversions and value by campaign / ad / channel / network, first and last touch
 - ``delivery``     per destination: sent / failed / dead / pending, click-id and hashed-key shares
 
-``write_html`` renders funnel, lost, response and attribution (and delivery) as one
-self-contained HTML file with inline SVG charts.
+``write_html`` (``sync.reports.html``) renders funnel, lost, response and attribution (and
+delivery) as one self-contained HTML file with inline SVG charts; ``sync.reports.cli``
+holds ``register(main)`` for the ``lifesync report`` command group.
+
+The functions are exported under their modules' names (``sync.reports.funnel`` here is the
+function); import the dataclasses from the modules: ``from sync.reports.funnel import StageRow``.
 """
 
 from sync.reports.attribution import AttributionReport, attribution
