@@ -48,6 +48,7 @@ class VendorError:
     subcode: str = ""
     transient: bool = False
     located: Mapping[int, str] = field(default_factory=dict)
+    retry_after: float | None = None  # seconds the vendor says to wait, when it says so outside Retry-After
 
     @property
     def full_code(self) -> str:
@@ -95,6 +96,7 @@ class VendorClient(HttpClient):
         if rule is None and outcome.error is None:  # an unknown code on a 2xx: refuse rather than assume
             rule = Rule(Action.FAIL, PermanentError, "the request was refused")
         retry_after = retry_after_seconds(response.headers)
+        retry_after = found.retry_after if retry_after is None else retry_after
         status = response.status_code
         if rule is None:
             error = outcome.error

@@ -37,6 +37,7 @@ NETWORKS = ("meta", "tiktok", "google")
 KINDS = ("lead", "qualified_lead", "booking", "add_to_cart", "initiate_checkout", "purchase")
 MAX_FUTURE = timedelta(minutes=1)
 DEFAULT_BISECT_BUDGET = 64
+MAX_SECONDS = 10**11  # a larger event_time is milliseconds (seconds would be past the year 5000)
 
 # Canonical kind → the network's event name. Meta and TikTok take custom names for CRM stages
 # (mapped to standard events in their event managers); Google uses conversion actions instead,
@@ -184,6 +185,8 @@ def event_time_problem(seconds: Any, now: datetime, max_age_days: int | None) ->
     """Why an event_time (Unix seconds) cannot be sent: not an int, too old, or in the future."""
     if not isinstance(seconds, int) or isinstance(seconds, bool):
         return "event_time must be whole Unix seconds"
+    if seconds > MAX_SECONDS:
+        return "event_time must be Unix seconds; this looks like milliseconds"
     age = now - datetime.fromtimestamp(seconds, UTC)
     if age < -MAX_FUTURE:
         return f"event_time is {math.ceil(-age.total_seconds())} s in the future; at most 60 s ahead is accepted"

@@ -20,7 +20,8 @@ No click id and no user identifier → ValidationError.
 a dry run; those results are ``sent`` with ``response.validate_only``). Per-conversion errors
 come back in ``partialFailureError.details[].errors[]`` located by
 ``fieldPathElements[{fieldName: conversions, index}]``: those events fail with Google's
-message, the rest are sent; ``CLICK_CONVERSION_ALREADY_EXISTS`` counts as sent (an earlier
+message, the rest are sent. ``CLICK_CONVERSION_ALREADY_EXISTS``, ``ORDER_ID_ALREADY_IN_USE``
+and the in-request duplicates count as sent (Google already holds the conversion: an earlier
 upload got through). A refused request naming conversions the same way fails those and
 resends the rest once.
 """
@@ -59,7 +60,9 @@ log = logging.getLogger(__name__)
 NETWORK = "google"
 VENDOR = "Google Ads API"
 MAX_IDENTIFIERS = 5
-DUPLICATE = "CLICK_CONVERSION_ALREADY_EXISTS"
+# Google already holds this conversion (an earlier upload, or its twin in the same request): delivered.
+DUPLICATES = ("CLICK_CONVERSION_ALREADY_EXISTS", "ORDER_ID_ALREADY_IN_USE", "DUPLICATE_ORDER_ID",
+              "DUPLICATE_CLICK_CONVERSION_IN_REQUEST")
 _ACTION = re.compile(r"customers/\d+/conversionActions/\d+")
 _DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}")
 _DIGITS = re.compile(r"\D")
@@ -245,7 +248,7 @@ class Sender(BatchSender):
             message = failures.get(index)
             if message is None:
                 results.append(EventResult(event.key, "sent", response=summary))
-            elif DUPLICATE in message:
+            elif any(code in message for code in DUPLICATES):
                 results.append(EventResult(event.key, "sent", response={**summary, "duplicate": True}))
             else:
                 results.append(EventResult(event.key, "failed", f"{VENDOR} rejected the conversion: {message}",

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -229,6 +230,17 @@ def validate(event: Mapping[str, Any], now: datetime, dest: DestinationConfig) -
                          required=event.get("event_name") == "Purchase", upper=False)
 
 
+def regain_seconds(headers: Mapping[str, str]) -> float | None:
+    """Seconds until access returns per ``X-Business-Use-Case-Usage`` (``estimated_time_to_regain_access``, minutes)."""
+    try:
+        usage = json.loads(headers.get("X-Business-Use-Case-Usage") or "{}")
+        minutes = max((float(entry.get("estimated_time_to_regain_access") or 0)
+                       for entries in usage.values() for entry in entries), default=0.0)
+    except (ValueError, TypeError, AttributeError):
+        return None
+    return minutes * 60 if minutes > 0 else None
+
+
 def read_error(response: requests.Response) -> VendorError | None:
     """Meta's ``{error: {code, error_subcode, message, is_transient, error_user_msg}}``, if present."""
     body = json_body(response)
@@ -237,7 +249,8 @@ def read_error(response: requests.Response) -> VendorError | None:
         return None
     message = " - ".join(str(m) for m in (error.get("message"), error.get("error_user_msg")) if m)
     return VendorError(code=str(error["code"]), subcode=str(error.get("error_subcode") or ""),
-                       message=vendor_text(message), transient=error.get("is_transient") is True)
+                       message=vendor_text(message), transient=error.get("is_transient") is True,
+                       retry_after=regain_seconds(response.headers))
 
 
 def _bisect_when(error: VendorError) -> bool:

@@ -98,6 +98,7 @@ def test_cache_returns_what_hashing_returns():
     (int((NOW + timedelta(seconds=90)).timestamp()), 7, "90 s in the future"),
     (1741694400.5, 7, "whole Unix seconds"),
     (True, 7, "whole Unix seconds"),
+    (int(NOW.timestamp() * 1000), 7, "looks like milliseconds"),
 ])
 def test_event_time_problem(seconds, max_age, says):
     problem = event_time_problem(seconds, NOW, max_age)

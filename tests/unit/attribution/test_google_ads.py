@@ -172,12 +172,13 @@ def test_validate_only_dry_run(mock):
 
 def test_partial_failure_maps_errors_to_their_conversions(mock):
     mock.add(responses.POST, URL, json=partial(failure(1, "INVALID_CONVERSION_ACTION", "The action is invalid."),
-                                               failure(3, "CLICK_CONVERSION_ALREADY_EXISTS", "Already uploaded.")))
-    results = sender().send(events(4))
-    assert [r.status for r in results] == ["sent", "failed", "sent", "sent"]
+                                               failure(3, "CLICK_CONVERSION_ALREADY_EXISTS", "Already uploaded."),
+                                               failure(4, "ORDER_ID_ALREADY_IN_USE", "Order id recorded.")))
+    results = sender().send(events(5))
+    assert [r.status for r in results] == ["sent", "failed", "sent", "sent", "sent"]
     assert results[1].error == ("Google Ads API rejected the conversion: The action is invalid. "
                                 "(conversionUploadError: INVALID_CONVERSION_ACTION)")
-    assert results[3].response == {"duplicate": True}
+    assert results[3].response == results[4].response == {"duplicate": True}
 
 
 def test_refused_request_naming_conversions_fails_them_and_resends_the_rest(mock):

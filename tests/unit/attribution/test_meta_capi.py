@@ -331,6 +331,17 @@ def test_recovered_rate_limit_delivers(mock):
     assert [r.status for r in results] == ["sent", "sent"] and len(mock.calls) == 2
 
 
+def test_business_use_case_header_sets_the_wait(mock):
+    usage = json.dumps({"1234567890": [{"type": "ads_management", "call_count": 100,
+                                        "estimated_time_to_regain_access": 5}]})
+    mock.add(responses.POST, URL, status=400, json=error(17, 2446079)[1], headers={"X-Business-Use-Case-Usage": usage})
+    sleeps: list[float] = []
+    results = sender(sleeps=sleeps).send(events(2))
+    # 5 minutes is longer than the HTTP layer waits: left to the job's retry, with the wait attached
+    assert len(mock.calls) == 1 and sleeps == []
+    assert [(r.status, r.retry_after) for r in results] == [("retry", 300.0)] * 2
+
+
 def test_events_too_old_at_send_time_are_not_sent(mock):
     mock.add_callback(responses.POST, URL, callback=meta_server)
     batch = events(3)
