@@ -17,8 +17,8 @@ lead}``:
 
 ``Sender`` POSTs ``{base}/open_api/{version}/event/track/`` with the ``Access-Token`` header,
 ≤ 1,000 events a request. TikTok answers HTTP 200 with a body ``code``: 0 ok; 20001 partial
-success; 40001/40002 the batch was refused (bisected); 40100 rate limited; 40104/40105 the
-token was refused; 5xxxx temporary.
+success; 40002 the batch was refused for an event's content (bisected); 40001 no permission
+for the event source; 40100 rate limited; 40104/40105 the token was refused; 5xxxx temporary.
 
 Partial success (20001): the per-event failures are read from ``data`` — a list under
 ``failed_events``, ``partial_failure`` or ``errors`` whose items name the event by ``index``
@@ -54,7 +54,7 @@ from sync.attribution.destination import (
 )
 from sync.attribution.facts import ContactFacts, ConversionFacts, TouchpointFacts
 from sync.attribution.touch import attributed
-from sync.errors import AuthError, PermanentError, RateLimited, TransientError, ValidationError
+from sync.errors import AuthError, RateLimited, TransientError, ValidationError
 from sync.http import Action, Rule, join_url
 
 log = logging.getLogger(__name__)
@@ -64,13 +64,15 @@ VENDOR = "TikTok Events API"
 EVENT_SOURCES = frozenset({"web", "app", "offline", "crm"})
 OK_CODES = frozenset({0, 20001})
 PARTIAL = 20001
-BISECT_CODES = frozenset({"40001", "40002"})  # the batch was refused; one event may be the cause
+# 40002 (invalid parameters) refuses the batch for one event's content: bisect. 40001 is "no permission for
+# the event source" (TikTok's messaging error list, the sandbox): the same for every event, so not bisected.
+BISECT_CODES = frozenset({"40002"})
 _FAILURE_LISTS = ("failed_events", "partial_failure", "errors")
 _SINGLE_FIELDS = (("first_name", "first_name"), ("last_name", "last_name"), ("city", "city"),
                   ("state", "state"), ("country", "country"), ("zip_code", "zip"))
 
 CODES: dict[str, Rule] = {
-    "40001": Rule(Action.FAIL, PermanentError, "the request was refused"),
+    "40001": Rule(Action.FAIL, AuthError, "the access token has no permission for this event source id"),
     "40002": Rule(Action.FAIL, ValidationError, "a parameter was rejected"),
     "40100": Rule(Action.RATE_LIMITED, RateLimited, "rate limit reached"),
     "40104": Rule(Action.FAIL, AuthError, "the access token is missing; set the destination's access_token"),

@@ -177,7 +177,8 @@ def test_bisection_isolates_a_poisoned_event(mock):
 
 
 @pytest.mark.parametrize(("code", "status", "attempts", "says"), [
-    (40001, "failed", 1, "rejected the event (code 40001): nope"),  # bisectable; one event alone is the cause
+    (40002, "failed", 1, "rejected the event (code 40002): nope"),  # bisectable; one event alone is the cause
+    (40001, "failed", 1, "no permission for this event source id"),
     (40100, "retry", 5, "rate limit"),
     (40105, "failed", 1, "access token was refused"),
     (40104, "failed", 1, "access token is missing"),
@@ -191,6 +192,12 @@ def test_error_codes(mock, code, status, attempts, says):
     assert len(mock.calls) == attempts and len(sleeps) == attempts - 1
     assert results[0].status == status
     assert says in results[0].error
+
+
+def test_no_permission_is_not_bisected(mock):
+    mock.add(responses.POST, URL, json={"code": 40001, "message": "No permission", "request_id": "r"})
+    results = sender().send(events(100))
+    assert len(mock.calls) == 1 and {r.status for r in results} == {"failed"}
 
 
 def test_http_errors_still_classified(mock):
