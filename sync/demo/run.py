@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sync import model
 from sync.config import load_config
 from sync.demo.business import generate_business
+from sync.demo.crm_demo import CRM_SYSTEMS, crm_sync
 from sync.funnel import funnel
 from sync.pipeline import IngestResult, ingest
 from sync.settings import Settings
@@ -38,11 +39,18 @@ def run_demo(settings: Settings, *, people: int, seed: int, database_url: str | 
     echo(f"{'source':<11}{'object':<13}{'records':>8}{'created':>9}{'updated':>9}{'merged':>8}"
          f"{'unchanged':>10}{'conflicts':>10}{'dead':>6}")
     total = IngestResult()
-    for source, obj, records in business.batches():
-        r = ingest(source, obj, records, store=store, config=config, batch_size=settings.batch_size)
+
+    def row(source: str, obj: str, r: IngestResult) -> None:
         total.add(r)
         echo(f"{source:<11}{obj:<13}{r.records:>8}{r.created:>9}{r.updated:>9}{r.merged:>8}"
              f"{r.unchanged:>10}{r.conflicts:>10}{r.dead_lettered:>6}")
+
+    crm = crm_sync(settings, url, store, config, business, row)
+    for source, obj, records in business.batches():
+        if source not in CRM_SYSTEMS:
+            row(source, obj, ingest(source, obj, records, store=store, config=config, batch_size=settings.batch_size))
+    echo("")
+    echo(crm.summary())
     with store.transaction() as s:
         contacts = s.scalar(select(func.count()).select_from(model.Contact))
         merges = s.scalar(select(func.count()).select_from(model.MergeLog))
@@ -63,7 +71,8 @@ def run_demo(settings: Settings, *, people: int, seed: int, database_url: str | 
     for rule, field, n in rules:
         echo(f"  {field:<22} {rule:<14} {n:>6}")
     if dead:
-        echo(f"{total.dead_lettered:,} records went to the dead-letter table (lifesync deadletter list):")
+        echo(f"{sum(n for *_, n in dead):,} records or pushes went to the dead-letter table "
+             "(lifesync deadletter list):")
         for stage, source, obj, n in dead:
             echo(f"  {stage:<10} {source} {obj}: {n}")
     echo("")

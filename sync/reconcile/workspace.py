@@ -261,6 +261,11 @@ class Workspace:
                 touched.add(slot[0])
             out.conflicts += self._recompute_fields(primary, touched, patch)
             return
+        # A record carrying a value lifesync wrote to it was modified by that write: its other
+        # values did not change then, so they keep the time they had (a record-level timestamp
+        # would otherwise make every untouched field look brand new and win "newest").
+        ours = any((e := primary.echoes.get((patch.source, name))) is not None and e.digest == echo_digest(value)
+                   for name, value in patch.fields)
         for name, value in patch.fields:
             cand = Candidate(patch.source, value, patch.source_time, patch.record_id)
             echo = primary.echoes.get((patch.source, name))
@@ -271,6 +276,8 @@ class Workspace:
                     del primary.echoes[(patch.source, name)]
             slot = (name, patch.source)
             old = primary.candidates.get(slot)
+            if ours and old is not None and value_key(old.value) == value_key(value):
+                continue
             kept = newer(old, cand)
             if kept is not old:
                 primary.candidates[slot] = kept

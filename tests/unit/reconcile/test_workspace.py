@@ -247,3 +247,23 @@ def test_a_deleted_record_withdraws_its_values_even_though_it_still_carries_them
     assert contact.attributes["city"] == {"value": "Porto", "source": "hubspot"}
     assert not [slot for slot in contact.candidates if slot[1] == "salesforce"]
     assert IdentityRef("salesforce", "003A") in contact.identities  # it existed there: the id stays known
+
+
+def test_a_record_touched_by_lifesyncs_own_write_does_not_refresh_its_untouched_values(config):
+    ws = run(config, [
+        patch("hubspot", "1", ["hubspot:1", "email:ana@example.com"], minutes=10, city="Porto"),
+        patch("salesforce", "003A", ["salesforce:003A", "email:ana@example.com"], minutes=0, city="Lisboa",
+              first_name="Ana"),
+    ])
+    [contact] = ws.contacts()
+    assert contact.attributes["city"]["value"] == "Porto"  # HubSpot's is newer
+    contact.echoes[("salesforce", "city")] = Echo(echo_digest("Porto"), "hubspot", T0 + timedelta(minutes=10))
+    # Salesforce stores the pushed city; the write stamps the whole record with a new modification time
+    ws.apply(patch("salesforce", "003A", ["salesforce:003A", "email:ana@example.com"], minutes=60, city="Porto",
+                   first_name="Ana"))
+    assert contact.candidates[("first_name", "salesforce")].source_time == T0  # unchanged: keeps its time
+    assert contact.candidates[("city", "salesforce")].source_time == T0 + timedelta(minutes=10)  # the echo
+    # a record with no value of ours is a real edit: everything it carries is as new as the record
+    ws.apply(patch("salesforce", "003A", ["salesforce:003A", "email:ana@example.com"], minutes=90, city="Faro",
+                   first_name="Ana"))
+    assert contact.candidates[("first_name", "salesforce")].source_time == T0 + timedelta(minutes=90)
