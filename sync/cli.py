@@ -296,13 +296,15 @@ def demo_cmd(people: int, seed: int, database_url: str | None) -> None:
     run_demo(settings, people=people, seed=seed, database_url=database_url, echo=click.echo)
 
 
-def _register_crm() -> None:
+def _register_more() -> None:
     from sync import cli_crm
+    from sync.reports.cli import register as register_reports
 
     cli_crm.register(main, _settings, _store, _config, _dump)
+    register_reports(main)
 
 
-_register_crm()
+_register_more()
 
 
 def run() -> None:

@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 MASK = "[redacted]"
 SECRET_PARAMS = frozenset({
     "access_token", "refresh_token", "client_secret", "hapikey", "api_key", "apikey", "token",
-    "password", "secret", "assertion", "signature", "id_token", "session_id",
+    "password", "secret", "assertion", "signature", "id_token", "session_id", "appsecret_proof",
 })
 # Only in query strings: in prose these words are too common ("code": "INVALID_EMAIL").
 URL_ONLY_PARAMS = frozenset({"code", "key", "sig"})

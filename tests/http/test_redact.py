@@ -75,3 +75,10 @@ def test_a_logged_request_line_contains_none_of_them(caplog):
     assert line.startswith("POST https://api.hubapi.com/crm/v3/objects/contacts?hapikey=[redacted]")
     for secret in ("hk-42", "ana@example.com", "pat-na1-abcdef123", "612 345", "rt-777"):
         assert secret not in line and secret not in caplog.text
+
+
+def test_meta_appsecret_proof_is_blanked_in_urls():
+    from sync.http.redact import redact_url
+
+    url = "https://graph.facebook.com/v21.0/123/events?access_token=EAAB&appsecret_proof=abc123def"
+    assert "abc123def" not in redact_url(url) and "EAAB" not in redact_url(url)
