@@ -160,6 +160,7 @@ class BatchSender:
         self.dest = dest
         self.client = client
         self.clock = clock or now_utc
+        self.requests = 0  # API requests this sender made, bisection included (for the dispatcher's counts)
 
     @staticmethod
     def client_for(dest: DestinationConfig, session: requests.Session | None, vendor: str, *,
@@ -193,6 +194,7 @@ class BatchSender:
                 ready.append(position)
         for start in range(0, len(ready), self.max_batch):
             self._deliver(events, ready[start:start + self.max_batch], run, extra=False)
+        self.requests += run.requests
         counts = {s: sum(1 for r in run.results.values() if r.status == s) for s in ("sent", "failed", "retry")}
         log.info("%s: %d events -> %d sent, %d failed, %d retry in %d requests (%d extra to isolate rejected events)",
                  self.vendor, len(events), counts["sent"], counts["failed"], counts["retry"], run.requests,

@@ -1,9 +1,10 @@
 """Serve the sandboxes on loopback: each vendor under its own path prefix of one werkzeug server.
 
 ``SandboxServer`` runs in a background thread (tests, ``lifesync demo``) or in the foreground
-(``lifesync sandbox``). HubSpot answers under ``/hubspot`` and Salesforce under
-``/salesforce`` (which is both its login host and the ``instance_url`` it hands out), so
-pointing lifesync at the sandbox is a matter of settings: ``env()`` returns them.
+(``lifesync sandbox``). HubSpot answers under ``/hubspot``, Salesforce under ``/salesforce``
+(both its login host and the ``instance_url`` it hands out), Meta under ``/meta``, TikTok
+under ``/tiktok`` and Google Ads under ``/google``, so pointing lifesync at the sandbox is a
+matter of settings: ``env()`` returns them, with each sandbox's seeded credentials.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def _root() -> Flask:
 
     @app.get("/")
     def index() -> Any:
-        return jsonify({"sandboxes": ["/hubspot", "/salesforce"]})
+        return jsonify({"sandboxes": ["/hubspot", "/salesforce", "/meta", "/tiktok", "/google"]})
 
     return app
 
@@ -36,8 +37,10 @@ def _root() -> Flask:
 class SandboxServer:
     """One loopback server for the HubSpot and Salesforce sandboxes (either may be left out)."""
 
-    def __init__(self, *, hubspot: Any = None, salesforce: Any = None, host: str = "127.0.0.1", port: int = 0):
+    def __init__(self, *, hubspot: Any = None, salesforce: Any = None, meta: Any = None, tiktok: Any = None,
+                 google: Any = None, host: str = "127.0.0.1", port: int = 0):
         self.hubspot, self.salesforce, self.host, self.port = hubspot, salesforce, host, port
+        self.meta, self.tiktok, self.google = meta, tiktok, google
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -57,6 +60,18 @@ class SandboxServer:
             from sync.sandbox.salesforce import create_app as salesforce_app
 
             mounts["/salesforce"] = salesforce_app(self.salesforce)
+        if self.meta is not None:
+            from sync.sandbox.meta import create_app as meta_app
+
+            mounts["/meta"] = meta_app(self.meta)
+        if self.tiktok is not None:
+            from sync.sandbox.tiktok import create_app as tiktok_app
+
+            mounts["/tiktok"] = tiktok_app(self.tiktok)
+        if self.google is not None:
+            from sync.sandbox.google_ads import create_app as google_app
+
+            mounts["/google"] = google_app(self.google)
         return DispatcherMiddleware(_root(), mounts)
 
     def bind(self) -> SandboxServer:
@@ -112,4 +127,22 @@ class SandboxServer:
             out[f"LIFESYNC_SALESFORCE_CLIENT_ID{suffix}"] = self.salesforce.CLIENT_ID
             out[f"LIFESYNC_SALESFORCE_CLIENT_SECRET{suffix}"] = self.salesforce.CLIENT_SECRET
             out[f"LIFESYNC_SALESFORCE_REFRESH_TOKEN{suffix}"] = self.salesforce.REFRESH_TOKEN
+        if self.meta is not None:
+            out.update({f"LIFESYNC_META_BASE_URL{suffix}": f"{self.url}/meta",
+                        f"LIFESYNC_META_ACCESS_TOKEN{suffix}": self.meta.ACCESS_TOKEN,
+                        f"LIFESYNC_META_DATASET_ID{suffix}": self.meta.DATASET_ID,
+                        f"LIFESYNC_META_APP_SECRET{suffix}": self.meta.APP_SECRET,
+                        f"LIFESYNC_META_WABA_ID{suffix}": self.meta.WABA_ID,
+                        f"LIFESYNC_META_PAGE_ID{suffix}": self.meta.PAGE_ID})
+        if self.tiktok is not None:
+            out.update({f"LIFESYNC_TIKTOK_EVENTS_BASE_URL{suffix}": f"{self.url}/tiktok",
+                        f"LIFESYNC_TIKTOK_EVENTS_ACCESS_TOKEN{suffix}": self.tiktok.ACCESS_TOKEN,
+                        f"LIFESYNC_TIKTOK_EVENTS_SOURCE_ID{suffix}": self.tiktok.EVENT_SOURCE_ID})
+        if self.google is not None:
+            actions = ",".join(f"{k}={v}" for k, v in sorted(self.google.CONVERSION_ACTIONS.items()))
+            out.update({f"LIFESYNC_GOOGLE_ADS_BASE_URL{suffix}": f"{self.url}/google",
+                        f"LIFESYNC_GOOGLE_ADS_DEVELOPER_TOKEN{suffix}": self.google.DEVELOPER_TOKEN,
+                        f"LIFESYNC_GOOGLE_ADS_ACCESS_TOKEN{suffix}": self.google.ACCESS_TOKEN,
+                        f"LIFESYNC_GOOGLE_ADS_CUSTOMER_ID{suffix}": self.google.CUSTOMER_ID,
+                        f"LIFESYNC_GOOGLE_ADS_CONVERSION_ACTIONS{suffix}": actions})
         return out

@@ -1,0 +1,237 @@
+"""Send pending conversions to one ad-network destination and record a Delivery for each.
+
+Conversions enter the outbox (kind ``conversion``, payload ``{"event_id"}``) in the transaction
+that creates them. ``dispatch_conversions`` loads what is due for a destination with the facts
+each event needs (the conversion, its contact's values and identities, the contact's
+touchpoints), builds every payload with one normalisation cache per pass (repeated cities,
+states and countries are normalised and hashed once), sends them in batches of the network's
+maximum, and records per event:
+
+- ``sent`` → outbox ``sent``; the Delivery keeps what the reports read (``click_id``: the
+  click id the event carried, ``keys``: the hashed user keys) and the network's response;
+- ``failed`` (refused locally or by the network) → ``dead``, with a replayable dead letter
+  carrying the reason;
+- ``retry`` → pending again after a growing delay (dead after ``MAX_ATTEMPTS``).
+
+The ``event_id`` is the conversion's own, fixed when the conversion was recorded: a resend
+after a crash (sent, then killed before the Delivery was written) carries the same id, and
+the network's de-duplication drops it. A destination in ``validate_only`` mode (Google) marks
+nothing as delivered; ``dry_run`` builds and validates without sending or writing anything.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from sync import model
+from sync.attribution.destination import BuiltEvent, DestinationConfig, EventResult, NormalizeCache
+from sync.attribution.facts import ContactFacts, ConversionFacts, TouchpointFacts
+from sync.dispatch import MAX_ATTEMPTS, backoff
+from sync.errors import LifesyncError
+from sync.http.redact import redact
+from sync.sql import chunks, one_of, update_by_id, upsert
+from sync.store import Store
+
+CONTACT_FIELDS = ("first_name", "last_name", "city", "state", "zip", "country", "date_of_birth", "gender")
+PASS_SIZE = 10_000  # outbox rows loaded per pass: several network batches, memory still small
+
+
+@dataclass
+class DispatchCounts:
+    """What one ``dispatch_conversions`` did."""
+
+    sent: int = 0
+    failed: int = 0
+    retrying: int = 0
+    validated: int = 0
+    requests: int = 0
+    events: list[dict[str, Any]] = field(default_factory=list)  # dry run: the built payloads (first few)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready counts (and dry-run samples)."""
+        out = {k: v for k, v in self.__dict__.items() if k != "events"}
+        if self.events:
+            out["sample"] = self.events
+        return out
+
+
+def _builder(network: str) -> Any:
+    from sync.attribution import google_ads, meta_capi, tiktok
+
+    return {"meta": meta_capi, "tiktok": tiktok, "google": google_ads}[network].build
+
+
+def load_facts(session: Any, event_ids: list[str]) -> tuple[dict[str, ConversionFacts], dict[str, int],
+                                                            dict[int, ContactFacts], dict[int, list[TouchpointFacts]]]:
+    """Conversions by event id (with their contact ids), and those contacts' facts and touchpoints."""
+    conversions: dict[str, ConversionFacts] = {}
+    owner: dict[str, int] = {}
+    for part in chunks(event_ids, 5000):
+        for c in session.scalars(select(model.ConversionEvent).where(one_of(session, model.ConversionEvent.event_id,
+                                                                             part))):
+            conversions[c.event_id] = ConversionFacts(
+                event_id=c.event_id, kind=c.kind, occurred_at=c.occurred_at, value=c.value, currency=c.currency,
+                order_id=c.order_id, source=c.source, object=c.object, record_id=c.record_id)
+            owner[c.event_id] = c.contact_id
+    contact_ids = sorted(set(owner.values()))
+    attrs: dict[int, dict[str, Any]] = {}
+    consent: dict[int, dict[str, Any]] = {}
+    idents: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    touches: dict[int, list[TouchpointFacts]] = defaultdict(list)
+    for part in chunks(contact_ids, 5000):
+        for c in session.execute(select(model.Contact.id, model.Contact.attributes, model.Contact.consent)
+                                 .where(one_of(session, model.Contact.id, part))):
+            attrs[c.id] = {k: v.get("value") for k, v in (c.attributes or {}).items() if isinstance(v, dict)}
+            consent[c.id] = dict(c.consent or {})
+        for i in session.execute(select(model.Identity.contact_id, model.Identity.kind, model.Identity.value)
+                                 .where(one_of(session, model.Identity.contact_id, part))
+                                 .order_by(model.Identity.contact_id, model.Identity.kind, model.Identity.value)):
+            idents[i.contact_id].append((i.kind, i.value))
+        t = model.Touchpoint
+        for tp in session.execute(select(t.contact_id, t.channel, t.network, t.occurred_at, t.campaign_id, t.adset_id,
+                                         t.ad_id, t.click_ids, t.referral_url, t.extra)
+                                  .where(one_of(session, t.contact_id, part)).order_by(t.occurred_at)):
+            touches[tp.contact_id].append(TouchpointFacts(
+                channel=tp.channel, network=tp.network, occurred_at=tp.occurred_at, campaign_id=tp.campaign_id,
+                adset_id=tp.adset_id, ad_id=tp.ad_id, click_ids=dict(tp.click_ids or {}),
+                referral_url=tp.referral_url, extra=dict(tp.extra or {})))
+    contacts: dict[int, ContactFacts] = {}
+    for cid in contact_ids:
+        a = attrs.get(cid, {})
+        ids = idents.get(cid, [])
+        contacts[cid] = ContactFacts(
+            contact_id=cid, emails=tuple(v for k, v in ids if k == "email"),
+            phones=tuple(v for k, v in ids if k == "phone"),
+            identities=tuple((k, v) for k, v in ids if k not in ("email", "phone")), consent=consent.get(cid, {}),
+            **{f: (str(a[f]) if a.get(f) is not None else None) for f in CONTACT_FIELDS})
+    return conversions, owner, contacts, touches
+
+
+def summary(network: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """What the delivery report reads: the click id the event carried and its hashed user keys."""
+    if network == "meta":
+        user = payload.get("user_data") or {}
+        click = next((k for k in ("ctwa_clid", "fbc") if user.get(k)), None)
+        keys = sorted(k for k in ("em", "ph", "fn", "ln", "ct", "st", "zp", "country", "db", "ge", "external_id")
+                      if user.get(k))
+    elif network == "tiktok":
+        user = payload.get("user") or {}
+        click = "ttclid" if user.get("ttclid") else None
+        keys = sorted(k for k in ("email", "phone", "external_id", "first_name", "last_name", "zip_code")
+                      if user.get(k))
+    else:
+        click = next((k for k in ("gclid", "gbraid", "wbraid") if payload.get(k)), None)
+        keys = sorted({k for ident in payload.get("userIdentifiers") or [] for k in ident if k.startswith("hashed")})
+    return {"click_id": click, "keys": keys}
+
+
+def dispatch_conversions(store: Store, dest: DestinationConfig, sender: Any, *, now: datetime | None = None,
+                         dry_run: bool = False, limit: int = PASS_SIZE) -> DispatchCounts:
+    """One pass over what is due for ``dest`` (see the module docstring)."""
+    now = now or model.utcnow()
+    counts = DispatchCounts()
+    with store.transaction() as session:
+        rows = list(session.execute(select(model.Outbox.id, model.Outbox.payload, model.Outbox.available_at)
+                                    .where(model.Outbox.destination == dest.name, model.Outbox.kind == "conversion",
+                                           model.Outbox.status == "pending", model.Outbox.available_at <= now)
+                                    .order_by(model.Outbox.id).limit(limit)))
+        attempts: dict[int, int] = {}
+        for part in chunks([r.id for r in rows], 5000):
+            attempts.update({d.outbox_id: d.attempts for d in session.scalars(select(model.Delivery).where(
+                one_of(session, model.Delivery.outbox_id, part), model.Delivery.destination == dest.name))})
+        event_ids = [str((r.payload or {}).get("event_id")) for r in rows]
+        conversions, owner, contacts, touches = load_facts(session, event_ids)
+    build, cache = _builder(dest.network), NormalizeCache()
+    built: list[BuiltEvent] = []
+    by_key: dict[str, Any] = {}
+    results: dict[int, tuple[EventResult, dict[str, Any]]] = {}
+    for row, event_id in zip(rows, event_ids, strict=True):
+        conv = conversions.get(event_id)
+        if conv is None:
+            results[row.id] = (EventResult(event_id, "failed", "the conversion no longer exists"), {})
+            continue
+        try:
+            event = build(conv, contacts[owner[event_id]], touches.get(owner[event_id], []), dest, now=now,
+                          cache=cache)
+        except LifesyncError as exc:
+            results[row.id] = (EventResult(event_id, "failed", str(exc)), {})
+            continue
+        if event.key in by_key:  # two outbox rows for one event cannot exist (unique key); be safe anyway
+            continue
+        by_key[event.key] = row
+        built.append(event)
+    if dry_run:
+        counts.sent = len(built)
+        counts.failed = sum(1 for r, _ in results.values() if r.status == "failed")
+        counts.events = [e.payload for e in built[:3]]
+        return counts
+    before = sender.requests
+    for part in chunks(built, sender.max_batch):
+        sent = sender.send(part)
+        payloads = {e.key: e.payload for e in part}
+        for result in sent:
+            row = by_key[result.key]
+            results[row.id] = (result, summary(dest.network, payloads[result.key]))
+    counts.requests = sender.requests - before
+    _record(store, dest, rows, results, attempts, now, counts)
+    return counts
+
+
+def _record(store: Store, dest: DestinationConfig, rows: Iterable[Any], results: dict[int, tuple[EventResult, dict]],
+            attempts: dict[int, int], now: datetime, counts: DispatchCounts) -> None:
+    outbox, deliveries, dead = [], [], []
+    for row in rows:
+        if row.id not in results:
+            continue
+        result, sums = results[row.id]
+        tries = attempts.get(row.id, 0) + 1
+        status, available = result.status, row.available_at
+        error = redact(result.error) if result.error else None
+        if status == "sent" and dest.validate_only:
+            status, outbox_status = "validated", "pending"
+            counts.validated += 1
+        elif status == "sent":
+            outbox_status = "sent"
+            counts.sent += 1
+        elif status == "retry" and tries < MAX_ATTEMPTS:
+            outbox_status, status = "pending", "failed"
+            available = now + backoff(tries, result.retry_after)
+            counts.retrying += 1
+        else:
+            if status == "retry":
+                error = f"gave up after {tries} attempts: {error}"
+            status = outbox_status = "dead"
+            counts.failed += 1
+            dead.append({"stage": "dispatch", "source": dest.name, "object": "conversion", "record_id": str(row.id),
+                         "reason": (error or "refused")[:2000], "payload": {"outbox_id": row.id},
+                         "status": "open", "created_at": now})
+        outbox.append({"id": row.id, "status": outbox_status, "available_at": available})
+        deliveries.append({"outbox_id": row.id, "destination": dest.name, "status": status, "attempts": tries,
+                           "last_error": error and error[:1000], "response": {**sums, **dict(result.response or {})},
+                           "sent_at": now if status == "sent" else None, "updated_at": now})
+    with store.transaction() as session:
+        update_by_id(session, model.Outbox, outbox)
+        upsert(session, model.Delivery, deliveries, ["outbox_id", "destination"],
+               ["status", "attempts", "last_error", "response", "sent_at", "updated_at"])
+        if dead:
+            session.execute(model.DeadLetter.__table__.insert(), dead)
+
+
+def dispatch_all(store: Store, dest: DestinationConfig, sender: Any, *, dry_run: bool = False,
+                 now: datetime | None = None) -> DispatchCounts:
+    """Passes until nothing is due for ``dest`` now (a dry run makes one pass)."""
+    total = DispatchCounts()
+    while True:
+        one = dispatch_conversions(store, dest, sender, dry_run=dry_run, now=now)
+        for name in ("sent", "failed", "retrying", "validated"):
+            setattr(total, name, getattr(total, name) + getattr(one, name))
+        total.requests += one.requests
+        total.events = total.events or one.events
+        if dry_run or one.sent + one.failed + one.retrying == 0:
+            return total
