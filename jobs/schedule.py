@@ -32,6 +32,7 @@ TASKS: dict[str, Callable[..., Any]] = {
     "sync_hubspot": tasks.sync_hubspot,
     "sync_salesforce": tasks.sync_salesforce,
     "dispatch_crm_pushes": tasks.dispatch_crm_pushes,
+    "dispatch_conversions": tasks.dispatch_conversions,
 }
 FAILURE_TTL = 7 * 86400
 RESULT_TTL = 3600

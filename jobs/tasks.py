@@ -155,3 +155,14 @@ def dispatch_crm_pushes() -> dict[str, Any]:
         out[system] = _locked(settings, f"dispatch_{system}",
                               lambda s=system, p=pusher: push_pending(s, store_, config, p))
     return out
+
+
+def dispatch_conversions() -> dict[str, Any]:
+    """Send due conversions to every enabled ad-network destination (one run per destination at a time)."""
+    from sync.attribution.configure import destination_configs
+    from sync.attribution.destination import sender_for
+    from sync.attribution.dispatch import dispatch_all
+
+    settings, store_, config = context()
+    return {name: _locked(settings, f"dispatch_{name}", lambda d=dest: dispatch_all(store_, d, sender_for(d)).as_dict())
+            for name, dest in sorted(destination_configs(settings, config).items())}

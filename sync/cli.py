@@ -297,10 +297,11 @@ def demo_cmd(people: int, seed: int, database_url: str | None) -> None:
 
 
 def _register_more() -> None:
-    from sync import cli_crm
+    from sync import cli_attribution, cli_crm
     from sync.reports.cli import register as register_reports
 
     cli_crm.register(main, _settings, _store, _config, _dump)
+    cli_attribution.register(main, _settings, _store, _config, _dump)
     register_reports(main)
 
 
