@@ -1,0 +1,148 @@
+"""Conversions from the outbox to the Meta, TikTok and Google sandboxes: batching, poison, crashes, messaging."""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+from support.crm import settings_for
+
+from sync import model
+from sync.attribution.configure import destination_configs
+from sync.attribution.destination import sender_for
+from sync.attribution.dispatch import dispatch_all, dispatch_conversions
+from sync.config import load_config
+from sync.sandbox.google_ads import GoogleAdsSandbox
+from sync.sandbox.meta import MetaSandbox
+from sync.sandbox.server import SandboxServer
+from sync.sandbox.tiktok import TikTokSandbox
+from sync.sql import insert_rows
+
+CONFIG = load_config(None)
+
+
+@pytest.fixture
+def networks(store, database_url):
+    meta, tiktok, google = MetaSandbox(), TikTokSandbox(), GoogleAdsSandbox()
+    with SandboxServer(meta=meta, tiktok=tiktok, google=google) as server:
+        settings = settings_for(server, database_url)
+        yield meta, tiktok, google, destination_configs(settings, CONFIG)
+
+
+def seed(store, n: int, *, kind: str = "purchase", destinations=("meta", "tiktok", "google"), poison: int | None = None,
+         whatsapp: bool = False) -> list[str]:
+    """``n`` contacts, each with one conversion, a touchpoint and outbox rows for ``destinations``."""
+    now = model.utcnow()
+    contacts, idents, convs, touches, outbox = [], [], [], [], []
+    for i in range(1, n + 1):
+        contacts.append({"id": i, "created_at": now, "updated_at": now, "stage": "Customer", "lost_stage": None,
+                         "stage_changed_at": now, "consent": {},
+                         "attributes": {"first_name": {"value": "Ana", "source": "hubspot"},
+                                        "city": {"value": "Lisbon", "source": "hubspot"},
+                                        "country": {"value": "Portugal", "source": "hubspot"}}})
+        idents += [{"contact_id": i, "kind": "email", "value": f"buyer{i}@example.com", "source": "hubspot",
+                    "first_seen_at": now},
+                   {"contact_id": i, "kind": "phone", "value": f"+3519100{i:05d}", "source": "hubspot",
+                    "first_seen_at": now}]
+        event_id = f"evt{i:07d}"
+        value = 10.0 + i
+        convs.append({"id": i, "event_id": event_id, "contact_id": i, "kind": kind, "value": value, "currency": "EUR",
+                      "order_id": f"order-{i}", "occurred_at": now - timedelta(hours=1), "source": "shop",
+                      "object": "order", "record_id": f"order-{i}", "created_at": now})
+        clicks = {"ctwa_clid": f"ARAkLk{i}"} if whatsapp else {"gclid": f"Cj0K{i}", "ttclid": f"E.C.P.{i}",
+                                                                "fbclid": f"IwAR{i}"}
+        if poison == i:  # a browser cookie captured mangled: only Meta itself tells, by refusing the whole batch
+            clicks = {"fbc": "fb.1.not-a-timestamp"}
+        touches.append({"key": f"tp{i}", "contact_id": i, "channel": "whatsapp" if whatsapp else "web",
+                        "network": "meta" if whatsapp else None, "campaign_id": "c1", "adset_id": "s1", "ad_id": "a1",
+                        "click_ids": clicks, "referral_url": None, "headline": None,
+                        "extra": {"source_type": "ad"} if whatsapp else {},
+                        "occurred_at": now - timedelta(days=1), "source": "whatsapp" if whatsapp else "web",
+                        "record_id": f"r{i}"})
+        outbox += [{"idempotency_key": f"conv:{d}:{event_id}", "kind": "conversion", "destination": d,
+                    "contact_id": i, "payload": {"event_id": event_id}, "status": "pending", "created_at": now,
+                    "available_at": now} for d in destinations]
+    with store.transaction() as s:
+        for entity, rows in ((model.Contact, contacts), (model.Identity, idents), (model.ConversionEvent, convs),
+                             (model.Touchpoint, touches), (model.Outbox, outbox)):
+            insert_rows(s, entity, rows)
+    return [c["event_id"] for c in convs]
+
+
+def statuses(store, destination: str) -> dict[str, int]:
+    with store.transaction() as s:
+        return dict(s.execute(select(model.Outbox.status, func.count()).where(model.Outbox.destination == destination)
+                              .group_by(model.Outbox.status)).all())
+
+
+def test_2500_conversions_go_out_in_the_fewest_requests_each_network_allows(networks, store):
+    meta, tiktok, google, dests = networks
+    seed(store, 2_500)
+    for name, sandbox, per_request in (("meta", meta, 1000), ("tiktok", tiktok, 1000), ("google", google, 2000)):
+        counts = dispatch_all(store, dests[name], sender_for(dests[name]))
+        assert counts.sent == 2_500, (name, counts)
+        assert sandbox.requests == counts.requests == math.ceil(2_500 / per_request)
+        assert statuses(store, name) == {"sent": 2_500}
+    assert len({e["event_id"] for e in meta.accepted}) == 2_500
+    with store.transaction() as s:
+        resp = s.scalars(select(model.Delivery.response).where(model.Delivery.destination == "meta")).first()
+    assert resp["click_id"] == "fbc" and {"em", "ph", "fn", "ct", "country"} <= set(resp["keys"])
+
+
+def test_one_poisoned_event_is_dead_lettered_and_the_rest_of_its_batch_delivered(networks, store):
+    meta, _, _, dests = networks
+    seed(store, 300, destinations=("meta",), poison=123)
+    counts = dispatch_all(store, dests["meta"], sender_for(dests["meta"]))
+    assert (counts.sent, counts.failed) == (299, 1)
+    assert len(meta.accepted) == 299 and meta.rejected_batches >= 1
+    with store.transaction() as s:
+        letter = s.scalars(select(model.DeadLetter)).one()
+    assert letter.stage == "dispatch" and letter.source == "meta"
+    assert statuses(store, "meta") == {"sent": 299, "dead": 1}
+
+
+class Killed(Exception):
+    pass
+
+
+def test_a_dispatcher_killed_after_sending_resends_with_the_same_event_ids(networks, store, monkeypatch):
+    meta, _, _, dests = networks
+    event_ids = seed(store, 1_500, destinations=("meta",))
+    import sync.attribution.dispatch as dispatch_module
+
+    real_record = dispatch_module._record
+
+    def die(*args, **kwargs):
+        raise Killed  # the process dies after Meta accepted the batch, before lifesync wrote it down
+
+    monkeypatch.setattr(dispatch_module, "_record", die)
+    with pytest.raises(Killed):
+        dispatch_conversions(store, dests["meta"], sender_for(dests["meta"]))
+    assert statuses(store, "meta") == {"pending": 1_500}
+    monkeypatch.setattr(dispatch_module, "_record", real_record)
+    dispatch_all(store, dests["meta"], sender_for(dests["meta"]))
+    assert statuses(store, "meta") == {"sent": 1_500}
+    assert sorted(e["event_id"] for e in meta.accepted) == sorted(event_ids)  # one event id per conversion
+    assert meta.duplicates == 1_500  # the resend was recognised by Meta as the same events
+
+
+def test_click_to_whatsapp_conversions_reach_meta_as_business_messaging(networks, store):
+    meta, _, _, dests = networks
+    seed(store, 20, kind="lead", destinations=("meta",), whatsapp=True)
+    counts = dispatch_all(store, dests["meta"], sender_for(dests["meta"]))
+    assert counts.sent == 20
+    event = meta.accepted[0]
+    assert event["action_source"] == "business_messaging" and event["messaging_channel"] == "whatsapp"
+    assert event["event_name"] == "LeadSubmitted"
+    assert event["user_data"]["ctwa_clid"].startswith("ARAkLk")
+    assert event["user_data"]["whatsapp_business_account_id"] == MetaSandbox.WABA_ID
+
+
+def test_dry_run_builds_everything_and_changes_nothing(networks, store):
+    meta, _, _, dests = networks
+    seed(store, 50, destinations=("meta",), poison=7)
+    counts = dispatch_all(store, dests["meta"], sender_for(dests["meta"]), dry_run=True)
+    assert counts.sent == 50 and meta.requests == 0 and counts.events
+    assert statuses(store, "meta") == {"pending": 50}
