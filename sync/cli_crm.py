@@ -61,10 +61,16 @@ def register(main: click.Group, settings_: Any, store_: Any, config_: Any, dump:
     @click.option("--seed", default=42, show_default=True)
     @click.option("--no-rate-limits", is_flag=True, help="Switch the per-second and daily API limits off.")
     def sandbox_cmd(host: str, port: int, contacts: int, leads: int, seed: int, no_rate_limits: bool) -> None:
-        """Serve the HubSpot and Salesforce sandboxes until interrupted; prints the settings to use them."""
+        """Serve every sandbox (HubSpot, Salesforce, Meta, TikTok, Google Ads) until interrupted.
+
+        Prints the settings that point lifesync at them, with the seeded credentials.
+        """
+        from sync.sandbox.google_ads import GoogleAdsSandbox
         from sync.sandbox.hubspot import HubSpotSandbox
+        from sync.sandbox.meta import MetaSandbox
         from sync.sandbox.salesforce import SalesforceSandbox
         from sync.sandbox.server import SandboxServer
+        from sync.sandbox.tiktok import TikTokSandbox
 
         hub_limits: dict[str, Any] = {"rate_per_10s": None, "daily_limit": None} if no_rate_limits else {}
         sf_limits: dict[str, Any] = {"daily_limit": 10**9} if no_rate_limits else {}
@@ -72,8 +78,10 @@ def register(main: click.Group, settings_: Any, store_: Any, config_: Any, dump:
                                                              **hub_limits),
                                salesforce=SalesforceSandbox.seeded(leads=leads, contacts=leads // 2,
                                                                    opportunities=leads // 4, seed=seed, **sf_limits),
+                               meta=MetaSandbox(), tiktok=TikTokSandbox(), google=GoogleAdsSandbox(),
                                host=host, port=port).bind()
-        click.echo(f"sandboxes at {server.url} (HubSpot under /hubspot, Salesforce under /salesforce)")
+        click.echo(f"sandboxes at {server.url} (HubSpot /hubspot, Salesforce /salesforce, Meta /meta, "
+                   "TikTok /tiktok, Google Ads /google)")
         click.echo("point lifesync at them with:")
         for name, value in sorted(server.env().items()):
             click.echo(f"  export {name}={value}")

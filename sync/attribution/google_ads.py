@@ -94,7 +94,8 @@ def _identifiers(contact: ContactFacts, dest: DestinationConfig, cache: Normaliz
     for key, field_, values in (("hashedEmail", "email", contact.emails),
                                 ("hashedPhoneNumber", "phone", contact.phones)):
         for value in values:
-            digest = cache.wire(NETWORK, field_, value, region)
+            digest = cache.phone(NETWORK, value, region) if field_ == "phone" else cache.wire(NETWORK, field_, value,
+                                                                                                 region)
             if digest:
                 found.setdefault(digest, {key: digest})
     return list(found.values())[:MAX_IDENTIFIERS]

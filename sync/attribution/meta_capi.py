@@ -113,7 +113,8 @@ def _user_data(contact: ContactFacts, dest: DestinationConfig, cache: NormalizeC
     region = cache.region(NETWORK, contact, dest)
     user: dict[str, Any] = {}
     for key, field_, values in (("em", "email", contact.emails), ("ph", "phone", contact.phones)):
-        hashes = list(dict.fromkeys(h for v in values if (h := cache.wire(NETWORK, field_, v, region))))
+        hashes = list(dict.fromkeys(h for v in values if (h := (cache.phone(NETWORK, v, region) if field_ == "phone"
+                                                                 else cache.wire(NETWORK, field_, v, region)))))
         if hashes:
             user[key] = hashes
     raw = {"first_name": contact.first_name, "last_name": contact.last_name, "city": contact.city,

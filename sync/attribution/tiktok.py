@@ -87,7 +87,8 @@ def _user(contact: ContactFacts, touch: TouchpointFacts | None, dest: Destinatio
     user: dict[str, Any] = {}
     for key, field_, values in (("email", "email", contact.emails), ("phone", "phone", contact.phones),
                                 ("external_id", "external_id", (contact.external_id,))):
-        hashes = list(dict.fromkeys(h for v in values if (h := cache.wire(NETWORK, field_, v, region))))
+        hashes = list(dict.fromkeys(h for v in values if (h := (cache.phone(NETWORK, v, region) if field_ == "phone"
+                                                                 else cache.wire(NETWORK, field_, v, region)))))
         if hashes:
             user[key] = hashes
     raw = {"first_name": contact.first_name, "last_name": contact.last_name, "city": contact.city,

@@ -74,9 +74,18 @@ def test_normalises_each_distinct_value_once_per_batch(monkeypatch, network, mod
         module.build(facts, person, [], config, now=NOW, cache=cache)
     by_field = {field: sum(1 for f, _ in calls if f == field) for field, _ in calls}
     assert by_field["email"] == 300  # all distinct
-    assert by_field["phone"] == 1  # the same number 300 times
+    assert "phone" not in by_field  # canonical E.164 identities take the direct route (NormalizeCache.phone)
     if network != "google":  # Google gets no address fields
         assert by_field["city"] == 3 and by_field["state"] == 1 and by_field["country"] == 1
+
+
+@pytest.mark.parametrize("network", ["meta", "tiktok", "google"])
+@pytest.mark.parametrize("phone", ["+16505551212", "+447911123456", "+525512345678", "(650) 555-1212"])
+def test_the_direct_phone_route_gives_exactly_what_hashing_gives(network, phone):
+    cache = NormalizeCache()
+    assert cache.phone(network, phone, "US") == hashing.wire_value(network, "phone", phone, region="US")
+    assert cache.phone(network, phone, "US") == cache.phone(network, phone, "US")
+    assert cache.phone(network, None) is None
 
 
 def test_cache_returns_what_hashing_returns():
