@@ -20,7 +20,6 @@ many values the SDK refuses or gets wrong under the stricter rules lifesync foll
 from __future__ import annotations
 
 import argparse
-import hashlib
 import math
 import os
 import random
