@@ -21,9 +21,10 @@ merged history that keeps a transition keeps its id.
 
 **Which transitions are new.** A history replayed after a late record or a merge can move an
 entry into a stage to another time (the stage was really entered earlier); that is not a new
-fact. So conversions are made only for the entries into a stage *beyond* those the contact
-already had: the n-th entry into ``Hot Lead`` counts once, whichever signal ends up dating
-it (``already``). Entering a stage again later (reactivated after going cold) is a new entry.
+fact. So a contact converts only as many entries into a stage as it gained: ``before`` lists
+the event ids of the entries it (and the contacts merged into it) already had. When the
+history has more entries than that, the newest entries whose ids are not among them convert;
+entering a stage again later (reactivated after going cold) is such a new entry.
 
 **No double counting.** A record that itself carries a conversion of kind K (a won deal, a
 paid order) and moves the contact into a stage whose rule says K does not produce a second,
@@ -131,23 +132,31 @@ def entries(transitions: Iterable[Transition]) -> Counter[str]:
     return Counter(t.to_stage for t in transitions)
 
 
-def cause(transition: Transition, signals: Iterable[StageSignal]) -> tuple[str, str]:
+def cause(transition: Transition, signals: Iterable[StageSignal],
+          used: set[StageSignal] | None = None) -> tuple[str, str]:
     """(signal kind, signal reason) of the signal that made ``transition``.
 
     A stage report is found by (time, source, stage), an inbound message (a rule moved the
-    contact) by (time, source). Without the signal the transition's own reason stands in.
+    contact) by (time, source); a report is preferred, as replay steps it first. A signal
+    makes at most one transition: pass the same ``used`` set for the transitions of one
+    history, oldest first (a record reporting New Lead and carrying the message that later
+    reactivates the contact causes two entries). Without a signal the transition's own
+    reason stands in.
     """
-    inbound = None
+    used = set() if used is None else used
+    report = inbound = None
     for s in signals:
-        if s.at != transition.at or s.source != transition.source:
+        if s.at != transition.at or s.source != transition.source or s in used:
             continue
         if s.kind == "stage" and s.stage == transition.to_stage:
-            return s.kind, s.reason
-        if s.kind == "inbound_message":
+            report = s
+        elif s.kind == "inbound_message":
             inbound = s
-    if inbound is not None:
-        return inbound.kind, inbound.reason
-    return "transition", transition.reason
+    found = report or inbound
+    if found is None:
+        return "transition", transition.reason
+    used.add(found)
+    return found.kind, found.reason
 
 
 def stage_event_id(kind: str, stage: str, at: datetime, source: str, signal_kind: str, reason: str) -> str:
@@ -155,46 +164,78 @@ def stage_event_id(kind: str, stage: str, at: datetime, source: str, signal_kind
     return event_digest("stage-conversion", kind, stage, at.isoformat(), source, signal_kind, reason)
 
 
-def stage_conversions(
-    transitions: Iterable[Transition], rules: ConversionRules, contact_key: Any, *,
-    signals: Iterable[StageSignal] = (), attributes: Mapping[str, Any] | None = None,
-    already: Mapping[str, int] | None = None, record_kinds: Mapping[str, Iterable[str]] | None = None,
-) -> list[dict[str, Any]]:
-    """Conversion rows for the entries into stages with an on_stage rule.
+@dataclass(frozen=True)
+class _Entry:
+    transition: Transition
+    rule: StageRule
+    signal_kind: str
+    reason: str
+    event_id: str
 
-    ``transitions``: the contact's whole history, oldest first. ``signals``: its stage signals
-    (to find each transition's cause). ``attributes``: its winning field values
-    (``{field: {"value": ..., "source": ...}}``). ``already``: per stage, how many entries the
-    contact had before (those made their conversions then). ``record_kinds``: signal reason →
-    conversion kinds that record carries itself (no stage-derived duplicate of those).
-    """
-    if not rules.on_stage:
-        return []
+
+def _entries(transitions: Iterable[Transition], rules: ConversionRules,
+             signals: Iterable[StageSignal]) -> dict[str, list[_Entry]]:
+    """Per stage with an on_stage rule, its entries in history order with their event ids."""
     signals = tuple(signals)
-    attributes = attributes or {}
-    already = already or {}
-    record_kinds = record_kinds or {}
-    seen: Counter[str] = Counter()
-    rows: list[dict[str, Any]] = []
+    used: set[StageSignal] = set()
+    found: dict[str, list[_Entry]] = {}
     for t in transitions:
+        signal_kind, reason = cause(t, signals, used)  # every transition uses up its signal
         rule = rules.rule_for_stage(t.to_stage)
         if rule is None:
             continue
-        seen[t.to_stage] += 1
-        if seen[t.to_stage] <= already.get(t.to_stage, 0):
+        event_id = stage_event_id(rule.kind, t.to_stage, t.at, t.source, signal_kind, reason)
+        found.setdefault(t.to_stage, []).append(_Entry(t, rule, signal_kind, reason, event_id))
+    return found
+
+
+def entry_ids(transitions: Iterable[Transition], rules: ConversionRules,
+              signals: Iterable[StageSignal] = ()) -> dict[str, list[str]]:
+    """Per stage with an on_stage rule, the event ids of its entries in a history (for ``before``)."""
+    return {stage: [e.event_id for e in found] for stage, found in _entries(transitions, rules, signals).items()}
+
+
+def stage_conversions(
+    transitions: Iterable[Transition], rules: ConversionRules, contact_key: Any, *,
+    signals: Iterable[StageSignal] = (), attributes: Mapping[str, Any] | None = None,
+    before: Iterable[Mapping[str, Iterable[str]]] = (), record_kinds: Mapping[str, Iterable[str]] | None = None,
+) -> list[dict[str, Any]]:
+    """Conversion rows for the new entries into stages with an on_stage rule.
+
+    ``transitions``: the contact's whole history, oldest first. ``signals``: its stage signals
+    (to find each transition's cause). ``attributes``: its winning field values
+    (``{field: {"value": ..., "source": ...}}``). ``before``: the ``entry_ids`` of the histories
+    the contact had already — its own and those of contacts merged into it (their entries made
+    their conversions then).
+    ``record_kinds``: signal reason → conversion kinds that record carries itself (no
+    stage-derived duplicate of those).
+    """
+    if not rules.on_stage:
+        return []
+    attributes = attributes or {}
+    known_ids: dict[str, set[str]] = {}
+    for history in before:
+        for stage, ids in history.items():
+            known_ids.setdefault(stage, set()).update(ids)
+    record_kinds = record_kinds or {}
+    rows: list[dict[str, Any]] = []
+    for stage, found in _entries(transitions, rules, signals).items():
+        known = known_ids.get(stage, set())
+        gained = len(found) - len(known)
+        if gained <= 0:
             continue
-        if rule.sources and t.source not in rule.sources:
-            continue
-        signal_kind, reason = cause(t, signals)
-        if rule.kind in record_kinds.get(reason, ()):
-            continue
-        rows.append({
-            "event_id": stage_event_id(rule.kind, t.to_stage, t.at, t.source, signal_kind, reason),
-            "contact": contact_key, "kind": rule.kind, "occurred_at": t.at, "source": t.source,
-            "object": f"{STAGE_OBJECT_PREFIX}{t.to_stage}"[:64], "record_id": (reason or t.reason or "-")[:255],
-            **stage_values(rule, attributes),
-        })
-    return rows
+        for e in [e for e in found if e.event_id not in known][-gained:]:  # the newest unknown entries
+            t, rule = e.transition, e.rule
+            if rule.sources and t.source not in rule.sources:
+                continue
+            if rule.kind in record_kinds.get(e.reason, ()):
+                continue
+            rows.append({
+                "event_id": e.event_id, "contact": contact_key, "kind": rule.kind, "occurred_at": t.at,
+                "source": t.source, "object": f"{STAGE_OBJECT_PREFIX}{stage}"[:64],
+                "record_id": (e.reason or t.reason or "-")[:255], **stage_values(rule, attributes),
+            })
+    return sorted(rows, key=lambda r: (r["occurred_at"], r["event_id"]))
 
 
 def stage_values(rule: StageRule, attributes: Mapping[str, Any]) -> dict[str, Any]:

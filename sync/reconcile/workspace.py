@@ -9,13 +9,12 @@ reconciliation rules — order independence, idempotency, merge safety — lives
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sync import lifecycle
-from sync.attribution.rules import NO_RULES, ConversionRules, entries, sets_stage_signal, stage_conversions
+from sync.attribution.rules import NO_RULES, ConversionRules, entry_ids, sets_stage_signal, stage_conversions
 from sync.config.types import LifecycleConfig
 from sync.errors import ReconcileError
 from sync.patch import IdentityRef, Patch
@@ -103,7 +102,7 @@ class Workspace:
     _new: int = 0
     _record_kinds: dict[str, set[str]] = field(default_factory=dict)  # signal reason → kinds its record carries
     _stage_rows: dict[Key, list[dict[str, Any]]] = field(default_factory=dict)  # stage conversions per contact
-    _entered: dict[Key, Counter[str]] = field(default_factory=dict)  # stage entries in a loaded contact's history
+    _entered: dict[Key, dict[str, list[str]]] = field(default_factory=dict)  # a loaded contact's stage entries
 
     # ---- loading -------------------------------------------------------------------
     def add_loaded(self, state: ContactState) -> None:
@@ -178,9 +177,8 @@ class Workspace:
         Only the earliest such signal can matter (later ones repeat the same stage from the
         same source, which replay ignores), so the state stays independent of arrival order.
         A record that reports a stage itself needs no default: the contact enters that stage.
-        The reason names the record, so a stage conversion of this entry has an event id of
-        its own (sync.attribution.rules); of two records at the same time the smaller reason
-        is kept, whichever came first.
+        The reason names the record (stage conversions' event ids build on it); of two records
+        at the same time the smaller reason is kept, whichever came first.
         """
         if not self.config.default_stage or patch.stage is not None:
             return
@@ -368,35 +366,30 @@ class Workspace:
     def _stage_conversions(self, state: ContactState, changed: bool) -> None:
         """Conversions for the stage entries the contact gained (conversions.yaml on_stage).
 
-        Entries the contact and the contacts merged into it had when loaded made their
-        conversions then. The rows are recomputed from the contact's latest history on each
-        patch, replacing those an earlier patch of the batch made for it or for a contact
-        merged into it, so a batch's rows do not depend on the order of its records.
+        Recomputed from the latest history on each patch, replacing the rows an earlier patch
+        made for the contact or a contact merged into it: a batch's rows do not depend on the
+        order of its records. The entries these contacts had when loaded converted then.
         """
         if not self.conversion_rules.on_stage:
             return
         keys = [state.key, *(m["merged"] for m in self.merges if self.live(m["merged"]) is state)]
-        stale = [id(row) for key in keys for row in self._stage_rows.pop(key, ())]
+        stale = {id(row) for key in keys for row in self._stage_rows.pop(key, ())}
         if stale:
-            stale_ids = set(stale)
-            self.conversions[:] = [row for row in self.conversions if id(row) not in stale_ids]
-        if not changed:
-            return
-        already: Counter[str] = Counter()
-        for key in keys:
-            already.update(self._entered_when_loaded(key))
-        rows = stage_conversions(state.transitions, self.conversion_rules, state.key, signals=state.signals,
-                                 attributes=state.attributes, already=already, record_kinds=self._record_kinds)
-        if rows:
+            self.conversions[:] = [row for row in self.conversions if id(row) not in stale]
+        if changed and (rows := stage_conversions(
+                state.transitions, self.conversion_rules, state.key, signals=state.signals,
+                attributes=state.attributes, before=[self._entered_when_loaded(k) for k in keys],
+                record_kinds=self._record_kinds)):
             self._stage_rows[state.key] = rows
             self.conversions.extend(rows)
 
-    def _entered_when_loaded(self, key: Key) -> Counter[str]:
-        """How often a contact had entered each stage when it was loaded (none for a new contact)."""
+    def _entered_when_loaded(self, key: Key) -> dict[str, list[str]]:
+        """Event ids of the stage entries a contact had when it was loaded (none for a new contact)."""
         if key not in self._entered:
             loaded = self.states[key].loaded
-            self._entered[key] = entries(lifecycle.replay(loaded.signals, self.config).transitions) \
-                if loaded is not None and loaded.signals else Counter()
+            signals = loaded.signals if loaded is not None else set()
+            self._entered[key] = entry_ids(lifecycle.replay(signals, self.config).transitions,
+                                           self.conversion_rules, signals)
         return self._entered[key]
 
     def contacts(self) -> list[ContactState]:
