@@ -11,7 +11,7 @@ from rq import get_current_job
 from jobs import senders
 from sync import automation, inbox
 from sync.config import load_config
-from sync.crmpush import crm_targets
+from sync.effects import Effects
 from sync.pipeline import IngestResult
 from sync.push import enabled_targets
 from sync.settings import Settings
@@ -71,9 +71,10 @@ def drain_inbox() -> dict[str, int]:
     settings, store, config = context()
     connection = redis_connection(settings)
     drain_started(connection)
+    effects = Effects.of(settings, config)
     total = IngestResult()
     while ids := take_pending(connection, settings.batch_size):
-        total.add(inbox.process_events(store, config, ids, enabled_targets(settings)))
+        total.add(inbox.process_events(store, config, ids, effects))
     return total.as_dict()
 
 
@@ -92,11 +93,10 @@ def sweep_inbox(older_than_seconds: int = 300) -> int:
 def stale_leads() -> dict[str, Any]:
     """Move leads idle past their stage's limit to the configured lost stage (one run at a time)."""
     settings, store_, config = context()
-    targets = enabled_targets(settings)
+    effects = Effects.of(settings, config)
     return _locked(settings, "stale_leads",
                    lambda: automation.apply_stale_leads(store_, config.lifecycle, batch_size=settings.batch_size,
-                                                        push_targets=targets,
-                                                        crm_targets=crm_targets(config, targets)).as_dict())
+                                                        effects=effects).as_dict())
 
 
 def first_response() -> dict[str, Any]:

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from sync import model
 from sync.config.types import LifecycleConfig, StaleLeadRule
-from sync.crmpush import CrmTarget
+from sync.effects import Effects
 from sync.patch import IdentityRef, Patch
 from sync.pipeline import IngestResult, ingest_patches
 from sync.sql import one_of, upsert
@@ -91,8 +91,7 @@ def idle_contacts(session: Session, rule: StaleLeadRule, now: datetime, after_id
 
 
 def apply_stale_leads(store: Store, config: LifecycleConfig, now: datetime | None = None,
-                      batch_size: int = 500, push_targets: frozenset[str] = frozenset(),
-                      crm_targets: tuple[CrmTarget, ...] = ()) -> IngestResult:
+                      batch_size: int = 500, effects: Effects | None = None) -> IngestResult:
     """Move every stale contact to its rule's lost stage; each page is one reconcile transaction."""
     now = now or model.utcnow()
     total = IngestResult()
@@ -103,8 +102,7 @@ def apply_stale_leads(store: Store, config: LifecycleConfig, now: datetime | Non
                 page, after = idle_contacts(session, rule, now, after, batch_size)
             patches = [p for p in (stale_patch(c, rule, now) for c in page) if p is not None]
             if patches:
-                total.add(ingest_patches(store, config, [(p, None) for p in patches], push_targets=push_targets,
-                                         crm_targets=crm_targets))
+                total.add(ingest_patches(store, config, [(p, None) for p in patches], effects=effects))
     return total
 
 

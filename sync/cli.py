@@ -151,14 +151,14 @@ def mappings_preview(mapping_file: str, record_json: str) -> None:
 @click.argument("file")
 def ingest_cmd(source: str, object_name: str, file: str) -> None:
     """Ingest vendor records (JSON array or JSON lines; - for stdin) and print the counts."""
+    from sync.effects import Effects
     from sync.pipeline import ingest
-    from sync.push import enabled_targets
 
     settings = _settings()
+    config = _config(settings)
     with _store(settings) as store:
-        result = ingest(source, object_name, read_records(file), store=store, config=_config(settings),
-                        batch_size=settings.batch_size, push_targets=enabled_targets(settings),
-                        map_in_process=False)
+        result = ingest(source, object_name, read_records(file), store=store, config=config,
+                        batch_size=settings.batch_size, effects=Effects.of(settings, config), map_in_process=False)
     _dump(result.as_dict())
 
 
@@ -274,11 +274,14 @@ def deadletter_replay(ids: tuple[int, ...], replay_all: bool) -> None:
     from jobs.connection import redis_connection
     from jobs.queues import replay_job
     from sync.deadletter import replay
+    from sync.effects import Effects
 
     settings = _settings()
+    config = _config(settings)
     with _store(settings) as store:
-        result = replay(store, _config(settings), None if replay_all else list(ids),
-                        replay_job(redis_connection(settings) if settings.redis_url else None))
+        result = replay(store, config, None if replay_all else list(ids),
+                        replay_job(redis_connection(settings) if settings.redis_url else None),
+                        effects=Effects.of(settings, config))
     _dump(result.as_dict())
     if result.failed or result.not_open:
         sys.exit(1)

@@ -14,10 +14,10 @@ from typing import Any
 
 from sync.credentials import token_store
 from sync.crmdispatch import dispatch_crm
-from sync.crmpush import crm_targets
 from sync.crmsync import Progress, run_sync
+from sync.effects import Effects
 from sync.errors import SettingsError
-from sync.push import CRM_CREDENTIALS, enabled_targets
+from sync.push import CRM_CREDENTIALS
 from sync.settings import Settings
 from sync.store import Store
 
@@ -70,11 +70,10 @@ def sync_connection(system: str, connection: str, *, settings: Settings, store: 
         suffix = "" if connection == "default" else f"__{connection.upper()}"
         raise SettingsError(f"{system} connection {connection!r} has no credentials: set {variables}{suffix}")
     connector = open_crm(system, settings, store, config, connection, redis=redis, sleep=sleep)
-    targets = enabled_targets(settings)
+    effects = Effects.of(settings, config)
     report = run_sync(connector, store, config, connection=connection, objects=objects, full=full,
-                      batch_size=settings.batch_size, push_targets=targets,
-                      crm_targets=crm_targets(config, targets), progress=progress).as_dict()
-    if push and connection == "default" and system in targets:
+                      batch_size=settings.batch_size, effects=effects, progress=progress).as_dict()
+    if push and connection == "default" and system in effects.push_targets:
         report["pushed"] = push_pending(system, store, config, connector)
         report["stats"] = connector.stats.as_dict()
     return report

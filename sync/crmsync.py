@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from sync import model
 from sync.connectors.crm import Page, Puller, QuotaReached, SyncStats
-from sync.crmpush import CrmTarget
+from sync.effects import Effects
 from sync.pipeline import IngestResult, ingest_patches, map_records, mapping_for
 from sync.store import Store
 
@@ -75,7 +75,7 @@ def load_cursor(store: Store, source: str, connection: str, obj: str) -> dict[st
 
 def run_sync(connector: Puller, store: Store, config: Any, *, connection: str = "default",
              objects: Sequence[str] | None = None, full: bool = False, batch_size: int = 500,
-             push_targets: frozenset[str] = frozenset(), crm_targets: tuple[CrmTarget, ...] = (),
+             effects: Effects | None = None,
              progress: Progress | None = None, now: datetime | None = None) -> SyncReport:
     """Pull ``objects`` (default: all the connector has) and ingest them; see the module docstring."""
     wanted = list(objects) if objects else connector.objects()
@@ -99,7 +99,7 @@ def run_sync(connector: Puller, store: Store, config: Any, *, connection: str = 
                 page_items, page_dead = map_records(mapping_for(config, connector.source, page.object), page.records)
                 items += page_items
                 dead += page_dead
-            run.result.add(ingest_patches(store, config.lifecycle, items, dead, push_targets, crm_targets,
+            run.result.add(ingest_patches(store, config.lifecycle, items, dead, effects or Effects.rules_only(config),
                                           cursor=(key, obj, pages[-1].cursor)))
             run.pages += len(pages)
             if progress is not None:

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from sync import model
+from sync.effects import Effects
 from sync.errors import LifesyncError, RecordError
 from sync.persist import flush, load_workspace
 from sync.pipeline import map_records
@@ -89,8 +90,13 @@ class ReplayResult:
 
 
 def replay(store: Store, config: Any, ids: Sequence[int] | None = None,
-           enqueue_job: Callable[[dict[str, Any]], None] | None = None, page: int = 500) -> ReplayResult:
-    """Replay the open dead letters ``ids`` (None: every open one); see the module docstring."""
+           enqueue_job: Callable[[dict[str, Any]], None] | None = None, page: int = 500,
+           effects: Effects | None = None) -> ReplayResult:
+    """Replay the open dead letters ``ids`` (None: every open one); see the module docstring.
+
+    Replayed records queue their ``effects`` (write-backs, conversions) like any other batch.
+    """
+    effects = effects or Effects.rules_only(config)
     result = ReplayResult()
     d = model.DeadLetter
     with store.transaction() as session:
@@ -110,7 +116,8 @@ def replay(store: Store, config: Any, ids: Sequence[int] | None = None,
             elif letter.stage not in RECORD_STAGES:
                 outcome[letter.id] = f"dead letters of stage {letter.stage!r} cannot be replayed yet"
         with store.transaction() as session:
-            outcome.update(_replay_records(session, config, [x for x in letters if x.stage in RECORD_STAGES]))
+            outcome.update(_replay_records(session, config, [x for x in letters if x.stage in RECORD_STAGES],
+                                           effects))
             now = model.utcnow()
             for letter_id, reason in sorted(outcome.items()):
                 if reason is None:
@@ -142,7 +149,8 @@ def _replay_job(letter: model.DeadLetter, enqueue_job: Callable[[dict[str, Any]]
     return None
 
 
-def _replay_records(session: Any, config: Any, letters: list[model.DeadLetter]) -> dict[int, str | None]:
+def _replay_records(session: Any, config: Any, letters: list[model.DeadLetter],
+                    effects: Effects) -> dict[int, str | None]:
     """Map and reconcile the letters' payloads in this transaction; id → None or the new reason."""
     outcome: dict[int, str | None] = {}
     items: list[tuple[int, Any]] = []  # (letter id, patch)
@@ -164,7 +172,7 @@ def _replay_records(session: Any, config: Any, letters: list[model.DeadLetter]) 
         return outcome
     lifecycle = config.lifecycle
     cleaned = [clean(patch.identities, lifecycle) for _, patch in items]
-    ws = load_workspace(session, {r for refs in cleaned for r in refs}, lifecycle)
+    ws = load_workspace(session, {r for refs in cleaned for r in refs}, lifecycle, effects)
     for (letter_id, patch), refs in zip(items, cleaned, strict=True):
         try:
             ws.apply(patch, refs)

@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from sync import model
-from sync.crmpush import crm_targets
+from sync.effects import Effects
 from sync.pipeline import IngestResult, ingest_patches, map_records, mapping_for
 from sync.sql import chunks, one_of
 from sync.store import Store
@@ -61,8 +61,7 @@ def store_events(store: Store, events: Sequence[InboundEvent]) -> list[int]:
         return sorted(conn.execute(stmt, rows).scalars())
 
 
-def process_events(store: Store, config: Any, ids: Iterable[int],
-                   push_targets: frozenset[str] = frozenset()) -> IngestResult:
+def process_events(store: Store, config: Any, ids: Iterable[int], effects: Effects | None = None) -> IngestResult:
     """Map and reconcile received events; each (source, object) group is one transaction."""
     total = IngestResult()
     ids = sorted(set(ids))
@@ -80,8 +79,7 @@ def process_events(store: Store, config: Any, ids: Iterable[int],
             _mark(store, [r.id for r in group], "dead", str(exc))
             continue
         items, dead = map_records(mapping, [json.loads(r.body) for r in group])
-        total.add(ingest_patches(store, config.lifecycle, items, dead, push_targets,
-                                 crm_targets(config, push_targets)))
+        total.add(ingest_patches(store, config.lifecycle, items, dead, effects or Effects.rules_only(config)))
         _mark(store, [r.id for r in group], "processed", None)
     return total
 

@@ -14,9 +14,9 @@ from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from sync import lifecycle, model
-from sync.attribution.rules import NO_RULES, ConversionRules
 from sync.config.types import LifecycleConfig
-from sync.crmpush import CrmTarget, plan
+from sync.crmpush import plan
+from sync.effects import Effects
 from sync.patch import IdentityRef
 from sync.push import stage_outbox_rows
 from sync.reconcile.survivorship import Candidate
@@ -25,16 +25,16 @@ from sync.sql import allocate_ids, chunks, insert_ignore, insert_rows, one_of, u
 
 
 def load_workspace(session: Session, refs: Iterable[IdentityRef], config: LifecycleConfig,
-                   push_targets: frozenset[str] = frozenset(), crm_targets: tuple[CrmTarget, ...] = (), *,
-                   conversion_rules: ConversionRules | None = None,
-                   conversion_destinations: frozenset[str] = frozenset()) -> Workspace:
+                   effects: Effects | None = None) -> Workspace:
     """Every contact owning one of ``refs``, with identities, candidates, signals, echoes.
 
-    ``conversion_rules`` (conversions.yaml) make stage conversions and stage signals from
-    conversions; new conversions are queued in the outbox for ``conversion_destinations``
-    (destination names whose credentials exist) that the rules enable for their kind.
+    ``effects`` (``sync.effects``) say what the batch's changes must queue in the outbox:
+    stage and CRM write-backs, and conversions (made by its conversion rules) for the
+    enabled destinations.
     """
-    ws = Workspace(config, push_targets, crm_targets, conversion_rules or NO_RULES, conversion_destinations)
+    effects = effects or Effects()
+    ws = Workspace(config, effects.push_targets, effects.crm_targets, effects.conversion_rules,
+                   effects.conversion_destinations)
     by_kind: dict[str, list[str]] = {}
     for ref in refs:
         by_kind.setdefault(ref.kind, []).append(ref.value)

@@ -16,10 +16,9 @@ from multiprocessing import get_context
 from typing import Any
 
 from sync import model
-from sync.attribution.rules import ConversionRules
 from sync.config import load_config
 from sync.config.types import LifecycleConfig
-from sync.crmpush import CrmTarget, crm_targets
+from sync.effects import Effects
 from sync.errors import ConfigError, ConfigIssue, MappingError, RecordError
 from sync.mappings.engine import apply as apply_mapping
 from sync.patch import Patch
@@ -97,25 +96,20 @@ def map_records(mapping: Any, records: list[Any]) -> tuple[list[tuple[Patch, Any
 
 def ingest_patches(
     store: Store, config: LifecycleConfig, items: list[tuple[Patch, Any]], dead: list[dict[str, Any]] | None = None,
-    push_targets: frozenset[str] = frozenset(), crm_targets: tuple[CrmTarget, ...] = (),
-    cursor: tuple[str, str, dict[str, Any]] | None = None, *, conversion_rules: ConversionRules | None = None,
-    conversion_destinations: frozenset[str] = frozenset(),
+    effects: Effects | None = None, cursor: tuple[str, str, dict[str, Any]] | None = None,
 ) -> IngestResult:
     """Reconcile and persist (patch, original record) pairs as one transaction.
 
-    Stage changes are written to the outbox for ``push_targets``, and values CRMs lack for
-    ``crm_targets``, in that same transaction. ``cursor`` — (connection, object, state) — is
-    the sync cursor covering these records, stored in the same transaction too, so a crash
-    either keeps both or neither. ``conversion_rules`` (``config.conversions``) turn stage
-    changes into conversions and conversions into stage changes; new conversions enter the
-    outbox for the ``conversion_destinations`` (names with credentials) the rules route them to.
+    What the changes must tell other systems — ``effects``: stage and CRM write-backs,
+    conversions for the enabled destinations — enters the outbox in that same transaction.
+    ``cursor`` — (connection, object, state) — is the sync cursor covering these records,
+    stored in the same transaction too, so a crash either keeps both or neither.
     """
     result = IngestResult(records=len(items) + len(dead or []))
     dead = list(dead or [])
     with store.transaction() as session:
         cleaned = [clean(p.identities, config) for p, _ in items]
-        ws = load_workspace(session, {r for refs in cleaned for r in refs}, config, push_targets, crm_targets,
-                            conversion_rules=conversion_rules, conversion_destinations=conversion_destinations)
+        ws = load_workspace(session, {r for refs in cleaned for r in refs}, config, effects)
         for (patch, record), refs in zip(items, cleaned, strict=True):
             try:
                 out = ws.apply(patch, refs)
@@ -226,17 +220,16 @@ def mapping_for(config: Any, source: str, obj: str) -> Any:
 
 def ingest(
     source: str, obj: str, records: Iterable[Any], *, store: Store | None = None, config: Any = None,
-    batch_size: int | None = None, push_targets: frozenset[str] = frozenset(), map_in_process: bool = True,
-    conversion_destinations: frozenset[str] = frozenset(),
+    batch_size: int | None = None, effects: Effects | None = None, map_in_process: bool = True,
 ) -> IngestResult:
     """Ingest vendor records of one (source, object) through its mapping; returns the counts.
 
     ``store`` and ``config`` default to those the environment's Settings name; ``records``
-    may be any iterable: it is consumed in batches, each its own transaction.
+    may be any iterable: it is consumed in batches, each its own transaction. ``effects``
+    (default: the config's conversion rules, nothing queued) say what enters the outbox.
     ``map_in_process=False`` lets a long ingest map on a spawned worker process (the other
     core); like any spawning code, the calling script then needs an
-    ``if __name__ == "__main__":`` guard, which is why it is opt-in. The config's conversion
-    rules apply; ``conversion_destinations`` names the destinations with credentials.
+    ``if __name__ == "__main__":`` guard, which is why it is opt-in.
     """
     settings = Settings.from_env()
     own_store = store is None
@@ -245,16 +238,14 @@ def ingest(
         config = config or load_config(settings.config_dir)
         mapping = mapping_for(config, source, obj)
         total = IngestResult()
-        crm = crm_targets(config, push_targets)
+        effects = effects or Effects.rules_only(config)
         batches = _batches(records, batch_size or settings.batch_size)
         with _Mapper(mapping, spawn=not map_in_process) as mapper:
             pending = mapper.submit(next(batches, None))
             while pending is not None:
                 items, dead = pending.result()
                 pending = mapper.submit(next(batches, None))  # mapped while this batch is written
-                total.add(ingest_patches(store, config.lifecycle, items, dead, push_targets, crm,
-                                         conversion_rules=getattr(config, "conversions", None),
-                                         conversion_destinations=conversion_destinations))
+                total.add(ingest_patches(store, config.lifecycle, items, dead, effects))
         return total
     finally:
         if own_store:

@@ -12,6 +12,7 @@ from support.lifecycle_fixtures import T0, make_config, patch
 import sync.pipeline
 from sync import model
 from sync.attribution.rules import ConversionRules, Destination, StageRule
+from sync.effects import Effects
 from sync.patch import ConversionData
 from sync.pipeline import ingest_patches
 
@@ -29,8 +30,8 @@ CREDENTIALS = frozenset({"meta", "google", "meta-eu"})  # tiktok has none
 
 
 def ingest(store, *patches, destinations=CREDENTIALS, rules=RULES, **kwargs):
-    return ingest_patches(store, CONFIG, [(p, None) for p in patches], conversion_rules=rules,
-                          conversion_destinations=destinations, **kwargs)
+    return ingest_patches(store, CONFIG, [(p, None) for p in patches],
+                          effects=Effects(conversion_rules=rules, conversion_destinations=destinations), **kwargs)
 
 
 def order(record: str, ids: list[str], minutes: int, value: float = 80.0):

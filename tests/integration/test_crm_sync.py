@@ -13,6 +13,7 @@ from sync.connectors.crm import Page, PushResult, QuotaReached, SyncStats
 from sync.crmdispatch import dispatch_crm
 from sync.crmpush import crm_targets
 from sync.crmsync import load_cursor, run_sync
+from sync.effects import Effects
 from sync.errors import RateLimited
 from sync.pipeline import ingest_patches, map_records, mapping_for
 
@@ -109,7 +110,7 @@ def test_unknown_objects_are_refused_with_the_choices():
 def ingest(store, source, obj, records):
     items, dead = map_records(mapping_for(CONFIG, source, obj), records)
     assert not dead, dead
-    return ingest_patches(store, CONFIG.lifecycle, items, dead, BOTH, crm_targets(CONFIG, BOTH))
+    return ingest_patches(store, CONFIG.lifecycle, items, dead, Effects(BOTH, crm_targets(CONFIG, BOTH)))
 
 
 def outbox(store):

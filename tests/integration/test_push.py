@@ -14,6 +14,7 @@ from sync import model
 from sync.connectors.respondio_client import RespondioClient
 from sync.deadletter import replay
 from sync.dispatch import MAX_ATTEMPTS, dispatch
+from sync.effects import Effects
 from sync.errors import PermanentError, RateLimited
 from sync.patch import IdentityRef
 from sync.pipeline import ingest_patches
@@ -24,7 +25,7 @@ RESPONDIO = frozenset({"respondio"})
 
 
 def ingest(store, *patches):
-    return ingest_patches(store, CONFIG, [(p, None) for p in patches], push_targets=RESPONDIO)
+    return ingest_patches(store, CONFIG, [(p, None) for p in patches], effects=Effects(push_targets=RESPONDIO))
 
 
 def outbox(store):
