@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from support.crm import count, identities, run, settings_for
 from sqlalchemy import select
+from support.crm import count, identities, run, settings_for
 
 from sync import model
 from sync.crmsync import load_cursor
-from sync.errors import RateLimited, ValidationError
+from sync.errors import RateLimited
 from sync.sandbox.hubspot import HubSpotSandbox
 from sync.sandbox.server import SandboxServer
 
