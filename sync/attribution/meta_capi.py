@@ -145,7 +145,10 @@ def _messaging(touch: TouchpointFacts, contact: ContactFacts, dest: DestinationC
     user_id = contact.identity(channel.identity) if channel.identity else ctwa_clid
     if not user_id:
         return None
-    account = str(touch.extra.get(channel.account_key) or dest.extra.get(channel.account_key) or "").strip()
+    scoped = ""
+    if channel.identity and ":" in user_id:  # lifesync keeps page-scoped ids as "<page or IG account>:<id>"
+        scoped, _, user_id = user_id.partition(":")
+    account = str(scoped or touch.extra.get(channel.account_key) or dest.extra.get(channel.account_key) or "").strip()
     if not account:
         raise ValidationError(f"Meta event {event_id}: a {channel.name} business-messaging event needs "
                               f"{account_field}; set extra[{channel.account_key!r}] on destination {dest.name!r}")

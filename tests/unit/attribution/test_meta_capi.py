@@ -95,6 +95,9 @@ WABA = "104996122399160"
      {}, "messenger", {"page_id": "PAGE1", "page_scoped_user_id": "PSID7"}),
     (touch("instagram", ad_id="6012"), contact(identities=(("instagram", "IGSID8"),)),
      {"extra": {"ig_account_id": "IG1"}}, "instagram", {"ig_account_id": "IG1", "ig_sid": "IGSID8"}),
+    # lifesync's own identities are page-qualified ("<page>:<psid>", sync.connectors.messenger): split them
+    (touch("messenger", ad_id="6011"), contact(identities=(("messenger", "PAGE9:PSID7"),)),
+     {"extra": {"page_id": "OTHER"}}, "messenger", {"page_id": "PAGE9", "page_scoped_user_id": "PSID7"}),
     (touch("instagram", ad_id="6012"), contact(identities=(("instagram", "IGSID8"),)),
      {"extra": {"ig_account_id": "IG1", "instagram_user_field": "instagram_scoped_id",
                 "instagram_channel": "ig_direct"}},
