@@ -94,7 +94,7 @@ class BuiltEvent:
     payload: dict[str, Any]
 
 
-Status = Literal["sent", "failed", "retry"]
+Status = Literal["sent", "failed", "retry", "expired"]  # expired: older than the network accepts (the dispatcher)
 
 
 @dataclass(frozen=True)

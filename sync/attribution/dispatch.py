@@ -11,7 +11,10 @@ maximum, and records per event:
   click id the event carried, ``keys``: the hashed user keys) and the network's response;
 - ``failed`` (refused locally or by the network) → ``dead``, with a replayable dead letter
   carrying the reason;
-- ``retry`` → pending again after a growing delay (dead after ``MAX_ATTEMPTS``).
+- ``retry`` → pending again after a growing delay (dead after ``MAX_ATTEMPTS``);
+- older than the network accepts (Meta: ``max_event_age_days``, 7 by default; Google: the
+  90-day click window) → ``expired``, not sent: no retry or replay could deliver it, so it is
+  counted, not dead-lettered (a backfill of old history is not an error).
 
 The ``event_id`` is the conversion's own, fixed when the conversion was recorded: a resend
 after a crash (sent, then killed before the Delivery was written) carries the same id, and
@@ -24,7 +27,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -38,6 +41,7 @@ from sync.http.redact import redact
 from sync.sql import chunks, one_of, update_by_id, upsert
 from sync.store import Store
 
+GOOGLE_CLICK_WINDOW_DAYS = 90  # Google Ads refuses click conversions older than the longest click-through window
 CONTACT_FIELDS = ("first_name", "last_name", "city", "state", "zip", "country", "date_of_birth", "gender")
 PASS_SIZE = 10_000  # outbox rows loaded per pass: several network batches, memory still small
 
@@ -49,6 +53,7 @@ class DispatchCounts:
     sent: int = 0
     failed: int = 0
     retrying: int = 0
+    expired: int = 0
     validated: int = 0
     requests: int = 0
     events: list[dict[str, Any]] = field(default_factory=list)  # dry run: the built payloads (first few)
@@ -65,6 +70,11 @@ def _builder(network: str) -> Any:
     from sync.attribution import google_ads, meta_capi, tiktok
 
     return {"meta": meta_capi, "tiktok": tiktok, "google": google_ads}[network].build
+
+
+def max_age_days(dest: DestinationConfig) -> int | None:
+    """How old an event the destination's network still accepts (None: no limit lifesync knows of)."""
+    return {"meta": dest.max_event_age_days, "google": GOOGLE_CLICK_WINDOW_DAYS}.get(dest.network)
 
 
 def load_facts(session: Any, event_ids: list[str]) -> tuple[dict[str, ConversionFacts], dict[str, int],
@@ -148,6 +158,7 @@ def dispatch_conversions(store: Store, dest: DestinationConfig, sender: Any, *, 
         event_ids = [str((r.payload or {}).get("event_id")) for r in rows]
         conversions, owner, contacts, touches = load_facts(session, event_ids)
     build, cache = _builder(dest.network), NormalizeCache()
+    oldest = now - timedelta(days=max_age_days(dest)) if max_age_days(dest) is not None else None
     built: list[BuiltEvent] = []
     by_key: dict[str, Any] = {}
     results: dict[int, tuple[EventResult, dict[str, Any]]] = {}
@@ -155,6 +166,10 @@ def dispatch_conversions(store: Store, dest: DestinationConfig, sender: Any, *, 
         conv = conversions.get(event_id)
         if conv is None:
             results[row.id] = (EventResult(event_id, "failed", "the conversion no longer exists"), {})
+            continue
+        if oldest is not None and conv.occurred_at < oldest:
+            results[row.id] = (EventResult(event_id, "expired", f"occurred {conv.occurred_at:%Y-%m-%d}, older than "
+                                           f"the {max_age_days(dest)} days {dest.network} accepts"), {})
             continue
         try:
             event = build(conv, contacts[owner[event_id]], touches.get(owner[event_id], []), dest, now=now,
@@ -169,6 +184,7 @@ def dispatch_conversions(store: Store, dest: DestinationConfig, sender: Any, *, 
     if dry_run:
         counts.sent = len(built)
         counts.failed = sum(1 for r, _ in results.values() if r.status == "failed")
+        counts.expired = sum(1 for r, _ in results.values() if r.status == "expired")
         counts.events = [e.payload for e in built[:3]]
         return counts
     before = sender.requests
@@ -193,7 +209,10 @@ def _record(store: Store, dest: DestinationConfig, rows: Iterable[Any], results:
         tries = attempts.get(row.id, 0) + 1
         status, available = result.status, row.available_at
         error = redact(result.error) if result.error else None
-        if status == "sent" and dest.validate_only:
+        if status == "expired":
+            outbox_status = "expired"
+            counts.expired += 1
+        elif status == "sent" and dest.validate_only:
             status, outbox_status = "validated", "pending"
             counts.validated += 1
         elif status == "sent":
@@ -229,9 +248,9 @@ def dispatch_all(store: Store, dest: DestinationConfig, sender: Any, *, dry_run:
     total = DispatchCounts()
     while True:
         one = dispatch_conversions(store, dest, sender, dry_run=dry_run, now=now)
-        for name in ("sent", "failed", "retrying", "validated"):
+        for name in ("sent", "failed", "retrying", "validated", "expired"):
             setattr(total, name, getattr(total, name) + getattr(one, name))
         total.requests += one.requests
         total.events = total.events or one.events
-        if dry_run or one.sent + one.failed + one.retrying == 0:
+        if dry_run or one.sent + one.failed + one.retrying + one.expired == 0:
             return total

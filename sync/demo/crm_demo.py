@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cryptography.fernet import Fernet
-
 from sync.crmrun import CRM_SYSTEMS, sync_connection
-from sync.demo.crm_load import load_hubspot, load_salesforce
 from sync.pipeline import IngestResult
-from sync.sandbox.hubspot import HubSpotSandbox
-from sync.sandbox.salesforce import SalesforceSandbox
-from sync.sandbox.server import SandboxServer
-from sync.settings import Settings
 
 __all__ = ["CRM_SYSTEMS", "CrmDemo", "crm_sync"]
 
@@ -53,38 +45,27 @@ class CrmDemo:
         return "\n".join(lines)
 
 
-def crm_sync(settings: Settings, database_url: str, store: Any, config: Any, business: Any,
-             row: Callable[[str, str, IngestResult], None]) -> CrmDemo:
-    """Seed both sandboxes with ``business``, sync each CRM, write back, then sync again (echoes)."""
-    logging.getLogger("sync.connectors").setLevel(logging.WARNING)  # the demo prints its own summary
-    hubspot = HubSpotSandbox(rate_per_10s=None)
-    salesforce = SalesforceSandbox(daily_limit=1_000_000)
-    load_hubspot(hubspot, business)
-    out = CrmDemo(refused_values=load_salesforce(salesforce, business))
-    with SandboxServer(hubspot=hubspot, salesforce=salesforce) as server:
-        out.url = server.url
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LIFESYNC_")}
-        env.update(server.env(), DATABASE_URL=database_url, LIFESYNC_SECRET_KEY=Fernet.generate_key().decode(),
-                   LIFESYNC_BATCH_SIZE=str(settings.batch_size))
-        crm_settings = Settings.from_env(env)
+def crm_sync(world: Any, store: Any, config: Any, row: Callable[[str, str, IngestResult], None]) -> CrmDemo:
+    """Sync each CRM sandbox of ``world``, write back what each lacks, then sync until nothing moves."""
+    for name in ("sync.connectors", "sync.attribution"):  # the demo prints its own summary
+        logging.getLogger(name).setLevel(logging.WARNING)
+    out = CrmDemo(url=world.server.url, refused_values=world.refused_values)
+    for system in CRM_SYSTEMS:
+        report = sync_connection(system, "default", settings=world.settings, store=store, config=config, push=False)
+        for obj, counts in report["objects"].items():
+            row(system, obj, IngestResult(**{k: v for k, v in counts.items() if k in IngestResult.__annotations__}))
+    for system in CRM_SYSTEMS:  # what each CRM lacks, now that both were read
+        report = sync_connection(system, "default", settings=world.settings, store=store, config=config)
+        out.pushed[system] = report.get("pushed", {})
+    # each write comes back as an echo on the next pull; messy records may still settle a value or
+    # two (a CRM filling a default, a merge that joined two records), then nothing moves
+    for rounds in range(1, MAX_ROUNDS + 1):
+        moved = 0
         for system in CRM_SYSTEMS:
-            report = sync_connection(system, "default", settings=crm_settings, store=store, config=config, push=False)
-            for obj, counts in report["objects"].items():
-                row(system, obj, IngestResult(**{k: v for k, v in counts.items() if k in IngestResult.__annotations__}))
-        for system in CRM_SYSTEMS:  # what each CRM lacks, now that both were read
-            report = sync_connection(system, "default", settings=crm_settings, store=store, config=config)
-            out.pushed[system] = report.get("pushed", {})
-        # each write comes back as an echo on the next pull; messy records may still settle a value or
-        # two (a CRM filling a default, a merge that joined two records), then nothing moves
-        for rounds in range(1, MAX_ROUNDS + 1):
-            moved = 0
-            for system in CRM_SYSTEMS:
-                report = sync_connection(system, "default", settings=crm_settings, store=store, config=config)
-                moved += report.get("pushed", {}).get("sent", 0)
-            out.echo_runs[rounds] = moved
-            if moved == 0:
-                break
-        out.api_calls = {"hubspot": hubspot.api_calls, "salesforce": salesforce.api_calls}
+            report = sync_connection(system, "default", settings=world.settings, store=store, config=config)
+            moved += report.get("pushed", {}).get("sent", 0)
+        out.echo_runs[rounds] = moved
+        if moved == 0:
+            break
+    out.api_calls = {"hubspot": world.hubspot.api_calls, "salesforce": world.salesforce.api_calls}
     return out
-
-

@@ -54,7 +54,7 @@ class GoogleAdsSandbox(AdSandbox):
     CUSTOMER_ID = "1234567890"
     MANAGER_ID = "9876543210"  # a manager account allowed as login-customer-id
     CONVERSION_ACTIONS: ClassVar[dict[str, str]] = {"purchase": "111", "lead": "222", "booking": "333",
-                                                    "add_to_cart": "444"}
+                                                    "add_to_cart": "444", "qualified_lead": "555"}
 
     def __init__(self, *, rate_limit: int | None = None, faults: Faults | None = None,
                  clock: Callable[[], float] = time.time):

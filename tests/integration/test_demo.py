@@ -1,6 +1,8 @@
-"""`lifesync demo` on a small synthetic business, against the test database."""
+"""`lifesync demo` on a small synthetic business, against the test database and the sandboxes."""
 
 from __future__ import annotations
+
+import re
 
 from sqlalchemy import func, select
 
@@ -9,20 +11,34 @@ from sync.demo.run import run_demo
 from sync.settings import Settings
 
 
-def test_demo_unifies_records_and_prints_a_funnel_with_lost_stages_apart(store, database_url):
+def test_demo_tells_the_whole_story_and_writes_a_report(store, database_url, tmp_path):
     lines: list[str] = []
-    total = run_demo(Settings.from_env({}), people=400, seed=3, database_url=database_url, echo=lines.append)
+    report = tmp_path / "report.html"
+    total = run_demo(Settings.from_env({}), people=600, seed=3, database_url=database_url, echo=lines.append,
+                     report_path=report)
     text = "\n".join(lines)
     with store.transaction() as s:
         contacts = s.scalar(select(func.count()).select_from(model.Contact))
         merges = s.scalar(select(func.count()).select_from(model.MergeLog))
         lost = s.scalar(select(func.count()).select_from(model.Contact).where(model.Contact.lost_stage.is_not(None)))
-    # more records than people, fewer contacts than records: duplicates across systems were unified
-    assert total.records > 400 > 0 and contacts < total.records
-    assert contacts <= 400 * 1.1
-    assert f"{total.records:,} records became {contacts:,} contacts; {merges:,} merges" in text
-    assert "Lifecycle funnel" in text and "Lost stages (kept apart from the funnel)" in text
-    assert text.index("Lifecycle funnel") < text.index("Lost stages")
-    assert lost > 0 and "Cold Lead" in text.split("Lost stages")[1]
-    if total.dead_lettered:
-        assert f"{total.dead_lettered:,} records went to the dead-letter table" in text
+        messenger = s.scalar(select(func.count()).select_from(model.Identity).where(model.Identity.kind == "messenger"))
+        delivered = dict(s.execute(select(model.Delivery.destination, func.count())
+                                   .where(model.Delivery.status == "sent").group_by(model.Delivery.destination)).all())
+        ctwa = s.scalar(select(func.count()).select_from(model.Delivery).where(
+            model.Delivery.destination == "meta", model.Delivery.status == "sent",
+            model.Delivery.response["click_id"].as_string() == "ctwa_clid"))
+        cursors = s.scalar(select(func.count()).select_from(model.SyncCursor))
+    # CRM data came through the connectors: cursors for every object of both CRMs
+    assert cursors == 5 and "pulled through the HubSpot and Salesforce connectors" in text
+    # duplicates across systems were unified (Messenger conversations are people of their own: no e-mail)
+    assert total.records > 600 and contacts < total.records and contacts <= 600 * 1.1 + messenger
+    assert f"became {contacts:,} contacts; {merges:,} merges" in text
+    assert text.index("Lifecycle funnel") < text.index("Lost stages") and lost > 0
+    assert "Cold Lead" in text.split("Lost stages")[1]
+    # signed webhooks, all accepted; conversions reached every network, Meta's click-to-WhatsApp ones as messaging
+    assert re.search(r"Webhooks: [\d,]+ click-to-WhatsApp messages, [\d,]+ click-to-Messenger", text)
+    assert ", 0 refused." in text
+    assert set(delivered) >= {"meta", "tiktok", "google"} and min(delivered[d] for d in ("meta", "tiktok", "google"))
+    assert ctwa and f"{ctwa} with a ctwa_clid" in text
+    html = report.read_text()
+    assert "<svg" in html and "https://" not in html and str(report.resolve()) in text

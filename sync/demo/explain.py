@@ -1,0 +1,64 @@
+"""What the demo prints after the story: conflicts, dead letters, funnel, lost stages, attribution, networks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import func, select
+
+from sync import model
+from sync.funnel import funnel
+from sync.pipeline import IngestResult
+from sync.reports.attribution import attribution
+
+
+def explain(store: Any, config: Any, total: IngestResult, networks: dict[str, dict[str, Any]],
+            echo: Callable[[str], None]) -> None:
+    """Print the sections of the demo's closing report."""
+    with store.transaction() as s:
+        rules = s.execute(select(model.ConflictLog.rule, model.ConflictLog.field, func.count())
+                          .group_by(model.ConflictLog.rule, model.ConflictLog.field)
+                          .order_by(func.count().desc()).limit(8)).all()
+        dead = s.execute(select(model.DeadLetter.stage, model.DeadLetter.source, model.DeadLetter.object,
+                                func.count()).group_by(model.DeadLetter.stage, model.DeadLetter.source,
+                                                       model.DeadLetter.object)).all()
+        report = funnel(s, config.lifecycle)
+        credit = attribution(s, config)
+    echo(f"{total.conflicts:,} conflicting values resolved by survivorship rules (top field/rule pairs):")
+    for rule, field, n in rules:
+        echo(f"  {field:<22} {rule:<14} {n:>6}")
+    if dead:
+        echo(f"{sum(n for *_, n in dead):,} records or pushes went to the dead-letter table "
+             "(lifesync deadletter list):")
+        for stage, source, obj, n in dead:
+            echo(f"  {stage:<10} {source} {obj}: {n}")
+    echo("")
+    echo("Lifecycle funnel (active stages)            now   entered  → next")
+    for row in report.active:
+        share = f"{row.to_next:6.1%}" if row.to_next is not None else "      "
+        echo(f"  {row.stage:<16} {row.phase:<13} {row.current:>10} {row.entered:>9}  {share}")
+    echo("Lost stages (kept apart from the funnel)")
+    for name, n in report.lost:
+        echo(f"  {name:<30} {n:>10}")
+    for lost, source_stage, n in report.lost_from:
+        echo(f"    {lost} from {source_stage}: {n}")
+    echo(f"  contacts with no stage yet: {report.never_staged}")
+    echo("")
+    echo(f"Attribution (last touch): {credit.conversions:,} conversions, {credit.unattributed:,} with no ad touch")
+    echo("  by channel:  " + ", ".join(f"{r.key or '-'} {r.conversions:,}" for r in credit.last_touch.channel[:6]))
+    for r in credit.last_touch.campaign[:5]:
+        value = ", ".join(f"{v:,.0f} {c}" for c, v in sorted(r.value.items()))
+        echo(f"  campaign {r.key or '-':<22} {r.conversions:>6,} conversions  {value}")
+    for r in credit.last_touch.ad[:5]:
+        echo(f"  ad       {r.key or '-':<22} {r.conversions:>6,} conversions")
+    echo("")
+    echo("What each ad network accepted (sandboxes)")
+    for name, n in sorted(networks.items()):
+        names = ", ".join(f"{k} {v:,}" for k, v in n["events"].items())
+        extra = (f"; {n['business_messaging']:,} as business messaging, {n['with_ctwa_clid']:,} with a ctwa_clid"
+                 if name.startswith("meta") else "")
+        echo(f"  {name:<8} sent {n['sent']:,} in {n['requests']:,} requests, refused {n['failed']:,} "
+             f"(dead letters), too old for the network {n['expired']:,}; accepted {n['accepted']:,}{extra}")
+        if names:
+            echo(f"           {names}")

@@ -1,0 +1,104 @@
+"""The demo's other traffic: Messenger conversations from ads, and shop orders, bookings and carts.
+
+Everything here is built as the vendor would send it, so ``lifesync demo`` posts it, signed,
+to its own webhook endpoints: a Messenger delivery (``object: page``) whose message carries
+the click-to-Messenger ad referral, and JSON orders for the generic webhook (the bundled
+``shop/order`` mapping: ``paid`` → purchase, ``cart`` → add to cart, ``booked`` → booking).
+Deterministic for a seed, like the rest of the business.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sync.demo.people import Person, seeded
+
+MESSENGER_ADS = (  # (campaign, ad id, title)
+    ("msg-spring", "120211000000000101", "Book your spring facial"),
+    ("msg-spring", "120211000000000102", "Spring offer: 20% off"),
+    ("msg-retarget", "120211000000000201", "Still thinking about it?"),
+)
+SERVICES = (("FACIAL-60", 149.0), ("MASSAGE-90", 119.0), ("NAILS-45", 49.0), ("PEEL-30", 89.0))
+CURRENCY = {"US": "USD", "GB": "GBP", "ES": "EUR", "MX": "MXN", "AE": "AED", "PT": "EUR"}
+
+
+def messenger_deliveries(seed: int, people: Sequence[Person], page_id: str, share: float = 0.06
+                         ) -> Iterator[dict[str, Any]]:
+    """One webhook delivery per person who opened a Messenger conversation from an ad."""
+    for p in people:
+        rng = seeded(seed, "messenger", p.key)
+        if rng.random() >= share:
+            continue
+        campaign, ad_id, title = rng.choice(MESSENGER_ADS)
+        psid = str(7_000_000_000_000_000 + p.key * 7919 % 10**15)
+        at = int((p.created_at + timedelta(minutes=rng.randint(1, 90))).timestamp() * 1000)
+        yield {"object": "page", "entry": [{"id": page_id, "time": at, "messaging": [{
+            "sender": {"id": psid}, "recipient": {"id": page_id}, "timestamp": at,
+            "message": {"mid": f"m_demo{seed}_{p.key}", "text": "Hi! Is this offer still on?",
+                        "referral": {"ref": campaign, "ad_id": ad_id, "source": "ADS", "type": "OPEN_THREAD",
+                                     "ads_context_data": {"ad_title": title}}}}]}]}
+
+
+def shop_orders(seed: int, people: Sequence[Person]) -> Iterator[dict[str, Any]]:
+    """Orders of the people who bought (paid), are paying (cart) or booked a visit (booked)."""
+    for p in people:
+        rng = seeded(seed, "shop", p.key)
+        if p.reached("Customer"):
+            status = "paid"
+        elif p.reached("Payment"):
+            status = "cart"
+        elif p.reached("Hot Lead") and rng.random() < 0.4:
+            status = "booked"
+        else:
+            continue
+        sku, price = rng.choice(SERVICES)
+        quantity = rng.choice((1, 1, 1, 2))
+        at = p.created_at + timedelta(days=rng.randint(1, 20), minutes=rng.randint(0, 600))
+        yield {"id": 90_000 + p.key, "status": status, "total": f"{price * quantity:.2f}",
+               "currency": CURRENCY.get(p.country, "EUR").lower(), "created_at": at.isoformat(),
+               "updated_at": (at + timedelta(minutes=3)).isoformat(),
+               **({"paid_at": (at + timedelta(minutes=2)).isoformat()} if status == "paid" else {}),
+               "customer": {"id": 50_000 + p.key, "email": p.email, "phone": p.phone_e164,
+                            "first_name": p.first_name, "last_name": p.last_name},
+               "items": [{"sku": sku, "quantity": quantity, "price": f"{price:.2f}"}]}
+
+
+def this_weeks_whatsapp_leads(seed: int, business_people: Sequence[Person], now: datetime, count: int
+                              ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """New people who clicked a click-to-WhatsApp ad in the last three days, and the visits half of them booked.
+
+    The business's own history reaches back eighteen months, far past the seven days Meta
+    accepts conversions for; this week's leads are what a live deployment sends every day.
+    Returns (WhatsApp ``change.value`` objects, shop orders with status ``booked``).
+    """
+    from sync.demo.business import WA_METADATA, _referral, _wamid
+    from sync.demo.people import AdClick
+    from sync.sandbox.people import people as fresh_people
+
+    ads = sorted({p.ad.ad for p in business_people if p.ad is not None}, key=lambda a: a.ad_id)
+    values, bookings = [], []
+    for n, person in enumerate(fresh_people(count, seed + 101)):
+        rng = seeded(seed, "this-week", n)
+        at = now - timedelta(minutes=rng.randint(30, 3 * 24 * 60))
+        wa_id = person.phone.removeprefix("+")
+        clid = f"ARAkLk{seed}W{n:05d}" + "".join(rng.choices("ABCDEFGHJKLMNPQRSTUVWXYZ", k=12))
+        click = AdClick(rng.choice(ads), clid, at) if ads else None
+        message: dict[str, Any] = {"from": wa_id, "id": _wamid(rng, wa_id), "timestamp": str(int(at.timestamp())),
+                                   "type": "text", "text": {"body": "Hi! I saw your ad, do you have time this week?"}}
+        if click is not None:
+            message["referral"] = _referral(click)
+        values.append({"messaging_product": "whatsapp", "metadata": dict(WA_METADATA),
+                       "contacts": [{"profile": {"name": f"{person.first_name} {person.last_name}"}, "wa_id": wa_id}],
+                       "messages": [message]})
+        if rng.random() < 0.5:
+            sku, price = rng.choice(SERVICES)
+            booked = at + timedelta(minutes=rng.randint(5, 240))
+            bookings.append({"id": f"bk-{seed}-{n}", "status": "booked", "total": f"{price:.2f}",
+                             "currency": CURRENCY.get(person.country_code, "EUR").lower(),
+                             "created_at": min(booked, now).isoformat(), "updated_at": min(booked, now).isoformat(),
+                             "customer": {"id": f"w{n}", "phone": person.phone, "first_name": person.first_name,
+                                          "last_name": person.last_name},
+                             "items": [{"sku": sku, "quantity": 1, "price": f"{price:.2f}"}]})
+    return values, bookings

@@ -1,0 +1,146 @@
+"""The demo's world: every sandbox on one loopback server, and the traffic lifesync receives.
+
+``demo_world`` seeds the HubSpot and Salesforce sandboxes with the business's CRM records,
+starts them with the Meta, TikTok and Google Ads sandboxes, and builds the settings that
+point lifesync at all of them (with demo webhook secrets). ``receive_webhooks`` posts the
+business's click-to-WhatsApp and click-to-Messenger conversations and its shop orders,
+signed, to lifesync's own web app — verification, inbox and all — then processes the inbox
+the way the drain job does. ``dispatch_everything`` sends the conversions that queued up to
+the three ad-network sandboxes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.fernet import Fernet
+
+from sync.attribution.configure import destination_configs
+from sync.attribution.destination import sender_for
+from sync.attribution.dispatch import dispatch_all
+from sync.connectors.generic import sign
+from sync.demo.crm_load import load_hubspot, load_salesforce
+from sync.demo.messaging import messenger_deliveries, shop_orders, this_weeks_whatsapp_leads
+from sync.effects import Effects
+from sync.inbox import process_events
+from sync.pipeline import IngestResult
+from sync.sandbox.google_ads import GoogleAdsSandbox
+from sync.sandbox.hubspot import HubSpotSandbox
+from sync.sandbox.meta import MetaSandbox
+from sync.sandbox.salesforce import SalesforceSandbox
+from sync.sandbox.server import SandboxServer
+from sync.sandbox.tiktok import TikTokSandbox
+from sync.settings import Settings
+
+SECRETS = {"LIFESYNC_WHATSAPP_APP_SECRET": "demo-whatsapp-app-secret",
+           "LIFESYNC_MESSENGER_APP_SECRET": "demo-messenger-app-secret",
+           "LIFESYNC_GENERIC_SECRET__SHOP": "demo-shop-secret"}
+
+
+@dataclass
+class World:
+    """The running sandboxes and the settings that reach them."""
+
+    server: SandboxServer
+    settings: Settings
+    hubspot: HubSpotSandbox
+    salesforce: SalesforceSandbox
+    meta: MetaSandbox
+    tiktok: TikTokSandbox
+    google: GoogleAdsSandbox
+    refused_values: Any = None
+
+
+@contextmanager
+def demo_world(business: Any, database_url: str, batch_size: int) -> Iterator[World]:
+    """Every sandbox seeded and serving on loopback, for the duration of the block."""
+    hubspot, salesforce = HubSpotSandbox(rate_per_10s=None), SalesforceSandbox(daily_limit=1_000_000)
+    load_hubspot(hubspot, business)
+    refused = load_salesforce(salesforce, business)
+    meta, tiktok, google = MetaSandbox(), TikTokSandbox(), GoogleAdsSandbox()
+    with SandboxServer(hubspot=hubspot, salesforce=salesforce, meta=meta, tiktok=tiktok, google=google) as server:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LIFESYNC_")}
+        env.update(server.env())
+        env.update(SECRETS, DATABASE_URL=database_url, LIFESYNC_BATCH_SIZE=str(batch_size),
+                   LIFESYNC_SECRET_KEY=Fernet.generate_key().decode(), LIFESYNC_GENERIC_MAPPING__SHOP="shop/order")
+        yield World(server, Settings.from_env(env), hubspot, salesforce, meta, tiktok, google, refused)
+
+
+def _meta_signed(secret: str, body: bytes) -> dict[str, str]:
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return {"X-Hub-Signature-256": f"sha256={digest}", "Content-Type": "application/json"}
+
+
+def receive_webhooks(world: World, store: Any, config: Any, business: Any,
+                     row: Callable[[str, str, IngestResult], None]) -> dict[str, int]:
+    """Post the business's messaging and shop traffic to lifesync's webhooks; process the inbox."""
+    from sync.web.app import create_app
+
+    stored: list[int] = []
+    app = create_app(world.settings, store=store, config=config, enqueue=stored.extend)
+    client = app.test_client()
+    posted = {"whatsapp": 0, "messenger": 0, "shop": 0}
+    refused = 0
+
+    def post(path: str, body: bytes, headers: dict[str, str], kind: str) -> None:
+        nonlocal refused
+        response = client.post(path, data=body, headers=headers)
+        posted[kind] += 1
+        refused += response.status_code != 200
+
+    fresh, bookings = this_weeks_whatsapp_leads(business.seed, business.people, business.now,
+                                                max(5, len(business.people) // 50))
+    for value in [*business.whatsapp_messages, *fresh]:
+        body = json.dumps({"object": "whatsapp_business_account", "entry": [
+            {"id": MetaSandbox.WABA_ID, "changes": [{"field": "messages", "value": value}]}]}).encode()
+        post("/webhooks/whatsapp", body, _meta_signed(SECRETS["LIFESYNC_WHATSAPP_APP_SECRET"], body), "whatsapp")
+    for delivery in messenger_deliveries(business.seed, business.people, MetaSandbox.PAGE_ID):
+        body = json.dumps(delivery).encode()
+        post("/webhooks/messenger", body, _meta_signed(SECRETS["LIFESYNC_MESSENGER_APP_SECRET"], body), "messenger")
+    for order in [*shop_orders(business.seed, business.people), *bookings]:
+        body, stamp = json.dumps(order).encode(), str(int(time.time()))
+        post("/webhooks/generic/shop", body, {
+            "Content-Type": "application/json", "X-Lifesync-Timestamp": stamp,
+            "X-Lifesync-Signature": sign(SECRETS["LIFESYNC_GENERIC_SECRET__SHOP"], body, stamp)}, "shop")
+    effects = Effects.of(world.settings, config)
+    totals: dict[tuple[str, str], IngestResult] = {}
+    for start in range(0, len(stored), world.settings.batch_size):
+        part = stored[start:start + world.settings.batch_size]
+        result = process_events(store, config, part, effects)
+        key = ("webhooks", "inbox")
+        totals.setdefault(key, IngestResult()).add(result)
+    for (source, obj), result in totals.items():
+        row(source, obj, result)
+    return {**posted, "refused": refused, "stored": len(stored)}
+
+
+def dispatch_everything(world: World, store: Any, config: Any) -> dict[str, dict[str, Any]]:
+    """Send every queued conversion to its ad-network sandbox; what each network then holds."""
+    out: dict[str, dict[str, Any]] = {}
+    sandboxes = {"meta": world.meta, "tiktok": world.tiktok, "google": world.google}
+    for name, dest in sorted(destination_configs(world.settings, config).items()):
+        counts = dispatch_all(store, dest, sender_for(dest))
+        box = sandboxes.get(dest.network)
+        accepted = list(box.accepted) if box is not None else []
+        out[name] = {**counts.as_dict(), "accepted": len(accepted), "duplicates": getattr(box, "duplicates", 0),
+                     "business_messaging": sum(1 for e in accepted if e.get("action_source") == "business_messaging"),
+                     "with_ctwa_clid": sum(1 for e in accepted if (e.get("user_data") or {}).get("ctwa_clid")),
+                     "events": _names(dest.network, accepted)}
+    return out
+
+
+def _names(network: str, accepted: list[dict[str, Any]]) -> dict[str, int]:
+    key = {"meta": "event_name", "tiktok": "event"}.get(network)
+    counts: dict[str, int] = {}
+    for event in accepted:
+        name = event.get(key) if key else str(event.get("conversionAction", "")).rsplit("/", 1)[-1]
+        counts[str(name)] = counts.get(str(name), 0) + 1
+    return dict(sorted(counts.items()))
