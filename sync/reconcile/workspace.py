@@ -8,9 +8,7 @@ reconciliation rules — order independence, idempotency, merge safety — lives
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from sync import lifecycle
@@ -19,69 +17,20 @@ from sync.config.types import LifecycleConfig
 from sync.errors import ReconcileError
 from sync.patch import IdentityRef, Patch
 from sync.reconcile import identity
+from sync.reconcile.state import (
+    ContactState,
+    Echo,
+    Key,
+    Outcome,
+    add_signal,
+    age,
+    digest,
+    echo_digest,
+    signal_key,
+)
 from sync.reconcile.survivorship import EPOCH, Candidate, choose, disagreement, is_blank, newer, value_key
 
-Key = int | str  # database id, or "new:N" for a contact created in this batch
-
-
-def digest(*parts: Any) -> str:
-    """A stable hex key for rows that must be idempotent (touchpoints, activities, events)."""
-    return hashlib.sha256("\x1f".join("" if p is None else str(p) for p in parts).encode()).hexdigest()
-
-
-def echo_digest(value: Any) -> str:
-    """The fingerprint of a pushed value, compared when the value comes back."""
-    return digest(value_key(value))
-
-
-@dataclass(frozen=True)
-class Echo:
-    """A value lifesync pushed to ``system``: when it comes back it keeps its origin time."""
-
-    digest: str
-    origin_source: str
-    origin_time: datetime | None
-
-
-@dataclass(eq=False)
-class ContactState:
-    """One contact as the batch sees it, plus what was loaded (to write only differences)."""
-
-    key: Key
-    identities: dict[IdentityRef, str] = field(default_factory=dict)
-    candidates: dict[tuple[str, str], Candidate] = field(default_factory=dict)
-    signals: set[lifecycle.StageSignal] = field(default_factory=set)
-    echoes: dict[tuple[str, str], Echo] = field(default_factory=dict)
-    attributes: dict[str, dict[str, Any]] = field(default_factory=dict)
-    stage: str | None = None
-    lost_stage: str | None = None
-    transitions: tuple[lifecycle.Transition, ...] = ()
-    merged_into: Key | None = None
-    loaded: ContactState | None = None
-
-    def snapshot(self) -> ContactState:
-        """A copy to diff against at write time."""
-        return ContactState(
-            key=self.key, identities=dict(self.identities), candidates=dict(self.candidates),
-            signals=set(self.signals), echoes=dict(self.echoes), attributes=dict(self.attributes),
-            stage=self.stage, lost_stage=self.lost_stage, transitions=self.transitions,
-        )
-
-    def visible(self) -> tuple[Any, ...]:
-        """What a reader sees: identities, winning values, stage (for changed/unchanged)."""
-        return (frozenset(self.identities), value_key(self.attributes), self.stage, self.lost_stage)
-
-
-@dataclass
-class Outcome:
-    """What applying one patch did."""
-
-    created: bool = False
-    changed: bool = False
-    merges: int = 0
-    conflicts: int = 0
-    contact: Key | None = None
-
+__all__ = ["ContactState", "Echo", "Key", "Outcome", "Workspace", "add_signal", "digest", "echo_digest", "signal_key"]
 
 @dataclass
 class Workspace:
@@ -235,7 +184,7 @@ class Workspace:
         })
 
     def _merge(self, a: ContactState, b: ContactState, via: str, patch: Patch) -> ContactState:
-        kept, gone = sorted((a, b), key=_age)
+        kept, gone = sorted((a, b), key=age)
         for ref, source in gone.identities.items():
             kept.identities.setdefault(ref, source)
             self.index[ref] = kept.key
@@ -399,31 +348,3 @@ class Workspace:
     def merged_away(self) -> list[ContactState]:
         """Contacts loaded from the database that a merge absorbed this batch."""
         return [s for s in self.states.values() if s.merged_into is not None and isinstance(s.key, int)]
-
-
-def signal_key(signal: lifecycle.StageSignal) -> tuple[Any, ...]:
-    """What makes two signals the same observation (the reason text is not part of it)."""
-    return (signal.at, signal.source, signal.kind, signal.stage)
-
-
-def add_signal(state: ContactState, signal: lifecycle.StageSignal) -> None:
-    """Add a signal; of two records reporting the same observation the smaller reason is kept.
-
-    Keeping one per observation, chosen by value, keeps the stored rows unique and the stage
-    history's wording independent of which record arrived first.
-    """
-    key = signal_key(signal)
-    for old in state.signals:
-        if signal_key(old) == key:
-            if signal.reason < old.reason:
-                state.signals.discard(old)
-                state.signals.add(signal)
-            return
-    state.signals.add(signal)
-
-
-def _age(state: ContactState) -> tuple[int, int]:
-    """Older first: database ids before new contacts, then by id / creation order."""
-    if isinstance(state.key, int):
-        return (0, state.key)
-    return (1, int(state.key.split(":")[1]))
