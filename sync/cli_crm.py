@@ -49,7 +49,7 @@ def register(main: click.Group, settings_: Any, store_: Any, config_: Any, dump:
         with store_(settings) as store:
             report = sync_connection(system, conn, settings=settings, store=store, config=config_(settings),
                                      redis=redis_connection(settings), objects=[object_name] if object_name else None,
-                                     full=full, push=not no_push, progress=progress)
+                                     full=full, push=not no_push, progress=progress, check_mappings=True)
         progress.done()
         dump(report)
 

@@ -16,7 +16,7 @@ from sync.credentials import token_store
 from sync.crmdispatch import dispatch_crm
 from sync.crmsync import Progress, run_sync
 from sync.effects import Effects
-from sync.errors import SettingsError
+from sync.errors import ConfigError, SettingsError
 from sync.push import CRM_CREDENTIALS
 from sync.settings import Settings
 from sync.store import Store
@@ -63,13 +63,23 @@ def open_crm(system: str, settings: Settings, store: Store, config: Any, connect
 def sync_connection(system: str, connection: str, *, settings: Settings, store: Store, config: Any,
                     redis: Any = None, objects: Sequence[str] | None = None, full: bool = False,
                     push: bool = True, progress: Progress | None = None,
-                    sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
-    """Pull (then, with ``push``, write back) one connection; a JSON-ready report."""
+                    sleep: Callable[[float], None] = time.sleep, check_mappings: bool = False) -> dict[str, Any]:
+    """Pull (then, with ``push``, write back) one connection; a JSON-ready report.
+
+    ``check_mappings`` first checks every value the system's mappings translate against the
+    options the system really has (HubSpot's lifecycle stages, lead statuses and deal stages
+    from its Properties API) and refuses to sync with a ``ConfigError`` listing each mismatch.
+    """
     if connection not in configured_connections(settings, system):
         variables = " or ".join(f"LIFESYNC_{p.upper()}_{n.upper()}" for p, n in CRM_CREDENTIALS[system])
         suffix = "" if connection == "default" else f"__{connection.upper()}"
         raise SettingsError(f"{system} connection {connection!r} has no credentials: set {variables}{suffix}")
     connector = open_crm(system, settings, store, config, connection, redis=redis, sleep=sleep)
+    if check_mappings and hasattr(connector, "check_mapping"):
+        issues = [issue for (source, _), mapping in sorted(config.mappings.items()) if source == system
+                  for issue in connector.check_mapping(mapping)]
+        if issues:
+            raise ConfigError(issues)
     effects = Effects.of(settings, config)
     report = run_sync(connector, store, config, connection=connection, objects=objects, full=full,
                       batch_size=settings.batch_size, effects=effects, progress=progress).as_dict()

@@ -135,3 +135,26 @@ def test_a_crash_mid_sync_resumes_with_nothing_lost_or_duplicated(hubspot, store
     full = run("hubspot", settings, store, objects=["contacts"], push=False, full=True)
     assert full["objects"]["contacts"]["created"] == 0 and full["objects"]["contacts"]["updated"] == 0
     assert count(store, model.FieldValue) / 1_500 == per_contact  # nothing duplicated
+
+
+def test_lifesync_sync_refuses_mappings_whose_values_the_portal_does_not_have(hubspot, store, tmp_path, monkeypatch):
+    import shutil
+
+    from sync.config import BUNDLED_CONFIG_DIR, load_config
+    from sync.errors import ConfigError
+
+    _sandbox, settings = hubspot(HubSpotSandbox.seeded(contacts=10, rate_per_10s=None))
+    project = tmp_path / "project"
+    (project / "mappings").mkdir(parents=True)
+    text = (BUNDLED_CONFIG_DIR / "mappings" / "hubspot_contacts.yaml").read_text()
+    (project / "mappings" / "hubspot_contacts.yaml").write_text(text.replace("opportunity: Payment",
+                                                                             "opportunity_won: Payment"))
+    shutil.copy(BUNDLED_CONFIG_DIR / "lifecycle.yaml", project / "lifecycle.yaml")
+    config = load_config(project)
+    with pytest.raises(ConfigError) as caught:
+        run("hubspot", settings, store, config=config, objects=["contacts"], push=False, check_mappings=True)
+    text = "\n".join(map(str, caught.value.issues))
+    assert "hubspot_contacts.yaml" in text and "opportunity_won" in text
+    assert count(store, model.Contact) == 0  # nothing synced with a mapping the portal contradicts
+    run("hubspot", settings, store, objects=["contacts"], push=False, check_mappings=True)  # the bundled one is fine
+    assert count(store, model.Contact) == 10

@@ -27,7 +27,8 @@ def settings_for(server: Any, database_url: str, **extra: str) -> Settings:
 def run(system: str, settings: Settings, store: Any, **kwargs: Any) -> dict[str, Any]:
     """One ``lifesync sync`` of the default connection (no real sleeping)."""
     kwargs.setdefault("sleep", lambda seconds: None)
-    return sync_connection(system, "default", settings=settings, store=store, config=CONFIG, **kwargs)
+    kwargs.setdefault("config", CONFIG)
+    return sync_connection(system, "default", settings=settings, store=store, **kwargs)
 
 
 def count(store: Any, entity: Any, *where: Any) -> int:
