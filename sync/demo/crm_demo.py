@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,8 +46,6 @@ class CrmDemo:
 
 def crm_sync(world: Any, store: Any, config: Any, row: Callable[[str, str, IngestResult], None]) -> CrmDemo:
     """Sync each CRM sandbox of ``world``, write back what each lacks, then sync until nothing moves."""
-    for name in ("sync.connectors", "sync.attribution"):  # the demo prints its own summary
-        logging.getLogger(name).setLevel(logging.WARNING)
     out = CrmDemo(url=world.server.url, refused_values=world.refused_values)
     for system in CRM_SYSTEMS:
         report = sync_connection(system, "default", settings=world.settings, store=store, config=config, push=False)

@@ -9,8 +9,10 @@ attribution by campaign and what each network accepted, and writes an HTML repor
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -29,6 +31,20 @@ from sync.store import open_store
 DEMO_DB = "lifesync-demo.db"
 REPORT = "lifesync-demo-report.html"
 MESSAGING = ("whatsapp",)  # arrive as signed webhooks (sync.demo.story); respond.io is ingested from its export
+
+
+@contextmanager
+def _quiet(*names: str) -> Iterator[None]:
+    """Connectors and senders log each page and batch at INFO; the demo prints its own summary."""
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
 
 
 def _fresh_sqlite(path: str) -> str:
@@ -57,7 +73,7 @@ def run_demo(settings: Settings, *, people: int, seed: int, database_url: str | 
         echo(f"{source:<11}{obj:<13}{r.records:>8}{r.created:>9}{r.updated:>9}{r.merged:>8}"
              f"{r.unchanged:>10}{r.conflicts:>10}{r.dead_lettered:>6}")
 
-    with demo_world(business, url, settings.batch_size) as world:
+    with _quiet("sync.connectors", "sync.attribution"), demo_world(business, url, settings.batch_size) as world:
         effects = Effects.of(world.settings, config)
         crm = crm_sync(world, store, config, row)
         hooks = receive_webhooks(world, store, config, business, row)
