@@ -150,11 +150,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def gunicorn(app: str, port: int, env: dict[str, str]) -> subprocess.Popen:
-    """gunicorn with 2 sync workers on loopback; returns once /healthz answers."""
+def gunicorn(app: str, port: int, env: dict[str, str], threads: int = 1) -> subprocess.Popen:
+    """gunicorn with 2 workers (sync, or gthread with ``threads``) on loopback; returns once /healthz answers."""
+    worker = ["--worker-class", "sync"] if threads <= 1 else ["--worker-class", "gthread", "--threads", str(threads)]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-         "--worker-class", "sync", "--backlog", "2048", "--pythonpath", str(ROOT / "bench"), app],
+        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2", *worker,
+         "--backlog", "2048", "--pythonpath", str(ROOT / "bench"), app],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     for _ in range(300):  # at most 30 s
         try:
@@ -198,6 +199,8 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=60.0, help="time limit per app")
     ap.add_argument("--connections", type=int, default=32, help="concurrent client connections")
     ap.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="threads per gunicorn worker, both apps (1: sync workers; more: gthread like lifesync serve)")
     args = ap.parse_args()
 
     from redis import Redis
@@ -217,7 +220,7 @@ def main() -> None:
     try:
         for name, app, offset in (("bare flask", "webhooks:bare_app()", 10**8), ("lifesync", "sync.web.wsgi:app", 0)):
             port = free_port()
-            proc = gunicorn(app, port, env)
+            proc = gunicorn(app, port, env, args.threads)
             try:
                 load(port, min(2000, args.requests), args.connections, 10, offset + 5 * 10**7)  # warm-up
                 if name == "lifesync":  # count only the measured run's events and jobs

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 
 from sync import model
 from sync.effects import Effects
@@ -54,11 +55,18 @@ def store_events(store: Store, events: Sequence[InboundEvent]) -> list[int]:
     table = model.RawEvent.__table__
     insert = postgresql.insert if store.dialect == "postgresql" else sqlite.insert
     stmt = insert(table).on_conflict_do_nothing(index_elements=["source", "event_key"]).returning(table.c.id)
-    with store.engine.begin() as conn:  # one statement on a plain connection: the hot path of every webhook
-        if len(rows) == 1:
-            new_id = conn.execute(stmt, rows[0]).scalar()
-            return [] if new_id is None else [new_id]
-        return sorted(conn.execute(stmt, rows).scalars())
+    # the hot path of every webhook: one statement, durable when it returns (Store.single)
+    for attempt in (1, 2):
+        try:
+            with store.single.begin() as conn:
+                if len(rows) == 1:
+                    new_id = conn.execute(stmt, rows[0]).scalar()
+                    return [] if new_id is None else [new_id]
+                return sorted(conn.execute(stmt, rows).scalars())
+        except DBAPIError as exc:  # a pooled connection the server dropped: once more on a fresh one
+            if attempt == 2 or not exc.connection_invalidated:
+                raise
+    raise AssertionError("unreachable")
 
 
 def process_events(store: Store, config: Any, ids: Iterable[int], effects: Effects | None = None) -> IngestResult:

@@ -64,10 +64,23 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 @dataclass(frozen=True)
 class Store:
-    """An engine plus a session factory, with the schema migrated."""
+    """An engine plus a session factory, with the schema migrated.
+
+    ``statements`` runs single statements that must be durable when they return, with the
+    fewest round trips: on PostgreSQL an autocommit pool without a pre-ping (the webhook inbox
+    insert is then one round trip instead of ping, BEGIN, INSERT and COMMIT; a connection
+    that went stale fails that one request, which the sender retries, and is replaced).
+    Elsewhere it is the main engine.
+    """
 
     engine: Engine
     sessions: sessionmaker[Session]
+    statements: Engine | None = None
+
+    @property
+    def single(self) -> Engine:
+        """The engine for durable single statements (see the class docstring)."""
+        return self.statements or self.engine
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -83,6 +96,8 @@ class Store:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+        if self.statements is not None:
+            self.statements.dispose()
 
 
 def open_store(url: str, *, migrate: bool = True) -> Store:
@@ -90,4 +105,7 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
     engine = make_engine(url)
     if migrate:
         upgrade(engine)
-    return Store(engine=engine, sessions=sessionmaker(engine, expire_on_commit=False))
+    statements = None
+    if engine.dialect.name == "postgresql":
+        statements = create_engine(url, isolation_level="AUTOCOMMIT", connect_args={"prepare_threshold": None})
+    return Store(engine=engine, sessions=sessionmaker(engine, expire_on_commit=False), statements=statements)
