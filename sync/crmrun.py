@@ -96,5 +96,6 @@ def push_pending(system: str, store: Store, config: Any, pusher: Any) -> dict[st
         counts = dispatch_crm(store, config, system, pusher)
         for k, v in counts.items():
             pushed[k] = pushed.get(k, 0) + v
-        if counts["sent"] + counts["dead"] + counts["retrying"] == 0:  # each pass settles what it loads
+        settled = counts["sent"] + counts["dead"] + counts["retrying"] + counts["superseded"]
+        if settled == 0:  # each pass settles what it loads
             return pushed

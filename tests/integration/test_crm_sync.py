@@ -229,3 +229,28 @@ def test_a_rate_limited_batch_waits_and_is_sent_later(store):
     assert dispatch_crm(store, CONFIG, "salesforce", FakePusher())["requests"] == 0  # not due yet
     later = model.utcnow() + timedelta(seconds=121)
     assert dispatch_crm(store, CONFIG, "salesforce", FakePusher(), now=later)["sent"] == 1
+
+
+def test_a_row_overtaken_by_a_later_record_sends_the_current_value_or_nothing(store):
+    ingest(store, "hubspot", "contacts", [hubspot_contact(1, city="Porto")])
+    dispatch_crm(store, CONFIG, "salesforce", FakePusher())  # the lead exists in Salesforce now
+    with store.transaction() as s:
+        lead_id = s.scalar(select(model.Identity.value).where(model.Identity.kind == "salesforce_lead"))
+    ingest(store, "hubspot", "contacts", [hubspot_contact(1, at=T0 + timedelta(hours=1), city="Faro")])
+    assert [p["values"] for d, _, p, st in outbox(store) if d == "salesforce" and st == "pending"] == [
+        {"city": "Faro"}]
+    # before it is sent, Salesforce itself reports a newer city: the planned "Faro" is stale
+    lead = {"Id": lead_id, "Email": "person1@example.com", "FirstName": "First1", "LastName": "Last1",
+            "City": "Braga", "Status": "Open - Not Contacted", "IsConverted": False, "IsDeleted": False,
+            "SystemModstamp": (T0 + timedelta(hours=2)).isoformat()}
+    ingest(store, "salesforce", "Lead", [lead])
+    pusher = FakePusher()
+    counts = dispatch_crm(store, CONFIG, "salesforce", pusher)
+    assert pusher.calls == [] and counts["superseded"] == 1  # never "Faro" over Salesforce's newer "Braga"
+    with store.transaction() as s:
+        assert not s.scalars(select(model.EchoRecord).where(model.EchoRecord.system == "salesforce",
+                                                           model.EchoRecord.field == "city")).all()
+    # and HubSpot is told Salesforce's newer value once
+    hub = FakePusher()
+    dispatch_crm(store, CONFIG, "hubspot", hub)
+    assert [i.properties for _, items in hub.calls for i in items] == [{"city": "Braga", "hs_lead_status": "NEW"}]
