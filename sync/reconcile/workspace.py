@@ -337,6 +337,9 @@ class Workspace:
         if key not in self._entered:
             loaded = self.states[key].loaded
             signals = loaded.signals if loaded is not None else set()
+            if not signals:  # a contact new in this batch entered nothing before it
+                self._entered[key] = {}
+                return self._entered[key]
             self._entered[key] = entry_ids(lifecycle.replay(signals, self.config).transitions,
                                            self.conversion_rules, signals)
         return self._entered[key]
