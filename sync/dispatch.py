@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from sync import model
 from sync.errors import AuthError, PermanentError, RateLimited, TransientError
+from sync.http.redact import redact
 from sync.sql import update_by_id, upsert
 from sync.store import Store
 
@@ -59,16 +60,16 @@ def dispatch(store: Store, destination: str, send: Sender, *, limit: int = 200,
         except (RateLimited, TransientError) as exc:
             retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
             final = tries >= MAX_ATTEMPTS
-            delivery.update(status="dead" if final else "failed", last_error=str(exc)[:1000])
+            delivery.update(status="dead" if final else "failed", last_error=redact(str(exc))[:1000])
             outbox_updates.append({"id": item.id, "status": "dead" if final else "pending",
                                    "available_at": now + backoff(tries, retry_after)})
             counts["dead" if final else "retrying"] += 1
             if final:
-                dead.append(_dead_letter(item, f"gave up after {tries} attempts: {exc}", now))
+                dead.append(_dead_letter(item, f"gave up after {tries} attempts: {redact(str(exc))}", now))
         except (AuthError, PermanentError) as exc:
-            delivery.update(status="dead", last_error=str(exc)[:1000])
+            delivery.update(status="dead", last_error=redact(str(exc))[:1000])
             outbox_updates.append({"id": item.id, "status": "dead", "available_at": item.available_at})
-            dead.append(_dead_letter(item, str(exc), now))
+            dead.append(_dead_letter(item, redact(str(exc)), now))
             counts["dead"] += 1
         else:
             delivery.update(status="sent", sent_at=now, response=response)

@@ -58,12 +58,15 @@ def destination_config(settings: Settings, name: str, network: str, region: str 
     values = {key: _get(settings, network, key, conn, fallback=False) for key in creds_needed}
     if not all(values.values()):
         return None
-    base = _get(settings, network, "base_url", conn) or BASE_URLS[network]
+    # only the API version is shared with the network's default destination: a second ad account must not
+    # inherit its host (a proxy or sandbox would receive this account's token) or its test mode
+    base = _get(settings, network, "base_url", conn, fallback=False) or BASE_URLS[network]
     version = _get(settings, network, "api_version", conn) or API_VERSIONS[network]
-    test_code = _get(settings, network, "test_event_code", conn)
+    test_code = _get(settings, network, "test_event_code", conn, fallback=False)
     if network == "meta":
         secret = _get(settings, network, "app_secret", conn, fallback=False)
-        extra = {k: v for k in ("waba_id", "page_id", "ig_account_id") if (v := _get(settings, network, k, conn))}
+        extra = {k: v for k in ("waba_id", "page_id", "ig_account_id")
+                 if (v := _get(settings, network, k, conn, fallback=False))}
         return DestinationConfig(name=name, network=network, base_url=base, api_version=version,
                                  credentials={"access_token": values["access_token"],
                                               **({"app_secret": secret} if secret else {})},
@@ -73,16 +76,17 @@ def destination_config(settings: Settings, name: str, network: str, region: str 
         return DestinationConfig(name=name, network=network, base_url=base, api_version=version,
                                  credentials={"access_token": values["access_token"]},
                                  account_id=values["source_id"], test_event_code=test_code, default_region=region,
-                                 event_source=_get(settings, network, "event_source", conn) or "crm")
-    login = _get(settings, network, "login_customer_id", conn)
-    actions = _pairs(_get(settings, network, "conversion_actions", conn),
+                                 event_source=_get(settings, network, "event_source", conn, fallback=False) or "crm")
+    login = _get(settings, network, "login_customer_id", conn, fallback=False)
+    validate_only = (_get(settings, network, "validate_only", conn, fallback=False) or "").lower() == "true"
+    actions = _pairs(_get(settings, network, "conversion_actions", conn, fallback=False),
                      f"LIFESYNC_GOOGLE_ADS_CONVERSION_ACTIONS for destination {name!r}")
     return DestinationConfig(name=name, network=network, base_url=base, api_version=version,
                              credentials={"developer_token": values["developer_token"],
                                           "access_token": values["access_token"],
                                           **({"login_customer_id": login} if login else {})},
                              account_id=values["customer_id"].replace("-", ""), conversion_actions=actions,
-                             validate_only=(_get(settings, network, "validate_only", conn) or "").lower() == "true",
+                             validate_only=validate_only,
                              default_region=region)
 
 

@@ -61,7 +61,7 @@ class DestinationConfig:
     network: str  # "meta" | "tiktok" | "google"
     base_url: str  # https://graph.facebook.com | https://business-api.tiktok.com | https://googleads.googleapis.com
     api_version: str  # "v21.0" | "v1.3" | "v18"
-    credentials: Mapping[str, str]  # meta: access_token, app_secret?; tiktok: access_token;
+    credentials: Mapping[str, str] = field(repr=False)  # meta: access_token, app_secret?; tiktok: access_token;
     # google: developer_token, access_token (OAuth), login_customer_id?
     account_id: str  # meta: dataset/pixel id; tiktok: event_source_id; google: customer id
     event_names: Mapping[str, str] = field(default_factory=dict)  # kind -> name, over default_event_names()

@@ -19,11 +19,14 @@ maximum, and records per event:
 The ``event_id`` is the conversion's own, fixed when the conversion was recorded: a resend
 after a crash (sent, then killed before the Delivery was written) carries the same id, and
 the network's de-duplication drops it. A destination in ``validate_only`` mode (Google) marks
-nothing as delivered; ``dry_run`` builds and validates without sending or writing anything.
+its rows ``validated`` — checked, not delivered; they are not sent again when the mode is
+switched off (replay them to send them) — and ``dry_run`` builds and validates without sending
+or writing anything. An unexpected error building one event fails that event, not the pass.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -42,6 +45,7 @@ from sync.sql import chunks, one_of, update_by_id, upsert
 from sync.store import Store
 
 GOOGLE_CLICK_WINDOW_DAYS = 90  # Google Ads refuses click conversions older than the longest click-through window
+log = logging.getLogger(__name__)
 CONTACT_FIELDS = ("first_name", "last_name", "city", "state", "zip", "country", "date_of_birth", "gender")
 PASS_SIZE = 10_000  # outbox rows loaded per pass: several network batches, memory still small
 
@@ -177,6 +181,10 @@ def dispatch_conversions(store: Store, dest: DestinationConfig, sender: Any, *, 
         except LifesyncError as exc:
             results[row.id] = (EventResult(event_id, "failed", str(exc)), {})
             continue
+        except Exception as exc:  # a bug must not hold every later event back: this one fails, replayably
+            log.exception("building %s event %s", dest.name, event_id)
+            results[row.id] = (EventResult(event_id, "failed", f"internal error: {type(exc).__name__}"), {})
+            continue
         if event.key in by_key:  # two outbox rows for one event cannot exist (unique key); be safe anyway
             continue
         by_key[event.key] = row
@@ -212,8 +220,8 @@ def _record(store: Store, dest: DestinationConfig, rows: Iterable[Any], results:
         if status == "expired":
             outbox_status = "expired"
             counts.expired += 1
-        elif status == "sent" and dest.validate_only:
-            status, outbox_status = "validated", "pending"
+        elif status == "sent" and dest.validate_only:  # checked by the network, deliberately not recorded there
+            status = outbox_status = "validated"
             counts.validated += 1
         elif status == "sent":
             outbox_status = "sent"
@@ -252,5 +260,5 @@ def dispatch_all(store: Store, dest: DestinationConfig, sender: Any, *, dry_run:
             setattr(total, name, getattr(total, name) + getattr(one, name))
         total.requests += one.requests
         total.events = total.events or one.events
-        if dry_run or one.sent + one.failed + one.retrying + one.expired == 0:
+        if dry_run or one.sent + one.failed + one.retrying + one.expired + one.validated == 0:
             return total

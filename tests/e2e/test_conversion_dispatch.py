@@ -146,3 +146,29 @@ def test_dry_run_builds_everything_and_changes_nothing(networks, store):
     counts = dispatch_all(store, dests["meta"], sender_for(dests["meta"]), dry_run=True)
     assert counts.sent == 50 and meta.requests == 0 and counts.events
     assert statuses(store, "meta") == {"pending": 50}
+
+
+def test_validate_only_checks_each_event_once_and_records_nothing(networks, store):
+    from dataclasses import replace
+
+    _, _, google, dests = networks
+    seed(store, 30, destinations=("google",))
+    dest = replace(dests["google"], validate_only=True)
+    counts = dispatch_all(store, dest, sender_for(dest))
+    assert counts.validated == 30 and google.accepted == [] and statuses(store, "google") == {"validated": 30}
+    again = dispatch_all(store, dest, sender_for(dest))
+    assert again.requests == 0 and google.requests == 1  # not validated over and over
+
+
+def test_a_second_ad_account_does_not_inherit_the_defaults_host_or_test_mode(database_url):
+    from sync.attribution.configure import destination_config
+    from sync.settings import Settings
+
+    settings = Settings.from_env({"LIFESYNC_META_ACCESS_TOKEN": "t1", "LIFESYNC_META_DATASET_ID": "1",
+                                  "LIFESYNC_META_BASE_URL": "http://127.0.0.1:9/sandbox",
+                                  "LIFESYNC_META_TEST_EVENT_CODE": "TEST1", "LIFESYNC_META_API_VERSION": "v22.0",
+                                  "LIFESYNC_META_ACCESS_TOKEN__META_EU": "t2",
+                                  "LIFESYNC_META_DATASET_ID__META_EU": "2"})
+    eu = destination_config(settings, "meta-eu", "meta")
+    assert (eu.base_url, eu.test_event_code, eu.api_version) == ("https://graph.facebook.com", None, "v22.0")
+    assert "t2" not in repr(eu)
