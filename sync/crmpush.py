@@ -22,10 +22,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sync.patch import IdentityRef
+from sync.reconcile.state import STAGE_SLOT
 from sync.reconcile.survivorship import is_blank, value_key
 from sync.reconcile.workspace import ContactState, Echo, digest, echo_digest
 
-STAGE = "stage"  # the echo slot of the stage (no mapping field has this name)
+STAGE = STAGE_SLOT  # the echo slot of the stage
 
 # identity kinds that name a contact in each CRM, best first
 CRM_IDENTITY_KINDS: dict[str, tuple[str, ...]] = {
@@ -100,5 +101,12 @@ def plan(state: ContactState, contact_id: int, target: CrmTarget) -> dict[str, A
     if not values and push_stage is None:
         return None
     payload = {"values": values, "stage": push_stage, "known_values": known, "known_stage": known_stage}
-    return {"idempotency_key": f"crm:{target.system}:{contact_id}:{digest(value_key(payload))}"[:128],
+    # what made these the winners (source and its time per field, the last stage move): the same change
+    # planned twice gives one row, a value that returns later (A → B → A) gives a new one
+    cause = sorted((name, state.attributes[name]["source"],
+                    str(getattr(state.candidates.get((name, state.attributes[name]["source"])), "source_time", "")))
+                   for name in values)
+    last = state.transitions[-1] if state.transitions else None
+    key = digest(value_key(payload), value_key(cause), last.at if last and push_stage else "")
+    return {"idempotency_key": f"crm:{target.system}:{contact_id}:{key}"[:128],
             "kind": "crm", "destination": target.system, "contact_id": contact_id, "payload": payload}

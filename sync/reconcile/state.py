@@ -16,6 +16,8 @@ from sync import lifecycle
 from sync.patch import IdentityRef
 from sync.reconcile.survivorship import Candidate, value_key
 
+STAGE_SLOT = "stage"  # the echo slot of a pushed stage (no mapping field has this name)
+
 Key = int | str  # database id, or "new:N" for a contact created in this batch
 
 

@@ -18,6 +18,7 @@ from sync.errors import ReconcileError
 from sync.patch import IdentityRef, Patch
 from sync.reconcile import identity
 from sync.reconcile.state import (
+    STAGE_SLOT,
     ContactState,
     Echo,
     Key,
@@ -269,6 +270,9 @@ class Workspace:
         if patch.stage is not None:
             add_signal(primary, lifecycle.StageSignal(at=at, source=patch.source, kind="stage",
                                                       stage=patch.stage, reason=reason))
+            echo = primary.echoes.get((patch.source, STAGE_SLOT))
+            if echo is not None and echo.digest != echo_digest(patch.stage):
+                del primary.echoes[(patch.source, STAGE_SLOT)]  # the system moved on from what lifesync told it
         for act in patch.activities:
             key = digest("activity", patch.source, act.channel, act.direction,
                          act.external_id or act.occurred_at.isoformat())

@@ -254,3 +254,45 @@ def test_a_row_overtaken_by_a_later_record_sends_the_current_value_or_nothing(st
     hub = FakePusher()
     dispatch_crm(store, CONFIG, "hubspot", hub)
     assert [i.properties for _, items in hub.calls for i in items] == [{"city": "Braga", "hs_lead_status": "NEW"}]
+
+
+def test_a_value_that_comes_back_is_pushed_again(store):
+    def lead(lead_id, city, at):
+        return {"Id": lead_id, "Email": "person1@example.com", "FirstName": "First1", "LastName": "Last1",
+                "City": city, "Status": "Open - Not Contacted", "IsConverted": False, "IsDeleted": False,
+                "SystemModstamp": at.isoformat()}
+
+    ingest(store, "hubspot", "contacts", [hubspot_contact(1, city="Porto", hs_lead_status="NEW")])
+    dispatch_crm(store, CONFIG, "salesforce", FakePusher())
+    with store.transaction() as s:
+        lead_id = s.scalar(select(model.Identity.value).where(model.Identity.kind == "salesforce_lead"))
+    ingest(store, "salesforce", "Lead", [lead(lead_id, "Porto", T0 + timedelta(minutes=5))])  # the echo
+    pushed = []
+    for hour, city in ((1, "Braga"), (3, "Braga"), (5, "Braga")):  # Salesforce changes it, HubSpot puts it back
+        ingest(store, "salesforce", "Lead", [lead(lead_id, city, T0 + timedelta(hours=hour))])
+        hub = FakePusher()
+        dispatch_crm(store, CONFIG, "hubspot", hub)
+        pushed += [i.properties.get("city") for _, items in hub.calls for i in items]
+        ingest(store, "hubspot", "contacts", [hubspot_contact(1, at=T0 + timedelta(hours=hour, minutes=30),
+                                                              city="Braga", hs_lead_status="NEW")])
+        ingest(store, "hubspot", "contacts", [hubspot_contact(1, at=T0 + timedelta(hours=hour + 1),
+                                                              city="Porto", hs_lead_status="NEW")])
+        dispatch_crm(store, CONFIG, "salesforce", FakePusher())
+        ingest(store, "salesforce", "Lead", [lead(lead_id, "Porto", T0 + timedelta(hours=hour + 1, minutes=30))])
+    assert pushed == ["Braga", "Braga", "Braga"]  # each time Salesforce's newer Braga reaches HubSpot
+
+
+def test_a_system_that_moves_its_stage_again_is_told_the_current_stage(store):
+    ingest(store, "hubspot", "contacts", [hubspot_contact(1, lifecyclestage="lead")])
+    ingest(store, "salesforce", "Lead", [{
+        "Id": "00Q1", "Email": "person1@example.com", "FirstName": "First1", "LastName": "Last1",
+        "Status": "Working - Contacted", "IsConverted": False, "IsDeleted": False,
+        "SystemModstamp": (T0 + timedelta(hours=1)).isoformat()}])  # Hot Lead
+    hub = FakePusher()
+    dispatch_crm(store, CONFIG, "hubspot", hub)
+    assert [i.properties.get("lifecyclestage") for _, items in hub.calls for i in items] == ["salesqualifiedlead"]
+    # a HubSpot user moves the contact back to lead; lifesync's stages only move forward, so HubSpot is corrected
+    ingest(store, "hubspot", "contacts", [hubspot_contact(1, at=T0 + timedelta(hours=2), lifecyclestage="lead")])
+    again = FakePusher()
+    dispatch_crm(store, CONFIG, "hubspot", again)
+    assert [i.properties.get("lifecyclestage") for _, items in again.calls for i in items] == ["salesqualifiedlead"]
