@@ -120,14 +120,14 @@ def dispatch_pushes(destination: str = "respondio") -> dict[str, Any]:
 
 def _sync_crm(system: str) -> dict[str, Any]:
     from jobs.connection import redis_connection
-    from sync.crmrun import configured_connections, sync_connection
+    from sync.crmrun import configured_connections, lock_name, sync_connection
 
     settings, store_, config = context()
     connections = configured_connections(settings, system)
     if not connections:
         return {"skipped": True, "reason": f"{system} has no credentials configured"}
     redis = redis_connection(settings)
-    return {conn: _locked(settings, f"{system}:{conn}:sync", lambda conn=conn: sync_connection(
+    return {conn: _locked(settings, lock_name(system, conn), lambda conn=conn: sync_connection(
         system, conn, settings=settings, store=store_, config=config, redis=redis)) for conn in connections}
 
 
@@ -144,7 +144,7 @@ def sync_salesforce() -> dict[str, Any]:
 def dispatch_crm_pushes() -> dict[str, Any]:
     """Send due write-backs to every configured CRM (changes that arrived by webhook, automation...)."""
     from jobs.connection import redis_connection
-    from sync.crmrun import CRM_SYSTEMS, open_crm, push_pending
+    from sync.crmrun import CRM_SYSTEMS, lock_name, open_crm, push_pending
 
     settings, store_, config = context()
     out: dict[str, Any] = {}
@@ -152,7 +152,7 @@ def dispatch_crm_pushes() -> dict[str, Any]:
         if system not in enabled_targets(settings):
             continue
         pusher = open_crm(system, settings, store_, config, redis=redis_connection(settings))
-        out[system] = _locked(settings, f"dispatch_{system}",
+        out[system] = _locked(settings, lock_name(system),  # the sync's lock: one pusher per CRM
                               lambda s=system, p=pusher: push_pending(s, store_, config, p))
     return out
 

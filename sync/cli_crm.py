@@ -41,14 +41,19 @@ def register(main: click.Group, settings_: Any, store_: Any, config_: Any, dump:
     def sync_cmd(connection: str, object_name: str | None, full: bool, no_push: bool) -> None:
         """Pull CONNECTION (hubspot, salesforce, or hubspot/<name>) and write back what it lacks."""
         from jobs.connection import redis_connection
-        from sync.crmrun import parse_connection, sync_connection
+        from jobs.locks import sync_lock
+        from sync.crmrun import lock_name, parse_connection, sync_connection
 
         settings = settings_()
         system, conn = parse_connection(connection)
         progress = _ProgressLine()
-        with store_(settings) as store:
+        redis = redis_connection(settings)
+        with store_(settings) as store, sync_lock(redis, "lifesync", lock_name(system, conn), 6 * 3600) as held:
+            if not held:
+                raise click.ClickException(f"another run of {connection} (a scheduled sync or write-back) holds its "
+                                           "lock; try again when it has finished")
             report = sync_connection(system, conn, settings=settings, store=store, config=config_(settings),
-                                     redis=redis_connection(settings), objects=[object_name] if object_name else None,
+                                     redis=redis, objects=[object_name] if object_name else None,
                                      full=full, push=not no_push, progress=progress, check_mappings=True)
         progress.done()
         dump(report)

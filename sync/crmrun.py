@@ -24,6 +24,11 @@ from sync.store import Store
 CRM_SYSTEMS = ("hubspot", "salesforce")
 
 
+def lock_name(system: str, connection: str = "default") -> str:
+    """The lock every run that pulls from or pushes to (system, connection) holds: one at a time."""
+    return f"crm:{system}:{connection}"
+
+
 def parse_connection(name: str) -> tuple[str, str]:
     """``hubspot`` or ``hubspot/<connection>`` → (system, connection)."""
     system, _, connection = name.partition("/")

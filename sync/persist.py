@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, select, text, update
 from sqlalchemy.orm import Session
 
 from sync import lifecycle, model
@@ -33,6 +33,11 @@ def load_workspace(session: Session, refs: Iterable[IdentityRef], config: Lifecy
     enabled destinations.
     """
     effects = effects or Effects()
+    if session.get_bind().dialect.name == "postgresql":
+        # one reconcile transaction at a time, across every worker: two batches touching the same contact
+        # (through any of its identities) must not both load it and write back conflicting states. SQLite
+        # gets the same from BEGIN IMMEDIATE. The lock is released at commit or rollback.
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext('lifesync:reconcile'))"))
     ws = Workspace(config, effects.push_targets, effects.crm_targets, effects.conversion_rules,
                    effects.conversion_destinations)
     by_kind: dict[str, list[str]] = {}

@@ -49,9 +49,15 @@ def _json(value: Any) -> str:
     return encode_string(value) if type(value) is str else json.dumps(value)
 
 
-def _pg_copy(session: Session, table: Table, target: str, rows: Sequence[dict[str, Any]]) -> list[str]:
-    """COPY rows into ``target`` (a table with ``table``'s columns); returns the column names."""
-    rows = _with_defaults(table, rows)
+def _pg_copy(session: Session, table: Table, target: str, rows: Sequence[dict[str, Any]],
+             defaults: bool = True) -> list[str]:
+    """COPY rows into ``target`` (a table with ``table``'s columns); returns the column names.
+
+    ``defaults`` fills the columns the rows leave out with their defaults (inserts); updates
+    must not: a column a row leaves out is one it does not change.
+    """
+    if defaults:
+        rows = _with_defaults(table, rows)
     cols = list(rows[0])
     json_cols = [isinstance(table.c[c].type, JSON) for c in cols]
     raw = session.connection().connection.driver_connection
@@ -61,13 +67,14 @@ def _pg_copy(session: Session, table: Table, target: str, rows: Sequence[dict[st
     return cols
 
 
-def _pg_stage(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> tuple[str, list[str]]:
+def _pg_stage(session: Session, table: Table, rows: Sequence[dict[str, Any]],
+              defaults: bool = True) -> tuple[str, list[str]]:
     """COPY rows into a temporary table shaped like ``table`` (dropped at commit); its name and columns."""
     tmp = f"_ls_{table.name}_{next(_staged)}"
-    cols = list(_with_defaults(table, rows[:1])[0])
+    cols = list(_with_defaults(table, rows[:1])[0] if defaults else rows[0])
     session.execute(text(f"CREATE TEMP TABLE {tmp} ON COMMIT DROP AS "  # noqa: S608 - names from our models
                          f"SELECT {', '.join(cols)} FROM {table.name} WITH NO DATA"))
-    return tmp, _pg_copy(session, table, tmp, rows)
+    return tmp, _pg_copy(session, table, tmp, rows, defaults)
 
 
 # Below this many rows a plain INSERT beats COPY through a temporary table (fewer round trips).
@@ -124,7 +131,7 @@ def update_by_id(session: Session, entity: Any, rows: Sequence[dict[str, Any]]) 
         return
     table = _table(entity)
     if _dialect(session) == "postgresql":
-        tmp, cols = _pg_stage(session, table, rows)
+        tmp, cols = _pg_stage(session, table, rows, defaults=False)  # only the columns given change
         sets = ", ".join(f"{c} = v.{c}" for c in cols if c != "id")
         session.execute(text(f"UPDATE {table.name} SET {sets} FROM {tmp} AS v "  # noqa: S608
                              f"WHERE {table.name}.id = v.id"))

@@ -1,0 +1,28 @@
+"""``update_by_id`` changes the columns it is given and nothing else (both databases, both write paths)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from sync import model
+from sync.sql import COPY_THRESHOLD, insert_rows, update_by_id
+
+
+@pytest.mark.parametrize("n", [1, COPY_THRESHOLD + 5])  # plain UPDATE, and COPY into a staging table on PostgreSQL
+def test_columns_left_out_keep_their_values(store, n):
+    made = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    rows = [{"id": i, "idempotency_key": f"k{i}", "kind": "crm", "destination": "hubspot", "contact_id": None,
+             "payload": {"values": {"city": f"C{i}"}}, "status": "pending", "created_at": made, "available_at": made}
+            for i in range(1, n + 1)]
+    with store.transaction() as s:
+        insert_rows(s, model.Outbox, rows)
+    with store.transaction() as s:
+        update_by_id(s, model.Outbox, [{"id": r["id"], "status": "sent", "available_at": made} for r in rows])
+    with store.transaction() as s:
+        got = list(s.scalars(select(model.Outbox).order_by(model.Outbox.id)))
+    assert [o.status for o in got] == ["sent"] * n
+    assert [o.payload for o in got] == [r["payload"] for r in rows]  # not reset to the column's default
+    assert {o.created_at for o in got} == {made} and {o.kind for o in got} == {"crm"}
