@@ -2,10 +2,12 @@
 
 Connectors refresh access tokens and some vendors rotate refresh tokens; the newest ones must
 survive a restart or the connection is lost. They are stored encrypted with the key in
-``LIFESYNC_SECRET_KEY`` (a Fernet key); without it a key file ``lifesync.key`` (mode 0600) is
-created in the working directory, beside the default SQLite database, so a bare machine
-works. A row that no longer decrypts (the key changed) reads as absent, with a warning: the
-connector then falls back to the credentials in its settings.
+``LIFESYNC_SECRET_KEY`` (a Fernet key); without it, on the embedded SQLite default, a key file
+``lifesync.key`` (mode 0600) is created in the working directory beside the database, so a bare
+machine works. With PostgreSQL the key must be set: web, workers and scheduler are separate
+processes, possibly on separate machines, and must all read the same key. A row that no
+longer decrypts (the key changed) reads as absent, with a warning: the connector then falls
+back to the credentials in its settings.
 """
 
 from __future__ import annotations
@@ -50,15 +52,31 @@ def fernet_key(settings: Settings, key_dir: Path | None = None) -> bytes:
                                 "make one with: python -c 'from cryptography.fernet import Fernet; "
                                 "print(Fernet.generate_key().decode())'") from None
         return configured.encode()
+    if settings.database_url.startswith("postgresql"):
+        raise SettingsError("LIFESYNC_SECRET_KEY must be set with PostgreSQL (every process must encrypt and read "
+                            "stored OAuth tokens with the same key); make one with: python -c 'from "
+                            "cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'")
     path = (key_dir or Path.cwd()) / KEY_FILE
+    if not path.exists():
+        # written whole to a private temporary file, then linked into place: a second process either
+        # finds no file or the complete key, never an empty one
+        tmp = path.with_name(f".{KEY_FILE}.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(Fernet.generate_key())
+        try:
+            os.link(tmp, path)
+            log.info("created %s to encrypt stored OAuth tokens (set LIFESYNC_SECRET_KEY to use your own key)", path)
+        except FileExistsError:
+            pass  # another process made it first: use theirs
+        finally:
+            tmp.unlink(missing_ok=True)
+    key = path.read_bytes().strip()
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_bytes().strip()
-    key = Fernet.generate_key()
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(key)
-    log.info("created %s to encrypt stored OAuth tokens (set LIFESYNC_SECRET_KEY to use your own key)", path)
+        Fernet(key)
+    except ValueError:
+        raise SettingsError(f"{path} does not hold a Fernet key; delete it (stored OAuth tokens are then "
+                            "re-obtained from the settings) or set LIFESYNC_SECRET_KEY") from None
     return key
 
 

@@ -149,8 +149,9 @@ SETTINGS: tuple[tuple[str, str, str], ...] = (
     ("LIFESYNC_GOOGLE_ADS_BASE_URL", "https://googleads.googleapis.com", "Google Ads API base URL."),
     ("LIFESYNC_GOOGLE_ADS_API_VERSION", "v18", "Google Ads API version."),
     ("LIFESYNC_SECRET_KEY", "(unset)",
-     "Fernet key encrypting rotated OAuth tokens in the database. Unset: a key file `lifesync.key` (mode 0600) "
-     "is created beside the working directory's database."),
+     "Fernet key encrypting rotated OAuth tokens in the database; required with PostgreSQL (every process must "
+     "share it). Unset on the SQLite default: a key file `lifesync.key` (mode 0600) is created in the working "
+     "directory."),
     ("LIFESYNC_OPS_TOKEN", "(unset)",
      "Token for the ops surfaces (Bearer, or basic-auth password): rq-dashboard at `/rq` is mounted when this, "
      "`REDIS_URL` and the `dashboard` extra (`pip install -e '.[dashboard]'`) are all there."),

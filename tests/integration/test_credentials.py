@@ -54,3 +54,11 @@ def test_token_store_of_settings_round_trips(store):
     settings = Settings.from_env({"LIFESYNC_SECRET_KEY": Fernet.generate_key().decode()})
     token_store(store, settings).save("hubspot", "salon2", {"refresh_token": "r"})
     assert token_store(store, settings).load("hubspot", "salon2") == {"refresh_token": "r"}
+
+
+def test_postgresql_deployments_must_share_a_configured_key(tmp_path):
+    with pytest.raises(SettingsError, match="LIFESYNC_SECRET_KEY must be set with PostgreSQL"):
+        fernet_key(Settings.from_env({"DATABASE_URL": "postgresql://u@db/lifesync"}), tmp_path)
+    (tmp_path / "lifesync.key").write_bytes(b"")  # e.g. a crash left it empty
+    with pytest.raises(SettingsError, match="does not hold a Fernet key"):
+        fernet_key(Settings.from_env({}), tmp_path)
