@@ -212,8 +212,9 @@ class Workspace:
         # A record carrying a value lifesync wrote to it was modified by that write: its other
         # values did not change then, so they keep the time they had (a record-level timestamp
         # would otherwise make every untouched field look brand new and win "newest").
-        ours = any((e := primary.echoes.get((patch.source, name))) is not None and e.digest == echo_digest(value)
-                   for name, value in patch.fields)
+        echoes = primary.echoes
+        ours = bool(echoes) and any((e := echoes.get((patch.source, name))) is not None
+                                    and e.digest == echo_digest(value) for name, value in patch.fields)
         for name, value in patch.fields:
             cand = Candidate(patch.source, value, patch.source_time, patch.record_id)
             echo = primary.echoes.get((patch.source, name))
