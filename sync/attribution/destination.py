@@ -94,7 +94,7 @@ class BuiltEvent:
     payload: dict[str, Any]
 
 
-Status = Literal["sent", "failed", "retry", "expired"]  # expired: older than the network accepts (the dispatcher)
+Status = Literal["sent", "failed", "retry", "expired", "duplicate"]  # the last two: set by the dispatcher
 
 
 @dataclass(frozen=True)

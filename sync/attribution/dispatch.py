@@ -12,6 +12,10 @@ maximum, and records per event:
 - ``failed`` (refused locally or by the network) → ``dead``, with a replayable dead letter
   carrying the reason;
 - ``retry`` → pending again after a growing delay (dead after ``MAX_ATTEMPTS``);
+- the same sale told twice — a stage-derived conversion (conversions.yaml ``on_stage``) and a
+  record's own conversion of the same kind for the same contact within ``SAME_FACT_WINDOW``,
+  whichever arrived second — → ``duplicate``, not sent: the network is told each fact once,
+  under the event id of the first (two records with different order ids are two sales);
 - older than the network accepts (Meta: ``max_event_age_days``, 7 by default; Google: the
   90-day click window) → ``expired``, not sent: no retry or replay could deliver it, so it is
   counted, not dead-lettered (a backfill of old history is not an error).
@@ -38,12 +42,14 @@ from sqlalchemy import select
 from sync import model
 from sync.attribution.destination import BuiltEvent, DestinationConfig, EventResult, NormalizeCache
 from sync.attribution.facts import ContactFacts, ConversionFacts, TouchpointFacts
+from sync.attribution.rules import STAGE_OBJECT_PREFIX
 from sync.dispatch import MAX_ATTEMPTS, backoff
 from sync.errors import LifesyncError
 from sync.http.redact import redact
 from sync.sql import chunks, one_of, update_by_id, upsert
 from sync.store import Store
 
+SAME_FACT_WINDOW = timedelta(hours=24)  # a stage conversion and a record conversion this close are one fact
 GOOGLE_CLICK_WINDOW_DAYS = 90  # Google Ads refuses click conversions older than the longest click-through window
 log = logging.getLogger(__name__)
 CONTACT_FIELDS = ("first_name", "last_name", "city", "state", "zip", "country", "date_of_birth", "gender")
@@ -58,6 +64,7 @@ class DispatchCounts:
     failed: int = 0
     retrying: int = 0
     expired: int = 0
+    duplicate: int = 0
     validated: int = 0
     requests: int = 0
     events: list[dict[str, Any]] = field(default_factory=list)  # dry run: the built payloads (first few)
@@ -76,13 +83,49 @@ def _builder(network: str) -> Any:
     return {"meta": meta_capi, "tiktok": tiktok, "google": google_ads}[network].build
 
 
+def _is_stage(conv: ConversionFacts) -> bool:
+    return conv.object.startswith(STAGE_OBJECT_PREFIX)
+
+
+def _twin(conv: ConversionFacts, told: Iterable[ConversionFacts]) -> ConversionFacts | None:
+    """A conversion already told to the destination that is the same fact as ``conv`` (the closest in time)."""
+    same = [other for other in told
+            if other.event_id != conv.event_id and other.kind == conv.kind and _is_stage(other) != _is_stage(conv)
+            and abs(other.occurred_at - conv.occurred_at) <= SAME_FACT_WINDOW
+            and not (other.order_id and conv.order_id and other.order_id != conv.order_id)]
+    return min(same, key=lambda other: abs(other.occurred_at - conv.occurred_at), default=None)
+
+
+def _told(session: Any, destination: str, contact_ids: list[int]) -> dict[int, list[ConversionFacts]]:
+    """Conversions of these contacts already told to the destination and not yet paired with a duplicate."""
+    status: dict[str, str] = {}
+    for part in chunks(contact_ids, 5000):
+        for o in session.execute(select(model.Outbox.payload, model.Outbox.status).where(
+                model.Outbox.destination == destination, model.Outbox.kind == "conversion",
+                model.Outbox.status.in_(("sent", "validated", "duplicate")),
+                one_of(session, model.Outbox.contact_id, part))):
+            status[str((o.payload or {}).get("event_id"))] = o.status
+    conversions, owner, _, _ = load_facts(session, list(status), facts=False) if status else ({}, {}, {}, {})
+    out: dict[int, list[ConversionFacts]] = defaultdict(list)
+    duplicates: dict[int, list[ConversionFacts]] = defaultdict(list)
+    for event_id, conv in sorted(conversions.items(), key=lambda item: item[1].occurred_at):
+        (duplicates if status[event_id] == "duplicate" else out)[owner[event_id]].append(conv)
+    for contact, dups in duplicates.items():  # each duplicate already used up the telling it matched
+        for dup in dups:
+            if (twin := _twin(dup, out[contact])) is not None:
+                out[contact].remove(twin)
+    return out
+
+
 def max_age_days(dest: DestinationConfig) -> int | None:
     """How old an event the destination's network still accepts (None: no limit lifesync knows of)."""
     return {"meta": dest.max_event_age_days, "google": GOOGLE_CLICK_WINDOW_DAYS}.get(dest.network)
 
 
-def load_facts(session: Any, event_ids: list[str]) -> tuple[dict[str, ConversionFacts], dict[str, int],
-                                                            dict[int, ContactFacts], dict[int, list[TouchpointFacts]]]:
+Facts = tuple[dict[str, ConversionFacts], dict[str, int], dict[int, ContactFacts], dict[int, list[TouchpointFacts]]]
+
+
+def load_facts(session: Any, event_ids: list[str], *, facts: bool = True) -> Facts:
     """Conversions by event id (with their contact ids), and those contacts' facts and touchpoints."""
     conversions: dict[str, ConversionFacts] = {}
     owner: dict[str, int] = {}
@@ -93,6 +136,8 @@ def load_facts(session: Any, event_ids: list[str]) -> tuple[dict[str, Conversion
                 event_id=c.event_id, kind=c.kind, occurred_at=c.occurred_at, value=c.value, currency=c.currency,
                 order_id=c.order_id, source=c.source, object=c.object, record_id=c.record_id)
             owner[c.event_id] = c.contact_id
+    if not facts:  # the conversions alone
+        return conversions, owner, {}, {}
     contact_ids = sorted(set(owner.values()))
     attrs: dict[int, dict[str, Any]] = {}
     consent: dict[int, dict[str, Any]] = {}
@@ -161,6 +206,7 @@ def dispatch_conversions(store: Store, dest: DestinationConfig, sender: Any, *, 
                 one_of(session, model.Delivery.outbox_id, part), model.Delivery.destination == dest.name))})
         event_ids = [str((r.payload or {}).get("event_id")) for r in rows]
         conversions, owner, contacts, touches = load_facts(session, event_ids)
+        told = _told(session, dest.name, sorted(set(owner.values())))
     build, cache = _builder(dest.network), NormalizeCache()
     oldest = now - timedelta(days=max_age_days(dest)) if max_age_days(dest) is not None else None
     built: list[BuiltEvent] = []
@@ -171,6 +217,13 @@ def dispatch_conversions(store: Store, dest: DestinationConfig, sender: Any, *, 
         if conv is None:
             results[row.id] = (EventResult(event_id, "failed", "the conversion no longer exists"), {})
             continue
+        twin = _twin(conv, told.get(owner[event_id], ()))
+        if twin is not None:
+            told[owner[event_id]].remove(twin)  # a fact is told once, and pairs with one other telling only
+            results[row.id] = (EventResult(event_id, "duplicate", f"the same {conv.kind} as event {twin.event_id} "
+                                           f"(one from a stage change, one from a record), already told"), {})
+            continue
+        told.setdefault(owner[event_id], []).append(conv)
         if oldest is not None and conv.occurred_at < oldest:
             results[row.id] = (EventResult(event_id, "expired", f"occurred {conv.occurred_at:%Y-%m-%d}, older than "
                                            f"the {max_age_days(dest)} days {dest.network} accepts"), {})
@@ -217,9 +270,9 @@ def _record(store: Store, dest: DestinationConfig, rows: Iterable[Any], results:
         tries = attempts.get(row.id, 0) + 1
         status, available = result.status, row.available_at
         error = redact(result.error) if result.error else None
-        if status == "expired":
-            outbox_status = "expired"
-            counts.expired += 1
+        if status in ("expired", "duplicate"):
+            outbox_status = status
+            setattr(counts, status, getattr(counts, status) + 1)
         elif status == "sent" and dest.validate_only:  # checked by the network, deliberately not recorded there
             status = outbox_status = "validated"
             counts.validated += 1
@@ -256,9 +309,9 @@ def dispatch_all(store: Store, dest: DestinationConfig, sender: Any, *, dry_run:
     total = DispatchCounts()
     while True:
         one = dispatch_conversions(store, dest, sender, dry_run=dry_run, now=now)
-        for name in ("sent", "failed", "retrying", "validated", "expired"):
+        for name in ("sent", "failed", "retrying", "validated", "expired", "duplicate"):
             setattr(total, name, getattr(total, name) + getattr(one, name))
         total.requests += one.requests
         total.events = total.events or one.events
-        if dry_run or one.sent + one.failed + one.retrying + one.expired + one.validated == 0:
+        if dry_run or one.sent + one.failed + one.retrying + one.expired + one.validated + one.duplicate == 0:
             return total

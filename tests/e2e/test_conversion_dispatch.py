@@ -172,3 +172,39 @@ def test_a_second_ad_account_does_not_inherit_the_defaults_host_or_test_mode(dat
     eu = destination_config(settings, "meta-eu", "meta")
     assert (eu.base_url, eu.test_event_code, eu.api_version) == ("https://graph.facebook.com", None, "v22.0")
     assert "t2" not in repr(eu)
+
+
+def test_a_sale_told_by_a_stage_and_by_its_order_reaches_the_network_once(networks, store):
+    from dataclasses import replace
+
+    from sync.attribution.rules import StageRule
+    from sync.config import load_config
+    from sync.effects import Effects
+    from sync.patch import ConversionData, IdentityRef, Patch
+    from sync.pipeline import ingest_patches
+
+    meta, _, _, dests = networks
+    config = load_config(None)
+    # the respond.io agent marks the contact Customer: a purchase worth the contact's "amount" field
+    rules = replace(config.conversions, on_stage=(StageRule("New Lead", "lead"), StageRule(
+        "Customer", "purchase", value_field="amount", default_currency="EUR", sources=("respondio",))))
+    effects = Effects(conversion_rules=rules, conversion_destinations=frozenset({"meta"}))
+    now = model.utcnow() - timedelta(hours=3)
+    email = IdentityRef("email", "buyer@example.com")
+    lead = Patch("respondio", "contact", "r1", now - timedelta(hours=5), (email,), stage="New Lead")
+    agent = Patch("respondio", "contact", "r1", now + timedelta(hours=1), (email,), stage="Customer",
+                  fields=(("amount", 80.0),))  # → a stage-derived purchase
+    order = Patch("shop", "order", "o1", now, (email,),
+                  conversions=(ConversionData("purchase", now, 80.0, "EUR", "o1"),))  # the same sale, later
+    for patch in (lead, agent):
+        ingest_patches(store, config.lifecycle, [(patch, None)], [], effects)
+    assert dispatch_all(store, dests["meta"], sender_for(dests["meta"])).sent == 2  # the lead and the purchase
+    ingest_patches(store, config.lifecycle, [(order, None)], [], effects)
+    counts = dispatch_all(store, dests["meta"], sender_for(dests["meta"]))
+    assert counts.duplicate == 1 and counts.sent == 0
+    assert [e["event_name"] for e in meta.accepted].count("Purchase") == 1
+    # a second, different order of the same contact is a second sale
+    second = Patch("shop", "order", "o2", now + timedelta(hours=2), (email,),
+                   conversions=(ConversionData("purchase", now + timedelta(hours=2), 30.0, "EUR", "o2"),))
+    ingest_patches(store, config.lifecycle, [(second, None)], [], effects)
+    assert dispatch_all(store, dests["meta"], sender_for(dests["meta"])).sent == 1
