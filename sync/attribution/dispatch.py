@@ -223,7 +223,6 @@ def dispatch_conversions(store: Store, dest: DestinationConfig, sender: Any, *, 
             results[row.id] = (EventResult(event_id, "duplicate", f"the same {conv.kind} as event {twin.event_id} "
                                            f"(one from a stage change, one from a record), already told"), {})
             continue
-        told.setdefault(owner[event_id], []).append(conv)
         if oldest is not None and conv.occurred_at < oldest:
             results[row.id] = (EventResult(event_id, "expired", f"occurred {conv.occurred_at:%Y-%m-%d}, older than "
                                            f"the {max_age_days(dest)} days {dest.network} accepts"), {})
@@ -238,6 +237,7 @@ def dispatch_conversions(store: Store, dest: DestinationConfig, sender: Any, *, 
             log.exception("building %s event %s", dest.name, event_id)
             results[row.id] = (EventResult(event_id, "failed", f"internal error: {type(exc).__name__}"), {})
             continue
+        told.setdefault(owner[event_id], []).append(conv)  # being told now (a twin later in the pass is not)
         if event.key in by_key:  # two outbox rows for one event cannot exist (unique key); be safe anyway
             continue
         by_key[event.key] = row
