@@ -26,3 +26,18 @@ def test_columns_left_out_keep_their_values(store, n):
     assert [o.status for o in got] == ["sent"] * n
     assert [o.payload for o in got] == [r["payload"] for r in rows]  # not reset to the column's default
     assert {o.created_at for o in got} == {made} and {o.kind for o in got} == {"crm"}
+
+
+def test_bulk_writes_keep_every_character(store):
+    """Tabs, newlines, backslashes, quotes, accents and emoji survive COPY (PostgreSQL) and INSERT alike."""
+    tricky = ["a\tb", "line1\nline2\r\n", "back\\slash \\N", 'quote " and \\"', "José — ✨", "", " "]
+    made = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    rows = [{"id": i + 1, "idempotency_key": f"k{i}", "kind": "crm", "destination": "hubspot", "contact_id": None,
+             "payload": {"v": value, "n": i, "f": 1.5, "b": True, "none": None},
+             "status": value[:16] or "x", "created_at": made, "available_at": made}
+            for i, value in enumerate(tricky * 10)]  # 70 rows: above the COPY threshold
+    with store.transaction() as s:
+        insert_rows(s, model.Outbox, rows)
+    with store.transaction() as s:
+        got = {o.id: (o.payload, o.status) for o in s.scalars(select(model.Outbox))}
+    assert got == {r["id"]: (r["payload"], r["status"]) for r in rows}
