@@ -7,7 +7,9 @@ Read from ``outbox`` items of kind ``conversion`` created in the window, and the
   the destination's name (``meta``, ``tiktok``, ``google``, ...); its payload holds at least
   ``{"event_id": ...}`` and is not read here;
 - the dispatcher records one delivery per (outbox item, destination) with ``status`` one of
-  ``pending`` / ``sent`` / ``failed`` / ``dead``; an item with no delivery yet counts under
+  ``pending`` / ``sent`` / ``failed`` / ``dead``, or — never sent, on purpose — ``expired``
+  (older than the network accepts), ``duplicate`` (the same sale told twice) and
+  ``validated`` (a validate-only run); an item with no delivery yet counts under
   its outbox status (``pending`` until the dispatcher touches it); unknown statuses count
   as ``other``;
 - on a delivery it sent, the dispatcher stores in ``deliveries.response`` a summary with
@@ -37,7 +39,7 @@ from sync.reports.window import ReportData, reading, share, within
 from sync.store import Store
 
 CONVERSION_KIND = "conversion"
-STATUSES = ("sent", "failed", "dead", "pending")
+STATUSES = ("sent", "failed", "dead", "pending", "expired", "duplicate", "validated")
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,9 @@ class DestinationHealth:
     click_ids: dict[str, int] = field(default_factory=dict)  # click id name → sent events carrying it
     keys: dict[str, int] = field(default_factory=dict)  # hashed key → sent events carrying it
     key_shares: dict[str, float] = field(default_factory=dict)  # hashed key → share of sent events
+    expired: int = 0  # older than the network accepts: never sent
+    duplicate: int = 0  # the same sale told twice: sent once
+    validated: int = 0  # checked in validate-only mode, not recorded by the network
 
 
 @dataclass(frozen=True)
@@ -96,7 +101,8 @@ def delivery(session_or_store: Session | Store, config: Any = None, *, start: da
         rows.append(DestinationHealth(
             destination=dest, events=sum(counts.values()), sent=sent, failed=counts.get("failed", 0),
             dead=counts.get("dead", 0), pending=counts.get("pending", 0),
-            other=sum(n for s, n in counts.items() if s not in STATUSES),
+            other=sum(n for s, n in counts.items() if s not in STATUSES), expired=counts.get("expired", 0),
+            duplicate=counts.get("duplicate", 0), validated=counts.get("validated", 0),
             with_click_id=with_click, click_id_share=share(with_click, sent),
             click_ids=dict(sorted(click_ids[dest].items())), keys=dest_keys,
             key_shares={k: n / sent for k, n in dest_keys.items()} if sent else {}))

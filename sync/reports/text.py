@@ -112,8 +112,9 @@ def _(report: AttributionReport) -> str:
 
 @format_report.register
 def _(report: DeliveryReport) -> str:
-    rows = [(d.destination, d.events, d.sent, d.failed, d.dead, d.pending, percent(d.click_id_share),
-             " ".join(f"{k}={percent(v)}" for k, v in d.key_shares.items()) or "-") for d in report.destinations]
+    rows = [(d.destination, d.events, d.sent, d.failed, d.dead, d.pending, d.expired, d.duplicate,
+             percent(d.click_id_share), " ".join(f"{k}={percent(v)}" for k, v in d.key_shares.items()) or "-")
+            for d in report.destinations]
     return "\n".join([f"Conversion delivery health, queued {window_line(report.start, report.end)}",
-                      table(("destination", "events", "sent", "failed", "dead", "pending", "click id",
-                             "hashed keys (share of sent)"), rows)])
+                      table(("destination", "events", "sent", "failed", "dead", "pending", "too old", "duplicate",
+                             "click id", "hashed keys (share of sent)"), rows)])

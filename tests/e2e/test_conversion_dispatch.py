@@ -203,6 +203,10 @@ def test_a_sale_told_by_a_stage_and_by_its_order_reaches_the_network_once(networ
     counts = dispatch_all(store, dests["meta"], sender_for(dests["meta"]))
     assert counts.duplicate == 1 and counts.sent == 0
     assert [e["event_name"] for e in meta.accepted].count("Purchase") == 1
+    from sync.reports.delivery import delivery
+
+    [health] = delivery(store, config).destinations
+    assert (health.destination, health.sent, health.duplicate, health.dead) == ("meta", 2, 1, 0)
     # a second, different order of the same contact is a second sale
     second = Patch("shop", "order", "o2", now + timedelta(hours=2), (email,),
                    conversions=(ConversionData("purchase", now + timedelta(hours=2), 30.0, "EUR", "o2"),))
