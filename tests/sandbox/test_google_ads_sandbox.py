@@ -6,6 +6,7 @@ import hashlib
 
 import pytest
 from flask import Flask
+from support.clock import Clock
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.test import Client
 
@@ -22,17 +23,11 @@ PURCHASE = f"customers/{CID}/conversionActions/111"
 FAILURE = "type.googleapis.com/google.ads.googleads.v18.errors.GoogleAdsFailure"
 
 
-class Clock:
-    def __init__(self, now: float = NOW):
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(NOW)
 
 
 @pytest.fixture

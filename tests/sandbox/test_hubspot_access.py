@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+from support.clock import Clock
 
 from sync.sandbox.hubspot import HubSpotSandbox, create_app
 
@@ -13,19 +14,10 @@ START = datetime(2026, 11, 27, 10, 0, tzinfo=UTC).timestamp()
 LIST = "/crm/v3/objects/contacts"
 
 
-class Clock:
-    def __init__(self, start: float = START):
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def make(**kwargs):
-    clock = Clock()
+    clock = Clock(START)
     sandbox = HubSpotSandbox(clock=clock, **kwargs)
     return sandbox, create_app(sandbox).test_client(), clock
 

@@ -6,6 +6,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from support.clock import Clock
 
 from sync.sandbox.hubspot import HubSpotSandbox, create_app
 
@@ -15,16 +16,10 @@ BATCH = "/crm/v3/objects/contacts/batch/"
 NOT_FOUND = "Could not get some CONTACT objects, they may be deleted or not exist. Check that ids are valid."
 
 
-class Clock:
-    def __init__(self):
-        self.now = START.timestamp()
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def make(**kwargs):
-    clock = Clock()
+    clock = Clock(START.timestamp())
     sandbox = HubSpotSandbox(clock=clock, rate_per_10s=None, **kwargs)
     return sandbox, create_app(sandbox).test_client(), clock
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from support.clock import Clock
 
 from sync.sandbox.hubspot import HubSpotSandbox, create_app
 
@@ -13,12 +14,6 @@ AUTH = {"Authorization": f"Bearer {HubSpotSandbox.TOKEN}"}
 SEARCH = "/crm/v3/objects/contacts/search"
 
 
-class Clock:
-    def __init__(self):
-        self.now = START.timestamp()
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def ms(moment: datetime) -> str:
@@ -28,7 +23,7 @@ def ms(moment: datetime) -> str:
 @pytest.fixture
 def people():
     """Five contacts with known values, modified one hour apart (ids in the same order)."""
-    clock = Clock()
+    clock = Clock(START.timestamp())
     sandbox = HubSpotSandbox(clock=clock, rate_per_10s=None)
     rows = [
         {"email": "ana@example.org", "firstname": "Ana", "lifecyclestage": "lead", "city": "Madrid"},
@@ -184,7 +179,7 @@ def test_archived_records_never_appear(people):
 
 
 def test_index_lag_hides_fresh_writes_until_the_index_catches_up():
-    clock = Clock()
+    clock = Clock(START.timestamp())
     sandbox = HubSpotSandbox(clock=clock, index_lag=5.0, rate_per_10s=None)
     client = create_app(sandbox).test_client()
     old = sandbox.put("contacts", {"email": "old@example.com"}, at=START - timedelta(minutes=1))

@@ -9,6 +9,7 @@ import json
 
 import pytest
 from flask import Flask
+from support.clock import Clock
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.test import Client
 
@@ -22,17 +23,11 @@ PH = hashlib.sha256(b"16505551212").hexdigest()
 PATH = f"/v21.0/{MetaSandbox.DATASET_ID}/events"
 
 
-class Clock:
-    def __init__(self, now: float = NOW):
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(NOW)
 
 
 @pytest.fixture

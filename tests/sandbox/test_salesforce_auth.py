@@ -11,6 +11,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from support.clock import Clock
 
 from sync.sandbox.salesforce import SalesforceSandbox, create_app
 
@@ -20,12 +21,6 @@ TOKEN_URL = "/services/oauth2/token"
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def _key() -> tuple[str, str]:
@@ -43,7 +38,7 @@ OTHER_PRIVATE, _ = _key()
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(START)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from support.clock import Clock
 
 from sync.sandbox.faults import Faults
 from sync.sandbox.salesforce import SalesforceSandbox, create_app
@@ -15,17 +16,11 @@ NOW = datetime(2026, 11, 27, 10, 30, 45, tzinfo=UTC)
 V = "/services/data/v60.0"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW.timestamp()
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(NOW.timestamp())
 
 
 def api(sandbox: SalesforceSandbox):

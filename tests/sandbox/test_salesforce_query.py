@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import phonenumbers
 import pytest
+from support.clock import Clock
 
 from sync.sandbox.salesforce import SalesforceSandbox, create_app
 
@@ -13,12 +14,6 @@ NOW = datetime(2026, 11, 27, 10, tzinfo=UTC)
 V = "/services/data/v60.0"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW.timestamp()
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class Api:
@@ -46,7 +41,7 @@ class Api:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(NOW.timestamp())
 
 
 def lead(sandbox: SalesforceSandbox, n: int, **fields) -> str:

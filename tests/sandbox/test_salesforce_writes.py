@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 
 import pytest
+from support.clock import Clock
 
 from sync.sandbox.salesforce import SalesforceSandbox, create_app
 
@@ -14,17 +15,11 @@ V = "/services/data/v60.0"
 CLIENT = {"Sforce-Call-Options": "client=lifesync, defaultNamespace=ls"}
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW.timestamp()
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(NOW.timestamp())
 
 
 @pytest.fixture

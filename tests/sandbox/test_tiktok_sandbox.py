@@ -6,6 +6,7 @@ import hashlib
 
 import pytest
 from flask import Flask
+from support.clock import Clock
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.test import Client
 
@@ -18,17 +19,11 @@ PHONE = hashlib.sha256(b"+34600111222").hexdigest()
 AUTH = {"Access-Token": TikTokSandbox.ACCESS_TOKEN}
 
 
-class Clock:
-    def __init__(self, now: float = NOW):
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(NOW)
 
 
 @pytest.fixture
