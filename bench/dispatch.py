@@ -88,10 +88,10 @@ def destinations(url: str) -> dict:
     from sync.sandbox.tiktok import TikTokSandbox
     from sync.settings import Settings
 
-    server = SandboxServer(meta=MetaSandbox(), tiktok=TikTokSandbox(), google=GoogleAdsSandbox())
-    server.bind = lambda: server  # only for env(): the real sandbox runs in its own process
-    env = {k.replace(server.url, url): v.replace(server.url, url) for k, v in server.env().items()}
-    settings = Settings.from_env(env)
+    # not started: only its settings, for the sandbox serving at ``url`` in its own process
+    server = SandboxServer(meta=MetaSandbox(), tiktok=TikTokSandbox(), google=GoogleAdsSandbox(),
+                           port=int(url.rsplit(":", 1)[1]))
+    settings = Settings.from_env(server.env())
     return {name: destination_config(settings, name, name) for name in ("meta", "tiktok", "google")}
 
 

@@ -243,8 +243,9 @@ def main() -> None:
             with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
                 conn.execute(f"DROP DATABASE IF EXISTS {pg_name} WITH (FORCE)")
 
+    workers = "sync workers" if args.threads <= 1 else f"gthread workers of {args.threads} threads"
     print(f"load generator: Python http.client, {args.connections} connections over {PROCESSES} processes "
-          f"(wrk not installed); gunicorn 2 sync workers each; database {args.db}; Redis {REDIS_URL}")
+          f"(wrk not installed); gunicorn 2 {workers} each; database {args.db}; Redis {REDIS_URL}")
     print(f"{'app':<12}{'requests':>10}{'errors':>8}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}")
     for name, f in figures.items():
         print(f"{name:<12}{f['requests']:>10}{f['errors']:>8}{f['rps']:>10.0f}{f['p50_ms']:>9.2f}{f['p99_ms']:>9.2f}")

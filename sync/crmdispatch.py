@@ -30,7 +30,7 @@ from sqlalchemy import bindparam, delete, select
 from sync import model
 from sync.connectors.crm import Pusher, PushItem, PushResult, QuotaReached
 from sync.crmpush import CRM_IDENTITY_KINDS, STAGE
-from sync.dispatch import MAX_ATTEMPTS, backoff
+from sync.dispatch import MAX_ATTEMPTS, backoff, dead_letter
 from sync.errors import AuthError, LifesyncError, PermanentError, RateLimited, TransientError, ValidationError
 from sync.http.redact import redact
 from sync.mappings.engine import reverse
@@ -262,9 +262,7 @@ def _dead(out: _Outcome, system: str, contact: _Contact, attempts: dict[int, int
     _delivery(out, system, contact, attempts, now, "dead", reason)
     for row in contact.rows:
         out.outbox.append({"id": row.id, "status": "dead", "available_at": row.available_at})
-        out.dead.append({"stage": "dispatch", "source": system, "object": "crm", "record_id": str(row.id),
-                         "reason": reason[:2000], "payload": {"outbox_id": row.id}, "status": "open",
-                         "created_at": now})
+        out.dead.append(dead_letter(system, "crm", row.id, reason, now))
     if contact.contact_id > 0:
         out.echo_gone += [{"b_c": contact.contact_id, "b_sys": system, "b_f": f}
                           for f in [*contact.values, *([STAGE] if contact.stage else [])]]

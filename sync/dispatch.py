@@ -65,11 +65,12 @@ def dispatch(store: Store, destination: str, send: Sender, *, limit: int = 200,
                                    "available_at": now + backoff(tries, retry_after)})
             counts["dead" if final else "retrying"] += 1
             if final:
-                dead.append(_dead_letter(item, f"gave up after {tries} attempts: {redact(str(exc))}", now))
+                dead.append(dead_letter(item.destination, item.kind, item.id,
+                                             f"gave up after {tries} attempts: {redact(str(exc))}", now))
         except (AuthError, PermanentError) as exc:
             delivery.update(status="dead", last_error=redact(str(exc))[:1000])
             outbox_updates.append({"id": item.id, "status": "dead", "available_at": item.available_at})
-            dead.append(_dead_letter(item, redact(str(exc)), now))
+            dead.append(dead_letter(item.destination, item.kind, item.id, redact(str(exc)), now))
             counts["dead"] += 1
         else:
             delivery.update(status="sent", sent_at=now, response=response)
@@ -85,7 +86,7 @@ def dispatch(store: Store, destination: str, send: Sender, *, limit: int = 200,
     return counts
 
 
-def _dead_letter(item: model.Outbox, reason: str, now: datetime) -> dict[str, Any]:
-    return {"stage": "dispatch", "source": item.destination, "object": item.kind,
-            "record_id": str(item.id), "reason": reason[:2000], "payload": {"outbox_id": item.id},
-            "status": "open", "created_at": now}
+def dead_letter(destination: str, kind: str, outbox_id: int, reason: str, now: datetime) -> dict[str, Any]:
+    """The dead-letter row of an outbox item a destination refused; replay puts the item back to pending."""
+    return {"stage": "dispatch", "source": destination, "object": kind, "record_id": str(outbox_id),
+            "reason": reason[:2000], "payload": {"outbox_id": outbox_id}, "status": "open", "created_at": now}

@@ -43,7 +43,7 @@ from sync import model
 from sync.attribution.destination import BuiltEvent, DestinationConfig, EventResult, NormalizeCache
 from sync.attribution.facts import ContactFacts, ConversionFacts, TouchpointFacts
 from sync.attribution.rules import STAGE_OBJECT_PREFIX
-from sync.dispatch import MAX_ATTEMPTS, backoff
+from sync.dispatch import MAX_ATTEMPTS, backoff, dead_letter
 from sync.errors import LifesyncError
 from sync.http.redact import redact
 from sync.sql import chunks, one_of, update_by_id, upsert
@@ -288,9 +288,7 @@ def _record(store: Store, dest: DestinationConfig, rows: Iterable[Any], results:
                 error = f"gave up after {tries} attempts: {error}"
             status = outbox_status = "dead"
             counts.failed += 1
-            dead.append({"stage": "dispatch", "source": dest.name, "object": "conversion", "record_id": str(row.id),
-                         "reason": (error or "refused")[:2000], "payload": {"outbox_id": row.id},
-                         "status": "open", "created_at": now})
+            dead.append(dead_letter(dest.name, "conversion", row.id, error or "refused", now))
         outbox.append({"id": row.id, "status": outbox_status, "available_at": available})
         deliveries.append({"outbox_id": row.id, "destination": dest.name, "status": status, "attempts": tries,
                            "last_error": error and error[:1000], "response": {**sums, **dict(result.response or {})},

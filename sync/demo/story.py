@@ -111,14 +111,10 @@ def receive_webhooks(world: World, store: Any, config: Any, business: Any,
             "Content-Type": "application/json", "X-Lifesync-Timestamp": stamp,
             "X-Lifesync-Signature": sign(SECRETS["LIFESYNC_GENERIC_SECRET__SHOP"], body, stamp)}, "shop")
     effects = Effects.of(world.settings, config)
-    totals: dict[tuple[str, str], IngestResult] = {}
-    for start in range(0, len(stored), world.settings.batch_size):
-        part = stored[start:start + world.settings.batch_size]
-        result = process_events(store, config, part, effects)
-        key = ("webhooks", "inbox")
-        totals.setdefault(key, IngestResult()).add(result)
-    for (source, obj), result in totals.items():
-        row(source, obj, result)
+    total = IngestResult()
+    for start in range(0, len(stored), world.settings.batch_size):  # as the drain job does, a batch at a time
+        total.add(process_events(store, config, stored[start:start + world.settings.batch_size], effects))
+    row("webhooks", "inbox", total)
     return {**posted, "refused": refused, "stored": len(stored)}
 
 
