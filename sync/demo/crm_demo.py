@@ -1,4 +1,4 @@
-"""The demo's CRM part: sandboxes seeded with the business, pulled and written back by the real connectors."""
+"""The demo's CRM part: the world's HubSpot and Salesforce sandboxes pulled and written back by the real connectors."""
 
 from __future__ import annotations
 
