@@ -34,6 +34,7 @@ from sync.dispatch import MAX_ATTEMPTS, backoff, dead_letter
 from sync.errors import AuthError, LifesyncError, PermanentError, RateLimited, TransientError, ValidationError
 from sync.http.redact import redact
 from sync.mappings.engine import reverse
+from sync.persist import reconcile_lock
 from sync.reconcile.state import echo_digest
 from sync.reconcile.survivorship import is_blank, value_key
 from sync.sql import chunks, insert_ignore, insert_rows, one_of, update_by_id, upsert
@@ -330,6 +331,8 @@ def _echoes(system: str, contact: _Contact, current: _Current | None, now: datet
 
 def _write(store: Store, system: str, out: _Outcome) -> None:
     with store.transaction() as session:
+        if out.identities:  # first, like a reconcile: no batch may be creating a contact with these ids
+            reconcile_lock(session)
         update_by_id(session, model.Outbox, out.outbox)
         upsert(session, model.Delivery, out.deliveries, ["outbox_id", "destination"],
                ["status", "attempts", "last_error", "response", "sent_at", "updated_at"])

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sync import model
 from sync.connectors.crm import Page, Puller, QuotaReached, SyncStats
 from sync.effects import Effects
+from sync.gcpolicy import bulk_gc
 from sync.pipeline import IngestResult, ingest_patches, map_records, mapping_for
 from sync.store import Store
 
@@ -85,41 +86,44 @@ def run_sync(connector: Puller, store: Store, config: Any, *, connection: str = 
                          f"choose from {', '.join(connector.objects())}")
     report = SyncReport(connector.source, connection, [], connector.stats)
     key = cursor_key(connector.source, connection)
-    for obj in wanted:
-        run = ObjectRun(obj)
-        report.objects.append(run)
-        started = time.monotonic()
-        cursor = {} if full else load_cursor(store, connector.source, connection, obj)
-        pending: list[Page] = []
+    with bulk_gc():  # a long pull reconciles like a long ingest
+        for obj in wanted:
+            run = ObjectRun(obj)
+            report.objects.append(run)
+            started = time.monotonic()
+            cursor = {} if full else load_cursor(store, connector.source, connection, obj)
+            pending: list[Page] = []
 
-        def commit(pages: list[Page], run: ObjectRun = run, obj: str = obj) -> None:
-            items: list[Any] = []
-            dead: list[dict[str, Any]] = []
-            for page in pages:
-                page_items, page_dead = map_records(mapping_for(config, connector.source, page.object), page.records)
-                items += page_items
-                dead += page_dead
-            run.result.add(ingest_patches(store, config.lifecycle, items, dead, effects or Effects.rules_only(config),
-                                          cursor=(key, obj, pages[-1].cursor)))
-            run.pages += len(pages)
-            if progress is not None:
-                progress(obj, connector.stats, run.result)
+            def commit(pages: list[Page], run: ObjectRun = run, obj: str = obj) -> None:
+                items: list[Any] = []
+                dead: list[dict[str, Any]] = []
+                for page in pages:
+                    mapping = mapping_for(config, connector.source, page.object)
+                    page_items, page_dead = map_records(mapping, page.records)
+                    items += page_items
+                    dead += page_dead
+                run.result.add(ingest_patches(store, config.lifecycle, items, dead,
+                                              effects or Effects.rules_only(config),
+                                              cursor=(key, obj, pages[-1].cursor)))
+                run.pages += len(pages)
+                if progress is not None:
+                    progress(obj, connector.stats, run.result)
 
-        try:
-            for page in connector.pull(obj, cursor, full=full, now=now):
-                pending.append(page)
-                if sum(len(p.records) for p in pending) >= batch_size:
+            try:
+                for page in connector.pull(obj, cursor, full=full, now=now):
+                    pending.append(page)
+                    if sum(len(p.records) for p in pending) >= batch_size:
+                        batch, pending = pending, []
+                        commit(batch)
+            except QuotaReached as exc:
+                run.stopped = "quota"
+                log.warning("%s %s: stopping at the run's API budget (%s); the next run resumes here",
+                            connector.source, obj, exc)
+            finally:
+                if pending:  # completed pages are good whatever stopped the run
                     batch, pending = pending, []
                     commit(batch)
-        except QuotaReached as exc:
-            run.stopped = "quota"
-            log.warning("%s %s: stopping at the run's API budget (%s); the next run resumes here",
-                        connector.source, obj, exc)
-        finally:
-            if pending:  # completed pages are good whatever stopped the run
-                batch, pending = pending, []
-                commit(batch)
-            run.seconds = time.monotonic() - started
-        if run.stopped:
-            break
+                run.seconds = time.monotonic() - started
+            if run.stopped:
+                break
     return report

@@ -24,6 +24,18 @@ from sync.reconcile.workspace import ContactState, Echo, Key, Workspace
 from sync.sql import allocate_ids, chunks, insert_ignore, insert_rows, one_of, update_by_id, upsert
 
 
+def reconcile_lock(session: Session) -> None:
+    """Take the lock every writer of contacts' identities holds until its transaction ends.
+
+    One reconcile transaction at a time, across every worker: two batches touching the same
+    contact (through any of its identities) must not both load it and write back conflicting
+    states, and an identity a batch found free is still free when it writes it. SQLite gets
+    the same from BEGIN IMMEDIATE. The lock is released at commit or rollback.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext('lifesync:reconcile'))"))
+
+
 def load_workspace(session: Session, refs: Iterable[IdentityRef], config: LifecycleConfig,
                    effects: Effects | None = None) -> Workspace:
     """Every contact owning one of ``refs``, with identities, candidates, signals, echoes.
@@ -33,11 +45,7 @@ def load_workspace(session: Session, refs: Iterable[IdentityRef], config: Lifecy
     enabled destinations.
     """
     effects = effects or Effects()
-    if session.get_bind().dialect.name == "postgresql":
-        # one reconcile transaction at a time, across every worker: two batches touching the same contact
-        # (through any of its identities) must not both load it and write back conflicting states. SQLite
-        # gets the same from BEGIN IMMEDIATE. The lock is released at commit or rollback.
-        session.execute(text("SELECT pg_advisory_xact_lock(hashtext('lifesync:reconcile'))"))
+    reconcile_lock(session)
     ws = Workspace(config, effects.push_targets, effects.crm_targets, effects.conversion_rules,
                    effects.conversion_destinations)
     by_kind: dict[str, list[str]] = {}
@@ -153,7 +161,9 @@ def flush(session: Session, ws: Workspace) -> dict[Key, int]:
                                     "stage_changed_at": s.transitions[-1].at if s.transitions else None})
     # rows of contacts created in this batch cannot collide with anything: plain inserts
     fresh = {idmap[s.key] for s in new}
-    insert_ignore(session, model.Identity, identities, ["kind", "value"])
+    # identities a new contact took were free when loaded, and stay so under reconcile_lock
+    insert_rows(session, model.Identity, [r for r in identities if r["contact_id"] in fresh])
+    insert_ignore(session, model.Identity, [r for r in identities if r["contact_id"] not in fresh], ["kind", "value"])
     insert_rows(session, model.FieldValue, [v for v in values if v["contact_id"] in fresh])
     upsert(session, model.FieldValue, [v for v in values if v["contact_id"] not in fresh],
            ["contact_id", "field", "source"], ["value", "source_time", "arrived_at", "record_id"])

@@ -20,6 +20,7 @@ from sync.config import load_config
 from sync.config.types import LifecycleConfig
 from sync.effects import Effects
 from sync.errors import ConfigError, ConfigIssue, MappingError, RecordError
+from sync.gcpolicy import bulk_gc
 from sync.mappings.engine import apply as apply_mapping
 from sync.patch import Patch
 from sync.persist import flush, load_workspace
@@ -240,7 +241,7 @@ def ingest(
         total = IngestResult()
         effects = effects or Effects.rules_only(config)
         batches = _batches(records, batch_size or settings.batch_size)
-        with _Mapper(mapping, spawn=not map_in_process) as mapper:
+        with bulk_gc(), _Mapper(mapping, spawn=not map_in_process) as mapper:
             pending = mapper.submit(next(batches, None))
             while pending is not None:
                 items, dead = pending.result()
