@@ -22,7 +22,7 @@ from sync.effects import Effects
 from sync.errors import ConfigError, ConfigIssue, MappingError, RecordError
 from sync.gcpolicy import bulk_gc
 from sync.mappings.engine import apply as apply_mapping
-from sync.patch import Patch
+from sync.patch import IdentityRef, Patch
 from sync.persist import flush, load_workspace
 from sync.reconcile.identity import clean
 from sync.settings import Settings
@@ -98,6 +98,7 @@ def map_records(mapping: Any, records: list[Any]) -> tuple[list[tuple[Patch, Any
 def ingest_patches(
     store: Store, config: LifecycleConfig, items: list[tuple[Patch, Any]], dead: list[dict[str, Any]] | None = None,
     effects: Effects | None = None, cursor: tuple[str, str, dict[str, Any]] | None = None,
+    cleaned: list[list[IdentityRef]] | None = None,
 ) -> IngestResult:
     """Reconcile and persist (patch, original record) pairs as one transaction.
 
@@ -105,11 +106,14 @@ def ingest_patches(
     conversions for the enabled destinations — enters the outbox in that same transaction.
     ``cursor`` — (connection, object, state) — is the sync cursor covering these records,
     stored in the same transaction too, so a crash either keeps both or neither.
+    ``cleaned``: each patch's identities already through ``identity.clean`` with this
+    ``config`` (a mapping worker does it on the other core); computed here when None.
     """
     result = IngestResult(records=len(items) + len(dead or []))
     dead = list(dead or [])
-    with store.transaction() as session:
+    if cleaned is None:
         cleaned = [clean(p.identities, config) for p, _ in items]
+    with store.transaction() as session:
         ws = load_workspace(session, {r for refs in cleaned for r in refs}, config, effects)
         for (patch, record), refs in zip(items, cleaned, strict=True):
             try:
@@ -146,30 +150,35 @@ def save_cursor(session: Any, connection: str, obj: str, state: dict[str, Any]) 
 # the other core while this process reconciles and writes. Short ones never pay its start-up.
 PROCESS_AFTER_BATCHES = 4
 _worker_mapping: Any = None
+_worker_lifecycle: LifecycleConfig | None = None
+
+Mapped = tuple[list[tuple[Patch, Any]], list[dict[str, Any]], list[list[IdentityRef]] | None]
 
 
-def _init_worker(mapping_file: str) -> None:
-    global _worker_mapping
+def _init_worker(mapping_file: str, lifecycle: LifecycleConfig) -> None:
+    global _worker_mapping, _worker_lifecycle
     from sync.mappings import load_mapping
 
-    _worker_mapping = load_mapping(mapping_file)
+    _worker_mapping, _worker_lifecycle = load_mapping(mapping_file), lifecycle
 
 
-def _map_in_worker(records: list[Any]) -> tuple[list[tuple[int, Patch]], list[dict[str, Any]]]:
-    """Map a batch in the worker; patches come back with their record's position, not the record."""
+def _map_in_worker(records: list[Any]) -> tuple[list[tuple[int, Patch, list[IdentityRef]]], list[dict[str, Any]]]:
+    """Map a batch in the worker, cleaning identities too; patches come back with their record's position."""
+    assert _worker_lifecycle is not None
     items, dead = map_records(_worker_mapping, records)
     position = {id(record): n for n, record in enumerate(records)}
-    return [(position[id(record)], patch) for patch, record in items], dead
+    return [(position[id(record)], patch, clean(patch.identities, _worker_lifecycle))
+            for patch, record in items], dead
 
 
 class _Done:
-    """A finished 'future' for batches mapped in this process."""
+    """A finished 'future' for batches mapped in this process (identities are cleaned at ingest)."""
 
-    def __init__(self, value: Any):
+    def __init__(self, value: tuple[list[tuple[Patch, Any]], list[dict[str, Any]]]):
         self.value = value
 
-    def result(self) -> Any:
-        return self.value
+    def result(self) -> Mapped:
+        return (*self.value, None)
 
 
 class _Remote:
@@ -178,16 +187,16 @@ class _Remote:
     def __init__(self, future: Any, batch: list[Any]):
         self.future, self.batch = future, batch
 
-    def result(self) -> Any:
+    def result(self) -> Mapped:
         placed, dead = self.future.result()
-        return [(patch, self.batch[n]) for n, patch in placed], dead
+        return [(patch, self.batch[n]) for n, patch, _ in placed], dead, [refs for _, _, refs in placed]
 
 
 class _Mapper:
     """Maps batches in this process, then — past ``PROCESS_AFTER_BATCHES`` — on a worker process."""
 
-    def __init__(self, mapping: Any, spawn: bool):
-        self.mapping, self.spawn, self.seen, self.pool = mapping, spawn, 0, None
+    def __init__(self, mapping: Any, lifecycle: LifecycleConfig, spawn: bool):
+        self.mapping, self.lifecycle, self.spawn, self.seen, self.pool = mapping, lifecycle, spawn, 0, None
 
     def __enter__(self) -> _Mapper:
         return self
@@ -205,7 +214,8 @@ class _Mapper:
             return _Done(map_records(self.mapping, batch))
         if self.pool is None:
             self.pool = ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"),
-                                            initializer=_init_worker, initargs=(str(self.mapping.file),))
+                                            initializer=_init_worker,
+                                            initargs=(str(self.mapping.file), self.lifecycle))
         return _Remote(self.pool.submit(_map_in_worker, batch), batch)
 
 
@@ -241,12 +251,12 @@ def ingest(
         total = IngestResult()
         effects = effects or Effects.rules_only(config)
         batches = _batches(records, batch_size or settings.batch_size)
-        with bulk_gc(), _Mapper(mapping, spawn=not map_in_process) as mapper:
+        with bulk_gc(), _Mapper(mapping, config.lifecycle, spawn=not map_in_process) as mapper:
             pending = mapper.submit(next(batches, None))
             while pending is not None:
-                items, dead = pending.result()
+                items, dead, cleaned = pending.result()
                 pending = mapper.submit(next(batches, None))  # mapped while this batch is written
-                total.add(ingest_patches(store, config.lifecycle, items, dead, effects))
+                total.add(ingest_patches(store, config.lifecycle, items, dead, effects, cleaned=cleaned))
         return total
     finally:
         if own_store:

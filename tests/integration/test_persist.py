@@ -160,6 +160,11 @@ def test_mapping_on_a_worker_process_gives_the_same_state(store):
     batch = 10
     assert len(records) > batch * (PROCESS_AFTER_BATCHES + 2)  # the worker maps several batches
     bad = dict(records[-1], id=None)  # a dead letter from the worker keeps its record
+    # identities the worker cleans (junk phone, padded upper-case email) as ingest would
+    messy = dict(records[-2], id="77700001", properties={
+        **records[-2]["properties"], "hs_object_id": "77700001", "phone": "000-000-0000",
+        "mobilephone": "", "email": "  Mixed.Case@Example.COM "})
+    records = [*records[:-2], messy, records[-1]]
     results = []
     for in_process in (True, False):
         wipe(store)
@@ -170,3 +175,6 @@ def test_mapping_on_a_worker_process_gives_the_same_state(store):
         results.append((r.as_dict(), export(store), letters))
     assert results[0] == results[1]
     assert results[0][0]["dead_lettered"] == 1 and results[0][2] == [("mapping", bad)]
+    merged = next(c for c in results[1][1] if "hubspot:77700001" in c["identities"])
+    assert "email:mixed.case@example.com" in merged["identities"]
+    assert not any(i.startswith("phone:") for i in merged["identities"])  # all zeros: junk
