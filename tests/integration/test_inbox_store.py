@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import func, select, text
 
 from sync import model
@@ -26,3 +28,28 @@ def test_a_dropped_connection_costs_nothing_but_a_retry(store):
     assert len(ids) == 2 and store_events(store, [event(2)]) == []  # stored once; a redelivery gets no id
     with store.transaction() as s:
         assert s.scalar(select(func.count()).select_from(model.RawEvent)) == 3
+
+
+def drop_inbox_connections(store) -> None:
+    """The server drops every connection of the inbox pool (a restart, an idle timeout…)."""
+    if store.dialect == "postgresql":
+        with store.single.connect() as conn:
+            pids = [conn.exec_driver_sql("select pg_backend_pid()").scalar()]
+        with store.engine.connect() as admin:
+            admin.execute(text("select pg_terminate_backend(pid) from unnest(cast(:p as int[])) as pid"), {"p": pids})
+
+
+def test_one_event_is_stored_durably_with_its_fields_and_survives_a_dropped_connection(store):
+    first = store_events(store, [InboundEvent("hubspot", "contact", "k-1", {"name": "Ana Ñ", "n": [1, 2]},
+                                              connection="eu", headers=(("x-signature", "abc"),))])
+    assert len(first) == 1
+    drop_inbox_connections(store)
+    second = store_events(store, [event(7)])  # the single-event path retries on a fresh connection
+    assert len(second) == 1 and second[0] > first[0]
+    assert store_events(store, [event(7)]) == []  # a redelivery is stored once and gets no id
+    with store.engine.connect() as other:  # another connection sees both: committed when the call returned
+        rows = other.execute(select(model.RawEvent).order_by(model.RawEvent.id)).all()
+    assert [(r.source, r.object, r.connection, r.event_key, r.status) for r in rows] == [
+        ("hubspot", "contact", "eu", "k-1", "received"), ("whatsapp", "message", "default", "wamid.7", "received")]
+    assert rows[0].headers == {"x-signature": "abc"} and rows[0].received_at.tzinfo is not None
+    assert json.loads(rows[0].body) == {"name": "Ana Ñ", "n": [1, 2]}
