@@ -127,7 +127,7 @@ def flush(session: Session, ws: Workspace) -> dict[Key, int]:
     moved = {ref for g in gone for ref in (g.loaded.identities if g.loaded else ())}
 
     identities, values, removed, signals, echoes, echo_gone = [], [], [], [], [], []
-    restage, contact_updates, outbox = [], [], []
+    restage, contact_updates, value_updates, outbox = [], [], [], []
     for s in live:
         c, base = idmap[s.key], s.loaded or ContactState(key=s.key)
         if ws.crm_targets and (s.loaded is None or (s.candidates, s.signals, s.identities) != (
@@ -151,14 +151,13 @@ def flush(session: Session, ws: Workspace) -> dict[Key, int]:
         echo_gone += [{"b_c": c, "b_sys": sys, "b_f": f} for (sys, f) in base.echoes if (sys, f) not in s.echoes]
         if s.loaded is None:
             continue
-        signals_changed = s.signals != s.loaded.signals
-        if signals_changed:
+        if s.signals != s.loaded.signals:  # its stage history was replayed: the stage columns are current
             restage.append(s)
-        if signals_changed or (s.attributes, s.stage, s.lost_stage) != (
-                s.loaded.attributes, s.loaded.stage, s.loaded.lost_stage):
             contact_updates.append({"id": c, "attributes": s.attributes, "stage": s.stage,
                                     "lost_stage": s.lost_stage, "updated_at": now,
                                     "stage_changed_at": s.transitions[-1].at if s.transitions else None})
+        elif (s.attributes, s.stage, s.lost_stage) != (s.loaded.attributes, s.loaded.stage, s.loaded.lost_stage):
+            value_updates.append({"id": c, "attributes": s.attributes, "updated_at": now})  # the stage stays
     # rows of contacts created in this batch cannot collide with anything: plain inserts
     fresh = {idmap[s.key] for s in new}
     # identities a new contact took were free when loaded, and stay so under reconcile_lock
@@ -182,6 +181,7 @@ def flush(session: Session, ws: Workspace) -> dict[Key, int]:
             ec.contact_id == bindparam("b_c"), ec.system == bindparam("b_sys"), ec.field == bindparam("b_f")),
             echo_gone)
     update_by_id(session, model.Contact, contact_updates)
+    update_by_id(session, model.Contact, value_updates)
     restaged_ids = [idmap[s.key] for s in restage]
     for part in chunks(restaged_ids, 5000):
         session.execute(delete(model.StageTransition).where(one_of(session, model.StageTransition.contact_id, part)))

@@ -178,3 +178,24 @@ def test_mapping_on_a_worker_process_gives_the_same_state(store):
     merged = next(c for c in results[1][1] if "hubspot:77700001" in c["identities"])
     assert "email:mixed.case@example.com" in merged["identities"]
     assert not any(i.startswith("phone:") for i in merged["identities"])  # all zeros: junk
+
+
+def test_a_value_only_change_keeps_when_the_contact_entered_its_stage(store):
+    """stage_changed_at (what the stale-lead rule measures from) moves only with the stage."""
+    ingest(store, [patch("hubspot", "h1", ["email:ana@example.com"], stage="Hot Lead", first_name="Ana")])
+
+    def row():
+        with store.transaction() as s:
+            return s.execute(select(model.Contact.stage, model.Contact.stage_changed_at,
+                                    model.Contact.attributes)).one()
+
+    entered = row().stage_changed_at
+    assert entered == T0
+    ingest(store, [patch("hubspot", "h1", ["email:ana@example.com"], minutes=30, stage="Hot Lead",
+                         first_name="Ana", city="Lima")])  # same stage reported again, a new value
+    ingest(store, [patch("respondio", "r1", ["email:ana@example.com"], minutes=60, city="Cusco")])
+    after = row()
+    assert after.attributes["city"]["value"] == "Cusco" and after.stage == "Hot Lead"
+    assert after.stage_changed_at == entered
+    ingest(store, [patch("hubspot", "h1", ["email:ana@example.com"], minutes=90, stage="Customer")])
+    assert row().stage == "Customer" and row().stage_changed_at == T0 + timedelta(minutes=90)
