@@ -7,7 +7,8 @@ on it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import bindparam, delete, select, text, update
@@ -92,107 +93,108 @@ def _transition_rows(contact_id: int, transitions: tuple[lifecycle.Transition, .
              "at": t.at, "source": t.source, "reason": t.reason[:255]} for n, t in enumerate(transitions)]
 
 
+@dataclass
+class Writes:
+    """Every row one batch writes, computed from its Workspace without I/O (``plan_writes``).
+
+    ``write`` sends them in one transaction. Splitting the two lets a long ingest plan the
+    next batch while this one is being written (``sync.overlap``).
+    """
+
+    idmap: dict[Key, int]  # the database id of every contact key
+    contacts: list[dict[str, Any]] = field(default_factory=list)  # created in this batch
+    fresh: set[int] = field(default_factory=set)  # their ids: their rows cannot collide with anything
+    gone: list[dict[str, int]] = field(default_factory=list)  # {"b_old", "b_new"}: merged away
+    identities: list[dict[str, Any]] = field(default_factory=list)
+    values: list[dict[str, Any]] = field(default_factory=list)
+    removed: list[dict[str, Any]] = field(default_factory=list)
+    signals: list[dict[str, Any]] = field(default_factory=list)
+    echoes: list[dict[str, Any]] = field(default_factory=list)
+    echo_gone: list[dict[str, Any]] = field(default_factory=list)
+    contact_updates: list[dict[str, Any]] = field(default_factory=list)  # restaged: stage columns too
+    value_updates: list[dict[str, Any]] = field(default_factory=list)  # values only: the stage stays
+    restaged: list[int] = field(default_factory=list)
+    transitions: list[dict[str, Any]] = field(default_factory=list)
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+    touchpoints: list[dict[str, Any]] = field(default_factory=list)
+    activities: list[dict[str, Any]] = field(default_factory=list)
+    conversions: list[dict[str, Any]] = field(default_factory=list)
+    destinations: dict[str, tuple[str, ...]] = field(default_factory=dict)  # event id → where it is queued
+    merges: list[dict[str, Any]] = field(default_factory=list)
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+
+
 def flush(session: Session, ws: Workspace) -> dict[Key, int]:
     """Write the workspace's changes; returns the database id of every contact key."""
+    writes = plan_writes(ws, lambda n: allocate_ids(session, "contacts", n))
+    write(session, writes)
+    return writes.idmap
+
+
+def new_contact_count(ws: Workspace) -> int:
+    """How many contacts the batch creates (the ids ``plan_writes`` asks for)."""
+    return sum(1 for s in ws.contacts() if isinstance(s.key, str))
+
+
+def plan_writes(ws: Workspace, allocate: Callable[[int], list[int]]) -> Writes:
+    """The rows that bring the database to the workspace's state; ``allocate(n)``: ids for n new contacts.
+
+    CRM write-back planning records the echoes of what it queues in the states, so call this
+    once, before anything else reads the states as written.
+    """
     now = model.utcnow()
     live = ws.contacts()
     new = [s for s in live if isinstance(s.key, str)]
     idmap: dict[Key, int] = {s.key: s.key for s in ws.states.values() if isinstance(s.key, int)}
+    w = Writes(idmap)
     if new:
-        rows = [{"created_at": now, "updated_at": now, "stage": s.stage, "lost_stage": s.lost_stage,
-                 "stage_changed_at": s.transitions[-1].at if s.transitions else None,
-                 "attributes": s.attributes, "consent": {}} for s in new]
-        ids = allocate_ids(session, "contacts", len(rows))
-        for row, cid_ in zip(rows, ids, strict=True):
-            row["id"] = cid_
-        insert_rows(session, model.Contact, rows)
+        ids = allocate(len(new))
+        w.contacts = [{"id": i, "created_at": now, "updated_at": now, "stage": s.stage, "lost_stage": s.lost_stage,
+                       "stage_changed_at": s.transitions[-1].at if s.transitions else None,
+                       "attributes": s.attributes, "consent": {}} for s, i in zip(new, ids, strict=True)]
         idmap.update({s.key: i for s, i in zip(new, ids, strict=True)})
+        w.fresh = set(ids)
 
     def cid(key: Key) -> int:
         return idmap[ws.live(key).key]
 
     gone = ws.merged_away()
-    if gone:
-        moves = [{"b_old": g.key, "b_new": cid(g.key)} for g in gone]
-        for entity in (model.Identity, model.Touchpoint, model.Activity, model.ConversionEvent, model.Outbox):
-            table = entity.__table__
-            session.execute(update(table).where(table.c.contact_id == bindparam("b_old"))
-                            .values(contact_id=bindparam("b_new")), moves)
-        for entity in (model.FieldValue, model.StageSignal, model.StageTransition):  # no FK cascade there
-            table = entity.__table__
-            session.execute(delete(table).where(table.c.contact_id == bindparam("b_old")),
-                            [{"b_old": g.key} for g in gone])
-        contacts = model.Contact.__table__
-        session.execute(delete(contacts).where(contacts.c.id == bindparam("b_old")), [{"b_old": g.key} for g in gone])
+    w.gone = [{"b_old": g.key, "b_new": cid(g.key)} for g in gone]
     moved = {ref for g in gone for ref in (g.loaded.identities if g.loaded else ())}
-
-    identities, values, removed, signals, echoes, echo_gone = [], [], [], [], [], []
-    restage, contact_updates, value_updates, outbox = [], [], [], []
+    restage = []
     for s in live:
         c, base = idmap[s.key], s.loaded or ContactState(key=s.key)
         if ws.crm_targets and (s.loaded is None or (s.candidates, s.signals, s.identities) != (
                 base.candidates, base.signals, base.identities)):
-            outbox += [row for t in ws.crm_targets if (row := plan(s, c, t)) is not None]  # records echoes
+            w.outbox += [row for t in ws.crm_targets if (row := plan(s, c, t)) is not None]  # records echoes
         if ws.push_targets and (s.lost_stage or s.stage) != (base.lost_stage or base.stage):
-            outbox += stage_outbox_rows(c, s.lost_stage or s.stage, len(s.transitions),
-                                        s.transitions[-1].source if s.transitions else None,
-                                        s.identities, ws.push_targets)
-        identities += [{"contact_id": c, "kind": r.kind, "value": r.value, "source": src, "first_seen_at": now}
-                       for r, src in s.identities.items() if r not in base.identities and r not in moved]
-        values += [{"contact_id": c, "field": f, "source": src, "value": cand.value,
-                    "source_time": cand.source_time, "arrived_at": now, "record_id": cand.record_id}
-                   for (f, src), cand in s.candidates.items() if base.candidates.get((f, src)) != cand]
-        removed += [{"b_c": c, "b_f": f, "b_s": src} for (f, src) in base.candidates if (f, src) not in s.candidates]
-        signals += [{"contact_id": c, "at": g.at, "source": g.source, "kind": g.kind, "stage": g.stage or "",
-                     "reason": g.reason[:255]} for g in s.signals - base.signals]
-        echoes += [{"system": sys, "contact_id": c, "field": f, "digest": e.digest, "origin_source": e.origin_source,
-                    "origin_time": e.origin_time, "pushed_at": now}
-                   for (sys, f), e in s.echoes.items() if base.echoes.get((sys, f)) != e]
-        echo_gone += [{"b_c": c, "b_sys": sys, "b_f": f} for (sys, f) in base.echoes if (sys, f) not in s.echoes]
+            w.outbox += stage_outbox_rows(c, s.lost_stage or s.stage, len(s.transitions),
+                                          s.transitions[-1].source if s.transitions else None,
+                                          s.identities, ws.push_targets)
+        w.identities += [{"contact_id": c, "kind": r.kind, "value": r.value, "source": src, "first_seen_at": now}
+                         for r, src in s.identities.items() if r not in base.identities and r not in moved]
+        w.values += [{"contact_id": c, "field": f, "source": src, "value": cand.value,
+                      "source_time": cand.source_time, "arrived_at": now, "record_id": cand.record_id}
+                     for (f, src), cand in s.candidates.items() if base.candidates.get((f, src)) != cand]
+        w.removed += [{"b_c": c, "b_f": f, "b_s": src} for (f, src) in base.candidates if (f, src) not in s.candidates]
+        w.signals += [{"contact_id": c, "at": g.at, "source": g.source, "kind": g.kind, "stage": g.stage or "",
+                       "reason": g.reason[:255]} for g in s.signals - base.signals]
+        w.echoes += [{"system": sys, "contact_id": c, "field": f, "digest": e.digest,
+                      "origin_source": e.origin_source, "origin_time": e.origin_time, "pushed_at": now}
+                     for (sys, f), e in s.echoes.items() if base.echoes.get((sys, f)) != e]
+        w.echo_gone += [{"b_c": c, "b_sys": sys, "b_f": f} for (sys, f) in base.echoes if (sys, f) not in s.echoes]
         if s.loaded is None:
             continue
         if s.signals != s.loaded.signals:  # its stage history was replayed: the stage columns are current
             restage.append(s)
-            contact_updates.append({"id": c, "attributes": s.attributes, "stage": s.stage,
-                                    "lost_stage": s.lost_stage, "updated_at": now,
-                                    "stage_changed_at": s.transitions[-1].at if s.transitions else None})
+            w.contact_updates.append({"id": c, "attributes": s.attributes, "stage": s.stage,
+                                      "lost_stage": s.lost_stage, "updated_at": now,
+                                      "stage_changed_at": s.transitions[-1].at if s.transitions else None})
         elif (s.attributes, s.stage, s.lost_stage) != (s.loaded.attributes, s.loaded.stage, s.loaded.lost_stage):
-            value_updates.append({"id": c, "attributes": s.attributes, "updated_at": now})  # the stage stays
-    # rows of contacts created in this batch cannot collide with anything: plain inserts
-    fresh = {idmap[s.key] for s in new}
-    # identities a new contact took were free when loaded, and stay so under reconcile_lock
-    insert_rows(session, model.Identity, [r for r in identities if r["contact_id"] in fresh])
-    insert_ignore(session, model.Identity, [r for r in identities if r["contact_id"] not in fresh], ["kind", "value"])
-    insert_rows(session, model.FieldValue, [v for v in values if v["contact_id"] in fresh])
-    upsert(session, model.FieldValue, [v for v in values if v["contact_id"] not in fresh],
-           ["contact_id", "field", "source"], ["value", "source_time", "arrived_at", "record_id"])
-    if removed:
-        fv = model.FieldValue.__table__.c
-        session.execute(delete(model.FieldValue.__table__).where(
-            fv.contact_id == bindparam("b_c"), fv.field == bindparam("b_f"), fv.source == bindparam("b_s")), removed)
-    insert_rows(session, model.StageSignal, [g for g in signals if g["contact_id"] in fresh])
-    upsert(session, model.StageSignal, [g for g in signals if g["contact_id"] not in fresh],
-           ["contact_id", "source", "kind", "stage", "at"], ["reason"])
-    upsert(session, model.EchoRecord, echoes, ["system", "contact_id", "field"],
-           ["digest", "origin_source", "origin_time", "pushed_at"])
-    if echo_gone:
-        ec = model.EchoRecord.__table__.c
-        session.execute(delete(model.EchoRecord.__table__).where(
-            ec.contact_id == bindparam("b_c"), ec.system == bindparam("b_sys"), ec.field == bindparam("b_f")),
-            echo_gone)
-    update_by_id(session, model.Contact, contact_updates)
-    update_by_id(session, model.Contact, value_updates)
-    restaged_ids = [idmap[s.key] for s in restage]
-    for part in chunks(restaged_ids, 5000):
-        session.execute(delete(model.StageTransition).where(one_of(session, model.StageTransition.contact_id, part)))
-    transitions = [row for s in new + restage for row in _transition_rows(idmap[s.key], s.transitions)]
-    insert_rows(session, model.StageTransition, transitions)
-    insert_ignore(session, model.Outbox, outbox, ["idempotency_key"])
-    _write_events(session, ws, cid)
-    return idmap
+            w.value_updates.append({"id": c, "attributes": s.attributes, "updated_at": now})  # the stage stays
+    w.restaged = [idmap[s.key] for s in restage]
+    w.transitions = [row for s in new + restage for row in _transition_rows(idmap[s.key], s.transitions)]
 
-
-def _write_events(session: Session, ws: Workspace, cid: Any) -> None:
     def resolved(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         out = []
         for row in rows:
@@ -201,26 +203,74 @@ def _write_events(session: Session, ws: Workspace, cid: Any) -> None:
             out.append(row)
         return out
 
-    insert_ignore(session, model.Touchpoint, resolved(ws.touchpoints), ["key"])
-    insert_ignore(session, model.Activity, resolved(ws.activities), ["key"])
-    conversions = list({row["event_id"]: row for row in resolved(ws.conversions)}.values())  # one row per id
-    fresh = _new_conversions(session, conversions) if ws.conversion_destinations else []
-    upsert(session, model.ConversionEvent, conversions, ["event_id"], ["value", "currency", "order_id", "occurred_at"])
+    w.touchpoints = resolved(ws.touchpoints)
+    w.activities = resolved(ws.activities)
+    w.conversions = list({row["event_id"]: row for row in resolved(ws.conversions)}.values())  # one row per id
+    if ws.conversion_destinations:
+        w.destinations = {row["event_id"]: ws.conversion_rules.destinations_for(row["kind"],
+                                                                                ws.conversion_destinations)
+                          for row in w.conversions}
+    w.merges = [{"kept_contact_id": cid(m["kept"]), "merged_contact_id": m["merged"] if isinstance(m["merged"], int)
+                 else cid(m["merged"]), "via": m["via"], "source": m["source"], "record_id": m["record_id"][:255]}
+                for m in ws.merges]
+    w.conflicts = [{"contact_id": cid(c.pop("contact")), **c, "record_id": c["record_id"][:255]}
+                   for c in (dict(x) for x in ws.conflicts)]
+    return w
+
+
+def write(session: Session, w: Writes) -> None:
+    """Send a batch's planned rows (a fixed number of statements, whatever the row count)."""
+    insert_rows(session, model.Contact, w.contacts)
+    if w.gone:
+        for entity in (model.Identity, model.Touchpoint, model.Activity, model.ConversionEvent, model.Outbox):
+            table = entity.__table__
+            session.execute(update(table).where(table.c.contact_id == bindparam("b_old"))
+                            .values(contact_id=bindparam("b_new")), w.gone)
+        olds = [{"b_old": g["b_old"]} for g in w.gone]
+        for entity in (model.FieldValue, model.StageSignal, model.StageTransition):  # no FK cascade there
+            table = entity.__table__
+            session.execute(delete(table).where(table.c.contact_id == bindparam("b_old")), olds)
+        contacts = model.Contact.__table__
+        session.execute(delete(contacts).where(contacts.c.id == bindparam("b_old")), olds)
+    fresh = w.fresh  # rows of contacts created in this batch cannot collide with anything: plain inserts
+    # identities a new contact took were free when loaded, and stay so under reconcile_lock
+    insert_rows(session, model.Identity, [r for r in w.identities if r["contact_id"] in fresh])
+    insert_ignore(session, model.Identity, [r for r in w.identities if r["contact_id"] not in fresh],
+                  ["kind", "value"])
+    insert_rows(session, model.FieldValue, [v for v in w.values if v["contact_id"] in fresh])
+    upsert(session, model.FieldValue, [v for v in w.values if v["contact_id"] not in fresh],
+           ["contact_id", "field", "source"], ["value", "source_time", "arrived_at", "record_id"])
+    if w.removed:
+        fv = model.FieldValue.__table__.c
+        session.execute(delete(model.FieldValue.__table__).where(
+            fv.contact_id == bindparam("b_c"), fv.field == bindparam("b_f"), fv.source == bindparam("b_s")), w.removed)
+    insert_rows(session, model.StageSignal, [g for g in w.signals if g["contact_id"] in fresh])
+    upsert(session, model.StageSignal, [g for g in w.signals if g["contact_id"] not in fresh],
+           ["contact_id", "source", "kind", "stage", "at"], ["reason"])
+    upsert(session, model.EchoRecord, w.echoes, ["system", "contact_id", "field"],
+           ["digest", "origin_source", "origin_time", "pushed_at"])
+    if w.echo_gone:
+        ec = model.EchoRecord.__table__.c
+        session.execute(delete(model.EchoRecord.__table__).where(
+            ec.contact_id == bindparam("b_c"), ec.system == bindparam("b_sys"), ec.field == bindparam("b_f")),
+            w.echo_gone)
+    update_by_id(session, model.Contact, w.contact_updates)
+    update_by_id(session, model.Contact, w.value_updates)
+    for part in chunks(w.restaged, 5000):
+        session.execute(delete(model.StageTransition).where(one_of(session, model.StageTransition.contact_id, part)))
+    insert_rows(session, model.StageTransition, w.transitions)
+    insert_ignore(session, model.Outbox, w.outbox, ["idempotency_key"])
+    insert_ignore(session, model.Touchpoint, w.touchpoints, ["key"])
+    insert_ignore(session, model.Activity, w.activities, ["key"])
+    fresh_events = _new_conversions(session, w.conversions) if w.destinations else []
+    upsert(session, model.ConversionEvent, w.conversions, ["event_id"],
+           ["value", "currency", "order_id", "occurred_at"])
     insert_ignore(session, model.Outbox, [
         {"idempotency_key": f"conv:{name}:{row['event_id']}", "kind": "conversion", "destination": name,
          "contact_id": row["contact_id"], "conversion_id": None, "payload": {"event_id": row["event_id"]}}
-        for row in fresh
-        for name in ws.conversion_rules.destinations_for(row["kind"], ws.conversion_destinations)],
-        ["idempotency_key"])
-    if ws.merges:
-        insert_rows(session, model.MergeLog, [
-            {"kept_contact_id": cid(m["kept"]), "merged_contact_id": m["merged"] if isinstance(m["merged"], int)
-             else cid(m["merged"]), "via": m["via"], "source": m["source"], "record_id": m["record_id"][:255]}
-            for m in ws.merges])
-    if ws.conflicts:
-        insert_rows(session, model.ConflictLog, [
-            {"contact_id": cid(c.pop("contact")), **c, "record_id": c["record_id"][:255]}
-            for c in (dict(x) for x in ws.conflicts)])
+        for row in fresh_events for name in w.destinations[row["event_id"]]], ["idempotency_key"])
+    insert_rows(session, model.MergeLog, w.merges)
+    insert_rows(session, model.ConflictLog, w.conflicts)
 
 
 def _new_conversions(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
