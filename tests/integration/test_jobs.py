@@ -67,3 +67,15 @@ def test_sweeper_requeues_events_whose_job_was_lost(settings, store):
     with store.transaction() as s:
         assert s.scalar(select(model.RawEvent.status)) == "processed"
     assert jobs.tasks.sweep_inbox(older_than_seconds=0) == 0
+
+
+def test_a_large_hand_over_keeps_every_id_in_order_and_queues_one_drain(settings):
+    from jobs.queues import DRAIN_FLAG, DRAIN_FLAG_TTL, enqueue_inbox
+
+    connection = redis_connection(settings)
+    ids = list(range(2500, 0, -1))  # more than one script call takes
+    assert enqueue_inbox(connection, ids) is True
+    assert enqueue_inbox(connection, [9999]) is False
+    assert [int(i) for i in connection.lrange(PENDING_KEY, 0, -1)] == [*range(1, 2501), 9999]
+    assert 0 < connection.ttl(DRAIN_FLAG) <= DRAIN_FLAG_TTL  # a lost drain job blocks the next one only so long
+    assert queue(INGEST, connection).count == 1
