@@ -216,6 +216,22 @@ def test_refused_records_are_dead_lettered_and_the_rest_of_the_batch_lands(store
     assert not dead_contacts & echoes  # values that did not land are planned again on the next change
 
 
+def test_the_quota_share_stops_a_write_back_and_the_next_run_sends_the_rest(store):
+    ingest(store, "hubspot", "contacts", [hubspot_contact(n) for n in range(1, 6)])  # 5 rows: 3 batches of 2
+
+    class Quota(FakePusher):
+        def push(self, obj, items):
+            if len(self.calls) == 1:  # the second request would go over the run's share
+                raise QuotaReached("this run used its share of the daily API limit")
+            return super().push(obj, items)
+
+    first = dispatch_crm(store, CONFIG, "salesforce", Quota())
+    assert (first["sent"], first["requests"], first["dead"], first["retrying"]) == (2, 1, 0, 0)
+    assert sorted(status for *_, status in outbox(store)) == ["pending"] * 3 + ["sent"] * 2  # nothing spent
+    rest = FakePusher()
+    assert dispatch_crm(store, CONFIG, "salesforce", rest)["sent"] == 3 and len(rest.calls) == 2
+
+
 def test_a_rate_limited_batch_waits_and_is_sent_later(store):
     ingest(store, "hubspot", "contacts", [hubspot_contact(1)])
 

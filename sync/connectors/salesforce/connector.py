@@ -26,7 +26,7 @@ from sync.connectors.crm import Page, PushItem, PushResult, SyncStats
 from sync.connectors.salesforce.auth import SYSTEM, SalesforceAuth, TokenStore
 from sync.connectors.salesforce.bulk import BulkQuery
 from sync.connectors.salesforce.client import DEFAULT_API_VERSION, Quota, SalesforceClient
-from sync.connectors.salesforce.pull import ChangePuller
+from sync.connectors.salesforce.pull import ChangePuller, check_quota
 from sync.connectors.salesforce.push import MAX_BATCH, push
 from sync.connectors.salesforce.soql import mapping_fields
 from sync.errors import SettingsError
@@ -116,5 +116,10 @@ class SalesforceConnector:
         return self.puller.pull(obj, cursor, full=full, now=now or datetime.fromtimestamp(self.clock(), UTC))
 
     def push(self, obj: str, items: list[PushItem]) -> list[PushResult]:
-        """Update or upsert ``items`` of Lead / Contact; one result per item (see ``...salesforce.push``)."""
+        """Update or upsert ``items`` of Lead / Contact; one result per item (see ``...salesforce.push``).
+
+        Raises QuotaReached, without a call, once the run used its share of the org's daily
+        limit (pulls and pushes of one run share it): the write-back's rest waits for the next run.
+        """
+        check_quota(self.client.quota, f"the {obj} write-back resumes on the next run")
         return push(self.client, obj, items, external_id_field=self.external_id_field)

@@ -48,7 +48,7 @@ from typing import Any
 
 from sync.connectors.crm import Page, QuotaReached, SyncStats
 from sync.connectors.salesforce.bulk import BulkQuery
-from sync.connectors.salesforce.client import ApiLimitExceeded, QueryLocatorExpired, SalesforceClient
+from sync.connectors.salesforce.client import ApiLimitExceeded, QueryLocatorExpired, Quota, SalesforceClient
 from sync.connectors.salesforce.soql import (
     Window,
     changes_query,
@@ -72,6 +72,14 @@ def clean(record: dict[str, Any]) -> dict[str, Any]:
 
 def _stamp(text: str) -> str:
     return soql_datetime(parse_datetime(text))
+
+
+def check_quota(quota: Quota, then: str) -> None:
+    """Raise QuotaReached (saying what happens ``then``) when the run used its share of the daily limit."""
+    if quota.reached:
+        raise QuotaReached(
+            f"Salesforce connection: this run used {quota.spent} API calls, its share "
+            f"({quota.share:.0%} of the org's daily {quota.limit}, LIFESYNC_SALESFORCE_QUOTA_SHARE); {then}")
 
 
 class ChangePuller:
@@ -132,12 +140,7 @@ class ChangePuller:
 
     def check_quota(self, obj: str) -> None:
         """Raise QuotaReached when the run used its share of the org's daily API limit."""
-        quota = self.client.quota
-        if quota.reached:
-            raise QuotaReached(
-                f"Salesforce connection: this run used {quota.spent} API calls, its share "
-                f"({quota.share:.0%} of the org's daily {quota.limit}, LIFESYNC_SALESFORCE_QUOTA_SHARE); "
-                f"{obj} resumes from the last page on the next run")
+        check_quota(self.client.quota, f"{obj} resumes from the last page on the next run")
 
     def _rest(self, obj: str, bookmark: str | None, state: dict[str, Any]) -> Iterator[Page]:
         pages, requeries = self._query(obj, state), 0

@@ -101,3 +101,21 @@ def test_with_redis_the_shared_daily_bucket_learns_from_sforce_limit_info(mock, 
     query(mock, SOQL, [], used=14_001, limit=15_000)
     list(connector.pull("Lead", CURSOR, now=NOW))
     assert float(redis.hget("lifesync:ratelimit:salesforce:default:daily", "tokens")) == pytest.approx(999, abs=1)
+
+
+def test_a_push_after_the_run_spent_its_share_stops_without_a_call(mock, connector):
+    describe(mock, "Lead", used=50, limit=100)
+    query(mock, SOQL, [lead(1, STAMP)], next_url=locator_url(1), used=76, limit=100)  # the pull spent the share
+    pulled = connector.pull("Lead", CURSOR, now=NOW)
+    next(pulled)
+    calls = len(mock.calls)
+    with pytest.raises(QuotaReached, match=r"27 API calls.*the Lead write-back resumes on the next run"):
+        connector.push("Lead", [PushItem(1, "Lead", "00Q5g00000A1b2CEAR", {"Status": "Working - Contacted"})])
+    assert len(mock.calls) == calls
+
+
+def test_a_push_within_the_share_is_sent(mock, connector):
+    mock.add(responses.PATCH, f"{DATA}/composite/sobjects", status=200, headers=usage(51, 100),
+             json=[{"id": "00Q5g00000A1b2CEAR", "success": True, "errors": []}])
+    [result] = connector.push("Lead", [PushItem(1, "Lead", "00Q5g00000A1b2CEAR", {"Status": "Working - Contacted"})])
+    assert result.status == "ok" and connector.client.quota.spent == 1
