@@ -21,17 +21,20 @@ BULK_THRESHOLD = 10_000  # allocations between young collections (CPython's defa
 _lock = threading.Lock()
 _active = 0  # blocks running now (threads of one worker may ingest at once)
 _saved: tuple[int, int, int] | None = None
+_froze = False  # whether this module froze (a process that froze objects itself keeps them frozen)
 
 
 @contextmanager
 def bulk_gc() -> Iterator[None]:
     """Collect cycles less often inside the block; the last block to end restores the settings."""
-    global _active, _saved
+    global _active, _saved, _froze
     with _lock:
         _active += 1
         if _active == 1:
             _saved = gc.get_threshold()
-            gc.freeze()
+            _froze = gc.get_freeze_count() == 0
+            if _froze:
+                gc.freeze()
             gc.set_threshold(max(_saved[0], BULK_THRESHOLD), *_saved[1:])
     try:
         yield
@@ -40,5 +43,6 @@ def bulk_gc() -> Iterator[None]:
             _active -= 1
             if _active == 0 and _saved is not None:
                 gc.set_threshold(*_saved)
-                gc.unfreeze()
-                _saved = None
+                if _froze:
+                    gc.unfreeze()
+                _saved, _froze = None, False

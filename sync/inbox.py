@@ -79,24 +79,27 @@ _PG_INSERT_ONE = (f"INSERT INTO raw_events ({', '.join(_COLUMNS)}) "  # noqa: S6
 
 
 def _insert_one_pg(store: Store, row: dict[str, Any]) -> list[int]:
-    """One event (most webhooks carry one) on PostgreSQL: a prepared statement on the driver itself.
+    """One event (most webhooks carry one) on PostgreSQL, straight through the driver.
 
     The same INSERT … ON CONFLICT DO NOTHING as the general path, minus SQLAlchemy's
     per-statement work: a quarter of the request's CPU. Autocommit, so durable when it
-    returns; a pooled connection the server dropped is discarded and the insert retried once.
+    returns. When the server dropped the connection (a restart, an idle timeout) every pooled
+    connection is suspect: the pool is emptied and the insert tried once more on a new one.
+    Any other error is the request's (500; the sender delivers again).
     """
     params = tuple(json.dumps(row[c]) if c == "headers" else row[c] for c in _COLUMNS)
     for attempt in (1, 2):
         pooled = store.single.raw_connection()
         try:
             with pooled.driver_connection.cursor() as cur:
-                cur.execute(_PG_INSERT_ONE, params, prepare=True)
+                cur.execute(_PG_INSERT_ONE, params)
                 found = cur.fetchone()
             return [] if found is None else [found[0]]
         except psycopg.OperationalError:
-            pooled.invalidate()
-            if attempt == 2:
+            if attempt == 2 or not pooled.driver_connection.broken:
                 raise
+            pooled.invalidate()
+            store.single.dispose()  # its siblings went with the server: connect afresh
         finally:
             pooled.close()
     raise AssertionError("unreachable")

@@ -97,8 +97,8 @@ def _transition_rows(contact_id: int, transitions: tuple[lifecycle.Transition, .
 class Writes:
     """Every row one batch writes, computed from its Workspace without I/O (``plan_writes``).
 
-    ``write`` sends them in one transaction. Splitting the two lets a long ingest plan the
-    next batch while this one is being written (``sync.overlap``).
+    ``write`` sends them, in the caller's transaction. Planning reads only the workspace, so
+    it can be inspected (or timed) apart from the database work.
     """
 
     idmap: dict[Key, int]  # the database id of every contact key
@@ -129,11 +129,6 @@ def flush(session: Session, ws: Workspace) -> dict[Key, int]:
     writes = plan_writes(ws, lambda n: allocate_ids(session, "contacts", n))
     write(session, writes)
     return writes.idmap
-
-
-def new_contact_count(ws: Workspace) -> int:
-    """How many contacts the batch creates (the ids ``plan_writes`` asks for)."""
-    return sum(1 for s in ws.contacts() if isinstance(s.key, str))
 
 
 def plan_writes(ws: Workspace, allocate: Callable[[int], list[int]]) -> Writes:

@@ -31,10 +31,12 @@ def test_a_dropped_connection_costs_nothing_but_a_retry(store):
 
 
 def drop_inbox_connections(store) -> None:
-    """The server drops every connection of the inbox pool (a restart, an idle timeout…)."""
+    """The server drops every connection of the inbox pool (a restart): three pooled, all terminated."""
     if store.dialect == "postgresql":
-        with store.single.connect() as conn:
-            pids = [conn.exec_driver_sql("select pg_backend_pid()").scalar()]
+        conns = [store.single.connect() for _ in range(3)]
+        pids = [c.exec_driver_sql("select pg_backend_pid()").scalar() for c in conns]
+        for c in conns:
+            c.close()  # back to the pool, where the next inserts find them
         with store.engine.connect() as admin:
             admin.execute(text("select pg_terminate_backend(pid) from unnest(cast(:p as int[])) as pid"), {"p": pids})
 

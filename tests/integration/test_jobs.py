@@ -79,3 +79,22 @@ def test_a_large_hand_over_keeps_every_id_in_order_and_queues_one_drain(settings
     assert [int(i) for i in connection.lrange(PENDING_KEY, 0, -1)] == [*range(1, 2501), 9999]
     assert 0 < connection.ttl(DRAIN_FLAG) <= DRAIN_FLAG_TTL  # a lost drain job blocks the next one only so long
     assert queue(INGEST, connection).count == 1
+
+
+def test_the_hand_over_script_is_loaded_when_the_server_lost_it_and_keeps_no_client_alive(settings):
+    import gc
+    import weakref
+
+    from jobs.queues import enqueue_inbox
+
+    connection = redis_connection(settings)
+    connection.script_flush()  # a restarted Redis knows no scripts
+    assert enqueue_inbox(connection, [1]) is True
+    assert enqueue_inbox(connection, [2]) is False  # now run by its hash
+    assert [int(i) for i in connection.lrange(PENDING_KEY, 0, -1)] == [1, 2]
+    client = redis_connection(settings)  # e.g. a sweeper run's own client
+    enqueue_inbox(client, [3])
+    gone = weakref.ref(client)
+    del client
+    gc.collect()
+    assert gone() is None  # nothing caches the client (or its connection pool)

@@ -59,7 +59,7 @@ def test_nested_and_concurrent_blocks_restore_only_when_the_last_ends():
     assert gc.get_threshold() == (700, 10, 10)
 
 
-def test_cycles_are_still_collected_inside():
+def test_cycles_are_still_collected_inside_without_being_asked():
     class Node:
         pass
 
@@ -69,5 +69,17 @@ def test_cycles_are_still_collected_inside():
         gone = weakref.ref(a)
         del a, b
         assert gone() is not None  # a cycle: reference counting alone cannot free it
-        gc.collect()
-        assert gone() is None
+        kept = [[] for _ in range(3 * BULK_THRESHOLD)]  # allocations past the raised threshold
+        assert gone() is None  # ... made the collector run on its own
+        del kept
+
+
+def test_objects_the_process_froze_itself_stay_frozen():
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with bulk_gc():
+            pass
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
