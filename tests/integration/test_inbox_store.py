@@ -55,3 +55,15 @@ def test_one_event_is_stored_durably_with_its_fields_and_survives_a_dropped_conn
         ("hubspot", "contact", "eu", "k-1", "received"), ("whatsapp", "message", "default", "wamid.7", "received")]
     assert rows[0].headers == {"x-signature": "abc"} and rows[0].received_at.tzinfo is not None
     assert json.loads(rows[0].body) == {"name": "Ana Ñ", "n": [1, 2]}
+
+
+def test_on_postgresql_the_inbox_insert_is_prepared_once_per_connection(store):
+    if store.dialect != "postgresql":
+        assert store.single is store.engine
+        return
+    store.single.dispose()
+    for n in range(4):  # one pooled connection serves them all, one after the other
+        assert store_events(store, [event(100 + n)])
+    with store.single.connect() as conn:
+        prepared = conn.exec_driver_sql("select statement from pg_prepared_statements").scalars().all()
+    assert any("INSERT INTO raw_events" in s for s in prepared)
