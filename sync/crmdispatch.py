@@ -30,14 +30,14 @@ from sqlalchemy import bindparam, delete, select
 from sync import model
 from sync.connectors.crm import Pusher, PushItem, PushResult, QuotaReached
 from sync.crmpush import CRM_IDENTITY_KINDS, STAGE
-from sync.dispatch import MAX_ATTEMPTS, backoff, dead_letter
+from sync.dispatch import MAX_ATTEMPTS, backoff, dead_letter, record_attempts
 from sync.errors import AuthError, LifesyncError, PermanentError, RateLimited, TransientError, ValidationError
 from sync.http.redact import redact
 from sync.mappings.engine import reverse
 from sync.persist import reconcile_lock
 from sync.reconcile.state import echo_digest
 from sync.reconcile.survivorship import is_blank, value_key
-from sync.sql import chunks, insert_ignore, insert_rows, one_of, update_by_id, upsert
+from sync.sql import chunks, insert_ignore, insert_rows, one_of, upsert
 from sync.store import Store
 
 
@@ -333,11 +333,7 @@ def _write(store: Store, system: str, out: _Outcome) -> None:
     with store.transaction() as session:
         if out.identities:  # first, like a reconcile: no batch may be creating a contact with these ids
             reconcile_lock(session)
-        update_by_id(session, model.Outbox, out.outbox)
-        upsert(session, model.Delivery, out.deliveries, ["outbox_id", "destination"],
-               ["status", "attempts", "last_error", "response", "sent_at", "updated_at"])
-        if out.dead:
-            session.execute(model.DeadLetter.__table__.insert(), out.dead)
+        record_attempts(session, out.outbox, out.deliveries, out.dead)
         insert_rows(session, model.ConflictLog, out.conflicts)
         insert_ignore(session, model.Identity, out.identities, ["kind", "value"])
         if out.echo_gone:  # before the new echoes: a field superseded in one row may be sent by another

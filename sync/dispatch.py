@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from sync import model
 from sync.errors import AuthError, PermanentError, RateLimited, TransientError
@@ -78,12 +79,20 @@ def dispatch(store: Store, destination: str, send: Sender, *, limit: int = 200,
             counts["sent"] += 1
         deliveries.append(delivery)
     with store.transaction() as session:
-        update_by_id(session, model.Outbox, outbox_updates)
-        upsert(session, model.Delivery, deliveries, ["outbox_id", "destination"],
-               ["status", "attempts", "last_error", "response", "sent_at", "updated_at"])
-        if dead:
-            session.execute(model.DeadLetter.__table__.insert(), dead)
+        record_attempts(session, outbox_updates, deliveries, dead)
     return counts
+
+
+def record_attempts(session: Session, outbox: list[dict[str, Any]], deliveries: list[dict[str, Any]],
+                    dead: list[dict[str, Any]]) -> None:
+    """What one dispatch run did, in the caller's transaction: outbox rows' status and next
+    attempt (by id), one Delivery per (outbox row, destination), and the dead letters.
+    """
+    update_by_id(session, model.Outbox, outbox)
+    upsert(session, model.Delivery, deliveries, ["outbox_id", "destination"],
+           ["status", "attempts", "last_error", "response", "sent_at", "updated_at"])
+    if dead:
+        session.execute(model.DeadLetter.__table__.insert(), dead)
 
 
 def dead_letter(destination: str, kind: str, outbox_id: int, reason: str, now: datetime) -> dict[str, Any]:

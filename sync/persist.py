@@ -103,7 +103,6 @@ class Writes:
 
     idmap: dict[Key, int]  # the database id of every contact key
     contacts: list[dict[str, Any]] = field(default_factory=list)  # created in this batch
-    fresh: set[int] = field(default_factory=set)  # their ids: their rows cannot collide with anything
     gone: list[dict[str, int]] = field(default_factory=list)  # {"b_old", "b_new"}: merged away
     identities: list[dict[str, Any]] = field(default_factory=list)
     values: list[dict[str, Any]] = field(default_factory=list)
@@ -148,7 +147,6 @@ def plan_writes(ws: Workspace, allocate: Callable[[int], list[int]]) -> Writes:
                        "stage_changed_at": s.transitions[-1].at if s.transitions else None,
                        "attributes": s.attributes, "consent": {}} for s, i in zip(new, ids, strict=True)]
         idmap.update({s.key: i for s, i in zip(new, ids, strict=True)})
-        w.fresh = set(ids)
 
     def cid(key: Key) -> int:
         return idmap[ws.live(key).key]
@@ -227,7 +225,7 @@ def write(session: Session, w: Writes) -> None:
             session.execute(delete(table).where(table.c.contact_id == bindparam("b_old")), olds)
         contacts = model.Contact.__table__
         session.execute(delete(contacts).where(contacts.c.id == bindparam("b_old")), olds)
-    fresh = w.fresh  # rows of contacts created in this batch cannot collide with anything: plain inserts
+    fresh = {c["id"] for c in w.contacts}  # rows of contacts created in this batch cannot collide: plain inserts
     # identities a new contact took were free when loaded, and stay so under reconcile_lock
     insert_rows(session, model.Identity, [r for r in w.identities if r["contact_id"] in fresh])
     insert_ignore(session, model.Identity, [r for r in w.identities if r["contact_id"] not in fresh],

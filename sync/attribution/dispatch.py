@@ -43,10 +43,10 @@ from sync import model
 from sync.attribution.destination import BuiltEvent, DestinationConfig, EventResult, NormalizeCache
 from sync.attribution.facts import ContactFacts, ConversionFacts, TouchpointFacts
 from sync.attribution.rules import STAGE_OBJECT_PREFIX
-from sync.dispatch import MAX_ATTEMPTS, backoff, dead_letter
+from sync.dispatch import MAX_ATTEMPTS, backoff, dead_letter, record_attempts
 from sync.errors import LifesyncError
 from sync.http.redact import redact
-from sync.sql import chunks, one_of, update_by_id, upsert
+from sync.sql import chunks, one_of
 from sync.store import Store
 
 SAME_FACT_WINDOW = timedelta(hours=24)  # a stage conversion and a record conversion this close are one fact
@@ -294,11 +294,7 @@ def _record(store: Store, dest: DestinationConfig, rows: Iterable[Any], results:
                            "last_error": error and error[:1000], "response": {**sums, **dict(result.response or {})},
                            "sent_at": now if status == "sent" else None, "updated_at": now})
     with store.transaction() as session:
-        update_by_id(session, model.Outbox, outbox)
-        upsert(session, model.Delivery, deliveries, ["outbox_id", "destination"],
-               ["status", "attempts", "last_error", "response", "sent_at", "updated_at"])
-        if dead:
-            session.execute(model.DeadLetter.__table__.insert(), dead)
+        record_attempts(session, outbox, deliveries, dead)
 
 
 def dispatch_all(store: Store, dest: DestinationConfig, sender: Any, *, dry_run: bool = False,

@@ -20,7 +20,7 @@ from typing import Any
 from marshmallow import ValidationError, fields, post_load, validate
 
 from sync.config.lifecycle_schema import stage_list, unknown_name
-from sync.config.schema_fields import Strict, entries, name_check, names, text_field
+from sync.config.schema_fields import Strict, add_error, entries, name_check, names, text_field
 from sync.config.types import StaleLeadRule
 
 
@@ -82,11 +82,7 @@ def _reference_errors(root: Mapping[str, Any], rules: list[Any], errors: dict[An
     claimed: dict[str, int] = {}
 
     def add(path: tuple[Any, ...], message: str) -> None:
-        node = errors
-        for segment in ("stale_leads", *path[:-1]):
-            node = node.setdefault(segment, {})
-        if message not in node.setdefault(path[-1], []):
-            node[path[-1]].append(message)
+        add_error(errors, ("stale_leads", *path), message)
 
     for i, rule in enumerate(rules):
         if not isinstance(rule, Mapping):

@@ -24,6 +24,7 @@ import contextlib
 import difflib
 import re
 from collections.abc import Iterable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -31,7 +32,7 @@ from marshmallow import ValidationError, fields, post_load, validate, validates_
 
 from sync.attribution.rules import CANONICAL_KINDS, NETWORKS, ConversionRules, Destination, StageRule
 from sync.config.lifecycle_schema import stage_list, unknown_name
-from sync.config.schema_fields import MappingOf, Strict, list_field, names, one_of, text_field
+from sync.config.schema_fields import MappingOf, Strict, add_error, list_field, names, one_of, text_field
 from sync.config.types import LifecycleConfig
 from sync.config.yamlload import issues_from_messages, line_for, load_yaml
 from sync.errors import ConfigError, ConfigIssue
@@ -189,11 +190,7 @@ def _reference_errors(raw: Any, lifecycle: LifecycleConfig | None) -> dict[Any, 
     """Errors in names that refer to other entries or to lifecycle.yaml, as a marshmallow error tree."""
     errors: dict[Any, Any] = {}
 
-    def add(path: tuple[Any, ...], message: str) -> None:
-        node = errors
-        for segment in path[:-1]:
-            node = node.setdefault(segment, {})
-        node.setdefault(path[-1], []).append(message)
+    add = partial(add_error, errors)
 
     if not isinstance(raw, Mapping):
         return errors

@@ -16,12 +16,23 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Mapping
+from functools import partial
 from typing import Any, ClassVar
 
 import phonenumbers
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
-from sync.config.schema_fields import MappingOf, Strict, entries, list_field, name_check, names, one_of, text_field
+from sync.config.schema_fields import (
+    MappingOf,
+    Strict,
+    add_error,
+    entries,
+    list_field,
+    name_check,
+    names,
+    one_of,
+    text_field,
+)
 from sync.config.types import (
     DEFAULT_JUNK_VALUES,
     PHASES,
@@ -267,11 +278,7 @@ def _reference_errors(raw: Any) -> dict[Any, Any]:
     """Errors in names that refer to other entries, as a marshmallow-style error tree."""
     errors: dict[Any, Any] = {}
 
-    def add(path: tuple[Any, ...], message: str) -> None:
-        node = errors
-        for segment in path[:-1]:
-            node = node.setdefault(segment, {})
-        node.setdefault(path[-1], []).append(message)
+    add = partial(add_error, errors)
 
     if not isinstance(raw, Mapping):
         return errors

@@ -6,7 +6,7 @@ whose errors are keyed by the name.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
@@ -99,3 +99,13 @@ class MappingOf(fields.Field):
         if errors:
             raise ValidationError(errors, valid_data=result)
         return result
+
+
+def add_error(errors: dict[Any, Any], path: Sequence[Any], message: str) -> None:
+    """Put ``message`` at ``path`` of a marshmallow-style error tree (a message is said once per place)."""
+    node = errors
+    for segment in path[:-1]:
+        node = node.setdefault(segment, {})
+    messages = node.setdefault(path[-1], [])
+    if message not in messages:
+        messages.append(message)
