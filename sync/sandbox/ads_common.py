@@ -23,9 +23,9 @@ from collections import deque
 from collections.abc import Callable, Hashable
 from typing import Any
 
-from flask import Response, request
+from flask import Flask, Response, g, request
 
-from sync.sandbox.faults import Faults
+from sync.sandbox.faults import Fault, Faults
 
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 _ANY_CASE_HEX64 = re.compile(r"[0-9a-fA-F]{64}")
@@ -66,6 +66,19 @@ def request_json() -> Any:
     if not raw.strip():
         return None
     return json.loads(raw)
+
+
+def gate_requests(app: Flask, sandbox: Any, fault_error: Callable[[Fault], Exception]) -> None:
+    """Count every routed request (its index in ``g.request_index``); raise an injected fault as the network would."""
+
+    @app.before_request
+    def gate() -> None:
+        if request.url_rule is None:
+            return
+        fault = sandbox.faults.before(request.path)
+        g.request_index = sandbox.begin_request()
+        if fault is not None:
+            raise fault_error(fault)
 
 
 class RateWindow:

@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 
 from flask import Flask, Response, g, request
 
-from sync.sandbox.ads_common import AdSandbox, is_sha256_hex, json_response, looks_hashed, request_json
+from sync.sandbox.ads_common import AdSandbox, gate_requests, is_sha256_hex, json_response, looks_hashed, request_json
 from sync.sandbox.faults import Fault, Faults
 from sync.sandbox.google_ads_parse import VERSION, GoogleError, ads_error, failure, location, parse_body, parse_error
 
@@ -290,15 +290,10 @@ def create_app(sandbox: GoogleAdsSandbox) -> Flask:
     app = Flask("lifesync-google-ads-sandbox")
 
     @app.before_request
-    def gate() -> Response | None:
-        if request.url_rule is None:
-            return None
+    def api_version() -> None:  # before the gate: a fault's error names the version too
         g.version = (request.view_args or {}).get("version", "v18")
-        fault = sandbox.faults.before(request.path)
-        g.request_index = sandbox.begin_request()
-        if fault is not None:
-            raise _fault_error(sandbox, fault)
-        return None
+
+    gate_requests(app, sandbox, lambda fault: _fault_error(sandbox, fault))
 
     @app.errorhandler(GoogleError)
     def google_error(error: GoogleError) -> Response:

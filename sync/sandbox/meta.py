@@ -37,6 +37,7 @@ from sync.sandbox.ads_common import (
     CURRENCY,
     AdSandbox,
     as_list,
+    gate_requests,
     is_number,
     is_sha256_hex,
     json_response,
@@ -321,15 +322,7 @@ def create_app(sandbox: MetaSandbox) -> Flask:
     """A Flask app serving the sandbox on the Graph API's paths (no ``/meta`` prefix: the server mounts it)."""
     app = Flask("lifesync-meta-sandbox")
 
-    @app.before_request
-    def gate() -> Response | None:
-        if request.url_rule is None:
-            return None
-        fault = sandbox.faults.before(request.path)
-        g.request_index = sandbox.begin_request()
-        if fault is not None:
-            raise _fault_error(sandbox, fault)
-        return None
+    gate_requests(app, sandbox, lambda fault: _fault_error(sandbox, fault))
 
     @app.errorhandler(MetaError)
     def meta_error(error: MetaError) -> Response:

@@ -31,6 +31,7 @@ from sync.sandbox.ads_common import (
     CURRENCY,
     AdSandbox,
     as_list,
+    gate_requests,
     is_number,
     is_sha256_hex,
     json_response,
@@ -215,15 +216,7 @@ def create_app(sandbox: TikTokSandbox) -> Flask:
     """A Flask app serving the sandbox on TikTok's paths (no ``/tiktok`` prefix: the server mounts it)."""
     app = Flask("lifesync-tiktok-sandbox")
 
-    @app.before_request
-    def gate() -> Response | None:
-        if request.url_rule is None:
-            return None
-        fault = sandbox.faults.before(request.path)
-        g.request_index = sandbox.begin_request()
-        if fault is not None:
-            raise _fault_error(fault)
-        return None
+    gate_requests(app, sandbox, _fault_error)
 
     @app.errorhandler(TikTokError)
     def tiktok_error(error: TikTokError) -> Response:
