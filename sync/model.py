@@ -51,9 +51,7 @@ class AwareDateTime(TypeDecorator):
         """Store UTC; naive values are taken to be UTC already."""
         if value is None:
             return None
-        if value.tzinfo is None:
-            return value
-        value = value.astimezone(UTC)
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: Any, dialect: Any) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from sync import model
 from sync.sql import COPY_THRESHOLD, insert_rows, update_by_id
@@ -41,3 +41,31 @@ def test_bulk_writes_keep_every_character(store):
     with store.transaction() as s:
         got = {o.id: (o.payload, o.status) for o in s.scalars(select(model.Outbox))}
     assert got == {r["id"]: (r["payload"], r["status"]) for r in rows}
+
+
+
+@pytest.mark.parametrize("n", [6, COPY_THRESHOLD + 5])  # INSERT, and COPY on PostgreSQL
+def test_bulk_writes_store_the_instant_of_every_timestamp(store, n):
+    """Offsets, naive values (taken as UTC), repeated and equal instants and NULL land as the same instant."""
+    from datetime import timedelta, timezone
+
+    utc = datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=UTC)
+    mexico = utc.astimezone(timezone(timedelta(hours=-6)))  # equal to ``utc``: the same instant, other text
+    kolkata = datetime(2026, 3, 4, 12, 0, tzinfo=timezone(timedelta(hours=5, minutes=30)))
+    naive = datetime(2026, 3, 4, 5, 6, 7)
+    cases = [utc, mexico, kolkata, naive, None, datetime(1999, 12, 31, 23, 59, 59, tzinfo=UTC)]
+    rows, want = [], {}
+    for i in range(n):
+        at = cases[i % len(cases)]
+        rows.append({"contact_id": 1, "field": f"f{i}", "source": "hubspot", "value": i, "source_time": at,
+                     "arrived_at": utc, "record_id": None})
+        want[f"f{i}"] = (None if at is None else at.replace(tzinfo=UTC) if at.tzinfo is None else at, utc)
+    with store.transaction() as s:
+        if store.dialect == "postgresql":  # a server whose sessions are not on UTC
+            s.execute(text("SET LOCAL TIME ZONE 'Asia/Kolkata'"))
+        insert_rows(s, model.FieldValue, rows)
+    with store.transaction() as s:
+        got = {v.field: (v.source_time, v.arrived_at) for v in s.scalars(select(model.FieldValue))}
+    assert got == want
+    assert got["f1"][0] == utc and got["f3"][0] == datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
+    assert all(t.utcoffset() == timedelta(0) for pair in got.values() for t in pair if t is not None)
