@@ -139,7 +139,11 @@ def dispatch_crm(store: Store, config: Any, system: str, pusher: Pusher, *, limi
                 continue
             by_key = {r.key: r for r in results}
             for contact, item in part:
-                _apply(out, system, contact, by_key.get(item.key), attempts, now, current.get(contact.contact_id))
+                result = by_key.get(item.key)
+                if result is not None and result.status == "deferred":
+                    stopped = True  # not sent: it stays pending for the next run, like the rest
+                    continue
+                _apply(out, system, contact, result, attempts, now, current.get(contact.contact_id))
     _write(store, system, out)
     return out.counts
 

@@ -78,9 +78,10 @@ class PushResult:
     """What became of one ``PushItem``."""
 
     key: int
-    status: Literal["ok", "failed", "conflict", "retry"]
+    # deferred: not sent, the run's API allowance is spent; it stays pending for the next run
+    status: Literal["ok", "failed", "conflict", "retry", "deferred"]
     vendor_id: str | None = None  # the record's id in the system (new records included)
-    error: str | None = None  # the vendor's reason, redacted, for failed / conflict / retry
+    error: str | None = None  # the vendor's reason, redacted, for failed / conflict / retry / deferred
 
 
 class Pusher(Protocol):
@@ -90,4 +91,8 @@ class Pusher(Protocol):
     stats: SyncStats
 
     def push(self, obj: str, items: list[PushItem]) -> list[PushResult]:
-        """Send ``items`` (at most ``max_batch``) of one object; one result per item."""
+        """Send ``items`` (at most ``max_batch``) of one object; one result per item.
+
+        Raises QuotaReached, sending nothing, when the run may make no more calls; items a
+        batch could not send for that reason after a first request come back ``deferred``.
+        """

@@ -232,6 +232,27 @@ def test_the_quota_share_stops_a_write_back_and_the_next_run_sends_the_rest(stor
     assert dispatch_crm(store, CONFIG, "salesforce", rest)["sent"] == 3 and len(rest.calls) == 2
 
 
+def test_deferred_items_stay_pending_and_stop_the_run(store):
+    """A pusher that spent the run's API share half-way through a batch answers the rest ``deferred``."""
+    ingest(store, "hubspot", "contacts", [hubspot_contact(n) for n in range(1, 6)])  # 5 rows: 3 batches of 2
+
+    class Spent(FakePusher):
+        def push(self, obj, items):
+            self.calls.append((obj, items))
+            return [PushResult(items[0].key, "ok", f"00Q{items[0].external_id}")] + [
+                PushResult(i.key, "deferred", error="this run used its share") for i in items[1:]]
+
+    spent = Spent()
+    first = dispatch_crm(store, CONFIG, "salesforce", spent)
+    assert len(spent.calls) == 1  # nothing more after the deferral
+    assert (first["sent"], first["dead"], first["retrying"]) == (1, 0, 0)
+    assert sorted(status for *_, status in outbox(store)) == ["pending"] * 4 + ["sent"]
+    with store.transaction() as s:  # a deferral is no failed attempt
+        assert not s.scalars(select(model.Delivery).where(model.Delivery.status != "sent")).all()
+    rest = FakePusher()
+    assert dispatch_crm(store, CONFIG, "salesforce", rest)["sent"] == 4 and len(rest.calls) == 2
+
+
 def test_a_rate_limited_batch_waits_and_is_sent_later(store):
     ingest(store, "hubspot", "contacts", [hubspot_contact(1)])
 

@@ -26,7 +26,7 @@ from sync.connectors.crm import Page, PushItem, PushResult, SyncStats
 from sync.connectors.salesforce.auth import SYSTEM, SalesforceAuth, TokenStore
 from sync.connectors.salesforce.bulk import BulkQuery
 from sync.connectors.salesforce.client import DEFAULT_API_VERSION, Quota, SalesforceClient
-from sync.connectors.salesforce.pull import ChangePuller, check_quota
+from sync.connectors.salesforce.pull import ChangePuller, check_quota, quota_spent
 from sync.connectors.salesforce.push import MAX_BATCH, push
 from sync.connectors.salesforce.soql import mapping_fields
 from sync.errors import SettingsError
@@ -120,6 +120,10 @@ class SalesforceConnector:
 
         Raises QuotaReached, without a call, once the run used its share of the org's daily
         limit (pulls and pushes of one run share it): the write-back's rest waits for the next run.
+        A batch of updates and upserts (two requests) spent half-way returns the upserts
+        ``deferred``: the run never goes a call past its share.
         """
-        check_quota(self.client.quota, f"the {obj} write-back resumes on the next run")
-        return push(self.client, obj, items, external_id_field=self.external_id_field)
+        then = f"the {obj} write-back resumes on the next run"
+        check_quota(self.client.quota, then)
+        return push(self.client, obj, items, external_id_field=self.external_id_field,
+                    may_send=lambda: quota_spent(self.client.quota, then))

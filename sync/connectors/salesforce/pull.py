@@ -74,12 +74,18 @@ def _stamp(text: str) -> str:
     return soql_datetime(parse_datetime(text))
 
 
-def check_quota(quota: Quota, then: str) -> None:
-    """Raise QuotaReached (saying what happens ``then``) when the run used its share of the daily limit."""
-    if quota.reached:
-        raise QuotaReached(
-            f"Salesforce connection: this run used {quota.spent} API calls, its share "
+def quota_spent(quota: Quota, then: str) -> str | None:
+    """Why the run must make no more calls (saying what happens ``then``), or None while it may."""
+    if not quota.reached:
+        return None
+    return (f"Salesforce connection: this run used {quota.spent} API calls, its share "
             f"({quota.share:.0%} of the org's daily {quota.limit}, LIFESYNC_SALESFORCE_QUOTA_SHARE); {then}")
+
+
+def check_quota(quota: Quota, then: str) -> None:
+    """Raise QuotaReached when the run used its share of the daily limit (see ``quota_spent``)."""
+    if (reason := quota_spent(quota, then)) is not None:
+        raise QuotaReached(reason)
 
 
 class ChangePuller:

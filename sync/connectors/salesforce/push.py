@@ -14,13 +14,15 @@ result per record, in request order:
     anything else (CANNOT_UPDATE_CONVERTED_LEAD, FIELD_CUSTOM_VALIDATION_EXCEPTION, ...)
                                              → failed, with Salesforce's code and message (redacted)
 
-A whole-request failure (auth, quota, malformed body) raises the typed ``sync.errors``.
+A whole-request failure (auth, quota, malformed body) raises the typed ``sync.errors``. A
+batch holding both kinds takes two requests; when ``may_send`` says no before the second
+(the run's share of the daily API limit is spent), its items come back ``deferred``, unsent.
 Writes carry ``Sforce-Call-Options: client=lifesync`` (``SalesforceClient``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from sync.connectors.crm import PushItem, PushResult
@@ -70,8 +72,13 @@ def _send(client: SalesforceClient, path: str, obj: str, items: Sequence[PushIte
     return [_result(item, answer) for item, answer in zip(items, answers, strict=True)]
 
 
-def push(client: SalesforceClient, obj: str, items: list[PushItem], *, external_id_field: str) -> list[PushResult]:
-    """Send ``items`` of ``obj`` (Lead or Contact, at most 200); one result per item, in input order."""
+def push(client: SalesforceClient, obj: str, items: list[PushItem], *, external_id_field: str,
+         may_send: Callable[[], str | None] = lambda: None) -> list[PushResult]:
+    """Send ``items`` of ``obj`` (Lead or Contact, at most 200); one result per item, in input order.
+
+    ``may_send`` is asked before each request: a reason (rather than None) leaves that
+    request's items unsent, as ``deferred`` results carrying the reason.
+    """
     if obj not in WRITABLE:
         raise ValueError(f"Salesforce write-back supports {', '.join(WRITABLE)}, not {obj!r}")
     if len(items) > MAX_BATCH:
@@ -82,12 +89,14 @@ def push(client: SalesforceClient, obj: str, items: list[PushItem], *, external_
     for item in items:
         if not item.vendor_id and not item.external_id:
             results[id(item)] = PushResult(item.key, "failed", error="neither a Salesforce id nor an external id")
-    if updates:
-        found = _send(client, "composite/sobjects", obj, updates,
-                      [_record(obj, i, "Id", str(i.vendor_id)) for i in updates])
-        results.update((id(i), r) for i, r in zip(updates, found, strict=True))
-    if upserts:
-        found = _send(client, f"composite/sobjects/{obj}/{external_id_field}", obj, upserts,
-                      [_record(obj, i, external_id_field, str(i.external_id)) for i in upserts])
-        results.update((id(i), r) for i, r in zip(upserts, found, strict=True))
+    for group, path, key in ((updates, "composite/sobjects", "Id"),
+                             (upserts, f"composite/sobjects/{obj}/{external_id_field}", external_id_field)):
+        if not group:
+            continue
+        if (reason := may_send()) is not None:
+            results.update((id(i), PushResult(i.key, "deferred", error=reason)) for i in group)
+            continue
+        found = _send(client, path, obj, group,
+                      [_record(obj, i, key, str(i.vendor_id if key == "Id" else i.external_id)) for i in group])
+        results.update((id(i), r) for i, r in zip(group, found, strict=True))
     return [results[id(item)] for item in items]

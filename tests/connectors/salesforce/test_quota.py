@@ -119,3 +119,18 @@ def test_a_push_within_the_share_is_sent(mock, connector):
              json=[{"id": "00Q5g00000A1b2CEAR", "success": True, "errors": []}])
     [result] = connector.push("Lead", [PushItem(1, "Lead", "00Q5g00000A1b2CEAR", {"Status": "Working - Contacted"})])
     assert result.status == "ok" and connector.client.quota.spent == 1
+
+
+def test_a_mixed_push_whose_first_request_spends_the_share_defers_the_second(mock, connector):
+    # 25% of 100 calls from 49 used: the update's answer (74 used) spends the run's 25th call
+    mock.add(responses.PATCH, f"{DATA}/composite/sobjects", status=200, headers=usage(50, 100),
+             json=[{"id": "00Q5g00000A1b2CEAR", "success": True, "errors": []}])
+    connector.push("Lead", [PushItem(1, "Lead", "00Q5g00000A1b2CEAR", {"Status": "Working - Contacted"})])
+    mock.replace(responses.PATCH, f"{DATA}/composite/sobjects", status=200, headers=usage(74, 100),
+                 json=[{"id": "00Q5g00000A1b2DEAR", "success": True, "errors": []}])
+    # no mock for the upsert: a second request would fail the strict mock
+    results = connector.push("Lead", [PushItem(2, "Lead", None, {"LastName": "Sato"}, external_id="c-2"),
+                                      PushItem(3, "Lead", "00Q5g00000A1b2DEAR", {"Status": "Qualified"})])
+    assert [(r.key, r.status) for r in results] == [(2, "deferred"), (3, "ok")]
+    assert "25 API calls" in results[0].error and "the Lead write-back resumes on the next run" in results[0].error
+    assert len(mock.calls) == 2 and connector.client.quota.spent == 25
