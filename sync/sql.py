@@ -79,9 +79,10 @@ def _copy_converters(table: Table, cols: Sequence[str]) -> list[Callable[[Any], 
     out: list[Callable[[Any], Any] | None] = []
     for name in cols:
         kind = table.c[name].type
+        stamp = kind if isinstance(kind, DateTime) else getattr(kind, "impl", None)  # AwareDateTime's impl
         if isinstance(kind, JSON):
             out.append(_json)
-        elif isinstance(kind, DateTime) or isinstance(getattr(kind, "impl", None), DateTime):
+        elif isinstance(stamp, DateTime) and stamp.timezone:  # timestamptz: the instant is what counts
             out.append(_utc_text())
         else:
             out.append(None)
