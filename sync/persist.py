@@ -62,27 +62,31 @@ def load_workspace(session: Session, refs: Iterable[IdentityRef], config: Lifecy
     states: dict[int, ContactState] = {}
     id_list = sorted(ids)
     for part in chunks(id_list, 5000):
-        for c in session.execute(select(model.Contact.id, model.Contact.attributes, model.Contact.stage,
-                                        model.Contact.lost_stage).where(one_of(session, model.Contact.id, part))):
-            states[c.id] = ContactState(key=c.id, attributes=dict(c.attributes or {}),
-                                        stage=c.stage, lost_stage=c.lost_stage)
-        for i in session.execute(select(model.Identity.contact_id, model.Identity.kind, model.Identity.value,
-                                        model.Identity.source).where(one_of(session, model.Identity.contact_id, part))):
-            states[i.contact_id].identities[IdentityRef(i.kind, i.value)] = i.source
+        # rows unpack as tuples: a batch loads hundreds of thousands of them
+        for cid, attributes, stage, lost in session.execute(select(
+                model.Contact.id, model.Contact.attributes, model.Contact.stage, model.Contact.lost_stage)
+                .where(one_of(session, model.Contact.id, part))):
+            states[cid] = ContactState(key=cid, attributes=dict(attributes or {}), stage=stage, lost_stage=lost)
+        for cid, kind, value, source in session.execute(select(
+                model.Identity.contact_id, model.Identity.kind, model.Identity.value, model.Identity.source)
+                .where(one_of(session, model.Identity.contact_id, part))):
+            states[cid].identities[IdentityRef(kind, value)] = source
         fv = model.FieldValue
-        for f in session.execute(select(fv.contact_id, fv.field, fv.source, fv.value, fv.source_time, fv.record_id)
-                                 .where(one_of(session, fv.contact_id, part))):
-            states[f.contact_id].candidates[(f.field, f.source)] = Candidate(f.source, f.value, f.source_time,
-                                                                             f.record_id)
+        for cid, name, source, value, at, record_id in session.execute(select(
+                fv.contact_id, fv.field, fv.source, fv.value, fv.source_time, fv.record_id)
+                .where(one_of(session, fv.contact_id, part))):
+            states[cid].candidates[(name, source)] = Candidate(source, value, at, record_id)
         sg = model.StageSignal
-        for g in session.execute(select(sg.contact_id, sg.at, sg.source, sg.kind, sg.stage, sg.reason)
-                                 .where(one_of(session, sg.contact_id, part))):
-            states[g.contact_id].signals.add(lifecycle.StageSignal(
-                at=g.at, source=g.source, kind=g.kind, stage=g.stage or None, reason=g.reason))
+        for cid, at, source, kind, stage, reason in session.execute(select(
+                sg.contact_id, sg.at, sg.source, sg.kind, sg.stage, sg.reason)
+                .where(one_of(session, sg.contact_id, part))):
+            states[cid].signals.add(lifecycle.StageSignal(at=at, source=source, kind=kind, stage=stage or None,
+                                                          reason=reason))
         er = model.EchoRecord
-        for e in session.execute(select(er.contact_id, er.system, er.field, er.digest, er.origin_source,
-                                        er.origin_time).where(one_of(session, er.contact_id, part))):
-            states[e.contact_id].echoes[(e.system, e.field)] = Echo(e.digest, e.origin_source, e.origin_time)
+        for cid, system, name, digest, origin, origin_time in session.execute(select(
+                er.contact_id, er.system, er.field, er.digest, er.origin_source, er.origin_time)
+                .where(one_of(session, er.contact_id, part))):
+            states[cid].echoes[(system, name)] = Echo(digest, origin, origin_time)
     for state in states.values():
         ws.add_loaded(state)
     return ws
