@@ -60,6 +60,42 @@ class AwareDateTime(TypeDecorator):
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
+    # SQLite keeps timestamps as text ("2026-11-27 10:00:00.000000"). SQLAlchemy's own
+    # processors format and parse it in Python (a regular expression per value read); a
+    # reconcile batch reads and writes hundreds of thousands of them. The C methods
+    # ``isoformat`` and ``fromisoformat`` produce and read exactly that text.
+
+    def bind_processor(self, dialect: Any) -> Any:
+        """On SQLite, datetimes straight to SQLAlchemy's text form (UTC, naive taken as UTC)."""
+        general = super().bind_processor(dialect)
+        if dialect.name != "sqlite":
+            return general
+
+        def process(value: Any) -> Any:
+            if not isinstance(value, datetime):
+                return general(value) if general else value
+            if value.tzinfo is not None:
+                value = value.astimezone(UTC).replace(tzinfo=None)
+            return value.isoformat(" ", "microseconds")
+
+        return process
+
+    def result_processor(self, dialect: Any, coltype: Any) -> Any:
+        """On SQLite, the stored text straight to an aware UTC datetime."""
+        general = super().result_processor(dialect, coltype)
+        if dialect.name != "sqlite":
+            return general
+
+        def process(value: Any) -> Any:
+            if type(value) is str:
+                try:
+                    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+                except ValueError:
+                    pass
+            return general(value) if general else value
+
+        return process
+
 
 class Base(DeclarativeBase):
     """Declarative base for every lifesync table."""
