@@ -11,15 +11,15 @@ tables; rows are plain dicts keyed by column name.
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
-from json.encoder import encode_basestring_ascii as encode_string
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Table, any_, bindparam, cast, literal, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+
+from sync import jsontext
 
 
 def _table(entity: Any) -> Table:
@@ -45,9 +45,6 @@ def _with_defaults(table: Table, rows: Sequence[dict[str, Any]]) -> Sequence[dic
 _staged = itertools.count()
 
 
-def _json(value: Any) -> str:
-    """JSON text of a value; plain strings (most field values) skip the general encoder."""
-    return encode_string(value) if type(value) is str else json.dumps(value)
 
 
 def _utc_text() -> Callable[[Any], Any]:
@@ -81,7 +78,7 @@ def _copy_converters(table: Table, cols: Sequence[str]) -> list[Callable[[Any], 
         kind = table.c[name].type
         stamp = kind if isinstance(kind, DateTime) else getattr(kind, "impl", None)  # AwareDateTime's impl
         if isinstance(kind, JSON):
-            out.append(_json)
+            out.append(jsontext.dumps)
         elif isinstance(stamp, DateTime) and stamp.timezone:  # timestamptz: the instant is what counts
             out.append(_utc_text())
         else:

@@ -18,6 +18,8 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from sync import jsontext
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -40,13 +42,14 @@ def _begin_immediate(conn: Any) -> None:
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite gets WAL mode, foreign keys, a busy timeout, BEGIN IMMEDIATE."""
     if url.startswith("sqlite"):
-        engine = create_engine(url)
+        engine = create_engine(url, json_serializer=jsontext.dumps, json_deserializer=jsontext.loads)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _begin_immediate)
         return engine
     # No server-side prepared statements: their generic plans are made once, often while a
     # table is still small, and then keep scanning it sequentially as it grows.
-    return create_engine(url, pool_pre_ping=True, connect_args={"prepare_threshold": None})
+    return create_engine(url, pool_pre_ping=True, connect_args={"prepare_threshold": None},
+                         json_serializer=jsontext.dumps, json_deserializer=jsontext.loads)
 
 
 def alembic_config(engine: Engine) -> AlembicConfig:
@@ -109,5 +112,6 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
     if engine.dialect.name == "postgresql":
         # the inbox INSERT has no plan to go stale: psycopg prepares it after a few uses per
         # connection (a third less server CPU per webhook than parsing and planning it each time)
-        statements = create_engine(url, isolation_level="AUTOCOMMIT", connect_args={"prepare_threshold": 2})
+        statements = create_engine(url, isolation_level="AUTOCOMMIT", connect_args={"prepare_threshold": 2},
+                                   json_serializer=jsontext.dumps, json_deserializer=jsontext.loads)
     return Store(engine=engine, sessions=sessionmaker(engine, expire_on_commit=False), statements=statements)
