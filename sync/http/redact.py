@@ -33,7 +33,10 @@ _PARAM_NAMES = "|".join(sorted(SECRET_PARAMS, key=len, reverse=True))
 _PARAM = re.compile(rf"(?i)(?<![\w-])({_PARAM_NAMES})([\"']?\s*[=:]\s*[\"']?)([^&\s#?\"',;}}]+)")
 _AUTH = re.compile(r"(?i)\b(Bearer|OAuth)\s+[A-Za-z0-9._~+/=!-]{6,}|\b(Basic)\s+[A-Za-z0-9+/]{16,}={0,2}")
 # Deliberately loose: malformed addresses in vendor errors ("bob@@example") are personal data too.
-_EMAIL = re.compile(r"[\w.%+-]+(?:@|%40)+[\w.-]*[\w-]")
+# A match can only start where a run of local-part characters starts (any later start would
+# extend back to it), and the lookbehind says so: without it every position of a long run —
+# a percent-encoded SOQL query in a URL — rescans the rest of the run, quadratic in its length.
+_EMAIL = re.compile(r"(?<![\w.%+-])[\w.%+-]+(?:@|%40)+[\w.-]*[\w-]")
 _PHONE = re.compile(r"(?:\+|%2[Bb])\d[\d\s().-]{5,}\d|\(\d{3}\)\s?\d{3}[\s.-]\d{4}|\b\d{3}[.-]\d{3}[.-]\d{4}\b")
 
 
