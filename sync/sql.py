@@ -45,8 +45,6 @@ def _with_defaults(table: Table, rows: Sequence[dict[str, Any]]) -> Sequence[dic
 _staged = itertools.count()
 
 
-
-
 def _utc_text() -> Callable[[Any], Any]:
     """A converter of datetimes to UTC ISO text for one COPY, each distinct instant formatted once.
 
