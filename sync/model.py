@@ -32,6 +32,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from sync.utc import utc
+
 # SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets BIGINT identities.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -51,14 +53,14 @@ class AwareDateTime(TypeDecorator):
         """Store UTC; naive values are taken to be UTC already."""
         if value is None:
             return None
-        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        value = utc(value)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: Any, dialect: Any) -> Any:
         """Return aware UTC datetimes on every database."""
         if value is None:
             return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return utc(value)
 
     # SQLite keeps timestamps as text ("2026-11-27 10:00:00.000000"). SQLAlchemy's own
     # processors format and parse it in Python (a regular expression per value read); a
@@ -74,9 +76,7 @@ class AwareDateTime(TypeDecorator):
         def process(value: Any) -> Any:
             if not isinstance(value, datetime):
                 return general(value) if general else value
-            if value.tzinfo is not None:
-                value = value.astimezone(UTC).replace(tzinfo=None)
-            return value.isoformat(" ", "microseconds")
+            return utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
 
         return process
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Table, any_, bindparam, cast, literal, text, update
@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from sync import jsontext
+from sync.utc import utc
 
 
 def _table(entity: Any) -> Table:
@@ -62,8 +63,7 @@ def _utc_text() -> Callable[[Any], Any]:
         if found is None:
             if not isinstance(value, datetime):  # a date, say: psycopg's dumper, as before
                 return value
-            utc = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-            found = seen[value] = utc.isoformat()
+            found = seen[value] = utc(value).isoformat()
         return found
 
     return text_of

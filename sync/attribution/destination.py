@@ -34,6 +34,7 @@ import requests
 from sync.attribution import hashing
 from sync.attribution.facts import ContactFacts, ConversionFacts
 from sync.errors import SettingsError, ValidationError
+from sync.utc import utc
 
 NETWORKS = ("meta", "tiktok", "google")
 KINDS = ("lead", "qualified_lead", "booking", "add_to_cart", "initiate_checkout", "purchase")
@@ -197,11 +198,6 @@ class NormalizeCache:
 
 
 # -- local validation helpers (messages name the field and what was expected; never personal data)
-
-def utc(moment: datetime) -> datetime:
-    """``moment`` as an aware UTC datetime (naive values are taken to be UTC already)."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
 
 def now_utc(now: datetime | None = None) -> datetime:
     """``now`` in UTC, or the current time."""

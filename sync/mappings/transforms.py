@@ -31,6 +31,7 @@ from sync.mappings.registry import (
     text_of,
     transform,
 )
+from sync.utc import utc
 
 __all__ = [
     "REGISTRY", "BoundTransform", "TransformDef", "TransformError", "bind", "parse_instant", "to_bool", "to_float",
@@ -268,7 +269,7 @@ def parse_instant(v: Any) -> datetime:
     if isinstance(v, str):
         return _instant_from_text(v)
     if isinstance(v, datetime):
-        return (v if v.tzinfo else v.replace(tzinfo=UTC)).astimezone(UTC)
+        return utc(v)
     if isinstance(v, date):
         return datetime(v.year, v.month, v.day, tzinfo=UTC)
     if isinstance(v, int | float) and not isinstance(v, bool):
@@ -300,7 +301,7 @@ def _instant_from_text(v: str) -> datetime:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         raise TransformError(_EXPECTED_INSTANT, v) from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return utc(parsed)
 
 
 _DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from sync.config.types import LifecycleConfig
 from sync.store import Store
+from sync.utc import utc as as_utc
 
 
 @contextmanager
@@ -43,9 +44,7 @@ def lifecycle_of(config: Any) -> LifecycleConfig:
 
 def utc(moment: datetime | None) -> datetime | None:
     """``moment`` as an aware UTC datetime (naive ones are taken to be UTC)."""
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return None if moment is None else as_utc(moment)
 
 
 def within(column: Any, start: datetime | None, end: datetime | None) -> ColumnElement[bool]:
