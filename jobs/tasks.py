@@ -60,33 +60,31 @@ def _locked(settings: Settings, obj: str, work: Any) -> dict[str, Any]:
 
 
 def drain_inbox() -> dict[str, int]:
-    """Process every event id handed over by webhook requests, a batch at a time.
+    """Process the inbox's ``received`` events, a batch at a time, on the drain's turn (``jobs.handover``).
 
-    Ids popped here but not processed (a crash) stay ``received`` in the inbox, where the
-    sweeper finds them: nothing acknowledged is lost.
+    Events a crash left unprocessed stay ``received``, where the next drain (or the sweeper's)
+    finds them: nothing acknowledged is lost.
     """
     from jobs.connection import redis_connection
-    from jobs.queues import drain_started, take_pending
+    from jobs.handover import drain
 
     settings, store, config = context()
-    connection = redis_connection(settings)
-    drain_started(connection)
     effects = Effects.of(settings, config)
     total = IngestResult()
-    while ids := take_pending(connection, settings.batch_size):
-        total.add(inbox.process_events(store, config, ids, effects))
+    drain(redis_connection(settings), lambda: inbox.received(store, settings.batch_size),
+          lambda ids: total.add(inbox.process_events(store, config, ids, effects)))
     return total.as_dict()
 
 
 def sweep_inbox(older_than_seconds: int = 300) -> int:
-    """Re-queue events whose job was lost (stored, never processed); returns how many."""
+    """Queue a drain when events wait longer than they should (a nudge or job was lost); how many wait."""
     from jobs.connection import redis_connection
-    from jobs.queues import enqueue_inbox
+    from jobs.handover import nudge
 
     settings, store, _ = context()
     ids = inbox.pending(store, timedelta(seconds=older_than_seconds))
     if ids:
-        enqueue_inbox(redis_connection(settings), ids)
+        nudge(redis_connection(settings), force=True)
     return len(ids)
 
 

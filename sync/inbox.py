@@ -4,8 +4,8 @@ A receiver verifies a delivery, splits it into events (one per vendor event id, 
 record its mapping consumes) and calls ``store_events`` — a unique key per (source, event
 key) makes redelivery a no-op. ``process_events`` later maps and reconciles them through the
 same pipeline as pulled records; an event that cannot be processed is dead-lettered with its
-reason and marked ``dead``, never lost. ``pending`` finds events a crashed or lost job left
-behind, for the sweeper to enqueue again.
+reason and marked ``dead``, never lost. ``received`` is a drain job's next batch; ``pending``
+finds events that waited too long (a lost nudge or job), for the sweeper.
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ class InboundEvent:
 def store_events(store: Store, events: Sequence[InboundEvent]) -> list[int]:
     """Persist events in one transaction; the ids of those not stored before.
 
-    Redeliveries get no id: their first delivery was already handed to a drain job, and if
-    that hand-over failed the sweeper finds them still ``received``.
+    Redeliveries get no id: their first delivery is already waiting for (or through) a drain
+    job, which takes every ``received`` event (``jobs.handover``).
     """
     if not events:
         return []
@@ -133,6 +133,13 @@ def _mark(store: Store, ids: list[int], status: str, error: str | None) -> None:
         for part in chunks(ids, 5000):
             session.execute(update(model.RawEvent).where(one_of(session, model.RawEvent.id, part))
                             .values(status=status, error=error, processed_at=model.utcnow()))
+
+
+def received(store: Store, limit: int) -> list[int]:
+    """Ids of the oldest ``limit`` events waiting to be processed (a drain job's next batch)."""
+    with store.transaction() as session:
+        return list(session.scalars(select(model.RawEvent.id).where(model.RawEvent.status == "received")
+                                    .order_by(model.RawEvent.id).limit(limit)))
 
 
 def pending(store: Store, older_than: timedelta, now: datetime | None = None, limit: int = 1000) -> list[int]:

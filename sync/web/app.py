@@ -28,9 +28,9 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
 
     connection = redis_connection(settings)  # one client (and pool) per app, not per request
     if enqueue is None:
-        from jobs.queues import enqueue_inbox
+        from jobs.handover import Nudger
 
-        enqueue = lambda ids: enqueue_inbox(connection, ids)  # noqa: E731
+        enqueue = Nudger(connection)
     app.extensions["lifesync"] = {"settings": settings, "store": store or open_store(settings.database_url),
                                   "config": config, "enqueue": enqueue, "redis": connection}
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import pytest
+from redis.exceptions import LockError
+from sqlalchemy import func, select
 from support.payloads import body_of, meta_signature, whatsapp_delivery, whatsapp_value
 
 import jobs.tasks
 from jobs.connection import redis_connection
-from jobs.queues import INGEST, PENDING_KEY, queue
+from jobs.handover import DRAIN_FLAG, DRAIN_LOCK, Nudger, drain, drain_turn
+from jobs.queues import INGEST, queue
 from jobs.worker import run
 from sync import model
 from sync.export import contacts_json, find_contact
@@ -27,10 +30,9 @@ def test_signed_ctwa_message_reaches_the_database_through_a_worker(settings, sto
     assert q.count == 1  # one drain job for both deliveries
     assert q.jobs[0].func_name == "jobs.tasks.drain_inbox"
     with store.transaction() as s:
-        raw_id = s.scalar(select(model.RawEvent.id))
-    assert [int(i) for i in connection.lrange(PENDING_KEY, 0, -1)] == [raw_id]  # the redelivery adds nothing
+        assert s.scalar(select(func.count()).select_from(model.RawEvent)) == 1  # the redelivery stored nothing
     run(settings, burst=True)
-    assert q.count == 0 and connection.llen(PENDING_KEY) == 0
+    assert q.count == 0 and not connection.exists(DRAIN_FLAG)
     with store.transaction() as s:
         cid = find_contact(s, IdentityRef("whatsapp", "5215512345678"))
         [doc] = contacts_json(s, [cid])
@@ -38,23 +40,105 @@ def test_signed_ctwa_message_reaches_the_database_through_a_worker(settings, sto
     assert doc["stage"] == "New Lead" and doc["touchpoints"][0]["click_ids"]["ctwa_clid"]
 
 
-def test_events_stored_while_a_drain_runs_get_a_drain_of_their_own(settings, store):
-    from jobs.queues import enqueue_inbox
+def _store_message(store, wamid):
     from sync.inbox import InboundEvent, store_events
 
-    connection = redis_connection(settings)
-    first, second = whatsapp_value(), whatsapp_value()
-    second["messages"][0]["id"] = "wamid.SECOND"
-    ids = store_events(store, [InboundEvent("whatsapp", "message", first["messages"][0]["id"], first)])
-    assert enqueue_inbox(connection, ids) is True
-    assert enqueue_inbox(connection, ids) is False  # a drain is already waiting
-    from jobs.queues import drain_started
-    drain_started(connection)  # the waiting drain starts ...
-    more = store_events(store, [InboundEvent("whatsapp", "message", "wamid.SECOND", second)])
-    assert enqueue_inbox(connection, more) is True  # ... so later events queue their own
-    run(settings, burst=True)
+    value = whatsapp_value()
+    value["messages"][0]["id"] = wamid
+    return store_events(store, [InboundEvent("whatsapp", "message", wamid, value)])
+
+
+def _statuses(store):
     with store.transaction() as s:
-        assert sorted(s.scalars(select(model.RawEvent.status))) == ["processed", "processed"]
+        return sorted(s.scalars(select(model.RawEvent.status)))
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_a_web_process_nudges_once_per_settle_window_and_retries_a_failed_nudge(settings, store):
+    connection, clock = redis_connection(settings), FakeClock()
+    nudger = Nudger(connection, interval=0.25, clock=clock)
+    q = queue(INGEST, connection)
+    assert nudger([]) is False and q.count == 0  # a redelivery stored nothing: nothing to hand over
+    assert nudger([1]) is True and q.count == 1
+    connection.delete(DRAIN_FLAG)  # that drain starts ...
+    clock.now += 0.1
+    assert nudger([2]) is False and q.count == 1  # ... and will still look after this event
+    assert not connection.exists(DRAIN_FLAG)  # no Redis call was made for it
+    clock.now += 0.2  # the window has passed
+    assert nudger([3]) is True and q.count == 2
+    clock.now += 0.3
+    assert nudger([4]) is False and q.count == 2  # a drain is already waiting: no second job
+
+    from redis import Redis
+    from redis.exceptions import ConnectionError as RedisDown
+
+    down = Nudger(Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2), interval=0.25, clock=clock)
+    for _ in range(2):  # a failed nudge does not open a skip window: the next request tries again
+        with pytest.raises(RedisDown):
+            down([5])
+
+
+def test_events_stored_while_a_drain_settles_are_drained_by_it(settings, store):
+    connection, clock = redis_connection(settings), FakeClock()
+    _store_message(store, "wamid.FIRST")
+    connection.set(DRAIN_FLAG, "1")
+    config = jobs.tasks.context()[2]
+    from sync import inbox
+
+    naps = []
+
+    def sleep(seconds):
+        naps.append(seconds)
+        if len(naps) == 2:  # a web process stored this inside its skip window: no nudge came
+            _store_message(store, "wamid.SKIPPED")
+        clock.now += seconds
+
+    batches = drain(connection, lambda: inbox.received(store, 1), lambda ids: inbox.process_events(store, config, ids),
+                    clock=clock, sleep=sleep, settle=0.25)
+    assert batches == 2 and _statuses(store) == ["processed", "processed"]
+    assert not connection.exists(DRAIN_FLAG)  # cleared when the turn began
+    assert clock.now >= 1000.25 and sum(naps) >= 0.25  # it looked until the settle window had passed
+
+
+def test_drains_take_turns(settings, store):
+    connection = redis_connection(settings)
+    connection.set(DRAIN_FLAG, "1")
+    other = connection.lock(DRAIN_LOCK, timeout=30)
+    assert other.acquire(blocking=False)
+    with pytest.raises(LockError), drain_turn(connection, wait=0.2):
+        pass
+    assert connection.exists(DRAIN_FLAG)  # a drain that never got its turn leaves the flag to the next
+    other.release()
+    with drain_turn(connection, wait=0.2):
+        assert not connection.exists(DRAIN_FLAG)
+        assert not connection.lock(DRAIN_LOCK).acquire(blocking=False)  # held for the turn
+    assert connection.lock(DRAIN_LOCK).acquire(blocking=False)  # and released after it
+
+
+def test_a_drain_past_its_budget_leaves_the_rest_to_a_successor(settings, store):
+    connection, clock = redis_connection(settings), FakeClock()
+    for n in range(3):
+        _store_message(store, f"wamid.B{n}")
+    config = jobs.tasks.context()[2]
+    from sync import inbox
+
+    def process(ids):
+        inbox.process_events(store, config, ids)
+        clock.now += 1.0
+
+    assert drain(connection, lambda: inbox.received(store, 2), process, clock=clock, budget=0.5) == 1
+    assert _statuses(store) == ["processed", "processed", "received"]
+    q = queue(INGEST, connection)
+    assert q.count == 1 and connection.exists(DRAIN_FLAG)  # the successor is queued
+    run(settings, burst=True)
+    assert _statuses(store) == ["processed"] * 3
 
 
 def test_sweeper_requeues_events_whose_job_was_lost(settings, store):
@@ -62,39 +146,13 @@ def test_sweeper_requeues_events_whose_job_was_lost(settings, store):
 
     value = whatsapp_value()
     store_events(store, [InboundEvent("whatsapp", "message", value["messages"][0]["id"], value)])
+    connection = redis_connection(settings)
+    connection.set(DRAIN_FLAG, "1")  # the flag of a drain job that was lost
     assert jobs.tasks.sweep_inbox(older_than_seconds=0) == 1
+    assert queue(INGEST, connection).count == 1  # queued despite the flag
     run(settings, burst=True)
     with store.transaction() as s:
         assert s.scalar(select(model.RawEvent.status)) == "processed"
     assert jobs.tasks.sweep_inbox(older_than_seconds=0) == 0
+    assert queue(INGEST, connection).count == 0
 
-
-def test_a_large_hand_over_keeps_every_id_in_order_and_queues_one_drain(settings):
-    from jobs.queues import DRAIN_FLAG, DRAIN_FLAG_TTL, enqueue_inbox
-
-    connection = redis_connection(settings)
-    ids = list(range(2500, 0, -1))  # more than one script call takes
-    assert enqueue_inbox(connection, ids) is True
-    assert enqueue_inbox(connection, [9999]) is False
-    assert [int(i) for i in connection.lrange(PENDING_KEY, 0, -1)] == [*range(1, 2501), 9999]
-    assert 0 < connection.ttl(DRAIN_FLAG) <= DRAIN_FLAG_TTL  # a lost drain job blocks the next one only so long
-    assert queue(INGEST, connection).count == 1
-
-
-def test_the_hand_over_script_is_loaded_when_the_server_lost_it_and_keeps_no_client_alive(settings):
-    import gc
-    import weakref
-
-    from jobs.queues import enqueue_inbox
-
-    connection = redis_connection(settings)
-    connection.script_flush()  # a restarted Redis knows no scripts
-    assert enqueue_inbox(connection, [1]) is True
-    assert enqueue_inbox(connection, [2]) is False  # now run by its hash
-    assert [int(i) for i in connection.lrange(PENDING_KEY, 0, -1)] == [1, 2]
-    client = redis_connection(settings)  # e.g. a sweeper run's own client
-    enqueue_inbox(client, [3])
-    gone = weakref.ref(client)
-    del client
-    gc.collect()
-    assert gone() is None  # nothing caches the client (or its connection pool)
