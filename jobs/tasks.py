@@ -63,7 +63,8 @@ def drain_inbox() -> dict[str, int]:
     """Process the inbox's ``received`` events, a batch at a time, on the drain's turn (``jobs.handover``).
 
     Events a crash left unprocessed stay ``received``, where the next drain (or the sweeper's)
-    finds them: nothing acknowledged is lost.
+    finds them: nothing acknowledged is lost. An event whose processing raises is quarantined
+    as a dead letter rather than holding back the events behind it.
     """
     from jobs.connection import redis_connection
     from jobs.handover import drain
@@ -72,7 +73,7 @@ def drain_inbox() -> dict[str, int]:
     effects = Effects.of(settings, config)
     total = IngestResult()
     drain(redis_connection(settings), lambda: inbox.received(store, settings.batch_size),
-          lambda ids: total.add(inbox.process_events(store, config, ids, effects)))
+          lambda ids: total.add(inbox.process_isolating(store, config, ids, effects)))
     return total.as_dict()
 
 

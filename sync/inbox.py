@@ -11,6 +11,7 @@ finds events that waited too long (a lost nudge or job), for the sweeper.
 from __future__ import annotations
 
 import json
+import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -20,13 +21,15 @@ from typing import Any
 import psycopg
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from sync import model
 from sync.effects import Effects
 from sync.pipeline import IngestResult, ingest_patches, map_records, mapping_for
 from sync.sql import chunks, one_of
 from sync.store import Store
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,45 @@ def process_events(store: Store, config: Any, ids: Iterable[int], effects: Effec
         total.add(ingest_patches(store, config.lifecycle, items, dead, effects or Effects.rules_only(config)))
         _mark(store, [r.id for r in group], "processed", None)
     return total
+
+
+def process_isolating(store: Store, config: Any, ids: Sequence[int], effects: Effects | None = None) -> IngestResult:
+    """``process_events``, except that an event whose processing raises cannot hold back the rest.
+
+    The inbox is processed oldest first, so an event that always fails would otherwise stop
+    every drain at the same batch. A failing batch is split in halves until the failure is
+    down to single events, which are quarantined (``quarantine``). Database trouble
+    (``OperationalError``: unreachable, deadlock, serialization) is raised instead, for the
+    job to be retried: it is not the event's fault, and would fail its quarantine too.
+    """
+    try:
+        return process_events(store, config, ids, effects)
+    except OperationalError:
+        raise
+    except Exception as exc:  # a bug on one event: isolate it
+        if len(ids) == 1:
+            log.exception("inbox event %s raised while being processed; quarantined as a dead letter", ids[0])
+            return quarantine(store, ids[0], exc)
+        mid = len(ids) // 2
+        total = process_isolating(store, config, ids[:mid], effects)
+        total.add(process_isolating(store, config, ids[mid:], effects))
+        return total
+
+
+def quarantine(store: Store, event_id: int, exc: BaseException) -> IngestResult:
+    """Mark an event ``dead`` and keep its record as a replayable dead letter (``lifesync deadletter replay``)."""
+    from sync.deadletter import reason_for
+
+    reason, result = reason_for(exc), IngestResult()
+    with store.transaction() as session:
+        raw = session.get(model.RawEvent, event_id)
+        if raw is None or raw.status != "received":
+            return result
+        session.add(model.DeadLetter(stage="reconcile", source=raw.source, object=raw.object,
+                                     record_id=raw.event_key, reason=reason, payload=json.loads(raw.body)))
+        raw.status, raw.error, raw.processed_at = "dead", reason, model.utcnow()
+    result.records = result.dead_lettered = 1
+    return result
 
 
 def _mark(store: Store, ids: list[int], status: str, error: str | None) -> None:

@@ -156,3 +156,50 @@ def test_sweeper_requeues_events_whose_job_was_lost(settings, store):
     assert jobs.tasks.sweep_inbox(older_than_seconds=0) == 0
     assert queue(INGEST, connection).count == 0
 
+
+
+def test_an_event_that_raises_is_quarantined_and_the_rest_still_drain(settings, store, monkeypatch):
+    import sync.inbox
+    from sync import deadletter
+
+    for wamid in ("wamid.A", "wamid.POISON", "wamid.C"):
+        _store_message(store, wamid)
+    real = sync.inbox.map_records
+
+    def buggy(mapping, records):  # a bug that only this one event's record triggers
+        if any(r["messages"][0]["id"] == "wamid.POISON" for r in records):
+            raise RuntimeError("bug")
+        return real(mapping, records)
+
+    monkeypatch.setattr(sync.inbox, "map_records", buggy)
+    result = jobs.tasks.drain_inbox()
+    assert (result["records"], result["dead_lettered"]) == (3, 1)
+    with store.transaction() as s:
+        status = dict(s.execute(select(model.RawEvent.event_key, model.RawEvent.status)).all())
+        [letter] = s.scalars(select(model.DeadLetter)).all()
+    assert status == {"wamid.A": "processed", "wamid.POISON": "dead", "wamid.C": "processed"}
+    assert (letter.stage, letter.record_id, letter.reason) == ("reconcile", "wamid.POISON",
+                                                               "RuntimeError (details in the worker log)")
+    monkeypatch.setattr(sync.inbox, "map_records", real)  # the bug is fixed: replay it
+    config = jobs.tasks.context()[2]
+    assert deadletter.replay(store, config).replayed == [letter.id]
+    with store.transaction() as s:
+        assert find_contact(s, IdentityRef("whatsapp", "5215512345678")) is not None
+
+
+def test_database_trouble_while_draining_is_retried_not_quarantined(settings, store, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    import sync.inbox
+
+    _store_message(store, "wamid.A")
+
+    def down(*args, **kwargs):
+        raise OperationalError("INSERT", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(sync.inbox, "ingest_patches", down)
+    with pytest.raises(OperationalError):
+        jobs.tasks.drain_inbox()
+    assert _statuses(store) == ["received"]  # left for the retried job
+    with store.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(model.DeadLetter)) == 0
