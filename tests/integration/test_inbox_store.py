@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+from psycopg import DataError
 from sqlalchemy import func, select, text
 
 from sync import model
@@ -54,7 +56,22 @@ def test_one_event_is_stored_durably_with_its_fields_and_survives_a_dropped_conn
     assert [(r.source, r.object, r.connection, r.event_key, r.status) for r in rows] == [
         ("hubspot", "contact", "eu", "k-1", "received"), ("whatsapp", "message", "default", "wamid.7", "received")]
     assert rows[0].headers == {"x-signature": "abc"} and rows[0].received_at.tzinfo is not None
+    assert abs((model.utcnow() - rows[0].received_at).total_seconds()) < 60  # the instant, whatever the zone
+    assert rows[0].body == '{"name":"Ana Ñ","n":[1,2]}'.encode()  # compact UTF-8 JSON, byte for byte
     assert json.loads(rows[0].body) == {"name": "Ana Ñ", "n": [1, 2]}
+
+
+def test_a_statement_error_is_the_drivers_exception_and_the_connection_serves_on(store):
+    too_long = InboundEvent("whatsapp", "m" * 65, "k-long", {"n": 1})  # object is VARCHAR(64)
+    if store.dialect == "postgresql":
+        with pytest.raises(DataError, match="too long"):
+            store_events(store, [too_long])
+    else:  # SQLite does not enforce a VARCHAR's length
+        assert len(store_events(store, [too_long])) == 1
+    assert len(store_events(store, [event(1)])) == 1
+    with store.transaction() as s:
+        keys = s.scalars(select(model.RawEvent.event_key).order_by(model.RawEvent.id)).all()
+    assert keys == (["wamid.1"] if store.dialect == "postgresql" else ["k-long", "wamid.1"])
 
 
 def test_on_postgresql_the_inbox_insert_is_prepared_once_per_connection(store):
