@@ -1,19 +1,28 @@
 """Benchmark: signed WhatsApp webhooks acknowledged by lifesync vs a bare Flask app returning 200.
 
     python bench/webhooks.py [--requests 20000] [--seconds 60] [--connections 32] [--db sqlite|postgresql]
+                             [--generator python|wrk]
 
 Both apps run under gunicorn on loopback with identical settings (2 sync workers). lifesync
 gets ``REDIS_URL`` pointing at the local Redis (db 14, flushed before and after; no rq worker
 runs, so the figures are the acknowledgement path alone: verify the signature, persist to the
-inbox, enqueue) and a fresh database (a SQLite file in a temporary directory, or a PostgreSQL
+inbox, nudge a drain job) and a fresh database (a SQLite file in a temporary directory, or a PostgreSQL
 database created and dropped through ``BENCH_PG_ADMIN_URL``). The bare app reads the body and
 answers 200.
 
-The load generator is Python (no ``wrk`` here): ``--connections`` client threads spread over
-4 processes, each posting its own pre-signed ~1.2 kB WhatsApp message events (unique wamid,
+The default load generator is Python: ``--connections`` client threads spread over 4
+processes, each posting its own pre-signed ~1.2 kB WhatsApp message events (unique wamid,
 unique sender) with ``http.client``. gunicorn's sync workers close the connection after
 every response, so each request opens a new loopback TCP connection for both apps alike.
 The run stops after ``--requests`` requests or ``--seconds`` seconds, whichever comes first.
+The generator takes CPU from the servers on the same 2 cores: about as much per request as
+the bare app itself, which narrows the gap between the two apps.
+
+``--generator wrk`` loads with wrk instead (2 threads, as in the issue's reference run; the
+``wrk`` binary must be installed, e.g. ``apt-get install wrk``), through ``wrk_post.lua``:
+it posts ``--requests`` unique pre-signed events for ``--seconds`` (give it about 10) and
+refuses a run that used them all up. wrk costs the servers far less CPU, so the bare app
+gets much faster and the ratio is lower than with the Python generator.
 
 Printed: req/s and p50/p99 latency of both apps, lifesync's share of the bare app's req/s,
 and whether every acknowledged (200) event is in ``raw_events``. Targets (the issue):
@@ -29,6 +38,7 @@ import http.client
 import json
 import multiprocessing
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -144,6 +154,37 @@ def load(port: int, requests: int, connections: int, seconds: float, offset: int
             "p99_ms": 1000 * lat[min(len(lat) - 1, int(len(lat) * 0.99))] if lat else 0.0}
 
 
+WRK_THREADS = 2  # as in the issue's reference run: wrk, 2 threads, 32 connections
+
+
+def load_wrk(port: int, requests: int, connections: int, seconds: float, offset: int) -> dict:
+    """The same load from wrk (C, far lighter than the Python generator): posts for ``seconds``.
+
+    ``requests`` unique pre-signed events are written to a file the Lua script reads; wrk
+    runs for the whole time, so running out of events would repeat some, which is refused.
+    """
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".events", delete=False) as f:
+        for n in range(offset, offset + requests):
+            body = event_body(n)
+            f.write("sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest() + "\t"
+                    + body.decode() + "\n")
+    try:
+        out = subprocess.run(
+            ["wrk", "-t", str(WRK_THREADS), "-c", str(connections), "-d", f"{max(1, int(seconds))}s",
+             "--timeout", "10s", "-s", str(ROOT / "bench" / "wrk_post.lua"), f"http://127.0.0.1:{port}",
+             "--", f.name, str(WRK_THREADS)],
+            capture_output=True, text=True, check=True).stdout
+    finally:
+        os.unlink(f.name)
+    fig = json.loads(next(line for line in out.splitlines() if line.startswith("WRK "))[4:])
+    if fig["repeats"]:
+        raise SystemExit(f"wrk posted all {requests} events within {seconds:g} s and started repeating them: "
+                         "raise --requests or lower --seconds")
+    total = fig["ok"] + fig["bad"]
+    return {"requests": total, "ok": fig["ok"], "errors": fig["bad"] + fig["socket_errors"],
+            "seconds": fig["seconds"], "rps": total / fig["seconds"], "p50_ms": fig["p50_ms"], "p99_ms": fig["p99_ms"]}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -199,9 +240,15 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=60.0, help="time limit per app")
     ap.add_argument("--connections", type=int, default=32, help="concurrent client connections")
     ap.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    ap.add_argument("--generator", choices=("python", "wrk"), default="python",
+                    help="load generator: Python http.client processes, or wrk (needs the wrk binary; "
+                         "posts for --seconds, from --requests pre-signed events)")
     ap.add_argument("--threads", type=int, default=1,
                     help="threads per gunicorn worker, both apps (1: sync workers; more: gthread like lifesync serve)")
     args = ap.parse_args()
+    if args.generator == "wrk" and not shutil.which("wrk"):
+        raise SystemExit("--generator wrk needs wrk on the PATH (Debian: apt-get install wrk)")
+    run_load = load_wrk if args.generator == "wrk" else load
 
     from redis import Redis
     from sqlalchemy import func, select
@@ -227,7 +274,7 @@ def main() -> None:
                     with store.transaction() as s:
                         s.execute(model.RawEvent.__table__.delete())
                     redis.flushdb()
-                figures[name] = load(port, args.requests, args.connections, args.seconds, offset)
+                figures[name] = run_load(port, args.requests, args.connections, args.seconds, offset)
             finally:
                 stop(proc)
         with store.transaction() as s:
@@ -244,8 +291,10 @@ def main() -> None:
                 conn.execute(f"DROP DATABASE IF EXISTS {pg_name} WITH (FORCE)")
 
     workers = "sync workers" if args.threads <= 1 else f"gthread workers of {args.threads} threads"
-    print(f"load generator: Python http.client, {args.connections} connections over {PROCESSES} processes "
-          f"(wrk not installed); gunicorn 2 {workers} each; database {args.db}; Redis {REDIS_URL}")
+    generator = (f"wrk, {WRK_THREADS} threads, {args.connections} connections, {args.seconds:g} s"
+                 if args.generator == "wrk" else
+                 f"Python http.client, {args.connections} connections over {PROCESSES} processes")
+    print(f"load generator: {generator}; gunicorn 2 {workers} each; database {args.db}; Redis {REDIS_URL}")
     print(f"{'app':<12}{'requests':>10}{'errors':>8}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}")
     for name, f in figures.items():
         print(f"{name:<12}{f['requests']:>10}{f['errors']:>8}{f['rps']:>10.0f}{f['p50_ms']:>9.2f}{f['p99_ms']:>9.2f}")
