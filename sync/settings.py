@@ -15,7 +15,9 @@ from sync.errors import SettingsError
 
 SETTINGS: tuple[tuple[str, str, str], ...] = (
     ("DATABASE_URL", "sqlite:///lifesync.db",
-     "SQLAlchemy URL of the database; the default is a SQLite file (WAL mode) in the working directory. "
+     "SQLAlchemy URL of the database; the default is a SQLite file in the working directory (WAL mode with "
+     "synchronous=NORMAL, as Rails and Litestream run SQLite: a commit, and so an acknowledged webhook, survives a "
+     "crash of lifesync but not a power cut; PostgreSQL survives both). "
      "PostgreSQL: postgresql+psycopg://user@host/db (postgresql:// is accepted too)."),
     ("LIFESYNC_CONFIG_DIR", "(unset)",
      "Project config directory; its lifecycle.yaml and mappings/*.yaml override the bundled defaults."),
