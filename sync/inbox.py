@@ -54,8 +54,8 @@ def store_events(store: Store, events: Sequence[InboundEvent]) -> list[int]:
     if not events:
         return []
     now = model.utcnow()
-    if len(events) == 1 and store.dialect == "postgresql":
-        return _insert_one_pg(store, events[0], now)
+    if len(events) == 1:  # most webhooks carry one event
+        return (_insert_one_pg if store.dialect == "postgresql" else _insert_one_sqlite)(store, events[0], now)
     rows = [{"source": e.source, "object": e.object, "connection": e.connection, "event_key": e.event_key[:255],
              "received_at": now, "headers": dict(e.headers), "status": "received",
              "body": _body(e)} for e in events]
@@ -126,6 +126,38 @@ def _insert_one_pg(store: Store, event: InboundEvent, now: datetime) -> list[int
         finally:
             pooled.close()
     raise AssertionError("unreachable")
+
+
+_SQLITE_INSERT_ONE = (
+    "INSERT INTO raw_events (source, object, connection, event_key, received_at, headers, status, body) "
+    "VALUES (?, ?, ?, ?, ?, ?, 'received', ?) ON CONFLICT (source, event_key) DO NOTHING RETURNING id")
+
+
+def _insert_one_sqlite(store: Store, event: InboundEvent, now: datetime) -> list[int]:
+    """One event on SQLite, straight through sqlite3 (which keeps the statement prepared).
+
+    The same INSERT … ON CONFLICT DO NOTHING in its own ``BEGIN IMMEDIATE`` transaction as
+    the general path, committed before it returns, without SQLAlchemy's per-statement work —
+    two thirds of the insert's CPU. The timestamp is formatted by the column's own type, so
+    the stored text is the general path's.
+    """
+    received_at = model.RawEvent.__table__.c.received_at.type.bind_processor(store.engine.dialect)(now)
+    params = (event.source, event.object, event.connection, event.event_key[:255], received_at,
+              json.dumps(dict(event.headers)), _body(event))
+    pooled = store.single.raw_connection()
+    try:
+        conn = pooled.driver_connection
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            found = conn.execute(_SQLITE_INSERT_ONE, params).fetchone()
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return [] if found is None else [found[0]]
+    finally:
+        pooled.close()
 
 
 def _check(pgconn: pq.abc.PGconn, result: Any, encoding: str) -> Any:

@@ -84,3 +84,18 @@ def test_on_postgresql_the_inbox_insert_is_prepared_once_per_connection(store):
     with store.single.connect() as conn:
         prepared = conn.exec_driver_sql("select statement from pg_prepared_statements").scalars().all()
     assert any("INSERT INTO raw_events" in s for s in prepared)
+
+
+def test_one_event_is_stored_exactly_as_the_general_path_stores_several(store):
+    import re
+
+    headers = (("x-signature", "abc"),)
+    store_events(store, [InboundEvent("whatsapp", "message", "one", {"n": "Ñ"}, headers=headers)])  # one: fast path
+    store_events(store, [InboundEvent("whatsapp", "message", k, {"n": "Ñ"}, headers=headers) for k in ("a", "b")])
+    with store.engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT CAST(received_at AS TEXT), CAST(headers AS TEXT), body, status "
+                                    "FROM raw_events ORDER BY id").all()
+    stored = {(re.sub(r"\d", "9", when), head, bytes(body), status) for when, head, body, status in rows}
+    assert len(rows) == 3 and len(stored) == 1  # same timestamp text shape, JSON text, body bytes and status
+    [(_, head, body, status)] = stored
+    assert (head, body, status) == ('{"x-signature": "abc"}', '{"n":"Ñ"}'.encode(), "received")
