@@ -78,14 +78,19 @@ def drain_inbox() -> dict[str, int]:
 
 
 def sweep_inbox(older_than_seconds: int = 300) -> int:
-    """Queue a drain when events wait longer than they should (a nudge or job was lost); how many wait."""
+    """Queue a drain when events wait longer than they should (a nudge or job was lost); how many wait.
+
+    A drain that is running (a long backlog) keeps going until the inbox is empty, or hands
+    the rest to a successor: it gets no extra drain queued behind it.
+    """
     from jobs.connection import redis_connection
-    from jobs.handover import nudge
+    from jobs.handover import DRAIN_LOCK, nudge
 
     settings, store, _ = context()
     ids = inbox.pending(store, timedelta(seconds=older_than_seconds))
-    if ids:
-        nudge(redis_connection(settings), force=True)
+    connection = redis_connection(settings)
+    if ids and not connection.exists(DRAIN_LOCK):
+        nudge(connection, force=True)
     return len(ids)
 
 

@@ -157,6 +157,18 @@ def test_sweeper_requeues_events_whose_job_was_lost(settings, store):
     assert queue(INGEST, connection).count == 0
 
 
+def test_the_sweeper_queues_nothing_behind_a_running_drain(settings, store):
+    _store_message(store, "wamid.WAITING")
+    connection = redis_connection(settings)
+    running = connection.lock(DRAIN_LOCK, timeout=30)
+    assert running.acquire(blocking=False)  # a drain is working through a backlog
+    assert jobs.tasks.sweep_inbox(older_than_seconds=0) == 1
+    assert queue(INGEST, connection).count == 0
+    running.release()  # had it died, its lock would expire and the next sweep queue a drain
+    assert jobs.tasks.sweep_inbox(older_than_seconds=0) == 1
+    assert queue(INGEST, connection).count == 1
+
+
 
 def test_an_event_that_raises_is_quarantined_and_the_rest_still_drain(settings, store, monkeypatch):
     import sync.inbox
