@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from sync import jsontext
+from sync.planner_stats import note_inserted
 from sync.utc import utc
 
 
@@ -125,15 +126,15 @@ def _write(session: Session, entity: Any, rows: Sequence[dict[str, Any]], keys: 
     if dialect == "postgresql" and len(rows) >= COPY_THRESHOLD:
         if keys is None:  # nothing can collide: straight into the table
             _pg_copy(session, table, table.name, rows)
-            return
-        tmp, cols = _pg_stage(session, table, rows)
-        col_list = ", ".join(cols)
-        sql = f"INSERT INTO {table.name} ({col_list}) SELECT {col_list} FROM {tmp}"  # noqa: S608
-        if keys is not None:
+        else:
+            tmp, cols = _pg_stage(session, table, rows)
+            col_list = ", ".join(cols)
+            sql = f"INSERT INTO {table.name} ({col_list}) SELECT {col_list} FROM {tmp}"  # noqa: S608
             sql += f" ON CONFLICT ({', '.join(keys)}) "
             sql += ("DO UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in update_cols)) if update_cols \
                 else "DO NOTHING"
-        session.execute(text(sql))
+            session.execute(text(sql))
+        note_inserted(session, table.name, len(rows))  # a bulk load keeps the planner's statistics current
         return
     # SQLite, and a few rows on PostgreSQL (a webhook's events): one multi-row INSERT
     stmt: Any = (postgresql if dialect == "postgresql" else sqlite).insert(table)

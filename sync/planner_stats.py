@@ -1,0 +1,48 @@
+"""Fresh planner statistics while a bulk load grows its tables (PostgreSQL).
+
+PostgreSQL plans every query from the statistics of its last ANALYZE. autovacuum refreshes
+them after a table grew by a tenth, but only on its next round (a minute apart by default),
+so during a backfill the planner still believes a table holds the few rows it had when the
+load began. For the identity lookup of every batch (``kind = … AND value = ANY(…)``) it
+then scans every identity of that kind and filters it, instead of probing the unique index
+once per value: a cost that grows with the table, batch after batch.
+
+``note_inserted`` counts the rows this process wrote to a table since its statistics were
+last refreshed, and runs ``ANALYZE`` on it once that count reaches what the statistics know
+of (at least ``MIN_ROWS``): the table has about doubled, so a load of N rows analyses each
+table about log2(N / MIN_ROWS) times. ANALYZE samples a fixed number of rows, runs inside
+the caller's transaction, and blocks no reader or writer (autovacuum yields to it).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+MIN_ROWS = 10_000  # below this growth the old statistics are good enough
+
+# (database, table) -> [rows written since the last refresh, rows the statistics know of]
+_growth: dict[tuple[str, str], list[float]] = {}
+
+
+def note_inserted(session: Session, table: str, count: int) -> bool:
+    """Count ``count`` rows written to ``table``; ANALYZE it when it has outgrown its statistics. True if it did."""
+    bind = session.get_bind()
+    if count <= 0 or bind.dialect.name != "postgresql":
+        return False
+    key = (bind.url.render_as_string(hide_password=True), table)
+    state = _growth.get(key)
+    if state is None:
+        state = _growth[key] = [0, _known_rows(session, table)]
+    state[0] += count
+    if state[0] < max(MIN_ROWS, state[1]):
+        return False
+    session.execute(text(f"ANALYZE {table}"))  # names come from lifesync's own models
+    state[0], state[1] = 0, _known_rows(session, table)
+    return True
+
+
+def _known_rows(session: Session, table: str) -> float:
+    """The planner's row count of ``table`` (0 when it was never analysed)."""
+    found = session.execute(text("SELECT reltuples FROM pg_class WHERE oid = to_regclass(:t)"), {"t": table}).scalar()
+    return max(float(found or 0), 0.0)

@@ -1,0 +1,66 @@
+"""Planner statistics and costs during bulk loads (PostgreSQL; on SQLite both are no-ops)."""
+
+from __future__ import annotations
+
+from sqlalchemy import event, text
+
+from sync import planner_stats
+from sync.model import Contact, utcnow
+from sync.persist import reconcile_lock
+from sync.sql import insert_rows
+
+
+def analyses(session, table: str) -> int:
+    return session.execute(text("SELECT analyze_count FROM pg_stat_user_tables WHERE relname = :t"),
+                           {"t": table}).scalar()
+
+
+def contacts(n: int, start: int) -> list[dict]:
+    now = utcnow()
+    return [{"id": start + i, "created_at": now, "updated_at": now, "attributes": {}} for i in range(n)]
+
+
+def test_a_table_that_outgrew_its_statistics_is_analysed_once_it_has_about_doubled(store, monkeypatch):
+    monkeypatch.setattr(planner_stats, "MIN_ROWS", 100)
+    monkeypatch.setattr(planner_stats, "_growth", {})
+    with store.transaction() as s:
+        if store.dialect != "postgresql":
+            insert_rows(s, Contact, contacts(300, 1))
+            assert planner_stats.note_inserted(s, "contacts", 300) is False  # SQLite plans without them
+            return
+        before = analyses(s, "contacts")
+        insert_rows(s, Contact, contacts(60, 1))  # COPY counts its rows: 60 < 100, nothing yet
+        assert analyses(s, "contacts") == before
+        insert_rows(s, Contact, contacts(60, 61))  # 120 written since: analysed
+        known = s.execute(text("SELECT reltuples FROM pg_class WHERE relname = 'contacts'")).scalar()
+        assert known == 120
+        insert_rows(s, Contact, contacts(60, 121))  # 60 more: short of the 120 the statistics know
+        assert planner_stats.note_inserted(s, "contacts", 59) is False  # 119 < 120
+        assert planner_stats.note_inserted(s, "contacts", 1) is True  # doubled
+    with store.engine.connect() as conn:
+        assert analyses(conn, "contacts") >= before + 2  # the counter is updated asynchronously: at least
+
+
+def test_reconcile_transactions_cost_index_lookups_as_cached_but_keep_a_lower_server_setting(store):
+    with store.transaction() as s:
+        if store.dialect != "postgresql":  # BEGIN IMMEDIATE is SQLite's lock, and it has no such costs
+            sent = []
+
+            def record(conn, cursor, statement, *args):
+                sent.append(statement)
+
+            event.listen(store.engine, "before_cursor_execute", record)
+            try:
+                reconcile_lock(s)
+            finally:
+                event.remove(store.engine, "before_cursor_execute", record)
+            assert sent == []
+            return
+        server = float(s.execute(text("SHOW random_page_cost")).scalar())  # PostgreSQL's default: 4
+        reconcile_lock(s)
+        assert float(s.execute(text("SHOW random_page_cost")).scalar()) == min(server, 1.1)
+    with store.transaction() as s:
+        assert float(s.execute(text("SHOW random_page_cost")).scalar()) == server  # LOCAL: gone at commit
+        s.execute(text("SET LOCAL random_page_cost = 1.05"))  # a server tuned lower than 1.1 ...
+        reconcile_lock(s)
+        assert float(s.execute(text("SHOW random_page_cost")).scalar()) == 1.05  # ... keeps its value
