@@ -17,9 +17,12 @@ the caller's transaction, and blocks no reader or writer (autovacuum yields to i
 from __future__ import annotations
 
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 MIN_ROWS = 10_000  # below this growth the old statistics are good enough
+LOCK_WAIT = "100ms"  # how long an ANALYZE waits for a table another session holds (then: next time)
+LOCK_NOT_AVAILABLE = "55P03"
 
 # (database, table) -> [rows written since the last refresh, rows the statistics know of]
 _growth: dict[tuple[str, str], list[float]] = {}
@@ -35,10 +38,30 @@ def note_inserted(session: Session, table: str, count: int) -> bool:
     if state is None:
         state = _growth[key] = [0, _known_rows(session, table)]
     state[0] += count
-    if state[0] < max(MIN_ROWS, state[1]):
+    if state[0] < max(MIN_ROWS, state[1]) or not _analyze(session, table):
         return False
-    session.execute(text(f"ANALYZE {table}"))  # names come from lifesync's own models
     state[0], state[1] = 0, _known_rows(session, table)
+    return True
+
+
+def _analyze(session: Session, table: str) -> bool:
+    """ANALYZE ``table`` unless another session holds a conflicting lock (a VACUUM, another ANALYZE).
+
+    ANALYZE keeps its lock until the transaction ends, and a manual VACUUM of a big table
+    can hold one for minutes: rather than stall the ingest behind it, give up after
+    ``LOCK_WAIT`` and try again at the next write. The savepoint undoes the failed attempt.
+    """
+    previous = session.execute(text("SELECT current_setting('lock_timeout')")).scalar()
+    try:
+        with session.begin_nested():
+            session.execute(text("SELECT set_config('lock_timeout', :wait, true)"), {"wait": LOCK_WAIT})
+            session.execute(text(f"ANALYZE {table}"))  # names come from lifesync's own models
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            raise
+        return False
+    finally:
+        session.execute(text("SELECT set_config('lock_timeout', :wait, true)"), {"wait": previous})
     return True
 
 

@@ -63,3 +63,23 @@ def test_reconcile_transactions_cost_index_lookups_as_cached_but_keep_a_lower_se
         s.execute(text("SET LOCAL random_page_cost = 1.05"))  # a server tuned lower than 1.1 ...
         reconcile_lock(s)
         assert float(s.execute(text("SHOW random_page_cost")).scalar()) == 1.05  # ... keeps its value
+
+
+def test_an_analyze_that_would_wait_for_a_vacuum_is_put_off_not_waited_for(store, monkeypatch):
+    monkeypatch.setattr(planner_stats, "MIN_ROWS", 100)
+    monkeypatch.setattr(planner_stats, "_growth", {})
+    if store.dialect != "postgresql":
+        with store.transaction() as s:
+            assert planner_stats.note_inserted(s, "contacts", 500) is False
+        return
+    with store.engine.connect() as other:
+        other.execute(text("LOCK TABLE contacts IN SHARE UPDATE EXCLUSIVE MODE"))  # what a VACUUM holds
+        with store.transaction() as s:
+            insert_rows(s, Contact, contacts(120, 1))  # past the threshold, but the table is taken
+            assert known_rows(s, "contacts") != 120
+            assert s.execute(text("SHOW lock_timeout")).scalar() == "0"  # the ingest's own setting is back
+            assert s.execute(text("SELECT count(*) FROM contacts")).scalar() == 120  # its rows are intact
+        other.rollback()  # the vacuum is done
+    with store.transaction() as s:
+        assert planner_stats.note_inserted(s, "contacts", 1) is True  # the next write analyses it
+        assert known_rows(s, "contacts") == 120
