@@ -10,8 +10,9 @@ once per value: a cost that grows with the table, batch after batch.
 ``note_inserted`` counts the rows this process wrote to a table since its statistics were
 last refreshed, and runs ``ANALYZE`` on it once that count reaches what the statistics know
 of (at least ``MIN_ROWS``): the table has about doubled, so a load of N rows analyses each
-table about log2(N / MIN_ROWS) times. ANALYZE samples a fixed number of rows, runs inside
-the caller's transaction, and blocks no reader or writer (autovacuum yields to it).
+table about log2(N / MIN_ROWS) times. ANALYZE samples a fixed number of rows and runs inside
+the caller's transaction; it blocks no reader or writer (autovacuum yields to it), and it
+waits at most ``LOCK_WAIT`` for a table a VACUUM or another ANALYZE holds.
 """
 
 from __future__ import annotations
