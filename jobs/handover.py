@@ -41,16 +41,13 @@ def nudge(connection: Redis, *, force: bool = False) -> bool:
     Without ``force`` a job is queued only when none is waiting (the flag was absent). The
     sweeper and a drain that ran out of budget force one: the flag may belong to a lost job.
     """
-    fresh = bool(connection.set(DRAIN_FLAG, "1", nx=True, ex=DRAIN_FLAG_TTL))
-    if fresh or force:
-        from jobs.queues import INGEST, RETRY, queue
+    if not connection.set(DRAIN_FLAG, "1", nx=not force, ex=DRAIN_FLAG_TTL):
+        return False  # a drain is already waiting
+    from jobs.queues import INGEST, RETRY, queue
 
-        if force:
-            connection.set(DRAIN_FLAG, "1", ex=DRAIN_FLAG_TTL)
-        queue(INGEST, connection).enqueue_call("jobs.tasks.drain_inbox", retry=RETRY, result_ttl=600,
-                                               failure_ttl=7 * 86400, timeout=JOB_TIMEOUT)
-        return True
-    return False
+    queue(INGEST, connection).enqueue_call("jobs.tasks.drain_inbox", retry=RETRY, result_ttl=600,
+                                           failure_ttl=7 * 86400, timeout=JOB_TIMEOUT)
+    return True
 
 
 class Nudger:

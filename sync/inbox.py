@@ -84,6 +84,12 @@ def _body(event: InboundEvent) -> bytes:
     return _ENCODER.encode(event.record).encode()
 
 
+def _one_row(event: InboundEvent) -> tuple[str, str, str, str, str, bytes]:
+    """source, object, connection, event key, headers (JSON text) and body of a one-event insert."""
+    return (event.source, event.object, event.connection, event.event_key[:255], json.dumps(dict(event.headers)),
+            _body(event))
+
+
 _PG_INSERT_ONE = b"lifesync_inbox_insert_one"
 _PG_INSERT_ONE_SQL = (
     b"INSERT INTO raw_events (source, object, connection, event_key, received_at, headers, status, body) "
@@ -109,9 +115,9 @@ def _insert_one_pg(store: Store, event: InboundEvent, now: datetime) -> list[int
         try:
             conn = pooled.driver_connection
             encoding = conn.info.encoding
-            params = [event.source.encode(encoding), event.object.encode(encoding),
-                      event.connection.encode(encoding), event.event_key[:255].encode(encoding),
-                      now.isoformat().encode(), json.dumps(dict(event.headers)).encode(encoding), _body(event)]
+            source, obj, connection, key, headers, body = _one_row(event)
+            params = [*(v.encode(encoding) for v in (source, obj, connection, key)), now.isoformat().encode(),
+                      headers.encode(encoding), body]
             pgconn = conn.pgconn
             if not pooled.info.get(_PG_INSERT_ONE):  # once per connection
                 _check(pgconn, pgconn.prepare(_PG_INSERT_ONE, _PG_INSERT_ONE_SQL), encoding)
@@ -142,8 +148,8 @@ def _insert_one_sqlite(store: Store, event: InboundEvent, now: datetime) -> list
     the stored text is the general path's.
     """
     received_at = model.RawEvent.__table__.c.received_at.type.bind_processor(store.engine.dialect)(now)
-    params = (event.source, event.object, event.connection, event.event_key[:255], received_at,
-              json.dumps(dict(event.headers)), _body(event))
+    source, obj, connection, key, headers, body = _one_row(event)
+    params = (source, obj, connection, key, received_at, headers, body)
     pooled = store.single.raw_connection()
     try:
         conn = pooled.driver_connection

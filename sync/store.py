@@ -110,8 +110,8 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
         upgrade(engine)
     statements = None
     if engine.dialect.name == "postgresql":
-        # the inbox INSERT has no plan to go stale: psycopg prepares it after a few uses per
-        # connection (a third less server CPU per webhook than parsing and planning it each time)
+        # inbox inserts have no plan to go stale: a one-event insert is prepared once per
+        # connection (sync.inbox), several events' by psycopg after a few uses
         statements = create_engine(url, isolation_level="AUTOCOMMIT", connect_args={"prepare_threshold": 2},
                                    json_serializer=jsontext.dumps, json_deserializer=jsontext.loads)
     return Store(engine=engine, sessions=sessionmaker(engine, expire_on_commit=False), statements=statements)
