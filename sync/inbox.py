@@ -24,7 +24,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from sync import model
+from sync import jsontext, model
 from sync.effects import Effects
 from sync.pipeline import IngestResult, ingest_patches, map_records, mapping_for
 from sync.sql import chunks, one_of
@@ -76,17 +76,14 @@ def store_events(store: Store, events: Sequence[InboundEvent]) -> list[int]:
     raise AssertionError("unreachable")
 
 
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-
-
 def _body(event: InboundEvent) -> bytes:
     """The stored body: the event's record as compact UTF-8 JSON."""
-    return _ENCODER.encode(event.record).encode()
+    return jsontext.dumps_bytes(event.record)
 
 
 def _one_row(event: InboundEvent) -> tuple[str, str, str, str, str, bytes]:
     """source, object, connection, event key, headers (JSON text) and body of a one-event insert."""
-    return (event.source, event.object, event.connection, event.event_key[:255], json.dumps(dict(event.headers)),
+    return (event.source, event.object, event.connection, event.event_key[:255], jsontext.dumps(dict(event.headers)),
             _body(event))
 
 

@@ -267,13 +267,16 @@ def write(session: Session, w: Writes) -> None:
     insert_ignore(session, model.Outbox, w.outbox, ["idempotency_key"])
     insert_ignore(session, model.Touchpoint, w.touchpoints, ["key"])
     insert_ignore(session, model.Activity, w.activities, ["key"])
-    fresh_events = _new_conversions(session, w.conversions) if w.destinations else []
-    upsert(session, model.ConversionEvent, w.conversions, ["event_id"],
-           ["value", "currency", "order_id", "occurred_at"])
+    # events not stored yet cannot collide (only reconcile transactions write them): plain inserts
+    fresh_events = _new_conversions(session, w.conversions)
+    insert_rows(session, model.ConversionEvent, fresh_events)
+    fresh_ids = {row["event_id"] for row in fresh_events}
+    upsert(session, model.ConversionEvent, [row for row in w.conversions if row["event_id"] not in fresh_ids],
+           ["event_id"], ["value", "currency", "order_id", "occurred_at"])
     insert_ignore(session, model.Outbox, [
         {"idempotency_key": f"conv:{name}:{row['event_id']}", "kind": "conversion", "destination": name,
          "contact_id": row["contact_id"], "conversion_id": None, "payload": {"event_id": row["event_id"]}}
-        for row in fresh_events for name in w.destinations[row["event_id"]]], ["idempotency_key"])
+        for row in fresh_events for name in w.destinations.get(row["event_id"], ())], ["idempotency_key"])
     insert_rows(session, model.MergeLog, w.merges)
     insert_rows(session, model.ConflictLog, w.conflicts)
 

@@ -203,9 +203,9 @@ def allocate_ids(session: Session, table: str, count: int) -> list[int]:
     if count <= 0:
         return []
     if session.get_bind().dialect.name == "postgresql":
-        sql = f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, :n)"  # noqa: S608
-        rows = session.execute(text(sql), {"n": count})
-        return sorted(r[0] for r in rows)
+        # one row holding an array: a thousand ids parse in C instead of as a thousand result rows
+        sql = f"SELECT array_agg(nextval(pg_get_serial_sequence('{table}', 'id'))) FROM generate_series(1, :n)"  # noqa: S608
+        return sorted(session.execute(text(sql), {"n": count}).scalar_one())
     start = session.execute(text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar_one()  # noqa: S608
     return list(range(start + 1, start + 1 + count))
 

@@ -36,7 +36,9 @@ _AUTH = re.compile(r"(?i)\b(Bearer|OAuth)\s+[A-Za-z0-9._~+/=!-]{6,}|\b(Basic)\s+
 # A match can only start where a run of local-part characters starts (any later start would
 # extend back to it), and the lookbehind says so: without it every position of a long run —
 # a percent-encoded SOQL query in a URL — rescans the rest of the run, quadratic in its length.
-_EMAIL = re.compile(r"(?<![\w.%+-])[\w.%+-]+(?:@|%40)+[\w.-]*[\w-]")
+# The one exception, a match that starts where the previous one ended ("a@b.c" then ".@d" in
+# "a@b.c.@d"), is taken by the repeated tail: adjacent matches become one.
+_EMAIL = re.compile(r"(?<![\w.%+-])[\w.%+-]+(?:@|%40)+[\w.-]*[\w-](?:[.%+][\w.%+-]*(?:@|%40)+[\w.-]*[\w-])*")
 _PHONE = re.compile(r"(?:\+|%2[Bb])\d[\d\s().-]{5,}\d|\(\d{3}\)\s?\d{3}[\s.-]\d{4}|\b\d{3}[.-]\d{3}[.-]\d{4}\b")
 
 

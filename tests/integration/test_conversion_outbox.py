@@ -136,3 +136,16 @@ def test_a_large_batch_with_redeliveries_writes_each_conversion_once(store):
     ingest(store, *orders, *orders[:5], destinations=frozenset({"google"}))
     assert sorted(kind for _, kind, *_ in conversions(store).values()) == ["lead"] * 60 + ["purchase"] * 60
     assert len(outbox(store)) == 60  # google takes purchases only
+
+
+@pytest.mark.parametrize("count", [3, 60])  # a multi-row insert, and COPY on PostgreSQL
+def test_a_stored_conversion_seen_again_with_a_new_value_is_updated_not_queued_again(store, count):
+    ingest(store, *[order(str(n), [f"email:p{n}@x.com"], minutes=n) for n in range(count)])
+    queued = outbox(store)
+    ingest(store, *[order(str(n), [f"email:p{n}@x.com"], minutes=n, value=95.0) for n in range(count)],
+           order("new", ["email:new@x.com"], minutes=5))
+    values = {rid: value for _, kind, _, rid, value, _ in conversions(store).values() if kind == "purchase"}
+    assert values == {**{str(n): 95.0 for n in range(count)}, "new": 80.0}
+    added = sorted(set(outbox(store)) - set(queued))
+    new_contact = {c for c, _, _, rid, *_ in conversions(store).values() if rid == "new"}
+    assert added and {contact for _, _, _, contact, *_ in added} == new_contact  # only the new contact's

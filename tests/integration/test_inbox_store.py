@@ -103,4 +103,4 @@ def test_one_event_is_stored_exactly_as_the_general_path_stores_several(store):
     assert len(rows) == 3 and len(stored) == 1  # same timestamp text shape, JSON text, body bytes and status
     [(at, head, body, status)] = stored
     assert at == "9999-99-99 99:99:99.999999"
-    assert (head, body, status) == ('{"x-signature": "abc"}', '{"n":"Ñ"}'.encode(), "received")
+    assert (head, body, status) == ('{"x-signature":"abc"}', '{"n":"Ñ"}'.encode(), "received")
