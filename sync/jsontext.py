@@ -7,7 +7,7 @@ fields with their sources) take the json module about 6 µs to encode and orjson
 - ``dumps``: a plain string (most field values) is escaped directly, exactly as
   ``json.dumps`` does. Anything else goes through orjson: compact, non-ASCII characters as
   UTF-8. What orjson refuses — integers beyond 64 bits, strings that are not valid Unicode,
-  datetimes (passed through so that they fail as they do with the json module) — is
+  datetimes and dataclasses (passed through so that they fail as with the json module) — is
   encoded by ``json.dumps``, which raises for what JSON cannot hold. Floats that are not
   numbers (NaN, infinities) become ``null``, as JSON has no such values.
 - ``loads``: a quoted string without escapes is sliced out; everything else is read by
@@ -22,7 +22,8 @@ from typing import Any
 
 import orjson
 
-_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+# datetimes and dataclasses are refused as the json module refuses them: a column holds JSON's own types
+_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
 def dumps(value: Any) -> str:

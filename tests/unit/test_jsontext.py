@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 from decimal import Decimal
@@ -10,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sync.jsontext import dumps, loads
+from sync.jsontext import dumps, dumps_bytes, loads
 
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
@@ -37,9 +38,18 @@ def test_what_orjson_refuses_is_encoded_or_refused_as_the_json_module_does():
     assert dumps("\ud800") == json.dumps("\ud800")  # not valid Unicode
     assert json.loads(dumps({"\ud800": ["\udfff"]})) == {"\ud800": ["\udfff"]}
     assert json.loads(dumps({1: "a"})) == {"1": "a"}  # keys become strings, as json.dumps makes them
-    for value in ({"at": datetime.datetime(2026, 1, 1)}, Decimal("1.5"), {"s": {1, 2}}):
+    for value in ({"at": datetime.datetime(2026, 1, 1)}, Decimal("1.5"), {"s": {1, 2}}, [_Point(1, 2)]):
         with pytest.raises(TypeError):
             dumps(value)
+        with pytest.raises(TypeError):
+            dumps_bytes(value)
+    assert dumps_bytes({"n": "Ñ", "big": 2**70}) == '{"n":"Ñ","big":1180591620717411303424}'.encode()
+
+
+@dataclasses.dataclass
+class _Point:
+    x: int
+    y: int
 
 
 def test_loads_reads_integers_beyond_64_bits_exactly_and_nan_an_older_writer_stored():
