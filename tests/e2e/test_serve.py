@@ -10,6 +10,7 @@ import time
 import urllib.error
 import urllib.request
 
+import pytest
 from sqlalchemy import select
 from support.payloads import body_of, meta_signature, whatsapp_delivery, whatsapp_value
 
@@ -53,6 +54,11 @@ def test_serve_end_to_end(store, database_url, tmp_path):
         with store.transaction() as s:
             assert list(s.scalars(select(model.RawEvent.status))) == ["processed"]  # the forged one left nothing
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        proc.stdout.close()
+        proc.terminate()  # a warm shutdown: rq lets the job in progress finish, slow on a loaded machine
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            pytest.fail(f"lifesync serve did not stop within 30 s of SIGTERM; it printed:\n{proc.communicate()[0]}")
+        finally:
+            proc.stdout.close()
