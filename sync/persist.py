@@ -268,11 +268,10 @@ def write(session: Session, w: Writes) -> None:
     insert_ignore(session, model.Touchpoint, w.touchpoints, ["key"])
     insert_ignore(session, model.Activity, w.activities, ["key"])
     # events not stored yet cannot collide (only reconcile transactions write them): plain inserts
-    fresh_events = _new_conversions(session, w.conversions)
+    fresh_events, stored_events = _split_conversions(session, w.conversions)
     insert_rows(session, model.ConversionEvent, fresh_events)
-    fresh_ids = {row["event_id"] for row in fresh_events}
-    upsert(session, model.ConversionEvent, [row for row in w.conversions if row["event_id"] not in fresh_ids],
-           ["event_id"], ["value", "currency", "order_id", "occurred_at"])
+    upsert(session, model.ConversionEvent, stored_events, ["event_id"],
+           ["value", "currency", "order_id", "occurred_at"])
     insert_ignore(session, model.Outbox, [
         {"idempotency_key": f"conv:{name}:{row['event_id']}", "kind": "conversion", "destination": name,
          "contact_id": row["contact_id"], "conversion_id": None, "payload": {"event_id": row["event_id"]}}
@@ -281,11 +280,12 @@ def write(session: Session, w: Writes) -> None:
     insert_rows(session, model.ConflictLog, w.conflicts)
 
 
-def _new_conversions(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The conversion rows whose event id is not stored yet (only those are queued for sending)."""
+def _split_conversions(session: Session, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]],
+                                                                                list[dict[str, Any]]]:
+    """The conversion rows whose event id is not stored yet (only those are queued for sending), and the others."""
     ids = sorted(row["event_id"] for row in rows)
     stored: set[str] = set()
     for part in chunks(ids, 5000):
         stored.update(session.scalars(select(model.ConversionEvent.event_id).where(
             one_of(session, model.ConversionEvent.event_id, part))))
-    return [row for row in rows if row["event_id"] not in stored]
+    return [row for row in rows if row["event_id"] not in stored], [row for row in rows if row["event_id"] in stored]
