@@ -13,13 +13,23 @@ of (at least ``MIN_ROWS``): the table has about doubled, so a load of N rows ana
 table about log2(N / MIN_ROWS) times. ANALYZE samples a fixed number of rows and runs inside
 the caller's transaction; it blocks no reader or writer (autovacuum yields to it), and it
 waits at most ``LOCK_WAIT`` for a table a VACUUM or another ANALYZE holds.
+
+Only the columns an index or key covers are analysed (``indexed_columns``): those are the
+statistics that decide between probing an index and scanning, and leaving out the rest —
+a field's JSON value, a contact's attributes — takes a third to a half off each ANALYZE.
+The planner's row count is refreshed either way; autovacuum's own ANALYZE, when it comes,
+covers every column.
 """
 
 from __future__ import annotations
 
+from functools import cache
+
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
+
+from sync.model import Base
 
 MIN_ROWS = 10_000  # below this growth the old statistics are good enough
 LOCK_WAIT = "100ms"  # how long an ANALYZE waits for a table another session holds (then: next time)
@@ -56,7 +66,8 @@ def _analyze(session: Session, table: str) -> bool:
     try:
         with session.begin_nested():
             session.execute(text("SELECT set_config('lock_timeout', :wait, true)"), {"wait": LOCK_WAIT})
-            session.execute(text(f"ANALYZE {table}"))  # names come from lifesync's own models
+            columns = ", ".join(indexed_columns(table))
+            session.execute(text(f"ANALYZE {table} ({columns})" if columns else f"ANALYZE {table}"))  # our names
     except OperationalError as exc:
         if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
             raise
@@ -64,6 +75,20 @@ def _analyze(session: Session, table: str) -> bool:
     finally:
         session.execute(text("SELECT set_config('lock_timeout', :wait, true)"), {"wait": previous})
     return True
+
+
+@cache
+def indexed_columns(table: str) -> tuple[str, ...]:
+    """The columns of ``table``'s primary key, unique constraints and indexes, in table order (none if unknown)."""
+    found = Base.metadata.tables.get(table)
+    if found is None:
+        return ()
+    keyed = {c.name for c in found.primary_key.columns}
+    for index in found.indexes:
+        keyed.update(c.name for c in index.columns)
+    for constraint in found.constraints:
+        keyed.update(c.name for c in getattr(constraint, "columns", ()))
+    return tuple(c.name for c in found.columns if c.name in keyed)
 
 
 def _known_rows(session: Session, table: str) -> float:

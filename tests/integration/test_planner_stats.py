@@ -83,3 +83,29 @@ def test_an_analyze_that_would_wait_for_a_vacuum_is_put_off_not_waited_for(store
     with store.transaction() as s:
         assert planner_stats.note_inserted(s, "contacts", 1) is True  # the next write analyses it
         assert known_rows(s, "contacts") == 120
+
+
+def test_an_analyze_covers_the_columns_of_keys_and_indexes_not_the_payload_columns(store, monkeypatch):
+    monkeypatch.setattr(planner_stats, "MIN_ROWS", 100)
+    monkeypatch.setattr(planner_stats, "_growth", {})
+    assert planner_stats.indexed_columns("contacts") == ("id", "stage", "lost_stage")
+    assert planner_stats.indexed_columns("field_values") == ("contact_id", "field", "source")
+    assert planner_stats.indexed_columns("no_such_table") == ()
+    if store.dialect != "postgresql":
+        return
+    sent = []
+
+    def record(conn, cursor, statement, *args):
+        sent.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", record)
+    try:
+        with store.transaction() as s:
+            insert_rows(s, Contact, contacts(120, 1))  # past the threshold: analysed
+            analysed = set(s.scalars(text("SELECT attname FROM pg_stats WHERE schemaname = 'public' "
+                                          "AND tablename = 'contacts'")))
+            assert known_rows(s, "contacts") == 120
+    finally:
+        event.remove(store.engine, "before_cursor_execute", record)
+    assert [q for q in sent if q.startswith("ANALYZE")] == ["ANALYZE contacts (id, stage, lost_stage)"]
+    assert {"id", "stage", "lost_stage"} <= analysed

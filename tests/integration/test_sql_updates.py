@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select, text
 
 from sync import model
-from sync.sql import COPY_THRESHOLD, insert_rows, update_by_id
+from sync.sql import COPY_THRESHOLD, allocate_ids, insert_rows, update_by_id
 
 
 @pytest.mark.parametrize("n", [1, COPY_THRESHOLD + 5])  # plain UPDATE, and COPY into a staging table on PostgreSQL
@@ -69,3 +69,21 @@ def test_bulk_writes_store_the_instant_of_every_timestamp(store, n):
     assert got == want
     assert got["f1"][0] == utc and got["f3"][0] == datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
     assert all(t.utcoffset() == timedelta(0) for pair in got.values() for t in pair if t is not None)
+
+
+def test_allocated_ids_are_distinct_ascending_and_never_drawn_again(store):
+    def contacts(ids):
+        now = model.utcnow()
+        return [{"id": i, "created_at": now, "updated_at": now, "attributes": {}} for i in ids]
+
+    with store.transaction() as s:
+        first = allocate_ids(s, "contacts", 120)
+        assert allocate_ids(s, "contacts", 0) == []
+        insert_rows(s, model.Contact, contacts(first))  # SQLite draws after the maximum: insert before the next
+        second = allocate_ids(s, "contacts", 3)
+        insert_rows(s, model.Contact, contacts(second))
+        assert s.scalar(text("SELECT count(*) FROM contacts")) == 123
+    assert len(set(first)) == 120 and first == sorted(first)
+    assert min(second) > max(first)  # from the same sequence (PostgreSQL) or after the maximum (SQLite)
+    with store.transaction() as s:
+        assert min(allocate_ids(s, "contacts", 5)) > max(second)
