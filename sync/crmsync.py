@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sync import model
 from sync.connectors.crm import Page, Puller, QuotaReached, SyncStats
 from sync.effects import Effects
-from sync.gcpolicy import bulk_gc
+from sync.gcpolicy import batch_done, bulk_gc
 from sync.pipeline import IngestResult, ingest_patches, map_records, mapping_for
 from sync.store import Store
 
@@ -106,6 +106,7 @@ def run_sync(connector: Puller, store: Store, config: Any, *, connection: str = 
                                               effects or Effects.rules_only(config),
                                               cursor=(key, obj, pages[-1].cursor)))
                 run.pages += len(pages)
+                batch_done()
                 if progress is not None:
                     progress(obj, connector.stats, run.result)
 

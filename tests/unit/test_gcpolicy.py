@@ -1,12 +1,13 @@
-"""bulk_gc: fewer young collections inside bulk work, the process's settings back after it."""
+"""bulk_gc: fewer young collections inside bulk work, the process's settings back after it; bulk_process."""
 
+import contextlib
 import gc
 import threading
 import weakref
 
 import pytest
 
-from sync.gcpolicy import BULK_THRESHOLD, bulk_gc
+from sync.gcpolicy import BULK_THRESHOLD, COLLECT_EVERY, batch_done, bulk_gc, bulk_process
 
 
 @pytest.fixture(autouse=True)
@@ -33,10 +34,10 @@ def test_restores_after_an_error():
 
 
 def test_never_lowers_a_higher_threshold():
-    gc.set_threshold(50_000, 10, 10)
+    gc.set_threshold(2 * BULK_THRESHOLD, 10, 10)
     with bulk_gc():
-        assert gc.get_threshold()[0] == 50_000
-    assert gc.get_threshold() == (50_000, 10, 10)
+        assert gc.get_threshold()[0] == 2 * BULK_THRESHOLD
+    assert gc.get_threshold() == (2 * BULK_THRESHOLD, 10, 10)
 
 
 def test_nested_and_concurrent_blocks_restore_only_when_the_last_ends():
@@ -69,7 +70,7 @@ def test_cycles_are_still_collected_inside_without_being_asked():
         gone = weakref.ref(a)
         del a, b
         assert gone() is not None  # a cycle: reference counting alone cannot free it
-        kept = [[] for _ in range(3 * BULK_THRESHOLD)]  # allocations past the raised threshold
+        kept = [[] for _ in range(BULK_THRESHOLD + 1_000)]  # net allocations past the raised threshold
         assert gone() is None  # ... made the collector run on its own
         del kept
 
@@ -83,3 +84,60 @@ def test_objects_the_process_froze_itself_stay_frozen():
         assert gc.get_freeze_count() == frozen
     finally:
         gc.unfreeze()
+
+
+def test_objects_freed_within_a_batch_never_trigger_a_collection():
+    def young_collections(bulk: bool) -> int:
+        collections = []
+
+        def count(phase, info):
+            if phase == "start":
+                collections.append(info["generation"])
+
+        gc.callbacks.append(count)
+        try:
+            with bulk_gc() if bulk else contextlib.nullcontext():
+                for _ in range(10):  # ten batches of 100,000 containers, each freed when its batch ends
+                    batch = [{"value": n} for n in range(100_000)]
+                    del batch
+        finally:
+            gc.callbacks.remove(count)
+        return len(collections)
+
+    assert young_collections(bulk=False) > 1_000  # the default threshold: one every 700
+    assert young_collections(bulk=True) == 0
+
+
+def test_a_bulk_process_keeps_the_settings_for_good():
+    try:
+        bulk_process()
+        assert gc.get_threshold() == (BULK_THRESHOLD, 10, 10)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+
+
+def test_cycles_batches_leave_behind_are_collected_every_few_batches():
+    class Statement:  # a cycle holding a batch's parameters, as some SQLAlchemy constructs are
+        pass
+
+    def batch() -> weakref.ref:
+        a, b = Statement(), Statement()
+        a.other, b.other, a.values = b, a, [f"value {n}" for n in range(1_000)]
+        return weakref.ref(a)
+
+    with bulk_gc():
+        left = []
+        for _ in range(COLLECT_EVERY - 1):
+            left.append(batch())
+            batch_done()
+        assert all(ref() is not None for ref in left)  # the earlier batches' cycles are still there
+        left.append(batch())
+        batch_done()  # the last of COLLECT_EVERY batches: collected
+        assert all(ref() is None for ref in left)
+    outside = batch()
+    for _ in range(2 * COLLECT_EVERY):
+        batch_done()  # outside bulk work: CPython's own thresholds, nothing collected here
+    assert outside() is not None
+    gc.collect()
+    assert outside() is None
