@@ -14,6 +14,7 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,6 +29,7 @@ from sync import jsontext, model
 from sync.effects import Effects
 from sync.pipeline import IngestResult, ingest_patches, map_records, mapping_for
 from sync.sql import chunks, one_of
+from sync.sqlite_lock import writer_turn
 from sync.store import Store
 
 log = logging.getLogger(__name__)
@@ -65,7 +67,7 @@ def store_events(store: Store, events: Sequence[InboundEvent]) -> list[int]:
     # the hot path of every webhook: one statement, durable when it returns (Store.single)
     for attempt in (1, 2):
         try:
-            with store.single.begin() as conn:
+            with _writer_turn(store), store.single.begin() as conn:
                 if len(rows) == 1:
                     new_id = conn.execute(stmt, rows[0]).scalar()
                     return [] if new_id is None else [new_id]
@@ -74,6 +76,11 @@ def store_events(store: Store, events: Sequence[InboundEvent]) -> list[int]:
             if attempt == 2 or not exc.connection_invalidated:
                 raise
     raise AssertionError("unreachable")
+
+
+def _writer_turn(store: Store) -> Any:
+    """On SQLite, the turn among inbox writers (``sync.sqlite_lock``); elsewhere nothing."""
+    return writer_turn(store.engine.url.database) if store.dialect == "sqlite" else nullcontext()
 
 
 def _body(event: InboundEvent) -> bytes:
@@ -150,14 +157,15 @@ def _insert_one_sqlite(store: Store, event: InboundEvent, now: datetime) -> list
     pooled = store.single.raw_connection()
     try:
         conn = pooled.driver_connection
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            found = conn.execute(_SQLITE_INSERT_ONE, params).fetchone()
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+        with _writer_turn(store):  # queue for the write lock without SQLite's sleeps
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                found = conn.execute(_SQLITE_INSERT_ONE, params).fetchone()
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
         return [] if found is None else [found[0]]
     finally:
         pooled.close()

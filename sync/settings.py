@@ -17,7 +17,8 @@ SETTINGS: tuple[tuple[str, str, str], ...] = (
     ("DATABASE_URL", "sqlite:///lifesync.db",
      "SQLAlchemy URL of the database; the default is a SQLite file in the working directory (WAL mode with "
      "synchronous=NORMAL, as Rails and Litestream run SQLite: a commit, and so an acknowledged webhook, survives a "
-     "crash of lifesync but not a power cut; PostgreSQL survives both). "
+     "crash of lifesync but not a power cut; PostgreSQL survives both; web workers queue their webhook inserts on "
+     "a lock file beside it, <file>-lifesync-lock). "
      "PostgreSQL: postgresql+psycopg://user@host/db (postgresql:// is accepted too)."),
     ("LIFESYNC_CONFIG_DIR", "(unset)",
      "Project config directory; its lifecycle.yaml and mappings/*.yaml override the bundled defaults."),

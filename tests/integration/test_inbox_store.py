@@ -104,3 +104,40 @@ def test_one_event_is_stored_exactly_as_the_general_path_stores_several(store):
     [(at, head, body, status)] = stored
     assert at == "9999-99-99 99:99:99.999999"
     assert (head, body, status) == ('{"x-signature":"abc"}', '{"n":"Ñ"}'.encode(), "received")
+
+
+def _hold_turn(database: str, held, release) -> None:  # another web worker, inside its insert
+    from sync.sqlite_lock import writer_turn
+
+    with writer_turn(database):
+        held.set()
+        release.wait(30)
+
+
+@pytest.mark.parametrize("count", [1, 3])  # the one-event insert and the general path
+def test_on_sqlite_inbox_inserts_take_turns_across_processes(store, count):
+    import multiprocessing
+    import threading
+
+    if store.dialect != "sqlite":  # PostgreSQL inserts never wait for one another
+        assert len(store_events(store, [event(n) for n in range(count)])) == count
+        return
+    ctx = multiprocessing.get_context("spawn")
+    held, release = ctx.Event(), ctx.Event()
+    other = ctx.Process(target=_hold_turn, args=(store.engine.url.database, held, release))
+    other.start()
+    try:
+        assert held.wait(60)
+        stored: list[int] = []
+        mine = threading.Thread(target=lambda: stored.extend(store_events(store, [event(n) for n in range(count)])))
+        mine.start()
+        mine.join(0.5)
+        assert mine.is_alive() and stored == []  # queued behind the other worker's turn
+        release.set()  # the kernel hands the turn over: no SQLite busy-handler sleep
+        mine.join(10)
+        assert len(stored) == count
+    finally:
+        release.set()
+        other.join(10)
+    with store.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(model.RawEvent)) == count
