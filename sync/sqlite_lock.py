@@ -14,11 +14,13 @@ SQLite's lock is itself capped by ``busy_timeout``.
 
 ``flock`` belongs to an open file, which the threads of a process share, so threads first
 queue on a ``threading.Lock``. A forked child opens its own file and makes its own locks.
-Without ``fcntl`` (not POSIX) only the threads of one process take turns.
+Without ``fcntl`` (not POSIX), or where the lock file cannot be opened (a warning says so),
+only the threads of one process take turns, and processes meet at SQLite's lock as before.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Iterator
@@ -29,6 +31,7 @@ try:
 except ImportError:  # pragma: no cover - not POSIX: SQLite's busy handler alone orders processes
     fcntl = None  # type: ignore[assignment]
 
+log = logging.getLogger(__name__)
 _guard = threading.Lock()
 _turns: dict[str, tuple[threading.Lock, int | None]] = {}  # lock file -> (thread lock, open file)
 
@@ -52,9 +55,20 @@ def _turn(path: str) -> tuple[threading.Lock, int | None]:
     with _guard:
         found = _turns.get(path)
         if found is None:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600) if fcntl is not None else None
-            found = _turns[path] = (threading.Lock(), fd)
+            found = _turns[path] = (threading.Lock(), _open(path))
         return found
+
+
+def _open(path: str) -> int | None:
+    """The lock file, opened for flock (read-only suffices); None where it cannot be (SQLite's own lock remains)."""
+    if fcntl is None:
+        return None
+    try:
+        return os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as exc:  # a read-only directory, another user's file: slower turns, nothing lost
+        log.warning("cannot open the SQLite writer lock %s (%s); inserts fall back to SQLite's busy handler",
+                    path, exc.strerror)
+        return None
 
 
 @contextmanager

@@ -90,3 +90,20 @@ def test_an_in_memory_database_needs_no_lock_file(tmp_path):
     with writer_turn(":memory:"), writer_turn(":memory:"):  # nested: a lock here would never be released
         entered = True
     assert entered
+
+
+def test_a_lock_file_that_cannot_be_opened_leaves_only_sqlites_own_lock(tmp_path, caplog):
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    database = str(folder / "d.db")
+    folder.chmod(0o500)  # the lock file cannot be created here
+    try:
+        if os.access(folder, os.W_OK):  # root ignores the mode: make the path itself unusable instead
+            database = str(tmp_path / "missing-dir" / "d.db")
+        with caplog.at_level("WARNING"), writer_turn(database):
+            entered = True
+        assert entered
+        assert "cannot open the SQLite writer lock" in caplog.text
+        assert not os.path.exists(lock_path(database))
+    finally:
+        folder.chmod(0o700)
