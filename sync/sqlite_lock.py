@@ -45,10 +45,10 @@ os.register_at_fork(after_in_child=_after_fork)
 
 
 def lock_path(database: str | None) -> str | None:
-    """The lock file of a SQLite database file (None for an in-memory database)."""
+    """The lock file of a SQLite database file (None for an in-memory or URI-named database)."""
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
-    return f"{database}-lifesync-lock"
+    return f"{os.path.abspath(database)}-lifesync-lock"  # one key per file, whatever the working directory
 
 
 def _turn(path: str) -> tuple[threading.Lock, int | None]:

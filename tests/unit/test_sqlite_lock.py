@@ -107,3 +107,9 @@ def test_a_lock_file_that_cannot_be_opened_leaves_only_sqlites_own_lock(tmp_path
         assert not os.path.exists(lock_path(database))
     finally:
         folder.chmod(0o700)
+
+
+def test_a_relative_database_path_names_the_same_lock_as_its_absolute_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    expected = f"{tmp_path}/lifesync.db-lifesync-lock"
+    assert lock_path("lifesync.db") == lock_path(str(tmp_path / "lifesync.db")) == expected
