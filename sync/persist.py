@@ -288,4 +288,8 @@ def _split_conversions(session: Session, rows: list[dict[str, Any]]) -> tuple[li
     for part in chunks(ids, 5000):
         stored.update(session.scalars(select(model.ConversionEvent.event_id).where(
             one_of(session, model.ConversionEvent.event_id, part))))
-    return [row for row in rows if row["event_id"] not in stored], [row for row in rows if row["event_id"] in stored]
+    fresh: list[dict[str, Any]] = []
+    seen: list[dict[str, Any]] = []
+    for row in rows:
+        (seen if row["event_id"] in stored else fresh).append(row)
+    return fresh, seen

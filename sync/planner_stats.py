@@ -14,9 +14,10 @@ table about log2(N / MIN_ROWS) times. ANALYZE samples a fixed number of rows and
 the caller's transaction; it blocks no reader or writer (autovacuum yields to it), and it
 waits at most ``LOCK_WAIT`` for a table a VACUUM or another ANALYZE holds.
 
-Only the columns an index or key covers are analysed (``indexed_columns``): those are the
-statistics that decide between probing an index and scanning, and leaving out the rest —
-a field's JSON value, a contact's attributes — takes a third to a half off each ANALYZE.
+Only the columns an index or a key (primary, unique, foreign) covers are analysed
+(``indexed_columns``): those are the statistics that decide between probing an index and
+scanning, and leaving out the rest — a field's JSON value, a contact's attributes — takes a
+third to a half off each ANALYZE.
 The planner's row count is refreshed either way; autovacuum's own ANALYZE, when it comes,
 covers every column.
 """
@@ -79,7 +80,7 @@ def _analyze(session: Session, table: str) -> bool:
 
 @cache
 def indexed_columns(table: str) -> tuple[str, ...]:
-    """The columns of ``table``'s primary key, unique constraints and indexes, in table order (none if unknown)."""
+    """The columns of ``table``'s keys (primary, unique, foreign) and indexes, in table order (none if unknown)."""
     found = Base.metadata.tables.get(table)
     if found is None:
         return ()

@@ -52,6 +52,12 @@ class _Point:
     y: int
 
 
+def test_floats_that_are_not_numbers_are_written_as_null():
+    assert dumps(float("nan")) == "null"
+    assert dumps({"x": float("inf")}) == '{"x":null}'
+    assert dumps_bytes([float("-inf")]) == b"[null]"
+
+
 def test_loads_reads_integers_beyond_64_bits_exactly_and_nan_an_older_writer_stored():
     assert loads(str(2**70)) == 2**70
     assert loads('{"x": NaN}')["x"] != loads('{"x": NaN}')["x"]
