@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import os
-import re
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 
-import pytest
 from sqlalchemy import select
 from support.payloads import body_of, meta_signature, whatsapp_delivery, whatsapp_value
+from support.serve import lifesync_serve
 
 from sync import model
 from sync.export import contacts_json, find_contact
@@ -32,12 +29,8 @@ def test_serve_end_to_end(store, database_url, tmp_path):
     env = {**os.environ, "DATABASE_URL": database_url, "LIFESYNC_WHATSAPP_APP_SECRET": "wa-secret",
            "LIFESYNC_LOG_LEVEL": "WARNING"}
     env.pop("REDIS_URL", None)
-    proc = subprocess.Popen([sys.executable, "-m", "sync.cli", "serve", "--port", "0"], env=env, cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        line = proc.stdout.readline()
-        port = int(re.search(r"http://127\.0\.0\.1:(\d+)", line).group(1))
-        base = f"http://127.0.0.1:{port}/webhooks/whatsapp"
+    with lifesync_serve(env, tmp_path) as url:
+        base = f"{url}/webhooks/whatsapp"
         body = body_of(whatsapp_delivery(whatsapp_value()))
         assert _post(base, body, meta_signature("forged", body)) == 401
         assert _post(base, body, meta_signature("wa-secret", body)) == 200
@@ -53,12 +46,3 @@ def test_serve_end_to_end(store, database_url, tmp_path):
         assert doc["touchpoints"][0]["click_ids"]["ctwa_clid"].startswith("ARAk")
         with store.transaction() as s:
             assert list(s.scalars(select(model.RawEvent.status))) == ["processed"]  # the forged one left nothing
-    finally:
-        proc.terminate()  # a warm shutdown: rq lets the job in progress finish, slow on a loaded machine
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            pytest.fail(f"lifesync serve did not stop within 30 s of SIGTERM; it printed:\n{proc.communicate()[0]}")
-        finally:
-            proc.stdout.close()
