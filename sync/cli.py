@@ -210,6 +210,9 @@ def serve_cmd(host: str, port: int, workers: int) -> None:
     """
     settings = _settings()
     if settings.redis_url:
+        from sync.store import open_store
+
+        open_store(settings.database_url).dispose()  # migrate once (and fail here) before workers start
         os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}",  # noqa: S606
                                    "--workers", str(workers), "--access-logfile", "-", "sync.web.wsgi:app"])
     from jobs.embedded import serve_embedded

@@ -1,11 +1,15 @@
 """The Alembic migrations build exactly the schema the models declare."""
 
+import multiprocessing
+import os
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import create_engine, inspect, make_url, text
 
 from sync.model import Base
-from sync.store import upgrade
+from sync.store import open_store, upgrade
 
 
 def test_migrated_schema_matches_the_models(migrated_store):
@@ -17,3 +21,51 @@ def test_upgrade_is_idempotent(migrated_store):
     upgrade(migrated_store.engine)
     tables = set(inspect(migrated_store.engine).get_table_names())
     assert {t.name for t in Base.metadata.sorted_tables} <= tables
+
+
+def _open(url: str, barrier, results) -> None:
+    barrier.wait()
+    try:
+        open_store(url).dispose()
+        results.put("ok")
+    except Exception as exc:  # reported to the test, not swallowed
+        results.put(f"{type(exc).__name__}: {exc}"[:300])
+
+
+@pytest.fixture
+def fresh_database_url(database_url, tmp_path):
+    """An empty database on the suite's server: a new SQLite file, or a new PostgreSQL database."""
+    if not database_url.startswith("postgresql"):
+        yield f"sqlite:///{tmp_path}/fresh.db"
+        return
+    url = make_url(database_url)
+    name = f"lifesync_fresh_{os.getpid()}"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+def test_processes_opening_a_fresh_database_together_all_migrate_it(fresh_database_url):
+    """gunicorn and rq workers start at once: each migrates on open, and none may fail for the others."""
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(4), ctx.Queue()
+    procs = [ctx.Process(target=_open, args=(fresh_database_url, barrier, results)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    outcomes = [results.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(30)
+    assert outcomes == ["ok"] * 4
+    store = open_store(fresh_database_url, migrate=False)
+    try:
+        with store.engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+    finally:
+        store.dispose()
