@@ -29,7 +29,8 @@ SETTINGS: tuple[tuple[str, str, str], ...] = (
      "against an embedded Redis-compatible store."),
     ("LIFESYNC_WEBHOOK_MAX_BYTES", "1048576", "Largest webhook body accepted; larger ones get 413."),
     ("LIFESYNC_WEBHOOK_TOLERANCE_SECONDS", "300",
-     "Replay window for timestamped webhook signatures (older or further in the future: 401)."),
+     "Replay window for timestamped webhook signatures (older or further in the future: 401). HubSpot v3 "
+     "keeps at most its documented 5 minutes."),
     ("LIFESYNC_WHATSAPP_APP_SECRET", "(unset)",
      "Meta app secret verifying `X-Hub-Signature-256` of WhatsApp webhooks. Unset: the endpoint answers 404."),
     ("LIFESYNC_WHATSAPP_VERIFY_TOKEN", "(unset)", "Token Meta echoes in the WhatsApp GET verification handshake."),

@@ -82,14 +82,21 @@ def sign_v3(secret: str, method: str, uri: str, body: bytes, timestamp: str) -> 
     return base64.b64encode(hmac.new(secret.encode(), message, hashlib.sha256).digest()).decode()
 
 
+V3_WINDOW = 300  # seconds: HubSpot rejects v3 requests older than five minutes
+
+
 def verify(secret: str, method: str, uri: str, body: bytes, *, signature_v3: str | None = None,
            timestamp: str | None = None, signature: str | None = None, version: str | None = None,
-           tolerance: int = 300, now: float | None = None, accepted: Collection[str] = VERSIONS) -> str:
-    """The version that verified the request; raise SignatureError otherwise."""
+           tolerance: int = V3_WINDOW, now: float | None = None, accepted: Collection[str] = VERSIONS) -> str:
+    """The version that verified the request; raise SignatureError otherwise.
+
+    A v3 timestamp must be within ``tolerance`` seconds either way, and never more than
+    HubSpot's own five minutes (``V3_WINDOW``), whatever wider window other senders get.
+    """
     if signature_v3 is not None:
         if "v3" not in accepted:
             raise SignatureError("v3 signatures are not accepted on this connection")
-        _check_timestamp(timestamp, tolerance, now)
+        _check_timestamp(timestamp, min(tolerance, V3_WINDOW), now)
         if not hmac.compare_digest(sign_v3(secret, method, uri, body, str(timestamp)), signature_v3.strip()):
             raise SignatureError("X-HubSpot-Signature-v3 does not match the request")
         return "v3"

@@ -151,6 +151,17 @@ def test_signatures(client, store, enqueued, kwargs, status, reason):
         assert raw_rows(store) == [] and enqueued == []
 
 
+@pytest.mark.parametrize(("age", "status"), [(290, 200), (310, 401), (-310, 401), (1800, 401)])
+def test_a_wider_configured_window_does_not_widen_hubspots_five_minutes(store, config, enqueued, database_url,
+                                                                      age, status):
+    settings = Settings.from_env({"DATABASE_URL": database_url, **ENV, **HUBSPOT_ENV,
+                                  "LIFESYNC_WEBHOOK_TOLERANCE_SECONDS": "3600"})
+    client = create_app(settings, store=store, config=config, enqueue=enqueued.append).test_client()
+    res = deliver(client, age=age)
+    assert res.status_code == status, res.json
+    assert len(raw_rows(store)) == (4 if status == 200 else 0)
+
+
 def test_non_numeric_timestamp_is_401(client, store):
     body = json.dumps(events()).encode()
     sig = v3(SECRET, "POST", HOST + "/webhooks/hubspot", body, "yesterday")

@@ -164,6 +164,20 @@ def test_other_ports_and_schemes_do_not_verify(client, store, base_url, signed_u
     assert res.status_code == 401 and raw_count(store) == 0
 
 
+@pytest.mark.parametrize("query", ["next=%2Fbook%2F1", "who=%7Eana", "city=Bogot%C3%A1", "q=a%20b%2Bc&x=1"])
+def test_escapes_in_the_url_verify_as_twilio_sent_them(client, store, query):
+    """Twilio signs the URL as configured, escapes included: they are not decoded before verifying."""
+    path = f"/webhooks/twilio?{query}"
+    res = post(client, params_of("sms_inbound.json"), path=path, signed_url=f"http://localhost{path}")
+    assert res.status_code == 200 and raw_count(store) == 1
+
+
+def test_a_signature_over_the_decoded_url_does_not_verify(client, store):
+    res = post(client, params_of("sms_inbound.json"), path="/webhooks/twilio?next=%2Fbook",
+               signed_url="http://localhost/webhooks/twilio?next=/book")
+    assert res.status_code == 401 and raw_count(store) == 0
+
+
 def test_public_url_rebuilds_the_url_twilio_signed_behind_a_proxy(store, config, enqueued, database_url):
     client = app_with(store, config, enqueued, database_url, LIFESYNC_TWILIO_PUBLIC_URL="https://hooks.example.com/")
     params = params_of("sms_inbound.json")

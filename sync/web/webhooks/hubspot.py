@@ -3,27 +3,25 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from flask import abort, request
 
 from sync.connectors import hubspot_webhooks as hubspot
 from sync.web.webhooks import bp
-from sync.web.webhooks.receive import accept, connection_name, parse_json, raw_body, required_setting, settings
+from sync.web.webhooks.receive import (
+    accept,
+    connection_name,
+    parse_json,
+    raw_body,
+    required_setting,
+    settings,
+    signed_url,
+)
 
 
 def signed_uri(connection: str) -> str:
-    """The URL HubSpot called, query string included, as it signed it.
-
-    Behind a proxy the request's own scheme and host are not what HubSpot called:
-    ``LIFESYNC_HUBSPOT_PUBLIC_URL`` (scheme, host and any path prefix the proxy strips)
-    replaces them. The path and query are taken as sent, before any decoding.
-    """
-    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
-    path = raw.split("?", 1)[0] if raw else quote(request.script_root + request.path)
-    query = request.environ.get("QUERY_STRING", "")
-    base = (_setting("public_url", connection) or request.host_url).rstrip("/")
-    return base + path + (f"?{query}" if query else "")
+    """The URL HubSpot called, query string included, as signed (``LIFESYNC_HUBSPOT_PUBLIC_URL`` behind a proxy)."""
+    return signed_url(_setting("public_url", connection))
 
 
 def _setting(name: str, connection: str) -> str | None:

@@ -6,8 +6,10 @@ import json
 import re
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from flask import abort, current_app, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from sync.inbox import InboundEvent, store_events
 from sync.settings import Settings
@@ -50,9 +52,37 @@ def connection_owning(platform: str, setting: str, ids: set[str], fallback: str)
     return fallback
 
 
+def signed_url(public_base: str | None) -> str:
+    """The URL a sender called, as it signed it (Twilio, HubSpot v2/v3).
+
+    Scheme and host are the request's own, or ``public_base`` behind a proxy (scheme, host and
+    any path prefix the proxy strips). The path and query string are taken exactly as they
+    arrived — ``RAW_URI`` (gunicorn) or ``REQUEST_URI`` (werkzeug) and ``QUERY_STRING`` — since
+    the sender signed the escapes it sent: ``request.url`` would decode ``%2F`` or ``%7E``.
+    """
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    if raw:
+        path = raw.split("?", 1)[0] if raw.startswith("/") else urlsplit(raw).path  # absolute-form request target
+    else:
+        path = quote(request.script_root + request.path, safe="/:@!$&'()*+,;=-._~")
+    query = request.environ.get("QUERY_STRING", "")
+    return (public_base or request.host_url).rstrip("/") + path + (f"?{query}" if query else "")
+
+
 def raw_body() -> bytes:
-    """The body exactly as received (size capped by MAX_CONTENT_LENGTH → 413)."""
-    return request.get_data(cache=True)
+    """The body exactly as received (size capped by MAX_CONTENT_LENGTH → 413).
+
+    A body announced by Content-Length is refused before it is read. A chunked one is read up
+    to the cap, and werkzeug then stops without a word: one more byte from the server's own
+    stream tells a body of exactly the cap from a longer one, which would otherwise be cut
+    short and fail its signature (401) instead of being called too large.
+    """
+    body = request.get_data(cache=True)
+    limit = request.max_content_length
+    if request.content_length is None and limit is not None and len(body) >= limit \
+            and request.environ["wsgi.input"].read(1):
+        raise RequestEntityTooLarge()
+    return body
 
 
 def parse_json(body: bytes) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl
 
 from flask import Response, abort, request
 
@@ -19,6 +19,7 @@ from sync.web.webhooks.receive import (
     required_setting,
     setting_list,
     settings,
+    signed_url,
 )
 
 # Twilio wants TwiML (or nothing) back; an empty <Response/> sends no reply to the sender
@@ -67,13 +68,8 @@ def _shared_setting(name: str, connection: str) -> str | None:
 
 
 def _signed_url(connection: str) -> str:
-    """The URL Twilio signed: the public base URL when configured (behind a proxy), else this request's."""
-    public = _shared_setting("public_url", connection)
-    if not public:
-        return request.url
-    query = request.query_string.decode("latin-1")
-    path = quote(request.root_path + request.path, safe="/:@!$&'()*+,;=-._~")
-    return public.rstrip("/") + path + (f"?{query}" if query else "")
+    """The URL Twilio signed: as called, with the public base URL behind a proxy (``LIFESYNC_TWILIO_PUBLIC_URL``)."""
+    return signed_url(_shared_setting("public_url", connection))
 
 
 def _algorithm(connection: str) -> str:
