@@ -110,11 +110,16 @@ def config() -> None:
 
 @config.command("check")
 def config_check() -> None:
-    """Validate lifecycle.yaml and every mapping; list every error (exit 1 if any)."""
+    """Validate lifecycle.yaml, every mapping and the settings naming them; list every error (exit 1 if any)."""
     from sync.config import check_config
 
     settings = _settings()
     issues = check_config(settings.config_dir)
+    if not issues:  # the settings that name mappings, once the mappings load
+        from sync.config import load_config
+        from sync.connectors.generic import endpoint_issues
+
+        issues = endpoint_issues(settings, load_config(settings.config_dir))
     for issue in issues:
         click.echo(str(issue), err=True)
     if issues:
@@ -228,6 +233,10 @@ def worker_cmd(queues: tuple[str, ...], burst: bool) -> None:
     from jobs import worker
     from jobs.queues import QUEUES
 
+    unknown = [q for q in queues if q not in QUEUES]
+    if unknown:
+        raise click.BadParameter(f"unknown queue {', '.join(map(repr, unknown))}; lifesync's queues are "
+                                 f"{', '.join(QUEUES)}", param_hint="QUEUES")
     settings = _settings()
     if not settings.redis_url:
         raise click.ClickException("REDIS_URL is not set: without it `lifesync serve` runs the worker itself")

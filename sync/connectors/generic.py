@@ -16,6 +16,7 @@ import json
 import time
 from typing import Any
 
+from sync.errors import ConfigIssue
 from sync.inbox import InboundEvent
 
 
@@ -25,6 +26,36 @@ class SignatureError(ValueError):
 
 class PayloadError(ValueError):
     """The body is not an object or an array of objects."""
+
+
+def endpoint_issues(settings: Any, config: Any) -> list[ConfigIssue]:
+    """What is wrong with the configured endpoints: a mapping setting that names no mapping, or half an endpoint.
+
+    An endpoint is ``LIFESYNC_GENERIC_SECRET__<NAME>`` plus ``LIFESYNC_GENERIC_MAPPING__<NAME>``
+    (``source/object`` of a mapping in the config). Found at start-up and by ``lifesync config
+    check``, not when the first order is dead-lettered for want of a mapping.
+    """
+    issues = []
+    secrets, mappings = set(settings.connections("generic", "secret")), set(settings.connections("generic", "mapping"))
+    for name in sorted(secrets | mappings):
+        suffix = "" if name == "default" else f"__{name.upper()}"
+        if name not in mappings:
+            issues.append(ConfigIssue(f"LIFESYNC_GENERIC_MAPPING{suffix}", "",
+                                      f"generic endpoint {name!r} has a secret but no mapping (source/object)"))
+            continue
+        if name not in secrets:
+            issues.append(ConfigIssue(f"LIFESYNC_GENERIC_SECRET{suffix}", "",
+                                      f"generic endpoint {name!r} has a mapping but no secret to verify with"))
+        value = settings.connection_setting("generic", "mapping", name)
+        source, _, obj = value.partition("/")
+        if not source or not obj:
+            issues.append(ConfigIssue(f"LIFESYNC_GENERIC_MAPPING{suffix}", "",
+                                      f"expected source/object (e.g. shop/order), got {value!r}"))
+        elif (source, obj) not in config.mappings:
+            known = ", ".join(f"{s}/{o}" for s, o in sorted(config.mappings))
+            issues.append(ConfigIssue(f"LIFESYNC_GENERIC_MAPPING{suffix}", "",
+                                      f"no mapping for {value!r}; mappings exist for: {known}"))
+    return issues
 
 
 def sign(secret: str, body: bytes, timestamp: str | None = None) -> str:

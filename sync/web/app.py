@@ -24,6 +24,11 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
         from sync.config import load_config
 
         config = load_config(settings.config_dir)
+    from sync.connectors.generic import endpoint_issues
+    from sync.errors import ConfigError
+
+    if issues := endpoint_issues(settings, config):
+        raise ConfigError(issues)
     from jobs.connection import redis_connection
 
     connection = redis_connection(settings)  # one client (and pool) per app, not per request

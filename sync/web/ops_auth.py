@@ -6,12 +6,14 @@ surfaces are not mounted at all.
 from __future__ import annotations
 
 import hmac
+import logging
 from typing import Any
 
 from flask import Flask, abort, request
 from werkzeug.datastructures import WWWAuthenticate
 
 OPS_PREFIXES = ("/rq",)
+log = logging.getLogger(__name__)
 
 
 def _presented() -> str | None:
@@ -43,7 +45,9 @@ def mount_rq_dashboard(app: Flask, redis_url: str | None, token: str | None) -> 
         return False
     try:
         import rq_dashboard
-    except ImportError:
+    except ImportError:  # asked for (a token is set), so say why /rq answers 404
+        log.warning("LIFESYNC_OPS_TOKEN is set, but rq-dashboard is not installed: /rq is not served "
+                    "(pip install 'lifesync[dashboard]')")
         return False
     app.config.from_object(rq_dashboard.default_settings)
     app.config["RQ_DASHBOARD_REDIS_URL"] = [redis_url]

@@ -116,3 +116,9 @@ def test_config_check_reports_every_error_and_exits_1(cli, tmp_path, monkeypatch
 def test_db_upgrade_is_idempotent(cli):
     assert cli("db", "upgrade").exit_code == 0
     assert cli("db", "upgrade").exit_code == 0
+
+
+def test_worker_on_an_unknown_queue_is_a_usage_error_naming_the_queues(cli):
+    result = cli("worker", "ingest", "nosuchqueue")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "unknown queue 'nosuchqueue'; lifesync's queues are ingest, sync, dispatch, maintenance" in result.output

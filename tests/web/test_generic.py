@@ -8,9 +8,16 @@ import json
 import time
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from sync import inbox, model
+from sync.cli import main
+from sync.errors import ConfigError
+from sync.settings import Settings
+from sync.web import create_app
+
+from .conftest import ENV
 
 ORDER = {"id": "1001", "status": "paid", "total": "89.90", "currency": "eur", "created_at": "2026-11-20T10:00:00Z",
          "customer": {"id": "c-77", "email": "Ana@Example.com", "phone": "+34 600 111 222", "first_name": "Ana"}}
@@ -69,3 +76,32 @@ def test_body_that_is_not_objects_is_400(client, payload):
 
 def test_unknown_endpoint_is_404(client):
     assert post(client, ORDER, name="other").status_code == 404
+
+
+@pytest.mark.parametrize(("extra", "expected"), [
+    ({"LIFESYNC_GENERIC_SECRET__BOOK": "s", "LIFESYNC_GENERIC_MAPPING__BOOK": "booking/appointment"},
+     ["LIFESYNC_GENERIC_MAPPING__BOOK: no mapping for 'booking/appointment'; mappings exist for: "]),
+    ({"LIFESYNC_GENERIC_SECRET__CART": "s", "LIFESYNC_GENERIC_MAPPING__CART": "cart"},
+     ["LIFESYNC_GENERIC_MAPPING__CART: expected source/object (e.g. shop/order), got 'cart'"]),
+    ({"LIFESYNC_GENERIC_SECRET__CART": "s"},
+     ["LIFESYNC_GENERIC_MAPPING__CART: generic endpoint 'cart' has a secret but no mapping"]),
+    ({"LIFESYNC_GENERIC_MAPPING__CART": "shop/order"},
+     ["LIFESYNC_GENERIC_SECRET__CART: generic endpoint 'cart' has a mapping but no secret"]),
+])
+def test_a_misconfigured_endpoint_stops_the_app_from_starting(store, config, database_url, extra, expected):
+    """Found at start-up, naming the setting, not when the first order is dead-lettered."""
+    settings = Settings.from_env({"DATABASE_URL": database_url, **ENV, **extra})
+    with pytest.raises(ConfigError) as err:
+        create_app(settings, store=store, config=config, enqueue=list.append)
+    assert [str(i)[:len(e)] for i, e in zip(err.value.issues, expected, strict=True)] == expected
+
+
+def test_config_check_reports_a_generic_mapping_that_does_not_exist(monkeypatch, database_url):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("LIFESYNC_GENERIC_SECRET__BOOK", "s")
+    monkeypatch.setenv("LIFESYNC_GENERIC_MAPPING__BOOK", "booking/appointment")
+    result = CliRunner().invoke(main, ["config", "check"])
+    assert result.exit_code == 1
+    assert "LIFESYNC_GENERIC_MAPPING__BOOK: no mapping for 'booking/appointment'" in result.output
+    monkeypatch.setenv("LIFESYNC_GENERIC_MAPPING__BOOK", "shop/order")
+    assert CliRunner().invoke(main, ["config", "check"]).exit_code == 0

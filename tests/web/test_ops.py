@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import logging
+import sys
 
 import pytest
 from conftest import REDIS_TEST_URL
@@ -47,3 +49,12 @@ def test_the_token_does_not_guard_webhooks_or_health(ops):
 @pytest.mark.parametrize("env", [{"LIFESYNC_OPS_TOKEN": "t"}, {"REDIS_URL": REDIS_TEST_URL}])
 def test_no_dashboard_without_token_or_redis(store, config, database_url, env):
     assert client(store, config, database_url, **env).get("/rq/").status_code == 404
+
+
+def test_a_token_without_rq_dashboard_installed_says_why_rq_is_not_served(store, config, database_url, monkeypatch,
+                                                                         caplog):
+    monkeypatch.setitem(sys.modules, "rq_dashboard", None)  # import rq_dashboard now raises ImportError
+    with caplog.at_level(logging.WARNING, logger="sync.web.ops_auth"):
+        app = client(store, config, database_url, REDIS_URL=REDIS_TEST_URL, LIFESYNC_OPS_TOKEN="ops-secret")
+    assert app.get("/rq/", headers={"Authorization": "Bearer ops-secret"}).status_code == 404
+    assert "rq-dashboard is not installed" in caplog.text and "ops-secret" not in caplog.text
