@@ -7,6 +7,8 @@ from typing import Any
 
 from redis import Redis
 from rq import Queue, Retry
+from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.job import Job, JobStatus
 from rq.utils import import_attribute
 
 INGEST, SYNC, DISPATCH, MAINTENANCE = "ingest", "sync", "dispatch", "maintenance"
@@ -24,12 +26,38 @@ def queue(name: str, connection: Redis) -> Queue:
     return Queue(name, connection=connection)
 
 
+# a job of the same id in one of these is the same work, still to come: a new one collapses into it
+PENDING = (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED, JobStatus.STARTED)
+
+
+def enqueue_unique(q: Queue, func: str, job_id: str, **options: Any) -> Job | None:
+    """Enqueue ``func`` under a deterministic ``job_id``; None when a job of that id is pending.
+
+    rq refuses a second job of an id atomically (``unique``). A pending one (queued, scheduled,
+    deferred or running) is the same work, so the new request collapses into it; one that
+    finished, failed or was stopped is history and is replaced.
+    """
+    for _ in range(3):
+        try:
+            return q.enqueue_call(func, job_id=job_id, unique=True, **options)
+        except DuplicateJobError:
+            try:
+                existing = Job.fetch(job_id, connection=q.connection)
+            except NoSuchJobError:  # it expired meanwhile: try again
+                continue
+            if existing.get_status(refresh=True) in PENDING:
+                return None
+            existing.delete()
+    return None  # replaced under our feet each time: another caller's job is the pending one
+
+
 def replay_job(connection: Redis | None) -> Callable[[dict[str, Any]], None]:
     """How ``sync.deadletter.replay`` re-runs a job dead letter.
 
     With a connection the job is enqueued again on its queue (with the usual retries);
     without one (no REDIS_URL: the embedded store lives in the serving process) it runs here
     and now. Only functions of ``jobs.tasks`` are run: the payload comes from the database.
+    A payload naming its ``dead_letter`` is enqueued as ``lifesync-replay-<id>``, once.
     """
 
     def run(payload: dict[str, Any]) -> None:
@@ -40,7 +68,11 @@ def replay_job(connection: Redis | None) -> Callable[[dict[str, Any]], None]:
         if connection is None:
             import_attribute(func)(*args, **kwargs)
             return
-        queue(str(payload.get("queue") or MAINTENANCE), connection).enqueue_call(
-            func, args=args, kwargs=kwargs, retry=RETRY, result_ttl=3600, failure_ttl=7 * 86400)
+        target = queue(str(payload.get("queue") or MAINTENANCE), connection)
+        options = {"args": args, "kwargs": kwargs, "retry": RETRY, "result_ttl": 3600, "failure_ttl": 7 * 86400}
+        if payload.get("dead_letter") is None:
+            target.enqueue_call(func, **options)
+        else:  # two replays of one letter (two operators, two terminals) are one job
+            enqueue_unique(target, func, f"lifesync-replay-{payload['dead_letter']}", **options)
 
     return run

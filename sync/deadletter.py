@@ -143,7 +143,7 @@ def _replay_job(letter: model.DeadLetter, enqueue_job: Callable[[dict[str, Any]]
     if enqueue_job is None:
         return letter.reason
     try:
-        enqueue_job(dict(letter.payload))
+        enqueue_job({**letter.payload, "dead_letter": letter.id})  # the replay's job id derives from it
     except Exception as exc:  # the queue is unreachable: the letter stays open
         return f"could not re-enqueue: {reason_for(exc)}"
     return None

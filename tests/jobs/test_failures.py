@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 from rq import Retry
+from rq.job import Job
 from sqlalchemy import select
 from support import failing_jobs
 
-from jobs.queues import MAINTENANCE, SYNC, queue
+from jobs.queues import MAINTENANCE, SYNC, queue, replay_job
 from jobs.worker import run
-from sync import model
+from sync import deadletter, model
 
 
 @pytest.fixture(autouse=True)
@@ -76,3 +77,33 @@ def test_scheduled_jobs_retry_on_their_next_run_and_keep_one_open_letter(setting
         run(settings, burst=True)
     [letter] = letters(store)
     assert (letter.record_id, letter.payload["schedule"]) == ("schedule:nightly", "nightly")
+
+
+def test_replays_of_one_dead_letter_are_one_job_until_it_has_run(settings, redis, store):
+    """Two operators replaying one letter at once queue it once; after it ran, a replay queues it anew."""
+    enqueue = replay_job(redis)
+    payload = {"func": "jobs.tasks.first_response", "args": [], "kwargs": {}, "queue": "maintenance",
+               "dead_letter": 7}
+    enqueue(payload)
+    enqueue(payload)
+    q = queue(MAINTENANCE, redis)
+    assert q.job_ids == ["lifesync-replay-7"]
+    enqueue({**payload, "dead_letter": 8})  # another letter is other work
+    assert q.job_ids == ["lifesync-replay-7", "lifesync-replay-8"]
+    run(settings, burst=True)
+    assert Job.fetch("lifesync-replay-7", connection=redis).get_status() == "finished"
+    enqueue(payload)  # finished is history: replaced
+    assert q.job_ids == ["lifesync-replay-7"]
+    assert Job.fetch("lifesync-replay-7", connection=redis).get_status() == "queued"
+
+
+def test_cli_replay_of_a_job_letter_queues_it_under_its_deterministic_id(settings, redis, store):
+    with store.transaction() as s:
+        letter = model.DeadLetter(stage="job", source="maintenance", object="jobs.tasks.first_response",
+                                  record_id="job-1", reason="TransientError: upstream answered 503",
+                                  payload={"func": "jobs.tasks.first_response", "args": [], "kwargs": {},
+                                           "queue": "maintenance", "job_id": "job-1", "schedule": None})
+        s.add(letter)
+    result = deadletter.replay(store, None, [letter.id], enqueue_job=replay_job(redis))
+    assert result.replayed == [letter.id]
+    assert queue(MAINTENANCE, redis).job_ids == [f"lifesync-replay-{letter.id}"]
