@@ -52,11 +52,11 @@ def store() -> Store:
 
 def _locked(settings: Settings, obj: str, work: Any) -> dict[str, Any]:
     from jobs.connection import redis_connection
-    from jobs.locks import DEFAULT_TIMEOUT, run_locked
+    from jobs.locks import DEFAULT_TIMEOUT, host_scope, run_locked
 
     job = get_current_job()
     timeout = max(int(job.timeout or 0), DEFAULT_TIMEOUT) if job is not None else DEFAULT_TIMEOUT
-    return run_locked(redis_connection(settings), "lifesync", obj, work, timeout=timeout)
+    return run_locked(redis_connection(settings), "lifesync", obj, work, timeout=timeout, scope=host_scope(settings))
 
 
 def drain_inbox() -> dict[str, int]:

@@ -41,14 +41,15 @@ def register(main: click.Group, settings_: Any, store_: Any, config_: Any, dump:
     def sync_cmd(connection: str, object_name: str | None, full: bool, no_push: bool) -> None:
         """Pull CONNECTION (hubspot, salesforce, or hubspot/<name>) and write back what it lacks."""
         from jobs.connection import redis_connection
-        from jobs.locks import sync_lock
+        from jobs.locks import host_scope, sync_lock
         from sync.crmrun import lock_name, parse_connection, sync_connection
 
         settings = settings_()
         system, conn = parse_connection(connection)
         progress = _ProgressLine()
         redis = redis_connection(settings)
-        with store_(settings) as store, sync_lock(redis, "lifesync", lock_name(system, conn), 6 * 3600) as held:
+        with store_(settings) as store, sync_lock(redis, "lifesync", lock_name(system, conn), 6 * 3600,
+                                                                host_scope(settings)) as held:
             if not held:
                 raise click.ClickException(f"another run of {connection} (a scheduled sync or write-back) holds its "
                                            "lock; try again when it has finished")

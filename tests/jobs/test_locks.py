@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 import time
 
 import pytest
 
 from jobs import tasks
-from jobs.locks import lock_key, run_locked, sync_lock
+from jobs.connection import redis_connection
+from jobs.locks import host_scope, lock_key, run_locked, sync_lock
+from sync.settings import Settings
 
 
 def test_a_second_run_is_skipped_while_the_first_holds_the_lock(redis):
@@ -60,3 +63,51 @@ def test_automation_jobs_skip_while_another_run_holds_their_lock(settings, redis
         assert tasks.first_response()["skipped"] is False  # a different lock
     result = tasks.stale_leads()
     assert result["skipped"] is False and result["result"]["records"] == 0
+
+
+def _hold(url: str, key: str, inside, release) -> None:
+    settings = Settings.from_env({"DATABASE_URL": url})
+    with sync_lock(redis_connection(settings), "lifesync", key, scope=host_scope(settings)) as held:
+        assert held
+        inside.set()
+        release.wait(30)
+
+
+def test_embedded_runs_in_two_processes_of_one_database_do_not_overlap(tmp_path, monkeypatch):
+    """`lifesync sync` in a terminal and the sync `lifesync serve` scheduled: each has its own embedded store."""
+    monkeypatch.chdir(tmp_path)
+    url = "sqlite:///lifesync.db"  # relative: the other process names the same file absolutely below
+    ctx = multiprocessing.get_context("spawn")
+    inside, release = ctx.Event(), ctx.Event()
+    holder = ctx.Process(target=_hold, args=(f"sqlite:///{tmp_path}/lifesync.db", "hubspot", inside, release))
+    holder.start()
+    try:
+        assert inside.wait(30)
+        settings = Settings.from_env({"DATABASE_URL": url})
+        redis, scope = redis_connection(settings), host_scope(settings)
+        assert run_locked(redis, "lifesync", "hubspot", lambda: "ran", scope=scope)["skipped"] is True
+        assert run_locked(redis, "lifesync", "salesforce", lambda: "ran", scope=scope)["result"] == "ran"
+        other = Settings.from_env({"DATABASE_URL": f"sqlite:///{tmp_path}/other.db"})  # another installation
+        assert run_locked(redis, "lifesync", "hubspot", lambda: "ran", scope=host_scope(other))["result"] == "ran"
+    finally:
+        release.set()
+        holder.join(30)
+    assert holder.exitcode == 0
+    assert run_locked(redis, "lifesync", "hubspot", lambda: "ran", scope=scope) == {"skipped": False, "result": "ran"}
+
+
+def test_a_killed_embedded_holder_leaves_no_lock_behind(tmp_path):
+    settings = Settings.from_env({"DATABASE_URL": f"sqlite:///{tmp_path}/lifesync.db"})
+    ctx = multiprocessing.get_context("spawn")
+    inside, release = ctx.Event(), ctx.Event()
+    holder = ctx.Process(target=_hold, args=(settings.database_url, "hubspot", inside, release))
+    holder.start()
+    assert inside.wait(30)
+    holder.kill()
+    holder.join(30)
+    redis = redis_connection(settings)
+    assert run_locked(redis, "lifesync", "hubspot", lambda: "ran", scope=host_scope(settings))["result"] == "ran"
+
+
+def test_real_redis_needs_no_host_scope():
+    assert host_scope(Settings.from_env({"DATABASE_URL": "sqlite:///x.db", "REDIS_URL": "redis://127.0.0.1/1"})) is None
