@@ -84,8 +84,12 @@ def split(payload: Any, source: str, obj: str, endpoint: str, event_id: str | No
     if not records or not all(isinstance(r, dict) for r in records):
         raise PayloadError("expected a JSON object or a non-empty array of JSON objects")
     events = []
-    for record in records:
+    for n, record in enumerate(records):
         key = (event_id if event_id and len(records) == 1 else None) or record.get("event_id") or record.get("id")
+        if isinstance(key, bool) or not isinstance(key, str | int | None):
+            field = "event_id" if record.get("event_id") else "id"
+            raise PayloadError(f"{'record' if len(records) == 1 else f'record {n}'}: {field} must be a string or "
+                               f"an integer, got {type(key).__name__}")
         if key is None:
             key = hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
         events.append(InboundEvent(source, obj, f"{endpoint}:{key}", record, endpoint))

@@ -72,16 +72,24 @@ def split(payload: Any, source: str, connection: str = "default") -> list[Inboun
 def _kind(item: dict[str, Any], where: str) -> str | None:
     message = item.get("message")
     if message is not None:
-        if not isinstance(message, dict) or not message.get("mid"):
-            raise PayloadError(f"{where}.message must be an object with a mid")
+        if not isinstance(message, dict) or not _text(message.get("mid")):
+            raise PayloadError(f"{where}.message must be an object with a mid (a string)")
         return "echo" if message.get("is_echo") is True else "message"
     if item.get("postback") is not None:
-        if not isinstance(item["postback"], dict):
+        postback = item["postback"]
+        if not isinstance(postback, dict):
             raise PayloadError(f"{where}.postback must be an object")
+        if postback.get("mid") is not None and not _text(postback["mid"]):
+            raise PayloadError(f"{where}.postback.mid must be a string")
         return "postback"
     if item.get("referral") is not None:
         return "referral"
     return None  # read, delivery, reaction, optin, ...: nothing to record
+
+
+def _text(value: Any) -> bool:
+    """A non-empty string (message ids are keys: an object or a number there is a malformed delivery)."""
+    return isinstance(value, str) and bool(value.strip())
 
 
 def _referral(item: dict[str, Any], where: str) -> tuple[dict[str, Any] | None, str | None]:

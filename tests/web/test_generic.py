@@ -74,6 +74,19 @@ def test_body_that_is_not_objects_is_400(client, payload):
     assert res.status_code == 400 and "JSON object" in res.json["message"]
 
 
+@pytest.mark.parametrize(("payload", "reason"), [
+    ({**ORDER, "id": {"order": 1001}}, "record: id must be a string or an integer, got dict"),
+    ([ORDER, {**ORDER, "id": ["1002"]}], "record 1: id must be a string or an integer, got list"),
+    ({**ORDER, "event_id": 1.5}, "record: event_id must be a string or an integer, got float"),
+])
+def test_an_id_that_cannot_be_a_key_is_400_and_stores_nothing(client, store, enqueued, payload, reason):
+    res = post(client, payload)
+    assert res.status_code == 400 and reason in res.json["message"]
+    with store.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(model.RawEvent)) == 0
+    assert enqueued == []
+
+
 def test_unknown_endpoint_is_404(client):
     assert post(client, ORDER, name="other").status_code == 404
 

@@ -196,6 +196,10 @@ def test_tampered_body_is_401(client, store, enqueued, platform):
     (b'{"object": "page", "entry": [{"id": "1", "messaging": [7]}]}', "messaging[0] must be an object"),
     (b'{"object": "page", "entry": [{"id": "1", "messaging": [{"sender": {"id": "2"}, "timestamp": 1772360100123, '
      b'"message": {"text": "hi"}}]}]}', "message must be an object with a mid"),
+    (b'{"object": "page", "entry": [{"id": "1", "messaging": [{"sender": {"id": "2"}, "timestamp": 1772360100123, '
+     b'"message": {"mid": {"id": "m_1"}}}]}]}', "message must be an object with a mid (a string)"),
+    (b'{"object": "page", "entry": [{"id": "1", "messaging": [{"sender": {"id": "2"}, "timestamp": 1772360100123, '
+     b'"postback": {"mid": 7, "payload": "GET_STARTED"}}]}]}', "postback.mid must be a string"),
     (b'{"object": "page", "entry": [{"id": "1", "messaging": [{"sender": {"id": "2"}, "timestamp": "yesterday", '
      b'"message": {"mid": "m_1"}}]}]}', "timestamp must be Unix milliseconds"),
     (b'{"object": "page", "entry": [{"id": "1", "messaging": [{"sender": {}, "timestamp": 1772360100123, '
