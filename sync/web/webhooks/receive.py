@@ -78,10 +78,10 @@ def raw_body() -> bytes:
     short and fail its signature (401) instead of being called too large.
     """
     body = request.get_data(cache=True)
-    limit = request.max_content_length
-    if request.content_length is None and limit is not None and len(body) >= limit \
-            and request.environ["wsgi.input"].read(1):
-        raise RequestEntityTooLarge()
+    if request.content_length is None:  # chunked (rare): is there more than the cap?
+        limit = request.max_content_length
+        if limit is not None and len(body) >= limit and request.environ["wsgi.input"].read(1):
+            raise RequestEntityTooLarge()
     return body
 
 
