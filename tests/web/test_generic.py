@@ -118,3 +118,16 @@ def test_config_check_reports_a_generic_mapping_that_does_not_exist(monkeypatch,
     assert "LIFESYNC_GENERIC_MAPPING__BOOK: no mapping for 'booking/appointment'" in result.output
     monkeypatch.setenv("LIFESYNC_GENERIC_MAPPING__BOOK", "shop/order")
     assert CliRunner().invoke(main, ["config", "check"]).exit_code == 0
+
+
+def test_the_senders_timestamp_and_event_id_are_kept_with_the_event(client, store):
+    stamp = str(int(time.time()))
+    body = json.dumps(ORDER).encode()
+    res = client.post("/webhooks/generic/shop", data=body, headers={
+        "X-Lifesync-Signature": signed("shop-secret", body, stamp), "X-Lifesync-Timestamp": stamp,
+        "X-Lifesync-Event-Id": "evt-42"})
+    assert res.status_code == 200
+    with store.transaction() as s:
+        [raw] = s.scalars(select(model.RawEvent))
+    assert raw.headers == {"X-Lifesync-Timestamp": stamp, "X-Lifesync-Event-Id": "evt-42"}
+    assert raw.event_key == "shop:evt-42"

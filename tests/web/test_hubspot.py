@@ -311,3 +311,12 @@ _BASE = {"eventId": 7, "portalId": 62515, "occurredAt": 1772701200000, "objectId
 def test_record_of(event, obj, record):
     event = _BASE | event
     assert hubspot.record_of(event) == (obj, record if record is not None else event)
+
+
+def test_each_event_keeps_when_hubspot_sent_it_but_no_signature(client, store):
+    assert deliver(client).status_code == 200
+    rows = raw_rows(store)
+    assert len(rows) == 4
+    for row in rows:
+        assert set(row.headers) == {"X-HubSpot-Request-Timestamp"}
+        assert abs(int(row.headers["X-HubSpot-Request-Timestamp"]) / 1000 - time.time()) < 60

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -94,9 +95,19 @@ def parse_json(body: bytes) -> Any:
         abort(400, description=f"body is not valid JSON{where}")
 
 
+# delivery headers kept with each event (raw_events.headers): when and how the sender sent it;
+# never a signature or a credential
+KEPT_HEADERS = ("X-HubSpot-Request-Timestamp", "X-HubSpot-Signature-Version", "I-Twilio-Idempotency-Token",
+                "X-Lifesync-Timestamp", "X-Lifesync-Event-Id")
+
+
 def accept(events: Sequence[InboundEvent]) -> Any:
-    """Persist events to the inbox, queue their processing, answer 200."""
+    """Persist events to the inbox (with the delivery's ``KEPT_HEADERS``), queue their processing, answer 200."""
     ext = current_app.extensions["lifesync"]
+    headers = request.headers
+    kept = tuple((name, value) for name in KEPT_HEADERS if (value := headers.get(name)))
+    if kept:
+        events = [replace(e, headers=e.headers + kept) for e in events]
     ids = store_events(ext["store"], events)
     if ids:
         try:
