@@ -1,12 +1,23 @@
 """respond.io API v2 write-back: upsert a contact, set or clear its lifecycle stage.
 
 A small client over one ``requests.Session`` (Bearer token, connect/read timeouts). Failures
-are classified once, here: 429 → ``RateLimited`` (retried after ``Retry-After``), 5xx and
-connection errors → ``TransientError`` (retried with exponential backoff), 401/403 →
-``AuthError``, 400/422 → ``ValidationError``, any other 4xx → ``PermanentError``. Retries
-are bounded (``max_attempts``); the last error is raised when they run out. Error messages
-carry the HTTP status and respond.io's own message with e-mail addresses and phone numbers
-blanked; neither the token nor the contact identifier is ever logged or put in a message.
+are classified once, here: 429 → ``RateLimited``, 5xx and connection errors →
+``TransientError``, 401/403 → ``AuthError``, 400/422 → ``ValidationError``, 404 →
+``NotFound``, any other 4xx → ``PermanentError``. Error messages carry the HTTP status and
+respond.io's own message with e-mail addresses and phone numbers blanked; neither the token
+nor the contact identifier is ever logged or put in a message.
+
+Waiting is short and bounded, so a dispatch run never sleeps past its job's timeout:
+
+- a 429 is retried inline only when ``Retry-After`` (else ``X-RateLimit-Reset``) is at most
+  ``max_wait`` seconds; a longer wait raises ``RateLimited`` at once, with ``retry_after``,
+  for the dispatcher to turn into a not-before time. 5xx and connection errors are retried
+  with exponential backoff capped at ``max_wait``. At most ``max_attempts`` tries a call.
+- ``X-RateLimit-Remaining: 0`` on a success (respond.io counts per endpoint) pauses the next
+  call to that endpoint until ``X-RateLimit-Reset`` (delta seconds, or an epoch time in
+  seconds or milliseconds; ``DEFAULT_WINDOW`` when absent, respond.io's limits being per
+  second): slept inline when short, otherwise ``RateLimitPause`` is raised *before* sending
+  (``sent`` is False: nothing was attempted).
 """
 
 from __future__ import annotations
@@ -20,7 +31,7 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exponential
 
 from sync.errors import AuthError, PermanentError, RateLimited, SettingsError, TransientError, ValidationError
 from sync.settings import Settings
@@ -32,19 +43,60 @@ _IDENTIFIER = re.compile(r"^(?:id:\d+|email:[^\s/]+@[^\s/]+|phone:\+\d{7,15})$")
 _EMAIL = re.compile(r"[^\s@'\"<>(),;:]+@[^\s@'\"<>(),;:]+\.[a-z]{2,}", re.IGNORECASE)
 _PHONE = re.compile(r"\+?\d[\d\s().-]{6,}\d")
 _MAX_MESSAGE = 300
+MAX_INLINE_WAIT = 5.0  # seconds one wait may take inside a call; longer ones are left to the dispatcher
+DEFAULT_WINDOW = 1.0  # seconds to rest after X-RateLimit-Remaining: 0 without a reset time
+
+
+class NotFound(PermanentError):
+    """respond.io has no such contact (HTTP 404)."""
+
+
+class RateLimitPause(RateLimited):
+    """The endpoint's budget is spent for longer than an inline wait; nothing was sent.
+
+    ``sent`` is False so the dispatcher counts no attempt; come back after ``retry_after`` seconds.
+    """
+
+    sent = False
+
+
+def _seconds(raw: str | None, *, epoch: bool) -> float | None:
+    """A header's wait in seconds: delta seconds, an HTTP date, or (``epoch``) a Unix time in s or ms."""
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        try:
+            return max(0.0, parsedate_to_datetime(raw).timestamp() - time.time())
+        except (TypeError, ValueError, IndexError):
+            return None
+    if value != value or value < 0:  # NaN or negative: unreadable
+        return None
+    if epoch and value > 1e12:
+        return max(0.0, value / 1000.0 - time.time())
+    if epoch and value > 1e9:
+        return max(0.0, value - time.time())
+    return value
 
 
 def _retry_after(response: requests.Response) -> float | None:
-    """``Retry-After`` as seconds (delta-seconds or an HTTP date); None when absent or unreadable."""
-    raw = (response.headers.get("Retry-After") or "").strip()
-    if not raw:
-        return None
-    if raw.isdigit():
-        return float(raw)
+    """How long a 429 says to wait: ``Retry-After``, else ``X-RateLimit-Reset``; None when neither is readable."""
+    after = _seconds(response.headers.get("Retry-After"), epoch=False)
+    return after if after is not None else _seconds(response.headers.get("X-RateLimit-Reset"), epoch=True)
+
+
+def _exhausted_for(response: requests.Response) -> float | None:
+    """Seconds until the endpoint's budget refills when ``X-RateLimit-Remaining`` says it is spent, else None."""
     try:
-        return max(0.0, parsedate_to_datetime(raw).timestamp() - time.time())
-    except (TypeError, ValueError):
+        remaining = float(response.headers["X-RateLimit-Remaining"])
+    except (KeyError, TypeError, ValueError):
         return None
+    if remaining > 0:
+        return None
+    reset = _seconds(response.headers.get("X-RateLimit-Reset"), epoch=True)
+    return DEFAULT_WINDOW if reset is None else reset
 
 
 def vendor_message(response: requests.Response) -> str:
@@ -73,7 +125,7 @@ def raise_for(response: requests.Response) -> None:
     if status in (401, 403):
         raise AuthError(f"respond.io rejected the API token (HTTP {status}); check LIFESYNC_RESPONDIO_API_TOKEN")
     detail = vendor_message(response)
-    error = ValidationError if status in (400, 422) else PermanentError
+    error = ValidationError if status in (400, 422) else NotFound if status == 404 else PermanentError
     raise error(f"respond.io refused the request (HTTP {status})" + (f": {detail}" if detail else ""))
 
 
@@ -85,18 +137,21 @@ def encode_identifier(identifier: str) -> str:
 
 
 class RespondioClient:
-    """Calls respond.io API v2 with retries; ``wait`` and ``sleep`` are injectable for tests."""
+    """Calls respond.io API v2 with short, bounded retries; ``sleep`` and ``clock`` are injectable for tests."""
 
     def __init__(self, token: str, base_url: str = DEFAULT_URL, *, session: requests.Session | None = None,
-                 timeout: tuple[float, float] = (5.0, 30.0), max_attempts: int = 5, max_wait: float = 60.0,
-                 sleep: Callable[[float], None] = time.sleep):
+                 timeout: tuple[float, float] = (5.0, 30.0), max_attempts: int = 3,
+                 max_wait: float = MAX_INLINE_WAIT, sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic):
         if not token:
             raise SettingsError("LIFESYNC_RESPONDIO_API_TOKEN is not set")
         self.base_url = base_url.rstrip("/")
         self.timeout, self.max_attempts, self.max_wait, self.sleep = timeout, max_attempts, max_wait, sleep
+        self.clock = clock
         self.session = session or requests.Session()
         self.session.headers.update({"Authorization": f"Bearer {token}", "Accept": "application/json"})
         self._backoff = wait_exponential(multiplier=0.5, max=max_wait)
+        self._resume_at: dict[str, float] = {}  # endpoint template -> clock time its budget is back
 
     def __repr__(self) -> str:
         return f"RespondioClient(base_url={self.base_url!r})"  # never the token
@@ -124,21 +179,41 @@ class RespondioClient:
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, RateLimited) and exc.retry_after is not None:
-            return min(exc.retry_after, self.max_wait)
+            return exc.retry_after  # never above max_wait: ``_stop`` gives up on longer ones
         return self._backoff(state)
 
+    def _stop(self, state: RetryCallState) -> bool:
+        if state.attempt_number >= self.max_attempts:
+            return True
+        exc = state.outcome.exception() if state.outcome else None
+        return isinstance(exc, RateLimited) and (exc.retry_after or 0.0) > self.max_wait  # the dispatcher waits
+
     def _post(self, path: str, body: dict[str, Any], template: str) -> dict[str, Any]:
-        retrying = Retrying(stop=stop_after_attempt(self.max_attempts), wait=self._wait, sleep=self.sleep,
+        retrying = Retrying(stop=self._stop, wait=self._wait, sleep=self.sleep,
                             retry=retry_if_exception_type((RateLimited, TransientError)), reraise=True)
         return retrying(self._send, path, body, template)
 
+    def _await_budget(self, template: str) -> None:
+        """Wait out a spent endpoint budget inline when short; raise ``RateLimitPause`` (nothing sent) when not."""
+        wait = self._resume_at.get(template, 0.0) - self.clock()
+        if wait <= 0:
+            return
+        if wait > self.max_wait:
+            raise RateLimitPause(f"respond.io rate limit spent (X-RateLimit-Remaining: 0); resuming in {wait:.0f}s",
+                                 retry_after=wait)
+        log.info("respond.io POST %s: rate limit spent, waiting %.1fs", template, wait)
+        self.sleep(wait)
+
     def _send(self, path: str, body: dict[str, Any], template: str) -> dict[str, Any]:
+        self._await_budget(template)
         try:
             response = self.session.post(self.base_url + path, json=body, timeout=self.timeout)
         except (requests.ConnectionError, requests.Timeout) as exc:
             log.warning("respond.io POST %s: %s", template, type(exc).__name__)
             raise TransientError(f"could not reach respond.io ({type(exc).__name__})") from None
         log.debug("respond.io POST %s -> HTTP %d", template, response.status_code)
+        if response.status_code < 400 and (rest := _exhausted_for(response)) is not None:
+            self._resume_at[template] = self.clock() + rest
         raise_for(response)
         try:
             data = response.json()

@@ -72,14 +72,15 @@ def test_dispatch_sends_the_newest_stage_per_contact_and_records_deliveries(stor
     ingest(store, patch("hubspot", "1", ["email:a@x.com"], minutes=5, stage="Hot Lead"))
     sent = []
     counts = dispatch(store, "respondio", lambda payload: sent.append(payload) or {"ok": True})
-    assert counts == {"sent": 1, "superseded": 1, "retrying": 0, "dead": 0}
-    assert sent == [{"identifier": "email:a@x.com", "stage": "Hot Lead"}]
+    assert counts == {"sent": 1, "superseded": 1, "retrying": 0, "dead": 0, "deferred": 0}
+    assert sent == [{"identifier": "email:a@x.com", "stage": "Hot Lead",  # with the contact's facts now
+                     "contact": {"values": {}, "identities": {"email": ["a@x.com"]}}}]
     assert [s for _, _, s in outbox(store)] == ["superseded", "sent"]
     with store.transaction() as s:
         [d] = s.scalars(select(model.Delivery))
     assert (d.status, d.attempts, d.response) == ("sent", 1, {"ok": True})
     assert dispatch(store, "respondio", lambda payload: pytest.fail("nothing is due")) == {
-        "sent": 0, "superseded": 0, "retrying": 0, "dead": 0}
+        "sent": 0, "superseded": 0, "retrying": 0, "dead": 0, "deferred": 0}
 
 
 def test_rate_limits_back_off_then_give_up_into_a_dead_letter_that_replays(store):
@@ -93,7 +94,7 @@ def test_rate_limits_back_off_then_give_up_into_a_dead_letter_that_replays(store
         counts = dispatch(store, "respondio", limited, now=now)
         assert counts["retrying" if attempt < MAX_ATTEMPTS else "dead"] == 1
         assert dispatch(store, "respondio", limited, now=now + timedelta(seconds=60)) == {
-            "sent": 0, "superseded": 0, "retrying": 0, "dead": 0}  # Retry-After is honoured
+            "sent": 0, "superseded": 0, "retrying": 0, "dead": 0, "deferred": 0}  # Retry-After is honoured
         now += timedelta(hours=2)
     with store.transaction() as s:
         [letter] = s.scalars(select(model.DeadLetter))
@@ -119,9 +120,11 @@ def test_permanent_refusal_is_dead_at_once(store):
 def test_respondio_sender_upserts_then_sets_the_lifecycle():
     base = "https://api.respond.io/v2"
     responses.post(f"{base}/contact/create_or_update/email:a@x.com", json={"id": 42},
-                   match=[responses.matchers.json_params_matcher({"email": "a@x.com"})])
+                   match=[responses.matchers.json_params_matcher({"firstName": "Ana", "email": "a@x.com"})])
     responses.post(f"{base}/contact/email:a@x.com/lifecycle/update", json={"contactId": 42},
                    match=[responses.matchers.json_params_matcher({"name": "Hot Lead"})])
     send = respondio_stage(RespondioClient("tok", base, sleep=lambda s: None))
-    assert send({"identifier": "email:a@x.com", "stage": "Hot Lead"}) == {"lifecycle": "Hot Lead"}
+    assert send({"identifier": "email:a@x.com", "stage": "Hot Lead",
+                 "contact": {"values": {"first_name": "Ana"}, "identities": {}}}) == {
+        "lifecycle": "Hot Lead", "contact": ["email", "firstName"]}
     assert responses.calls[1].request.headers["Authorization"] == "Bearer tok"

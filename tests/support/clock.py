@@ -15,3 +15,15 @@ class Clock:
     def advance(self, seconds: float) -> None:
         """Move the clock forward by ``seconds``."""
         self.now += seconds
+
+
+class SleepingClock(Clock):
+    """A monotonic clock that an injected ``sleep`` moves forward, recording every sleep."""
+
+    def __init__(self, now: float = 1000.0):
+        super().__init__(now)
+        self.sleeps: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds

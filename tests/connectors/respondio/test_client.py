@@ -8,8 +8,9 @@ import pytest
 import requests
 import responses
 from responses import matchers
+from support.clock import SleepingClock
 
-from sync.connectors.respondio_client import RespondioClient
+from sync.connectors.respondio_client import NotFound, RateLimitPause, RespondioClient
 from sync.errors import AuthError, PermanentError, RateLimited, SettingsError, TransientError, ValidationError
 from sync.settings import Settings
 
@@ -58,19 +59,27 @@ def test_update_lifecycle_sets_or_clears_the_stage(client, mock, stage):
 def test_429_waits_for_retry_after_then_succeeds(client, mock, sleeps):
     url = f"{BASE}/contact/id:1/lifecycle/update"
     mock.add(responses.POST, url, status=429, json={"message": "Too many requests"},
-             headers={"Retry-After": "7", "X-RateLimit-Remaining": "0"})
+             headers={"Retry-After": "4", "X-RateLimit-Remaining": "0"})
     mock.add(responses.POST, url, json={"contactId": 1})
     assert client.update_lifecycle("id:1", "Customer") == {"contactId": 1}
-    assert sleeps == [7.0] and len(mock.calls) == 2
+    assert sleeps == [4.0] and len(mock.calls) == 2
 
 
-def test_retry_after_is_capped(mock, sleeps):
-    client = RespondioClient(TOKEN, sleep=sleeps.append, max_wait=30.0)
+@pytest.mark.parametrize("headers", [{"Retry-After": "3600"}, {"Retry-After": "30"},
+                                     {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "45"}])
+def test_a_wait_longer_than_the_inline_cap_is_not_slept_but_raised_at_once(client, mock, sleeps, headers):
     url = f"{BASE}/contact/id:1/lifecycle/update"
-    mock.add(responses.POST, url, status=429, headers={"Retry-After": "3600"})
-    mock.add(responses.POST, url, json={})
-    client.update_lifecycle("id:1", "Customer")
-    assert sleeps == [30.0]
+    mock.add(responses.POST, url, status=429, headers=headers)
+    with pytest.raises(RateLimited) as err:
+        client.update_lifecycle("id:1", "Customer")
+    assert err.value.retry_after == float(headers.get("Retry-After") or headers["X-RateLimit-Reset"])
+    assert getattr(err.value, "sent", True) is True  # it was sent (and refused): the dispatcher counts an attempt
+    assert sleeps == [] and len(mock.calls) == 1
+
+
+def test_inline_waits_are_bounded_by_default():
+    client = RespondioClient(TOKEN)
+    assert client.max_wait <= 5.0 and client.max_attempts <= 3  # a call sleeps at most ~10 s, never minutes
 
 
 def test_rate_limit_that_never_lifts_raises_after_the_bounded_attempts(client, mock, sleeps):
@@ -120,7 +129,7 @@ def test_rejected_token_is_auth_error_without_retry(client, mock, sleeps, status
      "(HTTP 400): Invalid field: language must be an ISO 639-1 code"),
     (422, {"error": {"message": "custom field Budget does not exist"}}, ValidationError,
      "(HTTP 422): custom field Budget does not exist"),
-    (404, {"message": "Contact not found"}, PermanentError, "(HTTP 404): Contact not found"),
+    (404, {"message": "Contact not found"}, NotFound, "(HTTP 404): Contact not found"),
     (400, {"message": "email ana.lopez@example.com already used by +34 612 345 678"}, ValidationError,
      "(HTTP 400): email [email] already used by [phone]"),
 ])
@@ -162,3 +171,56 @@ def test_client_from_settings(mock):
     client = RespondioClient.from_settings(settings, "agency")
     mock.add(responses.POST, "https://eu.respond.example/v2/contact/id:1/lifecycle/update", json={}, match=[AUTH])
     assert client.update_lifecycle("id:1", None) == {}
+
+
+def test_remaining_zero_waits_for_the_reset_before_the_next_call_to_that_endpoint(mock):
+    clock = SleepingClock()
+    client = RespondioClient(TOKEN, sleep=clock.sleep, clock=clock)
+    url = f"{BASE}/contact/id:1/lifecycle/update"
+    mock.add(responses.POST, url, json={}, headers={"X-RateLimit-Limit": "5", "X-RateLimit-Remaining": "0",
+                                                    "X-RateLimit-Reset": "2"})
+    mock.add(responses.POST, f"{BASE}/contact/create_or_update/id:1", json={})  # another endpoint: its own budget
+    mock.add(responses.POST, url, json={}, headers={"X-RateLimit-Remaining": "4"})
+    client.update_lifecycle("id:1", "Customer")
+    client.upsert_contact("id:1", {"firstName": "Ana"})
+    assert clock.sleeps == []
+    client.update_lifecycle("id:1", "Payment")
+    assert clock.sleeps == [2.0] and len(mock.calls) == 3  # paused before the call, never a 429
+
+
+@pytest.mark.parametrize(("reset", "expected"), [
+    (None, 1.0),  # no reset time: respond.io's limits are per second
+    ("3", 3.0),
+    ("epoch+4", 4.0),  # a Unix time in seconds
+    ("epoch_ms+4", 4.0),  # ... or in milliseconds
+])
+def test_reset_is_read_as_delta_seconds_or_an_epoch_time(mock, monkeypatch, reset, expected):
+    import sync.connectors.respondio_client as rio
+
+    monkeypatch.setattr(rio.time, "time", lambda: 1_700_000_000.0)
+    value = {"epoch+4": "1700000004", "epoch_ms+4": "1700000004000"}.get(reset, reset)
+    clock = SleepingClock()
+    client = RespondioClient(TOKEN, sleep=clock.sleep, clock=clock)
+    url = f"{BASE}/contact/id:1/lifecycle/update"
+    mock.add(responses.POST, url, json={}, headers={"X-RateLimit-Remaining": "0",
+                                                    **({"X-RateLimit-Reset": value} if value else {})})
+    mock.add(responses.POST, url, json={})
+    client.update_lifecycle("id:1", "Customer")
+    client.update_lifecycle("id:1", "Payment")
+    assert clock.sleeps == [pytest.approx(expected)]
+
+
+def test_a_spent_budget_resetting_later_than_the_cap_raises_a_pause_without_sending(mock):
+    clock = SleepingClock()
+    client = RespondioClient(TOKEN, sleep=clock.sleep, clock=clock)
+    url = f"{BASE}/contact/id:1/lifecycle/update"
+    mock.add(responses.POST, url, json={}, headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "40"})
+    client.update_lifecycle("id:1", "Customer")
+    with pytest.raises(RateLimitPause) as err:
+        client.update_lifecycle("id:1", "Payment")
+    assert err.value.sent is False and err.value.retry_after == pytest.approx(40.0)
+    assert isinstance(err.value, RateLimited) and clock.sleeps == [] and len(mock.calls) == 1
+    clock.now += 40  # once the window has passed, calls go out again
+    mock.add(responses.POST, url, json={})
+    client.update_lifecycle("id:1", "Payment")
+    assert len(mock.calls) == 2 and clock.sleeps == []
