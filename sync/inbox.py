@@ -191,7 +191,7 @@ def process_events(store: Store, config: Any, ids: Iterable[int], effects: Effec
     groups: dict[tuple[str, str], list[model.RawEvent]] = defaultdict(list)
     for raw in raws:
         groups[(raw.source, raw.object)].append(raw)
-    for (source, obj), group in sorted(groups.items()):
+    for (source, obj), group in groups.items():  # by first arrival: a message comes before what adds to its contact
         try:
             mapping = mapping_for(config, source, obj)
         except Exception as exc:  # no mapping: keep the events, visible as dead with the reason

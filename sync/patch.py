@@ -86,6 +86,7 @@ class Patch:
     activities: tuple[ActivityData, ...] = ()
     conversions: tuple[ConversionData, ...] = ()
     deleted: bool = False
+    creates_contact: bool = True  # False: only adds to a contact its identities already name
     meta: tuple[tuple[str, Any], ...] = field(default=(), compare=False)
 
     @property

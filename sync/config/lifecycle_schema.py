@@ -176,6 +176,7 @@ class _KindSchema(Strict):
         strict=True, load_default=100, error_messages={"invalid": "expected a whole number"}
     )
     no_merge_if_different = names(load_default=())
+    scoped = fields.Boolean(load_default=False, error_messages={"invalid": "expected true or false"})
 
 
 class _IdentitiesSchema(Strict):
@@ -230,7 +231,7 @@ class LifecycleSchema(Strict):
             identity_kinds=tuple(
                 IdentityKind(
                     name=name, exclusive=kind["exclusive"], priority=kind["priority"],
-                    no_merge_if_different=tuple(kind["no_merge_if_different"]),
+                    no_merge_if_different=tuple(kind["no_merge_if_different"]), scoped=kind["scoped"],
                 )
                 for name, kind in identities.get("kinds", {}).items()
             ),

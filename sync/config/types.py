@@ -61,6 +61,9 @@ class IdentityKind:
 
     ``exclusive``: a contact holds at most one value of this kind (ids of one external
     system); two contacts holding different values are never merged automatically.
+    ``scoped``: values are ``<scope>:<id>`` (an id that only means something within one
+    business number or page); exclusivity then holds per scope — one id per scope — so a
+    person writing to two of the business's numbers holds one id of each.
     ``no_merge_if_different``: kinds that, when both contacts hold different values,
     block a merge found through this kind (e.g. a phone match with conflicting emails).
     """
@@ -69,6 +72,7 @@ class IdentityKind:
     exclusive: bool = False
     priority: int = 100
     no_merge_if_different: tuple[str, ...] = ()
+    scoped: bool = False
 
 
 @dataclass(frozen=True)

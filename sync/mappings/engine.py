@@ -208,6 +208,7 @@ def apply(mapping: Mapping, record: dict[str, Any]) -> Patch:
         activities=_activities(reader),
         conversions=_conversions(reader),
         deleted=bool(reader.convert(mapping.deleted, "deleted", to_bool)),
+        creates_contact=mapping.creates_contacts,
         meta=(("mapping", mapping.name),),
     )
 

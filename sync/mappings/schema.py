@@ -1,7 +1,8 @@
 """The mapping file format: marshmallow schemas that load into the specs of ``sync.mappings.specs``.
 
 Top-level keys: ``source``, ``object``, ``record_id`` (required), ``modified_at``,
-``deleted``, ``identities`` (field specs plus ``kind``), ``fields`` (name → field spec),
+``deleted``, ``creates_contacts`` (default true; false: the record only adds to a contact
+that one of its identities already names), ``identities`` (field specs plus ``kind``), ``fields`` (name → field spec),
 ``stage``, ``touchpoints``, ``activities``, ``conversions``. A field spec is a path string
 or a mapping with exactly one of ``path`` / ``paths`` / ``constant``, plus ``transforms``,
 ``default`` and ``when`` (``{path, equals|in|present}``); under ``fields`` and ``stage``
@@ -305,6 +306,7 @@ class MappingSchema(_Strict):
                            validate=validate.Length(min=1, error="expected the vendor's object name"))
     record_id = _required_spec()
     modified_at, deleted = SpecField(), SpecField()
+    creates_contacts = fields.Boolean(load_default=True, error_messages={"invalid": "expected true or false"})
     identities = _list_of(IdentitySchema)
     fields_ = SpecMapField(directed=True, names=_NAME, data_key="fields")
     stage = SpecField(directed=True)

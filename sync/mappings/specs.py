@@ -249,6 +249,7 @@ class Mapping:
     record_id: FieldSpec
     modified_at: FieldSpec | None = None
     deleted: FieldSpec | None = None
+    creates_contacts: bool = True  # False: a record no known contact holds is refused, not a new contact
     identities: tuple[IdentitySpec, ...] = ()
     fields: tuple[tuple[str, FieldSpec], ...] = ()
     stage: FieldSpec | None = None

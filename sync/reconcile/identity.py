@@ -49,14 +49,19 @@ def clean(refs: Iterable[IdentityRef], config: LifecycleConfig) -> list[Identity
 
 
 def exclusive_clash(a: Iterable[IdentityRef], b: Iterable[IdentityRef], config: LifecycleConfig) -> str | None:
-    """The exclusive kind on which two identity sets hold different values, or None."""
-    by_kind: dict[str, set[str]] = {}
+    """The exclusive kind on which two identity sets hold different values, or None.
+
+    For a ``scoped`` kind the values must differ within one scope (``<scope>:<id>``).
+    """
+    by_slot: dict[tuple[str, str], set[str]] = {}
     for ref in (*a, *b):
-        if config.identity_kind(ref.kind).exclusive:
-            by_kind.setdefault(ref.kind, set()).add(ref.value)
-    for kind in sorted(by_kind):
-        if len(by_kind[kind]) > 1:
-            return kind
+        kind = config.identity_kind(ref.kind)
+        if kind.exclusive:
+            scope = ref.value.rpartition(":")[0] if kind.scoped else ""
+            by_slot.setdefault((ref.kind, scope), set()).add(ref.value)
+    for kind_name, _ in sorted(by_slot):
+        if len(by_slot[(kind_name, _)]) > 1:
+            return kind_name
     return None
 
 

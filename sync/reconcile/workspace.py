@@ -149,6 +149,12 @@ class Workspace:
         for ref, owner in owners:  # else the best-ranked compatible owner
             if identity.merge_blocker(list(owner.identities), refs, ref.kind, self.config) is None:
                 return owner
+        if not patch.creates_contact:
+            raise ReconcileError(
+                f"{patch.source} {patch.object} record {patch.record_id}: no known contact holds its "
+                f"{', '.join(sorted({r.kind for r in refs}))} (its mapping only adds to existing contacts; "
+                "replay it once the contact is known)"
+            )
         out.created = True
         return self._new_state()
 

@@ -22,7 +22,11 @@ def whatsapp_handshake(connection: str | None) -> Any:
 @bp.post("/whatsapp", defaults={"connection": None})
 @bp.post("/whatsapp/<connection>")
 def whatsapp_events(connection: str | None) -> Any:
-    """Messages and statuses, verified by ``X-Hub-Signature-256``."""
+    """Messages, statuses and automatic events, verified by ``X-Hub-Signature-256``.
+
+    A body of the wrong shape is 400 with the path that is wrong (``whatsapp.PayloadError``),
+    whether routing or splitting finds it; nothing of it is stored.
+    """
     name = connection_name(connection)
     secret = required_setting("whatsapp", "app_secret", name)
     body = raw_body()
@@ -30,8 +34,7 @@ def whatsapp_events(connection: str | None) -> Any:
         abort(401, description="X-Hub-Signature-256 does not match the body")
     payload = parse_json(body)
     try:
-        owner = connection_owning("whatsapp", "phone_number_ids", whatsapp.phone_number_ids(payload), name) \
-            if isinstance(payload, dict) else name
+        owner = connection_owning("whatsapp", "phone_number_ids", whatsapp.phone_number_ids(payload), name)
         events = whatsapp.split(payload, owner)
     except whatsapp.PayloadError as exc:
         abort(400, description=str(exc))

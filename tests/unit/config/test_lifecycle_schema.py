@@ -7,6 +7,8 @@ import pytest
 from sync.config import BUNDLED_CONFIG_DIR, load_lifecycle
 from sync.config.types import DEFAULT_JUNK_VALUES, FieldRule, IdentityKind, StageDef, TransitionRule
 from sync.errors import ConfigError
+from sync.patch import IdentityRef
+from sync.reconcile.identity import exclusive_clash
 
 BASE = (
     "stages:\n"                                   # 1
@@ -43,7 +45,7 @@ INVALID = {
     "unknown key in an identity kind": (
         BASE + "identities:\n  kinds:\n    phone: {priority: 1, exclusiv: true}\n",
         "identities.kinds.phone.exclusiv", 9, "unknown key; expected one of: exclusive, priority, "
-                                              "no_merge_if_different",
+                                              "no_merge_if_different, scoped",
     ),
     "bad phase": (
         "stages:\n  - {name: New Lead, phase: acquisition}\n  - name: Hot Lead\n    phase: warm\n",
@@ -242,3 +244,14 @@ def test_shipped_lifecycle_yaml_loads():
     assert config.identity_kind("phone").no_merge_if_different == ("email",)
     assert config.identity_kind("salesforce").exclusive is True
     assert config.identity_kind("messenger").exclusive is False
+
+
+def test_a_scoped_exclusive_kind_clashes_only_within_one_scope():
+    config = load_lifecycle(BUNDLED_CONFIG_DIR / "lifecycle.yaml")
+    assert config.identity_kind("whatsapp_user") == IdentityKind("whatsapp_user", exclusive=True, priority=5,
+                                                                 scoped=True)
+    one, same_number, other_number = (IdentityRef("whatsapp_user", v) for v in
+                                      ("111:US.1", "111:US.2", "222:US.1"))
+    assert exclusive_clash([one], [other_number], config) is None  # one id per business number
+    assert exclusive_clash([one, other_number], [same_number], config) == "whatsapp_user"
+    assert exclusive_clash([IdentityRef("whatsapp", "1")], [IdentityRef("whatsapp", "2")], config) == "whatsapp"

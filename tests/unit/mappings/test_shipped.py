@@ -70,16 +70,27 @@ EXPECTED = {
     ),
     ("whatsapp_message", "whatsapp/message_referral.json"): Patch(
         source="whatsapp", object="message", record_id=WAMID, source_time=at(2026, 3, 1, 10, 15),
-        identities=ids("whatsapp:5215512345678", "phone:+525512345678"),
+        identities=ids("whatsapp:5215512345678", "phone:+525512345678",
+                       "ctwa_clid:ARAkLkA8rmlFeiCktEJQ-QTwRiyYHAFDLMNDBH0CD3qpjd0HR4irJ6LEkR7JwFF4XvnO2E4Nx0"),
         fields=(("first_name", "Ana"), ("last_name", "María López")),
         stage="New Lead",
         touchpoints=(TouchpointData(
             channel="whatsapp", occurred_at=at(2026, 3, 1, 10, 15), network="meta", ad_id="120210000000000123",
             click_ids=(("ctwa_clid", "ARAkLkA8rmlFeiCktEJQ-QTwRiyYHAFDLMNDBH0CD3qpjd0HR4irJ6LEkR7JwFF4XvnO2E4Nx0"),),
             referral_url="https://fb.me/3cr4Wqqkv", headline="Envíos express",
-            extra=(("source_type", "ad"), ("media_type", "image")),
+            extra=(("source_type", "ad"), ("media_type", "image"), ("body", "Envíos nacionales en 24 horas"),
+                   ("image_url", "https://scontent.xx.fbcdn.net/v/t45.1600-4/0000000_n.png")),
         ),),
         activities=(ActivityData("whatsapp", "inbound", at(2026, 3, 1, 10, 15), WAMID, "5215512345678"),),
+    ),
+    ("whatsapp_automatic_event", "whatsapp/automatic_event_purchase.json"): Patch(
+        source="whatsapp", object="automatic_event",
+        record_id="wamid.HBgNNTIxNTUxMjM0NTY3OBUCABIYFjNFQjBEOUE3QzE0RjJCNkU4QTMwNUQA",
+        source_time=at(2026, 3, 1, 11, 15),
+        identities=ids("ctwa_clid:ARAkLkA8rmlFeiCktEJQ-QTwRiyYHAFDLMNDBH0CD3qpjd0HR4irJ6LEkR7JwFF4XvnO2E4Nx0"),
+        # the value is the connector's "amount" (Meta's custom_data.value / 1000), not in Meta's value itself
+        conversions=(ConversionData("meta_detected_purchase", at(2026, 3, 1, 11, 15), None, "USD"),),
+        creates_contact=False,  # only adds to the contact who clicked
     ),
     ("whatsapp_message", "whatsapp/message_text.json"): Patch(
         source="whatsapp", object="message", record_id=WAMID_TEXT, source_time=at(2026, 3, 2, 9, 30),
