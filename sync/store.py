@@ -112,6 +112,8 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
     if engine.dialect.name == "postgresql":
         # inbox inserts have no plan to go stale: a one-event insert is prepared once per
         # connection (sync.inbox), several events' by psycopg after a few uses
+        # autocommit: a returned connection holds no transaction, so the pool skips its rollback
         statements = create_engine(url, isolation_level="AUTOCOMMIT", connect_args={"prepare_threshold": 2},
+                                   pool_reset_on_return=None,
                                    json_serializer=jsontext.dumps, json_deserializer=jsontext.loads)
     return Store(engine=engine, sessions=sessionmaker(engine, expire_on_commit=False), statements=statements)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 from psycopg import DataError
-from sqlalchemy import func, select, text
+from sqlalchemy import exc, func, select, text
 
 from sync import model
 from sync.inbox import InboundEvent, store_events
@@ -141,3 +141,23 @@ def test_on_sqlite_inbox_inserts_take_turns_across_processes(store, count):
         other.join(10)
     with store.transaction() as s:
         assert s.scalar(select(func.count()).select_from(model.RawEvent)) == count
+
+
+@pytest.mark.parametrize("events", [1, 2])
+def test_a_failed_insert_returns_its_connection_with_no_transaction_open(store, events):
+    """The statements pool skips the rollback on return: autocommit must leave nothing to roll back."""
+    if store.dialect != "postgresql":
+        assert store.single is store.engine  # SQLite's inserts use the main engine, reset as usual
+        return
+    from psycopg import pq
+
+    store.single.dispose()
+    bad = [InboundEvent("whatsapp", "m" * 65, f"k-long-{n}", {"n": n}) for n in range(events)]
+    with pytest.raises((DataError, exc.DataError)):  # psycopg's (one event) or wrapped by SQLAlchemy (several)
+        store_events(store, bad)
+    pooled = store.single.raw_connection()
+    try:
+        assert pooled.driver_connection.pgconn.transaction_status == pq.TransactionStatus.IDLE
+    finally:
+        pooled.close()
+    assert store_events(store, [event(7), event(8)]) and store_events(store, [event(9)])
