@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 
 from rq.scheduler import RQScheduler
+from sqlalchemy import make_url
 from werkzeug.serving import make_server
 
 from jobs.connection import redis_connection
@@ -43,7 +44,8 @@ def serve_embedded(settings: Settings, host: str, port: int, echo: Callable[[str
             cron.tick()
 
     threading.Thread(target=housekeeping, name="lifesync-housekeeping", daemon=True).start()
-    echo(f"lifesync serving on http://{host}:{server.server_port} (embedded queue; database {settings.database_url})")
+    database = make_url(settings.database_url).render_as_string(hide_password=True)  # never print a password
+    echo(f"lifesync serving on http://{host}:{server.server_port} (embedded queue; database {database})")
     try:
         make_worker(settings).work(with_scheduler=False)
     finally:

@@ -6,9 +6,9 @@ the sync forever. A run that finds the lock taken does nothing and reports it sk
 
 Embedded mode (no ``REDIS_URL``) has one in-process store per process, so its Redis lock only
 keeps apart the runs of one process: ``lifesync sync hubspot`` typed in a terminal would not
-see the sync that ``lifesync serve`` scheduled. There the lock is also an ``flock`` on a file
-named for the database and the key (``host_scope``), which every process of the machine
-sees, and which the kernel releases when its holder dies.
+see the sync that ``lifesync serve`` scheduled. There the lock is also one the database gives
+every process using it (``host_scope``): an advisory lock on PostgreSQL, an ``flock`` on a
+file beside a SQLite file. Both are released when their holder dies.
 """
 
 from __future__ import annotations
@@ -16,12 +16,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from pathlib import Path
 from typing import Any
 
+import psycopg
 from redis import Redis
 from redis.exceptions import LockError
 from sqlalchemy import make_url
@@ -44,25 +43,32 @@ def lock_key(connection_name: str, obj: str) -> str:
 
 
 def host_scope(settings: Settings) -> str | None:
-    """What embedded runs on this machine share (their database), or None with real Redis."""
-    if settings.redis_url:
-        return None
-    url = make_url(settings.database_url)
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        url = url.set(database=os.path.abspath(url.database))  # one scope per file, whatever the directory
-    return url.render_as_string(hide_password=True)
+    """The database whose lock embedded runs also take (``DATABASE_URL``), or None with real Redis."""
+    return None if settings.redis_url else settings.database_url
 
 
 @contextmanager
-def _host_lock(scope: str, key: str) -> Iterator[bool]:
-    """A non-blocking ``flock`` for ``key`` among this machine's processes sharing ``scope``."""
-    if fcntl is None:
+def _database_lock(database_url: str, key: str) -> Iterator[bool]:
+    """A non-blocking lock on ``key`` that every process using this database sees, released when its holder dies.
+
+    PostgreSQL: a session advisory lock, held by a connection of its own for the block. A
+    SQLite file: an ``flock`` on a file beside it (``<database>-lifesync-lock-<key digest>``),
+    wherever each process's temporary directory is. An in-memory database has no other
+    process to meet.
+    """
+    url = make_url(database_url)
+    if url.get_backend_name() == "postgresql":
+        conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        with psycopg.connect(conninfo, autocommit=True) as conn:  # closing it releases the lock
+            row = conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (key,)).fetchone()
+            yield bool(row and row[0])
+        return
+    if fcntl is None or not url.database or url.database == ":memory:" or url.database.startswith("file:"):
         yield True
         return
-    directory = Path(tempfile.gettempdir()) / "lifesync-locks"
-    directory.mkdir(mode=0o700, exist_ok=True)
-    name = hashlib.sha256(f"{scope}\0{key}".encode()).hexdigest()[:32]
-    fd = os.open(directory / f"{name}.lock", os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    path = f"{os.path.abspath(url.database)}-lifesync-lock-{digest}"  # one per file, whatever the directory
+    fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -79,11 +85,11 @@ def sync_lock(redis: Redis, connection_name: str, obj: str, timeout: int = DEFAU
               scope: str | None = None) -> Iterator[bool]:
     """Hold the lock of (connection, object) inside the block; yields False (holding nothing) when taken.
 
-    ``scope`` (``host_scope``: embedded mode) adds the machine-wide file lock.
+    ``scope`` (``host_scope``: embedded mode) adds the database's own lock, which other processes see.
     """
     key = lock_key(connection_name, obj)
     with ExitStack() as stack:
-        if scope is not None and not stack.enter_context(_host_lock(scope, key)):
+        if scope is not None and not stack.enter_context(_database_lock(scope, key)):
             yield False
             return
         lock = redis.lock(key, timeout=timeout, blocking=False)

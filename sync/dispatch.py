@@ -1,6 +1,8 @@
 """Send pending outbox items to one destination and record a Delivery for each, as each completes.
 
-Only the newest pending stage of a contact is sent; older ones are marked ``superseded``
+Only a contact's newest stage is sent; an older one is marked ``superseded`` — also when the
+newer one is not due yet (deferred by a rate limit) or was already sent, so a deferred older
+stage never overwrites a newer one at the destination
 (telling respond.io "Hot Lead" and then "Customer" a second later helps nobody). The sender
 gets the item's payload plus ``contact``: the contact's current winning field values and its
 identities (``{"values": {field: value}, "identities": {kind: [value, ...]}}``), so it sends
@@ -35,7 +37,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sync import model
@@ -63,11 +65,11 @@ def dispatch(store: Store, destination: str, send: Sender, *, limit: int = 200, 
     """
     now = now or model.utcnow()
     counts = {"sent": 0, "superseded": 0, "retrying": 0, "dead": 0, "deferred": 0}
-    items, attempts, contacts = _due(store, destination, limit, now)
-    newest: dict[Any, model.Outbox] = {}
-    for item in items:  # ordered by id: the last one per contact is the newest
-        newest[(item.contact_id, item.kind)] = item
-    keep = {i.id for i in newest.values()}
+    items, attempts, contacts, latest = _due(store, destination, limit, now)
+    newest: dict[Any, int] = dict(latest)  # (contact, kind) -> id of its newest row, due or not
+    for item in items:  # ordered by id: the last one per contact is the newest of the run
+        newest[(item.contact_id, item.kind)] = max(item.id, newest.get((item.contact_id, item.kind), 0))
+    keep = {i.id for i in items if newest[(i.contact_id, i.kind)] == i.id}
     superseded = [{"id": i.id, "status": "superseded", "available_at": i.available_at}
                   for i in items if i.id not in keep]
     if superseded:
@@ -119,9 +121,11 @@ def _later(now: datetime, elapsed: float) -> datetime:
     return now + timedelta(seconds=max(0.0, elapsed))
 
 
-def _due(store: Store, destination: str, limit: int, now: datetime) -> tuple[list[model.Outbox], dict[int, int],
-                                                                              dict[int, dict[str, Any]]]:
-    """Due items (oldest first), their attempts so far, and their contacts' current facts by contact id."""
+def _due(store: Store, destination: str, limit: int, now: datetime) -> tuple[
+        list[model.Outbox], dict[int, int], dict[int, dict[str, Any]], dict[tuple[int, str], int]]:
+    """Due items (oldest first), their attempts so far, their contacts' current facts by contact id, and
+    the id of the newest row of each (contact, kind) among them, whatever its status or due time.
+    """
     with store.transaction() as session:
         items = list(session.scalars(select(model.Outbox).where(
             model.Outbox.destination == destination, model.Outbox.status == "pending",
@@ -130,9 +134,16 @@ def _due(store: Store, destination: str, limit: int, now: datetime) -> tuple[lis
         for part in chunks([i.id for i in items], 5000):
             attempts.update({d.outbox_id: d.attempts for d in session.scalars(select(model.Delivery).where(
                 one_of(session, model.Delivery.outbox_id, part), model.Delivery.destination == destination))})
-        contacts = _facts(session, sorted({i.contact_id for i in items if i.contact_id is not None}))
+        contact_ids = sorted({i.contact_id for i in items if i.contact_id is not None})
+        contacts = _facts(session, contact_ids)
+        latest: dict[tuple[int, str], int] = {}
+        for part in chunks(contact_ids, 5000):
+            latest.update({(r.contact_id, r.kind): r.newest for r in session.execute(
+                select(model.Outbox.contact_id, model.Outbox.kind, func.max(model.Outbox.id).label("newest"))
+                .where(model.Outbox.destination == destination, one_of(session, model.Outbox.contact_id, part))
+                .group_by(model.Outbox.contact_id, model.Outbox.kind))})
         session.expunge_all()
-    return items, attempts, contacts
+    return items, attempts, contacts, latest
 
 
 def _facts(session: Session, contact_ids: Sequence[int]) -> dict[int, dict[str, Any]]:

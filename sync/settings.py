@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from sync.errors import SettingsError
@@ -184,7 +185,12 @@ class Settings:
         key = f"LIFESYNC_{platform.upper()}_{name.upper()}"
         if connection != "default":
             key += f"__{connection.upper()}"
-        return dict(self.connection_env).get(key) or None
+        return self._connection_map.get(key) or None
+
+    @cached_property
+    def _connection_map(self) -> dict[str, str]:
+        """``connection_env`` as a dict, built once (a webhook request reads several secrets)."""
+        return dict(self.connection_env)
 
     def connections(self, platform: str, name: str) -> list[str]:
         """Connections that define ``LIFESYNC_<PLATFORM>_<NAME>`` (``default`` first)."""
@@ -223,7 +229,7 @@ class Settings:
             redis_url=env.get("REDIS_URL") or None,
             webhook_max_bytes=max_bytes,
             webhook_tolerance=tolerance,
-            connection_env=tuple(sorted((k, v) for k, v in env.items() if k.startswith("LIFESYNC_"))),
+            connection_env=tuple(sorted((_connection_key(k), v) for k, v in env.items() if k.startswith("LIFESYNC_"))),
         )
 
 
@@ -243,3 +249,9 @@ def settings_table() -> str:
     rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
     rows += [f"| `{name}` | `{default}` | {meaning} |" for name, default, meaning in SETTINGS]
     return "\n".join(rows)
+
+
+def _connection_key(key: str) -> str:
+    """A setting's name with its connection suffix in capitals: ``…__Shop`` is connection ``shop``, as ``…__SHOP``."""
+    base, sep, connection = key.partition("__")
+    return base + sep + connection.upper()

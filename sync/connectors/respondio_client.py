@@ -60,8 +60,16 @@ class RateLimitPause(RateLimited):
     sent = False
 
 
+MAX_WAIT = 86_400.0  # seconds: a longer (or infinite) wait a server names is read as a day
+
+
 def _seconds(raw: str | None, *, epoch: bool) -> float | None:
-    """A header's wait in seconds: delta seconds, an HTTP date, or (``epoch``) a Unix time in s or ms."""
+    """A header's wait in seconds (at most ``MAX_WAIT``): delta seconds, an HTTP date, or (``epoch``) a Unix time."""
+    wait = _raw_seconds(raw, epoch=epoch)
+    return None if wait is None else min(wait, MAX_WAIT)
+
+
+def _raw_seconds(raw: str | None, *, epoch: bool) -> float | None:
     raw = (raw or "").strip()
     if not raw:
         return None

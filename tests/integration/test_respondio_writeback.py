@@ -9,6 +9,7 @@ not echoed back to it.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 
@@ -328,3 +329,21 @@ def test_the_job_sender_uses_the_effective_contact_mapping(rio):
     send({"identifier": "id:42", "stage": "Customer",
           "contact": {"values": {"first_name": "Ana", "last_name": "Ruiz", "company": "Acme"}, "identities": {}}})
     assert len(rio.calls) == 2 and rio.calls[0].request.headers["Authorization"] == "Bearer tok"
+
+
+def test_a_deferred_older_stage_never_overwrites_a_newer_one(store, rio, send):
+    """Ana's Hot Lead is deferred by a 429 on another contact; she becomes Customer meanwhile."""
+    now = leads(store, 2)  # c0 (first: meets the 429), c1 = Ana, Hot Lead, deferred untried
+    rio.add(responses.POST, ANY_CALL, status=429, headers={"Retry-After": "60"})
+    assert dispatch(store, "respondio", send, now=now) == counts(retrying=1, deferred=1)
+    ingest(store, patch("hubspot", "1", ["hubspot:1", "email:c1@x.com"], stage="Customer", first_name="Ana1"))
+    rio.reset()
+    rio.add(responses.POST, ANY_CALL, json={})
+    # before the deferral ends, only Customer is due: sent
+    assert dispatch(store, "respondio", send, now=model.utcnow() + timedelta(seconds=1)) == counts(sent=1)
+    # after it, Ana's Hot Lead is older than what was sent: superseded, not sent; c0 is retried
+    assert dispatch(store, "respondio", send, now=model.utcnow() + timedelta(minutes=5)) == counts(sent=1,
+                                                                                                 superseded=1)
+    lifecycles = [(c.request.url.split("/contact/")[1].split("/")[0], json.loads(c.request.body)["name"])
+                  for c in rio.calls if c.request.url.endswith("/lifecycle/update")]
+    assert lifecycles == [("email:c1@x.com", "Customer"), ("email:c0@x.com", "Hot Lead")]

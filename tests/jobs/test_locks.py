@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import threading
 import time
 
@@ -73,14 +74,22 @@ def _hold(url: str, key: str, inside, release) -> None:
         release.wait(30)
 
 
-def test_embedded_runs_in_two_processes_of_one_database_do_not_overlap(tmp_path, monkeypatch):
-    """`lifesync sync` in a terminal and the sync `lifesync serve` scheduled: each has its own embedded store."""
-    monkeypatch.chdir(tmp_path)
-    url = "sqlite:///lifesync.db"  # relative: the other process names the same file absolutely below
+def test_embedded_runs_in_two_processes_of_one_database_do_not_overlap(database_url, tmp_path, monkeypatch):
+    """`lifesync sync` in a terminal and the sync `lifesync serve` scheduled: each has its own embedded store.
+
+    The holder runs with another temporary directory (a service's private /tmp): the lock is the
+    database's, not a file there. On SQLite this process names the file by a relative path.
+    """
     ctx = multiprocessing.get_context("spawn")
     inside, release = ctx.Event(), ctx.Event()
-    holder = ctx.Process(target=_hold, args=(f"sqlite:///{tmp_path}/lifesync.db", "hubspot", inside, release))
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # the holder's temporary directory only
+    holder = ctx.Process(target=_hold, args=(database_url, "hubspot", inside, release))
     holder.start()
+    monkeypatch.delenv("TMPDIR")
+    url = database_url
+    if url.startswith("sqlite:///"):
+        monkeypatch.chdir(os.path.dirname(url.removeprefix("sqlite:///")))
+        url = "sqlite:///" + os.path.basename(url.removeprefix("sqlite:///"))
     try:
         assert inside.wait(30)
         settings = Settings.from_env({"DATABASE_URL": url})
@@ -96,8 +105,8 @@ def test_embedded_runs_in_two_processes_of_one_database_do_not_overlap(tmp_path,
     assert run_locked(redis, "lifesync", "hubspot", lambda: "ran", scope=scope) == {"skipped": False, "result": "ran"}
 
 
-def test_a_killed_embedded_holder_leaves_no_lock_behind(tmp_path):
-    settings = Settings.from_env({"DATABASE_URL": f"sqlite:///{tmp_path}/lifesync.db"})
+def test_a_killed_embedded_holder_leaves_no_lock_behind(database_url):
+    settings = Settings.from_env({"DATABASE_URL": database_url})
     ctx = multiprocessing.get_context("spawn")
     inside, release = ctx.Event(), ctx.Event()
     holder = ctx.Process(target=_hold, args=(settings.database_url, "hubspot", inside, release))

@@ -31,3 +31,12 @@ def test_postgres_urls_use_psycopg():
 def test_bad_settings_name_the_variable(env, message):
     with pytest.raises(SettingsError, match=message):
         Settings.from_env(env)
+
+
+def test_a_connection_suffix_in_any_case_names_the_same_connection():
+    settings = Settings.from_env({"LIFESYNC_GENERIC_SECRET__Shop": "s", "LIFESYNC_GENERIC_MAPPING__shop": "shop/order",
+                                  "LIFESYNC_WHATSAPP_APP_SECRET": "default-secret"})
+    assert settings.connections("generic", "secret") == settings.connections("generic", "mapping") == ["shop"]
+    assert settings.connection_setting("generic", "secret", "shop") == "s"
+    assert settings.connection_setting("generic", "mapping", "shop") == "shop/order"
+    assert settings.connection_setting("whatsapp", "app_secret") == "default-secret"

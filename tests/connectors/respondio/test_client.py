@@ -11,6 +11,7 @@ from responses import matchers
 from support.clock import SleepingClock
 
 from sync.connectors.respondio_client import NotFound, RateLimitPause, RespondioClient
+from sync.dispatch import backoff
 from sync.errors import AuthError, PermanentError, RateLimited, SettingsError, TransientError, ValidationError
 from sync.settings import Settings
 
@@ -224,3 +225,14 @@ def test_a_spent_budget_resetting_later_than_the_cap_raises_a_pause_without_send
     mock.add(responses.POST, url, json={})
     client.update_lifecycle("id:1", "Payment")
     assert len(mock.calls) == 2 and clock.sleeps == []
+
+
+@pytest.mark.parametrize("retry_after", ["inf", "1e15", "99999999999999999999"])
+def test_an_absurd_retry_after_is_read_as_a_day_not_an_overflow(client, mock, sleeps, retry_after):
+    """A wait the dispatcher turns into a datetime must be finite: a day at most."""
+    url = f"{BASE}/contact/id:1/lifecycle/update"
+    mock.add(responses.POST, url, status=429, headers={"Retry-After": retry_after})
+    with pytest.raises(RateLimited) as err:
+        client.update_lifecycle("id:1", "Customer")
+    assert err.value.retry_after == 86_400.0 and sleeps == [] and len(mock.calls) == 1
+    backoff(1, err.value.retry_after)  # what dispatch does with it: no OverflowError
