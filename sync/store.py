@@ -7,6 +7,8 @@ when you want to migrate without doing anything else.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,11 +28,28 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None  # lifesync issues BEGIN itself (see _begin_immediate)
     cur = dbapi_connection.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    _wal(cur)
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
+
+
+def _wal(cur: Any, attempts: int = 100) -> None:
+    """Put the database in WAL mode (kept in the file: later connections find it so).
+
+    Switching a new file to WAL needs it to itself, and SQLite answers "database is locked"
+    at once, without its busy handler, while another process holds it — as when several
+    workers open a fresh database together. Such a switch is retried for up to 10 s.
+    """
+    for attempt in range(attempts):
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.1)
 
 
 def _begin_immediate(conn: Any) -> None:
