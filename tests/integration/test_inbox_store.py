@@ -161,3 +161,45 @@ def test_a_failed_insert_returns_its_connection_with_no_transaction_open(store, 
     finally:
         pooled.close()
     assert store_events(store, [event(7), event(8)]) and store_events(store, [event(9)])
+
+
+def test_sqlite_inserts_checkpoint_the_wal_outside_the_writer_turn(tmp_path, monkeypatch):
+    """A commit that checkpointed inside the turn held the other web workers up for milliseconds (p99)."""
+    from contextlib import contextmanager
+
+    from sqlalchemy import event as sa_event
+
+    from sync import inbox
+    from sync.store import open_store
+
+    sqlite_store = open_store(f"sqlite:///{tmp_path}/inbox.db")  # this path is SQLite's, whatever the suite's db
+    monkeypatch.setattr(inbox, "CHECKPOINT_EVERY", 3)
+    monkeypatch.setattr(inbox, "_since_checkpoint", 0)
+    in_turn, statements = [], []
+    real_turn = inbox.writer_turn
+
+    @contextmanager
+    def watched_turn(database):
+        with real_turn(database):
+            in_turn.append(True)
+            try:
+                yield
+            finally:
+                in_turn.pop()
+
+    monkeypatch.setattr(inbox, "writer_turn", watched_turn)
+    sa_event.listen(sqlite_store.engine, "connect", lambda conn, _: conn.set_trace_callback(
+        lambda sql: statements.append((sql, bool(in_turn)))))
+    sqlite_store.engine.dispose()
+    try:
+        for n in range(6):
+            assert store_events(sqlite_store, [event(n)])
+        steps = [(sql, turn) for sql, turn in statements
+                 if sql.startswith(("PRAGMA wal_", "BEGIN", "COMMIT", "INSERT INTO raw_events"))]
+        assert steps[:5] == [("PRAGMA wal_autocheckpoint=0", False), ("BEGIN IMMEDIATE", True),
+                             (steps[2][0], True), ("COMMIT", True), ("PRAGMA wal_autocheckpoint=1000", False)]
+        assert [turn for sql, turn in steps if sql.startswith("PRAGMA wal_checkpoint")] == [False, False]  # 3rd, 6th
+        with sqlite_store.engine.connect() as conn:  # every other write checkpoints as SQLite does by default
+            assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
+    finally:
+        sqlite_store.dispose()
