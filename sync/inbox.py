@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from contextlib import nullcontext
@@ -179,10 +180,18 @@ def _insert_one_sqlite(store: Store, event: InboundEvent, now: datetime) -> list
         _since_checkpoint += 1
         if _since_checkpoint >= CHECKPOINT_EVERY:  # outside the turn: the other writers go on meanwhile
             _since_checkpoint = 0
-            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            _checkpoint(conn)
         return [] if found is None else [found[0]]
     finally:
         pooled.close()
+
+
+def _checkpoint(conn: Any) -> None:
+    """A PASSIVE WAL checkpoint; a refusal is logged, not raised (the event is stored: the next one retries)."""
+    try:
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    except sqlite3.OperationalError as exc:
+        log.warning("WAL checkpoint after an inbox insert failed (%s); the next one will retry", exc)
 
 
 CHECKPOINT_EVERY = 200  # a process's one-event inserts between two of its WAL checkpoints

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import pytest
 from psycopg import DataError
@@ -203,3 +204,16 @@ def test_sqlite_inserts_checkpoint_the_wal_outside_the_writer_turn(tmp_path, mon
             assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
     finally:
         sqlite_store.dispose()
+
+
+def test_a_refused_checkpoint_is_logged_not_raised(caplog):
+    """The checkpoint runs after the event is committed: its failure must not turn a stored event into a 500."""
+    from sync import inbox
+
+    class Refusing:
+        def execute(self, sql):
+            assert sql == "PRAGMA wal_checkpoint(PASSIVE)"
+            raise sqlite3.OperationalError("database is locked")
+
+    inbox._checkpoint(Refusing())
+    assert "WAL checkpoint after an inbox insert failed (database is locked)" in caplog.text
