@@ -26,6 +26,7 @@ from redis.exceptions import LockError
 from sqlalchemy import make_url
 
 from sync.settings import Settings
+from sync.sqlite_lock import lock_path
 
 try:
     import fcntl
@@ -63,11 +64,11 @@ def _database_lock(database_url: str, key: str) -> Iterator[bool]:
             row = conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (key,)).fetchone()
             yield bool(row and row[0])
         return
-    if fcntl is None or not url.database or url.database == ":memory:" or url.database.startswith("file:"):
+    base = lock_path(url.database)  # the inbox writers' lock file, absolute: one per database file
+    if fcntl is None or base is None:
         yield True
         return
-    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    path = f"{os.path.abspath(url.database)}-lifesync-lock-{digest}"  # one per file, whatever the directory
+    path = f"{base}-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
     fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
     try:
         try:
