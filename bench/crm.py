@@ -42,7 +42,7 @@ def free_port() -> int:
 def start_sandbox(contacts: int, leads: int) -> tuple[subprocess.Popen, str]:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from sync.cli import run; run()", "sandbox", "--port", str(port),
+        [sys.executable, "-c", "from sync.cli.main import run; run()", "sandbox", "--port", str(port),
          "--contacts", str(contacts), "--leads", str(leads), "--no-rate-limits"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
@@ -97,9 +97,9 @@ def child(step: str) -> None:
     """One measured step, in this process; prints a JSON line."""
     from jobs.connection import redis_connection
     from sync.config import load_config
-    from sync.crmrun import open_crm, push_pending, sync_connection
+    from sync.crm.run import open_crm, push_pending, sync_connection
     from sync.settings import Settings
-    from sync.store import open_store
+    from sync.store.engine import open_store
 
     settings = Settings.from_env()
     store = open_store(settings.database_url)

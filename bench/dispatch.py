@@ -48,7 +48,8 @@ def free_port() -> int:
 
 def start_sandbox() -> tuple[subprocess.Popen, str]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-c", "from sync.cli import run; run()", "sandbox", "--port", str(port),
+    proc = subprocess.Popen([sys.executable, "-c", "from sync.cli.main import run; run()", "sandbox",
+                             "--port", str(port),
                              "--contacts", "0", "--leads", "0", "--no-rate-limits"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 60
@@ -82,10 +83,10 @@ def facts(n: int, seed: int = 5):
 
 def destinations(url: str) -> dict:
     from sync.attribution.configure import destination_config
-    from sync.sandbox.google_ads import GoogleAdsSandbox
-    from sync.sandbox.meta import MetaSandbox
+    from sync.sandbox.ads.google_ads import GoogleAdsSandbox
+    from sync.sandbox.ads.meta import MetaSandbox
+    from sync.sandbox.ads.tiktok import TikTokSandbox
     from sync.sandbox.server import SandboxServer
-    from sync.sandbox.tiktok import TikTokSandbox
     from sync.settings import Settings
 
     # not started: only its settings, for the sandbox serving at ``url`` in its own process
@@ -96,8 +97,9 @@ def destinations(url: str) -> dict:
 
 
 def run_network(name: str, dest, n: int) -> dict:
-    from sync.attribution import google_ads, meta_capi, tiktok
     from sync.attribution.destination import NormalizeCache, sender_for
+    from sync.attribution.networks import google_ads, tiktok
+    from sync.attribution.networks import meta as meta_capi
 
     module = {"meta": meta_capi, "tiktok": tiktok, "google": google_ads}[name]
     sender = sender_for(dest)

@@ -1,4 +1,4 @@
-"""Benchmark: synthetic HubSpot contacts streamed through ``sync.pipeline.ingest``.
+"""Benchmark: synthetic HubSpot contacts streamed through ``sync.ingest.pipeline.ingest``.
 
     python bench/pipeline.py --records 100000 [--db sqlite|postgresql|both] [--batch 1000]
 
@@ -35,9 +35,9 @@ def child(db: str, records: int, batch: int) -> dict:
 
     from sync.config import load_config
     from sync.demo.business import hubspot_contact_stream
-    from sync.model import Base
-    from sync.pipeline import ingest
-    from sync.store import open_store
+    from sync.ingest.pipeline import ingest
+    from sync.store.engine import open_store
+    from sync.store.model import Base
 
     pg_db = None
     if db == "sqlite":

@@ -253,8 +253,8 @@ def main() -> None:
     from redis import Redis
     from sqlalchemy import func, select
 
-    from sync import model
-    from sync.store import open_store
+    from sync.store import model
+    from sync.store.engine import open_store
 
     redis = Redis.from_url(REDIS_URL)
     redis.flushdb()
@@ -265,7 +265,7 @@ def main() -> None:
            "LIFESYNC_LOG_LEVEL": "WARNING"}
     figures = {}
     try:
-        for name, app, offset in (("bare flask", "webhooks:bare_app()", 10**8), ("lifesync", "sync.web.wsgi:app", 0)):
+        for name, app, offset in (("bare flask", "webhooks:bare_app()", 10**8), ("lifesync", "jobs.wsgi:app", 0)):
             port = free_port()
             proc = gunicorn(app, port, env, args.threads)
             try:

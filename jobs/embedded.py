@@ -17,15 +17,15 @@ from werkzeug.serving import make_server
 from jobs.connection import redis_connection
 from jobs.queues import QUEUES, queue
 from jobs.schedule import EmbeddedCron
+from jobs.web import create_web_app
 from jobs.worker import make_worker
 from sync.config.schedule import load_schedule
 from sync.settings import Settings
-from sync.web import create_app
 
 
 def serve_embedded(settings: Settings, host: str, port: int, echo: Callable[[str], None] = print) -> None:
     """Serve until interrupted."""
-    app = create_app(settings)
+    app = create_web_app(settings)
     server = make_server(host, port, app, threaded=True)
     threading.Thread(target=server.serve_forever, name="lifesync-web", daemon=True).start()
     connection = redis_connection(settings)

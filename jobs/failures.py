@@ -21,8 +21,8 @@ from rq.job import Job
 from rq.timeouts import JobTimeoutException
 from sqlalchemy.exc import OperationalError
 
-from sync.deadletter import reason_for, record_job_failure
 from sync.errors import RateLimited, TransientError
+from sync.ingest.deadletter import reason_for, record_job_failure
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from redis.exceptions import LockError
 from sqlalchemy import make_url
 
 from sync.settings import Settings
-from sync.sqlite_lock import lock_path
+from sync.store.sqlite_lock import lock_path
 
 try:
     import fcntl

@@ -52,7 +52,7 @@ def enqueue_unique(q: Queue, func: str, job_id: str, **options: Any) -> Job | No
 
 
 def replay_job(connection: Redis | None) -> Callable[[dict[str, Any]], None]:
-    """How ``sync.deadletter.replay`` re-runs a job dead letter.
+    """How ``sync.ingest.deadletter.replay`` re-runs a job dead letter.
 
     With a connection the job is enqueued again on its queue (with the usual retries);
     without one (no REDIS_URL: the embedded store lives in the serving process) it runs here

@@ -8,14 +8,13 @@ from typing import Any
 
 from rq import get_current_job
 
-from jobs import senders
-from sync import automation, inbox
 from sync.config import load_config
-from sync.effects import Effects
-from sync.pipeline import IngestResult
-from sync.push import enabled_targets
+from sync.ingest import automation, inbox
+from sync.ingest.pipeline import IngestResult
+from sync.outbox.effects import Effects
+from sync.outbox.targets import enabled_targets, stage_sender
 from sync.settings import Settings
-from sync.store import Store, open_store
+from sync.store.engine import Store, open_store
 
 _stores: dict[str, Store] = {}
 
@@ -112,19 +111,19 @@ def first_response() -> dict[str, Any]:
 
 def dispatch_pushes(destination: str = "respondio") -> dict[str, Any]:
     """Send due stage write-backs to ``destination`` (one run at a time)."""
-    from sync.dispatch import dispatch
-    from sync.push import enabled_targets as enabled
+    from sync.outbox.stage_dispatch import dispatch
+    from sync.outbox.targets import enabled_targets as enabled
 
     settings, store_, _ = context()
     if destination not in enabled(settings):
         return {"skipped": True, "reason": f"{destination} write-back is not configured"}
-    send = senders.sender_for(destination, settings)
+    send = stage_sender(destination, settings)
     return _locked(settings, f"dispatch_{destination}", lambda: dispatch(store_, destination, send))
 
 
 def _sync_crm(system: str) -> dict[str, Any]:
     from jobs.connection import redis_connection
-    from sync.crmrun import configured_connections, lock_name, sync_connection
+    from sync.crm.run import configured_connections, lock_name, sync_connection
 
     settings, store_, config = context()
     connections = configured_connections(settings, system)
@@ -148,7 +147,7 @@ def sync_salesforce() -> dict[str, Any]:
 def dispatch_crm_pushes() -> dict[str, Any]:
     """Send due write-backs to every configured CRM (changes that arrived by webhook, automation...)."""
     from jobs.connection import redis_connection
-    from sync.crmrun import CRM_SYSTEMS, lock_name, open_crm, push_pending
+    from sync.crm.run import CRM_SYSTEMS, lock_name, open_crm, push_pending
 
     settings, store_, config = context()
     out: dict[str, Any] = {}

@@ -11,9 +11,9 @@ from sqlalchemy import text
 
 import jobs.tasks
 from jobs.connection import redis_connection
-from sync.model import Base
 from sync.settings import Settings
-from sync.store import Store, open_store
+from sync.store.engine import Store, open_store
+from sync.store.model import Base
 
 REDIS_TEST_URL = os.environ.get("LIFESYNC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 

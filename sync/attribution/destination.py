@@ -252,7 +252,11 @@ def currency_code(currency: str | None, *, upper: bool) -> str | None:
 def sender_for(dest: DestinationConfig, session: requests.Session | None = None,
                sleep: Callable[[float], None] = time.sleep) -> Sender:
     """The ``Sender`` for ``dest``'s network, over ``session`` (a new session for ``dest.base_url`` by default)."""
-    from sync.attribution import google_ads, meta_capi, tiktok  # the network modules import this one
+    from sync.attribution.networks import (
+        google_ads,
+        tiktok,  # the network modules import this one
+    )
+    from sync.attribution.networks import meta as meta_capi
 
     modules = {"meta": meta_capi, "tiktok": tiktok, "google": google_ads}
     if dest.network not in modules:

@@ -39,15 +39,15 @@ from typing import Any
 
 from sqlalchemy import select
 
-from sync import model
 from sync.attribution.destination import BuiltEvent, DestinationConfig, EventResult, NormalizeCache
 from sync.attribution.facts import ContactFacts, ConversionFacts, TouchpointFacts
 from sync.attribution.rules import STAGE_OBJECT_PREFIX
-from sync.dispatch import MAX_ATTEMPTS, backoff, dead_letter, record_attempts
 from sync.errors import LifesyncError
 from sync.http.redact import redact
-from sync.sql import chunks, one_of
-from sync.store import Store
+from sync.outbox.deliveries import MAX_ATTEMPTS, backoff, dead_letter, record_attempts
+from sync.store import model
+from sync.store.engine import Store
+from sync.store.sql import chunks, one_of
 
 SAME_FACT_WINDOW = timedelta(hours=24)  # a stage conversion and a record conversion this close are one fact
 GOOGLE_CLICK_WINDOW_DAYS = 90  # Google Ads refuses click conversions older than the longest click-through window
@@ -78,7 +78,8 @@ class DispatchCounts:
 
 
 def _builder(network: str) -> Any:
-    from sync.attribution import google_ads, meta_capi, tiktok
+    from sync.attribution.networks import google_ads, tiktok
+    from sync.attribution.networks import meta as meta_capi
 
     return {"meta": meta_capi, "tiktok": tiktok, "google": google_ads}[network].build
 

@@ -44,8 +44,8 @@ from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # sync.lifecycle imports sync.config, whose loader imports this module
-    from sync.lifecycle import StageSignal, Transition
+if TYPE_CHECKING:  # sync.reconcile.lifecycle imports sync.config, whose loader imports this module
+    from sync.reconcile.lifecycle import StageSignal, Transition
 
 CANONICAL_KINDS = ("lead", "qualified_lead", "booking", "add_to_cart", "initiate_checkout", "purchase")
 NETWORKS = ("meta", "tiktok", "google")
@@ -260,7 +260,7 @@ def sets_stage_signal(rules: ConversionRules, kind: str, source: str, at: dateti
 
     Its reason is ``<kind>: <record>``, so the stage history shows why the contact moved.
     """
-    from sync.lifecycle import StageSignal
+    from sync.reconcile.lifecycle import StageSignal
 
     stage = rules.stage_for_kind(kind)
     if stage is None:

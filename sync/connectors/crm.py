@@ -2,7 +2,7 @@
 
 A puller turns (object, cursor) into ``Page``s: the vendor-shaped records of one page (the
 shape the object's mapping file reads) and the cursor that resumes *after* that page. The
-runner (``sync.crmsync``) ingests a page's records and stores its cursor in the same
+runner (``sync.crm.pull``) ingests a page's records and stores its cursor in the same
 transaction, so a crash between pages loses nothing and repeats nothing that committed.
 
 A pusher takes ``PushItem``s (vendor-shaped properties built by the mapping's reverse) and

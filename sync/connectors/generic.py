@@ -16,8 +16,8 @@ import json
 import time
 from typing import Any
 
+from sync.connectors.events import InboundEvent
 from sync.errors import ConfigIssue
-from sync.inbox import InboundEvent
 
 
 class SignatureError(ValueError):

@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
-from sync.inbox import InboundEvent
+from sync.connectors.events import InboundEvent
 
 SOURCE = "twilio"
 ALGORITHMS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256}

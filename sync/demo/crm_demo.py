@@ -7,8 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sync.crmrun import CRM_SYSTEMS, sync_connection
-from sync.pipeline import IngestResult
+from sync.crm.run import CRM_SYSTEMS, sync_connection
+from sync.ingest.pipeline import IngestResult
 
 __all__ = ["CRM_SYSTEMS", "CrmDemo", "crm_sync"]
 

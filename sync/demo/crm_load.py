@@ -14,7 +14,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from sync.sandbox.salesforce_records import ApiError
+from sync.sandbox.salesforce.records import ApiError
 
 _SF_SKIP = {"attributes", "Id", "Account", "IsDeleted", "SystemModstamp", "CreatedDate", "LastModifiedDate",
             "IsClosed", "IsWon", "IsConverted", "ConvertedContactId"}

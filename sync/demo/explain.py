@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from sync import model
-from sync.funnel import funnel
-from sync.pipeline import IngestResult
+from sync.demo.funnel import funnel
+from sync.ingest.pipeline import IngestResult
 from sync.reports.attribution import attribution
+from sync.store import model
 
 
 def explain(store: Any, config: Any, total: IngestResult, networks: dict[str, dict[str, Any]],

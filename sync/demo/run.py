@@ -17,16 +17,16 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from sync import model
 from sync.config import load_config
 from sync.demo.business import generate_business
 from sync.demo.crm_demo import CRM_SYSTEMS, crm_sync
 from sync.demo.explain import explain
 from sync.demo.story import demo_world, dispatch_everything, receive_webhooks
-from sync.effects import Effects
-from sync.pipeline import IngestResult, ingest
+from sync.ingest.pipeline import IngestResult, ingest
+from sync.outbox.effects import Effects
 from sync.settings import Settings
-from sync.store import open_store
+from sync.store import model
+from sync.store.engine import open_store
 
 DEMO_DB = "lifesync-demo.db"
 REPORT = "lifesync-demo-report.html"

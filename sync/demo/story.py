@@ -29,15 +29,15 @@ from sync.attribution.dispatch import dispatch_all
 from sync.connectors.generic import sign
 from sync.demo.crm_load import load_hubspot, load_salesforce
 from sync.demo.messaging import messenger_deliveries, shop_orders, this_weeks_whatsapp_leads
-from sync.effects import Effects
-from sync.inbox import process_events
-from sync.pipeline import IngestResult
-from sync.sandbox.google_ads import GoogleAdsSandbox
-from sync.sandbox.hubspot import HubSpotSandbox
-from sync.sandbox.meta import MetaSandbox
-from sync.sandbox.salesforce import SalesforceSandbox
+from sync.ingest.inbox import process_events
+from sync.ingest.pipeline import IngestResult
+from sync.outbox.effects import Effects
+from sync.sandbox.ads.google_ads import GoogleAdsSandbox
+from sync.sandbox.ads.meta import MetaSandbox
+from sync.sandbox.ads.tiktok import TikTokSandbox
+from sync.sandbox.hubspot.sandbox import HubSpotSandbox
+from sync.sandbox.salesforce.sandbox import SalesforceSandbox
 from sync.sandbox.server import SandboxServer
-from sync.sandbox.tiktok import TikTokSandbox
 from sync.settings import Settings
 
 SECRETS = {"LIFESYNC_WHATSAPP_APP_SECRET": "demo-whatsapp-app-secret",

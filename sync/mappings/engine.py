@@ -16,7 +16,7 @@ from sync.mappings.loader import load_mapping
 from sync.mappings.paths import set_path
 from sync.mappings.specs import SKIP, FieldSpec, Mapping, empty
 from sync.mappings.transforms import TransformError, parse_instant, to_bool, to_float
-from sync.patch import ActivityData, ConversionData, IdentityRef, Patch, TouchpointData
+from sync.reconcile.patch import ActivityData, ConversionData, IdentityRef, Patch, TouchpointData
 
 __all__ = ["PII_FIELDS", "apply", "preview", "reverse"]
 

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Mapping
 
 from sync.config.types import LifecycleConfig
-from sync.patch import IdentityRef
+from sync.reconcile.patch import IdentityRef
 
 _ONLY_PUNCT = re.compile(r"^[\W_]*$")
 _NOT_DIGIT = re.compile(r"\D")

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sync import lifecycle
-from sync.patch import IdentityRef
+from sync.reconcile import lifecycle
+from sync.reconcile.patch import IdentityRef
 from sync.reconcile.survivorship import Candidate, value_key
 
 STAGE_SLOT = "stage"  # the echo slot of a pushed stage (no mapping field has this name)

@@ -11,12 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sync import lifecycle
 from sync.attribution.rules import NO_RULES, ConversionRules, entry_ids, sets_stage_signal, stage_conversions
 from sync.config.types import LifecycleConfig
 from sync.errors import ReconcileError
-from sync.patch import IdentityRef, Patch
-from sync.reconcile import identity
+from sync.reconcile import identity, lifecycle
+from sync.reconcile.patch import IdentityRef, Patch
 from sync.reconcile.state import (
     STAGE_SLOT,
     ContactState,
@@ -38,10 +37,10 @@ class Workspace:
     """Contacts loaded for one batch and the rows the batch adds."""
 
     config: LifecycleConfig
-    push_targets: frozenset[str] = frozenset()  # systems told about stage changes (sync.push)
-    crm_targets: tuple[Any, ...] = ()  # CRMs told about value and stage changes (sync.crmpush.CrmTarget)
+    push_targets: frozenset[str] = frozenset()  # systems told about stage changes (sync.outbox.targets)
+    crm_targets: tuple[Any, ...] = ()  # CRMs told about value and stage changes (sync.crm.plan.CrmTarget)
     conversion_rules: ConversionRules = NO_RULES  # conversions.yaml: on_stage, sets_stage (sync.attribution.rules)
-    conversion_destinations: frozenset[str] = frozenset()  # destinations whose credentials exist (sync.persist)
+    conversion_destinations: frozenset[str] = frozenset()  # destinations whose credentials exist (sync.ingest.persist)
     states: dict[Key, ContactState] = field(default_factory=dict)
     index: dict[IdentityRef, Key] = field(default_factory=dict)
     touchpoints: list[dict[str, Any]] = field(default_factory=list)

@@ -11,7 +11,7 @@ them. Windows are half-open, ``start <= at < end`` (``sync.reports.window``).
 - ``delivery``     per destination: sent / failed / dead / pending, click-id and hashed-key shares
 
 ``write_html`` (``sync.reports.html``) renders funnel, lost, response and attribution (and
-delivery) as one self-contained HTML file with inline SVG charts; ``sync.reports.cli``
+delivery) as one self-contained HTML file with inline SVG charts; ``sync.cli.reports``
 holds ``register(main)`` for the ``lifesync report`` command group.
 
 The functions are exported under their modules' names (``sync.reports.funnel`` here is the

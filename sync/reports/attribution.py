@@ -25,9 +25,9 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from sync import model
 from sync.reports.window import ReportData, reading, within
-from sync.store import Store
+from sync.store import model
+from sync.store.engine import Store
 
 DIMENSIONS = ("campaign", "ad", "channel", "network")
 NO_CURRENCY = "XXX"

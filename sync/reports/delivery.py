@@ -34,9 +34,9 @@ from sqlalchemy import String, case, cast, exists, func, literal, select, true
 from sqlalchemy.dialects.postgresql import JSON as PG_JSON
 from sqlalchemy.orm import Session
 
-from sync import model
 from sync.reports.window import ReportData, reading, share, within
-from sync.store import Store
+from sync.store import model
+from sync.store.engine import Store
 
 CONVERSION_KIND = "conversion"
 STATUSES = ("sent", "failed", "dead", "pending", "expired", "duplicate", "validated")

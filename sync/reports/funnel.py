@@ -26,10 +26,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, distinct, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
-from sync import model
 from sync.config.types import LifecycleConfig
 from sync.reports.window import ReportData, lifecycle_of, median, reading, seconds_between, share, within
-from sync.store import Store
+from sync.store import model
+from sync.store.engine import Store
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ def _stays(session: Session, config: LifecycleConfig, start: datetime | None,
     e, nxt = aliased(model.StageTransition), aliased(model.StageTransition)
     seconds = seconds_between(session, e.at, nxt.at)
     stays: dict[str, list[float]] = {name: [] for name in config.active_names}
-    # seq numbers a contact's transitions 0, 1, 2, ... (sync.persist), so the next one is seq + 1;
+    # seq numbers a contact's transitions 0, 1, 2, ... (sync.ingest.persist), so the next one is seq + 1;
     # to the millisecond: SQLite's julianday arithmetic is off by some microseconds
     for stage, value in session.execute(
             select(e.to_stage, seconds).select_from(e)

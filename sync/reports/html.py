@@ -16,7 +16,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from sync.model import utcnow
 from sync.reports.attribution import DIMENSIONS, AttributionReport, attribution
 from sync.reports.delivery import DeliveryReport, delivery
 from sync.reports.funnel import FunnelReport, funnel
@@ -25,7 +24,8 @@ from sync.reports.response import ResponseReport, response
 from sync.reports.svg import bar_chart
 from sync.reports.text import duration, money, percent, window_line
 from sync.reports.window import reading
-from sync.store import Store
+from sync.store.engine import Store
+from sync.store.model import utcnow
 
 TOP_CAMPAIGNS = 12  # campaigns charted; the tables below the chart list them all
 

@@ -22,9 +22,9 @@ from typing import Any
 from sqlalchemy import distinct, func, or_, select
 from sqlalchemy.orm import Session
 
-from sync import model
 from sync.reports.window import ReportData, lifecycle_of, reading, within
-from sync.store import Store
+from sync.store import model
+from sync.store.engine import Store
 
 
 @dataclass(frozen=True)

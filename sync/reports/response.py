@@ -1,6 +1,6 @@
 """First-response time vs drop-off: whether contacts answered late end up in a lost stage more often.
 
-Read from ``conversation_stats`` (kept by ``sync.automation.compute_first_responses``: per
+Read from ``conversation_stats`` (kept by ``sync.ingest.automation.compute_first_responses``: per
 conversation, the first inbound message and the first reply at or after it) and ``contacts``.
 Each contact is counted once, by its **first conversation** — the earliest
 ``first_inbound_at`` of all its conversations, so later conversations never re-bucket a
@@ -20,9 +20,9 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from sync import model
 from sync.reports.window import ReportData, reading, share, within
-from sync.store import Store
+from sync.store import model
+from sync.store.engine import Store
 
 # (label, lower bound in seconds inclusive, upper bound exclusive); "never answered" comes last
 BUCKETS: tuple[tuple[str, int, int | None], ...] = (

@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, and_, func, true
 from sqlalchemy.orm import Session
 
 from sync.config.types import LifecycleConfig
-from sync.store import Store
+from sync.store.engine import Store
 from sync.utc import utc as as_utc
 
 

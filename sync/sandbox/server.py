@@ -53,23 +53,23 @@ class SandboxServer:
     def _app(self) -> Any:
         mounts: dict[str, Any] = {}
         if self.hubspot is not None:
-            from sync.sandbox.hubspot import create_app as hubspot_app
+            from sync.sandbox.hubspot.sandbox import create_app as hubspot_app
 
             mounts["/hubspot"] = hubspot_app(self.hubspot)
         if self.salesforce is not None:
-            from sync.sandbox.salesforce import create_app as salesforce_app
+            from sync.sandbox.salesforce.sandbox import create_app as salesforce_app
 
             mounts["/salesforce"] = salesforce_app(self.salesforce)
         if self.meta is not None:
-            from sync.sandbox.meta import create_app as meta_app
+            from sync.sandbox.ads.meta import create_app as meta_app
 
             mounts["/meta"] = meta_app(self.meta)
         if self.tiktok is not None:
-            from sync.sandbox.tiktok import create_app as tiktok_app
+            from sync.sandbox.ads.tiktok import create_app as tiktok_app
 
             mounts["/tiktok"] = tiktok_app(self.tiktok)
         if self.google is not None:
-            from sync.sandbox.google_ads import create_app as google_app
+            from sync.sandbox.ads.google_ads import create_app as google_app
 
             mounts["/google"] = google_app(self.google)
         return DispatcherMiddleware(_root(), mounts)

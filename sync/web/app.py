@@ -3,20 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from sync.settings import Settings
-from sync.store import Store, open_store
+from sync.store.engine import Store, open_store
 
 Enqueue = Callable[[Sequence[int]], Any]
 
 
+class Pingable(Protocol):
+    """A queue connection ``/readyz`` can check (a redis client)."""
+
+    def ping(self) -> Any:
+        """Answer, or raise when unreachable."""
+
+
 def create_app(settings: Settings | None = None, *, store: Store | None = None, config: Any = None,
-               enqueue: Enqueue | None = None) -> Flask:
-    """Build the web app. ``store``, ``config`` and ``enqueue`` default to what settings name."""
+               enqueue: Enqueue, queue: Pingable | None = None) -> Flask:
+    """Build the web app. ``store`` and ``config`` default to what settings name.
+
+    ``enqueue`` hands the ids of stored webhook events to whatever processes them, and
+    ``queue`` is that queue's connection for ``/readyz`` (None: not checked). The web package
+    knows no job system: the process that assembles the app wires them (``jobs.web``).
+    """
     settings = settings or Settings.from_env()
     app = Flask("lifesync")
     app.config["MAX_CONTENT_LENGTH"] = settings.webhook_max_bytes
@@ -29,15 +41,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
 
     if issues := endpoint_issues(settings, config):
         raise ConfigError(issues)
-    from jobs.connection import redis_connection
-
-    connection = redis_connection(settings)  # one client (and pool) per app, not per request
-    if enqueue is None:
-        from jobs.handover import Nudger
-
-        enqueue = Nudger(connection)
     app.extensions["lifesync"] = {"settings": settings, "store": store or open_store(settings.database_url),
-                                  "config": config, "enqueue": enqueue, "redis": connection}
+                                  "config": config, "enqueue": enqueue, "queue": queue}
 
     from sync.web.health import bp as health
     from sync.web.webhooks import bp as webhooks

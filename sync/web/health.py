@@ -27,10 +27,11 @@ def readyz() -> Any:
         checks["database"] = "ok"
     except Exception as exc:  # report, never crash the probe
         checks["database"] = f"unreachable ({type(exc).__name__})"
-    try:
-        ext["redis"].ping()
-        checks["queue"] = "ok"
-    except Exception as exc:
-        checks["queue"] = f"unreachable ({type(exc).__name__})"
+    if ext["queue"] is not None:
+        try:
+            ext["queue"].ping()
+            checks["queue"] = "ok"
+        except Exception as exc:
+            checks["queue"] = f"unreachable ({type(exc).__name__})"
     ok = all(v == "ok" for v in checks.values())
     return jsonify(status="ok" if ok else "unavailable", checks=checks), 200 if ok else 503

@@ -9,16 +9,16 @@ import pytest
 from sqlalchemy import func, select
 from support.crm import settings_for
 
-from sync import model
 from sync.attribution.configure import destination_configs
 from sync.attribution.destination import sender_for
 from sync.attribution.dispatch import dispatch_all, dispatch_conversions
 from sync.config import load_config
-from sync.sandbox.google_ads import GoogleAdsSandbox
-from sync.sandbox.meta import MetaSandbox
+from sync.sandbox.ads.google_ads import GoogleAdsSandbox
+from sync.sandbox.ads.meta import MetaSandbox
+from sync.sandbox.ads.tiktok import TikTokSandbox
 from sync.sandbox.server import SandboxServer
-from sync.sandbox.tiktok import TikTokSandbox
-from sync.sql import insert_rows
+from sync.store import model
+from sync.store.sql import insert_rows
 
 CONFIG = load_config(None)
 
@@ -179,9 +179,9 @@ def test_a_sale_told_by_a_stage_and_by_its_order_reaches_the_network_once(networ
 
     from sync.attribution.rules import StageRule
     from sync.config import load_config
-    from sync.effects import Effects
-    from sync.patch import ConversionData, IdentityRef, Patch
-    from sync.pipeline import ingest_patches
+    from sync.ingest.pipeline import ingest_patches
+    from sync.outbox.effects import Effects
+    from sync.reconcile.patch import ConversionData, IdentityRef, Patch
 
     meta, _, _, dests = networks
     config = load_config(None)

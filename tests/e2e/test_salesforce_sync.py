@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import func, select
 from support.crm import count, identities, run, settings_for
 
-from sync import model
-from sync.crmsync import load_cursor
-from sync.sandbox.hubspot import HubSpotSandbox
-from sync.sandbox.salesforce import SalesforceSandbox
+from sync.crm.pull import load_cursor
+from sync.sandbox.hubspot.sandbox import HubSpotSandbox
+from sync.sandbox.salesforce.sandbox import SalesforceSandbox
 from sync.sandbox.server import SandboxServer
+from sync.store import model
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ from sqlalchemy import select
 from support.payloads import body_of, meta_signature, whatsapp_delivery, whatsapp_value
 from support.serve import lifesync_serve
 
-from sync import model
-from sync.export import contacts_json, find_contact
-from sync.patch import IdentityRef
+from sync.reconcile.patch import IdentityRef
+from sync.reports.export import contacts_json, find_contact
+from sync.store import model
 
 
 def _post(url: str, body: bytes, signature: str) -> int:

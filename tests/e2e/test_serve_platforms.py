@@ -34,9 +34,9 @@ from support.social_payloads import (
     tiktok_signature,
 )
 
-from sync import model
-from sync.export import contacts_json, find_contact
-from sync.patch import IdentityRef
+from sync.reconcile.patch import IdentityRef
+from sync.reports.export import contacts_json, find_contact
+from sync.store import model
 
 WAIT = 30  # seconds for the embedded worker to take an acknowledged delivery to canonical state
 TOLERANCE = 300  # the replay window the server runs with

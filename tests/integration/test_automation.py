@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import select
 from support.payloads import FIXTURES, whatsapp_value
 
-from sync import model
-from sync.automation import apply_stale_leads, compute_first_responses
 from sync.config import load_config
-from sync.pipeline import ingest
+from sync.ingest.automation import apply_stale_leads, compute_first_responses
+from sync.ingest.pipeline import ingest
+from sync.store import model
 
 WA_ID = "447911123456"
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)  # the fixture message's timestamp

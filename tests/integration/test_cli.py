@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from sync import model
-from sync.cli import main
+from sync.cli.main import main
 from sync.config import BUNDLED_CONFIG_DIR
+from sync.store import model
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 

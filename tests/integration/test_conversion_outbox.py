@@ -9,12 +9,12 @@ import pytest
 from sqlalchemy import func, select
 from support.lifecycle_fixtures import T0, make_config, patch
 
-import sync.pipeline
-from sync import model
+import sync.ingest.pipeline
 from sync.attribution.rules import ConversionRules, Destination, StageRule
-from sync.effects import Effects
-from sync.patch import ConversionData
-from sync.pipeline import ingest_patches
+from sync.ingest.pipeline import ingest_patches
+from sync.outbox.effects import Effects
+from sync.reconcile.patch import ConversionData
+from sync.store import model
 
 CONFIG = make_config(default_stage="New Lead")
 RULES = ConversionRules(
@@ -78,7 +78,7 @@ def test_conversions_and_their_outbox_rows_commit_together_or_not_at_all(store, 
     def fail(*args, **kwargs):
         raise RuntimeError("crash after the writes, before the commit")
 
-    monkeypatch.setattr(sync.pipeline, "save_cursor", fail)
+    monkeypatch.setattr(sync.ingest.pipeline, "save_cursor", fail)
     with pytest.raises(RuntimeError):
         ingest(store, order("7", ["email:a@x.com"], minutes=1), cursor=("shop", "order", {"after": "7"}))
     assert conversions(store) == {} and outbox(store) == []

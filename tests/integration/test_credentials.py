@@ -9,10 +9,10 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import select
 
-from sync import model
-from sync.credentials import DatabaseTokenStore, fernet_key, token_store
 from sync.errors import SettingsError
 from sync.settings import Settings
+from sync.store import model
+from sync.store.credentials import DatabaseTokenStore, fernet_key, token_store
 
 TOKENS = {"access_token": "00Dxx!AQ4AQ.secret-access", "refresh_token": "5Aep861-secret-refresh",
           "instance_url": "https://acme.my.salesforce.com"}

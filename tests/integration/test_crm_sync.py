@@ -7,15 +7,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from sync import model
 from sync.config import load_config
 from sync.connectors.crm import Page, PushResult, QuotaReached, SyncStats
-from sync.crmdispatch import dispatch_crm
-from sync.crmpush import crm_targets
-from sync.crmsync import load_cursor, run_sync
-from sync.effects import Effects
+from sync.crm.plan import crm_targets
+from sync.crm.pull import load_cursor, run_sync
+from sync.crm.push import dispatch_crm
 from sync.errors import RateLimited
-from sync.pipeline import ingest_patches, map_records, mapping_for
+from sync.ingest.pipeline import ingest_patches, map_records, mapping_for
+from sync.outbox.effects import Effects
+from sync.store import model
 
 CONFIG = load_config(None)
 BOTH = frozenset({"hubspot", "salesforce"})

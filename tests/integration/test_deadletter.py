@@ -11,11 +11,11 @@ from sqlalchemy import select
 from support.payloads import whatsapp_value
 
 from jobs.queues import MAINTENANCE, queue
-from sync import model
-from sync.cli import main
+from sync.cli.main import main
 from sync.config import BUNDLED_CONFIG_DIR, load_config
-from sync.deadletter import list_open, record_job_failure, replay
-from sync.pipeline import ingest
+from sync.ingest.deadletter import list_open, record_job_failure, replay
+from sync.ingest.pipeline import ingest
+from sync.store import model
 
 REDIS_TEST_URL = "redis://127.0.0.1:6379/15"
 

@@ -6,9 +6,9 @@ import re
 
 from sqlalchemy import func, select
 
-from sync import model
 from sync.demo.run import run_demo
 from sync.settings import Settings
+from sync.store import model
 
 
 def test_demo_tells_the_whole_story_and_writes_a_report(store, database_url, tmp_path):

@@ -9,8 +9,9 @@ import pytest
 from psycopg import DataError
 from sqlalchemy import exc, func, select, text
 
-from sync import model
-from sync.inbox import InboundEvent, store_events
+from sync.connectors.events import InboundEvent
+from sync.ingest.inbox import store_events
+from sync.store import model
 
 
 def event(n: int) -> InboundEvent:
@@ -108,7 +109,7 @@ def test_one_event_is_stored_exactly_as_the_general_path_stores_several(store):
 
 
 def _hold_turn(database: str, held, release) -> None:  # another web worker, inside its insert
-    from sync.sqlite_lock import writer_turn
+    from sync.store.sqlite_lock import writer_turn
 
     with writer_turn(database):
         held.set()
@@ -170,8 +171,8 @@ def test_sqlite_inserts_checkpoint_the_wal_outside_the_writer_turn(tmp_path, mon
 
     from sqlalchemy import event as sa_event
 
-    from sync import inbox
-    from sync.store import open_store
+    from sync.ingest import inbox
+    from sync.store.engine import open_store
 
     sqlite_store = open_store(f"sqlite:///{tmp_path}/inbox.db")  # this path is SQLite's, whatever the suite's db
     monkeypatch.setattr(inbox, "CHECKPOINT_EVERY", 3)
@@ -208,7 +209,7 @@ def test_sqlite_inserts_checkpoint_the_wal_outside_the_writer_turn(tmp_path, mon
 
 def test_a_refused_checkpoint_is_logged_not_raised(caplog):
     """The checkpoint runs after the event is committed: its failure must not turn a stored event into a 500."""
-    from sync import inbox
+    from sync.ingest import inbox
 
     class Refusing:
         def execute(self, sql):

@@ -11,15 +11,15 @@ import jobs.tasks
 from jobs.connection import redis_connection
 from jobs.handover import DRAIN_FLAG, DRAIN_LOCK, Nudger, drain, drain_turn
 from jobs.queues import INGEST, queue
+from jobs.web import create_web_app
 from jobs.worker import run
-from sync import model
-from sync.export import contacts_json, find_contact
-from sync.patch import IdentityRef
-from sync.web import create_app
+from sync.reconcile.patch import IdentityRef
+from sync.reports.export import contacts_json, find_contact
+from sync.store import model
 
 
 def test_signed_ctwa_message_reaches_the_database_through_a_worker(settings, store):
-    client = create_app(settings, store=store).test_client()
+    client = create_web_app(settings, store=store).test_client()
     body = body_of(whatsapp_delivery(whatsapp_value()))
     for _ in range(2):  # a redelivery collapses into the same job
         res = client.post("/webhooks/whatsapp", data=body,
@@ -41,7 +41,8 @@ def test_signed_ctwa_message_reaches_the_database_through_a_worker(settings, sto
 
 
 def _store_message(store, wamid):
-    from sync.inbox import InboundEvent, store_events
+    from sync.connectors.events import InboundEvent
+    from sync.ingest.inbox import store_events
 
     value = whatsapp_value()
     value["messages"][0]["id"] = wamid
@@ -90,7 +91,7 @@ def test_events_stored_while_a_drain_settles_are_drained_by_it(settings, store):
     _store_message(store, "wamid.FIRST")
     connection.set(DRAIN_FLAG, "1")
     config = jobs.tasks.context()[2]
-    from sync import inbox
+    from sync.ingest import inbox
 
     naps = []
 
@@ -127,7 +128,7 @@ def test_a_drain_past_its_budget_leaves_the_rest_to_a_successor(settings, store)
     for n in range(3):
         _store_message(store, f"wamid.B{n}")
     config = jobs.tasks.context()[2]
-    from sync import inbox
+    from sync.ingest import inbox
 
     def process(ids):
         inbox.process_events(store, config, ids)
@@ -142,7 +143,8 @@ def test_a_drain_past_its_budget_leaves_the_rest_to_a_successor(settings, store)
 
 
 def test_sweeper_requeues_events_whose_job_was_lost(settings, store):
-    from sync.inbox import InboundEvent, store_events
+    from sync.connectors.events import InboundEvent
+    from sync.ingest.inbox import store_events
 
     value = whatsapp_value()
     store_events(store, [InboundEvent("whatsapp", "message", value["messages"][0]["id"], value)])
@@ -171,19 +173,19 @@ def test_the_sweeper_queues_nothing_behind_a_running_drain(settings, store):
 
 
 def test_an_event_that_raises_is_quarantined_and_the_rest_still_drain(settings, store, monkeypatch):
-    import sync.inbox
-    from sync import deadletter
+    import sync.ingest.inbox
+    from sync.ingest import deadletter
 
     for wamid in ("wamid.A", "wamid.POISON", "wamid.C"):
         _store_message(store, wamid)
-    real = sync.inbox.map_records
+    real = sync.ingest.inbox.map_records
 
     def buggy(mapping, records):  # a bug that only this one event's record triggers
         if any(r["messages"][0]["id"] == "wamid.POISON" for r in records):
             raise RuntimeError("bug")
         return real(mapping, records)
 
-    monkeypatch.setattr(sync.inbox, "map_records", buggy)
+    monkeypatch.setattr(sync.ingest.inbox, "map_records", buggy)
     result = jobs.tasks.drain_inbox()
     assert (result["records"], result["dead_lettered"]) == (3, 1)
     with store.transaction() as s:
@@ -192,7 +194,7 @@ def test_an_event_that_raises_is_quarantined_and_the_rest_still_drain(settings, 
     assert status == {"wamid.A": "processed", "wamid.POISON": "dead", "wamid.C": "processed"}
     assert (letter.stage, letter.record_id, letter.reason) == ("reconcile", "wamid.POISON",
                                                                "RuntimeError (details in the worker log)")
-    monkeypatch.setattr(sync.inbox, "map_records", real)  # the bug is fixed: replay it
+    monkeypatch.setattr(sync.ingest.inbox, "map_records", real)  # the bug is fixed: replay it
     config = jobs.tasks.context()[2]
     assert deadletter.replay(store, config).replayed == [letter.id]
     with store.transaction() as s:
@@ -202,14 +204,14 @@ def test_an_event_that_raises_is_quarantined_and_the_rest_still_drain(settings, 
 def test_database_trouble_while_draining_is_retried_not_quarantined(settings, store, monkeypatch):
     from sqlalchemy.exc import OperationalError
 
-    import sync.inbox
+    import sync.ingest.inbox
 
     _store_message(store, "wamid.A")
 
     def down(*args, **kwargs):
         raise OperationalError("INSERT", {}, Exception("server closed the connection"))
 
-    monkeypatch.setattr(sync.inbox, "ingest_patches", down)
+    monkeypatch.setattr(sync.ingest.inbox, "ingest_patches", down)
     with pytest.raises(OperationalError):
         jobs.tasks.drain_inbox()
     assert _statuses(store) == ["received"]  # left for the retried job

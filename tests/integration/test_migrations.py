@@ -8,8 +8,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, make_url, text
 
-from sync.model import Base
-from sync.store import open_store, upgrade
+from sync.store.engine import open_store, upgrade
+from sync.store.model import Base
 
 
 def test_migrated_schema_matches_the_models(migrated_store):

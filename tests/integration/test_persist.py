@@ -11,11 +11,11 @@ from hypothesis import strategies as st
 from sqlalchemy import event, func, select
 from support.lifecycle_fixtures import T0, make_config, patch
 
-from sync import model
-from sync.export import contacts_json, export_all, find_contact
-from sync.patch import ActivityData, ConversionData, IdentityRef, TouchpointData
-from sync.pipeline import ingest_patches
+from sync.ingest.pipeline import ingest_patches
+from sync.reconcile.patch import ActivityData, ConversionData, IdentityRef, TouchpointData
 from sync.reconcile.workspace import Echo, echo_digest
+from sync.reports.export import contacts_json, export_all, find_contact
+from sync.store import model
 
 CONFIG = make_config()
 
@@ -101,7 +101,7 @@ def test_a_batch_uses_a_fixed_number_of_statements(store):
             event.remove(store.engine, "before_cursor_execute", listener)
         return len(seen)
 
-    assert statements(200) == statements(1000)  # both above sync.sql.COPY_THRESHOLD rows per table
+    assert statements(200) == statements(1000)  # both above sync.store.sql.COPY_THRESHOLD rows per table
 
 
 def test_echo_record_survives_a_round_trip(store):
@@ -152,8 +152,8 @@ def test_database_state_is_independent_of_order_and_batching(migrated_store, ps,
 def test_mapping_on_a_worker_process_gives_the_same_state(store):
     from sync.config import load_config
     from sync.demo.business import generate_business
-    from sync.pipeline import PROCESS_AFTER_BATCHES
-    from sync.pipeline import ingest as ingest_records
+    from sync.ingest.pipeline import PROCESS_AFTER_BATCHES
+    from sync.ingest.pipeline import ingest as ingest_records
 
     config = load_config(None)
     records = generate_business(seed=5, people_count=200).hubspot_contacts[:90]

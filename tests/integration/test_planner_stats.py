@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import event, text
 
-from sync import planner_stats
-from sync.model import Contact, utcnow
-from sync.persist import reconcile_lock
-from sync.sql import insert_rows
+from sync.ingest.persist import reconcile_lock
+from sync.store import planner_stats
+from sync.store.model import Contact, utcnow
+from sync.store.sql import insert_rows
 
 
 def known_rows(session, table: str) -> float:

@@ -9,16 +9,16 @@ import responses
 from sqlalchemy import select
 from support.lifecycle_fixtures import make_config, patch
 
-from jobs.senders import respondio_stage
-from sync import model
-from sync.connectors.respondio_client import RespondioClient
-from sync.deadletter import replay
-from sync.dispatch import MAX_ATTEMPTS, dispatch
-from sync.effects import Effects
+from sync.connectors.respondio.client import RespondioClient
+from sync.connectors.respondio.writeback import respondio_stage
 from sync.errors import PermanentError, RateLimited
-from sync.patch import IdentityRef
-from sync.pipeline import ingest_patches
-from sync.push import TARGETS, stage_outbox_rows
+from sync.ingest.deadletter import replay
+from sync.ingest.pipeline import ingest_patches
+from sync.outbox.effects import Effects
+from sync.outbox.stage_dispatch import MAX_ATTEMPTS, dispatch
+from sync.outbox.targets import TARGETS, stage_outbox_rows
+from sync.reconcile.patch import IdentityRef
+from sync.store import model
 
 CONFIG = make_config()
 RESPONDIO = frozenset({"respondio"})

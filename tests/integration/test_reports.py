@@ -10,12 +10,12 @@ import pytest
 from click.testing import CliRunner
 from support.lifecycle_fixtures import make_config, patch
 
-from sync import model
-from sync.funnel import funnel as demo_funnel
-from sync.pipeline import ingest_patches
+from sync.cli.reports import register
+from sync.demo.funnel import funnel as demo_funnel
+from sync.ingest.pipeline import ingest_patches
 from sync.reports import attribution, delivery, funnel, lost, response
-from sync.reports.cli import register
 from sync.reports.html import write_html
+from sync.store import model
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 CONFIG = make_config()

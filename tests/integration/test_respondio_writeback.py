@@ -20,13 +20,13 @@ from sqlalchemy import select
 from support.clock import SleepingClock
 from support.lifecycle_fixtures import make_config, patch
 
-from jobs.senders import contact_fields, contact_mapping, respondio_stage
-from sync import model
-from sync.connectors.respondio_client import RespondioClient
-from sync.dispatch import DEFAULT_PAUSE, MAX_ATTEMPTS, dispatch
-from sync.effects import Effects
+from sync.connectors.respondio.client import RespondioClient
+from sync.connectors.respondio.writeback import contact_fields, contact_mapping, respondio_stage
 from sync.errors import RateLimited
-from sync.pipeline import ingest_patches
+from sync.ingest.pipeline import ingest_patches
+from sync.outbox.effects import Effects
+from sync.outbox.stage_dispatch import DEFAULT_PAUSE, MAX_ATTEMPTS, dispatch
+from sync.store import model
 
 BASE = "https://api.respond.io/v2"
 ANY_CALL = re.compile(re.escape(BASE) + r"/.*")
@@ -270,7 +270,7 @@ def test_a_refused_contact_field_does_not_hold_the_stage_back(rio, send):
 
 
 def clear_row(store, identifier="email:ana@x.com"):
-    """A pending write-back telling respond.io the contact has no stage any more (as sync.push queues it)."""
+    """A pending write-back telling respond.io the contact has no stage any more (as sync.outbox.targets queues it)."""
     ingest(store, patch("hubspot", "1", ["hubspot:1", "email:ana@x.com"], first_name="Ana"))
     with store.transaction() as s:
         cid = s.scalar(select(model.Contact.id))
@@ -319,10 +319,10 @@ def test_respondio_stages_and_their_echoes_are_not_sent_back(store, rio, send):
 
 
 def test_the_job_sender_uses_the_effective_contact_mapping(rio):
-    from jobs.senders import sender_for
+    from sync.outbox.targets import stage_sender
     from sync.settings import Settings
 
-    send = sender_for("respondio", Settings.from_env({"LIFESYNC_RESPONDIO_API_TOKEN": "tok"}))
+    send = stage_sender("respondio", Settings.from_env({"LIFESYNC_RESPONDIO_API_TOKEN": "tok"}))
     rio.add(responses.POST, f"{BASE}/contact/create_or_update/id:42", json={},
             match=[matchers.json_params_matcher({"firstName": "Ana", "lastName": "Ruiz"})])
     rio.add(responses.POST, f"{BASE}/contact/id:42/lifecycle/update", json={})

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select, text
 
-from sync import model
-from sync.sql import COPY_THRESHOLD, allocate_ids, insert_rows, update_by_id
+from sync.store import model
+from sync.store.sql import COPY_THRESHOLD, allocate_ids, insert_rows, update_by_id
 
 
 @pytest.mark.parametrize("n", [1, COPY_THRESHOLD + 5])  # plain UPDATE, and COPY into a staging table on PostgreSQL

@@ -10,7 +10,8 @@ from support import failing_jobs
 
 from jobs.queues import MAINTENANCE, SYNC, queue, replay_job
 from jobs.worker import run
-from sync import deadletter, model
+from sync.ingest import deadletter
+from sync.store import model
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ from rq.utils import now
 from jobs.queues import MAINTENANCE, queue
 from jobs.schedule import EmbeddedCron, build_cron
 from jobs.worker import run
-from sync.cli import main
+from sync.cli.main import main
 from sync.config.schedule import ScheduledJob, load_schedule
 
 SCHEDULE = (

@@ -10,8 +10,8 @@ from support.clock import Clock
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.test import Client
 
+from sync.sandbox.ads.google_ads import GoogleAdsSandbox, create_app
 from sync.sandbox.faults import Faults
-from sync.sandbox.google_ads import GoogleAdsSandbox, create_app
 
 NOW = 1_750_000_000
 CID = GoogleAdsSandbox.CUSTOMER_ID

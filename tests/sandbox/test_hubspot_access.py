@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from support.clock import Clock
 
-from sync.sandbox.hubspot import HubSpotSandbox, create_app
+from sync.sandbox.hubspot.sandbox import HubSpotSandbox, create_app
 
 START = datetime(2026, 11, 27, 10, 0, tzinfo=UTC).timestamp()
 LIST = "/crm/v3/objects/contacts"

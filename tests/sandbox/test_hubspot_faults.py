@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sync.sandbox.faults import Faults
-from sync.sandbox.hubspot import HubSpotSandbox, create_app
+from sync.sandbox.hubspot.sandbox import HubSpotSandbox, create_app
 
 START = datetime(2026, 11, 27, 10, 0, tzinfo=UTC).timestamp()
 AUTH = {"Authorization": f"Bearer {HubSpotSandbox.TOKEN}"}

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from support.clock import Clock
 
-from sync.sandbox.hubspot import HubSpotSandbox, create_app
+from sync.sandbox.hubspot.sandbox import HubSpotSandbox, create_app
 
 START = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 AUTH = {"Authorization": f"Bearer {HubSpotSandbox.TOKEN}"}

@@ -13,8 +13,8 @@ from support.clock import Clock
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.test import Client
 
+from sync.sandbox.ads.meta import MetaSandbox, create_app
 from sync.sandbox.faults import Faults
-from sync.sandbox.meta import MetaSandbox, create_app
 
 NOW = 1_750_000_000
 DAY = 86_400

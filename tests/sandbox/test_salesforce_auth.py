@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from support.clock import Clock
 
-from sync.sandbox.salesforce import SalesforceSandbox, create_app
+from sync.sandbox.salesforce.sandbox import SalesforceSandbox, create_app
 
 BASE = "http://127.0.0.1:5999/salesforce"
 START = datetime(2026, 11, 27, 10, tzinfo=UTC).timestamp()

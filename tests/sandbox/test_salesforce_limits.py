@@ -10,7 +10,7 @@ import pytest
 from support.clock import Clock
 
 from sync.sandbox.faults import Faults
-from sync.sandbox.salesforce import SalesforceSandbox, create_app
+from sync.sandbox.salesforce.sandbox import SalesforceSandbox, create_app
 
 NOW = datetime(2026, 11, 27, 10, 30, 45, tzinfo=UTC)
 V = "/services/data/v60.0"

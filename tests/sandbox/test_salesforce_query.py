@@ -8,7 +8,7 @@ import phonenumbers
 import pytest
 from support.clock import Clock
 
-from sync.sandbox.salesforce import SalesforceSandbox, create_app
+from sync.sandbox.salesforce.sandbox import SalesforceSandbox, create_app
 
 NOW = datetime(2026, 11, 27, 10, tzinfo=UTC)
 V = "/services/data/v60.0"

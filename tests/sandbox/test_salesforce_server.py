@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import requests
 
-from sync.sandbox.salesforce import SalesforceSandbox
+from sync.sandbox.salesforce.sandbox import SalesforceSandbox
 from sync.sandbox.server import SandboxServer
 
 

@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from sync.sandbox.salesforce_schema import catalog
-from sync.sandbox.salesforce_soql import like_regex, predicate, sort_rows
-from sync.sandbox.soql import BoolOp, Compare, InList, Like, Not, SoqlError, parse
+from sync.sandbox.salesforce.schema import catalog
+from sync.sandbox.salesforce.soql import BoolOp, Compare, InList, Like, Not, SoqlError, parse
+from sync.sandbox.salesforce.soql_eval import like_regex, predicate, sort_rows
 
 CATALOG = catalog()
 

@@ -10,8 +10,8 @@ from support.clock import Clock
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.test import Client
 
+from sync.sandbox.ads.tiktok import TRACK_PATH, TikTokSandbox, create_app
 from sync.sandbox.faults import Faults
-from sync.sandbox.tiktok import TRACK_PATH, TikTokSandbox, create_app
 
 NOW = 1_750_000_000
 EMAIL = hashlib.sha256(b"ana@example.com").hexdigest()

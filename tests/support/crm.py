@@ -8,10 +8,10 @@ from typing import Any
 from cryptography.fernet import Fernet
 from sqlalchemy import func, select
 
-from sync import model
 from sync.config import load_config
-from sync.crmrun import sync_connection
+from sync.crm.run import sync_connection
 from sync.settings import Settings
+from sync.store import model
 
 CONFIG = load_config(None)
 KEY = Fernet.generate_key().decode()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from sync import inbox, model
+from sync.ingest import inbox
+from sync.store import model
 
 
 def process(store, config, enqueued) -> None:

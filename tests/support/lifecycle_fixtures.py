@@ -12,7 +12,7 @@ from sync.config.types import (
     StageDef,
     TransitionRule,
 )
-from sync.patch import IdentityRef, Patch
+from sync.reconcile.patch import IdentityRef, Patch
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 

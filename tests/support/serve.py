@@ -22,7 +22,7 @@ def lifesync_serve(env: dict[str, str], cwd: Path, wait: float = 30) -> Iterator
     """
     log = cwd / "serve.log"
     with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "sync.cli", "serve", "--port", "0"], env=env, cwd=cwd,
+        proc = subprocess.Popen([sys.executable, "-m", "sync.cli.main", "serve", "--port", "0"], env=env, cwd=cwd,
                                 stdout=out, stderr=subprocess.STDOUT, text=True)
     try:
         deadline, match = time.monotonic() + wait, None

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sync.automation import ActivityRow, IdleContact, first_responses, stale_patch
 from sync.config.types import StaleLeadRule
-from sync.patch import IdentityRef
+from sync.ingest.automation import ActivityRow, IdleContact, first_responses, stale_patch
+from sync.reconcile.patch import IdentityRef
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 RULE = StaleLeadRule("went-cold", ("New Lead", "Hot Lead"), 7, "Cold Lead")

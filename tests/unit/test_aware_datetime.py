@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, create_engine, insert, select, text
 from sqlalchemy.types import DateTime
 
-from sync.model import AwareDateTime
+from sync.store.model import AwareDateTime
 
 
 @pytest.fixture

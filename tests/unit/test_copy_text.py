@@ -1,10 +1,10 @@
-"""How ``sync.sql`` turns timestamps into COPY text: UTC, one formatting per distinct instant."""
+"""How ``sync.store.sql`` turns timestamps into COPY text: UTC, one formatting per distinct instant."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
 
-from sync.sql import _utc_text
+from sync.store.sql import _utc_text
 
 
 def test_timestamps_become_utc_text_and_anything_else_is_left_to_psycopg():

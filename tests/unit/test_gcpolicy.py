@@ -7,7 +7,7 @@ import weakref
 
 import pytest
 
-from sync.gcpolicy import BULK_THRESHOLD, COLLECT_EVERY, batch_done, bulk_gc, bulk_process
+from sync.ingest.gcpolicy import BULK_THRESHOLD, COLLECT_EVERY, batch_done, bulk_gc, bulk_process
 
 
 @pytest.fixture(autouse=True)

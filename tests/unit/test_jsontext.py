@@ -1,4 +1,4 @@
-"""``sync.jsontext``: JSON text any JSON reader reads back to the same values, fast for bulk loads."""
+"""``sync.store.jsontext``: JSON text any JSON reader reads back to the same values, fast for bulk loads."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sync.jsontext import dumps, dumps_bytes, loads
+from sync.store.jsontext import dumps, dumps_bytes, loads
 
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),

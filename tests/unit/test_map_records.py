@@ -3,7 +3,7 @@
 from support.payloads import whatsapp_value
 
 from sync.config import load_config
-from sync.pipeline import map_records
+from sync.ingest.pipeline import map_records
 
 CONFIG = load_config(None)
 

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from sync.sqlite_lock import lock_path, writer_turn
+from sync.store.sqlite_lock import lock_path, writer_turn
 
 
 def _hold(database: str, held, release) -> None:  # a child process holding the turn until told

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from sync.store import _wal
+from sync.store.engine import _wal
 
 
 def test_the_switch_to_wal_waits_for_another_connection_to_let_go(tmp_path):

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from jobs.connection import redis_connection
 from sync.config import load_config
 from sync.settings import Settings
 from sync.web import create_app
@@ -45,7 +46,8 @@ def enqueued():
 @pytest.fixture
 def app(store, config, enqueued, database_url):
     settings = Settings.from_env({"DATABASE_URL": database_url, **ENV})
-    return create_app(settings, store=store, config=config, enqueue=enqueued.append)
+    return create_app(settings, store=store, config=config, enqueue=enqueued.append,
+                      queue=redis_connection(settings))
 
 
 @pytest.fixture

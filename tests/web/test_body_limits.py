@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 from support.payloads import body_of, meta_signature, whatsapp_delivery, whatsapp_value
 
-from sync import model
+from sync.store import model
 
 from .conftest import ENV
 

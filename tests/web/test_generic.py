@@ -11,10 +11,11 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from sync import inbox, model
-from sync.cli import main
+from sync.cli.main import main
 from sync.errors import ConfigError
+from sync.ingest import inbox
 from sync.settings import Settings
+from sync.store import model
 from sync.web import create_app
 
 from .conftest import ENV

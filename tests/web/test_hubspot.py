@@ -14,11 +14,12 @@ from sqlalchemy import func, select
 from support.payloads import FIXTURES
 from web.conftest import ENV
 
-from sync import inbox, model
-from sync.connectors import hubspot_webhooks as hubspot
-from sync.export import contacts_json, find_contact
-from sync.patch import IdentityRef
+from sync.connectors.hubspot import webhooks as hubspot
+from sync.ingest import inbox
+from sync.reconcile.patch import IdentityRef
+from sync.reports.export import contacts_json, find_contact
 from sync.settings import Settings
+from sync.store import model
 from sync.web import create_app
 
 SECRET = "hs-client-secret"

@@ -21,10 +21,10 @@ from support.social_payloads import (
     wrap,
 )
 
-from sync import model
-from sync.connectors import messenger
-from sync.export import contacts_json, find_contact
-from sync.patch import IdentityRef
+from sync.connectors.meta import messenger
+from sync.reconcile.patch import IdentityRef
+from sync.reports.export import contacts_json, find_contact
+from sync.store import model
 
 PLATFORMS = ["messenger", "instagram"]
 SECRETS = {"messenger": "fb-secret", "instagram": "ig-secret"}

@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from sync import inbox, model
-from sync.connectors import respondio as verifier
-from sync.export import contacts_json, find_contact
-from sync.patch import IdentityRef
+from sync.connectors.respondio import webhooks as verifier
+from sync.ingest import inbox
+from sync.reconcile.patch import IdentityRef
+from sync.reports.export import contacts_json, find_contact
+from sync.store import model
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "respondio"
 CARLOS = IdentityRef("respondio", "1043822")

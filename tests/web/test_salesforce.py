@@ -11,11 +11,12 @@ from sqlalchemy import func, select
 from support.payloads import FIXTURES
 from web.conftest import ENV
 
-from sync import inbox, model
-from sync.connectors import salesforce_outbound as outbound
-from sync.export import contacts_json, find_contact
-from sync.patch import IdentityRef
+from sync.connectors.salesforce import outbound
+from sync.ingest import inbox
+from sync.reconcile.patch import IdentityRef
+from sync.reports.export import contacts_json, find_contact
 from sync.settings import Settings
+from sync.store import model
 from sync.web import create_app
 
 SECRET = "sf-outbound-secret"

@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 from support.inbox_checks import counts, process
 from support.social_payloads import body_of, fixture, tiktok_signature
 
-from sync import model
-from sync.connectors import tiktok_messaging
-from sync.export import contacts_json, find_contact
-from sync.patch import IdentityRef
+from sync.connectors import tiktok as tiktok_messaging
+from sync.reconcile.patch import IdentityRef
+from sync.reports.export import contacts_json, find_contact
+from sync.store import model
 
 BUSINESS = "-000kBz7ZgQ1xq5Nw3Lr8TyUe0VaHc4Df2"
 PERSON = "-000pQ5tRw8YzX2vB6nK1mL9sD3fG7hJ0"

@@ -12,11 +12,12 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy import func, select
 
-from sync import inbox, model
 from sync.connectors import twilio as verifier
-from sync.export import contacts_json, find_contact
-from sync.patch import IdentityRef
+from sync.ingest import inbox
+from sync.reconcile.patch import IdentityRef
+from sync.reports.export import contacts_json, find_contact
 from sync.settings import Settings
+from sync.store import model
 from sync.web import create_app
 
 from .conftest import ENV

@@ -8,10 +8,11 @@ import pytest
 from sqlalchemy import func, select
 from support.payloads import body_of, meta_signature, whatsapp_delivery, whatsapp_value
 
-from sync import inbox, model
-from sync.connectors import meta_signature as verifier
-from sync.export import contacts_json, find_contact
-from sync.patch import IdentityRef
+from sync.connectors.meta import signature as verifier
+from sync.ingest import inbox
+from sync.reconcile.patch import IdentityRef
+from sync.reports.export import contacts_json, find_contact
+from sync.store import model
 
 
 def post(client, payload, secret="wa-secret", path="/webhooks/whatsapp", signature=None, body=None):

@@ -5,7 +5,7 @@
         ingest(page.records); save(page.cursor)
     results = connector.push("contacts", items)           # one PushResult per PushItem
 
-Webhook parsing lives apart, in ``sync.connectors.hubspot_webhooks``.
+Webhook parsing lives apart, in ``sync.connectors.hubspot.webhooks``.
 """
 
 from sync.connectors.hubspot.auth import TokenStore

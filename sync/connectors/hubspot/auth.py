@@ -42,7 +42,7 @@ REFRESH_MARGIN = 300.0  # seconds before expiry at which an access token is repl
 
 
 class TokenStore(Protocol):
-    """Where refreshed tokens are kept between runs (``sync.credentials.TokenStore`` has this shape)."""
+    """Where refreshed tokens are kept between runs (``sync.store.credentials.TokenStore`` has this shape)."""
 
     def load(self, system: str, connection: str) -> dict[str, Any] | None:
         """The stored tokens, or None."""

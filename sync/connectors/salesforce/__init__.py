@@ -3,7 +3,7 @@
 ``SalesforceConnector(settings, connection)`` implements ``sync.connectors.crm.Puller`` and
 ``Pusher``; ``mapping_fields(mapping)`` lists the SOQL fields a mapping reads. The parts are
 described in ``sync.connectors.salesforce.connector``. Outbound Messages (the SOAP webhook)
-live apart, in ``sync.connectors.salesforce_outbound``.
+live apart, in ``sync.connectors.salesforce.outbound``.
 """
 
 from sync.connectors.salesforce.auth import SalesforceAuth, Token, TokenStore

@@ -12,7 +12,7 @@ Which flow runs follows the settings of the connection:
 
 Every answer names the ``instance_url`` all API calls must use. ``{access_token,
 instance_url, issued_at}`` (and a rotated ``refresh_token``) are saved in the ``TokenStore``
-(``sync.credentials``, encrypted in the database) so a new run reuses the session; a 401
+(``sync.store.credentials``, encrypted in the database) so a new run reuses the session; a 401
 ``INVALID_SESSION_ID`` makes the client call ``reauthenticate`` once. Tokens never reach a
 log line or an error message.
 """
@@ -49,7 +49,7 @@ TOKEN_ERRORS = {400: _REFUSED, 401: _REFUSED, 403: _REFUSED}
 
 
 class TokenStore(Protocol):
-    """Where OAuth state is kept between runs (``sync.credentials`` provides the encrypted one)."""
+    """Where OAuth state is kept between runs (``sync.store.credentials`` provides the encrypted one)."""
 
     def load(self, system: str, connection: str) -> dict[str, Any] | None:
         """The saved state of (system, connection), or None."""

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import abort, request
 
-from sync.connectors import hubspot_webhooks as hubspot
+from sync.connectors.hubspot import webhooks as hubspot
 from sync.web.webhooks import bp
 from sync.web.webhooks.receive import (
     accept,

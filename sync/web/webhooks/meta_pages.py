@@ -12,7 +12,8 @@ from typing import Any
 
 from flask import Response, abort, request
 
-from sync.connectors import messenger, meta_signature
+from sync.connectors.meta import messenger
+from sync.connectors.meta import signature as meta_signature
 from sync.web.webhooks import bp
 from sync.web.webhooks.receive import (
     accept,

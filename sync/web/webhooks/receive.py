@@ -12,7 +12,8 @@ from urllib.parse import quote, urlsplit
 from flask import abort, current_app, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from sync.inbox import InboundEvent, store_events
+from sync.connectors.events import InboundEvent
+from sync.ingest.inbox import store_events
 from sync.settings import Settings
 
 _CONNECTION = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")

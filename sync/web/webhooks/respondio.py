@@ -6,8 +6,8 @@ from typing import Any
 
 from flask import abort, request
 
-from sync import model
-from sync.connectors import respondio
+from sync.connectors.respondio import webhooks as respondio
+from sync.store import model
 from sync.web.webhooks import bp
 from sync.web.webhooks.receive import accept, connection_name, parse_json, raw_body, required_setting
 

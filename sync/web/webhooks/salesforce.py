@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Response, abort, jsonify, request
 
-from sync.connectors import salesforce_outbound as outbound
+from sync.connectors.salesforce import outbound
 from sync.web.webhooks import bp
 from sync.web.webhooks.receive import accept, connection_name, raw_body, required_setting
 

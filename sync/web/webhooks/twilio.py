@@ -8,8 +8,8 @@ from urllib.parse import parse_qsl
 
 from flask import Response, abort, request
 
-from sync import model
 from sync.connectors import twilio
+from sync.store import model
 from sync.web.webhooks import bp
 from sync.web.webhooks.receive import (
     accept,

@@ -1,4 +1,4 @@
-"""The HubSpot connector against the HubSpot sandbox (sync.sandbox.hubspot): HubSpot's rules, end to end.
+"""The HubSpot connector against the HubSpot sandbox (sync.sandbox.hubspot.sandbox): HubSpot's rules, end to end.
 
 Requests go through a strict ``responses`` mock whose callback hands them to the sandbox's Flask
 app, so no server or thread runs and the sandbox shares the test's simulated clock.
@@ -15,7 +15,7 @@ from connectors.hubspot.hubspot_fakes import MemoryTokens
 
 from sync.connectors.crm import PushItem
 from sync.mappings import apply, load_mapping
-from sync.sandbox.hubspot import HubSpotSandbox, create_app
+from sync.sandbox.hubspot.sandbox import HubSpotSandbox, create_app
 
 SANDBOX = "https://hubspot.sandbox.test"
 TOKEN_ENV = {"LIFESYNC_HUBSPOT_TOKEN": HubSpotSandbox.TOKEN, "LIFESYNC_HUBSPOT_BASE_URL": SANDBOX}

@@ -10,9 +10,9 @@ import responses
 from responses import matchers
 from support.clock import SleepingClock
 
-from sync.connectors.respondio_client import NotFound, RateLimitPause, RespondioClient
-from sync.dispatch import backoff
+from sync.connectors.respondio.client import NotFound, RateLimitPause, RespondioClient
 from sync.errors import AuthError, PermanentError, RateLimited, SettingsError, TransientError, ValidationError
+from sync.outbox.deliveries import backoff
 from sync.settings import Settings
 
 BASE = "https://api.respond.io/v2"
@@ -196,7 +196,7 @@ def test_remaining_zero_waits_for_the_reset_before_the_next_call_to_that_endpoin
     ("epoch_ms+4", 4.0),  # ... or in milliseconds
 ])
 def test_reset_is_read_as_delta_seconds_or_an_epoch_time(mock, monkeypatch, reset, expected):
-    import sync.connectors.respondio_client as rio
+    import sync.connectors.respondio.client as rio
 
     monkeypatch.setattr(rio.time, "time", lambda: 1_700_000_000.0)
     value = {"epoch+4": "1700000004", "epoch_ms+4": "1700000004000"}.get(reset, reset)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sync.attribution import google_ads, hashing, meta_capi, tiktok, touch
+from sync.attribution import hashing, touch
 from sync.attribution.delivery import BatchSender
 from sync.attribution.destination import (
     BuiltEvent,
@@ -22,6 +22,8 @@ from sync.attribution.destination import (
     value_problem,
 )
 from sync.attribution.facts import ContactFacts, ConversionFacts, TouchpointFacts
+from sync.attribution.networks import google_ads, tiktok
+from sync.attribution.networks import meta as meta_capi
 from sync.errors import RateLimited, SettingsError, ValidationError
 
 NOW = datetime(2025, 3, 11, 12, 0, 0, tzinfo=UTC)

@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import responses
 
-from sync.attribution import meta_capi
 from sync.attribution.destination import BuiltEvent, DestinationConfig, sender_for
 from sync.attribution.facts import ContactFacts, ConversionFacts, TouchpointFacts
+from sync.attribution.networks import meta as meta_capi
 from sync.errors import ValidationError
 
 NOW = datetime(2025, 3, 11, 12, 0, 0, tzinfo=UTC)
@@ -95,7 +95,7 @@ WABA = "104996122399160"
      {}, "messenger", {"page_id": "PAGE1", "page_scoped_user_id": "PSID7"}),
     (touch("instagram", ad_id="6012"), contact(identities=(("instagram", "IGSID8"),)),
      {"extra": {"ig_account_id": "IG1"}}, "instagram", {"ig_account_id": "IG1", "ig_sid": "IGSID8"}),
-    # lifesync's own identities are page-qualified ("<page>:<psid>", sync.connectors.messenger): split them
+    # lifesync's own identities are page-qualified ("<page>:<psid>", sync.connectors.meta.messenger): split them
     (touch("messenger", ad_id="6011"), contact(identities=(("messenger", "PAGE9:PSID7"),)),
      {"extra": {"page_id": "OTHER"}}, "messenger", {"page_id": "PAGE9", "page_scoped_user_id": "PSID7"}),
     (touch("instagram", ad_id="6012"), contact(identities=(("instagram", "IGSID8"),)),

@@ -22,8 +22,8 @@ from sync.attribution.rules import (
     stage_values,
 )
 from sync.errors import ReconcileError
-from sync.lifecycle import StageSignal, Transition, replay
-from sync.patch import ActivityData, ConversionData
+from sync.reconcile.lifecycle import StageSignal, Transition, replay
+from sync.reconcile.patch import ActivityData, ConversionData
 from sync.reconcile.workspace import ContactState, Workspace
 
 CONFIG = make_config(default_stage="New Lead")

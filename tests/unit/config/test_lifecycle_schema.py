@@ -7,8 +7,8 @@ import pytest
 from sync.config import BUNDLED_CONFIG_DIR, load_lifecycle
 from sync.config.types import DEFAULT_JUNK_VALUES, FieldRule, IdentityKind, StageDef, TransitionRule
 from sync.errors import ConfigError
-from sync.patch import IdentityRef
 from sync.reconcile.identity import exclusive_clash
+from sync.reconcile.patch import IdentityRef
 
 BASE = (
     "stages:\n"                                   # 1

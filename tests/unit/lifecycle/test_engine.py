@@ -6,7 +6,7 @@ import pytest
 
 from sync.config.types import LifecycleConfig, LostStageDef, StageDef, TransitionRule
 from sync.errors import ReconcileError
-from sync.lifecycle import StageSignal, StageState, Transition, check_stage, replay, signal_order, step
+from sync.reconcile.lifecycle import StageSignal, StageState, Transition, check_stage, replay, signal_order, step
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from sync.config import BUNDLED_CONFIG_DIR, load_lifecycle
 from sync.config.types import TransitionRule
-from sync.lifecycle import StageSignal, StageState, replay, step
+from sync.reconcile.lifecycle import StageSignal, StageState, replay, step
 
 SHIPPED = load_lifecycle(BUNDLED_CONFIG_DIR / "lifecycle.yaml")
 # the shipped rules plus every other kind of rule, so that rules can fire in generated histories

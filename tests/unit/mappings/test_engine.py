@@ -4,7 +4,7 @@ import pytest
 
 from sync.errors import MappingError
 from sync.mappings import apply, load_mapping, preview, reverse
-from sync.patch import IdentityRef
+from sync.reconcile.patch import IdentityRef
 
 HEAD = "source: shop\nobject: order\nrecord_id: id\n"
 

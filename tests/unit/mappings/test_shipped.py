@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from sync.mappings import apply, get_path, load_mapping, load_mappings, reverse
-from sync.patch import ActivityData, ConversionData, IdentityRef, Patch, TouchpointData
+from sync.reconcile.patch import ActivityData, ConversionData, IdentityRef, Patch, TouchpointData
 
 ROOT = Path(__file__).resolve().parents[3]
 MAPPINGS = ROOT / "config" / "mappings"

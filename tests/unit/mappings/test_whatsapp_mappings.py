@@ -1,4 +1,4 @@
-"""WhatsApp records as sync/connectors/whatsapp.py files them, read by config/mappings/whatsapp_*.yaml.
+"""WhatsApp records as sync/connectors/meta/whatsapp.py files them, read by config/mappings/whatsapp_*.yaml.
 
 Business-scoped user ids (username users without a phone number), the referral fields kept
 on the touchpoint, and Meta's automatic events, from the connector's split to the patch.
@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from sync.config import load_config
-from sync.connectors import whatsapp
+from sync.connectors.meta import whatsapp
 from sync.mappings import apply, load_mapping
-from sync.patch import ConversionData, IdentityRef
+from sync.reconcile.patch import ConversionData, IdentityRef
 
 ROOT = Path(__file__).resolve().parents[3]
 MAPPINGS = ROOT / "config" / "mappings"

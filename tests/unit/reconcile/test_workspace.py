@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from support.lifecycle_fixtures import T0, make_config, patch
 
 from sync.errors import ReconcileError
-from sync.patch import ActivityData, IdentityRef
+from sync.reconcile.patch import ActivityData, IdentityRef
 from sync.reconcile.survivorship import value_key
 from sync.reconcile.workspace import Echo, Workspace, echo_digest
 

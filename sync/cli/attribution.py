@@ -1,0 +1,39 @@
+"""``lifesync dispatch``: send pending conversions to the ad networks now."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+
+def register(main: click.Group, settings_: Any, store_: Any, config_: Any, dump: Any) -> None:
+    """Add ``dispatch`` to ``main`` (helpers passed in from ``sync.cli.main``)."""
+
+    @main.command("dispatch")
+    @click.option("--destination", "name", default=None, help="Only this destination of conversions.yaml.")
+    @click.option("--dry-run", is_flag=True, help="Build and check every pending event; send and change nothing.")
+    def dispatch_cmd(name: str | None, dry_run: bool) -> None:
+        """Send every pending conversion to its ad-network destinations (what the dispatch job does)."""
+        from sync.attribution.configure import destination_configs
+        from sync.attribution.destination import sender_for
+        from sync.attribution.dispatch import dispatch_all
+
+        settings = settings_()
+        config = config_(settings)
+        destinations = destination_configs(settings, config)
+        known = sorted(d.name for d in getattr(config.conversions, "destinations", ()))
+        if name is not None and name not in destinations:
+            reason = "is not in conversions.yaml" if name not in known else "is disabled or has no credentials"
+            raise click.ClickException(f"destination {name!r} {reason}; configured and enabled: "
+                                       f"{', '.join(sorted(destinations)) or 'none'}")
+        if not destinations:
+            raise click.ClickException("no conversion destination is enabled: set the credentials of one of "
+                                       f"{', '.join(known) or 'the destinations in conversions.yaml'} "
+                                       "(lifesync settings lists them)")
+        out: dict[str, Any] = {}
+        with store_(settings) as store:
+            for dest_name, dest in sorted(destinations.items()):
+                if name is None or dest_name == name:
+                    out[dest_name] = dispatch_all(store, dest, sender_for(dest), dry_run=dry_run).as_dict()
+        dump(out)

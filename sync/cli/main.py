@@ -1,0 +1,341 @@
+"""The ``lifesync`` command line: thin wrappers over the library."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sync.errors import ConfigError, LifesyncError
+from sync.settings import Settings, settings_table
+
+
+def _settings() -> Settings:
+    settings = Settings.from_env()
+    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    if settings.log_level != "DEBUG":  # migration chatter is noise unless debugging
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+    return settings
+
+
+@contextmanager
+def _store(settings: Settings) -> Iterator[Any]:
+    from sync.store.engine import open_store
+
+    store = open_store(settings.database_url)
+    try:
+        yield store
+    finally:
+        store.dispose()
+
+
+def _config(settings: Settings) -> Any:
+    from sync.config import load_config
+
+    return load_config(settings.config_dir)
+
+
+def _dump(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str))
+
+
+def read_records(path: str) -> Iterator[Any]:
+    """Records from a JSON array, one JSON object, or JSON lines (``-`` = stdin); errors name the line."""
+    name = "stdin" if path == "-" else path
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"{name}: cannot read the file ({exc.__class__.__name__}: "
+                                   f"{getattr(exc, 'strerror', None) or exc})") from None
+    stripped = text.lstrip()
+    if stripped.startswith("["):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise click.ClickException(
+                f"{name}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+        yield from data
+        return
+    try:  # one (possibly pretty-printed) object
+        single = json.loads(text)
+    except json.JSONDecodeError:
+        pass
+    else:
+        yield single
+        return
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            yield json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise click.ClickException(f"{name}: line {lineno} is not valid JSON ({exc.msg}); expected a JSON "
+                                       "array or one JSON object per line") from None
+
+
+@click.group()
+def main() -> None:
+    """lifesync: one truth about every contact across CRMs, messaging channels and ad networks."""
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration."""
+    with _store(_settings()):
+        click.echo("database is at the newest revision")
+
+
+@main.command("settings")
+def settings_cmd() -> None:
+    """Print every environment setting with its default and meaning."""
+    click.echo(settings_table())
+
+
+@main.group()
+def config() -> None:
+    """Configuration files."""
+
+
+@config.command("check")
+def config_check() -> None:
+    """Validate lifecycle.yaml, every mapping and the settings naming them; list every error (exit 1 if any)."""
+    from sync.config import check_config
+
+    settings = _settings()
+    issues = check_config(settings.config_dir)
+    if not issues:  # the settings that name mappings, once the mappings load
+        from sync.config import load_config
+        from sync.connectors.generic import endpoint_issues
+
+        issues = endpoint_issues(settings, load_config(settings.config_dir))
+    for issue in issues:
+        click.echo(str(issue), err=True)
+    if issues:
+        click.echo(f"{len(issues)} error(s)", err=True)
+        sys.exit(1)
+    click.echo("configuration OK")
+
+
+@main.group()
+def mappings() -> None:
+    """Mapping files."""
+
+
+@mappings.command("preview")
+@click.argument("mapping_file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("record_json")
+def mappings_preview(mapping_file: str, record_json: str) -> None:
+    """Print the canonical patch RECORD_JSON (a file, - for stdin, or inline JSON) would produce."""
+    from sync.mappings.engine import preview
+
+    if record_json.lstrip().startswith("{"):
+        record = json.loads(record_json)
+    else:
+        records = list(read_records(record_json))
+        if len(records) != 1:
+            raise click.ClickException(f"{record_json}: expected exactly one record, found {len(records)}")
+        record = records[0]
+    _dump(preview(mapping_file, record))
+
+
+@main.command("ingest")
+@click.argument("source")
+@click.argument("object_name", metavar="OBJECT")
+@click.argument("file")
+def ingest_cmd(source: str, object_name: str, file: str) -> None:
+    """Ingest vendor records (JSON array or JSON lines; - for stdin) and print the counts."""
+    from sync.ingest.pipeline import ingest
+    from sync.outbox.effects import Effects
+
+    settings = _settings()
+    config = _config(settings)
+    with _store(settings) as store:
+        result = ingest(source, object_name, read_records(file), store=store, config=config,
+                        batch_size=settings.batch_size, effects=Effects.of(settings, config), map_in_process=False)
+    _dump(result.as_dict())
+
+
+@main.group()
+def contacts() -> None:
+    """Read contacts."""
+
+
+@contacts.command("get")
+@click.argument("identity")
+def contacts_get(identity: str) -> None:
+    """Print one contact found by an identity such as email:ana@example.com or hubspot:123."""
+    from sync.reconcile.patch import IdentityRef
+    from sync.reports.export import contacts_json, find_contact
+
+    try:
+        ref = IdentityRef.parse(identity)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    with _store(_settings()) as store, store.transaction() as session:
+        cid = find_contact(session, ref)
+        if cid is None:
+            raise click.ClickException(f"no contact holds the identity {ref.kind}:<value given>")
+        _dump(contacts_json(session, [cid])[0])
+
+
+@contacts.command("export")
+def contacts_export() -> None:
+    """Print every contact as one JSON array, sorted by id."""
+    from sync.reports.export import export_all
+
+    out = sys.stdout
+    with _store(_settings()) as store, store.transaction() as session:
+        out.write("[")
+        for n, doc in enumerate(export_all(session)):
+            out.write(("," if n else "") + "\n" + json.dumps(doc, sort_keys=True, ensure_ascii=False))
+        out.write("\n]\n")
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, help="gunicorn workers (with REDIS_URL).")
+def serve_cmd(host: str, port: int, workers: int) -> None:
+    """Serve webhooks and health checks.
+
+    With REDIS_URL: gunicorn serving the web app only (run `lifesync worker` beside it).
+    Without: web app, worker and sweeper in this one process on an embedded store.
+    """
+    settings = _settings()
+    if settings.redis_url:
+        from sync.store.engine import open_store
+
+        open_store(settings.database_url).dispose()  # migrate once (and fail here) before workers start
+        os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}",  # noqa: S606
+                                   "--workers", str(workers), "--access-logfile", "-", "jobs.wsgi:app"])
+    from jobs.embedded import serve_embedded
+
+    serve_embedded(settings, host, port, echo=click.echo)
+
+
+@main.command("worker")
+@click.argument("queues", nargs=-1)
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+def worker_cmd(queues: tuple[str, ...], burst: bool) -> None:
+    """Run an rq worker on QUEUES (default: ingest sync dispatch maintenance)."""
+    from jobs import worker
+    from jobs.queues import QUEUES
+
+    unknown = [q for q in queues if q not in QUEUES]
+    if unknown:
+        raise click.BadParameter(f"unknown queue {', '.join(map(repr, unknown))}; lifesync's queues are "
+                                 f"{', '.join(QUEUES)}", param_hint="QUEUES")
+    settings = _settings()
+    if not settings.redis_url:
+        raise click.ClickException("REDIS_URL is not set: without it `lifesync serve` runs the worker itself")
+    worker.run(settings, queues or QUEUES, burst=burst)
+
+
+@main.command("scheduler")
+def scheduler_cmd() -> None:
+    """Run rq's cron scheduler with the jobs of schedule.yaml (needs REDIS_URL; run exactly one)."""
+    settings = _settings()
+    if not settings.redis_url:
+        raise click.ClickException("REDIS_URL is not set: without it `lifesync serve` runs the schedule itself")
+    from jobs.schedule import run_scheduler
+
+    run_scheduler(settings)
+
+
+@main.group()
+def deadletter() -> None:
+    """Records and jobs that could not be processed."""
+
+
+@deadletter.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
+def deadletter_list(as_json: bool) -> None:
+    """Print the open dead letters: id, stage, source/object, record id, reason, created."""
+    from sync.ingest.deadletter import format_table, list_open
+
+    with _store(_settings()) as store:
+        rows = list_open(store)
+    if as_json:
+        _dump(rows)
+    else:
+        click.echo(format_table(rows))
+
+
+@deadletter.command("replay")
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--all", "replay_all", is_flag=True, help="Replay every open dead letter.")
+def deadletter_replay(ids: tuple[int, ...], replay_all: bool) -> None:
+    """Replay dead letters IDS (or --all): records are mapped and reconciled again, jobs re-run.
+
+    Prints what happened; exit 1 when any of them still fails or is not open.
+    """
+    if bool(ids) == replay_all:
+        raise click.ClickException("give the ids of the dead letters to replay, or --all")
+    from jobs.connection import redis_connection
+    from jobs.queues import replay_job
+    from sync.ingest.deadletter import replay
+    from sync.outbox.effects import Effects
+
+    settings = _settings()
+    config = _config(settings)
+    with _store(settings) as store:
+        result = replay(store, config, None if replay_all else list(ids),
+                        replay_job(redis_connection(settings) if settings.redis_url else None),
+                        effects=Effects.of(settings, config))
+    _dump(result.as_dict())
+    if result.failed or result.not_open:
+        sys.exit(1)
+
+
+@main.command("demo")
+@click.option("--people", default=5000, show_default=True, help="People in the synthetic business.")
+@click.option("--seed", default=7, show_default=True, help="Random seed (same seed, same business).")
+@click.option("--database-url", default=None, help="Database to fill (default: a fresh lifesync-demo.db).")
+def demo_cmd(people: int, seed: int, database_url: str | None) -> None:
+    """Generate a synthetic business, ingest it through the real mappings, print what happened."""
+    from sync.demo.run import run_demo
+
+    settings = _settings()
+    run_demo(settings, people=people, seed=seed, database_url=database_url, echo=click.echo)
+
+
+def _register_more() -> None:
+    from sync.cli import attribution as cli_attribution
+    from sync.cli import crm as cli_crm
+    from sync.cli.reports import register as register_reports
+
+    cli_crm.register(main, _settings, _store, _config, _dump)
+    cli_attribution.register(main, _settings, _store, _config, _dump)
+    register_reports(main)
+
+
+_register_more()
+
+
+def run() -> None:
+    """Entry point that turns lifesync errors into clear messages and exit code 1."""
+    try:
+        main(standalone_mode=True)
+    except ConfigError as exc:
+        for issue in exc.issues:
+            click.echo(str(issue), err=True)
+        sys.exit(1)
+    except LifesyncError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()

@@ -1,0 +1,123 @@
+"""``lifesync report``: the reports on the command line, as text tables, JSON or one HTML file.
+
+``register(main)`` adds the group to the ``lifesync`` click group::
+
+    lifesync report funnel [--from 2026-03-01] [--to 2026-03-31] [--json]
+    lifesync report lost | response | attribution | delivery  (same options)
+    lifesync report html report.html [--from ...] [--to ...]
+
+``--from`` and ``--to`` take ISO dates or date-times; ``--to`` with a bare date includes
+that whole day. The database and config come from the environment (``DATABASE_URL``,
+``LIFESYNC_CONFIG_DIR``) like every other command.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import click
+
+from sync.reports import REPORTS
+from sync.reports.text import format_report
+from sync.reports.window import parse_moment
+
+HELP = {
+    "funnel": "Active stages: entered, in it now, moved on, conversion rate, median stay.",
+    "lost": "Lost stages apart from the funnel: by stage, by the stage lost from, who came back.",
+    "response": "First-response time buckets vs the share of those contacts that ended lost.",
+    "attribution": "Conversions and value by campaign / ad / channel / network, first and last touch.",
+    "delivery": "Conversion delivery per destination: sent, failed, dead, pending, click ids, hashed keys.",
+}
+
+
+class IsoMoment(click.ParamType):
+    """An ISO date or date-time; a bare date given as the end of a window means the end of that day."""
+
+    name = "DATE"
+
+    def __init__(self, *, end: bool = False) -> None:
+        self.end = end
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
+        """Parse ``value``; a bad one fails with the accepted forms."""
+        if isinstance(value, datetime):
+            return value
+        try:
+            return parse_moment(str(value), end=self.end)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def _window_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    command = click.option("--to", "end", type=IsoMoment(end=True),
+                           help="End of the window (a bare date includes that day).")(command)
+    return click.option("--from", "start", type=IsoMoment(), help="Start of the window, inclusive.")(command)
+
+
+def _check_window(start: datetime | None, end: datetime | None) -> None:
+    if start is not None and end is not None and start >= end:
+        raise click.BadParameter(f"--from ({start.isoformat()}) must be before --to ({end.isoformat()})",
+                                 param_hint="--from/--to")
+
+
+@contextmanager
+def _store_and_config() -> Iterator[tuple[Any, Any]]:
+    """The store and config the environment names (imported late: ``lifesync --help`` stays fast)."""
+    from sync.config import load_config
+    from sync.settings import Settings
+    from sync.store.engine import open_store
+
+    settings = Settings.from_env()
+    config = load_config(settings.config_dir)
+    store = open_store(settings.database_url)
+    try:
+        yield store, config
+    finally:
+        store.dispose()
+
+
+def _report_command(name: str, compute: Callable[..., Any]) -> click.Command:
+    """``lifesync report NAME``: compute one report, print it as a table or JSON."""
+
+    @click.command(name, help=HELP.get(name) or (compute.__doc__ or "").splitlines()[0])
+    @_window_options
+    @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+    def command(start: datetime | None, end: datetime | None, as_json: bool) -> None:
+        _check_window(start, end)
+        with _store_and_config() as (store, config):
+            report = compute(store, config, start=start, end=end)
+        if as_json:
+            click.echo(json.dumps(report.as_dict(), indent=2, sort_keys=True, ensure_ascii=False))
+        else:
+            click.echo(format_report(report))
+
+    return command
+
+
+@click.command("html")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+@_window_options
+def html_command(path: str, start: datetime | None, end: datetime | None) -> None:
+    """Write every report to PATH as one self-contained HTML file (inline charts, opens offline)."""
+    from sync.reports.html import write_html
+
+    _check_window(start, end)
+    with _store_and_config() as (store, config):
+        written = write_html(path, store, config, start=start, end=end)
+    click.echo(f"wrote {written}")
+
+
+def register(main: click.Group) -> None:
+    """Add the ``report`` command group (one command per report, plus ``html``) to ``main``."""
+
+    @main.group("report")
+    def report() -> None:
+        """Lifecycle reports: funnel, lost, response, attribution, delivery; html for all of them."""
+
+    for name, compute in REPORTS.items():
+        report.add_command(_report_command(name, compute))
+    report.add_command(html_command)

@@ -1,0 +1,198 @@
+"""Lifecycle automation: stale leads move to a lost stage; first-response time per conversation.
+
+**Stale leads** (``automation.stale_leads`` in lifecycle.yaml). A contact in one of a rule's
+active stages is *idle since* the later of its last inbound message and the moment it
+entered its stage. When ``after_days`` have passed since then, lifesync reports the rule's
+lost stage as a stage signal of its own (source ``lifesync``), dated ``idle since +
+after_days``, through the ordinary reconciliation: the stage history records the move like
+any other, replay gives the same result whatever order signals arrive in, and a later
+inbound message reactivates the contact through the configured transition rule.
+
+**First response** (``conversation_stats``). Per (contact, channel, conversation): the first
+inbound message, the first outbound message at or after it, and the seconds between. An
+outbound message answers the conversation it names; one that names no conversation the
+contact opened on that channel — WhatsApp status webhooks carry Meta's billing conversation
+id, inbound messages none — answers every conversation of the contact and channel that was
+open by then. Contacts are recomputed when they gain activities (an activity-id cursor
+re-read with an overlap, so rows of transactions that committed late are not missed) or
+absorb another contact in a merge (a merge-log cursor); unchanged rows are not rewritten.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from sync.config.types import LifecycleConfig, StaleLeadRule
+from sync.ingest.pipeline import IngestResult, ingest_patches
+from sync.outbox.effects import Effects
+from sync.reconcile.patch import IdentityRef, Patch
+from sync.store import model
+from sync.store.engine import Store
+from sync.store.sql import one_of, upsert
+
+AUTOMATION_SOURCE = "lifesync-automation"  # see sync.reconcile.lifecycle.DECISION_SOURCES
+CURSOR_CONNECTION, CURSOR_OBJECT = "lifesync", "first_response"
+ACTIVITY_OVERLAP = 10_000  # activity ids re-read each run: rows of transactions still open last time
+
+
+# ---- stale leads ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class IdleContact:
+    """A contact in an active stage, with when it last wrote or entered that stage."""
+
+    contact_id: int
+    stage: str
+    idle_since: datetime
+    identities: tuple[IdentityRef, ...]
+
+
+def stale_patch(contact: IdleContact, rule: StaleLeadRule, now: datetime) -> Patch | None:
+    """The patch moving an idle contact to the rule's lost stage, or None while it is not stale yet."""
+    at = contact.idle_since + timedelta(days=rule.after_days)
+    if contact.stage not in rule.from_stages or at > now or not contact.identities:
+        return None
+    return Patch(source=AUTOMATION_SOURCE, object="automation", source_time=at, stage=rule.to,
+                 record_id=f"rule {rule.name}: no inbound message for {rule.after_days} days",
+                 identities=contact.identities)
+
+
+def idle_contacts(session: Session, rule: StaleLeadRule, now: datetime, after_id: int,
+                  limit: int) -> tuple[list[IdleContact], int | None]:
+    """One page of contacts the rule may apply to (two queries), and the id to continue after."""
+    c, a = model.Contact, model.Activity
+    last_inbound = (select(func.max(a.occurred_at)).where(a.contact_id == c.id, a.direction == "inbound")
+                    .correlate(c).scalar_subquery())
+    entered = func.coalesce(c.stage_changed_at, c.created_at)
+    rows = session.execute(
+        select(c.id, c.stage, c.stage_changed_at, c.created_at, last_inbound.label("last_inbound"))
+        .where(c.lost_stage.is_(None), c.stage.in_(rule.from_stages), c.id > after_id,
+               entered <= now - timedelta(days=rule.after_days))
+        .order_by(c.id).limit(limit)).all()
+    if not rows:
+        return [], None
+    idle = {r.id: (r.stage, max(t for t in (r.stage_changed_at or r.created_at, r.last_inbound) if t))
+            for r in rows}
+    due = [cid for cid, (_, since) in idle.items() if since + timedelta(days=rule.after_days) <= now]
+    refs: dict[int, list[IdentityRef]] = defaultdict(list)
+    if due:
+        for i in session.execute(select(model.Identity.contact_id, model.Identity.kind, model.Identity.value)
+                                 .where(one_of(session, model.Identity.contact_id, due))):
+            refs[i.contact_id].append(IdentityRef(i.kind, i.value))
+    found = [IdleContact(cid, idle[cid][0], idle[cid][1], tuple(sorted(refs[cid]))) for cid in due]
+    return found, rows[-1].id
+
+
+def apply_stale_leads(store: Store, config: LifecycleConfig, now: datetime | None = None,
+                      batch_size: int = 500, effects: Effects | None = None) -> IngestResult:
+    """Move every stale contact to its rule's lost stage; each page is one reconcile transaction."""
+    now = now or model.utcnow()
+    total = IngestResult()
+    for rule in config.stale_rules:
+        after: int | None = 0
+        while after is not None:
+            with store.transaction() as session:
+                page, after = idle_contacts(session, rule, now, after, batch_size)
+            patches = [p for p in (stale_patch(c, rule, now) for c in page) if p is not None]
+            if patches:
+                total.add(ingest_patches(store, config, [(p, None) for p in patches], effects=effects))
+    return total
+
+
+# ---- first response -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ActivityRow:
+    """The parts of an activity first-response time needs."""
+
+    contact_id: int
+    channel: str
+    conversation_id: str | None
+    direction: str
+    occurred_at: datetime
+
+
+def first_responses(activities: Iterable[ActivityRow]) -> dict[tuple[int, str, str], tuple[datetime, datetime | None]]:
+    """(contact, channel, conversation) → (first inbound, first reply at or after it); see module doc."""
+    inbound: dict[tuple[int, str, str], datetime] = {}
+    outbound: dict[tuple[int, str], list[tuple[datetime, str]]] = defaultdict(list)
+    for a in activities:
+        conv = a.conversation_id or ""
+        if a.direction == "inbound":
+            key = (a.contact_id, a.channel, conv)
+            inbound[key] = min(inbound.get(key, a.occurred_at), a.occurred_at)
+        elif a.direction == "outbound":
+            outbound[(a.contact_id, a.channel)].append((a.occurred_at, conv))
+    opened: dict[tuple[int, str], set[str]] = defaultdict(set)
+    for contact, channel, conv in inbound:
+        opened[(contact, channel)].add(conv)
+    result: dict[tuple[int, str, str], tuple[datetime, datetime | None]] = {}
+    for key, first_in in inbound.items():
+        contact, channel, conv = key
+        replies = (at for at, names in sorted(outbound.get((contact, channel), ()))
+                   if at >= first_in and (names == conv or names not in opened[(contact, channel)]))
+        result[key] = (first_in, next(replies, None))
+    return result
+
+
+def _stat_rows(stats: dict[tuple[int, str, str], tuple[datetime, datetime | None]]) -> list[dict[str, Any]]:
+    return [{"contact_id": c, "channel": ch, "conversation_id": conv[:255], "first_inbound_at": first_in,
+             "first_outbound_at": first_out,
+             "first_response_seconds": int((first_out - first_in).total_seconds()) if first_out else None}
+            for (c, ch, conv), (first_in, first_out) in sorted(stats.items())]
+
+
+def refresh_conversation_stats(session: Session, contact_ids: Sequence[int]) -> int:
+    """Recompute the conversations of these contacts (three statements); returns rows written."""
+    if not contact_ids:
+        return 0
+    a, s = model.Activity, model.ConversationStat
+    rows = [ActivityRow(*r) for r in session.execute(
+        select(a.contact_id, a.channel, a.conversation_id, a.direction, a.occurred_at)
+        .where(one_of(session, a.contact_id, contact_ids)))]
+    fresh = _stat_rows(first_responses(rows))
+    stored = {(r.contact_id, r.channel, r.conversation_id): (r.first_inbound_at, r.first_outbound_at)
+              for r in session.execute(select(s.contact_id, s.channel, s.conversation_id, s.first_inbound_at,
+                                              s.first_outbound_at).where(one_of(session, s.contact_id, contact_ids)))}
+    now = model.utcnow()
+    changed = [{**r, "updated_at": now} for r in fresh if stored.get(
+        (r["contact_id"], r["channel"], r["conversation_id"])) != (r["first_inbound_at"], r["first_outbound_at"])]
+    upsert(session, s, changed, ["contact_id", "channel", "conversation_id"],
+           ["first_inbound_at", "first_outbound_at", "first_response_seconds", "updated_at"])
+    return len(changed)
+
+
+def compute_first_responses(store: Store, batch_size: int = 500) -> dict[str, int]:
+    """Bring conversation_stats up to date with new activities and merges; returns counts."""
+    with store.transaction() as session:
+        cursor = session.get(model.SyncCursor, (CURSOR_CONNECTION, CURSOR_OBJECT))
+        state = dict(cursor.cursor) if cursor else {}
+    last_activity, last_merge = int(state.get("activity_id", 0)), int(state.get("merge_id", 0))
+    contacts = written = 0
+    for table, column, start, name in (
+            (model.Activity, model.Activity.contact_id, max(0, last_activity - ACTIVITY_OVERLAP), "activity_id"),
+            (model.MergeLog, model.MergeLog.kept_contact_id, last_merge, "merge_id")):
+        after = start
+        while True:
+            with store.transaction() as session:
+                page = session.execute(select(table.id, column).where(table.id > after)
+                                       .order_by(table.id).limit(batch_size)).all()
+                if not page:
+                    break
+                ids = sorted({r[1] for r in page})
+                written += refresh_conversation_stats(session, ids)
+            contacts += len(ids)
+            after = page[-1].id
+            state[name] = max(int(state.get(name, 0)), after)
+    with store.transaction() as session:
+        upsert(session, model.SyncCursor, [{"connection": CURSOR_CONNECTION, "object": CURSOR_OBJECT,
+                                            "cursor": state, "updated_at": model.utcnow()}],
+               ["connection", "object"], ["cursor", "updated_at"])
+    return {"contacts": contacts, "written": written}

@@ -1,0 +1,83 @@
+"""Stage write-back: which systems hear about a stage lifesync decided, and how to address them.
+
+When a contact's current stage (its lost stage while lost) changes, ``stage_outbox_rows``
+makes one outbox row per enabled target, in the same transaction as the change (see
+``sync.ingest.persist``). A target that itself reported the change is not told again, and the
+idempotency key (contact, history length, stage) makes a replayed batch add nothing.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sync.outbox.rows import stage_row
+from sync.reconcile.patch import IdentityRef
+from sync.settings import Settings
+
+
+@dataclass(frozen=True)
+class PushTarget:
+    """A system lifesync writes stages to: how it is enabled and how a contact is addressed."""
+
+    system: str
+    token_setting: tuple[str, str]  # (platform, name) of the connection setting that enables it
+    identity_kinds: tuple[str, ...]  # kinds that address a contact there, best first
+    formats: tuple[tuple[str, str], ...]  # kind -> identifier template
+    sender: str  # "module:function" building the sender from Settings (imported only when dispatching)
+
+    def identifier(self, identities: Iterable[IdentityRef]) -> str | None:
+        """How this system names the contact, from the best identity it has; None if none."""
+        refs = sorted(identities)
+        for kind in self.identity_kinds:
+            for ref in refs:
+                if ref.kind == kind:
+                    return dict(self.formats)[kind].format(value=ref.value)
+        return None
+
+
+TARGETS: dict[str, PushTarget] = {
+    "respondio": PushTarget("respondio", ("respondio", "api_token"), ("respondio", "email", "phone"),
+                            (("respondio", "id:{value}"), ("email", "email:{value}"), ("phone", "phone:{value}")),
+                            "sync.connectors.respondio.writeback:stage_sender"),
+}
+
+
+# CRMs (sync.crm.plan) are written to when any of their credentials is configured
+CRM_CREDENTIALS: dict[str, tuple[tuple[str, str], ...]] = {
+    "hubspot": (("hubspot", "token"), ("hubspot", "refresh_token")),
+    "salesforce": (("salesforce", "client_id"),),
+}
+
+
+def enabled_targets(settings: Settings) -> frozenset[str]:
+    """Systems whose write-back credentials are configured (default connection)."""
+    stage = {name for name, t in TARGETS.items() if settings.connection_setting(*t.token_setting)}
+    crm = {name for name, keys in CRM_CREDENTIALS.items() if any(settings.connection_setting(*k) for k in keys)}
+    return frozenset(stage | crm)
+
+
+def stage_outbox_rows(contact_id: int, stage: str | None, history_length: int, last_source: str | None,
+                      identities: Iterable[IdentityRef], targets: Iterable[str]) -> list[dict[str, Any]]:
+    """Outbox rows telling ``targets`` a contact's new stage (none for the system that reported it)."""
+    if stage is None:
+        return []
+    identities = list(identities)
+    rows = []
+    for name in sorted(set(targets) & set(TARGETS)):  # CRMs get their stage through sync.crm.plan
+        target = TARGETS[name]
+        identifier = target.identifier(identities)
+        if name == last_source or identifier is None:
+            continue
+        rows.append(stage_row(name, contact_id, history_length, stage, identifier))
+    return rows
+
+
+def stage_sender(destination: str, settings: Settings) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """The sender ``sync.outbox.stage_dispatch`` gives a stage target's items to, built from settings."""
+    if destination not in TARGETS:
+        raise ValueError(f"no stage write-back target {destination!r}; known: {', '.join(sorted(TARGETS))}")
+    module, _, function = TARGETS[destination].sender.partition(":")
+    return getattr(importlib.import_module(module), function)(settings)

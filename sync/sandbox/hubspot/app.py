@@ -1,0 +1,168 @@
+"""The HubSpot sandbox's Flask app: HubSpot's paths, answered from a ``HubSpotSandbox``.
+
+Every API request first asks the shared fault knobs (``faults.before``) whether to fail, then
+is counted in ``sandbox.calls`` (by method and path template), then authenticated (except the
+OAuth token endpoint) and rate-limited; errors are answered in HubSpot's JSON shapes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+from flask import Flask, Response, g, request
+from werkzeug.exceptions import HTTPException
+
+from sync.sandbox.faults import Fault
+from sync.sandbox.hubspot import reads, writes
+from sync.sandbox.hubspot.errors import ApiError, error_body, rate_limited, validation_error
+
+if TYPE_CHECKING:
+    from sync.sandbox.hubspot.sandbox import HubSpotSandbox
+
+TOKEN_PATH = "/oauth/v1/token"  # noqa: S105 - a path, not a secret
+_CONCRETE = ("object_type", "from_type", "to_type", "operation")  # kept as-is in call keys; ids become {id}
+_RULE_PART = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+
+
+def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    response = Response(json.dumps(body, separators=(",", ":")), status=status, mimetype="application/json")
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _body() -> Any:
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return {}
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise validation_error(f"Invalid input JSON: {exc}") from None
+
+
+def _fault_response(fault: Fault) -> Response:
+    if fault.status == 429:
+        error = rate_limited("TEN_SECONDLY_ROLLING", {}, fault.retry_after)
+        return _json(429, error.body, error.headers)
+    category = "INTERNAL_ERROR" if fault.status >= 500 else None
+    return _json(fault.status, error_body(f"Sandbox {fault.reason} ({fault.status}).", category))
+
+
+def _call_key() -> str:
+    rule, args = request.url_rule, request.view_args or {}
+    assert rule is not None
+
+    def part(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return str(args.get(name, "")) if name in _CONCRETE else "{" + ("id" if name == "record_id" else name) + "}"
+
+    return f"{request.method} {_RULE_PART.sub(part, rule.rule)}"
+
+
+def create_app(sandbox: HubSpotSandbox) -> Flask:
+    """A Flask app serving the sandbox on HubSpot's paths (no ``/hubspot`` prefix: the server mounts it)."""
+    app = Flask("lifesync-hubspot-sandbox")
+
+    @app.before_request
+    def gate() -> Response | None:
+        g.rate_headers = {}
+        if request.url_rule is None:
+            return None  # unknown route: the 404 handler answers
+        fault = sandbox.faults.before(request.path)  # sleeps for latency outside the state lock
+        with sandbox.lock:
+            sandbox.calls[_call_key()] += 1
+        if fault is not None:
+            return _fault_response(fault)
+        if request.path == TOKEN_PATH:
+            return None
+        with sandbox.lock:
+            caller = sandbox.access.authenticate(request.headers.get("Authorization"))
+            g.rate_headers = sandbox.access.admit(caller)
+        return None
+
+    @app.after_request
+    def add_rate_headers(response: Response) -> Response:
+        for name, value in getattr(g, "rate_headers", {}).items():
+            response.headers.setdefault(name, value)
+        return response
+
+    @app.errorhandler(ApiError)
+    def api_error(error: ApiError) -> Response:
+        return _json(error.status, error.body, error.headers)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response:
+        message = "Resource not found" if error.code == 404 else (error.description or error.name)
+        return _json(error.code or 500, error_body(message, "OBJECT_NOT_FOUND" if error.code == 404 else None))
+
+    def args() -> dict[str, list[str]]:
+        return {key: request.args.getlist(key) for key in request.args}
+
+    @app.post(TOKEN_PATH)
+    def token() -> Response:
+        with sandbox.lock:
+            return _json(200, sandbox.access.refresh(request.form.to_dict()))
+
+    @app.get("/crm/v3/objects/<object_type>")
+    def list_objects(object_type: str) -> Response:
+        with sandbox.lock:
+            kind = reads.object_type(sandbox, object_type)
+            return _json(200, reads.list_objects(sandbox, kind, args(), request.base_url))
+
+    @app.post("/crm/v3/objects/<object_type>")
+    def create_object(object_type: str) -> Response:
+        body = _body()
+        with sandbox.lock:
+            kind = reads.object_type(sandbox, object_type)
+            return _json(*writes.single_write(sandbox, kind, "create", body))
+
+    @app.route("/crm/v3/objects/<object_type>/<record_id>", methods=["GET", "PATCH", "DELETE"])
+    def one_object(object_type: str, record_id: str) -> Response:
+        body = _body() if request.method == "PATCH" else None
+        with sandbox.lock:
+            kind = reads.object_type(sandbox, object_type)
+            if request.method == "GET":
+                return _json(200, reads.get_object(sandbox, kind, record_id, args()))
+            if request.method == "PATCH":
+                return _json(*writes.single_write(sandbox, kind, "update", body, record_id,
+                                                  request.args.get("idProperty")))
+            writes.batch_archive(sandbox, kind, {"inputs": [{"id": record_id}]})
+            return Response(status=204)
+
+    @app.post("/crm/v3/objects/<object_type>/search")
+    def search(object_type: str) -> Response:
+        body = _body()
+        with sandbox.lock:
+            return _json(200, reads.search(sandbox, reads.object_type(sandbox, object_type), body))
+
+    @app.post("/crm/v3/objects/<object_type>/batch/<operation>")
+    def batch(object_type: str, operation: str) -> Response:
+        body = _body()
+        with sandbox.lock:
+            kind = reads.object_type(sandbox, object_type)
+            if operation == "read":
+                archived = request.args.get("archived", "false").lower() == "true"
+                return _json(*reads.batch_read(sandbox, kind, body, archived))
+            if operation == "archive":
+                writes.batch_archive(sandbox, kind, body)
+                return Response(status=204)
+            if operation not in writes.OPERATIONS:
+                raise ApiError(404, error_body(f"Unknown batch operation {operation}", "OBJECT_NOT_FOUND"))
+            return _json(*writes.batch_write(sandbox, kind, operation, body))
+
+    @app.get("/crm/v3/properties/<object_type>")
+    @app.get("/crm/v3/properties/<object_type>/<name>")
+    def properties(object_type: str, name: str | None = None) -> Response:
+        with sandbox.lock:
+            return _json(200, reads.get_property(sandbox, reads.object_type(sandbox, object_type), name))
+
+    @app.post("/crm/v4/associations/<from_type>/<to_type>/batch/read")
+    def association_read(from_type: str, to_type: str) -> Response:
+        body = _body()
+        with sandbox.lock:
+            return _json(*reads.association_batch_read(sandbox, from_type, to_type, body))
+
+    return app

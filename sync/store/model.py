@@ -1,0 +1,370 @@
+"""The canonical lifecycle model as SQLAlchemy 2 tables (DESIGN §2).
+
+A contact's winning field values are *derived* from its FieldValue candidates (one per
+source) by the field's survivorship rule; ``Contact.attributes`` caches the result so reads
+need no recomputation. Stage, lost stage and StageTransition rows are likewise derived by
+replaying StageSignal rows, so neither depends on the order records arrived in.
+
+The three highest-volume child tables (field_values, stage_signals, stage_transitions: ~14
+rows per ingested record) carry no foreign key to contacts. Their only writer is
+``sync.ingest.persist``, which creates them with their contact and deletes them before a merged
+contact, and a per-row FK check cost ~13% of PostgreSQL ingest throughput (bench/pipeline.py).
+Identities, whose integrity identity resolution relies on, keep theirs.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from sync.utc import utc
+
+# SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets BIGINT identities.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now, in UTC."""
+    return datetime.now(UTC)
+
+
+class AwareDateTime(TypeDecorator):
+    """DateTime that normalises to UTC on write and re-attaches UTC on read (SQLite drops it)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        """Store UTC; naive values are taken to be UTC already."""
+        if value is None:
+            return None
+        value = utc(value)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Any) -> Any:
+        """Return aware UTC datetimes on every database."""
+        if value is None:
+            return None
+        return utc(value)
+
+    # SQLite keeps timestamps as text ("2026-11-27 10:00:00.000000"). SQLAlchemy's own
+    # processors format and parse it in Python (a regular expression per value read); a
+    # reconcile batch reads and writes hundreds of thousands of them. The C methods
+    # ``isoformat`` and ``fromisoformat`` produce and read exactly that text.
+
+    def bind_processor(self, dialect: Any) -> Any:
+        """On SQLite, datetimes straight to SQLAlchemy's text form (UTC, naive taken as UTC)."""
+        general = super().bind_processor(dialect)
+        if dialect.name != "sqlite":
+            return general
+
+        def process(value: Any) -> Any:
+            if not isinstance(value, datetime):
+                return general(value) if general else value
+            return utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+        return process
+
+    def result_processor(self, dialect: Any, coltype: Any) -> Any:
+        """On SQLite, the stored text straight to an aware UTC datetime."""
+        general = super().result_processor(dialect, coltype)
+        if dialect.name != "sqlite":
+            return general
+
+        def process(value: Any) -> Any:
+            if type(value) is str:
+                try:
+                    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+                except ValueError:
+                    pass
+            return general(value) if general else value
+
+        return process
+
+
+class Base(DeclarativeBase):
+    """Declarative base for every lifesync table."""
+
+
+class Contact(Base):
+    """One person, however many systems know them."""
+
+    __tablename__ = "contacts"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    stage: Mapped[str | None] = mapped_column(String(64), index=True)
+    lost_stage: Mapped[str | None] = mapped_column(String(64), index=True)
+    stage_changed_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    consent: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Identity(Base):
+    """An identifier of a contact in one system; (kind, value) is unique across contacts."""
+
+    __tablename__ = "identities"
+    __table_args__ = (UniqueConstraint("kind", "value", name="uq_identity_kind_value"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    value: Mapped[str] = mapped_column(String(255))
+    source: Mapped[str] = mapped_column(String(32))
+    first_seen_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+
+
+class FieldValue(Base):
+    """One source's value of one field of one contact, with the source's own timestamp."""
+
+    __tablename__ = "field_values"
+    contact_id: Mapped[int] = mapped_column(BigId, primary_key=True)  # no FK: see module docstring
+    field: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    source_time: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    arrived_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    record_id: Mapped[str | None] = mapped_column(String(255))
+
+
+class StageSignal(Base):
+    """An observation that may move a contact's stage: a reported stage or an inbound message."""
+
+    __tablename__ = "stage_signals"
+    __table_args__ = (
+        UniqueConstraint("contact_id", "source", "kind", "stage", "at", name="uq_stage_signal"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    contact_id: Mapped[int] = mapped_column(BigId, index=True)  # no FK: see module docstring
+    at: Mapped[datetime] = mapped_column(AwareDateTime)
+    source: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))
+    stage: Mapped[str] = mapped_column(String(64), default="")  # "" for inbound_message
+    reason: Mapped[str] = mapped_column(String(255), default="")
+
+
+class StageTransition(Base):
+    """A stage change of a contact: from, to, when, which source, why (derived from signals)."""
+
+    __tablename__ = "stage_transitions"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    contact_id: Mapped[int] = mapped_column(BigId, index=True)  # no FK: see module docstring
+    seq: Mapped[int] = mapped_column(Integer)
+    from_stage: Mapped[str | None] = mapped_column(String(64))
+    to_stage: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(AwareDateTime)
+    source: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(String(255))
+
+
+class Touchpoint(Base):
+    """An ad click or referral: network, campaign/ad-set/ad ids, click ids, referral data."""
+
+    __tablename__ = "touchpoints"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    network: Mapped[str | None] = mapped_column(String(32))
+    campaign_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    adset_id: Mapped[str | None] = mapped_column(String(64))
+    ad_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    click_ids: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    referral_url: Mapped[str | None] = mapped_column(Text)
+    headline: Mapped[str | None] = mapped_column(Text)
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    occurred_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    source: Mapped[str] = mapped_column(String(32))
+    record_id: Mapped[str] = mapped_column(String(255))
+
+
+class Activity(Base):
+    """Metadata of a message or CRM activity (no bodies): channel, direction, time."""
+
+    __tablename__ = "activities"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    direction: Mapped[str] = mapped_column(String(16))
+    occurred_at: Mapped[datetime] = mapped_column(AwareDateTime, index=True)
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    conversation_id: Mapped[str | None] = mapped_column(String(255))
+    source: Mapped[str] = mapped_column(String(32))
+
+
+class ConversationStat(Base):
+    """First-response time of one conversation: first inbound message → first reply after it."""
+
+    __tablename__ = "conversation_stats"
+    __table_args__ = (UniqueConstraint("contact_id", "channel", "conversation_id", name="uq_conversation_stat"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    conversation_id: Mapped[str] = mapped_column(String(255), default="")  # "" when the channel has none
+    first_inbound_at: Mapped[datetime] = mapped_column(AwareDateTime)
+    first_outbound_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    first_response_seconds: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+
+
+class ConversionEvent(Base):
+    """A conversion (lead, booking, purchase, ...) with a deterministic ``event_id``."""
+
+    __tablename__ = "conversion_events"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    value: Mapped[float | None] = mapped_column(Float)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    order_id: Mapped[str | None] = mapped_column(String(255))
+    occurred_at: Mapped[datetime] = mapped_column(AwareDateTime)
+    source: Mapped[str] = mapped_column(String(32))
+    object: Mapped[str] = mapped_column(String(64))
+    record_id: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+
+
+class Outbox(Base):
+    """An effect to send later (push to a CRM, conversion to an ad network), same txn as its cause."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    destination: Mapped[str] = mapped_column(String(64), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    conversion_id: Mapped[int | None] = mapped_column(ForeignKey("conversion_events.id", ondelete="CASCADE"))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    available_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+
+
+class Delivery(Base):
+    """The fate of one outbox item at one destination: pending/sent/failed/dead."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("outbox_id", "destination", name="uq_delivery"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id", ondelete="CASCADE"))
+    destination: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    response: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    sent_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    updated_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+
+
+class RawEvent(Base):
+    """The inbox: a webhook body exactly as received, persisted before it is acknowledged."""
+
+    __tablename__ = "raw_events"
+    __table_args__ = (UniqueConstraint("source", "event_key", name="uq_raw_event"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(32))
+    object: Mapped[str] = mapped_column(String(64))  # the mapping's object, e.g. "message"
+    connection: Mapped[str] = mapped_column(String(64), default="default")
+    event_key: Mapped[str] = mapped_column(String(255))
+    received_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    headers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(16), default="received", index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    processed_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+
+
+class MergeLog(Base):
+    """Audit of a contact merge: which contact absorbed which, and through which identity."""
+
+    __tablename__ = "merge_log"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kept_contact_id: Mapped[int] = mapped_column(BigId, index=True)
+    merged_contact_id: Mapped[int] = mapped_column(BigId)
+    via: Mapped[str] = mapped_column(String(64))  # identity kind that linked them
+    source: Mapped[str] = mapped_column(String(32))
+    record_id: Mapped[str] = mapped_column(String(255))
+    at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+
+
+class ConflictLog(Base):
+    """Audit of a value conflict resolved by a rule, or of a merge the rules blocked."""
+
+    __tablename__ = "conflict_log"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    contact_id: Mapped[int] = mapped_column(BigId, index=True)
+    field: Mapped[str] = mapped_column(String(64))
+    rule: Mapped[str] = mapped_column(String(64))
+    winner_source: Mapped[str | None] = mapped_column(String(32))
+    candidates: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    source: Mapped[str] = mapped_column(String(32))
+    record_id: Mapped[str] = mapped_column(String(255))
+    at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+
+
+class DeadLetter(Base):
+    """A record that could not be processed, with the reason; replayable."""
+
+    __tablename__ = "dead_letters"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    stage: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(32))
+    object: Mapped[str] = mapped_column(String(64))
+    record_id: Mapped[str | None] = mapped_column(String(255))
+    reason: Mapped[str] = mapped_column(Text)
+    payload: Mapped[Any] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    replayed_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+
+
+class EchoRecord(Base):
+    """A value lifesync pushed to a system, so its echo coming back is not a change."""
+
+    __tablename__ = "echo_records"
+    __table_args__ = (UniqueConstraint("system", "contact_id", "field", name="uq_echo"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    system: Mapped[str] = mapped_column(String(32))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    field: Mapped[str] = mapped_column(String(64))
+    digest: Mapped[str] = mapped_column(String(64))
+    origin_source: Mapped[str] = mapped_column(String(32))
+    origin_time: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    pushed_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+
+
+class SyncCursor(Base):
+    """Incremental-sync state per (connection, object)."""
+
+    __tablename__ = "sync_cursors"
+    connection: Mapped[str] = mapped_column(String(64), primary_key=True)
+    object: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cursor: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+
+
+
+class Credential(Base):
+    """OAuth tokens a connection obtained or had rotated, Fernet-encrypted (``sync.store.credentials``)."""
+
+    __tablename__ = "credentials"
+    system: Mapped[str] = mapped_column(String(32), primary_key=True)
+    connection: Mapped[str] = mapped_column(String(64), primary_key=True)
+    secret: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
