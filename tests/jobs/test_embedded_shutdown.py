@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import threading
 
+from conftest import REDIS_TEST_URL
 from rq.worker import WorkerStatus
 
 from jobs import connection as embedded
@@ -40,5 +41,5 @@ def test_a_warm_shutdown_request_makes_no_store_call_from_the_signal_handler(dat
 
 
 def test_with_real_redis_the_worker_is_rqs_own(database_url):
-    worker = make_worker(Settings.from_env({"DATABASE_URL": database_url, "REDIS_URL": "redis://127.0.0.1:6379/15"}))
+    worker = make_worker(Settings.from_env({"DATABASE_URL": database_url, "REDIS_URL": REDIS_TEST_URL}))
     assert type(worker).__name__ == "SimpleWorker"
