@@ -14,10 +14,14 @@ import hashlib
 import hmac
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sync.connectors.events import InboundEvent
 from sync.errors import ConfigIssue
+
+if TYPE_CHECKING:
+    from sync.config import Config
+    from sync.settings import Settings
 
 
 class SignatureError(ValueError):
@@ -28,7 +32,7 @@ class PayloadError(ValueError):
     """The body is not an object or an array of objects."""
 
 
-def endpoint_issues(settings: Any, config: Any) -> list[ConfigIssue]:
+def endpoint_issues(settings: Settings, config: Config) -> list[ConfigIssue]:
     """What is wrong with the configured endpoints: a mapping setting that names no mapping, or half an endpoint.
 
     An endpoint is ``LIFESYNC_GENERIC_SECRET__<NAME>`` plus ``LIFESYNC_GENERIC_MAPPING__<NAME>``

@@ -19,13 +19,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sync.outbox.rows import crm_row
 from sync.reconcile.patch import IdentityRef
 from sync.reconcile.state import STAGE_SLOT
 from sync.reconcile.survivorship import is_blank, value_key
 from sync.reconcile.workspace import ContactState, Echo, digest, echo_digest
+
+if TYPE_CHECKING:
+    from sync.config import Config
 
 STAGE = STAGE_SLOT  # the echo slot of the stage
 
@@ -46,7 +49,7 @@ class CrmTarget:
     identity_kinds: tuple[str, ...]
 
 
-def crm_targets(config: Any, names: Iterable[str]) -> tuple[CrmTarget, ...]:
+def crm_targets(config: Config, names: Iterable[str]) -> tuple[CrmTarget, ...]:
     """The CRM targets among ``names`` (enabled systems), from the loaded mappings."""
     out = []
     for system in sorted(set(names) & set(CRM_IDENTITY_KINDS)):

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -28,6 +28,9 @@ from sync.ingest.pipeline import IngestResult, ingest_patches, map_records, mapp
 from sync.outbox.effects import Effects
 from sync.store import model
 from sync.store.engine import Store
+
+if TYPE_CHECKING:
+    from sync.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +77,7 @@ def load_cursor(store: Store, source: str, connection: str, obj: str) -> dict[st
     return dict(row or {})
 
 
-def run_sync(connector: Puller, store: Store, config: Any, *, connection: str = "default",
+def run_sync(connector: Puller, store: Store, config: Config, *, connection: str = "default",
              objects: Sequence[str] | None = None, full: bool = False, batch_size: int = 500,
              effects: Effects | None = None,
              progress: Progress | None = None, now: datetime | None = None) -> SyncReport:

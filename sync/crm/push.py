@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, delete, select
 
@@ -39,6 +39,9 @@ from sync.reconcile.survivorship import is_blank, value_key
 from sync.store import model
 from sync.store.engine import Store
 from sync.store.sql import chunks, insert_ignore, insert_rows, one_of, upsert
+
+if TYPE_CHECKING:
+    from sync.config import Config
 
 
 @dataclass
@@ -98,7 +101,7 @@ class _Outcome:
                                                             "requests": 0, "superseded": 0})
 
 
-def dispatch_crm(store: Store, config: Any, system: str, pusher: Pusher, *, limit: int = 5000,
+def dispatch_crm(store: Store, config: Config, system: str, pusher: Pusher, *, limit: int = 5000,
                  now: datetime | None = None) -> dict[str, int]:
     """Send what is due for the CRM ``system``; counts of sent / retrying / dead / conflicts / requests."""
     now = now or model.utcnow()
@@ -226,7 +229,7 @@ def _refresh(system: str, contact: _Contact, now_: _Current) -> None:
     contact.sent_stage = now_.stage if contact.stage and now_.stage and now_.stage != known else None
 
 
-def _item(config: Any, system: str, contact: _Contact, identities: dict[str, list[str]], out: _Outcome,
+def _item(config: Config, system: str, contact: _Contact, identities: dict[str, list[str]], out: _Outcome,
           attempts: dict[int, int], now: datetime) -> PushItem | None:
     if contact.contact_id < 0:
         _dead(out, system, contact, attempts, now, "the contact no longer exists")

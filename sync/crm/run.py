@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sync.crm.pull import Progress, run_sync
 from sync.crm.push import dispatch_crm
@@ -20,6 +20,9 @@ from sync.outbox.targets import CRM_CREDENTIALS
 from sync.settings import Settings
 from sync.store.credentials import token_store
 from sync.store.engine import Store
+
+if TYPE_CHECKING:
+    from sync.config import Config
 
 CRM_SYSTEMS = ("hubspot", "salesforce")
 
@@ -47,7 +50,7 @@ def configured_connections(settings: Settings, system: str) -> list[str]:
     return found
 
 
-def open_crm(system: str, settings: Settings, store: Store, config: Any, connection: str = "default", *,
+def open_crm(system: str, settings: Settings, store: Store, config: Config, connection: str = "default", *,
              redis: Any = None, sleep: Callable[[float], None] = time.sleep) -> Any:
     """The connector of (system, connection), reading the fields its mappings use."""
     tokens = token_store(store, settings)
@@ -65,7 +68,7 @@ def open_crm(system: str, settings: Settings, store: Store, config: Any, connect
     raise SettingsError(f"unknown CRM {system!r}")
 
 
-def sync_connection(system: str, connection: str, *, settings: Settings, store: Store, config: Any,
+def sync_connection(system: str, connection: str, *, settings: Settings, store: Store, config: Config,
                     redis: Any = None, objects: Sequence[str] | None = None, full: bool = False,
                     push: bool = True, progress: Progress | None = None,
                     sleep: Callable[[float], None] = time.sleep, check_mappings: bool = False) -> dict[str, Any]:
@@ -94,7 +97,7 @@ def sync_connection(system: str, connection: str, *, settings: Settings, store: 
     return report
 
 
-def push_pending(system: str, store: Store, config: Any, pusher: Any) -> dict[str, int]:
+def push_pending(system: str, store: Store, config: Config, pusher: Any) -> dict[str, int]:
     """Send every write-back due now to ``system``, batch after batch; summed counts."""
     pushed: dict[str, int] = {}
     while True:

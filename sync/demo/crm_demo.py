@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sync.crm.run import CRM_SYSTEMS, sync_connection
 from sync.ingest.pipeline import IngestResult
+
+if TYPE_CHECKING:
+    from sync.config import Config
+    from sync.store.engine import Store
 
 __all__ = ["CRM_SYSTEMS", "CrmDemo", "crm_sync"]
 
@@ -44,7 +48,7 @@ class CrmDemo:
         return "\n".join(lines)
 
 
-def crm_sync(world: Any, store: Any, config: Any, row: Callable[[str, str, IngestResult], None]) -> CrmDemo:
+def crm_sync(world: Any, store: Store, config: Config, row: Callable[[str, str, IngestResult], None]) -> CrmDemo:
     """Sync each CRM sandbox of ``world``, write back what each lacks, then sync until nothing moves."""
     out = CrmDemo(url=world.server.url, refused_values=world.refused_values)
     for system in CRM_SYSTEMS:

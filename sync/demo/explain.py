@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
@@ -12,8 +12,12 @@ from sync.ingest.pipeline import IngestResult
 from sync.reports.attribution import attribution
 from sync.store import model
 
+if TYPE_CHECKING:
+    from sync.config import Config
+    from sync.store.engine import Store
 
-def explain(store: Any, config: Any, total: IngestResult, networks: dict[str, dict[str, Any]],
+
+def explain(store: Store, config: Config, total: IngestResult, networks: dict[str, dict[str, Any]],
             echo: Callable[[str], None]) -> None:
     """Print the sections of the demo's closing report."""
     with store.transaction() as s:

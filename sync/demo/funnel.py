@@ -9,13 +9,16 @@ were lost from (all time).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
 from sync.reports import funnel as funnel_report
 from sync.reports import lost as lost_report
 from sync.reports.funnel import FunnelReport
+
+if TYPE_CHECKING:
+    from sync.config import Config, LifecycleConfig
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,7 @@ class Funnel:
     totals: dict[str, int] = field(default_factory=dict)
 
 
-def funnel(session: Session, config: Any) -> Funnel:
+def funnel(session: Session, config: Config | LifecycleConfig) -> Funnel:
     """The all-time funnel and lost stages (see ``sync.reports.funnel`` for what the numbers mean)."""
     active: FunnelReport = funnel_report(session, config)
     dropped = lost_report(session, config)

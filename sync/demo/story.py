@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.fernet import Fernet
 
@@ -39,6 +39,10 @@ from sync.sandbox.hubspot.sandbox import HubSpotSandbox
 from sync.sandbox.salesforce.sandbox import SalesforceSandbox
 from sync.sandbox.server import SandboxServer
 from sync.settings import Settings
+
+if TYPE_CHECKING:
+    from sync.config import Config
+    from sync.store.engine import Store
 
 SECRETS = {"LIFESYNC_WHATSAPP_APP_SECRET": "demo-whatsapp-app-secret",
            "LIFESYNC_MESSENGER_APP_SECRET": "demo-messenger-app-secret",
@@ -79,7 +83,7 @@ def _meta_signed(secret: str, body: bytes) -> dict[str, str]:
     return {"X-Hub-Signature-256": f"sha256={digest}", "Content-Type": "application/json"}
 
 
-def receive_webhooks(world: World, store: Any, config: Any, business: Any,
+def receive_webhooks(world: World, store: Store, config: Config, business: Any,
                      row: Callable[[str, str, IngestResult], None]) -> dict[str, int]:
     """Post the business's messaging and shop traffic to lifesync's webhooks; process the inbox."""
     from sync.web.app import create_app
@@ -118,7 +122,7 @@ def receive_webhooks(world: World, store: Any, config: Any, business: Any,
     return {**posted, "refused": refused, "stored": len(stored)}
 
 
-def dispatch_everything(world: World, store: Any, config: Any) -> dict[str, dict[str, Any]]:
+def dispatch_everything(world: World, store: Store, config: Config) -> dict[str, dict[str, Any]]:
     """Send every queued conversion to its ad-network sandbox; what each network then holds."""
     out: dict[str, dict[str, Any]] = {}
     sandboxes = {"meta": world.meta, "tiktok": world.tiktok, "google": world.google}

@@ -21,7 +21,7 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 
@@ -33,6 +33,9 @@ from sync.reconcile.identity import clean
 from sync.store import model
 from sync.store.engine import Store
 from sync.store.sql import chunks, one_of
+
+if TYPE_CHECKING:
+    from sync.config import Config
 
 RECORD_STAGES = ("mapping", "reconcile")
 JOB_STAGE = "job"
@@ -89,7 +92,7 @@ class ReplayResult:
                 "not_open": self.not_open}
 
 
-def replay(store: Store, config: Any, ids: Sequence[int] | None = None,
+def replay(store: Store, config: Config, ids: Sequence[int] | None = None,
            enqueue_job: Callable[[dict[str, Any]], None] | None = None, page: int = 500,
            effects: Effects | None = None) -> ReplayResult:
     """Replay the open dead letters ``ids`` (None: every open one); see the module docstring.
@@ -149,7 +152,7 @@ def _replay_job(letter: model.DeadLetter, enqueue_job: Callable[[dict[str, Any]]
     return None
 
 
-def _replay_records(session: Any, config: Any, letters: list[model.DeadLetter],
+def _replay_records(session: Any, config: Config, letters: list[model.DeadLetter],
                     effects: Effects) -> dict[int, str | None]:
     """Map and reconcile the letters' payloads in this transaction; id → None or the new reason."""
     outcome: dict[int, str | None] = {}

@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from contextlib import nullcontext
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import pq
@@ -32,6 +32,9 @@ from sync.store import jsontext, model
 from sync.store.engine import Store
 from sync.store.sql import chunks, one_of
 from sync.store.sqlite_lock import writer_turn
+
+if TYPE_CHECKING:
+    from sync.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -196,7 +199,7 @@ def _check(pgconn: pq.abc.PGconn, result: Any, encoding: str) -> Any:
     raise psycopg.errors.error_from_result(result, encoding=encoding)
 
 
-def process_events(store: Store, config: Any, ids: Iterable[int], effects: Effects | None = None) -> IngestResult:
+def process_events(store: Store, config: Config, ids: Iterable[int], effects: Effects | None = None) -> IngestResult:
     """Map and reconcile received events; each (source, object) group is one transaction."""
     total = IngestResult()
     ids = sorted(set(ids))
@@ -219,7 +222,7 @@ def process_events(store: Store, config: Any, ids: Iterable[int], effects: Effec
     return total
 
 
-def process_isolating(store: Store, config: Any, ids: Sequence[int], effects: Effects | None = None) -> IngestResult:
+def process_isolating(store: Store, config: Config, ids: Sequence[int], effects: Effects | None = None) -> IngestResult:
     """``process_events``, except that an event whose processing raises cannot hold back the rest.
 
     The inbox is processed oldest first, so an event that always fails would otherwise stop

@@ -15,7 +15,7 @@ from itertools import islice
 from multiprocessing import get_context
 from typing import Any
 
-from sync.config import load_config
+from sync.config import Config, load_config
 from sync.config.types import LifecycleConfig
 from sync.errors import ConfigError, ConfigIssue, MappingError, RecordError
 from sync.ingest.gcpolicy import batch_done, bulk_gc, bulk_process
@@ -220,7 +220,7 @@ class _Mapper:
         return _Remote(self.pool.submit(_map_in_worker, batch), batch)
 
 
-def mapping_for(config: Any, source: str, obj: str) -> Any:
+def mapping_for(config: Config, source: str, obj: str) -> Any:
     """The mapping of (source, object), or an error naming the ones that exist."""
     try:
         return config.mappings[(source, obj)]
@@ -231,7 +231,7 @@ def mapping_for(config: Any, source: str, obj: str) -> Any:
 
 
 def ingest(
-    source: str, obj: str, records: Iterable[Any], *, store: Store | None = None, config: Any = None,
+    source: str, obj: str, records: Iterable[Any], *, store: Store | None = None, config: Config | None = None,
     batch_size: int | None = None, effects: Effects | None = None, map_in_process: bool = True,
 ) -> IngestResult:
     """Ingest vendor records of one (source, object) through its mapping; returns the counts.

@@ -12,11 +12,14 @@ conversions, but nothing is queued).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sync.attribution.rules import NO_RULES, ConversionRules
 from sync.crm.plan import CrmTarget, crm_targets
 from sync.settings import Settings
+
+if TYPE_CHECKING:
+    from sync.config import Config
 
 
 @dataclass(frozen=True)
@@ -29,7 +32,7 @@ class Effects:
     conversion_destinations: frozenset[str] = frozenset()  # destinations with credentials
 
     @classmethod
-    def of(cls, settings: Settings, config: Any) -> Effects:
+    def of(cls, settings: Settings, config: Config) -> Effects:
         """Everything this deployment's credentials enable, with the config's conversion rules."""
         from sync.attribution.configure import enabled_destinations
         from sync.outbox.targets import enabled_targets
@@ -39,6 +42,6 @@ class Effects:
                    enabled_destinations(settings, config))
 
     @classmethod
-    def rules_only(cls, config: Any) -> Effects:
+    def rules_only(cls, config: Config) -> Effects:
         """The config's conversion rules, nothing queued anywhere (tests, previews)."""
         return cls(conversion_rules=getattr(config, "conversions", None) or NO_RULES)

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
@@ -28,6 +28,9 @@ from sqlalchemy.orm import Session
 from sync.reports.window import ReportData, reading, within
 from sync.store import model
 from sync.store.engine import Store
+
+if TYPE_CHECKING:
+    from sync.config import Config, LifecycleConfig
 
 DIMENSIONS = ("campaign", "ad", "channel", "network")
 NO_CURRENCY = "XXX"
@@ -73,8 +76,8 @@ class AttributionReport(ReportData):
     last_touch: ModelBreakdown
 
 
-def attribution(session_or_store: Session | Store, config: Any = None, *, start: datetime | None = None,
-                end: datetime | None = None) -> AttributionReport:
+def attribution(session_or_store: Session | Store, config: Config | LifecycleConfig | None = None, *,
+                start: datetime | None = None, end: datetime | None = None) -> AttributionReport:
     """Compute the attribution report; ``config`` is accepted for a uniform signature."""
     with reading(session_or_store) as session:
         first, unattributed, unattributed_value = _credit(session, "first_touch", start, end)

@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import String, case, cast, exists, func, literal, select, true
 from sqlalchemy.dialects.postgresql import JSON as PG_JSON
@@ -37,6 +37,9 @@ from sqlalchemy.orm import Session
 from sync.reports.window import ReportData, reading, share, within
 from sync.store import model
 from sync.store.engine import Store
+
+if TYPE_CHECKING:
+    from sync.config import Config, LifecycleConfig
 
 CONVERSION_KIND = "conversion"
 STATUSES = ("sent", "failed", "dead", "pending", "expired", "duplicate", "validated")
@@ -72,8 +75,8 @@ class DeliveryReport(ReportData):
     destinations: tuple[DestinationHealth, ...]
 
 
-def delivery(session_or_store: Session | Store, config: Any = None, *, start: datetime | None = None,
-             end: datetime | None = None) -> DeliveryReport:
+def delivery(session_or_store: Session | Store, config: Config | LifecycleConfig | None = None, *,
+             start: datetime | None = None, end: datetime | None = None) -> DeliveryReport:
     """Compute the delivery-health report; ``config`` is accepted for a uniform signature."""
     o, d = model.Outbox, model.Delivery
     conversions = (o.kind == CONVERSION_KIND, within(o.created_at, start, end))

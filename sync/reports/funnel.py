@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, and_, case, distinct, func, literal, select
 from sqlalchemy.orm import Session, aliased
@@ -30,6 +30,9 @@ from sync.config.types import LifecycleConfig
 from sync.reports.window import ReportData, lifecycle_of, median, reading, seconds_between, share, within
 from sync.store import model
 from sync.store.engine import Store
+
+if TYPE_CHECKING:
+    from sync.config import Config
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,7 @@ def stage_rank(column: Any, config: LifecycleConfig) -> ColumnElement[int]:
     return case({name: i for i, name in enumerate(config.active_names)}, value=column, else_=-1)
 
 
-def funnel(session_or_store: Session | Store, config: Any, *, start: datetime | None = None,
+def funnel(session_or_store: Session | Store, config: Config | LifecycleConfig, *, start: datetime | None = None,
            end: datetime | None = None) -> FunnelReport:
     """Compute the funnel (see the module docstring for what each number means)."""
     lifecycle = lifecycle_of(config)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
@@ -26,6 +26,9 @@ from sync.reports.text import duration, money, percent, window_line
 from sync.reports.window import reading
 from sync.store.engine import Store
 from sync.store.model import utcnow
+
+if TYPE_CHECKING:
+    from sync.config import Config, LifecycleConfig
 
 TOP_CAMPAIGNS = 12  # campaigns charted; the tables below the chart list them all
 
@@ -129,8 +132,8 @@ def render_html(funnel_report: FunnelReport, lost_report: LostReport, response_r
             + "".join(sections) + "</body></html>\n")
 
 
-def write_html(path: str | Path, store: Store | Session, config: Any, *, start: datetime | None = None,
-               end: datetime | None = None) -> Path:
+def write_html(path: str | Path, store: Store | Session, config: Config | LifecycleConfig, *,
+               start: datetime | None = None, end: datetime | None = None) -> Path:
     """Compute funnel, lost, response, attribution and delivery in one transaction and write the page."""
     with reading(store) as session:
         reports = [fn(session, config, start=start, end=end) for fn in (funnel, lost, response, attribution, delivery)]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import distinct, func, or_, select
 from sqlalchemy.orm import Session
@@ -25,6 +25,9 @@ from sqlalchemy.orm import Session
 from sync.reports.window import ReportData, lifecycle_of, reading, within
 from sync.store import model
 from sync.store.engine import Store
+
+if TYPE_CHECKING:
+    from sync.config import Config, LifecycleConfig
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,7 @@ class LostReport(ReportData):
     came_back_contacts: int  # distinct contacts that left a lost stage in the window
 
 
-def lost(session_or_store: Session | Store, config: Any, *, start: datetime | None = None,
+def lost(session_or_store: Session | Store, config: Config | LifecycleConfig, *, start: datetime | None = None,
          end: datetime | None = None) -> LostReport:
     """Compute the lost-stage report (see the module docstring)."""
     lifecycle = lifecycle_of(config)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
@@ -24,6 +24,9 @@ from sync.reports.window import ReportData, reading, share, within
 from sync.store import model
 from sync.store.engine import Store
 
+if TYPE_CHECKING:
+    from sync.config import Config, LifecycleConfig
+
 # (label, lower bound in seconds inclusive, upper bound exclusive); "never answered" comes last
 BUCKETS: tuple[tuple[str, int, int | None], ...] = (
     ("< 5 min", 0, 5 * 60),
@@ -31,6 +34,7 @@ BUCKETS: tuple[tuple[str, int, int | None], ...] = (
     ("1–24 h", 60 * 60, 24 * 60 * 60),
     ("> 24 h", 24 * 60 * 60, None),
 )
+
 NEVER = "never answered"
 
 
@@ -56,8 +60,8 @@ class ResponseReport(ReportData):
     lost_share: float | None
 
 
-def response(session_or_store: Session | Store, config: Any = None, *, start: datetime | None = None,
-             end: datetime | None = None) -> ResponseReport:
+def response(session_or_store: Session | Store, config: Config | LifecycleConfig | None = None, *,
+             start: datetime | None = None, end: datetime | None = None) -> ResponseReport:
     """Compute the first-response vs drop-off report; ``config`` is accepted for a uniform signature."""
     s, c = model.ConversationStat, model.Contact
     first = (select(s.contact_id, s.first_inbound_at, s.first_response_seconds,

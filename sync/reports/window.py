@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import fields, is_dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, and_, func, true
 from sqlalchemy.orm import Session
@@ -22,6 +22,9 @@ from sqlalchemy.orm import Session
 from sync.config.types import LifecycleConfig
 from sync.store.engine import Store
 from sync.utc import utc as as_utc
+
+if TYPE_CHECKING:
+    from sync.config import Config
 
 
 @contextmanager
@@ -34,7 +37,7 @@ def reading(session_or_store: Session | Store) -> Iterator[Session]:
         yield session_or_store
 
 
-def lifecycle_of(config: Any) -> LifecycleConfig:
+def lifecycle_of(config: Config | LifecycleConfig) -> LifecycleConfig:
     """The lifecycle config, from a loaded ``Config`` or a ``LifecycleConfig`` itself."""
     found = getattr(config, "lifecycle", config)
     if not isinstance(found, LifecycleConfig):

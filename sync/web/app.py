@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from sync.settings import Settings
 from sync.store.engine import Store, open_store
+
+if TYPE_CHECKING:
+    from sync.config import Config
 
 Enqueue = Callable[[Sequence[int]], Any]
 
@@ -21,7 +24,7 @@ class Pingable(Protocol):
         """Answer, or raise when unreachable."""
 
 
-def create_app(settings: Settings | None = None, *, store: Store | None = None, config: Any = None,
+def create_app(settings: Settings | None = None, *, store: Store | None = None, config: Config | None = None,
                enqueue: Enqueue, queue: Pingable | None = None) -> Flask:
     """Build the web app. ``store`` and ``config`` default to what settings name.
 
