@@ -6,9 +6,11 @@ from typing import Any
 
 import click
 
+from sync.cli import context
 
-def register(main: click.Group, settings_: Any, store_: Any, config_: Any, dump: Any) -> None:
-    """Add ``dispatch`` to ``main`` (helpers passed in from ``sync.cli.main``)."""
+
+def register(main: click.Group) -> None:
+    """Add ``dispatch`` to ``main`` (shared helpers in ``sync.cli.context``)."""
 
     @main.command("dispatch")
     @click.option("--destination", "name", default=None, help="Only this destination of conversions.yaml.")
@@ -19,8 +21,8 @@ def register(main: click.Group, settings_: Any, store_: Any, config_: Any, dump:
         from sync.attribution.destination import sender_for
         from sync.attribution.dispatch import dispatch_all
 
-        settings = settings_()
-        config = config_(settings)
+        settings = context.settings()
+        config = context.load_config(settings)
         destinations = destination_configs(settings, config)
         known = sorted(d.name for d in getattr(config.conversions, "destinations", ()))
         if name is not None and name not in destinations:
@@ -32,8 +34,8 @@ def register(main: click.Group, settings_: Any, store_: Any, config_: Any, dump:
                                        f"{', '.join(known) or 'the destinations in conversions.yaml'} "
                                        "(lifesync settings lists them)")
         out: dict[str, Any] = {}
-        with store_(settings) as store:
+        with context.opened_store(settings) as store:
             for dest_name, dest in sorted(destinations.items()):
                 if name is None or dest_name == name:
                     out[dest_name] = dispatch_all(store, dest, sender_for(dest), dry_run=dry_run).as_dict()
-        dump(out)
+        context.dump(out)

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from sync.cli import context
 from sync.connectors.crm import SyncStats
 from sync.ingest.pipeline import IngestResult
 
@@ -30,8 +31,8 @@ class _ProgressLine:
             click.echo("", err=True)
 
 
-def register(main: click.Group, settings_: Any, store_: Any, config_: Any, dump: Any) -> None:
-    """Add the CRM commands to ``main`` (helpers passed in from ``sync.cli.main``)."""
+def register(main: click.Group) -> None:
+    """Add the CRM commands to ``main`` (shared helpers in ``sync.cli.context``)."""
 
     @main.command("sync")
     @click.argument("connection")
@@ -44,20 +45,20 @@ def register(main: click.Group, settings_: Any, store_: Any, config_: Any, dump:
         from jobs.locks import host_scope, sync_lock
         from sync.crm.run import lock_name, parse_connection, sync_connection
 
-        settings = settings_()
+        settings = context.settings()
         system, conn = parse_connection(connection)
         progress = _ProgressLine()
         redis = redis_connection(settings)
-        with store_(settings) as store, sync_lock(redis, "lifesync", lock_name(system, conn), 6 * 3600,
+        with context.opened_store(settings) as store, sync_lock(redis, "lifesync", lock_name(system, conn), 6 * 3600,
                                                                 host_scope(settings)) as held:
             if not held:
                 raise click.ClickException(f"another run of {connection} (a scheduled sync or write-back) holds its "
                                            "lock; try again when it has finished")
-            report = sync_connection(system, conn, settings=settings, store=store, config=config_(settings),
+            report = sync_connection(system, conn, settings=settings, store=store, config=context.load_config(settings),
                                      redis=redis, objects=[object_name] if object_name else None,
                                      full=full, push=not no_push, progress=progress, check_mappings=True)
         progress.done()
-        dump(report)
+        context.dump(report)
 
     @main.command("sandbox")
     @click.option("--host", default="127.0.0.1", show_default=True)

@@ -3,81 +3,14 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Any
 
 import click
 
+from sync.cli import context
 from sync.errors import ConfigError, LifesyncError
-from sync.settings import Settings, settings_table
-
-
-def _settings() -> Settings:
-    settings = Settings.from_env()
-    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
-    if settings.log_level != "DEBUG":  # migration chatter is noise unless debugging
-        logging.getLogger("alembic").setLevel(logging.WARNING)
-    return settings
-
-
-@contextmanager
-def _store(settings: Settings) -> Iterator[Any]:
-    from sync.store.engine import open_store
-
-    store = open_store(settings.database_url)
-    try:
-        yield store
-    finally:
-        store.dispose()
-
-
-def _config(settings: Settings) -> Any:
-    from sync.config import load_config
-
-    return load_config(settings.config_dir)
-
-
-def _dump(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str))
-
-
-def read_records(path: str) -> Iterator[Any]:
-    """Records from a JSON array, one JSON object, or JSON lines (``-`` = stdin); errors name the line."""
-    name = "stdin" if path == "-" else path
-    try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise click.ClickException(f"{name}: cannot read the file ({exc.__class__.__name__}: "
-                                   f"{getattr(exc, 'strerror', None) or exc})") from None
-    stripped = text.lstrip()
-    if stripped.startswith("["):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise click.ClickException(
-                f"{name}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
-        yield from data
-        return
-    try:  # one (possibly pretty-printed) object
-        single = json.loads(text)
-    except json.JSONDecodeError:
-        pass
-    else:
-        yield single
-        return
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            yield json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise click.ClickException(f"{name}: line {lineno} is not valid JSON ({exc.msg}); expected a JSON "
-                                       "array or one JSON object per line") from None
+from sync.settings import settings_table
 
 
 @click.group()
@@ -93,7 +26,7 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending migration."""
-    with _store(_settings()):
+    with context.opened_store(context.settings()):
         click.echo("database is at the newest revision")
 
 
@@ -113,7 +46,7 @@ def config_check() -> None:
     """Validate lifecycle.yaml, every mapping and the settings naming them; list every error (exit 1 if any)."""
     from sync.config import check_config
 
-    settings = _settings()
+    settings = context.settings()
     issues = check_config(settings.config_dir)
     if not issues:  # the settings that name mappings, once the mappings load
         from sync.config import load_config
@@ -143,11 +76,11 @@ def mappings_preview(mapping_file: str, record_json: str) -> None:
     if record_json.lstrip().startswith("{"):
         record = json.loads(record_json)
     else:
-        records = list(read_records(record_json))
+        records = list(context.read_records(record_json))
         if len(records) != 1:
             raise click.ClickException(f"{record_json}: expected exactly one record, found {len(records)}")
         record = records[0]
-    _dump(preview(mapping_file, record))
+    context.dump(preview(mapping_file, record))
 
 
 @main.command("ingest")
@@ -159,12 +92,12 @@ def ingest_cmd(source: str, object_name: str, file: str) -> None:
     from sync.ingest.pipeline import ingest
     from sync.outbox.effects import Effects
 
-    settings = _settings()
-    config = _config(settings)
-    with _store(settings) as store:
-        result = ingest(source, object_name, read_records(file), store=store, config=config,
+    settings = context.settings()
+    config = context.load_config(settings)
+    with context.opened_store(settings) as store:
+        result = ingest(source, object_name, context.read_records(file), store=store, config=config,
                         batch_size=settings.batch_size, effects=Effects.of(settings, config), map_in_process=False)
-    _dump(result.as_dict())
+    context.dump(result.as_dict())
 
 
 @main.group()
@@ -183,11 +116,11 @@ def contacts_get(identity: str) -> None:
         ref = IdentityRef.parse(identity)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    with _store(_settings()) as store, store.transaction() as session:
+    with context.opened_store(context.settings()) as store, store.transaction() as session:
         cid = find_contact(session, ref)
         if cid is None:
             raise click.ClickException(f"no contact holds the identity {ref.kind}:<value given>")
-        _dump(contacts_json(session, [cid])[0])
+        context.dump(contacts_json(session, [cid])[0])
 
 
 @contacts.command("export")
@@ -196,7 +129,7 @@ def contacts_export() -> None:
     from sync.reports.export import export_all
 
     out = sys.stdout
-    with _store(_settings()) as store, store.transaction() as session:
+    with context.opened_store(context.settings()) as store, store.transaction() as session:
         out.write("[")
         for n, doc in enumerate(export_all(session)):
             out.write(("," if n else "") + "\n" + json.dumps(doc, sort_keys=True, ensure_ascii=False))
@@ -213,7 +146,7 @@ def serve_cmd(host: str, port: int, workers: int) -> None:
     With REDIS_URL: gunicorn serving the web app only (run `lifesync worker` beside it).
     Without: web app, worker and sweeper in this one process on an embedded store.
     """
-    settings = _settings()
+    settings = context.settings()
     if settings.redis_url:
         from sync.store.engine import open_store
 
@@ -237,7 +170,7 @@ def worker_cmd(queues: tuple[str, ...], burst: bool) -> None:
     if unknown:
         raise click.BadParameter(f"unknown queue {', '.join(map(repr, unknown))}; lifesync's queues are "
                                  f"{', '.join(QUEUES)}", param_hint="QUEUES")
-    settings = _settings()
+    settings = context.settings()
     if not settings.redis_url:
         raise click.ClickException("REDIS_URL is not set: without it `lifesync serve` runs the worker itself")
     worker.run(settings, queues or QUEUES, burst=burst)
@@ -246,7 +179,7 @@ def worker_cmd(queues: tuple[str, ...], burst: bool) -> None:
 @main.command("scheduler")
 def scheduler_cmd() -> None:
     """Run rq's cron scheduler with the jobs of schedule.yaml (needs REDIS_URL; run exactly one)."""
-    settings = _settings()
+    settings = context.settings()
     if not settings.redis_url:
         raise click.ClickException("REDIS_URL is not set: without it `lifesync serve` runs the schedule itself")
     from jobs.schedule import run_scheduler
@@ -265,10 +198,10 @@ def deadletter_list(as_json: bool) -> None:
     """Print the open dead letters: id, stage, source/object, record id, reason, created."""
     from sync.ingest.deadletter import format_table, list_open
 
-    with _store(_settings()) as store:
+    with context.opened_store(context.settings()) as store:
         rows = list_open(store)
     if as_json:
-        _dump(rows)
+        context.dump(rows)
     else:
         click.echo(format_table(rows))
 
@@ -288,13 +221,13 @@ def deadletter_replay(ids: tuple[int, ...], replay_all: bool) -> None:
     from sync.ingest.deadletter import replay
     from sync.outbox.effects import Effects
 
-    settings = _settings()
-    config = _config(settings)
-    with _store(settings) as store:
+    settings = context.settings()
+    config = context.load_config(settings)
+    with context.opened_store(settings) as store:
         result = replay(store, config, None if replay_all else list(ids),
                         replay_job(redis_connection(settings) if settings.redis_url else None),
                         effects=Effects.of(settings, config))
-    _dump(result.as_dict())
+    context.dump(result.as_dict())
     if result.failed or result.not_open:
         sys.exit(1)
 
@@ -307,18 +240,15 @@ def demo_cmd(people: int, seed: int, database_url: str | None) -> None:
     """Generate a synthetic business, ingest it through the real mappings, print what happened."""
     from sync.demo.run import run_demo
 
-    settings = _settings()
+    settings = context.settings()
     run_demo(settings, people=people, seed=seed, database_url=database_url, echo=click.echo)
 
 
 def _register_more() -> None:
-    from sync.cli import attribution as cli_attribution
-    from sync.cli import crm as cli_crm
-    from sync.cli.reports import register as register_reports
+    from sync.cli import attribution, crm, reports
 
-    cli_crm.register(main, _settings, _store, _config, _dump)
-    cli_attribution.register(main, _settings, _store, _config, _dump)
-    register_reports(main)
+    for module in (crm, attribution, reports):
+        module.register(main)
 
 
 _register_more()

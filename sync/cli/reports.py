@@ -14,13 +14,13 @@ that whole day. The database and config come from the environment (``DATABASE_UR
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import click
 
+from sync.cli import context
 from sync.reports import REPORTS
 from sync.reports.text import format_report
 from sync.reports.window import parse_moment
@@ -64,22 +64,6 @@ def _check_window(start: datetime | None, end: datetime | None) -> None:
                                  param_hint="--from/--to")
 
 
-@contextmanager
-def _store_and_config() -> Iterator[tuple[Any, Any]]:
-    """The store and config the environment names (imported late: ``lifesync --help`` stays fast)."""
-    from sync.config import load_config
-    from sync.settings import Settings
-    from sync.store.engine import open_store
-
-    settings = Settings.from_env()
-    config = load_config(settings.config_dir)
-    store = open_store(settings.database_url)
-    try:
-        yield store, config
-    finally:
-        store.dispose()
-
-
 def _report_command(name: str, compute: Callable[..., Any]) -> click.Command:
     """``lifesync report NAME``: compute one report, print it as a table or JSON."""
 
@@ -88,7 +72,7 @@ def _report_command(name: str, compute: Callable[..., Any]) -> click.Command:
     @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
     def command(start: datetime | None, end: datetime | None, as_json: bool) -> None:
         _check_window(start, end)
-        with _store_and_config() as (store, config):
+        with context.store_and_config() as (store, config):
             report = compute(store, config, start=start, end=end)
         if as_json:
             click.echo(json.dumps(report.as_dict(), indent=2, sort_keys=True, ensure_ascii=False))
@@ -106,7 +90,7 @@ def html_command(path: str, start: datetime | None, end: datetime | None) -> Non
     from sync.reports.html import write_html
 
     _check_window(start, end)
-    with _store_and_config() as (store, config):
+    with context.store_and_config() as (store, config):
         written = write_html(path, store, config, start=start, end=end)
     click.echo(f"wrote {written}")
 

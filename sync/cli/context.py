@@ -1,0 +1,99 @@
+"""What every ``lifesync`` command shares: settings with logging set up, the store, config, JSON out.
+
+Commands import the library late (inside the command), so ``lifesync --help`` stays fast; this
+module imports only click and the settings.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from sync.settings import Settings
+
+if TYPE_CHECKING:
+    from sync.config import Config
+    from sync.store.engine import Store
+
+
+def settings() -> Settings:
+    """The environment's settings, with logging configured at their level."""
+    found = Settings.from_env()
+    logging.basicConfig(level=found.log_level, format="%(levelname)s %(name)s: %(message)s")
+    if found.log_level != "DEBUG":  # migration chatter is noise unless debugging
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+    return found
+
+
+@contextmanager
+def opened_store(settings: Settings) -> Iterator[Store]:
+    """The database the settings name, migrated, disposed of when the command ends."""
+    from sync.store.engine import open_store
+
+    store = open_store(settings.database_url)
+    try:
+        yield store
+    finally:
+        store.dispose()
+
+
+def load_config(settings: Settings) -> Config:
+    """The configuration of the settings' config directory (bundled files by default)."""
+    from sync.config import load_config as load
+
+    return load(settings.config_dir)
+
+
+@contextmanager
+def store_and_config() -> Iterator[tuple[Store, Config]]:
+    """The store and config the environment names (settings read without touching logging)."""
+    found = Settings.from_env()
+    config = load_config(found)
+    with opened_store(found) as store:
+        yield store, config
+
+
+def dump(data: Any) -> None:
+    """Print ``data`` as indented, key-sorted JSON."""
+    click.echo(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str))
+
+
+def read_records(path: str) -> Iterator[Any]:
+    """Records from a JSON array, one JSON object, or JSON lines (``-`` = stdin); errors name the line."""
+    name = "stdin" if path == "-" else path
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise click.ClickException(f"{name}: cannot read the file ({exc.__class__.__name__}: {reason})") from None
+    stripped = text.lstrip()
+    if stripped.startswith("["):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise click.ClickException(
+                f"{name}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+        yield from data
+        return
+    try:  # one (possibly pretty-printed) object
+        single = json.loads(text)
+    except json.JSONDecodeError:
+        pass
+    else:
+        yield single
+        return
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            yield json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise click.ClickException(f"{name}: line {lineno} is not valid JSON ({exc.msg}); expected a JSON "
+                                       "array or one JSON object per line") from None
