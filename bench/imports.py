@@ -24,7 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("sync", "jobs")
-ENTRY_POINTS = ("sync.connectors.meta.whatsapp", "sync.connectors.meta.whatsapp", "sync.connectors.events")
+ENTRY_POINTS = ("sync.connectors.whatsapp", "sync.connectors.meta.whatsapp", "sync.connectors.events")  # old, new, new
 
 
 def module_name(path: Path) -> str:

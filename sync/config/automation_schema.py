@@ -19,8 +19,16 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, post_load, validate
 
-from sync.config.lifecycle_schema import stage_list, unknown_name
-from sync.config.schema_fields import Strict, add_error, entries, name_check, names, text_field
+from sync.config.schema_fields import (
+    Strict,
+    add_error,
+    entries,
+    name_check,
+    names,
+    stage_list,
+    text_field,
+    unknown_name,
+)
 from sync.config.types import StaleLeadRule
 
 

@@ -31,8 +31,17 @@ from typing import Any, ClassVar
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
 from sync.attribution.rules import CANONICAL_KINDS, NETWORKS, ConversionRules, Destination, StageRule
-from sync.config.lifecycle_schema import stage_list, unknown_name
-from sync.config.schema_fields import MappingOf, Strict, add_error, list_field, names, one_of, text_field
+from sync.config.schema_fields import (
+    MappingOf,
+    Strict,
+    add_error,
+    list_field,
+    names,
+    one_of,
+    stage_list,
+    text_field,
+    unknown_name,
+)
 from sync.config.types import LifecycleConfig
 from sync.config.yamlload import issues_from_messages, line_for, load_yaml
 from sync.errors import ConfigError, ConfigIssue

@@ -14,14 +14,14 @@ Both produce marshmallow-style error trees, turned into ``ConfigIssue``s with li
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from functools import partial
 from typing import Any, ClassVar
 
 import phonenumbers
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
+from sync.config.automation_schema import automation_errors, build_stale_rules
 from sync.config.schema_fields import (
     MappingOf,
     Strict,
@@ -31,7 +31,9 @@ from sync.config.schema_fields import (
     name_check,
     names,
     one_of,
+    stage_list,
     text_field,
+    unknown_name,
 )
 from sync.config.types import (
     DEFAULT_JUNK_VALUES,
@@ -210,7 +212,6 @@ class LifecycleSchema(Strict):
 
     @validates_schema(skip_on_field_errors=False, pass_original=True)
     def _references(self, data: dict[str, Any], original_data: Any, **kwargs: Any) -> None:
-        from sync.config.automation_schema import automation_errors  # it builds on this module's fields
 
         errors = {**_reference_errors(original_data), **automation_errors(original_data)}
         if errors:
@@ -218,7 +219,6 @@ class LifecycleSchema(Strict):
 
     @post_load
     def _build(self, data: dict[str, Any], **kwargs: Any) -> LifecycleConfig:
-        from sync.config.automation_schema import build_stale_rules
 
         survivorship = data["survivorship"] or {}
         identities = data["identities"] or {}
@@ -261,18 +261,6 @@ def _items(raw: Mapping[str, Any], key: str) -> list[tuple[int, Mapping[str, Any
     if not isinstance(value, list):
         return []
     return [(i, item) for i, item in enumerate(value) if isinstance(item, Mapping)]
-
-
-def stage_list(active: list[str], lost: list[str]) -> str:
-    """Human list of configured stages for error messages."""
-    text = f"configured stages: {', '.join(active) or '(none)'}"
-    return text + (f"; lost stages: {', '.join(lost)}" if lost else "")
-
-
-def unknown_name(name: str, known: Iterable[str]) -> str:
-    """``unknown stage 'X'`` plus a suggestion when a configured name is close."""
-    close = difflib.get_close_matches(name, list(known), n=1)
-    return f"unknown stage '{name}'" + (f" (did you mean '{close[0]}'?)" if close else "")
 
 
 def _reference_errors(raw: Any) -> dict[Any, Any]:

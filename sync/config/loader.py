@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import sync
 from sync.attribution.rules import ConversionRules
+from sync.config.bundled import BUNDLED_CONFIG_DIR
 from sync.config.conversions_schema import CONVERSIONS_FILE, conversions_and_issues, conversions_path
 from sync.config.lifecycle_schema import parse_lifecycle
 from sync.config.types import LifecycleConfig
@@ -31,7 +31,6 @@ from sync.errors import ConfigError, ConfigIssue
 if TYPE_CHECKING:
     from sync.mappings import Mapping
 
-BUNDLED_CONFIG_DIR = Path(sync.__file__).resolve().parents[1] / "config"
 LIFECYCLE_FILE = "lifecycle.yaml"
 MAPPINGS_DIR = "mappings"
 

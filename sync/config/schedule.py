@@ -23,6 +23,7 @@ from typing import Any
 from croniter import croniter
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
+from sync.config.bundled import BUNDLED_CONFIG_DIR
 from sync.config.schema_fields import MappingOf, Strict, one_of, text_field
 from sync.config.yamlload import issues_from_messages, load_yaml
 from sync.errors import ConfigError, ConfigIssue
@@ -105,8 +106,6 @@ def parse_schedule(data: Any, file: str, lines: Mapping[str, int]) -> tuple[Sche
 
 def load_schedule(project_dir: Path | None, bundled_dir: Path | None = None) -> tuple[ScheduledJob, ...]:
     """The effective schedule (every entry, enabled or not); raises ConfigError."""
-    from sync.config.loader import BUNDLED_CONFIG_DIR
-
     path = schedule_path(project_dir, bundled_dir or BUNDLED_CONFIG_DIR)
     if not path.is_file():
         return ()

@@ -6,6 +6,7 @@ whose errors are keyed by the name.
 from __future__ import annotations
 
 import copy
+import difflib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -109,3 +110,15 @@ def add_error(errors: dict[Any, Any], path: Sequence[Any], message: str) -> None
     messages = node.setdefault(path[-1], [])
     if message not in messages:
         messages.append(message)
+
+
+def stage_list(active: list[str], lost: list[str]) -> str:
+    """Human list of configured stages for error messages."""
+    text = f"configured stages: {', '.join(active) or '(none)'}"
+    return text + (f"; lost stages: {', '.join(lost)}" if lost else "")
+
+
+def unknown_name(name: str, known: Iterable[str]) -> str:
+    """``unknown stage 'X'`` plus a suggestion when a configured name is close."""
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f"unknown stage '{name}'" + (f" (did you mean '{close[0]}'?)" if close else "")

@@ -6,12 +6,8 @@ parsed and split into events (400 with the reason), and only then are the events
 (duplicates ignored) and their processing queued.
 """
 
-from flask import Blueprint
-
-bp = Blueprint("webhooks", __name__)
-
 # importing the receiver modules registers their routes on bp
-from sync.web.webhooks import (  # noqa: E402, F401
+from sync.web.webhooks import (  # noqa: F401
     generic,
     hubspot,
     meta_pages,
@@ -21,3 +17,6 @@ from sync.web.webhooks import (  # noqa: E402, F401
     twilio,
     whatsapp,
 )
+from sync.web.webhooks.blueprint import bp
+
+__all__ = ["bp"]

@@ -7,7 +7,7 @@ from typing import Any
 from flask import abort, request
 
 from sync.connectors.hubspot import webhooks as hubspot
-from sync.web.webhooks import bp
+from sync.web.webhooks.blueprint import bp
 from sync.web.webhooks.receive import (
     accept,
     connection_name,

@@ -14,7 +14,7 @@ from flask import Response, abort, request
 
 from sync.connectors.meta import messenger
 from sync.connectors.meta import signature as meta_signature
-from sync.web.webhooks import bp
+from sync.web.webhooks.blueprint import bp
 from sync.web.webhooks.receive import (
     accept,
     connection_name,

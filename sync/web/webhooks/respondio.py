@@ -8,7 +8,7 @@ from flask import abort, request
 
 from sync.connectors.respondio import webhooks as respondio
 from sync.store import model
-from sync.web.webhooks import bp
+from sync.web.webhooks.blueprint import bp
 from sync.web.webhooks.receive import accept, connection_name, parse_json, raw_body, required_setting
 
 

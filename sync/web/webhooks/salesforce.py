@@ -13,7 +13,7 @@ from typing import Any
 from flask import Response, abort, jsonify, request
 
 from sync.connectors.salesforce import outbound
-from sync.web.webhooks import bp
+from sync.web.webhooks.blueprint import bp
 from sync.web.webhooks.receive import accept, connection_name, raw_body, required_setting
 
 

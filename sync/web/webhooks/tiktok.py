@@ -7,7 +7,7 @@ from typing import Any
 from flask import abort, request
 
 from sync.connectors import tiktok as tiktok_messaging
-from sync.web.webhooks import bp
+from sync.web.webhooks.blueprint import bp
 from sync.web.webhooks.receive import accept, connection_name, parse_json, raw_body, required_setting, settings
 
 

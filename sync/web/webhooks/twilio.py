@@ -10,7 +10,7 @@ from flask import Response, abort, request
 
 from sync.connectors import twilio
 from sync.store import model
-from sync.web.webhooks import bp
+from sync.web.webhooks.blueprint import bp
 from sync.web.webhooks.receive import (
     accept,
     connection_name,

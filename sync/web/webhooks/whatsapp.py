@@ -8,7 +8,7 @@ from flask import abort, request
 
 from sync.connectors.meta import signature as meta_signature
 from sync.connectors.meta import whatsapp
-from sync.web.webhooks import bp
+from sync.web.webhooks.blueprint import bp
 from sync.web.webhooks.meta_pages import handshake
 from sync.web.webhooks.receive import accept, connection_name, connection_owning, parse_json, raw_body, required_setting
 
