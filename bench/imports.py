@@ -160,6 +160,7 @@ def main() -> None:
     """Print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--no-entry-points", action="store_true", help="skip the fresh-interpreter imports")
     args = parser.parse_args()
     edges = graph()
     components = strongly_connected(edges)
@@ -171,7 +172,7 @@ def main() -> None:
         "cycles": cycles,
         "loose_modules_in_sync": sorted(n for n in edges if n.count(".") == 1 and n.startswith("sync.")
                                         and not (ROOT / n.replace(".", "/")).is_dir()),
-        "entry_points": {m: loaded_by(m) for m in ENTRY_POINTS},
+        "entry_points": {} if args.no_entry_points else {m: loaded_by(m) for m in ENTRY_POINTS},
     }
     if args.json:
         print(json.dumps(report, indent=2))

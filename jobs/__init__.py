@@ -1,1 +1,12 @@
-"""rq shell around ``sync``: queues, job functions (thin), schedules, worker entry points."""
+"""The rq shell around ``sync``: queues, thin job functions, schedules, workers, embedded mode.
+
+- ``queues`` — queue names by concern and enqueueing; ``tasks`` — the job functions rq imports
+  by name, each a thin wrapper over a ``sync`` service function;
+- ``schedule`` — schedule.yaml → rq's cron scheduler; ``worker`` — worker entry points;
+- ``handover`` — how stored webhook events reach a drain job; ``locks`` — one run per
+  (connection, object); ``failures`` — retry or dead-letter a failed job;
+- ``connection`` — Redis, or the embedded store; ``embedded`` — ``lifesync serve`` in one process;
+- ``web`` / ``wsgi`` — the web process assembled with rq's hand-over (``gunicorn jobs.wsgi:app``).
+
+``jobs`` imports ``sync``; nothing in ``sync`` imports ``jobs`` except the CLI that starts it.
+"""

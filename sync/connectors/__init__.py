@@ -1,0 +1,14 @@
+"""One package or module per external system, and what they share.
+
+- ``events`` — ``InboundEvent``, what every webhook splitter hands the inbox (imports nothing);
+- ``crm`` — the protocols a CRM connector implements (``Puller``, ``Pusher``, pages, results);
+- ``hubspot/``, ``salesforce/`` — CRM connectors (auth, pull, push) and their webhooks
+  (HubSpot webhooks, Salesforce Outbound Messages);
+- ``respondio/`` — webhooks, API client, stage write-back;
+- ``meta/`` — WhatsApp Cloud API, Messenger and Instagram webhooks and Meta's signature;
+- ``tiktok``, ``twilio``, ``generic`` — the other webhook senders.
+
+Webhook splitters (signature checks and payload → events) import only ``events`` and the
+standard library, so they load without a database driver. Connectors may import http,
+settings, errors, config and mappings — never store internals, ingest, web, cli or jobs.
+"""

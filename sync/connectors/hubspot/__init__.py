@@ -5,12 +5,31 @@
         ingest(page.records); save(page.cursor)
     results = connector.push("contacts", items)           # one PushResult per PushItem
 
-Webhook parsing lives apart, in ``sync.connectors.hubspot.webhooks``.
+``webhooks`` verifies and splits HubSpot's webhook deliveries (v1, v2, v3). May import http,
+settings, errors, config, mappings and ``sync.store.credentials`` (rotated tokens).
 """
 
-from sync.connectors.hubspot.auth import TokenStore
-from sync.connectors.hubspot.connector import HubSpotConnector, default_properties
-from sync.connectors.hubspot.properties import mapping_properties, options_of, validate_mapping
+from __future__ import annotations
 
-__all__ = ["HubSpotConnector", "TokenStore", "default_properties", "mapping_properties", "options_of",
-           "validate_mapping"]
+import importlib
+from typing import Any
+
+# Imported on first use (PEP 562), so that importing the webhook parser ``sync.connectors.hubspot.webhooks``
+# stays light: a receiver's parser must not load the HTTP client, the credentials store and SQLAlchemy.
+_EXPORTS = {
+    "HubSpotConnector": "sync.connectors.hubspot.connector",
+    "TokenStore": "sync.connectors.hubspot.auth",
+    "default_properties": "sync.connectors.hubspot.connector",
+    "mapping_properties": "sync.connectors.hubspot.properties",
+    "options_of": "sync.connectors.hubspot.properties",
+    "validate_mapping": "sync.connectors.hubspot.properties",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    """The connector's public names, imported from their module when first asked for."""
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
