@@ -43,7 +43,7 @@ def _modules(package: str) -> dict[str, Path]:
 def _imported(path: Path) -> set[str]:
     """Top-level names of everything ``path`` imports (absolute imports only: the project uses no others)."""
     tree = ast.parse(path.read_text(), str(path))
-    guarded = [node for node in ast.walk(tree) if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)]
+    guarded = [n for n in ast.walk(tree) if isinstance(n, ast.If) and "TYPE_CHECKING" in ast.unparse(n.test)]
     skipped = {id(n) for node in guarded for child in node.body for n in ast.walk(child)}
     names = set()
     for node in ast.walk(tree):
