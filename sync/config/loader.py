@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sync
-from sync.attribution.rules import ConversionRules
+from sync.config.conversions import ConversionRules
 from sync.config.conversions_schema import CONVERSIONS_FILE, conversions_and_issues, conversions_path
 from sync.config.lifecycle_schema import parse_lifecycle
 from sync.config.types import LifecycleConfig
