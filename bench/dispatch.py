@@ -83,6 +83,7 @@ def facts(n: int, seed: int = 5):
 
 def destinations(url: str) -> dict:
     from sync.attribution.configure import destination_config
+    from sync.attribution.networks import NETWORKS
     from sync.sandbox.ads.google_ads import GoogleAdsSandbox
     from sync.sandbox.ads.meta import MetaSandbox
     from sync.sandbox.ads.tiktok import TikTokSandbox
@@ -93,15 +94,14 @@ def destinations(url: str) -> dict:
     server = SandboxServer(meta=MetaSandbox(), tiktok=TikTokSandbox(), google=GoogleAdsSandbox(),
                            port=int(url.rsplit(":", 1)[1]))
     settings = Settings.from_env(server.env())
-    return {name: destination_config(settings, name, name) for name in ("meta", "tiktok", "google")}
+    return {name: destination_config(settings, name, name) for name in NETWORKS}
 
 
 def run_network(name: str, dest, n: int) -> dict:
-    from sync.attribution.destination import NormalizeCache, sender_for
-    from sync.attribution.networks import google_ads, tiktok
-    from sync.attribution.networks import meta as meta_capi
+    from sync.attribution.destination import NormalizeCache
+    from sync.attribution.networks import network, sender_for
 
-    module = {"meta": meta_capi, "tiktok": tiktok, "google": google_ads}[name]
+    build = network(name).build
     sender = sender_for(dest)
     built_seconds = total_started = 0.0
     total_started = time.perf_counter()
@@ -118,7 +118,7 @@ def run_network(name: str, dest, n: int) -> dict:
 
     for conv, contact, touches in facts(n):
         t = time.perf_counter()
-        batch.append(module.build(conv, contact, touches, dest, cache=cache))
+        batch.append(build(conv, contact, touches, dest, cache=cache))
         built_seconds += time.perf_counter() - t
         if len(batch) == sender.max_batch:
             flush()
@@ -133,6 +133,7 @@ def compare_sdk(n: int) -> None:
     from facebook_business.adobjects.serverside.normalize import Normalize
 
     from sync.attribution.destination import NormalizeCache
+    from sync.attribution.networks.meta import USER_DATA as META
 
     rows = []
     for _, contact, _ in facts(n):
@@ -159,7 +160,7 @@ def compare_sdk(n: int) -> None:
     for i, row in enumerate(rows):
         if i % 1000 == 0:
             cache = NormalizeCache()
-        ours.append({key: cache.phone("meta", value) if key == "ph" else cache.wire("meta", fields[key], value, None)
+        ours.append({key: cache.phone(META, value) if key == "ph" else cache.wire(META, fields[key], value, None)
                      for key, value in row.items()})  # as the Meta builder calls them
     our_seconds = time.perf_counter() - started
     differ = sum(1 for a, b in zip(sdk_out, ours, strict=True) for k in b if k in a and a[k] != b[k])
@@ -178,13 +179,15 @@ def main() -> None:
     import logging
 
     logging.basicConfig(level=logging.WARNING)
+    from sync.attribution.networks import NETWORKS
+
     proc, url = start_sandbox()
     try:
         dests = destinations(url)
         print(f"dispatch benchmark: {args.events:,} purchases per network, sandboxes at {url}")
         print(f"{'network':<9}{'sent':>9}{'failed':>8}{'requests':>10}{'expected':>10}{'build ev/s':>12}"
               f"{'end-to-end ev/s':>17}")
-        for name in ("meta", "tiktok", "google"):
+        for name in NETWORKS:
             r = run_network(name, dests[name], args.events)
             print(f"{name:<9}{r['sent']:>9,}{r['failed']:>8,}{r['requests']:>10,}{r['expected']:>10,}"
                   f"{args.events / r['build_s']:>12,.0f}{args.events / r['total_s']:>17,.0f}")

@@ -163,8 +163,8 @@ def dispatch_crm_pushes() -> dict[str, Any]:
 def dispatch_conversions() -> dict[str, Any]:
     """Send due conversions to every enabled ad-network destination (one run per destination at a time)."""
     from sync.attribution.configure import destination_configs
-    from sync.attribution.destination import sender_for
     from sync.attribution.dispatch import dispatch_all
+    from sync.attribution.networks import sender_for
 
     settings, store_, config = context()
     return {name: _locked(settings, f"dispatch_{name}", lambda d=dest: dispatch_all(store_, d, sender_for(d)).as_dict())

@@ -1,7 +1,7 @@
 """What every conversion destination shares: its config, built events, results, and delivery.
 
-A network module (``meta_capi``, ``tiktok``, ``google_ads``) has a pure ``build`` (facts →
-``BuiltEvent``) and a ``Sender`` subclassing ``BatchSender``, which gives it:
+A network module (one per ad network in ``sync.attribution.networks``) has a pure ``build``
+(facts → ``BuiltEvent``) and a ``Sender`` subclassing ``BatchSender``, which gives it:
 
 * local validation of every event just before sending (``validate``); an event that fails
   gets a ``failed`` result naming the field and what was expected, and is never sent;
@@ -11,6 +11,9 @@ A network module (``meta_capi``, ``tiktok``, ``google_ads``) has a pure ``build`
 ``NormalizeCache`` memoises ``hashing.normalize`` / ``hashing.wire_value`` for one batch, so
 each distinct (network, field, value, region) is normalised and hashed once. Builders never
 hash anything themselves.
+
+Nothing here names a network: what differs between them is declared by each network's
+``Network`` (``sync.attribution.network``) and its ``UserDataRules``.
 
 Result statuses: ``sent``; ``failed`` (the network or local validation refused the event, or
 the credentials/permissions were refused: retrying as is cannot help); ``retry`` (rate limit,
@@ -23,49 +26,32 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 
-import requests
-
 from sync.attribution import hashing
 from sync.attribution.facts import ContactFacts, ConversionFacts
+from sync.attribution.hashing import UserDataRules
 from sync.errors import SettingsError, ValidationError
 from sync.utc import utc
 
-NETWORKS = ("meta", "tiktok", "google")
-KINDS = ("lead", "qualified_lead", "booking", "add_to_cart", "initiate_checkout", "purchase")
 MAX_FUTURE = timedelta(minutes=1)
 DEFAULT_BISECT_BUDGET = 64
 MAX_SECONDS = 10**11  # a larger event_time is milliseconds (seconds would be past the year 5000)
-
-# Canonical kind → the network's event name. Meta and TikTok take custom names for CRM stages
-# (mapped to standard events in their event managers); Google uses conversion actions instead,
-# so its names are only labels.
-_DEFAULT_EVENT_NAMES: dict[str, dict[str, str]] = {
-    "meta": {"lead": "Lead", "qualified_lead": "QualifiedLead", "booking": "Schedule",
-             "add_to_cart": "AddToCart", "initiate_checkout": "InitiateCheckout", "purchase": "Purchase"},
-    "tiktok": {"lead": "Lead", "qualified_lead": "QualifiedLead", "booking": "Schedule",
-               "add_to_cart": "AddToCart", "initiate_checkout": "InitiateCheckout", "purchase": "Purchase"},
-    "google": {kind: kind for kind in KINDS},
-}
-
 
 @dataclass(frozen=True)
 class DestinationConfig:
     """One configured conversion destination (the lead engineer wires settings to it)."""
 
-    name: str  # e.g. "meta", "meta_whatsapp", "tiktok", "google"
-    network: str  # "meta" | "tiktok" | "google"
-    base_url: str  # https://graph.facebook.com | https://business-api.tiktok.com | https://googleads.googleapis.com
-    api_version: str  # "v21.0" | "v1.3" | "v18"
-    credentials: Mapping[str, str] = field(repr=False)  # meta: access_token, app_secret?; tiktok: access_token;
-    # google: developer_token, access_token (OAuth), login_customer_id?
+    name: str  # the destination's name in conversions.yaml, e.g. meta-eu
+    network: str  # the name of its network in sync.attribution.networks.NETWORKS
+    base_url: str  # the network's API host (its Network.base_url unless a setting says otherwise)
+    api_version: str  # e.g. v21.0 (its Network.api_version unless a setting says otherwise)
+    credentials: Mapping[str, str] = field(repr=False)  # per network (Network.configure): tokens, secrets
     account_id: str  # meta: dataset/pixel id; tiktok: event_source_id; google: customer id
-    event_names: Mapping[str, str] = field(default_factory=dict)  # kind -> name, over default_event_names()
+    event_names: Mapping[str, str] = field(default_factory=dict)  # kind -> name, over Network.event_names
     conversion_actions: Mapping[str, str] = field(default_factory=dict)  # google: kind -> conversion action id
     test_event_code: str | None = None  # meta/tiktok test mode
     validate_only: bool = False  # google dry run
@@ -73,7 +59,7 @@ class DestinationConfig:
     default_region: str = "US"  # phone/zip normalisation when the contact has no usable country
     max_event_age_days: int = 7  # meta: older events are refused locally (⚠ 62 for physical_store)
     event_source: str = "crm"  # tiktok: web|app|offline|crm
-    # meta business messaging: channel -> kind -> name, over meta_capi.MESSAGING_EVENT_NAMES
+    # meta business messaging: channel -> kind -> name, over networks.meta.MESSAGING_EVENT_NAMES
     messaging_event_names: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     extra: Mapping[str, str] = field(default_factory=dict)  # waba_id, page_id, ig_account_id fallbacks; ⚠ field names
     action_source: str = "system_generated"  # meta: action source of events not attributed to a message ad
@@ -118,16 +104,13 @@ class Sender(Protocol):
         """Deliver ``events`` in batches; one result per event, in order."""
 
 
-def default_event_names(network: str) -> dict[str, str]:
-    """The network's event name for each canonical kind (lead, qualified_lead, booking, ...)."""
-    if network not in _DEFAULT_EVENT_NAMES:
-        raise ValueError(f"unknown ad network {network!r}; expected one of {list(NETWORKS)}")
-    return dict(_DEFAULT_EVENT_NAMES[network])
+def event_name(dest: DestinationConfig, kind: str, defaults: Mapping[str, str], *,
+               configured: Mapping[str, str] | None = None) -> str:
+    """The event name for ``kind``: configured names over the network's ``defaults``; ValidationError when unmapped.
 
-
-def event_name(dest: DestinationConfig, kind: str, names: Mapping[str, str] | None = None) -> str:
-    """The event name for ``kind`` (configured names over the defaults); ValidationError when unmapped."""
-    table = {**default_event_names(dest.network), **dest.event_names} if names is None else names
+    ``configured`` is ``dest.event_names`` unless given (Meta's per-channel business-messaging names).
+    """
+    table = {**defaults, **(dest.event_names if configured is None else configured)}
     name = table.get(kind)
     if not name:
         raise ValidationError(f"conversion kind {kind!r} has no {dest.network} event name on destination "
@@ -139,58 +122,62 @@ _E164 = re.compile(r"\+[1-9]\d{6,14}")
 
 
 class NormalizeCache:
-    """Per-batch memo of ``hashing`` results keyed by (op, network, field, value, region)."""
+    """Per-batch memo of ``hashing`` results keyed by (op, network, field, value, region).
+
+    ``rules`` is the network's ``UserDataRules``; its ``network`` name is the memo key.
+    """
 
     def __init__(self) -> None:
         self._values: dict[tuple[str, str, str, str, str | None], str | None] = {}
         self.misses = 0
 
-    def _get(self, op: str, network: str, field_: str, value: str, region: str | None) -> str | None:
-        key = (op, network, field_, value, region)
+    def _get(self, op: str, rules: UserDataRules, field_: str, value: str, region: str | None) -> str | None:
+        key = (op, rules.network, field_, value, region)
         if key not in self._values:
             self.misses += 1
             compute = hashing.wire_value if op == "wire" else hashing.normalize
-            self._values[key] = compute(network, field_, value, region=region)
+            self._values[key] = compute(rules, field_, value, region=region)
         return self._values[key]
 
-    def wire(self, network: str, field_: str, value: str | None, region: str | None = None) -> str | None:
+    def wire(self, rules: UserDataRules, field_: str, value: str | None, region: str | None = None) -> str | None:
         """``hashing.wire_value`` (hashed or plain, as the network wants), computed once per distinct input."""
-        return self._get("wire", network, field_, value, region) if value else None
+        return self._get("wire", rules, field_, value, region) if value else None
 
-    def phone(self, network: str, value: str | None, region: str | None = None) -> str | None:
+    def phone(self, rules: UserDataRules, value: str | None, region: str | None = None) -> str | None:
         """A contact's phone as the network wants it on the wire.
 
         ``ContactFacts.phones`` are lifesync identities, validated to E.164 by the mapping's
         ``e164`` transform when they were ingested; parsing them again with ``phonenumbers``
         (~80 µs each, and every phone is distinct) would only repeat that check. Such values
-        take the direct route — Meta's digits without ``+``, E.164 for the others — and are
-        hashed; anything else goes through ``hashing`` like any raw input.
+        take the direct route — E.164, without its ``+`` when the network says ``phone_plus``
+        is off — and are hashed; anything else goes through ``hashing`` like any raw input.
         """
         if not value:
             return None
         if not _E164.fullmatch(value):
-            return self.wire(network, "phone", value, region)
-        key = ("e164", network, "phone", value, None)
+            return self.wire(rules, "phone", value, region)
+        key = ("e164", rules.network, "phone", value, None)
         found = self._values.get(key)
         if found is None:
             self.misses += 1
-            wire = value.removeprefix("+") if network == "meta" else value
-            found = hashlib.sha256(wire.encode()).hexdigest() if hashing.should_hash(network, "phone") else wire
+            wire = value if rules.phone_plus else value.removeprefix("+")
+            found = hashlib.sha256(wire.encode()).hexdigest() if hashing.should_hash(rules, "phone") else wire
             self._values[key] = found
         return found
 
-    def normalize(self, network: str, field_: str, value: str | None, region: str | None = None) -> str | None:
+    def normalize(self, rules: UserDataRules, field_: str, value: str | None,
+                  region: str | None = None) -> str | None:
         """``hashing.normalize``, computed once per distinct input."""
-        return self._get("norm", network, field_, value, region) if value else None
+        return self._get("norm", rules, field_, value, region) if value else None
 
-    def region(self, network: str, contact: ContactFacts, dest: DestinationConfig) -> str:
+    def region(self, rules: UserDataRules, contact: ContactFacts, dest: DestinationConfig) -> str:
         """The contact's ISO region: its country (code, name or calling code such as ``44``), else the default."""
-        code = self.normalize(network, "country", contact.country)
+        code = self.normalize(rules, "country", contact.country)
         if code:
             return code.upper()
         raw = (contact.country or "").strip().removeprefix("+")
         if raw.isdigit():  # a calling code: hashing knows its region
-            key = ("region", network, "country", raw, None)
+            key = ("region", rules.network, "country", raw, None)
             if key not in self._values:
                 self._values[key] = hashing.resolve_region(raw)
             return self._values[key] or dest.default_region.upper()
@@ -248,18 +235,3 @@ def currency_code(currency: str | None, *, upper: bool) -> str | None:
     code = currency.strip()
     return code.upper() if upper else code.lower()
 
-
-def sender_for(dest: DestinationConfig, session: requests.Session | None = None,
-               sleep: Callable[[float], None] = time.sleep) -> Sender:
-    """The ``Sender`` for ``dest``'s network, over ``session`` (a new session for ``dest.base_url`` by default)."""
-    from sync.attribution.networks import (
-        google_ads,
-        tiktok,  # the network modules import this one
-    )
-    from sync.attribution.networks import meta as meta_capi
-
-    modules = {"meta": meta_capi, "tiktok": tiktok, "google": google_ads}
-    if dest.network not in modules:
-        raise SettingsError(f"conversion destination {dest.name!r}: unknown network {dest.network!r}; "
-                            f"expected one of {list(NETWORKS)}")
-    return modules[dest.network].Sender(dest, session, sleep=sleep)

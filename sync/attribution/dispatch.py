@@ -16,9 +16,10 @@ maximum, and records per event:
   record's own conversion of the same kind for the same contact within ``SAME_FACT_WINDOW``,
   whichever arrived second — → ``duplicate``, not sent: the network is told each fact once,
   under the event id of the first (two records with different order ids are two sales);
-- older than the network accepts (Meta: ``max_event_age_days``, 7 by default; Google: the
-  90-day click window) → ``expired``, not sent: no retry or replay could deliver it, so it is
-  counted, not dead-lettered (a backfill of old history is not an error).
+- older than the network accepts (its ``Network.max_event_age``: Meta ``max_event_age_days``,
+  7 by default; Google the 90-day click window) → ``expired``, not sent: no retry or replay
+  could deliver it, so it is counted, not dead-lettered (a backfill of old history is not an
+  error).
 
 The ``event_id`` is the conversion's own, fixed when the conversion was recorded: a resend
 after a crash (sent, then killed before the Delivery was written) carries the same id, and
@@ -41,6 +42,7 @@ from sqlalchemy import select
 
 from sync.attribution.destination import BuiltEvent, DestinationConfig, EventResult, NormalizeCache
 from sync.attribution.facts import ContactFacts, ConversionFacts, TouchpointFacts
+from sync.attribution.networks import network as lookup
 from sync.attribution.rules import STAGE_OBJECT_PREFIX
 from sync.errors import LifesyncError
 from sync.http.redact import redact
@@ -50,7 +52,6 @@ from sync.store.engine import Store
 from sync.store.sql import chunks, one_of
 
 SAME_FACT_WINDOW = timedelta(hours=24)  # a stage conversion and a record conversion this close are one fact
-GOOGLE_CLICK_WINDOW_DAYS = 90  # Google Ads refuses click conversions older than the longest click-through window
 log = logging.getLogger(__name__)
 CONTACT_FIELDS = ("first_name", "last_name", "city", "state", "zip", "country", "date_of_birth", "gender")
 PASS_SIZE = 10_000  # outbox rows loaded per pass: several network batches, memory still small
@@ -75,13 +76,6 @@ class DispatchCounts:
         if self.events:
             out["sample"] = self.events
         return out
-
-
-def _builder(network: str) -> Any:
-    from sync.attribution.networks import google_ads, tiktok
-    from sync.attribution.networks import meta as meta_capi
-
-    return {"meta": meta_capi, "tiktok": tiktok, "google": google_ads}[network].build
 
 
 def _is_stage(conv: ConversionFacts) -> bool:
@@ -120,7 +114,7 @@ def _told(session: Any, destination: str, contact_ids: list[int]) -> dict[int, l
 
 def max_age_days(dest: DestinationConfig) -> int | None:
     """How old an event the destination's network still accepts (None: no limit lifesync knows of)."""
-    return {"meta": dest.max_event_age_days, "google": GOOGLE_CLICK_WINDOW_DAYS}.get(dest.network)
+    return lookup(dest.network).max_event_age(dest)
 
 
 Facts = tuple[dict[str, ConversionFacts], dict[str, int], dict[int, ContactFacts], dict[int, list[TouchpointFacts]]]
@@ -175,20 +169,7 @@ def load_facts(session: Any, event_ids: list[str], *, facts: bool = True) -> Fac
 
 def summary(network: str, payload: dict[str, Any]) -> dict[str, Any]:
     """What the delivery report reads: the click id the event carried and its hashed user keys."""
-    if network == "meta":
-        user = payload.get("user_data") or {}
-        click = next((k for k in ("ctwa_clid", "fbc") if user.get(k)), None)
-        keys = sorted(k for k in ("em", "ph", "fn", "ln", "ct", "st", "zp", "country", "db", "ge", "external_id")
-                      if user.get(k))
-    elif network == "tiktok":
-        user = payload.get("user") or {}
-        click = "ttclid" if user.get("ttclid") else None
-        keys = sorted(k for k in ("email", "phone", "external_id", "first_name", "last_name", "zip_code")
-                      if user.get(k))
-    else:
-        click = next((k for k in ("gclid", "gbraid", "wbraid") if payload.get(k)), None)
-        keys = sorted({k for ident in payload.get("userIdentifiers") or [] for k in ident if k.startswith("hashed")})
-    return {"click_id": click, "keys": keys}
+    return lookup(network).delivery_summary(payload)
 
 
 def dispatch_conversions(store: Store, dest: DestinationConfig, sender: Any, *, now: datetime | None = None,
@@ -208,7 +189,7 @@ def dispatch_conversions(store: Store, dest: DestinationConfig, sender: Any, *, 
         event_ids = [str((r.payload or {}).get("event_id")) for r in rows]
         conversions, owner, contacts, touches = load_facts(session, event_ids)
         told = _told(session, dest.name, sorted(set(owner.values())))
-    build, cache = _builder(dest.network), NormalizeCache()
+    build, cache = lookup(dest.network).build, NormalizeCache()
     oldest = now - timedelta(days=max_age_days(dest)) if max_age_days(dest) is not None else None
     built: list[BuiltEvent] = []
     by_key: dict[str, Any] = {}

@@ -1,6 +1,6 @@
 """What a conversion destination is given: plain, frozen facts loaded from the canonical model.
 
-Payload builders (``meta_capi``, ``tiktok``, ``google_ads``) are pure functions of
+Payload builders (each network's ``build``, ``sync.attribution.networks``) are pure functions of
 (``ConversionFacts``, ``ContactFacts``, touchpoints, destination config); the dispatcher
 loads these from the database, so builders never touch I/O. Values are raw canonical values
 (e-mails, E.164 phones, names as stored): normalising and hashing is the builders' job, done

@@ -1,27 +1,29 @@
-"""Normalise and hash contact data the way each ad network asks (Meta, TikTok, Google).
+"""Normalise and hash contact data the way each ad network asks.
 
 Public API::
 
-    normalize(network, field, value, *, region=None) -> str | None
-    hashed(network, field, value, *, region=None) -> str | None
-    should_hash(network, field) -> bool
-    wire_value(network, field, value, *, region=None) -> str | None
+    normalize(rules, field, value, *, region=None) -> str | None
+    hashed(rules, field, value, *, region=None) -> str | None
+    should_hash(rules, field) -> bool
+    wire_value(rules, field, value, *, region=None) -> str | None
 
-`network` is one of `NETWORKS`, `field` one of `FIELDS`; anything else is a programming error
-(`ValueError`). A value that cannot be normalised gives `None`, never a guess. `hashed` is
+`rules` is the network's `UserDataRules` (each network module declares its own, in
+`sync.attribution.networks`): which fields it takes in clear, whether its phones carry a `+`,
+whether Gmail dots are dropped. `field` is one of `FIELDS`; anything else is a programming
+error (`ValueError`). A value that cannot be normalised gives `None`, never a guess. `hashed` is
 SHA-256 of the UTF-8 normalised value as lowercase hex; a value that already is 64 hex digits
 is returned (lowercased) as is, so nothing is ever hashed twice.
 
 Rules (see shared/reference/ads.md):
 
-* email: trim + lowercase, must look like `local@domain.tld`; for Google only, every `.`
-  before the `@` of a gmail.com / googlemail.com address is removed.
+* email: trim + lowercase, must look like `local@domain.tld`; with `drop_gmail_dots` (Google), every
+  `.` before the `@` of a gmail.com / googlemail.com address is removed.
 * phone: parsed with `phonenumbers`. `+…` / `00…` is international; otherwise the number is
   read in `region` (the contact's country: ISO code, name or calling code such as `44`;
   `DEFAULT_REGION` when not given) and, failing that, as digits that already start with a
-  country code. Invalid → None. Meta gets the E.164 digits without `+`; TikTok and Google
-  get E.164 with `+`. Meta's form has no `+`, so it is only unambiguous read back in the
-  number's own region: the contact's region wins when both readings are valid numbers.
+  country code. Invalid → None. E.164 with `+` when `phone_plus`, else the E.164 digits without
+  `+` (Meta). That form has no `+`, so it is only unambiguous read back in the number's own
+  region: the contact's region wins when both readings are valid numbers.
 * first_name / last_name: lowercase, punctuation and spaces removed, letters of any script kept.
 * city: lowercase letters and digits only.
 * state: US state / Canadian province names to their 2-letter code; any 2-letter value is kept;
@@ -43,24 +45,16 @@ import datetime as dt
 import hashlib
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import phonenumbers
 
 from sync.attribution.geo_codes import country_index, region_codes, squash, state_index
 
-NETWORKS = frozenset({"meta", "tiktok", "google"})
 FIELDS = frozenset({
     "email", "phone", "first_name", "last_name", "city", "state", "zip", "country",
     "date_of_birth", "gender", "external_id",
 })
-# Fields each network takes as plain normalised text; everything else is hashed. Meta hashes
-# all of them (external_id hashing is recommended); fields a network does not accept are
-# hashed too, so personal data never leaves in clear by default.
-PLAIN_FIELDS: dict[str, frozenset[str]] = {
-    "meta": frozenset(),
-    "tiktok": frozenset({"city", "state", "country"}),
-    "google": frozenset({"city", "state", "country", "zip"}),
-}
 DEFAULT_REGION = "US"
 MONTH_FIRST_REGIONS = frozenset({"US", "PH", "FM", "MH", "PW", "GU", "AS", "MP", "VI", "PR", "UM"})
 GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
@@ -84,18 +78,34 @@ _DATE_PATTERNS = (  # (regex, group order as y/m/d/a/b where a/b are day-or-mont
 )
 
 
-def _check(network: str, field: str) -> None:
-    """Reject a network or field name we do not know (a caller bug, not bad data)."""
-    if network not in NETWORKS:
-        raise ValueError(f"unknown ad network {network!r}; expected one of {sorted(NETWORKS)}")
+@dataclass(frozen=True)
+class UserDataRules:
+    """How one ad network wants user data: which fields go in clear, and its own normalisation rules."""
+
+    network: str  # the network's name (memo keys, messages)
+    # fields taken as plain normalised text; everything else is hashed. Fields a network does not
+    # accept are hashed too, so personal data never leaves in clear by default
+    plain_fields: frozenset[str] = frozenset()
+    phone_plus: bool = True  # E.164 with "+"; False: the E.164 digits only
+    drop_gmail_dots: bool = False  # every "." before the @ of a gmail.com / googlemail.com address removed
+
+    def __post_init__(self) -> None:
+        unknown = self.plain_fields - FIELDS
+        if unknown:
+            raise ValueError(f"{self.network}: unknown user-data fields {sorted(unknown)}; expected some of "
+                             f"{sorted(FIELDS)}")
+
+
+def _check(field: str) -> None:
+    """Reject a field name we do not know (a caller bug, not bad data)."""
     if field not in FIELDS:
         raise ValueError(f"unknown user-data field {field!r}; expected one of {sorted(FIELDS)}")
 
 
-def should_hash(network: str, field: str) -> bool:
-    """True when `network` wants `field` SHA-256 hashed, False when it takes plain text."""
-    _check(network, field)
-    return field not in PLAIN_FIELDS[network]
+def should_hash(rules: UserDataRules, field: str) -> bool:
+    """True when the network wants `field` SHA-256 hashed, False when it takes plain text."""
+    _check(field)
+    return field not in rules.plain_fields
 
 
 def is_hashed(value: object) -> bool:
@@ -113,21 +123,21 @@ def resolve_region(region: str | None) -> str:
     return code.upper() if code else DEFAULT_REGION
 
 
-def _email(network: str, text: str, _region: str) -> str | None:
-    """Trimmed, lowercased address; Gmail dots removed for Google."""
+def _email(rules: UserDataRules, text: str, _region: str) -> str | None:
+    """Trimmed, lowercased address; Gmail dots removed when the network asks."""
     email = text.strip().lower()
     if not _EMAIL.fullmatch(email):
         return None
     local, domain = email.rsplit("@", 1)
     if not squash(local):  # no letter or digit before the @
         return None
-    if network == "google" and domain in GMAIL_DOMAINS:
+    if rules.drop_gmail_dots and domain in GMAIL_DOMAINS:
         local = local.replace(".", "")
     return f"{local}@{domain}"
 
 
-def _phone(network: str, text: str, region: str) -> str | None:
-    """E.164 (with `+` for TikTok/Google, digits only for Meta) or None when invalid."""
+def _phone(rules: UserDataRules, text: str, region: str) -> str | None:
+    """E.164 (with `+`, or digits only when the network wants no `+`) or None when invalid."""
     text = text.strip()
     digits = _DIGITS.sub("", text)
     if not digits:
@@ -150,16 +160,16 @@ def _phone(network: str, text: str, region: str) -> str | None:
             continue
         if phonenumbers.is_valid_number(number):
             e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-            return e164.removeprefix("+") if network == "meta" else e164
+            return e164 if rules.phone_plus else e164.removeprefix("+")
     return None
 
 
-def _name(_network: str, text: str, _region: str) -> str | None:
+def _name(_rules: UserDataRules, text: str, _region: str) -> str | None:
     """Lowercase letters (any script) and digits, punctuation and spaces removed."""
     return squash(text) or None
 
 
-def _state(_network: str, text: str, _region: str) -> str | None:
+def _state(_rules: UserDataRules, text: str, _region: str) -> str | None:
     """2-letter code for known names, other states lowercase alphanumerics."""
     key = squash(text)
     return state_index().get(key, key) or None
@@ -173,7 +183,7 @@ def _country(text: str) -> str | None:
     return key if len(key) == 2 and key in region_codes() else None
 
 
-def _zip(_network: str, text: str, region: str) -> str | None:
+def _zip(_rules: UserDataRules, text: str, region: str) -> str | None:
     """Lowercase, no spaces or dashes; US zips cut to their first 5 digits."""
     compact = re.sub(r"[\s]+", "", text.lower())
     plus4 = _ZIP_PLUS4.fullmatch(compact)
@@ -185,7 +195,7 @@ def _zip(_network: str, text: str, region: str) -> str | None:
     return compact or None
 
 
-def _date_of_birth(_network: str, text: str, region: str) -> str | None:
+def _date_of_birth(_rules: UserDataRules, text: str, region: str) -> str | None:
     """`YYYYMMDD` from the common date formats, or None."""
     text = text.strip()
     for pattern, order in _DATE_PATTERNS:
@@ -213,17 +223,17 @@ def _valid_date(year: int, month: int, day: int) -> str | None:
     return date.strftime("%Y%m%d") if year >= 1900 and date <= dt.date.today() else None
 
 
-def _gender(_network: str, text: str, _region: str) -> str | None:
+def _gender(_rules: UserDataRules, text: str, _region: str) -> str | None:
     """`f` or `m` from a gender word."""
     return _GENDERS.get(squash(text))
 
 
-def _external_id(_network: str, text: str, _region: str) -> str | None:
+def _external_id(_rules: UserDataRules, text: str, _region: str) -> str | None:
     """Trimmed, lowercased id."""
     return text.strip().lower() or None
 
 
-_NORMALIZERS: dict[str, Callable[[str, str, str], str | None]] = {
+_NORMALIZERS: dict[str, Callable[[UserDataRules, str, str], str | None]] = {
     "email": _email,
     "phone": _phone,
     "first_name": _name,
@@ -231,32 +241,34 @@ _NORMALIZERS: dict[str, Callable[[str, str, str], str | None]] = {
     "city": _name,
     "state": _state,
     "zip": _zip,
-    "country": lambda _network, text, _region: _country(text),
+    "country": lambda _rules, text, _region: _country(text),
     "date_of_birth": _date_of_birth,
     "gender": _gender,
     "external_id": _external_id,
 }
 
 
-def normalize(network: str, field: str, value: str | int | None, *, region: str | None = None) -> str | None:
-    """The value as `network` wants `field` before hashing, or None when it cannot be normalised."""
-    _check(network, field)
+def normalize(rules: UserDataRules, field: str, value: str | int | None, *,
+              region: str | None = None) -> str | None:
+    """The value as the network wants `field` before hashing, or None when it cannot be normalised."""
+    _check(field)
     if value is None or isinstance(value, bool) or not isinstance(value, str | int):
         return None
-    return _NORMALIZERS[field](network, str(value), resolve_region(region))
+    return _NORMALIZERS[field](rules, str(value), resolve_region(region))
 
 
-def hashed(network: str, field: str, value: str | int | None, *, region: str | None = None) -> str | None:
+def hashed(rules: UserDataRules, field: str, value: str | int | None, *, region: str | None = None) -> str | None:
     """SHA-256 (lowercase hex) of the normalised value; an existing digest is returned as is."""
-    _check(network, field)
+    _check(field)
     if is_hashed(value):
         return str(value).strip().lower()
-    normalised = normalize(network, field, value, region=region)
+    normalised = normalize(rules, field, value, region=region)
     return hashlib.sha256(normalised.encode("utf-8")).hexdigest() if normalised is not None else None
 
 
-def wire_value(network: str, field: str, value: str | int | None, *, region: str | None = None) -> str | None:
+def wire_value(rules: UserDataRules, field: str, value: str | int | None, *,
+               region: str | None = None) -> str | None:
     """What goes in the payload: hashed when `should_hash`, else the plain normalised text."""
-    if should_hash(network, field):
-        return hashed(network, field, value, region=region)
-    return normalize(network, field, value, region=region)
+    if should_hash(rules, field):
+        return hashed(rules, field, value, region=region)
+    return normalize(rules, field, value, region=region)

@@ -1,4 +1,4 @@
-"""Conversion rules (``config/conversions.yaml``) and the pure engine that applies them.
+"""The pure engine that applies the conversion rules (``sync.config.conversions``, from ``conversions.yaml``).
 
 Two directions connect stages and conversions:
 
@@ -41,84 +41,12 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:  # sync.reconcile.lifecycle imports sync.config, whose loader imports this module
-    from sync.reconcile.lifecycle import StageSignal, Transition
+from sync.config.conversions import ConversionRules, StageRule
+from sync.reconcile.lifecycle import StageSignal, Transition
 
-CANONICAL_KINDS = ("lead", "qualified_lead", "booking", "add_to_cart", "initiate_checkout", "purchase")
-NETWORKS = ("meta", "tiktok", "google")
 STAGE_OBJECT_PREFIX = "stage:"  # conversion_events.object of a stage-derived conversion: "stage:<stage>"
-
-
-@dataclass(frozen=True)
-class StageRule:
-    """``on_stage``: entering ``stage`` is a conversion of ``kind``.
-
-    Value, currency and order id are read from the contact's current fields named here
-    (``value_field`` must hold a number; ``currency_field`` a 3-letter code, else
-    ``default_currency``). ``sources``, when not empty, limits the rule to stage changes
-    reported by these tools.
-    """
-
-    stage: str
-    kind: str
-    value_field: str | None = None
-    currency_field: str | None = None
-    default_currency: str | None = None
-    order_id_field: str | None = None
-    sources: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Destination:
-    """Where conversions of ``kinds`` are sent: a named account on ``network`` (meta, tiktok, google)."""
-
-    name: str
-    network: str
-    kinds: tuple[str, ...]
-    enabled: bool = True
-
-
-@dataclass(frozen=True)
-class ConversionRules:
-    """Everything conversions.yaml configures; the default (no file) makes no stage conversions."""
-
-    custom_kinds: tuple[str, ...] = ()
-    on_stage: tuple[StageRule, ...] = ()
-    sets_stage: tuple[tuple[str, str], ...] = ()  # (conversion kind, stage)
-    destinations: tuple[Destination, ...] = ()
-
-    @cached_property
-    def kinds(self) -> tuple[str, ...]:
-        """Every known conversion kind: the canonical ones, then the custom ones."""
-        return CANONICAL_KINDS + self.custom_kinds
-
-    @cached_property
-    def _by_stage(self) -> dict[str, StageRule]:
-        return {r.stage: r for r in self.on_stage}
-
-    @cached_property
-    def _stage_of(self) -> dict[str, str]:
-        return dict(self.sets_stage)
-
-    def rule_for_stage(self, stage: str) -> StageRule | None:
-        """The on_stage rule of ``stage``, if any."""
-        return self._by_stage.get(stage)
-
-    def stage_for_kind(self, kind: str) -> str | None:
-        """The stage a conversion of ``kind`` moves its contact to, if any."""
-        return self._stage_of.get(kind)
-
-    def destinations_for(self, kind: str, enabled: Iterable[str]) -> tuple[str, ...]:
-        """Names of the enabled destinations (``enabled`` by config and in ``enabled``) taking ``kind``."""
-        allowed = frozenset(enabled)
-        return tuple(d.name for d in self.destinations
-                     if d.enabled and d.name in allowed and kind in d.kinds)
-
-
-NO_RULES = ConversionRules()
 
 
 def event_digest(*parts: Any) -> str:
@@ -260,8 +188,6 @@ def sets_stage_signal(rules: ConversionRules, kind: str, source: str, at: dateti
 
     Its reason is ``<kind>: <record>``, so the stage history shows why the contact moved.
     """
-    from sync.reconcile.lifecycle import StageSignal
-
     stage = rules.stage_for_kind(kind)
     if stage is None:
         return None

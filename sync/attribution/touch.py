@@ -1,47 +1,42 @@
 """Which ad touch a conversion is attributed to.
 
 Destinations use the **last** touch, at or before the conversion, that the network can
-attribute: one carrying one of its click ids, or (Meta) a click-to-message ad referral on
-WhatsApp, Messenger or Instagram. Reports also use the **first** touch. Touches without a
-time sort before timed ones (they are old captures whose time was lost), otherwise the
-given order is kept.
+attribute: one carrying one of its click ids, or one its own rule accepts (Meta: a
+click-to-message ad referral on WhatsApp, Messenger or Instagram). Each network declares this
+as its ``TouchRules``. Reports also use the **first** touch. Touches without a time sort before
+timed ones (they are old captures whose time was lost), otherwise the given order is kept.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sync.attribution.destination import utc
 from sync.attribution.facts import TouchpointFacts
-
-CLICK_IDS: dict[str, tuple[str, ...]] = {  # in order of preference
-    "meta": ("ctwa_clid", "fbc", "fbclid"),
-    "tiktok": ("ttclid",),
-    "google": ("gclid", "gbraid", "wbraid"),
-}
-MESSAGING_CHANNELS = frozenset({"whatsapp", "messenger", "instagram"})
+from sync.utc import utc
 
 
-def click_id(touch: TouchpointFacts, network: str) -> tuple[str, str] | None:
-    """The touch's preferred click id for ``network`` as (name, value), or None."""
-    for name in CLICK_IDS[network]:
+@dataclass(frozen=True)
+class TouchRules:
+    """The touches one ad network can attribute a conversion to."""
+
+    click_ids: tuple[str, ...]  # the click ids it reads, in order of preference
+    also: Callable[[TouchpointFacts], bool] | None = None  # a touch without a click id it attributes too
+
+
+def click_id(touch: TouchpointFacts, rules: TouchRules) -> tuple[str, str] | None:
+    """The touch's preferred click id for the network as (name, value), or None."""
+    for name in rules.click_ids:
         value = (touch.click_ids.get(name) or "").strip()
         if value:
             return name, value
     return None
 
 
-def is_message_ad(touch: TouchpointFacts) -> bool:
-    """True for a click-to-message ad touch: a messaging channel with a ctwa_clid or a Meta ad referral."""
-    if (touch.channel or "").lower() not in MESSAGING_CHANNELS:
-        return False
-    return bool(touch.click_ids.get("ctwa_clid")) or (touch.network == "meta" and bool(touch.ad_id))
-
-
-def usable(touch: TouchpointFacts, network: str) -> bool:
-    """True when ``network`` can attribute a conversion to ``touch``."""
-    return click_id(touch, network) is not None or (network == "meta" and is_message_ad(touch))
+def usable(touch: TouchpointFacts, rules: TouchRules) -> bool:
+    """True when the network can attribute a conversion to ``touch``."""
+    return click_id(touch, rules) is not None or (rules.also is not None and rules.also(touch))
 
 
 def _ordered(touchpoints: Sequence[TouchpointFacts], before: datetime | None) -> list[TouchpointFacts]:
@@ -50,12 +45,10 @@ def _ordered(touchpoints: Sequence[TouchpointFacts], before: datetime | None) ->
     return sorted(kept, key=lambda t: (t.occurred_at is not None, utc(t.occurred_at) if t.occurred_at else 0))
 
 
-def attributed(touchpoints: Sequence[TouchpointFacts], network: str, *,
+def attributed(touchpoints: Sequence[TouchpointFacts], rules: TouchRules, *,
                before: datetime | None = None) -> TouchpointFacts | None:
-    """The last touch at or before ``before`` that ``network`` can attribute, or None."""
-    if network not in CLICK_IDS:
-        raise ValueError(f"unknown ad network {network!r}; expected one of {sorted(CLICK_IDS)}")
-    candidates = [t for t in _ordered(touchpoints, before) if usable(t, network)]
+    """The last touch at or before ``before`` that the network can attribute, or None."""
+    candidates = [t for t in _ordered(touchpoints, before) if usable(t, rules)]
     return candidates[-1] if candidates else None
 
 

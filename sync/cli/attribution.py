@@ -18,8 +18,8 @@ def register(main: click.Group) -> None:
     def dispatch_cmd(name: str | None, dry_run: bool) -> None:
         """Send every pending conversion to its ad-network destinations (what the dispatch job does)."""
         from sync.attribution.configure import destination_configs
-        from sync.attribution.destination import sender_for
         from sync.attribution.dispatch import dispatch_all
+        from sync.attribution.networks import sender_for
 
         settings = context.settings()
         config = context.load_config(settings)

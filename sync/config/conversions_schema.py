@@ -30,14 +30,13 @@ from typing import Any, ClassVar
 
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
-from sync.attribution.rules import CANONICAL_KINDS, NETWORKS, ConversionRules, Destination, StageRule
+from sync.config.conversions import CANONICAL_KINDS, ConversionRules, Destination, StageRule
 from sync.config.schema_fields import (
     MappingOf,
     Strict,
     add_error,
     list_field,
     names,
-    one_of,
     stage_list,
     text_field,
     unknown_name,
@@ -61,6 +60,20 @@ def _kind_check(value: str) -> None:
     if not _NAME.match(value) or len(value) > 32:
         raise ValidationError(f"'{value}' is not a kind name; use lowercase letters, digits and _ "
                               "(at most 32), starting with a letter, e.g. demo_attended")
+
+
+def network_names() -> tuple[str, ...]:
+    """The names a destination's ``network`` may take: the ad-network registry's, in its order."""
+    # imported when a file is checked, not with sync.config: the registry loads every network's code
+    from sync.attribution.networks import NETWORKS
+
+    return tuple(NETWORKS)
+
+
+def _network_check(value: str) -> None:
+    known = network_names()
+    if value not in known:
+        raise ValidationError(f"unknown network '{value}'; expected one of: {', '.join(known)}")
 
 
 def _field_check(value: str) -> None:
@@ -101,7 +114,7 @@ class StageRuleEntry(fields.Field):
 
 
 class _DestinationSchema(Strict):
-    network = text_field(load_default=None, validate=one_of(NETWORKS, "network"))
+    network = text_field(load_default=None, validate=_network_check)
     kinds = names(required=True, validate=validate.Length(min=1, error="list at least one conversion kind"))
     enabled = fields.Boolean(load_default=True, truthy={True}, falsy={False},
                              error_messages={"invalid": "expected true or false"})
@@ -250,9 +263,9 @@ def _reference_errors(raw: Any, lifecycle: LifecycleConfig | None) -> dict[Any, 
                                         "after its ad account instead, e.g. meta-eu")
         if not isinstance(spec, Mapping):
             continue
-        if spec.get("network") is None and name not in NETWORKS:
+        if spec.get("network") is None and name not in network_names():
             add(("destinations", name, "network"),
-                f"required: the ad network, one of {', '.join(NETWORKS)} ('{name}' is not a network name)")
+                f"required: the ad network, one of {', '.join(network_names())} ('{name}' is not a network name)")
         kinds = spec.get("kinds")
         listed: set[str] = set()
         for j, kind in enumerate(kinds if isinstance(kinds, list) else []):

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sync.attribution.rules import ConversionRules
 from sync.config.bundled import BUNDLED_CONFIG_DIR
+from sync.config.conversions import ConversionRules
 from sync.config.conversions_schema import CONVERSIONS_FILE, conversions_and_issues, conversions_path
 from sync.config.lifecycle_schema import parse_lifecycle
 from sync.config.types import LifecycleConfig

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
+from sync.attribution.networks import network
 from sync.demo.funnel import funnel
 from sync.ingest.pipeline import IngestResult
 from sync.reports.attribution import attribution
@@ -61,7 +62,7 @@ def explain(store: Store, config: Config, total: IngestResult, networks: dict[st
     for name, n in sorted(networks.items()):
         names = ", ".join(f"{k} {v:,}" for k, v in n["events"].items())
         extra = (f"; {n['business_messaging']:,} as business messaging, {n['with_ctwa_clid']:,} with a ctwa_clid"
-                 if name.startswith("meta") else "")
+                 if network(n["network"]).business_messaging else "")
         echo(f"  {name:<8} sent {n['sent']:,} in {n['requests']:,} requests, refused {n['failed']:,} "
              f"(dead letters), too old for the network {n['expired']:,}; accepted {n['accepted']:,}{extra}")
         if names:

@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING, Any
 from cryptography.fernet import Fernet
 
 from sync.attribution.configure import destination_configs
-from sync.attribution.destination import sender_for
 from sync.attribution.dispatch import dispatch_all
+from sync.attribution.network import Network
+from sync.attribution.networks import network, sender_for
 from sync.connectors.generic import sign
 from sync.demo.crm_load import load_hubspot, load_salesforce
 from sync.demo.messaging import messenger_deliveries, shop_orders, this_weeks_whatsapp_leads
@@ -61,6 +62,11 @@ class World:
     tiktok: TikTokSandbox
     google: GoogleAdsSandbox
     refused_values: Any = None
+
+    def ad_sandboxes(self) -> dict[str, MetaSandbox | TikTokSandbox | GoogleAdsSandbox]:
+        """The ad-network sandboxes by the name of the network each emulates (its ``Network.name``)."""
+        # sandbox wiring, like SandboxServer's: a new network brings its sandbox and its line here
+        return {"meta": self.meta, "tiktok": self.tiktok, "google": self.google}
 
 
 @contextmanager
@@ -125,22 +131,22 @@ def receive_webhooks(world: World, store: Store, config: Config, business: Any,
 def dispatch_everything(world: World, store: Store, config: Config) -> dict[str, dict[str, Any]]:
     """Send every queued conversion to its ad-network sandbox; what each network then holds."""
     out: dict[str, dict[str, Any]] = {}
-    sandboxes = {"meta": world.meta, "tiktok": world.tiktok, "google": world.google}
+    sandboxes = world.ad_sandboxes()
     for name, dest in sorted(destination_configs(world.settings, config).items()):
         counts = dispatch_all(store, dest, sender_for(dest))
         box = sandboxes.get(dest.network)
         accepted = list(box.accepted) if box is not None else []
-        out[name] = {**counts.as_dict(), "accepted": len(accepted), "duplicates": getattr(box, "duplicates", 0),
+        out[name] = {**counts.as_dict(), "network": dest.network, "accepted": len(accepted),
+                     "duplicates": getattr(box, "duplicates", 0),
                      "business_messaging": sum(1 for e in accepted if e.get("action_source") == "business_messaging"),
                      "with_ctwa_clid": sum(1 for e in accepted if (e.get("user_data") or {}).get("ctwa_clid")),
-                     "events": _names(dest.network, accepted)}
+                     "events": _names(network(dest.network), accepted)}
     return out
 
 
-def _names(network: str, accepted: list[dict[str, Any]]) -> dict[str, int]:
-    key = {"meta": "event_name", "tiktok": "event"}.get(network)
+def _names(net: Network, accepted: list[dict[str, Any]]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for event in accepted:
-        name = event.get(key) if key else str(event.get("conversionAction", "")).rsplit("/", 1)[-1]
-        counts[str(name)] = counts.get(str(name), 0) + 1
+        name = net.event_label(event)
+        counts[name] = counts.get(name, 0) + 1
     return dict(sorted(counts.items()))

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from sync.attribution.rules import NO_RULES, ConversionRules
+from sync.config.conversions import NO_RULES, ConversionRules
 from sync.crm.plan import CrmTarget, crm_targets
 from sync.settings import Settings
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sync.attribution.rules import NO_RULES, ConversionRules, entry_ids, sets_stage_signal, stage_conversions
+from sync.attribution.rules import entry_ids, sets_stage_signal, stage_conversions
+from sync.config.conversions import NO_RULES, ConversionRules
 from sync.config.types import LifecycleConfig
 from sync.errors import ReconcileError
 from sync.reconcile import identity, lifecycle
@@ -39,7 +40,7 @@ class Workspace:
     config: LifecycleConfig
     push_targets: frozenset[str] = frozenset()  # systems told about stage changes (sync.outbox.targets)
     crm_targets: tuple[Any, ...] = ()  # CRMs told about value and stage changes (sync.crm.plan.CrmTarget)
-    conversion_rules: ConversionRules = NO_RULES  # conversions.yaml: on_stage, sets_stage (sync.attribution.rules)
+    conversion_rules: ConversionRules = NO_RULES  # conversions.yaml: on_stage, sets_stage (sync.config.conversions)
     conversion_destinations: frozenset[str] = frozenset()  # destinations whose credentials exist (sync.ingest.persist)
     states: dict[Key, ContactState] = field(default_factory=dict)
     index: dict[IdentityRef, Key] = field(default_factory=dict)

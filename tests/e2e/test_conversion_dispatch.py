@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from support.crm import settings_for
 
 from sync.attribution.configure import destination_configs
-from sync.attribution.destination import sender_for
 from sync.attribution.dispatch import dispatch_all, dispatch_conversions
+from sync.attribution.networks import sender_for
 from sync.config import load_config
 from sync.sandbox.ads.google_ads import GoogleAdsSandbox
 from sync.sandbox.ads.meta import MetaSandbox
@@ -177,8 +177,8 @@ def test_a_second_ad_account_does_not_inherit_the_defaults_host_or_test_mode(dat
 def test_a_sale_told_by_a_stage_and_by_its_order_reaches_the_network_once(networks, store):
     from dataclasses import replace
 
-    from sync.attribution.rules import StageRule
     from sync.config import load_config
+    from sync.config.conversions import StageRule
     from sync.ingest.pipeline import ingest_patches
     from sync.outbox.effects import Effects
     from sync.reconcile.patch import ConversionData, IdentityRef, Patch

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from support.lifecycle_fixtures import T0, make_config, patch
 
 import sync.ingest.pipeline
-from sync.attribution.rules import ConversionRules, Destination, StageRule
+from sync.config.conversions import ConversionRules, Destination, StageRule
 from sync.ingest.pipeline import ingest_patches
 from sync.outbox.effects import Effects
 from sync.reconcile.patch import ConversionData

@@ -1,0 +1,43 @@
+"""The ad networks conversions are sent to: one module each, every module's ``NETWORK`` in one registry.
+
+``meta`` (Conversions API), ``tiktok`` (Events API 2.0) and ``google_ads`` (offline click
+conversions) each build their payloads, send them, and declare the rest as a ``Network``
+(``sync.attribution.network``). Shared code looks a network up here by the name
+conversions.yaml gives it — ``network(name)``, ``sender_for(dest)`` — and never names one.
+
+A network module imports only the shared attribution modules (destination, delivery, facts,
+hashing, touch, network); this registry imports the network modules; everything else imports
+this registry. Adding a network: its module here and its line in ``NETWORKS``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import requests
+
+from sync.attribution.delivery import BatchSender
+from sync.attribution.destination import DestinationConfig
+from sync.attribution.network import Network
+from sync.attribution.networks import google_ads, meta, tiktok
+from sync.errors import SettingsError
+
+NETWORKS: dict[str, Network] = {n.name: n for n in (meta.NETWORK, tiktok.NETWORK, google_ads.NETWORK)}
+
+
+def network(name: str) -> Network:
+    """The registered network called ``name``; ``ValueError`` naming the known ones when there is none."""
+    found = NETWORKS.get(name)
+    if found is None:
+        raise ValueError(f"unknown ad network {name!r}; expected one of {list(NETWORKS)}")
+    return found
+
+
+def sender_for(dest: DestinationConfig, session: requests.Session | None = None,
+               sleep: Callable[[float], None] = time.sleep) -> BatchSender:
+    """The sender for ``dest``'s network, over ``session`` (a new session for ``dest.base_url`` by default)."""
+    if dest.network not in NETWORKS:
+        raise SettingsError(f"conversion destination {dest.name!r}: unknown network {dest.network!r}; "
+                            f"expected one of {list(NETWORKS)}")
+    return NETWORKS[dest.network].sender(dest, session, sleep=sleep)

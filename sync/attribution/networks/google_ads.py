@@ -24,6 +24,12 @@ message, the rest are sent. ``CLICK_CONVERSION_ALREADY_EXISTS``, ``ORDER_ID_ALRE
 and the in-request duplicates count as sent (Google already holds the conversion: an earlier
 upload got through). A refused request naming conversions the same way fails those and
 resends the rest once.
+
+``NETWORK`` declares it to the registry: settings ``LIFESYNC_GOOGLE_ADS_*`` (developer_token,
+access_token and customer_id required; login_customer_id, conversion_actions as
+``kind=id,...`` pairs, validate_only), conversions older than the 90-day click window expire,
+city/state/country/zip in clear, Gmail dots dropped, phones E.164 with ``+``. Its event names
+are only labels: the conversion action says what a conversion is.
 """
 
 from __future__ import annotations
@@ -51,14 +57,21 @@ from sync.attribution.destination import (
     value_problem,
 )
 from sync.attribution.facts import ContactFacts, ConversionFacts, TouchpointFacts
-from sync.attribution.touch import CLICK_IDS, attributed, click_id
-from sync.errors import AuthError, RateLimited, TransientError, ValidationError
+from sync.attribution.hashing import UserDataRules
+from sync.attribution.network import Network, Setting
+from sync.attribution.touch import TouchRules, attributed, click_id
+from sync.config.conversions import CANONICAL_KINDS
+from sync.errors import AuthError, RateLimited, SettingsError, TransientError, ValidationError
 from sync.http import Action, Rule, join_url
 
 log = logging.getLogger(__name__)
 
-NETWORK = "google"
+NAME = "google"
 VENDOR = "Google Ads API"
+EVENT_NAMES: dict[str, str] = {kind: kind for kind in CANONICAL_KINDS}  # labels: conversion actions say the rest
+USER_DATA = UserDataRules(NAME, plain_fields=frozenset({"city", "state", "country", "zip"}), drop_gmail_dots=True)
+TOUCHES = TouchRules(("gclid", "gbraid", "wbraid"))  # in order of preference; one only is sent
+CLICK_WINDOW_DAYS = 90  # Google Ads refuses click conversions older than the longest click-through window
 MAX_IDENTIFIERS = 5
 # Google already holds this conversion (an earlier upload, or its twin in the same request): delivered.
 DUPLICATES = ("CLICK_CONVERSION_ALREADY_EXISTS", "ORDER_ID_ALREADY_IN_USE", "DUPLICATE_ORDER_ID",
@@ -89,13 +102,13 @@ def _consent(consent: Mapping[str, Any]) -> dict[str, str]:
 def _identifiers(contact: ContactFacts, dest: DestinationConfig, cache: NormalizeCache) -> list[dict[str, str]]:
     if contact.consent.get("ad_user_data") is False:
         return []
-    region = cache.region(NETWORK, contact, dest)
+    region = cache.region(USER_DATA, contact, dest)
     found: dict[str, dict[str, str]] = {}
     for key, field_, values in (("hashedEmail", "email", contact.emails),
                                 ("hashedPhoneNumber", "phone", contact.phones)):
         for value in values:
-            digest = cache.phone(NETWORK, value, region) if field_ == "phone" else cache.wire(NETWORK, field_, value,
-                                                                                                 region)
+            digest = (cache.phone(USER_DATA, value, region) if field_ == "phone"
+                      else cache.wire(USER_DATA, field_, value, region))
             if digest:
                 found.setdefault(digest, {key: digest})
     return list(found.values())[:MAX_IDENTIFIERS]
@@ -117,8 +130,8 @@ def build(conversion: ConversionFacts, contact: ContactFacts, touchpoints: Seque
     cache = cache if cache is not None else NormalizeCache()
     require_purchase_value(conversion)
     payload: dict[str, Any] = {}
-    touch = attributed(touchpoints, NETWORK, before=conversion.occurred_at)
-    clicked = click_id(touch, NETWORK) if touch is not None else None
+    touch = attributed(touchpoints, TOUCHES, before=conversion.occurred_at)
+    clicked = click_id(touch, TOUCHES) if touch is not None else None
     if clicked:
         payload[clicked[0]] = clicked[1]
     payload["conversionAction"] = conversion_action(dest, conversion.kind)
@@ -142,7 +155,7 @@ def build(conversion: ConversionFacts, contact: ContactFacts, touchpoints: Seque
 
 def validate(conversion: Mapping[str, Any], now: datetime) -> str | None:
     """Why Google would refuse ``conversion`` (which field, what was expected), or None."""
-    clicks = [name for name in CLICK_IDS[NETWORK] if conversion.get(name)]
+    clicks = [name for name in TOUCHES.click_ids if conversion.get(name)]
     if len(clicks) > 1:
         return f"only one of gclid, gbraid, wbraid may be set (found {', '.join(clicks)})"
     identifiers = conversion.get("userIdentifiers") or []
@@ -255,3 +268,43 @@ class Sender(BatchSender):
                 results.append(EventResult(event.key, "failed", f"{VENDOR} rejected the conversion: {message}",
                                            response=summary))
         return results
+
+
+def _pairs(text: str | None, what: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        kind, sep, value = part.partition("=")
+        if not sep or not kind.strip() or not value.strip():
+            raise SettingsError(f"{what} must be comma-separated kind=value pairs, e.g. purchase=111,lead=222; "
+                                f"got {part.strip()!r}")
+        out[kind.strip()] = value.strip()
+    return out
+
+
+def configure(setting: Setting, required: Mapping[str, str], name: str) -> dict[str, Any]:
+    """A Google Ads destination's tokens (+ login customer), customer id, conversion actions and dry-run mode."""
+    login = setting("login_customer_id")
+    validate_only = (setting("validate_only") or "").lower() == "true"
+    actions = _pairs(setting("conversion_actions"), f"LIFESYNC_GOOGLE_ADS_CONVERSION_ACTIONS for destination {name!r}")
+    return {"credentials": {"developer_token": required["developer_token"], "access_token": required["access_token"],
+                            **({"login_customer_id": login} if login else {})},
+            "account_id": required["customer_id"].replace("-", ""), "conversion_actions": actions,
+            "validate_only": validate_only}
+
+
+def delivery_summary(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The click id the conversion carried and its hashed user identifier kinds (what the delivery report reads)."""
+    click = next((k for k in TOUCHES.click_ids if payload.get(k)), None)
+    keys = sorted({k for ident in payload.get("userIdentifiers") or [] for k in ident if k.startswith("hashed")})
+    return {"click_id": click, "keys": keys}
+
+
+NETWORK = Network(
+    name=NAME, vendor=VENDOR, settings_platform="google_ads",
+    required_settings=("developer_token", "access_token", "customer_id"), base_url="https://googleads.googleapis.com",
+    api_version="v18", event_names=EVENT_NAMES, user_data=USER_DATA, touches=TOUCHES, build=build, sender=Sender,
+    configure=configure, max_event_age=lambda _dest: CLICK_WINDOW_DAYS, delivery_summary=delivery_summary,
+    event_label=lambda payload: str(payload.get("conversionAction", "")).rsplit("/", 1)[-1],
+)

@@ -27,6 +27,10 @@
 ``Sender`` POSTs ``{base}/{version}/{dataset}/events`` with ``access_token`` (+
 ``appsecret_proof``) in the query, ≤ 1,000 events a request. Meta refuses the whole batch
 for one bad event (code 100): the batch is bisected (``sync.attribution.delivery``).
+
+``NETWORK`` declares it to the registry: settings ``LIFESYNC_META_*`` (access_token and
+dataset_id required; app_secret, waba_id, page_id, ig_account_id, test_event_code), events
+older than ``max_event_age_days`` (7) expire, user data all hashed, phones without ``+``.
 """
 
 from __future__ import annotations
@@ -57,12 +61,21 @@ from sync.attribution.destination import (
     value_problem,
 )
 from sync.attribution.facts import ContactFacts, ConversionFacts, TouchpointFacts
-from sync.attribution.touch import attributed, is_message_ad
+from sync.attribution.hashing import UserDataRules
+from sync.attribution.network import Network, Setting
+from sync.attribution.touch import TouchRules, attributed
 from sync.errors import AuthError, PermanentError, RateLimited, TransientError, ValidationError
 from sync.http import Action, Rule, join_url
 
-NETWORK = "meta"
+NAME = "meta"
 VENDOR = "Meta Conversions API"
+# Meta takes custom names for CRM stages (mapped to standard events in its events manager)
+EVENT_NAMES: dict[str, str] = {
+    "lead": "Lead", "qualified_lead": "QualifiedLead", "booking": "Schedule",
+    "add_to_cart": "AddToCart", "initiate_checkout": "InitiateCheckout", "purchase": "Purchase",
+}
+USER_DATA = UserDataRules(NAME, phone_plus=False)  # every field hashed (external_id hashing is recommended)
+MESSAGING_CHANNELS = frozenset({"whatsapp", "messenger", "instagram"})
 ACTION_SOURCES = frozenset({"email", "website", "app", "phone_call", "chat", "physical_store", "system_generated",
                             "business_messaging", "other"})
 MESSAGING_EVENT_NAMES: dict[str, str] = {  # ⚠ names Meta accepts for business messaging
@@ -109,22 +122,32 @@ CHANNELS = {
 }
 
 
+def is_message_ad(touch: TouchpointFacts) -> bool:
+    """True for a click-to-message ad touch: a messaging channel with a ctwa_clid or a Meta ad referral."""
+    if (touch.channel or "").lower() not in MESSAGING_CHANNELS:
+        return False
+    return bool(touch.click_ids.get("ctwa_clid")) or (touch.network == NAME and bool(touch.ad_id))
+
+
+TOUCHES = TouchRules(("ctwa_clid", "fbc", "fbclid"), also=is_message_ad)  # click ids in order of preference
+
+
 def _user_data(contact: ContactFacts, dest: DestinationConfig, cache: NormalizeCache) -> dict[str, Any]:
-    region = cache.region(NETWORK, contact, dest)
+    region = cache.region(USER_DATA, contact, dest)
     user: dict[str, Any] = {}
     for key, field_, values in (("em", "email", contact.emails), ("ph", "phone", contact.phones)):
-        hashes = list(dict.fromkeys(h for v in values if (h := (cache.phone(NETWORK, v, region) if field_ == "phone"
-                                                                 else cache.wire(NETWORK, field_, v, region)))))
+        hashes = list(dict.fromkeys(h for v in values if (h := (cache.phone(USER_DATA, v, region) if field_ == "phone"
+                                                                 else cache.wire(USER_DATA, field_, v, region)))))
         if hashes:
             user[key] = hashes
     raw = {"first_name": contact.first_name, "last_name": contact.last_name, "city": contact.city,
            "state": contact.state, "zip": contact.zip, "country": contact.country,
            "date_of_birth": contact.date_of_birth, "gender": contact.gender}
     for key, field_ in _SINGLE_FIELDS:
-        value = cache.wire(NETWORK, field_, raw[field_], region)
+        value = cache.wire(USER_DATA, field_, raw[field_], region)
         if value:
             user[key] = value
-    external = cache.wire(NETWORK, "external_id", contact.external_id, region)
+    external = cache.wire(USER_DATA, "external_id", contact.external_id, region)
     if external:
         user["external_id"] = [external]
     return user
@@ -180,19 +203,20 @@ def build(conversion: ConversionFacts, contact: ContactFacts, touchpoints: Seque
     """The CAPI event for ``conversion``; ValidationError saying why when it cannot be sent."""
     cache = cache if cache is not None else NormalizeCache()
     require_purchase_value(conversion)
-    touch = attributed(touchpoints, NETWORK, before=conversion.occurred_at)
+    touch = attributed(touchpoints, TOUCHES, before=conversion.occurred_at)
     user = _user_data(contact, dest, cache)
     event: dict[str, Any] = {"event_time": int(utc(conversion.occurred_at).timestamp()),
                              "event_id": conversion.event_id}
     messaging = _messaging(touch, contact, dest, conversion.event_id) if touch and is_message_ad(touch) else None
     if touch is not None and messaging is not None:
         channel, ids = messaging
-        names = {**MESSAGING_EVENT_NAMES, **dest.messaging_event_names.get((touch.channel or "").lower(), {})}
-        event = {"event_name": event_name(dest, conversion.kind, names), **event,
+        names = dest.messaging_event_names.get((touch.channel or "").lower(), {})
+        event = {"event_name": event_name(dest, conversion.kind, MESSAGING_EVENT_NAMES, configured=names), **event,
                  "action_source": "business_messaging", "messaging_channel": channel}
         user.update(ids)
     else:
-        event = {"event_name": event_name(dest, conversion.kind), **event, "action_source": dest.action_source}
+        event = {"event_name": event_name(dest, conversion.kind, EVENT_NAMES), **event,
+                 "action_source": dest.action_source}
         user.update(_web_ids(touch, conversion))
     event["user_data"] = user
     custom = {"value": conversion.value, "currency": currency_code(conversion.currency, upper=False),
@@ -301,3 +325,29 @@ class Sender(BatchSender):
 def appsecret_proof(app_secret: str, access_token: str) -> str:
     """HMAC-SHA256 of the access token keyed by the app secret, hex (Graph API ``appsecret_proof``)."""
     return hmac.new(app_secret.encode(), access_token.encode(), hashlib.sha256).hexdigest()
+
+
+def configure(setting: Setting, required: Mapping[str, str], name: str) -> dict[str, Any]:
+    """A Meta destination's token (+ app secret), dataset, test code and messaging account fallbacks."""
+    secret = setting("app_secret")
+    extra = {k: v for k in ("waba_id", "page_id", "ig_account_id") if (v := setting(k))}
+    return {"credentials": {"access_token": required["access_token"], **({"app_secret": secret} if secret else {})},
+            "account_id": required["dataset_id"], "test_event_code": setting("test_event_code"), "extra": extra}
+
+
+def delivery_summary(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The click id the event carried and its hashed user keys (what the delivery report reads)."""
+    user = payload.get("user_data") or {}
+    click = next((k for k in ("ctwa_clid", "fbc") if user.get(k)), None)
+    keys = sorted(k for k in ("em", "ph", "fn", "ln", "ct", "st", "zp", "country", "db", "ge", "external_id")
+                  if user.get(k))
+    return {"click_id": click, "keys": keys}
+
+
+NETWORK = Network(
+    name=NAME, vendor=VENDOR, settings_platform="meta", required_settings=("access_token", "dataset_id"),
+    base_url="https://graph.facebook.com", api_version="v21.0", event_names=EVENT_NAMES, user_data=USER_DATA,
+    touches=TOUCHES, build=build, sender=Sender, configure=configure,
+    max_event_age=lambda dest: dest.max_event_age_days, delivery_summary=delivery_summary,
+    event_label=lambda payload: str(payload.get("event_name")), business_messaging=True,
+)

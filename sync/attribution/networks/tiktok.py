@@ -26,6 +26,10 @@ Partial success (20001): the per-event failures are read from ``data`` — a lis
 TikTok documents no stable shape, so a 20001 naming no event leaves every event ``sent``
 (TikTok accepted the request) with TikTok's message kept in the result's ``response``, and a
 warning is logged.
+
+``NETWORK`` declares it to the registry: settings ``LIFESYNC_TIKTOK_EVENTS_*`` (access_token and
+source_id required; event_source, test_event_code), no event age limit lifesync knows of,
+city/state/country in clear and the rest hashed, phones E.164 with ``+``.
 """
 
 from __future__ import annotations
@@ -53,14 +57,23 @@ from sync.attribution.destination import (
     value_problem,
 )
 from sync.attribution.facts import ContactFacts, ConversionFacts, TouchpointFacts
-from sync.attribution.touch import attributed
+from sync.attribution.hashing import UserDataRules
+from sync.attribution.network import Network, Setting
+from sync.attribution.touch import TouchRules, attributed
 from sync.errors import AuthError, RateLimited, TransientError, ValidationError
 from sync.http import Action, Rule, join_url
 
 log = logging.getLogger(__name__)
 
-NETWORK = "tiktok"
+NAME = "tiktok"
 VENDOR = "TikTok Events API"
+# TikTok takes custom names for CRM stages (mapped to standard events in its events manager)
+EVENT_NAMES: dict[str, str] = {
+    "lead": "Lead", "qualified_lead": "QualifiedLead", "booking": "Schedule",
+    "add_to_cart": "AddToCart", "initiate_checkout": "InitiateCheckout", "purchase": "Purchase",
+}
+USER_DATA = UserDataRules(NAME, plain_fields=frozenset({"city", "state", "country"}))
+TOUCHES = TouchRules(("ttclid",))
 EVENT_SOURCES = frozenset({"web", "app", "offline", "crm"})
 OK_CODES = frozenset({0, 20001})
 PARTIAL = 20001
@@ -83,18 +96,18 @@ CODES: dict[str, Rule] = {
 
 def _user(contact: ContactFacts, touch: TouchpointFacts | None, dest: DestinationConfig,
           cache: NormalizeCache) -> dict[str, Any]:
-    region = cache.region(NETWORK, contact, dest)
+    region = cache.region(USER_DATA, contact, dest)
     user: dict[str, Any] = {}
     for key, field_, values in (("email", "email", contact.emails), ("phone", "phone", contact.phones),
                                 ("external_id", "external_id", (contact.external_id,))):
-        hashes = list(dict.fromkeys(h for v in values if (h := (cache.phone(NETWORK, v, region) if field_ == "phone"
-                                                                 else cache.wire(NETWORK, field_, v, region)))))
+        hashes = list(dict.fromkeys(h for v in values if (h := (cache.phone(USER_DATA, v, region) if field_ == "phone"
+                                                                 else cache.wire(USER_DATA, field_, v, region)))))
         if hashes:
             user[key] = hashes
     raw = {"first_name": contact.first_name, "last_name": contact.last_name, "city": contact.city,
            "state": contact.state, "country": contact.country, "zip": contact.zip}
     for key, field_ in _SINGLE_FIELDS:
-        value = cache.wire(NETWORK, field_, raw[field_], region)
+        value = cache.wire(USER_DATA, field_, raw[field_], region)
         if value:
             user[key] = value
     if touch is not None:
@@ -110,9 +123,9 @@ def build(conversion: ConversionFacts, contact: ContactFacts, touchpoints: Seque
     """The Events API 2.0 event for ``conversion``; ValidationError saying why when it cannot be sent."""
     cache = cache if cache is not None else NormalizeCache()
     require_purchase_value(conversion)
-    touch = attributed(touchpoints, NETWORK, before=conversion.occurred_at)
+    touch = attributed(touchpoints, TOUCHES, before=conversion.occurred_at)
     event: dict[str, Any] = {
-        "event": event_name(dest, conversion.kind),
+        "event": event_name(dest, conversion.kind, EVENT_NAMES),
         "event_time": int(utc(conversion.occurred_at).timestamp()),
         "event_id": conversion.event_id,
         "limited_data_use": bool(contact.consent.get("ldu")),
@@ -225,3 +238,25 @@ class Sender(BatchSender):
                             response=summary)
                 if index in failed else EventResult(event.key, "sent", response=summary)
                 for index, event in enumerate(events)]
+
+
+def configure(setting: Setting, required: Mapping[str, str], name: str) -> dict[str, Any]:
+    """A TikTok destination's token, event source id and kind (crm unless set), and test code."""
+    return {"credentials": {"access_token": required["access_token"]}, "account_id": required["source_id"],
+            "test_event_code": setting("test_event_code"), "event_source": setting("event_source") or "crm"}
+
+
+def delivery_summary(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The click id the event carried and its hashed user keys (what the delivery report reads)."""
+    user = payload.get("user") or {}
+    click = "ttclid" if user.get("ttclid") else None
+    keys = sorted(k for k in ("email", "phone", "external_id", "first_name", "last_name", "zip_code") if user.get(k))
+    return {"click_id": click, "keys": keys}
+
+
+NETWORK = Network(
+    name=NAME, vendor=VENDOR, settings_platform="tiktok_events", required_settings=("access_token", "source_id"),
+    base_url="https://business-api.tiktok.com", api_version="v1.3", event_names=EVENT_NAMES, user_data=USER_DATA,
+    touches=TOUCHES, build=build, sender=Sender, configure=configure, max_event_age=lambda _dest: None,
+    delivery_summary=delivery_summary, event_label=lambda payload: str(payload.get("event")),
+)

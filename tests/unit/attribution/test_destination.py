@@ -15,14 +15,12 @@ from sync.attribution.destination import (
     DestinationConfig,
     EventResult,
     NormalizeCache,
-    default_event_names,
     event_name,
     event_time_problem,
-    sender_for,
     value_problem,
 )
 from sync.attribution.facts import ContactFacts, ConversionFacts, TouchpointFacts
-from sync.attribution.networks import google_ads, tiktok
+from sync.attribution.networks import google_ads, network, sender_for, tiktok
 from sync.attribution.networks import meta as meta_capi
 from sync.errors import RateLimited, SettingsError, ValidationError
 
@@ -38,22 +36,23 @@ def dest(network="meta", **overrides) -> DestinationConfig:
 
 
 def test_default_event_names_cover_every_canonical_kind():
-    for network in ("meta", "tiktok", "google"):
-        names = default_event_names(network)
+    for name in ("meta", "tiktok", "google"):
+        names = network(name).event_names
         assert set(names) == {"lead", "qualified_lead", "booking", "add_to_cart", "initiate_checkout", "purchase"}
-    assert default_event_names("meta")["purchase"] == "Purchase"
-    assert default_event_names("tiktok")["lead"] == "Lead"
+    assert network("meta").event_names["purchase"] == "Purchase"
+    assert network("tiktok").event_names["lead"] == "Lead"
     with pytest.raises(ValueError, match="unknown ad network"):
-        default_event_names("snap")
+        network("snap")
 
 
 def test_configured_event_names_win_and_unmapped_kinds_are_refused():
     config = dest(event_names={"lead": "CRMLead", "demo": "DemoBooked"})
-    assert event_name(config, "lead") == "CRMLead"
-    assert event_name(config, "demo") == "DemoBooked"
-    assert event_name(config, "purchase") == "Purchase"
+    defaults = meta_capi.EVENT_NAMES
+    assert event_name(config, "lead", defaults) == "CRMLead"
+    assert event_name(config, "demo", defaults) == "DemoBooked"
+    assert event_name(config, "purchase", defaults) == "Purchase"
     with pytest.raises(ValidationError, match="conversion kind 'trial' has no meta event name"):
-        event_name(config, "trial")
+        event_name(config, "trial", defaults)
 
 
 @pytest.mark.parametrize(("network", "module"), [("meta", meta_capi), ("tiktok", tiktok), ("google", google_ads)])
@@ -81,24 +80,24 @@ def test_normalises_each_distinct_value_once_per_batch(monkeypatch, network, mod
         assert by_field["city"] == 3 and by_field["state"] == 1 and by_field["country"] == 1
 
 
-@pytest.mark.parametrize("network", ["meta", "tiktok", "google"])
+@pytest.mark.parametrize("name", ["meta", "tiktok", "google"])
 @pytest.mark.parametrize("phone", ["+16505551212", "+447911123456", "+525512345678", "(650) 555-1212"])
-def test_the_direct_phone_route_gives_exactly_what_hashing_gives(network, phone):
-    cache = NormalizeCache()
-    assert cache.phone(network, phone, "US") == hashing.wire_value(network, "phone", phone, region="US")
-    assert cache.phone(network, phone, "US") == cache.phone(network, phone, "US")
-    assert cache.phone(network, None) is None
+def test_the_direct_phone_route_gives_exactly_what_hashing_gives(name, phone):
+    cache, rules = NormalizeCache(), network(name).user_data
+    assert cache.phone(rules, phone, "US") == hashing.wire_value(rules, "phone", phone, region="US")
+    assert cache.phone(rules, phone, "US") == cache.phone(rules, phone, "US")
+    assert cache.phone(rules, None) is None
 
 
 def test_cache_returns_what_hashing_returns():
     cache = NormalizeCache()
-    email = "John_Smith@gmail.com"
-    assert cache.wire("meta", "email", email) == hashing.hashed("meta", "email", email)
-    assert cache.wire("tiktok", "city", "San Francisco") == "sanfrancisco"
-    assert cache.wire("meta", "email", None) is None
+    meta, email = meta_capi.USER_DATA, "John_Smith@gmail.com"
+    assert cache.wire(meta, "email", email) == hashing.hashed(meta, "email", email)
+    assert cache.wire(tiktok.USER_DATA, "city", "San Francisco") == "sanfrancisco"
+    assert cache.wire(meta, "email", None) is None
     person = ContactFacts(1, country="44")
-    assert cache.region("meta", person, dest()) == "GB"
-    assert cache.region("meta", ContactFacts(1, country="Atlantis"), dest(default_region="de")) == "DE"
+    assert cache.region(meta, person, dest()) == "GB"
+    assert cache.region(meta, ContactFacts(1, country="Atlantis"), dest(default_region="de")) == "DE"
 
 
 @pytest.mark.parametrize(("seconds", "max_age", "says"), [
@@ -156,8 +155,8 @@ def test_attributed_is_the_last_usable_touch_before_the_conversion():
     plain = tp(2, "whatsapp")  # no ad: not usable
     later = tp(-1, click_ids={"fbclid": "after"})
     touches = [later, plain, message_ad, first, untimed]
-    assert touch.attributed(touches, "meta", before=NOW) is message_ad
-    assert touch.attributed(touches, "tiktok", before=NOW) is None
+    assert touch.attributed(touches, meta_capi.TOUCHES, before=NOW) is message_ad
+    assert touch.attributed(touches, tiktok.TOUCHES, before=NOW) is None
     assert touch.first_touch(touches, before=NOW) is untimed
     assert touch.last_touch(touches, before=NOW) is plain
     assert touch.last_touch(touches) is later
@@ -165,11 +164,11 @@ def test_attributed_is_the_last_usable_touch_before_the_conversion():
 
 def test_click_id_preference_and_message_ads():
     both = tp(1, network="google", click_ids={"wbraid": "w", "gclid": "g"})
-    assert touch.click_id(both, "google") == ("gclid", "g")
-    assert touch.is_message_ad(tp(1, "whatsapp", network=None, click_ids={"ctwa_clid": "c"}))
-    assert not touch.is_message_ad(tp(1, "web", click_ids={"ctwa_clid": "c"}))
+    assert touch.click_id(both, google_ads.TOUCHES) == ("gclid", "g")
+    assert meta_capi.is_message_ad(tp(1, "whatsapp", network=None, click_ids={"ctwa_clid": "c"}))
+    assert not meta_capi.is_message_ad(tp(1, "web", click_ids={"ctwa_clid": "c"}))
     with pytest.raises(ValueError, match="unknown ad network"):
-        touch.attributed([both], "snap")
+        touch.attributed([both], network("snap").touches)
 
 
 # -- bisection on its own -------------------------------------------------------------------------------------

@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 import responses
 
-from sync.attribution.destination import BuiltEvent, DestinationConfig, sender_for
+from sync.attribution.destination import BuiltEvent, DestinationConfig
 from sync.attribution.facts import ContactFacts, ConversionFacts, TouchpointFacts
-from sync.attribution.networks import google_ads
+from sync.attribution.networks import google_ads, sender_for
 from sync.errors import ValidationError
 
 NOW = datetime(2025, 3, 12, 12, 0, 0, tzinfo=UTC)

@@ -9,7 +9,26 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sync.attribution import hashing
-from sync.attribution.hashing import FIELDS, NETWORKS, hashed, normalize, should_hash, wire_value
+from sync.attribution.hashing import FIELDS, UserDataRules
+from sync.attribution.networks import NETWORKS, network
+
+
+# The tables name networks; hashing takes each network's declared rules.
+def normalize(name, field, value, *, region=None):
+    return hashing.normalize(network(name).user_data, field, value, region=region)
+
+
+def hashed(name, field, value, *, region=None):
+    return hashing.hashed(network(name).user_data, field, value, region=region)
+
+
+def should_hash(name, field):
+    return hashing.should_hash(network(name).user_data, field)
+
+
+def wire_value(name, field, value, *, region=None):
+    return hashing.wire_value(network(name).user_data, field, value, region=region)
+
 
 # Published vectors from shared/reference/ads.md (Meta docs, Google's formatToE164 example).
 META_VECTORS = [
@@ -227,6 +246,11 @@ def test_unknown_network_or_field_is_a_caller_error(network, field):
             call(network, field, "x")
     with pytest.raises(ValueError, match="unknown"):
         should_hash(network, field)
+
+
+def test_rules_name_only_known_fields():
+    with pytest.raises(ValueError, match="unknown user-data fields"):
+        UserDataRules("snap", plain_fields=frozenset({"city", "ssn"}))
 
 
 def test_unknown_region_falls_back_to_default():

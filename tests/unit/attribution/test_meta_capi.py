@@ -11,9 +11,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import responses
 
-from sync.attribution.destination import BuiltEvent, DestinationConfig, sender_for
+from sync.attribution.destination import BuiltEvent, DestinationConfig
 from sync.attribution.facts import ContactFacts, ConversionFacts, TouchpointFacts
 from sync.attribution.networks import meta as meta_capi
+from sync.attribution.networks import sender_for
 from sync.errors import ValidationError
 
 NOW = datetime(2025, 3, 11, 12, 0, 0, tzinfo=UTC)

@@ -12,8 +12,6 @@ from hypothesis import strategies as st
 from support.lifecycle_fixtures import T0, make_config, patch
 
 from sync.attribution.rules import (
-    ConversionRules,
-    StageRule,
     entries,
     entry_ids,
     sets_stage_signal,
@@ -21,6 +19,7 @@ from sync.attribution.rules import (
     stage_event_id,
     stage_values,
 )
+from sync.config.conversions import ConversionRules, StageRule
 from sync.errors import ReconcileError
 from sync.reconcile.lifecycle import StageSignal, Transition, replay
 from sync.reconcile.patch import ActivityData, ConversionData

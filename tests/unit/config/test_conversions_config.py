@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from sync.attribution.rules import CANONICAL_KINDS, ConversionRules, Destination, StageRule
 from sync.config import BUNDLED_CONFIG_DIR, check_config, load_config, load_lifecycle
+from sync.config.conversions import CANONICAL_KINDS, ConversionRules, Destination, StageRule
 from sync.config.conversions_schema import load_conversions
 from sync.errors import ConfigError, ConfigIssue
 

@@ -1,0 +1,75 @@
+"""What an ad-network plug-in declares: one frozen ``Network``, exported as ``NETWORK`` by its module.
+
+Each module of ``sync.attribution.networks`` (``meta``, ``tiktok``, ``google_ads``) builds its
+payloads, sends them, and declares here everything the shared code needs to know about it:
+the settings it reads and their defaults, its event names, how its user data is normalised
+and hashed (``UserDataRules``), which touches it attributes (``TouchRules``), how old an event
+it still accepts, and what the delivery report and the demo read from its payloads. The
+registry (``sync.attribution.networks``) holds them by name; shared modules (configure,
+dispatch, the demo) ask it and never name a network themselves.
+
+Adding a network: one module in ``sync/attribution/networks/`` exporting ``NETWORK``, its line
+in the registry, its sandbox (``sync/sandbox/ads/``) and its tests. This module imports no
+network (nor, at run time, anything else of lifesync's).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:  # a declaration only: at run time this module imports nothing of lifesync's
+    from datetime import datetime
+
+    from sync.attribution.delivery import BatchSender
+    from sync.attribution.destination import BuiltEvent, DestinationConfig, NormalizeCache
+    from sync.attribution.facts import ContactFacts, ConversionFacts, TouchpointFacts
+    from sync.attribution.hashing import UserDataRules
+    from sync.attribution.touch import TouchRules
+
+# One of the destination's own settings by key (LIFESYNC_<PLATFORM>_<KEY>[__<DESTINATION>]), or None.
+Setting = Callable[[str], str | None]
+
+
+class Builder(Protocol):
+    """A network's pure payload builder: facts in, one ``BuiltEvent`` out (``ValidationError`` saying why not)."""
+
+    def __call__(self, conversion: ConversionFacts, contact: ContactFacts, touchpoints: Sequence[TouchpointFacts],
+                 dest: DestinationConfig, *, now: datetime | None = None,
+                 cache: NormalizeCache | None = None) -> BuiltEvent:
+        """The network's event for ``conversion``."""
+
+
+class Configure(Protocol):
+    """A network's own part of a destination's config, read from its settings."""
+
+    def __call__(self, setting: Setting, required: Mapping[str, str], name: str) -> dict[str, Any]:
+        """``DestinationConfig`` fields (credentials, account_id, ...) from ``required`` and further settings."""
+
+
+@dataclass(frozen=True)
+class Network:
+    """Everything shared code needs to know about one ad network."""
+
+    name: str  # conversions.yaml's ``network:``; also the name of its default destination
+    vendor: str  # the API as messages and logs name it
+    settings_platform: str  # settings prefix: LIFESYNC_<PLATFORM>_<KEY>, e.g. google_ads
+    required_settings: tuple[str, ...]  # a destination without all of these is not enabled
+    base_url: str  # default API host (a destination's base_url setting wins)
+    api_version: str  # default API version (an api_version setting wins)
+    event_names: Mapping[str, str]  # canonical conversion kind -> the network's event name
+    user_data: UserDataRules  # how user data is normalised and which fields are hashed
+    touches: TouchRules  # which touches it attributes a conversion to
+    build: Builder
+    sender: type[BatchSender]  # constructed as sender(dest, session, sleep=...)
+    configure: Configure
+    max_event_age: Callable[[DestinationConfig], int | None]  # days; None: no limit lifesync knows of
+    delivery_summary: Callable[[Mapping[str, Any]], dict[str, Any]]  # {click_id, keys} the delivery report reads
+    event_label: Callable[[Mapping[str, Any]], str]  # the name an accepted payload is counted under (demo)
+    business_messaging: bool = False  # sends click-to-message ad conversions as business messaging (demo)
+
+    @property
+    def max_batch(self) -> int:
+        """Most events one request of its API takes."""
+        return self.sender.max_batch

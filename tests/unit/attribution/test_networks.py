@@ -1,0 +1,78 @@
+"""The ad-network registry: exactly the networks lifesync ships, each declaring everything shared code asks of it."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import sync.attribution
+from sync.attribution.destination import DestinationConfig
+from sync.attribution.hashing import FIELDS
+from sync.attribution.networks import NETWORKS, google_ads, meta, network, tiktok
+from sync.config.conversions import CANONICAL_KINDS
+
+ALL = pytest.mark.parametrize("net", list(NETWORKS.values()), ids=list(NETWORKS))
+
+
+def test_the_registry_holds_exactly_the_networks_in_order():
+    assert list(NETWORKS) == ["meta", "tiktok", "google"]
+    assert [NETWORKS[name] for name in NETWORKS] == [meta.NETWORK, tiktok.NETWORK, google_ads.NETWORK]
+    assert network("google") is google_ads.NETWORK
+    with pytest.raises(ValueError, match=r"unknown ad network 'snap'; expected one of \['meta', 'tiktok', 'google'\]"):
+        network("snap")
+
+
+def test_defaults_are_todays_api_versions_and_hosts():
+    assert {n.name: (n.base_url, n.api_version) for n in NETWORKS.values()} == {
+        "meta": ("https://graph.facebook.com", "v21.0"),
+        "tiktok": ("https://business-api.tiktok.com", "v1.3"),
+        "google": ("https://googleads.googleapis.com", "v18"),
+    }
+    assert {n.name: n.settings_platform for n in NETWORKS.values()} == {
+        "meta": "meta", "tiktok": "tiktok_events", "google": "google_ads"}
+    assert {n.name: n.max_batch for n in NETWORKS.values()} == {"meta": 1000, "tiktok": 1000, "google": 2000}
+
+
+@ALL
+def test_every_canonical_kind_has_an_event_name(net):
+    assert set(net.event_names) == set(CANONICAL_KINDS)
+    assert all(isinstance(name, str) and name.strip() for name in net.event_names.values())
+
+
+@ALL
+def test_declared_data_is_complete(net):
+    assert net.user_data.network == net.name  # the normalise cache keys on it
+    assert net.user_data.plain_fields <= FIELDS
+    assert net.vendor and net.settings_platform and net.required_settings
+    assert net.base_url.startswith("https://") and net.api_version
+    assert net.touches.click_ids and len(set(net.touches.click_ids)) == len(net.touches.click_ids)
+    assert net.sender.max_batch > 0 and callable(net.build)
+    assert net.delivery_summary({}) == {"click_id": None, "keys": []}
+    assert isinstance(net.event_label({}), str)
+
+
+@ALL
+def test_configure_gives_a_destination_config_from_the_required_settings_alone(net):
+    required = {key: f"{key}-123456" for key in net.required_settings}
+    fields = net.configure(lambda _key: None, required, net.name)
+    dest = DestinationConfig(name=net.name, network=net.name, base_url=net.base_url, api_version=net.api_version,
+                             **fields)
+    assert dest.account_id and dest.credentials
+    assert set(dest.credentials.values()) <= set(required.values())
+    assert net.max_event_age(dest) is None or net.max_event_age(dest) > 0
+
+
+def test_a_click_id_belongs_to_one_network():
+    seen = [click for net in NETWORKS.values() for click in net.touches.click_ids]
+    assert len(seen) == len(set(seen))
+
+
+def test_no_shared_attribution_module_names_a_network():
+    root = Path(sync.attribution.__file__).parent
+    named = {}
+    for path in sorted(root.glob("*.py")):
+        literals = {node.value for node in ast.walk(ast.parse(path.read_text()))
+                    if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+        if literals & set(NETWORKS):
+            named[path.name] = sorted(literals & set(NETWORKS))
+    assert named == {}
