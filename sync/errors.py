@@ -1,24 +1,32 @@
 """The lifesync error tree.
 
 Every error carries a user-facing message that says what to fix; internal detail (ids,
-vendor bodies) goes in attributes, never personal data.
+vendor bodies) goes in declared attributes, never personal data.
 
     LifesyncError
     ├── ConfigError            a config or mapping file is invalid (holds every ConfigIssue)
     ├── SettingsError          an environment variable is missing or malformed
     ├── RecordError            one record cannot be processed (goes to the dead-letter table)
-    │   ├── MappingError       a field could not be read or transformed
+    │   ├── MappingError       a field could not be read or transformed (mapping, field, record_id)
     │   └── ReconcileError     the patch contradicts the configuration (unknown stage, ...)
-    └── SyncError              talking to an external system failed (connectors, later)
+    └── SyncError              talking to an external system failed; context: status, retry_after,
+        │                      vendor_code, vendor_message, and for batch refusals bisect, located
         ├── AuthError          credentials rejected; refresh then retry once
-        ├── RateLimited        429 or a quota header; wait then retry
+        ├── RateLimited        429 or a quota header; wait then retry (sent: False when paused before sending)
         ├── TransientError     5xx, timeouts, connection resets; retry with backoff
-        ├── PermanentError     the request can never succeed as sent; dead letter
-        └── ValidationError    the vendor rejected the payload's content; dead letter
+        └── PermanentError     the request can never succeed as sent; dead letter
+            └── ValidationError  the vendor rejected the payload's content; dead letter
+
+``SyncError``'s context is filled in by the HTTP layer (``sync.http.errors.classify``) from the
+response: the HTTP ``status``, the seconds a ``Retry-After`` (or the vendor) asked to wait, and the
+vendor's own error code and message (redacted). A batch refusal (the ad networks) also says
+whether it is about one event's content (``bisect``: split the batch to find it) and which
+events the vendor named (``located``: {index in the batch: message}).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
@@ -74,7 +82,25 @@ class ReconcileError(RecordError):
 
 
 class SyncError(LifesyncError):
-    """Talking to an external system failed."""
+    """Talking to an external system failed.
+
+    The context is keyword-only and optional, so ``SyncError("message")`` still works:
+    ``status`` (HTTP status, None when no answer came), ``retry_after`` (seconds to wait before
+    trying again, when known), ``vendor_code`` and ``vendor_message`` (the vendor's own code and
+    explanation, redacted), ``bisect`` (a batch refusal about one event's content) and ``located``
+    ({index in the batch: the vendor's message} for the events it named).
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None,
+                 vendor_code: str = "", vendor_message: str = "", bisect: bool = False,
+                 located: Mapping[int, str] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+        self.vendor_code = vendor_code
+        self.vendor_message = vendor_message
+        self.bisect = bisect
+        self.located: dict[int, str] = dict(located or {})
 
 
 class AuthError(SyncError):
@@ -82,11 +108,19 @@ class AuthError(SyncError):
 
 
 class RateLimited(SyncError):
-    """The system asked us to slow down."""
+    """The system asked us to slow down.
 
-    def __init__(self, message: str, retry_after: float | None = None):
-        self.retry_after = retry_after
-        super().__init__(message)
+    ``sent`` is False on a subclass whose request was never sent (paused before sending), so
+    nothing failed and no attempt is counted.
+    """
+
+    sent: bool = True
+
+    def __init__(self, message: str, retry_after: float | None = None, *, status: int | None = None,
+                 vendor_code: str = "", vendor_message: str = "", bisect: bool = False,
+                 located: Mapping[int, str] | None = None):
+        super().__init__(message, status=status, retry_after=retry_after, vendor_code=vendor_code,
+                         vendor_message=vendor_message, bisect=bisect, located=located)
 
 
 class TransientError(SyncError):

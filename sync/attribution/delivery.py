@@ -1,11 +1,13 @@
 """Delivering built events: vendor error codes in the classification, batching, and bisection.
 
-``VendorClient`` is ``sync.http.HttpClient`` plus a per-network reader of the vendor's own
-error code in the body (Meta ``error.code``/``error_subcode``/``is_transient``, TikTok's
-``code`` on an HTTP 200, Google's ``error.details``), looked up in a ``Rule`` table shaped
-like the HTTP overrides, so retries, rate limits and auth still happen in one place, in the
-HTTP layer. The raised error carries ``vendor_code``, ``vendor_message`` (redacted), ``bisect``
-(the refusal is about an event's content) and ``located`` ({index in the batch: message}).
+``VendorCodes`` is the ad networks' ``judge`` on ``sync.http.HttpClient``: after the shared
+table has classified an outcome, it reads the vendor's own error code in the body with the
+network's reader (Meta ``error.code``/``error_subcode``/``is_transient``, TikTok's ``code`` on
+an HTTP 200, Google's ``error.details``) and looks it up in a ``Rule`` table shaped like the
+HTTP overrides, so retries, rate limits and auth still happen in one place, in the HTTP
+layer. The raised error's declared context says ``vendor_code``, ``vendor_message``
+(redacted), ``bisect`` (the refusal is about an event's content) and ``located`` ({index in
+the batch: message}).
 
 ``BatchSender.send`` validates each event locally, sends the rest in batches of
 ``max_batch``, and when a batch is refused for an event's content:
@@ -31,38 +33,25 @@ import requests
 
 from sync.attribution.destination import BuiltEvent, DestinationConfig, EventResult, now_utc
 from sync.errors import PermanentError, RateLimited, SyncError, TransientError
-from sync.http import Action, HttpClient, Outcome, RetryPolicy, Rule, make_session, redact
-from sync.http.errors import MAX_MESSAGE, retry_after_seconds
+from sync.http import Action, HttpClient, Outcome, RetryPolicy, Rule, VendorError, make_session, vendor_text
+from sync.http.errors import retry_after_seconds
+
+__all__ = ["BatchSender", "ReadError", "VendorCodes", "VendorError", "json_body", "result_for_error", "vendor_text"]
 
 log = logging.getLogger(__name__)
 
 _TRANSIENT = Rule(Action.RETRY, TransientError, "a temporary error")
-
-
-@dataclass(frozen=True)
-class VendorError:
-    """The vendor's own account of a refusal, read from the body."""
-
-    code: str  # "100", "100/2804003" is code/subcode
-    message: str
-    subcode: str = ""
-    transient: bool = False
-    located: Mapping[int, str] = field(default_factory=dict)
-    retry_after: float | None = None  # seconds the vendor says to wait, when it says so outside Retry-After
-
-    @property
-    def full_code(self) -> str:
-        """``code/subcode`` when there is a subcode, else ``code``."""
-        return f"{self.code}/{self.subcode}" if self.subcode else self.code
-
+_REFUSED = Rule(Action.FAIL, PermanentError, "the request was refused")
 
 ReadError = Callable[[requests.Response], VendorError | None]
+"""A network's reader: its error code and message in a body (any status), or None when the body holds none."""
 
 
 @dataclass
-class VendorClient(HttpClient):
-    """An ``HttpClient`` that also classifies by the vendor's error code in the body."""
+class VendorCodes:
+    """The ad network's verdict on an outcome (``HttpClient.judge``): its code in the body, looked up in ``codes``."""
 
+    vendor: str
     read_error: ReadError | None = None
     codes: Mapping[str, Rule] = field(default_factory=dict)  # "code/subcode" or "code" -> Rule
     bisect_when: Callable[[VendorError], bool] = lambda _error: False
@@ -74,16 +63,15 @@ class VendorClient(HttpClient):
             text = text.replace(secret, "[redacted]")
         return text
 
-    def _once(self, request: requests.PreparedRequest) -> Outcome:
-        outcome = self._classified(request)
+    def __call__(self, outcome: Outcome) -> Outcome:
+        """``outcome`` judged by the vendor's code, its messages scrubbed of credentials."""
+        outcome = self._judged(outcome)
         if outcome.error is not None:
             outcome.error.args = (self.scrub(str(outcome.error)),)
-            detail = self.scrub(getattr(outcome.error, "vendor_message", ""))
-            outcome.error.vendor_message = detail  # type: ignore[attr-defined]
+            outcome.error.vendor_message = self.scrub(outcome.error.vendor_message)
         return outcome
 
-    def _classified(self, request: requests.PreparedRequest) -> Outcome:
-        outcome = super()._once(request)
+    def _judged(self, outcome: Outcome) -> Outcome:
         response = outcome.response
         if response is None or self.read_error is None:
             return outcome
@@ -94,31 +82,23 @@ class VendorClient(HttpClient):
         if rule is None and found.transient:
             rule = _TRANSIENT
         if rule is None and outcome.error is None:  # an unknown code on a 2xx: refuse rather than assume
-            rule = Rule(Action.FAIL, PermanentError, "the request was refused")
+            rule = _REFUSED
         retry_after = retry_after_seconds(response.headers)
         retry_after = found.retry_after if retry_after is None else retry_after
         status = response.status_code
-        if rule is None:
+        action = outcome.action if rule is None else rule.action
+        bisect = action is Action.FAIL and self.bisect_when(found)
+        located = dict(found.located) if action is Action.FAIL else {}
+        if rule is None:  # a code the table does not know on a refused response: the HTTP table's error stands
             error = outcome.error
-            action = outcome.action
+            assert error is not None
+            error.status, error.retry_after, error.bisect, error.located = status, retry_after, bisect, located
+            error.vendor_code, error.vendor_message = found.full_code, found.message
         else:
             message = f"{self.vendor}: {rule.message} (HTTP {status}, code {found.full_code}): {found.message}"
-            error = (rule.error(message, retry_after=retry_after) if issubclass(rule.error, RateLimited)
-                     else rule.error(message))
-            action = rule.action
-        assert error is not None
-        error.status = status  # type: ignore[attr-defined]
-        error.retry_after = retry_after  # type: ignore[attr-defined]
-        error.vendor_code = found.full_code  # type: ignore[attr-defined]
-        error.vendor_message = found.message  # type: ignore[attr-defined]
-        error.bisect = action is Action.FAIL and self.bisect_when(found)  # type: ignore[attr-defined]
-        error.located = dict(found.located) if action is Action.FAIL else {}  # type: ignore[attr-defined]
+            error = rule.error(message, status=status, retry_after=retry_after, vendor_code=found.full_code,
+                               vendor_message=found.message, bisect=bisect, located=located)
         return Outcome(action, error, retry_after, response)
-
-
-def vendor_text(value: Any) -> str:
-    """A vendor message, redacted (no e-mails, phones or tokens), on one line and shortened."""
-    return " ".join(redact(str(value or "")).split())[:MAX_MESSAGE]
 
 
 def json_body(response: requests.Response) -> Any:
@@ -132,10 +112,10 @@ def json_body(response: requests.Response) -> Any:
 def result_for_error(key: str, error: SyncError, vendor: str) -> EventResult:
     """The result of an event whose request failed with ``error``."""
     if isinstance(error, RateLimited | TransientError):
-        return EventResult(key, "retry", str(error), retry_after=getattr(error, "retry_after", None))
-    if getattr(error, "bisect", False):  # isolated: the refusal is about this event
-        code, detail = getattr(error, "vendor_code", ""), getattr(error, "vendor_message", "")
-        return EventResult(key, "failed", f"{vendor} rejected the event (code {code}): {detail}")
+        return EventResult(key, "retry", str(error), retry_after=error.retry_after)
+    if error.bisect:  # isolated: the refusal is about this event
+        return EventResult(key, "failed", f"{vendor} rejected the event (code {error.vendor_code}): "
+                                          f"{error.vendor_message}")
     return EventResult(key, "failed", str(error))
 
 
@@ -155,7 +135,7 @@ class BatchSender:
     max_batch: int = 1000
     vendor: str = "the ad network"
 
-    def __init__(self, dest: DestinationConfig, client: VendorClient, *,
+    def __init__(self, dest: DestinationConfig, client: HttpClient, *,
                  clock: Callable[[], datetime] | None = None) -> None:
         self.dest = dest
         self.client = client
@@ -166,12 +146,13 @@ class BatchSender:
     def client_for(dest: DestinationConfig, session: requests.Session | None, vendor: str, *,
                    sleep: Callable[[float], None] = time.sleep, read_error: ReadError | None = None,
                    codes: Mapping[str, Rule] | None = None,
-                   bisect_when: Callable[[VendorError], bool] | None = None) -> VendorClient:
-        """A ``VendorClient`` on ``session`` (or a new one for ``dest.base_url``)."""
+                   bisect_when: Callable[[VendorError], bool] | None = None) -> HttpClient:
+        """An ``HttpClient`` on ``session`` (or a new one for ``dest.base_url``) judged by the network's codes."""
         secrets = tuple(v for v in dest.credentials.values() if v and len(v) >= 6)
-        return VendorClient(session or make_session(dest.base_url), vendor=vendor, policy=RetryPolicy(),
-                            sleep=sleep, read_error=read_error, codes=dict(codes or {}),
+        judge = VendorCodes(vendor, read_error=read_error, codes=dict(codes or {}),
                             bisect_when=bisect_when or (lambda _error: False), secrets=secrets)
+        return HttpClient(session or make_session(dest.base_url), vendor=vendor, policy=RetryPolicy(), sleep=sleep,
+                          judge=judge)
 
     def validate(self, payload: dict[str, Any], now: datetime) -> str | None:
         """Why ``payload`` cannot be sent now (which field, what was expected), or None."""
@@ -223,7 +204,7 @@ class BatchSender:
 
     def _isolate(self, events: Sequence[BuiltEvent], chunk: list[int], error: SyncError, run: _Run) -> None:
         """Find the events that made ``chunk`` fail with ``error``; deliver the others."""
-        located: dict[int, str] = getattr(error, "located", {})
+        located = error.located
         if located and all(0 <= index < len(chunk) for index in located):
             for index, message in located.items():
                 key = events[chunk[index]].key
@@ -232,7 +213,7 @@ class BatchSender:
             if rest:
                 self._deliver(events, rest, run, extra=True)
             return
-        if not getattr(error, "bisect", False) or len(chunk) == 1:
+        if not error.bisect or len(chunk) == 1:
             for position in chunk:
                 run.results[position] = result_for_error(events[position].key, error, self.vendor)
             return

@@ -44,7 +44,7 @@ def _insert(sandbox: Any, sobject: str, fields: dict[str, Any], modstamp: dateti
         try:
             return sandbox.insert(sobject, fields, modstamp=modstamp)
         except ApiError as exc:
-            bad = [f for f in (getattr(exc, "fields", None) or []) if f in fields]
+            bad = [f for f in exc.fields if f in fields]
             if not bad:
                 raise
             for name in bad:

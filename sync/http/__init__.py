@@ -1,13 +1,26 @@
 """The shared HTTP layer every connector is composed from.
 
 - ``session``: ``make_session(base_url)`` — timeouts, ``lifesync/<version>`` User-Agent, base URL joining
-- ``errors``: the one status/exception → action + typed error table (``classify``, ``raise_for``)
-- ``retry``: ``HttpClient.send`` — tenacity around ``session.send``, Retry-After aware, auth refresh once
+- ``errors``: the one status/exception → action + typed error table (``classify``, ``raise_for``) and the
+  ``ErrorReader`` hook reading a vendor's error body into a ``VendorError`` (the default ``read_error`` is generic)
+- ``retry``: ``HttpClient.send`` — tenacity around ``session.send``, Retry-After aware, auth refresh once;
+  hooks ``read_error`` (the vendor's body) and ``judge`` (the vendor's verdict on an outcome)
 - ``ratelimit``: ``TokenBucket`` — a Redis token bucket per (connection, policy) that learns from headers
 - ``redact``: ``redact`` — the one place secrets and personal data are blanked
 """
 
-from sync.http.errors import DEFAULT_TABLE, Action, Outcome, Rule, classify, raise_for, vendor_message
+from sync.http.errors import (
+    DEFAULT_TABLE,
+    Action,
+    ErrorReader,
+    Outcome,
+    Rule,
+    VendorError,
+    classify,
+    raise_for,
+    read_error,
+    vendor_text,
+)
 from sync.http.ratelimit import (
     HUBSPOT_DAILY,
     HUBSPOT_TEN_SECONDLY,
@@ -18,7 +31,7 @@ from sync.http.ratelimit import (
     TokenBucket,
 )
 from sync.http.redact import RedactingFilter, redact, redact_headers, redact_url
-from sync.http.retry import HttpClient, RetryPolicy
+from sync.http.retry import HttpClient, Judge, RetryPolicy
 from sync.http.session import HttpSession, join_url, make_session
 
 __all__ = [
@@ -28,8 +41,10 @@ __all__ = [
     "SALESFORCE_DAILY",
     "Action",
     "Budget",
+    "ErrorReader",
     "HttpClient",
     "HttpSession",
+    "Judge",
     "Limiters",
     "Outcome",
     "Policy",
@@ -37,12 +52,14 @@ __all__ = [
     "RetryPolicy",
     "Rule",
     "TokenBucket",
+    "VendorError",
     "classify",
     "join_url",
     "make_session",
     "raise_for",
+    "read_error",
     "redact",
     "redact_headers",
     "redact_url",
-    "vendor_message",
+    "vendor_text",
 ]

@@ -9,16 +9,21 @@ deeper parses raw HTTP errors. Actions:
     FAIL          the request can never succeed as sent: dead letter with the vendor's message
 
 A connector passes an ``overrides`` table with the same shape; its keys may also be
-``(status, vendor_code)`` pairs matched against the vendor's error code in the body
-(Salesforce ``[{"errorCode": "REQUEST_LIMIT_EXCEEDED"}]``, HubSpot ``category``/``errorType``).
+``(status, vendor_code)`` pairs matched against the vendor's error code in the body. The body
+is read by an ``ErrorReader`` — a function from a refused response to a ``VendorError`` (the
+vendor's code and message) — that the connector passes along with its table: the body shapes
+live with their connector (``sync.connectors.hubspot.errors``, ``sync.connectors.salesforce.errors``).
+The default ``read_error`` knows no vendor: a JSON object's ``message`` (or ``error``, or
+``errors``), else the text. The typed error carries the context as declared fields
+(``status``, ``retry_after``, ``vendor_code``, ``vendor_message``; see ``sync.errors``).
 """
 
 from __future__ import annotations
 
 import enum
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -105,34 +110,68 @@ def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) ->
     return max(0.0, when - (time.time() if now is None else now))
 
 
-def _body(response: requests.Response) -> Any:
+@dataclass(frozen=True)
+class VendorError:
+    """The vendor's own account of a refusal, read from the response body by an ``ErrorReader``.
+
+    ``code`` is what ``(status, code)`` rows of an error table match (with ``subcode``, as
+    ``full_code``); ``message`` is redacted and shortened (``vendor_text``). The ad networks also
+    say whether the vendor calls the failure temporary (``transient``), which events of a batch
+    it named (``located``: {index in the batch: message}) and how long it asked to wait when it
+    says so outside ``Retry-After`` (``retry_after``).
+    """
+
+    code: str = ""  # "100"; with a subcode, "100/2804003" is full_code
+    message: str = ""
+    subcode: str = ""
+    transient: bool = False
+    located: Mapping[int, str] = field(default_factory=dict)
+    retry_after: float | None = None
+
+    @property
+    def full_code(self) -> str:
+        """``code/subcode`` when there is a subcode, else ``code``."""
+        return f"{self.code}/{self.subcode}" if self.subcode else self.code
+
+
+ErrorReader = Callable[[requests.Response], VendorError]
+"""Reads a refused response's body into a ``VendorError`` (``HttpClient.read_error``, ``classify``)."""
+
+
+def body_of(response: requests.Response) -> Any:
+    """The response's JSON, or its text when the body is not JSON."""
     try:
         return response.json()
     except ValueError:
         return response.text
 
 
-def vendor_code(response: requests.Response) -> str:
-    """The vendor's machine-readable error code, if the body carries one ('' otherwise)."""
-    body = _body(response)
-    if isinstance(body, list) and body and isinstance(body[0], dict):
-        return str(body[0].get("errorCode") or "")
-    if isinstance(body, dict):
-        return str(body.get("errorType") or body.get("category") or body.get("errorCode") or "")
+def vendor_text(value: Any) -> str:
+    """A vendor message, redacted (no e-mails, phones or tokens), on one line and shortened."""
+    return " ".join(redact(str(value or "")).split())[:MAX_MESSAGE]
+
+
+def first_message(body: Mapping[str, Any], keys: Sequence[str] = ("message", "error", "errors")) -> Any:
+    """The first non-empty of ``keys`` in an error object; an ``error`` object gives its ``message``."""
+    for key in keys:
+        value = body.get(key)
+        if key == "error" and isinstance(value, dict):
+            value = value.get("message")
+        if value:
+            return value
     return ""
 
 
-def vendor_message(response: requests.Response) -> str:
-    """The vendor's own explanation of a refusal, redacted and shortened (HubSpot/Salesforce shapes)."""
-    body = _body(response)
-    if isinstance(body, list):
-        body = "; ".join(str(i.get("message", i)) if isinstance(i, dict) else str(i) for i in body[:3])
-    elif isinstance(body, dict):
-        err = body.get("error")
-        body = (body.get("message") or (err.get("message") if isinstance(err, dict) else err)
-                or body.get("error_description") or body.get("errors") or "")
-    text = " ".join(redact(str(body or "")).split())
-    return text[:MAX_MESSAGE]
+def read_error(response: requests.Response) -> VendorError:
+    """The default ``ErrorReader``, for a vendor whose body shape is not known: no code, a message.
+
+    The message is a JSON object's ``message``, else its ``error`` (a string, or an object's
+    ``message``), else its ``errors``; a JSON array is quoted as sent, any other body as text.
+    """
+    body = body_of(response)
+    if isinstance(body, dict):
+        return VendorError(message=vendor_text(first_message(body)))
+    return VendorError(message=vendor_text(response.text if isinstance(body, list) else body))
 
 
 def rule_for(key: Key, overrides: ErrorTable | None = None) -> Rule | None:
@@ -143,8 +182,12 @@ def rule_for(key: Key, overrides: ErrorTable | None = None) -> Rule | None:
 
 
 def classify(result: requests.Response | BaseException, *, overrides: ErrorTable | None = None,
-             vendor: str = "the remote system") -> Outcome:
-    """Classify a response or a raised exception with the table (``overrides`` win)."""
+             vendor: str = "the remote system", read_error: ErrorReader = read_error) -> Outcome:
+    """Classify a response or a raised exception with the table (``overrides`` win).
+
+    A refused response's body is read once, by ``read_error``: its code picks ``(status, code)``
+    rows, its message ends the error's message, and both are kept on the error.
+    """
     if isinstance(result, BaseException):
         rule = next((r for t in type(result).__mro__ if (r := rule_for(t, overrides))), _FALLBACK_EXC)
         error = rule.error(f"{vendor}: {rule.message} ({type(result).__name__})")
@@ -152,29 +195,26 @@ def classify(result: requests.Response | BaseException, *, overrides: ErrorTable
     status = result.status_code
     if status < 400 and not (overrides and status in overrides):
         return Outcome(Action.OK, response=result)
-    code = vendor_code(result) if status >= 400 else ""
+    found = read_error(result)
+    code = found.full_code if status >= 400 else ""
     rule = (rule_for((status, code), overrides) if code else None) or rule_for(status, overrides)
     if rule is None:
         rule = _FALLBACK_5XX if status >= 500 else _FALLBACK_4XX
-    detail = vendor_message(result)
+    detail = found.message
     method = result.request.method if result.request is not None else ""
     where = f"{method} {redact_url(result.url or '')}".strip()
     message = f"{vendor}: {rule.message} (HTTP {status}{', ' + code if code else ''}) {where}"
     message += f": {detail}" if detail else ""
     retry_after = retry_after_seconds(result.headers)
-    if issubclass(rule.error, RateLimited):
-        error: SyncError = rule.error(message, retry_after=retry_after)
-    else:
-        error = rule.error(message)
-    error.status = status  # type: ignore[attr-defined]  # internal detail for callers, never PII
-    error.retry_after = retry_after  # type: ignore[attr-defined]
+    # internal detail for callers, never personal data (the vendor's message is redacted)
+    error = rule.error(message, status=status, retry_after=retry_after, vendor_code=code, vendor_message=detail)
     return Outcome(rule.action, error, retry_after, result)
 
 
 def raise_for(response: requests.Response, *, overrides: ErrorTable | None = None,
-              vendor: str = "the remote system") -> requests.Response:
+              vendor: str = "the remote system", read_error: ErrorReader = read_error) -> requests.Response:
     """Return ``response`` when the table says OK, otherwise raise its typed error."""
-    outcome = classify(response, overrides=overrides, vendor=vendor)
+    outcome = classify(response, overrides=overrides, vendor=vendor, read_error=read_error)
     if outcome.error is not None:
         raise outcome.error
     return response

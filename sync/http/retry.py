@@ -8,6 +8,12 @@ at once (with ``retry_after``) for rq's job-level ``Retry`` to handle, so the tw
 never overlap. AUTH calls the ``refresh`` hook and retries once; FAIL raises the typed error
 with the vendor's message, redacted. ``sleep`` is injectable so tests record waits instead of
 sleeping.
+
+``HttpClient`` is composed, not subclassed. Its hooks: ``read_error`` reads a vendor's error
+body (code and message, for the table's ``(status, code)`` rows and the error's message;
+``sync.http.errors.read_error`` by default), ``judge`` gives the vendor's own verdict on each
+classified outcome (the ad networks read a code in the body, on a 2xx too; see
+``sync.attribution.delivery``), ``refresh`` renews credentials, ``limiter`` paces requests.
 """
 
 from __future__ import annotations
@@ -21,13 +27,15 @@ from typing import Any, Protocol
 import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_random_exponential
 
-from sync.errors import RateLimited, TransientError
-from sync.http.errors import Action, ErrorTable, Outcome, classify
+from sync.errors import RateLimited, SyncError, TransientError
+from sync.http.errors import Action, ErrorReader, ErrorTable, Outcome, classify, read_error
 from sync.http.redact import redact, redact_url
 
 log = logging.getLogger(__name__)
 
 Refresh = Callable[[requests.PreparedRequest], requests.PreparedRequest]
+Judge = Callable[[Outcome], Outcome]
+"""The vendor's verdict on a classified outcome (a response's, or a raised exception's): the same or a new one."""
 
 
 class Limiter(Protocol):
@@ -49,12 +57,17 @@ class RetryPolicy:
     max_wait: float = 60.0
 
 
+def _retry_after(state: RetryCallState) -> float | None:
+    """The wait the failed attempt's error asked for (only ``SyncError`` subclasses are retried)."""
+    exc = state.outcome.exception() if state.outcome else None
+    return exc.retry_after if isinstance(exc, SyncError) else None
+
+
 def _wait_for(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
     backoff = wait_random_exponential(multiplier=policy.initial_wait, max=policy.max_wait)
 
     def wait(state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        retry_after = getattr(exc, "retry_after", None)
+        retry_after = _retry_after(state)
         if retry_after is not None:
             return min(float(retry_after), policy.max_wait)
         return backoff(state)
@@ -66,8 +79,7 @@ def _stop_for(policy: RetryPolicy) -> Callable[[RetryCallState], bool]:
     def stop(state: RetryCallState) -> bool:
         if state.attempt_number >= policy.max_attempts:
             return True
-        exc = state.outcome.exception() if state.outcome else None
-        retry_after = getattr(exc, "retry_after", None)
+        retry_after = _retry_after(state)
         return retry_after is not None and retry_after > policy.max_wait  # leave long waits to rq
 
     return stop
@@ -75,7 +87,7 @@ def _stop_for(policy: RetryPolicy) -> Callable[[RetryCallState], bool]:
 
 @dataclass
 class HttpClient:
-    """A session plus everything around a send: retry policy, error overrides, limiter, auth refresh."""
+    """A session plus everything around a send: retry policy, error table and reader, limiter, auth refresh."""
 
     session: requests.Session
     vendor: str = "the remote system"
@@ -84,6 +96,8 @@ class HttpClient:
     limiter: Limiter | None = None
     refresh: Refresh | None = None
     sleep: Callable[[float], None] = time.sleep
+    read_error: ErrorReader = read_error
+    judge: Judge | None = None
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         """Prepare ``method path`` on the session (``json=``, ``params=``, ...) and ``send`` it."""
@@ -123,11 +137,15 @@ class HttpClient:
         except requests.RequestException as exc:
             # requests' own messages embed the full URL (tokens and all): log only the type.
             log.warning("%s %s: %s", self.vendor, where, type(exc).__name__)
-            return classify(exc, overrides=self.overrides, vendor=self.vendor)
+            return self._judged(classify(exc, overrides=self.overrides, vendor=self.vendor))
         if self.limiter is not None:
             self.limiter.learn(response.headers)
         log.debug("%s %s -> HTTP %d", self.vendor, where, response.status_code)
-        return classify(response, overrides=self.overrides, vendor=self.vendor)
+        return self._judged(classify(response, overrides=self.overrides, vendor=self.vendor,
+                                     read_error=self.read_error))
+
+    def _judged(self, outcome: Outcome) -> Outcome:
+        return outcome if self.judge is None else self.judge(outcome)
 
     def _log_retry(self, state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None

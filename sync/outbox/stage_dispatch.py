@@ -83,7 +83,7 @@ def dispatch(store: Store, destination: str, send: Sender, *, limit: int = 200, 
         except RateLimited as exc:
             at = _later(now, clock() - started)  # waits count from the refusal, not from the run's start
             rest = queue[index + 1:]
-            if getattr(exc, "sent", True) is False:  # paused before sending: nothing failed, no attempt
+            if not exc.sent:  # paused before sending: nothing failed, no attempt
                 rest = queue[index:]
             else:
                 counts[_retry(store, destination, item, tries, exc, at)] += 1

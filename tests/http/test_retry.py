@@ -12,7 +12,7 @@ import responses
 from responses import matchers
 
 from sync.errors import AuthError, PermanentError, RateLimited, TransientError, ValidationError
-from sync.http import HttpClient, RetryPolicy, make_session
+from sync.http import Action, HttpClient, Outcome, RetryPolicy, Rule, VendorError, make_session
 
 BASE = "https://api.hubapi.com"
 URL = f"{BASE}/crm/v3/objects/contacts"
@@ -163,3 +163,40 @@ def test_log_lines_carry_no_secrets_or_personal_data(client, mock, caplog):
     assert "ConnectionError" in caplog.text and "HTTP 503" in caplog.text
     for secret in ("jane.doe", "at-9f8e7d", "4155550123", "pat-na1-old-token"):
         assert secret not in caplog.text
+
+
+def test_the_read_error_hook_reads_every_refusal_for_the_tables_code_rows(mock, sleeps):
+    read = []
+
+    def reader(response):
+        read.append(response.status_code)
+        body = response.json()
+        return VendorError(code=body.get("kind", ""), message=body.get("text", ""))
+
+    table = {(400, "LOCKED"): Rule(Action.RETRY, TransientError, "a record was locked")}
+    client = HttpClient(make_session(BASE), vendor="Acme", overrides=table, read_error=reader, sleep=sleeps.append)
+    mock.add(responses.GET, URL, status=400, json={"kind": "LOCKED", "text": "try later"})
+    mock.add(responses.GET, URL, status=400, json={"kind": "BAD", "text": "no such field"})
+    with pytest.raises(ValidationError, match=r"\(HTTP 400, BAD\) .*: no such field") as raised:
+        client.request("GET", URL)
+    assert read == [400, 400] and len(sleeps) == 1  # the LOCKED row retried; BAD fell to the status row
+    assert raised.value.vendor_code == "BAD" and raised.value.vendor_message == "no such field"
+
+
+def test_the_judge_hook_gives_its_verdict_on_every_outcome(mock, sleeps):
+    seen = []
+
+    def judge(outcome):
+        seen.append((outcome.action, None if outcome.response is None else outcome.response.status_code))
+        body = outcome.response.json() if outcome.response is not None else {}
+        if body.get("code") == 40100:  # a refusal on an HTTP 200, which the status table cannot see
+            return Outcome(Action.RATE_LIMITED, RateLimited("slow down", retry_after=2.0), 2.0, outcome.response)
+        return outcome
+
+    client = HttpClient(make_session(BASE), vendor="Acme", judge=judge, sleep=sleeps.append)
+    mock.add(responses.GET, URL, body=requests.ConnectionError("reset"))
+    mock.add(responses.GET, URL, json={"code": 40100})
+    mock.add(responses.GET, URL, json={"code": 0})
+    assert client.request("GET", URL).json() == {"code": 0}
+    assert seen == [(Action.RETRY, None), (Action.OK, 200), (Action.OK, 200)]
+    assert len(sleeps) == 2 and sleeps[1] == 2.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 
@@ -326,3 +327,11 @@ def test_concurrent_api_writes(sandbox):
     assert statuses == [201] * 160
     ids = [r["Id"] for r in sandbox.records("Lead")]
     assert len(set(ids)) == 160 and sandbox.api_calls == 160 and len(sandbox.writes) == 160
+
+
+def test_records_keep_salesforces_key_order_attributes_first(api, sandbox):
+    record_id = new_lead(sandbox)
+    raw = api.get(f"/sobjects/Lead/{record_id}").get_data(as_text=True)
+    keys = list(json.loads(raw))
+    assert keys[0] == "attributes" and keys != sorted(keys)
+    assert list(api.post("/sobjects/Lead", {"LastName": "L", "Company": "C"}).get_json()) == ["id", "success", "errors"]

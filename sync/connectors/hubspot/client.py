@@ -5,7 +5,8 @@
 (retries and token refreshes included) adds one to ``stats.api_calls``. Rate-limit waits are
 metered too, with their seconds: the token buckets' waits (when the connector shares a Redis
 budget) and the retry layer's sleeps after a 429. HubSpot-specific overrides of the error
-table name the setting to fix when the credentials are refused.
+table name the setting to fix when the credentials are refused; HubSpot's error bodies are
+read by ``sync.connectors.hubspot.errors.read_error``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 import requests
 
 from sync.connectors.crm import SyncStats
+from sync.connectors.hubspot.errors import read_error
 from sync.errors import AuthError, PermanentError
 from sync.http import HttpClient, HttpSession, RetryPolicy
 from sync.http.errors import Action, ErrorTable, Rule
@@ -112,7 +114,7 @@ class HubSpotApi:
             403: Rule(Action.FAIL, AuthError, f"the app lacks a scope this request needs ({SCOPES})"),
         }
         self.client = HttpClient(session, vendor=VENDOR, policy=policy or RetryPolicy(), overrides=overrides,
-                                 limiter=limiter, sleep=meter.sleep)
+                                 limiter=limiter, sleep=meter.sleep, read_error=read_error)
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """``GET path?params`` → the JSON object answered."""
@@ -131,7 +133,8 @@ def token_poster(base_url: str, meter: Meter, token_path: str, refresh_setting: 
                                            f"LIFESYNC_HUBSPOT_CLIENT_SECRET and {refresh_setting}")
     session = MeteredSession(base_url, meter)
     client = HttpClient(session, vendor=f"{VENDOR} OAuth", policy=policy or RetryPolicy(),
-                        overrides={400: refused, 401: refused, 403: refused}, sleep=meter.sleep)
+                        overrides={400: refused, 401: refused, 403: refused}, sleep=meter.sleep,
+                        read_error=read_error)
 
     def post(form: dict[str, str]) -> dict[str, Any]:
         return _json(client.request("POST", token_path, data=form))

@@ -4,8 +4,9 @@ A small client over one ``requests.Session`` (Bearer token, connect/read timeout
 are classified once, here: 429 → ``RateLimited``, 5xx and connection errors →
 ``TransientError``, 401/403 → ``AuthError``, 400/422 → ``ValidationError``, 404 →
 ``NotFound``, any other 4xx → ``PermanentError``. Error messages carry the HTTP status and
-respond.io's own message with e-mail addresses and phone numbers blanked; neither the token
-nor the contact identifier is ever logged or put in a message.
+respond.io's own message (``vendor_message``) with e-mail addresses and phone numbers blanked;
+neither the token nor the contact identifier is ever logged or put in a message. The errors
+also carry ``status`` and ``vendor_message`` as declared fields.
 
 Waiting is short and bounded, so a dispatch run never sleeps past its job's timeout:
 
@@ -108,7 +109,11 @@ def _exhausted_for(response: requests.Response) -> float | None:
 
 
 def vendor_message(response: requests.Response) -> str:
-    """respond.io's explanation of a refusal, with e-mail addresses and phone numbers blanked."""
+    """respond.io's explanation of a refusal, with e-mail addresses and phone numbers blanked.
+
+    respond.io sends no error code: the body is ``{message}``, else ``{error: text or {message}}``,
+    else ``{errors}``, else text.
+    """
     try:
         body = response.json()
     except ValueError:
@@ -122,19 +127,22 @@ def vendor_message(response: requests.Response) -> str:
 
 
 def raise_for(response: requests.Response) -> None:
-    """Raise the typed error for a failed response (nothing for 2xx)."""
+    """Raise the typed error for a failed response (nothing for 2xx); ``status`` and the vendor's message go with it."""
     status = response.status_code
     if status < 400:
         return
     if status == 429:
-        raise RateLimited("respond.io rate limit reached (HTTP 429)", retry_after=_retry_after(response))
+        raise RateLimited("respond.io rate limit reached (HTTP 429)", retry_after=_retry_after(response),
+                          status=status)
     if status >= 500:
-        raise TransientError(f"respond.io is unavailable (HTTP {status})")
+        raise TransientError(f"respond.io is unavailable (HTTP {status})", status=status)
     if status in (401, 403):
-        raise AuthError(f"respond.io rejected the API token (HTTP {status}); check LIFESYNC_RESPONDIO_API_TOKEN")
+        raise AuthError(f"respond.io rejected the API token (HTTP {status}); check LIFESYNC_RESPONDIO_API_TOKEN",
+                        status=status)
     detail = vendor_message(response)
     error = ValidationError if status in (400, 422) else NotFound if status == 404 else PermanentError
-    raise error(f"respond.io refused the request (HTTP {status})" + (f": {detail}" if detail else ""))
+    raise error(f"respond.io refused the request (HTTP {status})" + (f": {detail}" if detail else ""),
+                status=status, vendor_message=detail)
 
 
 def encode_identifier(identifier: str) -> str:

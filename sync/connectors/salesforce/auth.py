@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 import jwt
 
+from sync.connectors.salesforce.errors import read_error
 from sync.errors import AuthError, SettingsError
 from sync.http import Action, HttpClient, RetryPolicy, Rule, make_session
 from sync.settings import Settings
@@ -127,7 +128,7 @@ class SalesforceAuth:
         self._client_secret, self._env_refresh = secret, refresh
         self._token: Token | None = None
         self.http = HttpClient(make_session(self.login_url), vendor="Salesforce login", overrides=TOKEN_ERRORS,
-                               policy=RetryPolicy(max_attempts=3), sleep=sleep)
+                               policy=RetryPolicy(max_attempts=3), sleep=sleep, read_error=read_error)
 
     def __repr__(self) -> str:
         return f"SalesforceAuth(connection={self.connection!r}, flow={self.flow!r})"

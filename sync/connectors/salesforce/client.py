@@ -2,7 +2,8 @@
 
 ``SalesforceClient`` is an ``HttpClient`` (tenacity retries, the shared error table) aimed at
 the ``instance_url`` the login returned, with Salesforce's array error bodies
-``[{"message", "errorCode", "fields"}]`` classified by code:
+``[{"message", "errorCode", "fields"}]`` (read by ``sync.connectors.salesforce.errors``) classified
+by code:
 
     REQUEST_LIMIT_EXCEEDED (403)       the org's rolling 24 h API limit is spent: ``ApiLimitExceeded``
                                        (a RateLimited that is not retried in the job; the puller
@@ -31,6 +32,7 @@ import requests
 
 from sync.connectors.crm import SyncStats
 from sync.connectors.salesforce.auth import SalesforceAuth
+from sync.connectors.salesforce.errors import read_error
 from sync.errors import AuthError, PermanentError, RateLimited, TransientError, ValidationError
 from sync.http import Action, HttpClient, RetryPolicy, Rule, make_session
 from sync.http.retry import Limiter
@@ -152,7 +154,7 @@ class SalesforceClient:
         self.session.hooks["response"].append(self._observe)
         self.http = HttpClient(self.session, vendor=VENDOR, policy=policy or RetryPolicy(), overrides=OVERRIDES,
                                limiter=_CountingLimiter(limiter, self.stats) if limiter else None,
-                               refresh=self._refresh, sleep=sleep)
+                               refresh=self._refresh, sleep=sleep, read_error=read_error)
         self._instance_url: str | None = None
         self._described: dict[str, dict[str, str]] = {}
 

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, g, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 
 from sync.sandbox.faults import Fault
 from sync.sandbox.salesforce import collections
@@ -119,10 +120,16 @@ def _field_list(sobject: str) -> list[str] | None:
     return names
 
 
+class OrderedJSON(DefaultJSONProvider):
+    """Flask's JSON with keys in the order they were built: Salesforce's own order ("attributes" first)."""
+
+    sort_keys = False
+
+
 def create_app(sandbox: SalesforceSandbox) -> Flask:
     """The Flask app serving ``sandbox``: Salesforce's paths, without the ``/salesforce`` mount prefix."""
     app = Flask("sync.sandbox.salesforce.sandbox")
-    app.json.sort_keys = False  # type: ignore[attr-defined] - keep Salesforce's key order ("attributes" first)
+    app.json = OrderedJSON(app)
     app.url_map.strict_slashes = False
 
     def base_url() -> str:

@@ -176,9 +176,8 @@ def test_click_id_preference_and_message_ads():
 class Refused(ValidationError):
     """A batch refusal about an event's content."""
 
-    bisect = True
-    vendor_code = "100"
-    vendor_message = "bad event"
+    def __init__(self, message):
+        super().__init__(message, bisect=True, vendor_code="100", vendor_message="bad event")
 
 
 class FakeSender(BatchSender):
