@@ -14,12 +14,15 @@ settings platform, the required credentials, the default base URL and API versio
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sync.attribution.destination import DestinationConfig
 from sync.attribution.network import Network
 from sync.attribution.networks import network as lookup
 from sync.settings import Settings
+
+if TYPE_CHECKING:
+    from sync.config import Config
 
 
 def _connection(name: str, network: str) -> str:
@@ -51,17 +54,16 @@ def destination_config(settings: Settings, name: str, network: str, region: str 
                              **own)
 
 
-def destination_configs(settings: Settings, config: Any) -> dict[str, DestinationConfig]:
+def destination_configs(settings: Settings, config: Config) -> dict[str, DestinationConfig]:
     """Every enabled destination of ``conversions.yaml`` whose credentials are set, by name."""
-    rules = getattr(config, "conversions", None)
-    region = getattr(getattr(config, "lifecycle", None), "default_region", None) or "US"
+    region = config.lifecycle.default_region or "US"
     out: dict[str, DestinationConfig] = {}
-    for dest in getattr(rules, "destinations", ()) or ():
+    for dest in config.conversions.destinations:
         if dest.enabled and (built := destination_config(settings, dest.name, dest.network, region)) is not None:
             out[dest.name] = built
     return out
 
 
-def enabled_destinations(settings: Settings, config: Any) -> frozenset[str]:
+def enabled_destinations(settings: Settings, config: Config) -> frozenset[str]:
     """Names of the destinations conversions are written to the outbox for."""
     return frozenset(destination_configs(settings, config))
