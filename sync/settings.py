@@ -2,15 +2,34 @@
 
 Every setting is listed in ``SETTINGS`` with its default and meaning; the README's table is
 generated from the same list (``lifesync settings``), so the two never drift apart.
+
+A connector declares its per-connection settings once, as a frozen ``ConnectionSettings``
+dataclass whose fields name their variable in ``SETTINGS`` (which gives the default) and
+their ``Kind`` (integer range, number range, boolean, choice, URL, pattern, comma list)::
+
+    @dataclass(frozen=True)
+    class HubSpotSettings(ConnectionSettings):
+        platform: ClassVar[str] = "hubspot"
+        rate_per_10s: int = setting("LIFESYNC_HUBSPOT_RATE_PER_10S", integer(1), fallback=True)
+
+    HubSpotSettings.of(settings, "salon2").rate_per_10s
+
+``of`` reads ``…__SALON2`` (with ``fallback``, the default connection's value when that is
+unset), parses and validates every field once per ``Settings`` and connection, and raises
+``SettingsError`` naming the exact variable that is wrong, e.g.
+``LIFESYNC_HUBSPOT_RATE_PER_10S__SALON2 must be an integer, got 'abc'``.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from functools import cached_property
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from functools import cache, cached_property
 from pathlib import Path
+from typing import Any, ClassVar, Self, TypeVar
+from urllib.parse import urlsplit
 
 from sync.errors import SettingsError
 
@@ -164,6 +183,8 @@ SETTINGS: tuple[tuple[str, str, str], ...] = (
      "Any connection setting above for a named connection, e.g. `LIFESYNC_WHATSAPP_APP_SECRET__SALON2`, "
      "served at `/webhooks/whatsapp/salon2`; for generic webhooks the connection is the endpoint name."),
 )
+UNSET = "(unset)"  # the default of a setting that has none
+_DEFAULTS = {name: default for name, default, _ in SETTINGS}
 
 
 @dataclass(frozen=True)
@@ -181,23 +202,47 @@ class Settings:
     connection_env: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
     def connection_setting(self, platform: str, name: str, connection: str = "default") -> str | None:
-        """``LIFESYNC_<PLATFORM>_<NAME>`` for the default connection, ``…__<CONNECTION>`` for others."""
+        """``LIFESYNC_<PLATFORM>_<NAME>`` for the default connection, ``…__<CONNECTION>`` for others (raw text).
+
+        Connectors read their typed ``ConnectionSettings`` instead; this stays for settings
+        without one (the ad-network destinations, presence checks).
+        """
         key = f"LIFESYNC_{platform.upper()}_{name.upper()}"
         if connection != "default":
             key += f"__{connection.upper()}"
-        return self._connection_map.get(key) or None
+        return self._value(key)
+
+    def connections(self, platform: str, name: str) -> list[str]:
+        """Connections that define ``LIFESYNC_<PLATFORM>_<NAME>`` (``default`` first)."""
+        return self._connections_of(f"LIFESYNC_{platform.upper()}_{name.upper()}")
+
+    def block(self, kind: type[Block], connection: str = "default") -> Block:
+        """``kind``'s settings of ``connection``: parsed and validated on first use, then cached."""
+        key = (kind, connection)
+        found = self._blocks.get(key)
+        if found is None:
+            found = self._blocks[key] = _parse_block(kind, self, connection)
+        return found
+
+    def _value(self, variable: str) -> str | None:
+        """The variable's text, or None when it is unset or empty."""
+        return self._connection_map.get(variable) or None
+
+    def _connections_of(self, variable: str) -> list[str]:
+        out = ["default"] if self._value(variable) else []
+        prefix = variable + "__"
+        out += sorted(k.split("__", 1)[1].lower() for k, v in self.connection_env if k.startswith(prefix) and v)
+        return out
 
     @cached_property
     def _connection_map(self) -> dict[str, str]:
         """``connection_env`` as a dict, built once (a webhook request reads several secrets)."""
         return dict(self.connection_env)
 
-    def connections(self, platform: str, name: str) -> list[str]:
-        """Connections that define ``LIFESYNC_<PLATFORM>_<NAME>`` (``default`` first)."""
-        key = f"LIFESYNC_{platform.upper()}_{name.upper()}"
-        out = ["default"] if any(k == key and v for k, v in self.connection_env) else []
-        out += sorted(k.split("__", 1)[1].lower() for k, v in self.connection_env if k.startswith(key + "__") and v)
-        return out
+    @cached_property
+    def _blocks(self) -> dict[tuple[type, str], Any]:
+        """Parsed ``ConnectionSettings`` by (class, connection): each is validated once per Settings."""
+        return {}
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -211,12 +256,10 @@ class Settings:
                 "DATABASE_URL must be a sqlite:/// or postgresql:// URL (got a URL with scheme "
                 f"{url.split(':', 1)[0]!r})"
             )
-        batch = _int_setting(env, "LIFESYNC_BATCH_SIZE", 500, 1, 10000)
-        level = (env.get("LIFESYNC_LOG_LEVEL") or "INFO").upper()
-        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
-            raise SettingsError(f"LIFESYNC_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
-        max_bytes = _int_setting(env, "LIFESYNC_WEBHOOK_MAX_BYTES", 1_048_576, 1024, 64 * 1_048_576)
-        tolerance = _int_setting(env, "LIFESYNC_WEBHOOK_TOLERANCE_SECONDS", 300, 1, 86_400)
+        batch = _env_setting(env, "LIFESYNC_BATCH_SIZE", integer(1, 10000))
+        level = _env_setting(env, "LIFESYNC_LOG_LEVEL", choice("DEBUG", "INFO", "WARNING", "ERROR"))
+        max_bytes = _env_setting(env, "LIFESYNC_WEBHOOK_MAX_BYTES", integer(1024, 64 * 1_048_576))
+        tolerance = _env_setting(env, "LIFESYNC_WEBHOOK_TOLERANCE_SECONDS", integer(1, 86_400))
         cfg = env.get("LIFESYNC_CONFIG_DIR")
         config_dir = Path(cfg) if cfg else None
         if config_dir is not None and not config_dir.is_dir():
@@ -233,15 +276,13 @@ class Settings:
         )
 
 
-def _int_setting(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = env.get(name) or str(default)
+def _env_setting(env: Mapping[str, str], variable: str, kind: Kind) -> Any:
+    """A process-wide setting: its text (else the table's default) parsed by ``kind``."""
+    raw = env.get(variable) or _DEFAULTS[variable]
     try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
-    if not low <= value <= high:
-        raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
-    return value
+        return kind.parse(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{variable} {exc}") from None
 
 
 def settings_table() -> str:
@@ -255,3 +296,209 @@ def _connection_key(key: str) -> str:
     """A setting's name with its connection suffix in capitals: ``…__Shop`` is connection ``shop``, as ``…__SHOP``."""
     base, sep, connection = key.partition("__")
     return base + sep + connection.upper()
+
+
+# --- typed settings: kinds of value ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How a setting's text becomes a typed value.
+
+    ``parse`` gets the raw text and returns the value, or raises ``ValueError("must be …, got …")``
+    (the caller puts the variable's name in front); ``unset`` is the value when the variable is
+    unset and the table gives no default.
+    """
+
+    parse: Callable[[str], Any]
+    unset: Any = None
+
+
+TEXT = Kind(str)
+
+
+def integer(low: int, high: int | None = None) -> Kind:
+    """A whole number within [low, high] (no upper bound when ``high`` is None)."""
+    return Kind(lambda raw: _in_range(int, "an integer", low, high, raw))
+
+
+def number(low: float, high: float | None = None) -> Kind:
+    """A decimal number within [low, high] (no upper bound when ``high`` is None)."""
+    return Kind(lambda raw: _in_range(float, "a number", low, high, raw))
+
+
+def _in_range(convert: Callable[[str], Any], what: str, low: float, high: float | None, raw: str) -> Any:
+    try:
+        value = convert(raw)
+    except ValueError:
+        raise ValueError(f"must be {what}, got {raw!r}") from None
+    if not (low <= value and (high is None or value <= high)):  # written so that NaN fails too
+        bounds = f"between {_show(low)} and {_show(high)}" if high is not None else f"at least {_show(low)}"
+        raise ValueError(f"must be {bounds}, got {raw.strip()}")
+    return value
+
+
+def _show(bound: float) -> str:
+    return str(int(bound)) if float(bound).is_integer() else str(bound)
+
+
+def _boolean(raw: str) -> bool:
+    word = raw.strip().lower()
+    if word in ("true", "yes", "on", "1"):
+        return True
+    if word in ("false", "no", "off", "0"):
+        return False
+    raise ValueError(f"must be true or false, got {raw!r}")
+
+
+BOOLEAN = Kind(_boolean)
+
+
+def choice(*options: str) -> Kind:
+    """One of ``options``, in any case; the value is the option as written here."""
+    by_key = {option.lower(): option for option in options}
+
+    def parse(raw: str) -> str:
+        found = by_key.get(raw.strip().lower())
+        if found is None:
+            raise ValueError(f"must be {_either(options)}, got {raw!r}")
+        return found
+
+    return Kind(parse)
+
+
+def _either(options: tuple[str, ...]) -> str:
+    return options[0] if len(options) == 1 else ", ".join(options[:-1]) + f" or {options[-1]}"
+
+
+def _url(raw: str) -> str:
+    value = raw.strip()
+    try:
+        parts = urlsplit(value)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # e.g. an unclosed [IPv6 bracket
+        ok = False
+    if not ok:
+        raise ValueError(f"must be an http:// or https:// URL with a host, got {raw!r}")
+    return value
+
+
+URL = Kind(_url)
+
+
+def matching(pattern: str, what: str) -> Kind:
+    """Text matching ``pattern`` in full (surrounding spaces dropped); ``what`` describes it in errors."""
+    compiled = re.compile(pattern)
+
+    def parse(raw: str) -> str:
+        value = raw.strip()
+        if not compiled.fullmatch(value):
+            raise ValueError(f"must be {what}, got {raw!r}")
+        return value
+
+    return Kind(parse)
+
+
+def comma_list(item: Kind = TEXT, *, required: bool = False) -> Kind:
+    """Comma-separated values, each trimmed and parsed by ``item``; a tuple, empty when unset.
+
+    ``required``: a value that lists nothing (only commas and spaces) is an error.
+    """
+    def parse(raw: str) -> tuple[Any, ...]:
+        values = []
+        for part in (p.strip() for p in raw.split(",")):
+            if part:
+                try:
+                    values.append(item.parse(part))
+                except ValueError as exc:
+                    raise ValueError(f"items {exc}") from None
+        if required and not values:
+            raise ValueError(f"must list at least one value, got {raw!r}")
+        return tuple(values)
+
+    return Kind(parse, unset=())
+
+
+# --- typed settings: one frozen block per connector ----------------------------------------------
+
+_VARIABLE = "lifesync.variable"  # key of a field's _Variable in its dataclass metadata
+
+
+@dataclass(frozen=True)
+class _Variable:
+    """Where a ``ConnectionSettings`` field comes from."""
+
+    name: str  # the default connection's variable, e.g. LIFESYNC_HUBSPOT_RATE_PER_10S
+    kind: Kind
+    fallback: bool  # a named connection without its own value takes the default connection's
+
+    def read(self, settings: Settings, connection: str) -> tuple[str, str | None]:
+        """(the variable the value comes from, its text or None when unset)."""
+        own = self.name if connection == "default" else f"{self.name}__{connection.upper()}"
+        raw = settings._value(own)
+        if raw is None and self.fallback and connection != "default":
+            return self.name, settings._value(self.name)
+        return own, raw
+
+
+def setting(variable: str, kind: Kind = TEXT, *, fallback: bool = False) -> Any:
+    """A ``ConnectionSettings`` field read from ``variable``, whose default is the ``SETTINGS`` table's.
+
+    ``fallback``: a named connection that leaves ``variable__<CONNECTION>`` unset takes the
+    default connection's value (one app or proxy shared by several accounts). Fields are left
+    out of ``repr``: many are secrets.
+    """
+    if variable not in _DEFAULTS:
+        raise LookupError(f"{variable} is not in sync.settings.SETTINGS (the README table is made from it: add it)")
+    text = _DEFAULTS[variable]
+    default = kind.unset if text == UNSET else kind.parse(text)
+    return field(default=default, repr=False, metadata={_VARIABLE: _Variable(variable, kind, fallback)})
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """One connection's settings of one connector (subclass it, declare fields with ``setting``)."""
+
+    platform: ClassVar[str] = ""  # for messages: "no <platform> connection 'x' is configured"
+    connection: str = "default"
+
+    @classmethod
+    def of(cls, settings: Settings, connection: str = "default") -> Self:
+        """The settings of ``connection``, parsed and validated once per Settings (SettingsError names the variable)."""
+        return settings.block(cls, connection)
+
+    @classmethod
+    def variable(cls, name: str, connection: str = "default") -> str:
+        """The environment variable of field ``name`` for ``connection`` (``…__<CONNECTION>`` unless default)."""
+        base = _variables(cls)[name].name
+        return base if connection == "default" else f"{base}__{connection.upper()}"
+
+    @classmethod
+    def connections(cls, settings: Settings, name: str) -> list[str]:
+        """Connections that set field ``name`` themselves (``default`` first)."""
+        return settings._connections_of(_variables(cls)[name].name)
+
+    @classmethod
+    def is_set(cls, settings: Settings, name: str, connection: str = "default") -> bool:
+        """Whether field ``name`` has a value for ``connection`` (with its fallback), without parsing anything."""
+        return _variables(cls)[name].read(settings, connection)[1] is not None
+
+
+Block = TypeVar("Block", bound=ConnectionSettings)
+
+
+@cache
+def _variables(cls: type[ConnectionSettings]) -> dict[str, _Variable]:
+    return {f.name: f.metadata[_VARIABLE] for f in fields(cls) if _VARIABLE in f.metadata}
+
+
+def _parse_block(cls: type[Block], settings: Settings, connection: str) -> Block:
+    values = {}
+    for name, spec in _variables(cls).items():
+        variable, raw = spec.read(settings, connection)
+        if raw is not None:
+            try:
+                values[name] = spec.kind.parse(raw)
+            except ValueError as exc:
+                raise SettingsError(f"{variable} {exc}") from None
+    return cls(connection=connection, **values)

@@ -6,6 +6,10 @@ of the raw body — or, when ``X-Lifesync-Timestamp`` (Unix seconds) is sent, of
 is one JSON object or an array of them; each becomes an inbox event keyed by
 ``X-Lifesync-Event-Id`` (single object), else its ``id``/``event_id`` field, else the
 SHA-256 of its canonical JSON, so redelivery is a no-op.
+
+``GenericSettings`` holds one endpoint's settings (``LIFESYNC_GENERIC_SECRET`` and
+``…_MAPPING``, ``__<NAME>`` for the endpoint ``<name>``); ``endpoint_issues`` checks them
+against the configuration at start-up.
 """
 
 from __future__ import annotations
@@ -14,14 +18,15 @@ import hashlib
 import hmac
 import json
 import time
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sync.connectors.events import InboundEvent
 from sync.errors import ConfigIssue
+from sync.settings import ConnectionSettings, Settings, setting
 
 if TYPE_CHECKING:
     from sync.config import Config
-    from sync.settings import Settings
 
 
 class SignatureError(ValueError):
@@ -32,6 +37,22 @@ class PayloadError(ValueError):
     """The body is not an object or an array of objects."""
 
 
+@dataclass(frozen=True)
+class GenericSettings(ConnectionSettings):
+    """One generic endpoint (the connection is the endpoint's name): its HMAC secret and its mapping."""
+
+    platform: ClassVar[str] = "generic"
+
+    secret: str | None = setting("LIFESYNC_GENERIC_SECRET")
+    mapping: str | None = setting("LIFESYNC_GENERIC_MAPPING")  # checked against the config by endpoint_issues
+
+    @property
+    def source_object(self) -> tuple[str, str]:
+        """The mapping's (source, object): ``shop/order`` → ("shop", "order"); empty parts when malformed."""
+        source, _, obj = (self.mapping or "").partition("/")
+        return source, obj
+
+
 def endpoint_issues(settings: Settings, config: Config) -> list[ConfigIssue]:
     """What is wrong with the configured endpoints: a mapping setting that names no mapping, or half an endpoint.
 
@@ -40,25 +61,24 @@ def endpoint_issues(settings: Settings, config: Config) -> list[ConfigIssue]:
     check``, not when the first order is dead-lettered for want of a mapping.
     """
     issues = []
-    secrets, mappings = set(settings.connections("generic", "secret")), set(settings.connections("generic", "mapping"))
+    secrets = set(GenericSettings.connections(settings, "secret"))
+    mappings = set(GenericSettings.connections(settings, "mapping"))
     for name in sorted(secrets | mappings):
-        suffix = "" if name == "default" else f"__{name.upper()}"
+        variable = GenericSettings.variable("mapping", name)
         if name not in mappings:
-            issues.append(ConfigIssue(f"LIFESYNC_GENERIC_MAPPING{suffix}", "",
+            issues.append(ConfigIssue(variable, "",
                                       f"generic endpoint {name!r} has a secret but no mapping (source/object)"))
             continue
         if name not in secrets:
-            issues.append(ConfigIssue(f"LIFESYNC_GENERIC_SECRET{suffix}", "",
+            issues.append(ConfigIssue(GenericSettings.variable("secret", name), "",
                                       f"generic endpoint {name!r} has a mapping but no secret to verify with"))
-        value = settings.connection_setting("generic", "mapping", name)
-        source, _, obj = value.partition("/")
+        value = GenericSettings.of(settings, name).mapping
+        source, obj = GenericSettings.of(settings, name).source_object
         if not source or not obj:
-            issues.append(ConfigIssue(f"LIFESYNC_GENERIC_MAPPING{suffix}", "",
-                                      f"expected source/object (e.g. shop/order), got {value!r}"))
+            issues.append(ConfigIssue(variable, "", f"expected source/object (e.g. shop/order), got {value!r}"))
         elif (source, obj) not in config.mappings:
             known = ", ".join(f"{s}/{o}" for s, o in sorted(config.mappings))
-            issues.append(ConfigIssue(f"LIFESYNC_GENERIC_MAPPING{suffix}", "",
-                                      f"no mapping for {value!r}; mappings exist for: {known}"))
+            issues.append(ConfigIssue(variable, "", f"no mapping for {value!r}; mappings exist for: {known}"))
     return issues
 
 

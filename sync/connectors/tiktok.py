@@ -18,6 +18,8 @@ The person's TikTok id is qualified by the business account (``user_id``), like 
 Messenger PSID by its page. ``im_mark_read_msg`` (read receipts) and any other event
 (``tiktok.ping`` tests, ...) carry nothing the lifecycle model records: they are
 acknowledged and not stored.
+
+``TikTokSettings`` holds one connection's settings (``LIFESYNC_TIKTOK_APP_SECRET``).
 """
 
 from __future__ import annotations
@@ -27,9 +29,11 @@ import hmac
 import json
 import re
 import time
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from sync.connectors.events import InboundEvent
+from sync.settings import ConnectionSettings, setting
 
 SOURCE = "tiktok"
 MESSAGE_EVENTS = {"im_receive_msg": ("from_user", "inbound"), "im_send_msg": ("to_user", "outbound")}
@@ -105,3 +109,12 @@ def split(payload: Any, connection: str = "default") -> list[InboundEvent]:
     record = {"id": key, "event": payload["event"], "user_openid": account, "user_id": f"{account}:{person}",
               "create_time": payload.get("create_time"), "content": content}
     return [InboundEvent(SOURCE, "message", key, record, connection)]
+
+
+@dataclass(frozen=True)
+class TikTokSettings(ConnectionSettings):
+    """One TikTok Business Messaging connection: the app secret its webhooks are signed with."""
+
+    platform: ClassVar[str] = "tiktok"
+
+    app_secret: str | None = setting("LIFESYNC_TIKTOK_APP_SECRET")

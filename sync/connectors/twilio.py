@@ -13,6 +13,8 @@ never clash with Twilio's PascalCase names: ``channel`` (``whatsapp`` when ``Fro
 with ``whatsapp:``, else ``sms``) and ``received_at`` (Twilio sends no message time). A
 status callback (``MessageStatus`` other than ``received``) becomes a ``status`` event keyed
 by (sid, status), since every status of one message shares its sid.
+
+``TwilioSettings`` holds one connection's settings (``LIFESYNC_TWILIO_*``).
 """
 
 from __future__ import annotations
@@ -21,11 +23,13 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from sync.connectors.events import InboundEvent
+from sync.settings import URL, ConnectionSettings, Kind, choice, comma_list, matching, setting
 
 SOURCE = "twilio"
 ALGORITHMS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256}
@@ -132,3 +136,26 @@ def split(params: Params | dict[str, Any], received_at: datetime, connection: st
     if status in _INBOUND:
         return [InboundEvent(SOURCE, "message", sid.strip(), record, connection)]
     return [InboundEvent(SOURCE, "status", f"{sid.strip()}:{status}", record, connection)]
+
+
+def routing_number(number: str) -> str:
+    """A number as routing compares it: lower case, without ``whatsapp:`` (``To`` carries it for WhatsApp)."""
+    return number.lower().removeprefix("whatsapp:")
+
+
+@dataclass(frozen=True)
+class TwilioSettings(ConnectionSettings):
+    """One Twilio connection: the auth token it verifies with, and the account SID and numbers routed to it.
+
+    The signature algorithm and the public URL are the deployment's: a named connection
+    falls back to the default connection's.
+    """
+
+    platform: ClassVar[str] = "twilio"
+
+    auth_token: str | None = setting("LIFESYNC_TWILIO_AUTH_TOKEN")
+    account_sid: str | None = setting("LIFESYNC_TWILIO_ACCOUNT_SID",
+                                      matching(r"AC[0-9a-fA-F]{32}", "AC followed by 32 hexadecimal digits"))
+    numbers: tuple[str, ...] = setting("LIFESYNC_TWILIO_NUMBERS", comma_list(Kind(routing_number)))
+    signature_algorithm: str = setting("LIFESYNC_TWILIO_SIGNATURE_ALGORITHM", choice(*ALGORITHMS), fallback=True)
+    public_url: str | None = setting("LIFESYNC_TWILIO_PUBLIC_URL", URL, fallback=True)

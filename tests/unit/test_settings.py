@@ -1,9 +1,25 @@
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
+from click.testing import CliRunner
 
+from sync.cli.main import main
 from sync.errors import SettingsError
-from sync.settings import Settings, settings_table
+from sync.settings import (
+    BOOLEAN,
+    URL,
+    ConnectionSettings,
+    Settings,
+    choice,
+    comma_list,
+    integer,
+    matching,
+    number,
+    setting,
+    settings_table,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,3 +56,144 @@ def test_a_connection_suffix_in_any_case_names_the_same_connection():
     assert settings.connection_setting("generic", "secret", "shop") == "s"
     assert settings.connection_setting("generic", "mapping", "shop") == "shop/order"
     assert settings.connection_setting("whatsapp", "app_secret") == "default-secret"
+
+
+# --- the typed mechanism: kinds, blocks, fallback, cache ----------------------------------------
+
+def test_lifesync_settings_prints_the_readme_table_unchanged():
+    output = CliRunner().invoke(main, ["settings"]).output
+    readme = (ROOT / "README.md").read_text()
+    assert output.rstrip("\n") == settings_table()
+    start = readme.index("| variable | default | meaning |")
+    end = readme.index("\n\n", start)
+    assert readme[start:end] == output.rstrip("\n")  # the README holds exactly what the command prints
+
+
+@pytest.mark.parametrize(("kind", "raw", "value"), [
+    (integer(1, 10), "7", 7),
+    (integer(1, 10), " 10 ", 10),
+    (integer(0), "123456789", 123_456_789),
+    (number(0.01, 1.0), "0.5", 0.5),
+    (number(0, 86_400), "300", 300.0),
+    (BOOLEAN, "Yes", True),
+    (BOOLEAN, "0", False),
+    (BOOLEAN, " off", False),
+    (choice("sha1", "sha256"), "SHA256", "sha256"),
+    (choice("DEBUG", "INFO"), "debug", "DEBUG"),
+    (URL, " https://hooks.example.com/prefix/ ", "https://hooks.example.com/prefix/"),
+    (URL, "http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+    (matching(r"v?\d+\.\d+", "a version"), "61.0", "61.0"),
+    (comma_list(), " a, b ,,c ", ("a", "b", "c")),
+    (comma_list(), ",", ()),
+    (comma_list(choice("v1", "v2", "v3")), "V3, v1", ("v3", "v1")),
+])
+def test_kinds_parse_valid_text(kind, raw, value):
+    assert kind.parse(raw) == value and type(kind.parse(raw)) is type(value)
+
+
+@pytest.mark.parametrize(("kind", "raw", "reason"), [
+    (integer(1, 10), "abc", "must be an integer, got 'abc'"),
+    (integer(1, 10), "1.5", "must be an integer, got '1.5'"),
+    (integer(1, 10), "11", "must be between 1 and 10, got 11"),
+    (integer(1), "0", "must be at least 1, got 0"),
+    (number(0.01, 1.0), "1.5", "must be between 0.01 and 1, got 1.5"),
+    (number(0.01, 1.0), "nan", "must be between 0.01 and 1, got nan"),
+    (number(0, 86_400), "five", "must be a number, got 'five'"),
+    (BOOLEAN, "maybe", "must be true or false, got 'maybe'"),
+    (choice("sha1", "sha256"), "md5", "must be sha1 or sha256, got 'md5'"),
+    (choice("a", "b", "c"), "d", "must be a, b or c, got 'd'"),
+    (URL, "hooks.example.com", "must be an http:// or https:// URL with a host, got 'hooks.example.com'"),
+    (URL, "ftp://files.example.com", "must be an http:// or https:// URL with a host, got 'ftp://files.example.com'"),
+    (URL, "https://", "must be an http:// or https:// URL with a host, got 'https://'"),
+    (URL, "https://[::1", "must be an http:// or https:// URL with a host, got 'https://[::1'"),
+    (matching(r"v?\d+\.\d+", "a version like v61.0"), "latest", "must be a version like v61.0, got 'latest'"),
+    (comma_list(choice("v1", "v2", "v3")), "v3,v4", "items must be v1, v2 or v3, got 'v4'"),
+    (comma_list(required=True), " , ", "must list at least one value, got ' , '"),
+])
+def test_kinds_refuse_malformed_text_saying_what_they_expected(kind, raw, reason):
+    with pytest.raises(ValueError) as raised:
+        kind.parse(raw)
+    assert str(raised.value) == reason
+
+
+@dataclass(frozen=True)
+class Sample(ConnectionSettings):
+    """A block over real variables (every field's variable must be in SETTINGS)."""
+
+    platform: ClassVar[str] = "hubspot"
+
+    token: str | None = setting("LIFESYNC_HUBSPOT_TOKEN")
+    rate: int = setting("LIFESYNC_HUBSPOT_RATE_PER_10S", integer(1), fallback=True)
+    lookback: int = setting("LIFESYNC_HUBSPOT_LOOKBACK_SECONDS", integer(0))
+    versions: tuple[str, ...] = setting("LIFESYNC_HUBSPOT_SIGNATURE_VERSIONS", comma_list(), fallback=True)
+
+
+def test_a_block_takes_its_defaults_from_the_settings_table():
+    sample = Sample.of(Settings.from_env({}))
+    assert (sample.connection, sample.token, sample.rate, sample.lookback, sample.versions) == (
+        "default", None, 100, 300, ("v1", "v2", "v3"))
+    assert Sample() == sample  # the dataclass defaults are the table's too
+
+
+@pytest.mark.parametrize(("env", "connection", "expected"), [
+    ({"LIFESYNC_HUBSPOT_RATE_PER_10S": "50"}, "salon2", 50),  # falls back to the default connection's
+    ({"LIFESYNC_HUBSPOT_RATE_PER_10S": "50", "LIFESYNC_HUBSPOT_RATE_PER_10S__SALON2": "20"}, "salon2", 20),
+    ({"LIFESYNC_HUBSPOT_RATE_PER_10S__SALON2": "20"}, "default", 100),
+    ({"LIFESYNC_HUBSPOT_RATE_PER_10S__Salon2": "20"}, "salon2", 20),  # the suffix in any case
+])
+def test_a_named_connection_falls_back_to_the_default_connections_value(env, connection, expected):
+    assert Sample.of(Settings.from_env(env), connection).rate == expected
+
+
+def test_without_fallback_a_named_connection_keeps_the_table_default_or_its_own_value():
+    settings = Settings.from_env({"LIFESYNC_HUBSPOT_TOKEN": "pat-default", "LIFESYNC_HUBSPOT_LOOKBACK_SECONDS": "60"})
+    salon2 = Sample.of(settings, "salon2")
+    assert (salon2.token, salon2.lookback) == (None, 300)
+
+
+@pytest.mark.parametrize(("env", "connection", "message"), [
+    ({"LIFESYNC_HUBSPOT_RATE_PER_10S__SALON2": "abc"}, "salon2",
+     "LIFESYNC_HUBSPOT_RATE_PER_10S__SALON2 must be an integer, got 'abc'"),
+    # a fallen-back value is named by the variable it came from
+    ({"LIFESYNC_HUBSPOT_RATE_PER_10S": "0"}, "salon2", "LIFESYNC_HUBSPOT_RATE_PER_10S must be at least 1, got 0"),
+    ({"LIFESYNC_HUBSPOT_LOOKBACK_SECONDS": "-1"}, "default",
+     "LIFESYNC_HUBSPOT_LOOKBACK_SECONDS must be at least 0, got -1"),
+])
+def test_a_malformed_value_is_a_settings_error_naming_the_exact_variable(env, connection, message):
+    with pytest.raises(SettingsError) as raised:
+        Sample.of(Settings.from_env(env), connection)
+    assert str(raised.value) == message
+
+
+def test_a_block_is_parsed_once_per_settings_and_connection():
+    settings = Settings.from_env({"LIFESYNC_HUBSPOT_RATE_PER_10S__SALON2": "20"})
+    assert Sample.of(settings, "salon2") is Sample.of(settings, "salon2")
+    assert Sample.of(settings) is not Sample.of(settings, "salon2")
+    assert Sample.of(Settings.from_env({})) is not Sample.of(settings)  # cached per Settings instance
+
+
+def test_a_malformed_block_is_not_cached_and_fails_each_time():
+    settings = Settings.from_env({"LIFESYNC_HUBSPOT_RATE_PER_10S": "x"})
+    for _ in range(2):
+        with pytest.raises(SettingsError, match="LIFESYNC_HUBSPOT_RATE_PER_10S"):
+            Sample.of(settings)
+
+
+def test_variable_names_presence_and_connections_without_parsing():
+    settings = Settings.from_env({"LIFESYNC_HUBSPOT_TOKEN__EU": "pat-eu", "LIFESYNC_HUBSPOT_TOKEN": "pat",
+                                  "LIFESYNC_HUBSPOT_RATE_PER_10S": "not a number"})
+    assert Sample.variable("rate", "eu") == "LIFESYNC_HUBSPOT_RATE_PER_10S__EU"
+    assert Sample.variable("rate") == "LIFESYNC_HUBSPOT_RATE_PER_10S"
+    assert Sample.connections(settings, "token") == ["default", "eu"]
+    assert Sample.is_set(settings, "rate", "eu")  # through its fallback, and not validated
+    assert not Sample.is_set(settings, "lookback", "eu")
+
+
+def test_field_values_never_reach_repr():
+    sample = Sample.of(Settings.from_env({"LIFESYNC_HUBSPOT_TOKEN": "pat-secret-token"}))
+    assert repr(sample) == "Sample(connection='default')"
+
+
+def test_a_field_must_name_a_documented_variable():
+    with pytest.raises(LookupError, match=r"LIFESYNC_HUBSPOT_NOPE is not in sync\.settings\.SETTINGS"):
+        setting("LIFESYNC_HUBSPOT_NOPE")

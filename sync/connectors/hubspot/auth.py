@@ -31,6 +31,7 @@ from typing import Any, Protocol
 import requests
 from requests.auth import AuthBase
 
+from sync.connectors.hubspot.settings import HubSpotSettings
 from sync.errors import AuthError, SettingsError
 from sync.settings import Settings
 
@@ -52,9 +53,8 @@ class TokenStore(Protocol):
 
 
 def setting_name(name: str, connection: str) -> str:
-    """The environment variable of HubSpot setting ``name`` for ``connection``."""
-    key = f"LIFESYNC_HUBSPOT_{name.upper()}"
-    return key if connection == "default" else f"{key}__{connection.upper()}"
+    """The environment variable of HubSpot setting ``name`` (a ``HubSpotSettings`` field) for ``connection``."""
+    return HubSpotSettings.variable(name, connection)
 
 
 class BearerToken(AuthBase):
@@ -152,15 +152,10 @@ def credentials_from_settings(settings: Settings, connection: str, *, post: Toke
                               tokens: TokenStore | None = None,
                               clock: Callable[[], float] = time.time) -> BearerToken | OAuthTokens:
     """The auth for ``connection``: its private-app token, else OAuth; ``SettingsError`` naming what to set."""
-    token = settings.connection_setting(SYSTEM, "token", connection)
-    if token:
-        return BearerToken(token)
-
-    def app_setting(name: str) -> str | None:
-        return settings.connection_setting(SYSTEM, name, connection) or settings.connection_setting(SYSTEM, name)
-
-    client_id, secret = app_setting("oauth_client_id"), app_setting("client_secret")
-    refresh = settings.connection_setting(SYSTEM, "refresh_token", connection)
+    conf = HubSpotSettings.of(settings, connection)
+    if conf.token:
+        return BearerToken(conf.token)
+    client_id, secret, refresh = conf.oauth_client_id, conf.app_client_secret, conf.refresh_token
     stored = tokens.load(SYSTEM, connection) if tokens is not None and not refresh else None
     has_refresh = bool(refresh or (stored or {}).get("refresh_token"))
     if not (client_id or refresh or stored):

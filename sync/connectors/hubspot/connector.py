@@ -4,12 +4,12 @@ Composed from small parts: ``auth`` (private-app token or OAuth refreshed by TTL
 (the shared retry layer, metered), ``pull`` + ``search`` + ``associations`` (pages with
 resumable cursors), ``push`` (batches) and ``properties`` (what to request, option checks).
 
-Settings of a connection (``LIFESYNC_HUBSPOT_<NAME>`` for ``default``, ``…__<CONNECTION>`` for
-others): ``BASE_URL``, ``RATE_PER_10S`` and ``LOOKBACK_SECONDS`` fall back to the default
-connection's, then to the documented defaults; credentials are per connection (see
-``auth``). With ``redis`` every worker of the connection shares two token buckets
-(``lifesync:ratelimit:hubspot:<connection>:ten_secondly`` at ``RATE_PER_10S`` and ``:daily``),
-which also learn HubSpot's own remaining budget from its rate-limit headers.
+Settings of a connection (``HubSpotSettings``: ``LIFESYNC_HUBSPOT_<NAME>`` for ``default``,
+``…__<CONNECTION>`` for others): ``BASE_URL``, ``RATE_PER_10S`` and ``LOOKBACK_SECONDS`` fall
+back to the default connection's, then to the documented defaults; credentials are per
+connection (see ``auth``). With ``redis`` every worker of the connection shares two token
+buckets (``lifesync:ratelimit:hubspot:<connection>:ten_secondly`` at ``RATE_PER_10S`` and
+``:daily``), which also learn HubSpot's own remaining budget from its rate-limit headers.
 """
 
 from __future__ import annotations
@@ -31,18 +31,17 @@ from sync.connectors.hubspot.auth import (
     credentials_from_settings,
     setting_name,
 )
-from sync.connectors.hubspot.client import DEFAULT_BASE_URL, HubSpotApi, Meter, MeteredLimiter, token_poster
+from sync.connectors.hubspot.client import HubSpotApi, Meter, MeteredLimiter, token_poster
 from sync.connectors.hubspot.properties import mapping_properties, options_of, property_of, validate_mapping
 from sync.connectors.hubspot.pull import ObjectPull
 from sync.connectors.hubspot.push import MAX_BATCH, Pusher
-from sync.errors import ConfigIssue, SettingsError
+from sync.connectors.hubspot.settings import HubSpotSettings
+from sync.errors import ConfigIssue
 from sync.http import HUBSPOT_DAILY, HUBSPOT_TEN_SECONDLY, Limiters, TokenBucket
 from sync.mappings import Mapping as MappingSpec
 from sync.settings import Settings
 
 OBJECTS = ("contacts", "deals")  # dependency order: a deal's contact is known before the deal
-DEFAULT_RATE_PER_10S = 100
-DEFAULT_LOOKBACK_SECONDS = 300
 
 
 def default_properties(settings: Settings) -> dict[str, list[str]]:
@@ -71,9 +70,8 @@ class HubSpotConnector:
         self.settings, self.connection, self._clock = settings, connection, clock
         self.stats = SyncStats()
         meter = Meter(lambda: self.stats, sleep)
-        base_url = self._setting("base_url") or DEFAULT_BASE_URL
-        rate = self._int_setting("rate_per_10s", DEFAULT_RATE_PER_10S, low=1)
-        self.lookback = self._int_setting("lookback_seconds", DEFAULT_LOOKBACK_SECONDS, low=0)
+        conf = HubSpotSettings.of(settings, connection)
+        base_url, rate, self.lookback = conf.base_url, conf.rate_per_10s, conf.lookback_seconds
         post = token_poster(base_url, meter, TOKEN_PATH, setting_name("refresh_token", connection))
         self.auth = credentials_from_settings(settings, connection, post=post, tokens=tokens, clock=clock)
         limiter = None
@@ -92,22 +90,6 @@ class HubSpotConnector:
 
     def __repr__(self) -> str:
         return f"HubSpotConnector(connection={self.connection!r})"
-
-    def _setting(self, name: str) -> str | None:
-        return (self.settings.connection_setting("hubspot", name, self.connection)
-                or self.settings.connection_setting("hubspot", name))
-
-    def _int_setting(self, name: str, default: int, *, low: int) -> int:
-        raw = self._setting(name)
-        if raw is None:
-            return default
-        try:
-            value = int(raw)
-        except ValueError:
-            value = low - 1
-        if value < low:
-            raise SettingsError(f"{setting_name(name, self.connection)} must be a whole number ≥ {low}, got {raw!r}")
-        return value
 
     def objects(self) -> list[str]:
         """``["contacts", "deals"]``: contacts first, so a deal's contact already exists."""

@@ -34,6 +34,7 @@ from urllib.parse import quote
 import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exponential
 
+from sync.connectors.respondio.settings import RespondioSettings
 from sync.errors import AuthError, PermanentError, RateLimited, SettingsError, TransientError, ValidationError
 from sync.settings import Settings
 
@@ -174,13 +175,11 @@ class RespondioClient:
 
     @classmethod
     def from_settings(cls, settings: Settings, connection: str = "default", **kwargs: Any) -> RespondioClient:
-        """A client for one connection (``LIFESYNC_RESPONDIO_API_TOKEN``/``_API_URL``, ``__<CONNECTION>``)."""
-        token = settings.connection_setting("respondio", "api_token", connection)
-        if not token:
-            suffix = "" if connection == "default" else f"__{connection.upper()}"
-            raise SettingsError(f"LIFESYNC_RESPONDIO_API_TOKEN{suffix} is not set")
-        url = settings.connection_setting("respondio", "api_url", connection) or DEFAULT_URL
-        return cls(token, url, **kwargs)
+        """A client for one connection (``RespondioSettings``: ``LIFESYNC_RESPONDIO_API_TOKEN``/``_API_URL``)."""
+        conf = RespondioSettings.of(settings, connection)
+        if not conf.api_token:
+            raise SettingsError(f"{RespondioSettings.variable('api_token', connection)} is not set")
+        return cls(conf.api_token, conf.api_url, **kwargs)
 
     def upsert_contact(self, identifier: str, fields: Mapping[str, Any]) -> dict[str, Any]:
         """Create or update the contact ``identifier`` with vendor-shaped ``fields`` (firstName, custom_fields…)."""

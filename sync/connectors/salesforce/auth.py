@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 import jwt
 
 from sync.connectors.salesforce.errors import read_error
+from sync.connectors.salesforce.settings import SalesforceSettings
 from sync.errors import AuthError, SettingsError
 from sync.http import Action, HttpClient, RetryPolicy, Rule, make_session
 from sync.settings import Settings
@@ -38,7 +39,6 @@ from sync.settings import Settings
 log = logging.getLogger(__name__)
 
 SYSTEM = "salesforce"
-DEFAULT_LOGIN_URL = "https://login.salesforce.com"
 TOKEN_PATH = "/services/oauth2/token"  # noqa: S105 - a URL path, not a secret
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 ASSERTION_LIFETIME = 180  # seconds; Salesforce accepts at most a few minutes
@@ -72,8 +72,7 @@ class Token:
 
 
 def _setting_name(name: str, connection: str) -> str:
-    key = f"LIFESYNC_SALESFORCE_{name.upper()}"
-    return key if connection == "default" else f"{key}__{connection.upper()}"
+    return SalesforceSettings.variable(name, connection)
 
 
 def _fingerprint(secret: str) -> str:
@@ -107,14 +106,12 @@ class SalesforceAuth:
 
     def __init__(self, settings: Settings, connection: str = "default", *, tokens: TokenStore | None = None,
                  clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep):
-        def setting(name: str) -> str | None:
-            return settings.connection_setting(SYSTEM, name, connection)
-
+        conf = SalesforceSettings.of(settings, connection)
         self.connection, self.tokens, self.clock = connection, tokens, clock
-        self.login_url = (setting("login_url") or DEFAULT_LOGIN_URL).rstrip("/")
-        self.client_id = setting("client_id")
-        self.username = setting("username")
-        key, secret, refresh = setting("private_key"), setting("client_secret"), setting("refresh_token")
+        self.login_url = conf.login_url.rstrip("/")
+        self.client_id = conf.client_id
+        self.username = conf.username
+        key, secret, refresh = conf.private_key, conf.client_secret, conf.refresh_token
         if not self.client_id or not ((key and self.username) or (secret and refresh)):
             def name(n: str) -> str:
                 return _setting_name(n, connection)

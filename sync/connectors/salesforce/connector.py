@@ -7,10 +7,10 @@
     bulk.BulkQuery          Bulk API 2.0 query jobs and their CSV results
     push.push               sObject Collections updates and upserts
 
-Settings (``LIFESYNC_SALESFORCE_*``, ``__<CONNECTION>`` for named connections) are read and
-checked when the connector is made, so a missing credential or a malformed number fails
-before any request. One connector is one run: the quota share is measured from the org's
-usage at its first call.
+Settings (``SalesforceSettings``: ``LIFESYNC_SALESFORCE_*``, ``__<CONNECTION>`` for named
+connections) are read and checked when the connector is made, so a missing credential or a
+malformed number fails before any request. One connector is one run: the quota share is
+measured from the org's usage at its first call.
 """
 
 from __future__ import annotations
@@ -25,34 +25,15 @@ from redis import Redis
 from sync.connectors.crm import Page, PushItem, PushResult, SyncStats
 from sync.connectors.salesforce.auth import SYSTEM, SalesforceAuth, TokenStore
 from sync.connectors.salesforce.bulk import BulkQuery
-from sync.connectors.salesforce.client import DEFAULT_API_VERSION, Quota, SalesforceClient
+from sync.connectors.salesforce.client import Quota, SalesforceClient
 from sync.connectors.salesforce.pull import ChangePuller, check_quota, quota_spent
 from sync.connectors.salesforce.push import MAX_BATCH, push
+from sync.connectors.salesforce.settings import SalesforceSettings
 from sync.connectors.salesforce.soql import mapping_fields
-from sync.errors import SettingsError
 from sync.http import SALESFORCE_DAILY, TokenBucket
 from sync.settings import Settings
 
 OBJECTS = ["Lead", "Contact", "Opportunity"]  # leads first: a converted lead points at its contact
-
-
-def _number(settings: Settings, connection: str, name: str, default: float, low: float, high: float,
-            kind: type = float) -> Any:
-    """A numeric connection setting within [low, high]; SettingsError naming the variable otherwise."""
-    raw = settings.connection_setting(SYSTEM, name, connection)
-    if raw is None:
-        return kind(default)
-    variable = f"LIFESYNC_SALESFORCE_{name.upper()}" + ("" if connection == "default" else f"__{connection.upper()}")
-    try:
-        value = kind(raw)
-    except ValueError:
-        raise SettingsError(f"{variable} must be a number, got {raw!r}") from None
-    if not low <= value <= high:
-        def show(v: float) -> str:
-            return str(int(v)) if float(v).is_integer() else str(v)
-
-        raise SettingsError(f"{variable} must be between {show(low)} and {show(high)}, got {raw}")
-    return value
 
 
 def bundled_fields(settings: Settings) -> dict[str, list[str]]:
@@ -77,23 +58,19 @@ class SalesforceConnector:
     def __init__(self, settings: Settings, connection: str = "default", *, redis: Redis | None = None,
                  tokens: TokenStore | None = None, fields: Mapping[str, Sequence[str]] | None = None,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time):
-        def setting(name: str) -> str | None:
-            return settings.connection_setting(SYSTEM, name, connection)
-
+        conf = SalesforceSettings.of(settings, connection)
         self.settings, self.connection, self.clock = settings, connection, clock
         self.stats = SyncStats()
         self.auth = SalesforceAuth(settings, connection, tokens=tokens, clock=clock, sleep=sleep)
-        share = _number(settings, connection, "quota_share", 0.25, 0.01, 1.0)
         limiter = TokenBucket(redis, f"salesforce:{connection}", SALESFORCE_DAILY, clock=clock, sleep=sleep) \
             if redis is not None else None
-        self.client = SalesforceClient(self.auth, api_version=setting("api_version") or DEFAULT_API_VERSION,
-                                       stats=self.stats, quota=Quota(share=share), limiter=limiter, sleep=sleep)
-        self.external_id_field = setting("external_id_field") or "Lifesync_Id__c"
+        self.client = SalesforceClient(self.auth, api_version=conf.api_version, stats=self.stats,
+                                       quota=Quota(share=conf.quota_share), limiter=limiter, sleep=sleep)
+        self.external_id_field = conf.external_id_field
         self._fields = {k: list(v) for k, v in fields.items()} if fields is not None else None
         self.puller = ChangePuller(
             self.client, BulkQuery(self.client, sleep=sleep), self.fields, stats=self.stats,
-            overlap=_number(settings, connection, "overlap_seconds", 300, 0, 86_400),
-            bulk_threshold=_number(settings, connection, "bulk_threshold", 50_000, 0, 10**9, int))
+            overlap=conf.overlap_seconds, bulk_threshold=conf.bulk_threshold)
 
     def __repr__(self) -> str:
         return f"SalesforceConnector(connection={self.connection!r})"

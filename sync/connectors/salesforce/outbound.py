@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hmac
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from xml.etree.ElementTree import Element, TreeBuilder
@@ -74,9 +75,9 @@ def secret_matches(expected: str, given: str | None) -> bool:
     return given is not None and hmac.compare_digest(expected.encode(), given.encode())
 
 
-def org_allowed(organization_id: str, allowed: str) -> bool:
-    """True when the 15-character form of the org id is in the comma-separated allow-list."""
-    ids = {part.strip()[:15] for part in allowed.split(",") if part.strip()}
+def org_allowed(organization_id: str, allowed: str | Iterable[str]) -> bool:
+    """True when the 15-character form of the org id is in the allow-list (ids, or their comma-separated text)."""
+    ids = {part.strip()[:15] for part in (allowed.split(",") if isinstance(allowed, str) else allowed) if part.strip()}
     return len(organization_id) in (15, 18) and organization_id[:15] in ids
 
 

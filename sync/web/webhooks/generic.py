@@ -8,18 +8,18 @@ from flask import abort, request
 
 from sync.connectors import generic
 from sync.web.webhooks.blueprint import bp
-from sync.web.webhooks.receive import accept, connection_name, parse_json, raw_body, required_setting, settings
+from sync.web.webhooks.receive import accept, configured, connection_name, parse_json, raw_body, settings
 
 
 @bp.post("/generic/<name>")
 def generic_events(name: str) -> Any:
     """Events mapped by the endpoint's configured mapping (``LIFESYNC_GENERIC_MAPPING``)."""
     endpoint = connection_name(name)
-    secret = required_setting("generic", "secret", endpoint)
-    source, _, obj = required_setting("generic", "mapping", endpoint).partition("/")
+    conf = configured(generic.GenericSettings, endpoint, "secret", "mapping")
+    source, obj = conf.source_object  # a well-formed mapping: endpoint_issues refused the app otherwise
     body = raw_body()
     try:
-        generic.verify(secret, body, request.headers.get("X-Lifesync-Signature"),
+        generic.verify(conf.secret, body, request.headers.get("X-Lifesync-Signature"),
                        request.headers.get("X-Lifesync-Timestamp"), settings().webhook_tolerance)
     except generic.SignatureError as exc:
         abort(401, description=str(exc))

@@ -7,13 +7,15 @@ from typing import Any
 from flask import abort, request
 
 from sync.connectors.hubspot import webhooks as hubspot
+from sync.connectors.hubspot.settings import HubSpotSettings
 from sync.web.webhooks.blueprint import bp
 from sync.web.webhooks.receive import (
     accept,
+    configured,
     connection_name,
+    connection_settings,
     parse_json,
     raw_body,
-    required_setting,
     settings,
     signed_url,
 )
@@ -21,17 +23,7 @@ from sync.web.webhooks.receive import (
 
 def signed_uri(connection: str) -> str:
     """The URL HubSpot called, query string included, as signed (``LIFESYNC_HUBSPOT_PUBLIC_URL`` behind a proxy)."""
-    return signed_url(_setting("public_url", connection))
-
-
-def _setting(name: str, connection: str) -> str | None:
-    """A connection's own value, else the default connection's (one app, one proxy, several portals)."""
-    return settings().connection_setting("hubspot", name, connection) or settings().connection_setting("hubspot", name)
-
-
-def _accepted(connection: str) -> set[str]:
-    raw = _setting("signature_versions", connection) or ",".join(hubspot.VERSIONS)
-    return {v.strip().lower() for v in raw.split(",") if v.strip()}
+    return signed_url(connection_settings(HubSpotSettings, connection).public_url)
 
 
 @bp.post("/hubspot", defaults={"connection": None})
@@ -39,16 +31,16 @@ def _accepted(connection: str) -> set[str]:
 def hubspot_events(connection: str | None) -> Any:
     """A batch of CRM events, verified by its HubSpot signature."""
     name = connection_name(connection)
-    secret = required_setting("hubspot", "client_secret", name)
+    conf = configured(HubSpotSettings, name, "client_secret")
     body = raw_body()
     headers = request.headers
     try:
-        hubspot.verify(secret, request.method, signed_uri(name), body,
+        hubspot.verify(conf.client_secret, request.method, signed_uri(name), body,
                        signature_v3=headers.get("X-HubSpot-Signature-v3"),
                        timestamp=headers.get("X-HubSpot-Request-Timestamp"),
                        signature=headers.get("X-HubSpot-Signature"),
                        version=headers.get("X-HubSpot-Signature-Version"),
-                       tolerance=settings().webhook_tolerance, accepted=_accepted(name))
+                       tolerance=settings().webhook_tolerance, accepted=conf.signature_versions)
     except hubspot.SignatureError as exc:
         abort(401, description=str(exc))
     try:

@@ -14,21 +14,16 @@ from flask import Response, abort, request
 
 from sync.connectors.meta import messenger
 from sync.connectors.meta import signature as meta_signature
+from sync.connectors.meta.settings import PLATFORMS
 from sync.web.webhooks.blueprint import bp
-from sync.web.webhooks.receive import (
-    accept,
-    connection_name,
-    connection_owning,
-    parse_json,
-    raw_body,
-    required_setting,
-)
+from sync.web.webhooks.receive import accept, configured, connection_name, connection_owning, parse_json, raw_body
 
 
 def handshake(platform: str, connection: str | None) -> Any:
     """Meta's subscription handshake (WhatsApp, Messenger, Instagram): echo the challenge or 403."""
     name = connection_name(connection)
-    challenge = meta_signature.handshake(request.args, required_setting(platform, "verify_token", name))
+    verify_token = configured(PLATFORMS[platform], name, "verify_token").verify_token
+    challenge = meta_signature.handshake(request.args, verify_token)
     if challenge is None:
         abort(403, description="verify token does not match")
     return Response(challenge, mimetype="text/plain")
@@ -36,13 +31,14 @@ def handshake(platform: str, connection: str | None) -> Any:
 
 def _events(platform: str, connection: str | None) -> Any:
     name = connection_name(connection)
-    secret = required_setting(platform, "app_secret", name)
+    kind = PLATFORMS[platform]
+    secret = configured(kind, name, "app_secret").app_secret
     body = raw_body()
     if not meta_signature.verify(secret, body, request.headers.get("X-Hub-Signature-256")):
         abort(401, description="X-Hub-Signature-256 does not match the body")
     payload = parse_json(body)
     try:
-        owner = connection_owning(platform, "page_ids", messenger.account_ids(payload), name) \
+        owner = connection_owning(kind, "page_ids", messenger.account_ids(payload), name) \
             if isinstance(payload, dict) else name
         events = messenger.split(payload, platform, owner)
     except messenger.PayloadError as exc:

@@ -6,17 +6,19 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 from flask import abort, current_app, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from sync.connectors.events import InboundEvent
+from sync.errors import SettingsError
 from sync.ingest.inbox import store_events
-from sync.settings import Settings
+from sync.settings import ConnectionSettings, Settings
 
 _CONNECTION = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+Block = TypeVar("Block", bound=ConnectionSettings)
 
 
 def settings() -> Settings:
@@ -32,24 +34,29 @@ def connection_name(connection: str | None) -> str:
     return name
 
 
-def required_setting(platform: str, name: str, connection: str) -> str:
-    """A connection's secret; 404 when the connection is not configured (nothing to verify with)."""
-    value = settings().connection_setting(platform, name, connection)
-    if not value:
-        abort(404, description=f"no {platform} connection {connection!r} is configured")
-    return value
+def configured(kind: type[Block], connection: str, *required: str) -> Block:
+    """A connection's typed settings; 404 when a ``required`` field (a secret) is unset, 500 when a value is malformed.
+
+    Unset comes first: without the secret there is nothing to verify with, whatever else is set.
+    """
+    current = settings()
+    if not all(kind.is_set(current, name, connection) for name in required):
+        abort(404, description=f"no {kind.platform} connection {connection!r} is configured")
+    return connection_settings(kind, connection)
 
 
-def setting_list(platform: str, name: str, connection: str) -> set[str]:
-    """A comma-separated connection setting as a set of trimmed values (empty when unset)."""
-    raw = settings().connection_setting(platform, name, connection) or ""
-    return {part.strip() for part in raw.split(",") if part.strip()}
+def connection_settings(kind: type[Block], connection: str) -> Block:
+    """A connection's typed settings; 500 naming the malformed variable (the deployment must fix it)."""
+    try:
+        return kind.of(settings(), connection)
+    except SettingsError as exc:
+        abort(500, description=str(exc))
 
 
-def connection_owning(platform: str, setting: str, ids: set[str], fallback: str) -> str:
-    """The connection whose ``setting`` lists every id of a delivery (several accounts, one app)."""
-    for name in settings().connections(platform, setting):
-        if ids and ids <= setting_list(platform, setting, name):
+def connection_owning(kind: type[Block], field: str, ids: set[str], fallback: str) -> str:
+    """The connection whose ``field`` (a list of ids) holds every id of a delivery (several accounts, one app)."""
+    for name in kind.connections(settings(), field):
+        if ids and ids <= set(getattr(connection_settings(kind, name), field)):
             return name
     return fallback
 

@@ -7,9 +7,10 @@ from typing import Any
 from flask import abort, request
 
 from sync.connectors.respondio import webhooks as respondio
+from sync.connectors.respondio.settings import RespondioSettings
 from sync.store import model
 from sync.web.webhooks.blueprint import bp
-from sync.web.webhooks.receive import accept, connection_name, parse_json, raw_body, required_setting
+from sync.web.webhooks.receive import accept, configured, connection_name, parse_json, raw_body
 
 
 @bp.post("/respondio", defaults={"connection": None})
@@ -17,7 +18,7 @@ from sync.web.webhooks.receive import accept, connection_name, parse_json, raw_b
 def respondio_events(connection: str | None) -> Any:
     """One event per delivery, verified by ``X-Webhook-Signature`` with any of the connection's keys."""
     name = connection_name(connection)
-    keys = [k.strip() for k in required_setting("respondio", "webhook_key", name).split(",") if k.strip()]
+    keys = list(configured(RespondioSettings, name, "webhook_keys").webhook_keys)
     body = raw_body()
     if not respondio.verify(keys, body, request.headers.get("X-Webhook-Signature")):
         abort(401, description="X-Webhook-Signature does not match the body")

@@ -13,8 +13,9 @@ from typing import Any
 from flask import Response, abort, jsonify, request
 
 from sync.connectors.salesforce import outbound
+from sync.connectors.salesforce.settings import SalesforceSettings
 from sync.web.webhooks.blueprint import bp
-from sync.web.webhooks.receive import accept, connection_name, raw_body, required_setting
+from sync.web.webhooks.receive import accept, configured, connection_name, raw_body
 
 
 def _unauthorized(message: str) -> Any:
@@ -29,8 +30,8 @@ def _unauthorized(message: str) -> Any:
 def salesforce_outbound(connection: str | None, secret: str | None) -> Any:
     """Outbound Message notifications, authenticated by shared secret and organisation id."""
     name = connection_name(connection)
-    expected = required_setting("salesforce", "outbound_secret", name)
-    allowed = required_setting("salesforce", "org_ids", name)
+    conf = configured(SalesforceSettings, name, "outbound_secret", "org_ids")
+    expected, allowed = conf.outbound_secret, conf.org_ids
     given = secret if secret is not None else (request.authorization.password if request.authorization else None)
     if not outbound.secret_matches(expected, given):
         return _unauthorized("the shared secret (URL path or basic-auth password) is missing or wrong")

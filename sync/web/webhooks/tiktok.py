@@ -8,7 +8,7 @@ from flask import abort, request
 
 from sync.connectors import tiktok as tiktok_messaging
 from sync.web.webhooks.blueprint import bp
-from sync.web.webhooks.receive import accept, connection_name, parse_json, raw_body, required_setting, settings
+from sync.web.webhooks.receive import accept, configured, connection_name, parse_json, raw_body, settings
 
 
 @bp.post("/tiktok", defaults={"connection": None})
@@ -16,7 +16,7 @@ from sync.web.webhooks.receive import accept, connection_name, parse_json, raw_b
 def tiktok_events(connection: str | None) -> Any:
     """Direct messages and their echoes, verified by ``Tiktok-Signature`` within the replay window."""
     name = connection_name(connection)
-    secret = required_setting("tiktok", "app_secret", name)
+    secret = configured(tiktok_messaging.TikTokSettings, name, "app_secret").app_secret
     body = raw_body()
     try:
         tiktok_messaging.verify(secret, body, request.headers.get("Tiktok-Signature"), settings().webhook_tolerance)

@@ -13,11 +13,11 @@ from sync.store import model
 from sync.web.webhooks.blueprint import bp
 from sync.web.webhooks.receive import (
     accept,
+    configured,
     connection_name,
+    connection_settings,
     parse_json,
     raw_body,
-    required_setting,
-    setting_list,
     settings,
     signed_url,
 )
@@ -51,32 +51,13 @@ def _route(fields: dict[str, Any]) -> str:
     Only chooses which auth token to verify with: a delivery claiming another connection's
     account still has to carry that connection's signature.
     """
-    account, to = str(fields.get("AccountSid") or ""), str(fields.get("To") or "").lower()
-    to = to.removeprefix("whatsapp:")
-    for name in settings().connections("twilio", "auth_token"):
-        sid = settings().connection_setting("twilio", "account_sid", name)
-        numbers = {n.lower().removeprefix("whatsapp:") for n in setting_list("twilio", "numbers", name)}
+    account, to = str(fields.get("AccountSid") or ""), twilio.routing_number(str(fields.get("To") or ""))
+    for name in twilio.TwilioSettings.connections(settings(), "auth_token"):
+        conf = connection_settings(twilio.TwilioSettings, name)
+        sid, numbers = conf.account_sid, set(conf.numbers)
         if (sid or numbers) and (not sid or sid == account) and (not numbers or to in numbers):
             return name
     return "default"
-
-
-def _shared_setting(name: str, connection: str) -> str | None:
-    """A deployment-wide setting: the connection's own value, else the default connection's."""
-    return (settings().connection_setting("twilio", name, connection)
-            or settings().connection_setting("twilio", name, "default"))
-
-
-def _signed_url(connection: str) -> str:
-    """The URL Twilio signed: as called, with the public base URL behind a proxy (``LIFESYNC_TWILIO_PUBLIC_URL``)."""
-    return signed_url(_shared_setting("public_url", connection))
-
-
-def _algorithm(connection: str) -> str:
-    algorithm = (_shared_setting("signature_algorithm", connection) or "sha1").lower()
-    if algorithm not in twilio.ALGORITHMS:
-        abort(500, description="LIFESYNC_TWILIO_SIGNATURE_ALGORITHM must be sha1 or sha256")
-    return algorithm
 
 
 @bp.post("/twilio", defaults={"connection": None})
@@ -87,8 +68,10 @@ def twilio_messages(connection: str | None) -> Any:
     is_json = "bodySHA256" in request.args
     params = None if is_json else _form_params(body)
     name = connection_name(connection) if connection else _route(_json_fields(body) if is_json else dict(params or []))
-    token = required_setting("twilio", "auth_token", name)
-    algorithm, url, signature = _algorithm(name), _signed_url(name), request.headers.get("X-Twilio-Signature")
+    conf = configured(twilio.TwilioSettings, name, "auth_token")
+    token, algorithm = conf.auth_token, conf.signature_algorithm
+    # behind a proxy, LIFESYNC_TWILIO_PUBLIC_URL: the URL Twilio called and signed
+    url, signature = signed_url(conf.public_url), request.headers.get("X-Twilio-Signature")
     if is_json:
         ok = twilio.verify_json(token, url, body, signature, algorithm)
     else:
