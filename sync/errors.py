@@ -5,7 +5,7 @@ vendor bodies) goes in declared attributes, never personal data.
 
     LifesyncError
     ├── ConfigError            a config or mapping file is invalid (holds every ConfigIssue)
-    ├── SettingsError          an environment variable is missing or malformed
+    ├── SettingsError          an environment variable is missing or malformed (variable)
     ├── RecordError            one record cannot be processed (goes to the dead-letter table)
     │   ├── MappingError       a field could not be read or transformed (mapping, field, record_id)
     │   └── ReconcileError     the patch contradicts the configuration (unknown stage, ...)
@@ -58,7 +58,11 @@ class ConfigError(LifesyncError):
 
 
 class SettingsError(LifesyncError):
-    """An environment setting is missing or malformed."""
+    """An environment setting is missing or malformed; ``variable`` names it when one is to blame."""
+
+    def __init__(self, message: str, *, variable: str | None = None):
+        super().__init__(message)
+        self.variable = variable
 
 
 class RecordError(LifesyncError):

@@ -254,7 +254,7 @@ class Settings:
         if not (url.startswith("sqlite") or url.startswith("postgresql")):
             raise SettingsError(
                 "DATABASE_URL must be a sqlite:/// or postgresql:// URL (got a URL with scheme "
-                f"{url.split(':', 1)[0]!r})"
+                f"{url.split(':', 1)[0]!r})", variable="DATABASE_URL",
             )
         batch = _env_setting(env, "LIFESYNC_BATCH_SIZE", integer(1, 10000))
         level = _env_setting(env, "LIFESYNC_LOG_LEVEL", choice("DEBUG", "INFO", "WARNING", "ERROR"))
@@ -263,7 +263,7 @@ class Settings:
         cfg = env.get("LIFESYNC_CONFIG_DIR")
         config_dir = Path(cfg) if cfg else None
         if config_dir is not None and not config_dir.is_dir():
-            raise SettingsError(f"LIFESYNC_CONFIG_DIR {cfg!r} is not a directory")
+            raise SettingsError(f"LIFESYNC_CONFIG_DIR {cfg!r} is not a directory", variable="LIFESYNC_CONFIG_DIR")
         return cls(
             database_url=url,
             config_dir=config_dir,
@@ -282,7 +282,7 @@ def _env_setting(env: Mapping[str, str], variable: str, kind: Kind) -> Any:
     try:
         return kind.parse(raw)
     except ValueError as exc:
-        raise SettingsError(f"{variable} {exc}") from None
+        raise SettingsError(f"{variable} {exc}", variable=variable) from None
 
 
 def settings_table() -> str:
@@ -500,5 +500,5 @@ def _parse_block(cls: type[Block], settings: Settings, connection: str) -> Block
             try:
                 values[name] = spec.kind.parse(raw)
             except ValueError as exc:
-                raise SettingsError(f"{variable} {exc}") from None
+                raise SettingsError(f"{variable} {exc}", variable=variable) from None
     return cls(connection=connection, **values)

@@ -11,6 +11,7 @@ from sync.errors import (
     LifesyncError,
     PermanentError,
     RateLimited,
+    SettingsError,
     SyncError,
     TransientError,
     ValidationError,
@@ -55,3 +56,27 @@ def test_the_daily_api_limit_never_asks_for_less_than_an_hour():
     assert ApiLimitExceeded("limit", retry_after=None).retry_after == DAILY_LIMIT_WAIT
     assert ApiLimitExceeded("limit", 10.0, status=403).retry_after == DAILY_LIMIT_WAIT
     assert ApiLimitExceeded("limit", retry_after=DAILY_LIMIT_WAIT * 2).retry_after == DAILY_LIMIT_WAIT * 2
+
+
+@pytest.mark.parametrize(("env", "variable"), [
+    ({"LIFESYNC_BATCH_SIZE": "0"}, "LIFESYNC_BATCH_SIZE"),
+    ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
+    ({"LIFESYNC_CONFIG_DIR": "/nonexistent/lifesync"}, "LIFESYNC_CONFIG_DIR"),
+])
+def test_a_settings_error_names_its_variable_as_a_field(env, variable):
+    from sync.settings import Settings
+
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env(env)
+    assert caught.value.variable == variable and variable in str(caught.value)
+
+
+def test_a_connection_block_error_names_the_named_connections_variable():
+    from sync.connectors.hubspot.settings import HubSpotSettings
+    from sync.settings import Settings
+
+    settings = Settings.from_env({"LIFESYNC_HUBSPOT_TOKEN__SALON2": "t", "LIFESYNC_HUBSPOT_RATE_PER_10S__SALON2": "x"})
+    with pytest.raises(SettingsError) as caught:
+        HubSpotSettings.of(settings, "salon2")
+    assert caught.value.variable == "LIFESYNC_HUBSPOT_RATE_PER_10S__SALON2"
+    assert SettingsError("plain").variable is None
