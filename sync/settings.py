@@ -479,6 +479,12 @@ class ConnectionSettings:
         return settings._connections_of(_variables(cls)[name].name)
 
     @classmethod
+    def configured_connections(cls, settings: Settings) -> list[str]:
+        """Connections that set any of this block's variables themselves (``default`` first)."""
+        found = {c for name in _variables(cls) for c in settings._connections_of(_variables(cls)[name].name)}
+        return sorted(found, key=lambda c: (c != "default", c))
+
+    @classmethod
     def is_set(cls, settings: Settings, name: str, connection: str = "default") -> bool:
         """Whether field ``name`` has a value for ``connection`` (with its fallback), without parsing anything."""
         return _variables(cls)[name].read(settings, connection)[1] is not None

@@ -48,11 +48,15 @@ def config_check() -> None:
 
     settings = context.settings()
     issues = check_config(settings.config_dir)
-    if not issues:  # the settings that name mappings, once the mappings load
-        from sync.config import load_config
-        from sync.connectors.generic import endpoint_issues
+    if issues:  # the connections' own settings can still be checked; their mappings cannot
+        from sync.connectors.setting_issues import settings_issues
 
-        issues = endpoint_issues(settings, load_config(settings.config_dir))
+        issues += settings_issues(settings)
+    else:
+        from sync.config import load_config
+        from sync.connectors.setting_issues import connection_issues
+
+        issues = connection_issues(settings, load_config(settings.config_dir))
     for issue in issues:
         click.echo(str(issue), err=True)
     if issues:

@@ -39,10 +39,10 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
         from sync.config import load_config
 
         config = load_config(settings.config_dir)
-    from sync.connectors.generic import endpoint_issues
+    from sync.connectors.setting_issues import connection_issues
     from sync.errors import ConfigError
 
-    if issues := endpoint_issues(settings, config):
+    if issues := connection_issues(settings, config):  # malformed settings: refuse to start, never a 500
         raise ConfigError(issues)
     app.extensions["lifesync"] = {"settings": settings, "store": store or open_store(settings.database_url),
                                   "config": config, "enqueue": enqueue, "queue": queue}

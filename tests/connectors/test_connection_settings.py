@@ -19,7 +19,7 @@ from sync.connectors.salesforce.client import DEFAULT_API_VERSION
 from sync.connectors.salesforce.settings import SalesforceSettings
 from sync.connectors.tiktok import TikTokSettings
 from sync.connectors.twilio import TwilioSettings
-from sync.errors import SettingsError
+from sync.errors import ConfigError, SettingsError
 from sync.settings import Settings
 from sync.web import create_app
 
@@ -153,26 +153,40 @@ def test_client_defaults_agree_with_the_settings_table(kind, field, constant):
     assert getattr(kind(), field) == constant
 
 
-# --- receivers: unset is 404 before anything is parsed; malformed is 500 naming the variable -----
+# --- a malformed value stops the app at start and fails `config check`: no webhook meets it ----------
 
-@pytest.fixture
-def receiver(store, database_url):
-    def client(**env: str):
-        settings = Settings.from_env({"DATABASE_URL": database_url, **env})
-        return create_app(settings, store=store, config=load_config(None), enqueue=lambda ids: None).test_client()
-
-    return client
+def _app(store, database_url, **env: str):
+    settings = Settings.from_env({"DATABASE_URL": database_url, **env})
+    return create_app(settings, store=store, config=load_config(None), enqueue=lambda ids: None)
 
 
-def test_a_malformed_setting_makes_the_receiver_answer_500_naming_the_variable(receiver):
-    client = receiver(LIFESYNC_HUBSPOT_CLIENT_SECRET="s", LIFESYNC_HUBSPOT_SIGNATURE_VERSIONS="v4")
-    res = client.post("/webhooks/hubspot", data=b"[]", content_type="application/json")
-    assert res.status_code == 500
-    assert res.json["message"] == "LIFESYNC_HUBSPOT_SIGNATURE_VERSIONS items must be v1, v2 or v3, got 'v4'"
+@pytest.mark.parametrize(("env", "says"), [
+    ({"LIFESYNC_HUBSPOT_CLIENT_SECRET": "s", "LIFESYNC_HUBSPOT_SIGNATURE_VERSIONS": "v4"},
+     "LIFESYNC_HUBSPOT_SIGNATURE_VERSIONS items must be v1, v2 or v3, got 'v4'"),
+    ({"LIFESYNC_TWILIO_AUTH_TOKEN__SALON2": "t", "LIFESYNC_TWILIO_SIGNATURE_ALGORITHM__SALON2": "md5"},
+     "LIFESYNC_TWILIO_SIGNATURE_ALGORITHM__SALON2"),
+    ({"LIFESYNC_SALESFORCE_ORG_IDS": "00D000000000001, nope"}, "LIFESYNC_SALESFORCE_ORG_IDS"),
+])
+def test_a_malformed_setting_stops_the_app_at_start_naming_the_variable(store, database_url, env, says):
+    with pytest.raises(ConfigError) as caught:
+        _app(store, database_url, **env)
+    assert [i.file for i in caught.value.issues] == ["environment"]
+    assert says in caught.value.issues[0].message
 
 
-def test_an_unconfigured_connection_is_404_even_when_a_shared_setting_is_malformed(receiver):
-    client = receiver(LIFESYNC_HUBSPOT_CLIENT_SECRET="s", LIFESYNC_HUBSPOT_SIGNATURE_VERSIONS="v4",
-                      LIFESYNC_TWILIO_SIGNATURE_ALGORITHM="md5")
+def test_every_malformed_connection_is_reported_at_once(store, database_url):
+    with pytest.raises(ConfigError) as caught:
+        _app(store, database_url, LIFESYNC_HUBSPOT_RATE_PER_10S="0", LIFESYNC_TWILIO_SIGNATURE_ALGORITHM="md5",
+             LIFESYNC_RESPONDIO_API_URL__AGENCY="ftp://x")
+    named = " ".join(i.message for i in caught.value.issues)
+    assert len(caught.value.issues) == 3
+    for variable in ("LIFESYNC_HUBSPOT_RATE_PER_10S", "LIFESYNC_TWILIO_SIGNATURE_ALGORITHM",
+                     "LIFESYNC_RESPONDIO_API_URL__AGENCY"):
+        assert variable in named
+
+
+def test_well_formed_settings_start_and_an_unconfigured_connection_is_still_404(store, database_url):
+    client = _app(store, database_url, LIFESYNC_HUBSPOT_CLIENT_SECRET="s",
+                  LIFESYNC_TWILIO_SIGNATURE_ALGORITHM="sha256").test_client()
     assert client.post("/webhooks/hubspot/salon2", data=b"[]").status_code == 404
     assert client.post("/webhooks/twilio/salon2", data=b"From=x").status_code == 404

@@ -113,6 +113,22 @@ def test_config_check_reports_every_error_and_exits_1(cli, tmp_path, monkeypatch
     assert ok.exit_code == 0 and "configuration OK" in ok.output
 
 
+
+def test_config_check_reports_malformed_connection_settings_beside_file_errors(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("LIFESYNC_TWILIO_AUTH_TOKEN", "t")
+    monkeypatch.setenv("LIFESYNC_TWILIO_SIGNATURE_ALGORITHM", "md5")
+    res = cli("config", "check")
+    assert res.exit_code == 1 and "environment: LIFESYNC_TWILIO_SIGNATURE_ALGORITHM" in res.output
+    shutil.copytree(BUNDLED_CONFIG_DIR, tmp_path / "cfg")
+    (tmp_path / "cfg" / "lifecycle.yaml").write_text("stages: [\n")  # a YAML error too: both are listed
+    monkeypatch.setenv("LIFESYNC_CONFIG_DIR", str(tmp_path / "cfg"))
+    res = cli("config", "check")
+    assert res.exit_code == 1 and "lifecycle.yaml" in res.output
+    assert "LIFESYNC_TWILIO_SIGNATURE_ALGORITHM" in res.output and "2 error(s)" in res.output
+    monkeypatch.setenv("LIFESYNC_TWILIO_SIGNATURE_ALGORITHM", "sha256")
+    monkeypatch.delenv("LIFESYNC_CONFIG_DIR")
+    assert cli("config", "check").exit_code == 0
+
 def test_db_upgrade_is_idempotent(cli):
     assert cli("db", "upgrade").exit_code == 0
     assert cli("db", "upgrade").exit_code == 0

@@ -35,7 +35,7 @@ def connection_name(connection: str | None) -> str:
 
 
 def configured(kind: type[Block], connection: str, *required: str) -> Block:
-    """A connection's typed settings; 404 when a ``required`` field (a secret) is unset, 500 when a value is malformed.
+    """A connection's typed settings; 404 when a ``required`` field (a secret) is unset.
 
     Unset comes first: without the secret there is nothing to verify with, whatever else is set.
     """
@@ -46,7 +46,7 @@ def configured(kind: type[Block], connection: str, *required: str) -> Block:
 
 
 def connection_settings(kind: type[Block], connection: str) -> Block:
-    """A connection's typed settings; 500 naming the malformed variable (the deployment must fix it)."""
+    """A connection's typed settings (the app refused to start with a malformed one: the 500 is a guard)."""
     try:
         return kind.of(settings(), connection)
     except SettingsError as exc:
