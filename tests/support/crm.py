@@ -1,8 +1,12 @@
-"""Shared set-up of the CRM end-to-end tests: sandboxes on loopback, settings pointing at them."""
+"""Shared set-up of the CRM end-to-end tests: sandboxes on loopback, settings pointing at them, and ``CRMS``,
+each CRM described for the connector contract (tests/crm/test_connector_contract.py)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from cryptography.fernet import Fernet
@@ -10,6 +14,8 @@ from sqlalchemy import func, select
 
 from sync.config import load_config
 from sync.crm.run import sync_connection
+from sync.sandbox.hubspot.sandbox import HubSpotSandbox
+from sync.sandbox.salesforce.sandbox import SalesforceSandbox
 from sync.settings import Settings
 from sync.store import model
 
@@ -39,3 +45,87 @@ def count(store: Any, entity: Any, *where: Any) -> int:
 def identities(store: Any, kind: str) -> set[str]:
     with store.transaction() as s:
         return set(s.scalars(select(model.Identity.value).where(model.Identity.kind == kind)))
+
+
+def source_values(store: Any, kind: str, value: str, source: str) -> dict[str, Any]:
+    """The field values ``source`` holds on the contact whose identity is (kind, value)."""
+    with store.transaction() as s:
+        cid = s.scalar(select(model.Identity.contact_id).where(model.Identity.kind == kind,
+                                                               model.Identity.value == value))
+        return {f.field: f.value for f in s.scalars(select(model.FieldValue).where(
+            model.FieldValue.contact_id == cid, model.FieldValue.source == source))}
+
+
+def _instant(value: Any) -> datetime:
+    """A vendor timestamp (ISO text with ``Z``, or a datetime) as an aware datetime."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+@dataclass(frozen=True)
+class Crm:
+    """A CRM as the connector contract drives it: its sandbox, its people object, its limits and hooks.
+
+    The hooks change the sandbox as a person in the CRM's UI would (not API calls); ``people``
+    seeds a sandbox with that many records of the people object.
+    """
+
+    name: str  # lifesync's system name (``lifesync sync <name>``)
+    obj: str  # the people object the contract syncs
+    identity: str  # the identity kind its records make
+    people: Callable[[int], Any]  # n -> a sandbox seeded with n people records
+    backfill: Callable[[], Any]  # a sandbox seeded with every object, for a first sync
+    objects: dict[str, str | None]  # every object a first sync reads -> the identity kind its records make
+    ids: Callable[[Any, str], set[str]]  # (sandbox, object) -> ids of its live records
+    modified: Callable[[Any], list[datetime]]  # sandbox -> when each record of the people object last changed
+    change: Callable[[Any, str, str], None]  # (sandbox, id, city) -> the record's city changed
+    add: Callable[[Any, str], str]  # (sandbox, e-mail) -> the id of a new record
+    delete: Callable[[Any, str], None]  # (sandbox, id) -> the record deleted (archived)
+    write: str  # the sandbox's call key of one write-back request of the people object
+    written: Callable[[Any], int]  # sandbox -> how many people records it holds
+    max_batch: int  # the most records one write-back request may carry
+    page_calls: Callable[[Any], int]  # sandbox -> requests for a page of records it answered (any object)
+    overhead: int  # API calls a first sync of the people object makes besides its pages
+    window: int = 300  # seconds an incremental sync re-reads before its bookmark (the default setting)
+    page: int = 100  # records a page holds
+
+
+def _hubspot(**seeds: Any) -> HubSpotSandbox:
+    return HubSpotSandbox.seeded(**seeds, rate_per_10s=None)  # no rate limit but the 429s a test injects
+
+
+def _salesforce(**seeds: Any) -> SalesforceSandbox:
+    return SalesforceSandbox.seeded(**seeds, query_batch_size=100)  # pages as long as HubSpot's
+
+
+def _set_city(sandbox: HubSpotSandbox, record_id: str, city: str) -> None:
+    sandbox.put("contacts", {"city": city}, id=record_id)
+
+
+HUBSPOT = Crm(
+    "hubspot", "contacts", "hubspot", lambda n: _hubspot(contacts=n),
+    backfill=lambda: _hubspot(contacts=20_000, deals=300),
+    objects={"contacts": "hubspot", "deals": None},
+    ids=lambda sb, obj: {r["id"] for r in sb.records(obj)},
+    modified=lambda sb: [_instant(r["updatedAt"]) for r in sb.records("contacts")],
+    change=lambda sb, record_id, city: _set_city(sb, record_id, city),
+    add=lambda sb, email: sb.put("contacts", {"email": email, "firstname": "New", "lastname": "Arrival"}),
+    delete=lambda sb, record_id: sb.archive("contacts", record_id),
+    write="POST /crm/v3/objects/contacts/batch/upsert", written=lambda sb: len(sb.records("contacts")),
+    max_batch=100, page_calls=lambda sb: sb.calls["GET /crm/v3/objects/contacts"], overhead=0)
+
+SALESFORCE = Crm(
+    "salesforce", "Lead", "salesforce_lead", lambda n: _salesforce(leads=n),
+    backfill=lambda: _salesforce(leads=3_000, contacts=500, opportunities=200),
+    objects={"Lead": "salesforce_lead", "Contact": "salesforce", "Opportunity": None},
+    ids=lambda sb, obj: {r["Id"] for r in sb.records(obj)},
+    modified=lambda sb: [_instant(r["SystemModstamp"]) for r in sb.records("Lead", deleted=True)],
+    change=lambda sb, record_id, city: sb.update("Lead", record_id, {"City": city}),
+    add=lambda sb, email: sb.insert("Lead", {"LastName": "Arrival", "Company": "New Ltd", "Email": email,
+                                             "Status": "Open - Not Contacted"}),
+    delete=lambda sb, record_id: sb.delete("Lead", record_id),
+    write="PATCH /services/data/vXX.X/composite/sobjects/{sobject}/{field}",
+    written=lambda sb: len(sb.records("Lead")), max_batch=200,
+    page_calls=lambda sb: sum(sb.calls[f"GET /services/data/vXX.X/{path}"] for path in ("queryAll", "query/{token}")),
+    overhead=2)  # the COUNT() that chooses REST or Bulk, and the describe that checks the mapping's fields
+
+CRMS = (HUBSPOT, SALESFORCE)

@@ -14,8 +14,15 @@ def process(store, config, enqueued) -> None:
         inbox.process_events(store, config, ids)
 
 
-def counts(store) -> tuple[int, int, int]:
-    """Rows in (raw_events, contacts, activities)."""
+def counts(store, tables=(model.RawEvent, model.Contact, model.Activity)) -> tuple[int, ...]:
+    """Rows in each of ``tables`` (by default: raw_events, contacts, activities)."""
     with store.transaction() as s:
-        return tuple(s.scalar(select(func.count()).select_from(t)) for t in (model.RawEvent, model.Contact,
-                                                                                 model.Activity))
+        return tuple(s.scalar(select(func.count()).select_from(t)) for t in tables)
+
+
+def raw_rows(store) -> list[model.RawEvent]:
+    """The inbox rows in arrival order, detached from their session."""
+    with store.transaction() as s:
+        rows = list(s.scalars(select(model.RawEvent).order_by(model.RawEvent.id)))
+        s.expunge_all()
+    return rows

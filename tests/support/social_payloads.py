@@ -1,11 +1,11 @@
-"""Messenger, Instagram and TikTok webhook bodies built from the vendor-shaped fixtures, and their
-signatures computed here, independently of lifesync's verifiers."""
+"""Messenger, Instagram and TikTok webhook bodies built from the vendor-shaped fixtures.
+
+Their signatures are computed in ``support.signatures``, independently of lifesync's verifiers.
+"""
 
 from __future__ import annotations
 
 import copy
-import hashlib
-import hmac
 import json
 from pathlib import Path
 
@@ -34,15 +34,6 @@ def wrap(platform: str, *events: dict, page: str | None = None) -> dict:
     """A delivery holding ``events`` for one page (default: the fixture's page)."""
     entry = {"id": page or META[platform][1], "time": 1772360100999, "messaging": [copy.deepcopy(e) for e in events]}
     return {"object": "page" if platform == "messenger" else "instagram", "entry": [entry]}
-
-
-def hub_signature(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def tiktok_signature(secret: str, body: bytes, timestamp: int) -> str:
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},s={mac}"
 
 
 def body_of(payload) -> bytes:

@@ -33,6 +33,12 @@ ENV = {
 }
 
 
+def app_with(store, config, enqueued, database_url, **extra: str):
+    """An app on the test store with ``ENV`` and ``extra`` settings, handing the ids it queues to ``enqueued``."""
+    settings = Settings.from_env({"DATABASE_URL": database_url, **ENV, **extra})
+    return create_app(settings, store=store, config=config, enqueue=enqueued.append)
+
+
 @pytest.fixture(scope="session")
 def config():
     return load_config(None)

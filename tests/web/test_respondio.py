@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from support.signatures import respondio_signature as rio_signature
 
 from sync.connectors.respondio import webhooks as verifier
 from sync.ingest import inbox
@@ -25,10 +26,6 @@ CARLOS = IdentityRef("respondio", "1043822")
 
 def webhook(name: str) -> dict:
     return json.loads((FIXTURES / f"webhook_{name}.json").read_text(encoding="utf-8"))
-
-
-def rio_signature(key: str, body: bytes) -> str:
-    return base64.b64encode(hmac.new(key.encode(), body, hashlib.sha256).digest()).decode()
 
 
 def post(client, payload, key="rio-key-messages", path="/webhooks/respondio", signature=None, body=None):
@@ -143,33 +140,19 @@ def test_contact_updates_apply_by_event_time_whatever_the_arrival_order(client, 
     assert doc["stage"] == "Payment"
 
 
-@pytest.mark.parametrize("case", ["wrong key", "missing", "empty", "hex digest", "sha1", "tampered",
-                                  "other connection"])
-def test_forged_missing_or_tampered_is_401_and_stores_nothing(client, store, enqueued, case):
+@pytest.mark.parametrize("case", ["sha1", "other connection"])
+def test_a_signature_by_another_scheme_or_key_is_401_and_stores_nothing(client, store, enqueued, case):
     body = json.dumps(webhook("message_received")).encode()
-    sent, sig = body, rio_signature("rio-key-messages", body)
-    if case == "wrong key":
-        sig = rio_signature("guess", body)
-    elif case == "missing":
-        sig = False
-    elif case == "empty":
-        sig = ""
-    elif case == "hex digest":
-        sig = hmac.new(b"rio-key-messages", body, hashlib.sha256).hexdigest()
-    elif case == "sha1":
+    if case == "sha1":
         sig = base64.b64encode(hmac.new(b"rio-key-messages", body, hashlib.sha1).digest()).decode()
-    elif case == "tampered":
-        sent = body.replace(b"Hot Lead", b"Customer")
-    elif case == "other connection":
+    else:  # another connection's key
         sig = rio_signature("rio-key-agency", body)
-    res = post(client, None, signature=sig, body=sent)
+    res = post(client, None, signature=sig, body=body)
     assert res.status_code == 401 and res.json["status"] == 401
     assert raw_count(store) == 0 and enqueued == []
 
 
 @pytest.mark.parametrize(("body", "reason"), [
-    (b"{not json", "not valid JSON"),
-    (b"[]", "JSON object"),
     (b'{"event_id": "x", "contact": {"id": 1}}', "event_type"),
     (b'{"event_type": "message.received", "event_id": "x"}', "contact"),
     (b'{"event_type": "contact.updated", "event_id": "x", "contact": {"firstName": "Ana"}}', "contact"),
@@ -178,16 +161,6 @@ def test_malformed_signed_body_is_400_with_the_reason(client, store, enqueued, b
     res = post(client, None, body=body)
     assert res.status_code == 400 and reason in res.json["message"]
     assert raw_count(store) == 0 and enqueued == []
-
-
-def test_redelivery_is_one_inbox_row(client, store, config, enqueued):
-    payload = webhook("conversation_opened_ctc_ads")
-    assert post(client, payload).status_code == 200
-    process_all(store, config, enqueued)
-    assert post(client, payload).status_code == 200
-    assert raw_count(store) == 1 and enqueued[1:] == []
-    with store.transaction() as s:
-        assert s.scalar(select(func.count()).select_from(model.Touchpoint)) == 1
 
 
 def test_message_without_event_id_is_keyed_by_its_message(client, store):
@@ -206,7 +179,3 @@ def test_named_connection_uses_its_own_key(client, store):
     assert post(client, payload, key="rio-key-agency", path="/webhooks/respondio/agency").status_code == 200
     with store.transaction() as s:
         assert s.scalar(select(model.RawEvent.connection)) == "agency"
-
-
-def test_unconfigured_connection_is_404(client):
-    assert post(client, webhook("message_received"), path="/webhooks/respondio/nope").status_code == 404

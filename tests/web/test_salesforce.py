@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import xml.etree.ElementTree as ET
 
 import pytest
 from sqlalchemy import func, select
+from support.inbox_checks import raw_rows
 from support.payloads import FIXTURES
-from web.conftest import ENV
+from support.receivers import SOAP as ACK_NS
+from support.signatures import basic_auth as basic
+from web.conftest import app_with
 
 from sync.connectors.salesforce import outbound
 from sync.ingest import inbox
 from sync.reconcile.patch import IdentityRef
 from sync.reports.export import contacts_json, find_contact
-from sync.settings import Settings
 from sync.store import model
-from sync.web import create_app
 
 SECRET = "sf-outbound-secret"
 SALESFORCE_ENV = {
@@ -28,21 +28,15 @@ SALESFORCE_ENV = {
     "LIFESYNC_WEBHOOK_MAX_BYTES": "262144",  # a full message of 100 notifications is tens of KB
 }
 ORG = "00D5g000004XyZaEAK"
-ACK_NS = {"soapenv": "http://schemas.xmlsoap.org/soap/envelope/", "om": "http://soap.sforce.com/2005/09/outbound"}
 
 
 @pytest.fixture
 def app(store, config, enqueued, database_url):
-    settings = Settings.from_env({"DATABASE_URL": database_url, **ENV, **SALESFORCE_ENV})
-    return create_app(settings, store=store, config=config, enqueue=enqueued.append)
+    return app_with(store, config, enqueued, database_url, **SALESFORCE_ENV)
 
 
 def message(name: str = "outbound_lead.xml") -> bytes:
     return (FIXTURES / "salesforce" / name).read_bytes()
-
-
-def basic(password: str, user: str = "salesforce") -> dict[str, str]:
-    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
 
 
 def post(client, body: bytes | None = None, *, path="/webhooks/salesforce", password: str | None = SECRET):
@@ -56,13 +50,6 @@ def assert_ack(res) -> None:
     assert res.status_code == 200 and res.mimetype == "text/xml"
     root = ET.fromstring(res.data)
     assert root.findtext("soapenv:Body/om:notificationsResponse/om:Ack", namespaces=ACK_NS) == "true"
-
-
-def raw_rows(store) -> list[model.RawEvent]:
-    with store.transaction() as s:
-        rows = list(s.scalars(select(model.RawEvent).order_by(model.RawEvent.id)))
-        s.expunge_all()
-    return rows
 
 
 def test_a_lead_notification_is_acked_stored_and_becomes_a_contact(client, store, config, enqueued):
@@ -109,13 +96,6 @@ def test_several_notifications_of_several_types(client, store, config, enqueued)
     assert {c["kind"] for c in doc["conversions"]} <= {"purchase", "lead", "qualified_lead", "add_to_cart"}
 
 
-def test_redelivery_of_a_notification_is_one_row(client, store, config, enqueued):
-    assert_ack(post(client))
-    inbox.process_events(store, config, enqueued[0])
-    assert_ack(post(client))  # Salesforce retries: same notification Id, still acked
-    assert len(raw_rows(store)) == 1 and enqueued[1:] == []
-
-
 DTD_ENTITY = b"""<?xml version="1.0"?>
 <!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>
 """ + message().split(b"?>", 1)[1].replace(b"<sf:City>London", b"<sf:City>&lol2;")
@@ -133,8 +113,6 @@ def _many(n: int) -> bytes:
 
 
 @pytest.mark.parametrize(("kwargs", "status", "reason"), [
-    ({"password": None}, 401, "shared secret"),
-    ({"password": "wrong"}, 401, "shared secret"),
     ({"password": None, "path": "/webhooks/salesforce/default/wrong"}, 401, "shared secret"),
     ({"password": SECRET, "path": "/webhooks/salesforce/emea"}, 401, "shared secret"),  # another connection's
     ({"body": message().replace(ORG.encode(), b"00D5g000009ZzZzEAK")}, 401, "OrganizationId"),
@@ -144,10 +122,8 @@ def _many(n: int) -> bytes:
     ({"body": DTD_ENTITY}, 400, "DTD"),
     ({"body": EXTERNAL_ENTITY}, 400, "DTD"),
     ({"body": BARE_DOCTYPE}, 400, "DTD"),
-    ({"body": message().replace(b"</sObject>", b"</sobject>")}, 400, "not well-formed XML"),
     ({"body": message().replace(b"London", b"&nbsp;")}, 400, "not well-formed XML"),  # undefined entity
     ({"body": b""}, 400, "not well-formed XML"),
-    ({"body": b'<?xml version="1.0"?><notifications/>'}, 400, "SOAP 1.1 Envelope"),
     ({"body": message().replace(b"soap.sforce.com/2005/09/outbound", b"example.com/other")}, 400,
      "notifications call"),
     ({"body": message().replace(b' xsi:type="sf:Lead"', b"")}, 400, "xsi:type"),
@@ -172,10 +148,6 @@ def test_a_missing_secret_is_challenged_for_basic_auth(client):
 def test_a_hundred_notifications_are_accepted(client, store):
     assert_ack(post(client, _many(100)))
     assert len(raw_rows(store)) == 100
-
-
-def test_unconfigured_connection_is_404(client):
-    assert post(client, path="/webhooks/salesforce/nope").status_code == 404
 
 
 @pytest.mark.parametrize(("org", "allowed", "ok"), [

@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 from support.inbox_checks import counts, process
-from support.social_payloads import body_of, fixture, tiktok_signature
+from support.signatures import tiktok_signature
+from support.social_payloads import body_of, fixture
 
 from sync.connectors import tiktok as tiktok_messaging
 from sync.reconcile.patch import IdentityRef
@@ -92,21 +93,13 @@ def _body() -> bytes:
 
 
 @pytest.mark.parametrize(("kwargs", "reason"), [
-    ({"secret": "wrong-secret"}, "does not match"),
-    ({"header": False}, "must look like"),
-    ({"header": ""}, "must look like"),
-    ({"header": "sha256=" + "0" * 64}, "must look like"),
     ({"header": "t=1772360400"}, "must look like"),
     ({"header": "t=now,s=" + "0" * 64}, "must look like"),
     ({"header": "now,s=" + "0" * 64}, "does not match"),
-    ({"timestamp": -TOLERANCE - 60}, "replay window"),  # stale
-    ({"timestamp": TOLERANCE + 60}, "replay window"),  # far future
 ])
-def test_bad_signature_or_timestamp_is_401_and_stores_nothing(client, store, enqueued, kwargs, reason):
-    # times are relative to the moment the test runs (parameters are built when the suite is collected)
+def test_a_signature_header_with_a_bad_part_is_401_and_stores_nothing(client, store, enqueued, kwargs, reason):
+    # "now" is the moment the test runs (parameters are built when the suite is collected)
     kwargs = dict(kwargs)
-    if "timestamp" in kwargs:
-        kwargs["timestamp"] += int(time.time())
     if str(kwargs.get("header", "")).startswith("now,"):
         kwargs["header"] = f"t={int(time.time())}," + kwargs["header"].removeprefix("now,")
     res = post(client, delivery(), **kwargs)
@@ -121,14 +114,6 @@ def test_signature_over_another_timestamp_is_401(client, store, enqueued):
     assert res.status_code == 401 and counts(store) == (0, 0, 0) and enqueued == []
 
 
-def test_tampered_body_is_401(client, store, enqueued):
-    body, now = _body(), int(time.time())
-    tampered = body.replace(b"starter kit", b"starter kyt")
-    assert tampered != body
-    res = post(client, body=tampered, header=tiktok_signature("tt-secret", body, now))
-    assert res.status_code == 401 and counts(store) == (0, 0, 0) and enqueued == []
-
-
 def _content(**changes) -> dict:
     payload = delivery()
     content = json.loads(payload["content"])
@@ -138,8 +123,6 @@ def _content(**changes) -> dict:
 
 
 @pytest.mark.parametrize(("payload", "reason"), [
-    (b"{not json", "not valid JSON"),
-    (b"[]", '"event" name'),
     ({**delivery(), "content": '{"conversation_id": "0:1:2", "message_id": '}, '"content" is not valid JSON'),
     ({**delivery(), "content": '["not", "an", "object"]'}, '"content" must be a JSON object'),
     ({**delivery(), "content": None}, '"content" must be a JSON object'),
@@ -156,17 +139,8 @@ def test_malformed_signed_body_is_400_with_the_reason(client, store, enqueued, p
     assert counts(store) == (0, 0, 0) and enqueued == []
 
 
-def test_redelivery_is_one_inbox_row(client, store, config, enqueued):
-    assert post(client, delivery()).status_code == 200
-    process(store, config, enqueued)
-    # TikTok retries with a fresh signature timestamp: same event, no new row, nothing queued
-    assert post(client, delivery(), timestamp=int(time.time()) - 5).status_code == 200
-    assert counts(store) == (1, 1, 1) and len(enqueued) == 1
-
-
 @pytest.mark.parametrize(("secret", "path", "status"), [
-    ("tt-secret-2", "/webhooks/tiktok/brand2", 200), ("tt-secret", "/webhooks/tiktok/brand2", 401),
-    ("tt-secret", "/webhooks/tiktok/nope", 404)])
+    ("tt-secret-2", "/webhooks/tiktok/brand2", 200), ("tt-secret", "/webhooks/tiktok/brand2", 401)])
 def test_named_connection_uses_its_own_secret(client, store, secret, path, status):
     assert post(client, delivery(), secret=secret, path=path).status_code == status
     if status == 200:

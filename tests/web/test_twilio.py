@@ -11,36 +11,23 @@ from urllib.parse import urlencode
 
 import pytest
 from sqlalchemy import func, select
+from support.receivers import TWIML
+from support.receivers import twilio_params as params_of
+from support.signatures import twilio_signature
 
 from sync.connectors import twilio as verifier
 from sync.errors import ConfigError
 from sync.ingest import inbox
 from sync.reconcile.patch import IdentityRef
 from sync.reports.export import contacts_json, find_contact
-from sync.settings import Settings
 from sync.store import model
-from sync.web import create_app
 
-from .conftest import ENV
+from .conftest import app_with
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "twilio"
 URL = "http://localhost/webhooks/twilio"
-TWIML = b'<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 VECTOR_PARAMS = [("CallSid", "CA1234567890ABCDE"), ("Caller", "+14158675309"), ("Digits", "1234"),
                  ("From", "+14158675309"), ("To", "+18005551212")]
-
-
-def twilio_signature(token: str, url: str, params, algorithm: str = "sha1") -> str:
-    """Twilio's scheme, written from its documentation: URL + sorted name/value pairs, HMAC, base64."""
-    text = url + "".join(f"{name}{value}" for name, value in sorted(params))
-    digest = hmac.new(token.encode(), text.encode(), getattr(hashlib, algorithm)).digest()
-    return base64.b64encode(digest).decode()
-
-
-def params_of(name: str) -> list[tuple[str, str]]:
-    """The fixture's Twilio parameters, without the fields lifesync adds on receipt."""
-    record = json.loads((FIXTURES / name).read_text(encoding="utf-8"))
-    return [(k, v) for k, v in record.items() if k not in ("channel", "received_at")]
 
 
 def post(client, params, token="tw-token", path="/webhooks/twilio", signed_url=None, signature=None,
@@ -57,9 +44,8 @@ def raw_count(store) -> int:
         return s.scalar(select(func.count()).select_from(model.RawEvent))
 
 
-def app_with(store, config, enqueued, database_url, **extra):
-    settings = Settings.from_env({"DATABASE_URL": database_url, **ENV, **extra})
-    return create_app(settings, store=store, config=config, enqueue=enqueued.append).test_client()
+def client_with(store, config, enqueued, database_url, **extra):
+    return app_with(store, config, enqueued, database_url, **extra).test_client()
 
 
 def contact_doc(store, ref: IdentityRef) -> dict:
@@ -117,53 +103,36 @@ def _tampered(params, name, value):
     return [(k, value if k == name else v) for k, v in params]
 
 
-@pytest.mark.parametrize("case", ["wrong token", "missing", "empty", "other path", "tampered body", "added param",
-                                  "sha256 when sha1 is set", "garbage"])
-def test_forged_missing_or_tampered_is_401_and_stores_nothing(client, store, enqueued, case):
+@pytest.mark.parametrize("case", ["other path", "added param", "sha256 when sha1 is set"])
+def test_a_signature_over_another_request_is_401_and_stores_nothing(client, store, enqueued, case):
     params = params_of("sms_inbound.json")
-    good = twilio_signature("tw-token", URL, params)
-    sent, sig = params, good
-    if case == "wrong token":
-        sig = twilio_signature("not-the-token", URL, params)
-    elif case == "missing":
-        sig = False
-    elif case == "empty":
-        sig = ""
-    elif case == "other path":
+    sent, sig = params, twilio_signature("tw-token", URL, params)
+    if case == "other path":
         sig = twilio_signature("tw-token", URL + "/elsewhere", params)
-    elif case == "tampered body":
-        sent = _tampered(params, "Body", "Hi, is the Sunday slot still free?")
     elif case == "added param":
         sent = [*params, ("Injected", "1")]
     elif case == "sha256 when sha1 is set":
         sig = twilio_signature("tw-token", URL, params, "sha256")
-    elif case == "garbage":
-        sig = "!!!not-base64!!!"
     res = post(client, sent, signature=sig)
     assert res.status_code == 401 and res.json["status"] == 401
     assert raw_count(store) == 0 and enqueued == []
 
 
-@pytest.mark.parametrize(("base_url", "signed_url"), [
-    ("http://localhost", "http://localhost:80/webhooks/twilio"),
-    ("http://localhost:80", "http://localhost/webhooks/twilio"),
-    ("https://hooks.example.com", "https://hooks.example.com:443/webhooks/twilio"),
-    ("https://hooks.example.com:443", "https://hooks.example.com/webhooks/twilio"),
-    ("https://hooks.example.com", "https://hooks.example.com/webhooks/twilio"),
+@pytest.mark.parametrize(("base_url", "signed_url", "status"), [
+    # with or without the default port, the URL verifies
+    ("http://localhost", "http://localhost:80/webhooks/twilio", 200),
+    ("http://localhost:80", "http://localhost/webhooks/twilio", 200),
+    ("https://hooks.example.com", "https://hooks.example.com:443/webhooks/twilio", 200),
+    ("https://hooks.example.com:443", "https://hooks.example.com/webhooks/twilio", 200),
+    ("https://hooks.example.com", "https://hooks.example.com/webhooks/twilio", 200),
+    # other ports and schemes do not
+    ("https://hooks.example.com:8443", "https://hooks.example.com/webhooks/twilio", 401),
+    ("https://hooks.example.com", "http://hooks.example.com/webhooks/twilio", 401),
+    ("https://hooks.example.com", "https://hooks.example.com:80/webhooks/twilio", 401),
 ])
-def test_url_with_or_without_the_default_port_verifies(client, store, base_url, signed_url):
+def test_only_the_default_port_may_be_added_or_left_out(client, store, base_url, signed_url, status):
     res = post(client, params_of("sms_inbound.json"), base_url=base_url, signed_url=signed_url)
-    assert res.status_code == 200 and raw_count(store) == 1
-
-
-@pytest.mark.parametrize(("base_url", "signed_url"), [
-    ("https://hooks.example.com:8443", "https://hooks.example.com/webhooks/twilio"),
-    ("https://hooks.example.com", "http://hooks.example.com/webhooks/twilio"),
-    ("https://hooks.example.com", "https://hooks.example.com:80/webhooks/twilio"),
-])
-def test_other_ports_and_schemes_do_not_verify(client, store, base_url, signed_url):
-    res = post(client, params_of("sms_inbound.json"), base_url=base_url, signed_url=signed_url)
-    assert res.status_code == 401 and raw_count(store) == 0
+    assert res.status_code == status and raw_count(store) == (1 if status == 200 else 0)
 
 
 @pytest.mark.parametrize("query", ["next=%2Fbook%2F1", "who=%7Eana", "city=Bogot%C3%A1", "q=a%20b%2Bc&x=1"])
@@ -181,7 +150,7 @@ def test_a_signature_over_the_decoded_url_does_not_verify(client, store):
 
 
 def test_public_url_rebuilds_the_url_twilio_signed_behind_a_proxy(store, config, enqueued, database_url):
-    client = app_with(store, config, enqueued, database_url, LIFESYNC_TWILIO_PUBLIC_URL="https://hooks.example.com/")
+    client = client_with(store, config, enqueued, database_url, LIFESYNC_TWILIO_PUBLIC_URL="https://hooks.example.com/")
     params = params_of("sms_inbound.json")
     # the proxy forwards to http://localhost; Twilio signed the public https URL
     assert post(client, params, signed_url="http://localhost/webhooks/twilio").status_code == 401
@@ -193,13 +162,13 @@ def test_public_url_rebuilds_the_url_twilio_signed_behind_a_proxy(store, config,
 @pytest.mark.parametrize(("setting", "signed_with", "status"), [
     ("sha256", "sha256", 200), ("sha256", "sha1", 401), ("SHA1", "sha1", 200), ("sha1", "sha256", 401)])
 def test_signature_algorithm_setting(store, config, enqueued, database_url, setting, signed_with, status):
-    client = app_with(store, config, enqueued, database_url, LIFESYNC_TWILIO_SIGNATURE_ALGORITHM=setting)
+    client = client_with(store, config, enqueued, database_url, LIFESYNC_TWILIO_SIGNATURE_ALGORITHM=setting)
     assert post(client, params_of("sms_inbound.json"), algorithm=signed_with).status_code == status
 
 
 def test_unknown_signature_algorithm_is_a_configuration_error(store, config, enqueued, database_url):
     with pytest.raises(ConfigError) as caught:  # refused at start: no delivery ever meets it
-        app_with(store, config, enqueued, database_url, LIFESYNC_TWILIO_SIGNATURE_ALGORITHM="md5")
+        client_with(store, config, enqueued, database_url, LIFESYNC_TWILIO_SIGNATURE_ALGORITHM="md5")
     assert "sha1 or sha256" in str(caught.value) and raw_count(store) == 0
 
 
@@ -217,12 +186,10 @@ def test_json_body_is_pinned_by_body_sha256_and_signed_over_the_url(client, stor
     assert contact_doc(store, IdentityRef("whatsapp", "5215512345678"))["stage"] == "New Lead"
 
 
-@pytest.mark.parametrize("case", ["body changed", "hash of other body", "url signed without the hash"])
+@pytest.mark.parametrize("case", ["hash of other body", "url signed without the hash"])
 def test_json_body_that_does_not_match_its_hash_is_401(client, store, enqueued, case):
     body = json.dumps(dict(params_of("sms_inbound.json"))).encode()
-    if case == "body changed":
-        res = _json_post(client, body.replace(b"Saturday", b"Sunday"), body_hash=hashlib.sha256(body).hexdigest())
-    elif case == "hash of other body":
+    if case == "hash of other body":
         res = _json_post(client, body, body_hash=hashlib.sha256(b"{}").hexdigest())
     else:
         res = _json_post(client, body, sign_url=URL)
@@ -233,28 +200,11 @@ def test_json_body_that_does_not_match_its_hash_is_401(client, store, enqueued, 
     ([("AccountSid", "AC3b8e1f4a7d2c5b8e1f4a7d2c5b8e1f42"), ("From", "+12125550142"), ("To", "+12125550199")],
      "MessageSid"),
     ([("MessageSid", "SM1"), ("To", "+12125550199")], "From and To"),
-    ([], "MessageSid"),
 ])
 def test_malformed_signed_form_is_400_with_the_reason(client, store, enqueued, params, reason):
     res = post(client, params)
     assert res.status_code == 400 and reason in res.json["message"]
     assert raw_count(store) == 0 and enqueued == []
-
-
-@pytest.mark.parametrize(("body", "reason"), [(b"{not json", "not valid JSON"), (b"[1, 2]", "JSON object")])
-def test_malformed_signed_json_is_400(client, store, body, reason):
-    res = _json_post(client, body)
-    assert res.status_code == 400 and reason in res.json["message"] and raw_count(store) == 0
-
-
-def test_redelivery_is_one_inbox_row(client, store, config, enqueued):
-    params = params_of("whatsapp_referral.json")
-    assert post(client, params).status_code == 200
-    inbox.process_events(store, config, enqueued[0])
-    assert post(client, params).status_code == 200
-    assert raw_count(store) == 1 and enqueued[1:] == []
-    with store.transaction() as s:
-        assert s.scalar(select(func.count()).select_from(model.Touchpoint)) == 1
 
 
 def test_status_callbacks_out_of_order_make_one_outbound_activity(client, store, config, enqueued):
@@ -284,8 +234,3 @@ def test_named_connection_uses_its_own_token(client, store):
     path = "/webhooks/twilio/salon2"
     assert post(client, params, token="tw-token", path=path).status_code == 401
     assert post(client, params, token="tw-token-2", path=path).status_code == 200
-
-
-def test_unconfigured_connection_is_404(client, store):
-    assert post(client, params_of("sms_inbound.json"), path="/webhooks/twilio/nope").status_code == 404
-    assert raw_count(store) == 0

@@ -62,26 +62,7 @@ def test_click_to_whatsapp_message_becomes_a_new_lead_with_its_touchpoint(client
     assert "phone:+525512345678" in doc["identities"]
 
 
-@pytest.mark.parametrize("signature", [
-    "sha256=" + "0" * 64, "", "sha1=abc", None,
-])
-def test_forged_or_missing_signature_is_401_and_stores_nothing(client, store, enqueued, signature):
-    body = body_of(whatsapp_delivery(whatsapp_value()))
-    headers = {} if signature is None else {"X-Hub-Signature-256": signature}
-    res = client.post("/webhooks/whatsapp", data=body, headers=headers)
-    assert res.status_code == 401 and res.json["status"] == 401
-    assert raw_count(store) == 0 and enqueued == []
-
-
-def test_tampered_body_is_rejected(client, store):
-    body = body_of(whatsapp_delivery(whatsapp_value()))
-    res = post(client, None, signature=meta_signature("wa-secret", body), body=body.replace(b"Hola", b"Hoal"))
-    assert res.status_code == 401 and raw_count(store) == 0
-
-
 @pytest.mark.parametrize(("payload", "reason"), [
-    (b"{not json", "not valid JSON"),
-    (b'{"object": "page", "entry": []}', "whatsapp_business_account"),
     (b'{"object": "whatsapp_business_account", "entry": {}}', '"entry" must be a list'),
     (b'{"object": "whatsapp_business_account", "entry": [{"changes": [{"field": "messages", "value": '
      b'{"messages": [{"from": "1"}]}}]}]}', "messages[0] must be an object with an id"),
@@ -90,22 +71,6 @@ def test_malformed_signed_body_is_400_with_the_reason(client, store, enqueued, p
     res = post(client, None, body=payload)
     assert res.status_code == 400 and reason in res.json["message"]
     assert raw_count(store) == 0 and enqueued == []
-
-
-def test_oversized_body_is_413_and_stores_nothing(client, store):
-    big = whatsapp_value()
-    big["messages"][0]["text"]["body"] = "x" * 5000
-    res = post(client, whatsapp_delivery(big))
-    assert res.status_code == 413 and raw_count(store) == 0
-
-
-def test_redelivery_is_a_no_op(client, store, config, enqueued):
-    payload = whatsapp_delivery(whatsapp_value())
-    assert post(client, payload).status_code == 200
-    inbox.process_events(store, config, enqueued[0])
-    assert post(client, payload).status_code == 200
-    assert raw_count(store) == 1
-    assert enqueued[1:] == []  # already processed: nothing to queue again
 
 
 def test_statuses_out_of_order_make_one_outbound_activity(client, store, config, enqueued):
@@ -149,10 +114,6 @@ def test_named_connection_uses_its_own_secret(client, store):
     payload = whatsapp_delivery(whatsapp_value())
     assert post(client, payload, secret="wa-secret", path="/webhooks/whatsapp/salon2").status_code == 401
     assert post(client, payload, secret="wa-secret-2", path="/webhooks/whatsapp/salon2").status_code == 200
-
-
-def test_unconfigured_connection_is_404(client):
-    assert post(client, whatsapp_delivery(whatsapp_value()), path="/webhooks/whatsapp/nope").status_code == 404
 
 
 def test_health_and_readiness(client):

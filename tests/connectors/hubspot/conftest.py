@@ -1,20 +1,13 @@
-"""HubSpot connector fixtures: a strict HTTP mock, a simulated clock, a connector factory."""
+"""HubSpot connector fixtures: a simulated clock and a connector factory (the strict HTTP mock: ../conftest.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-import responses
 from connectors.hubspot.hubspot_fakes import PRIVATE_TOKEN, PROPERTIES, SimClock, settings_with
 
 from sync.connectors.hubspot import HubSpotConnector
-
-
-@pytest.fixture
-def mock():
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
-        yield rsps
 
 
 @pytest.fixture

@@ -26,13 +26,6 @@ def stats(connector) -> tuple:
     return s.api_calls, s.rate_limit_waits, s.rate_limit_seconds
 
 
-def test_a_429_with_retry_after_waits_that_long_and_counts_as_a_rate_limit_wait(make, mock, clock):
-    page_then(mock, {"status": 429, "json": fixture("rate_limit_429.json"), "headers": {"Retry-After": "3"}})
-    connector = make()
-    assert len(list(connector.pull("contacts", {}))) == 1
-    assert clock.slept == [3.0] and stats(connector) == (2, 1, 3.0)
-
-
 def test_a_429_without_retry_after_backs_off_and_counts_too(make, mock, clock):
     page_then(mock, {"status": 429, "json": fixture("rate_limit_429.json")},
               {"status": 429, "json": fixture("rate_limit_429.json")})

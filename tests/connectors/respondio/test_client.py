@@ -30,12 +30,6 @@ def client(sleeps):
     return RespondioClient(TOKEN, sleep=sleeps.append, max_attempts=3)
 
 
-@pytest.fixture
-def mock():
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
-        yield rsps
-
-
 @pytest.mark.parametrize(("identifier", "path"), [
     ("email:ana.lopez@example.com", "email:ana.lopez@example.com"),
     ("email:ana+promo@example.com", "email:ana%2Bpromo@example.com"),

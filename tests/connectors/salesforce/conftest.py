@@ -1,17 +1,23 @@
-"""Fixtures for the Salesforce connector tests: a strict responses mock and recorded sleeps."""
+"""Salesforce connector fixtures: recorded sleeps and a connector factory (the strict HTTP mock: ../conftest.py)."""
 
 from __future__ import annotations
 
 import pytest
-import responses
+from connectors.salesforce.helpers import FIELDS, settings, stored_session
 
-
-@pytest.fixture
-def mock():
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
-        yield rsps
+from sync.connectors.salesforce import SalesforceConnector
 
 
 @pytest.fixture
 def sleeps():
     return []
+
+
+@pytest.fixture
+def connect(sleeps):
+    """``connect(fields=FIELDS, **settings)`` → a connector on a live stored session whose sleeps are recorded."""
+
+    def make(fields=FIELDS, **values: str) -> SalesforceConnector:
+        return SalesforceConnector(settings(**values), tokens=stored_session(), fields=fields, sleep=sleeps.append)
+
+    return make

@@ -26,6 +26,23 @@ LEAD_FIELDS = "Id, SystemModstamp, IsDeleted, IsConverted, ConvertedContactId, F
 CONTACT_FIELDS = "Id, SystemModstamp, IsDeleted, Email, Account.Name"
 
 
+STAMP = "2026-11-27T09:58:00.000+0000"  # a lead's SystemModstamp just before NOW
+
+
+def window(since: str | None, until: str = "2026-11-27T10:00:00Z", after: tuple[str, str] | None = None) -> str:
+    """The WHERE clause of an incremental query: the time window, and where a resumed run restarts."""
+    parts = [f"SystemModstamp >= {since}"] if since else []
+    parts.append(f"SystemModstamp <= {until}")
+    if after:
+        parts.append(f"(SystemModstamp > {after[0]} OR (SystemModstamp = {after[0]} AND Id > '{after[1]}'))")
+    return " AND ".join(parts)
+
+
+def lead_soql(since: str | None, until: str = "2026-11-27T10:00:00Z", after: tuple[str, str] | None = None) -> str:
+    """The SOQL of a Lead pull over ``window(since, until, after)``."""
+    return f"SELECT {LEAD_FIELDS} FROM Lead WHERE {window(since, until, after)} ORDER BY SystemModstamp, Id"
+
+
 def load(name: str) -> Any:
     """A fixture file: JSON decoded, anything else as text."""
     text = (FIXTURES / name).read_text()

@@ -10,17 +10,16 @@ import responses
 from connectors.salesforce.helpers import (
     CONTACT_FIELDS,
     DATA,
-    FIELDS,
     INSTANCE,
-    LEAD_FIELDS,
     NOW,
+    STAMP,
     describe,
     lead,
+    lead_soql,
     load,
     locator_url,
     query,
-    settings,
-    stored_session,
+    window,
 )
 
 from sync.config import BUNDLED_CONFIG_DIR
@@ -28,27 +27,6 @@ from sync.connectors.crm import Page
 from sync.connectors.salesforce import SalesforceConnector
 from sync.errors import PermanentError, SettingsError
 from sync.mappings import apply, load_mapping
-
-STAMP = "2026-11-27T09:58:00.000+0000"
-
-
-def window(since: str | None, until: str = "2026-11-27T10:00:00Z", after: tuple[str, str] | None = None) -> str:
-    parts = [f"SystemModstamp >= {since}"] if since else []
-    parts.append(f"SystemModstamp <= {until}")
-    if after:
-        parts.append(f"(SystemModstamp > {after[0]} OR (SystemModstamp = {after[0]} AND Id > '{after[1]}'))")
-    return " AND ".join(parts)
-
-
-def lead_soql(since: str | None, until: str = "2026-11-27T10:00:00Z", after: tuple[str, str] | None = None) -> str:
-    return f"SELECT {LEAD_FIELDS} FROM Lead WHERE {window(since, until, after)} ORDER BY SystemModstamp, Id"
-
-
-@pytest.fixture
-def connect(sleeps):
-    def make(fields=FIELDS, **values: str) -> SalesforceConnector:
-        return SalesforceConnector(settings(**values), tokens=stored_session(), fields=fields, sleep=sleeps.append)
-    return make
 
 
 def run(connector: SalesforceConnector, obj: str, cursor: dict, **kwargs) -> list[Page]:

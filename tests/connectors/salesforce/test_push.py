@@ -32,8 +32,8 @@ LEADS = ["00Q5g00000A1b2CEAR", "00Q5g00000A1b2DEAR", "00Q5g00000A1b2EEAR", "00Q5
 
 
 @pytest.fixture
-def connector(sleeps):
-    return SalesforceConnector(settings(), tokens=stored_session(), fields=FIELDS, sleep=sleeps.append)
+def connector(connect):
+    return connect()
 
 
 def test_known_records_are_updated_in_one_collection_call_with_per_record_outcomes(mock, connector):
