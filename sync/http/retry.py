@@ -98,6 +98,7 @@ class HttpClient:
     sleep: Callable[[float], None] = time.sleep
     read_error: ErrorReader = read_error
     judge: Judge | None = None
+    rate_limit_wait: Callable[[float], None] | None = None  # told each wait a rate limit imposed (run stats)
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         """Prepare ``method path`` on the session (``json=``, ``params=``, ...) and ``send`` it."""
@@ -150,4 +151,6 @@ class HttpClient:
     def _log_retry(self, state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
         wait = state.next_action.sleep if state.next_action else 0.0
+        if isinstance(exc, RateLimited) and self.rate_limit_wait is not None and wait > 0:
+            self.rate_limit_wait(wait)  # a 429's Retry-After, not a backoff after a transient failure
         log.info("retrying in %.1fs after attempt %d: %s", wait, state.attempt_number, redact(str(exc)))

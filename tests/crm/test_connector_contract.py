@@ -129,11 +129,7 @@ def test_a_429_is_waited_out_for_its_retry_after_and_the_sync_completes(serve, s
     assert identities(store, crm.identity) == crm.ids(sandbox, crm.obj)
 
 
-@pytest.mark.parametrize("crm", [
-    pytest.param(crm, id=crm.name, marks=[pytest.mark.xfail(
-        strict=True, reason="Salesforce's client counts only its shared limiter's waits as rate-limit waits, "
-                            "not a 429's Retry-After")] if crm is SALESFORCE else [])
-    for crm in CRMS])
+@EACH
 def test_a_429_wait_is_counted_in_the_run_stats(serve, store, crm):
     sandbox = crm.people(1_000)
     settings = serve({crm.name: sandbox})

@@ -58,6 +58,18 @@ def test_retry_after_seconds_is_honoured(client, mock, sleeps):
     assert sleeps == [7.0, 2.0]
 
 
+
+def test_only_a_rate_limits_wait_is_reported_to_the_rate_limit_hook(mock, sleeps):
+    waits: list[float] = []
+    client = HttpClient(make_session(BASE), vendor="HubSpot", policy=RetryPolicy(max_attempts=4, initial_wait=0.5),
+                        sleep=sleeps.append, rate_limit_wait=waits.append)
+    mock.add(responses.GET, URL, status=429, json=RATE_LIMIT, headers={"Retry-After": "7"})
+    mock.add(responses.GET, URL, status=503, headers={"Retry-After": "2"})  # a transient failure: a backoff
+    mock.add(responses.GET, URL, status=429, json=RATE_LIMIT, headers={"Retry-After": "3"})
+    mock.add(responses.GET, URL, json={"results": []})
+    client.request("GET", "/crm/v3/objects/contacts")
+    assert sleeps == [7.0, 2.0, 3.0] and waits == [7.0, 3.0]
+
 def test_retry_after_http_date_is_honoured(client, mock, sleeps):
     mock.add(responses.GET, URL, status=429, json=RATE_LIMIT,
              headers={"Retry-After": formatdate(time.time() + 30, usegmt=True)})

@@ -33,27 +33,18 @@ class Meter:
     """Adds requests and rate-limit waits to the owner's current ``SyncStats``."""
 
     def __init__(self, stats: Callable[[], SyncStats], sleep: Callable[[float], None] = time.sleep):
-        self._stats, self._sleep = stats, sleep
-        self._after_429 = False
+        self._stats, self.sleep = stats, sleep
 
     def sent(self, response: requests.Response | None) -> None:
         """One request went out (``response`` is None when it failed before an answer)."""
         self._stats().api_calls += 1
-        self._after_429 = response is not None and response.status_code == 429
 
     def waited(self, seconds: float) -> None:
-        """A rate-limit wait of ``seconds`` happened."""
+        """A rate-limit wait of ``seconds`` happened (the shared bucket's, or a 429's Retry-After)."""
         if seconds > 0:
             stats = self._stats()
             stats.rate_limit_waits += 1
             stats.rate_limit_seconds += seconds
-
-    def sleep(self, seconds: float) -> None:
-        """The retry layer's sleep: after a 429 it is a rate-limit wait, else a backoff."""
-        if self._after_429:
-            self._after_429 = False
-            self.waited(seconds)
-        self._sleep(seconds)
 
 
 class MeteredSession(HttpSession):
@@ -114,7 +105,8 @@ class HubSpotApi:
             403: Rule(Action.FAIL, AuthError, f"the app lacks a scope this request needs ({SCOPES})"),
         }
         self.client = HttpClient(session, vendor=VENDOR, policy=policy or RetryPolicy(), overrides=overrides,
-                                 limiter=limiter, sleep=meter.sleep, read_error=read_error)
+                                 limiter=limiter, sleep=meter.sleep, read_error=read_error,
+                                 rate_limit_wait=meter.waited)
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """``GET path?params`` → the JSON object answered."""
@@ -134,7 +126,7 @@ def token_poster(base_url: str, meter: Meter, token_path: str, refresh_setting: 
     session = MeteredSession(base_url, meter)
     client = HttpClient(session, vendor=f"{VENDOR} OAuth", policy=policy or RetryPolicy(),
                         overrides={400: refused, 401: refused, 403: refused}, sleep=meter.sleep,
-                        read_error=read_error)
+                        read_error=read_error, rate_limit_wait=meter.waited)
 
     def post(form: dict[str, str]) -> dict[str, Any]:
         return _json(client.request("POST", token_path, data=form))

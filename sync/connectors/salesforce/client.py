@@ -154,9 +154,15 @@ class SalesforceClient:
         self.session.hooks["response"].append(self._observe)
         self.http = HttpClient(self.session, vendor=VENDOR, policy=policy or RetryPolicy(), overrides=OVERRIDES,
                                limiter=_CountingLimiter(limiter, self.stats) if limiter else None,
-                               refresh=self._refresh, sleep=sleep, read_error=read_error)
+                               refresh=self._refresh, sleep=sleep, read_error=read_error,
+                               rate_limit_wait=self._count_wait)
         self._instance_url: str | None = None
         self._described: dict[str, dict[str, str]] = {}
+
+    def _count_wait(self, seconds: float) -> None:
+        """A 429's Retry-After waited out: a rate-limit wait in the run's stats, as the limiter's are."""
+        self.stats.rate_limit_waits += 1
+        self.stats.rate_limit_seconds += seconds
 
     def __repr__(self) -> str:
         return f"SalesforceClient(instance_url={self._instance_url!r}, api_version={self.api_version!r})"
