@@ -2,32 +2,20 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
-import responses
+from support.social_payloads import fixture as recorded
 
 from sync.connectors.salesforce.errors import read_error
-from sync.http import VendorError, make_session
+from sync.http import VendorError
 from sync.http.errors import MAX_MESSAGE
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 URL = "https://acme.my.salesforce.com/services/data/v61.0/queryAll"
 
 
-def load(name: str):
-    return json.loads((FIXTURES / name).read_text())
-
 
 @pytest.fixture
-def answer():
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
-        def answer(status, body):
-            kwargs = {"json": body} if isinstance(body, dict | list) else {"body": body}
-            mock.add(responses.GET, URL, status=status, **kwargs)
-            return read_error(make_session().get(URL))
-        yield answer
+def answer(answered):
+    return answered(read_error, URL)
 
 
 @pytest.mark.parametrize(("status", "fixture", "code", "says"), [
@@ -42,7 +30,7 @@ def answer():
     (400, "salesforce_api/token_invalid_grant.json", "", "invalid_grant"),
 ])
 def test_recorded_bodies(answer, status, fixture, code, says):
-    found = answer(status, load(fixture))
+    found = answer(status, recorded(fixture))
     assert found.code == code and found.full_code == code
     assert says in found.message
     assert "\n" not in found.message and len(found.message) <= MAX_MESSAGE

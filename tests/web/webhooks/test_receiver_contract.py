@@ -25,7 +25,7 @@ import pytest
 from sqlalchemy import select
 from support.inbox_checks import counts, process
 from support.receivers import RECEIVER_ENV, RECEIVERS, Delivery, Receiver
-from web.conftest import ENV, app_with
+from support.webhook_app import ENV, app_with
 
 from sync.store import model
 

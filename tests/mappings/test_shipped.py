@@ -9,7 +9,7 @@ import pytest
 from sync.mappings import apply, get_path, load_mapping, load_mappings, reverse
 from sync.reconcile.patch import ActivityData, ConversionData, IdentityRef, Patch, TouchpointData
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 MAPPINGS = ROOT / "config" / "mappings"
 FIXTURES = ROOT / "tests" / "fixtures"
 STAGES = {"New Lead", "Hot Lead", "Payment", "Customer", "Cold Lead", "Unqualified", "Lost to competitor"}

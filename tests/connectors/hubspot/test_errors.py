@@ -2,35 +2,24 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 import responses
+from support.social_payloads import fixture as recorded
 
 from sync.connectors.crm import SyncStats
 from sync.connectors.hubspot.client import HubSpotApi, Meter, token_poster
 from sync.connectors.hubspot.errors import read_error
 from sync.errors import AuthError, PermanentError
-from sync.http import RetryPolicy, VendorError, make_session
+from sync.http import RetryPolicy, VendorError
 from sync.http.errors import MAX_MESSAGE
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 URL = "https://api.hubapi.com/crm/v3/objects/contacts"
 
 
-def load(name: str):
-    return json.loads((FIXTURES / name).read_text())
-
 
 @pytest.fixture
-def answer():
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
-        def answer(status, body):
-            kwargs = {"json": body} if isinstance(body, dict | list) else {"body": body}
-            mock.add(responses.GET, URL, status=status, **kwargs)
-            return read_error(make_session().get(URL))
-        yield answer
+def answer(answered):
+    return answered(read_error, URL)
 
 
 @pytest.mark.parametrize(("status", "fixture", "code", "says"), [
@@ -46,7 +35,7 @@ def answer():
     (400, "hubspot_api/oauth_bad_refresh_token_400.json", "", "missing or unknown refresh token"),
 ])
 def test_recorded_bodies(answer, status, fixture, code, says):
-    found = answer(status, load(fixture))
+    found = answer(status, recorded(fixture))
     assert found.code == code and found.full_code == code
     assert says in found.message and "\n" not in found.message and len(found.message) <= MAX_MESSAGE
 
@@ -56,7 +45,7 @@ def test_errortype_wins_over_category(answer):
 
 
 def test_personal_data_in_the_message_is_blanked(answer):
-    found = answer(400, load("http/hubspot_validation_error.json"))
+    found = answer(400, recorded("http/hubspot_validation_error.json"))
     assert "jane.doe@example.com" not in found.message and "[email]" in found.message
     assert "555" not in found.message and "[phone]" in found.message
 
@@ -81,9 +70,9 @@ def test_the_api_client_and_the_token_poster_read_hubspot_bodies():
     meter = Meter(SyncStats, sleep=lambda _seconds: None)
     base = "https://api.hubapi.com"
     with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
-        mock.add(responses.GET, URL, status=404, json=load("http/hubspot_not_found.json"))
+        mock.add(responses.GET, URL, status=404, json=recorded("http/hubspot_not_found.json"))
         mock.add(responses.POST, f"{base}/oauth/v1/token", status=400,
-                 json=load("hubspot_api/oauth_bad_refresh_token_400.json"))
+                 json=recorded("hubspot_api/oauth_bad_refresh_token_400.json"))
         with pytest.raises(PermanentError) as raised:
             HubSpotApi(base, meter, policy=RetryPolicy(max_attempts=1)).get("/crm/v3/objects/contacts")
         assert raised.value.vendor_code == "OBJECT_NOT_FOUND" and raised.value.status == 404

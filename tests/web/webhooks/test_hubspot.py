@@ -13,7 +13,7 @@ from support.payloads import FIXTURES
 from support.signatures import hubspot_v1 as v1
 from support.signatures import hubspot_v2 as v2
 from support.signatures import hubspot_v3 as v3
-from web.conftest import app_with
+from support.webhook_app import app_with
 
 from sync.connectors.hubspot import webhooks as hubspot
 from sync.ingest import inbox

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from support.receivers import TWIML
 from support.receivers import twilio_params as params_of
 from support.signatures import twilio_signature
+from support.webhook_app import app_with
 
 from sync.connectors import twilio as verifier
 from sync.errors import ConfigError
@@ -22,9 +23,7 @@ from sync.reconcile.patch import IdentityRef
 from sync.reports.export import contacts_json, find_contact
 from sync.store import model
 
-from .conftest import app_with
-
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "twilio"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "twilio"
 URL = "http://localhost/webhooks/twilio"
 VECTOR_PARAMS = [("CallSid", "CA1234567890ABCDE"), ("Caller", "+14158675309"), ("Digits", "1234"),
                  ("From", "+14158675309"), ("To", "+18005551212")]

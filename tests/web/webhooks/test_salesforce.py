@@ -11,7 +11,7 @@ from support.inbox_checks import raw_rows
 from support.payloads import FIXTURES
 from support.receivers import SOAP as ACK_NS
 from support.signatures import basic_auth as basic
-from web.conftest import app_with
+from support.webhook_app import app_with
 
 from sync.connectors.salesforce import outbound
 from sync.ingest import inbox

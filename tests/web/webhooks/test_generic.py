@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 from support.payloads import SHOP_ORDER as ORDER
 from support.signatures import generic_signature as signed
+from support.webhook_app import ENV
 
 from sync.cli.main import main
 from sync.errors import ConfigError
@@ -17,8 +18,6 @@ from sync.ingest import inbox
 from sync.settings import Settings
 from sync.store import model
 from sync.web import create_app
-
-from .conftest import ENV
 
 
 def post(client, payload, secret="shop-secret", timestamp=None, signature=None, name="shop"):

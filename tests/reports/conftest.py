@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from support.report_data import attribution_data as attribution_data  # database fixtures, re-exported for pytest
+from support.report_data import funnel_data as funnel_data
 
 from sync.reports.attribution import AttributionReport, AttributionRow, ModelBreakdown
 from sync.reports.delivery import DeliveryReport, DestinationHealth

@@ -7,7 +7,7 @@ import pytest
 
 from sync.mappings import apply, load_mapping
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 EVENT = load_mapping(ROOT / "config" / "mappings" / "respondio_event.yaml")
 CONTACT = load_mapping(ROOT / "config" / "mappings" / "respondio_contact.yaml")
 API_CONTACT = json.loads((ROOT / "tests" / "fixtures" / "respondio" / "contact.json").read_text(encoding="utf-8"))

@@ -20,7 +20,7 @@ from sync.reconcile.patch import IdentityRef
 from sync.reports.export import contacts_json, find_contact
 from sync.store import model
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "respondio"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "respondio"
 CARLOS = IdentityRef("respondio", "1043822")
 
 

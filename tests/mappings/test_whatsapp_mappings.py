@@ -16,7 +16,7 @@ from sync.connectors.meta import whatsapp
 from sync.mappings import apply, load_mapping
 from sync.reconcile.patch import ConversionData, IdentityRef
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 MAPPINGS = ROOT / "config" / "mappings"
 FIXTURES = ROOT / "tests" / "fixtures" / "whatsapp"
 MESSAGE = load_mapping(MAPPINGS / "whatsapp_message.yaml")

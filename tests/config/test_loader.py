@@ -68,7 +68,7 @@ def fake_mappings(monkeypatch):
 def test_bundled_defaults_without_project_dir():
     files = resolve_files(None)
     assert files.lifecycle == BUNDLED_CONFIG_DIR / "lifecycle.yaml"
-    assert Path(__file__).resolve().parents[3] / "config" == BUNDLED_CONFIG_DIR
+    assert Path(__file__).resolve().parents[2] / "config" == BUNDLED_CONFIG_DIR
     assert all(p.parent == BUNDLED_CONFIG_DIR / "mappings" for p in files.mappings)
 
 

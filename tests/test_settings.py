@@ -21,7 +21,7 @@ from sync.settings import (
     settings_table,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_readme_lists_every_setting_exactly():

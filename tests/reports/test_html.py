@@ -6,7 +6,9 @@ import re
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 
-from sync.reports.html import render_html
+from support.report_data import CONFIG, contact, conversation, convert, touch
+
+from sync.reports.html import render_html, write_html
 from sync.reports.svg import BAR_AREA, MAX_LABEL, bar_chart
 
 EVIL = '<b onclick="x()">R&D</b>'
@@ -75,3 +77,20 @@ def test_campaign_chart_compares_first_and_last_touch(reports):
     # the markup-named campaign: 2 first-touch, 1 last-touch; C2: 0 and 1
     assert widths(chart) == [BAR_AREA, BAR_AREA / 2, 0.0, BAR_AREA / 2]
     assert "Conversion delivery health" not in page  # delivery is optional
+
+
+def test_html_is_self_contained_and_escapes_names(attribution_data, tmp_path):
+    evil = '<script>alert("x")</script>'
+    with attribution_data.transaction() as s:
+        p = contact(s, ("New Lead", 0), ("Cold Lead", 3))
+        touch(s, p, 0, "meta", evil, "A&B", "whatsapp")
+        convert(s, p, 1, "purchase", 5.0, "EUR")
+        conversation(s, p, 0, 400)
+    out = write_html(tmp_path / "report.html", attribution_data, CONFIG)
+    text = out.read_text(encoding="utf-8")
+    assert "http://" not in text and "https://" not in text
+    assert "<script" not in text and "<link" not in text and "src=" not in text
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in text and "A&amp;B" in text
+    assert text.count("<svg") == 4  # funnel, drop-off, response, campaigns
+    for heading in ("Lifecycle funnel", "Lost stages", "First response vs drop-off", "Conversions by campaign"):
+        assert f"<h2>{heading}</h2>" in text

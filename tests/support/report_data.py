@@ -1,0 +1,85 @@
+"""Small hand-built data on a real database for the report tests: builders, and the fixtures more than one file uses."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from support.lifecycle_fixtures import make_config
+from sync.store import model
+
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+CONFIG = make_config()
+
+
+def at(hours: float) -> datetime:
+    return T0 + timedelta(hours=hours)
+
+
+def contact(session, *moves: tuple[str, float]) -> int:
+    """A contact with these (to_stage, hours) transitions; stage and lost stage follow them like the engine."""
+    stage = lost_stage = previous = None
+    rows = []
+    for seq, (to, hours) in enumerate(moves):
+        rows.append(dict(seq=seq, from_stage=previous, to_stage=to, at=at(hours), source="test", reason="test"))
+        if CONFIG.is_lost(to):
+            lost_stage = to
+        else:
+            stage, lost_stage = to, None
+        previous = to
+    c = model.Contact(stage=stage, lost_stage=lost_stage)
+    session.add(c)
+    session.flush()
+    session.add_all(model.StageTransition(contact_id=c.id, **r) for r in rows)
+    return c.id
+
+
+def conversation(session, contact_id: int, hours: float, seconds: int | None, conv: str = "c1") -> None:
+    first_in = at(hours)
+    session.add(model.ConversationStat(
+        contact_id=contact_id, channel="whatsapp", conversation_id=conv, first_inbound_at=first_in,
+        first_outbound_at=None if seconds is None else first_in + timedelta(seconds=seconds),
+        first_response_seconds=seconds))
+
+
+def touch(session, cid, hours, network, campaign, ad, channel):
+    session.add(model.Touchpoint(key=f"t{cid}-{hours}", contact_id=cid, channel=channel, network=network,
+                                 campaign_id=campaign, ad_id=ad, occurred_at=at(hours), source="test", record_id="r"))
+
+
+def convert(session, cid, hours, kind, value=None, currency=None):
+    session.add(model.ConversionEvent(event_id=f"e{cid}-{hours}-{kind}", contact_id=cid, kind=kind, value=value,
+                                      currency=currency, occurred_at=at(hours), source="test", object="o",
+                                      record_id="r"))
+
+
+@pytest.fixture
+def funnel_data(store):
+    with store.transaction() as s:
+        contact(s, ("New Lead", 0), ("Hot Lead", 2), ("Payment", 5), ("Customer", 10))
+        contact(s, ("New Lead", 0), ("Hot Lead", 4))
+        contact(s, ("New Lead", 1), ("Cold Lead", 25))
+        contact(s, ("New Lead", 2), ("Payment", 3))  # skips Hot Lead
+        contact(s, ("New Lead", 3))
+        contact(s, ("Hot Lead", 0), ("Unqualified", 6))  # entered straight at Hot Lead
+        contact(s)  # no stage yet
+    return store
+
+
+@pytest.fixture
+def attribution_data(store):
+    with store.transaction() as s:
+        p1, p2, p3, p4 = (contact(s, ("New Lead", 0)) for _ in range(4))
+        touch(s, p1, 0, "meta", "C1", "A1", "whatsapp")
+        touch(s, p1, 5, "google", "C2", "A2", "web")
+        touch(s, p1, 20, "tiktok", "C3", "A3", "tiktok")
+        convert(s, p1, 1, "lead")  # no value
+        convert(s, p1, 10, "purchase", 100.0, "EUR")
+        convert(s, p1, 30, "purchase", 50.0, "EUR")
+        touch(s, p2, 2, "meta", "C1", None, "messenger")
+        convert(s, p2, 2, "purchase", 30.0, "USD")  # a touch at the very same instant counts
+        touch(s, p3, 50, "meta", "C4", "A4", "instagram")
+        convert(s, p3, 40, "purchase", 20.0, "EUR")  # its only touch came later: unattributed
+        convert(s, p4, 3, "booking", 10.0)  # no touchpoint, no currency
+    return store
