@@ -8,8 +8,8 @@ it still accepts, and what the delivery report and the demo read from its payloa
 registry (``sync.attribution.networks``) holds them by name; shared modules (configure,
 dispatch, the demo) ask it and never name a network themselves.
 
-Adding a network: one module in ``sync/attribution/networks/`` exporting ``NETWORK``, its line
-in the registry, its sandbox (``sync/sandbox/ads/``) and its tests. This module imports no
+Adding a network: one module in ``sync/attribution/networks/`` exporting ``NETWORK`` (the
+registry finds it), its sandbox (``sync/sandbox/ads/``) and its tests. This module imports no
 network (nor, at run time, anything else of lifesync's).
 """
 

@@ -14,11 +14,27 @@ from sync.config.conversions import CANONICAL_KINDS
 ALL = pytest.mark.parametrize("net", list(NETWORKS.values()), ids=list(NETWORKS))
 
 
-def test_the_registry_holds_exactly_the_networks_in_order():
-    assert list(NETWORKS) == ["meta", "tiktok", "google"]
-    assert [NETWORKS[name] for name in NETWORKS] == [meta.NETWORK, tiktok.NETWORK, google_ads.NETWORK]
+def test_the_registry_finds_every_network_module_sorted_by_name():
+    assert list(NETWORKS) == ["google", "meta", "tiktok"]
+    assert [NETWORKS[name] for name in NETWORKS] == [google_ads.NETWORK, meta.NETWORK, tiktok.NETWORK]
+
+
+def test_a_network_module_dropped_into_the_package_is_registered(tmp_path, monkeypatch):
+    import sync.attribution.networks as registry
+
+    (tmp_path / "snap.py").write_text(
+        "import dataclasses\n"
+        "from sync.attribution.networks import meta\n"
+        "NETWORK = dataclasses.replace(meta.NETWORK, name='snap', vendor='Snap Conversions API')\n")
+    monkeypatch.setattr(registry, "__path__", [*registry.__path__, str(tmp_path)])
+    try:
+        found = registry._discover()
+    finally:
+        import sys
+        sys.modules.pop("sync.attribution.networks.snap", None)
+    assert list(found) == ["google", "meta", "snap", "tiktok"] and found["snap"].vendor == "Snap Conversions API"
     assert network("google") is google_ads.NETWORK
-    with pytest.raises(ValueError, match=r"unknown ad network 'snap'; expected one of \['meta', 'tiktok', 'google'\]"):
+    with pytest.raises(ValueError, match=r"unknown ad network 'snap'; expected one of \['google', 'meta', 'tiktok'\]"):
         network("snap")
 
 

@@ -119,12 +119,12 @@ INVALID = {
     ),
     "destination with an unknown network": (
         "destinations:\n  meta-eu:\n    network: facebook\n    kinds: [purchase]\n",
-        "destinations.meta-eu.network", 3, "unknown network 'facebook'; expected one of: meta, tiktok, google",
+        "destinations.meta-eu.network", 3, "unknown network 'facebook'; expected one of: google, meta, tiktok",
     ),
     "destination named freely needs a network": (
         "destinations:\n  meta-eu: {kinds: [purchase]}\n",
         "destinations.meta-eu.network", 2,
-        "required: the ad network, one of meta, tiktok, google ('meta-eu' is not a network name)",
+        "required: the ad network, one of google, meta, tiktok ('meta-eu' is not a network name)",
     ),
     "destination sends an unknown kind": (
         "destinations:\n  meta:\n    kinds:\n      - lead\n      - purchse\n",

@@ -7,11 +7,14 @@ conversions.yaml gives it — ``network(name)``, ``sender_for(dest)`` — and ne
 
 A network module imports only the shared attribution modules (destination, delivery, facts,
 hashing, touch, network); this registry imports the network modules; everything else imports
-this registry. Adding a network: its module here and its line in ``NETWORKS``.
+this registry. Adding a network is adding its module here: the registry finds every module
+that exports a ``NETWORK``.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import time
 from collections.abc import Callable
 
@@ -20,10 +23,22 @@ import requests
 from sync.attribution.delivery import BatchSender
 from sync.attribution.destination import DestinationConfig
 from sync.attribution.network import Network
-from sync.attribution.networks import google_ads, meta, tiktok
 from sync.errors import SettingsError
 
-NETWORKS: dict[str, Network] = {n.name: n for n in (meta.NETWORK, tiktok.NETWORK, google_ads.NETWORK)}
+
+def _discover() -> dict[str, Network]:
+    """Every module of this package exporting ``NETWORK``, by network name (sorted: stable messages)."""
+    found: dict[str, Network] = {}
+    for module in pkgutil.iter_modules(__path__):
+        declared = getattr(importlib.import_module(f"{__name__}.{module.name}"), "NETWORK", None)
+        if isinstance(declared, Network):
+            if declared.name in found:
+                raise RuntimeError(f"two ad-network modules declare the network {declared.name!r}")
+            found[declared.name] = declared
+    return dict(sorted(found.items()))
+
+
+NETWORKS: dict[str, Network] = _discover()
 
 
 def network(name: str) -> Network:
