@@ -32,8 +32,11 @@ def networks(store, database_url):
 
 
 def seed(store, n: int, *, kind: str = "purchase", destinations=("meta", "tiktok", "google"), poison: int | None = None,
-         whatsapp: bool = False) -> list[str]:
-    """``n`` contacts, each with one conversion, a touchpoint and outbox rows for ``destinations``."""
+         whatsapp: bool = False, ages: dict[int, timedelta] | None = None) -> list[str]:
+    """``n`` contacts, each with one conversion, a touchpoint and outbox rows for ``destinations``.
+
+    A conversion occurred an hour ago, or ``ages[i]`` ago for contact ``i``.
+    """
     now = model.utcnow()
     contacts, idents, convs, touches, outbox = [], [], [], [], []
     for i in range(1, n + 1):
@@ -48,8 +51,9 @@ def seed(store, n: int, *, kind: str = "purchase", destinations=("meta", "tiktok
                     "first_seen_at": now}]
         event_id = f"evt{i:07d}"
         value = 10.0 + i
+        occurred = now - (ages or {}).get(i, timedelta(hours=1))
         convs.append({"id": i, "event_id": event_id, "contact_id": i, "kind": kind, "value": value, "currency": "EUR",
-                      "order_id": f"order-{i}", "occurred_at": now - timedelta(hours=1), "source": "shop",
+                      "order_id": f"order-{i}", "occurred_at": occurred, "source": "shop",
                       "object": "order", "record_id": f"order-{i}", "created_at": now})
         clicks = {"ctwa_clid": f"ARAkLk{i}"} if whatsapp else {"gclid": f"Cj0K{i}", "ttclid": f"E.C.P.{i}",
                                                                 "fbclid": f"IwAR{i}"}
@@ -101,6 +105,42 @@ def test_one_poisoned_event_is_dead_lettered_and_the_rest_of_its_batch_delivered
         letter = s.scalars(select(model.DeadLetter)).one()
     assert letter.stage == "dispatch" and letter.source == "meta"
     assert statuses(store, "meta") == {"sent": 299, "dead": 1}
+
+
+def test_tiktok_events_past_its_28_day_window_are_counted_too_old_not_sent(networks, store):
+    _, tiktok, _, dests = networks
+    ages = {i: timedelta(days=29) for i in range(1, 41)} | {i: timedelta(days=400) for i in range(41, 51)}
+    ages |= {i: timedelta(days=20) for i in range(51, 61)}  # older than Meta's 7 days, inside TikTok's window
+    event_ids = seed(store, 100, destinations=("tiktok",), ages=ages)
+    counts = dispatch_all(store, dests["tiktok"], sender_for(dests["tiktok"]))
+    assert (counts.sent, counts.expired, counts.failed) == (50, 50, 0)
+    assert statuses(store, "tiktok") == {"sent": 50, "expired": 50}
+    assert sorted(e["event_id"] for e in tiktok.accepted) == event_ids[50:]  # the 20-day-old ones included
+    assert tiktok.rejected_events == 0 and tiktok.requests == counts.requests == 1
+    with store.transaction() as s:
+        reasons = s.scalars(select(model.Delivery.last_error).where(model.Delivery.destination == "tiktok",
+                                                                    model.Delivery.status == "expired")).all()
+        letters = s.scalar(select(func.count()).select_from(model.DeadLetter))
+    assert len(reasons) == 50 and all("older than the 28 days tiktok accepts" in r for r in reasons)
+    assert letters == 0  # too old is counted, not dead-lettered
+
+
+def test_the_tiktok_sandbox_refuses_an_event_past_the_window_that_lifesync_let_through(networks, store, monkeypatch):
+    import sync.attribution.dispatch as dispatch_module
+    import sync.attribution.networks.tiktok as tiktok_module
+
+    _, tiktok, _, dests = networks
+    seed(store, 3, destinations=("tiktok",), ages={2: timedelta(days=29)})
+    # a lifesync that forgot TikTok's window (neither expired by the dispatcher nor refused by the builder) ...
+    monkeypatch.setattr(dispatch_module, "max_age_days", lambda _dest: None)
+    monkeypatch.setattr(tiktok_module, "max_event_age_days", lambda _dest: None)
+    counts = dispatch_all(store, dests["tiktok"], sender_for(dests["tiktok"]))
+    # ... is told by the sandbox, per event, and the stale event is dead-lettered with TikTok's answer
+    assert (counts.sent, counts.failed, counts.expired) == (2, 1, 0)
+    assert tiktok.rejected_events == 1 and len(tiktok.accepted) == 2
+    with store.transaction() as s:
+        letter = s.scalars(select(model.DeadLetter)).one()
+    assert "code 20001" in letter.reason and "more than 28 days old" in letter.reason
 
 
 class Killed(Exception):

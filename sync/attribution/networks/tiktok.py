@@ -8,12 +8,18 @@ lead}``:
   (TikTok's rules, already-hashed values pass through); ``ttclid`` / ``ttp`` from the
   attributed touch, plain.
 * ``properties``: value, currency (upper case), order_id; a purchase needs value and currency.
-* ``lead`` (required when ``event_source`` is ``crm``): ``lead_id`` is the contact's TikTok
-  lead-ads id (identity ``tiktok_lead``) when known, else the lifesync contact id — stable
-  across every stage of the contact, so TikTok links the stages of one lead; CRM record ids
-  change between objects (lead → deal) and are not used. ``lead_event_source`` is the
-  conversion's source system when known.
+* ``lead`` (``crm`` events only), sent only when the contact holds a TikTok lead id a source
+  gave us (identity ``tiktok_lead``, e.g. a mapping reading a TikTok Lead Generation export or
+  a CRM property holding it): ``lead_id`` is TikTok's own id of the lead, never one of ours,
+  and ``lead_event_source`` names the CRM the conversion came from as TikTok spells it
+  (``HubSpot``, ``Salesforce``), omitted for any other source. No shipped mapping provides
+  ``tiktok_lead`` yet, so CRM events match on e-mail and phone, which TikTok accepts in place
+  of a lead id (``validate``).
 * ``limited_data_use`` from the contact's ``ldu`` consent.
+
+Age: an event older than ``MAX_EVENT_AGE_DAYS`` for the destination's ``event_source`` (28
+days for every source: see the table for the rule and its sources) is refused locally, and
+the dispatcher counts it ``expired`` (too old) instead of sending it, as for Meta and Google.
 
 ``Sender`` POSTs ``{base}/open_api/{version}/event/track/`` with the ``Access-Token`` header,
 ≤ 1,000 events a request. TikTok answers HTTP 200 with a body ``code``: 0 ok; 20001 partial
@@ -28,7 +34,7 @@ TikTok documents no stable shape, so a 20001 naming no event leaves every event 
 warning is logged.
 
 ``NETWORK`` declares it to the registry: settings ``LIFESYNC_TIKTOK_EVENTS_*`` (access_token and
-source_id required; event_source, test_event_code), no event age limit lifesync knows of,
+source_id required; event_source, test_event_code), the event age window per event_source,
 city/state/country in clear and the rest hashed, phones E.164 with ``+``.
 """
 
@@ -75,6 +81,23 @@ EVENT_NAMES: dict[str, str] = {
 USER_DATA = UserDataRules(NAME, plain_fields=frozenset({"city", "state", "country"}))
 TOUCHES = TouchRules(("ttclid",))
 EVENT_SOURCES = frozenset({"web", "app", "offline", "crm"})
+# How old an event TikTok can still use, in days, per event_source. TikTok publishes no refusal of an old
+# event_time by /event/track/ (Meta does, at 7 days); what it publishes is its attribution window, and an event
+# outside every window is matched to no ad and reported nowhere, so sending it only spends quota:
+# - web, app: click-through attribution windows of 1 to 28 days, view-through up to 7 (TikTok Attribution
+#   Manager, https://www.tiktok.com/business/en/blog/flexible-attribution-windows-campaign-measurement); a
+#   shorter window set in Ads Manager is the advertiser's choice, the 28 days are TikTok's limit;
+# - offline, crm: "Events must have occurred within the previous 28 days ... Events beyond these attribution
+#   windows are not matched to ads or displayed in reporting" (Amperity's TikTok Events API destinations,
+#   https://docs.amperity.com/operator/events_tiktok_ads.html, .../datagrid/events_tiktok_ads.html); TikTok's
+#   CRM signal postback guides document no other window and ask for weekly uploads
+#   (https://ads.tiktok.com/help/article/how-to-postback-signals-through-csv).
+MAX_EVENT_AGE_DAYS: dict[str, int] = {"web": 28, "app": 28, "offline": 28, "crm": 28}
+LEAD_IDENTITY = "tiktok_lead"  # the identity kind holding TikTok's own lead id, when a source gave us one
+# lead_event_source is "the name of your CRM system, such as HubSpot or Salesforce" (TikTok's field description,
+# as its partner Segment ships it: segmentio/action-destinations, tiktok-conversions/reportWebEvent/fields/
+# crm_fields.ts); conversions from any other source (shop, messaging, lifesync's own stage rules) name no CRM.
+CRM_NAMES: dict[str, str] = {"hubspot": "HubSpot", "salesforce": "Salesforce"}
 OK_CODES = frozenset({0, 20001})
 PARTIAL = 20001
 # 40002 (invalid parameters) refuses the batch for one event's content: bisect. 40001 is "no permission for
@@ -118,6 +141,27 @@ def _user(contact: ContactFacts, touch: TouchpointFacts | None, dest: Destinatio
     return user
 
 
+def _lead(conversion: ConversionFacts, contact: ContactFacts) -> dict[str, str] | None:
+    """``{lead_id, lead_event_source?}`` when the contact holds a TikTok lead id, else None (no lead object).
+
+    TikTok's partner integration sends the object only with a lead id (Segment, tiktok-conversions/
+    reportWebEvent/utils.ts): a lead event source alone names no lead.
+    """
+    lead_id = (contact.identity(LEAD_IDENTITY) or "").strip()
+    if not lead_id:
+        return None
+    lead = {"lead_id": lead_id}
+    crm = CRM_NAMES.get(conversion.source.strip().lower())
+    if crm:
+        lead["lead_event_source"] = crm
+    return lead
+
+
+def max_event_age_days(dest: DestinationConfig) -> int | None:
+    """How old an event ``dest``'s event_source still takes, in days (None for a source TikTok does not have)."""
+    return MAX_EVENT_AGE_DAYS.get(dest.event_source)
+
+
 def build(conversion: ConversionFacts, contact: ContactFacts, touchpoints: Sequence[TouchpointFacts],
           dest: DestinationConfig, *, now: datetime | None = None, cache: NormalizeCache | None = None) -> BuiltEvent:
     """The Events API 2.0 event for ``conversion``; ValidationError saying why when it cannot be sent."""
@@ -136,10 +180,8 @@ def build(conversion: ConversionFacts, contact: ContactFacts, touchpoints: Seque
     properties = {k: v for k, v in properties.items() if v is not None}
     if properties:
         event["properties"] = properties
-    if dest.event_source == "crm":
-        lead = {"lead_id": contact.identity("tiktok_lead") or contact.external_id}
-        if conversion.source:
-            lead["lead_event_source"] = conversion.source
+    lead = _lead(conversion, contact) if dest.event_source == "crm" else None
+    if lead:
         event["lead"] = lead
     problem = validate(event, now_utc(now), dest)
     if problem:
@@ -155,14 +197,18 @@ def validate(event: Mapping[str, Any], now: datetime, dest: DestinationConfig) -
         return "event (the event name) is missing"
     if not event.get("event_id"):
         return "event_id is missing (needed for de-duplication)"
-    problem = event_time_problem(event.get("event_time"), now, None)
+    problem = event_time_problem(event.get("event_time"), now, max_event_age_days(dest))
     if problem:
         return problem
     user = event.get("user") or {}
-    lead_id = (event.get("lead") or {}).get("lead_id")
-    if dest.event_source == "crm" and not lead_id:
-        return "a crm event needs lead.lead_id"
-    if not any(user.get(key) for key in ("email", "phone", "ttclid")):
+    if dest.event_source == "crm":
+        # a CRM event matches on TikTok's lead id or on the person: "At minimum, one of the following is required:
+        # lead_id, Email, Phone" (https://ads.tiktok.com/help/article/how-to-postback-signals-through-csv); the
+        # lead id is recommended, not required ("prioritize data with lead_ID for higher matching rate",
+        # https://ads.tiktok.com/help/article/about-signal-postback-for-lead-quality-optimization)
+        if not ((event.get("lead") or {}).get("lead_id") or user.get("email") or user.get("phone")):
+            return "a crm event has nothing TikTok can match: needs lead.lead_id, an e-mail or a phone"
+    elif not any(user.get(key) for key in ("email", "phone", "ttclid")):
         return "user has nothing TikTok can match: needs an e-mail, a phone or a ttclid"
     properties = event.get("properties") or {}
     return value_problem(properties.get("value"), properties.get("currency"),
@@ -257,6 +303,6 @@ def delivery_summary(payload: Mapping[str, Any]) -> dict[str, Any]:
 NETWORK = Network(
     name=NAME, vendor=VENDOR, settings_platform="tiktok_events", required_settings=("access_token", "source_id"),
     base_url="https://business-api.tiktok.com", api_version="v1.3", event_names=EVENT_NAMES, user_data=USER_DATA,
-    touches=TOUCHES, build=build, sender=Sender, configure=configure, max_event_age=lambda _dest: None,
+    touches=TOUCHES, build=build, sender=Sender, configure=configure, max_event_age=max_event_age_days,
     delivery_summary=delivery_summary, event_label=lambda payload: str(payload.get("event")),
 )

@@ -8,10 +8,20 @@ many requests; 40104 access token missing; 40105 access token incorrect or revok
 system error.
 
 Per-event rules: ``event`` (name), integer ``event_time`` in seconds (not milliseconds, at
-most a minute ahead), ``user.email`` / ``phone`` / ``external_id`` / ``first_name`` /
-``last_name`` / ``zip_code`` as SHA-256 digests (64 lowercase hex, one or an array),
-``ttclid`` / ``ttp`` / ``ip`` / ``user_agent`` never hashed, ``lead.lead_id`` for the ``crm``
-source, ``properties.value`` + ``currency`` for Purchase / CompletePayment / PlaceAnOrder.
+most a minute ahead, and no older than the source's window, ``MAX_AGE``: 28 days for every
+source), ``user.email`` / ``phone`` / ``external_id`` / ``first_name`` / ``last_name`` /
+``zip_code`` as SHA-256 digests (64 lowercase hex, one or an array), ``ttclid`` / ``ttp`` /
+``ip`` / ``user_agent`` never hashed, a ``crm`` event matchable by ``lead.lead_id`` or by
+``user.email`` / ``user.phone``, a ``lead`` object only with a non-empty string ``lead_id``
+(and ``lead_event_source``, when given, a non-empty string: TikTok publishes no list of CRM
+names to check it against), ``properties.value`` + ``currency`` for Purchase /
+CompletePayment / PlaceAnOrder.
+
+The age window is TikTok's attribution limit (the sources are cited at ``MAX_AGE``): TikTok
+documents no answer of its own for an event past it, so the sandbox refuses such an event like
+any other invalid parameter — per event, code 40002, in a partial success — in its own words.
+The window is kept here, apart from lifesync's copy in ``sync.attribution.networks.tiktok``, so
+that a client-side mistake about it shows up against the sandbox.
 
 A refused event is described in ``data.failed_events`` as ``{index, event_id?, code: 40002,
 message}``: TikTok's own partial-failure body is not published, so this shape is the
@@ -47,6 +57,12 @@ MAX_EVENTS = 1000
 DEDUP_WINDOW = 48 * 3600
 FUTURE_SLACK = 60
 MAX_SECONDS = 10**11  # a larger event_time is milliseconds (year 5138 in seconds)
+DAY = 86_400
+# Attribution limit per event_source: click-through windows of 1 to 28 days for web and app (TikTok,
+# https://www.tiktok.com/business/en/blog/flexible-attribution-windows-campaign-measurement); "Events must have
+# occurred within the previous 28 days" for offline and CRM events (https://docs.amperity.com/operator/
+# events_tiktok_ads.html). Tests may change it per sandbox (``TikTokSandbox.max_age``).
+MAX_AGE = {"web": 28 * DAY, "app": 28 * DAY, "offline": 28 * DAY, "crm": 28 * DAY}
 OK, PARTIAL, NO_PERMISSION, INVALID, THROTTLED, NO_TOKEN, BAD_TOKEN, SYSTEM = (
     0, 20001, 40001, 40002, 40100, 40104, 40105, 50000)
 HASHED_FIELDS = ("email", "phone", "external_id", "first_name", "last_name", "zip_code")
@@ -73,6 +89,7 @@ class TikTokSandbox(AdSandbox):
     def __init__(self, *, rate_limit: int | None = None, faults: Faults | None = None,
                  clock: Callable[[], float] = time.time):
         super().__init__(rate_limit=rate_limit, faults=faults, clock=clock, dedup_window=DEDUP_WINDOW)
+        self.max_age = dict(MAX_AGE)  # seconds per event_source
         # which event source ids each event_source may name (TikTok checks the id's kind)
         self.event_sources: dict[str, frozenset[str]] = {
             "crm": frozenset({self.EVENT_SOURCE_ID}), "offline": frozenset({self.EVENT_SOURCE_ID}),
@@ -96,10 +113,15 @@ class TikTokSandbox(AdSandbox):
             return "event_time: must be in seconds, not milliseconds"
         if event_time > now + FUTURE_SLACK:
             return "event_time: cannot be in the future"
+        window = self.max_age.get(source)
+        if window is not None and event_time < now - window:
+            return (f"event_time: the event is more than {window // DAY} days old, outside the attribution window "
+                    f"of {source} events.")
         event_id = event.get("event_id")
         if event_id is not None and (not isinstance(event_id, str) or not event_id):
             return "event_id: must be a non-empty string"
-        return (self._user_problem(event.get("user")) or self._lead_problem(event.get("lead"), source)
+        return (self._user_problem(event.get("user"))
+                or self._lead_problem(event.get("lead"), event.get("user"), source)
                 or self._properties_problem(event.get("properties"), name))
 
     @staticmethod
@@ -118,11 +140,21 @@ class TikTokSandbox(AdSandbox):
         return None
 
     @staticmethod
-    def _lead_problem(lead: Any, source: str) -> str | None:
+    def _lead_problem(lead: Any, user: Any, source: str) -> str | None:
         if source != "crm":
             return None
-        if not isinstance(lead, dict) or not isinstance(lead.get("lead_id"), str) or not lead["lead_id"]:
-            return "lead.lead_id: Missing data for required field (event_source crm)."
+        if lead is not None:
+            if not isinstance(lead, dict):
+                return "lead: must be an object"
+            if not isinstance(lead.get("lead_id"), str) or not lead["lead_id"].strip():
+                return "lead.lead_id: Missing data for required field."
+            source_name = lead.get("lead_event_source")
+            if source_name is not None and (not isinstance(source_name, str) or not source_name.strip()):
+                return "lead.lead_event_source: must be a non-empty string (the name of the CRM)."
+            return None
+        user = user if isinstance(user, dict) else {}
+        if not (user.get("email") or user.get("phone")):
+            return "lead.lead_id: Missing data for required field (a crm event needs lead.lead_id, email or phone)."
         return None
 
     @staticmethod

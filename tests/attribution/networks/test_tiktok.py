@@ -1,4 +1,4 @@
-"""TikTok Events API 2.0: exact event payloads, CRM lead ids, batching, partial success, bisection, error codes."""
+"""TikTok Events API 2.0: exact event payloads, CRM lead fields, age window, batching, partial success, errors."""
 
 from __future__ import annotations
 
@@ -58,16 +58,46 @@ def test_crm_event_is_exact():
                  "city": "sanfrancisco", "state": "ca", "country": "us",  # plain normalised text
                  "zip_code": sha("94107"), "ttclid": "E.C.P.abc"},  # ttclid never hashed
         "properties": {"value": 99.0, "currency": "USD", "order_id": "o-1"},
-        "lead": {"lead_id": "42", "lead_event_source": "hubspot"},
+        # no "lead": the contact holds no TikTok lead id, and lifesync's own contact id (42) is not one
     }
 
 
-def test_lead_id_prefers_the_tiktok_lead_identity_and_web_sources_have_no_lead():
-    person = contact(identities=(("tiktok_lead", "7301"),), consent={"ldu": True})
+def test_lead_id_is_the_tiktok_lead_identity_and_web_sources_have_no_lead():
+    person = contact(identities=(("tiktok", "biz:9"), ("tiktok_lead", "7135063418060406785")), consent={"ldu": True})
     built = tiktok.build(conversion(), person, [], dest(), now=NOW)
-    assert built.payload["lead"]["lead_id"] == "7301" and built.payload["limited_data_use"] is True
+    assert built.payload["lead"] == {"lead_id": "7135063418060406785", "lead_event_source": "HubSpot"}
+    assert built.payload["limited_data_use"] is True
     web = tiktok.build(conversion(), person, [], dest(event_source="web"), now=NOW)
     assert "lead" not in web.payload
+
+
+@pytest.mark.parametrize(("source", "named"), [
+    ("hubspot", "HubSpot"), ("salesforce", "Salesforce"), ("HubSpot", "HubSpot"),
+    ("shop", None), ("whatsapp", None), ("lifesync", None), ("", None),
+])
+def test_lead_event_source_is_only_a_crms_name(source, named):
+    person = contact(identities=(("tiktok_lead", "7301"),))
+    lead = tiktok.build(conversion(source=source), person, [], dest(), now=NOW).payload["lead"]
+    assert lead == ({"lead_id": "7301", "lead_event_source": named} if named else {"lead_id": "7301"})
+
+
+def test_a_tiktok_message_user_id_is_not_a_lead_id():
+    person = contact(identities=(("tiktok", "biz:9"), ("hubspot", "501"), ("salesforce_lead", "00Q1")))
+    assert "lead" not in tiktok.build(conversion(), person, [], dest(), now=NOW).payload
+
+
+def test_a_crm_event_matches_on_a_lead_id_alone():
+    person = contact(emails=(), phones=(), identities=(("tiktok_lead", "7301"),))
+    built = tiktok.build(conversion(), person, [], dest(), now=NOW)
+    assert built.payload["lead"]["lead_id"] == "7301" and "email" not in built.payload["user"]
+
+
+def test_a_crm_event_with_only_a_click_id_is_refused():
+    touches = [TouchpointFacts("tiktok", "tiktok", NOW - timedelta(days=1), click_ids={"ttclid": "E.C.P.abc"})]
+    with pytest.raises(ValidationError, match=r"needs lead\.lead_id, an e-mail or a phone"):
+        tiktok.build(conversion(), contact(emails=(), phones=()), touches, dest(), now=NOW)
+    web = tiktok.build(conversion(), contact(emails=(), phones=()), touches, dest(event_source="web"), now=NOW)
+    assert web.payload["user"]["ttclid"] == "E.C.P.abc"
 
 
 def test_prehashed_email_is_not_hashed_again():
@@ -92,6 +122,30 @@ def test_events_tiktok_would_refuse_are_refused_locally(facts, person, config, s
 def test_old_crm_events_are_not_refused_locally():
     built = tiktok.build(conversion(occurred_at=NOW - timedelta(days=20)), contact(), [], dest(), now=NOW)
     assert built.payload["event_time"] == int((NOW - timedelta(days=20)).timestamp())
+
+
+@pytest.mark.parametrize("source", ["crm", "offline", "web", "app"])
+def test_the_age_window_of_every_event_source_ends_at_28_days(source):
+    config = dest(event_source=source)
+    assert tiktok.NETWORK.max_event_age(config) == 28  # what the dispatcher expires by
+    edge = tiktok.build(conversion(occurred_at=NOW - timedelta(days=28)), contact(), [], config, now=NOW)
+    assert edge.payload["event_time"] == int((NOW - timedelta(days=28)).timestamp())
+    with pytest.raises(ValidationError, match="28 days old"):
+        tiktok.build(conversion(occurred_at=NOW - timedelta(days=28, seconds=1)), contact(), [], config, now=NOW)
+
+
+def test_an_unknown_event_source_has_no_window_and_is_refused():
+    config = dest(event_source="shop")
+    assert tiktok.NETWORK.max_event_age(config) is None
+    with pytest.raises(ValidationError, match="event_source 'shop'"):
+        tiktok.build(conversion(occurred_at=NOW - timedelta(days=400)), contact(), [], config, now=NOW)
+
+
+def test_the_sender_refuses_an_event_that_aged_past_the_window_before_it_was_sent(mock):
+    stale = BuiltEvent("ev-old", {"event": "Lead", "event_time": int((NOW - timedelta(days=29)).timestamp()),
+                                  "event_id": "ev-old", "user": {"email": [sha("a@example.com")]}})
+    [result] = sender().send([stale])
+    assert result.status == "failed" and "28 days" in result.error and len(mock.calls) == 0
 
 
 # -- sending --------------------------------------------------------------------------------------------------

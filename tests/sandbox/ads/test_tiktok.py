@@ -1,4 +1,4 @@
-"""The TikTok Events API sandbox: auth codes, whole-request refusals, partial success per rule, dedup, throttling."""
+"""The TikTok Events API sandbox: auth codes, whole-request refusals, partial success per rule, age window, dedup."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sync.sandbox.ads.tiktok import TRACK_PATH, TikTokSandbox, create_app
 from sync.sandbox.faults import Faults
 
 NOW = 1_750_000_000
+DAY = 86_400
 EMAIL = hashlib.sha256(b"ana@example.com").hexdigest()
 PHONE = hashlib.sha256(b"+34600111222").hexdigest()
 AUTH = {"Access-Token": TikTokSandbox.ACCESS_TOKEN}
@@ -117,8 +118,14 @@ INVALID_EVENTS = [  # (name, change to a valid event, fragment of the per-event 
     ("first name in clear", _user(first_name="ana"), "user.first_name"),
     ("hashed ttclid", _user(ttclid=hashlib.sha256(b"click").hexdigest()), "user.ttclid"),
     ("hashed ip", _user(ip=hashlib.sha256(b"203.0.113.9").hexdigest()), "user.ip"),
-    ("crm event without lead", lambda e: e.pop("lead"), "lead.lead_id"),
+    ("event_time older than 28 days", _set(event_time=NOW - 28 * DAY - 1), "more than 28 days old"),
+    ("crm event without lead, e-mail or phone", lambda e: (e.pop("lead"), e["user"].pop("email"),
+                                                          e["user"].pop("phone")), "lead.lead_id"),
     ("crm event with an empty lead id", _set(lead={"lead_id": ""}), "lead.lead_id"),
+    ("lead naming only its source", _set(lead={"lead_event_source": "HubSpot"}), "lead.lead_id"),
+    ("lead not an object", _set(lead="7135063418060406785"), "lead: must be an object"),
+    ("empty lead_event_source", _set(lead={"lead_id": "7135063418060406785", "lead_event_source": " "}),
+     "lead.lead_event_source"),
     ("payment without value", lambda e: e["properties"].pop("value"), "required for CompletePayment"),
     ("Purchase without currency", _set(event="Purchase", properties={"value": 3}), "required for Purchase"),
     ("lowercase currency", lambda e: e["properties"].update(currency="eur"), "currency"),
@@ -153,6 +160,40 @@ def test_a_batch_of_only_invalid_events_is_refused(client, sandbox):
     assert answer.json["code"] == 40002
     assert [f["index"] for f in answer.json["data"]["failed_events"]] == [0, 1]
     assert sandbox.accepted == [] and (sandbox.rejected_batches, sandbox.rejected_events) == (1, 2)
+
+
+def test_a_crm_event_matches_on_email_or_phone_without_a_lead(client, sandbox):
+    by_email, by_phone = event(event_id="a"), event(event_id="b")
+    del by_email["lead"], by_phone["lead"], by_phone["user"]["email"]
+    named = event(event_id="c", lead={"lead_id": "7135063418060406785", "lead_event_source": "Salesforce"})
+
+    answer = send(client, [by_email, by_phone, named])
+
+    assert answer.json["code"] == 0 and [e["event_id"] for e in sandbox.accepted] == ["a", "b", "c"]
+
+
+SOURCE_IDS = {"crm": TikTokSandbox.EVENT_SOURCE_ID, "offline": TikTokSandbox.EVENT_SOURCE_ID,
+              "web": TikTokSandbox.PIXEL_CODE, "app": TikTokSandbox.APP_ID}
+
+
+@pytest.mark.parametrize("source", sorted(SOURCE_IDS))
+def test_each_source_takes_events_up_to_28_days_old_by_the_sandbox_clock(client, sandbox, clock, source):
+    edge = event(event_id="edge", event_time=NOW - 28 * DAY)
+    older = event(event_id="older", event_time=NOW - 28 * DAY - 1)
+
+    answer = send(client, [edge, older], event_source=source, event_source_id=SOURCE_IDS[source])
+
+    assert answer.json["code"] == 20001
+    [failed] = answer.json["data"]["failed_events"]
+    assert (failed["index"], failed["code"], failed["event_id"]) == (1, 40002, "older")
+    assert failed["message"] == (f"event_time: the event is more than 28 days old, outside the attribution window "
+                                 f"of {source} events.")
+    assert [e["event_id"] for e in sandbox.accepted] == ["edge"]
+    clock.advance(1)  # a second later the edge event is past the window too: the whole request is refused
+    late = send(client, [event(event_id="edge-again", event_time=NOW - 28 * DAY)], event_source=source,
+                event_source_id=SOURCE_IDS[source])
+    assert late.json["code"] == 40002 and "more than 28 days old" in late.json["message"]
+    assert len(sandbox.accepted) == 1
 
 
 def test_web_events_go_to_the_pixel_and_need_no_lead(client, sandbox):
