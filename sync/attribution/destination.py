@@ -201,8 +201,7 @@ def event_time_problem(seconds: Any, now: datetime, max_age_days: int | None) ->
     if age < -MAX_FUTURE:
         return f"event_time is {math.ceil(-age.total_seconds())} s in the future; at most 60 s ahead is accepted"
     if max_age_days is not None and age > timedelta(days=max_age_days):
-        return (f"event_time is {age.days} days old; the network accepts events up to {max_age_days} days old "
-                f"(max_event_age_days)")
+        return f"event_time is {age.days} days old; the network accepts events up to {max_age_days} days old"
     return None
 
 

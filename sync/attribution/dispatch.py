@@ -17,7 +17,7 @@ maximum, and records per event:
   whichever arrived second — → ``duplicate``, not sent: the network is told each fact once,
   under the event id of the first (two records with different order ids are two sales);
 - older than the network accepts (its ``Network.max_event_age``: Meta ``max_event_age_days``,
-  7 by default; Google the 90-day click window) → ``expired``, not sent: no retry or replay
+  7 by default; TikTok 28 days; Google the 90-day click window) → ``expired``, not sent: no retry or replay
   could deliver it, so it is counted, not dead-lettered (a backfill of old history is not an
   error).
 
