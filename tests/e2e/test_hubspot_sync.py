@@ -32,7 +32,7 @@ def hubspot(store, database_url):
 
 
 def test_12000_contacts_sharing_one_modified_time_all_arrive_without_looping(hubspot, store):
-    sandbox, settings = hubspot(HubSpotSandbox(rate_per_10s=None))
+    sandbox, settings = hubspot(HubSpotSandbox(rate_per_10s=None, search_per_second=None))
     run("hubspot", settings, store, objects=["contacts"], push=False)  # empty first run sets the bookmark
     at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
     for n in range(12_000):
@@ -44,13 +44,13 @@ def test_12000_contacts_sharing_one_modified_time_all_arrive_without_looping(hub
         _time.sleep(0.05)
     report = run("hubspot", settings, store, objects=["contacts"], push=False)
     assert report["objects"]["contacts"]["created"] == 12_000
-    searches = sandbox.calls["POST /crm/v3/objects/contacts/search"]
+    searches = sandbox.calls["POST /crm/objects/2026-09/contacts/search"]
     assert searches <= 12_000 // 200 + 3  # no page read twice past the cap, no loop
     assert count(store, model.Contact) == 12_000
 
 
 def test_a_long_storm_stops_the_run_and_the_next_run_resumes_with_nothing_lost_or_repeated(hubspot, store):
-    sandbox, settings = hubspot(HubSpotSandbox.seeded(contacts=2_000, rate_per_10s=None))
+    sandbox, settings = hubspot(HubSpotSandbox.seeded(contacts=2_000, rate_per_10s=None, search_per_second=None))
     pages = []
 
     def storm_after_five_pages(obj, stats, result):
@@ -65,11 +65,11 @@ def test_a_long_storm_stops_the_run_and_the_next_run_resumes_with_nothing_lost_o
     cursor = load_cursor(store, "hubspot", "default", "contacts")
     assert cursor  # the committed pages' cursor
     sandbox.faults.storm(0)
-    before = sandbox.calls["GET /crm/v3/objects/contacts"]
+    before = sandbox.calls["GET /crm/objects/2026-09/contacts"]
     report = run("hubspot", settings, store, objects=["contacts"], push=False)
     assert report["objects"]["contacts"]["created"] == 2_000 - committed
     assert count(store, model.Contact) == 2_000
-    assert sandbox.calls["GET /crm/v3/objects/contacts"] - before < 21  # resumed, not restarted
+    assert sandbox.calls["GET /crm/objects/2026-09/contacts"] - before < 21  # resumed, not restarted
 
 
 def test_lifesync_sync_refuses_mappings_whose_values_the_portal_does_not_have(hubspot, store, tmp_path, monkeypatch):
@@ -78,7 +78,7 @@ def test_lifesync_sync_refuses_mappings_whose_values_the_portal_does_not_have(hu
     from sync.config import BUNDLED_CONFIG_DIR, load_config
     from sync.errors import ConfigError
 
-    _sandbox, settings = hubspot(HubSpotSandbox.seeded(contacts=10, rate_per_10s=None))
+    _sandbox, settings = hubspot(HubSpotSandbox.seeded(contacts=10, rate_per_10s=None, search_per_second=None))
     project = tmp_path / "project"
     (project / "mappings").mkdir(parents=True)
     text = (BUNDLED_CONFIG_DIR / "mappings" / "hubspot_contacts.yaml").read_text()

@@ -2,9 +2,9 @@
 
 ``Pusher.push(obj, items)`` (at most 100 items, HubSpot's batch limit) sends:
 
-- items with a HubSpot id → ``POST /crm/v3/objects/{type}/batch/update``
-  ``{inputs: [{id, properties, objectWriteTraceId}]}``;
-- contacts without one → ``POST /crm/v3/objects/contacts/batch/upsert``
+- items with a HubSpot id → ``POST /crm/objects/2026-09/{type}/batch/update`` (legacy:
+  ``/crm/v3/objects/{type}/batch/update``) ``{inputs: [{id, properties, objectWriteTraceId}]}``;
+- contacts without one → ``POST /crm/objects/2026-09/contacts/batch/upsert``
   ``{inputs: [{idProperty: "email", id: <email>, properties, objectWriteTraceId}]}``;
 - an item with neither fails at once ("no HubSpot id or e-mail"), as does a ``lifecyclestage``
   that is not one of the portal's options (one bad value would make HubSpot refuse the whole
@@ -178,7 +178,7 @@ class Pusher:
         for e in batch:
             address = {"id": e.vendor_id} if kind == "update" else {"idProperty": UPSERT_PROPERTY[obj], "id": e.email}
             inputs.append({**address, "properties": e.properties, "objectWriteTraceId": str(e.item.key)})
-        _, answer = self.api.post(f"/crm/v3/objects/{obj}/batch/{kind}", {"inputs": inputs})
+        _, answer = self.api.post(self.api.paths.batch(obj, kind), {"inputs": inputs})
         return _match(batch, answer, UPSERT_PROPERTY.get(obj, ""))
 
 

@@ -6,15 +6,15 @@ from datetime import UTC, date, datetime
 
 import pytest
 import responses
-from connectors.hubspot.hubspot_fakes import BASE, fixture
+from connectors.hubspot.hubspot_fakes import BASE, PATHS, fixture
 from responses import matchers
 
 from sync.connectors.crm import PushItem, PushResult
 from sync.errors import AuthError, TransientError, ValidationError
 
-UPDATE = f"{BASE}/crm/v3/objects/contacts/batch/update"
-UPSERT = f"{BASE}/crm/v3/objects/contacts/batch/upsert"
-STAGES = f"{BASE}/crm/v3/properties/contacts/lifecyclestage"
+UPDATE = f"{BASE}{PATHS.batch('contacts', 'update')}"
+UPSERT = f"{BASE}{PATHS.batch('contacts', 'upsert')}"
+STAGES = f"{BASE}{PATHS.property('contacts', 'lifecyclestage')}"
 
 
 def item(key: int, vendor_id: str | None = None, known: dict | None = None, **properties) -> PushItem:
@@ -164,7 +164,7 @@ def test_server_errors_are_retried_then_raised_as_transient(make, mock, clock):
 
 
 def test_deals_are_updated_by_id_only(make, mock):
-    mock.add(responses.POST, f"{BASE}/crm/v3/objects/deals/batch/update", json={"results": [{"id": "7"}]})
+    mock.add(responses.POST, f"{BASE}{PATHS.batch('deals', 'update')}", json={"results": [{"id": "7"}]})
     results = make().push("deals", [PushItem(1, "deals", "7", {"dealstage": "closedwon"}),
                                     PushItem(2, "deals", None, {"dealstage": "closedwon"})])
     assert results == [PushResult(1, "ok", "7"), PushResult(2, "failed", error="no HubSpot id")]
