@@ -1,4 +1,5 @@
-"""`lifesync sync hubspot` against the HubSpot sandbox: the search cap, a long 429 storm, mappings the portal refuses.
+"""`lifesync sync hubspot` against the HubSpot sandbox: the search cap, a long 429 storm, mappings the portal refuses,
+the portal's validation rules (API version 2026-09) refusing one record of a write-back batch.
 
 Backfill, increments, deletes, a short 429 storm, resuming after a crash and write-back batches are the
 connector contract's (tests/crm/test_connector_contract.py), for every CRM.
@@ -14,6 +15,7 @@ from support.crm import count, run, settings_for
 from sync.crm.pull import load_cursor
 from sync.errors import RateLimited
 from sync.sandbox.hubspot.sandbox import HubSpotSandbox
+from sync.sandbox.salesforce.sandbox import SalesforceSandbox
 from sync.sandbox.server import SandboxServer
 from sync.store import model
 
@@ -93,3 +95,28 @@ def test_lifesync_sync_refuses_mappings_whose_values_the_portal_does_not_have(hu
     assert count(store, model.Contact) == 0  # nothing synced with a mapping the portal contradicts
     run("hubspot", settings, store, objects=["contacts"], push=False, check_mappings=True)  # the bundled one is fine
     assert count(store, model.Contact) == 10
+
+
+@pytest.mark.parametrize("version", ["2026-09", "legacy"])
+def test_a_record_the_portals_rules_refuse_is_dead_lettered_alone_with_hubspots_message(store, database_url, version):
+    hub = HubSpotSandbox(rate_per_10s=None, search_per_second=None)
+    hub.add_validation_rule("contacts", "jobtitle", on_create=True)  # the create form requires a job title
+    sf = SalesforceSandbox()
+    for n in range(6):  # six people only Salesforce knows; one without a title
+        sf.insert("Lead", {"LastName": f"Person{n}", "Company": "Acme", "Email": f"person{n}@example.com",
+                           "Status": "Open - Not Contacted", **({"Title": "Buyer"} if n != 3 else {})})
+    with SandboxServer(hubspot=hub, salesforce=sf) as server:
+        settings = settings_for(server, database_url, LIFESYNC_HUBSPOT_API_VERSION=version)
+        run("salesforce", settings, store, push=False)
+        pushed = run("hubspot", settings, store)["pushed"]
+    emails = sorted(r["properties"]["email"] for r in hub.records("contacts"))
+    with store.transaction() as session:
+        reasons = [d.reason for d in session.query(model.DeadLetter).filter_by(source="hubspot")]
+    if version == "legacy":  # the legacy paths ignore the portal's rules (they were UI-only)
+        assert (pushed["sent"], pushed["dead"]) == (6, 0) and len(emails) == 6 and reasons == []
+        return
+    assert (pushed["sent"], pushed["dead"], pushed["requests"]) == (5, 1, 1)  # one batch, one record refused
+    assert emails == [f"person{n}@example.com" for n in (0, 1, 2, 4, 5)]
+    (reason,) = reasons
+    assert reason.startswith("VALIDATION_ERROR: Property values were not valid")
+    assert "jobtitle is required to create this record" in reason
