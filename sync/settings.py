@@ -109,8 +109,15 @@ SETTINGS: tuple[tuple[str, str, str], ...] = (
     ("LIFESYNC_RESPONDIO_API_TOKEN", "(unset)", "respond.io API access token (Bearer) for write-back."),
     ("LIFESYNC_HUBSPOT_BASE_URL", "https://api.hubapi.com",
      "Base URL of the HubSpot API (point it at `lifesync sandbox`, a proxy or a regional host)."),
+    ("LIFESYNC_HUBSPOT_API_VERSION", "2026-09",
+     "HubSpot API version: `2026-09` (date-based paths such as `/crm/objects/2026-09/contacts`; the portal's "
+     "validation rules apply to every write, refusals are dead-lettered per record), `2026-03`, or `legacy` "
+     "(`/crm/v3` objects and `/crm/v4` associations: `/crm/v4` ends 2027-03-30, every legacy path 2027-09). "
+     "A named connection falls back to the default's."),
     ("LIFESYNC_HUBSPOT_TOKEN", "(unset)",
-     "HubSpot private-app access token (Bearer). Enables `lifesync sync hubspot` and write-back to HubSpot."),
+     "HubSpot access token (Bearer): a Service Key (Development > Keys > Service keys; what HubSpot offers "
+     "instead of new legacy private apps since 2026-10) or a legacy private app's token. Enables "
+     "`lifesync sync hubspot` and write-back to HubSpot."),
     ("LIFESYNC_HUBSPOT_OAUTH_CLIENT_ID", "(unset)",
      "HubSpot OAuth app client id; with `LIFESYNC_HUBSPOT_CLIENT_SECRET` and `LIFESYNC_HUBSPOT_REFRESH_TOKEN` "
      "instead of a private-app token (access tokens are refreshed before they expire; rotated tokens are kept "

@@ -66,7 +66,7 @@ def register(main: click.Group) -> None:
     @click.option("--contacts", default=1000, show_default=True, help="Seeded HubSpot contacts.")
     @click.option("--leads", default=500, show_default=True, help="Seeded Salesforce leads (and as many contacts).")
     @click.option("--seed", default=42, show_default=True)
-    @click.option("--no-rate-limits", is_flag=True, help="Switch the per-second and daily API limits off.")
+    @click.option("--no-rate-limits", is_flag=True, help="Switch the API limits off (per-second, search, daily).")
     def sandbox_cmd(host: str, port: int, contacts: int, leads: int, seed: int, no_rate_limits: bool) -> None:
         """Serve every sandbox (HubSpot, Salesforce, Meta, TikTok, Google Ads) until interrupted.
 
@@ -79,7 +79,8 @@ def register(main: click.Group) -> None:
         from sync.sandbox.salesforce.sandbox import SalesforceSandbox
         from sync.sandbox.server import SandboxServer
 
-        hub_limits: dict[str, Any] = {"rate_per_10s": None, "daily_limit": None} if no_rate_limits else {}
+        hub_limits: dict[str, Any] = ({"rate_per_10s": None, "daily_limit": None, "search_per_second": None}
+                                      if no_rate_limits else {})
         sf_limits: dict[str, Any] = {"daily_limit": 10**9} if no_rate_limits else {}
         server = SandboxServer(hubspot=HubSpotSandbox.seeded(contacts=contacts, deals=contacts // 4, seed=seed,
                                                              **hub_limits),

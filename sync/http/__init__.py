@@ -23,6 +23,7 @@ from sync.http.errors import (
 )
 from sync.http.ratelimit import (
     HUBSPOT_DAILY,
+    HUBSPOT_SEARCH,
     HUBSPOT_TEN_SECONDLY,
     SALESFORCE_DAILY,
     Budget,
@@ -37,6 +38,7 @@ from sync.http.session import HttpSession, join_url, make_session
 __all__ = [
     "DEFAULT_TABLE",
     "HUBSPOT_DAILY",
+    "HUBSPOT_SEARCH",
     "HUBSPOT_TEN_SECONDLY",
     "SALESFORCE_DAILY",
     "Action",

@@ -119,6 +119,13 @@ class Policy:
 
 HUBSPOT_TEN_SECONDLY = Policy("ten_secondly", 100, 10.0, hubspot_rolling)
 HUBSPOT_DAILY = Policy("daily", 250_000, 86400.0, hubspot_daily)
+# CRM search: 4 requests per second per token, besides the ten-second budget; no header reports it.
+# https://developers.hubspot.com/changelog/crm-search-api-rate-limit-increase ("four requests per second
+# and per authentication token"; https://developers.hubspot.com/changelog/burst-limits-are-increasing-for-api-key-authenticated-calls
+# keeps search at 4/s when other limits rose). One token per quarter second, no burst: a bucket of 4 per
+# second would allow 4 at once and 3 more as it refills, 7 within one rolling second; this never starts a
+# fifth search inside any one second, however HubSpot counts its seconds.
+HUBSPOT_SEARCH = Policy("search", 1, 0.25)
 SALESFORCE_DAILY = Policy("daily", 15_000, 86400.0, salesforce_api_usage)
 
 

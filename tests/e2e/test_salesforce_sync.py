@@ -75,7 +75,7 @@ def test_the_quota_share_stops_a_run_which_resumes_later(sandboxes, store):
 
 
 def test_hubspot_to_salesforce_and_back_makes_no_ping_pong(sandboxes, store):
-    hub = HubSpotSandbox.seeded(contacts=300, rate_per_10s=None)
+    hub = HubSpotSandbox.seeded(contacts=300, rate_per_10s=None, search_per_second=None)
     sf = SalesforceSandbox()
     settings = sandboxes(hubspot=hub, salesforce=sf)
     first = run("hubspot", settings, store, objects=["contacts"], push=False)
@@ -96,7 +96,7 @@ def test_hubspot_to_salesforce_and_back_makes_no_ping_pong(sandboxes, store):
 
 
 def test_partial_batch_failures_are_dead_lettered_while_the_rest_lands(sandboxes, store):
-    hub = HubSpotSandbox(rate_per_10s=None)
+    hub = HubSpotSandbox(rate_per_10s=None, search_per_second=None)
     for n in range(10):
         props = {"email": f"p{n}@example.com", "firstname": f"P{n}", "company": "Acme"}
         if n in (3, 7):
@@ -118,7 +118,8 @@ def test_partial_batch_failures_are_dead_lettered_while_the_rest_lands(sandboxes
 def test_every_fault_knob_at_once_loses_and_duplicates_nothing(sandboxes, store):
     from sync.sandbox.faults import Faults
 
-    hub = HubSpotSandbox.seeded(contacts=1_500, rate_per_10s=None, faults=Faults(error_rate=0.15, latency=0.001))
+    hub = HubSpotSandbox.seeded(contacts=1_500, rate_per_10s=None, search_per_second=None,
+                                 faults=Faults(error_rate=0.15, latency=0.001))
     sf = SalesforceSandbox.seeded(leads=1_500, faults=Faults(error_rate=0.15, latency=0.001, seed=3))
     settings = sandboxes(hubspot=hub, salesforce=sf)
     hub.faults.storm(3, retry_after=1)

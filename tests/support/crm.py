@@ -90,7 +90,8 @@ class Crm:
 
 
 def _hubspot(**seeds: Any) -> HubSpotSandbox:
-    return HubSpotSandbox.seeded(**seeds, rate_per_10s=None)  # no rate limit but the 429s a test injects
+    # no rate limit but the 429s a test injects (the search limit's own tests: tests/e2e/test_hubspot_sync.py)
+    return HubSpotSandbox.seeded(**seeds, rate_per_10s=None, search_per_second=None)
 
 
 def _salesforce(**seeds: Any) -> SalesforceSandbox:
@@ -110,8 +111,8 @@ HUBSPOT = Crm(
     change=lambda sb, record_id, city: _set_city(sb, record_id, city),
     add=lambda sb, email: sb.put("contacts", {"email": email, "firstname": "New", "lastname": "Arrival"}),
     delete=lambda sb, record_id: sb.archive("contacts", record_id),
-    write="POST /crm/v3/objects/contacts/batch/upsert", written=lambda sb: len(sb.records("contacts")),
-    max_batch=100, page_calls=lambda sb: sb.calls["GET /crm/v3/objects/contacts"], overhead=0)
+    write="POST /crm/objects/2026-09/contacts/batch/upsert", written=lambda sb: len(sb.records("contacts")),
+    max_batch=100, page_calls=lambda sb: sb.calls["GET /crm/objects/2026-09/contacts"], overhead=0)
 
 SALESFORCE = Crm(
     "salesforce", "Lead", "salesforce_lead", lambda n: _salesforce(leads=n),

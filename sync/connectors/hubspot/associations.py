@@ -1,11 +1,11 @@
-"""Deal → contact associations for a page of deals, from one v4 batch read.
+"""Deal → contact associations for a page of deals, from one associations batch read.
 
 Search results carry no associations and the deals mapping finds a deal's contact only under
 ``associations.contacts.results[].id``, so each page of deals costs one
-``POST /crm/v4/associations/deals/contacts/batch/read`` (up to 1,000 ids; a page has at most
-200). The answer is reshaped into the CRM v3 form the mapping reads: one
-``{"id", "type"}`` per associated contact, ``type`` being ``deal_to_contact`` for the
-unlabelled association or the label. A deal with more associations than one answer holds
+``POST /crm/associations/2026-09/deals/contacts/batch/read`` (``/crm/v4/associations/…`` in the
+legacy version; up to 1,000 ids; a page has at most 200). The answer is reshaped into the
+CRM v3 form the mapping reads: one ``{"id", "type"}`` per associated contact, ``type`` being
+``deal_to_contact`` for the unlabelled association or the label. A deal with more associations than one answer holds
 carries ``paging.next.after``; those deals are read again with their ``after`` until done.
 A deal with no associations comes back as a per-input error (207): it gets an empty list.
 """
@@ -37,7 +37,7 @@ def read_associations(api: HubSpotApi, from_type: str, to_type: str,
     while inputs:
         pending: list[dict[str, str]] = []
         for start in range(0, len(inputs), BATCH_READ_MAX):
-            _, answer = api.post(f"/crm/v4/associations/{from_type}/{to_type}/batch/read",
+            _, answer = api.post(api.paths.associations(from_type, to_type),
                                  {"inputs": inputs[start:start + BATCH_READ_MAX]})
             for result in answer.get("results") or []:
                 source = str((result.get("from") or {}).get("id", ""))

@@ -7,6 +7,10 @@ metered too, with their seconds: the token buckets' waits (when the connector sh
 budget) and the retry layer's sleeps after a 429. HubSpot-specific overrides of the error
 table name the setting to fix when the credentials are refused; HubSpot's error bodies are
 read by ``sync.connectors.hubspot.errors.read_error``.
+
+``paths`` (``endpoints.Endpoints``) gives every call its path in the configured API version.
+CRM search requests go through ``search``, whose limiter adds HubSpot's search budget (4
+requests per second per token) to the general ones.
 """
 
 from __future__ import annotations
@@ -18,10 +22,12 @@ from typing import Any
 import requests
 
 from sync.connectors.crm import SyncStats
+from sync.connectors.hubspot.endpoints import Endpoints
 from sync.connectors.hubspot.errors import read_error
 from sync.errors import AuthError, PermanentError
 from sync.http import HttpClient, HttpSession, RetryPolicy
 from sync.http.errors import Action, ErrorTable, Rule
+from sync.http.retry import Refresh
 
 DEFAULT_BASE_URL = "https://api.hubapi.com"
 VENDOR = "HubSpot"
@@ -93,20 +99,31 @@ def _json(response: requests.Response) -> dict[str, Any]:
 
 
 class HubSpotApi:
-    """GET and POST against the HubSpot API with retries, the shared limiter and the meter."""
+    """GET and POST against the HubSpot API with retries, the shared limiters and the meter.
+
+    ``limiter`` paces every request; ``search_limiter`` (default: ``limiter``) paces the CRM
+    search requests sent through ``search``. Both clients share one session and error table;
+    ``refresh`` (OAuth) renews the token once on a 401.
+    """
 
     def __init__(self, base_url: str, meter: Meter, *, auth: requests.auth.AuthBase | None = None,
-                 limiter: Any = None, credential_setting: str = "the HubSpot credentials",
-                 policy: RetryPolicy | None = None):
+                 limiter: Any = None, search_limiter: Any = None, credential_setting: str = "the HubSpot credentials",
+                 policy: RetryPolicy | None = None, paths: Endpoints | None = None, refresh: Refresh | None = None):
+        self.paths = paths or Endpoints()
         session = MeteredSession(base_url, meter)
         session.auth = auth
         overrides: ErrorTable = {
             401: Rule(Action.AUTH, AuthError, f"the credentials were rejected; check {credential_setting}"),
             403: Rule(Action.FAIL, AuthError, f"the app lacks a scope this request needs ({SCOPES})"),
         }
-        self.client = HttpClient(session, vendor=VENDOR, policy=policy or RetryPolicy(), overrides=overrides,
-                                 limiter=limiter, sleep=meter.sleep, read_error=read_error,
-                                 rate_limit_wait=meter.waited)
+
+        def client(paced_by: Any) -> HttpClient:
+            return HttpClient(session, vendor=VENDOR, policy=policy or RetryPolicy(), overrides=overrides,
+                              limiter=paced_by, refresh=refresh, sleep=meter.sleep, read_error=read_error,
+                              rate_limit_wait=meter.waited)
+
+        self.client = client(limiter)
+        self.search_client = client(search_limiter if search_limiter is not None else limiter)
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """``GET path?params`` → the JSON object answered."""
@@ -116,6 +133,10 @@ class HubSpotApi:
         """``POST path`` with a JSON body → (status, the JSON object answered); 207 is a success."""
         response = self.client.request("POST", path, json=dict(body))
         return response.status_code, _json(response)
+
+    def search(self, obj: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """``POST`` a CRM search of ``obj`` (paced by the search limiter) → the JSON object answered."""
+        return _json(self.search_client.request("POST", self.paths.search(obj), json=dict(body)))
 
 
 def token_poster(base_url: str, meter: Meter, token_path: str, refresh_setting: str,

@@ -5,11 +5,12 @@ Composed from small parts: ``auth`` (private-app token or OAuth refreshed by TTL
 resumable cursors), ``push`` (batches) and ``properties`` (what to request, option checks).
 
 Settings of a connection (``HubSpotSettings``: ``LIFESYNC_HUBSPOT_<NAME>`` for ``default``,
-``…__<CONNECTION>`` for others): ``BASE_URL``, ``RATE_PER_10S`` and ``LOOKBACK_SECONDS`` fall
-back to the default connection's, then to the documented defaults; credentials are per
-connection (see ``auth``). With ``redis`` every worker of the connection shares two token
-buckets (``lifesync:ratelimit:hubspot:<connection>:ten_secondly`` at ``RATE_PER_10S`` and
-``:daily``), which also learn HubSpot's own remaining budget from its rate-limit headers.
+``…__<CONNECTION>`` for others): ``BASE_URL``, ``API_VERSION`` (the paths: ``endpoints``),
+``RATE_PER_10S`` and ``LOOKBACK_SECONDS`` fall back to the default connection's, then to the
+documented defaults; credentials are per connection (see ``auth``). With ``redis`` every worker
+of the connection shares its token buckets: ``lifesync:ratelimit:hubspot:<connection>:ten_secondly``
+at ``RATE_PER_10S`` and ``:daily``, which also learn HubSpot's own remaining budget from its
+rate-limit headers, and ``:search`` (4 per second) that CRM search requests take from as well.
 """
 
 from __future__ import annotations
@@ -32,12 +33,13 @@ from sync.connectors.hubspot.auth import (
     setting_name,
 )
 from sync.connectors.hubspot.client import HubSpotApi, Meter, MeteredLimiter, token_poster
+from sync.connectors.hubspot.endpoints import Endpoints
 from sync.connectors.hubspot.properties import mapping_properties, options_of, property_of, validate_mapping
 from sync.connectors.hubspot.pull import ObjectPull
 from sync.connectors.hubspot.push import MAX_BATCH, Pusher
 from sync.connectors.hubspot.settings import HubSpotSettings
 from sync.errors import ConfigIssue
-from sync.http import HUBSPOT_DAILY, HUBSPOT_TEN_SECONDLY, Limiters, TokenBucket
+from sync.http import HUBSPOT_DAILY, HUBSPOT_SEARCH, HUBSPOT_TEN_SECONDLY, Limiters, TokenBucket
 from sync.mappings import Mapping as MappingSpec
 from sync.settings import Settings
 
@@ -74,16 +76,18 @@ class HubSpotConnector:
         base_url, rate, self.lookback = conf.base_url, conf.rate_per_10s, conf.lookback_seconds
         post = token_poster(base_url, meter, TOKEN_PATH, setting_name("refresh_token", connection))
         self.auth = credentials_from_settings(settings, connection, post=post, tokens=tokens, clock=clock)
-        limiter = None
+        limiter = search_limiter = None
         if redis is not None:
             key = f"hubspot:{connection}"
             ten_secondly = dataclasses.replace(HUBSPOT_TEN_SECONDLY, capacity=rate)
-            limiter = MeteredLimiter(Limiters(TokenBucket(redis, key, ten_secondly, clock=clock, sleep=sleep),
-                                              TokenBucket(redis, key, HUBSPOT_DAILY, clock=clock, sleep=sleep)), meter)
+            buckets = [TokenBucket(redis, key, policy, clock=clock, sleep=sleep)
+                       for policy in (HUBSPOT_SEARCH, ten_secondly, HUBSPOT_DAILY)]
+            limiter = MeteredLimiter(Limiters(*buckets[1:]), meter)
+            search_limiter = MeteredLimiter(Limiters(*buckets), meter)  # a search spends from all three
         credential = setting_name("token" if isinstance(self.auth, BearerToken) else "refresh_token", connection)
-        self.api = HubSpotApi(base_url, meter, auth=self.auth, limiter=limiter, credential_setting=credential)
-        if isinstance(self.auth, OAuthTokens):
-            self.api.client.refresh = self.auth.refresh_request  # a 401: one forced refresh, one retry
+        refresh = self.auth.refresh_request if isinstance(self.auth, OAuthTokens) else None  # a 401: one retry
+        self.api = HubSpotApi(base_url, meter, auth=self.auth, limiter=limiter, search_limiter=search_limiter,
+                              credential_setting=credential, paths=Endpoints(conf.api_version), refresh=refresh)
         self._properties = {k: list(v) for k, v in properties.items()} if properties is not None else None
         self._options: dict[tuple[str, str], list[str]] = {}
         self._pusher = Pusher(self.api, self.stage_options)
@@ -118,7 +122,7 @@ class HubSpotConnector:
         """The option values of an enumeration property, in HubSpot's display order (read once, then cached)."""
         key = (object_type, prop)
         if key not in self._options:
-            self._options[key] = options_of(self.api.get(f"/crm/v3/properties/{object_type}/{prop}"))
+            self._options[key] = options_of(self.api.get(self.api.paths.property(object_type, prop)))
         return list(self._options[key])
 
     def check_mapping(self, mapping: MappingSpec) -> list[ConfigIssue]:

@@ -4,7 +4,7 @@
   ``properties.`` (field, identity, stage, condition, conversion and transform-argument paths),
   sorted: what a pull asks HubSpot for.
 - ``options_of(answer)``: the option values of a Properties API answer
-  (``GET /crm/v3/properties/{type}/{name}``) in HubSpot's ``displayOrder``; for
+  (``GET /crm/properties/2026-09/{type}/{name}``) in HubSpot's ``displayOrder``; for
   ``lifecyclestage`` that order is the funnel order a backward move is judged by.
 - ``validate_mapping(mapping, options)``: every value a ``map`` transform reads from or writes
   to an enumeration property (``lifecyclestage``, ``hs_lead_status``, ``dealstage``…) must be

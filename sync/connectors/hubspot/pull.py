@@ -3,7 +3,8 @@
 A run has up to two passes:
 
 1. **live** — a *full* run (empty cursor, or ``full=True``) lists every record with
-   ``GET /crm/v3/objects/{type}?limit=100&properties=...&after=...``; an *incremental* run
+   ``GET /crm/objects/2026-09/{type}?limit=100&properties=...&after=...`` (paths per API version:
+   ``sync.connectors.hubspot.endpoints``); an *incremental* run
    searches records modified in ``[bookmark - lookback, run start]`` (``sync.connectors.hubspot
    .search``: paged by an id floor, never past the 10,000-result cap). The lookback re-reads
    a margin because HubSpot's search index lags writes; records read twice are harmless
@@ -216,7 +217,7 @@ class ObjectPull:
             params["archived"] = "true"
         if after:
             params["after"] = after
-        answer = self.api.get(f"/crm/v3/objects/{self.obj}", params)
+        answer = self.api.get(self.api.paths.objects(self.obj), params)
         records = [normalise(r) for r in answer.get("results") or [] if isinstance(r, dict) and r.get("id")]
         following = ((answer.get("paging") or {}).get("next") or {}).get("after")
         return records, str(following) if following else None

@@ -2,9 +2,9 @@
 
 ``Pusher.push(obj, items)`` (at most 100 items, HubSpot's batch limit) sends:
 
-- items with a HubSpot id → ``POST /crm/v3/objects/{type}/batch/update``
-  ``{inputs: [{id, properties, objectWriteTraceId}]}``;
-- contacts without one → ``POST /crm/v3/objects/contacts/batch/upsert``
+- items with a HubSpot id → ``POST /crm/objects/2026-09/{type}/batch/update`` (legacy:
+  ``/crm/v3/objects/{type}/batch/update``) ``{inputs: [{id, properties, objectWriteTraceId}]}``;
+- contacts without one → ``POST /crm/objects/2026-09/contacts/batch/upsert``
   ``{inputs: [{idProperty: "email", id: <email>, properties, objectWriteTraceId}]}``;
 - an item with neither fails at once ("no HubSpot id or e-mail"), as does a ``lifecyclestage``
   that is not one of the portal's options (one bad value would make HubSpot refuse the whole
@@ -21,6 +21,16 @@ record id / e-mail in a result or in an error's ``context``. Matched errors beco
 message, redacted; results give the record's HubSpot id, so new contacts get one recorded.
 An error naming no input leaves the unmatched inputs ``retry`` (sending them again is
 harmless), except when one error and one input remain, which then belong together.
+
+Validation refusals are per record. From API version 2026-09 HubSpot applies the portal's
+validation rules (conditionally required properties, the create form's required fields) to
+every write and refuses a breaking input with a ``VALIDATION_ERROR``
+(https://developers.hubspot.com/changelog/crm-api-write-validation-enforcement): inside a 207
+(multi-status, https://developers.hubspot.com/docs/api-reference/latest/error-handling) it is
+matched to its input like any error; when the whole request is refused with a 400 instead, the
+batch is split in halves and each half sent again until the refused inputs stand alone: each
+fails with HubSpot's message (and is dead-lettered), the others are written (at most 2n - 1
+requests for n inputs). Only a push of a single item raises the 400 as ``ValidationError``.
 
 A backward ``lifecyclestage`` move (the new stage earlier than ``item.known`` in the
 Properties API order) is sent as a clear (``""``) with the item's other properties and,
@@ -39,6 +49,7 @@ from typing import Any
 from sync.connectors.crm import PushItem, PushResult
 from sync.connectors.hubspot.client import HubSpotApi
 from sync.connectors.hubspot.pull import iso
+from sync.errors import ValidationError
 from sync.http import redact
 
 MAX_BATCH = 100
@@ -88,6 +99,11 @@ def _message(error: dict[str, Any]) -> str:
     return f"{category}: {text}"[:MAX_ERROR] if text else category
 
 
+def _refusal(error: ValidationError) -> str:
+    """A whole-request refusal's message (HubSpot's, redacted) as one input's error."""
+    return " ".join(redact(str(error)).split())[:MAX_ERROR]
+
+
 def _status(error: dict[str, Any]) -> str:
     category = str(error.get("category") or "").upper()
     if category == "CONFLICT":
@@ -124,11 +140,13 @@ class Pusher:
 
     def __init__(self, api: HubSpotApi, stage_options: Callable[[], list[str]]):
         self.api, self.stage_options = api, stage_options
+        self._alone_raises = False
 
     def push(self, obj: str, items: list[PushItem]) -> list[PushResult]:
         """One result per item, in the items' order (see the module docstring)."""
         if len(items) > MAX_BATCH:
             raise ValueError(f"HubSpot batches hold at most {MAX_BATCH} items, got {len(items)}")
+        self._alone_raises = len(items) == 1  # a single item's refusal is the whole request's
         results: dict[int, PushResult] = {}
         first: list[Entry] = []
         later: dict[int, dict[str, str]] = {}  # key -> the earlier stage, sent after the clear
@@ -178,8 +196,21 @@ class Pusher:
         for e in batch:
             address = {"id": e.vendor_id} if kind == "update" else {"idProperty": UPSERT_PROPERTY[obj], "id": e.email}
             inputs.append({**address, "properties": e.properties, "objectWriteTraceId": str(e.item.key)})
-        _, answer = self.api.post(f"/crm/v3/objects/{obj}/batch/{kind}", {"inputs": inputs})
+        try:
+            _, answer = self.api.post(self.api.paths.batch(obj, kind), {"inputs": inputs})
+        except ValidationError as refused:
+            return self._isolate(obj, kind, batch, refused)
         return _match(batch, answer, UPSERT_PROPERTY.get(obj, ""))
+
+    def _isolate(self, obj: str, kind: str, batch: list[Entry], refused: ValidationError) -> dict[int, PushResult]:
+        """A request HubSpot refused whole (400): halves sent again until each refused input stands alone."""
+        if len(batch) == 1:
+            if self._alone_raises:
+                raise refused
+            entry = batch[0]
+            return {entry.item.key: PushResult(entry.item.key, "failed", entry.vendor_id, _refusal(refused))}
+        middle = len(batch) // 2
+        return {**self._request(obj, kind, batch[:middle]), **self._request(obj, kind, batch[middle:])}
 
 
 def _match(batch: list[Entry], answer: dict[str, Any], upsert_property: str) -> dict[int, PushResult]:

@@ -1,6 +1,8 @@
 """One incremental page from the CRM search API, paged by record id so the 10,000-result cap never bites.
 
-``POST /crm/v3/objects/{type}/search`` with one filter group::
+``POST /crm/objects/2026-09/{type}/search`` (``/crm/v3/objects/{type}/search`` in the legacy
+version; ``HubSpotApi.search``, paced at HubSpot's 4 searches per second per token) with one
+filter group::
 
     {modified} GTE bookmark - lookback   AND   {modified} LTE run start   AND   hs_object_id GTE id_floor
 
@@ -62,7 +64,7 @@ def search_page(api: HubSpotApi, obj: str, properties: Sequence[str], *, since: 
                 id_floor: int) -> tuple[list[dict[str, Any]], int | None]:
     """One page of changed records and the next page's id floor (None when this was the last page)."""
     body = search_body(obj, properties, since=since, until=until, id_floor=id_floor)
-    _, answer = api.post(f"/crm/v3/objects/{obj}/search", body)
+    answer = api.search(obj, body)
     results = [r for r in answer.get("results") or [] if isinstance(r, dict) and r.get("id") is not None]
     more = bool(((answer.get("paging") or {}).get("next") or {}).get("after"))
     if not results or not more:

@@ -1,6 +1,8 @@
-"""The HubSpot sandbox: CRM v3 objects, search, batches, properties, v4 associations, OAuth.
+"""The HubSpot sandbox: CRM objects, search, batches, properties, associations, OAuth.
 
 ``sandbox.HubSpotSandbox`` holds the portal (``records``, ``schema``, ``access`` for tokens and
-rate limits) and ``app.create_app`` serves it at HubSpot's paths; ``reads``, ``writes`` and
-``search`` are the endpoints' rules, ``errors`` HubSpot's error bodies.
+rate limits, ``validation_rules``) and ``app.create_app`` serves it at HubSpot's paths, the
+date-based ones (``/crm/objects/2026-09/…``) and the legacy ones (``/crm/v3``, ``/crm/v4``);
+``reads``, ``writes`` and ``search`` are the endpoints' rules, ``rules`` the portal's validation
+rules (enforced from 2026-09), ``errors`` HubSpot's error bodies.
 """

@@ -5,6 +5,12 @@ issued and that has not expired). Limits count per app, as HubSpot's do — refr
 does not reset them: a rolling ten-second window (``rate_per_10s``) and a daily count
 (``daily_limit``, reset at midnight UTC). Requests refused with 429 are not counted.
 Every authenticated answer carries the ``X-HubSpot-RateLimit-*`` headers.
+
+CRM search has its own limit, per token: ``search_per_second`` (HubSpot's 4) in any rolling
+second (https://developers.hubspot.com/changelog/crm-search-api-rate-limit-increase). A search
+over it is HubSpot's 429 ``policyName: SECONDLY`` ("You have reached your secondly limit.", as
+recorded in https://github.com/HGData/mk-node-hubspot/pull/84), without rate-limit headers;
+``search_refused`` counts them.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from sync.sandbox.hubspot.errors import expired, oauth_error, rate_limited, unau
 from sync.sandbox.hubspot.records import iso
 
 WINDOW_MS = 10_000
+SEARCH_WINDOW_MS = 1_000
 DAY_MS = 86_400_000
 SCOPES = ["crm.objects.contacts.read", "crm.objects.contacts.write", "crm.objects.deals.read",
           "crm.objects.deals.write", "crm.schemas.contacts.read", "crm.schemas.deals.read", "oauth"]
@@ -38,10 +45,13 @@ class Access:
     """Token checks, OAuth refresh and per-app rate limiting (callers hold the sandbox lock)."""
 
     def __init__(self, credentials: Credentials, *, clock_ms: Callable[[], int], access_token_ttl: int,
-                 rotate_refresh_tokens: bool, rate_per_10s: int | None, daily_limit: int | None, seed: int):
+                 rotate_refresh_tokens: bool, rate_per_10s: int | None, daily_limit: int | None, seed: int,
+                 search_per_second: int | None = None):
         self.credentials, self._clock_ms = credentials, clock_ms
         self.access_token_ttl, self.rotate_refresh_tokens = access_token_ttl, rotate_refresh_tokens
-        self.rate_per_10s, self.daily_limit = rate_per_10s, daily_limit
+        self.rate_per_10s, self.daily_limit, self.search_per_second = rate_per_10s, daily_limit, search_per_second
+        self.search_refused = 0
+        self._searches: dict[str, deque[int]] = {}  # token -> times of its searches in the last second
         self._random = random.Random(f"hubspot-tokens-{seed}")
         self._access: dict[str, int] = {}  # issued access token -> expiry (epoch ms)
         self._refresh: set[str] = {credentials.refresh_token}
@@ -102,6 +112,19 @@ class Access:
             window.append(now)
         self._daily[app] = (day, used + 1)
         return self._headers(len(window), used + 1)
+
+    def admit_search(self, authorization: str) -> None:
+        """Count one CRM search of the token in ``authorization``, or raise HubSpot's 429 (not counted)."""
+        if self.search_per_second is None:
+            return
+        now = self._clock_ms()
+        window = self._searches.setdefault(authorization.partition(" ")[2].strip(), deque())
+        while window and window[0] <= now - SEARCH_WINDOW_MS:
+            window.popleft()
+        if len(window) >= self.search_per_second:
+            self.search_refused += 1
+            raise rate_limited("SECONDLY", {})
+        window.append(now)
 
     def _headers(self, in_window: int, used_today: int) -> dict[str, str]:
         out: dict[str, str] = {}

@@ -2,7 +2,16 @@
 
 Every API request first asks the shared fault knobs (``faults.before``) whether to fail, then
 is counted in ``sandbox.calls`` (by method and path template), then authenticated (except the
-OAuth token endpoint) and rate-limited; errors are answered in HubSpot's JSON shapes.
+OAuth token endpoint) and rate-limited (CRM searches also by the search limit, per token);
+errors are answered in HubSpot's JSON shapes.
+
+Each CRM endpoint is served on its legacy path (``/crm/v3/objects/…``, ``/crm/v4/associations/…``,
+working until their end dates: v4 2027-03-30, every v1–v4 path 2027-09) and on its date-based
+path (``/crm/objects/{version}/…``, ``/crm/properties/{version}/…``, ``/crm/associations/{version}/…``)
+for the dated versions that exist (``DATED_VERSIONS``); any other version is HubSpot's 404.
+From 2026-09 writes obey the portal's validation rules (``sandbox.validation_rules``).
+Sources: https://developers.hubspot.com/docs/api-reference/latest/overview,
+https://developers.hubspot.com/changelog/crm-api-write-validation-enforcement.
 """
 
 from __future__ import annotations
@@ -22,7 +31,11 @@ if TYPE_CHECKING:
     from sync.sandbox.hubspot.sandbox import HubSpotSandbox
 
 TOKEN_PATH = "/oauth/v1/token"  # noqa: S105 - a path, not a secret
-_CONCRETE = ("object_type", "from_type", "to_type", "operation")  # kept as-is in call keys; ids become {id}
+# Dated versions HubSpot has released (2026-03-30 and 2026-09-08) -> whether writes obey the portal's
+# validation rules (from 2026-09 on). A new version every March and September: add it here when it ships.
+DATED_VERSIONS = {"2026-03": False, "2026-09": True}
+LEGACY = "legacy"
+_CONCRETE = ("version", "object_type", "from_type", "to_type", "operation")  # kept in call keys; ids become {id}
 _RULE_PART = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 
 
@@ -80,6 +93,8 @@ def create_app(sandbox: HubSpotSandbox) -> Flask:
             return None
         with sandbox.lock:
             caller = sandbox.access.authenticate(request.headers.get("Authorization"))
+            if request.method == "POST" and request.path.endswith("/search"):
+                sandbox.access.admit_search(request.headers.get("Authorization", ""))  # before: a 429 is not counted
             g.rate_headers = sandbox.access.admit(caller)
         return None
 
@@ -106,21 +121,38 @@ def create_app(sandbox: HubSpotSandbox) -> Flask:
         with sandbox.lock:
             return _json(200, sandbox.access.refresh(request.form.to_dict()))
 
+    def version_of(version: str | None) -> str:
+        """The API version a request asked for ("legacy" for the numeric paths), or HubSpot's 404."""
+        if version is None:
+            return LEGACY
+        if version not in DATED_VERSIONS:
+            raise ApiError(404, error_body("Resource not found", "OBJECT_NOT_FOUND"))
+        return version
+
+    def validating(version: str | None) -> bool:
+        return version_of(version) != LEGACY and DATED_VERSIONS[version_of(version)]
+
     @app.get("/crm/v3/objects/<object_type>")
-    def list_objects(object_type: str) -> Response:
+    @app.get("/crm/objects/<version>/<object_type>")
+    def list_objects(object_type: str, version: str | None = None) -> Response:
+        version_of(version)
         with sandbox.lock:
             kind = reads.object_type(sandbox, object_type)
             return _json(200, reads.list_objects(sandbox, kind, args(), request.base_url))
 
     @app.post("/crm/v3/objects/<object_type>")
-    def create_object(object_type: str) -> Response:
+    @app.post("/crm/objects/<version>/<object_type>")
+    def create_object(object_type: str, version: str | None = None) -> Response:
+        rules = validating(version)
         body = _body()
         with sandbox.lock:
             kind = reads.object_type(sandbox, object_type)
-            return _json(*writes.single_write(sandbox, kind, "create", body))
+            return _json(*writes.single_write(sandbox, kind, "create", body, rules=rules))
 
     @app.route("/crm/v3/objects/<object_type>/<record_id>", methods=["GET", "PATCH", "DELETE"])
-    def one_object(object_type: str, record_id: str) -> Response:
+    @app.route("/crm/objects/<version>/<object_type>/<record_id>", methods=["GET", "PATCH", "DELETE"])
+    def one_object(object_type: str, record_id: str, version: str | None = None) -> Response:
+        rules = validating(version)
         body = _body() if request.method == "PATCH" else None
         with sandbox.lock:
             kind = reads.object_type(sandbox, object_type)
@@ -128,18 +160,22 @@ def create_app(sandbox: HubSpotSandbox) -> Flask:
                 return _json(200, reads.get_object(sandbox, kind, record_id, args()))
             if request.method == "PATCH":
                 return _json(*writes.single_write(sandbox, kind, "update", body, record_id,
-                                                  request.args.get("idProperty")))
+                                                  request.args.get("idProperty"), rules=rules))
             writes.batch_archive(sandbox, kind, {"inputs": [{"id": record_id}]})
             return Response(status=204)
 
     @app.post("/crm/v3/objects/<object_type>/search")
-    def search(object_type: str) -> Response:
+    @app.post("/crm/objects/<version>/<object_type>/search")
+    def search(object_type: str, version: str | None = None) -> Response:
+        version_of(version)
         body = _body()
         with sandbox.lock:
             return _json(200, reads.search(sandbox, reads.object_type(sandbox, object_type), body))
 
     @app.post("/crm/v3/objects/<object_type>/batch/<operation>")
-    def batch(object_type: str, operation: str) -> Response:
+    @app.post("/crm/objects/<version>/<object_type>/batch/<operation>")
+    def batch(object_type: str, operation: str, version: str | None = None) -> Response:
+        rules = validating(version)
         body = _body()
         with sandbox.lock:
             kind = reads.object_type(sandbox, object_type)
@@ -151,16 +187,21 @@ def create_app(sandbox: HubSpotSandbox) -> Flask:
                 return Response(status=204)
             if operation not in writes.OPERATIONS:
                 raise ApiError(404, error_body(f"Unknown batch operation {operation}", "OBJECT_NOT_FOUND"))
-            return _json(*writes.batch_write(sandbox, kind, operation, body))
+            return _json(*writes.batch_write(sandbox, kind, operation, body, rules=rules))
 
     @app.get("/crm/v3/properties/<object_type>")
     @app.get("/crm/v3/properties/<object_type>/<name>")
-    def properties(object_type: str, name: str | None = None) -> Response:
+    @app.get("/crm/properties/<version>/<object_type>")
+    @app.get("/crm/properties/<version>/<object_type>/<name>")
+    def properties(object_type: str, name: str | None = None, version: str | None = None) -> Response:
+        version_of(version)
         with sandbox.lock:
             return _json(200, reads.get_property(sandbox, reads.object_type(sandbox, object_type), name))
 
     @app.post("/crm/v4/associations/<from_type>/<to_type>/batch/read")
-    def association_read(from_type: str, to_type: str) -> Response:
+    @app.post("/crm/associations/<version>/<from_type>/<to_type>/batch/read")
+    def association_read(from_type: str, to_type: str, version: str | None = None) -> Response:
+        version_of(version)
         body = _body()
         with sandbox.lock:
             return _json(*reads.association_batch_read(sandbox, from_type, to_type, body))

@@ -10,9 +10,11 @@ module by module:
     hubspot_search   search limits, filters, sorts, the 10,000-result cap, index lag
     hubspot_reads    list / get / batch read / properties / v4 association reads
     hubspot_writes   batch create / update / upsert / archive: limits, 207 Multi-Status
+    hubspot_rules    the portal's validation rules, enforced on writes from API version 2026-09
     hubspot_app      routes, fault injection, call counting, error answers
 
-Test hooks (``put``, ``archive``, ``associate``, ``get``, ``records``) change or read state
+Test hooks (``put``, ``archive``, ``associate``, ``get``, ``records``, ``add_property``,
+``add_validation_rule``) change or read state
 directly: they are not API calls and are neither counted nor validated.
 """
 
@@ -32,6 +34,7 @@ from sync.sandbox.faults import Faults
 from sync.sandbox.hubspot.access import Access, Credentials
 from sync.sandbox.hubspot.app import create_app
 from sync.sandbox.hubspot.records import Associations, Record, Table, render
+from sync.sandbox.hubspot.rules import ValidationRule
 from sync.sandbox.hubspot.schema import (
     DEAL_STAGES,
     LEAD_STATUSES,
@@ -61,7 +64,8 @@ class HubSpotSandbox:
     CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN = "sandbox-client-id", "sandbox-client-secret", "sandbox-refresh-token"
 
     def __init__(self, *, rate_per_10s: int | None = 190, daily_limit: int | None = 500_000,
-                 index_lag: float = 0.0, access_token_ttl: int = 1800, rotate_refresh_tokens: bool = False,
+                 search_per_second: int | None = 4, index_lag: float = 0.0, access_token_ttl: int = 1800,
+                 rotate_refresh_tokens: bool = False,
                  backward_lifecycle: str = "ignore", faults: Faults | None = None,
                  clock: Callable[[], float] = time.time, seed: int = 42):
         if backward_lifecycle not in ("ignore", "accept"):
@@ -75,7 +79,8 @@ class HubSpotSandbox:
         self.access = Access(Credentials(self.TOKEN, self.CLIENT_ID, self.CLIENT_SECRET, self.REFRESH_TOKEN),
                              clock_ms=self.now_ms, access_token_ttl=access_token_ttl,
                              rotate_refresh_tokens=rotate_refresh_tokens, rate_per_10s=rate_per_10s,
-                             daily_limit=daily_limit, seed=seed)
+                             daily_limit=daily_limit, seed=seed, search_per_second=search_per_second)
+        self.validation_rules: dict[str, list[ValidationRule]] = {}  # object type -> the portal's rules
         self.calls: Counter[str] = Counter()
         self.writes: list[dict[str, Any]] = []
         self.random = random.Random(f"hubspot-{seed}")  # result shuffling
@@ -169,6 +174,17 @@ class HubSpotSandbox:
         with self.lock:
             kind = "enumeration" if options else type
             self.schema[object_type][name] = PropertyDef(name, kind, "select" if options else "text", options)
+
+    def add_validation_rule(self, object_type: str, required: str, *, when: tuple[str, str] | None = None,
+                            on_create: bool = False) -> None:
+        """Make ``required`` required, as an admin would; API writes obey it from version 2026-09.
+
+        ``when=(property, value)``: only while that property has that value; ``on_create``: only
+        when creating a record.
+        """
+        with self.lock:
+            self.table(object_type)
+            self.validation_rules.setdefault(object_type, []).append(ValidationRule(required, when, on_create))
 
     # ---- seeding ---------------------------------------------------------------------------------------------
 

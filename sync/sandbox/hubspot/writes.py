@@ -4,8 +4,9 @@ HubSpot's rules, as the sandbox applies them:
 
 - at most 100 inputs (400 VALIDATION_ERROR); an id twice in one update/upsert is a 400;
 - every input is checked before anything is written. An input that fails validation
-  (non-string value, unknown property or option, bad e-mail, read-only property) or
-  conflicts (an e-mail another contact has) refuses the **whole** batch with a 400/409 —
+  (non-string value, unknown property or option, bad e-mail, read-only property, and from
+  version 2026-09 a broken validation rule of the portal: ``rules``) or conflicts (an e-mail
+  another contact has) refuses the **whole** batch with a 400/409 —
   unless the input carries an ``objectWriteTraceId``: then it alone fails and the answer is
   207 Multi-Status with the trace id in the error's ``context`` (HubSpot's multi-status mode);
 - ids that do not exist (update, upsert by ``hs_object_id``) are 207 ``OBJECT_NOT_FOUND``
@@ -32,6 +33,7 @@ from sync.sandbox.hubspot.errors import (
 )
 from sync.sandbox.hubspot.reads import batch_inputs, find
 from sync.sandbox.hubspot.records import ASSOCIATION_TYPES, Record, iso, render
+from sync.sandbox.hubspot.rules import violations
 from sync.sandbox.hubspot.schema import ALWAYS, SINGULAR, check_value, lifecycle_value
 
 if TYPE_CHECKING:
@@ -77,7 +79,7 @@ def _links(sandbox: HubSpotSandbox, kind: str, item: dict[str, Any]) -> list[tup
 
 
 def _plan(sandbox: HubSpotSandbox, kind: str, operation: str, item: dict[str, Any],
-          claimed: dict[str, int | None]) -> _Plan:
+          claimed: dict[str, int | None], rules: bool) -> _Plan:
     trace = item.get("objectWriteTraceId")
     trace = str(trace) if trace is not None else None
     properties = item.get("properties", {})
@@ -99,6 +101,9 @@ def _plan(sandbox: HubSpotSandbox, kind: str, operation: str, item: dict[str, An
         plan.links = _links(sandbox, kind, item)
     invalid = [result for name, value in properties.items()
                if (result := check_value(sandbox.schema[kind].get(name), name, value)) is not None]
+    if rules and not invalid:
+        stored = plan.record.props if plan.record is not None else None
+        invalid = violations(sandbox.validation_rules.get(kind, []), stored, properties)
     if invalid:
         context = {"objectWriteTraceId": [trace]} if trace else {}
         plan.error = batch_error("VALIDATION_ERROR", property_values_message(invalid), context,
@@ -148,8 +153,12 @@ def _apply(sandbox: HubSpotSandbox, kind: str, plan: _Plan, now: int) -> tuple[R
     return record, created, changed
 
 
-def batch_write(sandbox: HubSpotSandbox, kind: str, operation: str, body: Any) -> tuple[int, dict[str, Any]]:
-    """``POST /crm/v3/objects/{type}/batch/{create|update|upsert}``: 200/201, 207, or the whole batch's error."""
+def batch_write(sandbox: HubSpotSandbox, kind: str, operation: str, body: Any,
+                rules: bool = False) -> tuple[int, dict[str, Any]]:
+    """``POST …/batch/{create|update|upsert}``: 200/201, 207, or the whole batch's error.
+
+    ``rules``: the portal's validation rules apply (API version 2026-09 and later).
+    """
     now = sandbox.now_ms()
     inputs = batch_inputs(body)
     if operation != "create":
@@ -159,7 +168,7 @@ def batch_write(sandbox: HubSpotSandbox, kind: str, operation: str, body: Any) -
             raise validation_error(f"Duplicate IDs found in batch input: {sorted(set(duplicates))}. "
                                    "IDs must be unique")
     claimed: dict[str, int | None] = {}
-    plans = [_plan(sandbox, kind, operation, item, claimed) for item in inputs]
+    plans = [_plan(sandbox, kind, operation, item, claimed, rules) for item in inputs]
     for plan in plans:
         if plan.fatal is not None and plan.trace is None:
             raise plan.fatal  # without a trace id HubSpot refuses the whole batch: nothing is written
@@ -201,15 +210,15 @@ def batch_archive(sandbox: HubSpotSandbox, kind: str, body: Any) -> None:
                                    "changed": [], "source": "API", "at": iso(now)})
 
 
-def single_write(sandbox: HubSpotSandbox, kind: str, operation: str, body: Any,
-                 record_id: str | None = None, id_property: str | None = None) -> tuple[int, dict[str, Any]]:
+def single_write(sandbox: HubSpotSandbox, kind: str, operation: str, body: Any, record_id: str | None = None,
+                 id_property: str | None = None, rules: bool = False) -> tuple[int, dict[str, Any]]:
     """``POST /crm/v3/objects/{type}`` and ``PATCH /crm/v3/objects/{type}/{id}``, answered as HubSpot does."""
     if not isinstance(body, dict):
         raise validation_error("The request body must be a JSON object with 'properties'.")
     item = {k: v for k, v in body.items() if k != "objectWriteTraceId"}
     if record_id is not None:
         item.update(id=record_id, idProperty=id_property)
-    status, out = batch_write(sandbox, kind, operation, {"inputs": [item]})
+    status, out = batch_write(sandbox, kind, operation, {"inputs": [item]}, rules)
     if status == 207:
         error = out["errors"][0]
         if error["category"] == "OBJECT_NOT_FOUND":

@@ -9,9 +9,12 @@ from typing import Any
 
 import responses
 
+from sync.connectors.hubspot.endpoints import Endpoints
+from sync.connectors.hubspot.settings import HubSpotSettings
 from sync.settings import Settings
 
 BASE = "https://api.hubapi.com"
+PATHS = Endpoints(HubSpotSettings().api_version)  # the paths of the default API version
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "hubspot_api"
 PRIVATE_TOKEN = "pat-na1-11111111-2222-3333-4444-555555555555"
 PROPERTIES = {"contacts": ["email", "firstname", "lastname", "lifecyclestage"],
@@ -88,7 +91,7 @@ class Portal:
         self._values: dict[tuple[str, str], int] = {}
 
     def install(self, mock: responses.RequestsMock) -> Portal:
-        mock.add_callback(responses.POST, f"{BASE}/crm/v3/objects/{self.obj}/search", callback=self.search,
+        mock.add_callback(responses.POST, f"{BASE}{PATHS.search(self.obj)}", callback=self.search,
                           content_type="application/json")
         return self
 

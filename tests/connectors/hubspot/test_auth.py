@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import responses
-from connectors.hubspot.hubspot_fakes import BASE, PRIVATE_TOKEN, MemoryTokens, fixture
+from connectors.hubspot.hubspot_fakes import BASE, PATHS, PRIVATE_TOKEN, MemoryTokens, fixture
 from responses import matchers
 
 from sync.errors import AuthError, SettingsError
@@ -12,7 +12,7 @@ from sync.errors import AuthError, SettingsError
 OAUTH = {"LIFESYNC_HUBSPOT_OAUTH_CLIENT_ID": "5d1f0a42-client", "LIFESYNC_HUBSPOT_CLIENT_SECRET": "app-secret-9f3e",
          "LIFESYNC_HUBSPOT_REFRESH_TOKEN": "setting-refresh-token"}
 TOKEN_URL = f"{BASE}/oauth/v1/token"
-LIST_URL = f"{BASE}/crm/v3/objects/contacts"
+LIST_URL = f"{BASE}{PATHS.objects('contacts')}"
 KEY = ("hubspot", "default")
 
 
@@ -160,7 +160,7 @@ def test_missing_credentials_name_the_variables_to_set(make, env, connection, na
 
 
 def test_a_named_connection_uses_its_own_token_and_the_default_base_url(make, mock):
-    mock.add(responses.GET, "https://hubspot.proxy.test/crm/v3/objects/contacts",
+    mock.add(responses.GET, f"https://hubspot.proxy.test{PATHS.objects('contacts')}",
              json=fixture("contacts_list_page2.json"),
              match=[matchers.header_matcher({"Authorization": "Bearer pat-eu-token"})])
     env = {"LIFESYNC_HUBSPOT_TOKEN__EU": "pat-eu-token", "LIFESYNC_HUBSPOT_BASE_URL": "https://hubspot.proxy.test"}

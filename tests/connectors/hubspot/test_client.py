@@ -7,12 +7,12 @@ import logging
 import fakeredis
 import pytest
 import responses
-from connectors.hubspot.hubspot_fakes import BASE, PRIVATE_TOKEN, MemoryTokens, fixture
+from connectors.hubspot.hubspot_fakes import BASE, PATHS, PRIVATE_TOKEN, MemoryTokens, fixture
 
 from sync.connectors.crm import PushItem
 from sync.errors import RateLimited, ValidationError
 
-LIST_URL = f"{BASE}/crm/v3/objects/contacts"
+LIST_URL = f"{BASE}{PATHS.objects('contacts')}"
 
 
 def page_then(mock, *failures: dict) -> None:
@@ -87,14 +87,14 @@ def test_no_token_secret_or_email_reaches_logs_results_or_errors(make, mock, cap
     token = f"{BASE}/oauth/v1/token"
     mock.add(responses.POST, token, json={"access_token": secrets[3], "refresh_token": secrets[2], "expires_in": 1800})
     mock.add(responses.GET, LIST_URL, json=fixture("contacts_list_page2.json"))
-    mock.add(responses.POST, f"{BASE}/crm/v3/objects/contacts/batch/upsert", status=401,
+    mock.add(responses.POST, f"{BASE}{PATHS.batch('contacts', 'upsert')}", status=401,
              json=fixture("unauthorized_401.json"))
     mock.add(responses.POST, token, json={"access_token": secrets[4], "expires_in": 1800})
     errors = {"status": "COMPLETE", "results": [], "numErrors": 1, "errors": [
         {"status": "error", "category": "CONFLICT", "message": "Contact ana.lopez@example.com already exists",
          "context": {"objectWriteTraceId": ["1"]}}]}
-    mock.add(responses.POST, f"{BASE}/crm/v3/objects/contacts/batch/upsert", status=207, json=errors)
-    mock.add(responses.POST, f"{BASE}/crm/v3/objects/contacts/batch/update", status=400,
+    mock.add(responses.POST, f"{BASE}{PATHS.batch('contacts', 'upsert')}", status=207, json=errors)
+    mock.add(responses.POST, f"{BASE}{PATHS.batch('contacts', 'update')}", status=400,
              json={"status": "error", "category": "VALIDATION_ERROR",
                    "message": "Property values were not valid: bo.chen@example.org, +1 (415) 555-2671"})
     connector = make(env, tokens=MemoryTokens())

@@ -6,10 +6,12 @@ app, so no server or thread runs and the sandbox shares the test's simulated clo
 
 from __future__ import annotations
 
+import random
 import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
+import fakeredis
 import pytest
 from connectors.hubspot.hubspot_fakes import MemoryTokens
 
@@ -130,3 +132,22 @@ def test_records_changed_during_a_run_do_not_shift_later_pages(make, serve, cloc
         sandbox.put("contacts", {"firstname": "Edited"}, id=record_id)
     read += [r["id"] for page in pages for r in page.records]
     assert sorted(read, key=int) == ids
+
+
+@pytest.mark.parametrize("paced", [True, False])
+def test_an_incremental_pull_keeps_to_or_waits_out_the_search_limit(make, serve, clock, paced):
+    """Ten search pages in a row: paced by the shared bucket the sandbox refuses none; unpaced, its 429s are retried."""
+    sandbox = serve(HubSpotSandbox.seeded(contacts=0, clock=clock, rate_per_10s=None))  # HubSpot's 4 searches/s
+    start = datetime.fromtimestamp(clock.now, UTC)
+    for i in range(2_000):
+        sandbox.put("contacts", {"email": f"p{i}@example.com"}, at=start - timedelta(minutes=5))
+    connector = make(TOKEN_ENV, redis=fakeredis.FakeRedis() if paced else None)
+    random.seed(16)  # the retry layer's jittered backoff: the simulated clock must move past the search's second
+    bookmark = (start - timedelta(hours=1)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    records, _ = run(connector, "contacts", {"v": 1, "bookmark": bookmark, "run": None})
+    assert len({r["id"] for r in records}) == 2_000
+    assert sandbox.calls["POST /crm/objects/2026-09/contacts/search"] == 10 + sandbox.access.search_refused
+    if paced:
+        assert sandbox.access.search_refused == 0 and clock.slept == [0.25] * 9  # one search every quarter second
+    else:
+        assert sandbox.access.search_refused >= 1 and connector.stats.rate_limit_waits == sandbox.access.search_refused

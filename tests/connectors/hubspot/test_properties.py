@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 import responses
-from connectors.hubspot.hubspot_fakes import BASE, fixture
+from connectors.hubspot.hubspot_fakes import BASE, PATHS, fixture
 
 from sync.connectors.hubspot import mapping_properties, options_of, validate_mapping
 from sync.errors import ConfigIssue
@@ -115,7 +115,7 @@ def test_properties_without_options_given_are_not_checked():
 def test_a_connector_checks_a_mapping_against_its_portal(make, mock, options, expected):
     answer = {**fixture("lifecyclestage_property.json"),
               "options": [{"value": v, "label": v, "displayOrder": i} for i, v in enumerate(options)]}
-    mock.add(responses.GET, f"{BASE}/crm/v3/properties/contacts/lifecyclestage", json=answer)
+    mock.add(responses.GET, f"{BASE}{PATHS.property('contacts', 'lifecyclestage')}", json=answer)
     connector = make()
     assert len(connector.check_mapping(load_mapping(CONTACTS))) == expected
     assert connector.stage_options() == options and len(mock.calls) == 1  # read once, then cached

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 import responses
-from connectors.hubspot.hubspot_fakes import BASE, Portal, fixture, ms, record
+from connectors.hubspot.hubspot_fakes import BASE, PATHS, Portal, fixture, ms, record
 from responses import matchers
 
 from sync.errors import PermanentError
@@ -25,7 +25,7 @@ def cursor(bookmark: str | None = BOOKMARK) -> dict:
 
 
 def no_archived(mock, obj: str = "contacts") -> None:
-    mock.add(responses.GET, f"{BASE}/crm/v3/objects/{obj}", json={"results": []},
+    mock.add(responses.GET, f"{BASE}{PATHS.objects(obj)}", json={"results": []},
              match=[matchers.query_param_matcher({"limit": "100", "archived": "true"}, strict_match=False)])
 
 
@@ -34,7 +34,7 @@ def ids(pages) -> list[str]:
 
 
 def test_first_sync_lists_every_page_with_the_mapping_properties_and_bookmarks_the_run_start(make, mock):
-    url = f"{BASE}/crm/v3/objects/contacts"
+    url = f"{BASE}{PATHS.objects('contacts')}"
     mock.add(responses.GET, url, json=fixture("contacts_list_page1.json"),
              match=[matchers.query_param_matcher({"limit": "100", "properties": CONTACT_PROPERTIES})])
     mock.add(responses.GET, url, json=fixture("contacts_list_page2.json"),
@@ -54,7 +54,7 @@ def test_first_sync_lists_every_page_with_the_mapping_properties_and_bookmarks_t
 
 
 def test_records_have_the_shape_the_bundled_contacts_mapping_reads(make, mock):
-    mock.add(responses.GET, f"{BASE}/crm/v3/objects/contacts", json=fixture("contacts_list_page2.json"))
+    mock.add(responses.GET, f"{BASE}{PATHS.objects('contacts')}", json=fixture("contacts_list_page2.json"))
     (page,) = make().pull("contacts", {})
     patch = apply(load_mapping("config/mappings/hubspot_contacts.yaml"), page.records[0])
     assert patch.record_id == "77" and patch.stage == "Customer" and not patch.deleted
@@ -74,7 +74,7 @@ def test_incremental_search_request_is_exact(make, mock):
         "limit": 200,
     }
     found = [record("contacts", 51, "2026-03-01T11:00:00.000Z")]
-    mock.add(responses.POST, f"{BASE}/crm/v3/objects/contacts/search", json={"total": 1, "results": found},
+    mock.add(responses.POST, f"{BASE}{PATHS.search('contacts')}", json={"total": 1, "results": found},
              match=[matchers.json_params_matcher(body, strict_match=True)])
     no_archived(mock)
     pages = list(make().pull("contacts", cursor()))
@@ -84,7 +84,7 @@ def test_incremental_search_request_is_exact(make, mock):
 
 def test_deals_search_filters_on_hs_lastmodifieddate(make, mock):
     portal = Portal("deals", [record("deals", 7, "2026-03-01T11:00:00.000Z")]).install(mock)
-    mock.add(responses.POST, f"{BASE}/crm/v4/associations/deals/contacts/batch/read", json={"results": []})
+    mock.add(responses.POST, f"{BASE}{PATHS.associations('deals', 'contacts')}", json={"results": []})
     no_archived(mock, "deals")
     pages = list(make().pull("deals", cursor()))
     assert ids(pages) == ["7"]
@@ -118,7 +118,7 @@ def test_lookback_window_rereads_what_the_search_index_may_have_missed(make, moc
 ])
 def test_bookmark_is_the_min_of_the_max_seen_and_the_run_start(make, mock, answer, previous, expected):
     found = [record("contacts", 10 + i, t) for i, t in enumerate(answer)]
-    mock.add(responses.POST, f"{BASE}/crm/v3/objects/contacts/search", json={"total": len(found), "results": found})
+    mock.add(responses.POST, f"{BASE}{PATHS.search('contacts')}", json={"total": len(found), "results": found})
     no_archived(mock)
     pages = list(make().pull("contacts", cursor(previous)))
     assert pages[-1].cursor == cursor(expected)
@@ -140,7 +140,7 @@ def test_more_than_10000_records_sharing_one_timestamp_are_all_read_once_without
     assert len(portal.bodies) == -(-total // 200)
     assert pages[-1].cursor == cursor(same)
     # the simulation enforces HubSpot's cap: offset paging to result 10,001 is refused
-    refused = requests.post(f"{BASE}/crm/v3/objects/contacts/search",
+    refused = requests.post(f"{BASE}{PATHS.search('contacts')}",
                             json={**portal.bodies[0], "after": "10000"}, timeout=5)
     assert refused.status_code == 400 and refused.json()["category"] == "VALIDATION_ERROR"
 
@@ -148,7 +148,7 @@ def test_more_than_10000_records_sharing_one_timestamp_are_all_read_once_without
 def test_resuming_from_any_page_cursor_repeats_nothing_and_misses_nothing(make, mock, clock):
     found = [record("contacts", 100 + i, f"2026-03-01T11:{i % 60:02d}:00.000Z") for i in range(450)]
     Portal("contacts", found).install(mock)
-    mock.add(responses.GET, f"{BASE}/crm/v3/objects/contacts", json=fixture("contacts_archived_page.json"),
+    mock.add(responses.GET, f"{BASE}{PATHS.objects('contacts')}", json=fixture("contacts_archived_page.json"),
              match=[matchers.query_param_matcher({"archived": "true"}, strict_match=False)])
     whole = list(make().pull("contacts", cursor()))
     assert [len(p.records) for p in whole] == [200, 200, 50, 2]  # three search pages, then the deletes
@@ -161,7 +161,7 @@ def test_resuming_from_any_page_cursor_repeats_nothing_and_misses_nothing(make, 
 
 
 def test_resuming_a_full_list_run_continues_after_the_last_page(make, mock):
-    mock.add(responses.GET, f"{BASE}/crm/v3/objects/contacts", json=fixture("contacts_list_page2.json"),
+    mock.add(responses.GET, f"{BASE}{PATHS.objects('contacts')}", json=fixture("contacts_list_page2.json"),
              match=[matchers.query_param_matcher({"after": "53"}, strict_match=False)])
     run = {"mode": "list", "phase": "live", "start": "2026-02-01T00:00:00.000Z", "after": "53", "id_floor": 0,
            "max_seen": None}
@@ -172,8 +172,8 @@ def test_resuming_a_full_list_run_continues_after_the_last_page(make, mock):
 
 
 def test_archived_records_changed_since_the_bookmark_are_yielded_as_deleted(make, mock):
-    mock.add(responses.POST, f"{BASE}/crm/v3/objects/contacts/search", json={"total": 0, "results": []})
-    mock.add(responses.GET, f"{BASE}/crm/v3/objects/contacts", json=fixture("contacts_archived_page.json"),
+    mock.add(responses.POST, f"{BASE}{PATHS.search('contacts')}", json={"total": 0, "results": []})
+    mock.add(responses.GET, f"{BASE}{PATHS.objects('contacts')}", json=fixture("contacts_archived_page.json"),
              match=[matchers.query_param_matcher({"limit": "100", "archived": "true",
                                                   "properties": CONTACT_PROPERTIES})])
     connector = make()
@@ -189,7 +189,7 @@ def test_archived_records_changed_since_the_bookmark_are_yielded_as_deleted(make
 
 
 def test_full_resync_reads_deletes_since_the_previous_bookmark(make, mock):
-    url = f"{BASE}/crm/v3/objects/contacts"
+    url = f"{BASE}{PATHS.objects('contacts')}"
     mock.add(responses.GET, url, json=fixture("contacts_list_page2.json"),
              match=[matchers.query_param_matcher({"limit": "100", "properties": CONTACT_PROPERTIES})])
     mock.add(responses.GET, url, json=fixture("contacts_archived_page.json"),
@@ -201,8 +201,8 @@ def test_full_resync_reads_deletes_since_the_previous_bookmark(make, mock):
 
 
 def test_deals_get_contact_associations_from_one_v4_batch_read_per_page(make, mock):
-    mock.add(responses.GET, f"{BASE}/crm/v3/objects/deals", json=fixture("deals_list_page.json"))
-    mock.add(responses.POST, f"{BASE}/crm/v4/associations/deals/contacts/batch/read",
+    mock.add(responses.GET, f"{BASE}{PATHS.objects('deals')}", json=fixture("deals_list_page.json"))
+    mock.add(responses.POST, f"{BASE}{PATHS.associations('deals', 'contacts')}",
              status=207, json=fixture("deals_contacts_associations_207.json"),
              match=[matchers.json_params_matcher({"inputs": [{"id": "18423950071"}, {"id": "18423950099"}]},
                                                  strict_match=True)])
@@ -219,8 +219,8 @@ def test_deals_get_contact_associations_from_one_v4_batch_read_per_page(make, mo
 
 
 def test_deal_associations_beyond_one_answer_are_paged_per_deal(make, mock):
-    url = f"{BASE}/crm/v4/associations/deals/contacts/batch/read"
-    mock.add(responses.GET, f"{BASE}/crm/v3/objects/deals", json=fixture("deals_list_page.json"))
+    url = f"{BASE}{PATHS.associations('deals', 'contacts')}"
+    mock.add(responses.GET, f"{BASE}{PATHS.objects('deals')}", json=fixture("deals_list_page.json"))
     first = {"status": "COMPLETE", "results": [
         {"from": {"id": "18423950071"}, "to": [{"toObjectId": 51, "associationTypes": [
             {"category": "HUBSPOT_DEFINED", "typeId": 3, "label": None}]}],
@@ -257,5 +257,5 @@ RUN = {"mode": "search", "phase": "live", "start": "2026-03-01T12:00:00.000Z", "
 def test_unreadable_cursors_are_refused_with_what_to_do(make, mock, bad):
     with pytest.raises(PermanentError, match="full sync"):
         list(make().pull("contacts", bad))
-    mock.add(responses.GET, f"{BASE}/crm/v3/objects/contacts", json=fixture("contacts_list_page2.json"))
+    mock.add(responses.GET, f"{BASE}{PATHS.objects('contacts')}", json=fixture("contacts_list_page2.json"))
     assert ids(make().pull("contacts", bad, full=True)) == ["77"]  # which a full sync replaces

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 
 import pytest
 import responses
-from connectors.hubspot.hubspot_fakes import BASE, fixture
+from connectors.hubspot.hubspot_fakes import BASE, PATHS, fixture
 from responses import matchers
 
 from sync.connectors.crm import PushItem, PushResult
 from sync.errors import AuthError, TransientError, ValidationError
 
-UPDATE = f"{BASE}/crm/v3/objects/contacts/batch/update"
-UPSERT = f"{BASE}/crm/v3/objects/contacts/batch/upsert"
-STAGES = f"{BASE}/crm/v3/properties/contacts/lifecyclestage"
+UPDATE = f"{BASE}{PATHS.batch('contacts', 'update')}"
+UPSERT = f"{BASE}{PATHS.batch('contacts', 'upsert')}"
+STAGES = f"{BASE}{PATHS.property('contacts', 'lifecyclestage')}"
 
 
 def item(key: int, vendor_id: str | None = None, known: dict | None = None, **properties) -> PushItem:
@@ -164,7 +165,55 @@ def test_server_errors_are_retried_then_raised_as_transient(make, mock, clock):
 
 
 def test_deals_are_updated_by_id_only(make, mock):
-    mock.add(responses.POST, f"{BASE}/crm/v3/objects/deals/batch/update", json={"results": [{"id": "7"}]})
+    mock.add(responses.POST, f"{BASE}{PATHS.batch('deals', 'update')}", json={"results": [{"id": "7"}]})
     results = make().push("deals", [PushItem(1, "deals", "7", {"dealstage": "closedwon"}),
                                     PushItem(2, "deals", None, {"dealstage": "closedwon"})])
     assert results == [PushResult(1, "ok", "7"), PushResult(2, "failed", error="no HubSpot id")]
+
+
+RULE_REFUSAL = {
+    "status": "error", "category": "VALIDATION_ERROR", "correlationId": "c0ffee00-0000-4000-8000-000000000001",
+    "message": 'Property values were not valid: [{"isValid":false,"message":"jobtitle is required to create '
+               'this record (a validation rule of this portal).","error":"MISSING_REQUIRED_PROPERTY",'
+               '"name":"jobtitle"}]'}
+
+
+def refusing(*bad_keys: str):
+    """A batch endpoint answering HubSpot's whole-request 400 while the batch holds an input in ``bad_keys``."""
+    def answer(request):
+        inputs = json.loads(request.body)["inputs"]
+        if any(i["objectWriteTraceId"] in bad_keys for i in inputs):
+            return 400, {}, json.dumps(RULE_REFUSAL)
+        return 200, {}, json.dumps({"status": "COMPLETE", "results": [{"id": i["id"], "properties": {}}
+                                                                       for i in inputs]})
+    return answer
+
+
+def test_a_batch_refused_whole_for_one_record_fails_that_record_alone_with_hubspots_message(make, mock):
+    mock.add_callback(responses.POST, UPDATE, callback=refusing("3"), content_type="application/json")
+    connector = make()
+    results = connector.push("contacts", [item(k, str(50 + k), firstname="A") for k in (1, 2, 3, 4)])
+    assert [(r.key, r.status, r.vendor_id) for r in results] == [(1, "ok", "51"), (2, "ok", "52"), (3, "failed", "53"),
+                                                                  (4, "ok", "54")]
+    assert "jobtitle is required to create this record" in results[2].error
+    assert connector.stats.api_calls == 5  # [1 2 3 4] refused, [1 2] sent, [3 4] refused, [3] refused, [4] sent
+
+
+def test_when_every_record_is_refused_each_fails_alone_and_nothing_raises(make, mock):
+    mock.add_callback(responses.POST, UPDATE, callback=refusing("1", "2", "3"), content_type="application/json")
+    connector = make()
+    results = connector.push("contacts", [item(k, str(50 + k), firstname="A") for k in (1, 2, 3)])
+    assert [r.status for r in results] == ["failed"] * 3 and connector.stats.api_calls == 5  # 2n - 1
+
+
+def test_a_2026_09_validation_rule_refusal_in_a_207_fails_its_record_only(make, mock):
+    refusal = {**RULE_REFUSAL, "context": {"objectWriteTraceId": ["2"]},
+               "errors": [{"message": "jobtitle is required", "code": "MISSING_REQUIRED_PROPERTY", "in": "jobtitle"}]}
+    mock.add(responses.POST, UPSERT, status=207, json={
+        "status": "COMPLETE", "numErrors": 1, "errors": [refusal],
+        "results": [{"id": "71", "properties": {"email": "ana@example.com"}, "objectWriteTraceId": "1"}]})
+    results = make().push("contacts", [item(1, email="ana@example.com", jobtitle="CEO"),
+                                       item(2, email="bo@example.com")])
+    assert (results[0].status, results[0].vendor_id, results[1].status) == ("ok", "71", "failed")
+    assert results[1].error.startswith("VALIDATION_ERROR: Property values were not valid")
+    assert "jobtitle is required to create this record" in results[1].error

@@ -173,3 +173,50 @@ def test_limits_off_means_no_429_and_no_headers():
         response = client.get(LIST, headers=bearer(sandbox.TOKEN))
         assert response.status_code == 200
     assert not [name for name, _ in response.headers if name.startswith("X-HubSpot-RateLimit")]
+
+
+SEARCH_BODY = {"filterGroups": [], "limit": 1}
+
+
+@pytest.mark.parametrize("path", ["/crm/objects/2026-09/contacts/search", "/crm/v3/objects/contacts/search"])
+def test_a_fifth_search_within_one_second_gets_hubspots_secondly_429(path):
+    sandbox, client, clock = make(rate_per_10s=10)
+    answers = [client.post(path, json=SEARCH_BODY, headers=bearer(HubSpotSandbox.TOKEN)) for _ in range(5)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 200, 429]
+    refused = answers[-1]
+    assert {k: v for k, v in refused.json.items() if k != "correlationId"} == {
+        "status": "error", "message": "You have reached your secondly limit.", "errorType": "RATE_LIMIT",
+        "policyName": "SECONDLY"}
+    assert "X-HubSpot-RateLimit-Remaining" not in refused.headers and sandbox.access.search_refused == 1
+    # the refused search was not counted in the ten-second window, and other calls are not search-limited
+    assert client.get(LIST, headers=bearer(HubSpotSandbox.TOKEN)).headers["X-HubSpot-RateLimit-Remaining"] == "5"
+    clock.advance(1.0)  # a rolling second later the first four have left the window
+    assert client.post(path, json=SEARCH_BODY, headers=bearer(HubSpotSandbox.TOKEN)).status_code == 200
+
+
+def test_the_search_limit_counts_per_token_and_can_be_switched_off():
+    _, client, _ = make()
+    access_token = refresh(client).json["access_token"]
+    path = "/crm/objects/2026-09/contacts/search"
+    for token in (HubSpotSandbox.TOKEN, access_token):  # four each: two tokens, two budgets
+        assert all(client.post(path, json=SEARCH_BODY, headers=bearer(token)).status_code == 200 for _ in range(4))
+    assert client.post(path, json=SEARCH_BODY, headers=bearer(access_token)).status_code == 429
+    _, unlimited, _ = make(search_per_second=None)
+    assert all(unlimited.post(path, json=SEARCH_BODY, headers=bearer(HubSpotSandbox.TOKEN)).status_code == 200
+               for _ in range(20))
+
+
+@pytest.mark.parametrize("path", ["/crm/objects/2026-03/contacts", "/crm/objects/2026-09/contacts",
+                                  "/crm/properties/2026-09/contacts/lifecyclestage", LIST])
+def test_the_dated_versions_that_exist_and_the_legacy_paths_are_served(path):
+    _, client, _ = make()
+    assert client.get(path, headers=bearer(HubSpotSandbox.TOKEN)).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/crm/objects/2025-09/contacts", "/crm/objects/2027-03/contacts",
+                                  "/crm/properties/v3/contacts/lifecyclestage", "/crm/objects/latest/contacts"])
+def test_a_version_hubspot_has_not_released_is_its_404(path):
+    _, client, _ = make()
+    answer = client.get(path, headers=bearer(HubSpotSandbox.TOKEN))
+    assert answer.status_code == 404 and answer.json["category"] == "OBJECT_NOT_FOUND"
+    assert answer.json["status"] == "error"

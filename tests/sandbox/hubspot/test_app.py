@@ -13,7 +13,8 @@ AUTH = {"Authorization": f"Bearer {HubSpotSandbox.TOKEN}"}
 
 
 def seeded(contacts: int = 0, deals: int = 0, **kwargs):
-    sandbox = HubSpotSandbox.seeded(contacts, deals, clock=lambda: START.timestamp(), rate_per_10s=None, **kwargs)
+    sandbox = HubSpotSandbox.seeded(contacts, deals, clock=lambda: START.timestamp(), rate_per_10s=None,
+                                    search_per_second=None, **kwargs)
     return sandbox, create_app(sandbox).test_client()
 
 

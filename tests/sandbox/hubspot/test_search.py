@@ -24,7 +24,7 @@ def ms(moment: datetime) -> str:
 def people():
     """Five contacts with known values, modified one hour apart (ids in the same order)."""
     clock = Clock(START.timestamp())
-    sandbox = HubSpotSandbox(clock=clock, rate_per_10s=None)
+    sandbox = HubSpotSandbox(clock=clock, rate_per_10s=None, search_per_second=None)
     rows = [
         {"email": "ana@example.org", "firstname": "Ana", "lifecyclestage": "lead", "city": "Madrid"},
         {"email": "ben@example.com", "firstname": "Ben", "lifecyclestage": "customer", "city": "London"},
@@ -180,7 +180,7 @@ def test_archived_records_never_appear(people):
 
 def test_index_lag_hides_fresh_writes_until_the_index_catches_up():
     clock = Clock(START.timestamp())
-    sandbox = HubSpotSandbox(clock=clock, index_lag=5.0, rate_per_10s=None)
+    sandbox = HubSpotSandbox(clock=clock, index_lag=5.0, rate_per_10s=None, search_per_second=None)
     client = create_app(sandbox).test_client()
     old = sandbox.put("contacts", {"email": "old@example.com"}, at=START - timedelta(minutes=1))
     fresh = sandbox.put("contacts", {"email": "fresh@example.com"})
@@ -203,7 +203,7 @@ def test_a_write_is_seen_by_the_next_search_without_lag(people):
 @pytest.fixture(scope="module")
 def crowd():
     """10,050 contacts all modified at the same instant (the case that loops naive cursors)."""
-    sandbox = HubSpotSandbox.seeded(10_050, clock=lambda: START.timestamp(), rate_per_10s=None)
+    sandbox = HubSpotSandbox.seeded(10_050, clock=lambda: START.timestamp(), rate_per_10s=None, search_per_second=None)
     for record_id in [r["id"] for r in sandbox.records("contacts")]:
         sandbox.put("contacts", {}, id=record_id, at=START - timedelta(days=1))
     return sandbox, create_app(sandbox).test_client()
