@@ -12,11 +12,11 @@ hex) in hashed fields and raw values in never-hash fields, ``fbc`` shaped
 ``fb.<n>.<13-digit ms>.<fbclid>``, business messaging with its channel, ids and event names,
 ``Purchase`` with ``value`` + ``currency``.
 
-Versions: the path's ``vNN.N`` is checked first, against the same table lifesync's Meta network
-declares (``sync.attribution.networks.meta.VERSIONS``, the Marketing API's dates) on the
-sandbox clock's day: a version past its end gets Meta's code 2635 ("You are calling a deprecated
-version of the Ads API"), one that does not exist (or is not released yet that day) code 2500
-("Unknown path components"), both HTTP 400, nothing recorded.
+Versions: the path's ``vNN.N`` is checked before the token, against the table lifesync's Meta
+network declares (``sync.attribution.networks.meta.VERSIONS``, the Marketing API's dates), on
+the sandbox clock's day: a version past its end gets Meta's code 2635 ("You are calling a
+deprecated version of the Ads API"), one that does not exist (or is not released yet that day)
+code 2500 ("Unknown path components"), both HTTP 400, nothing recorded.
 
 Subcodes: 33, 2804003 (too old) and 2804066 (business messaging event name) are Meta's; the
 others below are the sandbox's own choice (Meta's are not all published) — senders should act
