@@ -155,7 +155,9 @@ SETTINGS: tuple[tuple[str, str, str], ...] = (
     ("LIFESYNC_META_DATASET_ID", "(unset)", "Meta dataset (pixel) id conversions are sent to."),
     ("LIFESYNC_META_APP_SECRET", "(unset)", "Meta app secret: when set, requests carry `appsecret_proof`."),
     ("LIFESYNC_META_BASE_URL", "https://graph.facebook.com", "Meta Graph API base URL."),
-    ("LIFESYNC_META_API_VERSION", "v21.0", "Meta Graph API version."),
+    ("LIFESYNC_META_API_VERSION", "v26.0",
+     "Meta Graph API version of Conversions API calls; it ends on the Marketing API's schedule, and "
+     "`lifesync config check` warns 90 days before that."),
     ("LIFESYNC_META_TEST_EVENT_CODE", "(unset)", "Meta test mode: events go to Events Manager's test tab."),
     ("LIFESYNC_META_WABA_ID", "(unset)",
      "WhatsApp Business Account id for business-messaging events when the click-to-WhatsApp referral lacks it."),

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from sync.attribution.destination import DestinationConfig
 from sync.attribution.network import Network
 from sync.attribution.networks import network as lookup
+from sync.http.versions import VersionUse
 from sync.settings import Settings
 
 if TYPE_CHECKING:
@@ -47,11 +48,27 @@ def destination_config(settings: Settings, name: str, network: str, region: str 
     # only the API version is shared with the network's default destination: a second ad account must not
     # inherit its host (a proxy or sandbox would receive this account's token) or its test mode
     base = _get(settings, net, "base_url", conn, fallback=False) or net.base_url
-    version = _get(settings, net, "api_version", conn) or net.api_version
+    version = api_version_setting(settings, name, network)[1]
     own = net.configure(lambda key: _get(settings, net, key, conn, fallback=False),
                         {key: value for key, value in values.items() if value}, name)
     return DestinationConfig(name=name, network=network, base_url=base, api_version=version, default_region=region,
                              **own)
+
+
+def api_version_setting(settings: Settings, name: str, network: str) -> tuple[str, str]:
+    """(the variable that sets destination ``name``'s API version, the version): its own, the default's, or the default.
+
+    The variable is ``LIFESYNC_<PLATFORM>_API_VERSION[__<NAME>]`` as set, or ``… (default)`` when
+    no variable sets it and the network's default applies.
+    """
+    net = lookup(network)
+    conn = _connection(name, network)
+    variable = f"LIFESYNC_{net.settings_platform.upper()}_API_VERSION"
+    own = settings.connection_setting(net.settings_platform, "api_version", conn)
+    if own is not None:
+        return (variable if conn == "default" else f"{variable}__{conn.upper()}"), own
+    shared = settings.connection_setting(net.settings_platform, "api_version")  # the default destination's
+    return (variable, shared) if shared is not None else (f"{variable} (default)", net.api_version)
 
 
 def destination_configs(settings: Settings, config: Config) -> dict[str, DestinationConfig]:
@@ -67,3 +84,12 @@ def destination_configs(settings: Settings, config: Config) -> dict[str, Destina
 def enabled_destinations(settings: Settings, config: Config) -> frozenset[str]:
     """Names of the destinations conversions are written to the outbox for."""
     return frozenset(destination_configs(settings, config))
+
+
+def version_uses(settings: Settings, config: Config) -> list[VersionUse]:
+    """The API version each enabled destination whose credentials are set calls, with the variable that chose it."""
+    uses = []
+    for name, dest in destination_configs(settings, config).items():
+        variable, version = api_version_setting(settings, name, dest.network)
+        uses.append(VersionUse(lookup(dest.network).versions, version, variable, f"conversion destination {name!r}"))
+    return uses

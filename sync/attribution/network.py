@@ -2,7 +2,9 @@
 
 Each module of ``sync.attribution.networks`` (``meta``, ``tiktok``, ``google_ads``) builds its
 payloads, sends them, and declares here everything the shared code needs to know about it:
-the settings it reads and their defaults, its event names, how its user data is normalised
+the settings it reads and their defaults, the versions of its API with their published end
+dates (``versions``, a ``sync.http.versions.VersionTable`` that ``lifesync config check`` and
+the network's sandbox read), its event names, how its user data is normalised
 and hashed (``UserDataRules``), which touches it attributes (``TouchRules``), how old an event
 it still accepts, and what the delivery report and the demo read from its payloads. The
 registry (``sync.attribution.networks``) holds them by name; shared modules (configure,
@@ -27,6 +29,7 @@ if TYPE_CHECKING:  # a declaration only: at run time this module imports nothing
     from sync.attribution.facts import ContactFacts, ConversionFacts, TouchpointFacts
     from sync.attribution.hashing import UserDataRules
     from sync.attribution.touch import TouchRules
+    from sync.http.versions import VersionTable
 
 # One of the destination's own settings by key (LIFESYNC_<PLATFORM>_<KEY>[__<DESTINATION>]), or None.
 Setting = Callable[[str], str | None]
@@ -58,6 +61,7 @@ class Network:
     required_settings: tuple[str, ...]  # a destination without all of these is not enabled
     base_url: str  # default API host (a destination's base_url setting wins)
     api_version: str  # default API version (an api_version setting wins)
+    versions: VersionTable  # every version of its API with release and end dates, and their source
     event_names: Mapping[str, str]  # canonical conversion kind -> the network's event name
     user_data: UserDataRules  # how user data is normalised and which fields are hashed
     touches: TouchRules  # which touches it attributes a conversion to

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import os
 import sys
+from datetime import UTC, datetime
 
 import click
 
 from sync.cli import context
-from sync.errors import ConfigError, LifesyncError
+from sync.errors import ConfigError, ConfigIssue, LifesyncError, SettingsError
 from sync.settings import settings_table
 
 
@@ -42,27 +43,46 @@ def config() -> None:
 
 
 @config.command("check")
-def config_check() -> None:
-    """Validate lifecycle.yaml, every mapping and the settings naming them; list every error (exit 1 if any)."""
+@click.option("--on", "on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Judge vendor API versions as of this day (YYYY-MM-DD; default today, UTC).")
+def config_check(on: datetime | None) -> None:
+    """Validate lifecycle.yaml, every mapping and the settings naming them; list every error (exit 1 if any).
+
+    Also the vendor API version each configured connection and destination calls: past its
+    published end, or unknown, is an error; within 90 days of it, a warning (exit 0 on warnings alone).
+    """
     from sync.config import check_config
+    from sync.connectors.setting_issues import version_issues, version_uses
 
     settings = context.settings()
     issues = check_config(settings.config_dir)
+    uses = version_uses(settings)
     if issues:  # the connections' own settings can still be checked; their mappings cannot
         from sync.connectors.setting_issues import settings_issues
 
         issues += settings_issues(settings)
     else:
+        from sync.attribution.configure import version_uses as destination_versions
         from sync.config import load_config
         from sync.connectors.setting_issues import connection_issues
 
-        issues = connection_issues(settings, load_config(settings.config_dir))
+        config = load_config(settings.config_dir)
+        issues = connection_issues(settings, config)
+        try:
+            uses += destination_versions(settings, config)
+        except SettingsError as exc:  # a destination's own settings (e.g. its conversion actions) do not parse
+            issues.append(ConfigIssue("environment", "", str(exc)))
+    day = on.date() if on is not None else datetime.now(UTC).date()
+    errors, warnings = version_issues(uses, day)
+    issues += errors
     for issue in issues:
         click.echo(str(issue), err=True)
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
     if issues:
         click.echo(f"{len(issues)} error(s)", err=True)
         sys.exit(1)
-    click.echo("configuration OK")
+    click.echo("configuration OK" + (f" ({len(warnings)} warning(s))" if warnings else ""))
 
 
 @main.group()

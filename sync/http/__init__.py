@@ -7,6 +7,8 @@
   hooks ``read_error`` (the vendor's body) and ``judge`` (the vendor's verdict on an outcome)
 - ``ratelimit``: ``TokenBucket`` — a Redis token bucket per (connection, policy) that learns from headers
 - ``redact``: ``redact`` — the one place secrets and personal data are blanked
+- ``versions``: ``VersionTable`` — a vendor API's versions with their published end dates, and the one check
+  (current / ending within 90 days / ended / unknown) the settings check and the sandboxes share
 """
 
 from sync.http.errors import (
@@ -34,6 +36,7 @@ from sync.http.ratelimit import (
 from sync.http.redact import RedactingFilter, redact, redact_headers, redact_url
 from sync.http.retry import HttpClient, Judge, RetryPolicy
 from sync.http.session import HttpSession, join_url, make_session
+from sync.http.versions import ApiVersion, VersionTable, VersionUse, version_table
 
 __all__ = [
     "DEFAULT_TABLE",
@@ -42,6 +45,7 @@ __all__ = [
     "HUBSPOT_TEN_SECONDLY",
     "SALESFORCE_DAILY",
     "Action",
+    "ApiVersion",
     "Budget",
     "ErrorReader",
     "HttpClient",
@@ -55,6 +59,8 @@ __all__ = [
     "Rule",
     "TokenBucket",
     "VendorError",
+    "VersionTable",
+    "VersionUse",
     "classify",
     "join_url",
     "make_session",
@@ -64,4 +70,5 @@ __all__ = [
     "redact_headers",
     "redact_url",
     "vendor_text",
+    "version_table",
 ]

@@ -1,6 +1,7 @@
 """The ad-network registry: exactly the networks lifesync ships, each declaring everything shared code asks of it."""
 
 import ast
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,8 @@ from sync.attribution.destination import DestinationConfig
 from sync.attribution.hashing import FIELDS
 from sync.attribution.networks import NETWORKS, google_ads, meta, network, tiktok
 from sync.config.conversions import CANONICAL_KINDS
+from sync.http.versions import CURRENT, ENDED
+from sync.settings import SETTINGS
 
 ALL = pytest.mark.parametrize("net", list(NETWORKS.values()), ids=list(NETWORKS))
 
@@ -40,13 +43,43 @@ def test_a_network_module_dropped_into_the_package_is_registered(tmp_path, monke
 
 def test_defaults_are_todays_api_versions_and_hosts():
     assert {n.name: (n.base_url, n.api_version) for n in NETWORKS.values()} == {
-        "meta": ("https://graph.facebook.com", "v21.0"),
+        "meta": ("https://graph.facebook.com", "v26.0"),
         "tiktok": ("https://business-api.tiktok.com", "v1.3"),
         "google": ("https://googleads.googleapis.com", "v18"),
     }
     assert {n.name: n.settings_platform for n in NETWORKS.values()} == {
         "meta": "meta", "tiktok": "tiktok_events", "google": "google_ads"}
     assert {n.name: n.max_batch for n in NETWORKS.values()} == {"meta": 1000, "tiktok": 1000, "google": 2000}
+
+
+CHECKED = date(2026, 12, 6)  # the day the version tables were last checked against their sources
+
+
+@ALL
+def test_every_network_declares_its_versions_with_sources_and_its_default_is_one_of_them(net):
+    assert net.versions.find(net.api_version) is not None
+    assert net.versions.versions and all(v.source.startswith("https://") for v in net.versions.versions)
+    names = [v.name for v in net.versions.versions]
+    assert len(set(names)) == len(names)
+
+
+@ALL
+def test_the_settings_table_gives_each_network_its_default_version(net):
+    defaults = {name: default for name, default, _ in SETTINGS}
+    assert defaults[f"LIFESYNC_{net.settings_platform.upper()}_API_VERSION"] == net.api_version
+
+
+@pytest.mark.parametrize("net", [meta.NETWORK, tiktok.NETWORK], ids=["meta", "tiktok"])
+def test_a_default_version_is_current_and_does_not_end_within_a_year(net):
+    version = net.versions.find(net.api_version)
+    assert net.versions.check(net.api_version, CHECKED).state == CURRENT
+    assert version.ends is None or version.ends > CHECKED + timedelta(days=365)
+
+
+def test_googles_default_is_past_its_sunset_as_config_check_reports():
+    # v18 stays the default until the Data Manager transport replaces it (issue 16); the table tells the truth
+    assert google_ads.NETWORK.versions.check("v18", CHECKED).state == ENDED
+    assert google_ads.NETWORK.versions.find("v18").ends == date(2025, 8, 20)
 
 
 @ALL

@@ -138,3 +138,98 @@ def test_worker_on_an_unknown_queue_is_a_usage_error_naming_the_queues(cli):
     result = cli("worker", "ingest", "nosuchqueue")
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "unknown queue 'nosuchqueue'; lifesync's queues are ingest, sync, dispatch, maintenance" in result.output
+
+
+# --- config check: the vendor API versions the configuration calls, against their published end dates -----------
+
+META = {"LIFESYNC_META_ACCESS_TOKEN": "t", "LIFESYNC_META_DATASET_ID": "1"}
+GOOGLE = {"LIFESYNC_GOOGLE_ADS_DEVELOPER_TOKEN": "d", "LIFESYNC_GOOGLE_ADS_ACCESS_TOKEN": "a",
+          "LIFESYNC_GOOGLE_ADS_CUSTOMER_ID": "123-456-7890"}
+
+
+def _env(monkeypatch, **values: str) -> None:
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+
+
+def test_config_check_errs_on_googles_sunset_default_only_once_a_google_destination_is_configured(cli, monkeypatch):
+    quiet = cli("config", "check", "--on", "2026-12-06")
+    assert quiet.exit_code == 0 and quiet.output == "configuration OK\n"  # no credentials: nothing calls Google
+    _env(monkeypatch, **GOOGLE)
+    res = cli("config", "check", "--on", "2026-12-06")
+    assert res.exit_code == 1 and "1 error(s)" in res.output
+    assert ("environment: conversion destination 'google': LIFESYNC_GOOGLE_ADS_API_VERSION (default) = v18: "
+            "Google Ads API v18 ended on 2025-08-20") in res.output
+    assert "set it to one of: v26 (until 2027-11), v25 (until 2027-08)" in res.output
+
+
+@pytest.mark.parametrize(("version", "exit_code", "says"), [
+    (None, 0, "configuration OK\n"),  # today's default, v26.0
+    ("v25.0", 0, "warning: environment: conversion destination 'meta': LIFESYNC_META_API_VERSION = v25.0: Meta "
+                 "Marketing API (Conversions API) v25.0 ends on 2027-02-23, in 79 days"),
+    ("v21.0", 1, "LIFESYNC_META_API_VERSION = v21.0: Meta Marketing API (Conversions API) v21.0 ended on 2025-09-09"),
+    ("v99.0", 1, "LIFESYNC_META_API_VERSION = v99.0, which is not a Meta Marketing API (Conversions API) version "
+                 "available on 2026-12-06; set it to one of: v27.0, v26.0, v25.0 (until 2027-02-23)"),
+])
+def test_config_check_judges_metas_version_today(cli, monkeypatch, version, exit_code, says):
+    _env(monkeypatch, **META, **({"LIFESYNC_META_API_VERSION": version} if version else {}))
+    res = cli("config", "check", "--on", "2026-12-06")
+    assert res.exit_code == exit_code and says in res.output
+    if exit_code == 0 and version:
+        assert res.output.endswith("configuration OK (1 warning(s))\n")
+
+
+def test_config_check_names_a_named_destinations_own_variable(cli, monkeypatch, tmp_path):
+    shutil.copytree(BUNDLED_CONFIG_DIR, tmp_path / "cfg")
+    conversions = tmp_path / "cfg" / "conversions.yaml"
+    conversions.write_text(conversions.read_text() + "  meta-eu:\n    network: meta\n    kinds: [purchase]\n")
+    _env(monkeypatch, LIFESYNC_CONFIG_DIR=str(tmp_path / "cfg"), **META, LIFESYNC_META_API_VERSION="v27.0",
+         LIFESYNC_META_ACCESS_TOKEN__META_EU="t2", LIFESYNC_META_DATASET_ID__META_EU="2",
+         LIFESYNC_META_API_VERSION__META_EU="v24.0")
+    res = cli("config", "check", "--on", "2026-12-06")
+    assert res.exit_code == 1 and "1 error(s)" in res.output
+    assert ("conversion destination 'meta-eu': LIFESYNC_META_API_VERSION__META_EU = v24.0: Meta Marketing API "
+            "(Conversions API) v24.0 ended on 2026-11-10") in res.output
+    monkeypatch.delenv("LIFESYNC_META_API_VERSION__META_EU")  # now it shares the default destination's setting
+    assert cli("config", "check", "--on", "2026-12-06").output == "configuration OK\n"
+
+
+@pytest.mark.parametrize(("on", "exit_code", "says"), [
+    ("2026-12-06", 0, "configuration OK\n"),
+    ("2027-01-15", 0, "warning: environment: HubSpot connection 'default': the connector's /crm/v4/ (associations) "
+                      "calls v4: HubSpot API v4 ends on 2027-03-30, in 74 days"),
+    ("2027-03-30", 1, "HubSpot API v4 ended on 2027-03-30"),
+])
+def test_config_check_watches_the_hubspot_paths_the_connector_calls(cli, monkeypatch, on, exit_code, says):
+    _env(monkeypatch, LIFESYNC_HUBSPOT_TOKEN="pat-1")
+    res = cli("config", "check", "--on", on)
+    assert res.exit_code == exit_code and says in res.output
+
+
+def test_config_check_judges_salesforces_version_only_for_a_connection_that_calls_the_api(cli, monkeypatch):
+    _env(monkeypatch, LIFESYNC_SALESFORCE_API_VERSION="30.0")
+    assert cli("config", "check", "--on", "2026-12-06").exit_code == 0  # no client id: no API call
+    _env(monkeypatch, LIFESYNC_SALESFORCE_CLIENT_ID="c")
+    res = cli("config", "check", "--on", "2026-12-06")
+    assert res.exit_code == 1
+    assert ("Salesforce connection 'default': LIFESYNC_SALESFORCE_API_VERSION = 30.0: Salesforce REST API v30.0 "
+            "ended in 2025-06") in res.output
+    monkeypatch.delenv("LIFESYNC_SALESFORCE_API_VERSION")
+    assert cli("config", "check", "--on", "2026-12-06").exit_code == 0  # the default, v61.0, is supported
+
+
+def test_config_check_reports_a_destinations_malformed_setting_instead_of_failing(cli, monkeypatch):
+    _env(monkeypatch, **GOOGLE, LIFESYNC_GOOGLE_ADS_CONVERSION_ACTIONS="purchase")
+    res = cli("config", "check", "--on", "2026-12-06")
+    assert res.exit_code == 1 and "Traceback" not in res.output and "1 error(s)" in res.output
+    assert "environment: LIFESYNC_GOOGLE_ADS_CONVERSION_ACTIONS for destination 'google' must be" in res.output
+
+
+def test_config_check_still_judges_crm_versions_when_the_config_files_are_broken(cli, monkeypatch, tmp_path):
+    shutil.copytree(BUNDLED_CONFIG_DIR, tmp_path / "cfg")
+    (tmp_path / "cfg" / "lifecycle.yaml").write_text("stages: [\n")
+    _env(monkeypatch, LIFESYNC_CONFIG_DIR=str(tmp_path / "cfg"), LIFESYNC_SALESFORCE_CLIENT_ID="c",
+         LIFESYNC_SALESFORCE_API_VERSION="v20.0")
+    res = cli("config", "check", "--on", "2026-12-06")
+    assert res.exit_code == 1 and "lifecycle.yaml" in res.output and "2 error(s)" in res.output
+    assert "Salesforce REST API v20.0 ended in 2022-06" in res.output

@@ -190,3 +190,11 @@ def test_well_formed_settings_start_and_an_unconfigured_connection_is_still_404(
                   LIFESYNC_TWILIO_SIGNATURE_ALGORITHM="sha256").test_client()
     assert client.post("/webhooks/hubspot/salon2", data=b"[]").status_code == 404
     assert client.post("/webhooks/twilio/salon2", data=b"From=x").status_code == 404
+
+
+def test_a_vendor_api_version_past_its_end_does_not_stop_the_app(store, database_url):
+    # config check reports it; no webhook calls an ad network's API, so receiving goes on
+    client = _app(store, database_url, LIFESYNC_GOOGLE_ADS_DEVELOPER_TOKEN="d", LIFESYNC_GOOGLE_ADS_ACCESS_TOKEN="a",
+                  LIFESYNC_GOOGLE_ADS_CUSTOMER_ID="1234567890", LIFESYNC_META_ACCESS_TOKEN="t",
+                  LIFESYNC_META_DATASET_ID="1", LIFESYNC_META_API_VERSION="v12.0").test_client()
+    assert client.get("/healthz").status_code == 200

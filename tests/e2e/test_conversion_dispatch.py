@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -93,6 +94,23 @@ def test_2500_conversions_go_out_in_the_fewest_requests_each_network_allows(netw
     with store.transaction() as s:
         resp = s.scalars(select(model.Delivery.response).where(model.Delivery.destination == "meta")).first()
     assert resp["click_id"] == "fbc" and {"em", "ph", "fn", "ct", "country"} <= set(resp["keys"])
+
+
+def test_meta_is_called_at_todays_default_version_and_an_ended_one_gets_metas_own_refusal(networks, store):
+    meta, _, _, dests = networks
+    assert dests["meta"].api_version == "v26.0"  # and the tests above delivered through it
+    seed(store, 3, destinations=("meta",))
+    ended = replace(dests["meta"], api_version="v21.0")  # as LIFESYNC_META_API_VERSION=v21.0 would configure it
+    counts = dispatch_all(store, ended, sender_for(ended))
+    assert (counts.sent, counts.failed, meta.requests) == (0, 3, 1)  # refused whole, not bisected event by event
+    assert meta.accepted == [] and statuses(store, "meta") == {"dead": 3}
+    with store.transaction() as s:
+        reasons = set(s.scalars(select(model.DeadLetter.reason)))
+    assert len(reasons) == 1
+    reason = reasons.pop()
+    assert "set LIFESYNC_META_API_VERSION to a current one" in reason and "code 2635" in reason
+    assert "(#2635) You are calling a deprecated version of the Ads API. Please update to the latest version: v27.0." \
+        in reason
 
 
 def test_one_poisoned_event_is_dead_lettered_and_the_rest_of_its_batch_delivered(networks, store):

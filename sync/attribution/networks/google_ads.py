@@ -62,7 +62,7 @@ from sync.attribution.network import Network, Setting
 from sync.attribution.touch import TouchRules, attributed, click_id
 from sync.config.conversions import CANONICAL_KINDS
 from sync.errors import AuthError, RateLimited, SettingsError, TransientError, ValidationError
-from sync.http import Action, Rule, join_url
+from sync.http import Action, Rule, join_url, version_table
 
 log = logging.getLogger(__name__)
 
@@ -301,10 +301,30 @@ def delivery_summary(payload: Mapping[str, Any]) -> dict[str, Any]:
     return {"click_id": click, "keys": keys}
 
 
+# Google Ads API versions: release dates from the release notes (https://developers.google.com/google-ads/api/docs/release-notes),
+# sunsets from Google's reminders ("Starting on this date, all vNN API requests will begin to fail"), and the projected
+# months of v23-v26 from https://developers.google.com/ads/blog/posts/2025/09/more-frequent-releases-coming-for. The
+# default (v18) stays until the Data Manager transport lands; `lifesync config check` reports it. Checked 2026-12-06.
+_SUNSETS = "https://developers.google.com/ads/blog/posts/"
+VERSIONS = version_table("Google Ads API", "https://developers.google.com/google-ads/api/docs/sunset-dates", [
+    ("v26", "2026-10-14", "2027-11"), ("v25", "2026-07-22", "2027-08"), ("v24", "2026-04-22", "2027-05"),
+    ("v23", "2026-01", "2027-02"),
+    ("v22", "2025-10", "2026-10-07", _SUNSETS + "2026/09/google-ads-api-v22-sunset-reminder"),
+    ("v21", "2025-08", "2026-08-05", _SUNSETS + "2026/06/google-ads-api-v21-sunset-reminder"),
+    ("v20", "2025-06-04", "2026-06-10", _SUNSETS + "2026/04/google-ads-api-v20-sunset-reminder"),
+    ("v19", "2025-02-26", "2026-02-11", _SUNSETS + "2025/12/google-ads-api-v19-sunset-reminder"),
+    ("v18", "2024-10-16", "2025-08-20", _SUNSETS + "2025/07/google-ads-api-v18-sunset-reminder"),
+    ("v17", "2024-05", "2025-06-04", _SUNSETS + "2025/04/google-ads-api-v17-sunset-reminder"),
+    ("v16", "2024-02-21", "2025-02-05", _SUNSETS + "2025/01/google-ads-api-v16-sunset-reminder"),
+    ("v15", "2023-10-18", "2024-09-25", _SUNSETS + "2024/08/google-ads-api-v15-sunset-reminder"),
+    ("v14", "2023-06-07", "2024-06-05", _SUNSETS + "2024/04/google-ads-api-v14-sunset-reminder"),
+])
+
 NETWORK = Network(
     name=NAME, vendor=VENDOR, settings_platform="google_ads",
     required_settings=("developer_token", "access_token", "customer_id"), base_url="https://googleads.googleapis.com",
     api_version="v18", event_names=EVENT_NAMES, user_data=USER_DATA, touches=TOUCHES, build=build, sender=Sender,
     configure=configure, max_event_age=lambda _dest: CLICK_WINDOW_DAYS, delivery_summary=delivery_summary,
     event_label=lambda payload: str(payload.get("conversionAction", "")).rsplit("/", 1)[-1],
+    versions=VERSIONS,
 )

@@ -21,6 +21,10 @@
 * Otherwise ``action_source`` is ``dest.action_source`` (``system_generated``: a CRM event)
   with ``fbc`` = ``fb.1.{touch time ms}.{fbclid}`` built from a captured fbclid.
 * ``custom_data``: value, currency (3 letters, lowercase), order_id; a purchase needs both.
+* Fields Meta added between v21.0 and v27.0 that CRM and business-messaging events have no data
+  for, so they are not sent: ``custom_data.net_revenue``, ``referrer_url`` (a browser's),
+  ``original_event_data.order_id``/``event_id`` and ``attribution_data`` (for partners that
+  attribute themselves) — facebook-python-business-sdk 22.0-25.0 (``adobjects/serverside``).
 * LDU (contact consent ``ldu``): ``data_processing_options ["LDU"]`` with country/state 0
   (Meta geolocates).
 
@@ -30,7 +34,9 @@ for one bad event (code 100): the batch is bisected (``sync.attribution.delivery
 
 ``NETWORK`` declares it to the registry: settings ``LIFESYNC_META_*`` (access_token and
 dataset_id required; app_secret, waba_id, page_id, ig_account_id, test_event_code), events
-older than ``max_event_age_days`` (7) expire, user data all hashed, phones without ``+``.
+older than ``max_event_age_days`` (7) expire, user data all hashed, phones without ``+``, and
+``VERSIONS``: the Conversions API is a Marketing API endpoint, so its versions end on the
+Marketing API's dates (shorter-lived than the Graph API's); the default is v26.0.
 """
 
 from __future__ import annotations
@@ -65,7 +71,7 @@ from sync.attribution.hashing import UserDataRules
 from sync.attribution.network import Network, Setting
 from sync.attribution.touch import TouchRules, attributed
 from sync.errors import AuthError, PermanentError, RateLimited, TransientError, ValidationError
-from sync.http import Action, Rule, join_url
+from sync.http import Action, Rule, join_url, version_table
 
 NAME = "meta"
 VENDOR = "Meta Conversions API"
@@ -97,7 +103,36 @@ CODES: dict[str, Rule] = {
     **{code: Rule(Action.RATE_LIMITED, RateLimited, "rate limit reached")
        for code in ("4", "17", "32", "613", "80003")},
     **{code: Rule(Action.RETRY, TransientError, "a temporary error") for code in ("1", "2", "341", "368", "5000")},
+    # a version past its end: "(#2635) You are calling a deprecated version of the Ads API. Please update to the
+    # latest version: vNN.0." (https://developers.facebook.com/blog/post/2024/04/16/upcoming-change-in-marketing-api-version-deprecation)
+    "2635": Rule(Action.FAIL, PermanentError, "this API version has ended; set LIFESYNC_META_API_VERSION to a current "
+                                              "one (`lifesync config check` lists them)"),
+    # a version that does not exist: "Unknown path components" (https://github.com/arsduo/koala/issues/611)
+    "2500": Rule(Action.FAIL, PermanentError, "Meta knows no such path; is LIFESYNC_META_API_VERSION a real version?"),
 }
+
+# The Conversions API is a Marketing API endpoint: "Marketing API endpoints, including the Conversions API, don't
+# support auto-upgrade behavior and will throw an exception" for a deprecated version
+# (https://developers.facebook.com/blog/post/2021/09/14/introducing-facebook-graph-api-v12-marketing-api-v12/), so its
+# versions end on the Marketing API's dates, not on the Graph API's later ones (Graph v21.0 runs until 2027-01-21,
+# https://developers.facebook.com/docs/graph-api/changelog/versions/). Since 2024 Meta may instead upgrade a call to
+# an ended version whose endpoint did not change; lifesync does not count on it. Checked 2026-12-06.
+VERSIONS = version_table("Meta Marketing API (Conversions API)",
+                         "https://developers.facebook.com/docs/marketing-api/marketing-api-changelog/versions", [
+    ("v27.0", "2026-11-04", None), ("v26.0", "2026-07-29", None), ("v25.0", "2026-02-18", "2027-02-23"),
+    ("v24.0", "2025-10-08", "2026-11-10"), ("v23.0", "2025-05-29", "2026-06-09"), ("v22.0", "2025-01-21", "2026-02-19"),
+    ("v21.0", "2024-10-02", "2025-09-09"), ("v20.0", "2024-05-21", "2025-05-06"), ("v19.0", "2024-01-23", "2025-02-04"),
+    ("v18.0", "2023-09-12", "2024-08-13"), ("v17.0", "2023-05-23", "2024-05-14"), ("v16.0", "2023-02-02", "2024-02-06"),
+    ("v15.0", "2022-09-15", "2023-09-20"), ("v14.0", "2022-05-25", "2023-09-20"), ("v13.0", "2022-02-08", "2023-01-25"),
+    ("v12.0", "2021-09-14", "2022-08-09"), ("v11.0", "2021-06-08", "2022-02-23"), ("v10.0", "2021-02-23", "2021-10-04"),
+    ("v9.0", "2020-11-10", "2021-08-25"), ("v8.0", "2020-08-04", "2021-05-04"), ("v7.0", "2020-05-05", "2021-03-03"),
+    ("v6.0", "2020-02-03", "2021-02-08"), ("v5.0", "2019-10-29", "2020-09-28"), ("v4.0", "2019-07-29", "2020-03-31"),
+    ("v3.3", "2019-04-30", "2020-01-13"), ("v3.2", "2018-10-23", "2019-08-13"), ("v3.1", "2018-07-26", "2019-05-14"),
+    ("v3.0", "2018-05-01", "2019-02-01"), ("v2.12", "2018-01-30", "2018-08-07"), ("v2.11", "2017-11-07", "2018-08-07"),
+    ("v2.10", "2017-07-18", "2018-05-08"), ("v2.9", "2017-04-18", "2017-11-06"), ("v2.8", "2016-10-05", "2017-07-26"),
+    ("v2.7", "2016-07-13", "2017-04-25"), ("v2.6", "2016-04-12", "2016-10-05"), ("v2.5", "2015-10-07", "2016-07-13"),
+    ("v2.4", "2015-07-08", "2016-04-11"),
+])
 
 
 @dataclass(frozen=True)
@@ -346,8 +381,8 @@ def delivery_summary(payload: Mapping[str, Any]) -> dict[str, Any]:
 
 NETWORK = Network(
     name=NAME, vendor=VENDOR, settings_platform="meta", required_settings=("access_token", "dataset_id"),
-    base_url="https://graph.facebook.com", api_version="v21.0", event_names=EVENT_NAMES, user_data=USER_DATA,
-    touches=TOUCHES, build=build, sender=Sender, configure=configure,
+    base_url="https://graph.facebook.com", api_version="v26.0", versions=VERSIONS, event_names=EVENT_NAMES,
+    user_data=USER_DATA, touches=TOUCHES, build=build, sender=Sender, configure=configure,
     max_event_age=lambda dest: dest.max_event_age_days, delivery_summary=delivery_summary,
     event_label=lambda payload: str(payload.get("event_name")), business_messaging=True,
 )

@@ -67,7 +67,7 @@ from sync.attribution.hashing import UserDataRules
 from sync.attribution.network import Network, Setting
 from sync.attribution.touch import TouchRules, attributed
 from sync.errors import AuthError, RateLimited, TransientError, ValidationError
-from sync.http import Action, Rule, join_url
+from sync.http import Action, Rule, join_url, version_table
 
 log = logging.getLogger(__name__)
 
@@ -305,4 +305,10 @@ NETWORK = Network(
     base_url="https://business-api.tiktok.com", api_version="v1.3", event_names=EVENT_NAMES, user_data=USER_DATA,
     touches=TOUCHES, build=build, sender=Sender, configure=configure, max_event_age=max_event_age_days,
     delivery_summary=delivery_summary, event_label=lambda payload: str(payload.get("event")),
+    # TikTok's versioning and timelines pages (https://business-api.tiktok.com/portal/docs?id=1740578661644289): v1.2
+    # ended a year after v1.3 shipped; ⚠ dates as summarised by a third party (api-evangelist/tiktok-ads lifecycle,
+    # 2026-08-13) and the 2023-08 v1.3 migration notes of Rivery and Boomi. Checked 2026-12-06.
+    versions=version_table("TikTok Business API", "https://business-api.tiktok.com/portal/docs?id=1740029169927169", [
+        ("v1.3", "2022-08-15", None), ("v1.2", "2021-03-19", "2023-08-15"), ("v1.1", "2020-08-19", "2021-07-29"),
+        ("v1.0", None, "2021-01-20")]),
 )

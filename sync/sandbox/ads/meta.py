@@ -12,6 +12,12 @@ hex) in hashed fields and raw values in never-hash fields, ``fbc`` shaped
 ``fb.<n>.<13-digit ms>.<fbclid>``, business messaging with its channel, ids and event names,
 ``Purchase`` with ``value`` + ``currency``.
 
+Versions: the path's ``vNN.N`` is checked before the token, against the table lifesync's Meta
+network declares (``sync.attribution.networks.meta.VERSIONS``, the Marketing API's dates), on
+the sandbox clock's day: a version past its end gets Meta's code 2635 ("You are calling a
+deprecated version of the Ads API"), one that does not exist (or is not released yet that day)
+code 2500 ("Unknown path components"), both HTTP 400, nothing recorded.
+
 Subcodes: 33, 2804003 (too old) and 2804066 (business messaging event name) are Meta's; the
 others below are the sandbox's own choice (Meta's are not all published) — senders should act
 on ``code`` (100: fix the data), not on the subcode.
@@ -29,10 +35,13 @@ import math
 import re
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, Response, g, request
 
+from sync.attribution.networks.meta import VERSIONS
+from sync.http.versions import ENDED, UNKNOWN
 from sync.sandbox.ads.common import (
     CURRENCY,
     AdSandbox,
@@ -215,9 +224,10 @@ class MetaSandbox(AdSandbox):
         currency = custom.get("currency")
         if currency is not None and not (isinstance(currency, str) and CURRENCY.fullmatch(currency)):
             raise _bad(INVALID, "Invalid Currency", f"{where}: custom_data.currency must be a 3-letter ISO code")
+        for key in ("value", "net_revenue"):  # net_revenue: a float since 2025 (facebook-python-business-sdk 22.0)
+            if custom.get(key) is not None and not is_number(custom[key]):
+                raise _bad(INVALID, "Invalid Value", f"{where}: custom_data.{key} must be a number")
         value = custom.get("value")
-        if value is not None and not is_number(value):
-            raise _bad(INVALID, "Invalid Value", f"{where}: custom_data.value must be a number")
         if name == "Purchase" and (value is None or currency is None):
             raise _bad(NEEDS_VALUE, "Missing Purchase Value",
                        f"{where}: Purchase events need custom_data.value and custom_data.currency")
@@ -235,6 +245,23 @@ class MetaSandbox(AdSandbox):
                        f"{where}: LDU country must be 0 or 1 and state 0 or 1000")
 
     # ---- the request -----------------------------------------------------------------------------------------
+
+    def check_version(self, version: str, rest: str) -> None:
+        """Refuse a Graph API version Meta would refuse on the sandbox clock's day (``rest``: the path after it).
+
+        Past its end, Meta answers code 2635 naming its newest version, as quoted in
+        https://developers.facebook.com/blog/post/2024/04/16/upcoming-change-in-marketing-api-version-deprecation
+        and bodies recorded in facebook-java-business-sdk#136 and facebook-nodejs-business-sdk#178; a version
+        that does not exist gets "Unknown path components" (code 2500, https://github.com/arsduo/koala/issues/611).
+        """
+        day = datetime.fromtimestamp(self.clock(), UTC).date()
+        state = VERSIONS.check(version, day).state if VERSION.fullmatch(version) else UNKNOWN
+        if state == UNKNOWN:
+            raise MetaError(2500, f"Unknown path components: /{rest}")
+        if state == ENDED:
+            newest = VERSIONS.available(day)[0].name
+            raise MetaError(2635, f"(#2635) You are calling a deprecated version of the Ads API. Please update to the "
+                                  f"latest version: {newest}.")
 
     def authorize(self, params: dict[str, Any], dataset_id: str) -> str:
         """Check token, dataset and appsecret_proof; returns the token."""
@@ -330,12 +357,11 @@ def create_app(sandbox: MetaSandbox) -> Flask:
 
     @app.post("/<version>/<dataset_id>/events")
     def events(version: str, dataset_id: str) -> Response:
-        if not VERSION.fullmatch(version):
-            raise MetaError(2500, f"Unknown path components: /{version}/{dataset_id}/events", status=400)
         params: dict[str, Any] = {}
         with sandbox.lock:
             try:
                 params = _params()
+                sandbox.check_version(version, f"{dataset_id}/events")
                 sandbox.authorize(params, dataset_id)
                 if not sandbox.rate.admit():
                     raise sandbox.throttled()

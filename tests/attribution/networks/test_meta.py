@@ -317,6 +317,8 @@ def error(code, subcode=None, transient=None, status=400):
     (error(5000), "retry", 5, "temporary"),
     (error(999, transient=True), "retry", 5, "temporary"),
     (error(999), "failed", 1, "HTTP 400"),
+    (error(2635), "failed", 1, "set LIFESYNC_META_API_VERSION to a current one"),  # an ended version: not bisected
+    (error(2500), "failed", 1, "is LIFESYNC_META_API_VERSION a real version?"),
 ])
 def test_error_codes(mock, reply, status, attempts, says):
     mock.add(responses.POST, URL, status=reply[0], json=reply[1])
@@ -366,3 +368,17 @@ def test_no_token_secret_or_personal_data_in_logs_or_results(mock, caplog):
     assert results[0].status == "failed"
     for secret in (TOKEN, APP_SECRET, "john@example.com", "650 555 1212"):
         assert secret not in text
+
+
+def test_the_conversions_api_ends_each_version_on_the_marketing_apis_dates():
+    from datetime import date
+
+    from sync.http.versions import CURRENT, ENDED, ENDING
+
+    versions = meta_capi.NETWORK.versions
+    today = date(2026, 12, 6)
+    # a Marketing API endpoint: v21.0 ended on 2025-09-09, not on the Graph API's 2027-01-21
+    assert versions.find("v21.0").ends == date(2025, 9, 9) and versions.check("v21.0", today).state == ENDED
+    assert versions.check("v25.0", today).state == ENDING and versions.find("v25.0").ends == date(2027, 2, 23)
+    assert [versions.check(v, today).state for v in ("v26.0", "v27.0")] == [CURRENT, CURRENT]
+    assert meta_capi.NETWORK.api_version == "v26.0"

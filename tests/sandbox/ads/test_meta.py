@@ -6,6 +6,7 @@ import copy
 import hashlib
 import hmac
 import json
+from datetime import datetime
 
 import pytest
 from flask import Flask
@@ -351,3 +352,57 @@ def test_mounted_under_a_prefix_the_paths_and_fault_fragments_still_match(sandbo
 
     assert (broken.status_code, fine.status_code) == (503, 200)
     assert len(sandbox.accepted) == 1
+
+
+# --- versions: Meta's own refusals, on the sandbox clock's day ----------------------------------------------------
+
+def _at(day: str) -> float:
+    return datetime.fromisoformat(f"{day}T12:00:00+00:00").timestamp()
+
+
+def _send_at(day: str, version: str):
+    sandbox = MetaSandbox(clock=Clock(_at(day)))
+    at = int(_at(day))
+    answer = send(create_app(sandbox).test_client(), [event(event_time=at - 60)],
+                  path=f"/{version}/{MetaSandbox.DATASET_ID}/events")
+    return sandbox, answer
+
+
+@pytest.mark.parametrize(("day", "version", "code", "message"), [
+    ("2026-12-06", "v12.0", 2635, "(#2635) You are calling a deprecated version of the Ads API. Please update to the "
+                                  "latest version: v27.0."),
+    ("2026-12-06", "v21.0", 2635, "(#2635) You are calling a deprecated version of the Ads API. Please update to the "
+                                  "latest version: v27.0."),
+    ("2025-09-09", "v21.0", 2635, "(#2635) You are calling a deprecated version of the Ads API. Please update to the "
+                                  "latest version: v23.0."),
+    ("2026-12-06", "v99.0", 2500, f"Unknown path components: /{MetaSandbox.DATASET_ID}/events"),
+    ("2026-07-28", "v26.0", 2500, f"Unknown path components: /{MetaSandbox.DATASET_ID}/events"),  # not released yet
+    ("2026-12-06", "latest", 2500, f"Unknown path components: /{MetaSandbox.DATASET_ID}/events"),
+])
+def test_a_version_meta_refuses_gets_metas_error_and_nothing_is_recorded(day, version, code, message):
+    sandbox, answer = _send_at(day, version)
+
+    assert answer.status_code == 400
+    assert answer.json["error"] == {"message": message, "type": "OAuthException", "code": code, "is_transient": False,
+                                    "fbtrace_id": answer.json["error"]["fbtrace_id"]}
+    assert sandbox.accepted == [] and (sandbox.rejected_batches, sandbox.rejected_events) == (1, 1)
+
+
+@pytest.mark.parametrize(("day", "version"), [
+    ("2025-09-08", "v21.0"),  # the last day before the Marketing API's end for v21.0
+    ("2026-12-06", "v25.0"), ("2026-12-06", "v26.0"), ("2026-12-06", "v27.0"),
+    ("2026-07-29", "v26.0"),  # its release day
+])
+def test_a_version_meta_serves_that_day_is_accepted(day, version):
+    sandbox, answer = _send_at(day, version)
+    assert answer.status_code == 200, answer.json
+    assert len(sandbox.accepted) == 1
+
+
+def test_the_sandbox_and_lifesyncs_meta_network_read_one_version_table():
+    from sync.attribution.networks.meta import NETWORK
+    from sync.sandbox.ads import meta as sandbox_meta
+
+    assert sandbox_meta.VERSIONS is NETWORK.versions
+    sandbox, answer = _send_at("2026-12-06", NETWORK.api_version)  # today's default is accepted today
+    assert answer.status_code == 200 and len(sandbox.accepted) == 1

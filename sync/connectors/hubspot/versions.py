@@ -1,0 +1,44 @@
+"""HubSpot's REST API versions with their published end dates, and the ones this connector calls.
+
+Since 2026-03-30 HubSpot versions its REST APIs by date (``/crm/objects/2026-09/contacts``):
+a new version every March and September, *current* for 6 months, *supported* until 18 months
+after its release, then *unsupported* (no fixes; it may keep answering). The numbered paths end
+on their own dates: ``/v4/`` on 2027-03-30, ``/v1/``-``/v3/`` in September 2027 (month only).
+``ends`` below is where support ends — what ``lifesync config check`` warns about.
+
+``versions_in_use`` says which of them a connection calls. Today that is fixed by the code's
+paths (``/crm/v3/`` objects, search, batch and properties, ``/crm/v4/`` associations,
+``/oauth/v1/token``), not by a setting; when the date-based paths arrive with their setting,
+this function reads it, and nothing else has to change.
+"""
+
+from __future__ import annotations
+
+from sync.connectors.hubspot.settings import HubSpotSettings
+from sync.http.versions import VersionUse, version_table
+
+_CHANGELOG = "https://developers.hubspot.com/changelog/"
+# Checked 2026-12-06. Date-based versions: unsupported 18 months after GA
+# (https://developers.hubspot.com/docs/developer-tooling/platform/versioning); 2026-09 shipped on 2026-09-08
+# (https://developers.hubspot.com/changelog, "Breaking Change: CRM API Write Validation Enforcement").
+VERSIONS = version_table("HubSpot API", "https://developers.hubspot.com/docs/developer-tooling/platform/versioning", [
+    ("2026-09", "2026-09-08", "2028-03-08"),
+    ("2026-03", "2026-03-30", "2027-09-30"),
+    ("v4", None, "2027-03-30", _CHANGELOG + "deprecating-support-for-hubspot-v4-apis"),
+    ("v3", None, "2027-09", _CHANGELOG + "legacy-apis-and-legacy-apps-whats-going-unsupported-and-when"),
+    ("v2", None, "2027-09", _CHANGELOG + "legacy-apis-and-legacy-apps-whats-going-unsupported-and-when"),
+    ("v1", None, "2027-09", _CHANGELOG + "legacy-apis-and-legacy-apps-whats-going-unsupported-and-when"),
+])
+
+# (version, the paths of this connector that call it)
+LEGACY_PATHS = (("v3", "/crm/v3/ (objects, search, batch, properties)"), ("v4", "/crm/v4/ (associations)"),
+                ("v1", "/oauth/v1/token (token refresh)"))
+_FIX = "move the connector to HubSpot's date-based paths (issue 16); no setting chooses these yet"
+
+
+def versions_in_use(conf: HubSpotSettings) -> list[VersionUse]:
+    """The HubSpot API versions ``conf``'s connection calls (the OAuth path only when it refreshes tokens)."""
+    user = f"HubSpot connection {conf.connection!r}"
+    oauth = bool(conf.refresh_token)
+    return [VersionUse(VERSIONS, version, f"the connector's {paths}", user, _FIX)
+            for version, paths in LEGACY_PATHS if version != "v1" or oauth]
