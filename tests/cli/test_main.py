@@ -194,16 +194,21 @@ def test_config_check_names_a_named_destinations_own_variable(cli, monkeypatch, 
     assert cli("config", "check", "--on", "2026-12-06").output == "configuration OK\n"
 
 
-@pytest.mark.parametrize(("on", "exit_code", "says"), [
-    ("2026-12-06", 0, "configuration OK\n"),
-    ("2027-01-15", 0, "warning: environment: HubSpot connection 'default': the connector's /crm/v4/ (associations) "
-                      "calls v4: HubSpot API v4 ends on 2027-03-30, in 74 days"),
-    ("2027-03-30", 1, "HubSpot API v4 ended on 2027-03-30"),
+@pytest.mark.parametrize(("version", "on", "exit_code", "says"), [
+    ("2026-09", "2026-12-06", 0, "configuration OK\n"),
+    ("2026-03", "2027-07-15", 0, "warning: environment: HubSpot connection 'default': LIFESYNC_HUBSPOT_API_VERSION = "
+                                 "2026-03: HubSpot API 2026-03 ends on 2027-09-30, in 77 days"),
+    ("2026-03", "2027-09-30", 1, "HubSpot API 2026-03 ended on 2027-09-30"),
+    ("legacy", "2026-12-06", 0, "configuration OK\n"),
+    ("legacy", "2027-01-15", 0, "warning: environment: HubSpot connection 'default': the connector's /crm/v4/ "
+                                "(associations) (LIFESYNC_HUBSPOT_API_VERSION=legacy) calls v4: HubSpot API v4 ends on "
+                                "2027-03-30, in 74 days"),
+    ("legacy", "2027-03-30", 1, "HubSpot API v4 ended on 2027-03-30"),
 ])
-def test_config_check_watches_the_hubspot_paths_the_connector_calls(cli, monkeypatch, on, exit_code, says):
-    _env(monkeypatch, LIFESYNC_HUBSPOT_TOKEN="pat-1")
+def test_config_check_watches_the_hubspot_version_the_connection_calls(cli, monkeypatch, version, on, exit_code, says):
+    _env(monkeypatch, LIFESYNC_HUBSPOT_TOKEN="pat-1", LIFESYNC_HUBSPOT_API_VERSION=version)
     res = cli("config", "check", "--on", on)
-    assert res.exit_code == exit_code and says in res.output
+    assert res.exit_code == exit_code and says in res.output, res.output
 
 
 def test_config_check_judges_salesforces_version_only_for_a_connection_that_calls_the_api(cli, monkeypatch):

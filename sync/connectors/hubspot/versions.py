@@ -6,14 +6,15 @@ after its release, then *unsupported* (no fixes; it may keep answering). The num
 on their own dates: ``/v4/`` on 2027-03-30, ``/v1/``-``/v3/`` in September 2027 (month only).
 ``ends`` below is where support ends — what ``lifesync config check`` warns about.
 
-``versions_in_use`` says which of them a connection calls. Today that is fixed by the code's
-paths (``/crm/v3/`` objects, search, batch and properties, ``/crm/v4/`` associations,
-``/oauth/v1/token``), not by a setting; when the date-based paths arrive with their setting,
-this function reads it, and nothing else has to change.
+``versions_in_use`` says which of them a connection calls: the date-based version its
+``LIFESYNC_HUBSPOT_API_VERSION`` names (``sync.connectors.hubspot.endpoints``), or with
+``legacy`` the numbered paths (``/crm/v3/`` objects, search, batch and properties, ``/crm/v4/``
+associations); and ``/oauth/v1/token`` when it refreshes OAuth tokens.
 """
 
 from __future__ import annotations
 
+from sync.connectors.hubspot.endpoints import DEFAULT_VERSION, LEGACY
 from sync.connectors.hubspot.settings import HubSpotSettings
 from sync.http.versions import VersionUse, version_table
 
@@ -30,15 +31,22 @@ VERSIONS = version_table("HubSpot API", "https://developers.hubspot.com/docs/dev
     ("v1", None, "2027-09", _CHANGELOG + "legacy-apis-and-legacy-apps-whats-going-unsupported-and-when"),
 ])
 
-# (version, the paths of this connector that call it)
-LEGACY_PATHS = (("v3", "/crm/v3/ (objects, search, batch, properties)"), ("v4", "/crm/v4/ (associations)"),
-                ("v1", "/oauth/v1/token (token refresh)"))
-_FIX = "move the connector to HubSpot's date-based paths (issue 16); no setting chooses these yet"
+# (version, the paths of this connector that call it) with LIFESYNC_HUBSPOT_API_VERSION=legacy
+LEGACY_PATHS = (("v3", "/crm/v3/ (objects, search, batch, properties)"), ("v4", "/crm/v4/ (associations)"))
+OAUTH_PATH = ("v1", "/oauth/v1/token (token refresh)")
+_FIX_LEGACY = f"set {HubSpotSettings.variable('api_version')} to a date-based version, e.g. {DEFAULT_VERSION}"
+_FIX_OAUTH = "HubSpot publishes no date-based OAuth token path yet; it answers on /oauth/v1/ until its end date"
 
 
 def versions_in_use(conf: HubSpotSettings) -> list[VersionUse]:
     """The HubSpot API versions ``conf``'s connection calls (the OAuth path only when it refreshes tokens)."""
     user = f"HubSpot connection {conf.connection!r}"
-    oauth = bool(conf.refresh_token)
-    return [VersionUse(VERSIONS, version, f"the connector's {paths}", user, _FIX)
-            for version, paths in LEGACY_PATHS if version != "v1" or oauth]
+    variable = HubSpotSettings.variable("api_version", conf.connection)
+    if conf.api_version == LEGACY:
+        uses = [VersionUse(VERSIONS, version, f"the connector's {paths} ({variable}=legacy)", user, _FIX_LEGACY)
+                for version, paths in LEGACY_PATHS]
+    else:
+        uses = [VersionUse(VERSIONS, conf.api_version, variable, user)]
+    if conf.refresh_token:
+        uses.append(VersionUse(VERSIONS, OAUTH_PATH[0], f"the connector's {OAUTH_PATH[1]}", user, _FIX_OAUTH))
+    return uses

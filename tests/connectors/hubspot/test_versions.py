@@ -1,4 +1,4 @@
-"""HubSpot's version table and the versions a connection calls (the legacy paths, until the date-based ones land)."""
+"""HubSpot's version table and the versions a connection calls (its date-based version, or the legacy paths)."""
 
 from __future__ import annotations
 
@@ -14,11 +14,19 @@ def conf(**env: str) -> HubSpotSettings:
     return HubSpotSettings.of(Settings.from_env({"DATABASE_URL": "sqlite://", **env}))
 
 
-def test_a_private_app_token_calls_v3_and_v4_and_an_oauth_connection_also_v1():
-    assert [u.version for u in versions_in_use(conf(LIFESYNC_HUBSPOT_TOKEN="pat"))] == ["v3", "v4"]
-    oauth = versions_in_use(conf(LIFESYNC_HUBSPOT_REFRESH_TOKEN="r", LIFESYNC_HUBSPOT_OAUTH_CLIENT_ID="c"))
-    assert [u.version for u in oauth] == ["v3", "v4", "v1"]
-    assert oauth[2].setting == "the connector's /oauth/v1/token (token refresh)" and oauth[2].fix
+def test_a_connection_calls_its_date_based_version_and_an_oauth_connection_also_v1():
+    plain = versions_in_use(conf(LIFESYNC_HUBSPOT_TOKEN="pat"))
+    assert [(u.version, u.setting) for u in plain] == [("2026-09", "LIFESYNC_HUBSPOT_API_VERSION")]
+    oauth = versions_in_use(conf(LIFESYNC_HUBSPOT_REFRESH_TOKEN="r", LIFESYNC_HUBSPOT_OAUTH_CLIENT_ID="c",
+                                 LIFESYNC_HUBSPOT_API_VERSION="2026-03"))
+    assert [u.version for u in oauth] == ["2026-03", "v1"]
+    assert oauth[1].setting == "the connector's /oauth/v1/token (token refresh)" and oauth[1].fix
+
+
+def test_the_legacy_setting_calls_v3_and_v4_and_says_what_to_set_instead():
+    legacy = versions_in_use(conf(LIFESYNC_HUBSPOT_TOKEN="pat", LIFESYNC_HUBSPOT_API_VERSION="legacy"))
+    assert [u.version for u in legacy] == ["v3", "v4"]
+    assert all("LIFESYNC_HUBSPOT_API_VERSION=legacy" in u.setting and "2026-09" in u.fix for u in legacy)
 
 
 def test_v4_ends_before_the_other_legacy_paths_and_the_dated_versions_last_18_months():
