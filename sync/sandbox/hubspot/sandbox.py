@@ -173,7 +173,8 @@ class HubSpotSandbox:
         """Define a custom property (portals add their own; writes to undefined properties are refused)."""
         with self.lock:
             kind = "enumeration" if options else type
-            self.schema[object_type][name] = PropertyDef(name, kind, "select" if options else "text", options)
+            self.schema[object_type][name] = PropertyDef(name, kind, "select" if options else "text", options,
+                                                         custom=True)
 
     def add_validation_rule(self, object_type: str, required: str, *, when: tuple[str, str] | None = None,
                             on_create: bool = False) -> None:

@@ -56,17 +56,28 @@ class PropertyDef:
     options: tuple[str, ...] = ()
     read_only: bool = False
     labels: dict[str, str] = field(default_factory=dict, compare=False)
+    custom: bool = False  # defined by the portal (add_property), not by HubSpot
 
     def describe(self, object_type: str) -> dict[str, Any]:
-        """The property as the Properties API returns it."""
-        return {
+        """The property as the Properties API returns it.
+
+        ``description`` and the three ``modificationMetadata`` flags are always present, as in
+        HubSpot's answers (tests/fixtures/hubspot_api/lifecyclestage_property.json) and as the
+        ``Property`` model of HubSpot's own SDK (hubspot-api-client) requires.
+        """
+        body: dict[str, Any] = {
             "name": self.name, "label": self.name.replace("_", " ").title(), "type": self.type,
-            "fieldType": self.field_type, "groupName": f"{SINGULAR[object_type].lower()}information",
+            "fieldType": self.field_type, "description": "", "groupName": f"{SINGULAR[object_type].lower()}information",
             "options": [{"label": self.labels.get(value, _LABELS.get(value, value.replace("_", " ").title())),
                          "value": value, "displayOrder": order, "hidden": False}
                         for order, value in enumerate(self.options)],
-            "hasUniqueValue": self.name == "email", "modificationMetadata": {"readOnlyValue": self.read_only},
+            "hasUniqueValue": self.name == "email",
+            "modificationMetadata": {"archivable": True, "readOnlyDefinition": not self.custom,
+                                     "readOnlyValue": self.read_only},
         }
+        if not self.custom:
+            body["hubspotDefined"] = True
+        return body
 
 
 def _enum(name: str, options: tuple[str, ...]) -> PropertyDef:
