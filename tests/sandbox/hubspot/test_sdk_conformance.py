@@ -2,7 +2,8 @@
 
 The SDK is driven over loopback (``SandboxServer``) with its own client pointed at the sandbox
 (``host``) and the sandbox's token, through the calls lifesync makes: objects list/get, search,
-batch read/create/update/upsert, properties, associations (v4 batch read) and the error bodies.
+batch read/create/update/upsert, properties, associations (v4 batch read), the OAuth token
+refresh and the error bodies.
 The SDK's paths are the legacy ``/crm/v3``/``/crm/v4`` ones; the dated paths answer the same
 shapes, checked by deserialising their bodies with the SDK's ``ApiClient``.
 
@@ -38,6 +39,7 @@ from hubspot.crm.contacts import (
     SimplePublicObjectInput,
     SimplePublicObjectInputForCreate,
 )
+from hubspot.oauth import ApiException as OAuthApiException
 
 from sync.sandbox.hubspot.sandbox import HubSpotSandbox
 from sync.sandbox.server import SandboxServer
@@ -259,3 +261,23 @@ def test_dated_properties_and_associations_answer_what_the_sdks_models_read(port
         _Body(assoc.content), "BatchResponsePublicAssociationMultiWithLabel")
     assert answer.results[0]._from.id == deal["id"]
     assert answer.completed_at.tzinfo is not None and answer.completed_at <= datetime.now(UTC)
+
+
+def test_oauth_refresh_and_its_error_deserialise(portal):
+    sandbox, base = portal
+    api = HubSpot(host=base, client_side_validation=True)
+    token = api.oauth.tokens_api.create(grant_type="refresh_token", client_id=sandbox.CLIENT_ID,
+                                        client_secret=sandbox.CLIENT_SECRET, refresh_token=sandbox.REFRESH_TOKEN)
+    assert token.token_type == "bearer" and token.expires_in > 0
+    assert sdk(base, token.access_token).crm.contacts.basic_api.get_page(limit=1).results
+    with pytest.raises(OAuthApiException) as refused:
+        api.oauth.tokens_api.create(grant_type="refresh_token", client_id=sandbox.CLIENT_ID, client_secret="wrong",
+                                    refresh_token=sandbox.REFRESH_TOKEN)
+    assert refused.value.status == 400
+    # The SDK's oauth Error model (category required, no status) describes the v3 token endpoint; /oauth/v1/token
+    # answers {"status": "BAD_CLIENT_SECRET"|"BAD_REFRESH_TOKEN", "message"} without a category
+    # (https://www.nango.dev/blog/hubspot-oauth-bad-refresh-token), so it is read with the SDK's default config
+    lenient = HubSpot(host=base).oauth.tokens_api.api_client
+    error = lenient.deserialize(_Body(refused.value.body), "Error")
+    assert error.message == "missing or invalid client secret" and error.correlation_id
+    assert json.loads(refused.value.body)["status"] == "BAD_CLIENT_SECRET"
