@@ -373,6 +373,24 @@ def create_app(sandbox: MetaSandbox) -> Flask:
             headers = sandbox.usage_header()
         return json_response(200, {**body, "fbtrace_id": _trace(g.request_index)}, headers)
 
+    @app.get("/<version>/<dataset_id>")
+    def dataset(version: str, dataset_id: str) -> Response:
+        """The dataset node's read (``fields=id,name``), as ``lifesync connections check`` makes it.
+
+        https://developers.facebook.com/docs/marketing-api/reference/ads-pixel/: the same token,
+        object and appsecret_proof checks as an upload.
+        """
+        with sandbox.lock:
+            params = _params()
+            sandbox.check_version(version, dataset_id)
+            sandbox.authorize(params, dataset_id)
+            if not sandbox.rate.admit():
+                raise sandbox.throttled()
+        node = {"id": dataset_id, "name": "lifesync sandbox dataset"}
+        fields = [f.strip() for f in str(params.get("fields") or "id").split(",") if f.strip()]
+        return json_response(200, {k: node[k] for k in fields if k in node} | {"id": dataset_id},
+                             sandbox.usage_header())
+
     return app
 
 
