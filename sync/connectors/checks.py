@@ -17,6 +17,9 @@ The reads, per vendor:
 - Salesforce: ``GET /services/data/vXX.X/limits`` (the org's limits, any API user with "View
   Setup and Configuration"; https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/
   api_rest/resources_limits.htm), after the OAuth refresh the connector does anyway.
+- respond.io: ``GET /v2/space/user`` (list the workspace's users; ``{items, pagination}``), the
+  cheapest read of its Developer API (https://docs.respond.io/developer-api, Bearer token; the
+  list-users call: https://learn.integray.app/connectoracademy/connectors/RespondioListUsers/3.0/).
 - Ad networks: their ``Network.check`` (``sync.attribution.networks``); a network without one
   is reported as not checked.
 """
@@ -27,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sync.errors import LifesyncError, SyncError
+from sync.errors import LifesyncError, SyncError, TransientError
 from sync.http.redact import redact
 
 if TYPE_CHECKING:
@@ -117,6 +120,33 @@ def check_salesforce(settings: Settings, connection: str, **kwargs: Any) -> str:
     return f"API requests today: {daily.get('Remaining', 0):,} of {daily.get('Max', 0):,} left"
 
 
+def check_respondio(settings: Settings, connection: str, **_: Any) -> str:
+    """The workspace's users with the connection's API token: ``3 workspace user(s) on the first page``.
+
+    A refusal keeps respond.io's own message (its client's ``raise_for`` names the setting on a
+    401/403 but leaves the body out, which a connection test should show).
+    """
+    import requests
+
+    from sync.connectors.respondio.client import RespondioClient, raise_for, vendor_message
+
+    client = RespondioClient.from_settings(settings, connection)
+    try:
+        response = client.session.get(f"{client.base_url}/space/user", timeout=client.timeout)
+    except (requests.ConnectionError, requests.Timeout) as exc:
+        raise TransientError(f"could not reach respond.io ({type(exc).__name__})") from None
+    try:
+        raise_for(response)
+    except SyncError as exc:
+        said = vendor_message(response)
+        if said and said not in str(exc):
+            raise type(exc)(f"{exc}: {said}", status=exc.status, vendor_message=said) from None
+        raise
+    body = response.json() if response.content else {}
+    items = body.get("items") if isinstance(body, dict) else None
+    return f"{len(items) if isinstance(items, list) else 0} workspace user(s) on the first page"
+
+
 CRM_CHECKS: dict[str, Callable[..., str]] = {"hubspot": check_hubspot, "salesforce": check_salesforce}
 
 
@@ -132,7 +162,7 @@ def check_destination(dest: DestinationConfig, session: Any = None) -> CheckResu
 
 
 def check_all(settings: Settings, config: Config | None, **crm_kwargs: Any) -> list[CheckResult]:
-    """Every configured CRM connection, then every enabled destination (when ``config`` is given), in order.
+    """Every configured CRM connection, respond.io workspace, then enabled destination (with ``config``), in order.
 
     ``crm_kwargs`` go to the connectors (``tokens=``, ``sleep=``); a connection whose settings do
     not parse is a FAILED line naming the variable, like any other refusal.
@@ -144,6 +174,11 @@ def check_all(settings: Settings, config: Config | None, **crm_kwargs: Any) -> l
         for connection in configured_connections(settings, system):
             check = CRM_CHECKS[system]
             results.append(run_check(system, connection, lambda c=check, n=connection: c(settings, n, **crm_kwargs)))
+    from sync.connectors.respondio.settings import RespondioSettings
+
+    for connection in RespondioSettings.configured_connections(settings):
+        if RespondioSettings.is_set(settings, "api_token", connection):  # webhook keys alone: nothing to call
+            results.append(run_check("respondio", connection, lambda n=connection: check_respondio(settings, n)))
     if config is not None:
         from sync.attribution.configure import destination_configs
 

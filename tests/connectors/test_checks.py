@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+import requests
+import responses
+from responses import matchers
 from support.crm import settings_for
 
 from sync.config import load_config
@@ -13,6 +18,7 @@ from sync.sandbox.ads.tiktok import TikTokSandbox
 from sync.sandbox.hubspot.sandbox import HubSpotSandbox
 from sync.sandbox.salesforce.sandbox import SalesforceSandbox
 from sync.sandbox.server import SandboxServer
+from sync.settings import Settings
 
 CONFIG = load_config(None)
 NO_SLEEP = {"sleep": lambda seconds: None}
@@ -81,3 +87,44 @@ def test_a_meta_dataset_the_token_cannot_see_is_metas_object_error(server, datab
     settings = settings_for(server, database_url, LIFESYNC_META_DATASET_ID="999")
     result = by_label(check_all(settings, CONFIG, **NO_SLEEP))["meta/meta"]
     assert result.status == FAILED and "Object with ID '999' does not exist" in result.detail
+
+
+RESPONDIO = "https://api.respond.io/v2"
+
+
+@pytest.fixture
+def respondio(database_url):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIFESYNC_")}
+    env.update(DATABASE_URL=database_url, LIFESYNC_RESPONDIO_API_TOKEN="respondio-token-0123456789",
+               LIFESYNC_RESPONDIO_API_TOKEN__SHOP2="respondio-other-0123456789",
+               LIFESYNC_RESPONDIO_WEBHOOK_KEY__HOOKS_ONLY="k1")
+    with responses.RequestsMock() as mock:
+        yield Settings.from_env(env), mock
+
+
+def test_respondio_lists_the_workspace_users_per_connection_with_its_own_token(respondio):
+    settings, mock = respondio
+    ok = {"items": [{"id": 1, "firstName": "Ana"}, {"id": 2, "firstName": "Rui"}],
+          "pagination": {"next": None, "previous": None}}
+    mock.add(responses.GET, f"{RESPONDIO}/space/user", json=ok,
+             match=[matchers.header_matcher({"Authorization": "Bearer respondio-token-0123456789"})])
+    mock.add(responses.GET, f"{RESPONDIO}/space/user", status=401, json={"message": "Unauthorized: invalid token"},
+             match=[matchers.header_matcher({"Authorization": "Bearer respondio-other-0123456789"})])
+    results = by_label(check_all(settings, None))
+    assert list(results) == ["respondio/default", "respondio/shop2"]  # a webhook-only connection calls nothing
+    assert results["respondio/default"].line() == "respondio/default  OK (2 workspace user(s) on the first page)"
+    shop2 = results["respondio/shop2"]
+    assert shop2.status == FAILED
+    assert shop2.detail == ("respond.io rejected the API token (HTTP 401); check LIFESYNC_RESPONDIO_API_TOKEN: "
+                            "Unauthorized: invalid token")
+    assert "respondio-other" not in shop2.line()
+
+
+def test_an_unreachable_respondio_is_a_failed_line_not_a_crash(respondio):
+    settings, mock = respondio
+    mock.add(responses.GET, f"{RESPONDIO}/space/user", body=requests.ConnectionError("refused"))
+    mock.add(responses.GET, f"{RESPONDIO}/space/user", json={"items": []})
+    results = by_label(check_all(settings, None))
+    assert results["respondio/default"].status == FAILED
+    assert results["respondio/default"].detail == "could not reach respond.io (ConnectionError)"
+    assert results["respondio/shop2"].line() == "respondio/shop2  OK (0 workspace user(s) on the first page)"
