@@ -34,8 +34,7 @@ def register(main: click.Group) -> None:
         """Make one cheap authenticated call per connection and destination; print OK or the vendor's error.
 
         HubSpot reads its account details, Salesforce its org limits, respond.io its workspace users,
-        Meta its dataset, Google Ads
-        the customers the credentials reach. Exit 1 when any call failed.
+        Meta its dataset, Google Ads the customers the credentials reach. Exit 1 when any call failed.
         """
         from sync.connectors.checks import FAILED, CheckResult, check_all
         from sync.store.credentials import token_store
