@@ -86,7 +86,7 @@ def test_a_named_connection_is_checked_beside_the_default_one(server, database_u
 def test_a_meta_dataset_the_token_cannot_see_is_metas_object_error(server, database_url):
     settings = settings_for(server, database_url, LIFESYNC_META_DATASET_ID="999")
     result = by_label(check_all(settings, CONFIG, **NO_SLEEP))["meta/meta"]
-    assert result.status == FAILED and "Object with ID '999' does not exist" in result.detail
+    assert result.status == FAILED and "Unsupported get request. Object with ID '999' does not exist" in result.detail
 
 
 RESPONDIO = "https://api.respond.io/v2"

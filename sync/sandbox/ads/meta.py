@@ -263,8 +263,8 @@ class MetaSandbox(AdSandbox):
             raise MetaError(2635, f"(#2635) You are calling a deprecated version of the Ads API. Please update to the "
                                   f"latest version: {newest}.")
 
-    def authorize(self, params: dict[str, Any], dataset_id: str) -> str:
-        """Check token, dataset and appsecret_proof; returns the token."""
+    def authorize(self, params: dict[str, Any], dataset_id: str, method: str = "post") -> str:
+        """Check token, dataset and appsecret_proof; returns the token (``method`` as Meta names it in code 100)."""
         token = params.get("access_token")
         if not token:
             raise MetaError(104, "An access token is required to request this resource.")
@@ -272,8 +272,8 @@ class MetaSandbox(AdSandbox):
             raise MetaError(190, "Invalid OAuth access token - Cannot parse access token",
                             headers={"WWW-Authenticate": 'OAuth "Facebook Platform" "invalid_token"'})
         if dataset_id != self.DATASET_ID:
-            raise MetaError(100, f"Unsupported post request. Object with ID '{dataset_id}' does not exist, cannot be "
-                                 "loaded due to missing permissions, or does not support this operation.",
+            raise MetaError(100, f"Unsupported {method} request. Object with ID '{dataset_id}' does not exist, "
+                                 "cannot be loaded due to missing permissions, or does not support this operation.",
                             subcode=NO_OBJECT, kind="GraphMethodException")
         proof = params.get("appsecret_proof")
         if proof is None and self.require_appsecret_proof:
@@ -383,7 +383,7 @@ def create_app(sandbox: MetaSandbox) -> Flask:
         with sandbox.lock:
             params = _params()
             sandbox.check_version(version, dataset_id)
-            sandbox.authorize(params, dataset_id)
+            sandbox.authorize(params, dataset_id, "get")
             if not sandbox.rate.admit():
                 raise sandbox.throttled()
         node = {"id": dataset_id, "name": "lifesync sandbox dataset"}
