@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:  # a declaration only: at run time this module imports nothing of lifesync's
     from datetime import datetime
 
+    from requests import Session
+
     from sync.attribution.delivery import BatchSender
     from sync.attribution.destination import BuiltEvent, DestinationConfig, NormalizeCache
     from sync.attribution.facts import ContactFacts, ConversionFacts, TouchpointFacts
@@ -42,6 +44,13 @@ class Builder(Protocol):
                  dest: DestinationConfig, *, now: datetime | None = None,
                  cache: NormalizeCache | None = None) -> BuiltEvent:
         """The network's event for ``conversion``."""
+
+
+class Check(Protocol):
+    """A network's connection test: one cheap authenticated read of ``dest`` (a ``SyncError`` when refused)."""
+
+    def __call__(self, dest: DestinationConfig, session: Session | None = None) -> str:
+        """What the read showed, for the OK line (e.g. ``dataset 123 "Shop"``)."""
 
 
 class Configure(Protocol):
@@ -72,6 +81,9 @@ class Network:
     delivery_summary: Callable[[Mapping[str, Any]], dict[str, Any]]  # {click_id, keys} the delivery report reads
     event_label: Callable[[Mapping[str, Any]], str]  # the name an accepted payload is counted under (demo)
     business_messaging: bool = False  # sends click-to-message ad conversions as business messaging (demo)
+    # ``lifesync connections check``: one cheap authenticated read proving the destination's credentials work;
+    # returns what it saw (e.g. the dataset's name), raises the vendor's ``SyncError``. None: no such call known.
+    check: Check | None = None
 
     @property
     def max_batch(self) -> int:

@@ -269,9 +269,9 @@ def demo_cmd(people: int, seed: int, database_url: str | None) -> None:
 
 
 def _register_more() -> None:
-    from sync.cli import attribution, crm, reports
+    from sync.cli import attribution, connections, crm, reports
 
-    for module in (crm, attribution, reports):
+    for module in (crm, attribution, reports, connections):
         module.register(main)
 
 

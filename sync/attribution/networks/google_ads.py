@@ -283,6 +283,26 @@ def _pairs(text: str | None, what: str) -> dict[str, str]:
     return out
 
 
+def check(dest: DestinationConfig, session: requests.Session | None = None) -> str:
+    """List the customers the destination's credentials reach (``lifesync connections check``).
+
+    ``GET /{version}/customers:listAccessibleCustomers`` needs the developer token and the OAuth
+    token and nothing else (https://developers.google.com/google-ads/api/rest/reference/rest/v16/customers/
+    listAccessibleCustomers; v26 reference: https://developers.google.com/google-ads/api/reference/rpc/v26/
+    CustomerService/ListAccessibleCustomers). It answers ``{"resourceNames": ["customers/123", ...]}``: the
+    customers reached directly, so a client customer reached through a manager shows as that manager.
+    """
+    probe = Sender(dest, session)
+    headers = {k: v for k, v in probe.headers.items() if k != "login-customer-id"}
+    reply = json_body(probe.client.request("GET", join_url(dest.base_url, f"{dest.api_version}/customers:"
+                                                                          "listAccessibleCustomers"), headers=headers))
+    names = reply.get("resourceNames") if isinstance(reply, dict) else None
+    reached = [str(n).rpartition("/")[2] for n in names] if isinstance(names, list) else []
+    wanted = customer_id(dest.credentials.get("login_customer_id") or "") or customer_id(dest.account_id)
+    seen = "reached directly" if wanted in reached else "not among them (a manager's login_customer_id may be needed)"
+    return f"{len(reached)} accessible customer(s); customer {wanted} {seen}"
+
+
 def configure(setting: Setting, required: Mapping[str, str], name: str) -> dict[str, Any]:
     """A Google Ads destination's tokens (+ login customer), customer id, conversion actions and dry-run mode."""
     login = setting("login_customer_id")
@@ -324,7 +344,7 @@ NETWORK = Network(
     name=NAME, vendor=VENDOR, settings_platform="google_ads",
     required_settings=("developer_token", "access_token", "customer_id"), base_url="https://googleads.googleapis.com",
     api_version="v18", event_names=EVENT_NAMES, user_data=USER_DATA, touches=TOUCHES, build=build, sender=Sender,
-    configure=configure, max_event_age=lambda _dest: CLICK_WINDOW_DAYS, delivery_summary=delivery_summary,
+    configure=configure, check=check, max_event_age=lambda _dest: CLICK_WINDOW_DAYS, delivery_summary=delivery_summary,
     event_label=lambda payload: str(payload.get("conversionAction", "")).rsplit("/", 1)[-1],
     versions=VERSIONS,
 )

@@ -370,6 +370,20 @@ def configure(setting: Setting, required: Mapping[str, str], name: str) -> dict[
             "account_id": required["dataset_id"], "test_event_code": setting("test_event_code"), "extra": extra}
 
 
+def check(dest: DestinationConfig, session: requests.Session | None = None) -> str:
+    """Read the dataset's id and name with the destination's token (``lifesync connections check``).
+
+    ``GET /{version}/{dataset_id}?fields=id,name`` is the Ads Pixel (dataset) node's read
+    (https://developers.facebook.com/docs/marketing-api/reference/ads-pixel/): a wrong token is
+    refused with code 190, a dataset the token cannot see with code 100 (subcode 33).
+    """
+    probe = Sender(dest, session)
+    reply = json_body(probe.client.request("GET", join_url(dest.base_url, f"{dest.api_version}/{dest.account_id}"),
+                                           params={**probe.params, "fields": "id,name"}))
+    reply = reply if isinstance(reply, dict) else {}
+    return f"dataset {reply.get('id', dest.account_id)}" + (f" {reply['name']!r}" if reply.get("name") else "")
+
+
 def delivery_summary(payload: Mapping[str, Any]) -> dict[str, Any]:
     """The click id the event carried and its hashed user keys (what the delivery report reads)."""
     user = payload.get("user_data") or {}
@@ -384,5 +398,5 @@ NETWORK = Network(
     base_url="https://graph.facebook.com", api_version="v26.0", versions=VERSIONS, event_names=EVENT_NAMES,
     user_data=USER_DATA, touches=TOUCHES, build=build, sender=Sender, configure=configure,
     max_event_age=lambda dest: dest.max_event_age_days, delivery_summary=delivery_summary,
-    event_label=lambda payload: str(payload.get("event_name")), business_messaging=True,
+    event_label=lambda payload: str(payload.get("event_name")), business_messaging=True, check=check,
 )

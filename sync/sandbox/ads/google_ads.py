@@ -30,6 +30,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from flask import Flask, Response, g, request
+from werkzeug.datastructures import Headers
 
 from sync.sandbox.ads.common import AdSandbox, gate_requests, is_sha256_hex, json_response, looks_hashed, request_json
 from sync.sandbox.ads.google_ads_parse import (
@@ -331,5 +332,22 @@ def create_app(sandbox: GoogleAdsSandbox) -> Flask:
                 sandbox.reject(len(conversions) if isinstance(conversions, list) else 0)
                 raise
         return json_response(200, answer, {"request-id": _request_id(g.request_index)})
+
+    @app.get("/<version>/customers:listAccessibleCustomers")
+    def accessible_customers(version: str) -> Response:
+        """``{"resourceNames": [...]}``: the customers the credentials reach directly (the seeded one and its manager).
+
+        https://developers.google.com/google-ads/api/rest/reference/rest/v16/customers/listAccessibleCustomers
+        """
+        if not VERSION.fullmatch(version):
+            raise GoogleError(404, f"Method not found: /{version}/customers:listAccessibleCustomers")
+        with sandbox.lock:
+            headers = Headers(request.headers)
+            headers.remove("login-customer-id")  # not a header of this call: it names no customer
+            sandbox.authorize(sandbox.CUSTOMER_ID, headers)
+            if not sandbox.rate.admit():
+                raise sandbox.throttled()
+        names = [f"customers/{sandbox.CUSTOMER_ID}", f"customers/{sandbox.MANAGER_ID}"]
+        return json_response(200, {"resourceNames": names}, {"request-id": _request_id(g.request_index)})
 
     return app

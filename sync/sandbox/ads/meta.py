@@ -263,8 +263,8 @@ class MetaSandbox(AdSandbox):
             raise MetaError(2635, f"(#2635) You are calling a deprecated version of the Ads API. Please update to the "
                                   f"latest version: {newest}.")
 
-    def authorize(self, params: dict[str, Any], dataset_id: str) -> str:
-        """Check token, dataset and appsecret_proof; returns the token."""
+    def authorize(self, params: dict[str, Any], dataset_id: str, method: str = "post") -> str:
+        """Check token, dataset and appsecret_proof; returns the token (``method`` as Meta names it in code 100)."""
         token = params.get("access_token")
         if not token:
             raise MetaError(104, "An access token is required to request this resource.")
@@ -272,8 +272,8 @@ class MetaSandbox(AdSandbox):
             raise MetaError(190, "Invalid OAuth access token - Cannot parse access token",
                             headers={"WWW-Authenticate": 'OAuth "Facebook Platform" "invalid_token"'})
         if dataset_id != self.DATASET_ID:
-            raise MetaError(100, f"Unsupported post request. Object with ID '{dataset_id}' does not exist, cannot be "
-                                 "loaded due to missing permissions, or does not support this operation.",
+            raise MetaError(100, f"Unsupported {method} request. Object with ID '{dataset_id}' does not exist, "
+                                 "cannot be loaded due to missing permissions, or does not support this operation.",
                             subcode=NO_OBJECT, kind="GraphMethodException")
         proof = params.get("appsecret_proof")
         if proof is None and self.require_appsecret_proof:
@@ -372,6 +372,24 @@ def create_app(sandbox: MetaSandbox) -> Flask:
                 raise
             headers = sandbox.usage_header()
         return json_response(200, {**body, "fbtrace_id": _trace(g.request_index)}, headers)
+
+    @app.get("/<version>/<dataset_id>")
+    def dataset(version: str, dataset_id: str) -> Response:
+        """The dataset node's read (``fields=id,name``), as ``lifesync connections check`` makes it.
+
+        https://developers.facebook.com/docs/marketing-api/reference/ads-pixel/: the same token,
+        object and appsecret_proof checks as an upload.
+        """
+        with sandbox.lock:
+            params = _params()
+            sandbox.check_version(version, dataset_id)
+            sandbox.authorize(params, dataset_id, "get")
+            if not sandbox.rate.admit():
+                raise sandbox.throttled()
+        node = {"id": dataset_id, "name": "lifesync sandbox dataset"}
+        fields = [f.strip() for f in str(params.get("fields") or "id").split(",") if f.strip()]
+        return json_response(200, {k: node[k] for k in fields if k in node} | {"id": dataset_id},
+                             sandbox.usage_header())
 
     return app
 

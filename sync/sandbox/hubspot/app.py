@@ -206,4 +206,19 @@ def create_app(sandbox: HubSpotSandbox) -> Flask:
         with sandbox.lock:
             return _json(*reads.association_batch_read(sandbox, from_type, to_type, body))
 
+    @app.get("/account-info/v3/details")
+    @app.get("/account-info/<version>/details")
+    def account_details(version: str = "v3") -> Response:
+        """The portal's account details (``lifesync connections check``), behind the same bearer-token gate.
+
+        https://developers.hubspot.com/docs/api-reference/latest/account/account-information/get-account-details:
+        ``GET /account-info/2026-03/details`` (legacy ``/account-info/v3/details``); 2026-03 is its newest version.
+        """
+        if version not in ("v3", "2026-03"):
+            raise ApiError(404, error_body("Resource not found", "OBJECT_NOT_FOUND"))
+        return _json(200, {"portalId": sandbox.access.credentials.hub_id, "accountType": "SANDBOX",
+                           "timeZone": "US/Eastern", "companyCurrency": "USD", "additionalCurrencies": [],
+                           "utcOffset": "-05:00", "utcOffsetMilliseconds": -18000000, "uiDomain": "app.hubspot.com",
+                           "dataHostingLocation": "na1"})
+
     return app
