@@ -136,7 +136,7 @@ def check_respondio(settings: Settings, connection: str, **_: Any) -> str:
     except (requests.ConnectionError, requests.Timeout) as exc:
         raise TransientError(f"could not reach respond.io ({type(exc).__name__})") from None
     try:
-        raise_for(response)
+        raise_for(response, client.token_setting)
     except SyncError as exc:
         said = vendor_message(response)
         if said and said not in str(exc):

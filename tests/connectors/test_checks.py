@@ -115,7 +115,7 @@ def test_respondio_lists_the_workspace_users_per_connection_with_its_own_token(r
     assert results["respondio/default"].line() == "respondio/default  OK (2 workspace user(s) on the first page)"
     shop2 = results["respondio/shop2"]
     assert shop2.status == FAILED
-    assert shop2.detail == ("respond.io rejected the API token (HTTP 401); check LIFESYNC_RESPONDIO_API_TOKEN: "
+    assert shop2.detail == ("respond.io rejected the API token (HTTP 401); check LIFESYNC_RESPONDIO_API_TOKEN__SHOP2: "
                             "Unauthorized: invalid token")
     assert "respondio-other" not in shop2.line()
 

@@ -43,7 +43,8 @@ READERS = {  # the reader, and a URL of the vendor's it reads answers from
      "SELECT Id FROM Lead WHERE ^ ERROR at Row:1:Column:27 unexpected token:"),  # on one line
     ("salesforce", 403, "salesforce_api/error_request_limit.json", "REQUEST_LIMIT_EXCEEDED",
      "TotalRequests Limit exceeded."),
-    ("salesforce", 400, "salesforce_api/token_invalid_grant.json", "", "invalid_grant"),
+    ("salesforce", 400, "salesforce_api/token_invalid_grant.json", "",
+     "invalid_grant: expired access/refresh token"),
 ])
 def test_recorded_bodies(answered, vendor, status, fixture, code, says):
     found = answered(*READERS[vendor])(status, recorded(fixture))

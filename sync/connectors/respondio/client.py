@@ -41,6 +41,7 @@ from sync.settings import Settings
 log = logging.getLogger(__name__)
 
 DEFAULT_URL = "https://api.respond.io/v2"
+TOKEN_SETTING = "LIFESYNC_RESPONDIO_API_TOKEN"  # noqa: S105 - a variable name; a named connection has __<NAME>
 _IDENTIFIER = re.compile(r"^(?:id:\d+|email:[^\s/]+@[^\s/]+|phone:\+\d{7,15})$")
 _EMAIL = re.compile(r"[^\s@'\"<>(),;:]+@[^\s@'\"<>(),;:]+\.[a-z]{2,}", re.IGNORECASE)
 _PHONE = re.compile(r"\+?\d[\d\s().-]{6,}\d")
@@ -127,8 +128,11 @@ def vendor_message(response: requests.Response) -> str:
     return " ".join(text.split())[:_MAX_MESSAGE]
 
 
-def raise_for(response: requests.Response) -> None:
-    """Raise the typed error for a failed response (nothing for 2xx); ``status`` and the vendor's message go with it."""
+def raise_for(response: requests.Response, token_setting: str = TOKEN_SETTING) -> None:
+    """Raise the typed error for a failed response (nothing for 2xx); ``status`` and the vendor's message go with it.
+
+    ``token_setting`` is the variable a refused token came from (a named connection's own).
+    """
     status = response.status_code
     if status < 400:
         return
@@ -138,8 +142,7 @@ def raise_for(response: requests.Response) -> None:
     if status >= 500:
         raise TransientError(f"respond.io is unavailable (HTTP {status})", status=status)
     if status in (401, 403):
-        raise AuthError(f"respond.io rejected the API token (HTTP {status}); check LIFESYNC_RESPONDIO_API_TOKEN",
-                        status=status)
+        raise AuthError(f"respond.io rejected the API token (HTTP {status}); check {token_setting}", status=status)
     detail = vendor_message(response)
     error = ValidationError if status in (400, 422) else NotFound if status == 404 else PermanentError
     raise error(f"respond.io refused the request (HTTP {status})" + (f": {detail}" if detail else ""),
@@ -159,9 +162,10 @@ class RespondioClient:
     def __init__(self, token: str, base_url: str = DEFAULT_URL, *, session: requests.Session | None = None,
                  timeout: tuple[float, float] = (5.0, 30.0), max_attempts: int = 3,
                  max_wait: float = MAX_INLINE_WAIT, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, token_setting: str = TOKEN_SETTING):
         if not token:
-            raise SettingsError("LIFESYNC_RESPONDIO_API_TOKEN is not set")
+            raise SettingsError(f"{token_setting} is not set", variable=token_setting)
+        self.token_setting = token_setting
         self.base_url = base_url.rstrip("/")
         self.timeout, self.max_attempts, self.max_wait, self.sleep = timeout, max_attempts, max_wait, sleep
         self.clock = clock
@@ -177,9 +181,10 @@ class RespondioClient:
     def from_settings(cls, settings: Settings, connection: str = "default", **kwargs: Any) -> RespondioClient:
         """A client for one connection (``RespondioSettings``: ``LIFESYNC_RESPONDIO_API_TOKEN``/``_API_URL``)."""
         conf = RespondioSettings.of(settings, connection)
+        variable = RespondioSettings.variable("api_token", connection)
         if not conf.api_token:
-            raise SettingsError(f"{RespondioSettings.variable('api_token', connection)} is not set")
-        return cls(conf.api_token, conf.api_url, **kwargs)
+            raise SettingsError(f"{variable} is not set", variable=variable)
+        return cls(conf.api_token, conf.api_url, token_setting=variable, **kwargs)
 
     def upsert_contact(self, identifier: str, fields: Mapping[str, Any]) -> dict[str, Any]:
         """Create or update the contact ``identifier`` with vendor-shaped ``fields`` (firstName, custom_fields…)."""
@@ -229,7 +234,7 @@ class RespondioClient:
         log.debug("respond.io POST %s -> HTTP %d", template, response.status_code)
         if response.status_code < 400 and (rest := _exhausted_for(response)) is not None:
             self._resume_at[template] = self.clock() + rest
-        raise_for(response)
+        raise_for(response, self.token_setting)
         try:
             data = response.json()
         except ValueError:

@@ -4,7 +4,8 @@ The REST API refuses with an array, ``[{"message", "errorCode", "fields"}]``: th
 first entry's ``errorCode`` (what ``(status, code)`` rows of ``client.OVERRIDES`` match) and the
 message joins the first three entries' messages. The OAuth token endpoint answers an object,
 ``{"error": "invalid_grant", "error_description": ...}``: its message is ``message``, else
-``error``, ``error_description``, ``errors``. Messages are redacted and shortened.
+``error: error_description`` (the code alone, ``invalid_grant``, does not say which grant
+failed or why), else ``errors``. Messages are redacted and shortened.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ def read_error(response: requests.Response) -> VendorError:
                             for entry in body[:MAX_ENTRIES])
         return VendorError(code=code, message=vendor_text(message))
     if isinstance(body, dict):
-        return VendorError(code=str(body.get("errorCode") or ""),
-                           message=vendor_text(first_message(body, MESSAGE_KEYS)))
+        message = first_message(body, MESSAGE_KEYS)
+        if not body.get("message") and body.get("error") and body.get("error_description"):
+            message = f"{body['error']}: {body['error_description']}"  # OAuth: what failed, and why
+        return VendorError(code=str(body.get("errorCode") or ""), message=vendor_text(message))
     return read_any_error(response)

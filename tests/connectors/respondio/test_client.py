@@ -166,6 +166,9 @@ def test_client_from_settings(mock):
     client = RespondioClient.from_settings(settings, "agency")
     mock.add(responses.POST, "https://eu.respond.example/v2/contact/id:1/lifecycle/update", json={}, match=[AUTH])
     assert client.update_lifecycle("id:1", None) == {}
+    mock.add(responses.POST, "https://eu.respond.example/v2/contact/id:2/lifecycle/update", status=401)
+    with pytest.raises(AuthError, match=r"check LIFESYNC_RESPONDIO_API_TOKEN__AGENCY$"):  # the token it used
+        client.update_lifecycle("id:2", "Hot Lead")
 
 
 def test_remaining_zero_waits_for_the_reset_before_the_next_call_to_that_endpoint(mock):

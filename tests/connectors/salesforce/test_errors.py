@@ -25,7 +25,8 @@ def test_the_first_three_entries_are_quoted_and_the_first_code_counts(answer):
 
 
 @pytest.mark.parametrize(("body", "found"), [
-    ({"error": "invalid_grant", "error_description": "authentication failure"}, VendorError(message="invalid_grant")),
+    ({"error": "invalid_grant", "error_description": "authentication failure"},
+     VendorError(message="invalid_grant: authentication failure")),  # the code alone says not what failed
     ({"error": "", "error_description": "authentication failure"}, VendorError(message="authentication failure")),
     ({"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"},
      VendorError(code="NOT_FOUND", message="The requested resource does not exist")),
