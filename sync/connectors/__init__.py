@@ -2,6 +2,7 @@
 
 - ``events`` — ``InboundEvent``, what every webhook splitter hands the inbox (imports nothing);
 - ``crm`` — the protocols a CRM connector implements (``Puller``, ``Pusher``, pages, results);
+- ``lazy`` — package exports imported on first use (the CRM packages' ``__init__``);
 - ``hubspot/``, ``salesforce/`` — CRM connectors (auth, pull, push) and their webhooks
   (HubSpot webhooks, Salesforce Outbound Messages);
 - ``respondio/`` — webhooks, API client, stage write-back;

@@ -11,11 +11,9 @@ settings, errors, config, mappings and ``sync.store.credentials`` (rotated token
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from sync.connectors.lazy import lazy_exports
 
-# Imported on first use (PEP 562), so that importing the webhook parser ``sync.connectors.hubspot.webhooks``
-# stays light: a receiver's parser must not load the HTTP client, the credentials store and SQLAlchemy.
+# imported on first use: the webhook parser beside them stays light (sync.connectors.lazy)
 _EXPORTS = {
     "HubSpotConnector": "sync.connectors.hubspot.connector",
     "TokenStore": "sync.connectors.hubspot.auth",
@@ -27,9 +25,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    """The connector's public names, imported from their module when first asked for."""
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

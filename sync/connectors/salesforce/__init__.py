@@ -8,11 +8,9 @@ are parsed and authenticated in ``sync.connectors.salesforce.outbound``.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from sync.connectors.lazy import lazy_exports
 
-# Imported on first use (PEP 562), so that importing the webhook parser ``sync.connectors.salesforce.outbound``
-# stays light: a receiver's parser must not load the HTTP client, the credentials store and SQLAlchemy.
+# imported on first use: the webhook parser beside them stays light (sync.connectors.lazy)
 _EXPORTS = {
     "ApiLimitExceeded": "sync.connectors.salesforce.client",
     "Quota": "sync.connectors.salesforce.client",
@@ -26,9 +24,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    """The connector's public names, imported from their module when first asked for."""
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)
