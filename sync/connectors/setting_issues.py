@@ -79,7 +79,8 @@ def version_uses(settings: Settings) -> list[VersionUse]:
         except SettingsError:
             continue
         if conf.token or conf.refresh_token:
-            uses += hubspot_versions_in_use(conf)
+            own = HubSpotSettings.is_set(settings, "api_version", connection)
+            uses += hubspot_versions_in_use(conf, defaulted=not own)
     return uses
 
 

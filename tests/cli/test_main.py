@@ -211,6 +211,12 @@ def test_config_check_watches_the_hubspot_version_the_connection_calls(cli, monk
     assert res.exit_code == exit_code and says in res.output, res.output
 
 
+def test_config_check_names_the_default_hubspot_version_as_a_default(cli, monkeypatch):
+    _env(monkeypatch, LIFESYNC_HUBSPOT_TOKEN="pat-1")  # no version set: the connector calls its default, 2026-09
+    res = cli("config", "check", "--on", "2028-01-15")  # 2026-09 ends on 2028-03-08: a warning
+    assert "LIFESYNC_HUBSPOT_API_VERSION (default) = 2026-09: HubSpot API 2026-09" in res.output, res.output
+
+
 def test_config_check_judges_salesforces_version_only_for_a_connection_that_calls_the_api(cli, monkeypatch):
     _env(monkeypatch, LIFESYNC_SALESFORCE_API_VERSION="30.0")
     assert cli("config", "check", "--on", "2026-12-06").exit_code == 0  # no client id: no API call

@@ -38,10 +38,13 @@ _FIX_LEGACY = f"set {HubSpotSettings.variable('api_version')} to a date-based ve
 _FIX_OAUTH = "HubSpot publishes no date-based OAuth token path yet; it answers on /oauth/v1/ until its end date"
 
 
-def versions_in_use(conf: HubSpotSettings) -> list[VersionUse]:
-    """The HubSpot API versions ``conf``'s connection calls (the OAuth path only when it refreshes tokens)."""
+def versions_in_use(conf: HubSpotSettings, *, defaulted: bool = False) -> list[VersionUse]:
+    """The HubSpot API versions ``conf``'s connection calls (the OAuth path only when it refreshes tokens).
+
+    ``defaulted``: the version setting is unset, so the variable is named with ``(default)``.
+    """
     user = f"HubSpot connection {conf.connection!r}"
-    variable = HubSpotSettings.variable("api_version", conf.connection)
+    variable = HubSpotSettings.variable("api_version", conf.connection) + (" (default)" if defaulted else "")
     if conf.api_version == LEGACY:
         uses = [VersionUse(VERSIONS, version, f"the connector's {paths} ({variable}=legacy)", user, _FIX_LEGACY)
                 for version, paths in LEGACY_PATHS]
