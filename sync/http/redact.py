@@ -31,7 +31,11 @@ SECRET_HEADERS = frozenset({
 _URL_PARAMS = SECRET_PARAMS | PERSONAL_PARAMS | URL_ONLY_PARAMS
 _PARAM_NAMES = "|".join(sorted(SECRET_PARAMS, key=len, reverse=True))
 _PARAM = re.compile(rf"(?i)(?<![\w-])({_PARAM_NAMES})([\"']?\s*[=:]\s*[\"']?)([^&\s#?\"',;}}]+)")
-_AUTH = re.compile(r"(?i)\b(Bearer|OAuth)\s+[A-Za-z0-9._~+/=!-]{6,}|\b(Basic)\s+[A-Za-z0-9+/]{16,}={0,2}")
+# A credential after Bearer/OAuth is 6+ token characters holding a digit or punctuation, or 16+ letters: a word of
+# prose ("OAuth access token", "Bearer tokens") is not one, and is left readable.
+_CREDENTIAL_CLASS = "A-Za-z0-9._~+/=!-"
+_AUTH = re.compile(rf"(?i)\b(Bearer|OAuth)\s+(?=[{_CREDENTIAL_CLASS}]{{6}})"
+                   rf"(?:[A-Za-z]*[0-9._~+/=!-][{_CREDENTIAL_CLASS}]*|[A-Za-z]{{16,}})|\b(Basic)\s+[A-Za-z0-9+/]{{16,}}={{0,2}}")
 # Deliberately loose: malformed addresses in vendor errors ("bob@@example") are personal data too.
 # A match can only start where a run of local-part characters starts (any later start would
 # extend back to it), and the lookbehind says so: without it every position of a long run —

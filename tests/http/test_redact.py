@@ -15,6 +15,8 @@ from sync.http import RedactingFilter, redact, redact_headers, redact_url
 @pytest.mark.parametrize(("text", "secret", "kept"), [
     ("Authorization: Bearer pat-na1-11111111-2222-3333", "pat-na1-11111111", "Authorization: Bearer [redacted]"),
     ("bearer 00D5g000004Xyz!AQ4AQHk.tok", "00D5g000004Xyz", "bearer [redacted]"),
+    ("Authorization: Bearer pat-sandbox-hubspot", "pat-sandbox", "Bearer [redacted]"),
+    ("Authorization: Bearer abcdefghijklmnopqrstu", "abcdefghijklm", "Bearer [redacted]"),  # letters only, but long
     ("Authorization: Basic dXNlcjpwYXNzd29yZDEyMw==", "dXNlcjpw", "Basic [redacted]"),
     ("GET /x?hapikey=hk-123456&limit=100", "hk-123456", "limit=100"),
     ("POST /oauth/v1/token refresh_token=rt-abcdef&client_secret=cs-998877", "rt-abcdef", "refresh_token=[redacted]"),
@@ -42,6 +44,8 @@ def test_redaction_table(text, secret, kept):
     "hs_object_id 123456789012 lastmodifieddate 1700000000000",
     "errorCode INVALID_FIELD on field StageName",
     "Basic authentication failed",
+    "Salesforce refused the OAuth access token (invalid_grant)",  # prose after OAuth / Bearer is not a token
+    "Bearer tokens expire after six hours",
 ])
 def test_ids_timestamps_and_prose_stay_readable(text):
     assert redact(text) == text
