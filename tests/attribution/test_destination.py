@@ -20,9 +20,9 @@ from sync.attribution.destination import (
     value_problem,
 )
 from sync.attribution.facts import ContactFacts, ConversionFacts, TouchpointFacts
+from sync.attribution.networks import meta as meta_capi
 from sync.attribution.networks import network, sender_for, tiktok
 from sync.attribution.networks.google import ads_api, common, data_manager
-from sync.attribution.networks import meta as meta_capi
 from sync.errors import RateLimited, SettingsError, ValidationError
 
 NOW = datetime(2025, 3, 11, 12, 0, 0, tzinfo=UTC)

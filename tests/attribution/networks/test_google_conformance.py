@@ -138,7 +138,8 @@ def test_the_identifiers_in_a_built_event_are_googles_formatter_output():
         {"phoneNumber": FORMAT.process_phone_number("+16505551212", Encoding.HEX)},
         {"address": {"givenName": FORMAT.process_given_name("John", Encoding.HEX),
                      "familyName": FORMAT.process_family_name("O'Smith", Encoding.HEX),
-                     "regionCode": FORMAT.process_region_code("US"), "postalCode": FORMAT.process_postal_code("94043")}},
+                     "regionCode": FORMAT.process_region_code("US"),
+                     "postalCode": FORMAT.process_postal_code("94043")}},
     ]
 
 
