@@ -294,7 +294,8 @@ class Sender(BatchSender):
         summary: dict[str, Any] = {"validate_only": True} if self.dest.validate_only else {}
         if request_id:
             summary["request_id"] = request_id
-        return [EventResult(e.key, "sent", response=summary) for e in events]
+        return [EventResult(e.key, "sent", response={**summary, "product_destination_id": ref})
+                for e, ref in zip(events, self._sending, strict=True)]
 
 
 def check(dest: DestinationConfig, session: requests.Session | None = None) -> str:

@@ -137,6 +137,7 @@ def test_batches_of_2000_with_one_destination_per_action_and_the_request_id_in_e
     assert [r.response["request_id"] for r in (results[0], results[1999], results[2000])] == ["req-1", "req-1",
                                                                                               "req-2"]
     assert {r.status for r in results} == {"sent"}
+    assert [r.response["product_destination_id"] for r in results[:3]] == ["555", "777", "555"]
 
 
 def test_more_than_ten_conversion_actions_are_split_into_requests_of_ten(mock):
@@ -152,7 +153,7 @@ def test_validate_only_dry_run(mock):
     mock.add(responses.POST, INGEST, json={})
     results = sender(dest(validate_only=True)).send(events(2))
     assert body_of(mock.calls[0])["validateOnly"] is True
-    assert [r.response for r in results] == [{"validate_only": True}] * 2
+    assert [r.response for r in results] == [{"validate_only": True, "product_destination_id": "555"}] * 2
 
 
 def bad_request(*violations, reason="INVALID_ARGUMENT") -> dict:
