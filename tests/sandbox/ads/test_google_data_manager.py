@@ -167,7 +167,8 @@ def test_validate_only_validates_and_records_nothing(client, sandbox):
 
 def test_what_google_finds_later_is_in_the_request_status(client, sandbox, clock):
     old = event(1, eventTimestamp="2026-09-01T10:00:00Z")  # 96 days: past the 90-day click window
-    answer = ingest(client, [old, event(2), event(3, adIdentifiers={"gclid": EMAIL}), event(4, transactionId="order-2")])
+    twin = event(4, transactionId="order-2")
+    answer = ingest(client, [old, event(2), event(3, adIdentifiers={"gclid": EMAIL}), twin])
     status = client.get(f"/v1/requestStatus:retrieve?requestId={answer.json['requestId']}", headers=HEADERS).json
     only = status["requestStatusPerDestination"][0]
     assert only["requestStatus"] == "PARTIAL_SUCCESS" and only["eventsIngestionStatus"] == {"recordCount": "4"}
@@ -178,7 +179,8 @@ def test_what_google_finds_later_is_in_the_request_status(client, sandbox, clock
     assert [e["transactionId"] for e in sandbox.accepted] == ["order-2"] and sandbox.duplicates == 1
 
 
-@pytest.mark.parametrize(("query", "reason"), [("", "REQUIRED_FIELD_MISSING"), ("?requestId=nope", "INVALID_REQUEST_ID")])
+@pytest.mark.parametrize(("query", "reason"), [("", "REQUIRED_FIELD_MISSING"),
+                                              ("?requestId=nope", "INVALID_REQUEST_ID")])
 def test_an_unknown_request_id_is_refused(client, query, reason):
     answer = client.get(f"/v1/requestStatus:retrieve{query}", headers=HEADERS)
     assert answer.status_code == 400 and detail(answer, "ErrorInfo")["reason"] == reason
