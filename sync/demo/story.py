@@ -136,7 +136,8 @@ def dispatch_everything(world: World, store: Store, config: Config) -> dict[str,
         counts = dispatch_all(store, dest, sender_for(dest))
         box = sandboxes.get(dest.network)
         accepted = list(box.accepted) if box is not None else []
-        out[name] = {**counts.as_dict(), "network": dest.network, "accepted": len(accepted),
+        out[name] = {**counts.as_dict(), "network": dest.network, "vendor": network_for(dest).vendor,
+                     "accepted": len(accepted),
                      "duplicates": getattr(box, "duplicates", 0),
                      "business_messaging": sum(1 for e in accepted if e.get("action_source") == "business_messaging"),
                      "with_ctwa_clid": sum(1 for e in accepted if (e.get("user_data") or {}).get("ctwa_clid")),
