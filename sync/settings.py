@@ -170,17 +170,27 @@ SETTINGS: tuple[tuple[str, str, str], ...] = (
     ("LIFESYNC_TIKTOK_EVENTS_BASE_URL", "https://business-api.tiktok.com", "TikTok Business API base URL."),
     ("LIFESYNC_TIKTOK_EVENTS_API_VERSION", "v1.3", "TikTok Business API version."),
     ("LIFESYNC_TIKTOK_EVENTS_TEST_EVENT_CODE", "(unset)", "TikTok test mode code."),
-    ("LIFESYNC_GOOGLE_ADS_DEVELOPER_TOKEN", "(unset)",
-     "Google Ads developer token; with the access token and customer id it enables the `google` destination."),
-    ("LIFESYNC_GOOGLE_ADS_ACCESS_TOKEN", "(unset)", "Google Ads OAuth access token (Bearer)."),
+    ("LIFESYNC_GOOGLE_ADS_TRANSPORT", "data_manager",
+     "How conversions reach Google: `data_manager` (Data Manager API `events:ingest`, no developer token) or "
+     "`ads_api` (Google Ads API `uploadClickConversions`; its versions are sunset about a year after release)."),
+    ("LIFESYNC_GOOGLE_ADS_ACCESS_TOKEN", "(unset)",
+     "Google OAuth access token (Bearer); for `data_manager` with the scope "
+     "`https://www.googleapis.com/auth/datamanager`. With the customer id it enables the `google` destination."),
     ("LIFESYNC_GOOGLE_ADS_CUSTOMER_ID", "(unset)",
-     "Google Ads customer id conversions are uploaded to (dashes allowed)."),
-    ("LIFESYNC_GOOGLE_ADS_LOGIN_CUSTOMER_ID", "(unset)", "Manager account id sent as `login-customer-id`."),
+     "Google Ads customer id conversions are sent to (the operating account; dashes allowed)."),
+    ("LIFESYNC_GOOGLE_ADS_DEVELOPER_TOKEN", "(unset)",
+     "Google Ads developer token; required by the `ads_api` transport only."),
+    ("LIFESYNC_GOOGLE_ADS_LOGIN_CUSTOMER_ID", "(unset)",
+     "Manager account id: the Data Manager `loginAccount`, or the Ads API `login-customer-id` header."),
     ("LIFESYNC_GOOGLE_ADS_CONVERSION_ACTIONS", "(unset)",
-     "Conversion action id per kind, e.g. `purchase=111,qualified_lead=222`; kinds without one are not uploaded."),
-    ("LIFESYNC_GOOGLE_ADS_VALIDATE_ONLY", "false", "`true`: Google validates uploads without recording them."),
-    ("LIFESYNC_GOOGLE_ADS_BASE_URL", "https://googleads.googleapis.com", "Google Ads API base URL."),
-    ("LIFESYNC_GOOGLE_ADS_API_VERSION", "v18", "Google Ads API version."),
+     "Conversion action id per kind, e.g. `purchase=111,qualified_lead=222`; kinds without one are not sent."),
+    ("LIFESYNC_GOOGLE_ADS_VALIDATE_ONLY", "false", "`true`: Google validates requests without recording them."),
+    ("LIFESYNC_GOOGLE_ADS_BASE_URL", "(per transport)",
+     "API base URL: `https://datamanager.googleapis.com` (`data_manager`) or `https://googleads.googleapis.com` "
+     "(`ads_api`)."),
+    ("LIFESYNC_GOOGLE_ADS_API_VERSION", "v26",
+     "Google Ads API version (`ads_api` only; Data Manager is `v1`). `lifesync config check` warns 90 days before "
+     "its sunset."),
     ("LIFESYNC_SECRET_KEY", "(unset)",
      "Fernet key encrypting rotated OAuth tokens in the database; required with PostgreSQL (every process must "
      "share it). Unset on the SQLite default: a key file `lifesync.key` (mode 0600) is created in the working "

@@ -64,6 +64,7 @@ class DestinationConfig:
     extra: Mapping[str, str] = field(default_factory=dict)  # waba_id, page_id, ig_account_id fallbacks; ⚠ field names
     action_source: str = "system_generated"  # meta: action source of events not attributed to a message ad
     max_bisect_requests: int = DEFAULT_BISECT_BUDGET  # extra requests one send may spend isolating bad events
+    transport: str = ""  # which of its network's transports it uses ("": the network's only or default one)
 
     def credential(self, key: str) -> str:
         """The credential ``key``; ``SettingsError`` naming the destination when it is missing."""

@@ -42,7 +42,7 @@ from sqlalchemy import select
 
 from sync.attribution.destination import BuiltEvent, DestinationConfig, EventResult, NormalizeCache
 from sync.attribution.facts import ContactFacts, ConversionFacts, TouchpointFacts
-from sync.attribution.networks import network as lookup
+from sync.attribution.networks import network_for
 from sync.attribution.rules import STAGE_OBJECT_PREFIX
 from sync.errors import LifesyncError
 from sync.http.redact import redact
@@ -114,7 +114,7 @@ def _told(session: Any, destination: str, contact_ids: list[int]) -> dict[int, l
 
 def max_age_days(dest: DestinationConfig) -> int | None:
     """How old an event the destination's network still accepts (None: no limit lifesync knows of)."""
-    return lookup(dest.network).max_event_age(dest)
+    return network_for(dest).max_event_age(dest)
 
 
 Facts = tuple[dict[str, ConversionFacts], dict[str, int], dict[int, ContactFacts], dict[int, list[TouchpointFacts]]]
@@ -167,9 +167,9 @@ def load_facts(session: Any, event_ids: list[str], *, facts: bool = True) -> Fac
     return conversions, owner, contacts, touches
 
 
-def summary(network: str, payload: dict[str, Any]) -> dict[str, Any]:
+def summary(dest: DestinationConfig, payload: dict[str, Any]) -> dict[str, Any]:
     """What the delivery report reads: the click id the event carried and its hashed user keys."""
-    return lookup(network).delivery_summary(payload)
+    return network_for(dest).delivery_summary(payload)
 
 
 def dispatch_conversions(store: Store, dest: DestinationConfig, sender: Any, *, now: datetime | None = None,
@@ -189,7 +189,7 @@ def dispatch_conversions(store: Store, dest: DestinationConfig, sender: Any, *, 
         event_ids = [str((r.payload or {}).get("event_id")) for r in rows]
         conversions, owner, contacts, touches = load_facts(session, event_ids)
         told = _told(session, dest.name, sorted(set(owner.values())))
-    build, cache = lookup(dest.network).build, NormalizeCache()
+    build, cache = network_for(dest).build, NormalizeCache()
     oldest = now - timedelta(days=max_age_days(dest)) if max_age_days(dest) is not None else None
     built: list[BuiltEvent] = []
     by_key: dict[str, Any] = {}
@@ -236,7 +236,7 @@ def dispatch_conversions(store: Store, dest: DestinationConfig, sender: Any, *, 
         payloads = {e.key: e.payload for e in part}
         for result in sent:
             row = by_key[result.key]
-            results[row.id] = (result, summary(dest.network, payloads[result.key]))
+            results[row.id] = (result, summary(dest, payloads[result.key]))
     counts.requests = sender.requests - before
     _record(store, dest, rows, results, attempts, now, counts)
     return counts

@@ -17,19 +17,23 @@ is returned (lowercased) as is, so nothing is ever hashed twice.
 Rules (see shared/reference/ads.md):
 
 * email: trim + lowercase, must look like `local@domain.tld`; with `drop_gmail_dots` (Google), every
-  `.` before the `@` of a gmail.com / googlemail.com address is removed.
+  `.` before the `@` of a gmail.com / googlemail.com address is removed, and with `drop_gmail_plus`
+  (Google) the `+tag` after the local part too (google-ads-datamanager-util's `Formatter`).
 * phone: parsed with `phonenumbers`. `+…` / `00…` is international; otherwise the number is
   read in `region` (the contact's country: ISO code, name or calling code such as `44`;
   `DEFAULT_REGION` when not given) and, failing that, as digits that already start with a
   country code. Invalid → None. E.164 with `+` when `phone_plus`, else the E.164 digits without
   `+` (Meta). That form has no `+`, so it is only unambiguous read back in the number's own
   region: the contact's region wins when both readings are valid numbers.
-* first_name / last_name: lowercase, punctuation and spaces removed, letters of any script kept.
+* first_name / last_name: lowercase, punctuation and spaces removed, letters of any script kept;
+  with `names_as_written` (Google's `Formatter`) only trimmed and lowercased.
 * city: lowercase letters and digits only.
 * state: US state / Canadian province names to their 2-letter code; any 2-letter value is kept;
   other names (states outside North America) lowercase alphanumerics only, as Meta asks.
-* country: names, aliases and alpha-3 codes to ISO alpha-2; unknown → None.
-* zip: lowercase without spaces or dashes; US ZIP+4 and any US zip (region US) → first 5 digits.
+* country: names, aliases and alpha-3 codes to ISO alpha-2 (lowercase; upper case with `country_upper`,
+  Google's `region_code`); unknown → None.
+* zip: lowercase without spaces or dashes; US ZIP+4 and any US zip (region US) → first 5 digits. With
+  `zip_as_written` (Google's `Formatter`: Google reads postal codes itself) only trimmed.
 * date_of_birth: `YYYYMMDD` from ISO (`1990-02-01`, also with a time), `YYYY/MM/DD`,
   `YYYYMMDD`, `DD.MM.YYYY`, `DD-MM-YYYY` and `MM/DD/YYYY`. Ambiguous slash dates (both parts
   ≤ 12) are month-first when the region writes dates that way (`MONTH_FIRST_REGIONS`, which
@@ -88,6 +92,10 @@ class UserDataRules:
     plain_fields: frozenset[str] = frozenset()
     phone_plus: bool = True  # E.164 with "+"; False: the E.164 digits only
     drop_gmail_dots: bool = False  # every "." before the @ of a gmail.com / googlemail.com address removed
+    drop_gmail_plus: bool = False  # and the "+tag" of such an address (Gmail delivers user+tag@ to user@)
+    names_as_written: bool = False  # names only trimmed + lowercased, punctuation and inner spaces kept
+    zip_as_written: bool = False  # postal codes only trimmed (the network normalises them itself)
+    country_upper: bool = False  # ISO alpha-2 country codes in upper case
 
     def __post_init__(self) -> None:
         unknown = self.plain_fields - FIELDS
@@ -131,8 +139,13 @@ def _email(rules: UserDataRules, text: str, _region: str) -> str | None:
     local, domain = email.rsplit("@", 1)
     if not squash(local):  # no letter or digit before the @
         return None
-    if rules.drop_gmail_dots and domain in GMAIL_DOMAINS:
-        local = local.replace(".", "")
+    if domain in GMAIL_DOMAINS:
+        if rules.drop_gmail_plus:
+            local = local.split("+", 1)[0]
+        if rules.drop_gmail_dots:
+            local = local.replace(".", "")
+        if not local:
+            return None
     return f"{local}@{domain}"
 
 
@@ -164,9 +177,12 @@ def _phone(rules: UserDataRules, text: str, region: str) -> str | None:
     return None
 
 
-def _name(_rules: UserDataRules, text: str, _region: str) -> str | None:
-    """Lowercase letters (any script) and digits, punctuation and spaces removed."""
-    return squash(text) or None
+def _name(rules: UserDataRules, text: str, _region: str) -> str | None:
+    """Lowercase letters (any script) and digits, punctuation and spaces removed (or only trimmed, lowercased)."""
+    squashed = squash(text)
+    if rules.names_as_written and squashed:  # a name without a letter or digit is junk either way
+        return text.strip().lower()
+    return squashed or None
 
 
 def _state(_rules: UserDataRules, text: str, _region: str) -> str | None:
@@ -183,8 +199,16 @@ def _country(text: str) -> str | None:
     return key if len(key) == 2 and key in region_codes() else None
 
 
-def _zip(_rules: UserDataRules, text: str, region: str) -> str | None:
-    """Lowercase, no spaces or dashes; US zips cut to their first 5 digits."""
+def _cased_country(rules: UserDataRules, text: str) -> str | None:
+    """The ISO alpha-2 code, upper case when the network wants it so."""
+    code = _country(text)
+    return code.upper() if code and rules.country_upper else code
+
+
+def _zip(rules: UserDataRules, text: str, region: str) -> str | None:
+    """Lowercase, no spaces or dashes; US zips cut to their first 5 digits (or only trimmed)."""
+    if rules.zip_as_written:
+        return text.strip() if squash(text) else None
     compact = re.sub(r"[\s]+", "", text.lower())
     plus4 = _ZIP_PLUS4.fullmatch(compact)
     if plus4:
@@ -238,10 +262,10 @@ _NORMALIZERS: dict[str, Callable[[UserDataRules, str, str], str | None]] = {
     "phone": _phone,
     "first_name": _name,
     "last_name": _name,
-    "city": _name,
+    "city": lambda _rules, text, _region: squash(text) or None,
     "state": _state,
     "zip": _zip,
-    "country": lambda _rules, text, _region: _country(text),
+    "country": lambda rules, text, _region: _cased_country(rules, text),
     "date_of_birth": _date_of_birth,
     "gender": _gender,
     "external_id": _external_id,

@@ -10,15 +10,20 @@ it still accepts, and what the delivery report and the demo read from its payloa
 registry (``sync.attribution.networks``) holds them by name; shared modules (configure,
 dispatch, the demo) ask it and never name a network themselves.
 
-Adding a network: one module in ``sync/attribution/networks/`` exporting ``NETWORK`` (the
-registry finds it), its sandbox (``sync/sandbox/ads/``) and its tests. This module imports no
+A network reached through more than one API (Google: the Data Manager API, or the Google Ads
+API) declares each as a ``transport``: a ``Network`` of its own under ``transports``, the first
+being the default. A destination's ``transport`` setting picks one (``Network.transport``);
+shared code asks the registry's ``network_for(dest)`` and gets the one the destination uses.
+
+Adding a network: one module (or package) in ``sync/attribution/networks/`` exporting ``NETWORK``
+(the registry finds it), its sandbox (``sync/sandbox/ads/``) and its tests. This module imports no
 network (nor, at run time, anything else of lifesync's).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # a declaration only: at run time this module imports nothing of lifesync's
@@ -53,6 +58,13 @@ class Check(Protocol):
         """What the read showed, for the OK line (e.g. ``dataset 123 "Shop"``)."""
 
 
+class Diagnose(Protocol):
+    """A network's asynchronous diagnostics: what the vendor later said about one accepted request."""
+
+    def __call__(self, dest: DestinationConfig, request_id: str, session: Session | None = None) -> dict[str, Any]:
+        """The vendor's status of request ``request_id`` (a ``SyncError`` when it cannot be read)."""
+
+
 class Configure(Protocol):
     """A network's own part of a destination's config, read from its settings."""
 
@@ -84,6 +96,18 @@ class Network:
     # ``lifesync connections check``: one cheap authenticated read proving the destination's credentials work;
     # returns what it saw (e.g. the dataset's name), raises the vendor's ``SyncError``. None: no such call known.
     check: Check | None = None
+    # asynchronous diagnostics of accepted requests by the request id their delivery response holds
+    # (``sync.attribution.diagnostics``); None: the network answers synchronously
+    diagnose: Diagnose | None = None
+    version_setting: bool = True  # False: the API version is the transport's own (no api_version setting applies)
+    # other ways of reaching the same network, by the ``transport`` setting's value; the first is the default
+    transports: Mapping[str, Network] = field(default_factory=dict)
+
+    def transport(self, name: str | None) -> Network:
+        """The network as transport ``name`` declares it (the default for None); ``KeyError`` for an unknown one."""
+        if not self.transports:
+            return self
+        return self.transports[name or next(iter(self.transports))]
 
     @property
     def max_batch(self) -> int:

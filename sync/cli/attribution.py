@@ -1,4 +1,4 @@
-"""``lifesync dispatch``: send pending conversions to the ad networks now."""
+"""``lifesync dispatch``: send pending conversions now; ``lifesync diagnostics``: what the networks said later."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sync.cli import context
 
 
 def register(main: click.Group) -> None:
-    """Add ``dispatch`` to ``main`` (shared helpers in ``sync.cli.context``)."""
+    """Add ``dispatch`` and ``diagnostics`` to ``main`` (shared helpers in ``sync.cli.context``)."""
 
     @main.command("dispatch")
     @click.option("--destination", "name", default=None, help="Only this destination of conversions.yaml.")
@@ -39,3 +39,24 @@ def register(main: click.Group) -> None:
                 if name is None or dest_name == name:
                     out[dest_name] = dispatch_all(store, dest, sender_for(dest), dry_run=dry_run).as_dict()
         context.dump(out)
+
+    @main.command("diagnostics")
+    @click.option("--destination", "name", default=None, help="Only this destination of conversions.yaml.")
+    @click.option("--days", default=7, show_default=True, help="Look at deliveries sent in the last DAYS days.")
+    def diagnostics_cmd(name: str | None, days: int) -> None:
+        """Ask the networks that process requests later (Google Data Manager) how each recent request went.
+
+        Records each answer in the deliveries' response JSON (``diagnostics``) and prints, per
+        destination, the requests asked about, their statuses and the failure reasons with record counts.
+        """
+        from sync.attribution.configure import destination_configs
+        from sync.attribution.diagnostics import collect
+
+        settings = context.settings()
+        destinations = destination_configs(settings, context.load_config(settings))
+        if name is not None and name not in destinations:
+            raise click.ClickException(f"destination {name!r} is not enabled; enabled: "
+                                       f"{', '.join(sorted(destinations)) or 'none'}")
+        with context.opened_store(settings) as store:
+            context.dump({dest_name: collect(store, dest, days=days).as_dict()
+                          for dest_name, dest in sorted(destinations.items()) if name in (None, dest_name)})

@@ -152,9 +152,9 @@ CRM_CHECKS: dict[str, Callable[..., str]] = {"hubspot": check_hubspot, "salesfor
 
 def check_destination(dest: DestinationConfig, session: Any = None) -> CheckResult:
     """One destination through its network's ``check`` (SKIPPED when the network declares none)."""
-    from sync.attribution.networks import NETWORKS
+    from sync.attribution.networks import network_for
 
-    network = NETWORKS[dest.network]
+    network = network_for(dest)
     if network.check is None:
         return CheckResult(dest.network, dest.name, SKIPPED, f"no connection test is known for {network.vendor}")
     check = network.check

@@ -63,7 +63,8 @@ def explain(store: Store, config: Config, total: IngestResult, networks: dict[st
         names = ", ".join(f"{k} {v:,}" for k, v in n["events"].items())
         extra = (f"; {n['business_messaging']:,} as business messaging, {n['with_ctwa_clid']:,} with a ctwa_clid"
                  if network(n["network"]).business_messaging else "")
-        echo(f"  {name:<8} sent {n['sent']:,} in {n['requests']:,} requests, refused {n['failed']:,} "
+        via = f" to the {n['vendor']}" if n.get("vendor") else ""
+        echo(f"  {name:<8} sent {n['sent']:,}{via} in {n['requests']:,} requests, refused {n['failed']:,} "
              f"(dead letters), too old for the network {n['expired']:,}; accepted {n['accepted']:,}{extra}")
         if names:
             echo(f"           {names}")

@@ -26,7 +26,7 @@ from cryptography.fernet import Fernet
 from sync.attribution.configure import destination_configs
 from sync.attribution.dispatch import dispatch_all
 from sync.attribution.network import Network
-from sync.attribution.networks import network, sender_for
+from sync.attribution.networks import network_for, sender_for
 from sync.connectors.generic import sign
 from sync.demo.crm_load import load_hubspot, load_salesforce
 from sync.demo.messaging import messenger_deliveries, shop_orders, this_weeks_whatsapp_leads
@@ -136,11 +136,12 @@ def dispatch_everything(world: World, store: Store, config: Config) -> dict[str,
         counts = dispatch_all(store, dest, sender_for(dest))
         box = sandboxes.get(dest.network)
         accepted = list(box.accepted) if box is not None else []
-        out[name] = {**counts.as_dict(), "network": dest.network, "accepted": len(accepted),
+        out[name] = {**counts.as_dict(), "network": dest.network, "vendor": network_for(dest).vendor,
+                     "accepted": len(accepted),
                      "duplicates": getattr(box, "duplicates", 0),
                      "business_messaging": sum(1 for e in accepted if e.get("action_source") == "business_messaging"),
                      "with_ctwa_clid": sum(1 for e in accepted if (e.get("user_data") or {}).get("ctwa_clid")),
-                     "events": _names(network(dest.network), accepted)}
+                     "events": _names(network_for(dest), accepted)}
     return out
 
 

@@ -20,8 +20,9 @@ from sync.attribution.destination import (
     value_problem,
 )
 from sync.attribution.facts import ContactFacts, ConversionFacts, TouchpointFacts
-from sync.attribution.networks import google_ads, network, sender_for, tiktok
 from sync.attribution.networks import meta as meta_capi
+from sync.attribution.networks import network, sender_for, tiktok
+from sync.attribution.networks.google import ads_api, common, data_manager
 from sync.errors import RateLimited, SettingsError, ValidationError
 
 NOW = datetime(2025, 3, 11, 12, 0, 0, tzinfo=UTC)
@@ -55,7 +56,8 @@ def test_configured_event_names_win_and_unmapped_kinds_are_refused():
         event_name(config, "trial", defaults)
 
 
-@pytest.mark.parametrize(("network", "module"), [("meta", meta_capi), ("tiktok", tiktok), ("google", google_ads)])
+@pytest.mark.parametrize(("network", "module"), [("meta", meta_capi), ("tiktok", tiktok), ("google", data_manager),
+                                                ("google", ads_api)])
 def test_normalises_each_distinct_value_once_per_batch(monkeypatch, network, module):
     calls: list[tuple[str, str]] = []
     real = hashing.wire_value
@@ -138,7 +140,10 @@ def test_sender_for_refuses_unknown_networks_and_missing_credentials():
     with pytest.raises(SettingsError, match="needs credential 'access_token'"):
         sender_for(dest("tiktok", credentials={}))
     with pytest.raises(SettingsError, match="needs credential 'developer_token'"):
-        sender_for(dest("google", credentials={"access_token": "x"}))
+        sender_for(dest("google", transport="ads_api", credentials={"access_token": "x"}))
+    with pytest.raises(SettingsError, match="needs credential 'access_token'"):  # Data Manager: no developer token
+        sender_for(dest("google", credentials={"developer_token": "dev-123456"}))
+    assert isinstance(sender_for(dest("google", credentials={"access_token": "x"})), data_manager.Sender)
 
 
 # -- touch selection ------------------------------------------------------------------------------------------
@@ -164,7 +169,7 @@ def test_attributed_is_the_last_usable_touch_before_the_conversion():
 
 def test_click_id_preference_and_message_ads():
     both = tp(1, network="google", click_ids={"wbraid": "w", "gclid": "g"})
-    assert touch.click_id(both, google_ads.TOUCHES) == ("gclid", "g")
+    assert touch.click_id(both, common.TOUCHES) == ("gclid", "g")
     assert meta_capi.is_message_ad(tp(1, "whatsapp", network=None, click_ids={"ctwa_clid": "c"}))
     assert not meta_capi.is_message_ad(tp(1, "web", click_ids={"ctwa_clid": "c"}))
     with pytest.raises(ValueError, match="unknown ad network"):

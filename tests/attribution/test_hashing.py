@@ -81,7 +81,7 @@ NORMALISED = [
     ("meta", "first_name", "Valéry", None, "valéry"),
     ("meta", "last_name", "O'Connor", None, "oconnor"),
     ("tiktok", "last_name", " Smith-Jones ", None, "smithjones"),
-    ("google", "first_name", "Mary Ann", None, "maryann"),
+    ("google", "first_name", "Mary Ann", None, "mary ann"),  # Google's Formatter only trims and lowercases names
     ("meta", "last_name", "Müller", None, "müller"),
     # city
     ("meta", "city", "San Francisco", None, "sanfrancisco"),
@@ -99,7 +99,7 @@ NORMALISED = [
     ("meta", "country", "USA", None, "us"),
     ("meta", "country", "US", None, "us"),
     ("tiktok", "country", "United Kingdom", None, "gb"),
-    ("google", "country", "UK", None, "gb"),
+    ("google", "country", "UK", None, "GB"),  # Google's region_code is upper case
     ("meta", "country", "Deutschland", None, "de"),
     ("meta", "country", "France", None, "fr"),
     ("meta", "country", "España", None, "es"),

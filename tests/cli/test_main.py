@@ -152,15 +152,27 @@ def _env(monkeypatch, **values: str) -> None:
         monkeypatch.setenv(name, value)
 
 
-def test_config_check_errs_on_googles_sunset_default_only_once_a_google_destination_is_configured(cli, monkeypatch):
+def test_config_check_judges_googles_ads_api_version_only_when_that_transport_calls_it(cli, monkeypatch):
     quiet = cli("config", "check", "--on", "2026-12-06")
     assert quiet.exit_code == 0 and quiet.output == "configuration OK\n"  # no credentials: nothing calls Google
-    _env(monkeypatch, **GOOGLE)
+    _env(monkeypatch, **GOOGLE, LIFESYNC_GOOGLE_ADS_API_VERSION="v18")
+    assert cli("config", "check", "--on", "2026-12-06").output == "configuration OK\n"  # Data Manager v1 is current
+    _env(monkeypatch, LIFESYNC_GOOGLE_ADS_TRANSPORT="ads_api")
     res = cli("config", "check", "--on", "2026-12-06")
     assert res.exit_code == 1 and "1 error(s)" in res.output
-    assert ("environment: conversion destination 'google': LIFESYNC_GOOGLE_ADS_API_VERSION (default) = v18: "
+    assert ("environment: conversion destination 'google': LIFESYNC_GOOGLE_ADS_API_VERSION = v18: "
             "Google Ads API v18 ended on 2025-08-20") in res.output
     assert "set it to one of: v26 (until 2027-11), v25 (until 2027-08)" in res.output
+    monkeypatch.delenv("LIFESYNC_GOOGLE_ADS_API_VERSION")  # the default, v26, is current
+    assert cli("config", "check", "--on", "2026-12-06").output == "configuration OK\n"
+
+
+def test_config_check_names_an_unknown_google_transport_and_the_allowed_ones(cli, monkeypatch):
+    _env(monkeypatch, **GOOGLE, LIFESYNC_GOOGLE_ADS_TRANSPORT="grpc")
+    res = cli("config", "check", "--on", "2026-12-06")
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    assert ("LIFESYNC_GOOGLE_ADS_TRANSPORT='grpc' for conversion destination 'google' is not a transport of google; "
+            "expected one of ['ads_api', 'data_manager']") in res.output
 
 
 @pytest.mark.parametrize(("version", "exit_code", "says"), [

@@ -44,11 +44,27 @@ def test_every_connection_and_destination_answers_ok_with_what_it_read(server, d
     assert results["salesforce/default"].detail.startswith("API requests today: ")
     assert results["meta/meta"].status == OK
     assert results["meta/meta"].detail == f"dataset {MetaSandbox.DATASET_ID} 'lifesync sandbox dataset'"
-    assert results["google/google"].status == OK
-    assert results["google/google"].detail == f"2 accessible customer(s); customer {GoogleAdsSandbox.CUSTOMER_ID} " \
-                                                  "reached directly"
+    assert results["google/google"].status == OK  # Data Manager: one validateOnly ingest, nothing recorded
+    assert results["google/google"].detail == f"validateOnly ingest accepted for customer " \
+                                              f"{GoogleAdsSandbox.CUSTOMER_ID}, conversion action(s) 111, 222, 333, " \
+                                              "444, 555"
+    assert server.google.accepted == [] and server.google.requests == 1 and server.google.request_statuses == {}
     assert results["tiktok/tiktok"].status == SKIPPED
     assert server.hubspot.calls  # the check really went to the sandbox
+
+
+def test_the_ads_api_transport_lists_the_accessible_customers(server, database_url):
+    settings = settings_for(server, database_url, LIFESYNC_GOOGLE_ADS_TRANSPORT="ads_api")
+    result = by_label(check_all(settings, CONFIG, **NO_SLEEP))["google/google"]
+    assert (result.status, result.detail) == (OK, f"2 accessible customer(s); customer {GoogleAdsSandbox.CUSTOMER_ID} "
+                                                  "reached directly")
+
+
+def test_an_unknown_conversion_action_fails_the_data_manager_check_with_googles_reason(server, database_url):
+    settings = settings_for(server, database_url, LIFESYNC_GOOGLE_ADS_CONVERSION_ACTIONS="purchase=111,lead=999")
+    result = by_label(check_all(settings, CONFIG, **NO_SLEEP))["google/google"]
+    assert result.status == FAILED
+    assert "INVALID_CONVERSION_ACTION_ID" in result.detail and "destinations[1].product_destination_id" in result.detail
 
 
 def test_the_legacy_hubspot_version_reads_the_v3_account_info(server, database_url):
@@ -58,17 +74,22 @@ def test_the_legacy_hubspot_version_reads_the_v3_account_info(server, database_u
     assert any("/account-info/v3/details" in key for key in server.hubspot.calls)
 
 
-@pytest.mark.parametrize(("variable", "label", "says"), [
-    ("LIFESYNC_HUBSPOT_TOKEN", "hubspot/default", "Authentication credentials not found"),
-    ("LIFESYNC_SALESFORCE_REFRESH_TOKEN", "salesforce/default", "(HTTP 400) POST http://127.0.0.1"),
-    ("LIFESYNC_META_ACCESS_TOKEN", "meta/meta", "(HTTP 400, code 190): Invalid OAuth"),
-    ("LIFESYNC_GOOGLE_ADS_ACCESS_TOKEN", "google/google", "Oauth token in the header is not valid."),
-    ("LIFESYNC_GOOGLE_ADS_DEVELOPER_TOKEN", "google/google", "The developer token is not valid."),
+ADS_API = {"LIFESYNC_GOOGLE_ADS_TRANSPORT": "ads_api"}
+
+
+@pytest.mark.parametrize(("variable", "label", "says", "extra"), [
+    ("LIFESYNC_HUBSPOT_TOKEN", "hubspot/default", "Authentication credentials not found", {}),
+    ("LIFESYNC_SALESFORCE_REFRESH_TOKEN", "salesforce/default", "(HTTP 400) POST http://127.0.0.1", {}),
+    ("LIFESYNC_META_ACCESS_TOKEN", "meta/meta", "(HTTP 400, code 190): Invalid OAuth", {}),
+    ("LIFESYNC_GOOGLE_ADS_ACCESS_TOKEN", "google/google", "Request had invalid authentication credentials.", {}),
+    ("LIFESYNC_GOOGLE_ADS_ACCESS_TOKEN", "google/google", "Oauth token in the header is not valid.", ADS_API),
+    ("LIFESYNC_GOOGLE_ADS_DEVELOPER_TOKEN", "google/google", "The developer token is not valid.", ADS_API),
 ])
 def test_a_wrong_credential_fails_with_the_vendors_message_and_the_others_still_run(server, database_url, variable,
-                                                                                    label, says):
+                                                                                    label, says, extra):
     wrong = "wrong-secret-value-123456"
-    results = by_label(check_all(settings_for(server, database_url, **{variable: wrong}), CONFIG, **NO_SLEEP))
+    settings = settings_for(server, database_url, **{variable: wrong}, **extra)
+    results = by_label(check_all(settings, CONFIG, **NO_SLEEP))
     assert results[label].status == FAILED
     assert says in results[label].detail
     assert wrong not in results[label].detail

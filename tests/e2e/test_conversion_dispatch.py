@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import replace
 from datetime import timedelta
 
@@ -270,3 +271,38 @@ def test_a_sale_told_by_a_stage_and_by_its_order_reaches_the_network_once(networ
                    conversions=(ConversionData("purchase", now + timedelta(hours=2), 30.0, "EUR", "o2"),))
     ingest_patches(store, config.lifecycle, [(second, None)], [], effects)
     assert dispatch_all(store, dests["meta"], sender_for(dests["meta"])).sent == 1
+
+
+def test_data_manager_requests_are_diagnosed_later_and_the_answer_recorded_per_delivery(store, database_url):
+    from sync.attribution.diagnostics import collect
+
+    late = GoogleAdsSandbox(clock=lambda: time.time() + 95 * 86_400)  # Google processes them 95 days later: too old
+    with SandboxServer(google=late) as server:
+        dests = destination_configs(settings_for(server, database_url), CONFIG)
+        seed(store, 3, destinations=("google",))
+        counts = dispatch_all(store, dests["google"], sender_for(dests["google"]))
+        assert counts.sent == 3 and late.accepted == [] and len(late.request_statuses) == 1
+        report = collect(store, dests["google"])
+        assert report.as_dict() == {"destination": "google", "requests": 1, "statuses": {"FAILED": 1},
+                                    "errors": {"PROCESSING_ERROR_REASON_EVENT_TOO_OLD": 3}, "warnings": {}}
+        with store.transaction() as s:
+            responses = [r for (r,) in s.execute(select(model.Delivery.response))]
+        assert {r["request_id"] for r in responses} == set(late.request_statuses)
+        assert {r["diagnostics"]["status"] for r in responses} == {"FAILED"}
+        assert responses[0]["diagnostics"]["errors"] == {"PROCESSING_ERROR_REASON_EVENT_TOO_OLD": 3}
+        assert collect(store, dests["google"]).requests == 0  # settled: not asked again
+        assert late.requests == 2
+
+
+def test_a_sunset_ads_api_version_fails_every_event_with_googles_error_and_is_not_retried(store, database_url):
+    google = GoogleAdsSandbox()
+    with SandboxServer(google=google) as server:
+        settings = settings_for(server, database_url, LIFESYNC_GOOGLE_ADS_TRANSPORT="ads_api",
+                                LIFESYNC_GOOGLE_ADS_API_VERSION="v18")
+        dest = destination_configs(settings, CONFIG)["google"]
+        seed(store, 2, destinations=("google",))
+        counts = dispatch_all(store, dest, sender_for(dest))
+    assert counts.failed == 2 and google.requests == 1 and google.accepted == []
+    with store.transaction() as s:
+        errors = [e for (e,) in s.execute(select(model.Delivery.last_error))]
+    assert all("GRPC target method can't be resolved." in e and "sunset" in e for e in errors)

@@ -1,9 +1,11 @@
 """The ad networks conversions are sent to: one module each, every module's ``NETWORK`` in one registry.
 
-``meta`` (Conversions API), ``tiktok`` (Events API 2.0) and ``google_ads`` (offline click
-conversions) each build their payloads, send them, and declare the rest as a ``Network``
-(``sync.attribution.network``). Shared code looks a network up here by the name
-conversions.yaml gives it — ``network(name)``, ``sender_for(dest)`` — and never names one.
+``meta`` (Conversions API), ``tiktok`` (Events API 2.0) and ``google`` (a package: offline
+conversions through the Data Manager API, or the Google Ads API) each build their payloads,
+send them, and declare the rest as a ``Network`` (``sync.attribution.network``). Shared code
+looks a network up here by the name conversions.yaml gives it — ``network(name)``,
+``network_for(dest)`` (the transport the destination uses), ``sender_for(dest)`` — and never
+names one.
 
 A network module imports only the shared attribution modules (destination, delivery, facts,
 hashing, touch, network); this registry imports the network modules; everything else imports
@@ -49,10 +51,15 @@ def network(name: str) -> Network:
     return found
 
 
+def network_for(dest: DestinationConfig) -> Network:
+    """The network ``dest`` sends to, as the transport it is configured with declares it."""
+    return network(dest.network).transport(dest.transport or None)
+
+
 def sender_for(dest: DestinationConfig, session: requests.Session | None = None,
                sleep: Callable[[float], None] = time.sleep) -> BatchSender:
     """The sender for ``dest``'s network, over ``session`` (a new session for ``dest.base_url`` by default)."""
     if dest.network not in NETWORKS:
         raise SettingsError(f"conversion destination {dest.name!r}: unknown network {dest.network!r}; "
                             f"expected one of {list(NETWORKS)}")
-    return NETWORKS[dest.network].sender(dest, session, sleep=sleep)
+    return network_for(dest).sender(dest, session, sleep=sleep)

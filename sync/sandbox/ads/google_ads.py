@@ -1,5 +1,16 @@
 """A local emulator of Google Ads ``customers/{cid}:uploadClickConversions`` (REST), in memory.
 
+Versions: the path's ``vNN`` is checked first, against ``sync.attribution.networks.google.versions.ADS_API``
+on the sandbox clock's day: a version past its sunset, or one that does not exist (or is not
+released yet), is answered as Google answers a method it cannot route — gRPC UNIMPLEMENTED,
+HTTP 501, "GRPC target method can't be resolved." (the error client libraries surface for a
+sunset version: https://github.com/googleads/google-ads-python/issues/897, and
+https://github.com/Opteo/google-ads-api/issues/394). Fields added in a later version than the one
+asked for are unknown names to the JSON parser (``google_ads_parse.FIELDS_SINCE``).
+
+The same app serves the Data Manager API (``/v1/events:ingest``, ``/v1/requestStatus:retrieve``;
+``google_data_manager``) for the same account, conversion actions and token.
+
 Request-level answers (HTTP error, nothing recorded): ``developer-token`` missing (400
 DEVELOPER_TOKEN_PARAMETER_MISSING) or wrong (401 DEVELOPER_TOKEN_INVALID); bearer token
 missing or wrong (401 UNAUTHENTICATED, OAUTH_TOKEN_INVALID); a customer id with dashes (400
@@ -26,12 +37,15 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from flask import Flask, Response, g, request
 from werkzeug.datastructures import Headers
 
+from sync.attribution.networks.google.versions import ADS_API
+from sync.http.versions import CURRENT, ENDING
+from sync.sandbox.ads import google_data_manager
 from sync.sandbox.ads.common import AdSandbox, gate_requests, is_sha256_hex, json_response, looks_hashed, request_json
 from sync.sandbox.ads.google_ads_parse import (
     VERSION,
@@ -69,6 +83,13 @@ class GoogleAdsSandbox(AdSandbox):
                  clock: Callable[[], float] = time.time):
         super().__init__(rate_limit=rate_limit, faults=faults, clock=clock, dedup_window=None)
         self.jobs = 0
+        self.request_statuses: dict[str, list[dict[str, Any]]] = {}  # Data Manager: request id -> per destination
+
+    def check_version(self, version: str) -> None:
+        """Refuse a Google Ads API version that is sunset or unknown on the sandbox clock's day, as Google does."""
+        day = datetime.fromtimestamp(self.clock(), UTC).date()
+        if not VERSION.fullmatch(version) or ADS_API.check(version, day).state not in (CURRENT, ENDING):
+            raise GoogleError(501, "GRPC target method can't be resolved.")
 
     def conversion_action(self, kind: str) -> str:
         """The resource name of a conversion action by kind (KeyError for an unknown kind)."""
@@ -282,7 +303,9 @@ def _request_id(index: int) -> str:
     return f"sandboxReq{index:08d}"
 
 
-def _fault_error(sandbox: GoogleAdsSandbox, fault: Fault) -> GoogleError:
+def _fault_error(sandbox: GoogleAdsSandbox, fault: Fault) -> Exception:
+    if request.path.startswith(google_data_manager.PREFIX):
+        return google_data_manager.fault_error(sandbox, fault)
     if fault.status == 429:
         return sandbox.throttled(fault.retry_after if fault.retry_after is not None else 30.0)
     if fault.status == 503:
@@ -310,11 +333,14 @@ def create_app(sandbox: GoogleAdsSandbox) -> Flask:
         return json_response(error.status, error.body(g.get("version", "v18"), _request_id(index)),
                              {"request-id": _request_id(index)})
 
+    google_data_manager.register(app, sandbox)
+
     @app.post("/<version>/customers/<target>")
     def upload(version: str, target: str) -> Response:
         customer_id, _, method = target.partition(":")
         if not VERSION.fullmatch(version) or method != "uploadClickConversions":
             raise GoogleError(404, f"Method not found: /{version}/customers/{target}")
+        sandbox.check_version(version)
         try:
             raw, malformed = request_json(), False
         except ValueError:
@@ -341,6 +367,7 @@ def create_app(sandbox: GoogleAdsSandbox) -> Flask:
         """
         if not VERSION.fullmatch(version):
             raise GoogleError(404, f"Method not found: /{version}/customers:listAccessibleCustomers")
+        sandbox.check_version(version)
         with sandbox.lock:
             headers = Headers(request.headers)
             headers.remove("login-customer-id")  # not a header of this call: it names no customer

@@ -18,13 +18,17 @@ __all__ = ["GoogleError", "ads_error", "failure", "location", "parse_body", "par
 
 VERSION = re.compile(r"v\d+")
 STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
-          429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
+          429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 501: "UNIMPLEMENTED", 503: "UNAVAILABLE",
+          504: "DEADLINE_EXCEEDED"}
 REQUEST_FIELDS = frozenset({"customerId", "conversions", "partialFailure", "validateOnly", "debugEnabled", "jobId"})
 CONVERSION_FIELDS = frozenset({"gclid", "gbraid", "wbraid", "conversionAction", "conversionDateTime",
                                "conversionValue", "currencyCode", "orderId", "externalAttributionData",
                                "customVariables", "cartData", "userIdentifiers", "conversionEnvironment",
-                               "consent", "sessionAttributesEncoded", "sessionAttributesKeyValuePairs",
-                               "userIpAddress"})
+                               "consent", "userIpAddress", "customerType", "sessionAttributesEncoded",
+                               "sessionAttributesKeyValuePairs"})
+# ClickConversion fields by the version that added them: customer_type and the session attributes came with v19
+# (https://developers.google.com/google-ads/api/diff-tool/v19/versus-v18/diffs/services/conversion_upload_service).
+FIELDS_SINCE = {"customerType": 19, "sessionAttributesEncoded": 19, "sessionAttributesKeyValuePairs": 19}
 IDENTIFIER_FIELDS = frozenset({"userIdentifierSource", "hashedEmail", "hashedPhoneNumber", "mobileId",
                                "thirdPartyUserId", "addressInfo"})
 IDENTIFIER_ONEOF = ("hashedEmail", "hashedPhoneNumber", "mobileId", "thirdPartyUserId", "addressInfo")
@@ -129,7 +133,8 @@ def parse_body(raw: Any, version: str) -> dict[str, Any]:
     parsed = []
     for index, item in enumerate(conversions):
         where = f"conversions[{index}]"
-        conversion = _fields(item, CONVERSION_FIELDS, where)
+        number = int(version[1:]) if version[1:].isdigit() else 0
+        conversion = _fields(item, frozenset(f for f in CONVERSION_FIELDS if FIELDS_SINCE.get(f, 0) <= number), where)
         if "conversionEnvironment" in conversion:
             _enum(version, "conversion", "conversionEnvironment", conversion["conversionEnvironment"], where)
         if "consent" in conversion:

@@ -358,3 +358,36 @@ def test_mounted_under_a_prefix(sandbox):
                          headers=HEADERS)
 
     assert answer.status_code == 200 and len(sandbox.accepted) == 1
+
+
+TODAY = 1_796_558_400  # 2026-12-06: v18-v22 are sunset, v23-v26 current
+
+
+@pytest.mark.parametrize(("version", "status"), [("v18", 501), ("v22", 501), ("v99", 501), ("v26", 200), ("v23", 200)])
+def test_sunset_and_unknown_versions_are_refused_as_google_refuses_a_method_it_cannot_route(version, status):
+    sandbox = GoogleAdsSandbox(clock=lambda: TODAY)
+    client = create_app(sandbox).test_client()
+    answer = upload(client, [conversion()], path=f"/{version}/customers/{CID}:uploadClickConversions")
+    assert answer.status_code == status
+    if status == 501:
+        assert answer.json == {"error": {"code": 501, "message": "GRPC target method can't be resolved.",
+                                         "status": "UNIMPLEMENTED"}}
+        assert sandbox.accepted == []
+    listed = client.get(f"/{version}/customers:listAccessibleCustomers", headers=HEADERS)
+    assert listed.status_code == (501 if status == 501 else 200)
+
+
+def test_a_version_is_refused_from_the_day_google_sunsets_it():
+    day = Clock(1_786_060_800)  # 2026-08-07, two days after v21's sunset
+    client = create_app(GoogleAdsSandbox(clock=day)).test_client()
+    assert upload(client, [conversion()], path=f"/v21/customers/{CID}:uploadClickConversions").status_code == 501
+    day.now -= 3 * 86_400  # 2026-08-04: still served
+    assert upload(client, [conversion(2)], path=f"/v21/customers/{CID}:uploadClickConversions").status_code == 200
+
+
+@pytest.mark.parametrize(("version", "status"), [("v18", 400), ("v19", 200)])
+def test_fields_exist_from_the_version_that_added_them(client, version, status):
+    answer = upload(client, [conversion(customerType="NEW")], path=f"/{version}/customers/{CID}:uploadClickConversions")
+    assert answer.status_code == status
+    if status == 400:
+        assert 'Unknown name "customerType"' in answer.json["error"]["message"]

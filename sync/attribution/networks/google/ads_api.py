@@ -1,4 +1,10 @@
-"""Google Ads offline click conversions (``customers/{id}:uploadClickConversions``).
+"""Google's second transport: offline click conversions through the Google Ads API (``uploadClickConversions``).
+
+Chosen with ``LIFESYNC_GOOGLE_ADS_TRANSPORT=ads_api``; the Data Manager API (``data_manager``) is
+the default. Google Ads API versions are sunset about a year after their release
+(``versions.ADS_API``), and since 2026-06-15 ``uploadClickConversions`` refuses developer tokens
+that had not uploaded before (CUSTOMER_NOT_ALLOWLISTED_FOR_THIS_FEATURE,
+https://developers.google.com/ads/blog/posts/2026/05/changes-to-offline-click-conversion).
 
 ``build`` makes one ``ClickConversion`` (REST JSON, camelCase):
 
@@ -25,11 +31,10 @@ and the in-request duplicates count as sent (Google already holds the conversion
 upload got through). A refused request naming conversions the same way fails those and
 resends the rest once.
 
-``NETWORK`` declares it to the registry: settings ``LIFESYNC_GOOGLE_ADS_*`` (developer_token,
-access_token and customer_id required; login_customer_id, conversion_actions as
-``kind=id,...`` pairs, validate_only), conversions older than the 90-day click window expire,
-city/state/country/zip in clear, Gmail dots dropped, phones E.164 with ``+``. Its event names
-are only labels: the conversion action says what a conversion is.
+``NETWORK`` declares the transport (``google`` declares it under ``transports["ads_api"]``):
+settings as in ``common`` plus the developer token; a sunset or unknown version is refused by
+Google with gRPC UNIMPLEMENTED (HTTP 501, "GRPC target method can't be resolved",
+https://github.com/googleads/google-ads-python/issues/897), which is never retried.
 """
 
 from __future__ import annotations
@@ -57,28 +62,33 @@ from sync.attribution.destination import (
     value_problem,
 )
 from sync.attribution.facts import ContactFacts, ConversionFacts, TouchpointFacts
-from sync.attribution.hashing import UserDataRules
-from sync.attribution.network import Network, Setting
-from sync.attribution.touch import TouchRules, attributed, click_id
-from sync.config.conversions import CANONICAL_KINDS
-from sync.errors import AuthError, RateLimited, SettingsError, TransientError, ValidationError
-from sync.http import Action, Rule, join_url, version_table
+from sync.attribution.network import Network
+from sync.attribution.networks.google.common import (
+    CLICK_WINDOW_DAYS,
+    EVENT_NAMES,
+    NAME,
+    SETTINGS_PLATFORM,
+    TOUCHES,
+    USER_DATA,
+    action_id,
+    configure,
+    consent,
+    customer_id,
+)
+from sync.attribution.networks.google.versions import ADS_API, ADS_API_DEFAULT
+from sync.attribution.touch import attributed, click_id
+from sync.errors import AuthError, PermanentError, RateLimited, TransientError, ValidationError
+from sync.http import Action, Rule, join_url
 
 log = logging.getLogger(__name__)
 
-NAME = "google"
 VENDOR = "Google Ads API"
-EVENT_NAMES: dict[str, str] = {kind: kind for kind in CANONICAL_KINDS}  # labels: conversion actions say the rest
-USER_DATA = UserDataRules(NAME, plain_fields=frozenset({"city", "state", "country", "zip"}), drop_gmail_dots=True)
-TOUCHES = TouchRules(("gclid", "gbraid", "wbraid"))  # in order of preference; one only is sent
-CLICK_WINDOW_DAYS = 90  # Google Ads refuses click conversions older than the longest click-through window
 MAX_IDENTIFIERS = 5
 # Google already holds this conversion (an earlier upload, or its twin in the same request): delivered.
 DUPLICATES = ("CLICK_CONVERSION_ALREADY_EXISTS", "ORDER_ID_ALREADY_IN_USE", "DUPLICATE_ORDER_ID",
               "DUPLICATE_CLICK_CONVERSION_IN_REQUEST")
 _ACTION = re.compile(r"customers/\d+/conversionActions/\d+")
 _DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}")
-_DIGITS = re.compile(r"\D")
 
 # Google's error codes (``details[].errors[].errorCode``: {family: code}) as rows of the HTTP table.
 CODES: dict[str, Rule] = {
@@ -86,17 +96,10 @@ CODES: dict[str, Rule] = {
     "authenticationError": Rule(Action.AUTH, AuthError, "the OAuth token or developer token was refused"),
     "authorizationError": Rule(Action.FAIL, AuthError, "the credentials may not upload to this customer"),
     "internalError": Rule(Action.RETRY, TransientError, "a temporary error"),
+    # a sunset (or unknown) API version: retrying cannot help, the version setting must change
+    "UNIMPLEMENTED": Rule(Action.FAIL, PermanentError, "this Google Ads API version is sunset or does not exist "
+                                                       "(LIFESYNC_GOOGLE_ADS_API_VERSION)"),
 }
-
-
-def customer_id(value: str) -> str:
-    """A customer id as Google's paths want it: digits only (``123-456-7890`` → ``1234567890``)."""
-    return _DIGITS.sub("", value or "")
-
-
-def _consent(consent: Mapping[str, Any]) -> dict[str, str]:
-    wire = {"adUserData": consent.get("ad_user_data"), "adPersonalization": consent.get("ad_personalization")}
-    return {key: "GRANTED" if value else "DENIED" for key, value in wire.items() if isinstance(value, bool)}
 
 
 def _identifiers(contact: ContactFacts, dest: DestinationConfig, cache: NormalizeCache) -> list[dict[str, str]]:
@@ -117,11 +120,9 @@ def _identifiers(contact: ContactFacts, dest: DestinationConfig, cache: Normaliz
 def conversion_action(dest: DestinationConfig, kind: str) -> str:
     """The conversion action resource name for ``kind``; ValidationError when none is configured."""
     action = (dest.conversion_actions.get(kind) or "").strip()
-    if not action:
-        raise ValidationError(f"conversion kind {kind!r} has no Google conversion action on destination "
-                              f"{dest.name!r}; set conversion_actions[{kind!r}] to the action's id")
-    return action if action.startswith("customers/") else \
-        f"customers/{customer_id(dest.account_id)}/conversionActions/{action}"
+    if action.startswith("customers/"):
+        return action
+    return f"customers/{customer_id(dest.account_id)}/conversionActions/{action_id(dest, kind)}"
 
 
 def build(conversion: ConversionFacts, contact: ContactFacts, touchpoints: Sequence[TouchpointFacts],
@@ -141,9 +142,9 @@ def build(conversion: ConversionFacts, contact: ContactFacts, touchpoints: Seque
     if conversion.currency:
         payload["currencyCode"] = currency_code(conversion.currency, upper=True)
     payload["orderId"] = conversion.order_id or conversion.event_id
-    consent = _consent(contact.consent)
-    if consent:
-        payload["consent"] = consent
+    granted = consent(contact.consent, "GRANTED", "DENIED")
+    if granted:
+        payload["consent"] = granted
     identifiers = _identifiers(contact, dest, cache)
     if identifiers:
         payload["userIdentifiers"] = identifiers
@@ -270,19 +271,6 @@ class Sender(BatchSender):
         return results
 
 
-def _pairs(text: str | None, what: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for part in (text or "").split(","):
-        if not part.strip():
-            continue
-        kind, sep, value = part.partition("=")
-        if not sep or not kind.strip() or not value.strip():
-            raise SettingsError(f"{what} must be comma-separated kind=value pairs, e.g. purchase=111,lead=222; "
-                                f"got {part.strip()!r}")
-        out[kind.strip()] = value.strip()
-    return out
-
-
 def check(dest: DestinationConfig, session: requests.Session | None = None) -> str:
     """List the customers the destination's credentials reach (``lifesync connections check``).
 
@@ -303,17 +291,6 @@ def check(dest: DestinationConfig, session: requests.Session | None = None) -> s
     return f"{len(reached)} accessible customer(s); customer {wanted} {seen}"
 
 
-def configure(setting: Setting, required: Mapping[str, str], name: str) -> dict[str, Any]:
-    """A Google Ads destination's tokens (+ login customer), customer id, conversion actions and dry-run mode."""
-    login = setting("login_customer_id")
-    validate_only = (setting("validate_only") or "").lower() == "true"
-    actions = _pairs(setting("conversion_actions"), f"LIFESYNC_GOOGLE_ADS_CONVERSION_ACTIONS for destination {name!r}")
-    return {"credentials": {"developer_token": required["developer_token"], "access_token": required["access_token"],
-                            **({"login_customer_id": login} if login else {})},
-            "account_id": required["customer_id"].replace("-", ""), "conversion_actions": actions,
-            "validate_only": validate_only}
-
-
 def delivery_summary(payload: Mapping[str, Any]) -> dict[str, Any]:
     """The click id the conversion carried and its hashed user identifier kinds (what the delivery report reads)."""
     click = next((k for k in TOUCHES.click_ids if payload.get(k)), None)
@@ -321,30 +298,12 @@ def delivery_summary(payload: Mapping[str, Any]) -> dict[str, Any]:
     return {"click_id": click, "keys": keys}
 
 
-# Google Ads API versions: release dates from the release notes (https://developers.google.com/google-ads/api/docs/release-notes),
-# sunsets from Google's reminders ("Starting on this date, all vNN API requests will begin to fail"), and the projected
-# months of v23-v26 from https://developers.google.com/ads/blog/posts/2025/09/more-frequent-releases-coming-for. The
-# default (v18) stays until the Data Manager transport lands; `lifesync config check` reports it. Checked 2026-12-06.
-_SUNSETS = "https://developers.google.com/ads/blog/posts/"
-VERSIONS = version_table("Google Ads API", "https://developers.google.com/google-ads/api/docs/sunset-dates", [
-    ("v26", "2026-10-14", "2027-11"), ("v25", "2026-07-22", "2027-08"), ("v24", "2026-04-22", "2027-05"),
-    ("v23", "2026-01", "2027-02"),
-    ("v22", "2025-10", "2026-10-07", _SUNSETS + "2026/09/google-ads-api-v22-sunset-reminder"),
-    ("v21", "2025-08", "2026-08-05", _SUNSETS + "2026/06/google-ads-api-v21-sunset-reminder"),
-    ("v20", "2025-06-04", "2026-06-10", _SUNSETS + "2026/04/google-ads-api-v20-sunset-reminder"),
-    ("v19", "2025-02-26", "2026-02-11", _SUNSETS + "2025/12/google-ads-api-v19-sunset-reminder"),
-    ("v18", "2024-10-16", "2025-08-20", _SUNSETS + "2025/07/google-ads-api-v18-sunset-reminder"),
-    ("v17", "2024-05", "2025-06-04", _SUNSETS + "2025/04/google-ads-api-v17-sunset-reminder"),
-    ("v16", "2024-02-21", "2025-02-05", _SUNSETS + "2025/01/google-ads-api-v16-sunset-reminder"),
-    ("v15", "2023-10-18", "2024-09-25", _SUNSETS + "2024/08/google-ads-api-v15-sunset-reminder"),
-    ("v14", "2023-06-07", "2024-06-05", _SUNSETS + "2024/04/google-ads-api-v14-sunset-reminder"),
-])
-
 NETWORK = Network(
-    name=NAME, vendor=VENDOR, settings_platform="google_ads",
+    name=NAME, vendor=VENDOR, settings_platform=SETTINGS_PLATFORM,
     required_settings=("developer_token", "access_token", "customer_id"), base_url="https://googleads.googleapis.com",
-    api_version="v18", event_names=EVENT_NAMES, user_data=USER_DATA, touches=TOUCHES, build=build, sender=Sender,
+    api_version=ADS_API_DEFAULT, event_names=EVENT_NAMES, user_data=USER_DATA, touches=TOUCHES, build=build,
+    sender=Sender,
     configure=configure, check=check, max_event_age=lambda _dest: CLICK_WINDOW_DAYS, delivery_summary=delivery_summary,
     event_label=lambda payload: str(payload.get("conversionAction", "")).rsplit("/", 1)[-1],
-    versions=VERSIONS,
+    versions=ADS_API,
 )

@@ -1,4 +1,4 @@
-"""Google Ads click conversions: exact payloads, click-id preference, consent, batching, partial failure, errors."""
+"""Google's ads_api transport: exact click conversions, click ids, consent, batching, partial failure, errors."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import responses
 
 from sync.attribution.destination import BuiltEvent, DestinationConfig
 from sync.attribution.facts import ContactFacts, ConversionFacts, TouchpointFacts
-from sync.attribution.networks import google_ads, sender_for
+from sync.attribution.networks import sender_for
+from sync.attribution.networks.google import ads_api
 from sync.errors import ValidationError
 
 NOW = datetime(2025, 3, 12, 12, 0, 0, tzinfo=UTC)
@@ -27,7 +28,8 @@ def sha(text: str) -> str:
 
 
 def dest(**overrides) -> DestinationConfig:
-    values = dict(name="google", network="google", base_url="https://googleads.googleapis.com", api_version="v18",
+    values = dict(name="google", network="google", transport="ads_api", base_url="https://googleads.googleapis.com",
+                  api_version="v18",
                   credentials={"developer_token": DEV, "access_token": ACCESS}, account_id="123-456-7890",
                   event_names={}, conversion_actions={"lead": "555", "purchase": "customers/1234567890/"
                                                                                   "conversionActions/777"})
@@ -55,7 +57,7 @@ DAY = datetime(2025, 3, 10, tzinfo=UTC)
 
 
 def test_click_conversion_is_exact():
-    built = google_ads.build(conversion(kind="purchase", value=120.0, currency="eur", order_id="o-7"),
+    built = ads_api.build(conversion(kind="purchase", value=120.0, currency="eur", order_id="o-7"),
                              contact(consent={"ad_user_data": True, "ad_personalization": False}),
                              [touch(DAY, gclid="Cj0KCQ", gbraid="gb-1")], dest(), now=NOW)
     assert built.key == "ev-1"
@@ -79,13 +81,13 @@ def test_click_conversion_is_exact():
     ([TouchpointFacts("whatsapp", "meta", DAY, click_ids={"ctwa_clid": "c"})], {}),
 ])
 def test_click_id_preference(touches, expected):
-    built = google_ads.build(conversion(), contact(), touches, dest(), now=NOW)
+    built = ads_api.build(conversion(), contact(), touches, dest(), now=NOW)
     assert {k: built.payload[k] for k in ("gclid", "gbraid", "wbraid") if k in built.payload} == expected
 
 
 def test_conversion_time_is_utc_and_order_id_defaults_to_event_id():
     local = datetime(2025, 3, 11, 21, 3, 56, tzinfo=timezone(timedelta(hours=2)))
-    built = google_ads.build(conversion(occurred_at=local), contact(), [touch(DAY, gclid="g")], dest(), now=NOW)
+    built = ads_api.build(conversion(occurred_at=local), contact(), [touch(DAY, gclid="g")], dest(), now=NOW)
     assert built.payload["conversionDateTime"] == "2025-03-11 19:03:56+00:00"
     assert built.payload["orderId"] == "ev-1"
     assert built.payload["conversionAction"] == ACTION
@@ -94,9 +96,9 @@ def test_conversion_time_is_utc_and_order_id_defaults_to_event_id():
 
 def test_at_most_five_identifiers_and_none_when_ad_user_data_denied():
     many = contact(emails=tuple(f"p{i}@example.com" for i in range(4)), phones=("+14155550100", "+14155550101"))
-    built = google_ads.build(conversion(), many, [], dest(), now=NOW)
+    built = ads_api.build(conversion(), many, [], dest(), now=NOW)
     assert len(built.payload["userIdentifiers"]) == 5
-    denied = google_ads.build(conversion(), contact(consent={"ad_user_data": False}), [touch(DAY, gclid="g")],
+    denied = ads_api.build(conversion(), contact(consent={"ad_user_data": False}), [touch(DAY, gclid="g")],
                               dest(), now=NOW)
     assert "userIdentifiers" not in denied.payload and denied.payload["consent"] == {"adUserData": "DENIED"}
 
@@ -110,7 +112,7 @@ def test_at_most_five_identifiers_and_none_when_ad_user_data_denied():
 ])
 def test_conversions_google_would_refuse_are_refused_locally(facts, person, touches, says):
     with pytest.raises(ValidationError, match=says):
-        google_ads.build(facts, person, touches, dest(), now=NOW)
+        ads_api.build(facts, person, touches, dest(), now=NOW)
 
 
 # -- sending --------------------------------------------------------------------------------------------------
@@ -132,7 +134,7 @@ def body_of(call) -> dict:
 
 
 def sender(config=None, sleeps=None):
-    return google_ads.Sender(config or dest(), sleep=(sleeps.append if sleeps is not None else lambda _s: None),
+    return ads_api.Sender(config or dest(), sleep=(sleeps.append if sleeps is not None else lambda _s: None),
                              clock=lambda: NOW)
 
 
@@ -150,7 +152,7 @@ def partial(*errors) -> dict:
 
 def test_sender_for_builds_the_google_sender():
     built = sender_for(dest())
-    assert isinstance(built, google_ads.Sender) and built.max_batch == 2000
+    assert isinstance(built, ads_api.Sender) and built.max_batch == 2000
 
 
 def test_batches_to_the_maximum_with_headers_and_partial_failure(mock):
@@ -206,6 +208,8 @@ def test_refused_request_naming_conversions_fails_them_and_resends_the_rest(mock
      "retry", 5, "HTTP 500"),
     (400, {"error": {"code": 400, "status": "INVALID_ARGUMENT", "message": "Invalid customer."}},
      "failed", 1, "Invalid customer."),
+    (501, {"error": {"code": 501, "status": "UNIMPLEMENTED", "message": "GRPC target method can't be resolved."}},
+     "failed", 1, "sunset or does not exist (LIFESYNC_GOOGLE_ADS_API_VERSION)"),
 ])
 def test_error_classification(mock, status, body, result, attempts, says):
     mock.add(responses.POST, URL, status=status, json=body)
