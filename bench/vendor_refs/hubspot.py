@@ -11,6 +11,12 @@ them and send the same query.
 The SDK (12.x) knows the legacy ``/crm/v3``/``/crm/v4`` paths; HubSpot's date-versioned paths
 (``/crm/objects/2026-09/…``) take the same bodies, so they are checked as that operation and
 the output says the path is dated.
+
+Where HubSpot's own texts disagree, the SDK decides: its ``PublicObjectSearchRequest`` types
+``sorts`` as a list of strings, as HubSpot's API reference does
+(https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/custom-objects/search/search-custom-objects),
+while HubSpot's search guide shows ``{"propertyName", "direction"}`` objects
+(https://developers.hubspot.com/docs/api-reference/2026-03/crm/search-the-crm).
 """
 
 from __future__ import annotations
@@ -103,7 +109,7 @@ def body_problems(package: Any, body: Any, model: str) -> list[str]:
 
 
 def _items(body: Any) -> int:
-    return len(body["inputs"]) if isinstance(body, dict) and isinstance(body.get("inputs"), list) else 1
+    return len(body["inputs"]) if isinstance(body, dict) and isinstance(body.get("inputs"), list) else 0
 
 
 class _Sent(Exception):
@@ -187,7 +193,7 @@ def _shape(label: str, dated: str | None) -> str:
 
 
 def _check_get(request: Any, reference: str) -> Verdict:
-    api = HubSpot(access_token="recorded", client_side_validation=True)  # noqa: S106 - never sent
+    api = HubSpot(access_token="recorded", client_side_validation=True)  # never sent: replay_get captures
     listing = re.fullmatch(_OBJ, request.path)
     prop = re.fullmatch(r"/crm/(?:v3/properties|properties/(?P<version>[^/]+))/(?P<type>[^/]+)/(?P<name>[^/]+)",
                         request.path)

@@ -137,8 +137,9 @@ def check(request: Any) -> Verdict:
         label, problems = replay(request)
     except ValueError as error:
         label, problems = "", [str(error)]
+    notes = ("the q text is passed through as given: no SOQL parser checks it",) if label == "query" else ()
     return Verdict(VENDOR, endpoint, REFUSED if problems else ACCEPTED, f"{reference} {label}".strip(),
-                   tuple(problems), ("same request as simple-salesforce's method (SOQL not parsed)",))
+                   tuple(problems), notes)
 
 
 def _records(request: Any) -> int:
