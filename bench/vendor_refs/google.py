@@ -5,7 +5,8 @@ Both APIs are gRPC services with a REST mapping in which the request message is 
 path's fields added, must parse into the method's request message with
 ``google.protobuf.json_format.ParseDict(..., ignore_unknown_fields=False)``: unknown fields,
 wrong types, unknown enum names and two members of one oneof are refused with protobuf's own
-message.
+message. Proto3 has no required fields, so what the services check beyond the message shape
+(required destinations, identifier formats, limits) is not reproduced here.
 
 * Data Manager (``google-ads-datamanager``): ``POST /v1/events:ingest`` → ``IngestEventsRequest``,
   ``audienceMembers:ingest``/``:remove``, ``requestStatus:retrieve`` (GET, query parameters)
