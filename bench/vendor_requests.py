@@ -81,11 +81,13 @@ def table(requests: list[RecordedRequest], reasons: int) -> list[str]:
             row["why"][reason] = row["why"].get(reason, 0) + 1
         for note in verdict.notes:
             row["notes"][note] = row["notes"].get(note, 0) + 1
-    head = f"{'vendor':<11}{'endpoint':<68}{'requests':>9}{'items':>8}{'accepted':>9}{'refused':>8}{'unchecked':>10}"
+    width = max([len(endpoint) for _, endpoint in rows] + [8]) + 2
+    head = (f"{'vendor':<11}{'endpoint':<{width}}{'requests':>9}{'items':>8}{'accepted':>9}{'refused':>8}"
+            f"{'unchecked':>10}")
     lines = [head, "-" * len(head)]
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     for (vendor, endpoint), row in sorted(rows.items()):
-        lines.append(f"{vendor:<11}{endpoint:<68}{row['n']:>9}{row['items']:>8}{row[ACCEPTED]:>9}"
+        lines.append(f"{vendor:<11}{endpoint:<{width}}{row['n']:>9}{row['items']:>8}{row[ACCEPTED]:>9}"
                      f"{row[REFUSED]:>8}{row[UNCHECKED]:>10}")
         lines.append(f"{'':<13}reference: {'; '.join(sorted(row['ref']))}")
         for reason, count in list(row["why"].items())[:reasons]:
