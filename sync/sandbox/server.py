@@ -16,6 +16,8 @@ from flask import Flask, jsonify
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from sync.sandbox import recording
+
 
 class _QuietHandler(WSGIRequestHandler):
     """No access log: a sync makes thousands of requests and tests read their own output."""
@@ -72,7 +74,7 @@ class SandboxServer:
             from sync.sandbox.ads.google_ads import create_app as google_app
 
             mounts["/google"] = google_app(self.google)
-        return DispatcherMiddleware(_root(), mounts)
+        return recording.wrap(DispatcherMiddleware(_root(), mounts))  # unchanged unless a tool records
 
     def bind(self) -> SandboxServer:
         """Open the listening socket (port 0 picks a free one) without serving yet."""
