@@ -22,7 +22,8 @@ def test_attribution_first_and_last_touch(attribution_data):
     assert credit(last, "campaign") == [("C1", 2, {"USD": 30.0}), ("C2", 1, {"EUR": 100.0}), ("C3", 1, {"EUR": 50.0})]
     assert credit(last, "network") == [("meta", 2, {"USD": 30.0}), ("google", 1, {"EUR": 100.0}),
                                        ("tiktok", 1, {"EUR": 50.0})]
-    assert report.as_dict()["last_touch"]["campaign"][1] == {"key": "C2", "conversions": 1, "value": {"EUR": 100.0}}
+    assert report.as_dict()["last_touch"]["campaign"][1] == {"key": "C2", "conversions": 1, "value": {"EUR": 100.0},
+                                                             "name": None, "unresolved": False}
 
 
 def test_attribution_window(attribution_data):
