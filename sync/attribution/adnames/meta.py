@@ -29,7 +29,8 @@ time to regain access honoured); on one call of a batch, that ad is left for the
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import requests
@@ -53,13 +54,14 @@ class MetaAdReader:
     max_batch = MAX_BATCH
 
     def __init__(self, token: str, *, base_url: str, api_version: str, app_secret: str | None = None,
-                 session: requests.Session | None = None, client: HttpClient | None = None) -> None:
+                 session: requests.Session | None = None, client: HttpClient | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.params = {"access_token": token}
         if app_secret:
             self.params["appsecret_proof"] = capi.appsecret_proof(app_secret, token)
         self.url = join_url(base_url, f"{api_version}/")
         self.client = client or HttpClient(
-            session or make_session(base_url), vendor=VENDOR, policy=RetryPolicy(),
+            session or make_session(base_url), vendor=VENDOR, policy=RetryPolicy(), sleep=sleep,
             judge=VendorCodes(VENDOR, read_error=capi.read_error, codes=capi.CODES, secrets=(token,)))
 
     def read(self, ad_ids: Sequence[str]) -> Lookup:

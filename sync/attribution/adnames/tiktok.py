@@ -16,7 +16,8 @@ Only used when ``LIFESYNC_TIKTOK_MARKETING_ACCESS_TOKEN`` and
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import requests
@@ -43,12 +44,13 @@ class TikTokAdReader:
     max_batch = MAX_BATCH
 
     def __init__(self, token: str, advertiser_id: str, *, base_url: str, api_version: str = "v1.3",
-                 session: requests.Session | None = None, client: HttpClient | None = None) -> None:
+                 session: requests.Session | None = None, client: HttpClient | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.advertiser_id = advertiser_id
         self.headers = {"Access-Token": token}
         self.url = join_url(base_url, f"open_api/{api_version}/ad/get/")
         self.client = client or HttpClient(
-            session or make_session(base_url), vendor=VENDOR, policy=RetryPolicy(),
+            session or make_session(base_url), vendor=VENDOR, policy=RetryPolicy(), sleep=sleep,
             judge=VendorCodes(VENDOR, read_error=events_api.read_error, codes=CODES, secrets=(token,)))
 
     def read(self, ad_ids: Sequence[str]) -> Lookup:

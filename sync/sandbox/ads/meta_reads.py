@@ -146,6 +146,7 @@ def register_reads(app: Flask, sandbox: MetaSandbox) -> None:
     """The read routes: ``GET /{version}/{node}``, ``GET /{version}/me/adaccounts``, ``POST /{version}/`` (batch)."""
 
     @app.get("/<version>/<node_id>")
+    @app.get("/<version>/<node_id>/")  # the SDKs ask for "/{id}/"; Graph answers both
     def node(version: str, node_id: str) -> Response:
         with sandbox.lock:
             params = params_of()
