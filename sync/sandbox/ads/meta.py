@@ -22,6 +22,10 @@ Subcodes: 33, 2804003 (too old) and 2804066 (business messaging event name) are 
 others below are the sandbox's own choice (Meta's are not all published) — senders should act
 on ``code`` (100: fix the data), not on the subcode.
 
+Reads — the dataset node, the Marketing API's ad nodes (``ads``: an ``AdCatalogue`` read with
+``MARKETING_TOKEN``), ``me/adaccounts`` and Graph batch requests — are ``sync.sandbox.ads.meta_reads``;
+the Graph error envelope and request parameters are ``sync.sandbox.ads.graph``.
+
 Dedup: (event_name, event_id) within 48 h, separately per test code, first one wins; a
 duplicate is answered like any event (Meta counts it received) and kept in ``duplicate_events``.
 """

@@ -142,6 +142,13 @@ def _batch_call(sandbox: MetaSandbox, version: str, call: Any, token: str, index
         return {"code": error.status, "body": json.dumps(error.body(trace(index)))}
 
 
+def _opened(sandbox: MetaSandbox, version: str, rest: str) -> tuple[dict[str, Any], str]:
+    """The request's parameters and token, after the version and token checks (hold ``sandbox.lock``)."""
+    params = params_of()
+    sandbox.check_version(version, rest)
+    return params, sandbox.check_token(params)
+
+
 def register_reads(app: Flask, sandbox: MetaSandbox) -> None:
     """The read routes: ``GET /{version}/{node}``, ``GET /{version}/me/adaccounts``, ``POST /{version}/`` (batch)."""
 
@@ -149,9 +156,7 @@ def register_reads(app: Flask, sandbox: MetaSandbox) -> None:
     @app.get("/<version>/<node_id>/")  # the SDKs ask for "/{id}/"; Graph answers both
     def node(version: str, node_id: str) -> Response:
         with sandbox.lock:
-            params = params_of()
-            sandbox.check_version(version, node_id)
-            token = sandbox.check_token(params)
+            params, token = _opened(sandbox, version, node_id)
             if not sandbox.rate.admit():
                 raise sandbox.throttled() if node_id == sandbox.DATASET_ID else ad_account_throttled(sandbox)
             body = read_node(sandbox, node_id, params.get("fields"), token)
@@ -160,9 +165,7 @@ def register_reads(app: Flask, sandbox: MetaSandbox) -> None:
     @app.get("/<version>/me/adaccounts")
     def ad_accounts(version: str) -> Response:
         with sandbox.lock:
-            params = params_of()
-            sandbox.check_version(version, "me/adaccounts")
-            token = sandbox.check_token(params)
+            params, token = _opened(sandbox, version, "me/adaccounts")
         accounts = [{"id": sandbox.AD_ACCOUNT_ID, "name": sandbox.AD_ACCOUNT_NAME}] \
             if token == sandbox.MARKETING_TOKEN else []
         wanted = parse_fields(params.get("fields"))
@@ -171,9 +174,7 @@ def register_reads(app: Flask, sandbox: MetaSandbox) -> None:
     @app.post("/<version>/")
     def batch(version: str) -> Response:
         with sandbox.lock:
-            params = params_of()
-            sandbox.check_version(version, "")
-            token = sandbox.check_token(params)
+            params, token = _opened(sandbox, version, "")
             calls = params.get("batch")
             if isinstance(calls, str):
                 try:

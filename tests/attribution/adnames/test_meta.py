@@ -14,7 +14,7 @@ from sync.errors import AuthError, PermanentError
 
 BASE = "https://graph.example.test"
 URL = f"{BASE}/v26.0/"
-TOKEN = "EAAGmarketingtoken123456"  # noqa: S105
+TOKEN = "EAAGmarketingtoken123456"
 
 
 def reader(waits=None, **kwargs):

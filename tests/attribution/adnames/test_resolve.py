@@ -59,7 +59,8 @@ def test_every_stale_ad_is_asked_once_fifty_a_request_and_saved(store):
     assert [len(c) for c in fake.calls] == [50, 50, 20]
     assert (done.asked, done.named, done.refused, done.requests) == ({"meta": 120}, {"meta": 119}, {"meta": 1}, 3)
     saved = rows(store)
-    assert saved["9001"] == ("Spring Promo", None) and saved["9005"] == (None, "Meta code 100/33: Object does not exist")
+    assert saved["9001"] == ("Spring Promo", None)
+    assert saved["9005"] == (None, "Meta code 100/33: Object does not exist")
     again = resolve_ad_names(store, SETTINGS, enabled={"meta": fake}, now=NOW + timedelta(days=6))
     assert again.requests == 0 and len(fake.calls) == 3  # the cache answers: no request per report or touchpoint
 
@@ -99,3 +100,12 @@ def test_readers_follow_the_settings():
                                       "LIFESYNC_TIKTOK_MARKETING_ADVERTISER_ID": "7001",
                                       "LIFESYNC_META_API_VERSION": "v25.0"}))
     assert set(both) == {"meta", "tiktok"} and both["meta"].url.endswith("/v25.0/")
+
+
+def test_a_refresh_age_outside_its_range_names_the_variable():
+    import pytest
+
+    from sync.errors import SettingsError
+
+    with pytest.raises(SettingsError, match="LIFESYNC_AD_NAMES_REFRESH_DAYS must be between 1 and 365, got 0"):
+        readers(Settings.from_env({"LIFESYNC_AD_NAMES_REFRESH_DAYS": "0"}))

@@ -13,7 +13,7 @@ from sync.errors import AuthError
 
 BASE = "https://tiktok.example.test"
 URL = f"{BASE}/open_api/v1.3/ad/get/"
-TOKEN = "tt-marketing-token-0123456789"  # noqa: S105
+TOKEN = "tt-marketing-token-0123456789"
 
 
 def reader(waits=None):

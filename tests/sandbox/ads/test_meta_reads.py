@@ -1,4 +1,4 @@
-"""The Meta sandbox's Marketing API reads: ad nodes, batches of ≤ 50, tokens, versions, throttling; the SDK as oracle."""
+"""The Meta sandbox's Marketing API reads: ad nodes, batches of ≤ 50, tokens, versions, throttling; SDK as oracle."""
 
 from __future__ import annotations
 
