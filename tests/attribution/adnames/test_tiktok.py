@@ -55,3 +55,22 @@ def test_a_token_without_permission_raises_auth_error_naming_the_settings():
 def test_more_than_a_hundred_ids_is_refused_before_any_request():
     with pytest.raises(ValueError, match="at most 100"):
         reader().read([str(n) for n in range(101)])
+
+
+def test_the_reader_against_the_tiktok_sandbox():
+    from sync.sandbox.ads.tiktok import TikTokSandbox
+    from sync.sandbox.server import SandboxServer
+
+    box = TikTokSandbox()
+    box.add_ad("1801", "Summer | Video", "1701", "Broad 18-34", "1601", "Summer Offer | Traffic")
+    with SandboxServer(tiktok=box) as server:
+        found = TikTokAdReader(box.MARKETING_TOKEN, box.ADVERTISER_ID, base_url=f"{server.url}/tiktok").read(
+            ["1801", "1899"])
+        assert found.found["1801"].campaign_name == "Summer Offer | Traffic"
+        assert found.found["1801"].adset_name == "Broad 18-34" and list(found.refused) == ["1899"]
+        with pytest.raises(AuthError, match="no permission for this advertiser"):
+            TikTokAdReader(box.MARKETING_TOKEN, "42", base_url=f"{server.url}/tiktok").read(["1801"])
+        with pytest.raises(AuthError):
+            TikTokAdReader(box.ACCESS_TOKEN, box.ADVERTISER_ID, base_url=f"{server.url}/tiktok").read(["1801"])
+        with pytest.raises(ValueError):
+            TikTokAdReader(box.MARKETING_TOKEN, box.ADVERTISER_ID, base_url=server.url).read(["1"] * 101)
