@@ -33,6 +33,7 @@ TASKS: dict[str, Callable[..., Any]] = {
     "sync_salesforce": tasks.sync_salesforce,
     "dispatch_crm_pushes": tasks.dispatch_crm_pushes,
     "dispatch_conversions": tasks.dispatch_conversions,
+    "resolve_ad_names": tasks.resolve_ad_names,
 }
 FAILURE_TTL = 7 * 86400
 RESULT_TTL = 3600

@@ -169,3 +169,11 @@ def dispatch_conversions() -> dict[str, Any]:
     settings, store_, config = context()
     return {name: _locked(settings, f"dispatch_{name}", lambda d=dest: dispatch_all(store_, d, sender_for(d)).as_dict())
             for name, dest in sorted(destination_configs(settings, config).items())}
+
+
+def resolve_ad_names() -> dict[str, Any]:
+    """Look up the ad, ad set and campaign names of ad ids the ``ad_names`` cache lacks or holds too long."""
+    from sync.attribution.adnames.resolve import resolve_ad_names as resolve
+
+    settings, store_, _ = context()
+    return _locked(settings, "resolve_ad_names", lambda: resolve(store_, settings).as_dict())

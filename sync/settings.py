@@ -163,6 +163,15 @@ SETTINGS: tuple[tuple[str, str, str], ...] = (
      "WhatsApp Business Account id for business-messaging events when the click-to-WhatsApp referral lacks it."),
     ("LIFESYNC_META_PAGE_ID", "(unset)", "Facebook Page id for Messenger business-messaging events."),
     ("LIFESYNC_META_IG_ACCOUNT_ID", "(unset)", "Instagram account id for Instagram business-messaging events."),
+    ("LIFESYNC_META_MARKETING_ACCESS_TOKEN", "(unset)",
+     "Marketing API access token with `ads_read` on the ad accounts whose ads bring contacts (a system user's "
+     "token). When set, the ad ids of Meta referrals are resolved to ad, ad set and campaign names for the "
+     "attribution reports (cached, `LIFESYNC_AD_NAMES_REFRESH_DAYS`). The Conversions API token from Events "
+     "Manager is not used for this: it is granted to the dataset, not to the ad account. Calls go to "
+     "`LIFESYNC_META_BASE_URL` at `LIFESYNC_META_API_VERSION`."),
+    ("LIFESYNC_AD_NAMES_REFRESH_DAYS", "7",
+     "Days an ad's resolved names (or a network's refusal to name it) are kept before the ad is looked up again "
+     "(1-365)."),
     ("LIFESYNC_TIKTOK_EVENTS_ACCESS_TOKEN", "(unset)",
      "TikTok Events API access token; with `LIFESYNC_TIKTOK_EVENTS_SOURCE_ID` it enables the `tiktok` destination."),
     ("LIFESYNC_TIKTOK_EVENTS_SOURCE_ID", "(unset)", "TikTok event source id (CRM event set, pixel code or app id)."),
@@ -170,6 +179,11 @@ SETTINGS: tuple[tuple[str, str, str], ...] = (
     ("LIFESYNC_TIKTOK_EVENTS_BASE_URL", "https://business-api.tiktok.com", "TikTok Business API base URL."),
     ("LIFESYNC_TIKTOK_EVENTS_API_VERSION", "v1.3", "TikTok Business API version."),
     ("LIFESYNC_TIKTOK_EVENTS_TEST_EVENT_CODE", "(unset)", "TikTok test mode code."),
+    ("LIFESYNC_TIKTOK_MARKETING_ACCESS_TOKEN", "(unset)",
+     "TikTok Marketing API access token (`Access-Token` header) able to read the advertiser's ads; with "
+     "`LIFESYNC_TIKTOK_MARKETING_ADVERTISER_ID` the ad ids of TikTok touchpoints are resolved to ad, ad group "
+     "and campaign names (`GET /open_api/v1.3/ad/get/` on `LIFESYNC_TIKTOK_EVENTS_BASE_URL`)."),
+    ("LIFESYNC_TIKTOK_MARKETING_ADVERTISER_ID", "(unset)", "TikTok advertiser id whose ads are looked up."),
     ("LIFESYNC_GOOGLE_ADS_TRANSPORT", "data_manager",
      "How conversions reach Google: `data_manager` (Data Manager API `events:ingest`, no developer token) or "
      "`ads_api` (Google Ads API `uploadClickConversions`; its versions are sunset about a year after release)."),

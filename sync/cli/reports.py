@@ -29,7 +29,8 @@ HELP = {
     "funnel": "Active stages: entered, in it now, moved on, conversion rate, median stay.",
     "lost": "Lost stages apart from the funnel: by stage, by the stage lost from, who came back.",
     "response": "First-response time buckets vs the share of those contacts that ended lost.",
-    "attribution": "Conversions and value by campaign / ad / channel / network, first and last touch.",
+    "attribution": "Conversions and value by campaign / ad set / ad / channel / network, first and last touch "
+                   "(ad names looked up first where a Marketing API token is set).",
     "delivery": "Conversion delivery per destination: sent, failed, dead, pending, click ids, hashed keys.",
 }
 
@@ -64,6 +65,23 @@ def _check_window(start: datetime | None, end: datetime | None) -> None:
                                  param_hint="--from/--to")
 
 
+def _look_up_ad_names(store: Any) -> None:
+    """Name the ads the ``ad_names`` cache lacks before reporting by campaign; what happened goes to stderr.
+
+    Only stale ids are asked (``sync.attribution.adnames``), so a second report costs no request;
+    a refusal is reported and the report still runs, its campaigns "(unresolved)".
+    """
+    from sync.attribution.adnames.resolve import resolve_ad_names
+    from sync.settings import Settings
+
+    done = resolve_ad_names(store, Settings.from_env())
+    for network, asked in sorted(done.asked.items()):
+        click.echo(f"ad names from {network}: {asked} looked up, {done.named.get(network, 0)} named, "
+                   f"{done.refused.get(network, 0)} refused", err=True)
+    for network, why in sorted(done.errors.items()):
+        click.echo(f"ad names from {network} stopped: {why}", err=True)
+
+
 def _report_command(name: str, compute: Callable[..., Any]) -> click.Command:
     """``lifesync report NAME``: compute one report, print it as a table or JSON."""
 
@@ -73,6 +91,8 @@ def _report_command(name: str, compute: Callable[..., Any]) -> click.Command:
     def command(start: datetime | None, end: datetime | None, as_json: bool) -> None:
         _check_window(start, end)
         with context.store_and_config() as (store, config):
+            if name == "attribution":
+                _look_up_ad_names(store)
             report = compute(store, config, start=start, end=end)
         if as_json:
             click.echo(json.dumps(report.as_dict(), indent=2, sort_keys=True, ensure_ascii=False))
@@ -91,6 +111,7 @@ def html_command(path: str, start: datetime | None, end: datetime | None) -> Non
 
     _check_window(start, end)
     with context.store_and_config() as (store, config):
+        _look_up_ad_names(store)
         written = write_html(path, store, config, start=start, end=end)
     click.echo(f"wrote {written}")
 

@@ -31,7 +31,7 @@ from sync.errors import ConfigError, ConfigIssue
 SCHEDULE_FILE = "schedule.yaml"
 # names a schedule may run; jobs.schedule maps each to its job function
 TASKS = ("sweep_inbox", "stale_leads", "first_response", "dispatch_pushes", "sync_hubspot", "sync_salesforce",
-         "dispatch_crm_pushes", "dispatch_conversions")
+         "dispatch_crm_pushes", "dispatch_conversions", "resolve_ad_names")
 QUEUES = ("ingest", "sync", "dispatch", "maintenance")  # == jobs.queues.QUEUES (tested)
 
 

@@ -22,6 +22,10 @@ The reads, per vendor:
   list-users call: https://learn.integray.app/connectoracademy/connectors/RespondioListUsers/3.0/).
 - Ad networks: their ``Network.check`` (``sync.attribution.networks``); a network without one
   is reported as not checked.
+- Ad-name lookups (``sync.attribution.adnames``), when a Marketing API token is set: Meta
+  ``GET /{version}/me/adaccounts?fields=id,name&limit=1`` with ``LIFESYNC_META_MARKETING_ACCESS_TOKEN``
+  (the first ad account it reads; https://developers.facebook.com/docs/graph-api/reference/user/adaccounts/);
+  TikTok's ad lookups are reported as not checked.
 """
 
 from __future__ import annotations
@@ -161,6 +165,25 @@ def check_destination(dest: DestinationConfig, session: Any = None) -> CheckResu
     return run_check(dest.network, dest.name, lambda: check(dest, session))
 
 
+def check_ad_names(settings: Settings) -> list[CheckResult]:
+    """One read per ad-name reader the settings enable (``meta-ads/default``); settings that do not parse: FAILED."""
+    from sync.attribution.adnames.resolve import readers
+
+    try:
+        enabled = readers(settings)
+    except LifesyncError as exc:
+        return [CheckResult("ad-names", "default", FAILED, failure_text(exc))]
+    results = []
+    for network, reader in sorted(enabled.items()):
+        check = getattr(reader, "check", None)
+        if check is None:
+            results.append(CheckResult(f"{network}-ads", "default", SKIPPED,
+                                       f"no connection test is known for {network}'s ad lookups"))
+        else:
+            results.append(run_check(f"{network}-ads", "default", check))
+    return results
+
+
 def check_all(settings: Settings, config: Config | None, **crm_kwargs: Any) -> list[CheckResult]:
     """Every configured CRM connection, respond.io workspace, then enabled destination (with ``config``), in order.
 
@@ -179,6 +202,7 @@ def check_all(settings: Settings, config: Config | None, **crm_kwargs: Any) -> l
     for connection in RespondioSettings.configured_connections(settings):
         if RespondioSettings.is_set(settings, "api_token", connection):  # webhook keys alone: nothing to call
             results.append(run_check("respondio", connection, lambda n=connection: check_respondio(settings, n)))
+    results += check_ad_names(settings)
     if config is not None:
         from sync.attribution.configure import destination_configs
 

@@ -14,12 +14,13 @@ from sync.reports.attribution import attribution
 from sync.store import model
 
 if TYPE_CHECKING:
+    from sync.attribution.adnames.resolve import ResolveResult
     from sync.config import Config
     from sync.store.engine import Store
 
 
 def explain(store: Store, config: Config, total: IngestResult, networks: dict[str, dict[str, Any]],
-            echo: Callable[[str], None]) -> None:
+            echo: Callable[[str], None], names: ResolveResult | None = None) -> None:
     """Print the sections of the demo's closing report."""
     with store.transaction() as s:
         rules = s.execute(select(model.ConflictLog.rule, model.ConflictLog.field, func.count())
@@ -52,11 +53,17 @@ def explain(store: Store, config: Config, total: IngestResult, networks: dict[st
     echo("")
     echo(f"Attribution (last touch): {credit.conversions:,} conversions, {credit.unattributed:,} with no ad touch")
     echo("  by channel:  " + ", ".join(f"{r.key or '-'} {r.conversions:,}" for r in credit.last_touch.channel[:6]))
-    for r in credit.last_touch.campaign[:5]:
+    if names is not None:
+        echo("  ad names from the ad networks: " + (", ".join(
+            f"{net} {names.named.get(net, 0):,} named, {names.refused.get(net, 0):,} refused in "
+            f"{names.requests:,} requests" for net in sorted(names.asked)) or "nothing to look up")
+             + "".join(f"; {net}: {why}" for net, why in sorted(names.errors.items())))
+    width = max((len(r.label) for r in (*credit.last_touch.campaign[:8], *credit.last_touch.adset[:5])), default=10)
+    for r in credit.last_touch.campaign[:8]:
         value = ", ".join(f"{v:,.0f} {c}" for c, v in sorted(r.value.items()))
-        echo(f"  campaign {r.key or '-':<22} {r.conversions:>6,} conversions  {value}")
-    for r in credit.last_touch.ad[:5]:
-        echo(f"  ad       {r.key or '-':<22} {r.conversions:>6,} conversions")
+        echo(f"  campaign {r.label:<{width}} {r.conversions:>6,} conversions  {value}")
+    for r in credit.last_touch.adset[:5]:
+        echo(f"  ad set   {r.label:<{width}} {r.conversions:>6,} conversions")
     echo("")
     echo("What each ad network accepted (sandboxes)")
     for name, n in sorted(networks.items()):

@@ -20,6 +20,15 @@ MESSENGER_ADS = (  # (campaign, ad id, title)
     ("msg-spring", "120211000000000102", "Spring offer: 20% off"),
     ("msg-retarget", "120211000000000201", "Still thinking about it?"),
 )
+# What Ads Manager calls them: (ad name, ad set id, ad set name, campaign id, campaign name). The
+# retargeting ad was deleted since it ran: the Marketing API no longer knows it (attribution shows it unresolved).
+MESSENGER_AD_NAMES = {
+    "120211000000000101": ("Spring facial | Image", "120211000000000011", "Spring | Women 25-45 | Messenger inbox",
+                           "120211000000000001", "Spring Facials | Click to Messenger | Leads"),
+    "120211000000000102": ("Spring 20% off | Video 15s", "120211000000000012", "Spring | Interests: skincare",
+                           "120211000000000001", "Spring Facials | Click to Messenger | Leads"),
+}
+MESSENGER_DELETED_ADS = frozenset({"120211000000000201"})
 SERVICES = (("FACIAL-60", 149.0), ("MASSAGE-90", 119.0), ("NAILS-45", 49.0), ("PEEL-30", 89.0))
 CURRENCY = {"US": "USD", "GB": "GBP", "ES": "EUR", "MX": "MXN", "AE": "AED", "PT": "EUR"}
 

@@ -126,6 +126,8 @@ JOB_TITLES = _split("Marketing Manager,Head of Marketing,CEO,Founder,Co-Founder,
                     "Consultant,Owner,Director of Marketing,HR Manager,Sales Representative,General Manager")
 _CAMPAIGNS = _split("Spring Promo,Free Consultation,Webinar Signup,Summer Offer,Retargeting Q3,Black Friday")
 _HEADLINES = _split("Chat with us on WhatsApp,Get a quote in minutes,Talk to an expert today")
+_ADSETS = ("Broad 25-54 | Advantage+ placements", "Lookalike 1% customers | WhatsApp Status")
+_FORMATS = ("Image", "Video 15s", "Carousel")
 _B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _AD_WEIGHTS = tuple(accumulate(3 + (n * 7) % 5 for n in range(18)))  # some ads get more clicks
 _BODIES = _split("Tap to message us. We reply in minutes.,Limited places this month - ask us how.,"
@@ -144,6 +146,8 @@ class Ad:
     body: str
     source_url: str
     image_url: str
+    name: str = ""  # the ad's name in Ads Manager (what the Marketing API answers)
+    adset_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -205,16 +209,21 @@ def _digits(rng: random.Random, n: int) -> str:
 
 
 def ad_catalogue(seed: int) -> tuple[Ad, ...]:
-    """Six campaigns of three ads each, with Meta-style 18-digit ids."""
+    """Six campaigns of three ads in two ad sets each, with Meta-style 18-digit ids and Ads Manager names."""
     rng = seeded(seed, "ads")
     ads = []
     for name in _CAMPAIGNS:
         campaign_id, adset_id = "1202" + _digits(rng, 14), "1202" + _digits(rng, 14)
-        for headline, body in zip(_HEADLINES, _BODIES):
+        # the second ad set's id from its own generator: the ids and URLs drawn above stay what they were
+        adsets = ((adset_id, _ADSETS[0]), ("1202" + _digits(seeded(seed, "adset", name), 14), _ADSETS[1]))
+        for n, (headline, body) in enumerate(zip(_HEADLINES, _BODIES)):
             ad_id = "1202" + _digits(rng, 14)
-            ads.append(Ad(campaign_id, f"CTWA | {name}", adset_id, ad_id, f"{name}: {headline}", body,
+            set_id, set_name = adsets[n % 2]
+            ads.append(Ad(campaign_id, f"{name} | Click to WhatsApp | Leads", set_id, ad_id,
+                          f"{name}: {headline}", body,
                           "https://fb.me/" + "".join(rng.choices(_B64URL[:62], k=9)),
-                          f"https://scontent.xx.fbcdn.net/v/t45.1600-4/{_digits(rng, 9)}_{ad_id}_n.jpg"))
+                          f"https://scontent.xx.fbcdn.net/v/t45.1600-4/{_digits(rng, 9)}_{ad_id}_n.jpg",
+                          f"{headline} | {_FORMATS[n]}", f"{name} | {set_name}"))
     return tuple(ads)
 
 

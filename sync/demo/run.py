@@ -17,6 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from sync.attribution.adnames.resolve import resolve_ad_names
 from sync.config import load_config
 from sync.demo.business import generate_business
 from sync.demo.crm_demo import CRM_SYSTEMS, crm_sync
@@ -82,6 +83,7 @@ def run_demo(settings: Settings, *, people: int, seed: int, database_url: str | 
                 row(source, obj, ingest(source, obj, records, store=store, config=config,
                                         batch_size=settings.batch_size, effects=effects))
         networks = dispatch_everything(world, store, config)
+        names = resolve_ad_names(store, world.settings)  # campaign names for attribution, from the Marketing API
     echo("")
     echo(crm.summary())
     echo(f"Webhooks: {hooks['whatsapp']:,} click-to-WhatsApp messages, {hooks['messenger']:,} click-to-Messenger "
@@ -92,7 +94,7 @@ def run_demo(settings: Settings, *, people: int, seed: int, database_url: str | 
         merges = s.scalar(select(func.count()).select_from(model.MergeLog))
     echo("")
     echo(f"{total.records:,} records became {contacts:,} contacts; {merges:,} merges of duplicates across systems.")
-    explain(store, config, total, networks, echo)
+    explain(store, config, total, networks, echo, names)
     path = Path(report_path)
     from sync.reports.html import write_html
 

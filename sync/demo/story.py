@@ -29,7 +29,14 @@ from sync.attribution.network import Network
 from sync.attribution.networks import network_for, sender_for
 from sync.connectors.generic import sign
 from sync.demo.crm_load import load_hubspot, load_salesforce
-from sync.demo.messaging import messenger_deliveries, shop_orders, this_weeks_whatsapp_leads
+from sync.demo.messaging import (
+    MESSENGER_AD_NAMES,
+    MESSENGER_DELETED_ADS,
+    messenger_deliveries,
+    shop_orders,
+    this_weeks_whatsapp_leads,
+)
+from sync.demo.people import ad_catalogue
 from sync.ingest.inbox import process_events
 from sync.ingest.pipeline import IngestResult
 from sync.outbox.effects import Effects
@@ -76,12 +83,22 @@ def demo_world(business: Any, database_url: str, batch_size: int) -> Iterator[Wo
     load_hubspot(hubspot, business)
     refused = load_salesforce(salesforce, business)
     meta, tiktok, google = MetaSandbox(), TikTokSandbox(), GoogleAdsSandbox()
+    seed_meta_ads(meta, business.seed)
     with SandboxServer(hubspot=hubspot, salesforce=salesforce, meta=meta, tiktok=tiktok, google=google) as server:
         env = {k: v for k, v in os.environ.items() if not k.startswith("LIFESYNC_")}
         env.update(server.env())
         env.update(SECRETS, DATABASE_URL=database_url, LIFESYNC_BATCH_SIZE=str(batch_size),
                    LIFESYNC_SECRET_KEY=Fernet.generate_key().decode(), LIFESYNC_GENERIC_MAPPING__SHOP="shop/order")
         yield World(server, Settings.from_env(env), hubspot, salesforce, meta, tiktok, google, refused)
+
+
+def seed_meta_ads(meta: MetaSandbox, seed: int) -> None:
+    """The business's ad account: its click-to-WhatsApp and click-to-Messenger ads (not the deleted one)."""
+    for ad in ad_catalogue(seed):
+        meta.ads.add(ad.ad_id, ad.name, ad.adset_id, ad.adset_name, ad.campaign_id, ad.campaign_name)
+    for ad_id, names in MESSENGER_AD_NAMES.items():
+        if ad_id not in MESSENGER_DELETED_ADS:
+            meta.ads.add(ad_id, *names)
 
 
 def _meta_signed(secret: str, body: bytes) -> dict[str, str]:

@@ -11,8 +11,13 @@ touchpoint id. Conversions with no such touchpoint are **unattributed** and coun
 Touchpoints without a time cannot be placed before anything and are never credited.
 
 Values are summed per currency, never converted; a value without a currency is summed under
-``XXX`` (ISO 4217's "no currency"). Conversions without a value count but add nothing. A row
-whose key is None is a touchpoint that lacked that id (a referral without an ad id, say).
+``XXX`` (ISO 4217's "no currency"). Conversions without a value count but add nothing.
+
+Campaigns and ad sets are the touchpoint's own ids when it carries them, else those the ad
+network gave for its ad id (the ``ad_names`` cache, ``sync.attribution.adnames``), with their
+names. A row is **(unresolved)** when the touch came from an ad network but no campaign (ad set,
+ad) is known for it — the ad id was not looked up yet, or the network refused to name it —
+and **(none)** when the touch has no ad at all (no network, no ad id).
 """
 
 from __future__ import annotations
@@ -32,8 +37,11 @@ from sync.store.engine import Store
 if TYPE_CHECKING:
     from sync.config import Config, LifecycleConfig
 
-DIMENSIONS = ("campaign", "ad", "channel", "network")
+DIMENSIONS = ("campaign", "adset", "ad", "channel", "network")
+NAMED = ("campaign", "adset", "ad")  # the dimensions an ad network names (and that can be unresolved)
 NO_CURRENCY = "XXX"
+NONE, UNRESOLVED = "(none)", "(unresolved)"
+DIMENSION_TITLES = {"campaign": "campaign", "adset": "ad set", "ad": "ad", "channel": "channel", "network": "network"}
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,17 @@ class AttributionRow:
     key: str | None
     conversions: int
     value: dict[str, float] = field(default_factory=dict)
+    name: str | None = None  # the campaign's, ad set's or ad's name as its network gave it
+    unresolved: bool = False  # an ad touch whose campaign (ad set, ad) is not known
+
+    @property
+    def label(self) -> str:
+        """``Spring Promo (1202…)``, the bare id without a name, ``(unresolved)`` or ``(none)``."""
+        if self.unresolved:
+            return UNRESOLVED
+        if self.key is None:
+            return NONE
+        return f"{self.name} ({self.key})" if self.name else self.key
 
 
 @dataclass(frozen=True)
@@ -51,6 +70,7 @@ class ModelBreakdown:
 
     model: str  # first_touch or last_touch
     campaign: tuple[AttributionRow, ...]
+    adset: tuple[AttributionRow, ...]
     ad: tuple[AttributionRow, ...]
     channel: tuple[AttributionRow, ...]
     network: tuple[AttributionRow, ...]
@@ -95,37 +115,57 @@ def attribution(session_or_store: Session | Store, config: Config | LifecycleCon
 def _credit(session: Session, model_name: str, start: datetime | None,
             end: datetime | None) -> tuple[ModelBreakdown, int, dict[str, float]]:
     """One model's breakdown, plus the unattributed count and value (same under every model)."""
-    cv, tp = model.ConversionEvent, model.Touchpoint
+    cv, tp, an = model.ConversionEvent, model.Touchpoint, model.AdName
     order = (tp.occurred_at.asc(), tp.id.asc()) if model_name == "first_touch" else (tp.occurred_at.desc(),
                                                                                        tp.id.desc())
     ranked = (select(cv.value, func.coalesce(cv.currency, NO_CURRENCY).label("currency"),
-                     tp.id.label("touch"), tp.campaign_id, tp.ad_id, tp.channel, tp.network,
+                     tp.id.label("touch"), tp.campaign_id, tp.adset_id, tp.ad_id, tp.channel, tp.network,
+                     an.campaign_id.label("named_campaign"), an.campaign_name, an.adset_id.label("named_adset"),
+                     an.adset_name, an.ad_name,
                      func.row_number().over(partition_by=cv.id, order_by=order).label("n"))
               .select_from(cv)
               .outerjoin(tp, and_(tp.contact_id == cv.contact_id, tp.occurred_at <= cv.occurred_at))
+              .outerjoin(an, and_(an.network == tp.network, an.ad_id == tp.ad_id))
               .where(within(cv.occurred_at, start, end)).subquery())
     r = ranked.c
-    keys = (r.touch.is_(None), r.campaign_id, r.ad_id, r.channel, r.network, r.currency)
+    keys = (r.touch.is_(None), r.campaign_id, r.named_campaign, r.campaign_name, r.adset_id, r.named_adset,
+            r.adset_name, r.ad_id, r.ad_name, r.channel, r.network, r.currency)
     groups = session.execute(select(*keys, func.count(), func.sum(r.value)).where(r.n == 1).group_by(*keys)).all()
-    counts: dict[str, dict[str | None, int]] = {d: defaultdict(int) for d in DIMENSIONS}
-    values: dict[str, dict[str | None, dict[str, float]]] = {d: defaultdict(lambda: defaultdict(float))
-                                                             for d in DIMENSIONS}
+    counts: dict[str, dict[tuple[str | None, bool], int]] = {d: defaultdict(int) for d in DIMENSIONS}
+    names: dict[str, dict[tuple[str | None, bool], str]] = {d: {} for d in DIMENSIONS}
+    values: dict[str, dict[tuple[str | None, bool], dict[str, float]]] = {
+        d: defaultdict(lambda: defaultdict(float)) for d in DIMENSIONS}
     none_count, none_value = 0, defaultdict(float)
-    for unattributed, campaign, ad, channel, network, currency, n, amount in groups:
+    for (unattributed, campaign, named_campaign, campaign_name, adset, named_adset, adset_name, ad, ad_name,
+         channel, network, currency, n, amount) in groups:
         if unattributed:
             none_count += n
             if amount is not None:
                 none_value[currency] += float(amount)
             continue
-        for dimension, key in zip(DIMENSIONS, (campaign, ad, channel, network), strict=True):
-            counts[dimension][key] += n
+        from_ad = network is not None or ad is not None  # a touch an ad network made
+        cells = {"campaign": _named(campaign, named_campaign, campaign_name),
+                 "adset": _named(adset, named_adset, adset_name),
+                 "ad": (ad, ad_name), "channel": (channel, None), "network": (network, None)}
+        for dimension, (key, name) in cells.items():
+            group = (key, key is None and from_ad and dimension in NAMED)
+            counts[dimension][group] += n
+            if name and group not in names[dimension]:
+                names[dimension][group] = name
             if amount is not None:
-                values[dimension][key][currency] += float(amount)
+                values[dimension][group][currency] += float(amount)
 
     def rows(dimension: str) -> tuple[AttributionRow, ...]:
-        made = [AttributionRow(key, n, dict(sorted(values[dimension][key].items())))
-                for key, n in counts[dimension].items()]
-        return tuple(sorted(made, key=lambda row: (-row.conversions, row.key is None, row.key or "")))
+        made = [AttributionRow(key, n, dict(sorted(values[dimension][(key, unresolved)].items())),
+                               names[dimension].get((key, unresolved)), unresolved)
+                for (key, unresolved), n in counts[dimension].items()]
+        return tuple(sorted(made, key=lambda row: (-row.conversions, row.key is None, row.unresolved, row.key or "")))
 
     breakdown = ModelBreakdown(model_name, *(rows(d) for d in DIMENSIONS))
     return breakdown, none_count, dict(sorted(none_value.items()))
+
+
+def _named(own: str | None, named: str | None, name: str | None) -> tuple[str | None, str | None]:
+    """The touch's own id when it has one, else the network's; the name only when it is that id's."""
+    key = own or named
+    return key, (name if key is not None and key == named else None)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from sync.reports.attribution import DIMENSIONS, AttributionReport, attribution
+from sync.reports.attribution import DIMENSION_TITLES, DIMENSIONS, NONE, UNRESOLVED, AttributionReport, attribution
 from sync.reports.delivery import DeliveryReport, delivery
 from sync.reports.funnel import FunnelReport, funnel
 from sync.reports.lost import LostReport, lost
@@ -88,22 +88,24 @@ def _response(report: ResponseReport) -> str:
 
 
 def _attribution(report: AttributionReport) -> str:
-    first = {r.key: r.conversions for r in report.first_touch.campaign}
-    last = {r.key: r.conversions for r in report.last_touch.campaign}
+    first = {r.label: r.conversions for r in report.first_touch.campaign}
+    last = {r.label: r.conversions for r in report.last_touch.campaign}
     keys = sorted(first.keys() | last.keys(),
-                  key=lambda k: (-max(first.get(k, 0), last.get(k, 0)), k is None, k or ""))[:TOP_CAMPAIGNS]
-    chart = bar_chart("Conversions by campaign", [k if k is not None else "(none)" for k in keys],
+                  key=lambda k: (-max(first.get(k, 0), last.get(k, 0)), k.startswith("("), k))[:TOP_CAMPAIGNS]
+    chart = bar_chart("Conversions by campaign", keys,
                       [("first touch", [first.get(k, 0) for k in keys]),
                        ("last touch", [last.get(k, 0) for k in keys])])
     parts = ["<h2>Conversions by campaign</h2>",
              f'<p class="note">{report.conversions} conversions ({escape(money(report.value))}); '
-             f"unattributed: {report.unattributed} ({escape(money(report.unattributed_value))}).</p>", chart]
+             f"unattributed: {report.unattributed} ({escape(money(report.unattributed_value))}). "
+             f"{escape(UNRESOLVED)}: an ad touch whose campaign its network has not named (yet); "
+             f"{escape(NONE)}: a touch with no ad.</p>", chart]
     for breakdown in (report.first_touch, report.last_touch):
         for dimension in DIMENSIONS:
-            rows = [(r.key if r.key is not None else "(none)", r.conversions, money(r.value))
-                    for r in breakdown.rows(dimension)]
-            parts.append(f"<h3>{escape(breakdown.model.replace('_', '-'))} by {escape(dimension)}</h3>"
-                         + _table((dimension, "conversions", "value"), rows))
+            rows = [(r.label, r.conversions, money(r.value)) for r in breakdown.rows(dimension)]
+            title = DIMENSION_TITLES[dimension]
+            parts.append(f"<h3>{escape(breakdown.model.replace('_', '-'))} by {escape(title)}</h3>"
+                         + _table((title, "conversions", "value"), rows))
     return "".join(parts)
 
 

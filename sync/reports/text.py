@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from functools import singledispatch
 
-from sync.reports.attribution import DIMENSIONS, AttributionReport
+from sync.reports.attribution import DIMENSION_TITLES, DIMENSIONS, AttributionReport
 from sync.reports.delivery import DeliveryReport
 from sync.reports.funnel import FunnelReport
 from sync.reports.lost import LostReport
@@ -103,10 +103,9 @@ def _(report: AttributionReport) -> str:
              f"({money(report.value)}); unattributed {report.unattributed} ({money(report.unattributed_value)})"]
     for breakdown in (report.first_touch, report.last_touch):
         for dimension in DIMENSIONS:
-            rows = [(r.key if r.key is not None else "(none)", r.conversions, money(r.value))
-                    for r in breakdown.rows(dimension)]
-            parts += ["", f"{breakdown.model.replace('_', '-')} by {dimension}",
-                      table((dimension, "conversions", "value"), rows)]
+            rows = [(r.label, r.conversions, money(r.value)) for r in breakdown.rows(dimension)]
+            parts += ["", f"{breakdown.model.replace('_', '-')} by {DIMENSION_TITLES[dimension]}",
+                      table((DIMENSION_TITLES[dimension], "conversions", "value"), rows)]
     return "\n".join(parts)
 
 

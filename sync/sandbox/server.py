@@ -132,6 +132,7 @@ class SandboxServer:
         if self.meta is not None:
             out.update({f"LIFESYNC_META_BASE_URL{suffix}": f"{self.url}/meta",
                         f"LIFESYNC_META_ACCESS_TOKEN{suffix}": self.meta.ACCESS_TOKEN,
+                        f"LIFESYNC_META_MARKETING_ACCESS_TOKEN{suffix}": self.meta.MARKETING_TOKEN,
                         f"LIFESYNC_META_DATASET_ID{suffix}": self.meta.DATASET_ID,
                         f"LIFESYNC_META_APP_SECRET{suffix}": self.meta.APP_SECRET,
                         f"LIFESYNC_META_WABA_ID{suffix}": self.meta.WABA_ID,

@@ -359,6 +359,25 @@ class SyncCursor(Base):
     updated_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
 
 
+class AdName(Base):
+    """What an ad network calls one ad: its name, ad set and campaign (``sync.attribution.adnames``).
+
+    ``error`` is None when the network named the ad; otherwise it holds the network's refusal
+    (e.g. Meta's "Object with ID ... does not exist") and the ad counts as unresolved.
+    ``resolved_at`` is the last lookup, answered or refused: both are repeated after the refresh age.
+    """
+
+    __tablename__ = "ad_names"
+    network: Mapped[str] = mapped_column(String(32), primary_key=True)
+    ad_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ad_name: Mapped[str | None] = mapped_column(Text)
+    adset_id: Mapped[str | None] = mapped_column(String(64))
+    adset_name: Mapped[str | None] = mapped_column(Text)
+    campaign_id: Mapped[str | None] = mapped_column(String(64))
+    campaign_name: Mapped[str | None] = mapped_column(Text)
+    resolved_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow, index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+
 
 class Credential(Base):
     """OAuth tokens a connection obtained or had rotated, Fernet-encrypted (``sync.store.credentials``)."""

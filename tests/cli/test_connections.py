@@ -39,8 +39,9 @@ def test_every_connection_ok_prints_one_line_each_and_exits_0(cli):
     lines = res.output.splitlines()
     assert lines[0] == "hubspot/default  OK (portal 62515, SANDBOX, US/Eastern)"
     assert lines[1].startswith("salesforce/default  OK (API requests today: ")
-    assert lines[2] == f"meta/meta  OK (dataset {MetaSandbox.DATASET_ID} 'lifesync sandbox dataset')"
-    assert len(lines) == 3
+    assert lines[2] == f"meta-ads/default  OK (ad account {MetaSandbox.AD_ACCOUNT_ID} 'lifesync sandbox ad account')"
+    assert lines[3] == f"meta/meta  OK (dataset {MetaSandbox.DATASET_ID} 'lifesync sandbox dataset')"
+    assert len(lines) == 4
 
 
 def test_a_refused_token_fails_its_line_with_the_vendors_message_exits_1_and_never_prints_the_token(cli, monkeypatch):
@@ -53,7 +54,8 @@ def test_a_refused_token_fails_its_line_with_the_vendors_message_exits_1_and_nev
     lines = res.output.splitlines()
     assert lines[0].startswith("hubspot/default  FAILED: HubSpot") and "(HTTP 401" in lines[0]
     assert lines[1].startswith("salesforce/default  OK")  # one failing never stops the others
-    assert lines[2].startswith("meta/meta  FAILED: Meta Conversions API") and "code 190" in lines[2]
+    assert lines[2].startswith("meta-ads/default  OK")  # the Marketing API token is another token
+    assert lines[3].startswith("meta/meta  FAILED: Meta Conversions API") and "code 190" in lines[3]
     assert secret not in res.output and "pat-na1-wrong-0123456789" not in res.output
     assert MetaSandbox.ACCESS_TOKEN not in res.output and HubSpotSandbox.TOKEN not in res.output
 
@@ -65,8 +67,8 @@ def test_json_lists_each_result(cli, monkeypatch):
     assert res.exit_code == 1
     rows = json.loads(res.output)
     assert [(r["connection"], r["status"]) for r in rows] == [
-        ("hubspot/default", "ok"), ("salesforce/default", "ok"), ("meta/meta", "failed")]
-    assert "Object with ID '999' does not exist" in rows[2]["detail"]
+        ("hubspot/default", "ok"), ("salesforce/default", "ok"), ("meta-ads/default", "ok"), ("meta/meta", "failed")]
+    assert "Object with ID '999' does not exist" in rows[3]["detail"]
 
 
 def test_nothing_configured_says_so(cli, monkeypatch):

@@ -37,7 +37,10 @@ def by_label(results):
 
 def test_every_connection_and_destination_answers_ok_with_what_it_read(server, database_url):
     results = by_label(check_all(settings_for(server, database_url), CONFIG, **NO_SLEEP))
-    assert list(results) == ["hubspot/default", "salesforce/default", "meta/meta", "tiktok/tiktok", "google/google"]
+    assert list(results) == ["hubspot/default", "salesforce/default", "meta-ads/default", "meta/meta", "tiktok/tiktok",
+                             "google/google"]
+    assert results["meta-ads/default"].status == OK  # the Marketing API token reads the ad account
+    assert results["meta-ads/default"].detail == f"ad account {MetaSandbox.AD_ACCOUNT_ID} 'lifesync sandbox ad account'"
     assert results["hubspot/default"].status == OK
     assert results["hubspot/default"].detail == "portal 62515, SANDBOX, US/Eastern"
     assert results["salesforce/default"].status == OK
@@ -65,6 +68,14 @@ def test_an_unknown_conversion_action_fails_the_data_manager_check_with_googles_
     result = by_label(check_all(settings, CONFIG, **NO_SLEEP))["google/google"]
     assert result.status == FAILED
     assert "INVALID_CONVERSION_ACTION_ID" in result.detail and "destinations[1].product_destination_id" in result.detail
+
+
+def test_a_marketing_token_the_sandbox_never_issued_fails_with_metas_code_190(server, database_url):
+    settings = settings_for(server, database_url, LIFESYNC_META_MARKETING_ACCESS_TOKEN="forged-token-123456")
+    result = by_label(check_all(settings, None, **NO_SLEEP))["meta-ads/default"]
+    assert result.status == FAILED
+    assert "code 190" in result.detail and "Cannot parse access token" in result.detail
+    assert "forged-token-123456" not in result.detail
 
 
 def test_the_legacy_hubspot_version_reads_the_v3_account_info(server, database_url):

@@ -42,3 +42,15 @@ def test_demo_tells_the_whole_story_and_writes_a_report(store, database_url, tmp
     assert ctwa and f"{ctwa} with a ctwa_clid" in text
     html = report.read_text()
     assert "<svg" in html and "https://" not in html and str(report.resolve()) in text
+    # campaign names: every ad id of a referral looked up from the Meta sandbox in batches, the deleted one refused
+    with store.transaction() as s:
+        names = {r.ad_id: r for r in s.scalars(select(model.AdName))}
+        ads = s.scalar(select(func.count(model.Touchpoint.ad_id.distinct())).where(model.Touchpoint.network == "meta"))
+    assert len(names) == ads and names["120211000000000201"].error.startswith("Meta code 100/33: Unsupported get")
+    named = [n for n in names.values() if n.error is None]
+    assert named and all(n.campaign_name and n.adset_name for n in named)
+    requests = -(-ads // 50)
+    assert re.search(rf"ad names from the ad networks: meta {len(named)} named, 1 refused in {requests} requests", text)
+    assert re.search(r"campaign [A-Z][\w ]+ \| Click to (WhatsApp|Messenger) \| Leads \(\d{18}\)", text)
+    assert "campaign (unresolved)" in text and "campaign -" not in text
+    assert "Click to WhatsApp | Leads (" in html and "(unresolved)" in html

@@ -30,7 +30,8 @@ def reports():
                                     ResponseBucket("never answered", 0, 0, None)), 4, 1, 0.25)
 
     def model(name, campaign):
-        return ModelBreakdown(name, campaign=campaign, ad=(AttributionRow(None, 2, {}),),
+        return ModelBreakdown(name, campaign=campaign, adset=(AttributionRow(None, 2, {}, unresolved=True),),
+                              ad=(AttributionRow(None, 2, {}),),
                               channel=(AttributionRow("whatsapp", 2, {"EUR": 150.0}),),
                               network=(AttributionRow("meta", 2, {"EUR": 150.0}),))
 

@@ -100,8 +100,10 @@ CODES: dict[str, Rule] = {
     "190": Rule(Action.AUTH, AuthError, "the access token is invalid or expired; issue a new one"),
     "10": Rule(Action.FAIL, AuthError, "the token lacks a permission this request needs"),
     "200": Rule(Action.FAIL, AuthError, "the token lacks a permission this request needs"),
+    # throttling: app, user, page, ad account, and the Business Use Case codes 80000-80014 (80003 custom audiences,
+    # 80004 ads management; https://developers.facebook.com/docs/marketing-api/overview/rate-limiting)
     **{code: Rule(Action.RATE_LIMITED, RateLimited, "rate limit reached")
-       for code in ("4", "17", "32", "613", "80003")},
+       for code in ("4", "17", "32", "613", *(str(n) for n in range(80000, 80015)))},
     **{code: Rule(Action.RETRY, TransientError, "a temporary error") for code in ("1", "2", "341", "368", "5000")},
     # a version past its end: "(#2635) You are calling a deprecated version of the Ads API. Please update to the
     # latest version: vNN.0." (https://developers.facebook.com/blog/post/2024/04/16/upcoming-change-in-marketing-api-version-deprecation)

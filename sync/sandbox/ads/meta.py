@@ -22,6 +22,10 @@ Subcodes: 33, 2804003 (too old) and 2804066 (business messaging event name) are 
 others below are the sandbox's own choice (Meta's are not all published) — senders should act
 on ``code`` (100: fix the data), not on the subcode.
 
+Reads — the dataset node, the Marketing API's ad nodes (``ads``: an ``AdCatalogue`` read with
+``MARKETING_TOKEN``), ``me/adaccounts`` and Graph batch requests — are ``sync.sandbox.ads.meta_reads``;
+the Graph error envelope and request parameters are ``sync.sandbox.ads.graph``.
+
 Dedup: (event_name, event_id) within 48 h, separately per test code, first one wins; a
 duplicate is answered like any event (Meta counts it received) and kept in ``duplicate_events``.
 """
@@ -38,7 +42,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g
 
 from sync.attribution.networks.meta import VERSIONS
 from sync.http.versions import ENDED, UNKNOWN
@@ -51,8 +55,9 @@ from sync.sandbox.ads.common import (
     is_sha256_hex,
     json_response,
     looks_hashed,
-    request_json,
 )
+from sync.sandbox.ads.graph import MetaError, params_of, trace
+from sync.sandbox.ads.meta_reads import AdCatalogue, no_object, register_reads
 from sync.sandbox.faults import Fault, Faults
 
 __all__ = ["MetaError", "MetaSandbox", "create_app"]
@@ -83,28 +88,6 @@ MISSING, INVALID, NOT_HASHED, HASHED_RAW, TOO_OLD, IN_FUTURE = 2804001, 2804007,
 NEEDS_VALUE, TOO_MANY, MESSAGING_NAME, NO_OBJECT, THROTTLED = 2804019, 2804048, 2804066, 33, 2446079
 
 
-class MetaError(Exception):
-    """A Graph API error answer: ``{"error": {message, type, code, error_subcode, ...}}``."""
-
-    def __init__(self, code: int, message: str, *, subcode: int | None = None, title: str = "", user_msg: str = "",
-                 kind: str = "OAuthException", status: int = 400, transient: bool = False,
-                 headers: dict[str, str] | None = None):
-        super().__init__(message)
-        self.code, self.message, self.subcode, self.title, self.user_msg = code, message, subcode, title, user_msg
-        self.kind, self.status, self.transient, self.headers = kind, status, transient, dict(headers or {})
-
-    def body(self, trace: str) -> dict[str, Any]:
-        """The JSON error envelope."""
-        error: dict[str, Any] = {"message": self.message, "type": self.kind, "code": self.code}
-        if self.subcode is not None:
-            error["error_subcode"] = self.subcode
-        error["is_transient"] = self.transient
-        if self.title or self.user_msg:
-            error["error_user_title"], error["error_user_msg"] = self.title, self.user_msg
-        error["fbtrace_id"] = trace
-        return {"error": error}
-
-
 def _bad(subcode: int, title: str, user_msg: str) -> MetaError:
     return MetaError(100, "Invalid parameter", subcode=subcode, title=title, user_msg=user_msg)
 
@@ -115,6 +98,8 @@ class MetaSandbox(AdSandbox):
     ACCESS_TOKEN = "sandbox-meta-token"  # noqa: S105 - the sandbox's published fake credential
     DATASET_ID = "1234567890"
     APP_SECRET = "sandbox-meta-app-secret"  # noqa: S105
+    MARKETING_TOKEN = "sandbox-meta-marketing-token"  # noqa: S105 - a system user's token with ads_read
+    AD_ACCOUNT_ID, AD_ACCOUNT_NAME = "act_1029384756", "lifesync sandbox ad account"
     WABA_ID = "102290129340398"
     PAGE_ID = "106070095612345"
 
@@ -125,6 +110,7 @@ class MetaSandbox(AdSandbox):
         self.require_appsecret_proof = require_appsecret_proof
         self.rate_limit_status = rate_limit_status  # ⚠ Graph answers throttles with 400; 429 is configurable
         self.messaging_event_names: dict[str, frozenset[str]] = dict.fromkeys(MESSAGING_IDS, MESSAGING_EVENTS)
+        self.ads = AdCatalogue()  # what the Marketing API token reads (sync.sandbox.ads.meta_reads)
 
     def appsecret_proof(self, token: str) -> str:
         """HMAC-SHA256 of the token keyed with the app secret, hex (what a caller must send)."""
@@ -263,24 +249,30 @@ class MetaSandbox(AdSandbox):
             raise MetaError(2635, f"(#2635) You are calling a deprecated version of the Ads API. Please update to the "
                                   f"latest version: {newest}.")
 
-    def authorize(self, params: dict[str, Any], dataset_id: str, method: str = "post") -> str:
-        """Check token, dataset and appsecret_proof; returns the token (``method`` as Meta names it in code 100)."""
+    def check_token(self, params: dict[str, Any]) -> str:
+        """The request's token, one the sandbox issued (104 when missing, 190 when unknown), appsecret_proof checked."""
         token = params.get("access_token")
         if not token:
             raise MetaError(104, "An access token is required to request this resource.")
-        if token != self.ACCESS_TOKEN:
+        if token not in (self.ACCESS_TOKEN, self.MARKETING_TOKEN):
             raise MetaError(190, "Invalid OAuth access token - Cannot parse access token",
                             headers={"WWW-Authenticate": 'OAuth "Facebook Platform" "invalid_token"'})
-        if dataset_id != self.DATASET_ID:
-            raise MetaError(100, f"Unsupported {method} request. Object with ID '{dataset_id}' does not exist, "
-                                 "cannot be loaded due to missing permissions, or does not support this operation.",
-                            subcode=NO_OBJECT, kind="GraphMethodException")
         proof = params.get("appsecret_proof")
         if proof is None and self.require_appsecret_proof:
             raise MetaError(100, "API calls from the server require an appsecret_proof argument",
                             kind="GraphMethodException")
         if proof is not None and not hmac.compare_digest(str(proof), self.appsecret_proof(token)):
             raise MetaError(100, "Invalid appsecret_proof provided in the API argument", kind="GraphMethodException")
+        return str(token)
+
+    def authorize(self, params: dict[str, Any], dataset_id: str, method: str = "post") -> str:
+        """Check token, dataset and appsecret_proof; returns the token (``method`` as Meta names it in code 100).
+
+        Only the Conversions API token sees the dataset; the Marketing API token reads ads, not it.
+        """
+        token = self.check_token(params)
+        if dataset_id != self.DATASET_ID or token != self.ACCESS_TOKEN:
+            raise no_object(dataset_id, method)
         return token
 
     def throttled(self, retry_after: float | None = None) -> MetaError:
@@ -316,22 +308,6 @@ class MetaSandbox(AdSandbox):
         return {"events_received": len(data), "messages": []}
 
 
-def _params() -> dict[str, Any]:
-    params: dict[str, Any] = dict(request.args.items())
-    params.update(request.form.items())
-    if request.mimetype == "application/json" or (not request.form and request.get_data(cache=True).strip()):
-        try:
-            body = request_json()
-        except ValueError:
-            raise _bad(INVALID, "Invalid JSON", "the request body is not valid JSON") from None
-        if isinstance(body, dict):
-            params.update(body)
-    auth = request.headers.get("Authorization", "")
-    if "access_token" not in params and auth.lower().startswith(("bearer ", "oauth ")):
-        params["access_token"] = auth.split(None, 1)[1].strip()
-    return params
-
-
 def _fault_error(sandbox: MetaSandbox, fault: Fault) -> MetaError:
     if fault.status == 429:
         return sandbox.throttled(fault.retry_after or 60.0)
@@ -353,14 +329,14 @@ def create_app(sandbox: MetaSandbox) -> Flask:
 
     @app.errorhandler(MetaError)
     def meta_error(error: MetaError) -> Response:
-        return json_response(error.status, error.body(_trace(g.get("request_index", 0))), error.headers)
+        return json_response(error.status, error.body(trace(g.get("request_index", 0))), error.headers)
 
     @app.post("/<version>/<dataset_id>/events")
     def events(version: str, dataset_id: str) -> Response:
         params: dict[str, Any] = {}
         with sandbox.lock:
             try:
-                params = _params()
+                params = params_of()
                 sandbox.check_version(version, f"{dataset_id}/events")
                 sandbox.authorize(params, dataset_id)
                 if not sandbox.rate.admit():
@@ -371,28 +347,8 @@ def create_app(sandbox: MetaSandbox) -> Flask:
                 sandbox.reject(len(data) if isinstance(data, list) else 0)
                 raise
             headers = sandbox.usage_header()
-        return json_response(200, {**body, "fbtrace_id": _trace(g.request_index)}, headers)
+        return json_response(200, {**body, "fbtrace_id": trace(g.request_index)}, headers)
 
-    @app.get("/<version>/<dataset_id>")
-    def dataset(version: str, dataset_id: str) -> Response:
-        """The dataset node's read (``fields=id,name``), as ``lifesync connections check`` makes it.
-
-        https://developers.facebook.com/docs/marketing-api/reference/ads-pixel/: the same token,
-        object and appsecret_proof checks as an upload.
-        """
-        with sandbox.lock:
-            params = _params()
-            sandbox.check_version(version, dataset_id)
-            sandbox.authorize(params, dataset_id, "get")
-            if not sandbox.rate.admit():
-                raise sandbox.throttled()
-        node = {"id": dataset_id, "name": "lifesync sandbox dataset"}
-        fields = [f.strip() for f in str(params.get("fields") or "id").split(",") if f.strip()]
-        return json_response(200, {k: node[k] for k in fields if k in node} | {"id": dataset_id},
-                             sandbox.usage_header())
+    register_reads(app, sandbox)
 
     return app
-
-
-def _trace(index: int) -> str:
-    return f"AsandboxTrace{index:06d}"

@@ -7,6 +7,10 @@ JSON, bad ``event_source``, empty or > 1,000 ``data``, or every event refused); 
 many requests; 40104 access token missing; 40105 access token incorrect or revoked; 50000
 system error.
 
+``GET /open_api/v1.3/ad/get/`` (the Marketing API's ad read, with ``MARKETING_TOKEN`` for
+``ADVERTISER_ID``): ``filtering.ad_ids`` of 1-100 ids, ``fields`` among ad, ad group and campaign
+ids and names, the advertiser's ads in TikTok's ``{list, page_info}``; another advertiser is 40001.
+
 Per-event rules: ``event`` (name), integer ``event_time`` in seconds (not milliseconds, at
 most a minute ahead, and no older than the source's window, ``MAX_AGE``: 28 days for every
 source), ``user.email`` / ``phone`` / ``external_id`` / ``first_name`` / ``last_name`` /
@@ -31,6 +35,7 @@ code; a duplicate is answered as received and kept in ``duplicate_events``.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -53,6 +58,9 @@ from sync.sandbox.faults import Fault, Faults
 __all__ = ["TikTokError", "TikTokSandbox", "create_app"]
 
 TRACK_PATH = "/open_api/v1.3/event/track/"
+AD_GET_PATH = "/open_api/v1.3/ad/get/"
+MAX_AD_IDS = 100  # filtering.ad_ids: 1-100 (tiktok/tiktok-business-api-sdk, python_sdk/docs/FilteringAdGet.md)
+AD_FIELDS = ("ad_id", "ad_name", "adgroup_id", "adgroup_name", "campaign_id", "campaign_name")
 MAX_EVENTS = 1000
 DEDUP_WINDOW = 48 * 3600
 FUTURE_SLACK = 60
@@ -85,6 +93,8 @@ class TikTokSandbox(AdSandbox):
     EVENT_SOURCE_ID = "CRM0000001"
     PIXEL_CODE = "CSANDBOXPIXEL000001"
     APP_ID = "7000000001"
+    MARKETING_TOKEN = "sandbox-tiktok-marketing-token"  # noqa: S105 - an advertiser-authorised Marketing API token
+    ADVERTISER_ID = "7000000000000000001"
 
     def __init__(self, *, rate_limit: int | None = None, faults: Faults | None = None,
                  clock: Callable[[], float] = time.time):
@@ -94,6 +104,36 @@ class TikTokSandbox(AdSandbox):
         self.event_sources: dict[str, frozenset[str]] = {
             "crm": frozenset({self.EVENT_SOURCE_ID}), "offline": frozenset({self.EVENT_SOURCE_ID}),
             "web": frozenset({self.PIXEL_CODE}), "app": frozenset({self.APP_ID})}
+        self.ads: dict[str, dict[str, str]] = {}  # ad id -> the ad/get row (ad, ad group and campaign names)
+
+    def add_ad(self, ad_id: str, ad_name: str, adgroup_id: str, adgroup_name: str, campaign_id: str,
+               campaign_name: str) -> None:
+        """Add an ad of the advertiser (what ``ad/get`` lists)."""
+        self.ads[ad_id] = dict(zip(AD_FIELDS, (ad_id, ad_name, adgroup_id, adgroup_name, campaign_id, campaign_name),
+                                   strict=True))
+
+    def ad_get(self, token: str | None, args: dict[str, str]) -> dict[str, Any]:
+        """``ad/get``: the advertiser's ads among ``filtering.ad_ids``, with the asked fields (else TikTokError)."""
+        if not token:
+            raise TikTokError(NO_TOKEN, "Access token is null, please verify your access token.")
+        if token != self.MARKETING_TOKEN:
+            raise TikTokError(BAD_TOKEN, "Access token is incorrect or has been revoked.")
+        if args.get("advertiser_id") != self.ADVERTISER_ID:
+            raise TikTokError(NO_PERMISSION, f"No permission to operate advertiser {args.get('advertiser_id')}.")
+        try:
+            filtering = json.loads(args.get("filtering") or "{}")
+            fields = json.loads(args.get("fields") or json.dumps(["ad_id"]))
+        except ValueError:
+            raise TikTokError(INVALID, "filtering and fields must be JSON.") from None
+        ids = filtering.get("ad_ids") if isinstance(filtering, dict) else None
+        if ids is not None and not (isinstance(ids, list) and 1 <= len(ids) <= MAX_AD_IDS):
+            raise TikTokError(INVALID, f"filtering.ad_ids: Length must be between 1 and {MAX_AD_IDS}.")
+        unknown = [f for f in fields if f not in AD_FIELDS] if isinstance(fields, list) else ["fields"]
+        if unknown:
+            raise TikTokError(INVALID, f"fields: {unknown[0]} is not a valid field.")
+        rows = [{f: ad[f] for f in fields} for ad_id, ad in self.ads.items() if ids is None or ad_id in ids]
+        return {"list": rows, "page_info": {"page": 1, "page_size": MAX_AD_IDS, "total_number": len(rows),
+                                            "total_page": 1}}
 
     # ---- validation ------------------------------------------------------------------------------------------
 
@@ -273,5 +313,13 @@ def create_app(sandbox: TikTokSandbox) -> Flask:
                 sandbox.reject(len(events) if isinstance(events, list) else 0)
                 raise
         return _answer(code, message, g.request_index, data)
+
+    @app.get(AD_GET_PATH)
+    def ad_get() -> Response:
+        with sandbox.lock:
+            if not sandbox.rate.admit():
+                raise TikTokError(THROTTLED, "Too many requests. Please retry in some time.")
+            data = sandbox.ad_get(request.headers.get("Access-Token"), dict(request.args.items()))
+        return _answer(OK, "OK", g.request_index, data)
 
     return app

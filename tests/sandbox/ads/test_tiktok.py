@@ -274,3 +274,23 @@ def test_mounted_under_a_prefix(sandbox):
     answer = client.post(f"/tiktok{TRACK_PATH}", json=payload, headers=AUTH)
 
     assert answer.json["code"] == 0 and len(sandbox.accepted) == 1
+
+
+def test_ad_get_refuses_more_than_a_hundred_ad_ids_and_unknown_fields():
+    import json as _json
+
+    from sync.sandbox.ads.tiktok import TikTokSandbox
+    from sync.sandbox.ads.tiktok import create_app as tiktok_app
+
+    box = TikTokSandbox()
+    client = tiktok_app(box).test_client()
+    headers = {"Access-Token": box.MARKETING_TOKEN}
+
+    def ask(ids, fields=("ad_id",)):
+        return client.get("/open_api/v1.3/ad/get/", headers=headers, query_string={
+            "advertiser_id": box.ADVERTISER_ID, "filtering": _json.dumps({"ad_ids": ids}),
+            "fields": _json.dumps(list(fields))}).json
+
+    assert ask([str(n) for n in range(101)])["code"] == 40002
+    assert ask(["1"], ("ad_id", "budget"))["message"] == "fields: budget is not a valid field."
+    assert ask(["1"])["code"] == 0 and ask(["1"])["data"]["list"] == []
