@@ -27,6 +27,11 @@ the network's de-duplication drops it. A destination in ``validate_only`` mode (
 its rows ``validated`` — checked, not delivered; they are not sent again when the mode is
 switched off (replay them to send them) — and ``dry_run`` builds and validates without sending
 or writing anything. An unexpected error building one event fails that event, not the pass.
+
+A conversion retracted before it was sent (``sync.attribution.adjustments``) is ``retracted``,
+never sent; a restated one is sent at its current value. What a destination was sent is kept
+in its Delivery (``told``) for the adjustments that follow (``sync.attribution.adjust_dispatch``,
+which ``dispatch_all`` runs after the conversions).
 """
 
 from __future__ import annotations
@@ -67,12 +72,16 @@ class DispatchCounts:
     expired: int = 0
     duplicate: int = 0
     validated: int = 0
+    retracted: int = 0  # retracted before it was sent: never sent
     requests: int = 0
     events: list[dict[str, Any]] = field(default_factory=list)  # dry run: the built payloads (first few)
+    adjustments: dict[str, int] = field(default_factory=dict)  # adjustment status -> count (adjust_dispatch)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready counts (and dry-run samples)."""
-        out = {k: v for k, v in self.__dict__.items() if k != "events"}
+        out = {k: v for k, v in self.__dict__.items() if k not in ("events", "adjustments")}
+        if self.adjustments:
+            out["adjustments"] = dict(sorted(self.adjustments.items()))
         if self.events:
             out["sample"] = self.events
         return out
@@ -127,9 +136,13 @@ def load_facts(session: Any, event_ids: list[str], *, facts: bool = True) -> Fac
     for part in chunks(event_ids, 5000):
         for c in session.scalars(select(model.ConversionEvent).where(one_of(session, model.ConversionEvent.event_id,
                                                                              part))):
+            restated = c.adjusted_value is not None
             conversions[c.event_id] = ConversionFacts(
-                event_id=c.event_id, kind=c.kind, occurred_at=c.occurred_at, value=c.value, currency=c.currency,
-                order_id=c.order_id, source=c.source, object=c.object, record_id=c.record_id)
+                event_id=c.event_id, kind=c.kind, occurred_at=c.occurred_at,
+                value=c.adjusted_value if restated else c.value,
+                currency=(c.adjusted_currency or c.currency) if restated else c.currency,
+                order_id=c.order_id, source=c.source, object=c.object, record_id=c.record_id,
+                retracted_at=c.retracted_at, adjusted_at=c.adjusted_at, recorded_value=c.value)
             owner[c.event_id] = c.contact_id
     if not facts:  # the conversions alone
         return conversions, owner, {}, {}
@@ -167,6 +180,11 @@ def load_facts(session: Any, event_ids: list[str], *, facts: bool = True) -> Fac
     return conversions, owner, contacts, touches
 
 
+def told_state(value: float | None, currency: str | None, *, retracted: bool = False) -> dict[str, Any]:
+    """What a destination was told of a conversion (kept in its Delivery, compared by ``adjust_dispatch``)."""
+    return {"retracted": True} if retracted else {"value": value, "currency": currency}
+
+
 def summary(network: str, payload: dict[str, Any]) -> dict[str, Any]:
     """What the delivery report reads: the click id the event carried and its hashed user keys."""
     return lookup(network).delivery_summary(payload)
@@ -198,6 +216,10 @@ def dispatch_conversions(store: Store, dest: DestinationConfig, sender: Any, *, 
         conv = conversions.get(event_id)
         if conv is None:
             results[row.id] = (EventResult(event_id, "failed", "the conversion no longer exists"), {})
+            continue
+        if conv.retracted_at is not None:  # cancelled or refunded before it went out: there is nothing to tell
+            results[row.id] = (EventResult(event_id, "retracted", f"retracted on {conv.retracted_at:%Y-%m-%d} "
+                                           "before it was sent"), {})
             continue
         twin = _twin(conv, told.get(owner[event_id], ()))
         if twin is not None:
@@ -236,7 +258,9 @@ def dispatch_conversions(store: Store, dest: DestinationConfig, sender: Any, *, 
         payloads = {e.key: e.payload for e in part}
         for result in sent:
             row = by_key[result.key]
-            results[row.id] = (result, summary(dest.network, payloads[result.key]))
+            conv = conversions[result.key]
+            results[row.id] = (result, {**summary(dest.network, payloads[result.key]),
+                                        "told": told_state(conv.value, conv.currency)})
     counts.requests = sender.requests - before
     _record(store, dest, rows, results, attempts, now, counts)
     return counts
@@ -252,7 +276,7 @@ def _record(store: Store, dest: DestinationConfig, rows: Iterable[Any], results:
         tries = attempts.get(row.id, 0) + 1
         status, available = result.status, row.available_at
         error = redact(result.error) if result.error else None
-        if status in ("expired", "duplicate"):
+        if status in ("expired", "duplicate", "retracted"):
             outbox_status = status
             setattr(counts, status, getattr(counts, status) + 1)
         elif status == "sent" and dest.validate_only:  # checked by the network, deliberately not recorded there
@@ -282,12 +306,19 @@ def _record(store: Store, dest: DestinationConfig, rows: Iterable[Any], results:
 def dispatch_all(store: Store, dest: DestinationConfig, sender: Any, *, dry_run: bool = False,
                  now: datetime | None = None) -> DispatchCounts:
     """Passes until nothing is due for ``dest`` now (a dry run makes one pass)."""
+    from sync.attribution.adjust_dispatch import dispatch_adjustments  # it builds on this module
+
     total = DispatchCounts()
     while True:
         one = dispatch_conversions(store, dest, sender, dry_run=dry_run, now=now)
-        for name in ("sent", "failed", "retrying", "validated", "expired", "duplicate"):
+        for name in ("sent", "failed", "retrying", "validated", "expired", "duplicate", "retracted"):
             setattr(total, name, getattr(total, name) + getattr(one, name))
         total.requests += one.requests
         total.events = total.events or one.events
-        if dry_run or one.sent + one.failed + one.retrying + one.expired + one.validated + one.duplicate == 0:
-            return total
+        if dry_run or one.sent + one.failed + one.retrying + one.expired + one.validated + one.duplicate \
+                + one.retracted == 0:
+            break
+    if not dry_run:  # after the conversions: an adjustment waits for its conversion's delivery
+        total.adjustments, requests = dispatch_adjustments(store, dest, sender, now=now)
+        total.requests += requests
+    return total

@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # a declaration only: at run time this module imports nothing
 
     from sync.attribution.delivery import BatchSender
     from sync.attribution.destination import BuiltEvent, DestinationConfig, NormalizeCache
-    from sync.attribution.facts import ContactFacts, ConversionFacts, TouchpointFacts
+    from sync.attribution.facts import AdjustmentFacts, ContactFacts, ConversionFacts, TouchpointFacts
     from sync.attribution.hashing import UserDataRules
     from sync.attribution.touch import TouchRules
     from sync.http.versions import VersionTable
@@ -44,6 +44,31 @@ class Builder(Protocol):
                  dest: DestinationConfig, *, now: datetime | None = None,
                  cache: NormalizeCache | None = None) -> BuiltEvent:
         """The network's event for ``conversion``."""
+
+
+class AdjustmentBuilder(Protocol):
+    """A network's pure builder of an adjustment: the conversion's new state in, one ``BuiltEvent`` out."""
+
+    def __call__(self, adjustment: AdjustmentFacts, conversion: ConversionFacts, contact: ContactFacts,
+                 touchpoints: Sequence[TouchpointFacts], dest: DestinationConfig, *, now: datetime | None = None,
+                 cache: NormalizeCache | None = None) -> BuiltEvent:
+        """The network's adjustment of ``conversion`` (sent earlier) to ``adjustment``'s state."""
+
+
+@dataclass(frozen=True)
+class Adjusts:
+    """How a network takes retractions and restatements of conversions it was sent (``Network.adjust``).
+
+    ``sender`` is the batch sender of the adjustment requests when they go to another endpoint
+    than conversions (Google Ads API: ``uploadConversionAdjustments``); None: the network's own
+    sender (a restatement is the same event sent again, as the Data Manager API takes it).
+    ``retracts`` False: restatements only; a retraction is recorded as not supported.
+    """
+
+    build: AdjustmentBuilder
+    sender: type[BatchSender] | None = None
+    retracts: bool = True
+    unsupported: str = ""  # why a retraction is not supported, with the vendor's page (when ``retracts`` is False)
 
 
 class Check(Protocol):
@@ -84,6 +109,10 @@ class Network:
     # ``lifesync connections check``: one cheap authenticated read proving the destination's credentials work;
     # returns what it saw (e.g. the dataset's name), raises the vendor's ``SyncError``. None: no such call known.
     check: Check | None = None
+    # retractions and restatements of sent conversions (``sync.attribution.adjust_dispatch``). None: the network has
+    # no way to change an event it received; ``no_adjust`` says so, with the vendor's page, in the delivery report.
+    adjust: Adjusts | None = None
+    no_adjust: str = ""
 
     @property
     def max_batch(self) -> int:

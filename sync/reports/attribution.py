@@ -10,7 +10,9 @@ counts), so a later ad click never takes credit for an earlier purchase; equal t
 touchpoint id. Conversions with no such touchpoint are **unattributed** and counted apart.
 Touchpoints without a time cannot be placed before anything and are never credited.
 
-Values are summed per currency, never converted; a value without a currency is summed under
+Adjustments count (``sync.attribution.adjustments``): a retracted conversion (an order cancelled
+or fully refunded) is left out, and a restated one (a partial refund) counts at its adjusted
+value and currency. Values are summed per currency, never converted; a value without a currency is summed under
 ``XXX`` (ISO 4217's "no currency"). Conversions without a value count but add nothing. A row
 whose key is None is a touchpoint that lacked that id (a referral without an ad id, say).
 """
@@ -22,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from sync.reports.window import ReportData, reading, within
@@ -98,12 +100,15 @@ def _credit(session: Session, model_name: str, start: datetime | None,
     cv, tp = model.ConversionEvent, model.Touchpoint
     order = (tp.occurred_at.asc(), tp.id.asc()) if model_name == "first_touch" else (tp.occurred_at.desc(),
                                                                                        tp.id.desc())
-    ranked = (select(cv.value, func.coalesce(cv.currency, NO_CURRENCY).label("currency"),
+    restated = cv.adjusted_value.is_not(None)
+    value = case((restated, cv.adjusted_value), else_=cv.value).label("value")
+    currency = func.coalesce(case((restated, cv.adjusted_currency), else_=None), cv.currency, NO_CURRENCY)
+    ranked = (select(value, currency.label("currency"),
                      tp.id.label("touch"), tp.campaign_id, tp.ad_id, tp.channel, tp.network,
                      func.row_number().over(partition_by=cv.id, order_by=order).label("n"))
               .select_from(cv)
               .outerjoin(tp, and_(tp.contact_id == cv.contact_id, tp.occurred_at <= cv.occurred_at))
-              .where(within(cv.occurred_at, start, end)).subquery())
+              .where(within(cv.occurred_at, start, end), cv.retracted_at.is_(None)).subquery())
     r = ranked.c
     keys = (r.touch.is_(None), r.campaign_id, r.ad_id, r.channel, r.network, r.currency)
     groups = session.execute(select(*keys, func.count(), func.sum(r.value)).where(r.n == 1).group_by(*keys)).all()

@@ -58,7 +58,8 @@ from sync.attribution.destination import (
 )
 from sync.attribution.facts import ContactFacts, ConversionFacts, TouchpointFacts
 from sync.attribution.hashing import UserDataRules
-from sync.attribution.network import Network, Setting
+from sync.attribution.network import Adjusts, Network, Setting
+from sync.attribution.networks import google_adjustments
 from sync.attribution.touch import TouchRules, attributed, click_id
 from sync.config.conversions import CANONICAL_KINDS
 from sync.errors import AuthError, RateLimited, SettingsError, TransientError, ValidationError
@@ -209,6 +210,9 @@ def located(container: Any) -> dict[int, str]:
     return found
 
 
+errors_of, describe = _errors, _describe  # shared with google_adjustments (uploadConversionAdjustments)
+
+
 def read_error(response: requests.Response) -> VendorError | None:
     """Google's ``{error: {code, message, status, details}}`` on a refused request."""
     body = json_body(response)
@@ -340,6 +344,8 @@ VERSIONS = version_table("Google Ads API", "https://developers.google.com/google
     ("v14", "2023-06-07", "2024-06-05", _SUNSETS + "2024/04/google-ads-api-v14-sunset-reminder"),
 ])
 
+AdjustmentSender = google_adjustments.adjustment_sender(Sender)  # uploadConversionAdjustments
+
 NETWORK = Network(
     name=NAME, vendor=VENDOR, settings_platform="google_ads",
     required_settings=("developer_token", "access_token", "customer_id"), base_url="https://googleads.googleapis.com",
@@ -347,4 +353,5 @@ NETWORK = Network(
     configure=configure, check=check, max_event_age=lambda _dest: CLICK_WINDOW_DAYS, delivery_summary=delivery_summary,
     event_label=lambda payload: str(payload.get("conversionAction", "")).rsplit("/", 1)[-1],
     versions=VERSIONS,
+    adjust=Adjusts(build=google_adjustments.ads_adjustment, sender=AdjustmentSender),
 )

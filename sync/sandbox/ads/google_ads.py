@@ -33,6 +33,8 @@ from flask import Flask, Response, g, request
 from werkzeug.datastructures import Headers
 
 from sync.sandbox.ads.common import AdSandbox, gate_requests, is_sha256_hex, json_response, looks_hashed, request_json
+from sync.sandbox.ads.google_adjustments import AdjustmentLedger, upload_adjustments
+from sync.sandbox.ads.google_adjustments import parse as parse_adjustments
 from sync.sandbox.ads.google_ads_parse import (
     VERSION,
     GoogleError,
@@ -69,6 +71,7 @@ class GoogleAdsSandbox(AdSandbox):
                  clock: Callable[[], float] = time.time):
         super().__init__(rate_limit=rate_limit, faults=faults, clock=clock, dedup_window=None)
         self.jobs = 0
+        self.adjustment_ledger = AdjustmentLedger()  # uploadConversionAdjustments (google_adjustments)
 
     def conversion_action(self, kind: str) -> str:
         """The resource name of a conversion action by kind (KeyError for an unknown kind)."""
@@ -313,7 +316,11 @@ def create_app(sandbox: GoogleAdsSandbox) -> Flask:
     @app.post("/<version>/customers/<target>")
     def upload(version: str, target: str) -> Response:
         customer_id, _, method = target.partition(":")
-        if not VERSION.fullmatch(version) or method != "uploadClickConversions":
+        methods = {"uploadClickConversions": (parse_body, sandbox.upload, "conversions"),
+                   "uploadConversionAdjustments": (parse_adjustments, lambda body, index, version:
+                                                   upload_adjustments(sandbox, body, index, version),
+                                                   "conversionAdjustments")}
+        if not VERSION.fullmatch(version) or method not in methods:
             raise GoogleError(404, f"Method not found: /{version}/customers/{target}")
         try:
             raw, malformed = request_json(), False
@@ -326,9 +333,10 @@ def create_app(sandbox: GoogleAdsSandbox) -> Flask:
                     raise sandbox.throttled()
                 if malformed:
                     raise parse_error("", "Invalid JSON payload received. Unexpected token.")
-                answer = sandbox.upload(parse_body(raw, version), g.request_index, version)
+                parse, upload, items = methods[method]
+                answer = upload(parse(raw, version), g.request_index, version)
             except GoogleError:
-                conversions = raw.get("conversions") if isinstance(raw, dict) else None
+                conversions = raw.get(items) if isinstance(raw, dict) else None
                 sandbox.reject(len(conversions) if isinstance(conversions, list) else 0)
                 raise
         return json_response(200, answer, {"request-id": _request_id(g.request_index)})
