@@ -7,14 +7,15 @@ conversions. Each adjustment tells the conversion's **current** state — retrac
 latest restated value — so adjustments that arrived out of order, or several in one pass,
 still leave the network with the right figure. Per row:
 
-- the network has no adjustments (``Network.adjust`` None: Meta, TikTok), or cannot retract
-  (``Adjusts.retracts`` False) → ``unsupported``, with the network's reason; not failed, not
-  retried, counted in the delivery report;
 - its conversion's delivery is still pending → left pending until that delivery is settled
   (no attempt counted);
 - its conversion was not delivered there (expired, dead, duplicate, validated, retracted), or
   the destination already holds the current state (the conversion went out after the
-  adjustment, or another adjustment of the pass tells it) → ``skipped``, with the reason;
+  adjustment) → ``skipped``, with the reason;
+- the network has no adjustments (``Network.adjust`` None: Meta, TikTok), or cannot retract
+  (``Adjusts.retracts`` False) → ``unsupported``, with the network's reason; not failed, not
+  retried, counted in the delivery report;
+- another adjustment of the same conversion in this pass tells the same state → ``skipped``;
 - else built by the network's ``Adjusts.build`` and sent by its sender: ``sent`` (and the
   conversion's Delivery ``told`` becomes the new state), ``failed`` → ``dead`` with a
   replayable dead letter, ``retry`` → pending after a growing delay, as for conversions.
@@ -153,21 +154,21 @@ def _verdict(dest: DestinationConfig, net: Any, conv: ConversionFacts | None, or
     """Why an adjustment is not sent now (a result, or ``"waiting"``), or None to send it."""
     if conv is None:
         return EventResult("", "failed", "the conversion no longer exists")
-    if net.adjust is None:
-        return EventResult(conv.event_id, "unsupported", not_supported(dest))
-    if conv.retracted_at is not None and not net.adjust.retracts:
-        return EventResult(conv.event_id, "unsupported", net.adjust.unsupported or not_supported(dest))
     status = original.status if original is not None else "missing"
     if status == "pending":
         return "waiting"
     if status != "sent":
         return EventResult(conv.event_id, "skipped", f"the conversion was not delivered to {dest.name} "
                                                      f"(its delivery is {status}): nothing to adjust there")
-    if told_in_pass:
-        return EventResult(conv.event_id, "skipped", "another adjustment of this pass tells the same state")
     told = (original.response or {}).get("told") or told_state(conv.recorded_value, conv.currency)
     if told == state_of(conv):
         return EventResult(conv.event_id, "skipped", f"{dest.name} already holds this state ({_describe(told)})")
+    if net.adjust is None:
+        return EventResult(conv.event_id, "unsupported", not_supported(dest))
+    if conv.retracted_at is not None and not net.adjust.retracts:
+        return EventResult(conv.event_id, "unsupported", net.adjust.unsupported or not_supported(dest))
+    if told_in_pass:
+        return EventResult(conv.event_id, "skipped", "another adjustment of this pass tells the same state")
     return None
 
 
