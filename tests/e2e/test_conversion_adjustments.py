@@ -51,7 +51,7 @@ def run(store, dests):
 
 
 def test_google_is_told_refunds_and_cancellations_meta_and_tiktok_cannot_be(world, store):
-    meta, tiktok, google, dests, effects = world
+    _, _, google, dests, effects = world
     for order_id in (1, 2, 3):
         shop(store, effects, "paid", order_id)
     first = run(store, dests)

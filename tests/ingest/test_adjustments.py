@@ -136,3 +136,13 @@ def test_reports_leave_retracted_conversions_out_and_count_restated_ones_at_thei
          order("partially_refunded", total="40.00", order_id=2, email="b@example.com", at=PAID + timedelta(days=1)))
     after = attribution(store)
     assert (after.conversions, after.value) == (2, {"EUR": 140.0})
+
+
+def test_no_adjustment_is_queued_where_the_purchase_was_never_delivered(store):
+    send(store, order("paid"))
+    mark_sent(store, "meta")
+    with store.transaction() as s:
+        for row in s.scalars(select(model.Outbox).where(model.Outbox.destination.in_(("google", "tiktok")))):
+            row.status = "expired" if row.destination == "google" else "dead"
+    send(store, PARTIAL)
+    assert outbox(store, "adjustment") == ["meta"]

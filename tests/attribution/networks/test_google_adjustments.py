@@ -94,9 +94,8 @@ def test_the_sender_maps_partial_failures_to_their_adjustments_and_counts_alread
          "location": {"fieldPathElements": [{"fieldName": "conversion_adjustments", "index": 2}]}}]}]}
     responses.post(URL, json={"partialFailureError": failure, "results": [{}, {}, {}]})
     sender = google_ads.NETWORK.adjust.sender(DEST, None, sleep=lambda _s: None)
-    events = [google_adjustments.ads_adjustment(facts("retract"), replace(SALE, event_id=f"ev-{n}",
-                                                                          order_id=f"A-{n}"), CONTACT, [], DEST, now=NOW)
-              for n in range(3)]
+    sales = [replace(SALE, event_id=f"ev-{n}", order_id=f"A-{n}") for n in range(3)]
+    events = [google_adjustments.ads_adjustment(facts("retract"), sale, CONTACT, [], DEST, now=NOW) for sale in sales]
     results = sender.send(events)
     assert [r.status for r in results] == ["sent", "failed", "sent"]
     assert "CONVERSION_NOT_FOUND" in results[1].error and results[2].response == {"duplicate": True}
