@@ -15,6 +15,8 @@ still leave the network with the right figure. Per row:
 - the network has no adjustments (``Network.adjust`` None: Meta, TikTok), or cannot retract
   (``Adjusts.retracts`` False) → ``unsupported``, with the network's reason; not failed, not
   retried, counted in the delivery report;
+- the conversion is older than the network adjusts (``Adjusts.max_age_days``: Google, 54 days)
+  → ``expired``, counted, not sent;
 - another adjustment of the same conversion in this pass tells the same state → ``skipped``;
 - else built by the network's ``Adjusts.build`` and sent by its sender: ``sent`` (and the
   conversion's Delivery ``told`` becomes the new state), ``failed`` → ``dead`` with a
@@ -109,7 +111,7 @@ def _one_pass(store: Store, dest: DestinationConfig, sender: Any, now: datetime,
         payload = row.payload or {}
         event_id, key = str(payload.get("event_id")), str(payload.get("adjustment"))
         conv, original = conversions.get(event_id), originals.get(event_id)
-        skip = _verdict(dest, net, conv, original, event_id in by_event)
+        skip = _verdict(dest, net, conv, original, event_id in by_event, now)
         if skip == "waiting":  # until its conversion's own delivery is settled, and not again in this run
             until = max(original.available_at, now) + WAIT
             waiting.setdefault(until, []).append(row.id)
@@ -150,7 +152,7 @@ def _one_pass(store: Store, dest: DestinationConfig, sender: Any, now: datetime,
 
 
 def _verdict(dest: DestinationConfig, net: Any, conv: ConversionFacts | None, original: Any,
-             told_in_pass: bool) -> EventResult | str | None:
+             told_in_pass: bool, now: datetime) -> EventResult | str | None:
     """Why an adjustment is not sent now (a result, or ``"waiting"``), or None to send it."""
     if conv is None:
         return EventResult("", "failed", "the conversion no longer exists")
@@ -167,6 +169,10 @@ def _verdict(dest: DestinationConfig, net: Any, conv: ConversionFacts | None, or
         return EventResult(conv.event_id, "unsupported", not_supported(dest))
     if conv.retracted_at is not None and not net.adjust.retracts:
         return EventResult(conv.event_id, "unsupported", net.adjust.unsupported or not_supported(dest))
+    limit = net.adjust.max_age_days
+    if limit is not None and conv.occurred_at < now - timedelta(days=limit):
+        return EventResult(conv.event_id, "expired", f"the conversion occurred {conv.occurred_at:%Y-%m-%d}, more than "
+                                                     f"the {limit} days {net.vendor} adjusts")
     if told_in_pass:
         return EventResult(conv.event_id, "skipped", "another adjustment of this pass tells the same state")
     return None
@@ -202,7 +208,7 @@ def _record(store: Store, dest: DestinationConfig, rows: list[Any], results: dic
             outbox_status, status = "pending", "failed"
             available = now + backoff(tries, result.retry_after)
             counts["retrying"] += 1
-        elif status in ("unsupported", "skipped"):
+        elif status in ("unsupported", "skipped", "expired"):
             outbox_status = status
         else:
             if status == "retry":

@@ -67,6 +67,7 @@ class Adjusts:
 
     build: AdjustmentBuilder
     sender: type[BatchSender] | None = None
+    max_age_days: int | None = None  # a conversion older than this can no longer be adjusted (None: no such limit)
     retracts: bool = True
     unsupported: str = ""  # why a retraction is not supported, with the vendor's page (when ``retracts`` is False)
 

@@ -25,7 +25,8 @@ Click-id and key shares are over the **sent** deliveries of a destination.
 Adjustments (outbox kind ``adjustment``: retractions and restatements of conversions a
 destination was sent, ``sync.attribution.adjust_dispatch``) are counted apart, per status:
 ``sent``, ``unsupported`` (the network cannot change an event it received: Meta, TikTok),
-``skipped`` (nothing to change there), ``pending``, ``failed``, ``dead``. A conversion retracted
+``skipped`` (nothing to change there), ``expired`` (older than the network adjusts), ``pending``,
+``failed``, ``dead``. A conversion retracted
 before it was sent counts as ``retracted`` among the conversions.
 """
 

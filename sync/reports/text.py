@@ -120,7 +120,7 @@ def _(report: DeliveryReport) -> str:
                     "click id", "hashed keys (share of sent)"), rows)]
     adjusted = [d for d in report.destinations if d.adjustments]
     if adjusted:  # retractions and restatements told (or not) to the destinations that were sent the conversion
-        statuses = ("sent", "unsupported", "skipped", "pending", "failed", "dead")
+        statuses = ("sent", "unsupported", "skipped", "expired", "pending", "failed", "dead")
         parts += ["", "Adjustments (refunds, cancellations) of conversions sent",
                   table(("destination", *(s.replace("unsupported", "not supported") for s in statuses)),
                         [(d.destination, *(d.adjustments.get(s, 0) for s in statuses)) for d in adjusted])]

@@ -62,6 +62,10 @@ DATA_MANAGER_NO_RETRACTION = (
     "not supported by the Data Manager API: it restates a conversion's value (the same transactionId sent again) but "
     "documents no retraction (https://developers.google.com/data-manager/api/devguides/events/google-ads/"
     "conversion-adjustments)")
+# CONVERSION_EXPIRED: "Adjustment can't be made to a conversion that occurred more than 54 days ago"
+# (https://developers.google.com/google-ads/api/reference/rpc/v25/ConversionAdjustmentUploadErrorEnum.
+# ConversionAdjustmentUploadError): such adjustments are counted expired, not sent.
+ADJUSTABLE_DAYS = 54
 FIELD = "conversion_adjustments"  # the fieldName Google's partial-failure locations use for this method
 
 

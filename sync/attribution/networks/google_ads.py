@@ -353,5 +353,6 @@ NETWORK = Network(
     configure=configure, check=check, max_event_age=lambda _dest: CLICK_WINDOW_DAYS, delivery_summary=delivery_summary,
     event_label=lambda payload: str(payload.get("conversionAction", "")).rsplit("/", 1)[-1],
     versions=VERSIONS,
-    adjust=Adjusts(build=google_adjustments.ads_adjustment, sender=AdjustmentSender),
+    adjust=Adjusts(build=google_adjustments.ads_adjustment, sender=AdjustmentSender,
+                   max_age_days=google_adjustments.ADJUSTABLE_DAYS),
 )
