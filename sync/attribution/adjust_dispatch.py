@@ -33,8 +33,8 @@ from typing import Any
 from sqlalchemy import select
 
 from sync.attribution.destination import BuiltEvent, DestinationConfig, EventResult, NormalizeCache
-from sync.attribution.dispatch import PASS_SIZE, load_facts, told_state
 from sync.attribution.facts import AdjustmentFacts, ConversionFacts
+from sync.attribution.loading import load_facts, told_state
 from sync.attribution.networks import network as lookup
 from sync.errors import LifesyncError
 from sync.http.redact import redact
@@ -45,6 +45,7 @@ from sync.store.sql import chunks, one_of, update_by_id
 
 log = logging.getLogger(__name__)
 KIND = "adjustment"
+PASS_SIZE = 10_000  # outbox rows loaded per pass, as for conversions
 WAIT = timedelta(seconds=30)  # after its conversion's next attempt, an adjustment looks again
 
 

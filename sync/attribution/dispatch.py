@@ -45,8 +45,10 @@ from typing import Any
 
 from sqlalchemy import select
 
+from sync.attribution.adjust_dispatch import dispatch_adjustments
 from sync.attribution.destination import BuiltEvent, DestinationConfig, EventResult, NormalizeCache
-from sync.attribution.facts import ContactFacts, ConversionFacts, TouchpointFacts
+from sync.attribution.facts import ConversionFacts
+from sync.attribution.loading import load_facts, told_state
 from sync.attribution.networks import network as lookup
 from sync.attribution.rules import STAGE_OBJECT_PREFIX
 from sync.errors import LifesyncError
@@ -58,7 +60,6 @@ from sync.store.sql import chunks, one_of
 
 SAME_FACT_WINDOW = timedelta(hours=24)  # a stage conversion and a record conversion this close are one fact
 log = logging.getLogger(__name__)
-CONTACT_FIELDS = ("first_name", "last_name", "city", "state", "zip", "country", "date_of_birth", "gender")
 PASS_SIZE = 10_000  # outbox rows loaded per pass: several network batches, memory still small
 
 
@@ -124,65 +125,6 @@ def _told(session: Any, destination: str, contact_ids: list[int]) -> dict[int, l
 def max_age_days(dest: DestinationConfig) -> int | None:
     """How old an event the destination's network still accepts (None: no limit lifesync knows of)."""
     return lookup(dest.network).max_event_age(dest)
-
-
-Facts = tuple[dict[str, ConversionFacts], dict[str, int], dict[int, ContactFacts], dict[int, list[TouchpointFacts]]]
-
-
-def load_facts(session: Any, event_ids: list[str], *, facts: bool = True) -> Facts:
-    """Conversions by event id (with their contact ids), and those contacts' facts and touchpoints."""
-    conversions: dict[str, ConversionFacts] = {}
-    owner: dict[str, int] = {}
-    for part in chunks(event_ids, 5000):
-        for c in session.scalars(select(model.ConversionEvent).where(one_of(session, model.ConversionEvent.event_id,
-                                                                             part))):
-            restated = c.adjusted_value is not None
-            conversions[c.event_id] = ConversionFacts(
-                event_id=c.event_id, kind=c.kind, occurred_at=c.occurred_at,
-                value=c.adjusted_value if restated else c.value,
-                currency=(c.adjusted_currency or c.currency) if restated else c.currency,
-                order_id=c.order_id, source=c.source, object=c.object, record_id=c.record_id,
-                retracted_at=c.retracted_at, adjusted_at=c.adjusted_at, recorded_value=c.value)
-            owner[c.event_id] = c.contact_id
-    if not facts:  # the conversions alone
-        return conversions, owner, {}, {}
-    contact_ids = sorted(set(owner.values()))
-    attrs: dict[int, dict[str, Any]] = {}
-    consent: dict[int, dict[str, Any]] = {}
-    idents: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    touches: dict[int, list[TouchpointFacts]] = defaultdict(list)
-    for part in chunks(contact_ids, 5000):
-        for c in session.execute(select(model.Contact.id, model.Contact.attributes, model.Contact.consent)
-                                 .where(one_of(session, model.Contact.id, part))):
-            attrs[c.id] = {k: v.get("value") for k, v in (c.attributes or {}).items() if isinstance(v, dict)}
-            consent[c.id] = dict(c.consent or {})
-        for i in session.execute(select(model.Identity.contact_id, model.Identity.kind, model.Identity.value)
-                                 .where(one_of(session, model.Identity.contact_id, part))
-                                 .order_by(model.Identity.contact_id, model.Identity.kind, model.Identity.value)):
-            idents[i.contact_id].append((i.kind, i.value))
-        t = model.Touchpoint
-        for tp in session.execute(select(t.contact_id, t.channel, t.network, t.occurred_at, t.campaign_id, t.adset_id,
-                                         t.ad_id, t.click_ids, t.referral_url, t.extra)
-                                  .where(one_of(session, t.contact_id, part)).order_by(t.occurred_at)):
-            touches[tp.contact_id].append(TouchpointFacts(
-                channel=tp.channel, network=tp.network, occurred_at=tp.occurred_at, campaign_id=tp.campaign_id,
-                adset_id=tp.adset_id, ad_id=tp.ad_id, click_ids=dict(tp.click_ids or {}),
-                referral_url=tp.referral_url, extra=dict(tp.extra or {})))
-    contacts: dict[int, ContactFacts] = {}
-    for cid in contact_ids:
-        a = attrs.get(cid, {})
-        ids = idents.get(cid, [])
-        contacts[cid] = ContactFacts(
-            contact_id=cid, emails=tuple(v for k, v in ids if k == "email"),
-            phones=tuple(v for k, v in ids if k == "phone"),
-            identities=tuple((k, v) for k, v in ids if k not in ("email", "phone")), consent=consent.get(cid, {}),
-            **{f: (str(a[f]) if a.get(f) is not None else None) for f in CONTACT_FIELDS})
-    return conversions, owner, contacts, touches
-
-
-def told_state(value: float | None, currency: str | None, *, retracted: bool = False) -> dict[str, Any]:
-    """What a destination was told of a conversion (kept in its Delivery, compared by ``adjust_dispatch``)."""
-    return {"retracted": True} if retracted else {"value": value, "currency": currency}
 
 
 def summary(network: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -306,8 +248,6 @@ def _record(store: Store, dest: DestinationConfig, rows: Iterable[Any], results:
 def dispatch_all(store: Store, dest: DestinationConfig, sender: Any, *, dry_run: bool = False,
                  now: datetime | None = None) -> DispatchCounts:
     """Passes until nothing is due for ``dest`` now (a dry run makes one pass)."""
-    from sync.attribution.adjust_dispatch import dispatch_adjustments  # it builds on this module
-
     total = DispatchCounts()
     while True:
         one = dispatch_conversions(store, dest, sender, dry_run=dry_run, now=now)

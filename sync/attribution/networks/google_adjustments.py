@@ -50,8 +50,11 @@ from sync.attribution.network import Builder
 from sync.errors import ValidationError
 from sync.http import join_url
 
-# google_ads declares these builders in its NETWORK, so it imports this module; this module reads google_ads's
-# helpers (conversion actions, customer ids, error bodies) at call time only, whichever is imported first.
+# google_ads declares these in its NETWORK, so it imports this module; this module is given google_ads's helpers
+# (conversion action names, customer ids, error-body readers) as arguments and imports no network module.
+Action = Callable[[DestinationConfig, str], str]  # (destination, kind) -> conversion action resource name
+Errors = Callable[[Any], list[dict[str, Any]]]  # the GoogleAdsError items of a failure body
+Describe = Callable[[Mapping[str, Any]], str]  # one GoogleAdsError as a message
 
 log = logging.getLogger(__name__)
 
@@ -76,13 +79,14 @@ def adjustment_date_time(adjustment: AdjustmentFacts, conversion: ConversionFact
 
 
 def ads_adjustment(adjustment: AdjustmentFacts, conversion: ConversionFacts, contact: ContactFacts,
-                   touchpoints: Sequence[TouchpointFacts], dest: DestinationConfig, *, now: datetime | None = None,
-                   cache: NormalizeCache | None = None) -> BuiltEvent:
-    """The Google Ads API ``ConversionAdjustment`` telling ``conversion``'s new state (keyed by its event id)."""
-    from sync.attribution.networks import google_ads
+                   touchpoints: Sequence[TouchpointFacts], dest: DestinationConfig, *, action: Action,
+                   now: datetime | None = None, cache: NormalizeCache | None = None) -> BuiltEvent:
+    """The Google Ads API ``ConversionAdjustment`` telling ``conversion``'s new state (keyed by its event id).
 
+    ``action``: the transport's conversion action of a kind (``google_ads.conversion_action``).
+    """
     payload: dict[str, Any] = {
-        "conversionAction": google_ads.conversion_action(dest, conversion.kind),
+        "conversionAction": action(dest, conversion.kind),
         "adjustmentType": TYPES[adjustment.action],
         "orderId": conversion.order_id or conversion.event_id,  # what the conversion was uploaded with
         "adjustmentDateTime": adjustment_date_time(adjustment, conversion, now_utc(now)),
@@ -130,23 +134,22 @@ def validate(adjustment: Mapping[str, Any]) -> str | None:
     return None
 
 
-def located(container: Any) -> dict[int, str]:
+def located(container: Any, errors: Errors, describe: Describe) -> dict[int, str]:
     """{adjustment index: message} for the partial-failure errors that name an adjustment."""
-    from sync.attribution.networks import google_ads
-
     found: dict[int, str] = {}
-    for error in google_ads.errors_of(container):
+    for error in errors(container):
         elements = (error.get("location") or {}).get("fieldPathElements") or []
         index = next((e["index"] for e in elements if isinstance(e, dict) and e.get("fieldName") == FIELD
                       and isinstance(e.get("index"), int)), None)
         if index is not None:
-            found[index] = "; ".join(filter(None, (found.get(index), google_ads.describe(error))))
+            found[index] = "; ".join(filter(None, (found.get(index), describe(error))))
     return found
 
 
-def adjustment_sender(base: type[BatchSender]) -> type[BatchSender]:
+def adjustment_sender(base: type[BatchSender], *, customer_id: Callable[[str], str], errors: Errors,
+                      describe: Describe) -> type[BatchSender]:
     """The ``uploadConversionAdjustments`` sender: ``base`` (the Ads API's click-conversion sender, for its
-    client, headers and error table) posting to the adjustments method.
+    client, headers and error table) posting to the adjustments method; error bodies read by ``errors``/``describe``.
     """
 
     class AdjustmentSender(base):  # type: ignore[misc, valid-type]
@@ -155,8 +158,6 @@ def adjustment_sender(base: type[BatchSender]) -> type[BatchSender]:
         def __init__(self, dest: DestinationConfig, session: requests.Session | None = None, *,
                      sleep: Callable[[float], None] = time.sleep,
                      clock: Callable[[], datetime] | None = None) -> None:
-            from sync.attribution.networks.google_ads import customer_id
-
             super().__init__(dest, session, sleep=sleep, clock=clock)
             self.url = join_url(dest.base_url, f"{dest.api_version}/customers/{customer_id(dest.account_id)}"
                                                f":uploadConversionAdjustments")
@@ -167,18 +168,19 @@ def adjustment_sender(base: type[BatchSender]) -> type[BatchSender]:
 
         def post(self, events: Sequence[BuiltEvent]) -> list[EventResult]:
             """POST one batch with partial failure; failures are mapped back to their adjustments."""
-            return post_adjustments(self, events)
+            return post_adjustments(self, events, errors, describe)
 
     return AdjustmentSender
 
 
-def post_adjustments(sender: Any, events: Sequence[BuiltEvent]) -> list[EventResult]:
+def post_adjustments(sender: Any, events: Sequence[BuiltEvent], errors: Errors, describe: Describe
+                     ) -> list[EventResult]:
     """One ``uploadConversionAdjustments`` request of ``events`` through ``sender``; a result per adjustment."""
     body = {"conversionAdjustments": [event.payload for event in events], "partialFailure": True,
             "validateOnly": sender.dest.validate_only}
     reply = json_body(sender.client.request("POST", sender.url, headers=sender.headers, json=body))
     partial = (reply if isinstance(reply, dict) else {}).get("partialFailureError") or {}
-    failures = {i: m for i, m in located(partial).items() if 0 <= i < len(events)}
+    failures = {i: m for i, m in located(partial, errors, describe).items() if 0 <= i < len(events)}
     summary: dict[str, Any] = {"validate_only": True} if sender.dest.validate_only else {}
     results = []
     for index, event in enumerate(events):

@@ -39,6 +39,7 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import requests
@@ -210,9 +211,6 @@ def located(container: Any) -> dict[int, str]:
     return found
 
 
-errors_of, describe = _errors, _describe  # shared with google_adjustments (uploadConversionAdjustments)
-
-
 def read_error(response: requests.Response) -> VendorError | None:
     """Google's ``{error: {code, message, status, details}}`` on a refused request."""
     body = json_body(response)
@@ -344,7 +342,8 @@ VERSIONS = version_table("Google Ads API", "https://developers.google.com/google
     ("v14", "2023-06-07", "2024-06-05", _SUNSETS + "2024/04/google-ads-api-v14-sunset-reminder"),
 ])
 
-AdjustmentSender = google_adjustments.adjustment_sender(Sender)  # uploadConversionAdjustments
+AdjustmentSender = google_adjustments.adjustment_sender(Sender, customer_id=customer_id, errors=_errors,
+                                                        describe=_describe)  # uploadConversionAdjustments
 
 NETWORK = Network(
     name=NAME, vendor=VENDOR, settings_platform="google_ads",
@@ -353,6 +352,6 @@ NETWORK = Network(
     configure=configure, check=check, max_event_age=lambda _dest: CLICK_WINDOW_DAYS, delivery_summary=delivery_summary,
     event_label=lambda payload: str(payload.get("conversionAction", "")).rsplit("/", 1)[-1],
     versions=VERSIONS,
-    adjust=Adjusts(build=google_adjustments.ads_adjustment, sender=AdjustmentSender,
+    adjust=Adjusts(build=partial(google_adjustments.ads_adjustment, action=conversion_action), sender=AdjustmentSender,
                    max_age_days=google_adjustments.ADJUSTABLE_DAYS),
 )

@@ -322,6 +322,7 @@ def create_app(sandbox: GoogleAdsSandbox) -> Flask:
                                                    "conversionAdjustments")}
         if not VERSION.fullmatch(version) or method not in methods:
             raise GoogleError(404, f"Method not found: /{version}/customers/{target}")
+        parse, upload, items = methods[method]
         try:
             raw, malformed = request_json(), False
         except ValueError:
@@ -333,7 +334,6 @@ def create_app(sandbox: GoogleAdsSandbox) -> Flask:
                     raise sandbox.throttled()
                 if malformed:
                     raise parse_error("", "Invalid JSON payload received. Unexpected token.")
-                parse, upload, items = methods[method]
                 answer = upload(parse(raw, version), g.request_index, version)
             except GoogleError:
                 conversions = raw.get(items) if isinstance(raw, dict) else None

@@ -26,33 +26,36 @@ SALE = ConversionFacts(event_id="ev-1", kind="purchase", occurred_at=SOLD, value
                        order_id="A-1001")
 
 
+ADS_ADJUSTMENT = network("google").adjust.build  # with Google Ads' conversion action names
+
+
 def facts(action: str, *, at: datetime = SOLD + timedelta(days=2), value: float | None = 60.0) -> AdjustmentFacts:
     return AdjustmentFacts(key="adj-1", action=action, at=at, value=value, currency="eur")
 
 
 def test_google_declares_adjustments_and_meta_tiktok_say_they_cannot():
-    assert network("google").adjust.build is google_adjustments.ads_adjustment
+    assert network("google").adjust.build.func is google_adjustments.ads_adjustment
     for name in ("meta", "tiktok"):
         assert network(name).adjust is None
         assert network(name).no_adjust.startswith(f"not supported by {network(name).vendor}")
 
 
 def test_a_restatement_names_the_conversion_by_the_order_id_it_was_uploaded_with():
-    event = google_adjustments.ads_adjustment(facts("restate"), SALE, CONTACT, [], DEST, now=NOW)
+    event = ADS_ADJUSTMENT(facts("restate"), SALE, CONTACT, [], DEST, now=NOW)
     assert event == BuiltEvent("ev-1", {
         "conversionAction": "customers/1234567890/conversionActions/777", "adjustmentType": "RESTATEMENT",
         "orderId": "A-1001", "adjustmentDateTime": "2026-12-03 09:30:00+00:00",
         "restatementValue": {"adjustedValue": 60.0, "currencyCode": "EUR"}})
     no_order = replace(SALE, order_id=None)  # uploaded with its event id as the order id
-    assert google_adjustments.ads_adjustment(facts("restate"), no_order, CONTACT, [], DEST, now=NOW).payload[
+    assert ADS_ADJUSTMENT(facts("restate"), no_order, CONTACT, [], DEST, now=NOW).payload[
         "orderId"] == "ev-1"
 
 
 def test_a_retraction_has_no_value_and_its_time_is_after_the_conversion_and_not_in_the_future():
-    same_instant = google_adjustments.ads_adjustment(facts("retract", at=SOLD), SALE, CONTACT, [], DEST, now=NOW)
+    same_instant = ADS_ADJUSTMENT(facts("retract", at=SOLD), SALE, CONTACT, [], DEST, now=NOW)
     assert same_instant.payload["adjustmentType"] == "RETRACTION" and "restatementValue" not in same_instant.payload
     assert same_instant.payload["adjustmentDateTime"] == "2026-12-01 09:30:01+00:00"
-    future = google_adjustments.ads_adjustment(facts("retract", at=NOW + timedelta(days=1)), SALE, CONTACT, [],
+    future = ADS_ADJUSTMENT(facts("retract", at=NOW + timedelta(days=1)), SALE, CONTACT, [],
                                                DEST, now=NOW)
     assert future.payload["adjustmentDateTime"] == "2026-12-06 12:00:00+00:00"
     assert google_adjustments.validate(same_instant.payload) is None
@@ -95,7 +98,7 @@ def test_the_sender_maps_partial_failures_to_their_adjustments_and_counts_alread
     responses.post(URL, json={"partialFailureError": failure, "results": [{}, {}, {}]})
     sender = google_ads.NETWORK.adjust.sender(DEST, None, sleep=lambda _s: None)
     sales = [replace(SALE, event_id=f"ev-{n}", order_id=f"A-{n}") for n in range(3)]
-    events = [google_adjustments.ads_adjustment(facts("retract"), sale, CONTACT, [], DEST, now=NOW) for sale in sales]
+    events = [ADS_ADJUSTMENT(facts("retract"), sale, CONTACT, [], DEST, now=NOW) for sale in sales]
     results = sender.send(events)
     assert [r.status for r in results] == ["sent", "failed", "sent"]
     assert "CONVERSION_NOT_FOUND" in results[1].error and results[2].response == {"duplicate": True}
