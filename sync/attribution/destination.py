@@ -82,7 +82,8 @@ class BuiltEvent:
     payload: dict[str, Any]
 
 
-Status = Literal["sent", "failed", "retry", "expired", "duplicate"]  # the last two: set by the dispatcher
+# expired, duplicate, retracted: set by the dispatcher; unsupported, skipped: by the adjustment dispatcher
+Status = Literal["sent", "failed", "retry", "expired", "duplicate", "retracted", "unsupported", "skipped"]
 
 
 @dataclass(frozen=True)

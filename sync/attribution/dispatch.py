@@ -27,6 +27,11 @@ the network's de-duplication drops it. A destination in ``validate_only`` mode (
 its rows ``validated`` — checked, not delivered; they are not sent again when the mode is
 switched off (replay them to send them) — and ``dry_run`` builds and validates without sending
 or writing anything. An unexpected error building one event fails that event, not the pass.
+
+A conversion retracted before it was sent (``sync.attribution.adjustments``) is ``retracted``,
+never sent; a restated one is sent at its current value. What a destination was sent is kept
+in its Delivery (``told``) for the adjustments that follow (``sync.attribution.adjust_dispatch``,
+which ``dispatch_all`` runs after the conversions).
 """
 
 from __future__ import annotations
@@ -40,8 +45,10 @@ from typing import Any
 
 from sqlalchemy import select
 
+from sync.attribution.adjust_dispatch import dispatch_adjustments
 from sync.attribution.destination import BuiltEvent, DestinationConfig, EventResult, NormalizeCache
-from sync.attribution.facts import ContactFacts, ConversionFacts, TouchpointFacts
+from sync.attribution.facts import ConversionFacts
+from sync.attribution.loading import load_facts, told_state
 from sync.attribution.networks import network_for
 from sync.attribution.rules import STAGE_OBJECT_PREFIX
 from sync.errors import LifesyncError
@@ -53,7 +60,6 @@ from sync.store.sql import chunks, one_of
 
 SAME_FACT_WINDOW = timedelta(hours=24)  # a stage conversion and a record conversion this close are one fact
 log = logging.getLogger(__name__)
-CONTACT_FIELDS = ("first_name", "last_name", "city", "state", "zip", "country", "date_of_birth", "gender")
 PASS_SIZE = 10_000  # outbox rows loaded per pass: several network batches, memory still small
 
 
@@ -67,12 +73,16 @@ class DispatchCounts:
     expired: int = 0
     duplicate: int = 0
     validated: int = 0
+    retracted: int = 0  # retracted before it was sent: never sent
     requests: int = 0
     events: list[dict[str, Any]] = field(default_factory=list)  # dry run: the built payloads (first few)
+    adjustments: dict[str, int] = field(default_factory=dict)  # adjustment status -> count (adjust_dispatch)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready counts (and dry-run samples)."""
-        out = {k: v for k, v in self.__dict__.items() if k != "events"}
+        out = {k: v for k, v in self.__dict__.items() if k not in ("events", "adjustments")}
+        if self.adjustments:
+            out["adjustments"] = dict(sorted(self.adjustments.items()))
         if self.events:
             out["sample"] = self.events
         return out
@@ -117,56 +127,6 @@ def max_age_days(dest: DestinationConfig) -> int | None:
     return network_for(dest).max_event_age(dest)
 
 
-Facts = tuple[dict[str, ConversionFacts], dict[str, int], dict[int, ContactFacts], dict[int, list[TouchpointFacts]]]
-
-
-def load_facts(session: Any, event_ids: list[str], *, facts: bool = True) -> Facts:
-    """Conversions by event id (with their contact ids), and those contacts' facts and touchpoints."""
-    conversions: dict[str, ConversionFacts] = {}
-    owner: dict[str, int] = {}
-    for part in chunks(event_ids, 5000):
-        for c in session.scalars(select(model.ConversionEvent).where(one_of(session, model.ConversionEvent.event_id,
-                                                                             part))):
-            conversions[c.event_id] = ConversionFacts(
-                event_id=c.event_id, kind=c.kind, occurred_at=c.occurred_at, value=c.value, currency=c.currency,
-                order_id=c.order_id, source=c.source, object=c.object, record_id=c.record_id)
-            owner[c.event_id] = c.contact_id
-    if not facts:  # the conversions alone
-        return conversions, owner, {}, {}
-    contact_ids = sorted(set(owner.values()))
-    attrs: dict[int, dict[str, Any]] = {}
-    consent: dict[int, dict[str, Any]] = {}
-    idents: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    touches: dict[int, list[TouchpointFacts]] = defaultdict(list)
-    for part in chunks(contact_ids, 5000):
-        for c in session.execute(select(model.Contact.id, model.Contact.attributes, model.Contact.consent)
-                                 .where(one_of(session, model.Contact.id, part))):
-            attrs[c.id] = {k: v.get("value") for k, v in (c.attributes or {}).items() if isinstance(v, dict)}
-            consent[c.id] = dict(c.consent or {})
-        for i in session.execute(select(model.Identity.contact_id, model.Identity.kind, model.Identity.value)
-                                 .where(one_of(session, model.Identity.contact_id, part))
-                                 .order_by(model.Identity.contact_id, model.Identity.kind, model.Identity.value)):
-            idents[i.contact_id].append((i.kind, i.value))
-        t = model.Touchpoint
-        for tp in session.execute(select(t.contact_id, t.channel, t.network, t.occurred_at, t.campaign_id, t.adset_id,
-                                         t.ad_id, t.click_ids, t.referral_url, t.extra)
-                                  .where(one_of(session, t.contact_id, part)).order_by(t.occurred_at)):
-            touches[tp.contact_id].append(TouchpointFacts(
-                channel=tp.channel, network=tp.network, occurred_at=tp.occurred_at, campaign_id=tp.campaign_id,
-                adset_id=tp.adset_id, ad_id=tp.ad_id, click_ids=dict(tp.click_ids or {}),
-                referral_url=tp.referral_url, extra=dict(tp.extra or {})))
-    contacts: dict[int, ContactFacts] = {}
-    for cid in contact_ids:
-        a = attrs.get(cid, {})
-        ids = idents.get(cid, [])
-        contacts[cid] = ContactFacts(
-            contact_id=cid, emails=tuple(v for k, v in ids if k == "email"),
-            phones=tuple(v for k, v in ids if k == "phone"),
-            identities=tuple((k, v) for k, v in ids if k not in ("email", "phone")), consent=consent.get(cid, {}),
-            **{f: (str(a[f]) if a.get(f) is not None else None) for f in CONTACT_FIELDS})
-    return conversions, owner, contacts, touches
-
-
 def summary(dest: DestinationConfig, payload: dict[str, Any]) -> dict[str, Any]:
     """What the delivery report reads: the click id the event carried and its hashed user keys."""
     return network_for(dest).delivery_summary(payload)
@@ -198,6 +158,10 @@ def dispatch_conversions(store: Store, dest: DestinationConfig, sender: Any, *, 
         conv = conversions.get(event_id)
         if conv is None:
             results[row.id] = (EventResult(event_id, "failed", "the conversion no longer exists"), {})
+            continue
+        if conv.retracted_at is not None:  # cancelled or refunded before it went out: there is nothing to tell
+            results[row.id] = (EventResult(event_id, "retracted", f"retracted on {conv.retracted_at:%Y-%m-%d} "
+                                           "before it was sent"), {})
             continue
         twin = _twin(conv, told.get(owner[event_id], ()))
         if twin is not None:
@@ -236,7 +200,9 @@ def dispatch_conversions(store: Store, dest: DestinationConfig, sender: Any, *, 
         payloads = {e.key: e.payload for e in part}
         for result in sent:
             row = by_key[result.key]
-            results[row.id] = (result, summary(dest, payloads[result.key]))
+            conv = conversions[result.key]
+            results[row.id] = (result, {**summary(dest, payloads[result.key]),
+                                        "told": told_state(conv.value, conv.currency)})
     counts.requests = sender.requests - before
     _record(store, dest, rows, results, attempts, now, counts)
     return counts
@@ -252,7 +218,7 @@ def _record(store: Store, dest: DestinationConfig, rows: Iterable[Any], results:
         tries = attempts.get(row.id, 0) + 1
         status, available = result.status, row.available_at
         error = redact(result.error) if result.error else None
-        if status in ("expired", "duplicate"):
+        if status in ("expired", "duplicate", "retracted"):
             outbox_status = status
             setattr(counts, status, getattr(counts, status) + 1)
         elif status == "sent" and dest.validate_only:  # checked by the network, deliberately not recorded there
@@ -285,9 +251,14 @@ def dispatch_all(store: Store, dest: DestinationConfig, sender: Any, *, dry_run:
     total = DispatchCounts()
     while True:
         one = dispatch_conversions(store, dest, sender, dry_run=dry_run, now=now)
-        for name in ("sent", "failed", "retrying", "validated", "expired", "duplicate"):
+        for name in ("sent", "failed", "retrying", "validated", "expired", "duplicate", "retracted"):
             setattr(total, name, getattr(total, name) + getattr(one, name))
         total.requests += one.requests
         total.events = total.events or one.events
-        if dry_run or one.sent + one.failed + one.retrying + one.expired + one.validated + one.duplicate == 0:
-            return total
+        if dry_run or one.sent + one.failed + one.retrying + one.expired + one.validated + one.duplicate \
+                + one.retracted == 0:
+            break
+    if not dry_run:  # after the conversions: an adjustment waits for its conversion's delivery
+        total.adjustments, requests = dispatch_adjustments(store, dest, sender, now=now)
+        total.requests += requests
+    return total

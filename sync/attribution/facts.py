@@ -71,3 +71,19 @@ class ConversionFacts:
     source: str = ""
     object: str = ""
     record_id: str = ""
+    # its adjustments' verdict (``sync.attribution.adjustments``): ``value``/``currency`` above are the current ones
+    # (a restatement's), ``recorded_value`` what the conversion first said; a retracted conversion no longer counts
+    retracted_at: datetime | None = None
+    adjusted_at: datetime | None = None
+    recorded_value: float | None = None
+
+
+@dataclass(frozen=True)
+class AdjustmentFacts:
+    """What to tell a network that was sent a conversion: its state now (the conversion's adjustments decided it)."""
+
+    key: str  # the adjustment that queued this telling
+    action: str  # "retract" (it no longer counts) or "restate" (its value is now ``value``)
+    at: datetime  # when the deciding adjustment happened (after the conversion)
+    value: float | None = None
+    currency: str | None = None

@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # a declaration only: at run time this module imports nothing
 
     from sync.attribution.delivery import BatchSender
     from sync.attribution.destination import BuiltEvent, DestinationConfig, NormalizeCache
-    from sync.attribution.facts import ContactFacts, ConversionFacts, TouchpointFacts
+    from sync.attribution.facts import AdjustmentFacts, ContactFacts, ConversionFacts, TouchpointFacts
     from sync.attribution.hashing import UserDataRules
     from sync.attribution.touch import TouchRules
     from sync.http.versions import VersionTable
@@ -49,6 +49,32 @@ class Builder(Protocol):
                  dest: DestinationConfig, *, now: datetime | None = None,
                  cache: NormalizeCache | None = None) -> BuiltEvent:
         """The network's event for ``conversion``."""
+
+
+class AdjustmentBuilder(Protocol):
+    """A network's pure builder of an adjustment: the conversion's new state in, one ``BuiltEvent`` out."""
+
+    def __call__(self, adjustment: AdjustmentFacts, conversion: ConversionFacts, contact: ContactFacts,
+                 touchpoints: Sequence[TouchpointFacts], dest: DestinationConfig, *, now: datetime | None = None,
+                 cache: NormalizeCache | None = None) -> BuiltEvent:
+        """The network's adjustment of ``conversion`` (sent earlier) to ``adjustment``'s state."""
+
+
+@dataclass(frozen=True)
+class Adjusts:
+    """How a network takes retractions and restatements of conversions it was sent (``Network.adjust``).
+
+    ``sender`` is the batch sender of the adjustment requests when they go to another endpoint
+    than conversions (Google Ads API: ``uploadConversionAdjustments``); None: the network's own
+    sender (a restatement is the same event sent again, as the Data Manager API takes it).
+    ``retracts`` False: restatements only; a retraction is recorded as not supported.
+    """
+
+    build: AdjustmentBuilder
+    sender: type[BatchSender] | None = None
+    max_age_days: int | None = None  # a conversion older than this can no longer be adjusted (None: no such limit)
+    retracts: bool = True
+    unsupported: str = ""  # why a retraction is not supported, with the vendor's page (when ``retracts`` is False)
 
 
 class Check(Protocol):
@@ -102,6 +128,10 @@ class Network:
     version_setting: bool = True  # False: the API version is the transport's own (no api_version setting applies)
     # other ways of reaching the same network, by the ``transport`` setting's value; the first is the default
     transports: Mapping[str, Network] = field(default_factory=dict)
+    # retractions and restatements of sent conversions (``sync.attribution.adjust_dispatch``). None: the network has
+    # no way to change an event it received; ``no_adjust`` says so, with the vendor's page, in the delivery report.
+    adjust: Adjusts | None = None
+    no_adjust: str = ""
 
     def transport(self, name: str | None) -> Network:
         """The network as transport ``name`` declares it (the default for None); ``KeyError`` for an unknown one."""

@@ -3,7 +3,8 @@
 Everything here is built as the vendor would send it, so ``lifesync demo`` posts it, signed,
 to its own webhook endpoints: a Messenger delivery (``object: page``) whose message carries
 the click-to-Messenger ad referral, and JSON orders for the generic webhook (the bundled
-``shop/order`` mapping: ``paid`` → purchase, ``cart`` → add to cart, ``booked`` → booking).
+``shop/order`` mapping: ``paid`` → purchase, ``cart`` → add to cart, ``booked`` → booking), and
+later some refunds and cancellations of paid orders (adjustments of their purchases).
 Deterministic for a seed, like the rest of the business.
 """
 
@@ -72,6 +73,27 @@ def shop_orders(seed: int, people: Sequence[Person]) -> Iterator[dict[str, Any]]
                "customer": {"id": 50_000 + p.key, "email": p.email, "phone": p.phone_e164,
                             "first_name": p.first_name, "last_name": p.last_name},
                "items": [{"sku": sku, "quantity": quantity, "price": f"{price:.2f}"}]}
+
+
+REFUND_SHARE = 0.12  # of paid orders: refunded, cancelled or partly refunded after they were paid
+
+
+def shop_refunds(seed: int, people: Sequence[Person], now: datetime) -> Iterator[dict[str, Any]]:
+    """Later webhooks of some paid orders: ``refunded``, ``cancelled`` or ``partially_refunded`` (a lower total).
+
+    Each is its own shop event (``event_id``), dated after the payment and not in the future.
+    """
+    for order in shop_orders(seed, people):
+        rng = seeded(seed, "refund", order["id"])
+        if order["status"] != "paid" or rng.random() >= REFUND_SHARE:
+            continue
+        status = rng.choice(("refunded", "cancelled", "partially_refunded", "partially_refunded"))
+        paid = datetime.fromisoformat(order["paid_at"])
+        at = min(paid + timedelta(days=rng.randint(1, 5), minutes=rng.randint(0, 600)), now)
+        total = float(order["total"]) * (rng.choice((0.5, 0.7, 0.8)) if status == "partially_refunded" else 1)
+        stamp = "cancelled_at" if status == "cancelled" else "refunded_at"
+        yield {**order, "event_id": f"{order['id']}-{status}", "status": status, "total": f"{total:.2f}",
+               "updated_at": at.isoformat(), stamp: at.isoformat()}
 
 
 def this_weeks_whatsapp_leads(seed: int, business_people: Sequence[Person], now: datetime, count: int

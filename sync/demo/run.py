@@ -22,7 +22,7 @@ from sync.config import load_config
 from sync.demo.business import generate_business
 from sync.demo.crm_demo import CRM_SYSTEMS, crm_sync
 from sync.demo.explain import explain
-from sync.demo.story import demo_world, dispatch_everything, receive_webhooks
+from sync.demo.story import demo_world, dispatch_everything, receive_refunds, receive_webhooks
 from sync.ingest.pipeline import IngestResult, ingest
 from sync.outbox.effects import Effects
 from sync.settings import Settings
@@ -83,12 +83,18 @@ def run_demo(settings: Settings, *, people: int, seed: int, database_url: str | 
                 row(source, obj, ingest(source, obj, records, store=store, config=config,
                                         batch_size=settings.batch_size, effects=effects))
         networks = dispatch_everything(world, store, config)
+        refunds = receive_refunds(world, store, config, business, row)  # after their purchases went out
+        adjusted = dispatch_everything(world, store, config)
         names = resolve_ad_names(store, world.settings)  # campaign names for attribution, from the Marketing API
     echo("")
     echo(crm.summary())
     echo(f"Webhooks: {hooks['whatsapp']:,} click-to-WhatsApp messages, {hooks['messenger']:,} click-to-Messenger "
          f"conversations and {hooks['shop']:,} shop orders, bookings and carts posted signed to lifesync; "
          f"{hooks['stored']:,} stored in the inbox, {hooks['refused']:,} refused.")
+    told = ", ".join(f"{name} " + (" ".join(f"{k.replace('unsupported', 'not supported')} {v}" for k, v in
+                                               sorted(counts.get("adjustments", {}).items())) or "none")
+                     for name, counts in sorted(adjusted.items()))
+    echo(f"Refunds and cancellations: {refunds:,} posted after the purchases were sent; adjustments: {told}.")
     with store.transaction() as s:
         contacts = s.scalar(select(func.count()).select_from(model.Contact))
         merges = s.scalar(select(func.count()).select_from(model.MergeLog))

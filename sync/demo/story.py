@@ -34,6 +34,7 @@ from sync.demo.messaging import (
     MESSENGER_DELETED_ADS,
     messenger_deliveries,
     shop_orders,
+    shop_refunds,
     this_weeks_whatsapp_leads,
 )
 from sync.demo.people import ad_catalogue
@@ -134,15 +135,34 @@ def receive_webhooks(world: World, store: Store, config: Config, business: Any,
         post("/webhooks/messenger", body, _meta_signed(SECRETS["LIFESYNC_MESSENGER_APP_SECRET"], body), "messenger")
     for order in [*shop_orders(business.seed, business.people), *bookings]:
         body, stamp = json.dumps(order).encode(), str(int(time.time()))
-        post("/webhooks/generic/shop", body, {
-            "Content-Type": "application/json", "X-Lifesync-Timestamp": stamp,
-            "X-Lifesync-Signature": sign(SECRETS["LIFESYNC_GENERIC_SECRET__SHOP"], body, stamp)}, "shop")
+        post("/webhooks/generic/shop", body, _shop_signed(body, stamp), "shop")
     effects = Effects.of(world.settings, config)
     total = IngestResult()
     for start in range(0, len(stored), world.settings.batch_size):  # as the drain job does, a batch at a time
         total.add(process_events(store, config, stored[start:start + world.settings.batch_size], effects))
     row("webhooks", "inbox", total)
     return {**posted, "refused": refused, "stored": len(stored)}
+
+
+def _shop_signed(body: bytes, stamp: str) -> dict[str, str]:
+    return {"Content-Type": "application/json", "X-Lifesync-Timestamp": stamp,
+            "X-Lifesync-Signature": sign(SECRETS["LIFESYNC_GENERIC_SECRET__SHOP"], body, stamp)}
+
+
+def receive_refunds(world: World, store: Store, config: Config, business: Any,
+                    row: Callable[[str, str, IngestResult], None]) -> int:
+    """Post the shop's refunds and cancellations of paid orders (after their purchases went out); process them."""
+    from sync.web.app import create_app
+
+    stored: list[int] = []
+    client = create_app(world.settings, store=store, config=config, enqueue=stored.extend).test_client()
+    posted = 0
+    for refund in shop_refunds(business.seed, business.people, business.now):
+        body = json.dumps(refund).encode()
+        posted += client.post("/webhooks/generic/shop", data=body,
+                              headers=_shop_signed(body, str(int(time.time())))).status_code == 200
+    row("shop", "refunds", process_events(store, config, stored, Effects.of(world.settings, config)))
+    return posted
 
 
 def dispatch_everything(world: World, store: Store, config: Config) -> dict[str, dict[str, Any]]:

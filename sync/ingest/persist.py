@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from sync.config.types import LifecycleConfig
 from sync.crm.plan import plan
+from sync.ingest.adjustments import write_adjustments
 from sync.outbox.effects import Effects
 from sync.outbox.rows import conversion_row
 from sync.outbox.targets import stage_outbox_rows
@@ -132,6 +133,7 @@ class Writes:
     touchpoints: list[dict[str, Any]] = field(default_factory=list)
     activities: list[dict[str, Any]] = field(default_factory=list)
     conversions: list[dict[str, Any]] = field(default_factory=list)
+    adjustments: list[dict[str, Any]] = field(default_factory=list)  # retractions/restatements (ingest.adjustments)
     destinations: dict[str, tuple[str, ...]] = field(default_factory=dict)  # event id → where it is queued
     merges: list[dict[str, Any]] = field(default_factory=list)
     conflicts: list[dict[str, Any]] = field(default_factory=list)
@@ -213,6 +215,7 @@ def plan_writes(ws: Workspace, allocate: Callable[[int], list[int]]) -> Writes:
     w.touchpoints = resolved(ws.touchpoints)
     w.activities = resolved(ws.activities)
     w.conversions = list({row["event_id"]: row for row in resolved(ws.conversions)}.values())  # one row per id
+    w.adjustments = resolved(ws.adjustments)
     if ws.conversion_destinations:
         w.destinations = {row["event_id"]: ws.conversion_rules.destinations_for(row["kind"],
                                                                                 ws.conversion_destinations)
@@ -229,7 +232,8 @@ def write(session: Session, w: Writes) -> None:
     """Send a batch's planned rows (a fixed number of statements, whatever the row count)."""
     insert_rows(session, model.Contact, w.contacts)
     if w.gone:
-        for entity in (model.Identity, model.Touchpoint, model.Activity, model.ConversionEvent, model.Outbox):
+        for entity in (model.Identity, model.Touchpoint, model.Activity, model.ConversionEvent,
+                       model.ConversionAdjustment, model.Outbox):
             table = entity.__table__
             session.execute(update(table).where(table.c.contact_id == bindparam("b_old"))
                             .values(contact_id=bindparam("b_new")), w.gone)
@@ -277,6 +281,7 @@ def write(session: Session, w: Writes) -> None:
     insert_ignore(session, model.Outbox, [
         conversion_row(name, row["contact_id"], row["event_id"])
         for row in fresh_events for name in w.destinations.get(row["event_id"], ())], ["idempotency_key"])
+    write_adjustments(session, w.adjustments, fresh_events, model.utcnow())
     insert_rows(session, model.MergeLog, w.merges)
     insert_rows(session, model.ConflictLog, w.conflicts)
 

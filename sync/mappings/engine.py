@@ -174,12 +174,14 @@ def _conversions(reader: _Reader) -> tuple[ConversionData, ...]:
         if spec.when is not None and not spec.when.test(reader.record):
             continue
         at = f"conversions[{index}]"
+        adjusting = spec.adjust is not None  # an adjustment finds its conversion by order id: both must be there
         out.append(ConversionData(
             kind=str(reader.text(spec.kind, f"{at}.kind", required=True)),
             occurred_at=reader.convert(spec.occurred_at, f"{at}.occurred_at", parse_instant),
-            value=reader.convert(spec.value, f"{at}.value", to_float),
+            value=reader.convert(spec.value, f"{at}.value", to_float, required=spec.adjust == "restate"),
             currency=reader.text(spec.currency, f"{at}.currency"),
-            order_id=reader.text(spec.order_id, f"{at}.order_id"),
+            order_id=reader.text(spec.order_id, f"{at}.order_id", required=adjusting),
+            adjust=spec.adjust,
         ))
     return tuple(out)
 

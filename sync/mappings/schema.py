@@ -19,7 +19,15 @@ from typing import Any, ClassVar
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from sync.mappings.paths import Path, PathSyntaxError, compile_path
-from sync.mappings.specs import ActivitySpec, Condition, ConversionSpec, FieldSpec, IdentitySpec, TouchpointSpec
+from sync.mappings.specs import (
+    ADJUSTMENTS,
+    ActivitySpec,
+    Condition,
+    ConversionSpec,
+    FieldSpec,
+    IdentitySpec,
+    TouchpointSpec,
+)
 from sync.mappings.transforms import BoundTransform, bind
 
 DIRECTIONS = ("in", "out", "both")
@@ -279,11 +287,29 @@ class ActivitySchema(_Strict):
 
 @_expect
 class ConversionSchema(_Strict):
-    """An entry under ``conversions``."""
+    """An entry under ``conversions``; with ``adjust`` (retract, restate) an adjustment of an earlier one.
+
+    An adjustment finds its conversion by kind and order id, so it needs ``order_id``; a
+    restatement needs the new ``value``.
+    """
 
     when = fields.Nested(ConditionSchema, error_messages=_NOT_NULL)
     kind = _required_spec()
     occurred_at, value, currency, order_id = SpecField(), SpecField(), SpecField(), SpecField()
+    adjust = fields.String(validate=validate.OneOf(ADJUSTMENTS, error="expected retract or restate"),
+                           error_messages={"invalid": "expected retract or restate", "null": "expected retract or "
+                                                                                             "restate, not null"})
+
+    @validates_schema
+    def _adjustment(self, data: dict[str, Any], **kwargs: Any) -> None:
+        adjust = data.get("adjust")
+        if adjust is None:
+            return
+        if "order_id" not in data:
+            raise ValidationError(f"adjust: {adjust} finds the conversion it adjusts by kind and order id; add "
+                                  "order_id (the order or deal number the original conversion carries)", "order_id")
+        if adjust == "restate" and "value" not in data:
+            raise ValidationError("adjust: restate sets the conversion's new value; add value", "value")
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> ConversionSpec:
@@ -313,6 +339,17 @@ class MappingSchema(_Strict):
     touchpoints = _list_of(TouchpointSchema)
     activities = _list_of(ActivitySchema)
     conversions = _list_of(ConversionSchema)
+
+    @validates_schema
+    def _adjustments_have_a_time(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if "modified_at" in data:
+            return
+        timeless = {index: {"occurred_at": ["an adjustment needs a time: add occurred_at here, or modified_at to "
+                                            "the mapping"]}
+                    for index, spec in enumerate(data.get("conversions") or ())
+                    if isinstance(spec, ConversionSpec) and spec.adjust and spec.occurred_at is None}
+        if timeless:
+            raise ValidationError({"conversions": timeless})
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:

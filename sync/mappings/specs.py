@@ -19,9 +19,12 @@ from sync.mappings.paths import MISSING, Path
 from sync.mappings.registry import BoundTransform
 
 __all__ = [
-    "SKIP", "ActivitySpec", "Condition", "ConversionSpec", "FieldSpec", "IdentitySpec", "Mapping",
+    "ADJUSTMENTS", "SKIP", "ActivitySpec", "Condition", "ConversionSpec", "FieldSpec", "IdentitySpec", "Mapping",
     "TouchpointSpec", "empty",
 ]
+
+
+ADJUSTMENTS = ("retract", "restate")  # a conversions: entry's ``adjust``
 
 
 class _Skip:
@@ -228,7 +231,12 @@ class ActivitySpec:
 
 @dataclass(frozen=True)
 class ConversionSpec:
-    """How to read one conversion event (a purchase, a won deal) from a record."""
+    """How to read one conversion event (a purchase, a won deal) from a record.
+
+    ``adjust`` makes the entry an adjustment of an earlier conversion of the same kind and
+    order id rather than a new one: ``retract`` (it no longer counts: an order cancelled or
+    fully refunded) or ``restate`` (its value becomes this entry's ``value``: a partial refund).
+    """
 
     kind: FieldSpec
     when: Condition | None = None
@@ -236,6 +244,7 @@ class ConversionSpec:
     value: FieldSpec | None = None
     currency: FieldSpec | None = None
     order_id: FieldSpec | None = None
+    adjust: str | None = None  # None: a conversion; ADJUSTMENTS: an adjustment of one
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,16 @@ batch adds nothing. The three kinds and their keys:
 - ``crm`` → a CRM (hubspot, salesforce); key ``crm:<system>:<contact>:<digest of what and why>``;
   payload ``{values, stage, known_values, known_stage}``.
 - ``conversion`` → an ad-network destination; key ``conv:<dest>:<event id>``; payload ``{event_id}``.
+- ``adjustment`` → an ad-network destination told the conversion it adjusts (a retraction or a
+  restatement, ``sync.attribution.adjustments``); key ``adj:<dest>:<digest of event id and
+  adjustment key>``; payload ``{event_id, adjustment}``.
 
 Keys longer than the column (128) are cut; the parts that make them unique come first.
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 KEY_LENGTH = 128
@@ -39,3 +43,11 @@ def conversion_row(destination: str, contact_id: int, event_id: str) -> dict[str
     return {"idempotency_key": f"conv:{destination}:{event_id}"[:KEY_LENGTH], "kind": "conversion",
             "destination": destination, "contact_id": contact_id, "conversion_id": None,
             "payload": {"event_id": event_id}}
+
+
+def adjustment_row(destination: str, contact_id: int, event_id: str, adjustment: str) -> dict[str, Any]:
+    """An adjustment of conversion ``event_id`` for a destination told it; one per (destination, event, adjustment)."""
+    pair = hashlib.sha256(f"{event_id}\x1f{adjustment}".encode()).hexdigest()[:40]
+    return {"idempotency_key": f"adj:{destination}:{pair}"[:KEY_LENGTH], "kind": "adjustment",
+            "destination": destination, "contact_id": contact_id, "conversion_id": None,
+            "payload": {"event_id": event_id, "adjustment": adjustment}}

@@ -62,13 +62,18 @@ class ActivityData:
 
 @dataclass(frozen=True)
 class ConversionData:
-    """A conversion event the record itself carries (a purchase, a booking, a won deal)."""
+    """A conversion event the record itself carries (a purchase, a booking, a won deal).
+
+    With ``adjust`` (``retract``/``restate``) it is an adjustment of the earlier conversion of
+    the same kind and order id (a refund, a cancellation), not a new conversion.
+    """
 
     kind: str
     occurred_at: datetime | None = None
     value: float | None = None
     currency: str | None = None
     order_id: str | None = None
+    adjust: str | None = None
 
 
 @dataclass(frozen=True)
@@ -141,6 +146,7 @@ class Patch:
                     "value": c.value,
                     "currency": c.currency,
                     "order_id": c.order_id,
+                    **({"adjust": c.adjust} if c.adjust else {}),
                 }
                 for c in self.conversions
             ],

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from sync.attribution.adjustments import adjustment_key
 from sync.attribution.rules import entry_ids, sets_stage_signal, stage_conversions
 from sync.config.conversions import NO_RULES, ConversionRules
 from sync.config.types import LifecycleConfig
@@ -47,6 +48,7 @@ class Workspace:
     touchpoints: list[dict[str, Any]] = field(default_factory=list)
     activities: list[dict[str, Any]] = field(default_factory=list)
     conversions: list[dict[str, Any]] = field(default_factory=list)
+    adjustments: list[dict[str, Any]] = field(default_factory=list)  # retractions/restatements of conversions
     merges: list[dict[str, Any]] = field(default_factory=list)
     conflicts: list[dict[str, Any]] = field(default_factory=list)
     _new: int = 0
@@ -90,6 +92,12 @@ class Workspace:
         if patch.stage is not None:
             lifecycle.check_stage(patch.stage, self.config)
         for conv in patch.conversions:
+            if conv.adjust is not None:
+                if conv.occurred_at is None and patch.source_time is None:
+                    raise ReconcileError(f"{patch.source} {patch.object} record {patch.record_id}: the {conv.adjust} "
+                                         f"of {conv.kind} {conv.order_id} has no time (neither its occurred_at nor "
+                                         "the record's modified_at has a value)")
+                continue
             if (stage := self.conversion_rules.stage_for_kind(conv.kind)) is not None:
                 lifecycle.check_stage(stage, self.config)
         for act in patch.activities:
@@ -136,8 +144,8 @@ class Workspace:
         if any(s.source == "lifesync" and s.kind == "stage" and s.at < at for s in state.signals):
             return
         reason = f"default stage: {patch.source} {patch.object} {patch.record_id}"
-        if patch.conversions:
-            self._record_kinds.setdefault(reason, set()).update(c.kind for c in patch.conversions)
+        if kinds := {c.kind for c in patch.conversions if c.adjust is None}:
+            self._record_kinds.setdefault(reason, set()).update(kinds)
         add_signal(state, lifecycle.StageSignal(at=at, source="lifesync", kind="stage",
                                                 stage=self.config.default_stage, reason=reason))
 
@@ -300,10 +308,20 @@ class Workspace:
                                      "headline": tp.headline, "extra": dict(tp.extra),
                                      "occurred_at": tp.occurred_at or patch.source_time,
                                      "source": patch.source, "record_id": patch.record_id})
-        kinds = {conv.kind for conv in patch.conversions}
+        for conv in patch.conversions:
+            if conv.adjust is not None and conv.order_id:  # validate() made sure it has a time
+                self.adjustments.append({
+                    "key": adjustment_key(patch.source, patch.object, patch.record_id, conv.kind, conv.order_id,
+                                          conv.adjust, conv.value, conv.currency),
+                    "contact": primary.key, "kind": conv.kind, "order_id": conv.order_id[:255],
+                    "action": conv.adjust, "value": conv.value, "currency": conv.currency,
+                    "occurred_at": conv.occurred_at or patch.source_time, "source": patch.source,
+                    "object": patch.object, "record_id": patch.record_id[:255]})
+        conversions = [conv for conv in patch.conversions if conv.adjust is None]
+        kinds = {conv.kind for conv in conversions}
         if kinds:
             self._record_kinds.setdefault(reason, set()).update(kinds)
-        for conv in patch.conversions:
+        for conv in conversions:
             self.conversions.append({"event_id": digest("conversion", patch.source, patch.object,
                                                         patch.record_id, conv.kind)[:40],
                                      "contact": primary.key, "kind": conv.kind, "value": conv.value,

@@ -10,7 +10,9 @@ counts), so a later ad click never takes credit for an earlier purchase; equal t
 touchpoint id. Conversions with no such touchpoint are **unattributed** and counted apart.
 Touchpoints without a time cannot be placed before anything and are never credited.
 
-Values are summed per currency, never converted; a value without a currency is summed under
+Adjustments count (``sync.attribution.adjustments``): a retracted conversion (an order cancelled
+or fully refunded) is left out, and a restated one (a partial refund) counts at its adjusted
+value and currency. Values are summed per currency, never converted; a value without a currency is summed under
 ``XXX`` (ISO 4217's "no currency"). Conversions without a value count but add nothing.
 
 Campaigns and ad sets are the touchpoint's own ids when it carries them, else those the ad
@@ -27,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from sync.reports.window import ReportData, reading, within
@@ -118,7 +120,10 @@ def _credit(session: Session, model_name: str, start: datetime | None,
     cv, tp, an = model.ConversionEvent, model.Touchpoint, model.AdName
     order = (tp.occurred_at.asc(), tp.id.asc()) if model_name == "first_touch" else (tp.occurred_at.desc(),
                                                                                        tp.id.desc())
-    ranked = (select(cv.value, func.coalesce(cv.currency, NO_CURRENCY).label("currency"),
+    restated = cv.adjusted_value.is_not(None)
+    value = case((restated, cv.adjusted_value), else_=cv.value).label("value")
+    currency = func.coalesce(case((restated, cv.adjusted_currency), else_=None), cv.currency, NO_CURRENCY)
+    ranked = (select(value, currency.label("currency"),
                      tp.id.label("touch"), tp.campaign_id, tp.adset_id, tp.ad_id, tp.channel, tp.network,
                      an.campaign_id.label("named_campaign"), an.campaign_name, an.adset_id.label("named_adset"),
                      an.adset_name, an.ad_name,
@@ -126,7 +131,7 @@ def _credit(session: Session, model_name: str, start: datetime | None,
               .select_from(cv)
               .outerjoin(tp, and_(tp.contact_id == cv.contact_id, tp.occurred_at <= cv.occurred_at))
               .outerjoin(an, and_(an.network == tp.network, an.ad_id == tp.ad_id))
-              .where(within(cv.occurred_at, start, end)).subquery())
+              .where(within(cv.occurred_at, start, end), cv.retracted_at.is_(None)).subquery())
     r = ranked.c
     keys = (r.touch.is_(None), r.campaign_id, r.named_campaign, r.campaign_name, r.adset_id, r.named_adset,
             r.adset_name, r.ad_id, r.ad_name, r.channel, r.network, r.currency)

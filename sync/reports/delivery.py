@@ -21,6 +21,13 @@ Read from ``outbox`` items of kind ``conversion`` created in the window, and the
     names (``["em", "ph", "external_id"]`` for Meta, say).
 
 Click-id and key shares are over the **sent** deliveries of a destination.
+
+Adjustments (outbox kind ``adjustment``: retractions and restatements of conversions a
+destination was sent, ``sync.attribution.adjust_dispatch``) are counted apart, per status:
+``sent``, ``unsupported`` (the network cannot change an event it received: Meta, TikTok),
+``skipped`` (nothing to change there), ``expired`` (older than the network adjusts), ``pending``,
+``failed``, ``dead``. A conversion retracted
+before it was sent counts as ``retracted`` among the conversions.
 """
 
 from __future__ import annotations
@@ -42,7 +49,8 @@ if TYPE_CHECKING:
     from sync.config import Config, LifecycleConfig
 
 CONVERSION_KIND = "conversion"
-STATUSES = ("sent", "failed", "dead", "pending", "expired", "duplicate", "validated")
+ADJUSTMENT_KIND = "adjustment"
+STATUSES = ("sent", "failed", "dead", "pending", "expired", "duplicate", "validated", "retracted")
 
 
 @dataclass(frozen=True)
@@ -64,6 +72,8 @@ class DestinationHealth:
     expired: int = 0  # older than the network accepts: never sent
     duplicate: int = 0  # the same sale told twice: sent once
     validated: int = 0  # checked in validate-only mode, not recorded by the network
+    retracted: int = 0  # retracted (cancelled, refunded) before it was sent: never sent
+    adjustments: dict[str, int] = field(default_factory=dict)  # adjustment status → count
 
 
 @dataclass(frozen=True)
@@ -96,8 +106,15 @@ def delivery(session_or_store: Session | Store, config: Config | LifecycleConfig
                                              .group_by(d.destination, click)):
             click_ids[dest][name] = n
         keys = _key_counts(session, conversions)
+        adjustments: dict[str, dict[str, int]] = defaultdict(dict)
+        for dest, st, n in session.execute(
+                select(o.destination, func.coalesce(d.status, o.status), func.count())
+                .select_from(o).outerjoin(d, d.outbox_id == o.id)
+                .where(o.kind == ADJUSTMENT_KIND, within(o.created_at, start, end))
+                .group_by(o.destination, func.coalesce(d.status, o.status))):
+            adjustments[dest][st] = adjustments[dest].get(st, 0) + n
     rows = []
-    for dest in sorted(status):
+    for dest in sorted(set(status) | set(adjustments)):
         counts = status[dest]
         sent, with_click = counts.get("sent", 0), sum(click_ids[dest].values())
         dest_keys = dict(sorted(keys.get(dest, {}).items()))
@@ -106,6 +123,7 @@ def delivery(session_or_store: Session | Store, config: Config | LifecycleConfig
             dead=counts.get("dead", 0), pending=counts.get("pending", 0),
             other=sum(n for s, n in counts.items() if s not in STATUSES), expired=counts.get("expired", 0),
             duplicate=counts.get("duplicate", 0), validated=counts.get("validated", 0),
+            retracted=counts.get("retracted", 0), adjustments=dict(sorted(adjustments.get(dest, {}).items())),
             with_click_id=with_click, click_id_share=share(with_click, sent),
             click_ids=dict(sorted(click_ids[dest].items())), keys=dest_keys,
             key_shares={k: n / sent for k, n in dest_keys.items()} if sent else {}))

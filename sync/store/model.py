@@ -23,6 +23,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -223,9 +224,15 @@ class ConversationStat(Base):
 
 
 class ConversionEvent(Base):
-    """A conversion (lead, booking, purchase, ...) with a deterministic ``event_id``."""
+    """A conversion (lead, booking, purchase, ...) with a deterministic ``event_id``.
+
+    ``value``/``currency`` are what the conversion said; ``adjusted_*`` and ``retracted_at`` are
+    what its adjustments made of it (``sync.attribution.adjustments``): the current value is
+    ``adjusted_value`` when restated, and a retracted conversion no longer counts.
+    """
 
     __tablename__ = "conversion_events"
+    __table_args__ = (Index("ix_conversion_events_order", "order_id", "kind"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     event_id: Mapped[str] = mapped_column(String(64), unique=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
@@ -238,6 +245,37 @@ class ConversionEvent(Base):
     object: Mapped[str] = mapped_column(String(64))
     record_id: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    adjusted_value: Mapped[float | None] = mapped_column(Float)  # restated: the value now
+    adjusted_currency: Mapped[str | None] = mapped_column(String(3))
+    adjusted_at: Mapped[datetime | None] = mapped_column(AwareDateTime)  # the adjustment that decided its state
+    retracted_at: Mapped[datetime | None] = mapped_column(AwareDateTime)  # retracted: it no longer counts
+
+
+class ConversionAdjustment(Base):
+    """A retraction or restatement a record made of the conversion(s) with its ``kind`` and ``order_id``.
+
+    The history of a conversion's adjustments: when (``occurred_at``, the source's time), from
+    which record, what. ``key`` makes the same refund told twice one row. ``status`` is
+    ``applied`` once a conversion it adjusts is stored, ``unmatched`` until then.
+    """
+
+    __tablename__ = "conversion_adjustments"
+    __table_args__ = (Index("ix_conversion_adjustments_order", "order_id", "kind"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    order_id: Mapped[str] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(16))  # retract | restate
+    value: Mapped[float | None] = mapped_column(Float)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    occurred_at: Mapped[datetime] = mapped_column(AwareDateTime)
+    source: Mapped[str] = mapped_column(String(32))
+    object: Mapped[str] = mapped_column(String(64))
+    record_id: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16), default="unmatched")
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    applied_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
 
 
 class Outbox(Base):

@@ -28,6 +28,10 @@ def test_demo_tells_the_whole_story_and_writes_a_report(store, database_url, tmp
             model.Delivery.destination == "meta", model.Delivery.status == "sent",
             model.Delivery.response["click_id"].as_string() == "ctwa_clid"))
         cursors = s.scalar(select(func.count()).select_from(model.SyncCursor))
+        retracted = s.scalar(select(func.count()).select_from(model.ConversionEvent).where(
+            model.ConversionEvent.retracted_at.is_not(None)))
+        adjusted = dict(s.execute(select(model.Outbox.destination, func.count()).where(
+            model.Outbox.kind == "adjustment", model.Outbox.status == "sent").group_by(model.Outbox.destination)).all())
     # CRM data came through the connectors: cursors for every object of both CRMs
     assert cursors == 5 and "pulled through the HubSpot and Salesforce connectors" in text
     # duplicates across systems were unified (Messenger conversations are people of their own: no e-mail)
@@ -38,6 +42,10 @@ def test_demo_tells_the_whole_story_and_writes_a_report(store, database_url, tmp
     # signed webhooks, all accepted; conversions reached every network, Meta's click-to-WhatsApp ones as messaging
     assert re.search(r"Webhooks: [\d,]+ click-to-WhatsApp messages, [\d,]+ click-to-Messenger", text)
     assert ", 0 refused." in text
+    # the shop refunded or cancelled some paid orders after their purchases went out: Google was told, Meta could not be
+    assert retracted > 0 and adjusted.get("google", 0) > 0 and "meta" not in adjusted
+    assert re.search(r"Refunds and cancellations: [1-9][\d,]* posted after the purchases were sent; adjustments: "
+                     r"google (expired \d+ )?sent [1-9]", text)
     assert set(delivered) >= {"meta", "tiktok", "google"} and min(delivered[d] for d in ("meta", "tiktok", "google"))
     assert ctwa and f"{ctwa} with a ctwa_clid" in text
     html = report.read_text()

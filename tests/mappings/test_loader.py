@@ -74,6 +74,18 @@ INVALID = [
     ("null condition", HEAD + "stage: {constant: x, when: null}\n", "stage.when", 4, "expected a mapping, not null"),
     ("impossible date", HEAD + "stage: {constant: 2026-02-30}\n", "stage.constant", 4,
      "cannot read value '2026-02-30'"),
+    # conversion adjustments (a refund, a cancellation) find their conversion by kind and order id
+    ("adjustment without order_id", HEAD + "modified_at: m\nconversions:\n  - kind: {constant: purchase}\n"
+     "    adjust: retract\n", "conversions[0].order_id", 6, "adjust: retract finds the conversion it adjusts by "
+     "kind and order id; add order_id"),
+    ("restatement without value", HEAD + "modified_at: m\nconversions:\n  - kind: {constant: purchase}\n"
+     "    adjust: restate\n    order_id: id\n", "conversions[0].value", 6,
+     "adjust: restate sets the conversion's new value; add value"),
+    ("unknown adjustment", HEAD + "modified_at: m\nconversions:\n  - kind: {constant: purchase}\n"
+     "    adjust: refund\n    order_id: id\n", "conversions[0].adjust", 7, "expected retract or restate"),
+    ("adjustment without a time", HEAD + "conversions:\n  - kind: {constant: purchase}\n"
+     "    adjust: retract\n    order_id: id\n", "conversions[0].occurred_at", 5,
+     "an adjustment needs a time: add occurred_at here, or modified_at to the mapping"),
 ]
 
 

@@ -329,8 +329,12 @@ def test_unconverted_salesforce_lead_has_no_contact_identity():
 def test_salesforce_opportunity_stages(stage, won, expected_stage, conversions):
     vendor = {**record("salesforce/opportunity.json"), "StageName": stage, "IsWon": won, "CurrencyIsoCode": "eur"}
     patch = apply(load_mapping(MAPPINGS / "salesforce_opportunity.yaml"), vendor)
-    assert (patch.stage, len(patch.conversions)) == (expected_stage, conversions)
-    assert all(c.currency == "EUR" for c in patch.conversions)
+    sales = [c for c in patch.conversions if c.adjust is None]
+    assert (patch.stage, len(sales)) == (expected_stage, conversions)
+    # a lost opportunity retracts the purchase its id may have made when it was won (none: nothing to retract)
+    assert [(c.kind, c.adjust, c.order_id) for c in patch.conversions if c.adjust] == (
+        [("purchase", "retract", vendor["Id"])] if stage == "Closed Lost" else [])
+    assert all(c.currency == "EUR" for c in sales)
 
 
 def test_deleted_records_are_flagged():

@@ -401,4 +401,9 @@ NETWORK = Network(
     user_data=USER_DATA, touches=TOUCHES, build=build, sender=Sender, configure=configure,
     max_event_age=lambda dest: dest.max_event_age_days, delivery_summary=delivery_summary,
     event_label=lambda payload: str(payload.get("event_name")), business_messaging=True, check=check,
+    # The Conversions API only receives events: it has no call that retracts or restates one, and an event sent again
+    # with the same event_id and event_name within 48 hours is dropped ("we only consider the first one",
+    # https://developers.facebook.com/docs/marketing-api/conversions-api/parameters/server-event/), so a new value
+    # cannot replace the old. Checked 2026-12-06.
+    adjust=None, no_adjust=f"not supported by {VENDOR}: it cannot retract or restate an event it received",
 )

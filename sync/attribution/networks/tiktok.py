@@ -311,4 +311,8 @@ NETWORK = Network(
     versions=version_table("TikTok Business API", "https://business-api.tiktok.com/portal/docs?id=1740029169927169", [
         ("v1.3", "2022-08-15", None), ("v1.2", "2021-03-19", "2023-08-15"), ("v1.1", "2020-08-19", "2021-07-29"),
         ("v1.0", None, "2021-01-20")]),
+    # The Events API only receives events: nothing retracts or restates one, and of two events with the same event
+    # and event_id TikTok "will record the first event received" (https://ads.tiktok.com/help/article/
+    # event-deduplication), so a new value cannot replace the old. Checked 2026-12-06.
+    adjust=None, no_adjust=f"not supported by {VENDOR}: it cannot retract or restate an event it received",
 )

@@ -47,6 +47,8 @@ from sync.attribution.networks.google.versions import ADS_API
 from sync.http.versions import CURRENT, ENDING
 from sync.sandbox.ads import google_data_manager
 from sync.sandbox.ads.common import AdSandbox, gate_requests, is_sha256_hex, json_response, looks_hashed, request_json
+from sync.sandbox.ads.google_adjustments import AdjustmentLedger, upload_adjustments
+from sync.sandbox.ads.google_adjustments import parse as parse_adjustments
 from sync.sandbox.ads.google_ads_parse import (
     VERSION,
     GoogleError,
@@ -84,6 +86,10 @@ class GoogleAdsSandbox(AdSandbox):
         super().__init__(rate_limit=rate_limit, faults=faults, clock=clock, dedup_window=None)
         self.jobs = 0
         self.request_statuses: dict[str, list[dict[str, Any]]] = {}  # Data Manager: request id -> per destination
+        self.adjustment_ledger = AdjustmentLedger()  # uploadConversionAdjustments (google_adjustments)
+        # Data Manager: the conversion recorded per (transaction, action, transactionId), and the restatements of them
+        self.transactions: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self.restatements: list[dict[str, Any]] = []
 
     def check_version(self, version: str) -> None:
         """Refuse a Google Ads API version that is sunset or unknown on the sandbox clock's day, as Google does."""
@@ -338,9 +344,14 @@ def create_app(sandbox: GoogleAdsSandbox) -> Flask:
     @app.post("/<version>/customers/<target>")
     def upload(version: str, target: str) -> Response:
         customer_id, _, method = target.partition(":")
-        if not VERSION.fullmatch(version) or method != "uploadClickConversions":
+        methods = {"uploadClickConversions": (parse_body, sandbox.upload, "conversions"),
+                   "uploadConversionAdjustments": (parse_adjustments, lambda body, index, version:
+                                                   upload_adjustments(sandbox, body, index, version),
+                                                   "conversionAdjustments")}
+        if not VERSION.fullmatch(version) or method not in methods:
             raise GoogleError(404, f"Method not found: /{version}/customers/{target}")
         sandbox.check_version(version)
+        parse, upload, items = methods[method]
         try:
             raw, malformed = request_json(), False
         except ValueError:
@@ -352,9 +363,9 @@ def create_app(sandbox: GoogleAdsSandbox) -> Flask:
                     raise sandbox.throttled()
                 if malformed:
                     raise parse_error("", "Invalid JSON payload received. Unexpected token.")
-                answer = sandbox.upload(parse_body(raw, version), g.request_index, version)
+                answer = upload(parse(raw, version), g.request_index, version)
             except GoogleError:
-                conversions = raw.get("conversions") if isinstance(raw, dict) else None
+                conversions = raw.get(items) if isinstance(raw, dict) else None
                 sandbox.reject(len(conversions) if isinstance(conversions, list) else 0)
                 raise
         return json_response(200, answer, {"request-id": _request_id(g.request_index)})

@@ -265,13 +265,16 @@ def _process(sandbox: GoogleAdsSandbox, destinations: list[dict[str, Any]], even
             key = ("transaction", action, event.get("transactionId")) if event.get("transactionId") else None
             copy = {**event, "productDestinationId": action, "requestId": request_id}
             if error is None and key is not None and sandbox.ledger.contains(key, now):
+                if _restates(sandbox, key, copy):
+                    continue
                 error = "PROCESSING_ERROR_REASON_DUPLICATE_TRANSACTION_ID"
                 sandbox.duplicate_events.append({"request": g.request_index, **copy, "error": error})
             if error is not None:
                 errors[error] += 1
                 sandbox.rejected_events += error != "PROCESSING_ERROR_REASON_DUPLICATE_TRANSACTION_ID"
                 continue
-            sandbox.deliver(copy, key, g.request_index)
+            if sandbox.deliver(copy, key, g.request_index) and key is not None:
+                sandbox.transactions[key] = sandbox.accepted[-1]  # what a restatement overwrites
         state = "SUCCESS" if not errors else "FAILED" if sum(errors.values()) == len(mine) else "PARTIAL_SUCCESS"
         status: dict[str, Any] = {"destination": dest, "requestStatus": state,
                                   "eventsIngestionStatus": {"recordCount": str(len(mine))}}
@@ -280,6 +283,28 @@ def _process(sandbox: GoogleAdsSandbox, destinations: list[dict[str, Any]], even
                                                    for reason, n in sorted(errors.items())]}
         statuses.append(status)
     return statuses
+
+
+def _restates(sandbox: GoogleAdsSandbox, key: tuple[str, str, str], event: dict[str, Any]) -> bool:
+    """True when ``event`` restates the conversion recorded under ``key``: a new value or currency, same transaction.
+
+    "If the transactionId matches an existing conversion for the same conversion action, Data Manager API
+    treats the request as a conversion adjustment": ``conversionValue`` and ``currency`` are overwritten, every
+    other field keeps what was recorded
+    (https://developers.google.com/data-manager/api/devguides/events/google-ads/conversion-adjustments). The
+    same event sent again changes nothing and is the duplicate Google's status reports
+    (PROCESSING_ERROR_REASON_DUPLICATE_TRANSACTION_ID: "A conversion with the same order id and conversion
+    action combination was already uploaded").
+    """
+    recorded = sandbox.transactions.get(key)
+    if recorded is None:
+        return False
+    new = (event.get("conversionValue"), event.get("currency"))
+    if new == (recorded.get("conversionValue"), recorded.get("currency")):
+        return False
+    recorded["conversionValue"], recorded["currency"] = new
+    sandbox.restatements.append({"request": g.request_index, **event})
+    return True
 
 
 def register(app: Flask, sandbox: GoogleAdsSandbox) -> None:

@@ -44,6 +44,7 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import requests
@@ -62,7 +63,8 @@ from sync.attribution.destination import (
     value_problem,
 )
 from sync.attribution.facts import ContactFacts, ConversionFacts, TouchpointFacts
-from sync.attribution.network import Network
+from sync.attribution.network import Adjusts, Network
+from sync.attribution.networks.google.adjustments import ADJUSTABLE_DAYS, adjustment_sender, ads_adjustment
 from sync.attribution.networks.google.common import (
     CLICK_WINDOW_DAYS,
     EVENT_NAMES,
@@ -298,6 +300,9 @@ def delivery_summary(payload: Mapping[str, Any]) -> dict[str, Any]:
     return {"click_id": click, "keys": keys}
 
 
+AdjustmentSender = adjustment_sender(Sender, customer_id=customer_id, errors=_errors,
+                                     describe=_describe)  # uploadConversionAdjustments
+
 NETWORK = Network(
     name=NAME, vendor=VENDOR, settings_platform=SETTINGS_PLATFORM,
     required_settings=("developer_token", "access_token", "customer_id"), base_url="https://googleads.googleapis.com",
@@ -306,4 +311,6 @@ NETWORK = Network(
     configure=configure, check=check, max_event_age=lambda _dest: CLICK_WINDOW_DAYS, delivery_summary=delivery_summary,
     event_label=lambda payload: str(payload.get("conversionAction", "")).rsplit("/", 1)[-1],
     versions=ADS_API,
+    adjust=Adjusts(build=partial(ads_adjustment, action=conversion_action), sender=AdjustmentSender,
+                   max_age_days=ADJUSTABLE_DAYS),
 )

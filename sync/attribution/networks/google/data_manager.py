@@ -39,6 +39,7 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import requests
@@ -57,7 +58,8 @@ from sync.attribution.destination import (
     value_problem,
 )
 from sync.attribution.facts import ContactFacts, ConversionFacts, TouchpointFacts
-from sync.attribution.network import Network
+from sync.attribution.network import Adjusts, Network
+from sync.attribution.networks.google.adjustments import DATA_MANAGER_NO_RETRACTION, data_manager_restatement
 from sync.attribution.networks.google.common import (
     CLICK_WINDOW_DAYS,
     EVENT_NAMES,
@@ -347,4 +349,7 @@ NETWORK = Network(
     event_names=EVENT_NAMES, user_data=USER_DATA, touches=TOUCHES, build=build, sender=Sender, configure=configure,
     check=check, diagnose=diagnose, max_event_age=lambda _dest: CLICK_WINDOW_DAYS, delivery_summary=delivery_summary,
     event_label=event_label,
+    # a restatement is the original event again with its new value (same transactionId); no retraction exists
+    adjust=Adjusts(build=partial(data_manager_restatement, build=build), retracts=False,
+                   unsupported=DATA_MANAGER_NO_RETRACTION),
 )
