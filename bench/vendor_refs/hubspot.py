@@ -12,11 +12,16 @@ The SDK (12.x) knows the legacy ``/crm/v3``/``/crm/v4`` paths; HubSpot's date-ve
 (``/crm/objects/2026-09/…``) take the same bodies, so they are checked as that operation and
 the output says the path is dated.
 
-Where HubSpot's own texts disagree, the SDK decides: its ``PublicObjectSearchRequest`` types
-``sorts`` as a list of strings, as HubSpot's API reference does
-(https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/custom-objects/search/search-custom-objects),
-while HubSpot's search guide shows ``{"propertyName", "direction"}`` objects
-(https://developers.hubspot.com/docs/api-reference/2026-03/crm/search-the-crm).
+One known defect of the SDK is not held against a request: its ``PublicObjectSearchRequest``
+types ``sorts`` as a list of strings (as the generated API reference does,
+https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/custom-objects/search/search-custom-objects),
+while HubSpot's search guide documents ``{"propertyName", "direction"}`` objects
+(https://developers.hubspot.com/docs/api-reference/2026-03/crm/search-the-crm), the only form
+that carries a direction, and the SDK's own tracker acknowledges the typing as wrong
+(https://github.com/HubSpot/hubspot-api-python/issues/236, open; the Node SDK's
+https://github.com/HubSpot/hubspot-api-nodejs/issues/9). A sort object is checked for exactly
+those two keys and a direction of ``ASCENDING``/``DESCENDING``, then handed to the SDK as its
+property name, and the output notes it for every such request.
 """
 
 from __future__ import annotations
@@ -178,10 +183,38 @@ def check(request: Any) -> Verdict:
             body = json_body(request.body)
         except ValueError as error:
             return Verdict(VENDOR, endpoint, REFUSED, f"{reference} {model}", (str(error),))
-        problems = body_problems(package, body, model)
+        sort_problems: list[str] = []
+        if model == "PublicObjectSearchRequest":
+            body, sort_problems, sort_notes = _sort_objects(body)
+            notes += sort_notes
+        problems = sort_problems + body_problems(package, body, model)
         return Verdict(VENDOR, endpoint, REFUSED if problems else ACCEPTED, f"{reference} {model}",
                        tuple(problems), notes, _items(body))
     return _check_get(request, reference)
+
+
+SORT_KEYS = frozenset({"propertyName", "direction"})
+SORT_DIRECTIONS = ("ASCENDING", "DESCENDING")
+SORT_NOTE = ("sorts as {propertyName, direction} objects: HubSpot's search guide's form; the SDK types them str "
+             "(hubspot-api-python#236), so each was checked by shape and given to the SDK as its property name")
+
+
+def _sort_objects(body: Any) -> tuple[Any, list[str], tuple[str, ...]]:
+    """``body`` with documented sort objects turned into the SDK's strings, the problems of malformed ones, a note."""
+    sorts = body.get("sorts") if isinstance(body, dict) else None
+    if not isinstance(sorts, list) or not any(isinstance(item, dict) for item in sorts):
+        return body, [], ()
+    problems, names = [], []
+    for index, item in enumerate(sorts):
+        if not isinstance(item, dict):
+            names.append(item)
+            continue
+        if (set(item) != SORT_KEYS or item.get("direction") not in SORT_DIRECTIONS
+                or not isinstance(item.get("propertyName"), str)):
+            problems.append(f"body.sorts[{index}]: a sort object has exactly propertyName (a string) and direction "
+                            f"({' or '.join(SORT_DIRECTIONS)}), got {item!r}")
+        names.append(str(item.get("propertyName", "")))
+    return {**body, "sorts": names}, problems, (SORT_NOTE,)
 
 
 def _shape(label: str, dated: str | None) -> str:

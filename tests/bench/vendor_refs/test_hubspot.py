@@ -69,8 +69,15 @@ def changed(body: dict, edit) -> dict:
     ("/crm/v3/objects/contacts/batch/upsert", changed(UPSERT, lambda b: b["inputs"][0].pop("id")),
      "Invalid value for `id`, must not be `None`"),  # required by the SDK's client-side validation
     ("/crm/v3/objects/contacts/search",
-     changed(SEARCH, lambda b: b.update(sorts=[{"propertyName": "hs_object_id", "direction": "ASCENDING"}])),
-     "body.sorts[0]: the SDK types it str, got dict"),
+     changed(SEARCH, lambda b: b.update(sorts=[{"propertyName": "hs_object_id", "direction": "UP"}])),
+     "body.sorts[0]: a sort object has exactly propertyName (a string) and direction"),
+    ("/crm/v3/objects/contacts/search",
+     changed(SEARCH, lambda b: b.update(sorts=[{"propertyName": "hs_object_id", "direction": "ASCENDING",
+                                               "nulls": "FIRST"}])),
+     "body.sorts[0]: a sort object has exactly propertyName (a string) and direction"),
+    ("/crm/v3/objects/contacts/search",
+     changed(SEARCH, lambda b: b.update(sorts=[{"propertyName": 7, "direction": "ASCENDING"}, 5])),
+     "body.sorts[0]: a sort object has exactly propertyName (a string) and direction"),
     ("/crm/v3/objects/contacts/search",
      changed(SEARCH, lambda b: b["filterGroups"][0]["filters"][0].update(operator="AFTER")),
      "Invalid value for `operator` (AFTER)"),
@@ -79,6 +86,15 @@ def test_what_the_sdk_would_not_send_is_refused_with_the_sdks_reason(path, body,
     verdict = check(recorded("POST", path, body))
     assert verdict.outcome == REFUSED
     assert any(reason in why for why in verdict.reasons), verdict.reasons
+
+
+def test_the_documented_sort_objects_pass_by_shape_with_a_note_on_the_sdks_typing():
+    body = changed(SEARCH, lambda b: b.update(sorts=[{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}]))
+    verdict = check(recorded("POST", "/crm/objects/2026-09/contacts/search", body))
+    assert (verdict.outcome, verdict.reasons) == (ACCEPTED, ())
+    assert any("hubspot-api-python#236" in note for note in verdict.notes)
+    assert not any("#236" in note for note in check(recorded("POST", "/crm/v3/objects/contacts/search",
+                                                              SEARCH)).notes)  # strings: nothing to note
 
 
 def test_a_listing_is_replayed_through_the_sdks_get_page():
