@@ -107,7 +107,7 @@ def form_bodies(draw: st.DrawFn, receiver: Receiver) -> bytes:
         return draw(st.binary(max_size=200))
     for name in draw(st.lists(st.sampled_from(sorted(params)), max_size=3, unique=True)):
         del params[name]
-    changed = draw(st.dictionaries(st.sampled_from(sorted(params) + ["X", "Body", "From", "To"]) | st.text(max_size=8),
+    changed = draw(st.dictionaries(st.sampled_from([*sorted(params), "X", "Body", "From", "To"]) | st.text(max_size=8),
                                    st.text(max_size=60) | st.sampled_from(["\ud800", "\x00", "9" * 5000]),
                                    max_size=4))
     params.update(changed)
