@@ -119,7 +119,7 @@ class Reader:
             try:
                 value, end = self.raw_decode(text, at, walk, depth=1)
             except JsonInputError as exc:
-                end = _skip(text, at)
+                end = value_end(text, at)
                 yield exc, at
                 if end is None:
                     return
@@ -194,7 +194,7 @@ _LENIENT = json.JSONDecoder(parse_int=len, parse_float=len, parse_constant=len)
 _SPACE = re.compile(r"[ \t\n\r]*")
 
 
-def _skip(text: str, at: int) -> int | None:
+def value_end(text: str, at: int) -> int | None:
     """Where the value at ``at`` ends, read without limits; None when it is no JSON value at all."""
     try:
         return _LENIENT.raw_decode(text, at)[1]
