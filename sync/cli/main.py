@@ -213,8 +213,9 @@ def serve_cmd(host: str, port: int, workers: int) -> None:
         from sync.store.engine import open_store
 
         open_store(settings.database_url).dispose()  # migrate once (and fail here) before workers start
-        os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}",  # noqa: S606
-                                   "--workers", str(workers), "--access-logfile", "-", "jobs.wsgi:app"])
+        os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--config", "python:jobs.gunicorn_conf",  # noqa: S606
+                                   "--bind", f"{host}:{port}", "--workers", str(workers), "--access-logfile", "-",
+                                   "jobs.wsgi:app"])
     from jobs.embedded import serve_embedded
 
     serve_embedded(settings, host, port, echo=click.echo)
