@@ -42,6 +42,7 @@ class JsonInputError(ValueError):
         where = f" at line {line} column {column}" if line is not None else ""
         super().__init__(f"{message}{where}")
         self.reason, self.line, self.column = message, line, column
+        self.ends_reading = False  # Reader.items: nothing after it could be read
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ DEFAULT = Limits()
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
@@ -108,18 +110,26 @@ class Reader:
     def items(self, text: str, at: int) -> Iterator[tuple[Any, int]]:
         """The items of the JSON array starting at ``at``: (value or JsonInputError, offset), one by one.
 
-        An item that breaks a limit comes as its JsonInputError and reading goes on after it; a
-        syntax error ends the array (nothing after it can be told apart from it) as the last item.
+        An item that breaks a limit, or whose brackets close around a syntax error, comes as its
+        JsonInputError and reading goes on after it; any other syntax error ends the array (nothing
+        after it can be told apart from it): the last item, marked ``ends_reading``.
         """
-        walk = self.too_deep(text) or self.scan_strings(text)
+        deep = self.too_deep(text)
+        walk = deep or self.scan_strings(text)
         at = _skip_space(text, at + 1)
         if text.startswith("]", at):
             return
         while True:
             try:
+                if deep and text.startswith(("[", "{"), at):  # measured without recursion before it is parsed
+                    end, depth = container_span(text, at)
+                    if depth >= self.limits.max_depth:
+                        raise JsonInputError(f"arrays and objects nested more than {self.limits.max_depth} deep",
+                                             *_position(text, at))
                 value, end = self.raw_decode(text, at, walk, depth=1)
             except JsonInputError as exc:
                 end = value_end(text, at)
+                exc.ends_reading = end is None
                 yield exc, at
                 if end is None:
                     return
@@ -129,8 +139,9 @@ class Reader:
             if text.startswith("]", at):
                 return
             if not text.startswith(",", at):
-                yield JsonInputError("not valid JSON (expected ',' or ']' after an array item)",
-                                     *_position(text, at)), at
+                error = JsonInputError("not valid JSON (expected ',' or ']' after an array item)", *_position(text, at))
+                error.ends_reading = True
+                yield error, at
                 return
             at = _skip_space(text, at + 1)
 
@@ -195,11 +206,29 @@ _SPACE = re.compile(r"[ \t\n\r]*")
 
 
 def value_end(text: str, at: int) -> int | None:
-    """Where the value at ``at`` ends, read without limits; None when it is no JSON value at all."""
+    """Where the value at ``at`` ends, read without limits; None when it is no JSON value at all.
+
+    An array or object too deep for the parser, or broken inside, ends where its brackets close.
+    """
     try:
         return _LENIENT.raw_decode(text, at)[1]
     except (json.JSONDecodeError, RecursionError):
-        return None
+        return container_span(text, at)[0] if text.startswith(("[", "{"), at) else None
+
+
+def container_span(text: str, at: int) -> tuple[int | None, int]:
+    """(end, depth) of the array or object starting at ``at``, by its brackets alone; end None when it never closes."""
+    depth = most = 0
+    for token in _TOKEN.finditer(text, at):
+        bracket = token.group()
+        if bracket in "[{":
+            depth += 1
+            most = max(most, depth)
+        elif bracket in "]}":
+            depth -= 1
+            if depth == 0:
+                return token.end(), most
+    return None, most
 
 
 def _skip_space(text: str, at: int) -> int:

@@ -4,7 +4,8 @@ Read with ``sync.connectors.jsonread``'s limits, record by record, so that one b
 stops a file: a line (or array item) that is not JSON, or breaks a limit (nesting, a number of
 thousands of digits, ``NaN``...), comes out as ``Unreadable`` — where it is, why, and its text —
 which ``map_records`` turns into a dead letter beside the records that did land. An array whose
-syntax breaks cannot be read past that point: everything from there is one ``Unreadable``.
+syntax breaks outside any item's brackets cannot be read past that point: everything from there is
+one ``Unreadable``.
 """
 
 from __future__ import annotations
@@ -47,17 +48,18 @@ def records(name: str, data: bytes | str, reader: Reader | None = None) -> Itera
     reader = reader or Reader()
     text = decode(data)
     start = len(text) - len(text.lstrip())
-    if text.startswith("[", start):
+    end = value_end(text, start)
+    whole = end is not None and not text[end:].strip()  # one value (else JSON lines)
+    if text.startswith("[", start) and (whole or end is None):  # an array of records (or a broken one)
         yield from _array(name, text, start, reader)
         return
-    end = value_end(text, start)
-    if end is not None and not text[end:].strip():  # one (possibly pretty-printed) value
+    if whole:  # one (possibly pretty-printed) value
         try:
             yield reader.loads(text)
         except JsonInputError as exc:
             yield _unreadable(name, "record 1", exc, text[start:])
         return
-    if not text.startswith("{", start):  # CSV, XML, prose...: not one dead letter a line
+    if not text.startswith(("{", "["), start):  # CSV, XML, prose...: not one dead letter a line
         line = text.count("\n", 0, start) + 1
         raise JsonInputError(f"expected a JSON array, one JSON value, or JSON lines (one object a line); line {line} "
                              f"starts with {text[start:start + 10]!r}")
@@ -77,6 +79,6 @@ def _array(name: str, text: str, start: int, reader: Reader) -> Iterator[Any]:
             continue
         line = text.count("\n", 0, at) + 1
         where = f"record {n + 1} (line {line})"
-        if value.reason.startswith("not valid JSON"):
+        if value.ends_reading:
             where += " and everything after it"
         yield _unreadable(name, where, value, text[at:])
