@@ -1,7 +1,7 @@
 """Bounded config parsing: files built to exhaust a YAML loader are refused as issues naming file and line.
 
 The attack files are generated here (``support.yaml_attacks``); the tests assert the refusal and
-its words, never a timing (``bench/yaml_bounds.py`` measures how fast each is refused).
+its words, never a timing (``bench/hostile_input.py`` measures how fast each is refused).
 """
 
 from __future__ import annotations

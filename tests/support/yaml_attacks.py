@@ -1,4 +1,4 @@
-"""YAML files built to exhaust a loader, for the config tests (and ``bench/yaml_bounds.py``).
+"""YAML files built to exhaust a loader, for the config tests (and ``bench/hostile_input.py``).
 
 Each is small to write and huge (or endless) to read without limits: aliases and ``<<`` merge
 keys that expand exponentially, nesting deep enough to exhaust the stack, a file far over any

@@ -8,7 +8,7 @@ bytes — signed as the sender signs them, and signature headers holding any Lat
 and a 4xx stores no inbox row and queues nothing.
 
 The example count is modest so the suite stays fast: ``LIFESYNC_FUZZ_EXAMPLES`` raises it for a
-longer hunt (``bench/`` measures, the suite only guards).
+longer hunt; ``bench/hostile_input.py`` counts 5xx over many more (the suite only guards).
 """
 
 from __future__ import annotations
