@@ -1,4 +1,4 @@
-"""WSGI entry point for gunicorn: ``gunicorn jobs.wsgi:app``."""
+"""WSGI entry point for gunicorn: ``gunicorn -c python:jobs.gunicorn_conf jobs.wsgi:app`` (as ``lifesync serve``)."""
 
 from jobs.web import create_web_app
 

@@ -17,6 +17,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SPLITTERS = [  # what a webhook receiver parses with: must load without HTTP client or database driver
     "sync.connectors.events",
+    "sync.connectors.jsonread",
+    "sync.connectors.signatures",
     "sync.connectors.meta.whatsapp",
     "sync.connectors.meta.messenger",
     "sync.connectors.meta.signature",

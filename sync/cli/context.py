@@ -66,34 +66,21 @@ def dump(data: Any) -> None:
 
 
 def read_records(path: str) -> Iterator[Any]:
-    """Records from a JSON array, one JSON object, or JSON lines (``-`` = stdin); errors name the line."""
+    """Records from a JSON array, one JSON object, or JSON lines (``-`` = stdin), ``sync.ingest.readfile``'s way.
+
+    A file that cannot be read at all is a ClickException naming it; a record that cannot be read
+    comes as ``Unreadable`` (a dead letter naming file, line and record, and the rest goes on).
+    """
+    from sync.connectors.jsonread import JsonInputError
+    from sync.ingest.readfile import records
+
     name = "stdin" if path == "-" else path
     try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-        raise click.ClickException(f"{name}: cannot read the file ({exc.__class__.__name__}: {reason})") from None
-    stripped = text.lstrip()
-    if stripped.startswith("["):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise click.ClickException(
-                f"{name}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
-        yield from data
-        return
-    try:  # one (possibly pretty-printed) object
-        single = json.loads(text)
-    except json.JSONDecodeError:
-        pass
-    else:
-        yield single
-        return
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            yield json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise click.ClickException(f"{name}: line {lineno} is not valid JSON ({exc.msg}); expected a JSON "
-                                       "array or one JSON object per line") from None
+        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    except OSError as exc:
+        raise click.ClickException(f"{name}: cannot read the file ({exc.__class__.__name__}: "
+                                   f"{exc.strerror or exc})") from None
+    try:
+        yield from records(name, data)
+    except JsonInputError as exc:
+        raise click.ClickException(f"{name}: cannot read the file ({exc})") from None

@@ -6,11 +6,12 @@ import json
 import os
 import sys
 from datetime import UTC, datetime
+from typing import Any
 
 import click
 
 from sync.cli import context
-from sync.errors import ConfigError, ConfigIssue, LifesyncError, SettingsError
+from sync.errors import ConfigError, ConfigIssue, LifesyncError, RecordError, SettingsError
 from sync.settings import settings_table
 
 
@@ -95,16 +96,34 @@ def mappings() -> None:
 @click.argument("record_json")
 def mappings_preview(mapping_file: str, record_json: str) -> None:
     """Print the canonical patch RECORD_JSON (a file, - for stdin, or inline JSON) would produce."""
+    from sync.connectors import jsonread
+    from sync.ingest.readfile import Unreadable
     from sync.mappings.engine import preview
 
-    if record_json.lstrip().startswith("{"):
-        record = json.loads(record_json)
+    name = "the inline record" if record_json.lstrip().startswith(("{", "[")) else record_json
+    if name == "the inline record":
+        try:
+            record = jsonread.loads(record_json)
+        except jsonread.JsonInputError as exc:
+            raise click.ClickException(f"{name} is not readable: {exc}") from None
     else:
         records = list(context.read_records(record_json))
         if len(records) != 1:
             raise click.ClickException(f"{record_json}: expected exactly one record, found {len(records)}")
         record = records[0]
-    context.dump(preview(mapping_file, record))
+    if isinstance(record, Unreadable):
+        raise click.ClickException(record.message)
+    if not isinstance(record, dict):
+        raise click.ClickException(f"{name}: expected a JSON object, got {type(record).__name__}")
+    try:
+        context.dump(preview(mapping_file, record))
+    except ConfigError as exc:
+        raise click.ClickException("the mapping file has errors:\n" + "\n".join(map(str, exc.issues))) from None
+    except RecordError as exc:
+        raise click.ClickException(f"{name}: {exc}") from None
+
+
+SHOWN = 20  # unreadable records an ingest names on stderr (all are dead letters)
 
 
 @main.command("ingest")
@@ -112,16 +131,35 @@ def mappings_preview(mapping_file: str, record_json: str) -> None:
 @click.argument("object_name", metavar="OBJECT")
 @click.argument("file")
 def ingest_cmd(source: str, object_name: str, file: str) -> None:
-    """Ingest vendor records (JSON array or JSON lines; - for stdin) and print the counts."""
+    """Ingest vendor records (JSON array or JSON lines; - for stdin) and print the counts.
+
+    A record that cannot be read (not JSON, or past a limit such as nesting or number length) is
+    dead-lettered naming file, line and record, the rest lands, and the exit code is 1.
+    """
     from sync.ingest.pipeline import ingest
+    from sync.ingest.readfile import Unreadable
     from sync.outbox.effects import Effects
 
     settings = context.settings()
     config = context.load_config(settings)
+    unreadable: list[Unreadable] = []
+
+    def noted() -> Any:
+        for record in context.read_records(file):
+            if isinstance(record, Unreadable):
+                unreadable.append(record)
+            yield record
+
     with context.opened_store(settings) as store:
-        result = ingest(source, object_name, context.read_records(file), store=store, config=config,
+        result = ingest(source, object_name, noted(), store=store, config=config,
                         batch_size=settings.batch_size, effects=Effects.of(settings, config), map_in_process=False)
     context.dump(result.as_dict())
+    for bad in unreadable[:SHOWN]:
+        click.echo(f"dead-lettered, unreadable: {bad.message}", err=True)
+    if len(unreadable) > SHOWN:
+        click.echo(f"... and {len(unreadable) - SHOWN} more unreadable records (lifesync deadletter list)", err=True)
+    if unreadable:
+        sys.exit(1)
 
 
 @main.group()
@@ -175,8 +213,9 @@ def serve_cmd(host: str, port: int, workers: int) -> None:
         from sync.store.engine import open_store
 
         open_store(settings.database_url).dispose()  # migrate once (and fail here) before workers start
-        os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}",  # noqa: S606
-                                   "--workers", str(workers), "--access-logfile", "-", "jobs.wsgi:app"])
+        os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--config", "python:jobs.gunicorn_conf",  # noqa: S606
+                                   "--bind", f"{host}:{port}", "--workers", str(workers), "--access-logfile", "-",
+                                   "jobs.wsgi:app"])
     from jobs.embedded import serve_embedded
 
     serve_embedded(settings, host, port, echo=click.echo)

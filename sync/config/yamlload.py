@@ -19,6 +19,13 @@ merge keys work. These are errors, each reported with its key path and line: dup
 would never end), and a value that cannot be read (an unquoted impossible date such as
 ``2026-02-30``).
 
+Reading is bounded, since config files may come from anyone who can edit them (and, later,
+over the ops API): each limit is refused within a second as an issue naming the file and line,
+where an unbounded loader would spend minutes and gigabytes — a file over ``MAX_BYTES``; bytes
+that are not UTF-8; a NUL or another character YAML cannot hold; nesting deeper than
+``MAX_DEPTH``; anchors, aliases and ``<<`` merge keys that expand the document to more than
+``MAX_NODES`` values (a "billion laughs" file, or a merge-key bomb of under a kilobyte).
+
 Config files end in ``.yaml``; ``yaml_files`` lists a directory's and reports every
 ``.yml`` file there as an issue rather than silently ignoring it.
 """
@@ -37,6 +44,18 @@ from sync.errors import ConfigError, ConfigIssue
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _LOOP = "an alias cannot contain itself"
+# PyYAML reads about 200 kB a second: the limits keep any file under about a second and a half
+MAX_BYTES = 256 * 1024  # the bundled files are under 10 kB; a mapping's value table of thousands of rows fits
+MAX_DEPTH = 64  # nested values, aliases expanded; configs use under 10
+MAX_NODES = 50_000  # values of the document with every alias and merge expanded
+
+
+class _TooLarge(Exception):
+    """The document, aliases expanded, breaks a limit at ``node``."""
+
+    def __init__(self, node: yaml.Node, message: str):
+        super().__init__(message)
+        self.node, self.message = node, message
 
 
 class _Loader(yaml.SafeLoader):
@@ -45,6 +64,18 @@ class _Loader(yaml.SafeLoader):
     def __init__(self, stream: str):
         super().__init__(stream)
         self.unreadable: list[tuple[yaml.Node, str]] = []
+        self.depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        """Compose as usual, refusing nesting deeper than ``MAX_DEPTH`` before the recursion gets there."""
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise yaml.composer.ComposerError(None, None, f"values nested more than {MAX_DEPTH} deep",
+                                                  self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         """Construct as usual, but note a scalar that cannot be read and keep its text."""
@@ -85,17 +116,16 @@ def load_yaml(path: str | Path) -> tuple[Any, dict[str, int]]:
     key path and line of each problem.
     """
     file = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ConfigError([ConfigIssue(file, "", f"cannot read file: {reason}")]) from None
-
+    text = _read_text(file)
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
         if node is None:
             return None, {}
+        try:
+            _expanded(node, 0, {}, set())
+        except _TooLarge as exc:
+            raise ConfigError([ConfigIssue(file, "", exc.message, exc.node.start_mark.line + 1)]) from None
         lines: dict[str, int] = {}
         where: dict[int, str] = {}
         problems = list(_walk(node, "", lines, where, frozenset()))
@@ -112,6 +142,67 @@ def load_yaml(path: str | Path) -> tuple[Any, dict[str, int]]:
     finally:
         loader.dispose()
     return data, lines
+
+
+def _read_text(file: str) -> str:
+    """The file's text: at most ``MAX_BYTES`` of UTF-8 holding only characters YAML accepts (else ConfigError)."""
+    try:
+        with open(file, "rb") as stream:
+            data = stream.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError([ConfigIssue(file, "", f"cannot read file: {exc.strerror or exc}")]) from None
+    if len(data) > MAX_BYTES:
+        raise ConfigError([ConfigIssue(file, "", f"the file is larger than {MAX_BYTES:,} bytes, the most a config "
+                                                 "file may hold; is it the right file?")])
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line, column = _line_column(data, exc.start, b"\n")
+        raise ConfigError([ConfigIssue(file, "", f"cannot read file: not UTF-8 text (byte 0x{data[exc.start]:02x} "
+                                                 f"at column {column})", line)]) from None
+    bad = yaml.reader.Reader.NON_PRINTABLE.search(text)
+    if bad:
+        char = bad.group()
+        what = "a NUL byte" if char == "\x00" else f"the control character U+{ord(char):04X}"
+        line, column = _line_column(text, bad.start(), "\n")
+        raise ConfigError([ConfigIssue(file, "", f"{what} at column {column}: YAML files cannot hold it", line)])
+    return text
+
+
+def _line_column(text: Any, at: int, newline: Any) -> tuple[int, int]:
+    """1-based line and column of offset ``at`` in a text or bytes."""
+    return text.count(newline, 0, at) + 1, at - (text.rfind(newline, 0, at) + 1) + 1
+
+
+def _expanded(node: yaml.Node, depth: int, memo: dict[int, tuple[int, int]], active: set[int]) -> int:
+    """How many values ``node`` stands for with its aliases and merges expanded; _TooLarge past a limit.
+
+    Each node is measured once (an alias is the same node object as its anchor), so this is linear
+    in the file however much it expands. A node inside itself (``&a [*a]``) counts nothing here:
+    ``_walk`` reports it.
+    """
+    if depth > MAX_DEPTH:
+        raise _TooLarge(node, f"values nested more than {MAX_DEPTH} deep once aliases are expanded")
+    key = id(node)
+    if key in active:
+        return 0
+    if key not in memo:
+        active.add(key)
+        size, height = 1, 0
+        children = [n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode) else \
+            node.value if isinstance(node, yaml.SequenceNode) else []
+        for child in children:
+            size += _expanded(child, depth + 1, memo, active)
+            height = max(height, memo.get(id(child), (0, 0))[1] + 1)
+            if size > MAX_NODES:
+                raise _TooLarge(node, f"this value holds more than {MAX_NODES:,} values once its anchors, "
+                                      "aliases and merge keys (<<) are expanded")
+        active.discard(key)
+        memo[key] = (size, height)
+    size, height = memo[key]
+    if depth + height > MAX_DEPTH:
+        raise _TooLarge(node, f"values nested more than {MAX_DEPTH} deep once aliases are expanded")
+    return size
 
 
 def misnamed_file(path: Path) -> ConfigIssue:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sync.connectors.events import InboundEvent
+from sync.connectors.signatures import matches
 from sync.errors import ConfigIssue
 from sync.settings import ConnectionSettings, Settings, setting
 
@@ -98,7 +99,7 @@ def verify(secret: str, body: bytes, signature: str | None, timestamp: str | Non
             raise SignatureError("X-Lifesync-Timestamp must be Unix seconds") from None
         if abs((now if now is not None else time.time()) - stamp) > tolerance:
             raise SignatureError("X-Lifesync-Timestamp is outside the replay window")
-    if not signature or not hmac.compare_digest(sign(secret, body, timestamp), signature.strip()):
+    if not signature or not matches(sign(secret, body, timestamp), signature.strip()):
         raise SignatureError("X-Lifesync-Signature does not match the body")
 
 

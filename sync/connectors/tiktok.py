@@ -26,13 +26,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
 import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from sync.connectors import jsonread
 from sync.connectors.events import InboundEvent
+from sync.connectors.signatures import matches
 from sync.settings import ConnectionSettings, setting
 
 SOURCE = "tiktok"
@@ -61,7 +62,7 @@ def verify(secret: str, body: bytes, header: str | None, tolerance: int, now: fl
     if not _STAMP.fullmatch(stamp) or not _HEX.fullmatch(given):
         raise SignatureError("Tiktok-Signature must look like t=<unix seconds>,s=<64 hex digits>")
     expected = sign(secret, body, int(stamp)).rpartition("s=")[2]
-    if not hmac.compare_digest(expected, given.lower()):
+    if not matches(expected, given.lower()):
         raise SignatureError("Tiktok-Signature does not match the body")
     if abs((now if now is not None else time.time()) - int(stamp)) > tolerance:
         raise SignatureError("Tiktok-Signature timestamp is outside the replay window")
@@ -71,9 +72,9 @@ def _content(payload: dict[str, Any]) -> dict[str, Any]:
     raw = payload.get("content")
     if isinstance(raw, str):
         try:
-            raw = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise PayloadError(f'"content" is not valid JSON (line {exc.lineno} column {exc.colno})') from None
+            raw = jsonread.loads(raw)
+        except jsonread.JsonInputError as exc:
+            raise PayloadError(f'"content": {exc}') from None
     if not isinstance(raw, dict):
         raise PayloadError('"content" must be a JSON object encoded as a string')
     return raw

@@ -29,6 +29,7 @@ from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from sync.connectors.events import InboundEvent
+from sync.connectors.signatures import matches
 from sync.settings import URL, ConnectionSettings, Kind, choice, comma_list, matching, setting
 
 SOURCE = "twilio"
@@ -90,7 +91,7 @@ def _matches(token: str, urls: Iterable[str], params: Params, signature: str, al
     for url in urls:
         for dedupe in spellings:
             expected = sign(token, url, params, algorithm, dedupe=dedupe)
-            ok |= hmac.compare_digest(expected.encode(), signature.encode())
+            ok |= matches(expected, signature)
     return ok
 
 
@@ -106,7 +107,7 @@ def verify_json(token: str, url: str, body: bytes, signature: str | None, algori
     if not signature or algorithm not in ALGORITHMS:
         return False
     pinned = parse_qs(urlsplit(url).query).get("bodySHA256", [""])[0]
-    body_ok = hmac.compare_digest(hashlib.sha256(body).hexdigest().encode(), pinned.lower().encode())
+    body_ok = matches(hashlib.sha256(body).hexdigest(), pinned.lower())
     return _matches(token, url_variants(url), (), signature.strip(), algorithm) and body_ok
 
 

@@ -10,6 +10,7 @@ finds events that waited too long (a lost nudge or job), for the sweeper.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import sqlite3
@@ -50,7 +51,7 @@ def store_events(store: Store, events: Sequence[InboundEvent]) -> list[int]:
     now = model.utcnow()
     if len(events) == 1:  # most webhooks carry one event
         return (_insert_one_pg if store.dialect == "postgresql" else _insert_one_sqlite)(store, events[0], now)
-    rows = [{"source": e.source, "object": e.object, "connection": e.connection, "event_key": e.event_key[:255],
+    rows = [{"source": e.source, "object": e.object, "connection": e.connection, "event_key": inbox_key(e.event_key),
              "received_at": now, "headers": dict(e.headers), "status": "received",
              "body": _body(e)} for e in events]
     table = model.RawEvent.__table__
@@ -70,6 +71,17 @@ def store_events(store: Store, events: Sequence[InboundEvent]) -> list[int]:
     raise AssertionError("unreachable")
 
 
+def inbox_key(key: str) -> str:
+    """The stored key of an event: itself, or its SHA-256 when longer than the column or holding a NUL.
+
+    A cut would let two long keys with one prefix pass for the same event (the second dropped as
+    a redelivery); a NUL is refused by PostgreSQL's text columns.
+    """
+    if len(key) <= 255 and "\x00" not in key:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def _writer_turn(store: Store) -> Any:
     """On SQLite, the turn among inbox writers (``sync.store.sqlite_lock``); elsewhere nothing."""
     return writer_turn(store.engine.url.database) if store.dialect == "sqlite" else nullcontext()
@@ -82,8 +94,8 @@ def _body(event: InboundEvent) -> bytes:
 
 def _one_row(event: InboundEvent) -> tuple[str, str, str, str, str, bytes]:
     """source, object, connection, event key, headers (JSON text) and body of a one-event insert."""
-    return (event.source, event.object, event.connection, event.event_key[:255], jsontext.dumps(dict(event.headers)),
-            _body(event))
+    return (event.source, event.object, event.connection, inbox_key(event.event_key),
+            jsontext.dumps(dict(event.headers)), _body(event))
 
 
 _PG_INSERT_ONE = b"lifesync_inbox_insert_one"

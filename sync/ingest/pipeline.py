@@ -20,6 +20,7 @@ from sync.config.types import LifecycleConfig
 from sync.errors import ConfigError, ConfigIssue, MappingError, RecordError
 from sync.ingest.gcpolicy import batch_done, bulk_gc, bulk_process
 from sync.ingest.persist import flush, load_workspace
+from sync.ingest.readfile import Unreadable
 from sync.mappings.engine import apply as apply_mapping
 from sync.outbox.effects import Effects
 from sync.reconcile.identity import clean
@@ -78,6 +79,10 @@ def map_records(mapping: Any, records: list[Any]) -> tuple[list[tuple[Patch, Any
     patches: list[tuple[Patch, Any]] = []
     dead: list[dict[str, Any]] = []
     for record in records:
+        if isinstance(record, Unreadable):  # a part of an input file that is no record (sync.ingest.readfile)
+            dead.append(_dead("mapping", mapping.source, mapping.object, record.text, record.message,
+                              record.where[:255]))
+            continue
         rid = _record_id(record)
         if not isinstance(record, dict):
             dead.append(_dead("mapping", mapping.source, mapping.object, record,

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from flask import Flask, jsonify
+from flask import Flask, current_app, jsonify
 from werkzeug.exceptions import HTTPException
 
 from sync.settings import Settings
 from sync.store.engine import Store, open_store
+from sync.store.outage import RETRY_AFTER_SECONDS, UNAVAILABLE, summary
 
 if TYPE_CHECKING:
     from sync.config import Config
@@ -22,6 +23,16 @@ class Pingable(Protocol):
 
     def ping(self) -> Any:
         """Answer, or raise when unreachable."""
+
+
+def database_unavailable(exc: BaseException) -> Any:
+    """503 with Retry-After while the database cannot serve; one log line, no traceback (senders deliver again)."""
+    current_app.logger.warning("database unavailable, answered 503: %s", summary(exc))
+    response = jsonify(error="Service Unavailable", message="the database is unavailable; deliver again later",
+                       status=503)
+    response.status_code = 503
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None, config: Config | None = None,
@@ -55,6 +66,9 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
     from sync.web.ops_auth import mount_rq_dashboard
 
     mount_rq_dashboard(app, settings.redis_url, settings.connection_setting("ops", "token"))
+
+    for unavailable in UNAVAILABLE:
+        app.register_error_handler(unavailable, database_unavailable)
 
     @app.errorhandler(HTTPException)
     def json_error(exc: HTTPException) -> Any:

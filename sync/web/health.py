@@ -7,6 +7,8 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
+from sync.store.outage import RETRY_AFTER_SECONDS
+
 bp = Blueprint("health", __name__)
 
 
@@ -34,4 +36,6 @@ def readyz() -> Any:
         except Exception as exc:
             checks["queue"] = f"unreachable ({type(exc).__name__})"
     ok = all(v == "ok" for v in checks.values())
-    return jsonify(status="ok" if ok else "unavailable", checks=checks), 200 if ok else 503
+    if ok:
+        return jsonify(status="ok", checks=checks)
+    return jsonify(status="unavailable", checks=checks), 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}

@@ -5,12 +5,13 @@ surfaces are not mounted at all.
 
 from __future__ import annotations
 
-import hmac
 import logging
 from typing import Any
 
 from flask import Flask, abort, request
 from werkzeug.datastructures import WWWAuthenticate
+
+from sync.connectors.signatures import matches
 
 OPS_PREFIXES = ("/rq",)
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ def require_ops_token(app: Flask, token: str) -> None:
         if not request.path.startswith(OPS_PREFIXES):
             return None
         given = _presented()
-        if given is None or not hmac.compare_digest(given.encode(), token.encode()):
+        if not matches(token, given):
             abort(401, www_authenticate=WWWAuthenticate("basic", {"realm": "lifesync ops"}),
                   description="the ops surfaces need LIFESYNC_OPS_TOKEN (Bearer, or basic-auth password)")
         return None

@@ -256,3 +256,45 @@ def test_config_check_still_judges_crm_versions_when_the_config_files_are_broken
     res = cli("config", "check", "--on", "2026-12-06")
     assert res.exit_code == 1 and "lifecycle.yaml" in res.output and "2 error(s)" in res.output
     assert "Salesforce REST API v20.0 ended in 2022-06" in res.output
+
+
+def test_ingest_dead_letters_unreadable_lines_names_them_and_exits_1(cli, store, tmp_path):
+    good = json.loads((FIXTURES / "hubspot" / "contact.json").read_text())
+    lines = [json.dumps(good), "{oops", '{"id": ' + "9" * 5000 + "}", "[" * 50_000 + "]" * 50_000]
+    (tmp_path / "in.jsonl").write_text("\n".join(lines) + "\n")
+    res = cli("ingest", "hubspot", "contacts", str(tmp_path / "in.jsonl"))
+    assert res.exit_code == 1
+    assert f"{tmp_path / 'in.jsonl'} line 3: a number of 5,000 characters (at most 100)" in res.output
+    with store.transaction() as s:
+        letters = s.execute(select(model.DeadLetter.record_id, model.DeadLetter.reason)).all()
+        assert s.scalar(select(func.count()).select_from(model.Contact)) == 1
+    assert [r.rpartition(" ")[2] for r, _ in letters] == ["2", "3", "4"]
+    assert "nested more than 64 deep" in letters[2][1]
+
+
+def test_ingest_of_a_file_that_is_not_json_is_one_clear_error(cli, tmp_path):
+    (tmp_path / "in.csv").write_text("id,email\n1,a@example.com\n")
+    res = cli("ingest", "hubspot", "contacts", str(tmp_path / "in.csv"))
+    assert res.exit_code == 1 and "expected a JSON array, one JSON value, or JSON lines" in res.output
+
+
+MAPPING = str(BUNDLED_CONFIG_DIR / "mappings" / "hubspot_contacts.yaml")
+
+
+@pytest.mark.parametrize(("record", "says"), [
+    pytest.param('{"id": 1e999}', "the inline record is not readable: the number 1e999 is out of range", id="overflow"),
+    pytest.param('{"id": "1"', "the inline record is not readable: not valid JSON", id="cut short"),
+    pytest.param("[1, 2]", "the inline record: expected a JSON object, got list", id="not an object"),
+    pytest.param('{"properties": {"email": "x"}}', "the inline record: mapping hubspot_contacts, field record_id",
+                 id="no id"),
+])
+def test_mappings_preview_of_a_bad_record_is_a_clear_error(cli, record, says):
+    res = cli("mappings", "preview", MAPPING, record)
+    assert res.exit_code == 1 and says in res.output, res.output
+
+
+def test_mappings_preview_with_a_broken_mapping_names_its_file_and_line(cli, tmp_path):
+    broken = tmp_path / "m.yaml"
+    broken.write_text("source: hubspot\nobject: contacts\nfields: [unclosed\n")
+    res = cli("mappings", "preview", str(broken), '{"id": "1"}')
+    assert res.exit_code == 1 and f"the mapping file has errors:\n{broken}:" in res.output, res.output

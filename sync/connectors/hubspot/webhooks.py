@@ -46,6 +46,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from sync.connectors.events import InboundEvent
+from sync.connectors.signatures import matches
 
 SOURCE = "hubspot"
 VERSIONS = ("v1", "v2", "v3")
@@ -82,6 +83,8 @@ def sign_v3(secret: str, method: str, uri: str, body: bytes, timestamp: str) -> 
     return base64.b64encode(hmac.new(secret.encode(), message, hashlib.sha256).digest()).decode()
 
 
+MAX_TYPE = 64  # characters of a subscription type: stored as the inbox object of events without a mapping
+LAST_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the last instant an ISO-8601 timestamp can write
 V3_WINDOW = 300  # seconds: HubSpot rejects v3 requests older than five minutes
 
 
@@ -97,7 +100,7 @@ def verify(secret: str, method: str, uri: str, body: bytes, *, signature_v3: str
         if "v3" not in accepted:
             raise SignatureError("v3 signatures are not accepted on this connection")
         _check_timestamp(timestamp, min(tolerance, V3_WINDOW), now)
-        if not hmac.compare_digest(sign_v3(secret, method, uri, body, str(timestamp)), signature_v3.strip()):
+        if not matches(sign_v3(secret, method, uri, body, str(timestamp)), signature_v3.strip()):
             raise SignatureError("X-HubSpot-Signature-v3 does not match the request")
         return "v3"
     if signature is None:
@@ -108,7 +111,7 @@ def verify(secret: str, method: str, uri: str, body: bytes, *, signature_v3: str
     if version not in accepted:
         raise SignatureError(f"{version} signatures are not accepted on this connection")
     expected = sign_v1(secret, body) if version == "v1" else sign_v2(secret, method, uri, body)
-    if not hmac.compare_digest(expected, signature.strip().lower()):
+    if not matches(expected, signature.strip().lower()):
         raise SignatureError(f"X-HubSpot-Signature ({version}) does not match the request")
     return version
 
@@ -137,8 +140,7 @@ def event_key(event: dict[str, Any]) -> str:
     detail = event.get("propertyName") or event.get("associationType") or ""
     parts = (event.get("portalId"), event.get("subscriptionType"), obj, detail, event.get("occurredAt"),
              event.get("eventId"))
-    key = ":".join(str(p) for p in parts)
-    return key if len(key) <= 255 else "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+    return ":".join(str(p) for p in parts)  # the inbox hashes a key too long for its column
 
 
 def _record_kind(event: dict[str, Any]) -> tuple[str, str] | None:
@@ -176,13 +178,19 @@ def split(payload: Any, connection: str = "default") -> list[InboundEvent]:
         if not isinstance(event, dict):
             raise PayloadError(f"event [{n}] must be an object")
         required = ["eventId", "portalId", "subscriptionType", "occurredAt"]
-        if event.get("subscriptionType") and _record_kind(event):
+        kind = event.get("subscriptionType")
+        if kind is not None and (not isinstance(kind, str) or len(kind) > MAX_TYPE or "\x00" in kind):
+            raise PayloadError(f"event [{n}].subscriptionType must be a name of at most {MAX_TYPE} characters "
+                               "(such as contact.propertyChange)")
+        if kind and _record_kind(event):
             required.append("objectId")
         missing = [k for k in required if event.get(k) in (None, "")]
         if missing:
             raise PayloadError(f"event [{n}] lacks {', '.join(missing)}")
-        if not isinstance(event["occurredAt"], int) or isinstance(event["occurredAt"], bool):
-            raise PayloadError(f"event [{n}].occurredAt must be milliseconds since the epoch")
+        at = event["occurredAt"]
+        if not isinstance(at, int) or isinstance(at, bool) or not 0 <= at <= LAST_MS:
+            raise PayloadError(f"event [{n}].occurredAt must be milliseconds since the epoch (0 to {LAST_MS}, "
+                               "before the year 10000)")
         obj, record = record_of(event)
         events.append(InboundEvent(SOURCE, obj, event_key(event), record, connection))
     return events

@@ -11,6 +11,8 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 
+from sync.connectors.signatures import matches
+
 
 def sign(secret: str, body: bytes) -> str:
     """The header value Meta would send for ``body``."""
@@ -21,12 +23,12 @@ def verify(secret: str, body: bytes, header: str | None) -> bool:
     """True when ``header`` is Meta's signature of ``body`` under ``secret``."""
     if not header or not header.startswith("sha256="):
         return False
-    return hmac.compare_digest(sign(secret, body), header.strip())
+    return matches(sign(secret, body), header.strip())
 
 
 def handshake(params: Mapping[str, str], verify_token: str) -> str | None:
     """The challenge to echo for a valid subscription handshake, or None (answer 403)."""
     token = params.get("hub.verify_token") or ""
-    if params.get("hub.mode") != "subscribe" or not hmac.compare_digest(token.encode(), verify_token.encode()):
+    if params.get("hub.mode") != "subscribe" or not matches(verify_token, token):
         return None
     return params.get("hub.challenge") or ""

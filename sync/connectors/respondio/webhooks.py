@@ -35,6 +35,7 @@ from datetime import datetime
 from typing import Any
 
 from sync.connectors.events import InboundEvent
+from sync.connectors.signatures import matches
 
 SOURCE = "respondio"
 OBJECT = "event"
@@ -55,10 +56,10 @@ def verify(keys: Iterable[str], body: bytes, header: str | None) -> bool:
     """True when ``header`` is the signature of ``body`` under one of ``keys`` (each checked in constant time)."""
     if not header:
         return False
-    given = header.strip().encode()
+    given = header.strip()
     ok = False
     for key in keys:
-        ok |= hmac.compare_digest(sign(key, body).encode(), given)
+        ok |= matches(sign(key, body), given)
     return ok
 
 

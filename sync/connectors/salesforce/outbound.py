@@ -23,7 +23,6 @@ The outbound message should select ``SystemModstamp`` (the mappings' modificatio
 
 from __future__ import annotations
 
-import hmac
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from xml.etree.ElementTree import Element, TreeBuilder
 from xml.parsers import expat
 
 from sync.connectors.events import InboundEvent
+from sync.connectors.signatures import matches
 
 SOURCE = "salesforce"
 MAX_NOTIFICATIONS = 100
@@ -72,7 +72,7 @@ class OutboundMessage:
 
 def secret_matches(expected: str, given: str | None) -> bool:
     """True when the shared secret given (URL path or basic-auth password) is the expected one."""
-    return given is not None and hmac.compare_digest(expected.encode(), given.encode())
+    return matches(expected, given)
 
 
 def org_allowed(organization_id: str, allowed: str | Iterable[str]) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import replace
@@ -12,6 +11,7 @@ from urllib.parse import quote, urlsplit
 from flask import abort, current_app, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from sync.connectors import jsonread
 from sync.connectors.events import InboundEvent
 from sync.errors import SettingsError
 from sync.ingest.inbox import store_events
@@ -95,12 +95,11 @@ def raw_body() -> bytes:
 
 
 def parse_json(body: bytes) -> Any:
-    """The JSON of a verified body, or 400 saying where it broke."""
+    """The JSON of a verified body read within ``jsonread``'s limits, or 400 saying what broke where."""
     try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
-        abort(400, description=f"body is not valid JSON{where}")
+        return jsonread.loads(body)
+    except jsonread.JsonInputError as exc:
+        abort(400, description=f"body refused: {exc}")
 
 
 # delivery headers kept with each event (raw_events.headers): when and how the sender sent it;

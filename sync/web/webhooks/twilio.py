@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import parse_qsl
 
 from flask import Response, abort, request
 
-from sync.connectors import twilio
+from sync.connectors import jsonread, twilio
 from sync.store import model
 from sync.web.webhooks.blueprint import bp
 from sync.web.webhooks.receive import (
@@ -39,8 +38,8 @@ def _form_params(body: bytes) -> list[tuple[str, str]] | None:
 def _json_fields(body: bytes) -> dict[str, Any]:
     """Top-level fields of a JSON body, only to route it (verification decides if they count)."""
     try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        payload = jsonread.loads(body)
+    except jsonread.JsonInputError:
         return {}
     return payload if isinstance(payload, dict) else {}
 

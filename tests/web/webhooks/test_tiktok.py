@@ -123,7 +123,7 @@ def _content(**changes) -> dict:
 
 
 @pytest.mark.parametrize(("payload", "reason"), [
-    ({**delivery(), "content": '{"conversation_id": "0:1:2", "message_id": '}, '"content" is not valid JSON'),
+    ({**delivery(), "content": '{"conversation_id": "0:1:2", "message_id": '}, '"content": not valid JSON'),
     ({**delivery(), "content": '["not", "an", "object"]'}, '"content" must be a JSON object'),
     ({**delivery(), "content": None}, '"content" must be a JSON object'),
     ({**delivery(), "user_openid": ""}, '"user_openid"'),
