@@ -1,19 +1,27 @@
 """Worker entry points: rq's SimpleWorker (jobs run in the worker process, no fork per job).
 
 No fork keeps the database pool and, in embedded mode, the in-process store shared with the
-web app; scale out by running more worker processes.
+web app; scale out by running more worker processes. ``lifesync worker`` runs under
+``jobs.supervise``: a Redis or PostgreSQL outage makes it reconnect, not exit; and at each
+(re)start it queues a drain when webhook events wait (a killed worker's, say).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+from contextlib import suppress
 
 from rq import SimpleWorker
 
 from jobs.connection import redis_connection
 from jobs.failures import dead_letter_handler
 from jobs.queues import QUEUES, queue
+from jobs.supervise import OUTAGES, describe, run_supervised
 from sync.settings import Settings
+from sync.store.engine import Store
+
+log = logging.getLogger(__name__)
 
 
 class EmbeddedWorker(SimpleWorker):
@@ -39,5 +47,43 @@ def make_worker(settings: Settings, queues: Sequence[str] = QUEUES) -> SimpleWor
 
 
 def run(settings: Settings, queues: Sequence[str] = QUEUES, burst: bool = False) -> bool:
-    """Work until stopped (or, with ``burst``, until the queues are empty)."""
-    return make_worker(settings, queues).work(burst=burst, with_scheduler=True)
+    """Work until stopped (or, with ``burst``, until the queues are empty), reconnecting after outages."""
+    if burst:
+        return make_worker(settings, queues).work(burst=True, with_scheduler=True)
+    worked = False
+
+    def once() -> bool:
+        nonlocal worked
+        resume_inbox(settings)
+        worker = make_worker(settings, queues)
+        try:
+            worked = worker.work(with_scheduler=True) or worked
+        finally:
+            _release(worker)
+        return bool(worker._stop_requested)  # rq's flag: set by SIGTERM/SIGINT, not by the loop dying
+
+    run_supervised(once, "lifesync worker", redis_connection(settings).ping)
+    return worked
+
+
+def resume_inbox(settings: Settings, store: Store | None = None) -> bool:
+    """Queue a drain when webhook events wait (stored before a crash); best effort: the sweeper is the fallback."""
+    from jobs import tasks
+    from jobs.handover import drain_leftovers
+
+    try:
+        return drain_leftovers(redis_connection(settings), store or tasks.store(settings))
+    except OUTAGES as exc:
+        log.warning("could not look for waiting webhook events at start-up (%s); the inbox sweep will",
+                    describe(exc))
+        return False
+
+
+def _release(worker: SimpleWorker) -> None:
+    """What rq's teardown leaves behind when Redis went away under it: its pub/sub thread (it retries forever)."""
+    thread = worker.pubsub_thread
+    if thread is not None and thread.is_alive():
+        thread.stop()
+        thread.join(timeout=1)
+    with suppress(Exception):  # the connection may already be gone
+        worker.pubsub.close()
