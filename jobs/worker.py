@@ -60,7 +60,7 @@ def run(settings: Settings, queues: Sequence[str] = QUEUES, burst: bool = False)
             worked = worker.work(with_scheduler=True) or worked
         finally:
             _release(worker)
-        return bool(worker._stop_requested)  # rq's flag: set by SIGTERM/SIGINT, not by the loop dying
+        return worker._shutdown_requested_date is not None  # rq sets it on SIGTERM/SIGINT only, busy or idle
 
     run_supervised(once, "lifesync worker", redis_connection(settings).ping)
     return worked

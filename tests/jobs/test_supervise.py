@@ -75,13 +75,15 @@ def _start(command: str, env: dict[str, str], log: Path) -> subprocess.Popen:
                                 stderr=subprocess.STDOUT)
 
 
-def _stop(proc: subprocess.Popen) -> None:
+def _stop(proc: subprocess.Popen) -> int | None:
+    """SIGTERM, as systemd stops a unit; the exit code, or None when it had to be killed."""
     proc.terminate()
     try:
-        proc.wait(30)
+        return proc.wait(30)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+        return None
 
 
 def test_a_worker_survives_a_redis_restart_and_works_after_it(store, database_url, tmp_path):
@@ -111,8 +113,9 @@ def test_a_worker_survives_a_redis_restart_and_works_after_it(store, database_ur
             _until(processed, 90, log.read_text)
             assert worker.poll() is None, log.read_text()
         finally:
-            _stop(worker)
+            code = _stop(worker)
     text = log.read_text()
+    assert code == 0, text  # a stop request still stops it: it is not taken for a death
     assert "found an unhandled exception" in text or "ConnectionError" in text  # rq's loop did die
     assert "reconnected after" in text
 
@@ -142,5 +145,6 @@ def test_the_scheduler_survives_a_redis_restart(database_url, tmp_path):
             _until(maintenance, 90, log.read_text)  # enqueued again by the same scheduler
             assert scheduler.poll() is None, log.read_text()
         finally:
-            _stop(scheduler)
+            code = _stop(scheduler)
+    assert code == 0, log.read_text()
     assert "reconnected after" in log.read_text()
