@@ -30,7 +30,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -39,15 +38,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from webhooks import event_body
-
-PG_ADMIN = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from webhooks import PG_ADMIN, database, event_body, free_port
 
 
 class Redis:
@@ -78,17 +69,6 @@ class Redis:
         from redis import Redis as Client
 
         return Client.from_url(self.url)
-
-
-def database(kind: str, tmp: str) -> tuple[str, str | None]:
-    if kind == "sqlite":
-        return f"sqlite:///{tmp}/bench-recovery.db", None
-    import psycopg
-
-    name = f"lifesync_bench_rec_{os.getpid()}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    return PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}", name
 
 
 def events(first: int, count: int) -> list:
