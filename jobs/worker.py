@@ -24,7 +24,32 @@ from sync.store.engine import Store
 log = logging.getLogger(__name__)
 
 
-class EmbeddedWorker(SimpleWorker):
+class Worker(SimpleWorker):
+    """rq's SimpleWorker, with a pub/sub shutdown that cannot hang.
+
+    rq stops its pub/sub thread by sending UNSUBSCRIBE, then ``PubSubWorkerThread.stop()``,
+    meaning to wait a second for it. redis-py 8's ``stop()`` waits without a bound, and a
+    thread that read the UNSUBSCRIBE reply before its stop flag was cleared then waits up to
+    rq's 60 s poll for a new subscription: a stop (SIGTERM) took up to a minute, now and then.
+    Here the flag is cleared first, so the reply ends the thread's loop; a thread cut off from
+    Redis is waited for at most a second (it is a daemon thread, and ends on its next loop).
+    """
+
+    def unsubscribe(self) -> None:
+        """Stop the pub/sub thread, then unsubscribe and close; never blocks for more than a second."""
+        thread = self.pubsub_thread
+        if thread is None:
+            return
+        self.log.info("Worker %s: unsubscribing from channel %s", self.name, self.pubsub_channel_name)
+        thread.stop(timeout=0)  # clears its flag; the UNSUBSCRIBE reply below then ends its loop
+        with suppress(Exception):  # Redis may be gone: the thread's loop ends all the same
+            self.pubsub.unsubscribe()
+        thread.join(timeout=1)
+        with suppress(Exception):
+            self.pubsub.close()
+
+
+class EmbeddedWorker(Worker):
     """The worker of embedded mode, whose store (fakeredis) lives in this process.
 
     rq's warm-shutdown handler writes the request's date to Redis from inside the SIGTERM
@@ -41,7 +66,7 @@ class EmbeddedWorker(SimpleWorker):
 def make_worker(settings: Settings, queues: Sequence[str] = QUEUES) -> SimpleWorker:
     """A worker listening on ``queues`` (in priority order)."""
     connection = redis_connection(settings)
-    worker_class = SimpleWorker if settings.redis_url else EmbeddedWorker
+    worker_class = Worker if settings.redis_url else EmbeddedWorker
     return worker_class([queue(q, connection) for q in queues], connection=connection,
                         exception_handlers=[dead_letter_handler])
 
@@ -80,10 +105,6 @@ def resume_inbox(settings: Settings, store: Store | None = None) -> bool:
 
 
 def _release(worker: SimpleWorker) -> None:
-    """What rq's teardown leaves behind when Redis went away under it: its pub/sub thread (it retries forever)."""
-    thread = worker.pubsub_thread
-    if thread is not None and thread.is_alive():
-        thread.stop()
-        thread.join(timeout=1)
-    with suppress(Exception):  # the connection may already be gone
-        worker.pubsub.close()
+    """What rq's teardown leaves behind when Redis went away under it (register_death raised first): pub/sub."""
+    if worker.pubsub_thread is not None and worker.pubsub_thread.is_alive():
+        worker.unsubscribe()

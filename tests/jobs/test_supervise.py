@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -71,8 +72,8 @@ def _status(url: str, job_id: str) -> str | None:
 
 def _start(command: str, env: dict[str, str], log: Path) -> subprocess.Popen:
     with log.open("w") as out:
-        return subprocess.Popen([sys.executable, "-m", "sync.cli.main", command], env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
+        return subprocess.Popen([sys.executable, "-m", "sync.cli.main", command],
+                                env={**env, "PYTHONFAULTHANDLER": "1"}, stdout=out, stderr=subprocess.STDOUT)
 
 
 def _stop(proc: subprocess.Popen) -> int | None:
@@ -81,8 +82,12 @@ def _stop(proc: subprocess.Popen) -> int | None:
     try:
         return proc.wait(30)
     except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+        proc.send_signal(signal.SIGABRT)  # PYTHONFAULTHANDLER: every thread's stack goes to the log
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
         return None
 
 
