@@ -153,3 +153,24 @@ def test_the_scheduler_survives_a_redis_restart(database_url, tmp_path):
             code = _stop(scheduler)
     assert code == 0, log.read_text()
     assert "reconnected after" in log.read_text()
+
+
+def test_a_worker_outlives_a_database_it_cannot_reach(tmp_path):
+    """PostgreSQL down: the start-up look at the inbox is skipped with a warning, jobs fail and are retried later."""
+    from jobs.queues import RETRY
+
+    with private_redis(tmp_path) as server:
+        env = {**os.environ, "REDIS_URL": server.url, "LIFESYNC_LOG_LEVEL": "INFO", "LIFESYNC_SECRET_KEY": "x" * 44,
+               "DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/lifesync"}  # nothing listens there
+        log = tmp_path / "worker.log"
+        worker = _start("worker", env, log)
+        try:
+            job = Queue("ingest", connection=Redis.from_url(server.url)).enqueue_call(
+                "jobs.tasks.drain_inbox", retry=RETRY)
+            _until(lambda: _status(server.url, job.id) == "scheduled", 60, log.read_text)  # its retry, in 10 s
+            assert worker.poll() is None, log.read_text()
+        finally:
+            code = _stop(worker)
+    text = log.read_text()
+    assert code == 0, text
+    assert "could not look for waiting webhook events at start-up (OperationalError" in text
