@@ -37,6 +37,7 @@ except ImportError:  # pragma: no cover - not POSIX: embedded runs are kept apar
 
 log = logging.getLogger(__name__)
 
+
 def lock_key(connection_name: str, obj: str) -> str:
     """The Redis key of the lock of one (connection, object)."""
     return f"lifesync:lock:{connection_name}:{obj}"
