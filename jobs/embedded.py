@@ -2,7 +2,8 @@
 
 The web server and a housekeeping loop (due retries, schedule.yaml's jobs) run on threads;
 the rq worker (SimpleWorker, on the embedded store) runs on the main thread, where rq can
-install its signal handlers, so Ctrl-C stops everything.
+install its signal handlers, so Ctrl-C stops everything. Webhook events a previous run stored
+but did not process (it was killed or stopped) are drained as soon as it starts.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from jobs.connection import redis_connection
 from jobs.queues import QUEUES, queue
 from jobs.schedule import EmbeddedCron
 from jobs.web import create_web_app
-from jobs.worker import make_worker
+from jobs.worker import make_worker, resume_inbox
 from sync.config.schedule import load_schedule
 from sync.settings import Settings
 
@@ -46,6 +47,7 @@ def serve_embedded(settings: Settings, host: str, port: int, echo: Callable[[str
     threading.Thread(target=housekeeping, name="lifesync-housekeeping", daemon=True).start()
     database = make_url(settings.database_url).render_as_string(hide_password=True)  # never print a password
     echo(f"lifesync serving on http://{host}:{server.server_port} (embedded queue; database {database})")
+    resume_inbox(settings)  # events stored before a kill or a stop: drained first, not when the sweeper looks
     try:
         make_worker(settings).work(with_scheduler=False)
     finally:

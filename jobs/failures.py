@@ -7,6 +7,12 @@ decides: it cancels the remaining retries of a non-retriable error, and writes a
 dead letter (function, arguments, queue, reason — no personal data) when the failure is
 final. A scheduled job that fails for a retriable reason is not dead-lettered: its next
 scheduled run is the retry.
+
+A job whose worker died under it (``kill -9``, out of memory, a lost machine) is found by rq's
+registry cleanup later, as ``AbandonedJobError``: that is not the job failing, so it is
+retried like a transient failure, and dead-lettered only once its retries are spent, with a
+reason that says what happened. A drain that did not get its turn in time (``LockError``) is
+retried too: the drain ahead of it is running.
 """
 
 from __future__ import annotations
@@ -16,7 +22,9 @@ from types import TracebackType
 from typing import Any
 
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import LockError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from rq.exceptions import AbandonedJobError
 from rq.job import Job
 from rq.timeouts import JobTimeoutException
 from sqlalchemy.exc import OperationalError
@@ -28,7 +36,9 @@ log = logging.getLogger(__name__)
 
 RETRIABLE: tuple[type[BaseException], ...] = (
     TransientError, RateLimited, OperationalError, RedisConnectionError, RedisTimeoutError, JobTimeoutException,
+    AbandonedJobError, LockError,
 )
+ABANDONED = "AbandonedJobError: its worker died while running it (killed, out of memory or lost), on every attempt"
 
 
 def is_retriable(exc: BaseException | None) -> bool:
@@ -53,8 +63,9 @@ def dead_letter_handler(job: Job, exc_type: type[BaseException] | None, exc: Bas
 
         args: Any = job.args
         kwargs: Any = job.kwargs
+        reason = ABANDONED if isinstance(exc, AbandonedJobError) else reason_for(exc or Exception())
         record_job_failure(store(), queue=job.origin, func=job.func_name, args=args, kwargs=kwargs,
-                           job_id=job.id, reason=reason_for(exc or Exception()), schedule=schedule)
+                           job_id=job.id, reason=reason, schedule=schedule)
     except Exception:  # the job stays in rq's failed registry either way
         log.exception("could not dead-letter failed job %s", job.id)
     return True

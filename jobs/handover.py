@@ -13,17 +13,26 @@ flag at some ``t1 > t0``, and a drain keeps looking for ``received`` events unti
 (a waiting drain clears the flag only once it holds the lock), so two never process the
 same events at once. If a nudge fails or a drain job is lost, the events stay ``received``
 and the sweeper (``jobs.tasks.sweep_inbox``) queues a drain for them.
+
+The lock is a lease (``jobs.lease``): a killed drain's turn ends within ``lease.TTL`` seconds,
+and a drain waiting for its turn takes it over at once; a drain whose lease lapsed under it
+stops at its next commit, before processing anything more.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from typing import Any
 
 from redis import Redis
 from redis.exceptions import LockError
+
+from jobs import lease
+from sync.ingest import inbox
+from sync.store.engine import Store
 
 DRAIN_FLAG = "lifesync:inbox:drain-queued"  # set while a drain job is queued and has not started
 DRAIN_FLAG_TTL = 300  # seconds: a lost drain job does not hold back the next one for longer
@@ -31,8 +40,10 @@ DRAIN_LOCK = "lifesync:lock:inbox:drain"
 SETTLE = 0.25  # seconds: a web process nudges at most this often; a drain looks this long after it starts
 POLL = 0.05  # seconds between a settling drain's looks
 BUDGET = 60.0  # seconds a drain job processes before it hands the rest to a successor
-LOCK_TIMEOUT = 300  # seconds a crashed drain's lock outlives it; also how long a drain waits for its turn
-JOB_TIMEOUT = 2 * LOCK_TIMEOUT + int(BUDGET)  # waiting for the turn, then the budget, then the last batch
+TURN_WAIT = BUDGET + 2 * lease.TTL  # seconds a drain waits for its turn: a running drain's budget, its last batch
+JOB_TIMEOUT = int(TURN_WAIT + BUDGET) + 60  # waiting for the turn, then the budget, then the last batch
+
+log = logging.getLogger(__name__)
 
 
 def nudge(connection: Redis, *, force: bool = False) -> bool:
@@ -47,6 +58,18 @@ def nudge(connection: Redis, *, force: bool = False) -> bool:
 
     queue(INGEST, connection).enqueue_call("jobs.tasks.drain_inbox", retry=RETRY, result_ttl=600,
                                            failure_ttl=7 * 86400, timeout=JOB_TIMEOUT)
+    return True
+
+
+def drain_leftovers(connection: Redis, store: Store) -> bool:
+    """Queue a drain when events are ``received`` (stored before a crash or a restart); True when one was queued.
+
+    ``lifesync serve`` and every worker call it as they start, so those events are processed
+    at once rather than when the sweeper next looks.
+    """
+    if not inbox.received(store, 1):
+        return False
+    nudge(connection, force=True)
     return True
 
 
@@ -76,20 +99,18 @@ class Nudger:
 
 
 @contextmanager
-def drain_turn(connection: Redis, wait: float = LOCK_TIMEOUT) -> Iterator[None]:
-    """Hold the drain lock (waiting up to ``wait`` seconds for a running drain), then clear the flag.
+def drain_turn(connection: Redis, wait: float = TURN_WAIT) -> Iterator[lease.Lease]:
+    """Hold the drain's lease (waiting up to ``wait`` seconds for a running drain), then clear the flag.
 
     Raises redis's ``LockError`` when the turn does not come in time (the job is retried).
+    Every commit inside the turn is fenced by the lease (``jobs.lease.held``).
     """
-    lock = connection.lock(DRAIN_LOCK, timeout=LOCK_TIMEOUT, blocking=True, blocking_timeout=wait)
-    if not lock.acquire():
+    turn = lease.acquire(connection, DRAIN_LOCK, wait)
+    if turn is None:
         raise LockError(f"another inbox drain held {DRAIN_LOCK} for over {wait:g} s")
-    try:
+    with lease.held(turn):
         connection.delete(DRAIN_FLAG)  # events stored from now on need (and queue) a later drain
-        yield
-    finally:
-        with suppress(LockError):  # it expired (a batch ran past LOCK_TIMEOUT): the turn is over either way
-            lock.release()
+        yield turn
 
 
 def drain(connection: Redis, take: Callable[[], list[int]], process: Callable[[list[int]], Any], *,
@@ -98,20 +119,28 @@ def drain(connection: Redis, take: Callable[[], list[int]], process: Callable[[l
     """Process ``received`` events until none is left ``settle`` seconds after the turn began; how many batches.
 
     ``take`` returns the ids of a batch of received events, ``process`` processes them (and
-    marks them). Past ``budget`` seconds the rest is left to a successor job, queued here.
+    marks them). Past ``budget`` seconds the rest is left to a successor job, queued here. A
+    drain whose lease lapsed (it was frozen, or cut off from Redis) stops before its next
+    commit: the drain that took over has the rest.
     """
-    with drain_turn(connection):
-        started, batches = clock(), 0
-        while True:
-            ids = take()
-            if ids:
-                process(ids)
-                batches += 1
-                if clock() - started > budget:
-                    nudge(connection, force=True)
+    batches = 0
+    try:
+        with drain_turn(connection) as turn:
+            started = clock()
+            while True:
+                turn.ensure()
+                ids = take()
+                if ids:
+                    process(ids)
+                    batches += 1
+                    if clock() - started > budget:
+                        nudge(connection, force=True)
+                        return batches
+                    continue
+                left = started + settle - clock()
+                if left <= 0:
                     return batches
-                continue
-            left = started + settle - clock()
-            if left <= 0:
-                return batches
-            sleep(min(left, POLL))
+                sleep(min(left, POLL))
+    except lease.LeaseLost as exc:
+        log.warning("inbox drain stopped after %d batches: %s", batches, exc)
+        return batches

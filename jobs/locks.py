@@ -1,8 +1,10 @@
-"""A lock per (connection, object): two runs of the same sync never overlap.
+"""A lock per (connection, object): two runs of the same sync, dispatch or automation never overlap.
 
-A Redis lock (redis-py's ``Lock``: ``SET NX PX`` with a random token, released only by its
-owner) that expires on its own after ``timeout`` seconds, so a crashed worker cannot block
-the sync forever. A run that finds the lock taken does nothing and reports it skipped.
+The lock is a lease (``jobs.lease``): renewed every few seconds while the run lives, lapsing
+within seconds of its holder's death, and fencing every commit of the run. A run that finds
+the lock taken does nothing and reports it skipped; a run whose lease lapsed under it (it was
+frozen or cut off from Redis for longer than the lease) stops at its next commit and reports
+that, leaving the rest to the next run.
 
 Embedded mode (no ``REDIS_URL``) has one in-process store per process, so its Redis lock only
 keeps apart the runs of one process: ``lifesync sync hubspot`` typed in a terminal would not
@@ -22,9 +24,9 @@ from typing import Any
 
 import psycopg
 from redis import Redis
-from redis.exceptions import LockError
 from sqlalchemy import make_url
 
+from jobs.lease import Lease, LeaseLost, held, try_acquire
 from sync.settings import Settings
 from sync.store.sqlite_lock import lock_path
 
@@ -34,8 +36,6 @@ except ImportError:  # pragma: no cover - not POSIX: embedded runs are kept apar
     fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
-
-DEFAULT_TIMEOUT = 600  # seconds; a lock outlives its holder at most this long
 
 
 def lock_key(connection_name: str, obj: str) -> str:
@@ -82,34 +82,36 @@ def _database_lock(database_url: str, key: str) -> Iterator[bool]:
 
 
 @contextmanager
-def sync_lock(redis: Redis, connection_name: str, obj: str, timeout: int = DEFAULT_TIMEOUT,
-              scope: str | None = None) -> Iterator[bool]:
-    """Hold the lock of (connection, object) inside the block; yields False (holding nothing) when taken.
+def sync_lock(redis: Redis, connection_name: str, obj: str, scope: str | None = None) -> Iterator[Lease | None]:
+    """Hold the lease of (connection, object) inside the block, fencing its commits; None (holding nothing) when taken.
 
     ``scope`` (``host_scope``: embedded mode) adds the database's own lock, which other processes see.
     """
     key = lock_key(connection_name, obj)
     with ExitStack() as stack:
         if scope is not None and not stack.enter_context(_database_lock(scope, key)):
-            yield False
+            yield None
             return
-        lock = redis.lock(key, timeout=timeout, blocking=False)
-        held = lock.acquire(blocking=False)
-        try:
-            yield held
-        finally:
-            if held:
-                try:
-                    lock.release()
-                except LockError:  # it expired while we ran: someone else may hold it now; leave it
-                    log.warning("lock %s expired before the run ended (timeout %ss)", lock.name, timeout)
+        lease = try_acquire(redis, key)
+        if lease is None:
+            yield None
+            return
+        with held(lease):
+            yield lease
 
 
 def run_locked(redis: Redis, connection_name: str, obj: str, work: Callable[[], Any],
-               timeout: int = DEFAULT_TIMEOUT, scope: str | None = None) -> dict[str, Any]:
-    """Run ``work`` under the lock: ``{"skipped": False, "result": ...}``, or skipped when another run holds it."""
-    with sync_lock(redis, connection_name, obj, timeout, scope) as held:
-        if not held:
+               scope: str | None = None) -> dict[str, Any]:
+    """Run ``work`` under the lock: ``{"skipped": False, "result": ...}``, or skipped when another run holds it.
+
+    A run whose lease lapsed mid-way ends at its next commit with ``{"skipped": False, "lost": reason}``.
+    """
+    with sync_lock(redis, connection_name, obj, scope) as lease:
+        if lease is None:
             log.info("%s %s: skipped, another run holds the lock", connection_name, obj)
             return {"skipped": True, "reason": f"another run of {connection_name} {obj} is in progress"}
-        return {"skipped": False, "result": work()}
+        try:
+            return {"skipped": False, "result": work()}
+        except LeaseLost as exc:
+            log.warning("%s %s: stopped: %s", connection_name, obj, exc)
+            return {"skipped": False, "lost": str(exc)}

@@ -21,6 +21,7 @@ from rq.cron import CronJob, CronScheduler
 
 from jobs import tasks
 from jobs.connection import redis_connection
+from jobs.supervise import run_supervised
 from sync.config.schedule import ScheduledJob, load_schedule
 from sync.settings import Settings
 
@@ -51,8 +52,19 @@ def build_cron(connection: Redis, entries: Sequence[ScheduledJob], logging_level
 
 
 def run_scheduler(settings: Settings) -> None:
-    """Run rq's cron scheduler on REDIS_URL until interrupted."""
-    build_cron(redis_connection(settings), load_schedule(settings.config_dir), settings.log_level).start()
+    """Run rq's cron scheduler on REDIS_URL until interrupted, reconnecting after a Redis outage (``jobs.supervise``).
+
+    rq's ``start`` returns only when stopped (SIGTERM, Ctrl-C); an outage raises out of it,
+    and the same scheduler (its entries' next run times kept) starts again once Redis answers.
+    """
+    connection = redis_connection(settings)
+    cron = build_cron(connection, load_schedule(settings.config_dir), settings.log_level)
+
+    def once() -> bool:
+        cron.start()
+        return True
+
+    run_supervised(once, "lifesync scheduler", connection.ping)
 
 
 class EmbeddedCron:

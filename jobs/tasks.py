@@ -6,8 +6,6 @@ from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
-from rq import get_current_job
-
 from sync.config import load_config
 from sync.ingest import automation, inbox
 from sync.ingest.pipeline import IngestResult
@@ -44,18 +42,16 @@ def context() -> tuple[Settings, Store, Any]:
     return settings, _store(settings.database_url), _config(settings.config_dir)
 
 
-def store() -> Store:
-    """The database of this worker process (no configuration loaded)."""
-    return _store(Settings.from_env().database_url)
+def store(settings: Settings | None = None) -> Store:
+    """The database of this worker process, or of ``settings`` (no configuration loaded)."""
+    return _store((settings or Settings.from_env()).database_url)
 
 
 def _locked(settings: Settings, obj: str, work: Any) -> dict[str, Any]:
     from jobs.connection import redis_connection
-    from jobs.locks import DEFAULT_TIMEOUT, host_scope, run_locked
+    from jobs.locks import host_scope, run_locked
 
-    job = get_current_job()
-    timeout = max(int(job.timeout or 0), DEFAULT_TIMEOUT) if job is not None else DEFAULT_TIMEOUT
-    return run_locked(redis_connection(settings), "lifesync", obj, work, timeout=timeout, scope=host_scope(settings))
+    return run_locked(redis_connection(settings), "lifesync", obj, work, scope=host_scope(settings))
 
 
 def drain_inbox() -> dict[str, int]:
@@ -76,17 +72,21 @@ def drain_inbox() -> dict[str, int]:
     return total.as_dict()
 
 
-def sweep_inbox(older_than_seconds: int = 300) -> int:
+def sweep_inbox(older_than_seconds: float | None = None) -> int:
     """Queue a drain when events wait longer than they should (a nudge or job was lost); how many wait.
 
-    A drain that is running (a long backlog) keeps going until the inbox is empty, or hands
-    the rest to a successor: it gets no extra drain queued behind it.
+    "Longer than they should" is one drain lease (``jobs.lease.TTL``) by default: an event is
+    nudged within ``handover.SETTLE`` of being stored, and a drain that held the lease when it
+    arrived either takes it or dies, its lease then lapsing within that time. A drain that is
+    running (its lease is live: renewed) keeps going until the inbox is empty, or hands the
+    rest to a successor: it gets no extra drain queued behind it.
     """
     from jobs.connection import redis_connection
     from jobs.handover import DRAIN_LOCK, nudge
+    from jobs.lease import TTL
 
     settings, store, _ = context()
-    ids = inbox.pending(store, timedelta(seconds=older_than_seconds))
+    ids = inbox.pending(store, timedelta(seconds=TTL if older_than_seconds is None else older_than_seconds))
     connection = redis_connection(settings)
     if ids and not connection.exists(DRAIN_LOCK):
         nudge(connection, force=True)

@@ -16,7 +16,11 @@ def register(main: click.Group) -> None:
     @click.option("--destination", "name", default=None, help="Only this destination of conversions.yaml.")
     @click.option("--dry-run", is_flag=True, help="Build and check every pending event; send and change nothing.")
     def dispatch_cmd(name: str | None, dry_run: bool) -> None:
-        """Send every pending conversion to its ad-network destinations (what the dispatch job does)."""
+        """Send every pending conversion to its ad-network destinations (what the dispatch job does).
+
+        A destination whose scheduled dispatcher is sending right now is skipped (it holds that
+        destination's lock), and says so.
+        """
         from sync.attribution.configure import destination_configs
         from sync.attribution.dispatch import dispatch_all
         from sync.attribution.networks import sender_for
@@ -33,11 +37,22 @@ def register(main: click.Group) -> None:
             raise click.ClickException("no conversion destination is enabled: set the credentials of one of "
                                        f"{', '.join(known) or 'the destinations in conversions.yaml'} "
                                        "(lifesync settings lists them)")
+        from jobs.connection import redis_connection
+        from jobs.locks import host_scope, run_locked
+
         out: dict[str, Any] = {}
+        redis = redis_connection(settings)
         with context.opened_store(settings) as store:
             for dest_name, dest in sorted(destinations.items()):
-                if name is None or dest_name == name:
-                    out[dest_name] = dispatch_all(store, dest, sender_for(dest), dry_run=dry_run).as_dict()
+                if name is not None and dest_name != name:
+                    continue
+                if dry_run:  # sends and changes nothing: no need to wait for the dispatcher
+                    out[dest_name] = dispatch_all(store, dest, sender_for(dest), dry_run=True).as_dict()
+                    continue
+                # the scheduled dispatcher's lock: one sender per destination at a time
+                ran = run_locked(redis, "lifesync", f"dispatch_{dest_name}",
+                                 lambda d=dest: dispatch_all(store, d, sender_for(d)).as_dict(), host_scope(settings))
+                out[dest_name] = ran.get("result", ran)  # or why it did not run, or stopped
         context.dump(out)
 
     @main.command("diagnostics")

@@ -42,6 +42,7 @@ def register(main: click.Group) -> None:
     def sync_cmd(connection: str, object_name: str | None, full: bool, no_push: bool) -> None:
         """Pull CONNECTION (hubspot, salesforce, or hubspot/<name>) and write back what it lacks."""
         from jobs.connection import redis_connection
+        from jobs.lease import LeaseLost
         from jobs.locks import host_scope, sync_lock
         from sync.crm.run import lock_name, parse_connection, sync_connection
 
@@ -49,14 +50,18 @@ def register(main: click.Group) -> None:
         system, conn = parse_connection(connection)
         progress = _ProgressLine()
         redis = redis_connection(settings)
-        with context.opened_store(settings) as store, sync_lock(redis, "lifesync", lock_name(system, conn), 6 * 3600,
-                                                                host_scope(settings)) as held:
-            if not held:
+        with context.opened_store(settings) as store, sync_lock(redis, "lifesync", lock_name(system, conn),
+                                                                host_scope(settings)) as lease:
+            if lease is None:
                 raise click.ClickException(f"another run of {connection} (a scheduled sync or write-back) holds its "
                                            "lock; try again when it has finished")
-            report = sync_connection(system, conn, settings=settings, store=store, config=context.load_config(settings),
-                                     redis=redis, objects=[object_name] if object_name else None,
-                                     full=full, push=not no_push, progress=progress, check_mappings=True)
+            try:
+                report = sync_connection(system, conn, settings=settings, store=store,
+                                         config=context.load_config(settings), redis=redis,
+                                         objects=[object_name] if object_name else None, full=full, push=not no_push,
+                                         progress=progress, check_mappings=True)
+            except LeaseLost as exc:  # what was committed stays; the next run resumes from its cursor
+                raise click.ClickException(f"stopped: {exc}; what was committed stays, the next run goes on") from None
         progress.done()
         context.dump(report)
 

@@ -207,12 +207,18 @@ def serve_cmd(host: str, port: int, workers: int) -> None:
 
     With REDIS_URL: gunicorn serving the web app only (run `lifesync worker` beside it).
     Without: web app, worker and sweeper in this one process on an embedded store.
+    Either way, webhook events stored but not processed before (a crash) are drained at start-up.
     """
     settings = context.settings()
     if settings.redis_url:
+        from jobs.worker import resume_inbox
         from sync.store.engine import open_store
 
-        open_store(settings.database_url).dispose()  # migrate once (and fail here) before workers start
+        store = open_store(settings.database_url)  # migrate once (and fail here) before workers start
+        try:
+            resume_inbox(settings, store)  # events stored before a crash are drained now, not at the next sweep
+        finally:
+            store.dispose()
         os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--config", "python:jobs.gunicorn_conf",  # noqa: S606
                                    "--bind", f"{host}:{port}", "--workers", str(workers), "--access-logfile", "-",
                                    "jobs.wsgi:app"])

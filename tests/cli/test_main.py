@@ -298,3 +298,26 @@ def test_mappings_preview_with_a_broken_mapping_names_its_file_and_line(cli, tmp
     broken.write_text("source: hubspot\nobject: contacts\nfields: [unclosed\n")
     res = cli("mappings", "preview", str(broken), '{"id": "1"}')
     assert res.exit_code == 1 and f"the mapping file has errors:\n{broken}:" in res.output, res.output
+
+
+@pytest.mark.parametrize("settings", ["redis"], indirect=True)
+def test_serve_with_redis_queues_a_drain_for_waiting_events_before_gunicorn_starts(settings, cli, store, monkeypatch):
+    import os
+
+    from jobs.connection import redis_connection
+    from jobs.queues import INGEST, queue
+    from sync.connectors.events import InboundEvent
+    from sync.ingest.inbox import store_events
+
+    store_events(store, [InboundEvent("generic", "order", "o-1", {"id": "o-1"})])  # stored before a crash
+    started: list[list[str]] = []
+
+    def execvp(file, args):
+        started.append(args)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(os, "execvp", execvp)
+    assert cli("serve").exit_code == 0
+    assert started and started[0][-1] == "jobs.wsgi:app"
+    [job] = queue(INGEST, redis_connection(settings)).jobs
+    assert job.func_name == "jobs.tasks.drain_inbox"

@@ -46,3 +46,25 @@ def test_serve_end_to_end(store, database_url, tmp_path):
         assert doc["touchpoints"][0]["click_ids"]["ctwa_clid"].startswith("ARAk")
         with store.transaction() as s:
             assert list(s.scalars(select(model.RawEvent.status))) == ["processed"]  # the forged one left nothing
+
+
+def test_serve_drains_events_a_killed_run_left_at_start_up(store, database_url, tmp_path):
+    """Events stored, never processed (the previous serve was killed): drained at start-up, with no sweep to help."""
+    from sync.connectors.events import InboundEvent
+    from sync.ingest.inbox import store_events
+
+    value = whatsapp_value()
+    store_events(store, [InboundEvent("whatsapp", "message", value["messages"][0]["id"], value)])
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "schedule.yaml").write_text("jobs:\n  sweep: {task: sweep_inbox, every: 60, enabled: false}\n")
+    env = {**os.environ, "DATABASE_URL": database_url, "LIFESYNC_WHATSAPP_APP_SECRET": "wa-secret",
+           "LIFESYNC_LOG_LEVEL": "WARNING", "LIFESYNC_CONFIG_DIR": str(config)}
+    env.pop("REDIS_URL", None)
+    with lifesync_serve(env, tmp_path):
+        deadline, status = time.monotonic() + 60, None
+        while time.monotonic() < deadline and status != "processed":
+            with store.transaction() as s:
+                status = s.scalar(select(model.RawEvent.status))
+            time.sleep(0.2)
+    assert status == "processed"

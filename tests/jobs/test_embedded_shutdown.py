@@ -6,6 +6,7 @@ import signal
 import threading
 
 from conftest import REDIS_TEST_URL
+from rq import SimpleWorker
 from rq.worker import WorkerStatus
 
 from jobs import connection as embedded
@@ -40,6 +41,6 @@ def test_a_warm_shutdown_request_makes_no_store_call_from_the_signal_handler(dat
     assert worker._stop_requested  # the job in progress finishes, then the worker stops
 
 
-def test_with_real_redis_the_worker_is_rqs_own(database_url):
+def test_with_real_redis_the_worker_is_rqs_simple_worker_not_the_embedded_one(database_url):
     worker = make_worker(Settings.from_env({"DATABASE_URL": database_url, "REDIS_URL": REDIS_TEST_URL}))
-    assert type(worker).__name__ == "SimpleWorker"
+    assert isinstance(worker, SimpleWorker) and not isinstance(worker, EmbeddedWorker)

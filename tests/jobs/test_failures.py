@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from rq import Retry
 from rq.job import Job
 from sqlalchemy import select
 from support import failing_jobs
 
+from jobs.failures import ABANDONED
 from jobs.queues import MAINTENANCE, SYNC, queue, replay_job
 from jobs.worker import run
 from sync.ingest import deadletter
@@ -108,3 +111,35 @@ def test_cli_replay_of_a_job_letter_queues_it_under_its_deterministic_id(setting
     result = deadletter.replay(store, None, [letter.id], enqueue_job=replay_job(redis))
     assert result.replayed == [letter.id]
     assert queue(MAINTENANCE, redis).job_ids == [f"lifesync-replay-{letter.id}"]
+
+
+def _abandon(redis, job: Job) -> None:
+    """What a worker killed while running ``job`` leaves behind, found by rq's registry cleanup later."""
+    from rq import SimpleWorker
+    from rq.registry import StartedJobRegistry
+
+    from jobs.failures import dead_letter_handler
+
+    q = queue(job.origin, redis)
+    worker = SimpleWorker([q], connection=redis)
+    worker.prepare_execution(job)  # rq's own steps up to running the job ...
+    worker.prepare_job_execution(job)
+    job.refresh()
+    assert job.get_status() == "started"  # ... and then the worker is gone
+    StartedJobRegistry(queue=q).cleanup(timestamp=time.time() + 86400, exception_handlers=[dead_letter_handler])
+    job.refresh()
+
+
+def test_a_job_whose_worker_was_killed_is_retried_not_dead_lettered(settings, redis, store):
+    job = queue(SYNC, redis).enqueue_call("jobs.tasks.drain_inbox", retry=Retry(max=1, interval=60))
+    _abandon(redis, job)
+    assert (job.get_status(), job.retries_left, letters(store)) == ("scheduled", 0, [])
+    _abandon(redis, job)  # killed on every attempt: that is worth a look
+    [letter] = letters(store)
+    assert letter.reason == ABANDONED and letter.record_id == job.id
+
+
+def test_a_scheduled_job_whose_worker_was_killed_waits_for_its_next_run(settings, redis, store):
+    job = queue(MAINTENANCE, redis).enqueue_call("jobs.tasks.sweep_inbox", meta={"schedule": "inbox-sweep"})
+    _abandon(redis, job)
+    assert (job.get_status(), letters(store)) == ("failed", [])
