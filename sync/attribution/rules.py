@@ -26,6 +26,25 @@ the event ids of the entries it (and the contacts merged into it) already had. W
 history has more entries than that, the newest entries whose ids are not among them convert;
 entering a stage again later (reactivated after going cold) is such a new entry.
 
+**Entries that moved or vanished: conversions that converge.** The same records can arrive in
+any order, and the history converges (an entry into a stage is dated by the earliest signal that
+made it), so the conversions must converge with it. Per stage, the entries the contact already
+had (``before``) that the history no longer has (*vanished*) are paired, oldest with oldest,
+with the history's entries not known yet: such an entry *moved* (a late record dated it earlier,
+or gave it another cause), and ``stage_changes`` reports its row with ``replaces``: the event id
+it had. Unknown entries left over are new conversions (a re-entry, as above); vanished ids left
+over are *withdrawn* (an earlier report made the contact skip the stage: had the records come
+the other way round, it would never have entered it). A moved entry whose new cause does not
+count (a ``sources`` rule, a record carrying the kind itself) withdraws the old id too. The
+writer (``sync.ingest.moved_conversions``) re-keys, retracts or — when the conversion was already
+delivered — keeps it with a note.
+
+Why the new event id is the converged entry's digest and not "kind + stage + n-th entry": such
+an id needs a contact-stable anchor and there is none — the contact's database id changes on a
+merge, and which identities it had when its first record arrived depends on the order. The
+entry's own cause (time, source, record, signal) is what every order agrees on once all records
+are in, so the re-keyed id is the one the other order made directly.
+
 **No double counting.** A record that itself carries a conversion of kind K (a won deal, a
 paid order) and moves the contact into a stage whose rule says K does not produce a second,
 stage-derived K (``record_kinds``). An ``on_stage`` rule may be limited to some ``sources``.
@@ -123,12 +142,33 @@ def entry_ids(transitions: Iterable[Transition], rules: ConversionRules,
     return {stage: [e.event_id for e in found] for stage, found in _entries(transitions, rules, signals).items()}
 
 
-def stage_conversions(
+@dataclass(frozen=True)
+class StageChanges:
+    """What a contact's history changes in its stage conversions.
+
+    ``rows``: conversions of new entries. ``moved``: rows of entries the contact already had
+    that now have another cause, each with ``replaces``: the event id the entry had before.
+    ``withdrawn``: ``{"contact", "replaces"}`` naming the event ids of entries the history no
+    longer has.
+    """
+
+    rows: list[dict[str, Any]]
+    moved: list[dict[str, Any]]
+    withdrawn: list[dict[str, Any]]
+
+
+def stage_conversions(transitions: Iterable[Transition], rules: ConversionRules, contact_key: Any,
+                      **kwargs: Any) -> list[dict[str, Any]]:
+    """Conversion rows for the new entries into stages with an on_stage rule (``stage_changes(...).rows``)."""
+    return stage_changes(transitions, rules, contact_key, **kwargs).rows
+
+
+def stage_changes(
     transitions: Iterable[Transition], rules: ConversionRules, contact_key: Any, *,
     signals: Iterable[StageSignal] = (), attributes: Mapping[str, Any] | None = None,
     before: Iterable[Mapping[str, Iterable[str]]] = (), record_kinds: Mapping[str, Iterable[str]] | None = None,
-) -> list[dict[str, Any]]:
-    """Conversion rows for the new entries into stages with an on_stage rule.
+) -> StageChanges:
+    """Conversion rows for the new entries into stages with an on_stage rule, and for the moved ones.
 
     ``transitions``: the contact's whole history, oldest first. ``signals``: its stage signals
     (to find each transition's cause). ``attributes``: its winning field values
@@ -139,31 +179,46 @@ def stage_conversions(
     stage-derived duplicate of those).
     """
     if not rules.on_stage:
-        return []
+        return StageChanges([], [], [])
     attributes = attributes or {}
-    known_ids: dict[str, set[str]] = {}
+    known_ids: dict[str, list[str]] = {}  # in history order, histories one after the other
     for history in before:
         for stage, ids in history.items():
-            known_ids.setdefault(stage, set()).update(ids)
+            known = known_ids.setdefault(stage, [])
+            known += [i for i in ids if i not in known]
     record_kinds = record_kinds or {}
     rows: list[dict[str, Any]] = []
+    moved: list[dict[str, Any]] = []
+    withdrawn: list[str] = []
     for stage, found in _entries(transitions, rules, signals).items():
-        known = known_ids.get(stage, set())
-        gained = len(found) - len(known)
-        if gained <= 0:
-            continue
-        for e in [e for e in found if e.event_id not in known][-gained:]:  # the newest unknown entries
-            t, rule = e.transition, e.rule
-            if rule.sources and t.source not in rule.sources:
-                continue
-            if rule.kind in record_kinds.get(e.reason, ()):
-                continue
-            rows.append({
-                "event_id": e.event_id, "contact": contact_key, "kind": rule.kind, "occurred_at": t.at,
-                "source": t.source, "object": f"{STAGE_OBJECT_PREFIX}{stage}"[:64],
-                "record_id": (e.reason or t.reason or "-")[:255], **stage_values(rule, attributes),
-            })
-    return sorted(rows, key=lambda r: (r["occurred_at"], r["event_id"]))
+        known = known_ids.pop(stage, [])
+        unknown = [e for e in found if e.event_id not in known]
+        vanished = [i for i in known if i not in {e.event_id for e in found}]
+        pairs = list(zip(vanished, unknown, strict=False))  # oldest with oldest: the later unknown ones are new
+        rows += [row for e in unknown[len(pairs):] if (row := _row(e, stage, contact_key, attributes, record_kinds))]
+        withdrawn += vanished[len(pairs):]
+        for old, e in pairs:
+            if (row := _row(e, stage, contact_key, attributes, record_kinds)) is None:
+                withdrawn.append(old)  # the entry's new cause does not count: its conversion goes
+            else:
+                moved.append({**row, "replaces": old})
+    withdrawn += [i for ids in known_ids.values() for i in ids]  # stages no longer entered at all
+    order = lambda r: (r["occurred_at"], r["event_id"])  # noqa: E731
+    return StageChanges(sorted(rows, key=order), sorted(moved, key=order),
+                        [{"contact": contact_key, "replaces": i} for i in sorted(withdrawn)])
+
+
+def _row(e: _Entry, stage: str, contact_key: Any, attributes: Mapping[str, Any],
+         record_kinds: Mapping[str, Iterable[str]]) -> dict[str, Any] | None:
+    """The conversion row of one entry, None when its rule does not count it."""
+    t, rule = e.transition, e.rule
+    if rule.sources and t.source not in rule.sources:
+        return None
+    if rule.kind in record_kinds.get(e.reason, ()):
+        return None
+    return {"event_id": e.event_id, "contact": contact_key, "kind": rule.kind, "occurred_at": t.at,
+            "source": t.source, "object": f"{STAGE_OBJECT_PREFIX}{stage}"[:64],
+            "record_id": (e.reason or t.reason or "-")[:255], **stage_values(rule, attributes)}
 
 
 def stage_values(rule: StageRule, attributes: Mapping[str, Any]) -> dict[str, Any]:

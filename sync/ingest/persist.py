@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from sync.config.types import LifecycleConfig
 from sync.crm.plan import plan
 from sync.ingest.adjustments import write_adjustments
+from sync.ingest.moved_conversions import follow_moves
 from sync.outbox.effects import Effects
 from sync.outbox.rows import conversion_row
 from sync.outbox.targets import stage_outbox_rows
@@ -135,6 +136,7 @@ class Writes:
     conversions: list[dict[str, Any]] = field(default_factory=list)
     adjustments: list[dict[str, Any]] = field(default_factory=list)  # retractions/restatements (ingest.adjustments)
     destinations: dict[str, tuple[str, ...]] = field(default_factory=dict)  # event id → where it is queued
+    moved: list[dict[str, Any]] = field(default_factory=list)  # stage entries moved (ingest.moved_conversions)
     merges: list[dict[str, Any]] = field(default_factory=list)
     conflicts: list[dict[str, Any]] = field(default_factory=list)
 
@@ -216,10 +218,11 @@ def plan_writes(ws: Workspace, allocate: Callable[[int], list[int]]) -> Writes:
     w.activities = resolved(ws.activities)
     w.conversions = list({row["event_id"]: row for row in resolved(ws.conversions)}.values())  # one row per id
     w.adjustments = resolved(ws.adjustments)
+    w.moved = resolved(ws.moved_conversions)
     if ws.conversion_destinations:
         w.destinations = {row["event_id"]: ws.conversion_rules.destinations_for(row["kind"],
                                                                                 ws.conversion_destinations)
-                          for row in w.conversions}
+                          for row in w.conversions + [m for m in w.moved if "event_id" in m]}
     w.merges = [{"kept_contact_id": cid(m["kept"]), "merged_contact_id": m["merged"] if isinstance(m["merged"], int)
                  else cid(m["merged"]), "via": m["via"], "source": m["source"], "record_id": m["record_id"][:255]}
                 for m in ws.merges]
@@ -273,8 +276,11 @@ def write(session: Session, w: Writes) -> None:
     insert_ignore(session, model.Outbox, w.outbox, ["idempotency_key"])
     insert_ignore(session, model.Touchpoint, w.touchpoints, ["key"])
     insert_ignore(session, model.Activity, w.activities, ["key"])
+    # stage conversions follow their moved entries (or keep a note); one whose old id was never stored is new
+    conversions = list({r["event_id"]: r for r in w.conversions + follow_moves(session, w.moved, model.utcnow())}
+                       .values())
     # events not stored yet cannot collide (only reconcile transactions write them): plain inserts
-    fresh_events, stored_events = _split_conversions(session, w.conversions)
+    fresh_events, stored_events = _split_conversions(session, conversions)
     insert_rows(session, model.ConversionEvent, fresh_events)
     upsert(session, model.ConversionEvent, stored_events, ["event_id"],
            ["value", "currency", "order_id", "occurred_at"])

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sync.attribution.adjustments import adjustment_key
-from sync.attribution.rules import entry_ids, sets_stage_signal, stage_conversions
+from sync.attribution.rules import entry_ids, sets_stage_signal, stage_changes
 from sync.config.conversions import NO_RULES, ConversionRules
 from sync.config.types import LifecycleConfig
 from sync.errors import ReconcileError
@@ -49,11 +49,13 @@ class Workspace:
     activities: list[dict[str, Any]] = field(default_factory=list)
     conversions: list[dict[str, Any]] = field(default_factory=list)
     adjustments: list[dict[str, Any]] = field(default_factory=list)  # retractions/restatements of conversions
+    moved_conversions: list[dict[str, Any]] = field(default_factory=list)  # rows that "replaces" an id, or withdraw it
     merges: list[dict[str, Any]] = field(default_factory=list)
     conflicts: list[dict[str, Any]] = field(default_factory=list)
     _new: int = 0
     _record_kinds: dict[str, set[str]] = field(default_factory=dict)  # signal reason → kinds its record carries
     _stage_rows: dict[Key, list[dict[str, Any]]] = field(default_factory=dict)  # stage conversions per contact
+    _moved_rows: dict[Key, list[dict[str, Any]]] = field(default_factory=dict)  # moved stage entries per contact
     _entered: dict[Key, dict[str, list[str]]] = field(default_factory=dict)  # a loaded contact's stage entries
 
     # ---- loading -------------------------------------------------------------------
@@ -346,7 +348,10 @@ class Workspace:
 
         Recomputed from the latest history on each patch, replacing the rows an earlier patch
         made for the contact or a contact merged into it: a batch's rows do not depend on the
-        order of its records. The entries these contacts had when loaded converted then.
+        order of its records. The entries these contacts had when loaded converted then; one of
+        them now with another cause (a late record moved it earlier) or gone from the history is
+        in ``moved_conversions`` (a row that ``replaces`` the old event id, or only ``contact`` and
+        ``replaces``: withdrawn; see ``sync.attribution.rules``), replaced the same way.
         """
         if not self.conversion_rules.on_stage:
             return
@@ -354,12 +359,20 @@ class Workspace:
         stale = {id(row) for key in keys for row in self._stage_rows.pop(key, ())}
         if stale:
             self.conversions[:] = [row for row in self.conversions if id(row) not in stale]
-        if changed and (rows := stage_conversions(
-                state.transitions, self.conversion_rules, state.key, signals=state.signals,
-                attributes=state.attributes, before=[self._entered_when_loaded(k) for k in keys],
-                record_kinds=self._record_kinds)):
-            self._stage_rows[state.key] = rows
-            self.conversions.extend(rows)
+        stale = {id(row) for key in keys for row in self._moved_rows.pop(key, ())}
+        if stale:
+            self.moved_conversions[:] = [row for row in self.moved_conversions if id(row) not in stale]
+        if not changed:
+            return
+        found = stage_changes(state.transitions, self.conversion_rules, state.key, signals=state.signals,
+                              attributes=state.attributes, before=[self._entered_when_loaded(k) for k in keys],
+                              record_kinds=self._record_kinds)
+        if found.rows:
+            self._stage_rows[state.key] = found.rows
+            self.conversions.extend(found.rows)
+        if moved := found.moved + found.withdrawn:
+            self._moved_rows[state.key] = moved
+            self.moved_conversions.extend(moved)
 
     def _entered_when_loaded(self, key: Key) -> dict[str, list[str]]:
         """Event ids of the stage entries a contact had when it was loaded (none for a new contact)."""

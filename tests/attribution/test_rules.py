@@ -15,6 +15,7 @@ from sync.attribution.rules import (
     entries,
     entry_ids,
     sets_stage_signal,
+    stage_changes,
     stage_conversions,
     stage_event_id,
     stage_values,
@@ -85,6 +86,28 @@ def test_a_stage_corrected_to_an_earlier_time_is_not_a_new_conversion():
     [first] = stage_conversions(late[0], RULES, 1, signals=late[1])
     assert first["occurred_at"] == at(5)
     assert stage_conversions(early[0], RULES, 1, signals=early[1], before=[entry_ids(late[0], RULES, late[1])]) == []
+
+
+def test_an_entry_moved_earlier_replaces_the_known_id_with_the_converged_one():
+    late = history(sig(5, "hubspot", "New Lead", "hubspot contacts 1"))
+    early = history(*late[1], sig(2, "salesforce", "New Lead", "salesforce Lead 00Q1"))
+    [old] = stage_conversions(late[0], RULES, 1, signals=late[1])
+    [direct] = stage_conversions(early[0], RULES, 1, signals=early[1])  # the other order, in one go
+    found = stage_changes(early[0], RULES, 1, signals=early[1], before=[entry_ids(late[0], RULES, late[1])])
+    assert (found.rows, found.withdrawn) == ([], [])
+    [moved] = found.moved
+    assert moved == {**direct, "replaces": old["event_id"]}
+    assert (moved["occurred_at"], moved["source"]) == (at(2), "salesforce")
+
+
+def test_an_entry_the_history_no_longer_has_is_withdrawn():
+    late = history(sig(5, "hubspot", "New Lead", "hubspot contacts 1"))
+    skipped = history(*late[1], sig(2, "salesforce", "Hot Lead", "salesforce Lead 00Q1"))  # New Lead@5 is backwards
+    assert [t.to_stage for t in skipped[0]] == ["Hot Lead"]
+    [old] = stage_conversions(late[0], RULES, 1, signals=late[1])
+    found = stage_changes(skipped[0], RULES, 1, signals=skipped[1], before=[entry_ids(late[0], RULES, late[1])])
+    assert [r["kind"] for r in found.rows] == ["qualified_lead"] and found.moved == []
+    assert found.withdrawn == [{"contact": 1, "replaces": old["event_id"]}]
 
 
 def test_an_entry_gained_before_the_known_ones_is_the_one_converted():
