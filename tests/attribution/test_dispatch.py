@@ -3,21 +3,28 @@ duplicate refusal counts as delivered before, and each batch's commit is fenced 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from conftest import REDIS_TEST_URL
 from redis import Redis
+from sqlalchemy import func, select, update
 from support.conversions import seed, statuses
 from support.crm import settings_for
 
 from jobs.locks import lock_key, run_locked
+from sync.attribution.adjust_dispatch import dispatch_adjustments
 from sync.attribution.configure import destination_configs
 from sync.attribution.dispatch import dispatch_all
-from sync.attribution.networks import sender_for
+from sync.attribution.networks import network_for, sender_for
 from sync.config import load_config
+from sync.outbox.rows import adjustment_row
 from sync.reports.delivery import delivery
 from sync.sandbox.ads.google_ads import GoogleAdsSandbox
 from sync.sandbox.ads.meta import MetaSandbox
 from sync.sandbox.server import SandboxServer
+from sync.store import model
+from sync.store.sql import insert_rows
 
 CONFIG = load_config(None)
 BATCH = 20  # the senders' max_batch here: three batches of 60 events, as 6,000 go out at Google's 2,000
@@ -121,3 +128,35 @@ def test_each_batch_commit_is_fenced_by_the_dispatch_lease(google, store):
     assert sandbox.requests == 2
     assert statuses(store, "google") == {"sent": BATCH, "pending": 2 * BATCH}  # batch 2's record was refused
     redis.delete(key)
+
+
+def test_adjustments_record_each_batch_too_a_crash_resends_only_the_batch_in_flight(google, store, monkeypatch):
+    sandbox, dest = google
+    event_ids = seed(store, 3 * BATCH, destinations=("google",))
+    assert dispatch_all(store, dest, sender_for(dest)).sent == 3 * BATCH
+    now = model.utcnow()
+    with store.transaction() as s:  # every sale refunded: one retraction each for Google
+        s.execute(update(model.ConversionEvent).values(retracted_at=now, adjusted_at=now))
+        insert_rows(s, model.Outbox, [{**adjustment_row("google", i, event_id, f"refund-{i}"), "status": "pending",
+                                       "created_at": now, "available_at": now}
+                                      for i, event_id in enumerate(event_ids, start=1)])
+    net = network_for(dest)
+    crash = {"after": 2}
+
+    def crashing_sender(dest, session):
+        return CrashingSender(net.adjust.sender(dest, session), after=crash["after"])
+
+    adjusting = replace(net, adjust=replace(net.adjust, sender=crashing_sender))
+    monkeypatch.setattr("sync.attribution.adjust_dispatch.network_for", lambda _dest: adjusting)
+    with pytest.raises(Crash):
+        dispatch_adjustments(store, dest, sender_for(dest))
+    assert len(sandbox.adjustment_ledger.retracted) == 2 * BATCH
+    with store.transaction() as s:
+        adjusted = dict(s.execute(select(model.Outbox.status, func.count()).where(model.Outbox.kind == "adjustment")
+                                  .group_by(model.Outbox.status)).all())
+    assert adjusted == {"sent": BATCH, "pending": 2 * BATCH}  # batch 1 recorded; batch 2 was in flight
+    crash["after"] = None
+    counts, requests = dispatch_adjustments(store, dest, sender_for(dest))
+    assert requests == 2  # batch 2 again (Google: CONVERSION_ALREADY_RETRACTED) and batch 3
+    assert counts == {"sent": BATCH, "delivered_before": BATCH}
+    assert len(sandbox.adjustment_ledger.retracted) == 3 * BATCH
