@@ -160,3 +160,20 @@ def test_adjustments_record_each_batch_too_a_crash_resends_only_the_batch_in_fli
     assert requests == 2  # batch 2 again (Google: CONVERSION_ALREADY_RETRACTED) and batch 3
     assert counts == {"sent": BATCH, "delivered_before": BATCH}
     assert len(sandbox.adjustment_ledger.retracted) == 3 * BATCH
+
+
+def test_data_manager_duplicates_show_only_later_in_its_diagnostics_as_delivered_before(store, database_url):
+    from sync.attribution.diagnostics import collect
+
+    sandbox = GoogleAdsSandbox()
+    with SandboxServer(google=sandbox) as server:
+        dest = destination_configs(settings_for(server, database_url), CONFIG)["google"]  # Data Manager: the default
+        seed(store, 3 * BATCH, destinations=("google",))
+        with pytest.raises(Crash):
+            dispatch_all(store, dest, CrashingSender(sender_for(dest), after=2))
+        counts = dispatch_all(store, dest, CrashingSender(sender_for(dest)))
+        assert (counts.sent, counts.delivered_before) == (2 * BATCH, 0)  # accepted now, processed later: not knowable
+        report = collect(store, dest).as_dict()
+    assert report["delivered_before"] == BATCH == len(sandbox.duplicate_events)
+    assert report["errors"] == {"PROCESSING_ERROR_REASON_DUPLICATE_TRANSACTION_ID": BATCH}
+    assert statuses(store, "google") == {"sent": 3 * BATCH}
