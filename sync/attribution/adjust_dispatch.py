@@ -20,7 +20,13 @@ still leave the network with the right figure. Per row:
 - another adjustment of the same conversion in this pass tells the same state → ``skipped``;
 - else built by the network's ``Adjusts.build`` and sent by its sender: ``sent`` (and the
   conversion's Delivery ``told`` becomes the new state), ``failed`` → ``dead`` with a
-  replayable dead letter, ``retry`` → pending after a growing delay, as for conversions.
+  replayable dead letter, ``retry`` → pending after a growing delay, as for conversions. A
+  refusal saying the network already holds that state (Google's ``CONVERSION_ALREADY_RETRACTED``,
+  ``RESTATEMENT_ALREADY_EXISTS``: ``EventResult.delivered_before``) is recorded ``sent`` and
+  counted ``delivered_before``.
+
+As for conversions, the rows settled without a request are committed first, then each sent
+batch in its own transaction right after its answer: a crash re-sends at most the batch in flight.
 """
 
 from __future__ import annotations
@@ -134,21 +140,24 @@ def _one_pass(store: Store, dest: DestinationConfig, sender: Any, now: datetime,
             results[row.id] = EventResult(event_id, "failed", f"internal error: {type(exc).__name__}")
             continue
         by_event[event_id] = row.id
-    requests = 0
-    if built:
-        adjust_sender = net.adjust.sender(dest, None) if net.adjust and net.adjust.sender else sender
-        before = adjust_sender.requests
-        for part in chunks(built, adjust_sender.max_batch):
-            for result in adjust_sender.send(part):
-                results[by_event[result.key]] = result
-        requests = adjust_sender.requests - before
     if waiting:
         with store.transaction() as session:
             for until, ids in waiting.items():
                 defer(session, ids, until)
-    counts = _record(store, dest, rows, results, attempts, conversions, originals, now)
+    counts = _record(store, dest, rows, results, attempts, conversions, originals, now) if results else Counter()
     if waiting:
         counts["waiting"] = sum(len(ids) for ids in waiting.values())
+    requests = 0
+    if built:
+        adjust_sender = net.adjust.sender(dest, None) if net.adjust and net.adjust.sender else sender
+        before = adjust_sender.requests
+        by_id = {row.id: row for row in rows}
+        for part in chunks(built, adjust_sender.max_batch):
+            batch = {by_event[result.key]: result for result in adjust_sender.send(part)}
+            # committed before the next batch goes out: a crash re-sends at most the batch in flight
+            counts.update(_record(store, dest, [by_id[i] for i in batch], batch, attempts, conversions, originals,
+                                  now))
+        requests = adjust_sender.requests - before
     return counts, requests
 
 
@@ -217,7 +226,7 @@ def _record(store: Store, dest: DestinationConfig, rows: list[Any], results: dic
             status = outbox_status = "dead"
             dead.append(dead_letter(dest.name, KIND, row.id, error or "refused", now))
         if outbox_status != "pending":
-            counts[outbox_status] += 1
+            counts["delivered_before" if result.delivered_before else outbox_status] += 1
         outbox.append({"id": row.id, "status": outbox_status, "available_at": available})
         deliveries.append({"outbox_id": row.id, "destination": dest.name, "status": status, "attempts": tries,
                            "last_error": error and error[:1000], "response": response,

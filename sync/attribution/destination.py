@@ -96,6 +96,15 @@ class EventResult:
     response: Mapping[str, Any] = field(default_factory=dict)
     retry_after: float | None = None
 
+    @property
+    def delivered_before(self) -> bool:
+        """The network refused the event as one it already holds (``response["duplicate"]``, set by its sender).
+
+        The network has the event, so it is recorded ``sent``, but counted apart: it was delivered by an
+        earlier request (a send whose answer was lost to a crash, or a twin in the same request), not by this one.
+        """
+        return self.status == "sent" and bool(self.response.get("duplicate"))
+
 
 class Sender(Protocol):
     """What the dispatcher needs from a network's sender."""

@@ -16,6 +16,12 @@ The status is the request's for the event's conversion action (the delivery's
 so a delivery of a PARTIAL_SUCCESS request may be one of those that went through. ``PROCESSING``
 (or a status that could not be read) is asked again on the next pass; the others are settled.
 ``lifesync diagnostics`` runs it and prints the summary.
+
+``PROCESSING_ERROR_REASON_DUPLICATE_TRANSACTION_ID`` is Google saying it already held the
+conversion (an earlier send of the same event id got through — a batch re-sent after a crash):
+it stays among the errors as Google reports it, and the summary also counts it as
+``delivered_before``. Google names no event, so the deliveries keep their ``sent`` status and
+the dispatcher's per-event ``delivered_before`` (``sync.attribution.dispatch``) cannot be set.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from sync.store import model
 from sync.store.engine import Store
 
 SETTLED = frozenset({"SUCCESS", "FAILED", "PARTIAL_SUCCESS"})
+HELD_BEFORE = "PROCESSING_ERROR_REASON_DUPLICATE_TRANSACTION_ID"  # Google already had the event: delivered before
 DEFAULT_DAYS = 7
 
 
@@ -57,6 +64,8 @@ class Diagnostics:
                                "statuses": dict(sorted(self.statuses.items())),
                                "errors": dict(sorted(self.errors.items())),
                                "warnings": dict(sorted(self.warnings.items()))}
+        if self.errors.get(HELD_BEFORE):
+            out["delivered_before"] = self.errors[HELD_BEFORE]
         if self.unread:
             out["unread"] = self.unread
         if self.note:

@@ -5,10 +5,23 @@ that creates them. ``dispatch_conversions`` loads what is due for a destination 
 each event needs (the conversion, its contact's values and identities, the contact's
 touchpoints), builds every payload with one normalisation cache per pass (repeated cities,
 states and countries are normalised and hashed once), sends them in batches of the network's
-maximum, and records per event:
+maximum, and records per event — the events settled without a request first, then each batch
+in its own transaction right after its answer, before the next batch goes out, so a crash
+re-sends at most the batch in flight:
 
 - ``sent`` → outbox ``sent``; the Delivery keeps what the reports read (``click_id``: the
   click id the event carried, ``keys``: the hashed user keys) and the network's response;
+- refused by the network as a duplicate of an event it already holds
+  (``EventResult.delivered_before``: the sender's ``response["duplicate"]``) → outbox and
+  Delivery ``sent`` too (the network has it, adjustments may follow), the response keeping
+  ``duplicate: true``, counted ``delivered_before`` and not ``sent`` (this run did not deliver
+  it: an earlier send whose answer was lost did). Only Google's Ads API says so per event
+  (``CLICK_CONVERSION_ALREADY_EXISTS``, ``ORDER_ID_ALREADY_IN_USE``, the in-request
+  duplicates); Google's Data Manager accepts the request and reports
+  ``PROCESSING_ERROR_REASON_DUPLICATE_TRANSACTION_ID`` later, per request and as a count
+  (``sync.attribution.diagnostics``); Meta and TikTok drop a repeated ``event_id`` silently
+  and answer as for a new event, so their re-sends count as ``sent`` — nothing lifesync can
+  observe tells them apart;
 - ``failed`` (refused locally or by the network) → ``dead``, with a replayable dead letter
   carrying the reason;
 - ``retry`` → pending again after a growing delay (dead after ``MAX_ATTEMPTS``);
@@ -22,11 +35,15 @@ maximum, and records per event:
   error).
 
 The ``event_id`` is the conversion's own, fixed when the conversion was recorded: a resend
-after a crash (sent, then killed before the Delivery was written) carries the same id, and
-the network's de-duplication drops it. A destination in ``validate_only`` mode (Google) marks
-its rows ``validated`` — checked, not delivered; they are not sent again when the mode is
-switched off (replay them to send them) — and ``dry_run`` builds and validates without sending
-or writing anything. An unexpected error building one event fails that event, not the pass.
+after a crash (the batch in flight: sent, then killed before its Delivery rows were
+committed) carries the same id, and the network's de-duplication drops it. Each commit runs
+in the caller's thread, so a dispatch run under a lease (``jobs.locks``) has every batch's
+commit fenced: a holder whose lease lapsed stops before recording over its successor.
+
+A destination in ``validate_only`` mode (Google) marks its rows ``validated`` — checked, not
+delivered; they are not sent again when the mode is switched off (replay them to send them) —
+and ``dry_run`` builds and validates without sending or writing anything. An unexpected
+error building one event fails that event, not the pass.
 
 A conversion retracted before it was sent (``sync.attribution.adjustments``) is ``retracted``,
 never sent; a restated one is sent at its current value. What a destination was sent is kept
@@ -68,6 +85,7 @@ class DispatchCounts:
     """What one ``dispatch_conversions`` did."""
 
     sent: int = 0
+    delivered_before: int = 0  # refused by the network as already held: recorded sent, not sent by this run
     failed: int = 0
     retrying: int = 0
     expired: int = 0
@@ -194,17 +212,19 @@ def dispatch_conversions(store: Store, dest: DestinationConfig, sender: Any, *, 
         counts.expired = sum(1 for r, _ in results.values() if r.status == "expired")
         counts.events = [e.payload for e in built[:3]]
         return counts
+    if results:  # settled without a request (failed, expired, duplicate, retracted): recorded before any is made
+        _record(store, dest, rows, results, attempts, now, counts)
     before = sender.requests
     for part in chunks(built, sender.max_batch):
-        sent = sender.send(part)
+        batch: dict[int, tuple[EventResult, dict[str, Any]]] = {}
         payloads = {e.key: e.payload for e in part}
-        for result in sent:
-            row = by_key[result.key]
+        for result in sender.send(part):
             conv = conversions[result.key]
-            results[row.id] = (result, {**summary(dest, payloads[result.key]),
-                                        "told": told_state(conv.value, conv.currency)})
+            batch[by_key[result.key].id] = (result, {**summary(dest, payloads[result.key]),
+                                                     "told": told_state(conv.value, conv.currency)})
+        # committed before the next batch goes out: a crash re-sends at most the batch in flight
+        _record(store, dest, [by_key[e.key] for e in part], batch, attempts, now, counts)
     counts.requests = sender.requests - before
-    _record(store, dest, rows, results, attempts, now, counts)
     return counts
 
 
@@ -226,7 +246,10 @@ def _record(store: Store, dest: DestinationConfig, rows: Iterable[Any], results:
             counts.validated += 1
         elif status == "sent":
             outbox_status = "sent"
-            counts.sent += 1
+            if result.delivered_before:
+                counts.delivered_before += 1
+            else:
+                counts.sent += 1
         elif status == "retry" and tries < MAX_ATTEMPTS:
             outbox_status, status = "pending", "failed"
             available = now + backoff(tries, result.retry_after)
@@ -251,12 +274,12 @@ def dispatch_all(store: Store, dest: DestinationConfig, sender: Any, *, dry_run:
     total = DispatchCounts()
     while True:
         one = dispatch_conversions(store, dest, sender, dry_run=dry_run, now=now)
-        for name in ("sent", "failed", "retrying", "validated", "expired", "duplicate", "retracted"):
+        settled = ("sent", "delivered_before", "failed", "retrying", "validated", "expired", "duplicate", "retracted")
+        for name in settled:
             setattr(total, name, getattr(total, name) + getattr(one, name))
         total.requests += one.requests
         total.events = total.events or one.events
-        if dry_run or one.sent + one.failed + one.retrying + one.expired + one.validated + one.duplicate \
-                + one.retracted == 0:
+        if dry_run or sum(getattr(one, name) for name in settled) == 0:
             break
     if not dry_run:  # after the conversions: an adjustment waits for its conversion's delivery
         total.adjustments, requests = dispatch_adjustments(store, dest, sender, now=now)

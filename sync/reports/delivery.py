@@ -20,7 +20,10 @@ Read from ``outbox`` items of kind ``conversion`` created in the window, and the
   - ``"keys"``: the list of hashed user-data keys the event carried, in the network's own
     names (``["em", "ph", "external_id"]`` for Meta, say).
 
-Click-id and key shares are over the **sent** deliveries of a destination.
+Click-id and key shares are over the **sent** deliveries of a destination. ``delivered_before``
+counts the sent deliveries whose response says ``"duplicate": true``: the network refused the
+event as one it already held (an earlier send whose answer a crash lost), so they are among
+``sent`` (the network has them) but were not delivered by the request that recorded them.
 
 Adjustments (outbox kind ``adjustment``: retractions and restatements of conversions a
 destination was sent, ``sync.attribution.adjust_dispatch``) are counted apart, per status:
@@ -71,6 +74,7 @@ class DestinationHealth:
     key_shares: dict[str, float] = field(default_factory=dict)  # hashed key → share of sent events
     expired: int = 0  # older than the network accepts: never sent
     duplicate: int = 0  # the same sale told twice: sent once
+    delivered_before: int = 0  # of sent: refused by the network as already held (its duplicate refusal)
     validated: int = 0  # checked in validate-only mode, not recorded by the network
     retracted: int = 0  # retracted (cancelled, refunded) before it was sent: never sent
     adjustments: dict[str, int] = field(default_factory=dict)  # adjustment status → count
@@ -105,6 +109,10 @@ def delivery(session_or_store: Session | Store, config: Config | LifecycleConfig
                                              .where(*conversions, d.status == "sent", click.is_not(None), click != "")
                                              .group_by(d.destination, click)):
             click_ids[dest][name] = n
+        refused_as_held = d.response["duplicate"].as_boolean()
+        before = dict(session.execute(select(d.destination, func.count()).join(o, o.id == d.outbox_id)
+                                      .where(*conversions, d.status == "sent", refused_as_held.is_(True))
+                                      .group_by(d.destination)).all())
         keys = _key_counts(session, conversions)
         adjustments: dict[str, dict[str, int]] = defaultdict(dict)
         for dest, st, n in session.execute(
@@ -122,7 +130,8 @@ def delivery(session_or_store: Session | Store, config: Config | LifecycleConfig
             destination=dest, events=sum(counts.values()), sent=sent, failed=counts.get("failed", 0),
             dead=counts.get("dead", 0), pending=counts.get("pending", 0),
             other=sum(n for s, n in counts.items() if s not in STATUSES), expired=counts.get("expired", 0),
-            duplicate=counts.get("duplicate", 0), validated=counts.get("validated", 0),
+            duplicate=counts.get("duplicate", 0), delivered_before=before.get(dest, 0),
+            validated=counts.get("validated", 0),
             retracted=counts.get("retracted", 0), adjustments=dict(sorted(adjustments.get(dest, {}).items())),
             with_click_id=with_click, click_id_share=share(with_click, sent),
             click_ids=dict(sorted(click_ids[dest].items())), keys=dest_keys,

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
+from support.conversions import seed, statuses
 from support.crm import settings_for
 
 from sync.attribution.configure import destination_configs
@@ -20,7 +21,6 @@ from sync.sandbox.ads.meta import MetaSandbox
 from sync.sandbox.ads.tiktok import TikTokSandbox
 from sync.sandbox.server import SandboxServer
 from sync.store import model
-from sync.store.sql import insert_rows
 
 CONFIG = load_config(None)
 
@@ -31,56 +31,6 @@ def networks(store, database_url):
     with SandboxServer(meta=meta, tiktok=tiktok, google=google) as server:
         settings = settings_for(server, database_url)
         yield meta, tiktok, google, destination_configs(settings, CONFIG)
-
-
-def seed(store, n: int, *, kind: str = "purchase", destinations=("meta", "tiktok", "google"), poison: int | None = None,
-         whatsapp: bool = False, ages: dict[int, timedelta] | None = None) -> list[str]:
-    """``n`` contacts, each with one conversion, a touchpoint and outbox rows for ``destinations``.
-
-    A conversion occurred an hour ago, or ``ages[i]`` ago for contact ``i``.
-    """
-    now = model.utcnow()
-    contacts, idents, convs, touches, outbox = [], [], [], [], []
-    for i in range(1, n + 1):
-        contacts.append({"id": i, "created_at": now, "updated_at": now, "stage": "Customer", "lost_stage": None,
-                         "stage_changed_at": now, "consent": {},
-                         "attributes": {"first_name": {"value": "Ana", "source": "hubspot"},
-                                        "city": {"value": "Lisbon", "source": "hubspot"},
-                                        "country": {"value": "Portugal", "source": "hubspot"}}})
-        idents += [{"contact_id": i, "kind": "email", "value": f"buyer{i}@example.com", "source": "hubspot",
-                    "first_seen_at": now},
-                   {"contact_id": i, "kind": "phone", "value": f"+3519100{i:05d}", "source": "hubspot",
-                    "first_seen_at": now}]
-        event_id = f"evt{i:07d}"
-        value = 10.0 + i
-        occurred = now - (ages or {}).get(i, timedelta(hours=1))
-        convs.append({"id": i, "event_id": event_id, "contact_id": i, "kind": kind, "value": value, "currency": "EUR",
-                      "order_id": f"order-{i}", "occurred_at": occurred, "source": "shop",
-                      "object": "order", "record_id": f"order-{i}", "created_at": now})
-        clicks = {"ctwa_clid": f"ARAkLk{i}"} if whatsapp else {"gclid": f"Cj0K{i}", "ttclid": f"E.C.P.{i}",
-                                                                "fbclid": f"IwAR{i}"}
-        if poison == i:  # a browser cookie captured mangled: only Meta itself tells, by refusing the whole batch
-            clicks = {"fbc": "fb.1.not-a-timestamp"}
-        touches.append({"key": f"tp{i}", "contact_id": i, "channel": "whatsapp" if whatsapp else "web",
-                        "network": "meta" if whatsapp else None, "campaign_id": "c1", "adset_id": "s1", "ad_id": "a1",
-                        "click_ids": clicks, "referral_url": None, "headline": None,
-                        "extra": {"source_type": "ad"} if whatsapp else {},
-                        "occurred_at": now - timedelta(days=1), "source": "whatsapp" if whatsapp else "web",
-                        "record_id": f"r{i}"})
-        outbox += [{"idempotency_key": f"conv:{d}:{event_id}", "kind": "conversion", "destination": d,
-                    "contact_id": i, "payload": {"event_id": event_id}, "status": "pending", "created_at": now,
-                    "available_at": now} for d in destinations]
-    with store.transaction() as s:
-        for entity, rows in ((model.Contact, contacts), (model.Identity, idents), (model.ConversionEvent, convs),
-                             (model.Touchpoint, touches), (model.Outbox, outbox)):
-            insert_rows(s, entity, rows)
-    return [c["event_id"] for c in convs]
-
-
-def statuses(store, destination: str) -> dict[str, int]:
-    with store.transaction() as s:
-        return dict(s.execute(select(model.Outbox.status, func.count()).where(model.Outbox.destination == destination)
-                              .group_by(model.Outbox.status)).all())
 
 
 def test_2500_conversions_go_out_in_the_fewest_requests_each_network_allows(networks, store):
@@ -180,11 +130,13 @@ def test_a_dispatcher_killed_after_sending_resends_with_the_same_event_ids(netwo
     with pytest.raises(Killed):
         dispatch_conversions(store, dests["meta"], sender_for(dests["meta"]))
     assert statuses(store, "meta") == {"pending": 1_500}
+    assert meta.requests == 1  # killed after the first batch's answer: the second never went out
     monkeypatch.setattr(dispatch_module, "_record", real_record)
-    dispatch_all(store, dests["meta"], sender_for(dests["meta"]))
+    counts = dispatch_all(store, dests["meta"], sender_for(dests["meta"]))
     assert statuses(store, "meta") == {"sent": 1_500}
     assert sorted(e["event_id"] for e in meta.accepted) == sorted(event_ids)  # one event id per conversion
-    assert meta.duplicates == 1_500  # the resend was recognised by Meta as the same events
+    assert meta.duplicates == 1_000  # the batch in flight, recognised by Meta as the same events
+    assert (counts.sent, counts.delivered_before) == (1_500, 0)  # Meta answers a duplicate as a new event
 
 
 def test_click_to_whatsapp_conversions_reach_meta_as_business_messaging(networks, store):

@@ -27,9 +27,9 @@ a dry run; those results are ``sent`` with ``response.validate_only``). Per-conv
 come back in ``partialFailureError.details[].errors[]`` located by
 ``fieldPathElements[{fieldName: conversions, index}]``: those events fail with Google's
 message, the rest are sent. ``CLICK_CONVERSION_ALREADY_EXISTS``, ``ORDER_ID_ALREADY_IN_USE``
-and the in-request duplicates count as sent (Google already holds the conversion: an earlier
-upload got through). A refused request naming conversions the same way fails those and
-resends the rest once.
+and the in-request duplicates are ``sent`` with ``response.duplicate`` (Google already holds the
+conversion: an earlier upload got through); the dispatcher counts them ``delivered_before``.
+A refused request naming conversions the same way fails those and resends the rest once.
 
 ``NETWORK`` declares the transport (``google`` declares it under ``transports["ads_api"]``):
 settings as in ``common`` plus the developer token; a sunset or unknown version is refused by
