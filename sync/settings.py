@@ -217,6 +217,10 @@ SETTINGS: tuple[tuple[str, str, str], ...] = (
      "served at `/webhooks/whatsapp/salon2`; for generic webhooks the connection is the endpoint name."),
 )
 UNSET = "(unset)"  # the default of a setting that has none
+# Settings whose value is a credential: their values (every connection's) are blanked in every log line
+# (``sync.http.redact``). A variable counts when its name says token, secret, key or password.
+SECRET_VARIABLES = frozenset(name for name, _, _ in SETTINGS
+                             if re.search(r"(?:TOKEN|SECRET|KEY|PASSWORD)(?:_|$)", name.rsplit("LIFESYNC_", 1)[-1]))
 _DEFAULTS = {name: default for name, default, _ in SETTINGS}
 
 
@@ -256,6 +260,18 @@ class Settings:
         if found is None:
             found = self._blocks[key] = _parse_block(kind, self, connection)
         return found
+
+    def secret_values(self) -> tuple[str, ...]:
+        """Every configured credential: ``SECRET_VARIABLES`` of every connection, URL passwords (for redaction)."""
+        found = [v for k, v in self.connection_env if v and k.partition("__")[0] in SECRET_VARIABLES]
+        for url in (self.database_url, self.redis_url):
+            try:
+                password = urlsplit(url).password if url else None
+            except ValueError:
+                password = None
+            if password:
+                found.append(password)
+        return tuple(dict.fromkeys(found))
 
     def _value(self, variable: str) -> str | None:
         """The variable's text, or None when it is unset or empty."""
