@@ -97,13 +97,19 @@ _configured: re.Pattern[str] | None = None  # the configured secrets' values, lo
 _EXCEPTIONS = logging.Formatter()
 
 
+_secrets: set[str] = set()
+
+
 def redact_secrets(secrets: Iterable[str]) -> None:
-    """Make ``redact`` blank these values (and their percent-encoded forms) wherever they appear."""
+    """Make ``redact`` blank these values too (and their percent-encoded forms) wherever they appear.
+
+    Additive for the life of the process: a secret once configured stays blanked.
+    """
     global _configured
-    forms = {form for value in secrets if value and len(value) >= MIN_SECRET
-             for form in (value, quote(value, safe=""), quote(value, safe="/"))}
-    _configured = (re.compile("|".join(re.escape(v) for v in sorted(forms, key=len, reverse=True)))
-                   if forms else None)
+    _secrets.update(form for value in secrets if value and len(value) >= MIN_SECRET
+                    for form in (value, quote(value, safe=""), quote(value, safe="/")))
+    _configured = (re.compile("|".join(re.escape(v) for v in sorted(_secrets, key=len, reverse=True)))
+                   if _secrets else None)
 
 
 def redact_logs(secrets: Iterable[str], *loggers: logging.Logger) -> None:
