@@ -38,7 +38,7 @@ from sync.demo.messaging import (
     this_weeks_whatsapp_leads,
 )
 from sync.demo.people import ad_catalogue
-from sync.http.redact import redact_secrets
+from sync.http.redact import secrets_redacted
 from sync.ingest.inbox import process_events
 from sync.ingest.pipeline import IngestResult
 from sync.outbox.effects import Effects
@@ -92,8 +92,8 @@ def demo_world(business: Any, database_url: str, batch_size: int) -> Iterator[Wo
         env.update(SECRETS, DATABASE_URL=database_url, LIFESYNC_BATCH_SIZE=str(batch_size),
                    LIFESYNC_SECRET_KEY=Fernet.generate_key().decode(), LIFESYNC_GENERIC_MAPPING__SHOP="shop/order")
         settings = Settings.from_env(env)
-        redact_secrets(settings.secret_values())  # the sandboxes' credentials are this run's secrets: never logged
-        yield World(server, settings, hubspot, salesforce, meta, tiktok, google, refused)
+        with secrets_redacted(settings.secret_values()):  # the sandboxes' credentials are this run's secrets
+            yield World(server, settings, hubspot, salesforce, meta, tiktok, google, refused)
 
 
 def seed_meta_ads(meta: MetaSandbox, seed: int) -> None:

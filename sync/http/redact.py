@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 MASK = "[redacted]"
@@ -105,9 +106,30 @@ def redact_secrets(secrets: Iterable[str]) -> None:
 
     Additive for the life of the process: a secret once configured stays blanked.
     """
+    _secrets.update(_forms(secrets))
+    _compile()
+
+
+@contextmanager
+def secrets_redacted(secrets: Iterable[str]) -> Iterator[None]:
+    """``redact_secrets`` for the block (the demo's sandbox credentials): afterwards only those known before stay."""
+    added = _forms(secrets) - _secrets
+    _secrets.update(added)
+    _compile()
+    try:
+        yield
+    finally:
+        _secrets.difference_update(added)
+        _compile()
+
+
+def _forms(secrets: Iterable[str]) -> set[str]:
+    return {form for value in secrets if value and len(value) >= MIN_SECRET
+            for form in (value, quote(value, safe=""), quote(value, safe="/"))}
+
+
+def _compile() -> None:
     global _configured
-    _secrets.update(form for value in secrets if value and len(value) >= MIN_SECRET
-                    for form in (value, quote(value, safe=""), quote(value, safe="/")))
     _configured = (re.compile("|".join(re.escape(v) for v in sorted(_secrets, key=len, reverse=True)))
                    if _secrets else None)
 

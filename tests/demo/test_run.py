@@ -64,7 +64,7 @@ def test_demo_tells_the_whole_story_and_writes_a_report(store, database_url, tmp
     assert "Click to WhatsApp | Leads (" in html and "(unresolved)" in html
 
 
-def test_the_demo_at_debug_logs_no_secret_and_no_personal_value(database_url, tmp_path):
+def test_the_demo_at_debug_logs_no_secret_and_no_personal_value(store, database_url, tmp_path):
     """Every line of `lifesync demo` at DEBUG (urllib3's request lines included): 0 secrets, 0 e-mails or phones."""
     import hashlib
     import hmac
