@@ -210,8 +210,9 @@ SETTINGS: tuple[tuple[str, str, str], ...] = (
      "share it). Unset on the SQLite default: a key file `lifesync.key` (mode 0600) is created in the working "
      "directory."),
     ("LIFESYNC_OPS_TOKEN", "(unset)",
-     "Token for the ops surfaces (Bearer, or basic-auth password): rq-dashboard at `/rq` is mounted when this, "
-     "`REDIS_URL` and the `dashboard` extra (`pip install -e '.[dashboard]'`) are all there."),
+     "Token for the ops surfaces: a Bearer header, or the basic-auth password a browser sends (its state "
+     "changes are accepted only from this server's own Origin; no action by GET): rq-dashboard at `/rq` is "
+     "mounted when this, `REDIS_URL` and the `dashboard` extra (`pip install -e '.[dashboard]'`) are all there."),
     ("<NAME>__<CONNECTION>", "(unset)",
      "Any connection setting above for a named connection, e.g. `LIFESYNC_WHATSAPP_APP_SECRET__SALON2`, "
      "served at `/webhooks/whatsapp/salon2`; for generic webhooks the connection is the endpoint name."),
