@@ -12,4 +12,28 @@
   from a header: with none listed, gunicorn drops such headers (``header_map = "drop"``).
 """
 
+from __future__ import annotations
+
+import gunicorn.glogging
+
+from sync.cli.context import configure_logging
+from sync.settings import Settings
+
 forwarder_headers = ""
+
+
+class RedactingLogger(gunicorn.glogging.Logger):
+    """gunicorn's logger with its error and access logs (and the app's root logger) through lifesync's redaction.
+
+    The access log carries request lines: the WhatsApp/Messenger/Instagram handshake's
+    ``hub.verify_token`` and the Salesforce outbound secret in ``/webhooks/salesforce/<conn>/<secret>``
+    are blanked there as everywhere (``sync.http.redact``).
+    """
+
+    def setup(self, cfg: object) -> None:
+        """Set up gunicorn's handlers, then put the redaction filter on them and on the root logger's."""
+        super().setup(cfg)
+        configure_logging(Settings.from_env(), self.error_log, self.access_log)
+
+
+logger_class = RedactingLogger

@@ -210,13 +210,18 @@ SETTINGS: tuple[tuple[str, str, str], ...] = (
      "share it). Unset on the SQLite default: a key file `lifesync.key` (mode 0600) is created in the working "
      "directory."),
     ("LIFESYNC_OPS_TOKEN", "(unset)",
-     "Token for the ops surfaces (Bearer, or basic-auth password): rq-dashboard at `/rq` is mounted when this, "
-     "`REDIS_URL` and the `dashboard` extra (`pip install -e '.[dashboard]'`) are all there."),
+     "Token for the ops surfaces: a Bearer header, or the basic-auth password a browser sends (its state "
+     "changes are accepted only from this server's own Origin; no action by GET): rq-dashboard at `/rq` is "
+     "mounted when this, `REDIS_URL` and the `dashboard` extra (`pip install -e '.[dashboard]'`) are all there."),
     ("<NAME>__<CONNECTION>", "(unset)",
      "Any connection setting above for a named connection, e.g. `LIFESYNC_WHATSAPP_APP_SECRET__SALON2`, "
      "served at `/webhooks/whatsapp/salon2`; for generic webhooks the connection is the endpoint name."),
 )
 UNSET = "(unset)"  # the default of a setting that has none
+# Settings whose value is a credential: their values (every connection's) are blanked in every log line
+# (``sync.http.redact``). A variable counts when its name says token, secret, key or password.
+SECRET_VARIABLES = frozenset(name for name, _, _ in SETTINGS
+                             if re.search(r"(?:TOKEN|SECRET|KEY|PASSWORD)(?:_|$)", name.rsplit("LIFESYNC_", 1)[-1]))
 _DEFAULTS = {name: default for name, default, _ in SETTINGS}
 
 
@@ -256,6 +261,18 @@ class Settings:
         if found is None:
             found = self._blocks[key] = _parse_block(kind, self, connection)
         return found
+
+    def secret_values(self) -> tuple[str, ...]:
+        """Every configured credential: ``SECRET_VARIABLES`` of every connection, URL passwords (for redaction)."""
+        found = [v for k, v in self.connection_env if v and k.partition("__")[0] in SECRET_VARIABLES]
+        for url in (self.database_url, self.redis_url):
+            try:
+                password = urlsplit(url).password if url else None
+            except ValueError:
+                password = None
+            if password:
+                found.append(password)
+        return tuple(dict.fromkeys(found))
 
     def _value(self, variable: str) -> str | None:
         """The variable's text, or None when it is unset or empty."""

@@ -197,3 +197,15 @@ def test_field_values_never_reach_repr():
 def test_a_field_must_name_a_documented_variable():
     with pytest.raises(LookupError, match=r"LIFESYNC_HUBSPOT_NOPE is not in sync\.settings\.SETTINGS"):
         setting("LIFESYNC_HUBSPOT_NOPE")
+
+
+def test_secret_values_are_every_credential_setting_of_every_connection_and_url_passwords():
+    found = Settings.from_env({
+        "DATABASE_URL": "postgresql://app:db-pass-123@db/x", "REDIS_URL": "redis://:redis-pass-9@r:6379/0",
+        "LIFESYNC_WHATSAPP_VERIFY_TOKEN": "vt-default", "LIFESYNC_WHATSAPP_VERIFY_TOKEN__Salon2": "vt-salon2",
+        "LIFESYNC_SALESFORCE_OUTBOUND_SECRET__SHOP": "sf-shop", "LIFESYNC_META_ACCESS_TOKEN": "EAAB-x",
+        "LIFESYNC_RESPONDIO_WEBHOOK_KEY": "rk-1", "LIFESYNC_SECRET_KEY": "fernet-1", "LIFESYNC_OPS_TOKEN": "ops-1",
+        "LIFESYNC_META_DATASET_ID": "1234567890", "LIFESYNC_HUBSPOT_RATE_PER_10S": "100",
+        "LIFESYNC_WHATSAPP_PHONE_NUMBER_IDS": "555001"})
+    assert set(found.secret_values()) == {"db-pass-123", "redis-pass-9", "vt-default", "vt-salon2", "sf-shop",
+                                          "EAAB-x", "rk-1", "fernet-1", "ops-1"}

@@ -26,10 +26,22 @@ if TYPE_CHECKING:
 def settings() -> Settings:
     """The environment's settings, with logging configured at their level."""
     found = Settings.from_env()
+    configure_logging(found)
+    return found
+
+
+def configure_logging(found: Settings, *loggers: logging.Logger) -> None:
+    """Logging at the settings' level, every line through the one redaction point (``sync.http.redact``).
+
+    Every process configures logging here: the CLI's commands (worker, scheduler, embedded serve)
+    and gunicorn's logger class (``jobs.gunicorn_conf``), which passes its error and access logs.
+    """
+    from sync.http.redact import redact_logs
+
     logging.basicConfig(level=found.log_level, format="%(levelname)s %(name)s: %(message)s")
     if found.log_level != "DEBUG":  # migration chatter is noise unless debugging
         logging.getLogger("alembic").setLevel(logging.WARNING)
-    return found
+    redact_logs(found.secret_values(), *loggers)
 
 
 @contextmanager

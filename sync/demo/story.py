@@ -38,6 +38,7 @@ from sync.demo.messaging import (
     this_weeks_whatsapp_leads,
 )
 from sync.demo.people import ad_catalogue
+from sync.http.redact import secrets_redacted
 from sync.ingest.inbox import process_events
 from sync.ingest.pipeline import IngestResult
 from sync.outbox.effects import Effects
@@ -90,7 +91,9 @@ def demo_world(business: Any, database_url: str, batch_size: int) -> Iterator[Wo
         env.update(server.env())
         env.update(SECRETS, DATABASE_URL=database_url, LIFESYNC_BATCH_SIZE=str(batch_size),
                    LIFESYNC_SECRET_KEY=Fernet.generate_key().decode(), LIFESYNC_GENERIC_MAPPING__SHOP="shop/order")
-        yield World(server, Settings.from_env(env), hubspot, salesforce, meta, tiktok, google, refused)
+        settings = Settings.from_env(env)
+        with secrets_redacted(settings.secret_values()):  # the sandboxes' credentials are this run's secrets
+            yield World(server, settings, hubspot, salesforce, meta, tiktok, google, refused)
 
 
 def seed_meta_ads(meta: MetaSandbox, seed: int) -> None:

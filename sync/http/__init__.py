@@ -33,7 +33,7 @@ from sync.http.ratelimit import (
     Policy,
     TokenBucket,
 )
-from sync.http.redact import RedactingFilter, redact, redact_headers, redact_url
+from sync.http.redact import RedactingFilter, redact, redact_headers, redact_logs, redact_url
 from sync.http.retry import HttpClient, Judge, RetryPolicy
 from sync.http.session import HttpSession, join_url, make_session
 from sync.http.versions import ApiVersion, VersionTable, VersionUse, version_table
@@ -68,6 +68,7 @@ __all__ = [
     "read_error",
     "redact",
     "redact_headers",
+    "redact_logs",
     "redact_url",
     "vendor_text",
     "version_table",

@@ -4,22 +4,33 @@
 parameters (``access_token``, ``refresh_token``, ``client_secret``, ``hapikey``, ...),
 e-mail addresses (plain and percent-encoded) and phone numbers (``+`` international or
 ``(555) 123-4567``-style; bare digit runs are left alone so record ids and timestamps stay
-readable). ``redact_url`` and ``redact_headers`` apply it to URLs and header mappings,
-``RedactingFilter`` to every record of a logger.
+readable), the secret of a Salesforce outbound-message path (``/webhooks/salesforce/<conn>/<secret>``)
+and every configured secret's value. ``redact_url`` and ``redact_headers`` apply it to URLs and
+header mappings, ``RedactingFilter`` to every record of a logger or handler.
+
+``redact_logs(secrets)`` is the one redaction point of a process: it makes ``redact`` blank
+those values (``Settings.secret_values()``: every setting naming a token, secret, key or
+password, of every connection) and puts a ``RedactingFilter`` on every handler of the root
+logger and of the given loggers (gunicorn's error and access logs), so urllib3's DEBUG
+request lines, werkzeug's and gunicorn's access logs and lifesync's own lines all pass
+through it. A value shorter than ``MIN_SECRET`` characters is not matched by value (it would
+blank ordinary words); the parameter, header and path rules still catch it where it travels.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 MASK = "[redacted]"
 SECRET_PARAMS = frozenset({
     "access_token", "refresh_token", "client_secret", "hapikey", "api_key", "apikey", "token",
-    "password", "secret", "assertion", "signature", "id_token", "session_id", "appsecret_proof",
+    "password", "secret", "assertion", "signature", "id_token", "session_id", "appsecret_proof", "verify_token",
 })
+MIN_SECRET = 6
 # Only in query strings: in prose these words are too common ("code": "INVALID_EMAIL").
 URL_ONLY_PARAMS = frozenset({"code", "key", "sig"})
 PERSONAL_PARAMS = frozenset({"email", "phone", "phone_number", "mobile"})
@@ -43,6 +54,8 @@ _AUTH = re.compile(rf"(?i)\b(Bearer|OAuth)\s+(?=[{_CREDENTIAL_CLASS}]{{6}})"
 # The one exception, a match that starts where the previous one ended ("a@b.c" then ".@d" in
 # "a@b.c.@d"), is taken by the repeated tail: adjacent matches become one.
 _EMAIL = re.compile(r"(?<![\w.%+-])[\w.%+-]+(?:@|%40)+[\w.-]*[\w-](?:[.%+][\w.%+-]*(?:@|%40)+[\w.-]*[\w-])*")
+# The outbound-message secret rides in the path: /webhooks/salesforce/<connection>/<secret>
+_PATH_SECRET = re.compile(r"(/webhooks/salesforce/[^/\s?#\"']+/)[^/\s?#\"']+")
 _PHONE = re.compile(r"(?:\+|%2[Bb])\d[\d\s().-]{5,}\d|\(\d{3}\)\s?\d{3}[\s.-]\d{4}|\b\d{3}[.-]\d{3}[.-]\d{4}\b")
 
 
@@ -50,6 +63,9 @@ def redact(text: str) -> str:
     """``text`` with credentials, secret parameters, e-mail addresses and phone numbers blanked."""
     if not text:
         return text
+    if _configured is not None:
+        text = _configured.sub(MASK, text)
+    text = _PATH_SECRET.sub(lambda m: f"{m.group(1)}{MASK}", text)
     text = _AUTH.sub(lambda m: f"{m.group(1) or m.group(2)} {MASK}", text)
     text = _PARAM.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
     text = _EMAIL.sub("[email]", text)
@@ -78,11 +94,66 @@ def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {k: MASK if k.lower() in SECRET_HEADERS else redact(str(v)) for k, v in headers.items()}
 
 
+_configured: re.Pattern[str] | None = None  # the configured secrets' values, longest first (``redact_logs``)
+_EXCEPTIONS = logging.Formatter()
+
+
+_secrets: set[str] = set()
+
+
+def redact_secrets(secrets: Iterable[str]) -> None:
+    """Make ``redact`` blank these values too (and their percent-encoded forms) wherever they appear.
+
+    Additive for the life of the process: a secret once configured stays blanked.
+    """
+    _secrets.update(_forms(secrets))
+    _compile()
+
+
+@contextmanager
+def secrets_redacted(secrets: Iterable[str]) -> Iterator[None]:
+    """``redact_secrets`` for the block (the demo's sandbox credentials): afterwards only those known before stay."""
+    added = _forms(secrets) - _secrets
+    _secrets.update(added)
+    _compile()
+    try:
+        yield
+    finally:
+        _secrets.difference_update(added)
+        _compile()
+
+
+def _forms(secrets: Iterable[str]) -> set[str]:
+    return {form for value in secrets if value and len(value) >= MIN_SECRET
+            for form in (value, quote(value, safe=""), quote(value, safe="/"))}
+
+
+def _compile() -> None:
+    global _configured
+    _configured = (re.compile("|".join(re.escape(v) for v in sorted(_secrets, key=len, reverse=True)))
+                   if _secrets else None)
+
+
+def redact_logs(secrets: Iterable[str], *loggers: logging.Logger) -> None:
+    """Redact every line of the root logger's handlers (and of ``loggers``' handlers), ``secrets`` included."""
+    redact_secrets(secrets)
+    for logger in (logging.getLogger(), *loggers):
+        for handler in logger.handlers:
+            if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+                handler.addFilter(RedactingFilter())
+
+
 class RedactingFilter(logging.Filter):
-    """A logging filter that renders each record's message and redacts it."""
+    """A logging filter that renders each record's message (and traceback) and redacts it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Replace the record's message with its redacted rendering; never drops a record."""
         record.msg = redact(record.getMessage())
         record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = _EXCEPTIONS.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         return True

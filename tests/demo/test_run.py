@@ -62,3 +62,42 @@ def test_demo_tells_the_whole_story_and_writes_a_report(store, database_url, tmp
     assert re.search(r"campaign [A-Z][\w ]+ \| Click to (WhatsApp|Messenger) \| Leads \(\d{18}\)", text)
     assert "campaign (unresolved)" in text and "campaign -" not in text
     assert "Click to WhatsApp | Leads (" in html and "(unresolved)" in html
+
+
+def test_the_demo_at_debug_logs_no_secret_and_no_personal_value(store, database_url, tmp_path):
+    """Every line of `lifesync demo` at DEBUG (urllib3's request lines included): 0 secrets, 0 e-mails or phones."""
+    import hashlib
+    import hmac
+    import os
+    import subprocess
+    import sys
+
+    from sync.demo import generate_business
+    from sync.demo.story import SECRETS
+    from sync.sandbox.ads.google_ads import GoogleAdsSandbox
+    from sync.sandbox.ads.meta import MetaSandbox
+    from sync.sandbox.ads.tiktok import TikTokSandbox
+    from sync.sandbox.hubspot.sandbox import HubSpotSandbox
+    from sync.sandbox.salesforce.sandbox import SalesforceSandbox
+    from sync.sandbox.server import SandboxServer
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIFESYNC_")}
+    env["LIFESYNC_LOG_LEVEL"] = "DEBUG"
+    out = subprocess.run([sys.executable, "-c", "from sync.cli.main import main; main()", "demo", "--people", "40",
+                          "--seed", "3", "--database-url", database_url],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600, check=True)
+    logged = out.stderr + out.stdout
+    assert "DEBUG urllib3.connectionpool" in out.stderr and "/meta/v26.0/1234567890/events" in out.stderr
+
+    servers = SandboxServer(hubspot=HubSpotSandbox(), salesforce=SalesforceSandbox(), meta=MetaSandbox(),
+                            tiktok=TikTokSandbox(), google=GoogleAdsSandbox())
+    secrets = set(Settings.from_env({**servers.env(), **SECRETS}).secret_values())
+    meta = MetaSandbox
+    secrets |= {hmac.new(meta.APP_SECRET.encode(), token.encode(), hashlib.sha256).hexdigest()
+                for token in (meta.ACCESS_TOKEN, meta.MARKETING_TOKEN)}  # appsecret_proofs
+    assert len(secrets) >= 12
+    business = generate_business(seed=3, people_count=40)
+    personal = {p.email for p in business.people} | {p.phone_e164 for p in business.people}
+    personal |= {str(v) for _, v in business._identity_values() if v and len(str(v)) >= 6}
+    leaked = sorted(v for v in secrets | personal if v in logged)
+    assert leaked == []

@@ -115,3 +115,29 @@ def test_a_long_percent_encoded_query_url_is_redacted_in_one_pass():
     redacted = redact_url(url + "+AND+Email%3D%27ana%40example.com%27")
     assert "ana" not in redacted and "[email]" in redacted  # (the loose pattern takes the whole run)
     assert "[email]" not in redact_url(url) and "003000000000299AAA" in redact_url(url)
+
+
+def test_configured_secrets_path_secrets_and_tracebacks_are_blanked_by_the_filter():
+    from sync.http.redact import secrets_redacted
+
+    with secrets_redacted(["cfg-secret-4471", "short"]):  # "short" is below MIN_SECRET: not matched by value
+        check_redaction()
+    assert redact("x cfg-secret-4471") == "x cfg-secret-4471"  # the block's secrets are forgotten after it
+
+
+def check_redaction():
+    assert redact("x cfg-secret-4471 y cfg-secret-4471") == "x [redacted] y [redacted]"
+    path = "POST /webhooks/salesforce/shop/s3cr3t HTTP/1.1"
+    assert redact(path) == "POST /webhooks/salesforce/shop/[redacted] HTTP/1.1"
+    assert redact("POST /webhooks/salesforce/shop HTTP/1.1") == "POST /webhooks/salesforce/shop HTTP/1.1"
+    assert "vt-1" not in redact("GET /webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=vt-1&hub.challenge=9")
+    assert redact("a short word") == "a short word"
+    record = logging.LogRecord("t", logging.ERROR, __file__, 1, "failed %s", ("cfg-secret-4471",), None)
+    try:
+        raise RuntimeError("token cfg-secret-4471 refused for bob@example.com")
+    except RuntimeError:
+        import sys
+        record.exc_info = sys.exc_info()
+    RedactingFilter().filter(record)
+    text = logging.Formatter().format(record)
+    assert "cfg-secret-4471" not in text and "bob@example.com" not in text and "RuntimeError" in text

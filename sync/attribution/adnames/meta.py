@@ -15,6 +15,11 @@ apps cannot introduce new use cases for them. This applies across all Graph API 
 (https://developers.facebook.com/blog/post/2026/11/04/introducing-graph-api-v27-and-marketing-api-v27/),
 and root ``?ids=`` calls already fail on v26.0 (restfb/restfb#1692, 2026-08-05).
 
+The token (+ ``appsecret_proof``) travels in the batch POST's form body, never in its URL; only
+the ``check`` read (``GET me/adaccounts``) carries it in the query, where every log line passes
+the one redaction point (``sync.http.redact``) that blanks ``access_token=``/``appsecret_proof=``
+and the configured token's value.
+
 The batch answers one element per call: ``{"code": 200, "body": "<json>"}``, an error body
 for a call Meta refused, or ``null`` for a call that did not complete in time (asked again
 later). An ad the token cannot see or that was deleted is refused with code 100, subcode 33

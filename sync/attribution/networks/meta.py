@@ -29,7 +29,14 @@
   (Meta geolocates).
 
 ``Sender`` POSTs ``{base}/{version}/{dataset}/events`` with ``access_token`` (+
-``appsecret_proof``) in the query, ≤ 1,000 events a request. Meta refuses the whole batch
+``appsecret_proof``) as fields of the JSON body, not in the URL (URLs are logged: urllib3 at
+DEBUG, proxies), ≤ 1,000 events a request. Graph reads a POST's parameters from its body —
+Meta's own PHP SDK sends them there for every method but GET (facebookarchive/php-graph-sdk,
+``FacebookRequest::execute``: only a GET appends the parameters, access_token and
+appsecret_proof included, to the URL), the events edge's reference shows its parameters in the
+body (https://developers.facebook.com/docs/marketing-api/reference/ads-pixel/events/), and a
+JSON body is read like a form one. The ``check`` read is a GET and keeps them in the query, where
+the one redaction point (``sync.http.redact``) blanks them in any log line. Meta refuses the whole batch
 for one bad event (code 100): the batch is bisected (``sync.attribution.delivery``).
 
 ``NETWORK`` declares it to the registry: settings ``LIFESYNC_META_*`` (access_token and
@@ -335,10 +342,10 @@ class Sender(BatchSender):
                                  bisect_when=_bisect_when)
         super().__init__(dest, client, clock=clock)
         token = dest.credential("access_token")
-        self.params = {"access_token": token}
+        self.auth = {"access_token": token}  # body fields of a POST, query of the GET check
         secret = (dest.credentials.get("app_secret") or "").strip()
         if secret:
-            self.params["appsecret_proof"] = appsecret_proof(secret, token)
+            self.auth["appsecret_proof"] = appsecret_proof(secret, token)
         self.url = join_url(dest.base_url, f"{dest.api_version}/{dest.account_id}/events")
 
     def validate(self, payload: dict[str, Any], now: datetime) -> str | None:
@@ -347,12 +354,12 @@ class Sender(BatchSender):
 
     def post(self, events: Sequence[BuiltEvent]) -> list[EventResult]:
         """POST one batch; Meta takes or refuses it whole."""
-        body: dict[str, Any] = {"data": [event.payload for event in events]}
+        body: dict[str, Any] = {**self.auth, "data": [event.payload for event in events]}
         if self.dest.test_event_code:
             body["test_event_code"] = self.dest.test_event_code
         if self.dest.partner_agent:
             body["partner_agent"] = self.dest.partner_agent
-        response = self.client.request("POST", self.url, params=self.params, json=body)
+        response = self.client.request("POST", self.url, json=body)
         reply = json_body(response)
         reply = reply if isinstance(reply, dict) else {}
         summary = {k: reply[k] for k in ("events_received", "fbtrace_id", "messages") if reply.get(k) is not None}
@@ -381,7 +388,7 @@ def check(dest: DestinationConfig, session: requests.Session | None = None) -> s
     """
     probe = Sender(dest, session)
     reply = json_body(probe.client.request("GET", join_url(dest.base_url, f"{dest.api_version}/{dest.account_id}"),
-                                           params={**probe.params, "fields": "id,name"}))
+                                           params={**probe.auth, "fields": "id,name"}))
     reply = reply if isinstance(reply, dict) else {}
     return f"dataset {reply.get('id', dest.account_id)}" + (f" {reply['name']!r}" if reply.get("name") else "")
 
