@@ -41,7 +41,10 @@ class PayloadError(ValueError):
 
 def account_ids(payload: dict[str, Any]) -> set[str]:
     """Every ``entry[].id`` (page / Instagram account) in a delivery, to route it to a connection."""
-    return {str(e["id"]) for e in payload.get("entry") or [] if isinstance(e, dict) and e.get("id")}
+    entries = payload.get("entry")
+    if not isinstance(entries, list):  # not a delivery: ``split`` refuses it with the reason
+        return set()
+    return {str(e["id"]) for e in entries if isinstance(e, dict) and e.get("id")}
 
 
 def split(payload: Any, source: str, connection: str = "default") -> list[InboundEvent]:

@@ -178,6 +178,8 @@ def test_a_delivery_signed_with_the_other_platforms_app_secret_is_401_and_stores
 @pytest.mark.parametrize(("payload", "reason"), [
     (b'{"object": "instagram", "entry": []}', '"object": "page"'),
     (b'{"object": "page", "entry": {}}', '"entry" must be a list'),
+    (b'{"object": "page", "entry": 1}', '"entry" must be a list'),  # found by the receiver fuzz test (was a 500)
+    (b'{"object": "page", "entry": "p1"}', '"entry" must be a list'),
     (b'{"object": "page", "entry": [{"messaging": []}]}', "entry[0] must be an object with an id"),
     (b'{"object": "page", "entry": [{"id": "1", "messaging": {}}]}', "entry[0].messaging must be a list"),
     (b'{"object": "page", "entry": [{"id": "1", "messaging": [7]}]}', "messaging[0] must be an object"),
