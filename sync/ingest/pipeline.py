@@ -17,10 +17,11 @@ from typing import Any
 
 from sync.config import Config, load_config
 from sync.config.types import LifecycleConfig
-from sync.errors import ConfigError, ConfigIssue, MappingError, RecordError
+from sync.errors import ConfigError, ConfigIssue, MappingError
 from sync.ingest.gcpolicy import batch_done, bulk_gc, bulk_process
-from sync.ingest.persist import flush, load_workspace
+from sync.ingest.isolation import reconcile_batch
 from sync.ingest.readfile import Unreadable
+from sync.ingest.storable import fit
 from sync.mappings.engine import apply as apply_mapping
 from sync.outbox.effects import Effects
 from sync.reconcile.identity import clean
@@ -70,7 +71,7 @@ def _record_id(record: Any) -> str | None:
 
 
 def _dead(stage: str, source: str, obj: str, record: Any, reason: str, record_id: str | None) -> dict[str, Any]:
-    return {"stage": stage, "source": source, "object": obj, "record_id": record_id,
+    return {"stage": stage, "source": source, "object": obj, "record_id": record_id and fit(record_id, 255),
             "reason": reason, "payload": record, "status": "open", "created_at": model.utcnow()}
 
 
@@ -107,6 +108,9 @@ def ingest_patches(
 ) -> IngestResult:
     """Reconcile and persist (patch, original record) pairs as one transaction.
 
+    Each record is isolated (``sync.ingest.isolation``): one that is invalid, cannot be stored,
+    or is refused by the database becomes a dead letter with its reason, and the rest commit.
+
     What the changes must tell other systems — ``effects``: stage and CRM write-backs,
     conversions for the enabled destinations — enters the outbox in that same transaction.
     ``cursor`` — (connection, object, state) — is the sync cursor covering these records,
@@ -119,13 +123,11 @@ def ingest_patches(
     if cleaned is None:
         cleaned = [clean(p.identities, config) for p, _ in items]
     with store.transaction() as session:
-        ws = load_workspace(session, {r for refs in cleaned for r in refs}, config, effects)
-        for (patch, record), refs in zip(items, cleaned, strict=True):
-            try:
-                out = ws.apply(patch, refs)
-            except RecordError as exc:
+        outcomes = reconcile_batch(session, config, [p for p, _ in items], cleaned, effects)
+        for (patch, record), out in zip(items, outcomes, strict=True):
+            if isinstance(out, str):  # invalid, unstorable, or refused by the database: the rest goes on
                 payload = record if record is not None else patch.to_json()
-                dead.append(_dead("reconcile", patch.source, patch.object, payload, str(exc), patch.record_id))
+                dead.append(_dead("reconcile", patch.source, patch.object, payload, out, patch.record_id))
                 continue
             result.merged += out.merges
             result.conflicts += out.conflicts
@@ -135,7 +137,6 @@ def ingest_patches(
                 result.updated += 1
             else:
                 result.unchanged += 1
-        flush(session, ws)
         if dead:
             session.execute(model.DeadLetter.__table__.insert(), dead)
         if cursor is not None:
