@@ -10,7 +10,8 @@ down to the single record the database refuses — which comes back as its reaso
 caller's transaction goes on: it stores the dead letters and the sync cursor with the rest.
 
 Database trouble that is not the record's (``OperationalError``: unreachable, deadlock,
-serialization, a locked SQLite file) is raised, for the whole batch to be retried.
+serialization, a locked SQLite file) is raised, for the whole batch to be retried. Rows go in
+through SQLAlchemy (its ``DBAPIError``) and, on PostgreSQL, COPY (psycopg's own errors): both count.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import logging
 import re
 from typing import Any
 
+import psycopg
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -59,9 +61,9 @@ def _isolating(session: Session, config: LifecycleConfig, effects: Effects | Non
         with session.begin_nested():
             done = _reconcile(session, config, effects, [patches[n] for n in positions],
                               [cleaned[n] for n in positions])
-    except OperationalError:
+    except (OperationalError, psycopg.OperationalError):
         raise
-    except DBAPIError as exc:  # the database refused something of these records: find which
+    except (DBAPIError, psycopg.Error) as exc:  # the database refused something of these records: find which
         if len(positions) == 1:
             patch = patches[positions[0]]
             results[positions[0]] = refused(patch, exc)
@@ -93,14 +95,14 @@ _QUOTED = re.compile(r"\"([^\"]*)\"|'([^']*)'")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,62}")
 
 
-def refused(patch: Patch, exc: DBAPIError) -> str:
+def refused(patch: Patch, exc: DBAPIError | psycopg.Error) -> str:
     """The reason of a record the database refused: which record, and the database's words without values.
 
     PostgreSQL's primary message (``value too long for type character varying(255)``) names no
     value, but some quote one (``invalid input syntax for type integer: "…"``): quoted text is
     kept only when it looks like a name (a constraint, a column).
     """
-    orig: Any = exc.orig
+    orig: Any = exc.orig if isinstance(exc, DBAPIError) else exc  # COPY raises psycopg's own
     diag = getattr(orig, "diag", None)
     message = (getattr(diag, "message_primary", None) or str(orig) or "").splitlines()[0] if orig else ""
     message = _QUOTED.sub(lambda m: m.group() if _NAME.fullmatch(m.group(1) or m.group(2) or "") else '"…"',

@@ -15,6 +15,8 @@ from itertools import islice
 from multiprocessing import get_context
 from typing import Any
 
+from sqlalchemy import bindparam, select, update
+
 from sync.config import Config, load_config
 from sync.config.types import LifecycleConfig
 from sync.errors import ConfigError, ConfigIssue, MappingError
@@ -29,7 +31,7 @@ from sync.reconcile.patch import IdentityRef, Patch
 from sync.settings import Settings
 from sync.store import model
 from sync.store.engine import Store, open_store
-from sync.store.sql import upsert
+from sync.store.sql import chunks, one_of, upsert
 
 log = logging.getLogger(__name__)
 
@@ -137,12 +139,40 @@ def ingest_patches(
                 result.updated += 1
             else:
                 result.unchanged += 1
-        if dead:
-            session.execute(model.DeadLetter.__table__.insert(), dead)
+        store_dead(session, dead)
         if cursor is not None:
             save_cursor(session, *cursor)
     result.dead_lettered = len(dead)
     return result
+
+
+def store_dead(session: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert dead-letter rows; a record that already has an open ``reconcile`` letter gets it refreshed instead.
+
+    A record the database keeps refusing comes back on every re-read (an incremental sync reads
+    again the minutes before its bookmark; a replay finds it still bad): it keeps one open
+    letter, holding its newest payload and reason, rather than one more a run.
+    """
+    if not rows:
+        return
+    d = model.DeadLetter
+    keyed = {(r["source"], r["object"], r["record_id"]): r for r in rows
+             if r["stage"] == "reconcile" and r["record_id"] is not None}
+    found: dict[tuple[str, str, str], int] = {}
+    for part in chunks(sorted({k[2] for k in keyed}), 5000):
+        for letter_id, source, obj, record_id in session.execute(
+                select(d.id, d.source, d.object, d.record_id).where(
+                    d.status == "open", d.stage == "reconcile", one_of(session, d.record_id, part))):
+            if (source, obj, record_id) in keyed:
+                found[(source, obj, record_id)] = letter_id
+    if found:
+        session.execute(update(d.__table__).where(d.__table__.c.id == bindparam("b_id"))
+                        .values(reason=bindparam("b_reason"), payload=bindparam("b_payload")),
+                        [{"b_id": i, "b_reason": keyed[k]["reason"], "b_payload": keyed[k]["payload"]}
+                         for k, i in found.items()])
+    fresh = [r for r in rows if r["stage"] != "reconcile" or (r["source"], r["object"], r["record_id"]) not in found]
+    if fresh:
+        session.execute(d.__table__.insert(), fresh)
 
 
 def save_cursor(session: Any, connection: str, obj: str, state: dict[str, Any]) -> None:
