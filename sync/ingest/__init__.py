@@ -2,6 +2,9 @@
 
 - ``inbox`` — webhook events persisted before they are acknowledged, drained in batches;
 - ``pipeline`` — map → reconcile → persist, one transaction per batch (``ingest``);
+- ``isolation`` — a batch's reconcile and writes, one bad record dead-lettered, the rest committed
+  (used by the pipeline and replay);
+- ``storable`` — what a record may keep: values checked against the columns they fill;
 - ``persist`` — load a batch's contacts into a workspace, write back what changed (and the
   outbox rows the change queues, in the same transaction);
 - ``deadletter`` — what could not be processed, why, and replaying it;

@@ -5,7 +5,8 @@ Two kinds live in the ``dead_letters`` table:
 - **records** (stage ``mapping`` or ``reconcile``): the original vendor record as payload.
   Replay maps it with its (source, object) mapping and reconciles it, all of a page in one
   transaction together with the dead letters' new status: ``replayed`` on success; a record
-  that still fails stays ``open`` with the new reason.
+  that still fails (invalid, unstorable, refused by the database: ``sync.ingest.isolation``)
+  stays ``open`` with the new reason, and the rest of the page replays.
 - **jobs** (stage ``job``): a background job that failed for good (a non-retriable error,
   or retries exhausted); the payload names the function, its arguments and its queue.
   Replay hands the payload to the caller's ``enqueue_job`` (the rq shell) and marks it
@@ -25,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 
-from sync.errors import LifesyncError, RecordError
-from sync.ingest.persist import flush, load_workspace
+from sync.errors import LifesyncError
+from sync.ingest.isolation import reconcile_batch
 from sync.ingest.pipeline import map_records
 from sync.outbox.effects import Effects
 from sync.reconcile.identity import clean
@@ -175,14 +176,9 @@ def _replay_records(session: Any, config: Config, letters: list[model.DeadLetter
         return outcome
     lifecycle = config.lifecycle
     cleaned = [clean(patch.identities, lifecycle) for _, patch in items]
-    ws = load_workspace(session, {r for refs in cleaned for r in refs}, lifecycle, effects)
-    for (letter_id, patch), refs in zip(items, cleaned, strict=True):
-        try:
-            ws.apply(patch, refs)
-            outcome[letter_id] = None
-        except RecordError as exc:
-            outcome[letter_id] = str(exc)
-    flush(session, ws)
+    results = reconcile_batch(session, lifecycle, [patch for _, patch in items], cleaned, effects)
+    for (letter_id, _), out in zip(items, results, strict=True):  # a record still refused keeps its letter open
+        outcome[letter_id] = out if isinstance(out, str) else None
     return outcome
 
 

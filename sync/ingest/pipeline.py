@@ -15,12 +15,15 @@ from itertools import islice
 from multiprocessing import get_context
 from typing import Any
 
+from sqlalchemy import bindparam, select, update
+
 from sync.config import Config, load_config
 from sync.config.types import LifecycleConfig
-from sync.errors import ConfigError, ConfigIssue, MappingError, RecordError
+from sync.errors import ConfigError, ConfigIssue, MappingError
 from sync.ingest.gcpolicy import batch_done, bulk_gc, bulk_process
-from sync.ingest.persist import flush, load_workspace
+from sync.ingest.isolation import reconcile_batch
 from sync.ingest.readfile import Unreadable
+from sync.ingest.storable import fit
 from sync.mappings.engine import apply as apply_mapping
 from sync.outbox.effects import Effects
 from sync.reconcile.identity import clean
@@ -28,7 +31,7 @@ from sync.reconcile.patch import IdentityRef, Patch
 from sync.settings import Settings
 from sync.store import model
 from sync.store.engine import Store, open_store
-from sync.store.sql import upsert
+from sync.store.sql import chunks, one_of, upsert
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +73,7 @@ def _record_id(record: Any) -> str | None:
 
 
 def _dead(stage: str, source: str, obj: str, record: Any, reason: str, record_id: str | None) -> dict[str, Any]:
-    return {"stage": stage, "source": source, "object": obj, "record_id": record_id,
+    return {"stage": stage, "source": source, "object": obj, "record_id": record_id and fit(record_id, 255),
             "reason": reason, "payload": record, "status": "open", "created_at": model.utcnow()}
 
 
@@ -107,6 +110,9 @@ def ingest_patches(
 ) -> IngestResult:
     """Reconcile and persist (patch, original record) pairs as one transaction.
 
+    Each record is isolated (``sync.ingest.isolation``): one that is invalid, cannot be stored,
+    or is refused by the database becomes a dead letter with its reason, and the rest commit.
+
     What the changes must tell other systems — ``effects``: stage and CRM write-backs,
     conversions for the enabled destinations — enters the outbox in that same transaction.
     ``cursor`` — (connection, object, state) — is the sync cursor covering these records,
@@ -119,13 +125,11 @@ def ingest_patches(
     if cleaned is None:
         cleaned = [clean(p.identities, config) for p, _ in items]
     with store.transaction() as session:
-        ws = load_workspace(session, {r for refs in cleaned for r in refs}, config, effects)
-        for (patch, record), refs in zip(items, cleaned, strict=True):
-            try:
-                out = ws.apply(patch, refs)
-            except RecordError as exc:
+        outcomes = reconcile_batch(session, config, [p for p, _ in items], cleaned, effects)
+        for (patch, record), out in zip(items, outcomes, strict=True):
+            if isinstance(out, str):  # invalid, unstorable, or refused by the database: the rest goes on
                 payload = record if record is not None else patch.to_json()
-                dead.append(_dead("reconcile", patch.source, patch.object, payload, str(exc), patch.record_id))
+                dead.append(_dead("reconcile", patch.source, patch.object, payload, out, patch.record_id))
                 continue
             result.merged += out.merges
             result.conflicts += out.conflicts
@@ -135,13 +139,40 @@ def ingest_patches(
                 result.updated += 1
             else:
                 result.unchanged += 1
-        flush(session, ws)
-        if dead:
-            session.execute(model.DeadLetter.__table__.insert(), dead)
+        store_dead(session, dead)
         if cursor is not None:
             save_cursor(session, *cursor)
     result.dead_lettered = len(dead)
     return result
+
+
+def store_dead(session: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert dead-letter rows; a record that already has an open ``reconcile`` letter gets it refreshed instead.
+
+    A record the database keeps refusing comes back on every re-read (an incremental sync reads
+    again the minutes before its bookmark; a replay finds it still bad): it keeps one open
+    letter, holding its newest payload and reason, rather than one more a run.
+    """
+    if not rows:
+        return
+    d = model.DeadLetter
+    keyed = {(r["source"], r["object"], r["record_id"]): r for r in rows
+             if r["stage"] == "reconcile" and r["record_id"] is not None}
+    found: dict[tuple[str, str, str], int] = {}
+    for part in chunks(sorted({k[2] for k in keyed}), 5000):
+        for letter_id, source, obj, record_id in session.execute(
+                select(d.id, d.source, d.object, d.record_id).where(
+                    d.status == "open", d.stage == "reconcile", one_of(session, d.record_id, part))):
+            if (source, obj, record_id) in keyed:
+                found[(source, obj, record_id)] = letter_id
+    if found:
+        session.execute(update(d.__table__).where(d.__table__.c.id == bindparam("b_id"))
+                        .values(reason=bindparam("b_reason"), payload=bindparam("b_payload")),
+                        [{"b_id": i, "b_reason": keyed[k]["reason"], "b_payload": keyed[k]["payload"]}
+                         for k, i in found.items()])
+    fresh = [r for r in rows if r["stage"] != "reconcile" or (r["source"], r["object"], r["record_id"]) not in found]
+    if fresh:
+        session.execute(d.__table__.insert(), fresh)
 
 
 def save_cursor(session: Any, connection: str, obj: str, state: dict[str, Any]) -> None:
