@@ -47,6 +47,7 @@ from sync.attribution.delivery import BatchSender, json_body
 from sync.attribution.destination import BuiltEvent, DestinationConfig, EventResult, NormalizeCache, now_utc, utc
 from sync.attribution.facts import AdjustmentFacts, ContactFacts, ConversionFacts, TouchpointFacts
 from sync.attribution.network import Builder
+from sync.attribution.networks.google.common import partial_results
 from sync.errors import ValidationError
 from sync.http import join_url
 
@@ -181,15 +182,5 @@ def post_adjustments(sender: Any, events: Sequence[BuiltEvent], errors: Errors, 
     reply = json_body(sender.client.request("POST", sender.url, headers=sender.headers, json=body))
     partial = (reply if isinstance(reply, dict) else {}).get("partialFailureError") or {}
     failures = {i: m for i, m in located(partial, errors, describe).items() if 0 <= i < len(events)}
-    summary: dict[str, Any] = {"validate_only": True} if sender.dest.validate_only else {}
-    results = []
-    for index, event in enumerate(events):
-        message = failures.get(index)
-        if message is None:
-            results.append(EventResult(event.key, "sent", response=summary))
-        elif any(code in message for code in ALREADY):
-            results.append(EventResult(event.key, "sent", response={**summary, "duplicate": True}))
-        else:
-            results.append(EventResult(event.key, "failed", f"{sender.vendor} rejected the adjustment: {message}",
-                                       response=summary))
-    return results
+    summary = {"validate_only": True} if sender.dest.validate_only else {}
+    return partial_results(events, failures, ALREADY, summary, f"{sender.vendor} rejected the adjustment")

@@ -76,6 +76,7 @@ from sync.attribution.networks.google.common import (
     configure,
     consent,
     customer_id,
+    partial_results,
 )
 from sync.attribution.networks.google.versions import ADS_API, ADS_API_DEFAULT
 from sync.attribution.touch import attributed, click_id
@@ -259,18 +260,8 @@ class Sender(BatchSender):
         unplaced = len(_errors(partial)) - sum(1 for e in _errors(partial) if _index(e) is not None)
         if unplaced:
             log.warning("%s: %d partial-failure errors name no conversion", VENDOR, unplaced)
-        summary: dict[str, Any] = {"validate_only": True} if self.dest.validate_only else {}
-        results = []
-        for index, event in enumerate(events):
-            message = failures.get(index)
-            if message is None:
-                results.append(EventResult(event.key, "sent", response=summary))
-            elif any(code in message for code in DUPLICATES):
-                results.append(EventResult(event.key, "sent", response={**summary, "duplicate": True}))
-            else:
-                results.append(EventResult(event.key, "failed", f"{VENDOR} rejected the conversion: {message}",
-                                           response=summary))
-        return results
+        summary = {"validate_only": True} if self.dest.validate_only else {}
+        return partial_results(events, failures, DUPLICATES, summary, f"{VENDOR} rejected the conversion")
 
 
 def check(dest: DestinationConfig, session: requests.Session | None = None) -> str:

@@ -17,10 +17,10 @@ only), ``login_customer_id`` (a manager account), ``conversion_actions`` (``kind
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sync.attribution.destination import DestinationConfig
+from sync.attribution.destination import BuiltEvent, DestinationConfig, EventResult
 from sync.attribution.hashing import UserDataRules
 from sync.attribution.network import Setting
 from sync.attribution.touch import TouchRules
@@ -88,3 +88,23 @@ def configure(setting: Setting, required: Mapping[str, str], name: str) -> dict[
         credentials["login_customer_id"] = login
     return {"credentials": credentials, "account_id": customer_id(required["customer_id"]),
             "conversion_actions": actions, "validate_only": validate_only}
+
+
+def partial_results(events: Sequence[BuiltEvent], failures: Mapping[int, str], held: Sequence[str],
+                    summary: Mapping[str, Any], refused: str) -> list[EventResult]:
+    """One result per event of a ``partialFailure`` answer (Ads API conversions and adjustments alike).
+
+    ``failures`` are Google's messages by event index; a message naming one of ``held`` (Google already
+    holds this conversion or state) is ``sent`` with ``duplicate``; any other is ``failed`` as ``refused``.
+    """
+    results = []
+    for index, event in enumerate(events):
+        message = failures.get(index)
+        if message is None:
+            results.append(EventResult(event.key, "sent", response=dict(summary)))
+        elif any(code in message for code in held):
+            results.append(EventResult(event.key, "sent", response={**summary, "duplicate": True}))
+        else:
+            results.append(EventResult(event.key, "failed", f"{refused}: {message}", response=dict(summary)))
+    return results
+
