@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
-from sync.config import load_config
+from sync.config.active import ActiveConfig
 from sync.ingest import automation, inbox
 from sync.ingest.pipeline import IngestResult
 from sync.outbox.effects import Effects
@@ -15,6 +15,7 @@ from sync.settings import Settings
 from sync.store.engine import Store, open_store
 
 _stores: dict[str, Store] = {}
+_configs: dict[tuple[str, Path | None], ActiveConfig] = {}
 
 
 def _store(url: str) -> Store:
@@ -23,9 +24,12 @@ def _store(url: str) -> Store:
     return _stores[url]
 
 
-@lru_cache(maxsize=4)
-def _config(config_dir: Any) -> Any:
-    return load_config(config_dir)
+def _config(settings: Settings) -> Any:
+    """The active configuration (``sync.config.active``): a new revision is used by the next job, no restart."""
+    key = (settings.database_url, settings.config_dir)
+    if key not in _configs:
+        _configs[key] = ActiveConfig(_store(settings.database_url), settings.config_dir)
+    return _configs[key].get()
 
 
 def reset() -> None:
@@ -33,13 +37,13 @@ def reset() -> None:
     for store in _stores.values():
         store.dispose()
     _stores.clear()
-    _config.cache_clear()
+    _configs.clear()
 
 
 def context() -> tuple[Settings, Store, Any]:
-    """Settings, store and configuration of this worker process (opened once)."""
+    """Settings, store and the active configuration of this worker process (store opened once)."""
     settings = Settings.from_env()
-    return settings, _store(settings.database_url), _config(settings.config_dir)
+    return settings, _store(settings.database_url), _config(settings)
 
 
 def store(settings: Settings | None = None) -> Store:
@@ -114,10 +118,10 @@ def dispatch_pushes(destination: str = "respondio") -> dict[str, Any]:
     from sync.outbox.stage_dispatch import dispatch
     from sync.outbox.targets import enabled_targets as enabled
 
-    settings, store_, _ = context()
+    settings, store_, config = context()
     if destination not in enabled(settings):
         return {"skipped": True, "reason": f"{destination} write-back is not configured"}
-    send = stage_sender(destination, settings)
+    send = stage_sender(destination, settings, config)
     return _locked(settings, f"dispatch_{destination}", lambda: dispatch(store_, destination, send))
 
 

@@ -6,6 +6,8 @@ vendor bodies) goes in declared attributes, never personal data.
     LifesyncError
     ├── ConfigError            a config or mapping file is invalid (holds every ConfigIssue)
     ├── SettingsError          an environment variable is missing or malformed (variable)
+    ├── RevisionError          a config revision cannot be made: unknown document or revision (document)
+    │   └── RevisionConflict   the document changed since the revision an edit was based on (base, latest)
     ├── RecordError            one record cannot be processed (goes to the dead-letter table)
     │   ├── MappingError       a field could not be read or transformed (mapping, field, record_id)
     │   └── ReconcileError     the patch contradicts the configuration (unknown stage, ...)
@@ -63,6 +65,26 @@ class SettingsError(LifesyncError):
     def __init__(self, message: str, *, variable: str | None = None):
         super().__init__(message)
         self.variable = variable
+
+
+class RevisionError(LifesyncError):
+    """A configuration revision cannot be read or made; ``document`` names the document when one is to blame."""
+
+    def __init__(self, message: str, *, document: str = ""):
+        super().__init__(message)
+        self.document = document
+
+
+class RevisionConflict(RevisionError):
+    """An edit was based on revision ``base`` (None: the baseline file) but the document is now at ``latest``."""
+
+    def __init__(self, document: str, base: int | None, latest: int | None):
+        def name(rev: int | None) -> str:
+            return "the baseline file" if rev is None else f"revision {rev}"
+
+        super().__init__(f"{document} changed since the edit began: it was based on {name(base)}, the document "
+                         f"is now at {name(latest)}; read it again and reapply the change", document=document)
+        self.base, self.latest = base, latest
 
 
 class RecordError(LifesyncError):

@@ -56,20 +56,22 @@ def opened_store(settings: Settings) -> Iterator[Store]:
         store.dispose()
 
 
-def load_config(settings: Settings) -> Config:
-    """The configuration of the settings' config directory (bundled files by default)."""
-    from sync.config import load_config as load
+def load_config(settings: Settings, store: Store | None = None) -> Config:
+    """The active configuration: the settings' config directory (bundled files by default) and its revisions."""
+    from sync.config.revisions import Revisions
 
-    return load(settings.config_dir)
+    if store is not None:
+        return Revisions(store, settings.config_dir).active_config()
+    with opened_store(settings) as opened:
+        return Revisions(opened, settings.config_dir).active_config()
 
 
 @contextmanager
 def store_and_config() -> Iterator[tuple[Store, Config]]:
-    """The store and config the environment names (settings read without touching logging)."""
+    """The store and active config the environment names (settings read without touching logging)."""
     found = Settings.from_env()
-    config = load_config(found)
     with opened_store(found) as store:
-        yield store, config
+        yield store, load_config(found, store)
 
 
 def dump(data: Any) -> None:

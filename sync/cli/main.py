@@ -40,34 +40,35 @@ def settings_cmd() -> None:
 
 @main.group()
 def config() -> None:
-    """Configuration files."""
+    """Configuration: files, and the revisions edits store in the database."""
 
 
 @config.command("check")
 @click.option("--on", "on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Judge vendor API versions as of this day (YYYY-MM-DD; default today, UTC).")
 def config_check(on: datetime | None) -> None:
-    """Validate lifecycle.yaml, every mapping and the settings naming them; list every error (exit 1 if any).
+    """Validate the active configuration (files and revisions) and the settings naming it; exit 1 on any error.
 
     Also the vendor API version each configured connection and destination calls: past its
     published end, or unknown, is an error; within 90 days of it, a warning (exit 0 on warnings alone).
     """
-    from sync.config import check_config
+    from sync.config.revisions import Revisions
     from sync.connectors.setting_issues import version_issues, version_uses
 
     settings = context.settings()
-    issues = check_config(settings.config_dir)
+    with context.opened_store(settings) as store:
+        revisions = Revisions(store, settings.config_dir)
+        issues = revisions.check()
+        config = None if issues else revisions.active_config()
     uses = version_uses(settings)
-    if issues:  # the connections' own settings can still be checked; their mappings cannot
+    if config is None:  # the connections' own settings can still be checked; their mappings cannot
         from sync.connectors.setting_issues import settings_issues
 
         issues += settings_issues(settings)
     else:
         from sync.attribution.configure import version_uses as destination_versions
-        from sync.config import load_config
         from sync.connectors.setting_issues import connection_issues
 
-        config = load_config(settings.config_dir)
         issues = connection_issues(settings, config)
         try:
             uses += destination_versions(settings, config)
@@ -314,10 +315,11 @@ def demo_cmd(people: int, seed: int, database_url: str | None) -> None:
 
 
 def _register_more() -> None:
-    from sync.cli import attribution, connections, crm, reports
+    from sync.cli import attribution, config_revisions, connections, crm, reports
 
     for module in (crm, attribution, reports, connections):
         module.register(main)
+    config_revisions.register(config)
 
 
 _register_more()

@@ -3,6 +3,11 @@
 ``load_config(project_dir)`` is the entry point; ``check_config(project_dir)`` lists every
 problem (for ``lifesync config check``). See ``sync.config.loader`` for how a project
 directory overrides the bundled files.
+
+The files are the baseline: edits stored in the database as revisions overlay them
+(``sync.config.revisions``, the service the ops API, console and CLI share), and running
+processes take the configuration from ``sync.config.active``, which follows new revisions
+within seconds.
 """
 
 from sync.config.loader import (

@@ -90,24 +90,27 @@ def check_config(project_dir: Path | None, bundled_dir: Path = BUNDLED_CONFIG_DI
     """Every issue in the effective config files, including checks across files; [] when valid."""
     from sync.config.schedule import schedule_issues
 
-    return _load_all(project_dir, bundled_dir)[1] + schedule_issues(project_dir, bundled_dir)
+    return load_all(project_dir, bundled_dir)[1] + schedule_issues(project_dir, bundled_dir)
 
 
 def load_config(project_dir: Path | None, bundled_dir: Path = BUNDLED_CONFIG_DIR) -> Config:
     """Load the effective configuration; raises ConfigError with every issue found."""
-    config, issues = _load_all(project_dir, bundled_dir)
+    config, issues = load_all(project_dir, bundled_dir)
     if issues or config is None:
         raise ConfigError(issues)
     return config
 
 
-def _load_all(project_dir: Path | None, bundled_dir: Path) -> tuple[Config | None, list[ConfigIssue]]:
-    """Load every file, collecting issues instead of stopping at the first bad file."""
+def load_all(project_dir: Path | None, bundled_dir: Path) -> tuple[Config | None, list[ConfigIssue]]:
+    """Load every file, collecting issues instead of stopping at the first bad file (no schedule.yaml).
+
+    The Config when there are none, else None and every issue.
+    """
     try:
         files = resolve_files(project_dir, bundled_dir)
     except ConfigError as err:
         return None, err.issues
-    issues = _misnamed_files(project_dir, bundled_dir)
+    issues = misnamed_files(project_dir, bundled_dir)
 
     lifecycle: LifecycleConfig | None = None
     try:
@@ -182,7 +185,7 @@ def _line_of_value(path: Path, value: str) -> int | None:
     return None
 
 
-def _misnamed_files(project_dir: Path | None, bundled_dir: Path) -> list[ConfigIssue]:
+def misnamed_files(project_dir: Path | None, bundled_dir: Path) -> list[ConfigIssue]:
     """``.yml`` files where ``.yaml`` is expected: they would be silently ignored otherwise."""
     issues = []
     for base in (bundled_dir, Path(project_dir) if project_dir is not None else None):

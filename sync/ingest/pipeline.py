@@ -17,7 +17,8 @@ from typing import Any
 
 from sqlalchemy import bindparam, select, update
 
-from sync.config import Config, load_config
+from sync.config import Config
+from sync.config.revisions import Revisions
 from sync.config.types import LifecycleConfig
 from sync.errors import ConfigError, ConfigIssue, MappingError
 from sync.ingest.gcpolicy import batch_done, bulk_gc, bulk_process
@@ -272,7 +273,7 @@ def ingest(
 ) -> IngestResult:
     """Ingest vendor records of one (source, object) through its mapping; returns the counts.
 
-    ``store`` and ``config`` default to those the environment's Settings name; ``records``
+    ``store`` and ``config`` default to those the environment's Settings name (the active configuration); ``records``
     may be any iterable: it is consumed in batches, each its own transaction. ``effects``
     (default: the config's conversion rules, nothing queued) say what enters the outbox.
     ``map_in_process=False`` lets a long ingest map on a spawned worker process (the other
@@ -283,7 +284,7 @@ def ingest(
     own_store = store is None
     store = store or open_store(settings.database_url)
     try:
-        config = config or load_config(settings.config_dir)
+        config = config or Revisions(store, settings.config_dir).active_config()
         mapping = mapping_for(config, source, obj)
         total = IngestResult()
         effects = effects or Effects.rules_only(config)

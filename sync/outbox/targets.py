@@ -11,11 +11,14 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sync.outbox.rows import stage_row
 from sync.reconcile.patch import IdentityRef
 from sync.settings import Settings
+
+if TYPE_CHECKING:
+    from sync.config import Config
 
 
 @dataclass(frozen=True)
@@ -26,7 +29,7 @@ class PushTarget:
     token_setting: tuple[str, str]  # (platform, name) of the connection setting that enables it
     identity_kinds: tuple[str, ...]  # kinds that address a contact there, best first
     formats: tuple[tuple[str, str], ...]  # kind -> identifier template
-    sender: str  # "module:function" building the sender from Settings (imported only when dispatching)
+    sender: str  # "module:function(settings, config)" building the sender (imported only when dispatching)
 
     def identifier(self, identities: Iterable[IdentityRef]) -> str | None:
         """How this system names the contact, from the best identity it has; None if none."""
@@ -75,9 +78,14 @@ def stage_outbox_rows(contact_id: int, stage: str | None, history_length: int, l
     return rows
 
 
-def stage_sender(destination: str, settings: Settings) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """The sender ``sync.outbox.stage_dispatch`` gives a stage target's items to, built from settings."""
+def stage_sender(destination: str, settings: Settings,
+                 config: Config | None = None) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """The sender ``sync.outbox.stage_dispatch`` gives a stage target's items to, built from settings.
+
+    ``config``: the active configuration (its mappings say what the target's fields are called);
+    None loads the files of the settings' config directory.
+    """
     if destination not in TARGETS:
         raise ValueError(f"no stage write-back target {destination!r}; known: {', '.join(sorted(TARGETS))}")
     module, _, function = TARGETS[destination].sender.partition(":")
-    return getattr(importlib.import_module(module), function)(settings)
+    return getattr(importlib.import_module(module), function)(settings, config)

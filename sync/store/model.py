@@ -425,3 +425,24 @@ class Credential(Base):
     connection: Mapped[str] = mapped_column(String(64), primary_key=True)
     secret: Mapped[bytes] = mapped_column(LargeBinary)
     updated_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+
+
+class ConfigRevision(Base):
+    """One stored edit of a configuration document (``sync.config.revisions``): its whole text, who, when, why.
+
+    ``seq`` numbers a document's revisions 1, 2, ...: two edits based on the same revision
+    both claim the next number, and the unique constraint refuses the second (a conflict,
+    never a lost edit). ``parent_id`` is the revision it replaced (None: the baseline file).
+    """
+
+    __tablename__ = "config_revisions"
+    __table_args__ = (UniqueConstraint("document", "seq", name="uq_config_revisions_document_seq"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    document: Mapped[str] = mapped_column(String(255))
+    seq: Mapped[int] = mapped_column(Integer)
+    parent_id: Mapped[int | None] = mapped_column(BigId)
+    text: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    author: Mapped[str] = mapped_column(String(255))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)

@@ -37,7 +37,10 @@ def database_unavailable(exc: BaseException) -> Any:
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None, config: Config | None = None,
                enqueue: Enqueue, queue: Pingable | None = None) -> Flask:
-    """Build the web app. ``store`` and ``config`` default to what settings name.
+    """Build the web app. ``store`` defaults to what settings name, ``config`` to the active configuration.
+
+    Without ``config`` the app follows configuration revisions (``sync.config.active``): request
+    handlers take the configuration from ``current_config()``, never from a copy kept at start.
 
     ``enqueue`` hands the ids of stored webhook events to whatever processes them, and
     ``queue`` is that queue's connection for ``/readyz`` (None: not checked). The web package
@@ -46,17 +49,17 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
     settings = settings or Settings.from_env()
     app = Flask("lifesync")
     app.config["MAX_CONTENT_LENGTH"] = settings.webhook_max_bytes
-    if config is None:
-        from sync.config import load_config
+    store = store or open_store(settings.database_url)
+    from sync.config.active import ActiveConfig, ConfigSource, FixedConfig
 
-        config = load_config(settings.config_dir)
+    configs: ConfigSource = ActiveConfig(store, settings.config_dir) if config is None else FixedConfig(config)
     from sync.connectors.setting_issues import connection_issues
     from sync.errors import ConfigError
 
-    if issues := connection_issues(settings, config):  # malformed settings: refuse to start, never a 500
+    if issues := connection_issues(settings, configs.get()):  # malformed settings: refuse to start, never a 500
         raise ConfigError(issues)
-    app.extensions["lifesync"] = {"settings": settings, "store": store or open_store(settings.database_url),
-                                  "config": config, "enqueue": enqueue, "queue": queue}
+    app.extensions["lifesync"] = {"settings": settings, "store": store, "configs": configs,
+                                  "enqueue": enqueue, "queue": queue}
 
     from sync.web.health import bp as health
     from sync.web.webhooks import bp as webhooks
@@ -80,3 +83,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
         return response
 
     return app
+
+
+def current_config() -> Config:
+    """The configuration a request handler uses: the active one (revisions picked up within seconds)."""
+    return current_app.extensions["lifesync"]["configs"].get()

@@ -15,6 +15,7 @@ from sync.http.redact import redact
 from sync.settings import Settings
 
 if TYPE_CHECKING:
+    from sync.config import Config
     from sync.mappings import Mapping
 
 log = logging.getLogger(__name__)
@@ -122,6 +123,7 @@ def respondio_stage(client: RespondioClient, mapping: Mapping | None = None,
     return send
 
 
-def stage_sender(settings: Settings) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """The stage write-back sender of respond.io, built from its settings (``sync.outbox.targets``)."""
-    return respondio_stage(RespondioClient.from_settings(settings), contact_mapping(settings.config_dir))
+def stage_sender(settings: Settings, config: Config | None = None) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """respond.io's stage write-back sender, from its settings and the active ``config`` (``sync.outbox.targets``)."""
+    mapping = config.mappings.get(CONTACT_MAPPING) if config is not None else contact_mapping(settings.config_dir)
+    return respondio_stage(RespondioClient.from_settings(settings), mapping)
