@@ -9,8 +9,9 @@ the new active configuration up within seconds (``sync.config.active``).
 
 Optimistic locking: ``propose`` and ``rollback`` take ``base_revision``, the revision the
 edit was made from (None: the baseline file); when the document has moved on since, the edit
-is refused as a ``RevisionConflict`` rather than silently overwriting the other one. Two
-edits racing from the same base collide on the (document, seq) unique constraint.
+is refused as a ``RevisionConflict`` rather than silently overwriting the other one. Writers
+take turns and store only on the state they validated (``_store``); an edit that lost a race
+is validated again on the new state, where its base check refuses it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Final
 
 from sqlalchemy import func, select
+from sqlalchemy import text as sql
 from sqlalchemy.exc import IntegrityError
 
 from sync.config.bundled import BUNDLED_CONFIG_DIR
@@ -35,6 +37,7 @@ from sync.store.model import ConfigRevision
 
 MAX_AUTHOR = 255
 MAX_COMMENT = 2000
+ATTEMPTS = 5  # validations of one edit while other edits keep landing before giving up
 
 
 class _Latest:
@@ -218,25 +221,32 @@ class Revisions:
         """
         author, comment = _checked(author, comment, ", ".join(texts))
         names = {document_name(name): text for name, text in texts.items()}
-        documents = self.documents()
-        changed: dict[str, tuple[str, int | None, int | None]] = {}  # name → (text, parent, base)
-        for name, text in names.items():
-            if not isinstance(text, str):
-                raise RevisionError(f"the text of {name} must be a string", document=name)
-            current = documents.get(name)
-            latest = current.revision_id if current is not None else None
-            base = (bases or {}).get(name, LATEST)
-            if not isinstance(base, _Latest) and base != latest:
-                raise RevisionConflict(name, base, latest)
-            if current is None or current.text != text or current.origin == "none":
-                changed[name] = (text, latest, latest if isinstance(base, _Latest) else base)
-                documents[name] = Document(name, text, sha256(text), "proposed", None, None)
-        if not changed:
-            return []
-        config, issues = self._load(documents, proposed=set(changed))
-        if config is None:
-            raise ConfigError(issues)
-        return self._store(changed, author, comment)
+        for _ in range(ATTEMPTS):
+            seen = self.latest_id()
+            documents = self.documents()
+            changed: dict[str, tuple[str, int | None]] = {}  # name → (text, parent)
+            for name, text in names.items():
+                if not isinstance(text, str):
+                    raise RevisionError(f"the text of {name} must be a string", document=name)
+                current = documents.get(name)
+                latest = current.revision_id if current is not None else None
+                base = (bases or {}).get(name, LATEST)
+                if not isinstance(base, _Latest) and base != latest:
+                    raise RevisionConflict(name, base, latest)
+                if current is None or current.text != text or current.origin == "none":
+                    changed[name] = (text, latest)
+                    documents[name] = Document(name, text, sha256(text), "proposed", None, None)
+            if not changed:
+                return []
+            config, issues = self._load(documents, proposed=set(changed))
+            if config is None:
+                raise ConfigError(issues)
+            try:
+                return self._store(changed, author, comment, seen)
+            except _Moved:  # another edit was stored meanwhile: judge this one again, with it
+                continue
+        raise RevisionError("the configuration kept changing while this edit was being validated; try again",
+                            document=", ".join(names))
 
     def rollback(self, document: str, revision_id: int | None, author: str, comment: str = "",
                  base_revision: int | _Latest | None = LATEST) -> Revision | None:
@@ -258,27 +268,35 @@ class Revisions:
             text, what = old.text, f"revision {revision_id}"
         return self.propose(name, text, author, comment or f"roll back to {what}", base_revision)
 
-    def _store(self, changed: Mapping[str, tuple[str, int | None, int | None]], author: str,
-               comment: str) -> list[Revision]:
-        """Insert each revision after its parent; RevisionConflict when another edit got there first."""
+    def _store(self, changed: Mapping[str, tuple[str, int | None]], author: str, comment: str,
+               seen: int | None) -> list[Revision]:
+        """Insert each revision after its parent, provided no revision was stored since ``seen``; else _Moved.
+
+        Writers take turns (PostgreSQL: a transaction advisory lock; SQLite: BEGIN IMMEDIATE), so
+        what was validated is exactly what the revisions are stored on top of: two edits of
+        different documents, each valid alone, can never make an active configuration that
+        does not load.
+        """
         try:
             with self.store.transaction() as session:
+                if session.get_bind().dialect.name == "postgresql":
+                    session.execute(sql("SELECT pg_advisory_xact_lock(hashtext('lifesync:config_revisions'))"))
+                if session.scalar(select(func.max(ConfigRevision.id))) != seen:
+                    raise _Moved
                 rows = []
-                for name, (text, parent, base) in changed.items():
-                    newest = session.execute(select(ConfigRevision.id, ConfigRevision.seq)
-                                             .where(ConfigRevision.document == name)
-                                             .order_by(ConfigRevision.seq.desc()).limit(1)).first()
-                    if (newest[0] if newest else None) != parent:
-                        raise RevisionConflict(name, base, newest[0] if newest else None)
-                    rows.append(ConfigRevision(document=name, seq=(newest[1] if newest else 0) + 1,
-                                               parent_id=parent, text=text, sha256=sha256(text), author=author,
-                                               comment=comment))
+                for name, (body, parent) in changed.items():
+                    seq = session.scalar(select(func.max(ConfigRevision.seq)).where(ConfigRevision.document == name))
+                    rows.append(ConfigRevision(document=name, seq=(seq or 0) + 1, parent_id=parent, text=body,
+                                               sha256=sha256(body), author=author, comment=comment))
                 session.add_all(rows)
                 session.flush()
                 return [_revision(row) for row in rows]
-        except IntegrityError:  # an edit from the same parent committed between the check and the insert
-            name = next(iter(changed))
-            raise RevisionConflict(name, changed[name][2], self.read(name).revision_id) from None
+        except IntegrityError:  # a writer that bypassed the lock: the (document, seq) constraint still holds
+            raise _Moved from None
+
+
+class _Moved(Exception):
+    """A revision was stored after the edit's state was read: validate it again."""
 
 
 def _checked(author: str, comment: str, document: str) -> tuple[str, str]:

@@ -430,9 +430,9 @@ class Credential(Base):
 class ConfigRevision(Base):
     """One stored edit of a configuration document (``sync.config.revisions``): its whole text, who, when, why.
 
-    ``seq`` numbers a document's revisions 1, 2, ...: two edits based on the same revision
-    both claim the next number, and the unique constraint refuses the second (a conflict,
-    never a lost edit). ``parent_id`` is the revision it replaced (None: the baseline file).
+    ``seq`` numbers a document's revisions 1, 2, ... (unique per document); ``parent_id`` is
+    the revision it replaced (None: the baseline file). Writers take turns and store only on
+    the state they validated, so a lost race is re-validated, never a lost edit.
     """
 
     __tablename__ = "config_revisions"

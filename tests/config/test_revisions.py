@@ -150,6 +150,44 @@ def test_racing_edits_from_the_same_parent_store_one(store):
     assert (len(results), len(outcomes), _count(store)) == (1, 1, 1)
 
 
+def _race(store, edits):
+    """Run ``edits`` [(document, text)] at once, both validated before either is stored; (stored, refusals)."""
+    barrier, stored, refused = threading.Barrier(len(edits)), [], []
+
+    class Racing(Revisions):
+        first = True
+
+        def _store(self, *args, **kwargs):
+            if self.first:  # only the first attempt waits: a retry goes straight on
+                self.first = False
+                barrier.wait(timeout=30)
+            return super()._store(*args, **kwargs)
+
+    def edit(document: str, text: str) -> None:
+        try:
+            stored.append(Racing(store, None).propose(document, text, "ops", base_revision=None))
+        except (RevisionConflict, ConfigError) as exc:
+            refused.append(exc)
+
+    threads = [threading.Thread(target=edit, args=pair) for pair in edits]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return stored, refused
+
+
+def test_racing_edits_of_two_documents_valid_alone_but_not_together_store_one(store):
+    """The loser is validated again on the winner's state: two mappings of one (source, object) are refused."""
+    companies = (BUNDLED_CONFIG_DIR / CONTACTS).read_text().replace("object: contacts", "object: companies")
+    stored, refused = _race(store, [("mappings/a_companies.yaml", companies),
+                                    ("mappings/b_companies.yaml", companies)])
+    assert (len(stored), len(refused), _count(store)) == (1, 1, 1)
+    [error] = refused
+    assert isinstance(error, ConfigError) and "a second mapping for hubspot companies" in str(error)
+    Revisions(store, None).active_config()  # what is active still loads
+
+
 def test_history_diff_and_rollback(revisions, store):
     base = revisions.read(CONTACTS).text
     one = revisions.propose(CONTACTS, _upper(base), "alice", "capitals")

@@ -331,6 +331,27 @@ def test_the_job_sender_uses_the_effective_contact_mapping(rio):
     assert len(rio.calls) == 2 and rio.calls[0].request.headers["Authorization"] == "Bearer tok"
 
 
+def test_the_job_sender_follows_the_active_configuration(rio, store):
+    """A revision of respondio_contact.yaml that stops writing last names: the sender built on it sends none."""
+    from sync.config.revisions import Revisions
+    from sync.outbox.targets import stage_sender
+    from sync.settings import Settings
+
+    revisions = Revisions(store, None)
+    document = "mappings/respondio_contact.yaml"
+    revisions.propose(document, revisions.read(document).text.replace(
+        "last_name:  {path: lastName, transforms: [strip], direction: both}",
+        "last_name:  {path: lastName, transforms: [strip], direction: in}"), "ops")
+    send = stage_sender("respondio", Settings.from_env({"LIFESYNC_RESPONDIO_API_TOKEN": "tok"}),
+                        revisions.active_config())
+    rio.add(responses.POST, f"{BASE}/contact/create_or_update/id:42", json={},
+            match=[matchers.json_params_matcher({"firstName": "Ana"})])
+    rio.add(responses.POST, f"{BASE}/contact/id:42/lifecycle/update", json={})
+    send({"identifier": "id:42", "stage": "Customer",
+          "contact": {"values": {"first_name": "Ana", "last_name": "Ruiz"}, "identities": {}}})
+    assert len(rio.calls) == 2
+
+
 def test_a_deferred_older_stage_never_overwrites_a_newer_one(store, rio, send):
     """Ana's Hot Lead is deferred by a 429 on another contact; she becomes Customer meanwhile."""
     now = leads(store, 2)  # c0 (first: meets the 429), c1 = Ana, Hot Lead, deferred untried
