@@ -19,7 +19,10 @@ from sync.cli import context
 from sync.errors import ConfigError, RevisionError
 
 if TYPE_CHECKING:
+    from sync.config import Config
     from sync.config.revisions import Revisions
+    from sync.errors import ConfigIssue
+    from sync.settings import Settings
 
 
 def _os_user() -> str:
@@ -49,6 +52,29 @@ def _revisions() -> Iterator[Revisions]:
             sys.exit(1)
         except RevisionError as exc:
             raise click.ClickException(str(exc)) from None
+
+
+def checked_config(settings: Settings) -> tuple[list[ConfigIssue], Config | None, str | None]:
+    """``config check``'s view: the active configuration's issues, its Config when there are none, and a note.
+
+    A database that does not answer leaves the files to check, with a note saying so (a CI
+    job checking a repository's files needs no database).
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from sync.config import check_config, load_config
+    from sync.config.revisions import Revisions
+
+    try:
+        with context.opened_store(settings) as store:
+            revisions = Revisions(store, settings.config_dir)
+            issues = revisions.check()
+            return issues, None if issues else revisions.active_config(), None
+    except SQLAlchemyError as exc:
+        note = (f"the database does not answer ({type(exc).__name__}): revisions were not checked, "
+                "only the files")
+        issues = check_config(settings.config_dir)
+        return issues, None if issues else load_config(settings.config_dir), note
 
 
 def _read_dir(directory: Path) -> dict[str, str]:

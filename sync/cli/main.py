@@ -52,14 +52,11 @@ def config_check(on: datetime | None) -> None:
     Also the vendor API version each configured connection and destination calls: past its
     published end, or unknown, is an error; within 90 days of it, a warning (exit 0 on warnings alone).
     """
-    from sync.config.revisions import Revisions
+    from sync.cli.config_revisions import checked_config
     from sync.connectors.setting_issues import version_issues, version_uses
 
     settings = context.settings()
-    with context.opened_store(settings) as store:
-        revisions = Revisions(store, settings.config_dir)
-        issues = revisions.check()
-        config = None if issues else revisions.active_config()
+    issues, config, note = checked_config(settings)
     uses = version_uses(settings)
     if config is None:  # the connections' own settings can still be checked; their mappings cannot
         from sync.connectors.setting_issues import settings_issues
@@ -76,6 +73,7 @@ def config_check(on: datetime | None) -> None:
             issues.append(ConfigIssue("environment", "", str(exc)))
     day = on.date() if on is not None else datetime.now(UTC).date()
     errors, warnings = version_issues(uses, day)
+    warnings += [note] if note else []
     issues += errors
     for issue in issues:
         click.echo(str(issue), err=True)

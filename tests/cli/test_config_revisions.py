@@ -106,3 +106,10 @@ def test_config_check_checks_the_revisions_too(cli, store, tmp_path, monkeypatch
     res = CliRunner().invoke(main, ["config", "check"])
     assert res.exit_code == 1
     assert f"{CONTACTS} (revision {edit.id}):" in res.stderr and "'Customer'" in res.stderr
+
+
+def test_config_check_without_a_database_checks_the_files_and_says_so(cli, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:9/none?connect_timeout=2")
+    res = cli("check", "--on", "2026-12-06")
+    assert res.exit_code == 0 and "configuration OK (1 warning(s))" in res.output
+    assert "revisions were not checked, only the files" in res.stderr
