@@ -68,11 +68,17 @@ def drain_inbox() -> dict[str, int]:
     from jobs.connection import redis_connection
     from jobs.handover import drain
 
-    settings, store, config = context()
-    effects = Effects.of(settings, config)
+    settings, store, _ = context()
     total = IngestResult()
-    drain(redis_connection(settings), lambda: inbox.received(store, settings.batch_size),
-          lambda ids: total.add(inbox.process_isolating(store, config, ids, effects)))
+    made: list[Any] = [None, None]  # the config the effects were made of, the effects
+
+    def process(ids: list[int]) -> None:
+        config = _config(settings)  # per batch: a drain can run for long, an edit applies within seconds
+        if made[0] is not config:
+            made[:] = [config, Effects.of(settings, config)]
+        total.add(inbox.process_isolating(store, config, ids, made[1]))
+
+    drain(redis_connection(settings), lambda: inbox.received(store, settings.batch_size), process)
     return total.as_dict()
 
 
