@@ -6,6 +6,10 @@ vendor bodies) goes in declared attributes, never personal data.
     LifesyncError
     ├── ConfigError            a config or mapping file is invalid (holds every ConfigIssue)
     ├── SettingsError          an environment variable is missing or malformed (variable)
+    ├── RequestError           an ops request (API, console, CLI) cannot be done as asked (status)
+    │   ├── NotFound           what it names does not exist (404)
+    │   ├── Conflict           it contradicts the current state, e.g. an edit of a stale revision (409)
+    │   └── Invalid            its input is wrong; ``errors`` says where (422)
     ├── RecordError            one record cannot be processed (goes to the dead-letter table)
     │   ├── MappingError       a field could not be read or transformed (mapping, field, record_id)
     │   └── ReconcileError     the patch contradicts the configuration (unknown stage, ...)
@@ -63,6 +67,39 @@ class SettingsError(LifesyncError):
     def __init__(self, message: str, *, variable: str | None = None):
         super().__init__(message)
         self.variable = variable
+
+
+class RequestError(LifesyncError):
+    """An ops request cannot be done as asked; ``status`` is the HTTP status the API answers with."""
+
+    status = 400
+
+    def __init__(self, message: str, errors: Mapping[str, object] | None = None):
+        self.message = message
+        self.errors = dict(errors or {})
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        details = "; ".join(f"{where}: {what}" for where, what in self.errors.items())
+        return f"{self.message} ({details})" if details else self.message
+
+
+class NotFound(RequestError):
+    """What the request names does not exist."""
+
+    status = 404
+
+
+class Conflict(RequestError):
+    """The request contradicts the current state (e.g. an edit based on a revision that is no longer the latest)."""
+
+    status = 409
+
+
+class Invalid(RequestError):
+    """The request's input is wrong; ``errors`` maps each field to what was expected."""
+
+    status = 422
 
 
 class RecordError(LifesyncError):
