@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Flask
 from flask_smorest import Api
+from werkzeug.routing import IntegerConverter
 
 from sync.web.api.schemas import ErrorSchema
 
@@ -23,6 +24,15 @@ RESOURCES = (
     "sync.web.api.audit",
 )
 API_VERSION = "1"
+
+
+class RowId(IntegerConverter):
+    """``<id:name>`` in a route: a row id, 1 to 2⁶³-1 (a larger number is a 404, never a database overflow)."""
+
+    MAX = 2**63 - 1
+
+    def __init__(self, url_map, *args, **kwargs):
+        super().__init__(url_map, min=1, max=self.MAX)
 
 
 class LifesyncApi(Api):
@@ -50,10 +60,26 @@ def init_api(app: Flask) -> Api:
         "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearerAuth": []}],
     }
+    app.url_map.converters["id"] = RowId
     api = LifesyncApi(app, spec_kwargs=spec_kwargs)
+    api.register_converter(RowId, lambda _: {"type": "integer", "minimum": 1, "maximum": RowId.MAX})
     from sync.web.api.auth import install
 
     install(app)
     for name in RESOURCES:
         api.register_blueprint(import_module(name).blp, url_prefix="/api")
+    _mount_reference(app)
     return api
+
+
+def _mount_reference(app: Flask) -> None:
+    """The interactive reference (Swagger UI) at ``/api/docs/``, its assets served from the installed package.
+
+    flask-swagger-ui ships Swagger UI's distribution (scripts, styles, icons, licence) in its wheel, so
+    the page works on an installation without internet; "Authorize" takes a token for "Try it out".
+    """
+    from flask_swagger_ui import get_swaggerui_blueprint
+
+    app.register_blueprint(get_swaggerui_blueprint(
+        "/api/docs", "/api/openapi.json", blueprint_name="api_reference",
+        config={"app_name": "lifesync ops API", "persistAuthorization": False, "tryItOutEnabled": True}))

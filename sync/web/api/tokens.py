@@ -70,7 +70,7 @@ class Tokens(MethodView):
         return {**described, "token": value}
 
 
-@blp.route("/tokens/<int:token_id>")
+@blp.route("/tokens/<id:token_id>")
 class Token(MethodView):
     """One token."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import timedelta
 
 import pytest
@@ -124,3 +125,17 @@ def test_the_openapi_document_is_public(api):
     res = api.get("/api/openapi.json")
     assert res.status_code == 200 and res.json["openapi"].startswith("3.")
     assert res.json["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+
+
+def test_the_interactive_reference_is_served_from_the_package(api):
+    page = api.get("/api/docs/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "/api/openapi.json" in html
+    loaded = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert loaded and all(url.startswith("/api/docs/") for url in loaded)  # no CDN: every asset from this server
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "swagger-ui-standalone-preset.js"):
+        assert f"/api/docs/{asset}" in html
+        res = api.get(f"/api/docs/{asset}")
+        assert res.status_code == 200 and len(res.data) > 10_000
+        res.close()

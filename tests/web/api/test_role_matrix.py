@@ -28,7 +28,7 @@ def api_routes(app):
 def concrete(rule) -> str:
     """The rule's path with each variable filled in (an id that exists nowhere)."""
     return re.sub(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>",
-                  lambda m: "999999" if m.group(1) in ("int", "float") else "none", rule.rule)
+                  lambda m: "999999" if m.group(1) in ("int", "float", "id") else "none", rule.rule)
 
 
 def test_every_route_declares_a_role(api_app):
