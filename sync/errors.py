@@ -6,8 +6,12 @@ vendor bodies) goes in declared attributes, never personal data.
     LifesyncError
     ├── ConfigError            a config or mapping file is invalid (holds every ConfigIssue)
     ├── SettingsError          an environment variable is missing or malformed (variable)
-    ├── RevisionError          a config revision cannot be made: unknown document or revision (document)
-    │   └── RevisionConflict   the document changed since the revision an edit was based on (base, latest)
+    ├── RequestError           an ops request (API, console, CLI) cannot be done as asked (status)
+    │   ├── NotFound           what it names does not exist (404)
+    │   │   └── RevisionError  a config revision cannot be made: unknown document or revision (document)
+    │   │       └── RevisionConflict  the document changed since the edit's base revision (base, latest; 409)
+    │   ├── Conflict           it contradicts the current state (409)
+    │   └── Invalid            its input is wrong; ``errors`` says where (422)
     ├── RecordError            one record cannot be processed (goes to the dead-letter table)
     │   ├── MappingError       a field could not be read or transformed (mapping, field, record_id)
     │   └── ReconcileError     the patch contradicts the configuration (unknown stage, ...)
@@ -67,7 +71,40 @@ class SettingsError(LifesyncError):
         self.variable = variable
 
 
-class RevisionError(LifesyncError):
+class RequestError(LifesyncError):
+    """An ops request cannot be done as asked; ``status`` is the HTTP status the API answers with."""
+
+    status = 400
+
+    def __init__(self, message: str, errors: Mapping[str, object] | None = None):
+        self.message = message
+        self.errors = dict(errors or {})
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        details = "; ".join(f"{where}: {what}" for where, what in self.errors.items())
+        return f"{self.message} ({details})" if details else self.message
+
+
+class NotFound(RequestError):
+    """What the request names does not exist."""
+
+    status = 404
+
+
+class Conflict(RequestError):
+    """The request contradicts the current state (e.g. an edit based on a revision that is no longer the latest)."""
+
+    status = 409
+
+
+class Invalid(RequestError):
+    """The request's input is wrong; ``errors`` maps each field to what was expected."""
+
+    status = 422
+
+
+class RevisionError(NotFound):
     """A configuration revision cannot be read or made; ``document`` names the document when one is to blame."""
 
     def __init__(self, message: str, *, document: str = ""):
@@ -75,8 +112,10 @@ class RevisionError(LifesyncError):
         self.document = document
 
 
-class RevisionConflict(RevisionError):
+class RevisionConflict(RevisionError, Conflict):
     """An edit was based on revision ``base`` (None: the baseline file) but the document is now at ``latest``."""
+
+    status = 409
 
     def __init__(self, document: str, base: int | None, latest: int | None):
         def name(rev: int | None) -> str:

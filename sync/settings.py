@@ -210,7 +210,9 @@ SETTINGS: tuple[tuple[str, str, str], ...] = (
      "share it). Unset on the SQLite default: a key file `lifesync.key` (mode 0600) is created in the working "
      "directory."),
     ("LIFESYNC_OPS_TOKEN", "(unset)",
-     "Token for the ops surfaces: a Bearer header, or the basic-auth password a browser sends (its state "
+     "Bootstrap admin token of the ops API (`/api`, as `Authorization: Bearer`; then create real tokens with "
+     "`lifesync tokens create`), and token for the ops surfaces: a Bearer header, or the basic-auth password a "
+     "browser sends (its state "
      "changes are accepted only from this server's own Origin; no action by GET): rq-dashboard at `/rq` is "
      "mounted when this, `REDIS_URL` and the `dashboard` extra (`pip install -e '.[dashboard]'`) are all there."),
     ("<NAME>__<CONNECTION>", "(unset)",

@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from flask import Flask, current_app, jsonify
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
 
+from sync.errors import RequestError
 from sync.settings import Settings
 from sync.store.engine import Store, open_store
 from sync.store.outage import RETRY_AFTER_SECONDS, UNAVAILABLE, summary
@@ -28,10 +30,18 @@ class Pingable(Protocol):
 def database_unavailable(exc: BaseException) -> Any:
     """503 with Retry-After while the database cannot serve; one log line, no traceback (senders deliver again)."""
     current_app.logger.warning("database unavailable, answered 503: %s", summary(exc))
-    response = jsonify(error="Service Unavailable", message="the database is unavailable; deliver again later",
-                       status=503)
-    response.status_code = 503
+    response = error_response(503, "the database is unavailable; deliver again later")
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def error_response(status: int, message: str | None, errors: Any = None) -> Any:
+    """The one JSON error shape of the whole app (``sync.web.api.schemas.ErrorSchema``)."""
+    body: dict[str, Any] = {"error": HTTP_STATUS_CODES.get(status, "Error"), "message": message or "", "status": status}
+    if errors:
+        body["errors"] = errors
+    response = jsonify(body)
+    response.status_code = status
     return response
 
 
@@ -69,14 +79,24 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
     from sync.web.ops_auth import mount_rq_dashboard
 
     mount_rq_dashboard(app, settings.redis_url, settings.connection_setting("ops", "token"))
+    from sync.web.api import init_api
+
+    init_api(app)
 
     for unavailable in UNAVAILABLE:
         app.register_error_handler(unavailable, database_unavailable)
 
+    @app.errorhandler(RequestError)
+    def request_error(exc: RequestError) -> Any:  # a service refused an ops request as asked
+        return error_response(exc.status, exc.message, exc.errors)
+
     @app.errorhandler(HTTPException)
     def json_error(exc: HTTPException) -> Any:
-        response = jsonify(error=exc.name, message=exc.description, status=exc.code)
-        response.status_code = exc.code or 500
+        data = getattr(exc, "data", None) or {}  # webargs' validation errors (flask-smorest's 422)
+        errors = data.get("errors") or data.get("messages")
+        message = data.get("message") or ("the request does not match its schema; `errors` says where"
+                                          if errors else exc.description)
+        response = error_response(exc.code or 500, message, errors)
         for name, value in exc.get_response().headers.items():  # e.g. WWW-Authenticate, Allow
             if name.lower() not in ("content-type", "content-length"):
                 response.headers[name] = value

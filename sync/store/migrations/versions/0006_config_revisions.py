@@ -1,7 +1,7 @@
 """config revisions: edits of configuration documents stored in the database (issue 18)
 
-Revision ID: 0006_config_revisions
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-07
 """
 
@@ -9,8 +9,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0006_config_revisions'
-down_revision = '0004'
+revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,134 @@
+"""Preview of effect: what one record would do to the current state, computed by the real pipeline, writing nothing.
+
+``preview_effect`` maps the record with the given mapping (saved or not), loads the contacts its
+identities reach exactly as a batch would (``persist.load_workspace``), applies the patch with the
+workspace's own reconcile, and plans the writes (``persist.plan_writes``) — the same code every
+ingest, sync, webhook drain and replay runs. The planned rows are then described instead of written:
+which field winners change and by which survivorship rule, stage transitions, conversions that would
+fire and the destinations they would be queued for, write-backs (outbox rows), merges and conflicts.
+
+Nothing is written, so nothing needs rolling back: not a row, not a sequence value (a rolled-back
+insert would still advance PostgreSQL's sequences). New contacts get placeholder ids below zero.
+The read happens in one transaction that ends in a rollback; it holds the reconcile lock while it
+reads, like any batch, so the state it sees is consistent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sync.config import Config
+from sync.errors import RecordError
+from sync.ingest.persist import _split_conversions, load_workspace, plan_writes
+from sync.ingest.storable import unstorable
+from sync.mappings.engine import apply as apply_mapping
+from sync.mappings.specs import Mapping
+from sync.outbox.effects import Effects
+from sync.reconcile.identity import clean
+from sync.reconcile.state import ContactState
+from sync.store import model
+from sync.store.engine import Store
+
+
+@dataclass(frozen=True)
+class _Placeholders:
+    """Ids for contacts the record would create: -1, -2, … (never a real row's)."""
+
+    def __call__(self, n: int) -> list[int]:
+        return [-(i + 1) for i in range(n)]
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def _winner(state: ContactState | None, field: str) -> dict[str, Any] | None:
+    if state is None or field not in state.attributes:
+        return None
+    found = state.attributes[field]
+    return {k: _iso(v) for k, v in found.items()} if isinstance(found, dict) else {"value": found}
+
+
+def _field_changes(config: Config, before: ContactState | None, after: ContactState) -> list[dict[str, Any]]:
+    changes = []
+    for field in sorted(set(after.attributes) | set(before.attributes if before else ())):
+        old, new = _winner(before, field), _winner(after, field)
+        if old == new:
+            continue
+        rule = config.lifecycle.rule_for(field)
+        changes.append({"field": field, "before": old, "after": new, "rule": rule.rule,
+                        "rule_sources": list(rule.sources)})
+    return changes
+
+
+def _stored_transitions(session: Session, ids: list[int]) -> set[tuple[Any, ...]]:
+    t = model.StageTransition
+    return {(cid, a, b, _iso(at)) for cid, a, b, at in session.execute(
+        select(t.contact_id, t.from_stage, t.to_stage, t.at).where(t.contact_id.in_(ids)))} if ids else set()
+
+
+def _contact(config: Config, state: ContactState, cid: int, writes: Any, stored: set[tuple[Any, ...]]) -> dict:
+    before = state.loaded
+    transitions = [{k: _iso(v) for k, v in row.items() if k != "contact_id"}  # only the entries this record adds
+                   for row in writes.transitions if row["contact_id"] == cid
+                   and (cid, row["from_stage"], row["to_stage"], _iso(row["at"])) not in stored]
+    return {"id": cid if cid > 0 else None, "new": before is None,
+            "stage": {"before": before.stage if before else None, "after": state.stage},
+            "lost_stage": {"before": before.lost_stage if before else None, "after": state.lost_stage},
+            "identities_added": sorted(f"{r.kind}:{r.value}" for r in state.identities
+                                       if before is None or r not in before.identities),
+            "fields": _field_changes(config, before, state), "transitions": transitions}
+
+
+def preview_effect(store: Store, config: Config, mapping: Mapping, record: dict[str, Any],
+                   effects: Effects | None = None) -> dict[str, Any]:
+    """What ingesting ``record`` through ``mapping`` would change now (nothing is written).
+
+    ``effects``: what the deployment queues (default: the config's conversion rules with every
+    destination and write-back the caller enables; ``Effects.of(settings, config)`` for the real ones).
+    A record the mapping or reconcile refuses is answered with ``refused`` and its reason, as a
+    dead letter would say it.
+    """
+    effects = effects or Effects.rules_only(config)
+    try:
+        patch = apply_mapping(mapping, record)
+    except RecordError as exc:
+        return {"patch": None, "refused": f"{type(exc).__name__}: {exc}"}
+    refs = clean(patch.identities, config.lifecycle)
+    reason = unstorable(patch, refs)
+    if reason is not None:
+        return {"patch": patch.to_json(), "refused": reason}
+    session = store.sessions()
+    try:
+        session.begin()
+        ws = load_workspace(session, set(refs), config.lifecycle, effects)
+        try:
+            outcome = ws.apply(patch, refs)
+        except RecordError as exc:
+            return {"patch": patch.to_json(), "refused": f"{type(exc).__name__}: {exc}"}
+        writes = plan_writes(ws, _Placeholders())
+        fresh, stored = _split_conversions(session, writes.conversions)
+        history = _stored_transitions(session, sorted(writes.restaged))
+    finally:
+        session.rollback()
+        session.close()
+    return {
+        "patch": patch.to_json(),
+        "refused": None,
+        "outcome": {"created": outcome.created, "changed": outcome.changed, "merges": outcome.merges,
+                    "conflicts": outcome.conflicts},
+        "contacts": [_contact(config, s, writes.idmap[s.key], writes, history) for s in ws.contacts()],
+        "merged_away": [s.key for s in ws.merged_away()],
+        "conversions": [{"event_id": row["event_id"], "kind": row["kind"], "occurred_at": _iso(row["occurred_at"]),
+                         "value": row.get("value"), "currency": row.get("currency"),
+                         "new": row in fresh, "destinations": list(writes.destinations.get(row["event_id"], ()))}
+                        for row in fresh + stored],
+        "write_backs": [{"kind": row["kind"], "destination": row.get("destination"),
+                         "contact_id": row.get("contact_id"), "payload": row.get("payload")} for row in writes.outbox],
+        "merges": [dict(m) for m in writes.merges],
+        "conflicts": [{k: _iso(v) for k, v in c.items()} for c in writes.conflicts],
+    }

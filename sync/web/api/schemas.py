@@ -1,0 +1,60 @@
+"""Schemas every resource shares: the one error shape, keyset pages, and the principal."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+import marshmallow as ma
+
+from sync.errors import Invalid
+
+MAX_LIMIT = 200
+
+
+class ErrorSchema(ma.Schema):
+    """The body of every error the app answers with."""
+
+    error = ma.fields.String(required=True, metadata={"description": "HTTP reason phrase, e.g. `Not Found`"})
+    message = ma.fields.String(required=True, metadata={"description": "What went wrong and what to do"})
+    status = ma.fields.Integer(required=True, metadata={"description": "HTTP status"})
+    errors = ma.fields.Dict(metadata={"description": "Per field (or location): what was expected"})
+
+
+class PageArgs(ma.Schema):
+    """Query arguments of a keyset-paginated list."""
+
+    limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(1, MAX_LIMIT))
+    cursor = ma.fields.String(load_default=None, metadata={"description": "`next` of the previous page"})
+
+
+def page_schema(item: type[ma.Schema], name: str) -> type[ma.Schema]:
+    """A schema of one page of ``item``s: ``{"items": [...], "next": cursor or null}``."""
+    return ma.Schema.from_dict({"items": ma.fields.List(ma.fields.Nested(item), required=True),
+                                "next": ma.fields.String(allow_none=True, required=True,
+                                                         metadata={"description": "cursor of the next page"})},
+                               name=name)
+
+
+def encode_cursor(position: Any) -> str:
+    """An opaque cursor for a position (JSON-able: e.g. the last row's sort key)."""
+    return base64.urlsafe_b64encode(json.dumps(position, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> Any:
+    """The position a cursor of :func:`encode_cursor` holds (None for none); a foreign cursor is a 422."""
+    if cursor is None:
+        return None
+    try:
+        return json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise Invalid("the cursor is not one this API gave", {"cursor": "the `next` of a previous page"}) from None
+
+
+class PrincipalSchema(ma.Schema):
+    """Who a request acts as."""
+
+    name = ma.fields.String(required=True)
+    role = ma.fields.String(required=True, metadata={"description": "viewer, operator or admin"})

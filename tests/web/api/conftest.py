@@ -1,0 +1,43 @@
+"""An app with the ops API, and one token per role."""
+
+from __future__ import annotations
+
+import pytest
+from support.webhook_app import ENV
+
+from jobs.connection import redis_connection
+from sync.access import tokens
+from sync.access.roles import ROLES, Principal
+from sync.settings import Settings
+from sync.web import create_app
+
+BOOTSTRAP = "bootstrap-admin-token"
+
+
+@pytest.fixture
+def api_settings(database_url):
+    return Settings.from_env({"DATABASE_URL": database_url, **ENV, "LIFESYNC_OPS_TOKEN": BOOTSTRAP})
+
+
+@pytest.fixture
+def api_app(store, config, api_settings):
+    app = create_app(api_settings, store=store, config=config, enqueue=lambda ids: None,
+                     queue=redis_connection(api_settings))
+    app.extensions["lifesync"]["auth_attempts"].clear()
+    return app
+
+
+@pytest.fixture
+def api(api_app):
+    return api_app.test_client()
+
+
+@pytest.fixture
+def role_tokens(store):
+    """{role: token value} for a fresh token of each role."""
+    maker = Principal(name="test-setup", role="admin", via="cli")
+    return {role: tokens.create(store, maker, f"{role}-token", role)[1] for role in ROLES}
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

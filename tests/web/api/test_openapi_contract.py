@@ -1,0 +1,51 @@
+"""The OpenAPI document is the contract: schemathesis drives every operation, on a database the demo filled.
+
+For each operation of ``/api/openapi.json``, schemathesis generates requests from its schemas (valid
+ones, and invalid ones for the error paths) and checks every answer: never a 5xx, the status is one
+the document lists, and the body conforms to that status's schema. A route added without schemas,
+or answering with a shape it does not document, fails here.
+"""
+
+from __future__ import annotations
+
+import os
+
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from web.api.conftest import BOOTSTRAP, bearer
+
+from sync.demo.run import run_demo
+from sync.settings import Settings
+
+EXAMPLES = int(os.environ.get("LIFESYNC_API_CONTRACT_EXAMPLES", "25"))
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+
+
+def test_every_operation_keeps_its_documented_contract(api_app, store, database_url, tmp_path):
+    run_demo(Settings.from_env({}), people=60, seed=5, database_url=database_url, echo=lambda line: None,
+             report_path=tmp_path / "report.html")
+    api_app.extensions["lifesync"]["auth_attempts"].clear()
+    schema = schemathesis.openapi.from_wsgi("/api/openapi.json", api_app)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 5
+    for operation in operations:
+        holds(operation)
+
+
+def holds(operation) -> None:
+    """Every generated request of ``operation`` gets an answer its document allows."""
+
+    @given(case=operation.as_strategy())
+    @settings(max_examples=EXAMPLES, deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
+              suppress_health_check=list(HealthCheck))
+    def answers(case):
+        response = case.call(headers=bearer(BOOTSTRAP))
+        case.validate_response(response, checks=CHECKS)
+
+    answers()
