@@ -28,6 +28,8 @@ from sqlalchemy import func, select
 from sqlalchemy import text as sql
 from sqlalchemy.exc import IntegrityError
 
+from sync.access import audit
+from sync.access.roles import Principal
 from sync.config.bundled import BUNDLED_CONFIG_DIR
 from sync.config.documents import Baseline, baselines, document_name, load_texts
 from sync.config.loader import Config, check_config, load_config
@@ -187,6 +189,21 @@ class Revisions:
             raise ConfigError(issues)
         return config
 
+    def trial(self, texts: Mapping[str, str]) -> Config:
+        """The configuration these unsaved texts would make active, validated like an edit; stores nothing.
+
+        For previews and validation as an editor types: ConfigError with every issue (the
+        proposed documents named ``<name> (proposed)``), RevisionError for a bad document name.
+        """
+        documents = self.documents()
+        for name, text in texts.items():
+            name = document_name(name)
+            documents[name] = Document(name, text, sha256(text), "proposed", None, None)
+        config, issues = self._load(documents, proposed=set(texts))
+        if config is None:
+            raise ConfigError(issues)
+        return config
+
     def check(self) -> list[ConfigIssue]:
         """Every issue of the active configuration (``lifesync config check``), schedule.yaml included."""
         from sync.config.schedule import schedule_issues
@@ -201,7 +218,7 @@ class Revisions:
 
     # --- editing ---------------------------------------------------------------------------
 
-    def propose(self, document: str, text: str, author: str, comment: str = "",
+    def propose(self, document: str, text: str, author: str | Principal, comment: str = "",
                 base_revision: int | _Latest | None = LATEST) -> Revision | None:
         """Validate ``text`` as the new ``document`` and store it as a revision; None when it is the active text.
 
@@ -212,14 +229,16 @@ class Revisions:
         stored = self.propose_all({document: text}, author, comment, {document: base_revision})
         return stored[0] if stored else None
 
-    def propose_all(self, texts: Mapping[str, str], author: str, comment: str = "",
+    def propose_all(self, texts: Mapping[str, str], author: str | Principal, comment: str = "",
                     bases: Mapping[str, int | _Latest | None] | None = None) -> list[Revision]:
         """``propose`` for several documents at once, validated together and stored in one transaction.
 
         A change spanning files (a new stage in lifecycle.yaml and the mapping that sets it) is
         judged as a whole; documents whose text is already active are left out of the result.
         """
-        author, comment = _checked(author, comment, ", ".join(texts))
+        actor = author if isinstance(author, Principal) else None
+        author, comment = _checked(actor.name if actor else author, comment, ", ".join(texts))
+        actor = actor or Principal(name=author, role="admin", via="cli")
         names = {document_name(name): text for name, text in texts.items()}
         for _ in range(ATTEMPTS):
             seen = self.latest_id()
@@ -242,13 +261,13 @@ class Revisions:
             if config is None:
                 raise ConfigError(issues)
             try:
-                return self._store(changed, author, comment, seen)
+                return self._store(changed, actor, comment, seen)
             except _Moved:  # another edit was stored meanwhile: judge this one again, with it
                 continue
         raise RevisionError("the configuration kept changing while this edit was being validated; try again",
                             document=", ".join(names))
 
-    def rollback(self, document: str, revision_id: int | None, author: str, comment: str = "",
+    def rollback(self, document: str, revision_id: int | None, author: str | Principal, comment: str = "",
                  base_revision: int | _Latest | None = LATEST) -> Revision | None:
         """Make ``revision_id``'s text (None: the baseline file's) the document's newest revision.
 
@@ -268,7 +287,7 @@ class Revisions:
             text, what = old.text, f"revision {revision_id}"
         return self.propose(name, text, author, comment or f"roll back to {what}", base_revision)
 
-    def _store(self, changed: Mapping[str, tuple[str, int | None]], author: str, comment: str,
+    def _store(self, changed: Mapping[str, tuple[str, int | None]], actor: Principal, comment: str,
                seen: int | None) -> list[Revision]:
         """Insert each revision after its parent, provided no revision was stored since ``seen``; else _Moved.
 
@@ -287,9 +306,13 @@ class Revisions:
                 for name, (body, parent) in changed.items():
                     seq = session.scalar(select(func.max(ConfigRevision.seq)).where(ConfigRevision.document == name))
                     rows.append(ConfigRevision(document=name, seq=(seq or 0) + 1, parent_id=parent, text=body,
-                                               sha256=sha256(body), author=author, comment=comment))
+                                               sha256=sha256(body), author=actor.name, comment=comment))
                 session.add_all(rows)
                 session.flush()
+                for row in rows:  # audited in the transaction that stores the edit (sync.access.audit)
+                    audit.record(session, actor, "config.edit", "config", row.document,
+                                 before={"revision": row.parent_id}, after={"revision": row.id, "seq": row.seq,
+                                                                             "sha256": row.sha256, "comment": comment})
                 return [_revision(row) for row in rows]
         except IntegrityError:  # a writer that bypassed the lock: the (document, seq) constraint still holds
             raise _Moved from None

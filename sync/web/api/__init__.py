@@ -22,6 +22,8 @@ RESOURCES = (
     "sync.web.api.me",
     "sync.web.api.tokens",
     "sync.web.api.audit",
+    "sync.web.api.config",
+    "sync.web.api.preview",
 )
 API_VERSION = "1"
 
