@@ -314,9 +314,9 @@ def demo_cmd(people: int, seed: int, database_url: str | None) -> None:
 
 
 def _register_more() -> None:
-    from sync.cli import attribution, connections, crm, reports
+    from sync.cli import alerts, attribution, connections, crm, reports
 
-    for module in (crm, attribution, reports, connections):
+    for module in (crm, attribution, reports, connections, alerts):
         module.register(main)
 
 
