@@ -4,8 +4,8 @@ Revision ID: 0007
 Revises: 0004
 
 raw_events (status) and dead_letters (status) become (status, received_at) and
-(status, created_at): still every lookup by status, and the oldest received event or the
-letters opened lately in one range scan. deliveries gets (status, updated_at) and
+(status, stage, created_at): still every lookup by status, the oldest received event in one
+probe, open letters by stage and those opened lately from the index alone. deliveries gets (status, updated_at) and
 raw_events processed_at is indexed (events drained lately).
 """
 
@@ -53,7 +53,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_raw_events_processed_at'), ['processed_at'], unique=False)
     with op.batch_alter_table('dead_letters', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_dead_letters_status'))
-        batch_op.create_index('ix_dead_letters_status_created', ['status', 'created_at'], unique=False)
+        batch_op.create_index('ix_dead_letters_status_stage_created', ['status', 'stage', 'created_at'], unique=False)
     with op.batch_alter_table('deliveries', schema=None) as batch_op:
         batch_op.create_index('ix_deliveries_status_updated', ['status', 'updated_at'], unique=False)
 
@@ -62,7 +62,7 @@ def downgrade() -> None:
     with op.batch_alter_table('deliveries', schema=None) as batch_op:
         batch_op.drop_index('ix_deliveries_status_updated')
     with op.batch_alter_table('dead_letters', schema=None) as batch_op:
-        batch_op.drop_index('ix_dead_letters_status_created')
+        batch_op.drop_index('ix_dead_letters_status_stage_created')
         batch_op.create_index(batch_op.f('ix_dead_letters_status'), ['status'], unique=False)
     with op.batch_alter_table('raw_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_raw_events_processed_at'))
