@@ -55,6 +55,9 @@ def dead_letter_handler(job: Job, exc_type: type[BaseException] | None, exc: Bas
     elif job.retries_left:
         return True  # rq schedules the next attempt
     schedule = (job.meta or {}).get("schedule")
+    if schedule:  # this run of a schedule.yaml entry has failed for good: one more in a row
+        _record_run(job, schedule, "failed", ABANDONED if isinstance(exc, AbandonedJobError)
+                    else reason_for(exc or Exception()))
     if retriable and schedule:
         log.warning("scheduled job %s failed (%s); its next run retries", schedule, reason_for(exc or Exception()))
         return True
@@ -69,3 +72,23 @@ def dead_letter_handler(job: Job, exc_type: type[BaseException] | None, exc: Bas
     except Exception:  # the job stays in rq's failed registry either way
         log.exception("could not dead-letter failed job %s", job.id)
     return True
+
+
+def _record_run(job: Job, schedule: str, outcome: str, reason: str | None = None) -> None:
+    """Record the end of a scheduled run (``sync.alerts.runs``); never raises (the job's fate is rq's)."""
+    try:
+        from jobs.tasks import store
+        from sync.alerts.runs import record_run
+
+        record_run(store(), schedule, job.func_name.rsplit(".", 1)[-1], outcome, reason)
+    except Exception:
+        log.exception("could not record the end of scheduled run %s", schedule)
+
+
+def record_scheduled_success(job: Job) -> None:
+    """A scheduled run succeeded (``quota`` when its result says it stopped at its API budget)."""
+    from sync.alerts.runs import stopped_at_quota
+
+    schedule = (job.meta or {}).get("schedule")
+    if schedule:
+        _record_run(job, schedule, "quota" if stopped_at_quota(getattr(job, "_result", None)) else "ok")

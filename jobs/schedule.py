@@ -35,6 +35,7 @@ TASKS: dict[str, Callable[..., Any]] = {
     "dispatch_crm_pushes": tasks.dispatch_crm_pushes,
     "dispatch_conversions": tasks.dispatch_conversions,
     "resolve_ad_names": tasks.resolve_ad_names,
+    "check_alerts": tasks.check_alerts,
 }
 FAILURE_TTL = 7 * 86400
 RESULT_TTL = 3600

@@ -187,3 +187,11 @@ def resolve_ad_names() -> dict[str, Any]:
 
     settings, store_, _ = context()
     return _locked(settings, "resolve_ad_names", lambda: resolve(store_, settings).as_dict())
+
+
+def check_alerts() -> dict[str, Any]:
+    """Evaluate alerts.yaml: open and resolve incidents, post each once (one evaluation at a time)."""
+    from sync.alerts.incidents import check
+
+    settings, store_, _ = context()
+    return _locked(settings, "check_alerts", lambda: check(store_, settings).as_dict())

@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from contextlib import suppress
+from typing import Any
 
 from rq import SimpleWorker
 
 from jobs.connection import redis_connection
-from jobs.failures import dead_letter_handler
+from jobs.failures import dead_letter_handler, record_scheduled_success
 from jobs.queues import QUEUES, queue
 from jobs.supervise import OUTAGES, describe, run_supervised
 from sync.settings import Settings
@@ -47,6 +48,13 @@ class Worker(SimpleWorker):
         thread.join(timeout=1)
         with suppress(Exception):
             self.pubsub.close()
+
+
+    def handle_job_success(self, job: Any, queue: Any, started_job_registry: Any, *args: Any, **kwargs: Any) -> Any:
+        """The bookkeeping of rq, then the run's end for the alert rules (a schedule.yaml entry's runs in a row)."""
+        done = super().handle_job_success(job, queue, started_job_registry, *args, **kwargs)
+        record_scheduled_success(job)
+        return done
 
 
 class EmbeddedWorker(Worker):

@@ -215,6 +215,16 @@ SETTINGS: tuple[tuple[str, str, str], ...] = (
      "browser sends (its state "
      "changes are accepted only from this server's own Origin; no action by GET): rq-dashboard at `/rq` is "
      "mounted when this, `REDIS_URL` and the `dashboard` extra (`pip install -e '.[dashboard]'`) are all there."),
+    ("LIFESYNC_ALERT_WEBHOOK_URL", "(unset)",
+     "Notification webhook of the alert rules (`config/alerts.yaml`): each incident is posted once when it opens "
+     "and once when it resolves, as Slack-compatible JSON `{\"text\": ...}` (a Slack or Mattermost incoming "
+     "webhook). A credential: redacted from logs. Unset: incidents are kept, not posted (`lifesync alerts list`)."),
+    ("PROMETHEUS_MULTIPROC_DIR", "(unset)",
+     "prometheus-client's multiprocess mode: an empty directory shared by every lifesync process of one machine "
+     "(gunicorn web workers, rq workers), wiped before they start. Set: `/metrics` sums the process counters "
+     "(webhooks accepted/rejected, API calls, rate-limit waits, records pulled) of every process of the machine; "
+     "unset: only those of the web process that answers. Figures from the database are complete either way. "
+     "`/metrics` itself is served only with `LIFESYNC_OPS_TOKEN` (Bearer)."),
     ("<NAME>__<CONNECTION>", "(unset)",
      "Any connection setting above for a named connection, e.g. `LIFESYNC_WHATSAPP_APP_SECRET__SALON2`, "
      "served at `/webhooks/whatsapp/salon2`; for generic webhooks the connection is the endpoint name."),
@@ -222,8 +232,10 @@ SETTINGS: tuple[tuple[str, str, str], ...] = (
 UNSET = "(unset)"  # the default of a setting that has none
 # Settings whose value is a credential: their values (every connection's) are blanked in every log line
 # (``sync.http.redact``). A variable counts when its name says token, secret, key or password.
+# A webhook URL that is its own credential (Slack's) counts too.
 SECRET_VARIABLES = frozenset(name for name, _, _ in SETTINGS
-                             if re.search(r"(?:TOKEN|SECRET|KEY|PASSWORD)(?:_|$)", name.rsplit("LIFESYNC_", 1)[-1]))
+                             if re.search(r"(?:TOKEN|SECRET|KEY|PASSWORD)(?:_|$)", name.rsplit("LIFESYNC_", 1)[-1])
+                             ) | {"LIFESYNC_ALERT_WEBHOOK_URL"}
 _DEFAULTS = {name: default for name, default, _ in SETTINGS}
 
 

@@ -313,9 +313,9 @@ def demo_cmd(people: int, seed: int, database_url: str | None) -> None:
 
 
 def _register_more() -> None:
-    from sync.cli import access, attribution, config_revisions, connections, crm, reports
+    from sync.cli import access, alerts, attribution, config_revisions, connections, crm, reports
 
-    for module in (crm, attribution, reports, connections, access):
+    for module in (crm, attribution, reports, connections, access, alerts):
         module.register(main)
     config_revisions.register(config)
 

@@ -88,9 +88,11 @@ def load_lifecycle(path: Path) -> LifecycleConfig:
 
 def check_config(project_dir: Path | None, bundled_dir: Path = BUNDLED_CONFIG_DIR) -> list[ConfigIssue]:
     """Every issue in the effective config files, including checks across files; [] when valid."""
+    from sync.config.alerts import alerts_issues
     from sync.config.schedule import schedule_issues
 
-    return load_all(project_dir, bundled_dir)[1] + schedule_issues(project_dir, bundled_dir)
+    return (load_all(project_dir, bundled_dir)[1] + schedule_issues(project_dir, bundled_dir)
+            + alerts_issues(project_dir, bundled_dir))
 
 
 def load_config(project_dir: Path | None, bundled_dir: Path = BUNDLED_CONFIG_DIR) -> Config:

@@ -23,15 +23,15 @@ from typing import Any
 from croniter import croniter
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
-from sync.config.bundled import BUNDLED_CONFIG_DIR
+from sync.config.bundled import BUNDLED_CONFIG_DIR, effective_file, issues_of, load_effective
 from sync.config.schema_fields import MappingOf, Strict, one_of, text_field
-from sync.config.yamlload import issues_from_messages, load_yaml
-from sync.errors import ConfigError, ConfigIssue
+from sync.config.yamlload import validated
+from sync.errors import ConfigIssue
 
 SCHEDULE_FILE = "schedule.yaml"
 # names a schedule may run; jobs.schedule maps each to its job function
 TASKS = ("sweep_inbox", "stale_leads", "first_response", "dispatch_pushes", "sync_hubspot", "sync_salesforce",
-         "dispatch_crm_pushes", "dispatch_conversions", "resolve_ad_names")
+         "dispatch_crm_pushes", "dispatch_conversions", "resolve_ad_names", "check_alerts")
 QUEUES = ("ingest", "sync", "dispatch", "maintenance")  # == jobs.queues.QUEUES (tested)
 
 
@@ -88,35 +88,20 @@ class ScheduleSchema(Strict):
 
 def schedule_path(project_dir: Path | None, bundled_dir: Path) -> Path:
     """The project's schedule.yaml when it has one, else the bundled one."""
-    if project_dir is not None and (Path(project_dir) / SCHEDULE_FILE).is_file():
-        return Path(project_dir) / SCHEDULE_FILE
-    return bundled_dir / SCHEDULE_FILE
+    return effective_file(SCHEDULE_FILE, project_dir, bundled_dir)
 
 
 def parse_schedule(data: Any, file: str, lines: Mapping[str, int]) -> tuple[ScheduledJob, ...]:
     """Validate schedule.yaml data; raise ConfigError listing every issue."""
-    if data is None:
-        raise ConfigError([ConfigIssue(file, "", "file is empty; expected a jobs: mapping", 1)])
-    try:
-        loaded = ScheduleSchema().load(data)
-    except ValidationError as err:
-        raise ConfigError(issues_from_messages(file, err.messages, lines)) from None
+    loaded = validated(ScheduleSchema(), data, file, lines, "jobs")
     return tuple(ScheduledJob(name=name, **spec) for name, spec in loaded["jobs"].items())
 
 
 def load_schedule(project_dir: Path | None, bundled_dir: Path | None = None) -> tuple[ScheduledJob, ...]:
     """The effective schedule (every entry, enabled or not); raises ConfigError."""
-    path = schedule_path(project_dir, bundled_dir or BUNDLED_CONFIG_DIR)
-    if not path.is_file():
-        return ()
-    data, lines = load_yaml(path)
-    return parse_schedule(data, str(path), lines)
+    return load_effective(SCHEDULE_FILE, project_dir, bundled_dir or BUNDLED_CONFIG_DIR, parse_schedule, ())
 
 
 def schedule_issues(project_dir: Path | None, bundled_dir: Path) -> list[ConfigIssue]:
     """Every problem in the effective schedule.yaml ([] when valid or absent)."""
-    try:
-        load_schedule(project_dir, bundled_dir)
-    except ConfigError as err:
-        return err.issues
-    return []
+    return issues_of(lambda: load_schedule(project_dir, bundled_dir))

@@ -300,3 +300,18 @@ def _flatten(messages: Any, path: str) -> Iterator[tuple[str, str]]:
             yield from _flatten(item, path)
     else:
         yield path, str(messages)
+
+
+def validated(schema: Any, data: Any, file: str, lines: Mapping[str, int], top: str) -> Any:
+    """``data`` of ``file`` loaded by the marshmallow ``schema``; ConfigError listing every issue with its line.
+
+    ``top`` names the key the file must hold (for the message of an empty file).
+    """
+    from marshmallow import ValidationError
+
+    if data is None:
+        raise ConfigError([ConfigIssue(file, "", f"file is empty; expected a {top}: mapping", 1)])
+    try:
+        return schema.load(data)
+    except ValidationError as err:
+        raise ConfigError(issues_from_messages(file, err.messages, lines)) from None

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sync.connectors.crm import Page, Puller, QuotaReached, SyncStats
 from sync.ingest.gcpolicy import batch_done, bulk_gc
 from sync.ingest.pipeline import IngestResult, ingest_patches, map_records, mapping_for
+from sync.metrics.counters import QUOTA_STOPS, RECORDS_PULLED
 from sync.outbox.effects import Effects
 from sync.store import model
 from sync.store.engine import Store
@@ -105,6 +106,7 @@ def run_sync(connector: Puller, store: Store, config: Config, *, connection: str
                     page_items, page_dead = map_records(mapping, page.records)
                     items += page_items
                     dead += page_dead
+                RECORDS_PULLED.labels(connector.source, obj).inc(sum(len(p.records) for p in pages))
                 run.result.add(ingest_patches(store, config.lifecycle, items, dead,
                                               effects or Effects.rules_only(config),
                                               cursor=(key, obj, pages[-1].cursor)))
@@ -121,6 +123,7 @@ def run_sync(connector: Puller, store: Store, config: Config, *, connection: str
                         commit(batch)
             except QuotaReached as exc:
                 run.stopped = "quota"
+                QUOTA_STOPS.labels(connector.source).inc()
                 log.warning("%s %s: stopping at the run's API budget (%s); the next run resumes here",
                             connector.source, obj, exc)
             finally:

@@ -14,6 +14,9 @@ body (code and message, for the table's ``(status, code)`` rows and the error's 
 ``sync.http.errors.read_error`` by default), ``judge`` gives the vendor's own verdict on each
 classified outcome (the ad networks read a code in the body, on a 2xx too; see
 ``sync.attribution.delivery``), ``refresh`` renews credentials, ``limiter`` paces requests.
+
+Every connector sends through here, so this is where ``/metrics`` counts vendor API calls (by
+classified outcome) and rate-limit waits (``sync.metrics.counters``), once for all of them.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_ran
 from sync.errors import RateLimited, SyncError, TransientError
 from sync.http.errors import Action, ErrorReader, ErrorTable, Outcome, classify, read_error
 from sync.http.redact import redact, redact_url
+from sync.metrics.counters import API_CALLS, rate_limit_wait
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +135,9 @@ class HttpClient:
 
     def _once(self, request: requests.PreparedRequest) -> Outcome:
         if self.limiter is not None:
-            self.limiter.acquire()
+            waited = self.limiter.acquire()
+            if isinstance(waited, (int, float)):  # a limiter that reports its wait (TokenBucket, Limiters)
+                rate_limit_wait(self.vendor, "budget", waited)
         where = f"{request.method} {redact_url(request.url or '')}"
         try:
             response = self.session.send(request)
@@ -146,11 +152,15 @@ class HttpClient:
                                      read_error=self.read_error))
 
     def _judged(self, outcome: Outcome) -> Outcome:
-        return outcome if self.judge is None else self.judge(outcome)
+        judged = outcome if self.judge is None else self.judge(outcome)
+        API_CALLS.labels(self.vendor, judged.action.value).inc()
+        return judged
 
     def _log_retry(self, state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
         wait = state.next_action.sleep if state.next_action else 0.0
-        if isinstance(exc, RateLimited) and self.rate_limit_wait is not None and wait > 0:
-            self.rate_limit_wait(wait)  # a 429's Retry-After, not a backoff after a transient failure
+        if isinstance(exc, RateLimited) and wait > 0:  # a 429's Retry-After, not a backoff after a transient failure
+            rate_limit_wait(self.vendor, "retry_after", wait)
+            if self.rate_limit_wait is not None:
+                self.rate_limit_wait(wait)
         log.info("retrying in %.1fs after attempt %d: %s", wait, state.attempt_number, redact(str(exc)))

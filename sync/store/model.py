@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -298,7 +299,9 @@ class Delivery(Base):
     """The fate of one outbox item at one destination: pending/sent/failed/dead."""
 
     __tablename__ = "deliveries"
-    __table_args__ = (UniqueConstraint("outbox_id", "destination", name="uq_delivery"),)
+    # (status, updated_at): /metrics and the alerts count failed/dead ones and those sent lately without a scan
+    __table_args__ = (UniqueConstraint("outbox_id", "destination", name="uq_delivery"),
+                      Index("ix_deliveries_status_updated", "status", "updated_at"))
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id", ondelete="CASCADE"))
     destination: Mapped[str] = mapped_column(String(64))
@@ -314,7 +317,10 @@ class RawEvent(Base):
     """The inbox: a webhook body exactly as received, persisted before it is acknowledged."""
 
     __tablename__ = "raw_events"
-    __table_args__ = (UniqueConstraint("source", "event_key", name="uq_raw_event"),)
+    # (status, received_at): the oldest ``received`` event (inbox lag) is one index probe;
+    # processed_at: events drained lately (throughput) without a scan
+    __table_args__ = (UniqueConstraint("source", "event_key", name="uq_raw_event"),
+                      Index("ix_raw_events_status_received", "status", "received_at"))
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     source: Mapped[str] = mapped_column(String(32))
     object: Mapped[str] = mapped_column(String(64))  # the mapping's object, e.g. "message"
@@ -323,9 +329,9 @@ class RawEvent(Base):
     received_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
     headers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     body: Mapped[bytes] = mapped_column(LargeBinary)
-    status: Mapped[str] = mapped_column(String(16), default="received", index=True)
+    status: Mapped[str] = mapped_column(String(16), default="received")  # ix_raw_events_status_received
     error: Mapped[str | None] = mapped_column(Text)
-    processed_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    processed_at: Mapped[datetime | None] = mapped_column(AwareDateTime, index=True)
 
 
 class MergeLog(Base):
@@ -360,6 +366,9 @@ class DeadLetter(Base):
     """A record that could not be processed, with the reason; replayable."""
 
     __tablename__ = "dead_letters"
+    # (status, stage, created_at): open letters by stage (/metrics) read from the index alone, and those
+    # created lately (the "dead letters growing" alert) without touching the table
+    __table_args__ = (Index("ix_dead_letters_status_stage_created", "status", "stage", "created_at"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     stage: Mapped[str] = mapped_column(String(32))
     source: Mapped[str] = mapped_column(String(32))
@@ -367,7 +376,7 @@ class DeadLetter(Base):
     record_id: Mapped[str | None] = mapped_column(String(255))
     reason: Mapped[str] = mapped_column(Text)
     payload: Mapped[Any] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # ix_dead_letters_status_stage_created
     created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
     replayed_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
 
@@ -480,3 +489,43 @@ class AuditEntry(Base):
     summary: Mapped[str] = mapped_column(Text)
     before: Mapped[Any] = mapped_column(JSON, nullable=True)
     after: Mapped[Any] = mapped_column(JSON, nullable=True)
+
+
+class ScheduledRun(Base):
+    """How the runs of one schedule.yaml entry have been going (``jobs.failures`` and the worker keep it).
+
+    ``failures_in_row`` counts final failures since its last success; ``last_outcome`` is
+    ``ok``, ``failed`` or ``quota`` (a CRM run that stopped at its API budget), ``last_reason``
+    a dead letter's kind of reason (the error type and lifesync's own message, no personal data).
+    """
+
+    __tablename__ = "scheduled_runs"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    task: Mapped[str] = mapped_column(String(64))
+    failures_in_row: Mapped[int] = mapped_column(Integer, default=0)
+    last_outcome: Mapped[str] = mapped_column(String(16))
+    last_reason: Mapped[str | None] = mapped_column(Text)
+    last_run_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    last_ok_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+
+
+class AlertIncident(Base):
+    """One incident of one alert rule about one subject: opened when the rule fires, resolved when it stops.
+
+    ``subject`` is what the rule fired about ("" for the whole installation, else a schedule or
+    destination name); at most one incident per (rule, subject) is open (``resolved_at`` null).
+    ``open_notified`` / ``resolve_notified`` record that the notification webhook took the
+    message, so a failed post is retried on the next evaluation and a delivered one never repeated.
+    """
+
+    __tablename__ = "alert_incidents"
+    __table_args__ = (Index("ix_alert_incidents_open", "rule", "subject", "resolved_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    rule: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(128), default="")
+    summary: Mapped[str] = mapped_column(Text)
+    opened_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow, index=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    open_notified: Mapped[bool] = mapped_column(Boolean, default=False)
+    resolve_notified: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -76,9 +76,9 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
 
     app.register_blueprint(health)
     app.register_blueprint(webhooks, url_prefix="/webhooks")
-    from sync.web.ops_auth import mount_rq_dashboard
+    from sync.web.ops_auth import mount_ops_surfaces
 
-    mount_rq_dashboard(app, settings.redis_url, settings.connection_setting("ops", "token"))
+    mount_ops_surfaces(app, settings.redis_url, settings.connection_setting("ops", "token"))
     from sync.web.api import init_api
 
     init_api(app)

@@ -1,4 +1,6 @@
-"""Authentication of the ops surfaces (``/rq`` today), safe from other origins.
+"""Authentication of the ops surfaces (``/rq``, ``/metrics``), safe from other origins.
+
+``mount_ops_surfaces`` is the one place that mounts them and installs the guard.
 
 - The token: ``LIFESYNC_OPS_TOKEN`` as a Bearer token (scripts, curl) or as the password of
   HTTP basic auth (a browser opening the dashboard: the only client that needs it), compared in
@@ -23,7 +25,7 @@ from werkzeug.datastructures import WWWAuthenticate
 
 from sync.connectors.signatures import matches
 
-OPS_PREFIXES = ("/rq",)
+OPS_PREFIXES = ("/rq", "/metrics")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 log = logging.getLogger(__name__)
 
@@ -60,12 +62,12 @@ def same_origin_problem(scheme: str | None) -> str | None:
     return "a state-changing request with basic auth must carry this server's Origin (or Referer)"
 
 
-def require_ops_token(app: Flask, token: str) -> None:
-    """Guard every request under an ops prefix: the token (401), no GET on a POST route (405), same origin (403)."""
+def require_ops_token(app: Flask, token: str, prefixes: tuple[str, ...] = OPS_PREFIXES) -> None:
+    """Guard every request under ``prefixes``: the token (401), no GET on a POST route (405), same origin (403)."""
 
     @app.before_request
     def _check() -> Any:
-        if not request.path.startswith(OPS_PREFIXES):
+        if not request.path.startswith(prefixes):
             return None
         scheme, given = _presented()
         if not matches(token, given):
@@ -82,9 +84,24 @@ def require_ops_token(app: Flask, token: str) -> None:
         return None
 
 
-def mount_rq_dashboard(app: Flask, redis_url: str | None, token: str | None) -> bool:
-    """Mount rq-dashboard at ``/rq`` when it is installed, Redis is real and an ops token is set."""
-    if not token or not redis_url:
+def mount_ops_surfaces(app: Flask, redis_url: str | None, token: str | None) -> list[str]:
+    """Mount what can be served of ``OPS_PREFIXES`` (``/metrics``; ``/rq``) and guard it with ``token``.
+
+    Without a token nothing is mounted; what is not mounted answers 404. Returns the prefixes mounted.
+    """
+    if not token:
+        return []
+    from sync.web.metrics import bp as metrics
+
+    app.register_blueprint(metrics)
+    mounted = ("/metrics", "/rq") if mount_rq_dashboard(app, redis_url) else ("/metrics",)
+    require_ops_token(app, token, mounted)
+    return list(mounted)
+
+
+def mount_rq_dashboard(app: Flask, redis_url: str | None) -> bool:
+    """Mount rq-dashboard at ``/rq`` when it is installed and Redis is real (``mount_ops_surfaces`` guards it)."""
+    if not redis_url:
         return False
     try:
         import rq_dashboard
@@ -99,6 +116,5 @@ def mount_rq_dashboard(app: Flask, redis_url: str | None, token: str | None) -> 
     from rq_dashboard.web import setup_rq_connection
 
     setup_rq_connection(app)
-    require_ops_token(app, token)
     app.register_blueprint(rq_dashboard.blueprint, url_prefix="/rq")
     return True

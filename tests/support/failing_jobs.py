@@ -25,3 +25,8 @@ def flaky(key: str) -> str:
     if attempts[key] < 2:
         raise TransientError("upstream answered 503")
     return "ok"
+
+
+def stopped_at_quota(connection: str) -> dict:
+    """A CRM sync's report whose run stopped at its API budget (``sync.crm.pull``)."""
+    return {connection: {"source": "hubspot", "objects": {"contact": {"pages": 3, "stopped": "quota"}}}}
