@@ -224,7 +224,7 @@ SETTINGS: tuple[tuple[str, str, str], ...] = (
      "(gunicorn web workers, rq workers), wiped before they start. Set: `/metrics` sums the process counters "
      "(webhooks accepted/rejected, API calls, rate-limit waits, records pulled) of every process of the machine; "
      "unset: only those of the web process that answers. Figures from the database are complete either way. "
-     "`/metrics` itself is served only with `LIFESYNC_OPS_TOKEN` (Bearer)."),
+     "`/metrics` itself needs an API token (Bearer)."),
     ("<NAME>__<CONNECTION>", "(unset)",
      "Any connection setting above for a named connection, e.g. `LIFESYNC_WHATSAPP_APP_SECRET__SALON2`, "
      "served at `/webhooks/whatsapp/salon2`; for generic webhooks the connection is the endpoint name."),

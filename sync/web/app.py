@@ -80,8 +80,10 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
 
     mount_ops_surfaces(app, settings.redis_url, settings.connection_setting("ops", "token"))
     from sync.web.api import init_api
+    from sync.web.metrics import bp as metrics
 
     init_api(app)
+    app.register_blueprint(metrics)
 
     for unavailable in UNAVAILABLE:
         app.register_error_handler(unavailable, database_unavailable)

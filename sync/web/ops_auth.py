@@ -1,6 +1,6 @@
-"""Authentication of the ops surfaces (``/rq``, ``/metrics``), safe from other origins.
+"""Authentication of rq-dashboard at ``/rq``, safe from other origins (the API and ``/metrics``: ``api.auth``).
 
-``mount_ops_surfaces`` is the one place that mounts them and installs the guard.
+``mount_ops_surfaces`` is the one place that mounts it and installs the guard.
 
 - The token: ``LIFESYNC_OPS_TOKEN`` as a Bearer token (scripts, curl) or as the password of
   HTTP basic auth (a browser opening the dashboard: the only client that needs it), compared in
@@ -25,7 +25,7 @@ from werkzeug.datastructures import WWWAuthenticate
 
 from sync.connectors.signatures import matches
 
-OPS_PREFIXES = ("/rq", "/metrics")
+OPS_PREFIXES = ("/rq",)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 log = logging.getLogger(__name__)
 
@@ -85,18 +85,14 @@ def require_ops_token(app: Flask, token: str, prefixes: tuple[str, ...] = OPS_PR
 
 
 def mount_ops_surfaces(app: Flask, redis_url: str | None, token: str | None) -> list[str]:
-    """Mount what can be served of ``OPS_PREFIXES`` (``/metrics``; ``/rq``) and guard it with ``token``.
+    """Mount rq-dashboard at ``/rq`` when it can be served, and guard it with ``token``.
 
     Without a token nothing is mounted; what is not mounted answers 404. Returns the prefixes mounted.
     """
-    if not token:
+    if not token or not mount_rq_dashboard(app, redis_url):
         return []
-    from sync.web.metrics import bp as metrics
-
-    app.register_blueprint(metrics)
-    mounted = ("/metrics", "/rq") if mount_rq_dashboard(app, redis_url) else ("/metrics",)
-    require_ops_token(app, token, mounted)
-    return list(mounted)
+    require_ops_token(app, token, OPS_PREFIXES)
+    return list(OPS_PREFIXES)
 
 
 def mount_rq_dashboard(app: Flask, redis_url: str | None) -> bool:

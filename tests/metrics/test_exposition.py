@@ -53,15 +53,25 @@ def post_whatsapp(client, secret: str = "wa-secret"):
                        headers={"X-Hub-Signature-256": meta_signature(secret, body)})
 
 
-def test_metrics_need_the_ops_token(client):
+def test_metrics_need_an_api_token(client, store):
+    from sync.access import tokens
+    from sync.access.roles import Principal
+
     assert client.get("/metrics").status_code == 401
     assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
-    assert client.get("/metrics", headers=TOKEN).status_code == 200
+    assert client.get("/metrics", headers=TOKEN).status_code == 200  # the bootstrap token
+    _, viewer = tokens.create(store, Principal("setup", "admin"), "prometheus", "viewer")
+    assert client.get("/metrics", headers={"Authorization": f"Bearer {viewer}"}).status_code == 200
 
 
-def test_without_an_ops_token_metrics_are_not_mounted(store, config, database_url):
+def test_without_the_bootstrap_token_metrics_take_api_tokens_only(store, config, database_url):
+    from sync.access import tokens
+    from sync.access.roles import Principal
+
     plain = app_with(store, config, [], database_url).test_client()
-    assert plain.get("/metrics", headers=TOKEN).status_code == 404
+    assert plain.get("/metrics", headers=TOKEN).status_code == 401
+    _, viewer = tokens.create(store, Principal("setup", "admin"), "prometheus", "viewer")
+    assert plain.get("/metrics", headers={"Authorization": f"Bearer {viewer}"}).status_code == 200
 
 
 def test_webhooks_accepted_and_rejected_by_receiver_and_reason(client):

@@ -7,6 +7,8 @@
 - Failed attempts are counted per client (``sync.access.attempts``): past the limit the client
   gets 429 with Retry-After, whatever it presents, until its window ends.
 - The OpenAPI document and its reference page are public: they describe, they hold no data.
+- ``/metrics`` (Prometheus' conventional path, outside ``/api``) is guarded the same way: a
+  scraper gets a viewer token (``bearer_token`` in Prometheus' scrape config).
 
 A Bearer header is never sent by a browser on its own, so a page of another origin cannot make
 a browser call the API with someone's token (no CORS is ever allowed): no CSRF check is needed
@@ -27,6 +29,7 @@ from sync.access.roles import ROLES
 from sync.access.tokens import authenticate
 
 PUBLIC = frozenset({"/api/openapi.json", "/api/docs"})
+GUARDED_OUTSIDE = frozenset({"/metrics"})  # ops routes outside /api that take API tokens too
 PUBLIC_PREFIXES = ("/api/docs/",)
 ROLE_ATTRIBUTE = "_lifesync_role"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -79,7 +82,7 @@ def install(app: Flask) -> None:
     @app.before_request
     def _authenticate() -> Any:
         path = request.path
-        if not (path == "/api" or path.startswith("/api/")) or _is_public(path):
+        if not (path == "/api" or path.startswith("/api/") or path in GUARDED_OUTSIDE) or _is_public(path):
             return None
         client = request.remote_addr or "unknown"
         wait = attempts.blocked(client)
