@@ -24,6 +24,7 @@ RESOURCES = (
     "sync.web.api.audit",
     "sync.web.api.config",
     "sync.web.api.preview",
+    "sync.web.api.alerts",
 )
 API_VERSION = "1"
 
