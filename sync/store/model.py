@@ -298,7 +298,9 @@ class Delivery(Base):
     """The fate of one outbox item at one destination: pending/sent/failed/dead."""
 
     __tablename__ = "deliveries"
-    __table_args__ = (UniqueConstraint("outbox_id", "destination", name="uq_delivery"),)
+    __table_args__ = (UniqueConstraint("outbox_id", "destination", name="uq_delivery"),
+                      # a destination's last success and failure, its 24 h counts (sync.connectors.health)
+                      Index("ix_deliveries_destination", "destination", "updated_at"))
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id", ondelete="CASCADE"))
     destination: Mapped[str] = mapped_column(String(64))
@@ -314,7 +316,9 @@ class RawEvent(Base):
     """The inbox: a webhook body exactly as received, persisted before it is acknowledged."""
 
     __tablename__ = "raw_events"
-    __table_args__ = (UniqueConstraint("source", "event_key", name="uq_raw_event"),)
+    __table_args__ = (UniqueConstraint("source", "event_key", name="uq_raw_event"),
+                      # the last webhook of a receiver's connection, its 24 h counts (sync.connectors.health)
+                      Index("ix_raw_events_receiver", "source", "connection", "received_at"))
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     source: Mapped[str] = mapped_column(String(32))
     object: Mapped[str] = mapped_column(String(64))  # the mapping's object, e.g. "message"
@@ -459,3 +463,24 @@ class AuditEntry(Base):
     summary: Mapped[str] = mapped_column(Text)
     before: Mapped[Any] = mapped_column(JSON, nullable=True)
     after: Mapped[Any] = mapped_column(JSON, nullable=True)
+
+
+class SyncRun(Base):
+    """One CRM sync run (``sync.crm.runs``): when, how it ended, what it moved, the vendor's message if it failed."""
+
+    __tablename__ = "sync_runs"
+    __table_args__ = (Index("ix_sync_runs_connection", "system", "connection", "started_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    system: Mapped[str] = mapped_column(String(32))
+    connection: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running, ok, quota, failed
+    records_in: Mapped[int] = mapped_column(Integer, default=0)
+    records_out: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    api_calls: Mapped[int] = mapped_column(Integer, default=0)
+    rate_limit_waits: Mapped[int] = mapped_column(Integer, default=0)
+    rate_limit_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    error: Mapped[str | None] = mapped_column(Text)  # the failure as classified, ending with the vendor's message
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # the run's report (counts per object)

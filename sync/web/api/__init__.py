@@ -21,6 +21,9 @@ RESOURCES = (
     "sync.web.api.me",
     "sync.web.api.tokens",
     "sync.web.api.audit",
+    "sync.web.api.connections",
+    "sync.web.api.reports",
+    "sync.web.api.jobs",
 )
 API_VERSION = "1"
 
