@@ -76,3 +76,21 @@ def replay_job(connection: Redis | None) -> Callable[[dict[str, Any]], None]:
             enqueue_unique(target, func, f"lifesync-replay-{payload['dead_letter']}", **options)
 
     return run
+
+
+# what the ops API may queue on request (sync.connectors.operations): the job function, its queue and timeout
+ON_REQUEST: dict[str, tuple[str, int]] = {
+    "sync_crm_connection": (SYNC, 3600),
+    "dispatch_pushes": (DISPATCH, 600),
+    "dispatch_conversions": (DISPATCH, 600),
+}
+
+
+def enqueue_requested(connection: Redis, task: str, kwargs: dict[str, Any], job_id: str) -> tuple[str, bool]:
+    """Queue ``task`` (one of ``ON_REQUEST``) once under ``job_id``: (job id, False when one was already pending)."""
+    if task not in ON_REQUEST:
+        raise ValueError(f"{task!r} is not a job that can be queued on request; expected one of {sorted(ON_REQUEST)}")
+    name, timeout = ON_REQUEST[task]
+    job = enqueue_unique(queue(name, connection), TASKS_MODULE + task, job_id, kwargs=kwargs, retry=RETRY,
+                         timeout=timeout, result_ttl=3600, failure_ttl=7 * 86400)
+    return job_id, job is not None

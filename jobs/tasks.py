@@ -131,17 +131,23 @@ def dispatch_pushes(destination: str = "respondio") -> dict[str, Any]:
     return _locked(settings, f"dispatch_{destination}", lambda: dispatch(store_, destination, send))
 
 
-def _sync_crm(system: str) -> dict[str, Any]:
+def _sync_crm(system: str, only: str | None = None) -> dict[str, Any]:
     from jobs.connection import redis_connection
     from sync.crm.run import configured_connections, lock_name, sync_connection
 
     settings, store_, config = context()
-    connections = configured_connections(settings, system)
+    connections = [c for c in configured_connections(settings, system) if only is None or c == only]
     if not connections:
-        return {"skipped": True, "reason": f"{system} has no credentials configured"}
+        what = system if only is None else f"{system} connection {only!r}"
+        return {"skipped": True, "reason": f"{what} has no credentials configured"}
     redis = redis_connection(settings)
     return {conn: _locked(settings, lock_name(system, conn), lambda conn=conn: sync_connection(
         system, conn, settings=settings, store=store_, config=config, redis=redis)) for conn in connections}
+
+
+def sync_crm_connection(system: str, connection: str = "default") -> dict[str, Any]:
+    """Pull one CRM connection incrementally (write-back too for ``default``): a sync the ops API queued."""
+    return _sync_crm(system, connection)
 
 
 def sync_hubspot() -> dict[str, Any]:

@@ -3,11 +3,13 @@
 ``register(main)`` adds the group to the ``lifesync`` click group::
 
     lifesync connections check [--json]
+    lifesync connections list [--json]
 
-One line per connection — ``hubspot/default  OK (portal 123456, STANDARD, US/Eastern)`` or
+``check``: one line per connection — ``hubspot/default  OK (portal 123456, STANDARD, US/Eastern)`` or
 ``meta/meta  FAILED: <the vendor's message>`` — and exit code 1 when any failed. The calls are
 ``sync.connectors.checks``' (one place, for the ops API too); rotated OAuth tokens go to the
-database's token store as a sync would store them.
+database's token store as a sync would store them. ``list``: every connection, configured or
+not, with its health (``sync.connectors.health``, as ``GET /api/connections``).
 """
 
 from __future__ import annotations
@@ -58,3 +60,26 @@ def register(main: click.Group) -> None:
                 click.echo(result.line())
         if any(r.failed for r in results):
             sys.exit(1)
+
+    @connections.command("list")
+    @click.option("--json", "as_json", is_flag=True, help="Print the JSON the ops API answers with.")
+    def connections_list(as_json: bool) -> None:
+        """Every connection, configured or not: last success, last failure (the vendor's message), 24 h counts."""
+        from sync.connectors.health import connections as listed
+        from sync.reports.window import jsonable
+
+        settings = context.settings()
+        with context.opened_store(settings) as store:
+            found = listed(store, settings, context.load_config(settings))
+        if as_json:
+            click.echo(json.dumps(jsonable(found), indent=2))
+            return
+        for item in found:
+            day = item["last_24h"]
+            state = "configured" if item["configured"] else "not configured"
+            ok = item["last_success"]["at"].isoformat(timespec="seconds") if item["last_success"] else "-"
+            click.echo(f"{item['kind']}/{item['name']}  {state}; last success {ok}; 24 h: "
+                       f"{day['records_in']} in, {day['records_out']} out, {day['errors']} errors")
+            if item["last_failure"]:
+                click.echo(f"    last failure {item['last_failure']['at'].isoformat(timespec='seconds')}: "
+                           f"{item['last_failure']['message']}")

@@ -23,7 +23,7 @@ import click
 from sync.cli import context
 from sync.reports import REPORTS
 from sync.reports.text import format_report
-from sync.reports.window import parse_moment
+from sync.reports.window import check_window, parse_moment
 
 HELP = {
     "funnel": "Active stages: entered, in it now, moved on, conversion rate, median stay.",
@@ -60,9 +60,11 @@ def _window_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _check_window(start: datetime | None, end: datetime | None) -> None:
-    if start is not None and end is not None and start >= end:
-        raise click.BadParameter(f"--from ({start.isoformat()}) must be before --to ({end.isoformat()})",
-                                 param_hint="--from/--to")
+    try:
+        check_window(start, end)
+    except ValueError:
+        raise click.BadParameter(f"--from ({start.isoformat()}) must be before --to ({end.isoformat()})",  # type: ignore[union-attr]
+                                 param_hint="--from/--to") from None
 
 
 def _look_up_ad_names(store: Any) -> None:

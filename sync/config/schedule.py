@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -105,3 +106,12 @@ def load_schedule(project_dir: Path | None, bundled_dir: Path | None = None) -> 
 def schedule_issues(project_dir: Path | None, bundled_dir: Path) -> list[ConfigIssue]:
     """Every problem in the effective schedule.yaml ([] when valid or absent)."""
     return issues_of(lambda: load_schedule(project_dir, bundled_dir))
+
+
+def next_run_at(entry: ScheduledJob, now: datetime, last_started: datetime | None = None) -> datetime | None:
+    """When ``entry`` runs next, if that can be known here: a cron entry's next match after ``now`` (in local
+    time, as rq reads it); an interval entry's ``last_started`` plus its interval (None without a last run).
+    """
+    if entry.cron:
+        return croniter(entry.cron, now.astimezone()).get_next(datetime)
+    return last_started + timedelta(seconds=entry.every or 0) if last_started else None

@@ -14,4 +14,7 @@
 Webhook splitters (signature checks and payload → events) import only ``events``,
 ``jsonread``, ``signatures`` and the standard library, so they load without a database driver.
 Connectors may import http, settings, errors, config and mappings — never store internals, ingest, web, cli or jobs.
+The exceptions are the ops-facing modules over every connection: ``checks`` (one cheap call each),
+``health`` (each connection's health, read from ``sync_runs``, ``raw_events`` and ``deliveries``) and
+``operations`` (queue a sync, run a check; audit-logged).
 """

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sync.errors import LifesyncError, SyncError, TransientError
-from sync.http.redact import redact
+from sync.http.errors import describe_failure, failure_text
 
 if TYPE_CHECKING:
     from sync.attribution.destination import DestinationConfig
@@ -77,27 +77,12 @@ class CheckResult:
                 "detail": self.detail}
 
 
-def failure_text(exc: BaseException) -> str:
-    """The error as the connector classified it: what was refused and why, ending with the vendor's own message.
-
-    ``sync.http`` builds it (``<vendor>: <what to check> (HTTP 401, <code>) GET <url>: <vendor's message>``)
-    with the URL and the message redacted; a bare vendor message (e.g. Salesforce's ``invalid_grant``)
-    would not say which setting to look at.
-    """
-    text = str(exc)
-    if isinstance(exc, SyncError) and exc.vendor_message and exc.vendor_message not in text:
-        text += f": {exc.vendor_message}"
-    return text or type(exc).__name__
-
-
 def run_check(kind: str, name: str, probe: Callable[[], str]) -> CheckResult:
     """``probe()`` as a result: OK with its text, FAILED with the vendor's message (never raised)."""
     try:
         return CheckResult(kind, name, OK, probe())
-    except LifesyncError as exc:
-        return CheckResult(kind, name, FAILED, failure_text(exc))
     except Exception as exc:  # one connection's surprise must not stop the others' checks
-        return CheckResult(kind, name, FAILED, f"{type(exc).__name__}: {redact(failure_text(exc))}")
+        return CheckResult(kind, name, FAILED, describe_failure(exc))
 
 
 def check_hubspot(settings: Settings, connection: str, **kwargs: Any) -> str:
@@ -212,3 +197,29 @@ def check_all(settings: Settings, config: Config | None, **crm_kwargs: Any) -> l
             return [*results, CheckResult("destinations", "*", FAILED, failure_text(exc))]
         results += [check_destination(dest) for dest in destinations.values()]
     return results
+
+
+def check_connection(settings: Settings, config: Config, kind: str, name: str, **crm_kwargs: Any) -> CheckResult:
+    """The check of one connection of ``sync.connectors.health`` (``hubspot/default``, ``destination/meta-eu``).
+
+    The same calls as ``check_all``; a webhook channel (its vendor calls lifesync, lifesync calls
+    nothing), an unconfigured connection or respond.io without an API token is SKIPPED, saying why.
+    """
+    from sync.attribution.configure import destination_configs
+    from sync.connectors.health import DESTINATION, find
+
+    conn = find(settings, config, kind, name)
+    if not conn.configured:
+        return CheckResult(kind, name, SKIPPED, "not configured: no credentials are set for it")
+    if kind in CRM_CHECKS:
+        return run_check(kind, name, lambda: CRM_CHECKS[kind](settings, name, **crm_kwargs))
+    if kind == DESTINATION:  # configured: its settings parsed and it is enabled (sync.connectors.health)
+        result = check_destination(destination_configs(settings, config)[name])
+        return CheckResult(kind, name, result.status, result.detail)
+    if kind == "respondio":
+        from sync.connectors.respondio.settings import RespondioSettings
+
+        if RespondioSettings.is_set(settings, "api_token", name):
+            return run_check(kind, name, lambda: check_respondio(settings, name))
+        return CheckResult(kind, name, SKIPPED, "webhook keys only: no API token to call respond.io with")
+    return CheckResult(kind, name, SKIPPED, f"{kind} calls lifesync (webhooks); lifesync makes no call to test")

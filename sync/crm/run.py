@@ -8,10 +8,12 @@ rate limiter shared by every worker.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from sync.crm import runs
 from sync.crm.pull import Progress, run_sync
 from sync.crm.push import dispatch_crm
 from sync.errors import ConfigError, SettingsError
@@ -23,6 +25,8 @@ from sync.store.engine import Store
 
 if TYPE_CHECKING:
     from sync.config import Config
+
+log = logging.getLogger(__name__)
 
 CRM_SYSTEMS = ("hubspot", "salesforce")
 
@@ -82,18 +86,28 @@ def sync_connection(system: str, connection: str, *, settings: Settings, store: 
         variables = " or ".join(f"LIFESYNC_{p.upper()}_{n.upper()}" for p, n in CRM_CREDENTIALS[system])
         suffix = "" if connection == "default" else f"__{connection.upper()}"
         raise SettingsError(f"{system} connection {connection!r} has no credentials: set {variables}{suffix}")
-    connector = open_crm(system, settings, store, config, connection, redis=redis, sleep=sleep)
-    if check_mappings and hasattr(connector, "check_mapping"):
-        issues = [issue for (source, _), mapping in sorted(config.mappings.items()) if source == system
-                  for issue in connector.check_mapping(mapping)]
-        if issues:
-            raise ConfigError(issues)
-    effects = Effects.of(settings, config)
-    report = run_sync(connector, store, config, connection=connection, objects=objects, full=full,
-                      batch_size=settings.batch_size, effects=effects, progress=progress).as_dict()
-    if push and connection == "default" and system in effects.push_targets:
-        report["pushed"] = push_pending(system, store, config, connector)
-        report["stats"] = connector.stats.as_dict()
+    run_id = runs.start(store, system, connection)  # the one place a run is recorded (sync.crm.runs)
+    connector = None
+    try:
+        connector = open_crm(system, settings, store, config, connection, redis=redis, sleep=sleep)
+        if check_mappings and hasattr(connector, "check_mapping"):
+            issues = [issue for (source, _), mapping in sorted(config.mappings.items()) if source == system
+                      for issue in connector.check_mapping(mapping)]
+            if issues:
+                raise ConfigError(issues)
+        effects = Effects.of(settings, config)
+        report = run_sync(connector, store, config, connection=connection, objects=objects, full=full,
+                          batch_size=settings.batch_size, effects=effects, progress=progress).as_dict()
+        if push and connection == "default" and system in effects.push_targets:
+            report["pushed"] = push_pending(system, store, config, connector)
+            report["stats"] = connector.stats.as_dict()
+    except BaseException as exc:
+        try:
+            runs.finish(store, run_id, error=exc, stats=getattr(connector, "stats", None))
+        except Exception as lost:  # the database (or the run's lease) is gone too: the run's own error matters
+            log.warning("%s %s: could not record the run's failure (%s)", system, connection, type(lost).__name__)
+        raise
+    runs.finish(store, run_id, report)
     return report
 
 

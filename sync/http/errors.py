@@ -29,7 +29,15 @@ from typing import Any
 
 import requests
 
-from sync.errors import AuthError, PermanentError, RateLimited, SyncError, TransientError, ValidationError
+from sync.errors import (
+    AuthError,
+    LifesyncError,
+    PermanentError,
+    RateLimited,
+    SyncError,
+    TransientError,
+    ValidationError,
+)
 from sync.http.redact import redact, redact_url
 
 MAX_MESSAGE = 300
@@ -218,3 +226,23 @@ def raise_for(response: requests.Response, *, overrides: ErrorTable | None = Non
     if outcome.error is not None:
         raise outcome.error
     return response
+
+
+def failure_text(exc: BaseException) -> str:
+    """The error as the connector classified it: what was refused and why, ending with the vendor's own message.
+
+    ``sync.http`` builds it (``<vendor>: <what to check> (HTTP 401, <code>) GET <url>: <vendor's message>``)
+    with the URL and the message redacted; a bare vendor message (e.g. Salesforce's ``invalid_grant``)
+    would not say which setting to look at.
+    """
+    text = str(exc)
+    if isinstance(exc, SyncError) and exc.vendor_message and exc.vendor_message not in text:
+        text += f": {exc.vendor_message}"
+    return text or type(exc).__name__
+
+
+def describe_failure(exc: BaseException) -> str:
+    """Any error as a connection's failure: ``failure_text`` for lifesync's own, else its type and redacted text."""
+    if isinstance(exc, LifesyncError):
+        return failure_text(exc)
+    return f"{type(exc).__name__}: {redact(failure_text(exc))}"

@@ -77,6 +77,12 @@ def parse_moment(text: str, *, end: bool = False) -> datetime:
                          "(2026-03-31T18:00:00+02:00)") from None
 
 
+def check_window(start: datetime | None, end: datetime | None) -> None:
+    """Raise ValueError when the window is empty or reversed (``start`` at or after ``end``)."""
+    if start is not None and end is not None and utc(start) >= utc(end):  # type: ignore[operator]
+        raise ValueError(f"the start ({start.isoformat()}) must be before the end ({end.isoformat()})")
+
+
 def median(values: list[float]) -> float | None:
     """The median of ``values`` (mean of the middle two for an even count); None when empty."""
     if not values:

@@ -299,9 +299,11 @@ class Delivery(Base):
     """The fate of one outbox item at one destination: pending/sent/failed/dead."""
 
     __tablename__ = "deliveries"
-    # (status, updated_at): /metrics and the alerts count failed/dead ones and those sent lately without a scan
+    # (status, updated_at): /metrics and the alerts count failed/dead ones and those sent lately without a scan;
+    # (destination, updated_at): a destination's last success and failure, its 24 h counts (sync.connectors.health)
     __table_args__ = (UniqueConstraint("outbox_id", "destination", name="uq_delivery"),
-                      Index("ix_deliveries_status_updated", "status", "updated_at"))
+                      Index("ix_deliveries_status_updated", "status", "updated_at"),
+                      Index("ix_deliveries_destination", "destination", "updated_at"))
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id", ondelete="CASCADE"))
     destination: Mapped[str] = mapped_column(String(64))
@@ -318,9 +320,11 @@ class RawEvent(Base):
 
     __tablename__ = "raw_events"
     # (status, received_at): the oldest ``received`` event (inbox lag) is one index probe;
-    # processed_at: events drained lately (throughput) without a scan
+    # processed_at: events drained lately (throughput) without a scan;
+    # (source, connection, received_at): the last webhook of a receiver's connection (sync.connectors.health)
     __table_args__ = (UniqueConstraint("source", "event_key", name="uq_raw_event"),
-                      Index("ix_raw_events_status_received", "status", "received_at"))
+                      Index("ix_raw_events_status_received", "status", "received_at"),
+                      Index("ix_raw_events_receiver", "source", "connection", "received_at"))
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     source: Mapped[str] = mapped_column(String(32))
     object: Mapped[str] = mapped_column(String(64))  # the mapping's object, e.g. "message"
@@ -529,3 +533,24 @@ class AlertIncident(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
     open_notified: Mapped[bool] = mapped_column(Boolean, default=False)
     resolve_notified: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SyncRun(Base):
+    """One CRM sync run (``sync.crm.runs``): when, how it ended, what it moved, the vendor's message if it failed."""
+
+    __tablename__ = "sync_runs"
+    __table_args__ = (Index("ix_sync_runs_connection", "system", "connection", "started_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    system: Mapped[str] = mapped_column(String(32))
+    connection: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running, ok, quota, failed
+    records_in: Mapped[int] = mapped_column(Integer, default=0)
+    records_out: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    api_calls: Mapped[int] = mapped_column(Integer, default=0)
+    rate_limit_waits: Mapped[int] = mapped_column(Integer, default=0)
+    rate_limit_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    error: Mapped[str | None] = mapped_column(Text)  # the failure as classified, ending with the vendor's message
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # the run's report (counts per object)

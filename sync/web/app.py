@@ -27,6 +27,16 @@ class Pingable(Protocol):
         """Answer, or raise when unreachable."""
 
 
+class Jobs(Protocol):
+    """What the ops API needs of the job system (``jobs.web.RqJobs``): queue a requested job, read the queues."""
+
+    def enqueue(self, task: str, kwargs: dict[str, Any], job_id: str) -> tuple[str, bool]:
+        """Queue ``task`` once under ``job_id``: (job id, False when one of that id was already pending)."""
+
+    def overview(self, limit: int) -> dict[str, Any]:
+        """Queue depths and the running, failed and scheduled jobs (``limit`` of each)."""
+
+
 def database_unavailable(exc: BaseException) -> Any:
     """503 with Retry-After while the database cannot serve; one log line, no traceback (senders deliver again)."""
     current_app.logger.warning("database unavailable, answered 503: %s", summary(exc))
@@ -46,15 +56,16 @@ def error_response(status: int, message: str | None, errors: Any = None) -> Any:
 
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None, config: Config | None = None,
-               enqueue: Enqueue, queue: Pingable | None = None) -> Flask:
+               enqueue: Enqueue, queue: Pingable | None = None, jobs: Jobs | None = None) -> Flask:
     """Build the web app. ``store`` defaults to what settings name, ``config`` to the active configuration.
 
     Without ``config`` the app follows configuration revisions (``sync.config.active``): request
     handlers take the configuration from ``current_config()``, never from a copy kept at start.
 
-    ``enqueue`` hands the ids of stored webhook events to whatever processes them, and
-    ``queue`` is that queue's connection for ``/readyz`` (None: not checked). The web package
-    knows no job system: the process that assembles the app wires them (``jobs.web``).
+    ``enqueue`` hands the ids of stored webhook events to whatever processes them,
+    ``queue`` is that queue's connection for ``/readyz`` (None: not checked), and ``jobs``
+    queues what the ops API asks for and reads the queues (None: those routes answer 503). The
+    web package knows no job system: the process that assembles the app wires them (``jobs.web``).
     """
     settings = settings or Settings.from_env()
     app = Flask("lifesync")
@@ -69,7 +80,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
     if issues := connection_issues(settings, configs.get()):  # malformed settings: refuse to start, never a 500
         raise ConfigError(issues)
     app.extensions["lifesync"] = {"settings": settings, "store": store, "configs": configs,
-                                  "enqueue": enqueue, "queue": queue}
+                                  "enqueue": enqueue, "queue": queue, "jobs": jobs}
 
     from sync.web.health import bp as health
     from sync.web.webhooks import bp as webhooks

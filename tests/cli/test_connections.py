@@ -10,6 +10,8 @@ from click.testing import CliRunner
 from support.crm import KEY
 
 from sync.cli.main import main
+from sync.crm import runs
+from sync.errors import AuthError
 from sync.sandbox.ads.meta import MetaSandbox
 from sync.sandbox.hubspot.sandbox import HubSpotSandbox
 from sync.sandbox.salesforce.sandbox import SalesforceSandbox
@@ -77,3 +79,17 @@ def test_nothing_configured_says_so(cli, monkeypatch):
         monkeypatch.delenv(name)
     res = invoke()
     assert (res.exit_code, res.output) == (0, "no connection or destination is configured\n")
+
+
+def test_list_shows_every_connection_and_a_failed_runs_vendor_message(cli, store):  # cli: its environment
+    run = runs.start(store, "hubspot", "default")
+    runs.finish(store, run, error=AuthError("HubSpot rejected the token (HTTP 401)",
+                                            vendor_message="Authentication credentials not found"))
+    res = CliRunner().invoke(main, ["connections", "list"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    assert lines[0].startswith("hubspot/default  configured; last success -; 24 h: 0 in, 0 out, 1 errors")
+    assert lines[1].endswith(": HubSpot rejected the token (HTTP 401): Authentication credentials not found")
+    assert any(line.startswith("twilio/default  not configured") for line in lines)
+    doc = json.loads(CliRunner().invoke(main, ["connections", "list", "--json"], catch_exceptions=False).output)
+    assert doc[0]["last_failure"]["message"].endswith("Authentication credentials not found")

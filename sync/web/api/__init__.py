@@ -25,6 +25,9 @@ RESOURCES = (
     "sync.web.api.config",
     "sync.web.api.preview",
     "sync.web.api.alerts",
+    "sync.web.api.connections",
+    "sync.web.api.reports",
+    "sync.web.api.jobs",
 )
 API_VERSION = "1"
 

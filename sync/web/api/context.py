@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from flask import current_app, g
+from flask import abort, current_app, g
 
 from sync.access.roles import Principal
 from sync.settings import Settings
@@ -12,6 +12,7 @@ from sync.store.engine import Store
 
 if TYPE_CHECKING:
     from sync.config import Config
+    from sync.web.app import Jobs
 
 
 def store() -> Store:
@@ -29,6 +30,15 @@ def config() -> Config:
     from sync.web.app import current_config
 
     return current_config()
+
+
+def jobs() -> Jobs:
+    """The job system the process wired in (``jobs.web``); 503 when this app was built without one."""
+    found = current_app.extensions["lifesync"].get("jobs")
+    if found is None:
+        abort(503, description="this web process has no job queue wired in (start it with `lifesync serve` "
+                               "or `gunicorn jobs.wsgi:app`)")
+    return found
 
 
 def principal() -> Principal:

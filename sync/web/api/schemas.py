@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import json
+import types
+import typing
+from datetime import datetime
 from typing import Any
 
 import marshmallow as ma
@@ -58,3 +62,38 @@ class PrincipalSchema(ma.Schema):
 
     name = ma.fields.String(required=True)
     role = ma.fields.String(required=True, metadata={"description": "viewer, operator or admin"})
+
+
+_DATACLASS_SCHEMAS: dict[type, type[ma.Schema]] = {}
+
+
+def _field_for(kind: Any, required: bool) -> ma.fields.Field:
+    """The marshmallow field of a dataclass field's type (as ``ReportData.as_dict`` renders it)."""
+    args = [a for a in typing.get_args(kind) if a is not type(None)]
+    nullable = typing.get_origin(kind) in (typing.Union, types.UnionType) and len(args) < len(typing.get_args(kind))
+    if nullable:
+        kind = args[0]
+    options: dict[str, Any] = {"required": required, "allow_none": nullable}
+    origin = typing.get_origin(kind)
+    if origin in (tuple, list):
+        return ma.fields.List(_field_for(typing.get_args(kind)[0], True), **options)
+    if origin is dict:
+        return ma.fields.Dict(keys=ma.fields.String(), values=_field_for(typing.get_args(kind)[1], True), **options)
+    if dataclasses.is_dataclass(kind):
+        return ma.fields.Nested(dataclass_schema(kind), **options)
+    if kind is datetime:
+        return ma.fields.String(**options, metadata={"format": "date-time"})
+    simple = {str: ma.fields.String, int: ma.fields.Integer, float: ma.fields.Float, bool: ma.fields.Boolean}
+    return simple.get(kind, ma.fields.Raw)(**options)
+
+
+def dataclass_schema(cls: type) -> type[ma.Schema]:
+    """A response schema for a dataclass's ``as_dict()``, one per class and named after it.
+
+    The reports' shapes are written once, in their dataclasses, and documented from there.
+    """
+    if cls not in _DATACLASS_SCHEMAS:
+        hints = typing.get_type_hints(cls)
+        _DATACLASS_SCHEMAS[cls] = ma.Schema.from_dict(
+            {f.name: _field_for(hints[f.name], True) for f in dataclasses.fields(cls)}, name=cls.__name__)
+    return _DATACLASS_SCHEMAS[cls]

@@ -6,6 +6,7 @@ import pytest
 from support.webhook_app import ENV
 
 from jobs.connection import redis_connection
+from jobs.web import RqJobs
 from sync.access import tokens
 from sync.access.roles import ROLES, Principal
 from sync.settings import Settings
@@ -21,8 +22,9 @@ def api_settings(database_url):
 
 @pytest.fixture
 def api_app(store, config, api_settings):
-    app = create_app(api_settings, store=store, config=config, enqueue=lambda ids: None,
-                     queue=redis_connection(api_settings))
+    connection = redis_connection(api_settings)  # the embedded store (no REDIS_URL): `lifesync serve`'s
+    app = create_app(api_settings, store=store, config=config, enqueue=lambda ids: None, queue=connection,
+                     jobs=RqJobs(connection))
     app.extensions["lifesync"]["auth_attempts"].clear()
     return app
 

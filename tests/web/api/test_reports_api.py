@@ -1,0 +1,74 @@
+"""``GET /api/reports/<name>``: the CLI's reports as JSON, equal to ``lifesync report <name> --json`` for a window."""
+
+from __future__ import annotations
+
+import json
+
+import click
+import pytest
+from click.testing import CliRunner
+from support.report_data import attribution_data as attribution_data  # database fixtures, re-exported for pytest
+from web.api.conftest import bearer
+
+from sync.cli.reports import register
+
+NAMES = ("funnel", "lost", "response", "attribution", "delivery")
+
+
+@pytest.fixture
+def cli_json(database_url, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.delenv("LIFESYNC_CONFIG_DIR", raising=False)
+    monkeypatch.delenv("LIFESYNC_META_MARKETING_ACCESS_TOKEN", raising=False)
+    group = click.Group("lifesync")
+    register(group)
+
+    def run(name: str, *window: str) -> dict:
+        result = CliRunner().invoke(group, ["report", name, "--json", *window])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+    return run
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize(("query", "options"), [
+    ("", ()),
+    ("?since=2026-03-01&until=2026-03-01", ("--from", "2026-03-01", "--to", "2026-03-01")),
+    ("?since=2026-03-01T06:00:00%2B02:00", ("--from", "2026-03-01T06:00:00+02:00")),
+])
+def test_a_report_equals_the_clis_json_for_the_same_window(attribution_data, api, role_tokens, cli_json, name,
+                                                           query, options):
+    response = api.get(f"/api/reports/{name}{query}", headers=bearer(role_tokens["viewer"]))
+    assert response.status_code == 200, response.json
+    assert response.json == cli_json(name, *options)
+
+
+def test_the_reports_have_data_and_a_bare_until_date_includes_that_day(attribution_data, api, role_tokens):
+    body = api.get("/api/reports/funnel?until=2026-03-01", headers=bearer(role_tokens["viewer"])).json
+    assert body["end"] == "2026-03-02T00:00:00+00:00" and body["start"] is None
+    assert sum(row["entered"] for row in body["stages"]) > 0
+    assert api.get("/api/reports/attribution", headers=bearer(role_tokens["viewer"])).json["conversions"] > 0
+
+
+@pytest.mark.parametrize(("query", "field", "says"), [
+    ("?since=March", "since", "is not an ISO date"),
+    ("?until=2026-02-30", "until", "is not an ISO date"),
+    ("?since=2026-03-05&until=2026-03-01", "since", "must be before the end"),
+    ("?since=2026-03-01&until=2026-02-28T23:59:59Z", "since", "must be before the end"),
+])
+def test_bad_dates_are_422_naming_the_field(api, role_tokens, query, field, says):
+    response = api.get(f"/api/reports/lost{query}", headers=bearer(role_tokens["viewer"]))
+    assert response.status_code == 422
+    assert says in json.dumps(response.json["errors"]) and field in json.dumps(response.json["errors"])
+
+
+def test_an_unknown_report_is_404(api, role_tokens):
+    assert api.get("/api/reports/revenue", headers=bearer(role_tokens["viewer"])).status_code == 404
+
+
+def test_every_report_has_its_response_schema_in_the_openapi_document(api):
+    spec = api.get("/api/openapi.json").json
+    for name in NAMES:
+        ok = spec["paths"][f"/api/reports/{name}"]["get"]["responses"]["200"]
+        assert ok["content"]["application/json"]["schema"]["$ref"].endswith("Report")
+    assert set(spec["components"]["schemas"]["DeliveryReport"]["properties"]) == {"start", "end", "destinations"}
