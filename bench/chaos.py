@@ -1,7 +1,8 @@
 """Benchmark: lifesync's production topology under faults — kill -9, database and Redis restarts, 429 storms.
 
     python bench/chaos.py [--scenario drain-kill,dispatch-kill,pg-restart,redis-restart,storm|all]
-                          [--rate 40] [--kills 3] [--conversions 6000] [--workers 2] [--limit 120] [--json]
+                          [--rate 40] [--kills 3] [--burst 2000] [--dispatch-kills 2] [--conversions 6000]
+                          [--storm 8] [--meta-storm 1] [--down 5] [--flow 8] [--workers 2] [--limit 120] [--json]
 
 Everything runs on loopback, in processes of its own, against a private PostgreSQL cluster
 (``initdb`` in a temporary directory) and a private ``redis-server`` (``bench/rig.py``): the
@@ -16,11 +17,13 @@ worker is started again 2 s later, as systemd's ``Restart=always``, ``RestartSec
 Scenarios:
 
 - ``drain-kill``: signed WhatsApp webhooks at ``--rate``/s (``bench/sender.py``; 10%
-  redelivered), each a new contact and a ``lead`` conversion sent to Meta; ``--kills`` times
-  the worker running the inbox drain gets ``kill -9``.
+  redelivered), each a new contact and a ``lead`` conversion sent to Meta; per round a burst
+  of ``--burst`` deliveries, and the worker running the inbox drain gets ``kill -9`` while
+  events wait. A kill that hit a drain waiting for its turn rather than the lease's holder
+  (``LeaseWatch``) is shown as such and tried again, until ``--kills`` holders died.
 - ``dispatch-kill``: ``--conversions`` purchases waiting for Google and Meta (the sandboxes
-  answer each request after 0.3 s); ``--kills`` times the worker running the dispatch gets
-  ``kill -9`` mid-pass.
+  answer each request after 0.3 s); ``--dispatch-kills`` times the worker running the
+  dispatch gets ``kill -9`` mid-pass.
 - ``pg-restart``: webhooks flowing while PostgreSQL crashes (``pg_ctl -m immediate``) and
   starts again ``--down`` seconds later: the web answers 503 with Retry-After meanwhile, and
   the sender delivers again.
@@ -34,9 +37,9 @@ Printed per scenario: acknowledged / stored / processed / lost / duplicated webh
 contacts, activities, conversions and deliveries (as the scenario has them), the seconds from
 each fault until processing moved again (after a kill: until the processed count moves; after a
 restart: until every event stored before the restart is processed; after a storm: until the
-network accepts again), and which processes were alive at the end. Every
-wait is capped at ``--limit`` seconds. Target (issue 17): 0 lost, 0 duplicated, processing
-resumed within 30 s of each kill, workers back after a Redis restart.
+network accepts again), and which processes were alive at the end. Every wait is capped at
+``--limit`` seconds. Target (issue 17): 0 lost, 0 duplicated, processing resumed within 30 s of
+each kill, workers back after a Redis restart.
 """
 
 from __future__ import annotations
