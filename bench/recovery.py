@@ -27,10 +27,7 @@ Run it with ``PYTHONPATH=<another checkout>`` to measure other code with the sam
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -38,99 +35,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from webhooks import PG_ADMIN, database, event_body, free_port
-
-
-class Redis:
-    """A private redis-server that keeps nothing: a restart loses every queue."""
-
-    def __init__(self, tmp: str):
-        self.port, self.tmp, self.proc = free_port(), tmp, None
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        from redis import Redis as Client
-
-        self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                                      "--appendonly", "no", "--dir", self.tmp], stdout=subprocess.DEVNULL)
-        for _ in range(300):
-            try:
-                Client.from_url(self.url).ping()
-                return
-            except Exception:
-                time.sleep(0.1)
-        raise SystemExit("redis-server did not start")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(30)
-
-    def client(self):
-        from redis import Redis as Client
-
-        return Client.from_url(self.url)
-
-
-def events(first: int, count: int) -> list:
-    from sync.connectors.meta.whatsapp import split
-
-    return [e for n in range(first, first + count) for e in split(json.loads(event_body(n)))]
-
-
-def counts(store) -> tuple[int, int]:
-    """(processed, still received)."""
-    from sqlalchemy import func, select
-
-    from sync.store import model
-
-    with store.transaction() as s:
-        rows = dict(s.execute(select(model.RawEvent.status, func.count()).group_by(model.RawEvent.status)).all())
-    return rows.get("processed", 0), rows.get("received", 0)
-
-
-def until(check, limit: float, poll: float = 0.2) -> float | None:
-    """Seconds until ``check()`` is true, or None past ``limit``."""
-    started = time.monotonic()
-    while time.monotonic() - started < limit:
-        if check():
-            return time.monotonic() - started
-        time.sleep(poll)
-    return None
-
-
-class Processes:
-    def __init__(self, env: dict[str, str], tmp: str):
-        self.env, self.tmp, self.procs = env, tmp, []
-
-    def start(self, *args: str) -> subprocess.Popen:
-        log = open(f"{self.tmp}/{args[0]}-{len(self.procs)}.log", "w")  # noqa: SIM115 - kept for the process's life
-        proc = subprocess.Popen([sys.executable, "-m", "sync.cli.main", *args], env=self.env, stdout=log,
-                                stderr=subprocess.STDOUT)
-        self.procs.append(proc)
-        return proc
-
-    def stop_all(self) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in self.procs:
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
-def draining_worker(redis) -> int | None:
-    """The pid of the worker whose drain job started first (the others wait for its turn)."""
-    from rq import Worker
-
-    running = []
-    for worker in Worker.all(connection=redis):
-        job = worker.get_current_job()
-        if job is not None and job.func_name == "jobs.tasks.drain_inbox" and job.started_at is not None:
-            running.append((job.started_at, worker.pid))
-    return min(running)[1] if running else None
+from rig import Processes, Redis, counts, until, worker_running
+from rig import whatsapp_events as events
+from webhooks import PG_ADMIN, database, free_port
 
 
 def scenario_kill(store, redis_server: Redis, procs: Processes, n: int, limit: float) -> dict:
@@ -153,10 +60,10 @@ def scenario_kill(store, redis_server: Redis, procs: Processes, n: int, limit: f
 
     threading.Thread(target=feeder, daemon=True).start()
     try:
-        if until(lambda: counts(store)[0] >= 50 and draining_worker(redis), limit) is None:
+        if until(lambda: counts(store)[0] >= 50 and worker_running(redis), limit) is None:
             return {"error": "no drain got under way"}
-        pid = draining_worker(redis)
-        os.kill(pid, signal.SIGKILL)
+        pid = worker_running(redis)
+        procs.kill9(pid)
         killed = time.monotonic()
         time.sleep(0.5)  # a commit in flight at the kill lands now
         base = counts(store)[0]

@@ -72,8 +72,8 @@ def bare_app():  # gunicorn factory: "webhooks:bare_app()"
     return app
 
 
-def event_body(n: int) -> bytes:
-    """One WhatsApp Cloud API delivery holding one inbound text message, ~1.2 kB."""
+def event_body(n: int, timestamp: int | None = None) -> bytes:
+    """One WhatsApp Cloud API delivery holding one inbound text message, ~1.2 kB (sent at ``timestamp``, Unix s)."""
     wa_id = f"52155{n:08d}"
     text = ("Hola, vi su anuncio en Instagram. ¿Tienen envíos a Monterrey y cuánto tarda la entrega? "
             "Me interesa el plan mensual para tres vehículos, con rastreo en tiempo real y alertas. ") * 4
@@ -81,8 +81,8 @@ def event_body(n: int) -> bytes:
         "messaging_product": "whatsapp",
         "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
         "contacts": [{"profile": {"name": "Ana María López"}, "wa_id": wa_id}],
-        "messages": [{"from": wa_id, "id": f"wamid.BENCH{n:012d}{os.getpid():06d}", "timestamp": "1772360100",
-                      "type": "text", "text": {"body": text}}],
+        "messages": [{"from": wa_id, "id": f"wamid.BENCH{n:012d}{os.getpid():06d}",
+                      "timestamp": str(timestamp or 1772360100), "type": "text", "text": {"body": text}}],
     }
     delivery = {"object": "whatsapp_business_account",
                 "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": value}]}]}
