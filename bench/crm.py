@@ -11,8 +11,14 @@ process:
 2. Push: with both CRMs enabled, the HubSpot contacts become Salesforce Leads and the
    Salesforce Leads become HubSpot contacts (batch upsert ≤ 100, composite upsert ≤ 200):
    API requests per pushed record.
-3. Peak RSS of a HubSpot sync of ``--rss-records`` contacts vs one of a tenth as many
-   (must not grow with the record count).
+3. A HubSpot first sync of ``--rss-records`` contacts vs one of a tenth as many: records/s
+   and peak RSS (neither may change with the record count), and what each record cost in
+   CPU — lifesync's process, the PostgreSQL backends serving it (when the server is local),
+   the sandbox — with the seconds lifesync's process waited for a core. On a shared machine
+   the wall rate follows the load; CPU per record does not, so the two runs' "records per
+   CPU-second" (records over the three processes' CPU, which take turns) tell cost growth from
+   contention. ``--first-sync-only`` runs this step alone. CPU and run-queue figures read
+   ``/proc`` (Linux).
 
 Targets (issue 4): HubSpot 0.01 requests per record pulled and pushed; Salesforce ≤ 1/2000
 per record pulled (query) and ≤ 1/200 pushed.
@@ -106,6 +112,8 @@ def child(step: str) -> None:
     config = load_config(None)
     parts = step.split(":")
     system, objects = parts[1], (parts[2].split(",") if len(parts) > 2 else None)
+    backends_started = {pid: proc_cpu(pid) for pid in backend_pids(store)}
+    cpu_started, queued_started = time.process_time(), run_queue_seconds()
     started = time.perf_counter()
     if step.startswith("pull:"):
         report = sync_connection(system, "default", settings=settings, store=store, config=config,
@@ -120,7 +128,39 @@ def child(step: str) -> None:
                "api_calls": pusher.stats.api_calls}
     out["seconds"] = time.perf_counter() - started
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["cpu_s"] = time.process_time() - cpu_started
+    out["runqueue_s"] = run_queue_seconds() - queued_started
+    out["backend_cpu_s"] = sum(proc_cpu(pid) - backends_started.get(pid, 0.0) for pid in backend_pids(store))
     print(json.dumps(out))
+
+
+def proc_cpu(pid: int | str = "self") -> float:
+    """User + system CPU seconds of a process so far (0 when it is gone or not on this machine)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_queue_seconds() -> float:
+    """Seconds this process was runnable but waited for a core (``/proc/self/schedstat``; 0 where absent)."""
+    try:
+        with open("/proc/self/schedstat") as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def backend_pids(store) -> list[int]:
+    """PostgreSQL backends connected to the store's database (none on SQLite)."""
+    if store.engine.dialect.name != "postgresql":
+        return []
+    from sqlalchemy import text
+
+    with store.engine.connect() as conn:
+        return list(conn.scalars(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")))
 
 
 def run_step(step: str, env: dict[str, str]) -> dict:
@@ -135,16 +175,23 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=20000)
     parser.add_argument("--rss-records", type=int, default=200000)
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--first-sync-only", action="store_true", help="only step 3")
     parser.add_argument("--child")
     args = parser.parse_args()
     if args.child:
         child(args.child)
         return
-    n = args.records
+    if not args.first_sync_only:
+        pulls_and_pushes(args.records, args.db)
+    first_sync_scaling(args.rss_records, args.db)
+
+
+def pulls_and_pushes(n: int, db: str) -> None:
+    """Steps 1 and 2: API requests per record pulled and pushed, records/s."""
     proc, url = start_sandbox(contacts=n, leads=n)
-    db_url, db_name = database(args.db)
+    db_url, db_name = database(db)
     try:
-        print(f"CRM benchmark: {n:,} HubSpot contacts and {n:,} Salesforce leads, {args.db}, sandbox at {url}")
+        print(f"CRM benchmark: {n:,} HubSpot contacts and {n:,} Salesforce leads, {db}, sandbox at {url}")
         rows = []
         both = env_for(url, db_url, ("hubspot", "salesforce"))  # each pull plans what the other CRM lacks
         for step in ("pull:hubspot:contacts", "pull:hubspot:deals", "pull:salesforce:Lead",
@@ -160,18 +207,33 @@ def main() -> None:
     finally:
         proc.kill()
         drop(db_name)
-    big = args.rss_records
-    print(f"\npeak RSS of a HubSpot first sync: {big:,} vs {big // 10:,} contacts (each in a fresh process)")
+
+
+def first_sync_scaling(big: int, db: str) -> None:
+    """Step 3: a HubSpot first sync of ``big`` contacts vs a tenth as many, each in a fresh process."""
+    print(f"\nHubSpot first sync, {db}: {big // 10:,} vs {big:,} contacts (each in a fresh process and database)")
+    print(f"{'contacts':>10}{'records/s':>11}{'peak RSS':>10}{'CPU µs/record: lifesync':>25}{'PostgreSQL':>12}"
+          f"{'sandbox':>9}{'records/CPU-s':>15}{'waited for a core':>19}")
+    rates = []
     for count in (big // 10, big):
         proc, url = start_sandbox(contacts=count, leads=0)
-        db_url, db_name = database(args.db)
+        db_url, db_name = database(db)
         try:
+            sandbox_started = proc_cpu(proc.pid)
             r = run_step("pull:hubspot:contacts", env_for(url, db_url, ("hubspot",)))
-            print(f"  {count:>8,} contacts: {r['records'] / r['seconds']:,.0f} records/s, "
-                  f"peak RSS {r['peak_rss_mb']:.0f} MB")
+            sandbox = proc_cpu(proc.pid) - sandbox_started
         finally:
             proc.kill()
             drop(db_name)
+        n = r["records"]
+        per_cpu = n / (r["cpu_s"] + r["backend_cpu_s"] + sandbox)
+        rates.append((n / r["seconds"], per_cpu))
+        print(f"{count:>10,}{n / r['seconds']:>11,.0f}{r['peak_rss_mb']:>8.0f}MB{r['cpu_s'] / n * 1e6:>25.0f}"
+              f"{r['backend_cpu_s'] / n * 1e6:>12.0f}{sandbox / n * 1e6:>9.0f}{per_cpu:>15,.0f}"
+              f"{r['runqueue_s']:>17.1f} s")
+    (small_wall, small_cpu), (big_wall, big_cpu) = rates
+    print(f"large run / small run: records/s {big_wall / small_wall:.2f}, records per CPU-second "
+          f"{big_cpu / small_cpu:.2f} (target ≥ 0.90)")
 
 
 if __name__ == "__main__":

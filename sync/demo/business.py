@@ -261,3 +261,29 @@ def hubspot_contact_stream(seed: int, count: int, now: datetime | None = None) -
     now = as_utc(now)
     for p in people(seed, count, now):
         yield hubspot_contact(seed, p, now, clean=True)
+
+
+# HubSpot's default lifecycle stages in order; a changed contact moves one step forward
+_LIFECYCLE = ("subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity", "customer",
+              "evangelist")
+_STATUS_AFTER = {"NEW": "IN_PROGRESS", "IN_PROGRESS": "CONNECTED", "CONNECTED": "OPEN_DEAL"}
+
+
+def hubspot_contact_changes(seed: int, count: int, now: datetime | None = None) -> Iterator[dict[str, Any]]:
+    """The contacts of ``hubspot_contact_stream(seed, count, now)`` as HubSpot holds them a day later.
+
+    Each was modified at ``now`` + 1 day (later than any time of the first stream), with a
+    new job title; its lead status moves on where it can, and every third contact moves one
+    lifecycle stage forward. Same ids, e-mails and phones: a re-sync of changed records
+    (the steady state), not new people.
+    """
+    later = hubspot_time(as_utc(now) + timedelta(days=1))
+    for n, contact in enumerate(hubspot_contact_stream(seed, count, now)):
+        props = dict(contact["properties"])
+        props["jobtitle"] = f"{props.get('jobtitle') or 'Staff'} (since {later[:10]})"
+        props["hs_lead_status"] = _STATUS_AFTER.get(props.get("hs_lead_status") or "", props.get("hs_lead_status"))
+        stage = props.get("lifecyclestage")
+        if n % 3 == 0 and stage in _LIFECYCLE[:-1]:
+            props["lifecyclestage"] = _LIFECYCLE[_LIFECYCLE.index(stage) + 1]
+        props["lastmodifieddate"] = later
+        yield {**contact, "properties": props, "updatedAt": later}
