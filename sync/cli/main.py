@@ -170,19 +170,24 @@ def contacts() -> None:
 @contacts.command("get")
 @click.argument("identity")
 def contacts_get(identity: str) -> None:
-    """Print one contact found by an identity such as email:ana@example.com or hubspot:123."""
+    """Print one contact found by an identity such as email:ana@example.com or hubspot:123.
+
+    The document of ``GET /api/contacts/<id>``: every field's candidates and rule, stage history,
+    touchpoints, activities, conversions with their deliveries, merges and conflicts.
+    """
     from sync.reconcile.patch import IdentityRef
-    from sync.reports.export import contacts_json, find_contact
+    from sync.reports.contact_detail import contact_detail
+    from sync.reports.export import find_contact
 
     try:
         ref = IdentityRef.parse(identity)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    with context.opened_store(context.settings()) as store, store.transaction() as session:
+    with context.store_and_config() as (store, config), store.transaction() as session:
         cid = find_contact(session, ref)
         if cid is None:
             raise click.ClickException(f"no contact holds the identity {ref.kind}:<value given>")
-        context.dump(contacts_json(session, [cid])[0])
+        context.dump(contact_detail(session, config.lifecycle, cid))
 
 
 @contacts.command("export")

@@ -9,12 +9,16 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, make_url, text
 
 from sync.store.engine import open_store, upgrade
-from sync.store.model import Base
+from sync.store.model import Base, include_object
+
+
+def _context(conn) -> MigrationContext:
+    return MigrationContext.configure(conn, opts={"include_object": include_object})
 
 
 def test_migrated_schema_matches_the_models(migrated_store):
     with migrated_store.engine.connect() as conn:
-        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+        assert compare_metadata(_context(conn), Base.metadata) == []
 
 
 def test_upgrade_is_idempotent(migrated_store):
@@ -66,6 +70,6 @@ def test_processes_opening_a_fresh_database_together_all_migrate_it(fresh_databa
     store = open_store(fresh_database_url, migrate=False)
     try:
         with store.engine.connect() as conn:
-            assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+            assert compare_metadata(_context(conn), Base.metadata) == []
     finally:
         store.dispose()

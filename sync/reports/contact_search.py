@@ -1,0 +1,145 @@
+"""Contact search: filters over contacts, newest first, one keyset page at a time.
+
+``GET /api/contacts`` (and the console) call :func:`search`. Pages are ordered by contact id,
+descending, and continue below the last id of the previous page, so a contact created while
+someone pages appears on no later page and no contact is skipped or shown twice.
+
+Free text (``q``) is a case-insensitive **prefix** match against the contact's full name
+("first last"), its last name, and the value of each of its identities (emails, phones in
+E.164, CRM ids). Prefixes, not substrings: a prefix is what people type when looking someone
+up, and it is served by plain b-tree indexes on both databases (migration 0009) — a substring
+search would need PostgreSQL's pg_trgm extension (superuser to install) and GIN indexes that
+every ingest write would pay for. The name expressions below are SQL text so that PostgreSQL
+sees exactly the expressions the indexes were built on.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, exists, false, literal_column, select, union
+from sqlalchemy.orm import Session
+
+from sync.config.types import PHASES, LifecycleConfig
+from sync.errors import Invalid
+from sync.reconcile.identity import normalise
+from sync.reconcile.patch import IdentityRef
+from sync.store import model
+from sync.store.model import FULL_NAME_SQL, IDENTITY_VALUE_SQL, LAST_NAME_SQL
+
+MAX_TEXT = 200
+
+
+@dataclass(frozen=True)
+class ContactFilter:
+    """What to look for; every given filter must hold (AND)."""
+
+    q: str | None = None  # prefix of a name or of any identity value
+    identity: str | None = None  # kind:value, normalised as identity resolution stores it
+    stage: str | None = None
+    lost_stage: str | None = None
+    phase: str | None = None  # the phase of the contact's active stage
+    source: str | None = None  # a system that supplied one of its identities
+    updated_since: datetime | None = None
+    has_conversions: bool | None = None
+
+
+def _like_prefix(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%"
+
+
+def _validated(f: ContactFilter, lifecycle: LifecycleConfig) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if f.stage is not None and f.stage not in lifecycle.active_names:
+        errors["stage"] = f"one of the configured stages: {', '.join(lifecycle.active_names)}"
+    if f.lost_stage is not None and f.lost_stage not in lifecycle.lost_names:
+        errors["lost_stage"] = f"one of the configured lost stages: {', '.join(lifecycle.lost_names)}"
+    if f.phase is not None and f.phase not in PHASES:
+        errors["phase"] = f"one of {', '.join(PHASES)}"
+    if f.q is not None and not (0 < len(" ".join(f.q.split())) <= MAX_TEXT):
+        errors["q"] = f"1 to {MAX_TEXT} characters besides spaces"
+    if f.identity is not None:
+        try:
+            IdentityRef.parse(f.identity)
+        except ValueError:
+            errors["identity"] = "KIND:VALUE, e.g. email:ana@example.com or hubspot:123"
+    return errors
+
+
+def _conditions(f: ContactFilter, lifecycle: LifecycleConfig) -> list[ColumnElement[bool]]:
+    c, ident = model.Contact, model.Identity
+    out: list[ColumnElement[bool]] = []
+    if f.stage is not None:
+        out.append(c.stage == f.stage)
+    if f.lost_stage is not None:
+        out.append(c.lost_stage == f.lost_stage)
+    if f.phase is not None:
+        names = [s.name for s in lifecycle.stages if s.phase == f.phase]
+        out.append(c.stage.in_(names) if names else false())
+    if f.updated_since is not None:
+        out.append(c.updated_at >= f.updated_since)
+    if f.has_conversions is not None:
+        has = exists().where(model.ConversionEvent.contact_id == c.id)
+        out.append(has if f.has_conversions else ~has)
+    if f.source is not None:
+        out.append(c.id.in_(select(ident.contact_id).where(ident.source == f.source)))
+    if f.identity is not None:
+        ref = normalise(IdentityRef.parse(f.identity))
+        out.append(c.id.in_(select(ident.contact_id).where(ident.kind == ref.kind, ident.value == ref.value)))
+    if f.q is not None:
+        pattern = _like_prefix(" ".join(f.q.split()).lower())
+        names = model.Contact.__table__.alias("named")
+        out.append(c.id.in_(union(
+            select(names.c.id).where(literal_column(FULL_NAME_SQL).like(pattern, escape="\\")),
+            select(names.c.id).where(literal_column(LAST_NAME_SQL).like(pattern, escape="\\")),
+            select(ident.contact_id).where(literal_column(IDENTITY_VALUE_SQL).like(pattern, escape="\\")),
+        )))
+    return out
+
+
+def search(session: Session, lifecycle: LifecycleConfig, f: ContactFilter, limit: int,
+           before_id: int | None = None) -> list[dict[str, Any]]:
+    """Up to ``limit`` contacts matching ``f`` with ids below ``before_id``, newest (highest id) first.
+
+    A filter naming a stage, lost stage or phase the configuration does not have, or an
+    identity that is not ``kind:value``, is :class:`Invalid` (422) rather than an empty page.
+    """
+    errors = _validated(f, lifecycle)
+    if errors:
+        raise Invalid("the contact filters are not valid", errors)
+    c = model.Contact
+    query = select(c.id, c.stage, c.lost_stage, c.attributes, c.created_at, c.updated_at).where(*_conditions(
+        f, lifecycle))
+    if before_id is not None:
+        query = query.where(c.id < before_id)
+    rows = session.execute(query.order_by(c.id.desc()).limit(limit)).all()
+    identities: dict[int, list[str]] = defaultdict(list)
+    if rows:
+        ids = [r.id for r in rows]
+        for cid, kind, value in session.execute(
+                select(model.Identity.contact_id, model.Identity.kind, model.Identity.value)
+                .where(model.Identity.contact_id.in_(ids)).order_by(model.Identity.kind, model.Identity.value)):
+            identities[cid].append(f"{kind}:{value}")
+    phases = {s.name: s.phase for s in lifecycle.stages}
+    return [{
+        "id": r.id, "name": display_name(r.attributes), "stage": r.stage, "phase": phases.get(r.stage or ""),
+        "lost_stage": r.lost_stage, "identities": identities[r.id], "created_at": r.created_at,
+        "updated_at": r.updated_at,
+    } for r in rows]
+
+
+def display_name(attributes: dict[str, Any] | None) -> str | None:
+    """"First Last" from the winning name fields, or None when the contact has neither."""
+    parts = [((attributes or {}).get(f) or {}).get("value") for f in ("first_name", "last_name")]
+    shown = " ".join(str(p).strip() for p in parts if p not in (None, ""))
+    return shown or None
+
+
+def stage_phase(lifecycle: LifecycleConfig, stage: str | None) -> str | None:
+    """The phase of an active stage (None for none or an unknown one)."""
+    return next((s.phase for s in lifecycle.stages if s.name == stage), None)
+
