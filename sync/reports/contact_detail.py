@@ -35,7 +35,7 @@ def _ts(value: datetime | None) -> str | None:
 
 def contact_detail(session: Session, lifecycle: LifecycleConfig, contact_id: int) -> dict[str, Any]:
     """The full document of one contact; :class:`NotFound` when no contact has the id (a merged-away one)."""
-    docs = contacts_json(session, [contact_id])
+    docs = contacts_json(session, [contact_id]) if 0 < contact_id <= model.MAX_ID else []
     if not docs:
         raise NotFound(f"no contact with id {contact_id} (a contact merged into another keeps no id of its own)")
     doc = docs[0]
@@ -133,14 +133,15 @@ def _merges(session: Session, contact_id: int) -> tuple[list[int], list[dict[str
     """The ids of every contact merged into this one (transitively) and the merge-log rows, oldest first."""
     m = model.MergeLog
     absorbed: list[int] = []
-    rows: list[Any] = []
-    frontier = [contact_id]
-    while frontier:
+    seen, frontier = {contact_id}, [contact_id]
+    by_id: dict[int, Any] = {}
+    while frontier:  # SQLite can reuse a merged contact's id: ``seen`` keeps the walk finite
         found = list(session.scalars(select(m).where(m.kept_contact_id.in_(frontier))))
-        rows += found
-        frontier = [r.merged_contact_id for r in found if r.merged_contact_id not in absorbed]
+        by_id.update((r.id, r) for r in found)
+        frontier = sorted({r.merged_contact_id for r in found} - seen)
+        seen.update(frontier)
         absorbed += frontier
-    rows.sort(key=lambda r: (r.at, r.id))
+    rows = sorted(by_id.values(), key=lambda r: (r.at, r.id))
     return absorbed, [{"kept_contact_id": r.kept_contact_id, "merged_contact_id": r.merged_contact_id, "via": r.via,
                        "source": r.source, "record_id": r.record_id, "at": _ts(r.at)} for r in rows]
 

@@ -109,6 +109,9 @@ def search(session: Session, lifecycle: LifecycleConfig, f: ContactFilter, limit
     identity that is not ``kind:value``, is :class:`Invalid` (422) rather than an empty page.
     """
     errors = _validated(f, lifecycle)
+    if before_id is not None and not (isinstance(before_id, int) and not isinstance(before_id, bool)
+                                      and 0 < before_id <= model.MAX_ID):
+        errors["cursor"] = "the `next` of a previous page"
     if errors:
         raise Invalid("the contact filters are not valid", errors)
     c = model.Contact

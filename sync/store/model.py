@@ -60,6 +60,7 @@ def include_object(obj: Any, name: str | None, type_: str, reflected: bool, comp
 
 # SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets BIGINT identities.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+MAX_ID = 2**63 - 1  # the largest id either holds: a larger one from a URL or cursor names no row
 
 
 def utcnow() -> datetime:

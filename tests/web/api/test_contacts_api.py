@@ -111,9 +111,10 @@ def test_the_cli_prints_the_same_detail(api, store, config, viewer, monkeypatch,
     assert json.loads(res.output) == api.get(f"/api/contacts/{cid}", headers=viewer).json
 
 
-def test_unknown_contact_is_404(api, viewer):
-    res = api.get("/api/contacts/987654321", headers=viewer)
-    assert res.status_code == 404 and res.json["status"] == 404 and "987654321" in res.json["message"]
+@pytest.mark.parametrize("cid", [987654321, 2**63, 10**30, 0])
+def test_unknown_contact_is_404(api, viewer, cid):
+    res = api.get(f"/api/contacts/{cid}", headers=viewer)
+    assert res.status_code == 404 and res.json["status"] == 404 and str(cid) in res.json["message"]
 
 
 @pytest.mark.parametrize(("query", "field"), [
@@ -121,7 +122,8 @@ def test_unknown_contact_is_404(api, viewer):
     ({"identity": "no-colon"}, "identity"), ({"updated_since": "yesterday"}, "updated_since"),
     ({"updated_since": "2026-01-01T00:00:00"}, "updated_since"), ({"has_conversions": "maybe"}, "has_conversions"),
     ({"limit": 0}, "limit"), ({"q": "x" * 201}, "q"), ({"q": "   "}, "q"), ({"cursor": encode_cursor("x")}, "cursor"),
-    ({"cursor": encode_cursor(True)}, "cursor"),
+    ({"cursor": encode_cursor(True)}, "cursor"), ({"cursor": encode_cursor(2**63)}, "cursor"),
+    ({"cursor": encode_cursor(-1)}, "cursor"),
 ])
 def test_bad_filters_are_422_naming_the_field(api, viewer, query, field):
     res = api.get("/api/contacts", query_string=query, headers=viewer)
