@@ -78,7 +78,8 @@ def _columns(conn: Any, table: str) -> list[str]:
     from sqlalchemy import text
 
     return [r[0] for r in conn.execute(text(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = :t ORDER BY ordinal_position"),
+        "SELECT column_name FROM information_schema.columns WHERE table_name = :t AND is_generated = 'NEVER' "
+        "ORDER BY ordinal_position"),
         {"t": table})]
 
 
@@ -98,17 +99,10 @@ def _copy(store: Any, copies: int) -> None:
         with store.engine.begin() as conn:
             for table in COPIED:
                 cols = columns[table]
-                exprs = []
-                for col in cols:
-                    if col in shifted and not (table == "field_values" and col == "id"):
-                        exprs.append(f"{col} + {k * step}")
-                    elif suffixed.get(table) == col:
-                        exprs.append(f"{col} || '~{k}'")
-                    else:
-                        exprs.append(col)
-                limit = "" if table == "field_values" else f" WHERE id <= {top[table]}"
-                if table == "field_values":
-                    limit = f" WHERE contact_id <= {top['contacts']}"
+                exprs = [f"{col} + {k * step}" if col in shifted else f"{col} || '~{k}'"
+                         if suffixed.get(table) == col else col for col in cols]
+                limit = (f" WHERE contact_id <= {top['contacts']}" if table == "field_values"  # no id column
+                         else f" WHERE id <= {top[table]}")
                 conn.execute(text(f"INSERT INTO {table} ({', '.join(cols)}) SELECT {', '.join(exprs)} "
                                   f"FROM {table}{limit}"))
         if k % 5 == 0 or k == copies:
@@ -119,7 +113,7 @@ def _copy(store: Any, copies: int) -> None:
                 conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                   f"(SELECT max(id) FROM {table}))"))
     with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("ANALYZE"))
+        conn.execute(text("VACUUM ANALYZE"))  # as autovacuum would leave a settled database
 
 
 def load(store: Any, contacts: int, seed: int) -> None:

@@ -4,13 +4,13 @@
 descending, and continue below the last id of the previous page, so a contact created while
 someone pages appears on no later page and no contact is skipped or shown twice.
 
-Free text (``q``) is a case-insensitive **prefix** match against the contact's full name
-("first last"), its last name, and the value of each of its identities (emails, phones in
-E.164, CRM ids). Prefixes, not substrings: a prefix is what people type when looking someone
-up, and it is served by plain b-tree indexes on both databases (migration 0009) — a substring
-search would need PostgreSQL's pg_trgm extension (superuser to install) and GIN indexes that
-every ingest write would pay for. The name expressions below are SQL text so that PostgreSQL
-sees exactly the expressions the indexes were built on.
+Free text (``q``) is a **prefix** match against the contact's full name ("first last") and its
+last name (case-insensitive), and the value of each of its identities (emails are stored
+lowercase; CRM ids match as typed or lowercased; phones are E.164). Prefixes, not substrings:
+a prefix is what people type when looking someone up, and on PostgreSQL it is a range of a
+b-tree index that holds the contact id too, so a prefix matching thousands reads only the index
+(migration 0009). A substring search would need the pg_trgm extension (superuser to install)
+and GIN indexes that every ingest write would pay for.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, false, literal_column, select, union
+from sqlalchemy import ColumnElement, and_, exists, false, select, union
 from sqlalchemy.orm import Session
 
 from sync.config.types import PHASES, LifecycleConfig
@@ -28,7 +28,6 @@ from sync.errors import Invalid
 from sync.reconcile.identity import normalise
 from sync.reconcile.patch import IdentityRef
 from sync.store import model
-from sync.store.model import FULL_NAME_SQL, IDENTITY_VALUE_SQL, LAST_NAME_SQL
 
 MAX_TEXT = 200
 
@@ -70,9 +69,17 @@ def _validated(f: ContactFilter, lifecycle: LifecycleConfig) -> dict[str, str]:
     return errors
 
 
-def _conditions(f: ContactFilter, lifecycle: LifecycleConfig) -> list[ColumnElement[bool]]:
+def _conditions(f: ContactFilter, lifecycle: LifecycleConfig, before_id: int | None,
+                dialect: str) -> list[ColumnElement[bool]]:
+    """The WHERE clause. The page's bound (``id < before_id``) is repeated inside every semi-join:
+    PostgreSQL otherwise merge-joins from the top of the other table's index down to the page.
+    """
     c, ident = model.Contact, model.Identity
-    out: list[ColumnElement[bool]] = []
+
+    def below(column: Any) -> list[ColumnElement[bool]]:
+        return [] if before_id is None else [column < before_id]
+
+    out: list[ColumnElement[bool]] = below(c.id)
     if f.stage is not None:
         out.append(c.stage == f.stage)
     if f.lost_stage is not None:
@@ -83,22 +90,49 @@ def _conditions(f: ContactFilter, lifecycle: LifecycleConfig) -> list[ColumnElem
     if f.updated_since is not None:
         out.append(c.updated_at >= f.updated_since)
     if f.has_conversions is not None:
-        has = exists().where(model.ConversionEvent.contact_id == c.id)
+        conv = model.ConversionEvent.contact_id
+        has = exists().where(conv == c.id, *below(conv))
         out.append(has if f.has_conversions else ~has)
     if f.source is not None:
-        out.append(c.id.in_(select(ident.contact_id).where(ident.source == f.source)))
+        out.append(c.id.in_(select(ident.contact_id).where(ident.source == f.source, *below(ident.contact_id))))
     if f.identity is not None:
         ref = normalise(IdentityRef.parse(f.identity))
         out.append(c.id.in_(select(ident.contact_id).where(ident.kind == ref.kind, ident.value == ref.value)))
     if f.q is not None:
-        pattern = _like_prefix(" ".join(f.q.split()).lower())
-        names = model.Contact.__table__.alias("named")
+        typed = " ".join(f.q.split())
+        lowered = typed.lower()
+        named = model.Contact.__table__.alias("named")  # not the outer query's contacts
         out.append(c.id.in_(union(
-            select(names.c.id).where(literal_column(FULL_NAME_SQL).like(pattern, escape="\\")),
-            select(names.c.id).where(literal_column(LAST_NAME_SQL).like(pattern, escape="\\")),
-            select(ident.contact_id).where(literal_column(IDENTITY_VALUE_SQL).like(pattern, escape="\\")),
+            select(named.c.id).where(_starts_with(named.c.name_key, lowered, dialect), *below(named.c.id)),
+            select(named.c.id).where(_starts_with(named.c.last_name_key, lowered, dialect), *below(named.c.id)),
+            *(select(ident.contact_id).where(_starts_with(ident.value, text, dialect), *below(ident.contact_id))
+              for text in sorted({typed, lowered})),  # emails are stored lowercase, CRM ids as given
         )))
     return out
+
+
+def _successor(prefix: str) -> str | None:
+    """The least string above every string that starts with ``prefix`` (code point order = UTF-8 byte order)."""
+    for i in range(len(prefix) - 1, -1, -1):
+        point = ord(prefix[i]) + 1
+        point = 0xE000 if 0xD800 <= point <= 0xDFFF else point  # surrogates are not characters
+        if point <= 0x10FFFF:
+            return prefix[:i] + chr(point)
+    return None
+
+
+def _starts_with(column: Any, prefix: str, dialect: str) -> ColumnElement[bool]:
+    """``column`` starts with ``prefix`` (case as given; the name keys are lowercase).
+
+    On PostgreSQL a byte-wise range (``~>=~``/``~<~``, the operators of the ``text_pattern_ops``
+    indexes), which the covering indexes answer alone; elsewhere ``LIKE``, which SQLite compares
+    case-insensitively.
+    """
+    if dialect != "postgresql":
+        return column.like(_like_prefix(prefix), escape="\\")
+    above = column.op("~>=~", is_comparison=True)(prefix)
+    upper = _successor(prefix)
+    return above if upper is None else and_(above, column.op("~<~", is_comparison=True)(upper))
 
 
 def search(session: Session, lifecycle: LifecycleConfig, f: ContactFilter, limit: int,
@@ -116,9 +150,7 @@ def search(session: Session, lifecycle: LifecycleConfig, f: ContactFilter, limit
         raise Invalid("the contact filters are not valid", errors)
     c = model.Contact
     query = select(c.id, c.stage, c.lost_stage, c.attributes, c.created_at, c.updated_at).where(*_conditions(
-        f, lifecycle))
-    if before_id is not None:
-        query = query.where(c.id < before_id)
+        f, lifecycle, before_id, session.get_bind().dialect.name))
     rows = session.execute(query.order_by(c.id.desc()).limit(limit)).all()
     identities: dict[int, list[str]] = defaultdict(list)
     if rows:

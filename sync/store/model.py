@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Computed,
     DateTime,
     Float,
     ForeignKey,
@@ -35,21 +36,23 @@ from sqlalchemy.types import TypeDecorator
 
 from sync.utc import utc
 
-# Prefix search over names and identity values (sync.reports.contact_search). The planner matches
-# an expression index only to the same expression, so the search and the indexes share this text.
+# Contact search (sync.reports.contact_search) matches prefixes of the lowercased full name and
+# last name, which the database keeps in two generated columns (``Contact.name_key`` and
+# ``last_name_key``), and of identity values. Generated columns rather than expression indexes:
+# PostgreSQL never answers from an expression index alone (an index-only scan needs the columns
+# the expression reads), so a prefix matching thousands of contacts would read as many heap pages.
 FULL_NAME_SQL = ("lower(coalesce(attributes -> 'first_name' ->> 'value', '') || ' ' || "
                  "coalesce(attributes -> 'last_name' ->> 'value', ''))")
 LAST_NAME_SQL = "lower(coalesce(attributes -> 'last_name' ->> 'value', ''))"
-IDENTITY_VALUE_SQL = "lower(value)"
 
-
-# Created by migration 0009 on PostgreSQL only (``text_pattern_ops``; SQLite's LIKE cannot use an
-# expression index). SQLAlchemy cannot declare them for one dialect in a form alembic compares,
-# so they live in the migration alone and alembic's comparison leaves them out.
+# Created by migration 0009 on PostgreSQL only: ``text_pattern_ops`` (byte-wise, so a prefix is a
+# range under any collation) and INCLUDE the contact id (the search reads only the index).
+# SQLAlchemy cannot declare them for one dialect in a form alembic compares, so they live in the
+# migration alone and alembic's comparison leaves them out. (table, column, included column)
 POSTGRESQL_ONLY_INDEXES = {
-    "ix_contacts_full_name_prefix": ("contacts", FULL_NAME_SQL),
-    "ix_contacts_last_name_prefix": ("contacts", LAST_NAME_SQL),
-    "ix_identities_value_prefix": ("identities", IDENTITY_VALUE_SQL),
+    "ix_contacts_name_key": ("contacts", "name_key", "id"),
+    "ix_contacts_last_name_key": ("contacts", "last_name_key", "id"),
+    "ix_identities_value_prefix": ("identities", "value", "contact_id"),
 }
 
 
@@ -138,6 +141,8 @@ class Contact(Base):
     stage_changed_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     consent: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    name_key: Mapped[str | None] = mapped_column(Text, Computed(FULL_NAME_SQL, persisted=True))  # search only
+    last_name_key: Mapped[str | None] = mapped_column(Text, Computed(LAST_NAME_SQL, persisted=True))
 
 
 class Identity(Base):

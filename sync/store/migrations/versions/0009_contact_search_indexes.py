@@ -1,17 +1,18 @@
-"""contact search indexes: name and identity prefixes (PostgreSQL), identities by source, outbox by contact
+"""contact search: generated name keys and prefix indexes (PostgreSQL), identities by source, outbox by contact
 
 Revision ID: 0009
 Revises: 0005
 Create Date: 2026-12-07
 
-The prefix indexes use ``text_pattern_ops`` so ``LIKE 'abc%'`` can use them under any
-collation; SQLite's LIKE cannot use an expression index, so they are PostgreSQL only.
+``contacts.name_key`` / ``last_name_key`` are generated (stored) columns: on PostgreSQL adding
+them rewrites the contacts table once. The prefix indexes (``text_pattern_ops``, covering the
+contact id) are PostgreSQL only: SQLite's case-insensitive LIKE cannot use them.
 """
 
 from alembic import op
 import sqlalchemy as sa
 
-from sync.store.model import POSTGRESQL_ONLY_INDEXES
+from sync.store.model import FULL_NAME_SQL, LAST_NAME_SQL, POSTGRESQL_ONLY_INDEXES
 
 revision = '0009'
 down_revision = '0005'
@@ -21,13 +22,17 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('contacts', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('name_key', sa.Text(), sa.Computed(FULL_NAME_SQL, persisted=True), nullable=True))
+        batch_op.add_column(sa.Column('last_name_key', sa.Text(), sa.Computed(LAST_NAME_SQL, persisted=True),
+                                      nullable=True))
     with op.batch_alter_table('identities', schema=None) as batch_op:
         batch_op.create_index('ix_identities_source_contact', ['source', 'contact_id'], unique=False)
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_outbox_contact_id'), ['contact_id'], unique=False)
     if op.get_bind().dialect.name == 'postgresql':
-        for name, (table, sql) in POSTGRESQL_ONLY_INDEXES.items():
-            op.execute(f'CREATE INDEX {name} ON {table} (({sql}) text_pattern_ops)')
+        for name, (table, column, covered) in POSTGRESQL_ONLY_INDEXES.items():
+            op.execute(f'CREATE INDEX {name} ON {table} ({column} text_pattern_ops) INCLUDE ({covered})')
 
 
 def downgrade() -> None:
@@ -38,3 +43,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_outbox_contact_id'))
     with op.batch_alter_table('identities', schema=None) as batch_op:
         batch_op.drop_index('ix_identities_source_contact')
+    with op.batch_alter_table('contacts', schema=None) as batch_op:
+        batch_op.drop_column('last_name_key')
+        batch_op.drop_column('name_key')
