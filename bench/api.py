@@ -154,6 +154,7 @@ class Bench:
             self.contact_ids = ids
             self.emails = [r[0] for r in conn.execute(text(
                 "SELECT value FROM identities WHERE kind = 'email' AND contact_id = ANY(:ids)"), {"ids": ids})]
+            self.newest_update = conn.execute(text("SELECT max(updated_at) FROM contacts")).scalar_one().isoformat()
             self.names = [r[0] for r in conn.execute(text(
                 "SELECT attributes -> 'last_name' ->> 'value' FROM contacts WHERE id = ANY(:ids)"
                 " AND attributes -> 'last_name' ->> 'value' IS NOT NULL"), {"ids": ids})]
@@ -198,6 +199,11 @@ def list_updated_since(b: Bench) -> Callable[[], None]:
         b.config.lifecycle.lost_names)})
 
 
+def list_updated_since_few(b: Bench) -> Callable[[], None]:
+    """Updated since a moment only the newest updates pass: no index serves it (see README)."""
+    return b.get("/api/contacts", {"updated_since": b.newest_update})
+
+
 def contact_detail(b: Bench) -> Callable[[], None]:
     return b.get(f"/api/contacts/{b.rng.choice(b.contact_ids)}")
 
@@ -209,6 +215,7 @@ SCENARIOS: dict[str, Callable[[Bench], Callable[[], None]]] = {
     "list stage=": list_stage_page,
     "list phase+source+has_conversions, mid cursor": list_filters_deep_page,
     "list lost_stage+updated_since": list_updated_since,
+    "list updated_since (few match)": list_updated_since_few,
     "contact detail": contact_detail,
 }
 
