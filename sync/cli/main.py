@@ -190,6 +190,32 @@ def contacts_get(identity: str) -> None:
         context.dump(contact_detail(session, config.lifecycle, cid))
 
 
+@contacts.command("search")
+@click.option("--q", "q", help="Prefix of a name or of any identity value.")
+@click.option("--identity", help="KIND:VALUE, e.g. email:ana@example.com.")
+@click.option("--stage")
+@click.option("--lost-stage")
+@click.option("--phase")
+@click.option("--source", help="A system that supplied one of the contact's identities.")
+@click.option("--updated-since", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]), help="UTC.")
+@click.option("--has-conversions/--no-conversions", default=None)
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--before", type=click.IntRange(1), help="Only contacts with a lower id (the next page).")
+def contacts_search(limit: int, before: int | None, updated_since: Any, **filters: Any) -> None:
+    """Print the contacts matching every filter given, newest first (GET /api/contacts)."""
+    from sync.errors import Invalid
+    from sync.reports.contact_search import ContactFilter, search
+    from sync.utc import utc
+
+    since = utc(updated_since) if updated_since else None
+    with context.store_and_config() as (store, config), store.transaction() as session:
+        try:
+            found = search(session, config.lifecycle, ContactFilter(**filters, updated_since=since), limit, before)
+        except Invalid as exc:
+            raise click.ClickException(f"{exc}: {exc.errors}") from None
+    context.dump(found)
+
+
 @contacts.command("export")
 def contacts_export() -> None:
     """Print every contact as one JSON array, sorted by id."""

@@ -52,7 +52,9 @@ def _like_prefix(text: str) -> str:
 
 
 def _validated(f: ContactFilter, lifecycle: LifecycleConfig) -> dict[str, str]:
-    errors: dict[str, str] = {}
+    errors: dict[str, str] = {name: "text without NUL characters" for name in ("q", "identity", "stage", "lost_stage",
+                                                                            "phase", "source")
+                              if "\x00" in (getattr(f, name) or "")}  # PostgreSQL refuses them in any text
     if f.stage is not None and f.stage not in lifecycle.active_names:
         errors["stage"] = f"one of the configured stages: {', '.join(lifecycle.active_names)}"
     if f.lost_stage is not None and f.lost_stage not in lifecycle.lost_names:
@@ -61,7 +63,7 @@ def _validated(f: ContactFilter, lifecycle: LifecycleConfig) -> dict[str, str]:
         errors["phase"] = f"one of {', '.join(PHASES)}"
     if f.q is not None and not (0 < len(" ".join(f.q.split())) <= MAX_TEXT):
         errors["q"] = f"1 to {MAX_TEXT} characters besides spaces"
-    if f.identity is not None:
+    if f.identity is not None and "identity" not in errors:
         try:
             IdentityRef.parse(f.identity)
         except ValueError:

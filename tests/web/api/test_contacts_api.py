@@ -109,6 +109,11 @@ def test_the_cli_prints_the_same_detail(api, store, config, viewer, monkeypatch,
     res = CliRunner().invoke(main, ["contacts", "get", "email:ana.lopez@example.com"])
     assert res.exit_code == 0, res.output
     assert json.loads(res.output) == api.get(f"/api/contacts/{cid}", headers=viewer).json
+    res = CliRunner().invoke(main, ["contacts", "search", "--q", "ana", "--has-conversions"])
+    assert res.exit_code == 0, res.output
+    assert [c["id"] for c in json.loads(res.output)] == [cid]
+    res = CliRunner().invoke(main, ["contacts", "search", "--stage", "Nope"])
+    assert res.exit_code == 1 and "stage" in res.output
 
 
 @pytest.mark.parametrize("cid", [987654321, 2**63, 10**30, 0])
@@ -123,7 +128,8 @@ def test_unknown_contact_is_404(api, viewer, cid):
     ({"updated_since": "2026-01-01T00:00:00"}, "updated_since"), ({"has_conversions": "maybe"}, "has_conversions"),
     ({"limit": 0}, "limit"), ({"q": "x" * 201}, "q"), ({"q": "   "}, "q"), ({"cursor": encode_cursor("x")}, "cursor"),
     ({"cursor": encode_cursor(True)}, "cursor"), ({"cursor": encode_cursor(2**63)}, "cursor"),
-    ({"cursor": encode_cursor(-1)}, "cursor"),
+    ({"cursor": encode_cursor(-1)}, "cursor"), ({"q": "a\x00"}, "q"), ({"source": "\x00"}, "source"),
+    ({"identity": "email:\x00@x"}, "identity"), ({"stage": "New\x00"}, "stage"),
 ])
 def test_bad_filters_are_422_naming_the_field(api, viewer, query, field):
     res = api.get("/api/contacts", query_string=query, headers=viewer)
