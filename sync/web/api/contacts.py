@@ -49,14 +49,14 @@ class ContactSummarySchema(ma.Schema):
     updated_at = F.AwareDateTime(required=True)
 
 
-class IdentitySchema(ma.Schema):
+class ContactIdentitySchema(ma.Schema):
     kind = F.String(required=True)
     value = F.String(required=True)
     source = F.String(required=True)
     first_seen_at = F.String(allow_none=True, required=True)
 
 
-class CandidateSchema(ma.Schema):
+class FieldCandidateSchema(ma.Schema):
     source = F.String(required=True)
     value = F.Raw(allow_none=True, required=True)
     source_time = F.String(allow_none=True, required=True, metadata={"description": "the source's own time"})
@@ -65,24 +65,24 @@ class CandidateSchema(ma.Schema):
     wins = F.Boolean(required=True)
 
 
-class RuleSchema(ma.Schema):
+class SurvivorshipRuleSchema(ma.Schema):
     name = F.String(required=True, metadata={"description": "newest, priority, prefer, first, max or min"})
     sources = F.List(F.String(), required=True)
 
 
-class FieldSchema(ma.Schema):
+class ContactFieldSchema(ma.Schema):
     """One field: its stored winner, and how the candidates of every source decide it."""
 
     value = F.Raw(allow_none=True, required=True)
     source = F.String(allow_none=True, required=True)
-    rule = F.Nested(RuleSchema, required=True, metadata={"description": "the field's survivorship rule"})
+    rule = F.Nested(SurvivorshipRuleSchema, required=True, metadata={"description": "the field's survivorship rule"})
     decided_by = F.String(required=True, metadata={"description": "`only source`, or the rule's name"})
     winner_source = F.String(allow_none=True, required=True, metadata={
         "description": "the winner under the active configuration"})
-    candidates = F.List(F.Nested(CandidateSchema), required=True)
+    candidates = F.List(F.Nested(FieldCandidateSchema), required=True)
 
 
-class TransitionSchema(ma.Schema):
+class StageTransitionSchema(ma.Schema):
     from_ = F.String(data_key="from", attribute="from", allow_none=True, required=True)
     to = F.String(required=True)
     at = F.String(allow_none=True, required=True)
@@ -90,7 +90,7 @@ class TransitionSchema(ma.Schema):
     reason = F.String(required=True)
 
 
-class TouchpointSchema(ma.Schema):
+class ContactTouchpointSchema(ma.Schema):
     channel = F.String(required=True)
     network = F.String(allow_none=True, required=True)
     campaign_id = F.String(allow_none=True, required=True)
@@ -100,7 +100,7 @@ class TouchpointSchema(ma.Schema):
     source = F.String(required=True)
 
 
-class ActivitySchema(ma.Schema):
+class ContactActivitySchema(ma.Schema):
     channel = F.String(required=True)
     direction = F.String(required=True)
     occurred_at = F.String(allow_none=True, required=True)
@@ -109,7 +109,7 @@ class ActivitySchema(ma.Schema):
     source = F.String(required=True)
 
 
-class DeliverySchema(ma.Schema):
+class ConversionDeliverySchema(ma.Schema):
     status = F.String(required=True, metadata={"description": "pending, sent, failed or dead"})
     attempts = F.Integer(required=True)
     last_error = F.String(allow_none=True, required=True)
@@ -118,7 +118,7 @@ class DeliverySchema(ma.Schema):
     updated_at = F.String(allow_none=True, required=True)
 
 
-class SendSchema(ma.Schema):
+class ConversionSendSchema(ma.Schema):
     """One outbox row of a conversion (or of an adjustment of it) for one destination."""
 
     outbox_id = F.Integer(required=True)
@@ -127,10 +127,10 @@ class SendSchema(ma.Schema):
     status = F.String(required=True)
     adjustment = F.String(allow_none=True, required=True)
     queued_at = F.String(allow_none=True, required=True)
-    delivery = F.Nested(DeliverySchema, allow_none=True, required=True)
+    delivery = F.Nested(ConversionDeliverySchema, allow_none=True, required=True)
 
 
-class ConversionSchema(ma.Schema):
+class ContactConversionSchema(ma.Schema):
     event_id = F.String(required=True)
     kind = F.String(required=True)
     value = F.Float(allow_none=True, required=True)
@@ -141,10 +141,10 @@ class ConversionSchema(ma.Schema):
     adjusted_value = F.Float(allow_none=True, required=True)
     adjusted_currency = F.String(allow_none=True, required=True)
     retracted_at = F.String(allow_none=True, required=True)
-    deliveries = F.List(F.Nested(SendSchema), required=True)
+    deliveries = F.List(F.Nested(ConversionSendSchema), required=True)
 
 
-class MergeSchema(ma.Schema):
+class ContactMergeSchema(ma.Schema):
     kept_contact_id = F.Integer(required=True)
     merged_contact_id = F.Integer(required=True)
     via = F.String(required=True, metadata={"description": "the identity kind that linked them"})
@@ -153,7 +153,7 @@ class MergeSchema(ma.Schema):
     at = F.String(allow_none=True, required=True)
 
 
-class ConflictSchema(ma.Schema):
+class ContactConflictSchema(ma.Schema):
     contact_id = F.Integer(required=True)
     field = F.String(required=True)
     rule = F.String(required=True)
@@ -176,16 +176,16 @@ class ContactDetailSchema(ma.Schema):
     updated_at = F.String(allow_none=True, required=True)
     stage_changed_at = F.String(allow_none=True, required=True)
     identities = F.List(F.String(), required=True, metadata={"description": "`kind:value`"})
-    identity_details = F.List(F.Nested(IdentitySchema), required=True)
-    fields = F.Dict(keys=F.String(), values=F.Nested(FieldSchema), required=True)
-    stage_history = F.List(F.Nested(TransitionSchema), required=True)
-    touchpoints = F.List(F.Nested(TouchpointSchema), required=True)
+    identity_details = F.List(F.Nested(ContactIdentitySchema), required=True)
+    fields = F.Dict(keys=F.String(), values=F.Nested(ContactFieldSchema), required=True)
+    stage_history = F.List(F.Nested(StageTransitionSchema), required=True)
+    touchpoints = F.List(F.Nested(ContactTouchpointSchema), required=True)
     activity_count = F.Integer(required=True)
-    activities = F.List(F.Nested(ActivitySchema), required=True, metadata={"description": "the newest 50"})
-    conversions = F.List(F.Nested(ConversionSchema), required=True)
-    merges = F.List(F.Nested(MergeSchema), required=True, metadata={
+    activities = F.List(F.Nested(ContactActivitySchema), required=True, metadata={"description": "the newest 50"})
+    conversions = F.List(F.Nested(ContactConversionSchema), required=True)
+    merges = F.List(F.Nested(ContactMergeSchema), required=True, metadata={
         "description": "contacts merged into this one, transitively, oldest first"})
-    conflicts = F.List(F.Nested(ConflictSchema), required=True, metadata={
+    conflicts = F.List(F.Nested(ContactConflictSchema), required=True, metadata={
         "description": "value conflicts resolved by a rule, and merges the rules blocked"})
 
 
