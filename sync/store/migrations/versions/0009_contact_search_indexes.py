@@ -12,7 +12,7 @@ contact id) are PostgreSQL only: SQLite's case-insensitive LIKE cannot use them.
 from alembic import op
 import sqlalchemy as sa
 
-from sync.store.model import FULL_NAME_SQL, LAST_NAME_SQL, POSTGRESQL_ONLY_INDEXES
+from sync.store.model import NAME_KEYS_SQL, POSTGRESQL_ONLY_INDEXES
 
 revision = '0009'
 down_revision = '0005'
@@ -20,12 +20,11 @@ branch_labels = None
 depends_on = None
 
 
-
 def upgrade() -> None:
+    keys = NAME_KEYS_SQL['postgresql' if op.get_bind().dialect.name == 'postgresql' else 'sqlite']
     with op.batch_alter_table('contacts', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('name_key', sa.Text(), sa.Computed(FULL_NAME_SQL, persisted=True), nullable=True))
-        batch_op.add_column(sa.Column('last_name_key', sa.Text(), sa.Computed(LAST_NAME_SQL, persisted=True),
-                                      nullable=True))
+        for column in ('name_key', 'last_name_key'):
+            batch_op.add_column(sa.Column(column, sa.Text(), sa.Computed(keys[column], persisted=True), nullable=True))
     with op.batch_alter_table('identities', schema=None) as batch_op:
         batch_op.create_index('ix_identities_source_contact', ['source', 'contact_id'], unique=False)
     with op.batch_alter_table('outbox', schema=None) as batch_op:
