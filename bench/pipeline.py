@@ -187,13 +187,16 @@ def copy_baseline(url: str, tables: dict[str, int], runs: int = 3, written_after
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
-        dumps, kept = {}, {}
-        for t in tables:
+        dumps, kept, columns = {}, {}, {}
+        for t in tables:  # generated columns are computed on load, as the pipeline's inserts have them
+            columns[t] = ", ".join(r[0] for r in conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' "
+                "AND table_name = %s AND is_generated = 'NEVER' ORDER BY ordinal_position", (t,)))
             if written_after is None:
-                dumps[t] = _dump(conn, f"SELECT * FROM public.{t}")
+                dumps[t] = _dump(conn, f"SELECT {columns[t]} FROM public.{t}")
                 continue
-            dumps[t] = _dump(conn, f"SELECT * FROM public.{t} WHERE {_written(written_after)}")
-            kept[t] = _dump(conn, f"SELECT * FROM public.{t} WHERE NOT ({_written(written_after)})")
+            dumps[t] = _dump(conn, f"SELECT {columns[t]} FROM public.{t} WHERE {_written(written_after)}")
+            kept[t] = _dump(conn, f"SELECT {columns[t]} FROM public.{t} WHERE NOT ({_written(written_after)})")
         timings = []
         for run in range(runs):
             schema = f"copybase{run}"
@@ -201,7 +204,7 @@ def copy_baseline(url: str, tables: dict[str, int], runs: int = 3, written_after
             for t in tables:  # same columns, defaults, indexes, unique constraints and foreign keys
                 conn.execute(f"CREATE TABLE {schema}.{t} (LIKE public.{t} INCLUDING ALL)")
             for t, data in kept.items():
-                with conn.cursor().copy(f"COPY {schema}.{t} FROM STDIN") as cp:
+                with conn.cursor().copy(f"COPY {schema}.{t} ({columns[t]}) FROM STDIN") as cp:
                     cp.write(data)
             for t in tables:
                 for name, definition in foreign_keys(conn, t):
@@ -213,7 +216,7 @@ def copy_baseline(url: str, tables: dict[str, int], runs: int = 3, written_after
             started = time.perf_counter()
             with conn.transaction():
                 for t, data in dumps.items():
-                    with conn.cursor().copy(f"COPY {schema}.{t} FROM STDIN") as cp:
+                    with conn.cursor().copy(f"COPY {schema}.{t} ({columns[t]}) FROM STDIN") as cp:
                         cp.write(data)
             timings.append(time.perf_counter() - started)
             conn.execute(f"DROP SCHEMA {schema} CASCADE")

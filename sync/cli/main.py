@@ -169,19 +169,50 @@ def contacts() -> None:
 @contacts.command("get")
 @click.argument("identity")
 def contacts_get(identity: str) -> None:
-    """Print one contact found by an identity such as email:ana@example.com or hubspot:123."""
+    """Print one contact found by an identity such as email:ana@example.com or hubspot:123.
+
+    The document of ``GET /api/contacts/<id>``: every field's candidates and rule, stage history,
+    touchpoints, activities, conversions with their deliveries, merges and conflicts.
+    """
     from sync.reconcile.patch import IdentityRef
-    from sync.reports.export import contacts_json, find_contact
+    from sync.reports.contact_detail import contact_detail
+    from sync.reports.export import find_contact
 
     try:
         ref = IdentityRef.parse(identity)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    with context.opened_store(context.settings()) as store, store.transaction() as session:
+    with context.store_and_config() as (store, config), store.transaction() as session:
         cid = find_contact(session, ref)
         if cid is None:
             raise click.ClickException(f"no contact holds the identity {ref.kind}:<value given>")
-        context.dump(contacts_json(session, [cid])[0])
+        context.dump(contact_detail(session, config.lifecycle, cid))
+
+
+@contacts.command("search")
+@click.option("--q", "q", help="Prefix of a name or of any identity value.")
+@click.option("--identity", help="KIND:VALUE, e.g. email:ana@example.com.")
+@click.option("--stage")
+@click.option("--lost-stage")
+@click.option("--phase")
+@click.option("--source", help="A system that supplied one of the contact's identities.")
+@click.option("--updated-since", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]), help="UTC.")
+@click.option("--has-conversions/--no-conversions", default=None)
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--before", type=click.IntRange(1), help="Only contacts with a lower id (the next page).")
+def contacts_search(limit: int, before: int | None, updated_since: Any, **filters: Any) -> None:
+    """Print the contacts matching every filter given, newest first (GET /api/contacts)."""
+    from sync.errors import Invalid
+    from sync.reports.contact_search import ContactFilter, search
+    from sync.utc import utc
+
+    since = utc(updated_since) if updated_since else None
+    with context.store_and_config() as (store, config), store.transaction() as session:
+        try:
+            found = search(session, config.lifecycle, ContactFilter(**filters, updated_since=since), limit, before)
+        except Invalid as exc:
+            raise click.ClickException(f"{exc}: {exc.errors}") from None
+    context.dump(found)
 
 
 @contacts.command("export")

@@ -31,16 +31,19 @@ def is_junk(ref: IdentityRef, config: LifecycleConfig) -> bool:
     return ref.kind == "email" and "@" not in value
 
 
+def normalise(ref: IdentityRef) -> IdentityRef:
+    """The form identities are stored in: lowercase kind, trimmed value, lowercase email."""
+    kind = ref.kind.strip().lower()
+    value = ref.value.strip() if isinstance(ref.value, str) else str(ref.value)
+    return IdentityRef(kind, value.lower() if kind == "email" else value)
+
+
 def clean(refs: Iterable[IdentityRef], config: LifecycleConfig) -> list[IdentityRef]:
-    """Normalise (lowercase kinds, trimmed values, lowercase emails), drop junk, dedupe."""
+    """Normalise (:func:`normalise`), drop junk, dedupe."""
     out: list[IdentityRef] = []
     seen: set[IdentityRef] = set()
     for ref in refs:
-        kind = ref.kind.strip().lower()
-        value = ref.value.strip() if isinstance(ref.value, str) else str(ref.value)
-        if kind == "email":
-            value = value.lower()
-        norm = IdentityRef(kind, value)
+        norm = normalise(ref)
         if norm in seen or is_junk(norm, config):
             continue
         seen.add(norm)

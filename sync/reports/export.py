@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sync.reconcile.identity import normalise
 from sync.reconcile.patch import IdentityRef
 from sync.store import model
 from sync.store.sql import chunks
@@ -65,10 +66,10 @@ def contacts_json(session: Session, ids: Sequence[int]) -> list[dict[str, Any]]:
 
 
 def find_contact(session: Session, ref: IdentityRef) -> int | None:
-    """The id of the contact holding an identity (emails match case-insensitively)."""
-    value = ref.value.lower() if ref.kind == "email" else ref.value
+    """The id of the contact holding an identity, normalised as identity resolution stores it."""
+    ref = normalise(ref)
     return session.scalar(select(model.Identity.contact_id).where(
-        model.Identity.kind == ref.kind, model.Identity.value == value))
+        model.Identity.kind == ref.kind, model.Identity.value == ref.value))
 
 
 def export_all(session: Session, page: int = 1000) -> Iterator[dict[str, Any]]:

@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy import text
 
-from sync.store.model import Base
+from sync.store.model import Base, include_object
 
 # PostgreSQL advisory lock key ("lifesync" in ASCII) held while migrating
 MIGRATION_LOCK = 0x6C69666573796E63
@@ -21,5 +21,6 @@ with engine.begin() as connection:
         target_metadata=Base.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_object,
     )
     context.run_migrations()

@@ -28,6 +28,7 @@ RESOURCES = (
     "sync.web.api.connections",
     "sync.web.api.reports",
     "sync.web.api.jobs",
+    "sync.web.api.contacts",
 )
 API_VERSION = "1"
 

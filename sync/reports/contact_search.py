@@ -1,0 +1,182 @@
+"""Contact search: filters over contacts, newest first, one keyset page at a time.
+
+``GET /api/contacts`` (and the console) call :func:`search`. Pages are ordered by contact id,
+descending, and continue below the last id of the previous page, so a contact created while
+someone pages appears on no later page and no contact is skipped or shown twice.
+
+Free text (``q``) is a **prefix** match against the contact's full name ("first last") and its
+last name (case-insensitive), and the value of each of its identities (emails are stored
+lowercase; CRM ids match as typed or lowercased; phones are E.164). Prefixes, not substrings:
+a prefix is what people type when looking someone up, and on PostgreSQL it is a range of a
+b-tree index that holds the contact id too, so a prefix matching thousands reads only the index
+(migration 0009). A substring search would need the pg_trgm extension (superuser to install)
+and GIN indexes that every ingest write would pay for.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, false, select, union
+from sqlalchemy.orm import Session
+
+from sync.config.types import PHASES, LifecycleConfig
+from sync.errors import Invalid
+from sync.reconcile.identity import normalise
+from sync.reconcile.patch import IdentityRef
+from sync.store import model
+
+MAX_TEXT = 200
+
+
+@dataclass(frozen=True)
+class ContactFilter:
+    """What to look for; every given filter must hold (AND)."""
+
+    q: str | None = None  # prefix of a name or of any identity value
+    identity: str | None = None  # kind:value, normalised as identity resolution stores it
+    stage: str | None = None
+    lost_stage: str | None = None
+    phase: str | None = None  # the phase of the contact's active stage
+    source: str | None = None  # a system that supplied one of its identities
+    updated_since: datetime | None = None
+    has_conversions: bool | None = None
+
+
+def _like_prefix(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%"
+
+
+def _validated(f: ContactFilter, lifecycle: LifecycleConfig) -> dict[str, str]:
+    errors: dict[str, str] = {name: "text without NUL characters" for name in ("q", "identity", "stage", "lost_stage",
+                                                                            "phase", "source")
+                              if "\x00" in (getattr(f, name) or "")}  # PostgreSQL refuses them in any text
+    if f.stage is not None and f.stage not in lifecycle.active_names:
+        errors["stage"] = f"one of the configured stages: {', '.join(lifecycle.active_names)}"
+    if f.lost_stage is not None and f.lost_stage not in lifecycle.lost_names:
+        errors["lost_stage"] = f"one of the configured lost stages: {', '.join(lifecycle.lost_names)}"
+    if f.phase is not None and f.phase not in PHASES:
+        errors["phase"] = f"one of {', '.join(PHASES)}"
+    if f.q is not None and not (0 < len(" ".join(f.q.split())) <= MAX_TEXT):
+        errors["q"] = f"1 to {MAX_TEXT} characters besides spaces"
+    if f.identity is not None and "identity" not in errors:
+        try:
+            IdentityRef.parse(f.identity)
+        except ValueError:
+            errors["identity"] = "KIND:VALUE, e.g. email:ana@example.com or hubspot:123"
+    return errors
+
+
+def _conditions(f: ContactFilter, lifecycle: LifecycleConfig, before_id: int | None,
+                dialect: str) -> list[ColumnElement[bool]]:
+    """The WHERE clause. The page's bound (``id < before_id``) is repeated inside every semi-join:
+    PostgreSQL otherwise merge-joins from the top of the other table's index down to the page.
+    """
+    c, ident = model.Contact, model.Identity
+
+    def below(column: Any) -> list[ColumnElement[bool]]:
+        return [] if before_id is None else [column < before_id]
+
+    out: list[ColumnElement[bool]] = below(c.id)
+    if f.stage is not None:
+        out.append(c.stage == f.stage)
+    if f.lost_stage is not None:
+        out.append(c.lost_stage == f.lost_stage)
+    if f.phase is not None:
+        names = [s.name for s in lifecycle.stages if s.phase == f.phase]
+        out.append(c.stage.in_(names) if names else false())
+    if f.updated_since is not None:
+        out.append(c.updated_at >= f.updated_since)
+    if f.has_conversions is not None:
+        conv = model.ConversionEvent.contact_id
+        has = exists().where(conv == c.id, *below(conv))
+        out.append(has if f.has_conversions else ~has)
+    if f.source is not None:
+        out.append(c.id.in_(select(ident.contact_id).where(ident.source == f.source, *below(ident.contact_id))))
+    if f.identity is not None:
+        ref = normalise(IdentityRef.parse(f.identity))
+        out.append(c.id.in_(select(ident.contact_id).where(ident.kind == ref.kind, ident.value == ref.value)))
+    if f.q is not None:
+        typed = " ".join(f.q.split())
+        lowered = typed.lower()
+        named = model.Contact.__table__.alias("named")  # not the outer query's contacts
+        out.append(c.id.in_(union(
+            select(named.c.id).where(_starts_with(named.c.name_key, lowered, dialect), *below(named.c.id)),
+            select(named.c.id).where(_starts_with(named.c.last_name_key, lowered, dialect), *below(named.c.id)),
+            *(select(ident.contact_id).where(_starts_with(ident.value, text, dialect), *below(ident.contact_id))
+              for text in sorted({typed, lowered})),  # emails are stored lowercase, CRM ids as given
+        )))
+    return out
+
+
+def _successor(prefix: str) -> str | None:
+    """The least string above every string that starts with ``prefix`` (code point order = UTF-8 byte order)."""
+    for i in range(len(prefix) - 1, -1, -1):
+        point = ord(prefix[i]) + 1
+        point = 0xE000 if 0xD800 <= point <= 0xDFFF else point  # surrogates are not characters
+        if point <= 0x10FFFF:
+            return prefix[:i] + chr(point)
+    return None
+
+
+def _starts_with(column: Any, prefix: str, dialect: str) -> ColumnElement[bool]:
+    """``column`` starts with ``prefix`` (case as given; the name keys are lowercase).
+
+    On PostgreSQL a byte-wise range (``~>=~``/``~<~``, the operators of the ``text_pattern_ops``
+    indexes), which the covering indexes answer alone; elsewhere ``LIKE``, which SQLite compares
+    case-insensitively.
+    """
+    if dialect != "postgresql":
+        return column.like(_like_prefix(prefix), escape="\\")
+    above = column.op("~>=~", is_comparison=True)(prefix)
+    upper = _successor(prefix)
+    return above if upper is None else and_(above, column.op("~<~", is_comparison=True)(upper))
+
+
+def search(session: Session, lifecycle: LifecycleConfig, f: ContactFilter, limit: int,
+           before_id: int | None = None) -> list[dict[str, Any]]:
+    """Up to ``limit`` contacts matching ``f`` with ids below ``before_id``, newest (highest id) first.
+
+    A filter naming a stage, lost stage or phase the configuration does not have, or an
+    identity that is not ``kind:value``, is :class:`Invalid` (422) rather than an empty page.
+    """
+    errors = _validated(f, lifecycle)
+    if before_id is not None and not (isinstance(before_id, int) and not isinstance(before_id, bool)
+                                      and 0 < before_id <= model.MAX_ID):
+        errors["cursor"] = "the `next` of a previous page"
+    if errors:
+        raise Invalid("the contact filters are not valid", errors)
+    c = model.Contact
+    query = select(c.id, c.stage, c.lost_stage, c.attributes, c.created_at, c.updated_at).where(*_conditions(
+        f, lifecycle, before_id, session.get_bind().dialect.name))
+    rows = session.execute(query.order_by(c.id.desc()).limit(limit)).all()
+    identities: dict[int, list[str]] = defaultdict(list)
+    if rows:
+        ids = [r.id for r in rows]
+        for cid, kind, value in session.execute(
+                select(model.Identity.contact_id, model.Identity.kind, model.Identity.value)
+                .where(model.Identity.contact_id.in_(ids)).order_by(model.Identity.kind, model.Identity.value)):
+            identities[cid].append(f"{kind}:{value}")
+    phases = {s.name: s.phase for s in lifecycle.stages}
+    return [{
+        "id": r.id, "name": display_name(r.attributes), "stage": r.stage, "phase": phases.get(r.stage or ""),
+        "lost_stage": r.lost_stage, "identities": identities[r.id], "created_at": r.created_at,
+        "updated_at": r.updated_at,
+    } for r in rows]
+
+
+def display_name(attributes: dict[str, Any] | None) -> str | None:
+    """"First Last" from the winning name fields, or None when the contact has neither."""
+    parts = [((attributes or {}).get(f) or {}).get("value") for f in ("first_name", "last_name")]
+    shown = " ".join(str(p).strip() for p in parts if p not in (None, ""))
+    return shown or None
+
+
+def stage_phase(lifecycle: LifecycleConfig, stage: str | None) -> str | None:
+    """The phase of an active stage (None for none or an unknown one)."""
+    return next((s.phase for s in lifecycle.stages if s.name == stage), None)
+

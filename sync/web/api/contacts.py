@@ -1,0 +1,224 @@
+"""``GET /api/contacts`` (search, keyset pages) and ``GET /api/contacts/<id>`` (one contact in full)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from sync.config.types import PHASES
+from sync.reports.contact_detail import contact_detail
+from sync.reports.contact_search import MAX_TEXT, ContactFilter, search
+from sync.web.api.auth import requires
+from sync.web.api.context import config, store
+from sync.web.api.schemas import PageArgs, decode_cursor, encode_cursor, page_schema
+
+blp = Blueprint("contacts", __name__, description="Look contacts up and see why they are as they are")
+
+F = ma.fields
+
+
+class ContactSearchArgs(PageArgs):
+    """Filters of the contact list; every one given must hold."""
+
+    q = F.String(validate=ma.validate.Length(1, MAX_TEXT), metadata={
+        "description": "case-insensitive prefix of the full name, the last name or any identity value"})
+    identity = F.String(validate=ma.validate.Length(3, 300), metadata={
+        "description": "`kind:value`, normalised as identity resolution stores it (e.g. emails lowercased)"})
+    stage = F.String(validate=ma.validate.Length(1, 64), metadata={"description": "a configured active stage"})
+    lost_stage = F.String(validate=ma.validate.Length(1, 64), metadata={"description": "a configured lost stage"})
+    phase = F.String(validate=ma.validate.OneOf(PHASES), metadata={"description": "the phase of the stage"})
+    source = F.String(validate=ma.validate.Length(1, 32), metadata={
+        "description": "a system that supplied one of the contact's identities, e.g. hubspot"})
+    updated_since = F.AwareDateTime(metadata={"description": "changed at or after"})
+    has_conversions = F.Boolean()
+
+
+class ContactSummarySchema(ma.Schema):
+    """A contact in a list."""
+
+    id = F.Integer(required=True)
+    name = F.String(allow_none=True, required=True)
+    stage = F.String(allow_none=True, required=True)
+    phase = F.String(allow_none=True, required=True)
+    lost_stage = F.String(allow_none=True, required=True)
+    identities = F.List(F.String(), required=True, metadata={"description": "`kind:value`"})
+    created_at = F.AwareDateTime(required=True)
+    updated_at = F.AwareDateTime(required=True)
+
+
+class ContactIdentitySchema(ma.Schema):
+    kind = F.String(required=True)
+    value = F.String(required=True)
+    source = F.String(required=True)
+    first_seen_at = F.String(allow_none=True, required=True)
+
+
+class FieldCandidateSchema(ma.Schema):
+    source = F.String(required=True)
+    value = F.Raw(allow_none=True, required=True)
+    source_time = F.String(allow_none=True, required=True, metadata={"description": "the source's own time"})
+    arrived_at = F.String(allow_none=True, required=True)
+    record_id = F.String(allow_none=True, required=True)
+    wins = F.Boolean(required=True)
+
+
+class SurvivorshipRuleSchema(ma.Schema):
+    name = F.String(required=True, metadata={"description": "newest, priority, prefer, first, max or min"})
+    sources = F.List(F.String(), required=True)
+
+
+class ContactFieldSchema(ma.Schema):
+    """One field: its stored winner, and how the candidates of every source decide it."""
+
+    value = F.Raw(allow_none=True, required=True)
+    source = F.String(allow_none=True, required=True)
+    rule = F.Nested(SurvivorshipRuleSchema, required=True, metadata={"description": "the field's survivorship rule"})
+    decided_by = F.String(required=True, metadata={"description": "`only source`, or the rule's name"})
+    winner_source = F.String(allow_none=True, required=True, metadata={
+        "description": "the winner under the active configuration"})
+    candidates = F.List(F.Nested(FieldCandidateSchema), required=True)
+
+
+class StageTransitionSchema(ma.Schema):
+    from_ = F.String(data_key="from", attribute="from", allow_none=True, required=True)
+    to = F.String(required=True)
+    at = F.String(allow_none=True, required=True)
+    source = F.String(required=True)
+    reason = F.String(required=True)
+
+
+class ContactTouchpointSchema(ma.Schema):
+    channel = F.String(required=True)
+    network = F.String(allow_none=True, required=True)
+    campaign_id = F.String(allow_none=True, required=True)
+    ad_id = F.String(allow_none=True, required=True)
+    click_ids = F.Dict(keys=F.String(), values=F.String(), required=True)
+    occurred_at = F.String(allow_none=True, required=True)
+    source = F.String(required=True)
+
+
+class ContactActivitySchema(ma.Schema):
+    channel = F.String(required=True)
+    direction = F.String(required=True)
+    occurred_at = F.String(allow_none=True, required=True)
+    external_id = F.String(allow_none=True, required=True)
+    conversation_id = F.String(allow_none=True, required=True)
+    source = F.String(required=True)
+
+
+class ConversionDeliverySchema(ma.Schema):
+    status = F.String(required=True, metadata={"description": "pending, sent, failed or dead"})
+    attempts = F.Integer(required=True)
+    last_error = F.String(allow_none=True, required=True)
+    response = F.Dict(required=True, metadata={"description": "the network's answer"})
+    sent_at = F.String(allow_none=True, required=True)
+    updated_at = F.String(allow_none=True, required=True)
+
+
+class ConversionSendSchema(ma.Schema):
+    """One outbox row of a conversion (or of an adjustment of it) for one destination."""
+
+    outbox_id = F.Integer(required=True)
+    kind = F.String(required=True, metadata={"description": "conversion or adjustment"})
+    destination = F.String(required=True)
+    status = F.String(required=True)
+    adjustment = F.String(allow_none=True, required=True)
+    queued_at = F.String(allow_none=True, required=True)
+    delivery = F.Nested(ConversionDeliverySchema, allow_none=True, required=True)
+
+
+class ContactConversionSchema(ma.Schema):
+    event_id = F.String(required=True)
+    kind = F.String(required=True)
+    value = F.Float(allow_none=True, required=True)
+    currency = F.String(allow_none=True, required=True)
+    order_id = F.String(allow_none=True, required=True)
+    occurred_at = F.String(allow_none=True, required=True)
+    source = F.String(required=True)
+    adjusted_value = F.Float(allow_none=True, required=True)
+    adjusted_currency = F.String(allow_none=True, required=True)
+    retracted_at = F.String(allow_none=True, required=True)
+    deliveries = F.List(F.Nested(ConversionSendSchema), required=True)
+
+
+class ContactMergeSchema(ma.Schema):
+    kept_contact_id = F.Integer(required=True)
+    merged_contact_id = F.Integer(required=True)
+    via = F.String(required=True, metadata={"description": "the identity kind that linked them"})
+    source = F.String(required=True)
+    record_id = F.String(required=True)
+    at = F.String(allow_none=True, required=True)
+
+
+class ContactConflictSchema(ma.Schema):
+    contact_id = F.Integer(required=True)
+    field = F.String(required=True)
+    rule = F.String(required=True)
+    winner_source = F.String(allow_none=True, required=True)
+    candidates = F.Raw(required=True)
+    source = F.String(required=True)
+    record_id = F.String(required=True)
+    at = F.String(allow_none=True, required=True)
+
+
+class ContactDetailSchema(ma.Schema):
+    """One contact in full (the document `lifesync contacts get` prints)."""
+
+    id = F.Integer(required=True)
+    name = F.String(allow_none=True, required=True)
+    stage = F.String(allow_none=True, required=True)
+    phase = F.String(allow_none=True, required=True)
+    lost_stage = F.String(allow_none=True, required=True)
+    created_at = F.String(allow_none=True, required=True)
+    updated_at = F.String(allow_none=True, required=True)
+    stage_changed_at = F.String(allow_none=True, required=True)
+    identities = F.List(F.String(), required=True, metadata={"description": "`kind:value`"})
+    identity_details = F.List(F.Nested(ContactIdentitySchema), required=True)
+    fields = F.Dict(keys=F.String(), values=F.Nested(ContactFieldSchema), required=True)
+    stage_history = F.List(F.Nested(StageTransitionSchema), required=True)
+    touchpoints = F.List(F.Nested(ContactTouchpointSchema), required=True)
+    activity_count = F.Integer(required=True)
+    activities = F.List(F.Nested(ContactActivitySchema), required=True, metadata={"description": "the newest 50"})
+    conversions = F.List(F.Nested(ContactConversionSchema), required=True)
+    merges = F.List(F.Nested(ContactMergeSchema), required=True, metadata={
+        "description": "contacts merged into this one, transitively, oldest first"})
+    conflicts = F.List(F.Nested(ContactConflictSchema), required=True, metadata={
+        "description": "value conflicts resolved by a rule, and merges the rules blocked"})
+
+
+@blp.route("/contacts")
+class Contacts(MethodView):
+    """Contact search."""
+
+    @requires("viewer")
+    @blp.arguments(ContactSearchArgs, location="query")
+    @blp.response(200, page_schema(ContactSummarySchema, "ContactPage"))
+    @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+    def get(self, args: dict) -> Any:
+        """Contacts matching every filter given, newest first."""
+        before_id = decode_cursor(args.pop("cursor"))
+        limit = args.pop("limit")
+        with store().transaction() as session:
+            found = search(session, config().lifecycle, ContactFilter(**args), limit + 1, before_id)
+        more = len(found) > limit
+        return {"items": found[:limit], "next": encode_cursor(found[limit - 1]["id"]) if more else None}
+
+
+@blp.route("/contacts/<int:contact_id>")
+class Contact(MethodView):
+    """One contact."""
+
+    @requires("viewer")
+    @blp.response(200, ContactDetailSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def get(self, contact_id: int) -> Any:
+        """One contact in full.
+
+        Identities, every field's candidates and rule, stage history, touchpoints, activities,
+        conversions with their deliveries, merges and conflicts.
+        """
+        with store().transaction() as session:
+            return contact_detail(session, config().lifecycle, contact_id)
