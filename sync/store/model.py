@@ -33,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from sync.store.reason_class import reason_class
 from sync.utc import utc
 
 # SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets BIGINT identities.
@@ -356,10 +357,19 @@ class ConflictLog(Base):
     at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
 
 
+def _reason_class_of_row(context: Any) -> str:
+    return reason_class(context.get_current_parameters().get("reason"))
+
+
 class DeadLetter(Base):
-    """A record that could not be processed, with the reason; replayable."""
+    """A record that could not be processed, with the reason; replayable, or dismissed with a note.
+
+    ``reason_class`` groups letters of one cause (``sync.store.reason_class``): every insert
+    derives it from the reason, and a refreshed reason sets both (``reason_values``).
+    """
 
     __tablename__ = "dead_letters"
+    __table_args__ = (Index("ix_dead_letters_group", "status", "stage", "source", "reason_class", "created_at"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     stage: Mapped[str] = mapped_column(String(32))
     source: Mapped[str] = mapped_column(String(32))
@@ -370,6 +380,10 @@ class DeadLetter(Base):
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)
     created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
     replayed_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    reason_class: Mapped[str] = mapped_column(String(255), default=_reason_class_of_row)
+    dismissed_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    dismissed_by: Mapped[str | None] = mapped_column(String(120))
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class EchoRecord(Base):

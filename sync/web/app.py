@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from sync.config import Config
 
 Enqueue = Callable[[Sequence[int]], Any]
+EnqueueJob = Callable[[dict[str, Any]], None]
 
 
 class Pingable(Protocol):
@@ -46,12 +47,14 @@ def error_response(status: int, message: str | None, errors: Any = None) -> Any:
 
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None, config: Config | None = None,
-               enqueue: Enqueue, queue: Pingable | None = None) -> Flask:
+               enqueue: Enqueue, queue: Pingable | None = None, enqueue_job: EnqueueJob | None = None) -> Flask:
     """Build the web app. ``store`` and ``config`` default to what settings name.
 
     ``enqueue`` hands the ids of stored webhook events to whatever processes them, and
-    ``queue`` is that queue's connection for ``/readyz`` (None: not checked). The web package
-    knows no job system: the process that assembles the app wires them (``jobs.web``).
+    ``queue`` is that queue's connection for ``/readyz`` (None: not checked). ``enqueue_job``
+    queues a dead-lettered job again (its payload: function, arguments, queue; None: job letters
+    cannot be replayed here). The web package knows no job system: the process that assembles
+    the app wires them (``jobs.web``).
     """
     settings = settings or Settings.from_env()
     app = Flask("lifesync")
@@ -66,7 +69,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
     if issues := connection_issues(settings, config):  # malformed settings: refuse to start, never a 500
         raise ConfigError(issues)
     app.extensions["lifesync"] = {"settings": settings, "store": store or open_store(settings.database_url),
-                                  "config": config, "enqueue": enqueue, "queue": queue}
+                                  "config": config, "enqueue": enqueue, "queue": queue, "enqueue_job": enqueue_job}
 
     from sync.web.health import bp as health
     from sync.web.webhooks import bp as webhooks

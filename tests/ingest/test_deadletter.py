@@ -6,6 +6,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from conftest import REDIS_TEST_URL
 from redis import Redis
 from sqlalchemy import select
 from support.payloads import whatsapp_value
@@ -16,8 +17,6 @@ from sync.config import BUNDLED_CONFIG_DIR, load_config
 from sync.ingest.deadletter import list_open, record_job_failure, replay
 from sync.ingest.pipeline import ingest
 from sync.store import model
-
-REDIS_TEST_URL = "redis://127.0.0.1:6379/15"
 
 
 @pytest.fixture
@@ -102,7 +101,7 @@ def test_cli_replay(cli, store, junk_config):
     assert res.exit_code == 1 and list(json.loads(res.output)["failed"]) == [str(broken)]
     assert cli("deadletter", "list").output.startswith("id")
     res = cli("deadletter", "replay")
-    assert res.exit_code == 1 and "give the ids of the dead letters to replay, or --all" in res.output
+    assert res.exit_code == 1 and "give the ids of the dead letters to replay, a --group, or --all" in res.output
 
 
 def test_job_dead_letters_run_again_without_redis(cli, store):

@@ -21,6 +21,7 @@ RESOURCES = (
     "sync.web.api.me",
     "sync.web.api.tokens",
     "sync.web.api.audit",
+    "sync.web.api.deadletters",
 )
 API_VERSION = "1"
 

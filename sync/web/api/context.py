@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app, g
 
@@ -27,6 +28,11 @@ def settings() -> Settings:
 def config() -> Config:
     """The active configuration."""
     return current_app.extensions["lifesync"]["config"]
+
+
+def enqueue_job() -> Callable[[dict[str, Any]], None] | None:
+    """How a dead-lettered job is queued again (wired by ``jobs.web``; None: it cannot be here)."""
+    return current_app.extensions["lifesync"].get("enqueue_job")
 
 
 def principal() -> Principal:
