@@ -24,13 +24,14 @@ PLACEHOLDER = "…"
 _STEPS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\brecord \S+?(?=: |:$)"), "record " + PLACEHOLDER),  # "<source> <object> record <id>: why"
     (re.compile(r"\(got .*\)"), f"(got {PLACEHOLDER})"),  # a mapping's "(got <value>)"
-    (re.compile(r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"|`[^`\n]*`"), f"'{PLACEHOLDER}'"),
     (re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.IGNORECASE), "<url>"),
-    (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "<email>"),
+    (re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+"), "<email>"),
+    (re.compile(r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"|`[^`\n]*`"), f"'{PLACEHOLDER}'"),
     (re.compile(r"\+(?=\d)"), ""),  # a phone number's plus sign: the number goes below
 )
 _STATUS = re.compile(r"\b(?:HTTP|status|code)[ :=]+$", re.IGNORECASE)
 _DIGITS = re.compile(r"(?<![\w-])(?=[\w.:-]*\d)[\w.:-]*\w")  # a word with a digit in it
+_NUMBERS = re.compile(r"\(?#(?:[ ().-]*#)+")  # "(555) 123-4567", "+44 7911 123456": one number
 _SPACES = re.compile(r"\s+")
 
 
@@ -47,7 +48,7 @@ def reason_class(reason: str | None) -> str:
     text = reason or ""
     for pattern, replacement in _STEPS:
         text = pattern.sub(replacement, text)
-    text = _DIGITS.sub(_number, text)
+    text = _NUMBERS.sub("#", _DIGITS.sub(_number, text))
     text = _SPACES.sub(" ", text).strip()
     return text[:MAX_CHARS] or "(no reason)"
 

@@ -5,27 +5,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
 from conftest import REDIS_TEST_URL
 from redis import Redis
 from sqlalchemy import select
 from support.payloads import whatsapp_value
 
 from jobs.queues import MAINTENANCE, queue
-from sync.cli.main import main
 from sync.config import BUNDLED_CONFIG_DIR, load_config
 from sync.ingest.deadletter import list_open, record_job_failure, replay
 from sync.ingest.pipeline import ingest
 from sync.store import model
-
-
-@pytest.fixture
-def cli(store, database_url, monkeypatch):
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.delenv("LIFESYNC_CONFIG_DIR", raising=False)
-    monkeypatch.delenv("REDIS_URL", raising=False)
-    runner = CliRunner()
-    return lambda *args: runner.invoke(main, list(args), catch_exceptions=False)
 
 
 @pytest.fixture

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
-from support.payloads import whatsapp_value
+from support import dead_letters
+from support.dead_letters import seed
 
 from sync.access.audit import AuditFilter, entries
 from sync.access.roles import Principal
@@ -24,48 +26,15 @@ from sync.ingest.deadletter_groups import (
     replay_selection,
 )
 from sync.ingest.inbox import quarantine
-from sync.ingest.pipeline import ingest
 from sync.outbox.deliveries import dead_letter, record_attempts
 from sync.store import model
 
 OPERATOR = Principal(name="ops-anna", role="operator")
 
 
-def message(n: int) -> dict:
-    """A WhatsApp message from a distinct sender (its own wa_id, message id)."""
-    value = whatsapp_value("message_text.json")
-    wa_id = f"4479111{n:05d}"
-    value["messages"][0].update(id=f"wamid.N{n}", **{"from": wa_id})
-    value["contacts"][0]["wa_id"] = wa_id
-    return value
-
-
-def bad_time(n: int) -> dict:
-    """A message whose timestamp cannot be read: a mapping dead letter naming its own id and value."""
-    value = message(n)
-    value["messages"][0]["timestamp"] = f"day {n} of never"
-    return value
-
-
 @pytest.fixture
 def junk_config(tmp_path):
-    """junk_values that wrongly include real wa_ids: those senders' messages fail to reconcile (fixable)."""
-    from sync.config import BUNDLED_CONFIG_DIR
-
-    text = (BUNDLED_CONFIG_DIR / "lifecycle.yaml").read_text()
-    junk = ", ".join(f'"{plus}4479111{n:05d}"' for n in range(20) for plus in ("", "+"))
-    (tmp_path / "lifecycle.yaml").write_text(text.replace('junk_values: ["null",', f'junk_values: [{junk}, "null",'))
-    return load_config(tmp_path)
-
-
-def seed(store, junk_config, reconcile: int = 3, mapping: int = 2) -> dict[str, list[int]]:
-    """``reconcile`` fixable letters (one cause, different ids) and ``mapping`` unfixable ones; ids by stage."""
-    ingest("whatsapp", "message", [message(n) for n in range(reconcile)], store=store, config=junk_config)
-    ingest("whatsapp", "message", [bad_time(n) for n in range(10, 10 + mapping)], store=store, config=junk_config)
-    found: dict[str, list[int]] = {}
-    for row in list_open(store):
-        found.setdefault(row["stage"], []).append(row["id"])
-    return found
+    return dead_letters.junk_config(tmp_path)
 
 
 def group_of(store, stage: str) -> GroupKey:
@@ -212,3 +181,31 @@ def test_dismissed_letters_stop_counting_as_open_and_are_audited(store, junk_con
     again = dismiss(store, OPERATOR, Selection(ids=[ids["reconcile"][0], ids["mapping"][0]]), "dup")
     assert (again["dismissed"], again["not_open"]) == ([ids["mapping"][0]], [ids["reconcile"][0]])
     assert replay(store, load_config(None), ids["reconcile"]).not_open == sorted(ids["reconcile"])
+
+
+def test_cli_groups_replay_and_dismiss_by_group(cli, store, junk_config):
+    ids = seed(store, junk_config, reconcile=2, mapping=2)
+    lines = cli("deadletter", "groups").output.splitlines()
+    assert [line.split()[:3] for line in lines[::2]] == [["2", "mapping", "whatsapp"], ["2", "reconcile", "whatsapp"]]
+    listed = json.loads(cli("deadletter", "groups", "--json", "--stage", "mapping").output)
+    [mapping] = listed
+    assert (mapping["count"], "position" not in mapping) == (2, True)
+    res = cli("deadletter", "dismiss", "--group", mapping["group"], "--note", "bad test data")
+    assert (res.exit_code, sorted(json.loads(res.output)["dismissed"])) == (0, sorted(ids["mapping"]))
+    assert "no dismissed dead letters" not in cli("deadletter", "groups", "--status", "dismissed").output
+    reconcile = group_of(store, "reconcile").encode()
+    res = cli("deadletter", "replay", "--group", reconcile)  # the CLI's config (bundled) has no junk mistake
+    assert (res.exit_code, sorted(json.loads(res.output)["replayed"])) == (0, sorted(ids["reconcile"]))
+    assert list_open(store) == []
+    [entry, *_] = entries(store, AuditFilter(action="dead_letter.dismiss"))
+    assert entry.actor.startswith("cli:") and entry.via == "cli"
+
+
+def test_cli_refuses_what_the_service_refuses(cli, store):
+    res = cli("deadletter", "dismiss", "999999", "--note", "x")
+    assert res.exit_code == 1 and "no dead letter with id 999999" in res.output
+    res = cli("deadletter", "replay", "--group", "nonsense")
+    assert res.exit_code == 1 and "the group is not one this API gave" in res.output
+    res = cli("deadletter", "dismiss", "1", "--group", "x", "--note", "x")
+    assert res.exit_code == 1 and "ids of the dead letters to dismiss, or a --group" in res.output
+    assert "no open dead letters" in cli("deadletter", "groups").output
