@@ -25,7 +25,7 @@ _STEPS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\brecord \S+?(?=: |:$)"), "record " + PLACEHOLDER),  # "<source> <object> record <id>: why"
     (re.compile(r"\(got .*\)"), f"(got {PLACEHOLDER})"),  # a mapping's "(got <value>)"
     (re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.IGNORECASE), "<url>"),
-    (re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+"), "<email>"),
+    (re.compile(r"[\w.+-][\w.+'-]*@[\w-]+(?:\.[\w-]+)+"), "<email>"),
     (re.compile(r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"|`[^`\n]*`"), f"'{PLACEHOLDER}'"),
     (re.compile(r"\+(?=\d)"), ""),  # a phone number's plus sign: the number goes below
 )
