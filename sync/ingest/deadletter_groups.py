@@ -20,7 +20,7 @@ import base64
 import binascii
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +29,7 @@ from sqlalchemy import and_, func, or_, select, tuple_, update
 from sync.access import audit
 from sync.access.roles import Principal
 from sync.errors import Invalid, NotFound
+from sync.ingest import deadletter_counts as counts
 from sync.ingest.deadletter import ReplayResult, id_span, replay
 from sync.outbox.effects import Effects
 from sync.store import model
@@ -113,13 +114,20 @@ def groups(store: Store, where: LetterFilter, limit: int = 50, after: Sequence[A
 
     Each: ``group`` (its id), stage, source, reason_class, count, first_seen, last_seen, and a
     ``sample`` (the newest letter, without its payload). ``after`` is the last group's ``position``
-    (keyset: count, stage, source, reason class).
+    (keyset: count, stage, source, reason class). Counts come from ``dead_letter_counts``, except
+    ``since`` (a time range), which counts the letters themselves.
     """
     d = model.DeadLetter
+    if where.group is not None or where.ids is not None:
+        raise Invalid("groups are filtered by status, stage, source and time only", {"group": "not here"})
+    where.conditions(None)  # validates the status
+    counts.compact(store)
     with store.sessions() as session:
-        grouped = (select(d.stage, d.source, d.reason_class, func.count().label("n"),
-                          func.min(d.created_at).label("first_seen"), func.max(d.created_at).label("last_seen"))
-                   .where(*where.conditions(session)).group_by(d.stage, d.source, d.reason_class).subquery())
+        if where.since is None:
+            grouped = counts.counted(where.status, where.stage, where.source)
+        else:
+            grouped = (select(d.stage, d.source, d.reason_class, func.count().label("n"))
+                       .where(*where.conditions(session)).group_by(d.stage, d.source, d.reason_class).subquery())
         query = select(grouped).order_by(grouped.c.n.desc(), grouped.c.stage, grouped.c.source,
                                          grouped.c.reason_class).limit(limit)
         if after is not None:
@@ -127,17 +135,19 @@ def groups(store: Store, where: LetterFilter, limit: int = 50, after: Sequence[A
             query = query.where(or_(grouped.c.n < n, and_(grouped.c.n == n, tuple_(
                 grouped.c.stage, grouped.c.source, grouped.c.reason_class) > tuple_(*key))))
         rows = session.execute(query).all()
-        found = []
-        for row in rows:
-            key = GroupKey(row.stage, row.source, row.reason_class)
-            sample = session.execute(select(*_columns()).where(*replace(where, group=key)
-                                                               .conditions(session))
-                                     .order_by(d.created_at.desc(), d.id.desc()).limit(1)).one()
-            found.append({"group": key.encode(), "stage": row.stage, "source": row.source,
-                          "reason_class": row.reason_class, "count": row.n, "first_seen": row.first_seen,
-                          "last_seen": row.last_seen, "sample": _described(sample),
-                          "position": [row.n, row.stage, row.source, row.reason_class]})
-        return found
+        keys = [(r.stage, r.source, r.reason_class) for r in rows]
+        when = counts.seen(session, keys, [where.status] if where.status else STATUSES, where.since)
+        samples = {r.id: _described(r) for r in session.execute(
+            select(*_columns()).where(d.id.in_([w[2] for w in when.values()])))} if when else {}
+    found = []
+    for row, key in zip(rows, keys, strict=True):
+        if key not in when:  # its letters left between the count and this read
+            continue
+        first, last, sample = when[key]
+        found.append({"group": GroupKey(*key).encode(), "stage": row.stage, "source": row.source,
+                      "reason_class": row.reason_class, "count": int(row.n), "first_seen": first,
+                      "last_seen": last, "sample": samples[sample], "position": [int(row.n), *key]})
+    return found
 
 
 def _position(after: Sequence[Any]) -> tuple[int, tuple[str, str, str]]:
@@ -211,9 +221,8 @@ class Selection:
         """Open letters of the group left (0 for a selection of ids)."""
         if self.group is None:
             return 0
-        d = model.DeadLetter
         with store.sessions() as session:
-            return session.scalar(select(func.count()).where(d.status == "open", self.group.condition())) or 0
+            return counts.count(session, "open", self.group.stage, self.group.source, self.group.reason_class)
 
     def target(self, ids: Sequence[int]) -> str:
         return f"group {self.group.encode()}" if self.group is not None else id_span(ids)

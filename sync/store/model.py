@@ -386,6 +386,23 @@ class DeadLetter(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
 
+class DeadLetterCount(Base):
+    """How many dead letters each (status, stage, source, reason class) holds, kept by database triggers.
+
+    Every insert, delete, or change of those columns in ``dead_letters`` appends a +1 / -1 row
+    here (migration 0008: no row is ever updated, so concurrent writers never wait on each other);
+    ``sync.ingest.deadletter_counts`` sums them, and folds them into one row a key now and then.
+    """
+
+    __tablename__ = "dead_letter_counts"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    status: Mapped[str] = mapped_column(String(16))
+    stage: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(32))
+    reason_class: Mapped[str] = mapped_column(String(255))
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
 class EchoRecord(Base):
     """A value lifesync pushed to a system, so its echo coming back is not a change."""
 

@@ -209,3 +209,40 @@ def test_cli_refuses_what_the_service_refuses(cli, store):
     res = cli("deadletter", "dismiss", "1", "--group", "x", "--note", "x")
     assert res.exit_code == 1 and "ids of the dead letters to dismiss, or a --group" in res.output
     assert "no open dead letters" in cli("deadletter", "groups").output
+
+
+def test_the_kept_counts_follow_every_change_and_survive_folding(store, junk_config):
+    from sqlalchemy import delete, func
+
+    from sync.ingest.deadletter_counts import compact
+
+    d, c = model.DeadLetter, model.DeadLetterCount
+    key = (d.status, d.stage, d.source, d.reason_class)
+
+    def live():
+        with store.sessions() as s:
+            return {tuple(r[:4]): r[4] for r in s.execute(select(*key, func.count()).group_by(*key))}
+
+    def kept():
+        with store.sessions() as s:
+            rows = s.execute(select(c.status, c.stage, c.source, c.reason_class, func.sum(c.n))
+                             .group_by(c.status, c.stage, c.source, c.reason_class))
+            return {tuple(r[:4]): r[4] for r in rows if r[4]}
+
+    ids = seed(store, junk_config, reconcile=3, mapping=2)
+    for reason in ("TransientError: 503", "AuthError: token 7 rejected"):  # the second re-reasons the first
+        record_job_failure(store, queue="q", func="jobs.tasks.sync_crm", args=[], kwargs={}, job_id="j",
+                           reason=reason, schedule="hourly")
+    assert kept() == live() and len(live()) == 3
+    dismiss(store, OPERATOR, Selection(ids=ids["mapping"][:1]), "noise")
+    replay_selection(store, load_config(None), OPERATOR, Selection(ids=ids["reconcile"][:2]))
+    with store.transaction() as s:
+        s.execute(delete(d).where(d.id == ids["reconcile"][2]))
+    assert kept() == live() and len(live()) == 4
+    assert compact(store, threshold=0)
+    groups_now = len(live())
+    with store.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(c)) == groups_now
+    assert kept() == live()
+    assert not compact(store)  # a handful of rows: nothing to fold
+    assert [(g["stage"], g["count"]) for g in groups(store, LetterFilter())] == [("job", 1), ("mapping", 1)]
