@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, literal, select, text, union_all
+from sqlalchemy import Integer, String, and_, column, func, select, text, values
 
 from sync.store import model
 from sync.store.engine import Store
@@ -66,27 +66,30 @@ def compact(store: Store, threshold: int = COMPACT_AFTER) -> bool:
 
 def seen(session: Any, keys: Sequence[tuple[str, str, str]], statuses: Sequence[str],
          since: datetime | None) -> dict[tuple[str, str, str], tuple[Any, Any, int]]:
-    """Per group: (first seen, last seen, the newest letter's id) among letters of ``statuses`` (since ``since``)."""
+    """Per group: (first seen, last seen, the newest letter's id) among letters of ``statuses`` (since ``since``).
+
+    One statement: the page's keys as a VALUES list, each probed by correlated subqueries (planned
+    once, run a key at a time: index probes of ``ix_dead_letters_group``).
+    """
     if not keys:
         return {}
     d = model.DeadLetter
-    parts = []
-    for n, (stage, source, reason_class) in enumerate(keys):
-        columns: list[Any] = [literal(n).label("k")]
-        for i, status in enumerate(statuses):
-            where = and_(d.status == status, d.stage == stage, d.source == source, d.reason_class == reason_class,
-                         *([d.created_at >= since] if since is not None else []))
-            columns += [select(func.min(d.created_at)).where(where).scalar_subquery().label(f"first{i}"),
-                        select(func.max(d.created_at)).where(where).scalar_subquery().label(f"last{i}"),
-                        select(d.id).where(where).order_by(d.created_at.desc(), d.id.desc()).limit(1)
-                        .scalar_subquery().label(f"sample{i}")]
-        parts.append(select(*columns))
+    page = values(column("k", Integer), column("stage", String), column("source", String),
+                  column("reason_class", String), name="page").data([(n, *key) for n, key in enumerate(keys)]).cte()
+    columns: list[Any] = [page.c.k]
+    for i, status in enumerate(statuses):
+        where = and_(d.status == status, d.stage == page.c.stage, d.source == page.c.source,
+                     d.reason_class == page.c.reason_class, *([d.created_at >= since] if since is not None else []))
+        columns += [select(func.min(d.created_at)).where(where).scalar_subquery().label(f"first{i}"),
+                    select(func.max(d.created_at)).where(where).scalar_subquery().label(f"last{i}"),
+                    select(d.id).where(where).order_by(d.created_at.desc(), d.id.desc()).limit(1)
+                    .scalar_subquery().label(f"sample{i}")]
     found: dict[tuple[str, str, str], tuple[Any, Any, int]] = {}
-    for row in session.execute(union_all(*parts) if len(parts) > 1 else parts[0]):
-        values = row._mapping
-        present = [(values[f"first{i}"], values[f"last{i}"], values[f"sample{i}"]) for i in range(len(statuses))
-                   if values[f"sample{i}"] is not None]
+    for row in session.execute(select(*columns)):
+        got = row._mapping
+        present = [(got[f"first{i}"], got[f"last{i}"], got[f"sample{i}"]) for i in range(len(statuses))
+                   if got[f"sample{i}"] is not None]
         if present:
             newest = max(present, key=lambda p: (p[1], p[2]))
-            found[keys[values["k"]]] = (min(p[0] for p in present), newest[1], newest[2])
+            found[keys[got["k"]]] = (min(p[0] for p in present), newest[1], newest[2])
     return found

@@ -392,9 +392,11 @@ class DeadLetterCount(Base):
     Every insert, delete, or change of those columns in ``dead_letters`` appends a +1 / -1 row
     here (migration 0008: no row is ever updated, so concurrent writers never wait on each other);
     ``sync.ingest.deadletter_counts`` sums them, and folds them into one row a key now and then.
+    Reads go through the index, so the pages a fold empties are never scanned.
     """
 
     __tablename__ = "dead_letter_counts"
+    __table_args__ = (Index("ix_dead_letter_counts_key", "status", "stage", "source", "reason_class", "n"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     status: Mapped[str] = mapped_column(String(16))
     stage: Mapped[str] = mapped_column(String(32))

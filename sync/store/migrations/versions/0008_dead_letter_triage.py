@@ -89,6 +89,8 @@ def upgrade() -> None:
     sa.Column('n', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
+    op.create_index('ix_dead_letter_counts_key', 'dead_letter_counts', ['status', 'stage', 'source', 'reason_class', 'n'],
+                    unique=False)
     op.execute(f"INSERT INTO dead_letter_counts ({KEY}, n) SELECT {KEY}, count(*) FROM dead_letters GROUP BY {KEY}")
     for statement in _triggers(op.get_bind().dialect.name):
         op.execute(statement)
