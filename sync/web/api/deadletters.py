@@ -69,7 +69,8 @@ class GroupSchema(ma.Schema):
 class FilterArgs(PageArgs):
     """Which letters."""
 
-    status = ma.fields.String(load_default="open", validate=ma.validate.OneOf(STATUS_CHOICES))
+    status = ma.fields.String(load_default="open", validate=ma.validate.OneOf(STATUS_CHOICES),
+                              metadata={"description": "open (the default), replayed, dismissed, or any"})
     stage = ma.fields.String(validate=ma.validate.Length(1, 32))
     source = ma.fields.String(validate=ma.validate.Length(1, 32), metadata={"description": "source or destination"})
     since = ma.fields.AwareDateTime(metadata={"description": "created at or after"})

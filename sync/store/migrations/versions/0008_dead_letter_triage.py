@@ -2,7 +2,9 @@
 
 ``dead_letter_counts`` gets a +1 / -1 row from a trigger for every letter inserted, deleted, or
 moved between (status, stage, source, reason class): appended, never updated, so writers never
-wait on one another; ``sync.ingest.deadletter_counts`` sums and folds them.
+wait on one another; ``sync.ingest.deadletter_counts`` sums and folds them. On SQLite a later
+``batch_alter_table('dead_letters')`` that recreates the table drops these triggers: such a
+migration must create them again (``_triggers``).
 
 Revision ID: 0008
 Revises: 0005
