@@ -2,8 +2,9 @@
 
 ``sync.web`` knows no job system; this is where the process wires one in: stored webhook
 events reach a drain job through ``jobs.handover.Nudger``, ``/readyz`` pings the same Redis
-(or the embedded store), and the ops API queues the jobs an operator asks for and reads the
-queues' state through ``RqJobs``. ``gunicorn jobs.wsgi:app`` and ``lifesync serve`` both use it.
+(or the embedded store), the ops API queues the jobs an operator asks for and reads the
+queues' state through ``RqJobs``, and a replayed job dead letter is queued again on it.
+``gunicorn jobs.wsgi:app`` and ``lifesync serve`` both use it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from werkzeug.exceptions import ServiceUnavailable
 
 from jobs.connection import redis_connection
 from jobs.handover import Nudger
-from jobs.queues import enqueue_requested
+from jobs.queues import enqueue_requested, replay_job
 from jobs.status import overview
 from jobs.supervise import describe
 from sync.settings import Settings
@@ -61,4 +62,5 @@ def create_web_app(settings: Settings | None = None, *, store: Store | None = No
     """The web app of this process's settings (``store``: an open one to share), handing stored events to rq."""
     settings = settings or Settings.from_env()
     connection = redis_connection(settings)  # one client (and pool) per app, not per request
-    return create_app(settings, store=store, enqueue=Nudger(connection), queue=connection, jobs=RqJobs(connection))
+    return create_app(settings, store=store, enqueue=Nudger(connection), queue=connection, jobs=RqJobs(connection),
+                      enqueue_job=replay_job(connection))

@@ -286,51 +286,6 @@ def scheduler_cmd() -> None:
     run_scheduler(settings)
 
 
-@main.group()
-def deadletter() -> None:
-    """Records and jobs that could not be processed."""
-
-
-@deadletter.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
-def deadletter_list(as_json: bool) -> None:
-    """Print the open dead letters: id, stage, source/object, record id, reason, created."""
-    from sync.ingest.deadletter import format_table, list_open
-
-    with context.opened_store(context.settings()) as store:
-        rows = list_open(store)
-    if as_json:
-        context.dump(rows)
-    else:
-        click.echo(format_table(rows))
-
-
-@deadletter.command("replay")
-@click.argument("ids", nargs=-1, type=int)
-@click.option("--all", "replay_all", is_flag=True, help="Replay every open dead letter.")
-def deadletter_replay(ids: tuple[int, ...], replay_all: bool) -> None:
-    """Replay dead letters IDS (or --all): records are mapped and reconciled again, jobs re-run.
-
-    Prints what happened; exit 1 when any of them still fails or is not open.
-    """
-    if bool(ids) == replay_all:
-        raise click.ClickException("give the ids of the dead letters to replay, or --all")
-    from jobs.connection import redis_connection
-    from jobs.queues import replay_job
-    from sync.ingest.deadletter import replay
-    from sync.outbox.effects import Effects
-
-    settings = context.settings()
-    config = context.load_config(settings)
-    with context.opened_store(settings) as store:
-        result = replay(store, config, None if replay_all else list(ids),
-                        replay_job(redis_connection(settings) if settings.redis_url else None),
-                        effects=Effects.of(settings, config))
-    context.dump(result.as_dict())
-    if result.failed or result.not_open:
-        sys.exit(1)
-
-
 @main.command("demo")
 @click.option("--people", default=5000, show_default=True, help="People in the synthetic business.")
 @click.option("--seed", default=7, show_default=True, help="Random seed (same seed, same business).")
@@ -344,9 +299,9 @@ def demo_cmd(people: int, seed: int, database_url: str | None) -> None:
 
 
 def _register_more() -> None:
-    from sync.cli import access, alerts, attribution, config_revisions, connections, crm, reports
+    from sync.cli import access, alerts, attribution, config_revisions, connections, crm, deadletters, reports
 
-    for module in (crm, attribution, reports, connections, access, alerts):
+    for module in (crm, attribution, reports, connections, access, alerts, deadletters):
         module.register(main)
     config_revisions.register(config)
 

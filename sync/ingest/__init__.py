@@ -8,9 +8,12 @@
 - ``persist`` — load a batch's contacts into a workspace, write back what changed (and the
   outbox rows the change queues, in the same transaction);
 - ``deadletter`` — what could not be processed, why, and replaying it;
+- ``deadletter_groups`` — dead letters triaged: grouped by cause, listed, replayed or dismissed
+  by group or id (the ops API's and CLI's service functions, audited);
+- ``deadletter_counts`` — the trigger-kept counts per group, and first/last seen by index probes;
 - ``automation`` — stale leads to a lost stage, first-response times;
 - ``gcpolicy`` — garbage-collector settings for bulk work.
 
-May import: store, config, mappings, reconcile, outbox, crm.plan (write-back planning),
+May import: store, config, mappings, reconcile, outbox, crm.plan (write-back planning), access (audit),
 ``sync.connectors.events``; never web, cli or jobs.
 """

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 
+from sync.access import audit
+from sync.access.roles import Principal
 from sync.errors import LifesyncError
 from sync.ingest.isolation import reconcile_batch
 from sync.ingest.pipeline import map_records
@@ -33,6 +35,7 @@ from sync.outbox.effects import Effects
 from sync.reconcile.identity import clean
 from sync.store import model
 from sync.store.engine import Store
+from sync.store.reason_class import reason_values
 from sync.store.sql import chunks, one_of
 
 if TYPE_CHECKING:
@@ -70,7 +73,7 @@ def record_job_failure(store: Store, *, queue: str, func: str, args: Sequence[An
         existing = session.scalar(select(d.id).where(d.status == "open", d.stage == JOB_STAGE,
                                                      d.object == func[:64], d.record_id == record_id))
         if schedule and existing is not None:
-            session.execute(update(d).where(d.id == existing).values(reason=reason, payload=payload))
+            session.execute(update(d).where(d.id == existing).values(**reason_values(reason), payload=payload))
             return existing
         row = d(stage=JOB_STAGE, source=queue[:32], object=func[:64], record_id=record_id[:255], reason=reason,
                 payload=payload, status="open", created_at=model.utcnow())
@@ -83,22 +86,32 @@ def record_job_failure(store: Store, *, queue: str, func: str, args: Sequence[An
 class ReplayResult:
     """What a replay did, per dead letter id."""
 
-    replayed: list[int] = field(default_factory=list)
+    replayed: list[int] = field(default_factory=list)  # no longer open (records stored, jobs enqueued, …)
     failed: dict[int, str] = field(default_factory=dict)  # id → the new reason
     not_open: list[int] = field(default_factory=list)  # unknown ids, or already replayed
+    enqueued: list[int] = field(default_factory=list)  # the replayed jobs: handed to their queue again
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready counts and ids."""
         return {"replayed": self.replayed, "failed": {str(k): v for k, v in sorted(self.failed.items())},
-                "not_open": self.not_open}
+                "not_open": self.not_open, "enqueued": self.enqueued}
+
+    def add(self, other: ReplayResult) -> None:
+        """Fold in the result of another page of the same replay."""
+        self.replayed += other.replayed
+        self.failed.update(other.failed)
+        self.not_open += other.not_open
+        self.enqueued += other.enqueued
 
 
 def replay(store: Store, config: Config, ids: Sequence[int] | None = None,
            enqueue_job: Callable[[dict[str, Any]], None] | None = None, page: int = 500,
-           effects: Effects | None = None) -> ReplayResult:
+           effects: Effects | None = None, actor: Principal | None = None) -> ReplayResult:
     """Replay the open dead letters ``ids`` (None: every open one); see the module docstring.
 
     Replayed records queue their ``effects`` (write-backs, conversions) like any other batch.
+    With an ``actor`` (an ops request) each page is audit-logged in the transaction that sets
+    its letters' status: which went from open to replayed, which stay open.
     """
     effects = effects or Effects.rules_only(config)
     result = ReplayResult()
@@ -123,15 +136,29 @@ def replay(store: Store, config: Config, ids: Sequence[int] | None = None,
             outcome.update(_replay_records(session, config, [x for x in letters if x.stage in RECORD_STAGES],
                                            effects))
             now = model.utcnow()
+            done = ReplayResult()
             for letter_id, reason in sorted(outcome.items()):
                 if reason is None:
                     session.execute(update(d).where(d.id == letter_id, d.status == "open")
                                     .values(status="replayed", replayed_at=now))
-                    result.replayed.append(letter_id)
+                    done.replayed.append(letter_id)
                 else:
-                    session.execute(update(d).where(d.id == letter_id).values(reason=reason))
-                    result.failed[letter_id] = reason
+                    session.execute(update(d).where(d.id == letter_id).values(**reason_values(reason)))
+                    done.failed[letter_id] = reason
+            done.enqueued = [x.id for x in letters if x.stage == JOB_STAGE and outcome.get(x.id, "") is None]
+            if actor is not None and outcome:
+                audit.record(session, actor, "dead_letter.replay", "dead_letters", id_span(sorted(outcome)),
+                             before={"open": sorted(outcome)},
+                             after={"replayed": done.replayed, "open": sorted(done.failed)},
+                             summary=f"dead_letter.replay of {len(outcome)} letter(s) {id_span(sorted(outcome))}: "
+                                     f"{len(done.replayed)} open → replayed, {len(done.failed)} still open")
+        result.add(done)
     return result
+
+
+def id_span(ids: Sequence[int]) -> str:
+    """Ids as an audit target: ``7``, or ``3-90 (12)`` (lowest, highest, how many)."""
+    return str(ids[0]) if len(ids) == 1 else f"{min(ids)}-{max(ids)} ({len(ids)})"
 
 
 def _replay_dispatch(store: Store, letter: model.DeadLetter) -> str | None:

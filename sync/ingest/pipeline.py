@@ -32,6 +32,7 @@ from sync.reconcile.patch import IdentityRef, Patch
 from sync.settings import Settings
 from sync.store import model
 from sync.store.engine import Store, open_store
+from sync.store.reason_class import reason_class
 from sync.store.sql import chunks, one_of, upsert
 
 log = logging.getLogger(__name__)
@@ -168,9 +169,10 @@ def store_dead(session: Any, rows: list[dict[str, Any]]) -> None:
                 found[(source, obj, record_id)] = letter_id
     if found:
         session.execute(update(d.__table__).where(d.__table__.c.id == bindparam("b_id"))
-                        .values(reason=bindparam("b_reason"), payload=bindparam("b_payload")),
-                        [{"b_id": i, "b_reason": keyed[k]["reason"], "b_payload": keyed[k]["payload"]}
-                         for k, i in found.items()])
+                        .values(reason=bindparam("b_reason"), reason_class=bindparam("b_class"),
+                                payload=bindparam("b_payload")),
+                        [{"b_id": i, "b_reason": keyed[k]["reason"], "b_class": reason_class(keyed[k]["reason"]),
+                          "b_payload": keyed[k]["payload"]} for k, i in found.items()])
     fresh = [r for r in rows if r["stage"] != "reconcile" or (r["source"], r["object"], r["record_id"]) not in found]
     if fresh:
         session.execute(d.__table__.insert(), fresh)

@@ -35,6 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from sync.store.reason_class import reason_class
 from sync.utc import utc
 
 # Contact search (sync.reports.contact_search) matches prefixes of the lowercased full name and
@@ -413,13 +414,23 @@ class ConflictLog(Base):
     at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
 
 
+def _reason_class_of_row(context: Any) -> str:
+    return reason_class(context.get_current_parameters().get("reason"))
+
+
 class DeadLetter(Base):
-    """A record that could not be processed, with the reason; replayable."""
+    """A record that could not be processed, with the reason; replayable, or dismissed with a note.
+
+    ``reason_class`` groups letters of one cause (``sync.store.reason_class``): every insert
+    derives it from the reason, and a refreshed reason sets both (``reason_values``).
+    """
 
     __tablename__ = "dead_letters"
     # (status, stage, created_at): open letters by stage (/metrics) read from the index alone, and those
-    # created lately (the "dead letters growing" alert) without touching the table
-    __table_args__ = (Index("ix_dead_letters_status_stage_created", "status", "stage", "created_at"),)
+    # created lately (the "dead letters growing" alert) without touching the table;
+    # (status, stage, source, reason_class, created_at): the groups of sync.ingest.deadletter_groups
+    __table_args__ = (Index("ix_dead_letters_status_stage_created", "status", "stage", "created_at"),
+                      Index("ix_dead_letters_group", "status", "stage", "source", "reason_class", "created_at"))
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     stage: Mapped[str] = mapped_column(String(32))
     source: Mapped[str] = mapped_column(String(32))
@@ -430,6 +441,29 @@ class DeadLetter(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")  # ix_dead_letters_status_stage_created
     created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
     replayed_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    reason_class: Mapped[str] = mapped_column(String(255), default=_reason_class_of_row)
+    dismissed_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    dismissed_by: Mapped[str | None] = mapped_column(String(120))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class DeadLetterCount(Base):
+    """How many dead letters each (status, stage, source, reason class) holds, kept by database triggers.
+
+    Every insert, delete, or change of those columns in ``dead_letters`` appends a +1 / -1 row
+    here (migration 0008: no row is ever updated, so concurrent writers never wait on each other);
+    ``sync.ingest.deadletter_counts`` sums them, and folds them into one row a key now and then.
+    Reads go through the index, so the pages a fold empties are never scanned.
+    """
+
+    __tablename__ = "dead_letter_counts"
+    __table_args__ = (Index("ix_dead_letter_counts_key", "status", "stage", "source", "reason_class", "n"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    status: Mapped[str] = mapped_column(String(16))
+    stage: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(32))
+    reason_class: Mapped[str] = mapped_column(String(255))
+    n: Mapped[int] = mapped_column(BigInteger)
 
 
 class EchoRecord(Base):

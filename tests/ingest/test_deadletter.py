@@ -5,28 +5,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
+from conftest import REDIS_TEST_URL
 from redis import Redis
 from sqlalchemy import select
 from support.payloads import whatsapp_value
 
 from jobs.queues import MAINTENANCE, queue
-from sync.cli.main import main
 from sync.config import BUNDLED_CONFIG_DIR, load_config
 from sync.ingest.deadletter import list_open, record_job_failure, replay
 from sync.ingest.pipeline import ingest
 from sync.store import model
-
-REDIS_TEST_URL = "redis://127.0.0.1:6379/15"
-
-
-@pytest.fixture
-def cli(store, database_url, monkeypatch):
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.delenv("LIFESYNC_CONFIG_DIR", raising=False)
-    monkeypatch.delenv("REDIS_URL", raising=False)
-    runner = CliRunner()
-    return lambda *args: runner.invoke(main, list(args), catch_exceptions=False)
 
 
 @pytest.fixture
@@ -102,7 +90,7 @@ def test_cli_replay(cli, store, junk_config):
     assert res.exit_code == 1 and list(json.loads(res.output)["failed"]) == [str(broken)]
     assert cli("deadletter", "list").output.startswith("id")
     res = cli("deadletter", "replay")
-    assert res.exit_code == 1 and "give the ids of the dead letters to replay, or --all" in res.output
+    assert res.exit_code == 1 and "give the ids of the dead letters to replay, a --group, or --all" in res.output
 
 
 def test_job_dead_letters_run_again_without_redis(cli, store):

@@ -84,3 +84,27 @@ def test_processes_opening_a_fresh_database_together_all_migrate_it(fresh_databa
             assert compare_metadata(_context(conn), Base.metadata) == []
     finally:
         store.dispose()
+
+
+def test_dead_letters_written_before_their_class_existed_are_classified(fresh_database_url):
+    """0008 backfills the reason class of every existing letter with the function new letters use."""
+    from sync.store.engine import make_engine
+    from sync.store.reason_class import reason_class
+
+    engine = make_engine(fresh_database_url)
+    try:
+        upgrade(engine, "0005")
+        reasons = [f"hubspot contacts record {n}: no usable identity" for n in range(3)] + ["HTTP 400: 'x@y.z'"]
+        with engine.begin() as conn:
+            for n, reason in enumerate(reasons):
+                conn.execute(text("INSERT INTO dead_letters (stage, source, object, record_id, reason, payload, "
+                                  "status, created_at) VALUES ('reconcile', 'hubspot', 'contacts', :r, :reason, '{}', "
+                                  "'open', CURRENT_TIMESTAMP)"), {"r": str(n), "reason": reason})
+        upgrade(engine)
+        with engine.connect() as conn:
+            classes = conn.execute(text("SELECT reason_class FROM dead_letters ORDER BY id")).scalars().all()
+            assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+    finally:
+        engine.dispose()
+    assert classes == [reason_class(r) for r in reasons]
+    assert classes == ["hubspot contacts record …: no usable identity"] * 3 + ["HTTP 400: '…'"]

@@ -29,6 +29,7 @@ RESOURCES = (
     "sync.web.api.reports",
     "sync.web.api.jobs",
     "sync.web.api.contacts",
+    "sync.web.api.deadletters",
 )
 API_VERSION = "1"
 

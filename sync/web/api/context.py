@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from flask import abort, current_app, g
 
@@ -39,6 +40,11 @@ def jobs() -> Jobs:
         abort(503, description="this web process has no job queue wired in (start it with `lifesync serve` "
                                "or `gunicorn jobs.wsgi:app`)")
     return found
+
+
+def enqueue_job() -> Callable[[dict[str, Any]], None] | None:
+    """How a dead-lettered job is queued again (wired by ``jobs.web``; None: it cannot be here)."""
+    return current_app.extensions["lifesync"].get("enqueue_job")
 
 
 def principal() -> Principal:

@@ -1,7 +1,7 @@
 """contact search: generated name keys and prefix indexes (PostgreSQL), identities by source, outbox by contact
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-07
 
 ``contacts.name_key`` / ``last_name_key`` are generated (stored) columns: on PostgreSQL adding
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sync.store.model import NAME_KEYS_SQL, POSTGRESQL_ONLY_INDEXES
 
 revision = '0009'
-down_revision = '0007'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
