@@ -18,6 +18,7 @@ from sync.config.revisions import Revisions
 from sync.errors import ConfigError, Invalid
 from sync.web.api.auth import requires
 from sync.web.api.context import principal, settings, store
+from sync.web.api.schemas import row_id
 
 blp = Blueprint("config", __name__, description="Configuration documents and their revisions")
 
@@ -100,8 +101,8 @@ class EditResultSchema(ma.Schema):
 class DiffArgs(ma.Schema):
     """Two revisions of one document."""
 
-    to = ma.fields.Integer(required=True, data_key="to", validate=ma.validate.Range(1, 2**63 - 1))
-    from_ = ma.fields.Integer(load_default=None, data_key="from", validate=ma.validate.Range(1, 2**63 - 1),
+    to = row_id(required=True, data_key="to")
+    from_ = row_id(load_default=None, data_key="from",
                               metadata={"description": "omitted: the baseline file"})
 
 

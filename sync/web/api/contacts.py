@@ -207,7 +207,7 @@ class Contacts(MethodView):
         return {"items": found[:limit], "next": encode_cursor(found[limit - 1]["id"]) if more else None}
 
 
-@blp.route("/contacts/<int:contact_id>")
+@blp.route("/contacts/<id:contact_id>")
 class Contact(MethodView):
     """One contact."""
 

@@ -20,7 +20,7 @@ from sync.ingest.deadletter_groups import GroupKey, LetterFilter, Selection
 from sync.outbox.effects import Effects
 from sync.web.api.auth import requires
 from sync.web.api.context import config, enqueue_job, principal, settings, store
-from sync.web.api.schemas import PageArgs, decode_cursor, encode_cursor, page_schema
+from sync.web.api.schemas import PageArgs, decode_cursor, encode_cursor, page_schema, row_id
 
 blp = Blueprint("dead-letters", __name__, description="What could not be processed, grouped by cause")
 
@@ -80,12 +80,12 @@ class LetterArgs(FilterArgs):
     """Which letters, by group or ids too."""
 
     group = ma.fields.String(validate=ma.validate.Length(1, 2000))
-    ids = DelimitedList(ma.fields.Integer(), validate=ma.validate.Length(1, service.MAX_IDS),
+    ids = DelimitedList(row_id(), validate=ma.validate.Length(1, service.MAX_IDS),
                         metadata={"description": "comma-separated ids"})
 
 
 class _Selection(ma.Schema):
-    ids = ma.fields.List(ma.fields.Integer(), validate=ma.validate.Length(1, service.MAX_IDS))
+    ids = ma.fields.List(row_id(), validate=ma.validate.Length(1, service.MAX_IDS))
     group = ma.fields.String(validate=ma.validate.Length(1, 2000))
     limit = ma.fields.Integer(load_default=1000, validate=ma.validate.Range(1, MAX_GROUP_LIMIT),
                               metadata={"description": "of a group's open letters, at most this many this call"})
@@ -173,7 +173,7 @@ class Letters(MethodView):
         return {"items": found[:limit], "next": encode_cursor(found[limit - 1]["id"]) if more else None}
 
 
-@blp.route("/dead-letters/<int:letter_id>")
+@blp.route("/dead-letters/<id:letter_id>")
 class Letter(MethodView):
     """One dead letter."""
 

@@ -21,6 +21,7 @@ from sync.outbox.effects import Effects
 from sync.web.api.auth import requires
 from sync.web.api.config import refused, revisions
 from sync.web.api.context import config, settings, store
+from sync.web.api.schemas import row_id
 
 blp = Blueprint("preview", __name__, description="Previews and validation of unsaved configuration")
 
@@ -34,8 +35,7 @@ class PreviewSchema(ma.Schema):
     text = ma.fields.String(validate=ma.validate.Length(max=1_000_000),
                             metadata={"description": "unsaved text of `document` (omitted: its active text)"})
     record = ma.fields.Dict(metadata={"description": "a record as the source sends it"})
-    contact_id = ma.fields.Integer(validate=ma.validate.Range(1, 2**63 - 1),
-                                   metadata={"description": "instead of record: this contact's last delivered record"})
+    contact_id = row_id(metadata={"description": "instead of record: this contact's last delivered record"})
 
 
 class PreviewResultSchema(ma.Schema):

@@ -16,6 +16,12 @@ import marshmallow as ma
 from sync.errors import Invalid
 
 MAX_LIMIT = 200
+MAX_ROW_ID = 2**63 - 1
+
+
+def row_id(**kwargs) -> ma.fields.Integer:
+    """A row id in a query or body: 1 to 2⁶³-1 (a larger number is a 422, never a database overflow)."""
+    return ma.fields.Integer(validate=ma.validate.Range(1, MAX_ROW_ID), **kwargs)
 
 
 class ErrorSchema(ma.Schema):

