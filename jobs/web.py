@@ -57,10 +57,13 @@ class RqJobs:
         with _reachable():
             return overview(self.connection, limit)
 
+    def replay(self, payload: dict[str, Any]) -> None:
+        """Queue a dead-lettered job again (``jobs.queues.replay_job``)."""
+        replay_job(self.connection)(payload)
+
 
 def create_web_app(settings: Settings | None = None, *, store: Store | None = None) -> Flask:
     """The web app of this process's settings (``store``: an open one to share), handing stored events to rq."""
     settings = settings or Settings.from_env()
     connection = redis_connection(settings)  # one client (and pool) per app, not per request
-    return create_app(settings, store=store, enqueue=Nudger(connection), queue=connection, jobs=RqJobs(connection),
-                      enqueue_job=replay_job(connection))
+    return create_app(settings, store=store, enqueue=Nudger(connection), queue=connection, jobs=RqJobs(connection))

@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from sync.config import Config
 
 Enqueue = Callable[[Sequence[int]], Any]
-EnqueueJob = Callable[[dict[str, Any]], None]
 
 
 class Pingable(Protocol):
@@ -36,6 +35,9 @@ class Jobs(Protocol):
 
     def overview(self, limit: int) -> dict[str, Any]:
         """Queue depths and the running, failed and scheduled jobs (``limit`` of each)."""
+
+    def replay(self, payload: dict[str, Any]) -> None:
+        """Queue a dead-lettered job again (its payload: function, arguments, queue)."""
 
 
 def database_unavailable(exc: BaseException) -> Any:
@@ -57,19 +59,17 @@ def error_response(status: int, message: str | None, errors: Any = None) -> Any:
 
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None, config: Config | None = None,
-               enqueue: Enqueue, queue: Pingable | None = None, jobs: Jobs | None = None,
-               enqueue_job: EnqueueJob | None = None) -> Flask:
+               enqueue: Enqueue, queue: Pingable | None = None, jobs: Jobs | None = None) -> Flask:
     """Build the web app. ``store`` defaults to what settings name, ``config`` to the active configuration.
 
     Without ``config`` the app follows configuration revisions (``sync.config.active``): request
     handlers take the configuration from ``current_config()``, never from a copy kept at start.
 
     ``enqueue`` hands the ids of stored webhook events to whatever processes them,
-    ``queue`` is that queue's connection for ``/readyz`` (None: not checked), ``jobs``
-    queues what the ops API asks for and reads the queues (None: those routes answer 503), and
-    ``enqueue_job`` queues a dead-lettered job again (its payload: function, arguments, queue;
-    None: job letters cannot be replayed here). The web package knows no job system: the
-    process that assembles the app wires them (``jobs.web``).
+    ``queue`` is that queue's connection for ``/readyz`` (None: not checked), and ``jobs``
+    queues what the ops API asks for (syncs, replays of job dead letters) and reads the queues
+    (None: those routes answer 503, and job letters cannot be replayed). The web package knows
+    no job system: the process that assembles the app wires them (``jobs.web``).
     """
     settings = settings or Settings.from_env()
     app = Flask("lifesync")
@@ -84,7 +84,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
     if issues := connection_issues(settings, configs.get()):  # malformed settings: refuse to start, never a 500
         raise ConfigError(issues)
     app.extensions["lifesync"] = {"settings": settings, "store": store, "configs": configs,
-                                  "enqueue": enqueue, "queue": queue, "jobs": jobs, "enqueue_job": enqueue_job}
+                                  "enqueue": enqueue, "queue": queue, "jobs": jobs}
 
     from sync.web.health import bp as health
     from sync.web.webhooks import bp as webhooks

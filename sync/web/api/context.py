@@ -43,8 +43,9 @@ def jobs() -> Jobs:
 
 
 def enqueue_job() -> Callable[[dict[str, Any]], None] | None:
-    """How a dead-lettered job is queued again (wired by ``jobs.web``; None: it cannot be here)."""
-    return current_app.extensions["lifesync"].get("enqueue_job")
+    """How a dead-lettered job is queued again (the wired job system's; None: it cannot be here)."""
+    found = current_app.extensions["lifesync"].get("jobs")
+    return found.replay if found is not None else None
 
 
 def principal() -> Principal:

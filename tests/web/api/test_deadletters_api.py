@@ -25,11 +25,24 @@ def queued():
     return []
 
 
+class RecordingJobs:
+    """A job system that records the job dead letters it is asked to queue again."""
+
+    def __init__(self, queued: list):
+        self.replay = queued.append
+
+    def enqueue(self, task, kwargs, job_id):
+        raise AssertionError("no sync is queued here")
+
+    def overview(self, limit):
+        return {}
+
+
 @pytest.fixture
 def dl_app(store, api_settings, queued, request):
     """The app with the real configuration (the junk mistake fixed) and a job queue that records."""
     app = create_app(api_settings, store=store, config=load_config(None), enqueue=lambda ids: None,
-                     queue=redis_connection(api_settings), enqueue_job=queued.append)
+                     queue=redis_connection(api_settings), jobs=RecordingJobs(queued))
     app.extensions["lifesync"]["auth_attempts"].clear()
     return app
 
