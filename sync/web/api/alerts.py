@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 from sync.alerts.incidents import list_incidents
 from sync.web.api.auth import requires
 from sync.web.api.context import store
-from sync.web.api.schemas import MAX_LIMIT
+from sync.web.api.schemas import MAX_LIMIT, list_schema
 
 blp = Blueprint("alerts", __name__, description="Incidents of the alert rules (config/alerts.yaml)")
 
@@ -35,8 +35,7 @@ class IncidentArgs(ma.Schema):
     limit = ma.fields.Integer(load_default=100, validate=ma.validate.Range(1, MAX_LIMIT))
 
 
-IncidentList = ma.Schema.from_dict({"items": ma.fields.List(ma.fields.Nested(IncidentSchema), required=True)},
-                                   name="IncidentList")
+IncidentList = list_schema(IncidentSchema, "IncidentList")
 
 
 @blp.route("/alerts")

@@ -8,6 +8,7 @@ latest is a 409. Edits are audit-logged with the token's name in the transaction
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import marshmallow as ma
@@ -18,7 +19,7 @@ from sync.config.revisions import Revisions
 from sync.errors import ConfigError, Invalid
 from sync.web.api.auth import requires
 from sync.web.api.context import principal, settings, store
-from sync.web.api.schemas import row_id
+from sync.web.api.schemas import list_schema, row_id
 
 blp = Blueprint("config", __name__, description="Configuration documents and their revisions")
 
@@ -107,10 +108,16 @@ class DiffArgs(ma.Schema):
 
 
 DiffSchema = ma.Schema.from_dict({"diff": ma.fields.String(required=True)}, name="Diff")
-DocumentList = ma.Schema.from_dict({"items": ma.fields.List(ma.fields.Nested(DocumentSummarySchema), required=True)},
-                                   name="DocumentList")
-RevisionList = ma.Schema.from_dict({"items": ma.fields.List(ma.fields.Nested(RevisionSchema), required=True)},
-                                   name="RevisionList")
+DocumentList = list_schema(DocumentSummarySchema, "DocumentList")
+RevisionList = list_schema(RevisionSchema, "RevisionList")
+
+
+def _saved(edit: Callable[[], Any]) -> dict:
+    """``{"revision": what the edit stored}``, or the 422 of an edit that would not load."""
+    try:
+        return {"revision": edit()}
+    except ConfigError as exc:
+        raise refused(exc) from None
 
 
 def _document(found: Any) -> dict:
@@ -147,11 +154,8 @@ class Document(MethodView):
     @blp.alt_response(409, response="CONFLICT")
     def put(self, edit: dict, name: str) -> Any:
         """Store a new text as a revision, after validating the whole configuration with it."""
-        try:
-            stored = revisions().propose(name, edit["text"], principal(), edit["comment"], edit["base_revision"])
-        except ConfigError as exc:
-            raise refused(exc) from None
-        return {"revision": stored}
+        return _saved(lambda: revisions().propose(name, edit["text"], principal(), edit["comment"],
+                                                  edit["base_revision"]))
 
 
 @blp.route("/config/documents/<path:name>/revisions")
@@ -177,12 +181,8 @@ class Rollback(MethodView):
     @blp.alt_response(409, response="CONFLICT")
     def post(self, body: dict, name: str) -> Any:
         """A new revision equal to the chosen one, validated like any edit."""
-        try:
-            stored = revisions().rollback(name, body["revision"], principal(), body["comment"],
-                                          body["base_revision"])
-        except ConfigError as exc:
-            raise refused(exc) from None
-        return {"revision": stored}
+        return _saved(lambda: revisions().rollback(name, body["revision"], principal(), body["comment"],
+                                                   body["base_revision"]))
 
 
 @blp.route("/config/revisions/<id:revision_id>")

@@ -17,6 +17,7 @@ from flask_smorest import Blueprint
 from sync.connectors import health, operations
 from sync.web.api.auth import requires
 from sync.web.api.context import config, jobs, principal, settings, store
+from sync.web.api.schemas import list_schema
 
 blp = Blueprint("connections", __name__, description="Connections (CRMs, webhook channels, respond.io, ad "
                                                      "destinations) and their health")
@@ -77,8 +78,7 @@ class ConnectionHealthSchema(ma.Schema):
     last_webhook_at = ma.fields.AwareDateTime(allow_none=True, required=True)
 
 
-ConnectionList = ma.Schema.from_dict({"items": ma.fields.List(ma.fields.Nested(ConnectionHealthSchema),
-                                                              required=True)}, name="ConnectionList")
+ConnectionList = list_schema(ConnectionHealthSchema, "ConnectionList")
 
 
 class SyncQueuedSchema(ma.Schema):

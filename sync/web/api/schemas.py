@@ -48,6 +48,11 @@ def page_schema(item: type[ma.Schema], name: str) -> type[ma.Schema]:
                                name=name)
 
 
+def list_schema(item: type[ma.Schema], name: str) -> type[ma.Schema]:
+    """A schema of a whole (bounded) list of ``item``s: ``{"items": [...]}``."""
+    return ma.Schema.from_dict({"items": ma.fields.List(ma.fields.Nested(item), required=True)}, name=name)
+
+
 def encode_cursor(position: Any) -> str:
     """An opaque cursor for a position (JSON-able: e.g. the last row's sort key)."""
     return base64.urlsafe_b64encode(json.dumps(position, separators=(",", ":")).encode()).decode().rstrip("=")

@@ -12,6 +12,7 @@ from sync.access import tokens
 from sync.access.roles import ROLES
 from sync.web.api.auth import requires
 from sync.web.api.context import principal, store
+from sync.web.api.schemas import list_schema
 
 blp = Blueprint("tokens", __name__, description="API tokens and their roles")
 
@@ -46,8 +47,7 @@ class CreatedTokenSchema(TokenSchema):
     token = ma.fields.String(required=True, metadata={"description": "the token; it is not shown again"})
 
 
-TokenList = ma.Schema.from_dict({"items": ma.fields.List(ma.fields.Nested(TokenSchema), required=True)},
-                                name="TokenList")
+TokenList = list_schema(TokenSchema, "TokenList")
 
 
 @blp.route("/tokens")
