@@ -6,10 +6,10 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from sync.alerts.incidents import list_incidents
 from sync.web.api.auth import requires
+from sync.web.api.blueprint import Blueprint
 from sync.web.api.context import store
 from sync.web.api.schemas import MAX_LIMIT, list_schema
 

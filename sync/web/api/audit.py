@@ -6,11 +6,11 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from sync.access.audit import AuditFilter, entries
 from sync.errors import Invalid
 from sync.web.api.auth import requires
+from sync.web.api.blueprint import Blueprint
 from sync.web.api.context import store
 from sync.web.api.schemas import PageArgs, decode_cursor, encode_cursor, page_schema
 

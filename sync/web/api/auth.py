@@ -21,12 +21,12 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Flask, abort, current_app, g, request
-from flask_smorest import Blueprint
 from werkzeug.datastructures import WWWAuthenticate
 
 from sync.access.attempts import FailedAttempts
 from sync.access.roles import ROLES
 from sync.access.tokens import authenticate
+from sync.web.api.blueprint import Blueprint
 
 PUBLIC = frozenset({"/api/openapi.json", "/api/docs"})
 GUARDED_OUTSIDE = frozenset({"/metrics"})  # ops routes outside /api that take API tokens too

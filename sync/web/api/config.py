@@ -13,11 +13,11 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from sync.config.revisions import Revisions
 from sync.errors import ConfigError, Invalid
 from sync.web.api.auth import requires
+from sync.web.api.blueprint import Blueprint
 from sync.web.api.context import principal, settings, store
 from sync.web.api.schemas import list_schema, row_id
 

@@ -12,10 +12,10 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from sync.connectors import health, operations
 from sync.web.api.auth import requires
+from sync.web.api.blueprint import Blueprint
 from sync.web.api.context import config, jobs, principal, settings, store
 from sync.web.api.schemas import list_schema
 

@@ -6,12 +6,12 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from sync.config.types import PHASES
 from sync.reports.contact_detail import contact_detail
 from sync.reports.contact_search import MAX_TEXT, ContactFilter, search
 from sync.web.api.auth import requires
+from sync.web.api.blueprint import Blueprint
 from sync.web.api.context import config, store
 from sync.web.api.schemas import PageArgs, decode_cursor, encode_cursor, page_schema
 

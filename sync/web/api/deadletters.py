@@ -11,7 +11,6 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from webargs.fields import DelimitedList
 
 from sync.errors import Invalid
@@ -19,6 +18,7 @@ from sync.ingest import deadletter_groups as service
 from sync.ingest.deadletter_groups import GroupKey, LetterFilter, Selection
 from sync.outbox.effects import Effects
 from sync.web.api.auth import requires
+from sync.web.api.blueprint import Blueprint
 from sync.web.api.context import config, enqueue_job, principal, settings, store
 from sync.web.api.schemas import PageArgs, decode_cursor, encode_cursor, page_schema, row_id
 

@@ -11,11 +11,11 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from sync.config.schedule import load_schedule, next_run_at
 from sync.store.model import utcnow
 from sync.web.api.auth import requires
+from sync.web.api.blueprint import Blueprint
 from sync.web.api.context import jobs, settings
 from sync.web.api.schemas import MAX_LIMIT
 

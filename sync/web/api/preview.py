@@ -12,13 +12,13 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from sync.errors import ConfigError, Invalid
 from sync.ingest.preview import preview_effect
 from sync.ingest.samples import last_record
 from sync.outbox.effects import Effects
 from sync.web.api.auth import requires
+from sync.web.api.blueprint import Blueprint
 from sync.web.api.config import refused, revisions
 from sync.web.api.context import config, settings, store
 from sync.web.api.schemas import row_id

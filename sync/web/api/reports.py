@@ -14,7 +14,6 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from sync.reports import REPORTS
 from sync.reports.attribution import AttributionReport
@@ -24,6 +23,7 @@ from sync.reports.lost import LostReport
 from sync.reports.response import ResponseReport
 from sync.reports.window import check_window, parse_moment
 from sync.web.api.auth import requires
+from sync.web.api.blueprint import Blueprint
 from sync.web.api.context import config, store
 from sync.web.api.schemas import dataclass_schema
 

@@ -6,11 +6,11 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from sync.access import tokens
 from sync.access.roles import ROLES
 from sync.web.api.auth import requires
+from sync.web.api.blueprint import Blueprint
 from sync.web.api.context import principal, store
 from sync.web.api.schemas import list_schema
 
