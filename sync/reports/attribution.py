@@ -27,9 +27,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, exists, func, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from sync.reports.window import ReportData, reading, within
@@ -102,8 +102,7 @@ def attribution(session_or_store: Session | Store, config: Config | LifecycleCon
                 start: datetime | None = None, end: datetime | None = None) -> AttributionReport:
     """Compute the attribution report; ``config`` is accepted for a uniform signature."""
     with reading(session_or_store) as session:
-        first, unattributed, unattributed_value = _credit(session, "first_touch", start, end)
-        last, _, _ = _credit(session, "last_touch", start, end)
+        (first, last), unattributed, unattributed_value = _credit(session, start, end)
     total = sum(r.conversions for r in first.channel) + unattributed
     value: dict[str, float] = defaultdict(float)
     for row in (*first.channel, AttributionRow(None, unattributed, unattributed_value)):
@@ -114,40 +113,67 @@ def attribution(session_or_store: Session | Store, config: Config | LifecycleCon
                              first_touch=first, last_touch=last)
 
 
-def _credit(session: Session, model_name: str, start: datetime | None,
-            end: datetime | None) -> tuple[ModelBreakdown, int, dict[str, float]]:
-    """One model's breakdown, plus the unattributed count and value (same under every model)."""
+MODELS = {"first_touch": "asc", "last_touch": "desc"}  # the touch credited: the earliest, the latest
+
+
+def _credit(session: Session, start: datetime | None,
+            end: datetime | None) -> tuple[tuple[ModelBreakdown, ...], int, dict[str, float]]:
+    """Both models' breakdowns, plus the unattributed count and value (the same under every model).
+
+    One statement: the (conversion, touchpoint) pairs that exist are ranked per model; the
+    conversions without any touch before them (most, where ads are not tracked) are an
+    anti-join, read once for both models; each part is counted per (model, touch, currency)
+    before the few groups meet the touchpoints and ad names.
+    """
     cv, tp, an = model.ConversionEvent, model.Touchpoint, model.AdName
-    order = (tp.occurred_at.asc(), tp.id.asc()) if model_name == "first_touch" else (tp.occurred_at.desc(),
-                                                                                       tp.id.desc())
     restated = cv.adjusted_value.is_not(None)
     value = case((restated, cv.adjusted_value), else_=cv.value).label("value")
     currency = func.coalesce(case((restated, cv.adjusted_currency), else_=None), cv.currency, NO_CURRENCY)
-    ranked = (select(value, currency.label("currency"),
+    counted = (within(cv.occurred_at, start, end), cv.retracted_at.is_(None))
+    touched = and_(tp.contact_id == cv.contact_id, tp.occurred_at <= cv.occurred_at)
+    ranks = {name: func.row_number().over(partition_by=cv.id, order_by=(
+        (tp.occurred_at.asc(), tp.id.asc()) if way == "asc" else (tp.occurred_at.desc(), tp.id.desc()))).label(name)
+        for name, way in MODELS.items()}
+    pairs = (select(value, currency.label("currency"), tp.id.label("touch"), *ranks.values())
+             .select_from(cv).join(tp, touched).where(*counted).subquery())
+    p = pairs.c
+    per_touch = union_all(
+        *(select(literal(name).label("model"), p.touch, p.currency, func.count().label("n"),
+                 func.sum(p.value).label("value")).where(p[name] == 1).group_by(p.touch, p.currency)
+          for name in MODELS),
+        select(null(), null(), currency, func.count(), func.sum(value))
+        .where(*counted, ~exists().where(touched)).group_by(currency),
+    ).subquery()
+    ranked = (select(per_touch.c.model, per_touch.c.value, per_touch.c.n, per_touch.c.currency,
                      tp.id.label("touch"), tp.campaign_id, tp.adset_id, tp.ad_id, tp.channel, tp.network,
                      an.campaign_id.label("named_campaign"), an.campaign_name, an.adset_id.label("named_adset"),
-                     an.adset_name, an.ad_name,
-                     func.row_number().over(partition_by=cv.id, order_by=order).label("n"))
-              .select_from(cv)
-              .outerjoin(tp, and_(tp.contact_id == cv.contact_id, tp.occurred_at <= cv.occurred_at))
-              .outerjoin(an, and_(an.network == tp.network, an.ad_id == tp.ad_id))
-              .where(within(cv.occurred_at, start, end), cv.retracted_at.is_(None)).subquery())
+                     an.adset_name, an.ad_name)
+              .select_from(per_touch)
+              .outerjoin(tp, tp.id == per_touch.c.touch)
+              .outerjoin(an, and_(an.network == tp.network, an.ad_id == tp.ad_id)).subquery())
     r = ranked.c
-    keys = (r.touch.is_(None), r.campaign_id, r.named_campaign, r.campaign_name, r.adset_id, r.named_adset,
+    keys = (r.model, r.campaign_id, r.named_campaign, r.campaign_name, r.adset_id, r.named_adset,
             r.adset_name, r.ad_id, r.ad_name, r.channel, r.network, r.currency)
-    groups = session.execute(select(*keys, func.count(), func.sum(r.value)).where(r.n == 1).group_by(*keys)).all()
+    groups = session.execute(select(*keys, func.sum(r.n), func.sum(r.value)).group_by(*keys)).all()
+    none_count, none_value = 0, defaultdict(float)
+    for row in groups:
+        if row[0] is None:  # no touch: unattributed
+            none_count += int(row[-2])
+            if row[-1] is not None:
+                none_value[row[-3]] += float(row[-1])
+    breakdowns = tuple(_breakdown(name, [row[1:] for row in groups if row[0] == name]) for name in MODELS)
+    return breakdowns, none_count, dict(sorted(none_value.items()))
+
+
+def _breakdown(model_name: str, groups: list[Any]) -> ModelBreakdown:
+    """One model's credit by each dimension, from its (touch details, currency, count, value) groups."""
     counts: dict[str, dict[tuple[str | None, bool], int]] = {d: defaultdict(int) for d in DIMENSIONS}
     names: dict[str, dict[tuple[str | None, bool], str]] = {d: {} for d in DIMENSIONS}
     values: dict[str, dict[tuple[str | None, bool], dict[str, float]]] = {
         d: defaultdict(lambda: defaultdict(float)) for d in DIMENSIONS}
-    none_count, none_value = 0, defaultdict(float)
-    for (unattributed, campaign, named_campaign, campaign_name, adset, named_adset, adset_name, ad, ad_name,
+    for (campaign, named_campaign, campaign_name, adset, named_adset, adset_name, ad, ad_name,
          channel, network, currency, n, amount) in groups:
-        if unattributed:
-            none_count += n
-            if amount is not None:
-                none_value[currency] += float(amount)
-            continue
+        n = int(n)
         from_ad = network is not None or ad is not None  # a touch an ad network made
         cells = {"campaign": _named(campaign, named_campaign, campaign_name),
                  "adset": _named(adset, named_adset, adset_name),
@@ -166,8 +192,7 @@ def _credit(session: Session, model_name: str, start: datetime | None,
                 for (key, unresolved), n in counts[dimension].items()]
         return tuple(sorted(made, key=lambda row: (-row.conversions, row.key is None, row.unresolved, row.key or "")))
 
-    breakdown = ModelBreakdown(model_name, *(rows(d) for d in DIMENSIONS))
-    return breakdown, none_count, dict(sorted(none_value.items()))
+    return ModelBreakdown(model_name, *(rows(d) for d in DIMENSIONS))
 
 
 def _named(own: str | None, named: str | None, name: str | None) -> tuple[str | None, str | None]:

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import String, case, cast, exists, func, literal, select, true
+from sqlalchemy import String, and_, case, cast, func, literal, null, select, true, union_all
 from sqlalchemy.dialects.postgresql import JSON as PG_JSON
 from sqlalchemy.orm import Session
 
@@ -93,27 +93,9 @@ def delivery(session_or_store: Session | Store, config: Config | LifecycleConfig
              start: datetime | None = None, end: datetime | None = None) -> DeliveryReport:
     """Compute the delivery-health report; ``config`` is accepted for a uniform signature."""
     o, d = model.Outbox, model.Delivery
-    conversions = (o.kind == CONVERSION_KIND, within(o.created_at, start, end))
-    status: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    click_ids: dict[str, dict[str, int]] = defaultdict(dict)
     with reading(session_or_store) as session:
-        for dest, st, n in session.execute(select(d.destination, d.status, func.count()).join(o, o.id == d.outbox_id)
-                                           .where(*conversions).group_by(d.destination, d.status)):
-            status[dest][st] += n
-        undelivered = ~exists().where(d.outbox_id == o.id)
-        for dest, st, n in session.execute(select(o.destination, o.status, func.count())
-                                           .where(*conversions, undelivered).group_by(o.destination, o.status)):
-            status[dest][st] += n
-        click = d.response["click_id"].as_string()
-        for dest, name, n in session.execute(select(d.destination, click, func.count()).join(o, o.id == d.outbox_id)
-                                             .where(*conversions, d.status == "sent", click.is_not(None), click != "")
-                                             .group_by(d.destination, click)):
-            click_ids[dest][name] = n
-        refused_as_held = d.response["duplicate"].as_boolean()
-        before = dict(session.execute(select(d.destination, func.count()).join(o, o.id == d.outbox_id)
-                                      .where(*conversions, d.status == "sent", refused_as_held.is_(True))
-                                      .group_by(d.destination)).all())
-        keys = _key_counts(session, conversions)
+        status, click_ids, before, keys = _conversion_counts(session, (o.kind == CONVERSION_KIND,
+                                                                       within(o.created_at, start, end)))
         adjustments: dict[str, dict[str, int]] = defaultdict(dict)
         for dest, st, n in session.execute(
                 select(o.destination, func.coalesce(d.status, o.status), func.count())
@@ -139,26 +121,63 @@ def delivery(session_or_store: Session | Store, config: Config | LifecycleConfig
     return DeliveryReport(start=start, end=end, destinations=tuple(rows))
 
 
-def _key_counts(session: Session, conversions: tuple[Any, ...]) -> dict[str, dict[str, int]]:
-    """Per destination, how many sent deliveries list each hashed key in ``response.keys``.
+Counts = dict[str, dict[str, int]]
 
-    The list is unnested in SQL with each database's JSON table function; a ``keys`` that is
-    not a list is ignored rather than failing the report.
+
+def _conversion_counts(session: Session, conversions: tuple[Any, ...]) -> tuple[Counts, Counts, dict[str, int],
+                                                                                  Counts]:
+    """Per destination: conversions by status, sent ones by click id, refused as held, and by hashed key.
+
+    One pass over the conversions' outbox items and their deliveries (the costly part at a
+    million conversions), counted into a few groups: each delivery by its destination and status
+    (an item no destination answered yet by its own), sent ones also by click id, the duplicate
+    refusal and their ``response.keys`` list (as JSON text). The second part of the statement
+    unnests those few lists with each database's JSON table function and counts each hashed key;
+    a ``keys`` that is not a list is ignored rather than failing the report.
     """
     o, d = model.Outbox, model.Delivery
-    if session.get_bind().dialect.name == "sqlite":
-        element = func.json_each(d.response, "$.keys").table_valued("value").alias("k")
-        is_list = func.json_type(d.response, "$.keys") == "array"
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    sent = d.status == "sent"
+    click = d.response["click_id"].as_string()
+    clicked = case((and_(sent, click != ""), click))
+    listed = case((sent, d.response["keys"] if sqlite else cast(d.response["keys"], String)))
+    held = func.count(case((and_(sent, d.response["duplicate"].as_boolean().is_(True)), 1)))
+    # grouped by plain columns where it can (PostgreSQL then expects few groups and aggregates in
+    # each parallel worker, instead of sorting every row by computed keys)
+    groups = (select(o.destination.label("o_dest"), o.status.label("o_st"), d.destination.label("d_dest"),
+                     d.status.label("d_st"), clicked.label("click"), listed.label("key_list"),
+                     func.count().label("n"), held.label("held"))
+              .select_from(o).outerjoin(d, d.outbox_id == o.id).where(*conversions)
+              .group_by(o.destination, o.status, d.destination, d.status, clicked, listed).cte("conversion_groups"))
+    g = groups.c
+    if sqlite:
+        element = func.json_each(g.key_list).table_valued("value").alias("k")
+        is_list = func.json_type(g.key_list) == "array"
     else:
-        raw = d.response["keys"]
-        listed = case((func.json_typeof(raw) == "array", raw), else_=cast(literal("[]"), PG_JSON))
-        element = func.json_array_elements_text(listed).table_valued("value").alias("k")
+        as_json = cast(g.key_list, PG_JSON)
+        array = case((func.json_typeof(as_json) == "array", as_json), else_=cast(literal("[]"), PG_JSON))
+        element = func.json_array_elements_text(array).table_valued("value").alias("k")
         is_list = true()
     key = cast(element.c.value, String)
-    found: dict[str, dict[str, int]] = defaultdict(dict)
-    for dest, name, n in session.execute(
-            select(d.destination, key, func.count()).select_from(d).join(o, o.id == d.outbox_id).join(element, true())
-            .where(*conversions, d.status == "sent", is_list).group_by(d.destination, key)):
-        if name:
-            found[dest][str(name)] = n
-    return found
+    statement = union_all(
+        select(literal(False).label("is_key"), g.o_dest, g.o_st, g.d_dest, g.d_st, g.click, g.n, g.held),
+        select(literal(True), g.d_dest, key, null(), null(), null(), func.sum(g.n), null())
+        .select_from(groups).join(element, true()).where(g.key_list.is_not(None), is_list).group_by(g.d_dest, key))
+    status: Counts = defaultdict(lambda: defaultdict(int))
+    click_ids: Counts = defaultdict(lambda: defaultdict(int))
+    before: dict[str, int] = defaultdict(int)
+    keys: Counts = defaultdict(dict)
+    for is_key, o_dest, o_st, d_dest, d_st, name, n, refused in session.execute(statement):
+        n = int(n)  # the union's counts are NUMERIC on PostgreSQL (a sum among them)
+        if is_key:  # (True, destination, key, ..., count)
+            if o_st:
+                keys[o_dest][str(o_st)] = n
+            continue
+        if d_dest is None:  # no destination answered this item yet: it counts under its own status
+            status[o_dest][o_st] += n
+            continue
+        status[d_dest][d_st] += n
+        if name is not None:
+            click_ids[d_dest][name] += n
+        before[d_dest] += int(refused)
+    return status, click_ids, before, keys

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, and_, case, distinct, func, literal, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session, aliased
 
 from sync.config.types import LifecycleConfig
@@ -61,13 +61,6 @@ class FunnelReport(ReportData):
     lost_now: int  # contacts in a lost stage now (see sync.reports.lost)
 
 
-def stage_rank(column: Any, config: LifecycleConfig) -> ColumnElement[int]:
-    """SQL for an active stage's funnel position (0 = first); -1 for lost or unknown stages."""
-    if not config.active_names:
-        return literal(-1)
-    return case({name: i for i, name in enumerate(config.active_names)}, value=column, else_=-1)
-
-
 def funnel(session_or_store: Session | Store, config: Config | LifecycleConfig, *, start: datetime | None = None,
            end: datetime | None = None) -> FunnelReport:
     """Compute the funnel (see the module docstring for what each number means)."""
@@ -75,11 +68,7 @@ def funnel(session_or_store: Session | Store, config: Config | LifecycleConfig, 
     with reading(session_or_store) as session:
         entered, moved = _entries(session, lifecycle, start, end)
         stays = _stays(session, lifecycle, start, end)
-        c = model.Contact
-        current = dict(session.execute(
-            select(c.stage, func.count()).where(c.lost_stage.is_(None)).group_by(c.stage)).all())
-        contacts = session.scalar(select(func.count()).select_from(c)) or 0
-        lost_now = session.scalar(select(func.count()).where(c.lost_stage.is_not(None))) or 0
+        current, contacts, lost_now = _now(session)
     rows = tuple(
         StageRow(stage=s.name, phase=s.phase, entered=entered.get(s.name, 0), current=current.get(s.name, 0),
                  moved_on=moved.get(s.name, 0), conversion_rate=share(moved.get(s.name, 0), entered.get(s.name, 0)),
@@ -93,21 +82,41 @@ def _entries(session: Session, config: LifecycleConfig, start: datetime | None,
              end: datetime | None) -> tuple[dict[str, int], dict[str, int]]:
     """Per active stage: distinct contacts that entered it in the window, and those of them that moved on.
 
-    One pass over the history: a window function gives every transition the highest funnel
-    position the contact reached in its later transitions (before ``end``), so moving on is a
-    comparison, not a correlated lookup per row.
+    One pass over the history, grouped by contact: a contact entered stage *i* when it has a
+    transition into it in the window, and moved on when its first such entry (lowest ``seq``)
+    comes before its last transition (highest ``seq``, before ``end``) into a later active
+    stage: some entry is then followed by a later stage, and none is when even the first is not.
+    A million contacts' history is one streamed aggregate, with no sort of the rows by stage.
     """
     t = model.StageTransition
-    rank = stage_rank(t.to_stage, config)
-    later = func.max(case((within(t.at, None, end), rank), else_=-1)).over(
-        partition_by=t.contact_id, order_by=t.seq, rows=(1, None))
-    history = select(t.contact_id, t.to_stage, t.at, rank.label("rank"), later.label("later")).subquery()
-    h = history.c
-    rows = session.execute(
-        select(h.to_stage, func.count(distinct(h.contact_id)), func.count(distinct(case((h.later > h.rank,
-                                                                                         h.contact_id)))))
-        .where(h.rank >= 0, within(h.at, start, end)).group_by(h.to_stage)).all()
-    return {r[0]: r[1] for r in rows}, {r[0]: r[2] for r in rows}
+    names = config.active_names
+    if not names:
+        return {}, {}
+    first_entry = [func.min(case((and_(t.to_stage == name, within(t.at, start, end)), t.seq))).label(f"e{i}")
+                   for i, name in enumerate(names)]
+    last_later = [func.max(case((and_(t.to_stage.in_(names[i + 1:]), within(t.at, None, end)), t.seq))).label(f"l{i}")
+                  for i in range(len(names) - 1)]
+    per_contact = select(*first_entry, *last_later).group_by(t.contact_id).subquery()
+    c = per_contact.c
+    entered = [func.count(c[f"e{i}"]) for i in range(len(names))]
+    moved = [func.count(case((c[f"e{i}"] < c[f"l{i}"], 1))) for i in range(len(names) - 1)]
+    row = session.execute(select(*entered, *moved)).one()
+    return ({name: row[i] for i, name in enumerate(names) if row[i]},
+            {name: row[len(names) + i] for i, name in enumerate(names[:-1]) if row[len(names) + i]})
+
+
+def _now(session: Session) -> tuple[dict[str | None, int], int, int]:
+    """Contacts per stage now (lost ones left out), every contact, and those in a lost stage.
+
+    Counted from the stage index and the (small) lost-stage index, never by reading every
+    contact row: per stage, all contacts minus the lost ones.
+    """
+    c = model.Contact
+    every = dict(session.execute(select(c.stage, func.count()).group_by(c.stage)).all())
+    lost_by_stage = dict(session.execute(
+        select(c.stage, func.count()).where(c.lost_stage.is_not(None)).group_by(c.stage)).all())
+    current = {stage: n - lost_by_stage.get(stage, 0) for stage, n in every.items()}
+    return current, sum(every.values()), sum(lost_by_stage.values())
 
 
 def _stays(session: Session, config: LifecycleConfig, start: datetime | None,

@@ -16,7 +16,7 @@ from dataclasses import fields, is_dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, and_, func, true
+from sqlalchemy import ColumnElement, and_, func, text, true
 from sqlalchemy.orm import Session
 
 from sync.config.types import LifecycleConfig
@@ -29,12 +29,24 @@ if TYPE_CHECKING:
 
 @contextmanager
 def reading(session_or_store: Session | Store) -> Iterator[Session]:
-    """The session to query: the one given, or a fresh transaction of the store given."""
+    """The session to query: the one given, or a fresh transaction of the store given.
+
+    On PostgreSQL the transaction runs without JIT compilation (``SET LOCAL``: until it ends).
+    A report's aggregates over a million rows look costly enough to the planner to be compiled,
+    and compiling them took longer than running them: 2.1 s of a 3.3 s delivery statement.
+    """
     if isinstance(session_or_store, Store):
         with session_or_store.transaction() as session:
+            _without_jit(session)
             yield session
     else:
+        _without_jit(session_or_store)
         yield session_or_store
+
+
+def _without_jit(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL jit = off"))
 
 
 def lifecycle_of(config: Config | LifecycleConfig) -> LifecycleConfig:
