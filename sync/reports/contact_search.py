@@ -80,12 +80,15 @@ def _validated(f: ContactFilter, lifecycle: LifecycleConfig) -> dict[str, str]:
 
 
 def _conditions(f: ContactFilter, lifecycle: LifecycleConfig, before_id: int | None,
-                dialect: str, floor: int | None = None) -> list[ColumnElement[bool]]:
+                dialect: str, floor: int | None = None, first: int | None = None) -> list[ColumnElement[bool]]:
     """The WHERE clause. The page's bound (``id < before_id``) is repeated inside every semi-join:
     PostgreSQL otherwise merge-joins from the top of the other table's index down to the page.
     With a ``floor`` (a window of ids ``floor <= id < before_id``, walked in id order) ``q``'s name
     prefixes are tested on each contact row, and its identity prefixes against the window's
     identities, instead of collecting the ids of every match from the prefixes' index ranges.
+    ``first`` keeps only the highest ``first`` of those ids (only right when ``q`` is the only
+    filter): the planner cannot estimate a prefix's matches and otherwise may fetch every
+    matching contact row to sort them.
     """
     c, ident = model.Contact, model.Identity
 
@@ -115,19 +118,23 @@ def _conditions(f: ContactFilter, lifecycle: LifecycleConfig, before_id: int | N
         typed = " ".join(f.q.split())
         out.append(or_(
             _starts_with(c.name_key, typed.lower(), dialect), _starts_with(c.last_name_key, typed.lower(), dialect),
-            c.id.in_(select(ident.contact_id).where(
-                or_(*(_starts_with(ident.value, text, dialect) for text in sorted({typed, typed.lower()}))),
-                *below(ident.contact_id)))))
+            *(c.id.in_(select(ident.contact_id).where(_starts_with(ident.value, text, dialect),
+                                                      *below(ident.contact_id)))
+              for text in sorted({typed, typed.lower()}))))  # apart: an OR of ranges reads the table
     elif f.q is not None:
         typed = " ".join(f.q.split())
         lowered = typed.lower()
         named = model.Contact.__table__.alias("named")  # not the outer query's contacts
-        out.append(c.id.in_(union(
+        matches: Any = union(
             select(named.c.id).where(_starts_with(named.c.name_key, lowered, dialect), *below(named.c.id)),
             select(named.c.id).where(_starts_with(named.c.last_name_key, lowered, dialect), *below(named.c.id)),
             *(select(ident.contact_id).where(_starts_with(ident.value, text, dialect), *below(ident.contact_id))
               for text in sorted({typed, lowered})),  # emails are stored lowercase, CRM ids as given
-        )))
+        )
+        if first is not None:
+            found = matches.subquery()
+            matches = select(found.c[0]).order_by(found.c[0].desc()).limit(first)
+        out.append(c.id.in_(matches))
     return out
 
 
@@ -201,12 +208,16 @@ def _q_page(session: Session, columns: Select[Any], lifecycle: LifecycleConfig, 
     c = model.Contact
     below = [] if before_id is None else [c.id < before_id]
     floor = session.scalar(select(c.id).where(*below).order_by(c.id.desc()).offset(WALK * limit - 1).limit(1))
-    if floor is None:  # the window reaches the first contact
-        return list(session.execute(columns.where(*_conditions(f, lifecycle, before_id, dialect)).limit(limit)))
-    rows = list(session.execute(columns.where(*_conditions(f, lifecycle, before_id, dialect, floor)).limit(limit)))
-    if len(rows) < limit:
-        rows += session.execute(columns.where(*_conditions(f, lifecycle, floor, dialect)).limit(limit - len(rows)))
-    return rows
+    if floor is not None:
+        rows = list(session.execute(columns.where(*_conditions(f, lifecycle, before_id, dialect, floor)).limit(limit)))
+        if len(rows) == limit:
+            return rows
+    else:  # the window reaches the first contact
+        rows, floor = [], before_id
+    rest = limit - len(rows)
+    only_q = f == ContactFilter(q=f.q)
+    return rows + list(session.execute(columns.where(
+        *_conditions(f, lifecycle, floor, dialect, first=rest if only_q else None)).limit(rest)))
 
 
 def display_name(attributes: dict[str, Any] | None) -> str | None:
