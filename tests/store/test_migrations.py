@@ -103,7 +103,7 @@ def test_dead_letters_written_before_their_class_existed_are_classified(fresh_da
         upgrade(engine)
         with engine.connect() as conn:
             classes = conn.execute(text("SELECT reason_class FROM dead_letters ORDER BY id")).scalars().all()
-            assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+            assert compare_metadata(_context(conn), Base.metadata) == []
     finally:
         engine.dispose()
     assert classes == [reason_class(r) for r in reasons]
