@@ -1,13 +1,16 @@
 """Benchmark: the ops API's read paths on PostgreSQL at 1,000,000 contacts.
 
-    python bench/api.py [--contacts 1000000] [--database wt_api_bench] [--runs 200] [--scenario NAME ...]
+    python bench/api.py [--contacts 1000000] [--letters 1000000] [--database wt_api_bench] [--runs 200]
+                        [--scenario NAME ...]
 
 Load (once; a database that already holds ``--contacts`` contacts is reused): ``--seed``
 (20,000) synthetic HubSpot contacts go through the real pipeline (``sync.ingest.pipeline.ingest``,
 as ``bench/pipeline.py`` does), a tenth of them get a conversion queued to Meta and answered
 (``conversion_events``, ``outbox``, ``deliveries``); then the server copies those rows with new
 ids (identity values, event ids and keys suffixed ``~<copy>``) until there are ``--contacts``,
-and ANALYZEs. Contacts, names and stages keep the demo's distribution.
+and ANALYZEs. Contacts, names and stages keep the demo's distribution. A database without dead
+letters then gets ``--letters`` of them (``bench/api_deadletters.py``'s ``fill``: ~50 skewed
+causes, 90 % open, over 30 days), for the dead-letter groups scenarios.
 
 Scenarios (:data:`SCENARIOS`, name → function returning one measurement's callable) each run
 ``--runs`` times through the Flask test client (routing, auth, schema dumping included) and
@@ -116,18 +119,26 @@ def _copy(store: Any, copies: int) -> None:
         conn.execute(text("VACUUM ANALYZE"))  # as autovacuum would leave a settled database
 
 
-def load(store: Any, contacts: int, seed: int) -> None:
+def load(store: Any, contacts: int, seed: int, letters: int) -> None:
+    from api_deadletters import fill
     from sqlalchemy import text
 
     with store.engine.connect() as conn:
         have = conn.execute(text("SELECT count(*) FROM contacts")).scalar_one()
+        have_letters = conn.execute(text("SELECT count(*) FROM dead_letters")).scalar_one()
     if have >= contacts:
         print(f"reusing the database: {have:,} contacts", flush=True)
-        return
-    if have:
+    elif have:
         raise SystemExit(f"the database holds {have:,} contacts, fewer than asked: drop it first")
-    _seed(store, seed)
-    _copy(store, -(-contacts // seed) - 1)
+    else:
+        _seed(store, seed)
+        _copy(store, -(-contacts // seed) - 1)
+    if have_letters or not letters:
+        print(f"reusing the database: {have_letters:,} dead letters", flush=True)
+        return
+    started = time.perf_counter()
+    fill(store, letters)
+    print(f"{letters:,} dead letters written and analysed in {time.perf_counter() - started:.0f} s", flush=True)
 
 
 # ---- scenarios ---------------------------------------------------------------------------------
@@ -200,12 +211,31 @@ def list_updated_since(b: Bench) -> Callable[[], None]:
 
 
 def list_updated_since_few(b: Bench) -> Callable[[], None]:
-    """Updated since a moment only the newest updates pass: no index serves it (see README)."""
+    """Updated since a moment only the newest updates pass (``ix_contacts_updated_at``, migration 0012)."""
     return b.get("/api/contacts", {"updated_since": b.newest_update})
 
 
 def contact_detail(b: Bench) -> Callable[[], None]:
     return b.get(f"/api/contacts/{b.rng.choice(b.contact_ids)}")
+
+
+def dead_letter_groups(b: Bench) -> Callable[[], None]:
+    """Open dead letters by cause, the largest 50 (counts from ``dead_letter_counts``)."""
+    return b.get("/api/dead-letters/groups", {"limit": 50})
+
+
+def dead_letter_groups_stage(b: Bench) -> Callable[[], None]:
+    from api_deadletters import STAGES
+
+    return b.get("/api/dead-letters/groups", {"limit": 50, "stage": b.rng.choice(sorted(STAGES))})
+
+
+def dead_letter_groups_week(b: Bench) -> Callable[[], None]:
+    """The last 7 days: a time range counts the letters themselves."""
+    from datetime import UTC, datetime, timedelta
+
+    return b.get("/api/dead-letters/groups", {"limit": 50, "since": (datetime.now(UTC) - timedelta(days=7))
+                                              .isoformat()})
 
 
 SCENARIOS: dict[str, Callable[[Bench], Callable[[], None]]] = {
@@ -217,6 +247,9 @@ SCENARIOS: dict[str, Callable[[Bench], Callable[[], None]]] = {
     "list lost_stage+updated_since": list_updated_since,
     "list updated_since (few match)": list_updated_since_few,
     "contact detail": contact_detail,
+    "dead-letter groups (open)": dead_letter_groups,
+    "dead-letter groups (open, one stage)": dead_letter_groups_stage,
+    "dead-letter groups (open, last 7 days)": dead_letter_groups_week,
 }
 
 
@@ -251,6 +284,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--contacts", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=20_000, help="contacts ingested through the pipeline")
+    parser.add_argument("--letters", type=int, default=1_000_000, help="dead letters added to a database with none")
     parser.add_argument("--database", default="lifesync_api_bench", help="kept between runs (created if absent)")
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--scenario", action="append", help="only these (repeatable); 'reports' for reports")
@@ -261,7 +295,7 @@ def main() -> None:
 
     ensure_database(args.database)
     store = open_store(database_url(args.database))
-    load(store, args.contacts, args.seed)
+    load(store, args.contacts, args.seed, args.letters)
     config = load_config(None)
     bench = Bench(store, config, random.Random(7))
     chosen = args.scenario or [*SCENARIOS, "reports"]

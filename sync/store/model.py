@@ -152,7 +152,7 @@ class Contact(Base):
     __tablename__ = "contacts"
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow, index=True)  # search: updated since
     stage: Mapped[str | None] = mapped_column(String(64), index=True)
     lost_stage: Mapped[str | None] = mapped_column(String(64), index=True)
     stage_changed_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
