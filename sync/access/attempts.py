@@ -29,9 +29,9 @@ class FailedAttempts:
         """Count one failure of ``client``."""
         if self.redis is not None:
             key = KEY + client
-            pipe = self.redis.pipeline()
+            pipe = self.redis.pipeline()  # SET NX EX then INCR: the window starts once (any Redis version)
+            pipe.set(key, 0, ex=self.window, nx=True)
             pipe.incr(key)
-            pipe.expire(key, self.window, nx=True)
             pipe.execute()
             return
         now = time.monotonic()
