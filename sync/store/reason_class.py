@@ -6,7 +6,7 @@ from the reason by :func:`reason_class` when a letter is written (the column's d
 writer gets it) or its reason is refreshed (:func:`reason_values`), and stored, so grouping
 millions of letters is an index scan, never a pass of Python over their text.
 
-Taken out: record ids (``record <id>:``), quoted values, e-mail addresses, URLs, and every word
+Taken out: record ids (``record <id>:``), quoted values (as a bare "…"), e-mail addresses, URLs, and every word
 holding a digit (numbers, hex and UUID ids, phone numbers); what a value was (``(got …)``) too.
 HTTP statuses stay (``HTTP 400`` and ``HTTP 500`` are different causes). The class holds no
 personal data a reason could carry, and is the same text for the same cause.
@@ -26,7 +26,8 @@ _STEPS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\(got .*\)"), f"(got {PLACEHOLDER})"),  # a mapping's "(got <value>)"
     (re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.IGNORECASE), "<url>"),
     (re.compile(r"[\w.+-][\w.+'-]*@[\w-]+(?:\.[\w-]+)+"), "<email>"),
-    (re.compile(r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"|`[^`\n]*`"), f"'{PLACEHOLDER}'"),
+    # a quoted value becomes the bare placeholder: a quote mark in it could pair with a stray one
+    (re.compile(r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"|`[^`\n]*`"), PLACEHOLDER),
     (re.compile(r"\+(?=\d)"), ""),  # a phone number's plus sign: the number goes below
 )
 _STATUS = re.compile(r"\b(?:HTTP|status|code)[ :=]+$", re.IGNORECASE)
@@ -45,7 +46,7 @@ def _number(match: re.Match[str]) -> str:
 
 def reason_class(reason: str | None) -> str:
     """The stable class of a dead letter's ``reason`` (see the module docstring)."""
-    text = reason or ""
+    text = _SPACES.sub(" ", reason or "")  # first: what a newline or tab splits is one word, quote or number
     for pattern, replacement in _STEPS:
         text = pattern.sub(replacement, text)
     text = _NUMBERS.sub("#", _DIGITS.sub(_number, text))

@@ -107,4 +107,4 @@ def test_dead_letters_written_before_their_class_existed_are_classified(fresh_da
     finally:
         engine.dispose()
     assert classes == [reason_class(r) for r in reasons]
-    assert classes == ["hubspot contacts record …: no usable identity"] * 3 + ["HTTP 400: '…'"]
+    assert classes == ["hubspot contacts record …: no usable identity"] * 3 + ["HTTP 400: …"]

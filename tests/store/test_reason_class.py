@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from sync.store.reason_class import MAX_CHARS, reason_class
@@ -42,6 +42,9 @@ def test_no_personal_data_is_left():
         assert private not in found
 
 
+@example("#\n#")  # CI found it: numbers split by a newline collapsed only on the second pass
+@example("`\n`")  # and a quote split by one
+@example("'\"\"")  # a placeholder in quote marks paired with a stray one on the second pass
 @given(st.text(max_size=3000))
 def test_any_reason_has_a_short_class_and_classing_twice_changes_nothing(reason):
     found = reason_class(reason)
