@@ -280,7 +280,7 @@ def write(session: Session, w: Writes) -> None:
     conversions = list({r["event_id"]: r for r in w.conversions + follow_moves(session, w.moved, model.utcnow())}
                        .values())
     # events not stored yet cannot collide (only reconcile transactions write them): plain inserts
-    fresh_events, stored_events = _split_conversions(session, conversions)
+    fresh_events, stored_events = split_conversions(session, conversions)
     insert_rows(session, model.ConversionEvent, fresh_events)
     upsert(session, model.ConversionEvent, stored_events, ["event_id"],
            ["value", "currency", "order_id", "occurred_at"])
@@ -292,7 +292,7 @@ def write(session: Session, w: Writes) -> None:
     insert_rows(session, model.ConflictLog, w.conflicts)
 
 
-def _split_conversions(session: Session, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]],
+def split_conversions(session: Session, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]],
                                                                                 list[dict[str, Any]]]:
     """The conversion rows whose event id is not stored yet (only those are queued for sending), and the others."""
     ids = sorted(row["event_id"] for row in rows)

@@ -15,7 +15,6 @@ reads, like any batch, so the state it sees is consistent.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -23,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from sync.config import Config
 from sync.errors import RecordError
-from sync.ingest.persist import _split_conversions, load_workspace, plan_writes
+from sync.ingest.persist import load_workspace, plan_writes, split_conversions
 from sync.ingest.storable import unstorable
 from sync.mappings.engine import apply as apply_mapping
 from sync.mappings.specs import Mapping
@@ -34,12 +33,9 @@ from sync.store import model
 from sync.store.engine import Store
 
 
-@dataclass(frozen=True)
-class _Placeholders:
+def _placeholder_ids(n: int) -> list[int]:
     """Ids for contacts the record would create: -1, -2, … (never a real row's)."""
-
-    def __call__(self, n: int) -> list[int]:
-        return [-(i + 1) for i in range(n)]
+    return [-(i + 1) for i in range(n)]
 
 
 def _iso(value: Any) -> Any:
@@ -110,8 +106,8 @@ def preview_effect(store: Store, config: Config, mapping: Mapping, record: dict[
             outcome = ws.apply(patch, refs)
         except RecordError as exc:
             return {"patch": patch.to_json(), "refused": f"{type(exc).__name__}: {exc}"}
-        writes = plan_writes(ws, _Placeholders())
-        fresh, stored = _split_conversions(session, writes.conversions)
+        writes = plan_writes(ws, _placeholder_ids)
+        fresh, stored = split_conversions(session, writes.conversions)
         history = _stored_transitions(session, sorted(writes.restaged))
     finally:
         session.rollback()
