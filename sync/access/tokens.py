@@ -124,10 +124,35 @@ def authenticate(store: Store, presented: str | None, bootstrap: str | None, via
         return Principal(name=BOOTSTRAP_NAME, role="admin", via=via)
     if not TOKEN_PATTERN.match(presented):
         return None
+    return _active(store, public_prefix(presented), digest(presented), via)
+
+
+def credential(presented: str, bootstrap: str | None) -> tuple[str, str]:
+    """What a console session keeps of a token it signed in with: (public prefix, digest), never the token."""
+    if bootstrap and matches(bootstrap, presented):
+        return BOOTSTRAP_NAME, digest(presented)
+    return public_prefix(presented), digest(presented)
+
+
+def resume(store: Store, prefix: str, token_digest: str, bootstrap: str | None,
+           via: str = "console") -> Principal | None:
+    """The principal of a :func:`credential` kept in a session, or None once that token stopped working.
+
+    Checked on every request, so revoking a token (or changing ``LIFESYNC_OPS_TOKEN``) ends the
+    console sessions signed in with it at once.
+    """
+    if prefix == BOOTSTRAP_NAME:
+        if bootstrap and hmac.compare_digest(digest(bootstrap), token_digest):
+            return Principal(name=BOOTSTRAP_NAME, role="admin", via=via)
+        return None
+    return _active(store, prefix, token_digest, via)
+
+
+def _active(store: Store, prefix: str, token_digest: str, via: str) -> Principal | None:
     now = utcnow()
     with store.sessions() as session:
-        row = session.scalar(select(ApiToken).where(ApiToken.prefix == public_prefix(presented)))
-    if row is None or not hmac.compare_digest(row.digest, digest(presented)):
+        row = session.scalar(select(ApiToken).where(ApiToken.prefix == prefix))
+    if row is None or not hmac.compare_digest(row.digest, token_digest):
         return None
     if row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
         return None

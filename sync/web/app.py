@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from flask import Flask, current_app, jsonify
+from flask import Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -99,16 +99,27 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
 
     init_api(app)
     app.register_blueprint(metrics)
+    from sync.web.console import init_console
+
+    init_console(app)
 
     for unavailable in UNAVAILABLE:
         app.register_error_handler(unavailable, database_unavailable)
 
+    from sync.web.console.errors import error_page
+    from sync.web.console.sessions import in_console
+
     @app.errorhandler(RequestError)
     def request_error(exc: RequestError) -> Any:  # a service refused an ops request as asked
+        if in_console(request.path):
+            return error_page(exc.status, str(exc))
         return error_response(exc.status, exc.message, exc.errors)
 
     @app.errorhandler(HTTPException)
     def json_error(exc: HTTPException) -> Any:
+        if in_console(request.path):  # people, not programs: a page in their language
+            headers = {k: v for k, v in exc.get_response().headers.items() if k.lower() in ("retry-after", "allow")}
+            return error_page(exc.code or 500, exc.description or "", headers)
         data = getattr(exc, "data", None) or {}  # webargs' validation errors (flask-smorest's 422)
         errors = data.get("errors") or data.get("messages")
         message = data.get("message") or ("the request does not match its schema; `errors` says where"

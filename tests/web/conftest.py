@@ -4,6 +4,8 @@ import pytest
 from support.webhook_app import ENV
 
 from jobs.connection import redis_connection
+from sync.access import tokens
+from sync.access.roles import ROLES, Principal
 from sync.config import load_config
 from sync.settings import Settings
 from sync.web import create_app
@@ -29,3 +31,10 @@ def app(store, config, enqueued, database_url):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def role_tokens(store):
+    """{role: token value} for a fresh token of each role."""
+    maker = Principal(name="test-setup", role="admin", via="cli")
+    return {role: tokens.create(store, maker, f"{role}-token", role)[1] for role in ROLES}

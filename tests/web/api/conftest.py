@@ -7,8 +7,6 @@ from support.webhook_app import ENV
 
 from jobs.connection import redis_connection
 from jobs.web import RqJobs
-from sync.access import tokens
-from sync.access.roles import ROLES, Principal
 from sync.settings import Settings
 from sync.web import create_app
 
@@ -32,13 +30,6 @@ def api_app(store, config, api_settings):
 @pytest.fixture
 def api(api_app):
     return api_app.test_client()
-
-
-@pytest.fixture
-def role_tokens(store):
-    """{role: token value} for a fresh token of each role."""
-    maker = Principal(name="test-setup", role="admin", via="cli")
-    return {role: tokens.create(store, maker, f"{role}-token", role)[1] for role in ROLES}
 
 
 def bearer(token: str) -> dict[str, str]:
