@@ -50,6 +50,7 @@ def register(main: click.Group) -> None:
         click.echo(value)
 
     @tokens.command("list")
+    @context.demo_option
     @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
     def tokens_list(as_json: bool) -> None:
         """Every token: id, name, role, state, prefix, last used, expiry (never the values)."""
@@ -76,6 +77,7 @@ def register(main: click.Group) -> None:
         click.echo(f"token {described['id']} {described['name']!r} is {described['state']}")
 
     @main.command("audit")
+    @context.demo_option
     @click.option("--actor", default=None, help="Only this token name (or cli:<user>).")
     @click.option("--action", default=None, help="Only this action, e.g. token.create.")
     @click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)

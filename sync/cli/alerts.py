@@ -40,6 +40,7 @@ def register(main: click.Group) -> None:
                       if result.notify_failed else ""))
 
     @alerts.command("list")
+    @context.demo_option
     @click.option("--open", "open_only", is_flag=True, help="Only incidents not resolved yet.")
     @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
     @click.option("--json", "as_json", is_flag=True, help="Print the incidents as JSON.")

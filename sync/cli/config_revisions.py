@@ -105,6 +105,7 @@ def register(config: click.Group) -> None:
     """Add the revision commands to ``lifesync config``."""
 
     @config.command("export")
+    @context.demo_option
     @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
     def export_cmd(directory: Path) -> None:
         """Write the active configuration (files overlaid with revisions) to DIRECTORY, one file per document."""
@@ -133,6 +134,7 @@ def register(config: click.Group) -> None:
         click.echo(f"{len(stored)} document(s) changed, {len(texts) - len(stored)} unchanged")
 
     @config.command("history")
+    @context.demo_option
     @click.argument("document")
     def history_cmd(document: str) -> None:
         """List DOCUMENT's revisions, newest first (e.g. lifecycle.yaml, mappings/hubspot_contacts.yaml)."""
@@ -146,6 +148,7 @@ def register(config: click.Group) -> None:
                    + (f" ({current.path})" if current.revision_id is None and current.path else ""))
 
     @config.command("diff")
+    @context.demo_option
     @click.argument("revision_a")
     @click.argument("revision_b", type=int)
     def diff_cmd(revision_a: str, revision_b: int) -> None:

@@ -62,6 +62,7 @@ def register(main: click.Group) -> None:
             sys.exit(1)
 
     @connections.command("list")
+    @context.demo_option
     @click.option("--json", "as_json", is_flag=True, help="Print the JSON the ops API answers with.")
     def connections_list(as_json: bool) -> None:
         """Every connection, configured or not: last success, last failure (the vendor's message), 24 h counts."""

@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,11 +24,51 @@ if TYPE_CHECKING:
     from sync.store.engine import Store
 
 
+_DATABASE = "lifesync.database_url"  # key in click's context meta: the database an option chose over DATABASE_URL
+
+
 def settings() -> Settings:
     """The environment's settings, with logging configured at their level."""
-    found = Settings.from_env()
+    found = _from_env()
     configure_logging(found)
     return found
+
+
+def _from_env() -> Settings:
+    """The environment's settings; the demo's database and no Redis where the command was given ``--demo``."""
+    found = Settings.from_env()
+    ctx = click.get_current_context(silent=True)
+    chosen = ctx.meta.get(_DATABASE) if ctx is not None else None
+    return replace(found, database_url=chosen, redis_url=None) if chosen else found
+
+
+def demo_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--demo``: the command works on the database ``lifesync demo`` wrote instead of DATABASE_URL's.
+
+    That is the SQLite file the demo writes in its working directory (``sync.demo.run.DEMO_DB``);
+    a command given ``--demo`` where there is none stops with exit code 1, naming the command that
+    writes it. The demo's world needs no Redis: jobs run in this process (REDIS_URL is not used).
+    """
+    return click.option("--demo", is_flag=True, expose_value=False, callback=_choose_demo,
+                        help="Use the database `lifesync demo` wrote in this directory instead of "
+                             "DATABASE_URL (and no Redis).")(command)
+
+
+def _choose_demo(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.meta[_DATABASE] = demo_database_url()
+
+
+def demo_database_url() -> str:
+    """The URL of the demo's SQLite file in the working directory; a ClickException if the demo has not run here."""
+    from sync.demo.hints import program
+    from sync.demo.run import DEMO_DB
+
+    path = Path(DEMO_DB).resolve()
+    if not path.is_file():
+        raise click.ClickException(f"there is no demo database here ({path}): `{program()} demo` writes it "
+                                   "(run it in this directory first)")
+    return f"sqlite:///{path}"
 
 
 def configure_logging(found: Settings, *loggers: logging.Logger) -> None:
@@ -69,7 +110,7 @@ def load_config(settings: Settings, store: Store | None = None) -> Config:
 @contextmanager
 def store_and_config() -> Iterator[tuple[Store, Config]]:
     """The store and active config the environment names (settings read without touching logging)."""
-    found = Settings.from_env()
+    found = _from_env()
     with opened_store(found) as store:
         yield store, load_config(found, store)
 

@@ -49,6 +49,7 @@ def register(main: click.Group) -> None:
         """Records and jobs that could not be processed."""
 
     @deadletter.command("list")
+    @context.demo_option
     @click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
     def deadletter_list(as_json: bool) -> None:
         """Print the open dead letters: id, stage, source/object, record id, reason, created."""
@@ -62,6 +63,7 @@ def register(main: click.Group) -> None:
             click.echo(format_table(rows))
 
     @deadletter.command("groups")
+    @context.demo_option
     @click.option("--status", type=click.Choice(STATUS_CHOICES), default="open", show_default=True)
     @click.option("--stage", default=None, help="Only this stage: mapping, reconcile, dispatch or job.")
     @click.option("--source", default=None, help="Only this source or destination.")

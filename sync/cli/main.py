@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from datetime import UTC, datetime
 from typing import Any
 
 import click
 
-from sync.cli import context
+from sync.cli import context, serving
 from sync.errors import ConfigError, ConfigIssue, LifesyncError, RecordError, SettingsError
 from sync.settings import settings_table
 
@@ -44,6 +43,7 @@ def config() -> None:
 
 
 @config.command("check")
+@context.demo_option
 @click.option("--on", "on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Judge vendor API versions as of this day (YYYY-MM-DD; default today, UTC).")
 def config_check(on: datetime | None) -> None:
@@ -167,6 +167,7 @@ def contacts() -> None:
 
 
 @contacts.command("get")
+@context.demo_option
 @click.argument("identity")
 def contacts_get(identity: str) -> None:
     """Print one contact found by an identity such as email:ana@example.com or hubspot:123.
@@ -190,6 +191,7 @@ def contacts_get(identity: str) -> None:
 
 
 @contacts.command("search")
+@context.demo_option
 @click.option("--q", "q", help="Prefix of a name or of any identity value.")
 @click.option("--identity", help="KIND:VALUE, e.g. email:ana@example.com.")
 @click.option("--stage")
@@ -216,6 +218,7 @@ def contacts_search(limit: int, before: int | None, updated_since: Any, **filter
 
 
 @contacts.command("export")
+@context.demo_option
 def contacts_export() -> None:
     """Print every contact as one JSON array, sorted by id."""
     from sync.reports.export import export_all
@@ -229,9 +232,9 @@ def contacts_export() -> None:
 
 
 @main.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=2, show_default=True, help="gunicorn workers (with REDIS_URL).")
+@serving.address_options
+@click.option("--workers", default=serving.DEFAULT_WORKERS, show_default=True,
+              help="gunicorn workers (with REDIS_URL).")
 def serve_cmd(host: str, port: int, workers: int) -> None:
     """Serve webhooks and health checks.
 
@@ -239,22 +242,7 @@ def serve_cmd(host: str, port: int, workers: int) -> None:
     Without: web app, worker and sweeper in this one process on an embedded store.
     Either way, webhook events stored but not processed before (a crash) are drained at start-up.
     """
-    settings = context.settings()
-    if settings.redis_url:
-        from jobs.worker import resume_inbox
-        from sync.store.engine import open_store
-
-        store = open_store(settings.database_url)  # migrate once (and fail here) before workers start
-        try:
-            resume_inbox(settings, store)  # events stored before a crash are drained now, not at the next sweep
-        finally:
-            store.dispose()
-        os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--config", "python:jobs.gunicorn_conf",  # noqa: S606
-                                   "--bind", f"{host}:{port}", "--workers", str(workers), "--access-logfile", "-",
-                                   "jobs.wsgi:app"])
-    from jobs.embedded import serve_embedded
-
-    serve_embedded(settings, host, port, echo=click.echo)
+    serving.serve(context.settings(), host, port, workers)
 
 
 @main.command("worker")
@@ -299,9 +287,19 @@ def demo_cmd(people: int, seed: int, database_url: str | None) -> None:
 
 
 def _register_more() -> None:
-    from sync.cli import access, alerts, attribution, config_revisions, connections, crm, deadletters, reports
+    from sync.cli import (
+        access,
+        alerts,
+        attribution,
+        config_revisions,
+        connections,
+        console,
+        crm,
+        deadletters,
+        reports,
+    )
 
-    for module in (crm, attribution, reports, connections, access, alerts, deadletters):
+    for module in (crm, attribution, reports, connections, access, alerts, deadletters, console):
         module.register(main)
     config_revisions.register(config)
 

@@ -8,7 +8,7 @@
 
 ``--from`` and ``--to`` take ISO dates or date-times; ``--to`` with a bare date includes
 that whole day. The database and config come from the environment (``DATABASE_URL``,
-``LIFESYNC_CONFIG_DIR``) like every other command.
+``LIFESYNC_CONFIG_DIR``) like every other command; ``--demo`` reads the demo's database instead.
 """
 
 from __future__ import annotations
@@ -88,6 +88,7 @@ def _report_command(name: str, compute: Callable[..., Any]) -> click.Command:
     """``lifesync report NAME``: compute one report, print it as a table or JSON."""
 
     @click.command(name, help=HELP.get(name) or (compute.__doc__ or "").splitlines()[0])
+    @context.demo_option
     @_window_options
     @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
     def command(start: datetime | None, end: datetime | None, as_json: bool) -> None:
@@ -105,6 +106,7 @@ def _report_command(name: str, compute: Callable[..., Any]) -> click.Command:
 
 
 @click.command("html")
+@context.demo_option
 @click.argument("path", type=click.Path(dir_okay=False, writable=True))
 @_window_options
 def html_command(path: str, start: datetime | None, end: datetime | None) -> None:

@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 
 
 def explain(store: Store, config: Config, total: IngestResult, networks: dict[str, dict[str, Any]],
-            echo: Callable[[str], None], names: ResolveResult | None = None) -> None:
-    """Print the sections of the demo's closing report."""
+            echo: Callable[[str], None], hint: Callable[[str], str], names: ResolveResult | None = None) -> None:
+    """Print the sections of the demo's closing report; ``hint(ARGS)`` spells a ``lifesync ARGS`` to suggest."""
     with store.transaction() as s:
         rules = s.execute(select(model.ConflictLog.rule, model.ConflictLog.field, func.count())
                           .group_by(model.ConflictLog.rule, model.ConflictLog.field)
@@ -36,7 +36,7 @@ def explain(store: Store, config: Config, total: IngestResult, networks: dict[st
         echo(f"  {field:<22} {rule:<14} {n:>6}")
     if dead:
         echo(f"{sum(n for *_, n in dead):,} records or pushes went to the dead-letter table "
-             "(lifesync deadletter list):")
+             f"({hint('deadletter list')}):")
         for stage, source, obj, n in dead:
             echo(f"  {stage:<10} {source} {obj}: {n}")
     echo("")

@@ -22,6 +22,7 @@ from sync.config import load_config
 from sync.demo.business import generate_business
 from sync.demo.crm_demo import CRM_SYSTEMS, crm_sync
 from sync.demo.explain import explain
+from sync.demo.hints import reading, shown
 from sync.demo.story import demo_world, dispatch_everything, receive_refunds, receive_webhooks
 from sync.ingest.pipeline import IngestResult, ingest
 from sync.outbox.effects import Effects
@@ -63,7 +64,7 @@ def run_demo(settings: Settings, *, people: int, seed: int, database_url: str | 
     config = load_config(settings.config_dir)
     # dated up to now: conversions of the last days are young enough for every network to accept
     business = generate_business(seed=seed, people_count=people, now=model.utcnow())
-    echo(f"lifesync demo — a synthetic business of {people:,} people (seed {seed}), database {url}")
+    echo(f"lifesync demo — a synthetic business of {people:,} people (seed {seed}), database {shown(url)}")
     echo("")
     echo(f"{'source':<11}{'object':<13}{'records':>8}{'created':>9}{'updated':>9}{'merged':>8}"
          f"{'unchanged':>10}{'conflicts':>10}{'dead':>6}")
@@ -100,14 +101,18 @@ def run_demo(settings: Settings, *, people: int, seed: int, database_url: str | 
         merges = s.scalar(select(func.count()).select_from(model.MergeLog))
     echo("")
     echo(f"{total.records:,} records became {contacts:,} contacts; {merges:,} merges of duplicates across systems.")
-    explain(store, config, total, networks, echo, names)
+    hint = reading(database_url, settings)
+    explain(store, config, total, networks, echo, hint, names)
     path = Path(report_path)
     from sync.reports.html import write_html
 
     write_html(path, store, config)
     echo("")
     echo(f"HTML report (funnel, drop-off, conversions by campaign): {path.resolve()}")
-    echo(f"done in {time.perf_counter() - started:.1f}s — try: lifesync report funnel, "
-         "lifesync contacts export | head, lifesync config check")
+    echo(f"done in {time.perf_counter() - started:.1f}s. Try, on the demo's database:")
+    for command in (hint("report funnel"), hint("contacts export") + " | head", hint("config check")):
+        echo(f"  {command}")
+    echo("Open the console (prints an admin token, shown only then, and the address to open; serves until Ctrl-C):")
+    echo(f"  {hint('console')}")
     store.dispose()
     return total

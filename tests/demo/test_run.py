@@ -3,15 +3,32 @@
 from __future__ import annotations
 
 import re
+import shlex
 
+from click.testing import CliRunner
 from sqlalchemy import func, select
 
+from sync.access.tokens import authenticate
+from sync.demo.hints import program, reading
 from sync.demo.run import run_demo
 from sync.settings import Settings
 from sync.store import model
 
 
-def test_demo_tells_the_whole_story_and_writes_a_report(store, database_url, tmp_path):
+def run_as_printed(line: str):
+    """A hint the demo printed, run through the CLI as a shell would: its VAR=value words are its environment."""
+    from sync.cli.main import main
+
+    words = shlex.split(line.partition(" | ")[0])
+    env = {}
+    while "=" in words[0]:
+        name, _, value = words.pop(0).partition("=")
+        env[name] = value
+    assert words[0] == program()
+    return CliRunner(env=env).invoke(main, words[1:])
+
+
+def test_demo_tells_the_whole_story_and_writes_a_report(store, database_url, tmp_path, monkeypatch):
     lines: list[str] = []
     report = tmp_path / "report.html"
     total = run_demo(Settings.from_env({}), people=600, seed=3, database_url=database_url, echo=lines.append,
@@ -62,6 +79,37 @@ def test_demo_tells_the_whole_story_and_writes_a_report(store, database_url, tmp
     assert re.search(r"campaign [A-Z][\w ]+ \| Click to (WhatsApp|Messenger) \| Leads \(\d{18}\)", text)
     assert "campaign (unresolved)" in text and "campaign -" not in text
     assert "Click to WhatsApp | Leads (" in html and "(unresolved)" in html
+
+    # every command the closing lines suggest works as printed, on the database the demo filled
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.setattr("sync.cli.serving.serve", lambda *args: None)
+    hints = [line.strip() for line in text.split("Try, on the demo's database:\n")[1].splitlines()
+             if line.startswith("  ")]
+    assert [h.partition(f"{program()} ")[2] for h in hints] == [
+        "report funnel", "contacts export | head", "config check", "console"]
+    assert re.search(rf"dead-letter table \({re.escape(hints[0].partition(' report')[0])} deadletter list\)", text)
+    funnel = run_as_printed(hints[0])
+    assert funnel.exit_code == 0, funnel.output
+    assert_funnel_of(funnel.output, contacts)
+    exported = run_as_printed(hints[1])
+    assert exported.exit_code == 0 and exported.output.count('"identities"') == contacts
+    assert run_as_printed(hints[2]).exit_code == 0
+    console = run_as_printed(hints[3])
+    token = re.search(r"lsk_\S+", console.output).group()
+    assert console.exit_code == 0 and authenticate(store, token, None).role == "admin"
+    if database_url.startswith("sqlite:///"):  # the demo's own file, read with --demo (SQLite by nature)
+        monkeypatch.setattr("sync.demo.run.DEMO_DB", database_url.removeprefix("sqlite:///"))
+        funnel = run_as_printed(reading(None, Settings.from_env({}))("report funnel"))
+        assert funnel.exit_code == 0, funnel.output
+        assert_funnel_of(funnel.output, contacts)
+
+
+def assert_funnel_of(output: str, contacts: int) -> None:
+    """The funnel table of ``contacts`` contacts, with contacts in its first stage."""
+    entered = re.search(r"^\s+New Lead\s+\w+\s+(\d+)\s+(\d+)", output, re.MULTILINE)
+    assert entered and int(entered[1]) > 0 and int(entered[2]) > 0, output
+    assert f"{contacts} contacts;" in output
 
 
 def test_the_demo_at_debug_logs_no_secret_and_no_personal_value(store, database_url, tmp_path):
