@@ -134,6 +134,7 @@ def ana_in_full(store, config, people):
 def field_rows(body: str) -> dict[str, list[tuple[str, str, bool]]]:
     """{field: [(source, value, wins)]} as the field table shows them."""
     table = body[body.index('<table class="fields">'):]
+    table = table[:table.index("</table>")]
     out = {}
     for block in table.split('<tbody class="field">')[1:]:
         name = re.search(r'<span class="field-name">(.*?)</span>', block).group(1)
@@ -180,8 +181,11 @@ def test_the_timeline_has_every_kind_newest_first(viewer, ana_in_full, console_a
     assert f"<th scope=\"row\">{sent['destination']}</th>" in conversion and "state-sent" in conversion
     times = re.findall(r'<time datetime="([^"]+)">', timeline)
     assert times == sorted(times, reverse=True) and len(times) == len(kinds)
+    listed = body[body.index('id="identities-h"'):]
+    listed = listed[:listed.index("</section>")]
     for identity in doc["identity_details"]:
-        assert html.escape(identity["value"]) in body
+        assert f'<td dir="ltr" class="value">{html.escape(identity["value"])}</td>' in listed
+    assert re.search(r"<title>\s*Ana López · lifesync</title>", body)
 
 
 def test_every_role_sees_both_pages(signed_in, people):
