@@ -78,3 +78,12 @@ def test_the_keyboard_reaches_the_search_box_and_the_results(page, live_server, 
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/console/contacts/\d+$"))
     assert page.locator("ol.timeline").is_visible()
+
+
+def test_both_pages_fit_360_px(page, live_server, someone, shot):
+    page.set_viewport_size({"width": 360, "height": 780})
+    browser_sign_in(page, live_server.token, f"/console/contacts?q={someone['name'][:4]}")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360  # wide tables scroll in their own box
+    page.goto(f"/console/contacts/{someone['id']}")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    shot(page, "contact-360")

@@ -95,6 +95,9 @@ class ContactTouchpointSchema(ma.Schema):
     network = F.String(allow_none=True, required=True)
     campaign_id = F.String(allow_none=True, required=True)
     ad_id = F.String(allow_none=True, required=True)
+    ad_name = F.String(allow_none=True, required=True, metadata={"description": "what the ad network calls the ad"})
+    campaign_name = F.String(allow_none=True, required=True, metadata={
+        "description": "what the ad network calls the campaign (`campaign_id`'s, or the ad's when the touch has none)"})
     click_ids = F.Dict(keys=F.String(), values=F.String(), required=True)
     occurred_at = F.String(allow_none=True, required=True)
     source = F.String(required=True)

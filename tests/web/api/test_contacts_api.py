@@ -155,3 +155,20 @@ def test_viewer_is_enough_and_no_token_is_401(api, store, viewer):
     assert api.get("/api/contacts").status_code == 401
     assert api.get(f"/api/contacts/{cid}").status_code == 401
     assert api.get(f"/api/contacts/{cid}", headers=viewer).status_code == 200
+
+
+def test_touchpoints_carry_what_the_network_calls_the_ad_and_campaign(api, store, config, viewer):
+    from support.contacts import add_ad_click_and_reply
+
+    from sync.store import model
+
+    cid = build_ana(store, config)
+    add_ad_click_and_reply(store, config, cid)
+    [touch] = api.get(f"/api/contacts/{cid}", headers=viewer).json["touchpoints"]
+    assert touch["ad_id"] and touch["campaign_id"] is None and touch["ad_name"] is None is touch["campaign_name"]
+    with store.transaction() as s:
+        s.add(model.AdName(network=touch["network"], ad_id=touch["ad_id"], ad_name="Envíos express",
+                           campaign_id="c-77", campaign_name="Spring shipping"))
+        s.add(model.AdName(network="elsewhere", ad_id=touch["ad_id"], ad_name="Other network's ad"))
+    [touch] = api.get(f"/api/contacts/{cid}", headers=viewer).json["touchpoints"]
+    assert (touch["ad_name"], touch["campaign_name"]) == ("Envíos express", "Spring shipping")

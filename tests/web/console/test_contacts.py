@@ -7,9 +7,11 @@ import html
 import re
 
 import pytest
+from sqlalchemy import select
 from support.contacts import WA_NUMBER, add_ad_click_and_reply, add_contacts, build_ana
 
 from sync.access.roles import ROLES
+from sync.store import model
 from sync.web.api.contacts import contact_document
 
 LINK = re.compile(r'href="/console/contacts/(\d+)"')
@@ -127,7 +129,12 @@ def test_filters_that_cannot_be_used_say_why(viewer, query, words):
 
 @pytest.fixture
 def ana_in_full(store, config, people):
+    """Ana with an ad click (its ad and campaign named by the network) and a reply."""
     add_ad_click_and_reply(store, config, people["ana"])
+    with store.transaction() as s:
+        touch = s.scalars(select(model.Touchpoint).where(model.Touchpoint.contact_id == people["ana"])).one()
+        s.add(model.AdName(network=touch.network, ad_id=touch.ad_id, ad_name="Envíos express",
+                           campaign_id="c-77", campaign_name="Spring shipping"))
     return people["ana"]
 
 
@@ -174,8 +181,11 @@ def test_the_timeline_has_every_kind_newest_first(viewer, ana_in_full, console_a
     assert {"stage", "message", "touchpoint", "conversion", "merge"} <= set(kinds)
     assert kinds.count("message") == len(doc["activities"]) and kinds.count("stage") == len(doc["stage_history"])
     assert "Message received" in timeline and "Message sent" in timeline
-    touch = doc["touchpoints"][0]
-    assert touch["ad_id"] and touch["ad_id"] in timeline and "Ad touch" in timeline
+    [touch] = doc["touchpoints"]
+    shown = timeline[timeline.index('<li class="timeline-touchpoint">'):]
+    shown = shown[:shown.index("</li>")]
+    assert "Ad touch" in shown and f"({touch['ad_id']})" in shown
+    assert "Campaign: <span dir=\"auto\">Spring shipping</span>" in shown and "Envíos express" in shown
     sent = next(d for c in doc["conversions"] for d in c["deliveries"] if d["delivery"])
     conversion = timeline[timeline.index('<li class="timeline-conversion">'):]
     assert f"<th scope=\"row\">{sent['destination']}</th>" in conversion and "state-sent" in conversion
