@@ -87,3 +87,19 @@ def test_both_pages_fit_360_px(page, live_server, someone, shot):
     page.goto(f"/console/contacts/{someone['id']}")
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     shot(page, "contact-360")
+
+
+def test_the_contact_page_in_arabic_keeps_configured_names(page, live_server, someone, shot):
+    browser_sign_in(page, live_server.token, f"/console/contacts/{someone['id']}")
+    page.get_by_role("button", name="العربية").click()
+    page.wait_for_selector("html[dir=rtl]")
+    assert page.get_by_role("heading", name="الجدول الزمني").is_visible()  # "Timeline"
+    table = page.locator("table.fields")
+    assert table.locator("th").first.inner_text() == "الحقل"  # "Field"
+    first = table.locator("tbody.field .field-name").first.inner_text()
+    assert first == sorted(someone["fields"])[0]  # field names are configuration: as configured
+    headers = table.locator("thead th")
+    assert headers.first.bounding_box()["x"] > headers.last.bounding_box()["x"]  # columns run right to left
+    shot(page, "contact-ar")
+    page.get_by_role("button", name="English").click()
+    page.wait_for_selector("html[dir=ltr]")

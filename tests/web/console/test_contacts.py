@@ -194,7 +194,7 @@ def test_the_timeline_has_every_kind_newest_first(viewer, ana_in_full, console_a
     listed = body[body.index('id="identities-h"'):]
     listed = listed[:listed.index("</section>")]
     for identity in doc["identity_details"]:
-        assert f'<td dir="ltr" class="value">{html.escape(identity["value"])}</td>' in listed
+        assert f'<bdi dir="ltr">{html.escape(identity["value"])}</bdi>' in listed
     assert re.search(r"<title>\s*Ana López · lifesync</title>", body)
 
 
