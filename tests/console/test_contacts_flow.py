@@ -42,6 +42,14 @@ def test_search_as_you_type_then_open_the_contact(page, live_server, someone, sh
     for name in page.locator("#results tbody th a").all_inner_texts():
         assert name.lower().startswith(typed.lower()) or any(
             part.lower().startswith(typed.lower()) for part in name.split())
+    assert "stage=" in searched.value.url  # the other filters go with what was typed
+    with page.expect_response(lambda answer: "has_conversions=false" in answer.url):
+        page.get_by_label("Conversions").select_option("false")
+    link.first.wait_for(state="detached")  # it has conversions: narrowed away, still without a page load
+    with page.expect_response(lambda answer: "has_conversions=true" in answer.url):
+        page.get_by_label("Conversions").select_option("true")
+    link.first.wait_for()
+    assert page.evaluate("window.stillThisPage") is True and "has_conversions=true" in page.url
     shot(page, "contacts-search")
 
     link.first.click()
