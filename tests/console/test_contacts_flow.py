@@ -111,3 +111,19 @@ def test_the_contact_page_in_arabic_keeps_configured_names(page, live_server, so
     shot(page, "contact-ar")
     page.get_by_role("button", name="English").click()
     page.wait_for_selector("html[dir=ltr]")
+
+
+@pytest.mark.parametrize("language", ["en", "ar"])
+def test_results_and_the_contact_page_pass_axe_wcag_aa(page, live_server, someone, language):
+    from console.test_accessibility import violations  # the sections' check, on pages the navigation cannot name
+
+    browser_sign_in(page, live_server.token, f"/console/contacts?q={someone['name'][:4]}&has_conversions=true")
+    if language == "ar":
+        page.get_by_role("button", name="العربية").click()
+        page.wait_for_selector("html[dir=rtl]")
+    assert violations(page) is None, violations(page)
+    page.goto(f"/console/contacts/{someone['id']}")
+    assert violations(page) is None, violations(page)
+    page.goto("/console/contacts?stage=No+such+stage")  # a refusal, shown in place
+    assert page.get_by_role("alert").is_visible()
+    assert violations(page) is None, violations(page)
