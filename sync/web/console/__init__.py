@@ -20,6 +20,8 @@ PAGES = (
     "sync.web.console.account",
     "sync.web.console.tokens",
     "sync.web.console.audit",
+    "sync.web.console.connections",
+    "sync.web.console.deadletters",
 )
 
 
