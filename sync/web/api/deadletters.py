@@ -1,6 +1,8 @@
 """``/api/dead-letters``: dead letters grouped by cause; list, read, replay and dismiss them.
 
-Thin over ``sync.ingest.deadletter_groups`` (the CLI's ``lifesync deadletter`` calls the same).
+Thin over ``sync.ingest.deadletter_groups`` (the CLI's ``lifesync deadletter`` calls the same);
+the console's dead-letter pages call this module's ``group_page``, ``letter_page``, ``replay`` and
+``dismiss`` with input read by its schemas.
 Reading is a viewer's; replaying and dismissing an operator's. A letter's payload may hold
 personal data: the detail shows it, nothing here logs it.
 """

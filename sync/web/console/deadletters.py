@@ -125,8 +125,8 @@ def _act(action: str, schema: Any, run: Any, extra: dict[str, Any]) -> Any:
     body = {**_selection(), **extra}
     result: dict[str, Any] = {"action": action, "group": body.get("group"), "note": extra.get("note", "")}
     whole_group = "group" in body and "ids" not in body
-    if whole_group and request.form.get("confirm") != "yes":
-        return _render(view, query, {**result, "confirm": True, "count": _open_in(body["group"])})
+    if whole_group and request.form.get("confirm") != "yes" and (count := _open_in(body["group"])):
+        return _render(view, query, {**result, "confirm": True, "count": count})  # none open: the API says so
     values, errors = load(schema, body)
     if values is None:
         if whole_group:

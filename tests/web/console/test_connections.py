@@ -1,4 +1,4 @@
-"""Console connections page: health per connection for every role, "test connection" and "sync now" as the API does them."""
+"""Console connections: every connection's health for every role; "test connection" and "sync now" as the API's."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ SYNC = "/console/connections/hubspot/default/sync"
 
 @pytest.fixture
 def console_with(store, config, database_url, role_tokens):
-    """``console_with(jobs=True, **settings)``: {role: signed-in client} of an app with those settings, and its queue."""
+    """``console_with(jobs=True, **settings)``: ({role: signed-in client}, its queue) of an app with those settings."""
     def build(jobs: bool = True, **extra: str):
         settings = Settings.from_env({"DATABASE_URL": database_url, **ENV, "LIFESYNC_SECRET_KEY": SECRET_KEY, **extra})
         connection = redis_connection(settings)

@@ -53,7 +53,8 @@ def test_every_role_sees_the_groups_and_only_operators_the_actions(signed_in, se
         letters = client.get(f"{PAGE}/letters?group={reconcile}")
         assert letters.status_code == 200, role
         text = letters.get_data(as_text=True)
-        assert all(f"#{i}<" in text for i in seeded["reconcile"]) and not any(f"#{i}<" in text for i in seeded["mapping"])
+        assert all(f"#{i}<" in text for i in seeded["reconcile"])
+        assert not any(f"#{i}<" in text for i in seeded["mapping"])
         assert ('type="checkbox" name="ids"' in text) == (role != "viewer"), role
         one = client.get(f"{PAGE}/{seeded['reconcile'][0]}")
         assert one.status_code == 200 and "wamid.N" in one.get_data(as_text=True)  # the payload, to who may read
@@ -164,3 +165,13 @@ def test_a_viewer_sees_no_controls_and_gets_403_posting_anyway(signed_in, seeded
         assert answer.status_code == 403, action
     assert len(list_open(store)) == 5
     assert entries(store, AuditFilter(target_type="dead_letters")) == []
+
+
+def test_a_group_with_nothing_open_is_not_asked_to_confirm(signed_in, seeded, store):
+    operator = signed_in["operator"]
+    reconcile = group_of(store, "reconcile")
+    post(operator, f"{PAGE}/dismiss", group=reconcile, view="groups", back="", confirm="yes", note="x")
+    answer = post(operator, f"{PAGE}/replay", group=reconcile, view="groups", back="")
+    assert answer.status_code == 404 and "Replay this whole group?" not in answer.get_data(as_text=True)
+    foreign = post(operator, f"{PAGE}/replay", group="bm90IGpzb24", view="groups", back="")
+    assert foreign.status_code == 422 and "the group is not one this API gave" in foreign.get_data(as_text=True)
