@@ -45,6 +45,13 @@ def test_an_operator_replays_a_group_and_sees_its_open_count_change(page, live_s
     card = page.locator("article.connection", has=page.get_by_role("heading", name="whatsapp/salon2"))
     card.get_by_role("button", name="Test connection").click()
     expect(card.locator(".result")).to_contain_text("Nothing to test")  # in place: still on the page
+    respondio = page.locator("article.connection", has=page.get_by_role("heading", name="respondio/default"))
+    respondio.get_by_role("button", name="Sync now").click()
+    expect(respondio.locator(".result")).to_contain_text("lifesync-sync-respondio-default")
+    respondio.get_by_role("button", name="Sync now").click()
+    expect(respondio.locator(".result")).to_contain_text("Already queued")  # clicked again: nothing more queued
+    pending = live_server.app.extensions["lifesync"]["jobs"].overview(50)["queued"]
+    assert [j["id"] for j in pending].count("lifesync-sync-respondio-default") == 1
     shot(page, "connections", full_page=True)
 
     page.get_by_role("navigation", name="Sections").get_by_role("link", name="Dead letters").click()

@@ -81,13 +81,15 @@ def test_the_page_is_in_arabic_with_vendor_messages_untranslated(console_with, s
     viewer = clients["viewer"]
     viewer.post("/console/language", data={"lang": "ar", "csrf_token": csrf_of(viewer, "/console/connections")})
     page = viewer.get("/console/connections").get_data(as_text=True)
-    assert 'dir="rtl"' in page and "الاتصالات" in page
+    assert 'dir="rtl"' in page and "<h1>الاتصالات</h1>" in page and "آخر خطأ" in page  # Last error
     assert "HubSpot rejected the token: Invalid token" in page
 
 
 def test_sync_now_queues_exactly_one_job_however_often_it_is_clicked(console_with, store):
     clients, connection = console_with(**HUBSPOT)
     operator = clients["operator"]
+    assert operator.post(SYNC).status_code == 400  # no CSRF token: refused before anything is queued
+    assert Queue("sync", connection=connection).count == 0
     csrf = csrf_of(operator, "/console/connections")
     assert f'action="{SYNC}"' in card(operator.get("/console/connections").get_data(as_text=True),
                                       "hubspot", "default")

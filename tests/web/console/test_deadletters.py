@@ -76,6 +76,8 @@ def test_filters_are_the_apis(signed_in, seeded, store):
 def test_a_whole_group_is_replayed_only_once_confirmed_and_its_count_changes(signed_in, seeded, store):
     operator = signed_in["operator"]
     reconcile, mapping = group_of(store, "reconcile"), group_of(store, "mapping")
+    forged = operator.post(f"{PAGE}/replay", data={"group": reconcile, "confirm": "yes", "csrf_token": "forged"})
+    assert forged.status_code == 400 and len(list_open(store)) == 5
     asked = post(operator, f"{PAGE}/replay", group=reconcile, view="groups", back="")
     text = asked.get_data(as_text=True)
     assert asked.status_code == 200 and "Replay this whole group?" in text and 'name="confirm" value="yes"' in text
