@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from playwright.sync_api import expect
-from support.console import browser_sign_in, new_token
+from support.console import axe_violations, browser_sign_in, new_token
 
 from sync.ingest.deadletter_groups import LetterFilter, groups
 
@@ -30,6 +30,9 @@ def test_a_viewer_sees_no_replay_or_dismiss_controls_and_gets_403_posting_anyway
     assert page.get_by_role("checkbox").count() == 0
     assert page.get_by_role("button", name=re.compile("Replay|Dismiss")).count() == 0
     shot(page, "dead-letters-group-viewer")
+    page.get_by_role("link", name=f"#{group['sample']['id']}").click()
+    expect(page.locator("pre.payload")).to_be_visible()
+    assert axe_violations(page) is None, axe_violations(page)  # one letter with its payload
     csrf = page.locator('meta[name="csrf-token"]').get_attribute("content")
     for action, extra in (("replay", {}), ("dismiss", {"note": "viewer"})):
         answer = page.request.post(f"/console/dead-letters/{action}",
@@ -53,6 +56,7 @@ def test_an_operator_replays_a_group_and_sees_its_open_count_change(page, live_s
     pending = live_server.app.extensions["lifesync"]["jobs"].overview(50)["queued"]
     assert [j["id"] for j in pending].count("lifesync-sync-respondio-default") == 1
     shot(page, "connections", full_page=True)
+    assert axe_violations(page) is None, axe_violations(page)  # with results in place
 
     page.get_by_role("navigation", name="Sections").get_by_role("link", name="Dead letters").click()
     page.wait_for_url("**/console/dead-letters")
@@ -66,6 +70,7 @@ def test_an_operator_replays_a_group_and_sees_its_open_count_change(page, live_s
     live = page.locator("#dl-live")
     expect(live.get_by_role("heading", name="Replay this whole group?")).to_be_visible()
     shot(page, "dead-letters-confirm")
+    assert axe_violations(page) is None, axe_violations(page)  # the letters view, checkboxes and confirmation
     live.get_by_role("button", name="Yes, replay the group").click()
     expect(live).to_contain_text(f"Replayed: {group['count']}.")
     expect(live).to_contain_text("Open letters left in the group: 0.")
