@@ -66,6 +66,10 @@ def test_an_operator_replays_a_group_and_sees_its_open_count_change(page, live_s
     row.get_by_role("link", name=group["reason_class"]).click()
     page.wait_for_url("**/console/dead-letters/letters?**")
     expect(page.locator(".open-count")).to_have_text(str(group["count"]))
+    page.get_by_role("link", name=f"#{group['sample']['id']}").click()
+    expect(page.get_by_role("button", name="Replay this letter")).to_be_visible()
+    assert axe_violations(page) is None, axe_violations(page)  # one letter, with its own replay and dismiss
+    page.go_back()
     page.get_by_role("button", name="Replay whole group…").click()
     live = page.locator("#dl-live")
     expect(live.get_by_role("heading", name="Replay this whole group?")).to_be_visible()

@@ -181,3 +181,18 @@ def test_a_group_with_nothing_open_is_not_asked_to_confirm(signed_in, seeded, st
     assert answer.status_code == 404 and "Replay this whole group?" not in answer.get_data(as_text=True)
     foreign = post(operator, f"{PAGE}/replay", group="bm90IGpzb24", view="groups", back="")
     assert foreign.status_code == 422 and "the group is not one this API gave" in foreign.get_data(as_text=True)
+
+
+def test_one_letter_is_replayed_from_its_page_and_the_group_shown_after(signed_in, seeded, store):
+    operator, target = signed_in["operator"], seeded["reconcile"][0]
+    page = operator.get(f"{PAGE}/{target}").get_data(as_text=True)
+    assert "Replay this letter" in page and "Dismiss this letter" in page
+    assert "Replay this letter" not in signed_in["viewer"].get(f"{PAGE}/{target}").get_data(as_text=True)
+    form = re.search(r'<form method="post" action="/console/dead-letters/replay">(.*?)</form>', page, re.S).group(1)
+    fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', form))
+    assert fields["ids"] == str(target) and fields["view"] == "letters"
+    answer = operator.post(f"{PAGE}/replay", data=fields)
+    text = answer.get_data(as_text=True)
+    assert answer.status_code == 200 and "Replayed: 1." in text and re.search(r'class="open-count">2<', text)
+    assert target not in {r["id"] for r in list_open(store)}
+    assert "Replay this letter" not in operator.get(f"{PAGE}/{target}").get_data(as_text=True)  # no longer open
