@@ -225,6 +225,25 @@ def health(session: Session, conn: Connection, entries: tuple[ScheduledJob, ...]
     }
 
 
+STATES = ("unconfigured", "running", "failing", "ok", "idle")
+
+
+def state(found: dict[str, Any]) -> str:
+    """A connection's health in a word, from its :func:`health`.
+
+    ``unconfigured``; ``running`` (a sync is); ``failing`` (its last failure is not older than its
+    last success); ``ok``; ``idle`` (nothing recorded yet). The console shows it; one rule for every page.
+    """
+    if not found["configured"]:
+        return "unconfigured"
+    if found["running_since"] is not None:
+        return "running"
+    success, failure = found["last_success"], found["last_failure"]
+    if failure is not None and (success is None or failure["at"] >= success["at"]):
+        return "failing"
+    return "ok" if success is not None else "idle"
+
+
 def _schedule(settings: Settings) -> tuple[ScheduledJob, ...]:
     from sync.config.schedule import load_schedule
 

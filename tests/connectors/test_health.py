@@ -9,7 +9,7 @@ import pytest
 
 from sync.config import load_config
 from sync.connectors.events import InboundEvent
-from sync.connectors.health import DAY, connection, connections, find
+from sync.connectors.health import DAY, connection, connections, find, state
 from sync.crm import runs
 from sync.errors import AuthError, NotFound
 from sync.ingest.inbox import store_events
@@ -94,3 +94,23 @@ def test_webhooks_and_deliveries_make_their_connections_health(store, settings):
 def test_an_unknown_connection_is_not_found_naming_what_exists(settings):
     with pytest.raises(NotFound, match="no connection hubspot/salon9; lifesync knows hubspot/default"):
         find(settings, CONFIG, "hubspot", "salon9")
+
+
+@pytest.mark.parametrize(("configured", "running", "success", "failure", "expected"), [
+    (False, None, None, None, "unconfigured"),
+    (True, None, None, None, "idle"),
+    (True, None, 1, None, "ok"),
+    (True, None, 2, 1, "ok"),  # failed, then succeeded
+    (True, None, 1, 2, "failing"),
+    (True, None, None, 1, "failing"),
+    (True, 3, 1, 2, "running"),
+])
+def test_state_names_a_connections_health(configured, running, success, failure, expected):
+    base = model.utcnow()
+
+    def event(hours):
+        return None if hours is None else {"at": base + timedelta(hours=hours), "message": "m"}
+
+    found = {"configured": configured, "running_since": event(running) and event(running)["at"],
+             "last_success": event(success), "last_failure": event(failure)}
+    assert state(found) == expected

@@ -21,6 +21,8 @@ PAGES = (
     "sync.web.console.tokens",
     "sync.web.console.audit",
     "sync.web.console.contacts",
+    "sync.web.console.connections",
+    "sync.web.console.deadletters",
 )
 
 
