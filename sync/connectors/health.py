@@ -248,3 +248,22 @@ def connection(store: Store, settings: Settings, config: Config, kind: str, name
     conn = find(settings, config, kind, name)
     with store.transaction() as session:
         return health(session, conn, _schedule(settings), now or model.utcnow())
+
+
+STATES = ("failing", "running", "ok", "idle", "not_configured")
+
+
+def state(found: dict[str, Any]) -> str:
+    """A connection's health (as ``health`` gives it) in a word, one of :data:`STATES`.
+
+    ``failing``: its latest event is a failure; ``running``: a sync run is under way; ``ok``: its
+    latest event is a success; ``idle``: configured, nothing recorded yet.
+    """
+    if not found["configured"]:
+        return "not_configured"
+    success, failure = found["last_success"], found["last_failure"]
+    if failure is not None and (success is None or failure["at"] >= success["at"]):
+        return "failing"
+    if found["running_since"] is not None:
+        return "running"
+    return "ok" if success is not None else "idle"

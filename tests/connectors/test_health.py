@@ -94,3 +94,18 @@ def test_webhooks_and_deliveries_make_their_connections_health(store, settings):
 def test_an_unknown_connection_is_not_found_naming_what_exists(settings):
     with pytest.raises(NotFound, match="no connection hubspot/salon9; lifesync knows hubspot/default"):
         find(settings, CONFIG, "hubspot", "salon9")
+
+
+def test_state_says_what_the_latest_event_was():
+    from sync.connectors.health import state
+
+    now = model.utcnow()
+    at = {"earlier": {"at": now - DAY, "message": "x"}, "later": {"at": now, "message": "y"}}
+    base = {"configured": True, "last_success": None, "last_failure": None, "running_since": None}
+    assert state({**base, "configured": False}) == "not_configured"
+    assert state(base) == "idle"
+    assert state({**base, "last_success": at["later"], "last_failure": at["earlier"]}) == "ok"
+    assert state({**base, "last_success": at["earlier"], "last_failure": at["later"]}) == "failing"
+    assert state({**base, "last_failure": at["earlier"]}) == "failing"
+    assert state({**base, "last_success": at["earlier"], "running_since": now}) == "running"
+    assert state({**base, "last_failure": at["later"], "running_since": now}) == "failing"
