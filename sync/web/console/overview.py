@@ -4,9 +4,10 @@ Every figure comes from the service function the ops API answers with: the repor
 ``sync.reports`` (``/api/reports/<name>``, over the same window arguments), the connections'
 health (``sync.connectors.health``, ``/api/connections``), the dead-letter groups
 (``sync.ingest.deadletter_groups``, ``/api/dead-letters/groups``) and the inbox backlog and lag
-``/metrics`` reports (``sync.metrics.database``). The page holds the cheap parts; the reports,
-which read the whole history, are parts htmx loads once the page is shown (``hx-trigger="load"``),
-and without script each is a link to the same part as a page of its own.
+``/metrics`` reports (``sync.metrics.database``). The page holds the cheap parts (inbox, dead-letter
+groups); the reports, which read the whole history, and the connections, whose last 24 hours count
+every delivery of that day, are parts htmx loads once the page is shown (``hx-trigger="load"``);
+without script each is a link to the same part as a page of its own.
 """
 
 from __future__ import annotations
@@ -79,22 +80,24 @@ def _inbox() -> dict[str, Any]:
         return {"lag": inbox_lag(session, utcnow()), **inbox_backlog(session)}
 
 
-def _connections() -> dict[str, Any]:
-    found = [{**conn, "state": health.state(conn)} for conn in health.connections(store(), settings(), config())]
-    shown = [conn for conn in found if conn["configured"]]
-    return {"items": shown, "unconfigured": len(found) - len(shown),
-            "failing": sum(conn["state"] == "failing" for conn in shown),
-            "url": _link("console.connections", "/console/connections")}
 
 
 @bp.route("/overview")
 @page("viewer")
 def overview() -> Any:
-    """The overview page: inbox, connections and dead letters now; the reports' parts load after it."""
+    """The overview page: the inbox and dead letters now; the connections and the reports load after it."""
     window = _window()
     return render_template("console/overview.html", window=window, periods=_periods(window), inbox=_inbox(),
-                           connections=_connections(), dead_letters=_dead_letters(), parts=PARTS,
-                           states=CONNECTION_STATES, cap=COUNT_CAP)
+                           dead_letters=_dead_letters(), parts=PARTS, cap=COUNT_CAP)
+
+
+def _connections(window: dict[str, Any]) -> dict[str, Any]:
+    """The configured connections' health (the period does not apply: health is now and the last 24 hours)."""
+    found = [{**conn, "state": health.state(conn)} for conn in health.connections(store(), settings(), config())]
+    shown = [conn for conn in found if conn["configured"]]
+    return {"connections": shown, "unconfigured": len(found) - len(shown), "states": CONNECTION_STATES,
+            "failing": sum(conn["state"] == "failing" for conn in shown),
+            "url": _link("console.connections", "/console/connections")}
 
 
 def _chart(title: str, labels: list[str], series: list[tuple[str, list[float]]]) -> Markup:
@@ -144,13 +147,14 @@ def _conversions(window: dict[str, Any]) -> dict[str, Any]:
 
 
 PARTS = {
+    "connections": (N_("Connections"), _connections),
     "funnel": (N_("Lifecycle funnel"), _funnel),
     "lost": (N_("Lost stages"), _lost),
     "conversions": (N_("Conversions and delivery per network"), _conversions),
 }
 
 
-@bp.route("/overview/<any(funnel, lost, conversions):part>")
+@bp.route("/overview/<any(connections, funnel, lost, conversions):part>")
 @page("viewer")
 def overview_part(part: str) -> Any:
     """One report's part of the overview: bare for htmx, else as a page of its own (no script needed)."""

@@ -13,12 +13,12 @@ from datetime import timedelta
 import pytest
 from conftest import wipe
 from support.console import SECRET_KEY, sign_in
+from support.demo_data import fill_with_demo
 from support.webhook_app import ENV
 
 from sync.access import tokens
 from sync.access.roles import ROLES, Principal
 from sync.connectors import health
-from sync.demo.run import run_demo
 from sync.ingest import deadletter_groups
 from sync.reports.attribution import attribution
 from sync.reports.delivery import delivery
@@ -30,7 +30,7 @@ from sync.store import model
 from sync.store.model import utcnow
 from sync.web import create_app
 
-PARTS = ("funnel", "lost", "conversions")
+PARTS = ("connections", "funnel", "lost", "conversions")
 HTMX = {"HX-Request": "true"}
 
 
@@ -38,8 +38,7 @@ HTMX = {"HX-Request": "true"}
 def demo(migrated_store, database_url, tmp_path_factory):
     """The demo's data, plus one webhook event waiting three hours (an inbox lag to show)."""
     wipe(migrated_store)
-    run_demo(Settings.from_env({}), people=60, seed=5, database_url=database_url, echo=lambda line: None,
-             report_path=tmp_path_factory.mktemp("demo") / "report.html")
+    fill_with_demo(database_url, tmp_path_factory.mktemp("demo"))
     with migrated_store.transaction() as session:
         session.add(model.RawEvent(source="whatsapp", object="message", event_key="waiting-1", body=b"{}",
                                    received_at=utcnow() - timedelta(hours=3, minutes=5)))
@@ -147,14 +146,23 @@ def test_the_conversions_part_shows_attribution_and_delivery_per_network(clients
                                                pct(d.click_id_share)]
 
 
-def test_connections_inbox_and_dead_letters_are_the_services(clients, app, demo, config):
-    page = text(clients["operator"], "/console/overview")
-    settings = app.extensions["lifesync"]["settings"]
-    found = health.connections(demo, settings, config)
+def test_the_connections_part_shows_each_configured_connections_health(clients, app, demo, config):
+    page = text(clients["operator"], "/console/overview/connections", headers=HTMX)
+    found = health.connections(demo, app.extensions["lifesync"]["settings"], config)
     configured = [conn for conn in found if conn["configured"]]
     tiles = re.findall(r'data-connection="([^"]+)">.*?class="state state-([a-z_]+)"', page, re.DOTALL)
     assert tiles == [(f"{c['kind']}/{c['name']}", health.state(c)) for c in configured] and tiles
+    failing = sum(health.state(c) == "failing" for c in configured)
+    assert f"Connections failing: {failing:,}" in page
     assert f"All connections ({len(found) - len(configured):,} not configured)" in page
+    for conn in configured:
+        day = conn["last_24h"]
+        said = f"{day['records_in']:,} in, {day['records_out']:,} out, {day['errors']:,} errors"
+        assert said in page.split(f'data-connection="{conn["kind"]}/{conn["name"]}"', 1)[1].split("</li>", 1)[0]
+
+
+def test_inbox_and_dead_letters_are_the_services(clients, demo):
+    page = text(clients["operator"], "/console/overview")
     groups = deadletter_groups.groups(demo, deadletter_groups.LetterFilter(), 6)
     shown = numbers(page, "group")
     assert shown == {g["group"]: [n(g["count"])] for g in groups[:5]} and shown
