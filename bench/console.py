@@ -94,6 +94,7 @@ def contact_page(c: Console) -> Callable[[], None]:
 # name → (a path to test whether the page is built, how to make one measured call)
 PAGES: dict[str, tuple[str, Callable[[Console], Callable[[], None]]]] = {
     "overview": ("/console/overview", overview),
+    "overview part: connections": ("/console/overview/connections", overview_part("connections")),
     "overview part: funnel": ("/console/overview/funnel", overview_part("funnel")),
     "overview part: lost": ("/console/overview/lost", overview_part("lost")),
     "overview part: conversions": ("/console/overview/conversions", overview_part("conversions")),
