@@ -257,12 +257,15 @@ def state(found: dict[str, Any]) -> str:
     """A connection's health (as ``health`` gives it) in a word, one of :data:`STATES`.
 
     ``failing``: its latest event is a failure; ``running``: a sync run is under way; ``ok``: its
-    latest event is a success; ``idle``: configured, nothing recorded yet.
+    latest event is a success (a webhook received counts as one); ``idle``: configured, nothing
+    recorded yet.
     """
     if not found["configured"]:
         return "not_configured"
-    success, failure = found["last_success"], found["last_failure"]
-    if failure is not None and (success is None or failure["at"] >= success["at"]):
+    success = max((at for at in ((found["last_success"] or {}).get("at"), found.get("last_webhook_at")) if at),
+                  default=None)
+    failure = found["last_failure"]
+    if failure is not None and (success is None or failure["at"] >= success):
         return "failing"
     if found["running_since"] is not None:
         return "running"

@@ -109,3 +109,5 @@ def test_state_says_what_the_latest_event_was():
     assert state({**base, "last_failure": at["earlier"]}) == "failing"
     assert state({**base, "last_success": at["earlier"], "running_since": now}) == "running"
     assert state({**base, "last_failure": at["later"], "running_since": now}) == "failing"
+    assert state({**base, "last_webhook_at": now}) == "ok"  # a channel: receiving is its success
+    assert state({**base, "last_webhook_at": now - DAY, "last_failure": at["later"]}) == "failing"
