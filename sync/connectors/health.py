@@ -229,17 +229,20 @@ STATES = ("unconfigured", "running", "failing", "ok", "idle")
 
 
 def state(found: dict[str, Any]) -> str:
-    """A connection's health in a word, from its :func:`health`.
+    """A connection's health in a word, from its :func:`health`; one rule for every page that shows it.
 
-    ``unconfigured``; ``running`` (a sync is); ``failing`` (its last failure is not older than its
-    last success); ``ok``; ``idle`` (nothing recorded yet). The console shows it; one rule for every page.
+    ``unconfigured``; ``running`` (a sync is under way, whatever came before); ``failing`` (its last
+    failure is not older than its last success); ``ok`` (a success, and for a channel a webhook
+    received counts as one); ``idle`` (configured, nothing recorded yet).
     """
     if not found["configured"]:
         return "unconfigured"
     if found["running_since"] is not None:
         return "running"
-    success, failure = found["last_success"], found["last_failure"]
-    if failure is not None and (success is None or failure["at"] >= success["at"]):
+    success = max((at for at in ((found["last_success"] or {}).get("at"), found.get("last_webhook_at")) if at),
+                  default=None)
+    failure = found["last_failure"]
+    if failure is not None and (success is None or failure["at"] >= success):
         return "failing"
     return "ok" if success is not None else "idle"
 
@@ -267,3 +270,4 @@ def connection(store: Store, settings: Settings, config: Config, kind: str, name
     conn = find(settings, config, kind, name)
     with store.transaction() as session:
         return health(session, conn, _schedule(settings), now or model.utcnow())
+

@@ -53,6 +53,12 @@ def inbox_lag(session: Any, now: datetime) -> float:
     return max(0.0, (now - utc(oldest)).total_seconds()) if oldest is not None else 0.0
 
 
+def inbox_backlog(session: Any) -> dict[str, int]:
+    """Inbox events waiting (``received``) or given up (``dead``), each count cut at the cap."""
+    r = model.RawEvent
+    return {status: capped_count(session, r.status == status)[None] for status in INBOX_WAITING}
+
+
 def open_dead_letters(session: Any) -> dict[str, int]:
     """Open dead letters by stage (mapping, reconcile, dispatch, job), each count cut at the cap."""
     d = model.DeadLetter
@@ -89,8 +95,8 @@ class DatabaseCollector(Collector):
         with self.store.transaction() as session:
             inbox = GaugeMetricFamily("lifesync_inbox_events", f"Inbox events by status (counts stop at {COUNT_CAP})",
                                       labels=["status"])
-            for status in INBOX_WAITING:
-                inbox.add_metric([status], capped_count(session, r.status == status)[None])
+            for status, n in inbox_backlog(session).items():
+                inbox.add_metric([status], n)
             yield inbox
             yield GaugeMetricFamily("lifesync_inbox_lag_seconds", "Age of the oldest received (unprocessed) event",
                                     value=inbox_lag(session, now))

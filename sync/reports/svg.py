@@ -21,16 +21,17 @@ def _short(label: str) -> str:
 
 
 def bar_chart(title: str, labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]]], *,
-              fmt: Callable[[float], str] = lambda v: f"{v:g}") -> str:
+              fmt: Callable[[float], str] = lambda v: f"{v:g}", empty: str = "no data") -> str:
     """A grouped horizontal bar chart: one group per label, one bar per series, value at each bar's end.
 
     ``series`` is ``[(name, values)]`` with one value per label; a legend is drawn when there
-    is more than one series. Bars scale to the largest value (all zero: no bar drawn).
+    is more than one series. Bars scale to the largest value (all zero: no bar drawn). Hovering a
+    bar shows its series and value (its ``<title>``); ``empty`` is said when there are no labels.
     """
     t = escape(title)
     if not labels:
         return (f'<svg class="chart" role="img" aria-label="{t}" width="{LABEL_WIDTH + BAR_AREA}" height="30">'
-                f'<title>{t}</title><text x="0" y="20" class="empty">no data</text></svg>')
+                f'<title>{t}</title><text x="0" y="20" class="empty">{escape(empty)}</text></svg>')
     top = max((v for _, values in series for v in values), default=0) or 1
     group = len(series) * (BAR_HEIGHT + BAR_GAP) + GROUP_GAP
     legend = 20 if len(series) > 1 else 0

@@ -114,3 +114,11 @@ def test_state_names_a_connections_health(configured, running, success, failure,
     found = {"configured": configured, "running_since": event(running) and event(running)["at"],
              "last_success": event(success), "last_failure": event(failure)}
     assert state(found) == expected
+
+
+def test_a_webhook_received_is_a_channels_success():
+    now = model.utcnow()
+    base = {"configured": True, "last_success": None, "last_failure": None, "running_since": None}
+    assert state({**base, "last_webhook_at": now}) == "ok"
+    assert state({**base, "last_webhook_at": now - DAY, "last_failure": {"at": now, "message": "x"}}) == "failing"
+    assert state({**base, "last_webhook_at": now, "last_failure": {"at": now - DAY, "message": "x"}}) == "ok"

@@ -34,6 +34,8 @@ def test_all_zero_and_empty_charts():
     assert widths(bar_chart("t", ["a"], [("n", [0])])) == [0.0]
     empty = bar_chart("Nothing <yet>", [], [("n", [])])
     assert "no data" in empty and "Nothing &lt;yet&gt;" in empty and "<yet>" not in empty
+    said = bar_chart("t", [], [("n", [])], empty="لا شيء <بعد>")
+    assert "لا شيء &lt;بعد&gt;" in said and "no data" not in said  # the console says it in the page's language
 
 
 def test_chart_text_is_escaped_and_long_labels_cut_but_kept_in_the_tooltip():

@@ -11,11 +11,11 @@ shown as configured, never translated here.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, request, session
-from flask_babel import Babel, format_datetime, format_decimal, format_percent, get_locale
+from flask_babel import Babel, format_datetime, format_decimal, format_percent, format_timedelta, get_locale
 
 from sync.web.console.blueprint import HERE
 
@@ -51,6 +51,13 @@ def percent(value: Any) -> str:
     return "—" if value is None else format_percent(value, format="#,##0.0%")
 
 
+def duration(seconds: Any) -> str:
+    """Seconds as the locale says a span of time, rounded to its largest unit ("3 minutes"); ``—`` for none."""
+    if seconds is None:
+        return "—"
+    return format_timedelta(timedelta(seconds=float(seconds)), threshold=1, add_direction=False)
+
+
 def when(value: Any, style: str = "medium") -> str:
     """A time as the locale writes it; ISO text is parsed; ``—`` for none."""
     if value is None or value == "":
@@ -67,5 +74,5 @@ def install(app: Flask) -> None:
     """Flask-Babel on ``app`` with the console's catalogue, and the formatting filters templates use."""
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(HERE / "translations"))
     Babel(app, locale_selector=select_locale)
-    app.jinja_env.filters.update(number=number, percent=percent, when=when)
+    app.jinja_env.filters.update(number=number, percent=percent, when=when, duration=duration)
     app.jinja_env.globals.update(LANGUAGES=LANGUAGES, text_direction=direction)
