@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from functools import singledispatch
 from typing import Any
 
@@ -25,7 +25,7 @@ from sync.reports.delivery import DeliveryReport
 from sync.reports.funnel import FunnelReport
 from sync.reports.lost import LostReport
 from sync.reports.response import ResponseReport
-from sync.reports.window import jsonable
+from sync.reports.window import jsonable, last_included
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CONTENT_TYPE = "text/csv; charset=utf-8"
@@ -124,8 +124,5 @@ def csv_filename(name: str, start: datetime | None, end: datetime | None) -> str
     if start is None and end is None:
         return f"lifesync-{name}-all-time.csv"
     first = start.date().isoformat() if start else "start"
-    last = "now"
-    if end is not None:
-        last_day = end - timedelta(days=1) if end.timetz().replace(tzinfo=None) == time(0) else end
-        last = last_day.date().isoformat()
+    last = last_included(end).date().isoformat() if end else "now"
     return f"lifesync-{name}-{first}-to-{last}.csv"

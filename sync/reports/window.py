@@ -95,6 +95,11 @@ def check_window(start: datetime | None, end: datetime | None) -> None:
         raise ValueError(f"the start ({start.isoformat()}) must be before the end ({end.isoformat()})")
 
 
+def last_included(end: datetime) -> datetime:
+    """What to show as a window's last day: the day before an exclusive midnight ``end`` (a bare date's), else it."""
+    return end - timedelta(days=1) if (end.hour, end.minute, end.second, end.microsecond) == (0, 0, 0, 0) else end
+
+
 def median(values: list[float]) -> float | None:
     """The median of ``values`` (mean of the middle two for an even count); None when empty."""
     if not values:
