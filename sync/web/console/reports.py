@@ -29,7 +29,7 @@ from sync.web.api.reports import WindowArgs
 from sync.web.console.blueprint import bp, page
 from sync.web.console.errors import N_
 from sync.web.console.forms import load
-from sync.web.console.i18n import number, percent
+from sync.web.console.i18n import day, number, percent, when
 
 FIELDS = {"since": N_("From"), "until": N_("To")}
 PRESETS = ((7, N_("Last 7 days")), (30, N_("Last 30 days")), (90, N_("Last 90 days")))
@@ -37,6 +37,8 @@ TITLES = {"funnel": N_("Lifecycle funnel"), "lost": N_("Lost stages"), "response
           "attribution": N_("Attribution"), "delivery": N_("Conversion delivery")}
 DIMENSION_TITLES = {"campaign": N_("By campaign"), "adset": N_("By ad set"), "ad": N_("By ad"),
                     "channel": N_("By channel"), "network": N_("By network")}
+DIMENSION_COLUMNS = {"campaign": N_("Campaign"), "adset": N_("Ad set"), "ad": N_("Ad"), "channel": N_("Channel"),
+                     "network": N_("Network")}
 BUCKET_TITLES = dict(zip((*(label for label, _lo, _hi in BUCKETS), NEVER),
                          (N_("under 5 minutes"), N_("5 to 60 minutes"), N_("1 to 24 hours"), N_("over 24 hours"),
                           N_("never answered")), strict=True))
@@ -62,8 +64,6 @@ def _presets(given: dict[str, str]) -> list[dict[str, Any]]:
 
 def _shown(window: dict[str, Any] | None) -> str:
     """The window in words, its days as the locale writes them."""
-    from sync.web.console.i18n import day, when
-
     if window is None:
         return ""
     start, end = window["since"], window["until"]
@@ -119,12 +119,14 @@ def _label(text: str) -> str:
 
 
 def _render(status: int, **values: Any) -> Any:
-    given = values.setdefault("given", {})
+    htmx = bool(request.headers.get("HX-Request"))
+    values.setdefault("given", {})
     values.setdefault("errors", {})
-    template = "console/reports_body.html" if request.headers.get("HX-Request") else "console/reports.html"
-    return render_template(template, presets=_presets(given), fields=FIELDS, titles=TITLES, htmx=bool(
-        request.headers.get("HX-Request")), dimensions=DIMENSIONS, dimension_titles=DIMENSION_TITLES,
-        bucket_titles=BUCKET_TITLES, touch_rows=_touch_rows, label=_label, **values), status
+    return render_template(
+        "console/reports_body.html" if htmx else "console/reports.html", htmx=htmx, presets=_presets(values["given"]),
+        fields=FIELDS, titles=TITLES, dimensions=DIMENSIONS, dimension_titles=DIMENSION_TITLES,
+        dimension_columns=DIMENSION_COLUMNS, bucket_titles=BUCKET_TITLES, touch_rows=_touch_rows, label=_label,
+        **values), status
 
 
 @bp.route("/reports")
