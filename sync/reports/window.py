@@ -142,3 +142,10 @@ def seconds_between(session: Session, earlier: Any, later: Any) -> ColumnElement
     if session.get_bind().dialect.name == "sqlite":  # timestamps are ISO text there
         return (func.julianday(later) - func.julianday(earlier)) * 86400.0
     return func.extract("epoch", later - earlier)
+
+
+def day_of(session: Session, column: Any) -> ColumnElement[str]:
+    """SQL for a timestamp column's UTC day as ``YYYY-MM-DD`` text on this database."""
+    if session.get_bind().dialect.name == "sqlite":  # stored as UTC text: "2026-03-01 10:00:00.000000"
+        return func.substr(column, 1, 10)
+    return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD")

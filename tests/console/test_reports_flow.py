@@ -89,3 +89,30 @@ def test_the_range_form_works_without_javascript(browser, live_server, since):
         assert "From: the start" in page.get_by_role("alert").inner_text()
     finally:
         context.close()
+
+
+def test_drag_across_the_days_to_choose_a_range(page, live_server, shot):
+    browser_sign_in(page, live_server.token, "/console/reports")
+    days = page.locator("#reports-activity svg.days rect[data-day]")
+    days.first.wait_for()  # loaded by htmx after the page
+    count = days.count()
+    assert count > 2
+    chart = page.locator("#reports-activity svg.days").bounding_box()
+    first, last = count // 4, count // 2
+    x = [chart["x"] + (i + 0.5) * chart["width"] / count for i in (first, last)]
+    y = chart["y"] + chart["height"] / 3
+    page.mouse.move(x[0], y)
+    page.mouse.down()
+    page.mouse.move(x[1], y, steps=5)
+    page.mouse.up()
+    since, until = (days.nth(i).get_attribute("data-day") for i in (first, last))
+    page.wait_for_url(f"**/console/reports?since={since}&until={until}")
+    assert page.get_by_label("From", exact=True).input_value() == since
+    assert page.get_by_label("To", exact=True).input_value() == until
+    config = live_server.app.extensions["lifesync"]["configs"].get()
+    funnel = REPORTS["funnel"](live_server.store, config, start=parse_moment(since),
+                               end=parse_moment(until, end=True))
+    want = {f"funnel:{s.stage}:entered": s.entered for s in funnel.stages}
+    assert shown(page, want) == want
+    assert page.locator("#reports-activity rect.chosen").count() == last - first + 1
+    shot(page, "reports-brush")

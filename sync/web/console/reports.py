@@ -17,11 +17,12 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 
 from sync.reports import REPORTS
+from sync.reports.activity import activity
 from sync.reports.attribution import DIMENSIONS, NONE, UNRESOLVED, AttributionReport, AttributionRow
 from sync.reports.csv_export import CONTENT_TYPE, csv_filename, to_csv
 from sync.reports.html import top_campaigns
 from sync.reports.response import BUCKETS, NEVER
-from sync.reports.svg import bar_chart
+from sync.reports.svg import bar_chart, day_columns
 from sync.reports.window import last_included, reading
 from sync.store.model import utcnow
 from sync.web.api.context import config, store
@@ -153,3 +154,12 @@ def reports_csv(name: str) -> Any:
     filename = csv_filename(name, window["since"], window["until"])
     return Response(to_csv(report), content_type=CONTENT_TYPE,
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.route("/reports/activity")
+@page("viewer")
+def reports_activity() -> Any:
+    """Stage changes per day over the whole history: the chart the date-range brush is drawn on (loaded by htmx)."""
+    days = activity(store(), config()).days
+    chart = day_columns(_("Stage changes per day"), [(d.day, d.entered) for d in days], fmt=number) if days else ""
+    return render_template("console/reports_activity.html", chart=Markup(chart))  # noqa: S704 - escaped by day_columns

@@ -226,3 +226,21 @@ def test_the_page_in_arabic_keeps_data_as_configured(data, signed_in):
     assert "مسار دورة الحياة" in page and "تنزيل CSV" in page  # "Lifecycle funnel", "Download CSV"
     assert "New Lead" in page  # stage names are configuration: shown as configured
     assert "01‏/03‏/2026" in page  # the range's days as the Arabic locale writes them
+
+
+def test_the_brush_chart_is_the_stage_changes_per_day(data, signed_in, console_app, store):
+    from sync.reports.activity import activity
+
+    page = signed_in["viewer"].get("/console/reports").get_data(as_text=True)
+    assert 'hx-get="/console/reports/activity" hx-trigger="load"' in page and "console-reports.js" in page
+    part = signed_in["viewer"].get("/console/reports/activity", headers={"HX-Request": "true"})
+    assert part.status_code == 200
+    days = activity(store, console_app.extensions["lifesync"]["configs"].get()).days
+    assert days and [f'data-day="{d.day}"' in part.get_data(as_text=True) for d in days] == [True] * len(days)
+    assert f"<title>{days[0].day}: {days[0].entered}</title>" in part.get_data(as_text=True)
+
+
+def test_with_no_history_there_is_no_brush(signed_in):
+    part = signed_in["viewer"].get("/console/reports/activity", headers={"HX-Request": "true"})
+    assert part.status_code == 200 and "<svg" not in part.get_data(as_text=True)
+    assert "No stage changes yet." in part.get_data(as_text=True)
