@@ -20,6 +20,7 @@ PAGES = (
     "sync.web.console.account",
     "sync.web.console.tokens",
     "sync.web.console.audit",
+    "sync.web.console.mappings",
 )
 
 

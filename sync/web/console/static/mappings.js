@@ -1,0 +1,88 @@
+// Mappings and rules: the configuration editor. Progressive enhancement over the page's <textarea>:
+// without this script the form's buttons still check, preview and save. With it, the text is
+// checked as it is typed (debounced) by the server's check endpoint — the same checks saving
+// runs — and each issue is marked at its line (CodeMirror lint markers when CodeMirror is
+// loaded) and listed under the editor (an aria-live region).
+(function () {
+  "use strict";
+  var DELAY = 600;
+
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : "";
+  }
+
+  function check(url, text) {
+    var body = new FormData();
+    body.append("text", text);
+    return fetch(url, {
+      method: "POST", body: body, credentials: "same-origin",
+      headers: {"X-CSRFToken": csrfToken(), "HX-Request": "true"},
+    }).then(function (answer) { return answer.text(); });
+  }
+
+  // The issues an answer lists with their line: [{line, message}] (line is 1-based).
+  function issuesOf(region) {
+    return Array.prototype.map.call(region.querySelectorAll("li[data-line]"), function (item) {
+      return {line: parseInt(item.getAttribute("data-line"), 10), message: item.getAttribute("data-message")};
+    });
+  }
+
+  function show(region, html) {
+    region.innerHTML = html;
+    return issuesOf(region);
+  }
+
+  function withCodeMirror(textarea, region, url) {
+    var editor;
+    function lint(text, updateLinting) {
+      check(url, text).then(function (html) {
+        var found = show(region, html);
+        updateLinting(found.map(function (issue) {
+          var line = Math.max(0, Math.min(issue.line - 1, editor.lineCount() - 1));
+          return {from: CodeMirror.Pos(line, 0), to: CodeMirror.Pos(line, editor.getLine(line).length),
+                  message: issue.message, severity: "error"};
+        }));
+      }).catch(function () { updateLinting([]); });
+    }
+    editor = CodeMirror.fromTextArea(textarea, {
+      mode: "yaml", lineNumbers: true, indentUnit: 2, tabSize: 2, indentWithTabs: false,
+      inputStyle: "contenteditable", readOnly: textarea.readOnly,
+      gutters: ["CodeMirror-lint-markers", "CodeMirror-linenumbers"],
+      lint: {getAnnotations: lint, async: true, delay: DELAY},
+      extraKeys: {Tab: false, "Shift-Tab": false},  // Tab leaves the editor (no keyboard trap)
+      viewportMargin: Infinity,
+    });
+    var input = editor.getInputField();
+    input.setAttribute("aria-label", document.querySelector('label[for="' + textarea.id + '"]').textContent);
+    input.setAttribute("aria-describedby", textarea.getAttribute("aria-describedby"));
+    input.setAttribute("aria-multiline", "true");
+    editor.on("change", function () { editor.save(); });  // htmx reads the form's textarea
+    // an issue in the list takes the cursor to its line
+    region.addEventListener("click", function (event) {
+      var item = event.target.closest("li[data-line]");
+      if (!item) return;
+      editor.focus();
+      editor.setCursor(parseInt(item.getAttribute("data-line"), 10) - 1, 0);
+    });
+    window.lifesyncEditor = editor;
+  }
+
+  function plain(textarea, region, url) {
+    var timer = null;
+    textarea.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        check(url, textarea.value).then(function (html) { show(region, html); });
+      }, DELAY);
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var textarea = document.getElementById("text");
+    var region = document.getElementById("issues");
+    if (!textarea || !region || !window.fetch) return;
+    var url = textarea.getAttribute("data-check-url");
+    if (window.CodeMirror) withCodeMirror(textarea, region, url); else plain(textarea, region, url);
+  });
+})();
