@@ -20,3 +20,22 @@ def csrf_of(client, path: str = "/console/sign-in") -> str:
 def sign_in(client, token: str, **extra):
     """POST the sign-in form as a browser would (with the page's CSRF token)."""
     return client.post("/console/sign-in", data={"token": token, "csrf_token": csrf_of(client), **extra})
+
+
+def browser_sign_in(page, token: str, path: str = "/console/") -> None:
+    """Sign a Playwright page in through the sign-in form, as a person would, and land on ``path``."""
+    page.goto(path)
+    page.get_by_label("API token").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/console/sign-in" not in url)
+
+
+def new_token(store, role: str) -> str:
+    """A fresh API token of ``role`` on ``store`` (a unique name each call)."""
+    import secrets
+
+    from sync.access import tokens
+    from sync.access.roles import Principal
+
+    maker = Principal(name="test-setup", role="admin", via="cli")
+    return tokens.create(store, maker, f"{role}-{secrets.token_hex(4)}", role)[1]

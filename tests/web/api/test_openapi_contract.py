@@ -18,18 +18,15 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from support.demo_data import fill_with_demo
 from web.api.conftest import BOOTSTRAP, bearer
-
-from sync.demo.run import run_demo
-from sync.settings import Settings
 
 EXAMPLES = int(os.environ.get("LIFESYNC_API_CONTRACT_EXAMPLES", "25"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
 def test_every_operation_keeps_its_documented_contract(api_app, store, database_url, tmp_path):
-    run_demo(Settings.from_env({}), people=60, seed=5, database_url=database_url, echo=lambda line: None,
-             report_path=tmp_path / "report.html")
+    fill_with_demo(database_url, tmp_path)
     api_app.extensions["lifesync"]["auth_attempts"].clear()
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", api_app)
     operations = [result.ok() for result in schema.get_all_operations()]

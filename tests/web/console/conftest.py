@@ -1,29 +1,20 @@
-"""A console app (the whole web app) with a session key, and a signed-in test client per role."""
+"""The whole web app as ``lifesync serve`` assembles it (console included), and a signed-in client per role."""
 
 from __future__ import annotations
 
 import pytest
-from support.console import SECRET_KEY, sign_in
-from support.webhook_app import ENV
-
-from jobs.connection import redis_connection
-from jobs.web import RqJobs
-from sync.settings import Settings
-from sync.web import create_app
+from support.console import sign_in
+from support.ops_app import ops_app, ops_settings
 
 
 @pytest.fixture
 def console_settings(database_url):
-    return Settings.from_env({"DATABASE_URL": database_url, **ENV, "LIFESYNC_SECRET_KEY": SECRET_KEY})
+    return ops_settings(database_url)
 
 
 @pytest.fixture
 def console_app(store, config, console_settings):
-    connection = redis_connection(console_settings)
-    app = create_app(console_settings, store=store, config=config, enqueue=lambda ids: None, queue=connection,
-                     jobs=RqJobs(connection))
-    app.extensions["lifesync"]["auth_attempts"].clear()
-    return app
+    return ops_app(console_settings, store, config)
 
 
 @pytest.fixture
