@@ -30,11 +30,21 @@ from sync.web.console.errors import N_
 from sync.web.console.forms import load, refusal
 
 BASELINE = "baseline"
+# a form carrying a whole document (EditSchema allows 1,000,000 characters; url-encoding may triple each byte)
+DOCUMENT_FORM_BYTES = 12 * 1_000_000
 HISTORY_DIFFS = 50  # newest revisions shown with their diff
 MAPPING = N_("Mapping")
 KINDS = {"lifecycle.yaml": N_("Lifecycle stages"), "conversions.yaml": N_("Conversion rules")}
 ORIGINS = {"revision": N_("edited here"), "file": N_("project file"), "bundled": N_("bundled default"),
            "none": N_("not set yet")}
+
+
+@bp.before_app_request
+def _room_for_a_document() -> None:
+    """Forms that carry a document's text may be as large as a document (the app's limit is the webhooks')."""
+    if request.endpoint in _TEXT_FORMS:
+        request.max_content_length = max(request.max_content_length or 0, DOCUMENT_FORM_BYTES)
+        request.max_form_memory_size = max(request.max_form_memory_size or 0, DOCUMENT_FORM_BYTES)
 
 
 def kind(name: str) -> str:
@@ -44,6 +54,14 @@ def kind(name: str) -> str:
 
 def _fragment() -> bool:
     return bool(request.headers.get("HX-Request"))
+
+
+def _form(*keys: str) -> dict[str, str]:
+    """The form's values; a document's text with the line breaks it had (browsers send a textarea's as CR LF)."""
+    form = {key: request.form.get(key, "") for key in keys}
+    if "text" in form:
+        form["text"] = form["text"].replace("\r\n", "\n")
+    return form
 
 
 def _revision_field(value: str) -> str | None:
@@ -87,7 +105,7 @@ def mappings_edit(name: str) -> Any:
 def mappings_save(name: str) -> Any:
     """Save the text as a new revision (validated as the API's edit), then show it."""
     document = revisions().read(name)
-    form = {key: request.form.get(key, "") for key in ("text", "base_revision", "comment")}
+    form = _form("text", "base_revision", "comment")
     values, errors = load(EditSchema(), {**form, "base_revision": _revision_field(form["base_revision"])})
     again = {"text": form["text"], "base_revision": form["base_revision"], "form": form}
     if values is None:
@@ -108,7 +126,8 @@ def mappings_save(name: str) -> Any:
 def mappings_check(name: str) -> Any:
     """Every issue the configuration would have with this text: the checks saving it runs; nothing is stored."""
     document = revisions().read(name)
-    text = request.form.get("text", "")
+    form = _form("text", "base_revision", "comment", "record", "contact_id", "mapping")
+    text = form["text"]
     values, errors = load(ValidateSchema(), {"documents": {document.name: text}})
     if values is None:
         found = {"valid": False, "issues": [{"file": document.name, "line": None, "path": "",
@@ -117,8 +136,7 @@ def mappings_check(name: str) -> Any:
         found = validated(values["documents"])
     if _fragment():
         return render_template("console/mappings_issues.html", issues=found["issues"], document=document)
-    return _editor(document, 200, text=text, issues=found["issues"], form=dict(request.form),
-                   base_revision=request.form.get("base_revision", ""))
+    return _editor(document, 200, text=text, issues=found["issues"], form=form, base_revision=form["base_revision"])
 
 
 def _preview_body(document: Document, form: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -145,7 +163,7 @@ def _preview_body(document: Document, form: dict[str, str]) -> tuple[dict[str, A
 def mappings_preview(name: str) -> Any:
     """What one record would change with this text, computed by the real pipeline; nothing is written."""
     document = revisions().read(name)
-    form = {key: request.form.get(key, "") for key in ("text", "record", "contact_id", "mapping", "base_revision")}
+    form = _form("text", "record", "contact_id", "mapping", "base_revision", "comment")
     body, errors = _preview_body(document, form)
     result, issues, status = None, None, 200
     if not errors:
@@ -228,3 +246,6 @@ def mappings_rollback_do(name: str) -> Any:
         return _confirm(document, values["revision"], exc.status, errors=refusal(exc), form=form)
     return redirect(url_for("console.mappings_history", name=document.name,
                             rolled=stored.id if stored is not None else "same"))
+
+
+_TEXT_FORMS = frozenset(f"console.{view.__name__}" for view in (mappings_save, mappings_check, mappings_preview))

@@ -140,7 +140,7 @@ def test_a_valid_save_creates_an_audited_revision_that_becomes_active(signed_in,
     [entry] = entries(store, AuditFilter(action="config.edit"))
     assert (entry.actor, entry.via, entry.target_id) == ("operator-token", "console", DOC)
     assert revisions.active_config().mappings[("hubspot", "contacts")].name == "hubspot_contacts"
-    again = save(operator, edited, "", str(document.revision_id))
+    again = save(operator, edited.replace("\n", "\r\n"), "", str(document.revision_id))  # as a browser sends it
     assert again.headers["Location"].endswith("saved=same")
 
 
