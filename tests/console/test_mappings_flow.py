@@ -40,7 +40,10 @@ def replace_in_editor(page, old: str, new: str) -> int:
         const cm = document.querySelector('.CodeMirror').CodeMirror;
         for (let n = 0; n < cm.lineCount(); n++) {
             const at = cm.getLine(n).indexOf(old);
-            if (at >= 0) { cm.focus(); cm.setSelection({line: n, ch: at}, {line: n, ch: at + old.length}); return n + 1; }
+            if (at < 0) continue;
+            cm.focus();
+            cm.setSelection({line: n, ch: at}, {line: n, ch: at + old.length});
+            return n + 1;
         }
         return 0;
     }""", [old])
@@ -70,7 +73,7 @@ def test_break_fix_preview_save_and_roll_back_a_mapping(page, live_server, shot)
     }""", line)
     assert marked, "no lint marker in the gutter at the issue's line"
     expect(page.locator(".CodeMirror-lint-marker-error")).to_have_count(1)
-    shot(page, "mappings-issue-at-line")
+    shot(page, "mappings-issue-at-line", full_page=True)
 
     # fixed: the issues go, the markers too
     replace_in_editor(page, "no_such_transform", "strip")
@@ -122,3 +125,17 @@ def test_a_viewer_is_offered_no_save_and_gets_403_saving_anyway(page, live_serve
     answer = page.request.post(f"/console/mappings/edit/{DOC}", form={"text": "x", "base_revision": "",
                                                                      "csrf_token": csrf})
     assert answer.status == 403
+
+
+def test_in_arabic_the_page_mirrors_but_the_yaml_stays_left_to_right(page, live_server, shot):
+    browser_sign_in(page, new_token(live_server.store, "viewer"), f"/console/mappings/edit/{DOC}")
+    page.get_by_role("button", name="العربية").click()
+    page.wait_for_selector("html[dir=rtl]")
+    expect(page.locator(".CodeMirror")).to_be_visible()
+    assert page.evaluate("getComputedStyle(document.querySelector('main')).direction") == "rtl"
+    assert page.evaluate("getComputedStyle(document.querySelector('.CodeMirror-code')).direction") == "ltr"
+    expect(page.get_by_role("button", name="افحص")).to_be_visible()  # "Check", from the catalogue
+    shot(page, "mappings-edit-ar")
+    page.set_viewport_size({"width": 360, "height": 780})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360  # usable at 360 px: no sideways scrolling
+    shot(page, "mappings-edit-ar-360")

@@ -51,7 +51,6 @@
       gutters: ["CodeMirror-lint-markers", "CodeMirror-linenumbers"],
       lint: {getAnnotations: lint, async: true, delay: DELAY},
       extraKeys: {Tab: false, "Shift-Tab": false},  // Tab leaves the editor (no keyboard trap)
-      viewportMargin: Infinity,
     });
     var input = editor.getInputField();
     input.setAttribute("aria-label", document.querySelector('label[for="' + textarea.id + '"]').textContent);
