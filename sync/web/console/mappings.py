@@ -64,6 +64,12 @@ def _form(*keys: str) -> dict[str, str]:
     return form
 
 
+def _done(arg: str) -> str | None:
+    """What a redirect after a save or rollback says was stored: a revision id, "same" (nothing new) or None."""
+    value = request.args.get(arg, "")
+    return value if value == "same" or (value.isdigit() and len(value) < 19) else None
+
+
 def _revision_field(value: str) -> str | None:
     """A form's revision: "" (the baseline file) is None; anything else is left to the API's schema."""
     return value.strip() or None
@@ -90,7 +96,7 @@ def _editor(document: Document, status: int = 200, **values: Any) -> Any:
     values.setdefault("issues", None)
     choices = [] if document.name.startswith("mappings/") else sorted(config().mappings)
     return render_template("console/mappings_edit.html", document=document, kind=kind(document.name),
-                           origin=origin(document), sources=choices, saved=request.args.get("saved"), **values), status
+                           origin=origin(document), sources=choices, saved=_done("saved"), **values), status
 
 
 @bp.route("/mappings/edit/<path:name>")
@@ -191,7 +197,7 @@ def mappings_history(name: str) -> Any:
     found = revisions().history(document.name)
     diffs = {rev.id: revisions().diff(rev.parent_id, rev.id) for rev in found[:HISTORY_DIFFS]}
     return render_template("console/mappings_history.html", document=document, history=found, diffs=diffs,
-                           kind=kind(document.name), rolled=request.args.get("rolled"))
+                           kind=kind(document.name), rolled=_done("rolled"))
 
 
 def _target(value: str) -> int | str | None:

@@ -244,3 +244,41 @@ def test_preview_refusals_are_shown_in_place(signed_in, console_app):
     invalid = viewer.post(f"/console/mappings/preview/{DOC}", headers={"HX-Request": "true"},
                           data={"text": "source: [", "record": "{}", "csrf_token": csrf})
     assert invalid.status_code == 422 and "data-line=" in invalid.get_data(as_text=True)
+
+
+def test_without_javascript_a_preview_answers_with_the_whole_page(signed_in, console_app):
+    store = services(console_app)[1]
+    ingest("hubspot", "contacts", [RECORD], store=store)
+    viewer = signed_in["viewer"]
+    edited = original(console_app).replace(FIRST_NAME, FROM_COMPANY)
+    later = {**RECORD, "updatedAt": "2026-03-09T00:00:00Z"}
+    answer = viewer.post(f"/console/mappings/preview/{DOC}", data={
+        "text": edited, "record": json.dumps(later), "csrf_token": csrf_of(viewer, EDIT)})
+    assert answer.status_code == 200
+    page = answer.get_data(as_text=True)
+    assert "<html" in page and FROM_COMPANY in page and "Acme Logistics" in page  # the text kept, the effect shown
+
+
+def test_posting_without_the_csrf_token_is_refused(signed_in, console_app):
+    operator = signed_in["operator"]
+    text = original(console_app)
+    assert operator.post(EDIT, data={"text": text + "\n# x\n", "base_revision": ""}).status_code == 400
+    assert operator.post(f"/console/mappings/rollback/{DOC}", data={"to": "baseline"}).status_code == 400
+    assert services(console_app)[0].history(DOC) == []
+
+
+def test_a_rollback_based_on_a_stale_revision_is_refused_on_its_confirmation_page(signed_in, console_app):
+    text = original(console_app)
+    operator = signed_in["operator"]
+    assert save(operator, text + "\n# one\n").status_code == 302
+    revisions = services(console_app)[0]
+    first = revisions.read(DOC).revision_id
+    assert save(operator, text + "\n# two\n", base=str(first)).status_code == 302
+    stale = operator.post(f"/console/mappings/rollback/{DOC}", data={
+        "to": "baseline", "base_revision": str(first), "csrf_token": csrf_of(operator, EDIT)})
+    assert stale.status_code == 409 and "read it again" in stale.get_data(as_text=True)
+    assert revisions.read(DOC).text == text + "\n# two\n"
+    assert operator.get(f"/console/mappings/rollback/{DOC}?to=nonsense").status_code == 302  # back to the history
+    assert operator.get(f"/console/mappings/rollback/{DOC}?to=999999").status_code == 404
+    shown = operator.get(f"{EDIT}?saved=<b>x</b>").get_data(as_text=True)
+    assert "Saved as revision" not in shown

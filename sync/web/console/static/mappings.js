@@ -77,7 +77,21 @@
     });
   }
 
+  // Enter in a field of the preview or save part runs that part (without this script it runs the check)
+  function enterRunsItsPart(form) {
+    form.addEventListener("keydown", function (event) {
+      if (event.key !== "Enter" || event.target.tagName !== "INPUT") return;
+      var part = event.target.closest("fieldset");
+      var button = part && part.querySelector("button");
+      if (!button) return;
+      event.preventDefault();
+      button.click();
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    var form = document.getElementById("editor-form");
+    if (form) enterRunsItsPart(form);
     var textarea = document.getElementById("text");
     var region = document.getElementById("issues");
     if (!textarea || !region || !window.fetch) return;
