@@ -73,6 +73,9 @@ def test_break_fix_preview_save_and_roll_back_a_mapping(page, live_server, shot)
     }""", line)
     assert marked, "no lint marker in the gutter at the issue's line"
     expect(page.locator(".CodeMirror-lint-marker-error")).to_have_count(1)
+    page.evaluate("document.querySelector('.CodeMirror').CodeMirror.setCursor(0, 0)")
+    issue.get_by_role("button", name=f"Line {line}").click()  # the issue takes the cursor to its line
+    assert page.evaluate("document.querySelector('.CodeMirror').CodeMirror.getCursor().line") == line - 1
     shot(page, "mappings-issue-at-line", full_page=True)
 
     # fixed: the issues go, the markers too

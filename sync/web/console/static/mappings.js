@@ -12,13 +12,18 @@
     return meta ? meta.getAttribute("content") : "";
   }
 
+  var asked = 0;  // checks asked for; an answer to an earlier one than the last is dropped
+
+  // the issues list for ``text``, or null when a later check was asked for meanwhile
   function check(url, text) {
+    var mine = ++asked;
     var body = new FormData();
     body.append("text", text);
     return fetch(url, {
       method: "POST", body: body, credentials: "same-origin",
       headers: {"X-CSRFToken": csrfToken(), "HX-Request": "true"},
-    }).then(function (answer) { return answer.text(); });
+    }).then(function (answer) { return answer.text(); })
+      .then(function (html) { return mine === asked ? html : null; });
   }
 
   // The issues an answer lists with their line: [{line, message}] (line is 1-based).
@@ -33,11 +38,29 @@
     return issuesOf(region);
   }
 
+  // with an editor to move in, each issue's line becomes a button that takes the cursor there
+  function linkLines(region, editor) {
+    Array.prototype.forEach.call(region.querySelectorAll("li[data-line] .where"), function (where) {
+      var line = parseInt(where.parentNode.getAttribute("data-line"), 10);
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "link where";
+      button.textContent = where.textContent;
+      button.addEventListener("click", function () {
+        editor.focus();
+        editor.setCursor(line - 1, 0);
+      });
+      where.replaceWith(button);
+    });
+  }
+
   function withCodeMirror(textarea, region, url) {
     var editor;
     function lint(text, updateLinting) {
       check(url, text).then(function (html) {
+        if (html === null) return;  // a later check answers (lint.js ignores this one too)
         var found = show(region, html);
+        linkLines(region, editor);
         updateLinting(found.map(function (issue) {
           var line = Math.max(0, Math.min(issue.line - 1, editor.lineCount() - 1));
           return {from: CodeMirror.Pos(line, 0), to: CodeMirror.Pos(line, editor.getLine(line).length),
@@ -57,14 +80,7 @@
     input.setAttribute("aria-describedby", textarea.getAttribute("aria-describedby"));
     input.setAttribute("aria-multiline", "true");
     editor.on("change", function () { editor.save(); });  // htmx reads the form's textarea
-    // an issue in the list takes the cursor to its line
-    region.addEventListener("click", function (event) {
-      var item = event.target.closest("li[data-line]");
-      if (!item) return;
-      editor.focus();
-      editor.setCursor(parseInt(item.getAttribute("data-line"), 10) - 1, 0);
-    });
-    window.lifesyncEditor = editor;
+    linkLines(region, editor);  // issues the page came with (a save refused)
   }
 
   function plain(textarea, region, url) {
@@ -72,7 +88,7 @@
     textarea.addEventListener("input", function () {
       clearTimeout(timer);
       timer = setTimeout(function () {
-        check(url, textarea.value).then(function (html) { show(region, html); });
+        check(url, textarea.value).then(function (html) { if (html !== null) show(region, html); });
       }, DELAY);
     });
   }
