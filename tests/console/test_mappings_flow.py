@@ -3,6 +3,7 @@ last record, save it with a comment, find the revision in the history and roll i
 
 from __future__ import annotations
 
+from console.test_accessibility import violations
 from playwright.sync_api import expect
 from sqlalchemy import select
 from support.console import browser_sign_in, new_token
@@ -77,6 +78,7 @@ def test_break_fix_preview_save_and_roll_back_a_mapping(page, live_server, shot)
     issue.get_by_role("button", name=f"Line {line}").click()  # the issue takes the cursor to its line
     assert page.evaluate("document.querySelector('.CodeMirror').CodeMirror.getCursor().line") == line - 1
     shot(page, "mappings-issue-at-line", full_page=True)
+    assert violations(page) is None, violations(page)  # WCAG 2.1 AA, with the editor and its issues
 
     # fixed: the issues go, the markers too
     replace_in_editor(page, "no_such_transform", "strip")
@@ -92,6 +94,7 @@ def test_break_fix_preview_save_and_roll_back_a_mapping(page, live_server, shot)
     expect(result.locator("tr", has=page.locator('th:text-is("first_name")'))).to_contain_text(whole_name)
     assert Revisions(store, None).history(DOC) == []
     shot(page, "mappings-preview", full_page=True)
+    assert violations(page) is None, violations(page)
 
     # save with a comment: a revision, active at once
     page.get_by_label("Comment (why this change)").fill("first name: the whole WhatsApp name")
@@ -107,10 +110,12 @@ def test_break_fix_preview_save_and_roll_back_a_mapping(page, live_server, shot)
     expect(revision.locator(".diff-add")).to_have_count(1)  # the one line changed (line breaks kept as they were)
     expect(revision.locator(".diff-add")).to_contain_text(WHOLE)
     shot(page, "mappings-history")
+    assert violations(page) is None, violations(page)
 
     # roll back to the baseline file, after confirming what is undone
     page.get_by_role("link", name="Roll back to the baseline file…").click()
     expect(page.locator(".diff")).to_contain_text(WHOLE)
+    assert violations(page) is None, violations(page)
     page.get_by_label("Comment (why roll back)").fill("back to the file")
     page.get_by_role("button", name="Roll back").click()
     expect(page.get_by_role("status")).to_contain_text("is active now")
@@ -139,6 +144,7 @@ def test_in_arabic_the_page_mirrors_but_the_yaml_stays_left_to_right(page, live_
     assert page.evaluate("getComputedStyle(document.querySelector('.CodeMirror-code')).direction") == "ltr"
     expect(page.get_by_role("button", name="افحص")).to_be_visible()  # "Check", from the catalogue
     shot(page, "mappings-edit-ar")
+    assert violations(page) is None, violations(page)
     page.set_viewport_size({"width": 360, "height": 780})
     assert page.evaluate("document.documentElement.scrollWidth") <= 360  # usable at 360 px: no sideways scrolling
     shot(page, "mappings-edit-ar-360")

@@ -78,6 +78,7 @@
     var input = editor.getInputField();
     input.setAttribute("aria-label", document.querySelector('label[for="' + textarea.id + '"]').textContent);
     input.setAttribute("aria-describedby", textarea.getAttribute("aria-describedby"));
+    input.setAttribute("role", "textbox");  // CodeMirror marks it presentation: it is the text box
     input.setAttribute("aria-multiline", "true");
     editor.on("change", function () { editor.save(); });  // htmx reads the form's textarea
     linkLines(region, editor);  // issues the page came with (a save refused)
