@@ -148,3 +148,24 @@ def test_in_arabic_the_page_mirrors_but_the_yaml_stays_left_to_right(page, live_
     page.set_viewport_size({"width": 360, "height": 780})
     assert page.evaluate("document.documentElement.scrollWidth") <= 360  # usable at 360 px: no sideways scrolling
     shot(page, "mappings-edit-ar-360")
+
+
+def test_without_javascript_the_plain_form_checks_and_saves(browser, live_server):
+    context = browser.new_context(java_script_enabled=False, base_url=live_server.url)
+    try:
+        page = context.new_page()
+        browser_sign_in(page, new_token(live_server.store, "operator"), f"/console/mappings/edit/{DOC}")
+        assert page.locator(".CodeMirror").count() == 0  # the plain text area
+        text = page.get_by_label("Text (YAML)")
+        original = text.input_value()
+        text.fill(original.replace(SPLIT, "no_such_transform", 1))
+        page.get_by_role("button", name="Check").click()
+        line = next(n for n, row in enumerate(text.input_value().splitlines(), 1) if "no_such_transform" in row)
+        expect(page.locator(f'#issues li[data-line="{line}"]')).to_contain_text(f"Line {line}")
+        text.fill(original + "\n# checked without JavaScript\n")
+        page.get_by_label("Comment (why this change)").fill("plain form")
+        page.get_by_role("button", name="Save as a new revision").click()
+        expect(page.get_by_role("status")).to_contain_text("Saved as revision")
+        assert Revisions(live_server.store, None).read(DOC).text == original + "\n# checked without JavaScript\n"
+    finally:
+        context.close()
