@@ -25,6 +25,7 @@ PAGES = (
     "sync.web.console.deadletters",
     "sync.web.console.overview",
     "sync.web.console.reports",
+    "sync.web.console.mappings",
 )
 
 
