@@ -115,7 +115,7 @@ def test_the_contact_page_in_arabic_keeps_configured_names(page, live_server, so
 
 @pytest.mark.parametrize("language", ["en", "ar"])
 def test_results_and_the_contact_page_pass_axe_wcag_aa(page, live_server, someone, language):
-    from console.test_accessibility import violations  # the sections' check, on pages the navigation cannot name
+    from support.console import axe_violations as violations  # the sections' check, on pages the navigation cannot name
 
     browser_sign_in(page, live_server.token, f"/console/contacts?q={someone['name'][:4]}&has_conversions=true")
     if language == "ar":

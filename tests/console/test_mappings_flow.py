@@ -3,9 +3,9 @@ last record, save it with a comment, find the revision in the history and roll i
 
 from __future__ import annotations
 
-from console.test_accessibility import violations
 from playwright.sync_api import expect
 from sqlalchemy import select
+from support.console import axe_violations as violations
 from support.console import browser_sign_in, new_token
 
 from sync.config.revisions import Revisions
