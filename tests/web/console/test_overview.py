@@ -194,6 +194,7 @@ def test_a_period_the_reports_cannot_use_is_a_422_page(clients, query):
         answer = clients["viewer"].get(f"{path}?{query}")
         assert answer.status_code == 422
         assert "<!doctype html>" in answer.get_data(as_text=True)
+        assert "That period cannot be used: " in answer.get_data(as_text=True)
 
 
 def test_the_overview_in_arabic_is_right_to_left_and_translated(clients):
