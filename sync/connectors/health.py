@@ -225,6 +225,28 @@ def health(session: Session, conn: Connection, entries: tuple[ScheduledJob, ...]
     }
 
 
+STATES = ("unconfigured", "running", "failing", "ok", "idle")
+
+
+def state(found: dict[str, Any]) -> str:
+    """A connection's health in a word, from its :func:`health`; one rule for every page that shows it.
+
+    ``unconfigured``; ``running`` (a sync is under way, whatever came before); ``failing`` (its last
+    failure is not older than its last success); ``ok`` (a success, and for a channel a webhook
+    received counts as one); ``idle`` (configured, nothing recorded yet).
+    """
+    if not found["configured"]:
+        return "unconfigured"
+    if found["running_since"] is not None:
+        return "running"
+    success = max((at for at in ((found["last_success"] or {}).get("at"), found.get("last_webhook_at")) if at),
+                  default=None)
+    failure = found["last_failure"]
+    if failure is not None and (success is None or failure["at"] >= success):
+        return "failing"
+    return "ok" if success is not None else "idle"
+
+
 def _schedule(settings: Settings) -> tuple[ScheduledJob, ...]:
     from sync.config.schedule import load_schedule
 
@@ -249,24 +271,3 @@ def connection(store: Store, settings: Settings, config: Config, kind: str, name
     with store.transaction() as session:
         return health(session, conn, _schedule(settings), now or model.utcnow())
 
-
-STATES = ("failing", "running", "ok", "idle", "not_configured")
-
-
-def state(found: dict[str, Any]) -> str:
-    """A connection's health (as ``health`` gives it) in a word, one of :data:`STATES`.
-
-    ``failing``: its latest event is a failure; ``running``: a sync run is under way; ``ok``: its
-    latest event is a success (a webhook received counts as one); ``idle``: configured, nothing
-    recorded yet.
-    """
-    if not found["configured"]:
-        return "not_configured"
-    success = max((at for at in ((found["last_success"] or {}).get("at"), found.get("last_webhook_at")) if at),
-                  default=None)
-    failure = found["last_failure"]
-    if failure is not None and (success is None or failure["at"] >= success):
-        return "failing"
-    if found["running_since"] is not None:
-        return "running"
-    return "ok" if success is not None else "idle"

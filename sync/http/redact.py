@@ -4,7 +4,8 @@
 parameters (``access_token``, ``refresh_token``, ``client_secret``, ``hapikey``, ...),
 e-mail addresses (plain and percent-encoded) and phone numbers (``+`` international or
 ``(555) 123-4567``-style; bare digit runs are left alone so record ids and timestamps stay
-readable), the secret of a Salesforce outbound-message path (``/webhooks/salesforce/<conn>/<secret>``)
+readable), the secret of a Salesforce outbound-message path (``/webhooks/salesforce/<conn>/<secret>``),
+what was typed to look a contact up (``q`` and ``identity`` of ``/api/contacts`` and ``/console/contacts``)
 and every configured secret's value. ``redact_url`` and ``redact_headers`` apply it to URLs and
 header mappings, ``RedactingFilter`` to every record of a logger or handler.
 
@@ -56,6 +57,10 @@ _AUTH = re.compile(rf"(?i)\b(Bearer|OAuth)\s+(?=[{_CREDENTIAL_CLASS}]{{6}})"
 _EMAIL = re.compile(r"(?<![\w.%+-])[\w.%+-]+(?:@|%40)+[\w.-]*[\w-](?:[.%+][\w.%+-]*(?:@|%40)+[\w.-]*[\w-])*")
 # The outbound-message secret rides in the path: /webhooks/salesforce/<connection>/<secret>
 _PATH_SECRET = re.compile(r"(/webhooks/salesforce/[^/\s?#\"']+/)[^/\s?#\"']+")
+# A contact look-up's query (``/api/contacts?q=...``, the console's search as you type, and the console page's
+# address as a Referer) holds what was typed to find a person: a name, part of a phone or an e-mail.
+_LOOKUP = re.compile(r"(/(?:api|console)/contacts\?)([^\s\"'#]*)")
+_LOOKUP_TEXT = re.compile(r"(^|&)(q|identity)=[^&]*")
 _PHONE = re.compile(r"(?:\+|%2[Bb])\d[\d\s().-]{5,}\d|\(\d{3}\)\s?\d{3}[\s.-]\d{4}|\b\d{3}[.-]\d{3}[.-]\d{4}\b")
 
 
@@ -66,6 +71,7 @@ def redact(text: str) -> str:
     if _configured is not None:
         text = _configured.sub(MASK, text)
     text = _PATH_SECRET.sub(lambda m: f"{m.group(1)}{MASK}", text)
+    text = _LOOKUP.sub(lambda m: m.group(1) + _LOOKUP_TEXT.sub(rf"\1\2={MASK}", m.group(2)), text)
     text = _AUTH.sub(lambda m: f"{m.group(1) or m.group(2)} {MASK}", text)
     text = _PARAM.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
     text = _EMAIL.sub("[email]", text)

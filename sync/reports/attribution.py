@@ -175,8 +175,8 @@ def _breakdown(model_name: str, groups: list[Any]) -> ModelBreakdown:
          channel, network, currency, n, amount) in groups:
         n = int(n)
         from_ad = network is not None or ad is not None  # a touch an ad network made
-        cells = {"campaign": _named(campaign, named_campaign, campaign_name),
-                 "adset": _named(adset, named_adset, adset_name),
+        cells = {"campaign": named_touch(campaign, named_campaign, campaign_name),
+                 "adset": named_touch(adset, named_adset, adset_name),
                  "ad": (ad, ad_name), "channel": (channel, None), "network": (network, None)}
         for dimension, (key, name) in cells.items():
             group = (key, key is None and from_ad and dimension in NAMED)
@@ -195,7 +195,7 @@ def _breakdown(model_name: str, groups: list[Any]) -> ModelBreakdown:
     return ModelBreakdown(model_name, *(rows(d) for d in DIMENSIONS))
 
 
-def _named(own: str | None, named: str | None, name: str | None) -> tuple[str | None, str | None]:
+def named_touch(own: str | None, named: str | None, name: str | None) -> tuple[str | None, str | None]:
     """The touch's own id when it has one, else the network's; the name only when it is that id's."""
     key = own or named
     return key, (name if key is not None and key == named else None)

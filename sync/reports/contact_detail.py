@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from sync.config.types import LifecycleConfig
 from sync.errors import NotFound
 from sync.reconcile.survivorship import Candidate, choose
+from sync.reports.attribution import named_touch
 from sync.reports.contact_search import display_name, stage_phase
 from sync.reports.export import contacts_json
 from sync.store import model
@@ -50,6 +51,7 @@ def contact_detail(session: Session, lifecycle: LifecycleConfig, contact_id: int
         "stage_changed_at": _ts(contact.stage_changed_at),
         "identity_details": _identities(session, contact_id),
         "fields": _fields(session, lifecycle, contact_id, contact.attributes or {}),
+        "touchpoints": _touchpoints_named(session, doc["touchpoints"]),
         **_activities(session, contact_id),
         "conversions": _conversions(session, contact_id, doc["conversions"]),
         "merges": merges,
@@ -87,6 +89,22 @@ def _fields(session: Session, lifecycle: LifecycleConfig, contact_id: int,
                             "arrived_at": _ts(r.arrived_at), "record_id": r.record_id,
                             "wins": win is not None and r.source == win.source} for r in rows],
         }
+    return out
+
+
+def _touchpoints_named(session: Session, touchpoints: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each touchpoint with what its network calls the ad and the campaign (``ad_names``), named as the
+    attribution report names them; None where the network has not named them.
+    """
+    an = model.AdName
+    ads = sorted({t["ad_id"] for t in touchpoints if t["network"] and t["ad_id"]})
+    names = {(r.network, r.ad_id): r for r in session.scalars(select(an).where(an.ad_id.in_(ads)))} if ads else {}
+    out = []
+    for touch in touchpoints:
+        row = names.get((touch["network"], touch["ad_id"]))
+        _, campaign_name = named_touch(touch["campaign_id"], row.campaign_id if row else None,
+                                       row.campaign_name if row else None)
+        out.append({**touch, "ad_name": row.ad_name if row else None, "campaign_name": campaign_name})
     return out
 
 

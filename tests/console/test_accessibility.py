@@ -8,22 +8,15 @@ is in the navigation.
 from __future__ import annotations
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
+from support.console import axe_violations as violations
 from support.console import browser_sign_in
 
-WCAG_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
-           "resultTypes": ["violations"]}
 NARROW = {"width": 360, "height": 740}
 
 
 def section_paths(page) -> list[str]:
     links = page.locator("nav.sections a")  # by class: its name is in the page's language
     return [links.nth(i).get_attribute("href") for i in range(links.count())]
-
-
-def violations(page) -> str | None:
-    results = Axe().run(page, options=WCAG_AA)
-    return results.generate_report() if results.violations_count else None
 
 
 @pytest.mark.parametrize("language", ["en", "ar"])

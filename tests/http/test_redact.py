@@ -31,6 +31,12 @@ from sync.http import RedactingFilter, redact, redact_headers, redact_url
     ("call +44 20 7946 0958 today", "7946", "call [phone] today"),
     ("phone=%2B14155550123", "4155550123", "phone="),
     ("US (555) 123-4567 and 555.123.4567", "123", "US [phone] and [phone]"),
+    ('"GET /console/contacts?q=Noor+Al&stage=Hot+Lead HTTP/1.1" 200', "Noor",
+     "/console/contacts?q=[redacted]&stage=Hot+Lead HTTP/1.1"),  # what was typed to find someone
+    ('"GET /api/contacts?limit=5&identity=whatsapp:34698047005&cursor=NTg HTTP/1.1"', "34698047005",
+     "/api/contacts?limit=5&identity=[redacted]&cursor=NTg HTTP/1.1"),
+    ('"GET /console/contacts/58 HTTP/1.1" 200 "http://h/console/contacts?q=3469" "Chrome"', "3469",
+     '"GET /console/contacts/58 HTTP/1.1" 200 "http://h/console/contacts?q=[redacted]" "Chrome"'),  # the Referer
 ])
 def test_redaction_table(text, secret, kept):
     out = redact(text)

@@ -39,3 +39,15 @@ def new_token(store, role: str) -> str:
 
     maker = Principal(name="test-setup", role="admin", via="cli")
     return tokens.create(store, maker, f"{role}-{secrets.token_hex(4)}", role)[1]
+
+
+WCAG_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+           "resultTypes": ["violations"]}
+
+
+def axe_violations(page) -> str | None:
+    """axe-core's report of the WCAG 2.1 A/AA violations on ``page`` as it is now, or None when there are none."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options=WCAG_AA)
+    return results.generate_report() if results.violations_count else None

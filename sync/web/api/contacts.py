@@ -95,6 +95,9 @@ class ContactTouchpointSchema(ma.Schema):
     network = F.String(allow_none=True, required=True)
     campaign_id = F.String(allow_none=True, required=True)
     ad_id = F.String(allow_none=True, required=True)
+    ad_name = F.String(allow_none=True, required=True, metadata={"description": "what the ad network calls the ad"})
+    campaign_name = F.String(allow_none=True, required=True, metadata={
+        "description": "what the ad network calls the campaign (`campaign_id`'s, or the ad's when the touch has none)"})
     click_ids = F.Dict(keys=F.String(), values=F.String(), required=True)
     occurred_at = F.String(allow_none=True, required=True)
     source = F.String(required=True)
@@ -189,6 +192,20 @@ class ContactDetailSchema(ma.Schema):
         "description": "value conflicts resolved by a rule, and merges the rules blocked"})
 
 
+def contact_page(args: dict[str, Any]) -> dict[str, Any]:
+    """One page of contacts for :class:`ContactSearchArgs` as loaded: ``{"items": [...], "next": cursor or None}``.
+
+    The API's list and the console's contacts page both answer with it.
+    """
+    filters = dict(args)
+    before_id = decode_cursor(filters.pop("cursor", None))
+    limit = filters.pop("limit")
+    with store().transaction() as session:
+        found = search(session, config().lifecycle, ContactFilter(**filters), limit + 1, before_id)
+    more = len(found) > limit
+    return {"items": found[:limit], "next": encode_cursor(found[limit - 1]["id"]) if more else None}
+
+
 @blp.route("/contacts")
 class Contacts(MethodView):
     """Contact search."""
@@ -199,12 +216,7 @@ class Contacts(MethodView):
     @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
     def get(self, args: dict) -> Any:
         """Contacts matching every filter given, newest first."""
-        before_id = decode_cursor(args.pop("cursor"))
-        limit = args.pop("limit")
-        with store().transaction() as session:
-            found = search(session, config().lifecycle, ContactFilter(**args), limit + 1, before_id)
-        more = len(found) > limit
-        return {"items": found[:limit], "next": encode_cursor(found[limit - 1]["id"]) if more else None}
+        return contact_page(args)
 
 
 @blp.route("/contacts/<id:contact_id>")
@@ -220,5 +232,10 @@ class Contact(MethodView):
         Identities, every field's candidates and rule, stage history, touchpoints, activities,
         conversions with their deliveries, merges and conflicts.
         """
-        with store().transaction() as session:
-            return contact_detail(session, config().lifecycle, contact_id)
+        return contact_document(contact_id)
+
+
+def contact_document(contact_id: int) -> dict[str, Any]:
+    """One contact in full (:func:`~sync.reports.contact_detail.contact_detail`): the API's and the console's."""
+    with store().transaction() as session:
+        return contact_detail(session, config().lifecycle, contact_id)

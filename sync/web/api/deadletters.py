@@ -1,6 +1,8 @@
 """``/api/dead-letters``: dead letters grouped by cause; list, read, replay and dismiss them.
 
-Thin over ``sync.ingest.deadletter_groups`` (the CLI's ``lifesync deadletter`` calls the same).
+Thin over ``sync.ingest.deadletter_groups`` (the CLI's ``lifesync deadletter`` calls the same);
+the console's dead-letter pages call this module's ``group_page``, ``letter_page``, ``replay`` and
+``dismiss`` with input read by its schemas.
 Reading is a viewer's; replaying and dismissing an operator's. A letter's payload may hold
 personal data: the detail shows it, nothing here logs it.
 """
@@ -139,6 +141,39 @@ def _selection(body: dict) -> Selection:
                      limit=body["limit"])
 
 
+def group_page(args: dict) -> dict[str, Any]:
+    """A page of groups for loaded ``FilterArgs``: ``{items, next}`` (the console shows the same)."""
+    args = dict(args)
+    after = decode_cursor(args.pop("cursor", None))
+    limit = args.pop("limit")
+    found = service.groups(store(), _filter(args), limit + 1, after)
+    more = len(found) > limit
+    return {"items": found[:limit], "next": encode_cursor(found[limit - 1]["position"]) if more else None}
+
+
+def letter_page(args: dict) -> dict[str, Any]:
+    """A page of letters, newest first, for loaded ``LetterArgs``: ``{items, next}``."""
+    args = dict(args)
+    before_id = decode_cursor(args.pop("cursor", None))
+    if before_id is not None and not isinstance(before_id, int):
+        raise Invalid("the cursor is not one this list gave", {"cursor": "the `next` of a previous page"})
+    limit = args.pop("limit")
+    found = service.letters(store(), _filter(args), limit + 1, before_id)
+    more = len(found) > limit
+    return {"items": found[:limit], "next": encode_cursor(found[limit - 1]["id"]) if more else None}
+
+
+def replay(body: dict) -> dict[str, Any]:
+    """Replay the letters a loaded ``ReplayBody`` names, as the request's principal."""
+    return service.replay_selection(store(), config(), principal(), _selection(body),
+                                    enqueue_job=enqueue_job(), effects=Effects.of(settings(), config()))
+
+
+def dismiss(body: dict) -> dict[str, Any]:
+    """Dismiss the letters a loaded ``DismissBody`` names with its note, as the request's principal."""
+    return service.dismiss(store(), principal(), _selection(body), body["note"])
+
+
 @blp.route("/dead-letters/groups")
 class Groups(MethodView):
     """Dead letters grouped by (stage, source or destination, reason class)."""
@@ -148,11 +183,7 @@ class Groups(MethodView):
     @blp.response(200, page_schema(GroupSchema, "DeadLetterGroupPage"))
     def get(self, args: dict) -> Any:
         """Groups, largest first, with counts, first and last seen, and a sample."""
-        after = decode_cursor(args.pop("cursor"))
-        limit = args.pop("limit")
-        found = service.groups(store(), _filter(args), limit + 1, after)
-        more = len(found) > limit
-        return {"items": found[:limit], "next": encode_cursor(found[limit - 1]["position"]) if more else None}
+        return group_page(args)
 
 
 @blp.route("/dead-letters")
@@ -164,13 +195,7 @@ class Letters(MethodView):
     @blp.response(200, page_schema(DeadLetterSchema, "DeadLetterPage"))
     def get(self, args: dict) -> Any:
         """Letters, newest first, by group, stage, source, status, time or ids."""
-        before_id = decode_cursor(args.pop("cursor"))
-        if before_id is not None and not isinstance(before_id, int):
-            raise Invalid("the cursor is not one this list gave", {"cursor": "the `next` of a previous page"})
-        limit = args.pop("limit")
-        found = service.letters(store(), _filter(args), limit + 1, before_id)
-        more = len(found) > limit
-        return {"items": found[:limit], "next": encode_cursor(found[limit - 1]["id"]) if more else None}
+        return letter_page(args)
 
 
 @blp.route("/dead-letters/<id:letter_id>")
@@ -199,8 +224,7 @@ class Replay(MethodView):
         Records are mapped and reconciled again, outbox items go back to pending, jobs are queued
         again; a letter that still fails stays open with its new reason.
         """
-        return service.replay_selection(store(), config(), principal(), _selection(body),
-                                        enqueue_job=enqueue_job(), effects=Effects.of(settings(), config()))
+        return replay(body)
 
 
 @blp.route("/dead-letters/dismiss")
@@ -213,4 +237,4 @@ class Dismiss(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def post(self, body: dict) -> Any:
         """Dismiss some letters (`ids`) or a group's open ones (`group`) with a note: they stop counting as open."""
-        return service.dismiss(store(), principal(), _selection(body), body["note"])
+        return dismiss(body)

@@ -20,6 +20,9 @@ PAGES = (
     "sync.web.console.account",
     "sync.web.console.tokens",
     "sync.web.console.audit",
+    "sync.web.console.contacts",
+    "sync.web.console.connections",
+    "sync.web.console.deadletters",
     "sync.web.console.overview",
 )
 

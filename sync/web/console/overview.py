@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import current_app, render_template, request, url_for
+from flask import render_template, request, url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
 
@@ -32,17 +32,13 @@ from sync.store.model import utcnow
 from sync.web.api.context import config, settings, store
 from sync.web.api.reports import WindowArgs
 from sync.web.console.blueprint import bp, page
+from sync.web.console.connections import STATES as CONNECTION_STATES
 from sync.web.console.errors import N_
 from sync.web.console.forms import load
 from sync.web.console.i18n import number
 
 PERIODS = ((7, N_("Last 7 days")), (30, N_("Last 30 days")), (None, N_("All time")))
 TOP_GROUPS = 5  # dead-letter groups listed; the dead-letters page has them all
-DEAD_LETTERS_PATH = "/console/dead-letters"  # console.dead_letters, when this app has it
-CONNECTION_STATES = {
-    "failing": N_("failing"), "running": N_("running"), "ok": N_("working"), "idle": N_("nothing yet"),
-    "not_configured": N_("not configured"),
-}
 
 
 def _window() -> dict[str, Any]:
@@ -64,15 +60,10 @@ def _periods(window: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
-def _link(endpoint: str, fallback: str, **values: Any) -> str:
-    """The URL of a console page, or ``fallback`` while this app does not have that page."""
-    return url_for(endpoint, **values) if endpoint in current_app.view_functions else fallback
-
-
 def _dead_letters() -> dict[str, Any]:
     found = deadletter_groups.groups(store(), deadletter_groups.LetterFilter(), TOP_GROUPS + 1)
     return {"groups": found[:TOP_GROUPS], "more": len(found) > TOP_GROUPS,
-            "url": _link("console.dead_letters", DEAD_LETTERS_PATH)}
+            "url": url_for("console.dead_letters")}
 
 
 def _inbox() -> dict[str, Any]:
@@ -97,7 +88,7 @@ def _connections(window: dict[str, Any]) -> dict[str, Any]:
     shown = [conn for conn in found if conn["configured"]]
     return {"connections": shown, "unconfigured": len(found) - len(shown), "states": CONNECTION_STATES,
             "failing": sum(conn["state"] == "failing" for conn in shown),
-            "url": _link("console.connections", "/console/connections")}
+            "url": url_for("console.connections")}
 
 
 def _chart(title: str, labels: list[str], series: list[tuple[str, list[float]]]) -> Markup:

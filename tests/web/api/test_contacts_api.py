@@ -4,56 +4,17 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
-from sqlalchemy import select, update
+from support.contacts import WA_NUMBER, add_contacts, build_ana
 from web.api.conftest import bearer
 
-from sync.ingest.pipeline import ingest
-from sync.outbox.effects import Effects
-from sync.reconcile.patch import IdentityRef
-from sync.reports.export import find_contact
-from sync.store import model
 from sync.web.api.schemas import encode_cursor
-
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
-WA_NUMBER = "447911123456"
 
 
 @pytest.fixture
 def viewer(role_tokens):
     return bearer(role_tokens["viewer"])
-
-
-def _fixture(path: str) -> dict:
-    return json.loads((FIXTURES / path).read_text())
-
-
-def build_ana(store, config) -> int:
-    """Ana through the pipeline: a HubSpot contact, then a WhatsApp message from a phone no one holds
-    (a second contact), then a Salesforce lead naming her email and that phone (the merge), whose
-    first name disagrees with HubSpot's (a conflict the survivorship rule settles)."""
-    effects = Effects(conversion_rules=config.conversions, conversion_destinations=frozenset({"meta"}))
-    contact = _fixture("hubspot/contact.json")
-    contact["properties"].update(mobilephone="", phone="")
-    lead = _fixture("salesforce/lead.json")
-    lead.update(Email="ana.lopez@example.com", FirstName="Ana", LastName="López", MobilePhone=f"+{WA_NUMBER}",
-                IsConverted=False, ConvertedContactId=None, Status="Working - Contacted")
-    for source, obj, record in (("hubspot", "contacts", contact), ("whatsapp", "message",
-                                                                   _fixture("whatsapp/message_text.json")),
-                                ("salesforce", "Lead", lead)):
-        result = ingest(source, obj, [record], store=store, config=config, effects=effects, map_in_process=False)
-        assert result.dead_lettered == 0, (source, result.as_dict())
-    with store.transaction() as s:
-        cid = find_contact(s, IdentityRef("email", " Ana.Lopez@EXAMPLE.com"))
-        box = s.scalars(select(model.Outbox).where(model.Outbox.contact_id == cid)).first()
-        if box is not None:  # Meta answered (what the dispatcher records)
-            s.add(model.Delivery(outbox_id=box.id, destination="meta", status="sent", attempts=1,
-                                 response={"events_received": 1, "fbtrace_id": "AbC"}, sent_at=datetime.now(UTC)))
-            s.execute(update(model.Outbox).where(model.Outbox.id == box.id).values(status="sent"))
-    return cid
 
 
 def page_ids(api, headers, **query) -> list[int]:
@@ -65,15 +26,6 @@ def page_ids(api, headers, **query) -> list[int]:
         ids += [c["id"] for c in res.json["items"]]
         if not (cursor := res.json["next"]):
             return ids
-
-
-def add_contacts(store, n: int, **kw) -> list[int]:
-    with store.transaction() as s:
-        made = [model.Contact(attributes=kw.get("attributes", {}), stage=kw.get("stage"),
-                              lost_stage=kw.get("lost_stage")) for _ in range(n)]
-        s.add_all(made)
-        s.flush()
-        return [c.id for c in made]
 
 
 def test_detail_of_a_contact_built_by_the_pipeline(api, store, config, viewer):
@@ -203,3 +155,20 @@ def test_viewer_is_enough_and_no_token_is_401(api, store, viewer):
     assert api.get("/api/contacts").status_code == 401
     assert api.get(f"/api/contacts/{cid}").status_code == 401
     assert api.get(f"/api/contacts/{cid}", headers=viewer).status_code == 200
+
+
+def test_touchpoints_carry_what_the_network_calls_the_ad_and_campaign(api, store, config, viewer):
+    from support.contacts import add_ad_click_and_reply
+
+    from sync.store import model
+
+    cid = build_ana(store, config)
+    add_ad_click_and_reply(store, config, cid)
+    [touch] = api.get(f"/api/contacts/{cid}", headers=viewer).json["touchpoints"]
+    assert touch["ad_id"] and touch["campaign_id"] is None and touch["ad_name"] is None is touch["campaign_name"]
+    with store.transaction() as s:
+        s.add(model.AdName(network=touch["network"], ad_id=touch["ad_id"], ad_name="Envíos express",
+                           campaign_id="c-77", campaign_name="Spring shipping"))
+        s.add(model.AdName(network="elsewhere", ad_id=touch["ad_id"], ad_name="Other network's ad"))
+    [touch] = api.get(f"/api/contacts/{cid}", headers=viewer).json["touchpoints"]
+    assert (touch["ad_name"], touch["campaign_name"]) == ("Envíos express", "Spring shipping")

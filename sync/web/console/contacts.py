@@ -1,0 +1,71 @@
+"""Contacts: search as you type with filters and keyset pages, and a contact's page (timeline and fields).
+
+The list is ``GET /api/contacts``'s page (:func:`sync.web.api.contacts.contact_page`, its query read
+with the API's :class:`ContactSearchArgs`); the contact page is ``GET /api/contacts/<id>``'s document
+(:func:`sync.web.api.contacts.contact_document`) laid out as one timeline and a field table.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import render_template, request
+
+from sync.config.types import PHASES
+from sync.errors import RequestError
+from sync.web.api.contacts import ContactSearchArgs, contact_document, contact_page
+from sync.web.api.context import config
+from sync.web.console.blueprint import bp, page
+from sync.web.console.forms import load, refusal
+
+
+def _chosen() -> dict[str, str]:
+    """The query's filters as typed (a GET form sends every field; an empty one is not a filter)."""
+    return {name: value for name, value in request.args.items() if value.strip() and name != "cursor"}
+
+
+@bp.route("/contacts")
+@page("viewer")
+def contacts() -> Any:
+    """Contacts matching the filters, newest first; an htmx request gets the results region alone."""
+    chosen = _chosen()
+    cursor = request.args.get("cursor", "").strip()
+    values, errors = load(ContactSearchArgs(), {**chosen, **({"cursor": cursor} if cursor else {})})
+    found: dict[str, Any] = {"items": [], "next": None}
+    if values is not None:
+        try:
+            found = contact_page(values)
+        except RequestError as exc:
+            errors = refusal(exc)
+    partial = request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request")
+    template = "console/contacts_results.html" if partial else "console/contacts.html"
+    lifecycle = config().lifecycle
+    return render_template(template, found=found, chosen=chosen, errors=errors, paged=bool(cursor),
+                           stages=lifecycle.active_names, lost_stages=lifecycle.lost_names, phases=PHASES), \
+        422 if errors else 200
+
+
+@bp.route("/contacts/<id:contact_id>")
+@page("viewer")
+def contacts_detail(contact_id: int) -> Any:
+    """One contact: identities, one timeline (newest first) and every field's candidates, winner and rule."""
+    doc = contact_document(contact_id)  # NotFound: the console's 404 page
+    return render_template("console/contact.html", contact=doc, timeline=timeline(doc))
+
+
+def _at(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def timeline(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Everything that happened to the contact, newest first (undated entries last): ``{kind, at, entry}``."""
+    entries = [
+        *({"kind": "stage", "at": _at(t["at"]), "entry": t} for t in doc["stage_history"]),
+        *({"kind": "message", "at": _at(a["occurred_at"]), "entry": a} for a in doc["activities"]),
+        *({"kind": "touchpoint", "at": _at(t["occurred_at"]), "entry": t} for t in doc["touchpoints"]),
+        *({"kind": "conversion", "at": _at(c["occurred_at"]), "entry": c} for c in doc["conversions"]),
+        *({"kind": "merge", "at": _at(m["at"]), "entry": m} for m in doc["merges"]),
+    ]
+    dated = sorted((e for e in entries if e["at"] is not None), key=lambda e: e["at"], reverse=True)
+    return dated + [e for e in entries if e["at"] is None]
