@@ -231,7 +231,7 @@ def dead_letter_groups_stage(b: Bench) -> Callable[[], None]:
 
 
 def dead_letter_groups_week(b: Bench) -> Callable[[], None]:
-    """The last 7 days: a time range counts the letters themselves."""
+    """The last 7 days: whole days summed from ``dead_letter_day_counts``, part of one day from the index."""
     from datetime import UTC, datetime, timedelta
 
     return b.get("/api/dead-letters/groups", {"limit": 50, "since": (datetime.now(UTC) - timedelta(days=7))

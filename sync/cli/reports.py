@@ -2,7 +2,7 @@
 
 ``register(main)`` adds the group to the ``lifesync`` click group::
 
-    lifesync report funnel [--from 2026-03-01] [--to 2026-03-31] [--json]
+    lifesync report funnel [--from 2026-03-01] [--to 2026-03-31] [--json | --csv]
     lifesync report lost | response | attribution | delivery  (same options)
     lifesync report html report.html [--from ...] [--to ...]
 
@@ -22,6 +22,7 @@ import click
 
 from sync.cli import context
 from sync.reports import REPORTS
+from sync.reports.csv_export import to_csv
 from sync.reports.text import format_report
 from sync.reports.window import check_window, parse_moment
 
@@ -91,7 +92,11 @@ def _report_command(name: str, compute: Callable[..., Any]) -> click.Command:
     @context.demo_option
     @_window_options
     @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-    def command(start: datetime | None, end: datetime | None, as_json: bool) -> None:
+    @click.option("--csv", "as_csv", is_flag=True,
+                  help="Print the report as one CSV table (what the console's download gives).")
+    def command(start: datetime | None, end: datetime | None, as_json: bool, as_csv: bool) -> None:
+        if as_json and as_csv:
+            raise click.UsageError("--json and --csv are two outputs: choose one")
         _check_window(start, end)
         with context.store_and_config() as (store, config):
             if name == "attribution":
@@ -99,6 +104,8 @@ def _report_command(name: str, compute: Callable[..., Any]) -> click.Command:
             report = compute(store, config, start=start, end=end)
         if as_json:
             click.echo(json.dumps(report.as_dict(), indent=2, sort_keys=True, ensure_ascii=False))
+        elif as_csv:
+            click.echo(to_csv(report), nl=False)
         else:
             click.echo(format_report(report))
 

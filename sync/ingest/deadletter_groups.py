@@ -114,8 +114,8 @@ def groups(store: Store, where: LetterFilter, limit: int = 50, after: Sequence[A
 
     Each: ``group`` (its id), stage, source, reason_class, count, first_seen, last_seen, and a
     ``sample`` (the newest letter, without its payload). ``after`` is the last group's ``position``
-    (keyset: count, stage, source, reason class). Counts come from ``dead_letter_counts``, except
-    ``since`` (a time range), which counts the letters themselves.
+    (keyset: count, stage, source, reason class). Counts come from the trigger-kept counts
+    (``sync.ingest.deadletter_counts``): per group, or per group and day for ``since``.
     """
     d = model.DeadLetter
     if where.group is not None or where.ids is not None:
@@ -123,25 +123,25 @@ def groups(store: Store, where: LetterFilter, limit: int = 50, after: Sequence[A
     where.conditions(None)  # validates the status
     counts.compact(store)
     with store.sessions() as session:
-        if where.since is None:
-            grouped = counts.counted(where.status, where.stage, where.source)
-        else:
-            grouped = (select(d.stage, d.source, d.reason_class, func.count().label("n"))
-                       .where(*where.conditions(session)).group_by(d.stage, d.source, d.reason_class).subquery())
+        grouped = (counts.counted(where.status, where.stage, where.source) if where.since is None
+                   else counts.counted_since(where.status, where.stage, where.source, where.since))
         query = select(grouped).order_by(grouped.c.n.desc(), grouped.c.stage, grouped.c.source,
                                          grouped.c.reason_class).limit(limit)
         if after is not None:
             n, key = _position(after)
             query = query.where(or_(grouped.c.n < n, and_(grouped.c.n == n, tuple_(
                 grouped.c.stage, grouped.c.source, grouped.c.reason_class) > tuple_(*key))))
-        rows = session.execute(query).all()
-        keys = [(r.stage, r.source, r.reason_class) for r in rows]
-        when = counts.seen(session, keys, [where.status] if where.status else STATUSES, where.since)
+        page = query.subquery()
+        probes, seen = counts.seen(page, [where.status] if where.status else STATUSES, where.since)
+        rows = session.execute(select(page, *probes).order_by(page.c.n.desc(), page.c.stage, page.c.source,
+                                                              page.c.reason_class)).all()
+        when = {(r.stage, r.source, r.reason_class): seen(r) for r in rows}
         samples = {r.id: _described(r) for r in session.execute(
-            select(*_columns()).where(d.id.in_([w[2] for w in when.values()])))} if when else {}
+            select(*_columns()).where(d.id.in_([w[2] for w in when.values() if w])))} if any(when.values()) else {}
     found = []
-    for row, key in zip(rows, keys, strict=True):
-        if key not in when:  # its letters left between the count and this read
+    for row in rows:
+        key = (row.stage, row.source, row.reason_class)
+        if when[key] is None:  # its letters left between the count and this read
             continue
         first, last, sample = when[key]
         found.append({"group": GroupKey(*key).encode(), "stage": row.stage, "source": row.source,

@@ -87,14 +87,19 @@ def _response(report: ResponseReport) -> str:
             + chart + _table(("first response", "contacts", "lost", "lost share"), rows))
 
 
-def _attribution(report: AttributionReport) -> str:
+def top_campaigns(report: AttributionReport, limit: int = TOP_CAMPAIGNS) -> list[tuple[str, int, int]]:
+    """The campaigns to chart: (label, first-touch conversions, last-touch conversions), most credited first."""
     first = {r.label: r.conversions for r in report.first_touch.campaign}
     last = {r.label: r.conversions for r in report.last_touch.campaign}
     keys = sorted(first.keys() | last.keys(),
-                  key=lambda k: (-max(first.get(k, 0), last.get(k, 0)), k.startswith("("), k))[:TOP_CAMPAIGNS]
-    chart = bar_chart("Conversions by campaign", keys,
-                      [("first touch", [first.get(k, 0) for k in keys]),
-                       ("last touch", [last.get(k, 0) for k in keys])])
+                  key=lambda k: (-max(first.get(k, 0), last.get(k, 0)), k.startswith("("), k))[:limit]
+    return [(k, first.get(k, 0), last.get(k, 0)) for k in keys]
+
+
+def _attribution(report: AttributionReport) -> str:
+    top = top_campaigns(report)
+    chart = bar_chart("Conversions by campaign", [k for k, _, _ in top],
+                      [("first touch", [n for _, n, _ in top]), ("last touch", [n for _, _, n in top])])
     parts = ["<h2>Conversions by campaign</h2>",
              f'<p class="note">{report.conversions} conversions ({escape(money(report.value))}); '
              f"unattributed: {report.unattributed} ({escape(money(report.unattributed_value))}). "

@@ -59,3 +59,32 @@ def bar_chart(title: str, labels: Sequence[str], series: Sequence[tuple[str, Seq
         out.append("</g>")
     out.append("</svg>")
     return "".join(out)
+
+
+DAYS_WIDTH, DAYS_HEIGHT, DAYS_AXIS = 640, 72, 18
+
+
+def day_columns(title: str, days: Sequence[tuple[str, float]], *,
+                fmt: Callable[[float], str] = lambda v: f"{v:g}") -> str:
+    """A column a day (``[(YYYY-MM-DD, value)]`` in order), the first and last day written under them.
+
+    Each column carries ``data-day`` and a tooltip; the ``<svg>`` carries ``data-days`` (how many),
+    so a script can map a pointer's position to a day (the console's date-range brush).
+    """
+    t = escape(title)
+    height = DAYS_HEIGHT + DAYS_AXIS
+    out = [f'<svg class="chart days" role="img" aria-label="{t}" viewBox="0 0 {DAYS_WIDTH} {height}" '
+           f'width="{DAYS_WIDTH}" height="{height}" data-days="{len(days)}"><title>{t}</title>']
+    top = max((v for _, v in days), default=0) or 1
+    step = DAYS_WIDTH / max(len(days), 1)
+    for i, (day, value) in enumerate(days):
+        h = max(0.0, value) / top * (DAYS_HEIGHT - 2)
+        out.append(f'<rect x="{i * step:.2f}" y="{DAYS_HEIGHT - h:.2f}" width="{max(step - 1, 0.5):.2f}" '
+                   f'height="{h:.2f}" fill="{PALETTE[0]}" data-day="{escape(day)}">'
+                   f'<title>{escape(day)}: {escape(fmt(value))}</title></rect>')
+    if days:
+        y = DAYS_HEIGHT + DAYS_AXIS - 4
+        out.append(f'<text x="0" y="{y}" class="label">{escape(days[0][0])}</text>'
+                   f'<text x="{DAYS_WIDTH}" y="{y}" text-anchor="end" class="label">{escape(days[-1][0])}</text>')
+    out.append("</svg>")
+    return "".join(out)

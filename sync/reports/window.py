@@ -95,6 +95,11 @@ def check_window(start: datetime | None, end: datetime | None) -> None:
         raise ValueError(f"the start ({start.isoformat()}) must be before the end ({end.isoformat()})")
 
 
+def last_included(end: datetime) -> datetime:
+    """What to show as a window's last day: the day before an exclusive midnight ``end`` (a bare date's), else it."""
+    return end - timedelta(days=1) if (end.hour, end.minute, end.second, end.microsecond) == (0, 0, 0, 0) else end
+
+
 def median(values: list[float]) -> float | None:
     """The median of ``values`` (mean of the middle two for an even count); None when empty."""
     if not values:
@@ -137,3 +142,10 @@ def seconds_between(session: Session, earlier: Any, later: Any) -> ColumnElement
     if session.get_bind().dialect.name == "sqlite":  # timestamps are ISO text there
         return (func.julianday(later) - func.julianday(earlier)) * 86400.0
     return func.extract("epoch", later - earlier)
+
+
+def day_of(session: Session, column: Any) -> ColumnElement[str]:
+    """SQL for a timestamp column's UTC day as ``YYYY-MM-DD`` text on this database."""
+    if session.get_bind().dialect.name == "sqlite":  # stored as UTC text: "2026-03-01 10:00:00.000000"
+        return func.substr(column, 1, 10)
+    return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD")

@@ -14,7 +14,7 @@ Identities, whose integrity identity resolution relies on, keep theirs.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -22,6 +22,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Computed,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -32,6 +33,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import text as sql_text
+from sqlalchemy import true as sql_true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -447,7 +450,30 @@ class DeadLetter(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
 
-class DeadLetterCount(Base):
+class _Counted:
+    """What a row of kept dead-letter counts holds: a group of one status, a +1 / -1 (or a folded sum).
+
+    Triggers (migrations 0008, 0013) append rows with ``pending`` true (the column's default);
+    ``sync.ingest.deadletter_counts`` folds a pending key's rows into one row with ``pending``
+    false, found through the partial index of the pending rows.
+    """
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    status: Mapped[str] = mapped_column(String(16))
+    stage: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(32))
+    reason_class: Mapped[str] = mapped_column(String(255))
+    n: Mapped[int] = mapped_column(BigInteger)
+    pending: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sql_true())
+
+
+def _pending_index(table: str) -> Index:
+    """The pending rows of a counts table (the few a fold reads), a partial index of their ids."""
+    return Index(f"ix_{table}_pending", "id", postgresql_where=sql_text("pending"),
+                 sqlite_where=sql_text("pending"))
+
+
+class DeadLetterCount(_Counted, Base):
     """How many dead letters each (status, stage, source, reason class) holds, kept by database triggers.
 
     Every insert, delete, or change of those columns in ``dead_letters`` appends a +1 / -1 row
@@ -457,13 +483,21 @@ class DeadLetterCount(Base):
     """
 
     __tablename__ = "dead_letter_counts"
-    __table_args__ = (Index("ix_dead_letter_counts_key", "status", "stage", "source", "reason_class", "n"),)
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    status: Mapped[str] = mapped_column(String(16))
-    stage: Mapped[str] = mapped_column(String(32))
-    source: Mapped[str] = mapped_column(String(32))
-    reason_class: Mapped[str] = mapped_column(String(255))
-    n: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (Index("ix_dead_letter_counts_key", "status", "stage", "source", "reason_class", "n"),
+                      _pending_index("dead_letter_counts"))
+
+
+class DeadLetterDayCount(_Counted, Base):
+    """The same counts per UTC day of the letters' ``created_at`` (migration 0013), kept by the same triggers.
+
+    Letters created since a moment are the whole days after it summed here, plus the letters of
+    its own day counted from ``ix_dead_letters_group`` (``sync.ingest.deadletter_counts.counted_since``).
+    """
+
+    __tablename__ = "dead_letter_day_counts"
+    __table_args__ = (Index("ix_dead_letter_day_counts_key", "status", "day", "stage", "source", "reason_class", "n"),
+                      _pending_index("dead_letter_day_counts"))
+    day: Mapped[date] = mapped_column(Date)
 
 
 class EchoRecord(Base):

@@ -56,3 +56,17 @@ def test_cli_html(funnel_data, cli, tmp_path):
     res = cli("html", str(tmp_path / "r.html"), "--from", "2026-03-01")
     assert res.exit_code == 0, res.output
     assert "<svg" in (tmp_path / "r.html").read_text(encoding="utf-8")
+
+
+def test_cli_csv_is_the_export_table(attribution_data, cli, store):
+    from sync.reports import attribution
+    from sync.reports.csv_export import to_csv
+    from sync.reports.window import parse_moment
+
+    res = cli("attribution", "--csv", "--from", "2026-03-01", "--to", "2026-03-01")
+    assert res.exit_code == 0, res.output
+    report = attribution(store, None, start=parse_moment("2026-03-01"), end=parse_moment("2026-03-01", end=True))
+    assert res.stdout_bytes.decode() == to_csv(report)  # (.stdout turns CRLF into LF)
+    assert res.stdout.startswith("model,dimension,key,name,unresolved,conversions,value_EUR")
+    both = cli("funnel", "--csv", "--json")
+    assert both.exit_code == 2 and "choose one" in both.output

@@ -211,38 +211,113 @@ def test_cli_refuses_what_the_service_refuses(cli, store):
     assert "no open dead letters" in cli("deadletter", "groups").output
 
 
+def _live(store, since=None) -> dict:
+    """Letters per (status, stage, source, reason class), counted from the letters themselves."""
+    from sqlalchemy import func
+
+    d = model.DeadLetter
+    key = (d.status, d.stage, d.source, d.reason_class)
+    with store.sessions() as s:
+        query = select(*key, func.count()).group_by(*key)
+        return {tuple(r[:4]): r[4] for r in s.execute(query if since is None else query.where(d.created_at >= since))}
+
+
+def _kept(store, table, *extra) -> dict:
+    """The kept counts of ``table`` summed per key (its key columns and ``extra`` ones)."""
+    from sqlalchemy import func
+
+    key = (table.status, table.stage, table.source, table.reason_class, *extra)
+    with store.sessions() as s:
+        return {tuple(r[:-1]): r[-1] for r in s.execute(select(*key, func.sum(table.n)).group_by(*key)) if r[-1]}
+
+
+def _by_day(store) -> dict:
+    """Letters per key and UTC day of ``created_at``, from the letters themselves."""
+    d = model.DeadLetter
+    found: dict = {}
+    with store.sessions() as s:
+        rows = s.execute(select(d.status, d.stage, d.source, d.reason_class, d.created_at)).all()
+    for *key, at in rows:
+        found[(*key, at.date())] = found.get((*key, at.date()), 0) + 1
+    return found
+
+
+def _grouped(store, status, since) -> dict:
+    return {(g["stage"], g["source"], g["reason_class"]): g["count"]
+            for g in groups(store, LetterFilter(status=status, since=since), limit=100)}
+
+
+def _direct(store, status, since) -> dict:
+    found: dict = {}
+    for (st, *group), n in _live(store, since).items():
+        if status is None or st == status:
+            found[tuple(group)] = found.get(tuple(group), 0) + n
+    return found
+
+
 def test_the_kept_counts_follow_every_change_and_survive_folding(store, junk_config):
     from sqlalchemy import delete, func
 
     from sync.ingest.deadletter_counts import compact
 
     d, c = model.DeadLetter, model.DeadLetterCount
-    key = (d.status, d.stage, d.source, d.reason_class)
-
-    def live():
-        with store.sessions() as s:
-            return {tuple(r[:4]): r[4] for r in s.execute(select(*key, func.count()).group_by(*key))}
-
-    def kept():
-        with store.sessions() as s:
-            rows = s.execute(select(c.status, c.stage, c.source, c.reason_class, func.sum(c.n))
-                             .group_by(c.status, c.stage, c.source, c.reason_class))
-            return {tuple(r[:4]): r[4] for r in rows if r[4]}
-
     ids = seed(store, junk_config, reconcile=3, mapping=2)
     for reason in ("TransientError: 503", "AuthError: token 7 rejected"):  # the second re-reasons the first
         record_job_failure(store, queue="q", func="jobs.tasks.sync_crm", args=[], kwargs={}, job_id="j",
                            reason=reason, schedule="hourly")
-    assert kept() == live() and len(live()) == 3
+    assert _kept(store, c) == _live(store) and len(_live(store)) == 3
     dismiss(store, OPERATOR, Selection(ids=ids["mapping"][:1]), "noise")
     replay_selection(store, load_config(None), OPERATOR, Selection(ids=ids["reconcile"][:2]))
     with store.transaction() as s:
         s.execute(delete(d).where(d.id == ids["reconcile"][2]))
-    assert kept() == live() and len(live()) == 4
+    assert _kept(store, c) == _live(store) and len(_live(store)) == 4
     assert compact(store, threshold=0)
-    groups_now = len(live())
+    groups_now = len(_live(store))
     with store.sessions() as s:
         assert s.scalar(select(func.count()).select_from(c)) == groups_now
-    assert kept() == live()
+    assert _kept(store, c) == _live(store)
     assert not compact(store)  # a handful of rows: nothing to fold
     assert [(g["stage"], g["count"]) for g in groups(store, LetterFilter())] == [("job", 1), ("mapping", 1)]
+
+
+def test_the_counts_per_day_agree_with_the_letters_since_any_moment(store, junk_config):
+    """Letters on several days, moved in time, replayed, dismissed, deleted: ``since`` counts as the letters do."""
+    from sqlalchemy import delete, func, update
+
+    from sync.ingest.deadletter_counts import compact
+
+    d, days = model.DeadLetter, model.DeadLetterDayCount
+    ids = seed(store, junk_config, reconcile=4, mapping=3)
+    today = model.utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+    moments = [today - timedelta(days=3, hours=-5), today - timedelta(days=2, hours=-1), today - timedelta(days=2),
+               today - timedelta(microseconds=1), today + timedelta(days=1, hours=2)]
+    with store.transaction() as s:
+        for n, at in enumerate(moments * 2):
+            s.add(d(stage="dispatch", source="meta" if n % 2 else "google", object="conversion", record_id=str(n),
+                    reason=f"HTTP 400: pixel {n} unknown", payload={}, status="open", created_at=at))
+        s.execute(update(d).where(d.id == ids["mapping"][0]).values(created_at=today - timedelta(days=2, hours=-7)))
+        s.execute(update(d).where(d.id == ids["reconcile"][0]).values(created_at=moments[0]))
+    dismiss(store, OPERATOR, Selection(ids=ids["mapping"][1:2]), "noise")
+    replay_selection(store, load_config(None), OPERATOR, Selection(ids=ids["reconcile"][1:3]))
+    with store.transaction() as s:
+        s.execute(delete(d).where(d.id == ids["reconcile"][3]))
+
+    def agree() -> None:
+        assert _kept(store, days, days.day) == _by_day(store)
+        for since in [*moments, today, today - timedelta(days=2, hours=-3), today - timedelta(days=30),
+                      today + timedelta(days=5)]:
+            for status in ("open", "replayed", "dismissed", None):
+                assert _grouped(store, status, since) == _direct(store, status, since), (since, status)
+
+    agree()
+    assert _grouped(store, "open", moments[2])  # not trivially empty
+    assert compact(store, threshold=0)
+    with store.sessions() as s:  # one row a key and day, none pending
+        rows, pending = (s.scalar(select(func.count()).select_from(days).where(*where))
+                         for where in ((), (days.pending,)))
+    assert (rows, pending) == (len(_by_day(store)), 0)
+    agree()
+    dismiss(store, OPERATOR, Selection(ids=ids["mapping"][2:]), "noise too")  # after a fold: pending again
+    agree()
+    assert compact(store, threshold=0)
+    agree()

@@ -2,38 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
 from support.report_data import CONFIG, at
+from support.report_data import delivery_data as delivery_data  # database fixture, re-exported for pytest
 
 from sync.reports import delivery
-from sync.store import model
-
-
-def queued(session, n, destination, delivery_status=None, response=None, *, kind="conversion", created=None):
-    item = model.Outbox(idempotency_key=f"k{n}", kind=kind, destination=destination, payload={"event_id": f"e{n}"},
-                        created_at=created or at(1))
-    session.add(item)
-    session.flush()
-    if delivery_status:
-        session.add(model.Delivery(outbox_id=item.id, destination=destination, status=delivery_status,
-                                   response=response or {}))
-
-
-@pytest.fixture
-def delivery_data(store):
-    with store.transaction() as s:
-        queued(s, 1, "meta", "sent", {"click_id": "ctwa_clid", "keys": ["em", "ph", "external_id"]})
-        queued(s, 2, "meta", "sent", {"click_id": None, "keys": ["ph"]})
-        queued(s, 3, "meta", "sent", {"click_id": "fbc", "keys": ["em"]})
-        queued(s, 4, "meta", "failed")
-        queued(s, 5, "meta")  # not picked up yet: no delivery row
-        queued(s, 6, "meta", "dead")
-        queued(s, 7, "tiktok", "sent", {"click_id": "ttclid", "keys": "em"})  # keys not a list: ignored
-        queued(s, 8, "tiktok", "pending")
-        queued(s, 9, "google", "sent")
-        queued(s, 10, "hubspot", "sent", {"click_id": "gclid", "keys": ["em"]}, kind="push")  # not a conversion
-        queued(s, 11, "meta", "sent", {"click_id": "fbc", "keys": ["em"]}, created=at(-48))  # before the window
-    return store
 
 
 def test_delivery_health_per_destination(delivery_data):

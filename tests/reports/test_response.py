@@ -2,23 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-from support.report_data import CONFIG, at, contact, conversation
+from support.report_data import CONFIG, at
+from support.report_data import response_data as response_data  # database fixture, re-exported for pytest
 
 from sync.reports import response
-
-
-@pytest.fixture
-def response_data(store):
-    with store.transaction() as s:
-        for hours, seconds, lost_too in ((0, 120, False), (1, 600, True), (2, 7200, True), (3, 100_000, True),
-                                         (4, None, True), (5, None, False), (8, 300, False)):
-            cid = contact(s, ("New Lead", hours), *([("Cold Lead", hours + 48)] if lost_too else []))
-            conversation(s, cid, hours, seconds)
-        late = contact(s, ("New Lead", 6))  # first conversation answered after 25h, a later one at once
-        conversation(s, late, 6, 90_000, "c1")
-        conversation(s, late, 24 * 7, 60, "c2")
-    return store
 
 
 def test_response_buckets_each_contact_by_its_first_conversation(response_data):

@@ -108,3 +108,44 @@ def test_dead_letters_written_before_their_class_existed_are_classified(fresh_da
         engine.dispose()
     assert classes == [reason_class(r) for r in reasons]
     assert classes == ["hubspot contacts record …: no usable identity"] * 3 + ["HTTP 400: …"]
+
+
+def test_dead_letters_written_before_the_day_counts_are_counted_per_day_and_downgrade_restores_0008(
+        fresh_database_url):
+    """0013 fills the per-day counts from the existing letters; its downgrade leaves 0008's triggers counting."""
+    from alembic import command
+
+    from sync.store.engine import alembic_config, make_engine
+
+    engine = make_engine(fresh_database_url)
+    insert = text("INSERT INTO dead_letters (stage, source, object, record_id, reason, reason_class, payload, status, "
+                  "created_at) VALUES ('job', 'q', 'f', :r, 'TransientError', 'TransientError', '{}', :s, :at)")
+    letters = [("1", "open", "2026-12-01 23:59:59"), ("2", "open", "2026-12-02 00:00:00"),
+               ("3", "dismissed", "2026-12-02 10:00:00"), ("4", "open", "2026-12-02 12:00:00")]
+    try:
+        upgrade(engine, "0012")
+        with engine.begin() as conn:
+            for r, s, at in letters:
+                conn.execute(insert, {"r": r, "s": s, "at": at})
+        upgrade(engine)
+        day_counts = ("SELECT status, CAST(day AS TEXT), sum(n) FROM dead_letter_day_counts "
+                      "GROUP BY status, day HAVING sum(n) <> 0 ORDER BY 1, 2")
+        with engine.begin() as conn:
+            filled = [tuple(r) for r in conn.execute(text(day_counts))]
+            conn.execute(insert, {"r": "5", "s": "open", "at": "2026-12-03 01:00:00"})  # the new triggers count it
+            conn.execute(text("UPDATE dead_letters SET created_at = '2026-12-01 08:00:00' WHERE record_id = '4'"))
+            counted = [tuple(r) for r in conn.execute(text(day_counts))]
+        command.downgrade(alembic_config(engine), "0012")
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE dead_letters SET status = 'replayed' WHERE record_id = '1'"))
+            kept = dict(conn.execute(text("SELECT status, sum(n) FROM dead_letter_counts GROUP BY status "
+                                          "HAVING sum(n) <> 0")).all())
+        upgrade(engine)
+        with engine.connect() as conn:
+            assert compare_metadata(_context(conn), Base.metadata) == []
+    finally:
+        engine.dispose()
+    assert filled == [("dismissed", "2026-12-02", 1), ("open", "2026-12-01", 1), ("open", "2026-12-02", 2)]
+    assert counted == [("dismissed", "2026-12-02", 1), ("open", "2026-12-01", 2), ("open", "2026-12-02", 1),
+                       ("open", "2026-12-03", 1)]
+    assert kept == {"open": 3, "dismissed": 1, "replayed": 1}

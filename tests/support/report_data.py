@@ -83,3 +83,43 @@ def attribution_data(store):
         convert(s, p3, 40, "purchase", 20.0, "EUR")  # its only touch came later: unattributed
         convert(s, p4, 3, "booking", 10.0)  # no touchpoint, no currency
     return store
+
+
+def queued(session, n, destination, delivery_status=None, response=None, *, kind="conversion", created=None):
+    item = model.Outbox(idempotency_key=f"k{n}", kind=kind, destination=destination, payload={"event_id": f"e{n}"},
+                        created_at=created or at(1))
+    session.add(item)
+    session.flush()
+    if delivery_status:
+        session.add(model.Delivery(outbox_id=item.id, destination=destination, status=delivery_status,
+                                   response=response or {}))
+
+
+@pytest.fixture
+def delivery_data(store):
+    with store.transaction() as s:
+        queued(s, 1, "meta", "sent", {"click_id": "ctwa_clid", "keys": ["em", "ph", "external_id"]})
+        queued(s, 2, "meta", "sent", {"click_id": None, "keys": ["ph"]})
+        queued(s, 3, "meta", "sent", {"click_id": "fbc", "keys": ["em"]})
+        queued(s, 4, "meta", "failed")
+        queued(s, 5, "meta")  # not picked up yet: no delivery row
+        queued(s, 6, "meta", "dead")
+        queued(s, 7, "tiktok", "sent", {"click_id": "ttclid", "keys": "em"})  # keys not a list: ignored
+        queued(s, 8, "tiktok", "pending")
+        queued(s, 9, "google", "sent")
+        queued(s, 10, "hubspot", "sent", {"click_id": "gclid", "keys": ["em"]}, kind="push")  # not a conversion
+        queued(s, 11, "meta", "sent", {"click_id": "fbc", "keys": ["em"]}, created=at(-48))  # before the window
+    return store
+
+
+@pytest.fixture
+def response_data(store):
+    with store.transaction() as s:
+        for hours, seconds, lost_too in ((0, 120, False), (1, 600, True), (2, 7200, True), (3, 100_000, True),
+                                         (4, None, True), (5, None, False), (8, 300, False)):
+            cid = contact(s, ("New Lead", hours), *([("Cold Lead", hours + 48)] if lost_too else []))
+            conversation(s, cid, hours, seconds)
+        late = contact(s, ("New Lead", 6))  # first conversation answered after 25h, a later one at once
+        conversation(s, late, 6, 90_000, "c1")
+        conversation(s, late, 24 * 7, 60, "c2")
+    return store

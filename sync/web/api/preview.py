@@ -29,9 +29,10 @@ blp = Blueprint("preview", __name__, description="Previews and validation of uns
 class PreviewSchema(ma.Schema):
     """Which mapping, and which record."""
 
-    source = ma.fields.String(metadata={"description": "the mapping's source (with object; or use document)"})
+    source = ma.fields.String(metadata={"description": "the mapping's source (with object; or a mapping document)"})
     object = ma.fields.String(metadata={"description": "the mapping's object"})
-    document = ma.fields.String(metadata={"description": "a mapping document, e.g. mappings/hubspot_contacts.yaml"})
+    document = ma.fields.String(metadata={"description": "a mapping document, e.g. mappings/hubspot_contacts.yaml; or "
+                                                         "lifecycle.yaml / conversions.yaml with source and object"})
     text = ma.fields.String(validate=ma.validate.Length(max=1_000_000),
                             metadata={"description": "unsaved text of `document` (omitted: its active text)"})
     record = ma.fields.Dict(metadata={"description": "a record as the source sends it"})
@@ -71,7 +72,13 @@ ValidationResult = ma.Schema.from_dict({
 
 
 def _mapping_for(body: dict) -> tuple[Any, Any]:
-    """(config, mapping) the preview runs with."""
+    """(config, mapping) the preview runs with.
+
+    ``document`` (+ ``text``): the configuration with that document as saved (or as ``text``
+    would make it); the mapping is that document when it is one, else ``source`` and ``object``'s
+    in that configuration (a lifecycle or conversions edit previewed through a mapping).
+    """
+    trial = config()
     if body.get("document"):
         name = body["document"]
         if "text" in body:
@@ -80,20 +87,50 @@ def _mapping_for(body: dict) -> tuple[Any, Any]:
             except ConfigError as exc:
                 raise refused(exc) from None
         else:
-            trial = config()
             revisions().read(name)  # 404 for a document that does not exist
-        stem = name.rsplit("/", 1)[-1].removesuffix(".yaml")
-        found = [m for m in trial.mappings.values() if m.name == stem]
-        if not found:
-            raise Invalid(f"{name} is no mapping document", {"document": "mappings/<name>.yaml"})
-        return trial, found[0]
+        if name.startswith("mappings/"):
+            stem = name.rsplit("/", 1)[-1].removesuffix(".yaml")
+            found = [m for m in trial.mappings.values() if m.name == stem]
+            if not found:
+                raise Invalid(f"{name} is no mapping document", {"document": "mappings/<name>.yaml"})
+            return trial, found[0]
     if body.get("source") and body.get("object"):
-        found = config().mappings.get((body["source"], body["object"]))
-        if found is None:
+        mapping = trial.mappings.get((body["source"], body["object"]))
+        if mapping is None:
             raise Invalid(f"no mapping for source {body['source']!r} object {body['object']!r}",
                           {"source": "a source and object some mapping reads"})
-        return config(), found
+        return trial, mapping
+    if body.get("document"):
+        raise Invalid(f"{body['document']} is no mapping document: name the mapping to preview it through",
+                      {"source": "a source and object some mapping reads"})
     raise Invalid("name the mapping", {"document": "a mapping document, or source and object"})
+
+
+def previewed(body: dict) -> dict[str, Any]:
+    """The preview of a ``PreviewSchema`` body: what the record would change now; nothing is written."""
+    trial, mapping = _mapping_for(body)
+    sample = None
+    if "record" in body:
+        record = body["record"]
+    elif "contact_id" in body:
+        found = last_record(store(), trial, body["contact_id"], mapping.source)
+        record = found["record"]
+        sample = {k: v for k, v in found.items() if k != "record"} | {"contact_id": body["contact_id"]}
+    else:
+        raise Invalid("give a record, or a contact whose last record to use", {"record": "a JSON object"})
+    effects = Effects.of(settings(), trial)
+    result = preview_effect(store(), trial, mapping, record, effects)
+    return {"mapping": {"source": mapping.source, "object": mapping.object, "name": mapping.name},
+            "sample": sample, **result}
+
+
+def validated(documents: dict[str, str]) -> dict[str, Any]:
+    """``{"valid", "issues"}`` of unsaved document texts: the very checks saving them runs (nothing is stored)."""
+    try:
+        revisions().trial(documents)
+    except ConfigError as exc:
+        return {"valid": False, "issues": refused(exc).errors["issues"]}
+    return {"valid": True, "issues": []}
 
 
 @blp.route("/mappings/preview")
@@ -106,20 +143,7 @@ class Preview(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def post(self, body: dict) -> Any:
         """What one record would change now through a mapping (saved or not); nothing is written."""
-        trial, mapping = _mapping_for(body)
-        sample = None
-        if "record" in body:
-            record = body["record"]
-        elif "contact_id" in body:
-            found = last_record(store(), trial, body["contact_id"], mapping.source)
-            record = found["record"]
-            sample = {k: v for k, v in found.items() if k != "record"} | {"contact_id": body["contact_id"]}
-        else:
-            raise Invalid("give a record, or a contact whose last record to use", {"record": "a JSON object"})
-        effects = Effects.of(settings(), trial)
-        result = preview_effect(store(), trial, mapping, record, effects)
-        return {"mapping": {"source": mapping.source, "object": mapping.object, "name": mapping.name},
-                "sample": sample, **result}
+        return previewed(body)
 
 
 @blp.route("/config/validate")
@@ -132,8 +156,4 @@ class Validate(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def post(self, body: dict) -> Any:
         """Every issue the configuration would have with these texts (nothing is stored)."""
-        try:
-            revisions().trial(body["documents"])
-        except ConfigError as exc:
-            return {"valid": False, "issues": refused(exc).errors["issues"]}
-        return {"valid": True, "issues": []}
+        return validated(body["documents"])

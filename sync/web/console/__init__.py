@@ -24,6 +24,8 @@ PAGES = (
     "sync.web.console.connections",
     "sync.web.console.deadletters",
     "sync.web.console.overview",
+    "sync.web.console.reports",
+    "sync.web.console.mappings",
 )
 
 

@@ -11,12 +11,22 @@ shown as configured, never translated here.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from babel.dates import format_timedelta
 from flask import Flask, request, session
-from flask_babel import Babel, format_datetime, format_decimal, format_percent, format_timedelta, get_locale
+from flask_babel import (
+    Babel,
+    format_currency,
+    format_date,
+    format_datetime,
+    format_decimal,
+    format_percent,
+    get_locale,
+)
 
+from sync.reports.attribution import NO_CURRENCY
 from sync.web.console.blueprint import HERE
 
 LANGUAGES = {"en": "English", "ar": "العربية"}
@@ -51,13 +61,6 @@ def percent(value: Any) -> str:
     return "—" if value is None else format_percent(value, format="#,##0.0%")
 
 
-def duration(seconds: Any) -> str:
-    """Seconds as the locale says a span of time, rounded to its largest unit ("3 minutes"); ``—`` for none."""
-    if seconds is None:
-        return "—"
-    return format_timedelta(timedelta(seconds=float(seconds)), threshold=1, add_direction=False)
-
-
 def when(value: Any, style: str = "medium") -> str:
     """A time as the locale writes it; ISO text is parsed; ``—`` for none."""
     if value is None or value == "":
@@ -70,9 +73,38 @@ def when(value: Any, style: str = "medium") -> str:
     return format_datetime(value, style)
 
 
+def day(value: date | datetime | None) -> str:
+    """A calendar day as the locale writes it; ``—`` for none."""
+    return "—" if value is None else format_date(value, "medium")
+
+
+def duration(seconds: float | None) -> str:
+    """Seconds as the locale's two largest units (``3h 30m``, ``3 س 30 د``); ``—`` for none."""
+    if seconds is None:
+        return "—"
+    whole = round(seconds)
+
+    def unit(amount: int) -> str:
+        return format_timedelta(timedelta(seconds=amount), threshold=1, format="narrow", locale=get_locale())
+
+    for size, smaller in ((86400, 3600), (3600, 60), (60, 1)):
+        if whole >= size:
+            rest = (whole % size) // smaller * smaller
+            return unit(whole // size * size) + (f" {unit(rest)}" if rest else "")
+    return unit(whole)
+
+
+def money(values: dict[str, float] | None) -> str:
+    """Amounts per currency as the locale writes them (``€150.00``); no currency (XXX) as a bare number."""
+    if not values:
+        return "—"
+    return ", ".join(number(amount, 2) if currency == NO_CURRENCY else format_currency(amount, currency)
+                     for currency, amount in values.items())
+
+
 def install(app: Flask) -> None:
     """Flask-Babel on ``app`` with the console's catalogue, and the formatting filters templates use."""
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(HERE / "translations"))
     Babel(app, locale_selector=select_locale)
-    app.jinja_env.filters.update(number=number, percent=percent, when=when, duration=duration)
+    app.jinja_env.filters.update(number=number, percent=percent, when=when, day=day, duration=duration, money=money)
     app.jinja_env.globals.update(LANGUAGES=LANGUAGES, text_direction=direction)

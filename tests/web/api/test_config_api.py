@@ -89,6 +89,18 @@ def test_a_preview_of_an_unsaved_mapping_writes_nothing(api, store):
     assert saved["outcome"]["changed"] is False and saved["contacts"][0]["fields"] == []
 
 
+def test_a_lifecycle_or_conversions_edit_is_previewed_through_a_named_mapping(api, store):
+    ingest("hubspot", "contacts", [RECORD], store=store)
+    body = {"document": "lifecycle.yaml", "record": RECORD}  # its active text (these tests cap bodies at 4 kB)
+    unnamed = api.post("/api/mappings/preview", json=body, headers=ADMIN)
+    assert unnamed.status_code == 422 and "name the mapping to preview it through" in unnamed.json["message"]
+    res = api.post("/api/mappings/preview", json={**body, "source": "hubspot", "object": "contacts"}, headers=ADMIN)
+    assert res.status_code == 200 and res.json["mapping"]["name"] == "hubspot_contacts"
+    broken = api.post("/api/mappings/preview", json={**body, "text": "stages: [", "source": "hubspot",
+                                                      "object": "contacts"}, headers=ADMIN)
+    assert broken.status_code == 422 and broken.json["errors"]["issues"][0]["file"] == "lifecycle.yaml (proposed)"
+
+
 def test_a_preview_of_an_invalid_mapping_text_names_the_issue(api):
     res = api.post("/api/mappings/preview", json={"document": DOC, "text": "source: [", "record": RECORD},
                    headers=ADMIN)
