@@ -166,7 +166,7 @@ def test_inbox_and_dead_letters_are_the_services(clients, demo):
     groups = deadletter_groups.groups(demo, deadletter_groups.LetterFilter(), 6)
     shown = numbers(page, "group")
     assert shown == {g["group"]: [n(g["count"])] for g in groups[:5]} and shown
-    assert f'href="/console/dead-letters?group={groups[0]["group"]}"' in page
+    assert f'href="/console/dead-letters/letters?group={groups[0]["group"]}"' in page  # that group's letters
     assert re.search(r'id="inbox-lag"><span class="figure">3h( [0-9]+m)?</span>', page)  # i18n.duration
     assert re.search(r'id="inbox-waiting"><span class="figure">1</span>', page)
 
