@@ -28,7 +28,9 @@ def test_signing_in_opens_the_overview_with_every_part(page, live_server, shot):
     expect(funnel.get_by_role("columnheader", name="Moved on")).to_be_visible()  # the same figures as a table
     expect(page.locator("#connections [data-connection]").first).to_be_visible()
     group = page.locator(".overview-groups tbody th a").first
-    assert group.get_attribute("href").startswith("/console/dead-letters?group=")
+    assert group.get_attribute("href").startswith("/console/dead-letters/letters?group=")
+    letters = page.request.get(group.get_attribute("href"))  # the dead-letters page lists that group's letters
+    assert letters.status == 200 and group.inner_text() in letters.text()
     page.wait_for_load_state("networkidle")
     shot(page, "overview")
 

@@ -46,7 +46,7 @@ def _window() -> dict[str, Any]:
     given = {key: value for key in ("since", "until") if (value := request.args.get(key, "").strip())}
     values, errors = load(WindowArgs(), given)
     if values is None:
-        raise Invalid("the period is not one the reports can use", errors)
+        raise Invalid(_("That period cannot be used: %(why)s", why=" ".join(errors.values())), errors)
     return {"start": values["since"], "end": values["until"], "query": given}
 
 

@@ -166,7 +166,7 @@ def test_inbox_and_dead_letters_are_the_services(clients, demo):
     groups = deadletter_groups.groups(demo, deadletter_groups.LetterFilter(), 6)
     shown = numbers(page, "group")
     assert shown == {g["group"]: [n(g["count"])] for g in groups[:5]} and shown
-    assert f'href="/console/dead-letters?group={groups[0]["group"]}"' in page
+    assert f'href="/console/dead-letters/letters?group={groups[0]["group"]}"' in page  # that group's letters
     assert re.search(r'id="inbox-lag"><span class="figure">3h( [0-9]+m)?</span>', page)  # i18n.duration
     assert re.search(r'id="inbox-waiting"><span class="figure">1</span>', page)
 
@@ -194,6 +194,7 @@ def test_a_period_the_reports_cannot_use_is_a_422_page(clients, query):
         answer = clients["viewer"].get(f"{path}?{query}")
         assert answer.status_code == 422
         assert "<!doctype html>" in answer.get_data(as_text=True)
+        assert "That period cannot be used: " in answer.get_data(as_text=True)
 
 
 def test_the_overview_in_arabic_is_right_to_left_and_translated(clients):
