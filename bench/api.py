@@ -115,6 +115,10 @@ def _copy(store: Any, copies: int) -> None:
             if table != "field_values":
                 conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                   f"(SELECT max(id) FROM {table}))"))
+    from sync.ingest.funnel_counts import rebuild
+
+    with store.transaction() as session:  # the copies bypassed the writer that keeps these counts
+        rebuild(session)
     with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE"))  # as autovacuum would leave a settled database
 

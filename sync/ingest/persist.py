@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from sync.config.types import LifecycleConfig
 from sync.crm.plan import plan
+from sync.ingest import funnel_counts
 from sync.ingest.adjustments import write_adjustments
 from sync.ingest.moved_conversions import follow_moves
 from sync.outbox.effects import Effects
@@ -231,9 +232,20 @@ def plan_writes(ws: Workspace, allocate: Callable[[int], list[int]]) -> Writes:
     return w
 
 
+def _delete_transitions(session: Session, contact_ids: list[int]) -> list[dict[str, Any]]:
+    """Delete these contacts' stage histories; the rows deleted (contact_id, seq, to_stage)."""
+    t = model.StageTransition
+    removed: list[dict[str, Any]] = []
+    for part in chunks(contact_ids, 5000):
+        removed += [r._asdict() for r in session.execute(
+            delete(t).where(one_of(session, t.contact_id, part)).returning(t.contact_id, t.seq, t.to_stage))]
+    return removed
+
+
 def write(session: Session, w: Writes) -> None:
     """Send a batch's planned rows (a fixed number of statements, whatever the row count)."""
     insert_rows(session, model.Contact, w.contacts)
+    removed: list[dict[str, Any]] = []  # the stage histories deleted: counted out of the funnel's summary
     if w.gone:
         for entity in (model.Identity, model.Touchpoint, model.Activity, model.ConversionEvent,
                        model.ConversionAdjustment, model.Outbox):
@@ -241,9 +253,10 @@ def write(session: Session, w: Writes) -> None:
             session.execute(update(table).where(table.c.contact_id == bindparam("b_old"))
                             .values(contact_id=bindparam("b_new")), w.gone)
         olds = [{"b_old": g["b_old"]} for g in w.gone]
-        for entity in (model.FieldValue, model.StageSignal, model.StageTransition):  # no FK cascade there
+        for entity in (model.FieldValue, model.StageSignal):  # no FK cascade there
             table = entity.__table__
             session.execute(delete(table).where(table.c.contact_id == bindparam("b_old")), olds)
+        removed += _delete_transitions(session, [g["b_old"] for g in w.gone])
         contacts = model.Contact.__table__
         session.execute(delete(contacts).where(contacts.c.id == bindparam("b_old")), olds)
     fresh = {c["id"] for c in w.contacts}  # rows of contacts created in this batch cannot collide: plain inserts
@@ -270,9 +283,9 @@ def write(session: Session, w: Writes) -> None:
             w.echo_gone)
     update_by_id(session, model.Contact, w.contact_updates)
     update_by_id(session, model.Contact, w.value_updates)
-    for part in chunks(w.restaged, 5000):
-        session.execute(delete(model.StageTransition).where(one_of(session, model.StageTransition.contact_id, part)))
+    removed += _delete_transitions(session, w.restaged)
     insert_rows(session, model.StageTransition, w.transitions)
+    funnel_counts.record(session, removed, w.transitions)
     insert_ignore(session, model.Outbox, w.outbox, ["idempotency_key"])
     insert_ignore(session, model.Touchpoint, w.touchpoints, ["key"])
     insert_ignore(session, model.Activity, w.activities, ["key"])

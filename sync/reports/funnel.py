@@ -13,6 +13,9 @@ Read from ``stage_transitions`` (the history the stage engine derives) and ``con
   contact's next transition (forward, lost, or by a rule), when that next transition happened
   before the window's end; stays still open are left out (``timed`` says how many were measured).
 
+Over all time, "entered" and "moved on" are read from ``funnel_counts`` (kept where the
+transitions are written, ``sync.ingest.funnel_counts``) instead of the history.
+
 Lost stages are not part of the funnel (``sync.reports.lost`` reports them); ``lost_now``
 only says how many contacts sit in one.
 """
@@ -27,6 +30,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session, aliased
 
 from sync.config.types import LifecycleConfig
+from sync.ingest import funnel_counts
 from sync.reports.window import ReportData, lifecycle_of, median, reading, seconds_between, share, within
 from sync.store import model
 from sync.store.engine import Store
@@ -66,7 +70,8 @@ def funnel(session_or_store: Session | Store, config: Config | LifecycleConfig, 
     """Compute the funnel (see the module docstring for what each number means)."""
     lifecycle = lifecycle_of(config)
     with reading(session_or_store) as session:
-        entered, moved = _entries(session, lifecycle, start, end)
+        entered, moved = (_entries(session, lifecycle, start, end) if start is not None or end is not None
+                          else _entries_all_time(session, lifecycle))
         stays = _stays(session, lifecycle, start, end)
         current, contacts, lost_now = _now(session)
     rows = tuple(
@@ -104,6 +109,22 @@ def _entries(session: Session, config: LifecycleConfig, start: datetime | None,
     row = session.execute(select(*entered, *moved)).one()
     return ({name: row[i] for i, name in enumerate(names) if row[i]},
             {name: row[len(names) + i] for i, name in enumerate(names[:-1]) if row[len(names) + i]})
+
+
+def _entries_all_time(session: Session, config: LifecycleConfig) -> tuple[dict[str, int], dict[str, int]]:
+    """:func:`_entries` over all time, from the counts kept as transitions are written (``funnel_counts``):
+    per (stage, set of stages entered after the first entry into it), how many contacts.
+    """
+    names = config.active_names
+    later = {name: set(names[i + 1:]) for i, name in enumerate(names)}
+    entered: dict[str, int] = {}
+    moved: dict[str, int] = {}
+    for (stage, after), n in funnel_counts.counted(session).items():
+        if stage in later:
+            entered[stage] = entered.get(stage, 0) + n
+            if after & later[stage]:
+                moved[stage] = moved.get(stage, 0) + n
+    return ({k: v for k, v in entered.items() if v}, {k: v for k, v in moved.items() if v})
 
 
 def _now(session: Session) -> tuple[dict[str | None, int], int, int]:

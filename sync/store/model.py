@@ -224,6 +224,21 @@ class StageTransition(Base):
     reason: Mapped[str] = mapped_column(String(255))
 
 
+class FunnelCount(Base):
+    r"""How many contacts entered ``stage`` and later entered each stage of ``after`` (over all time).
+
+    ``after`` is the sorted stage names joined by ``\x1f`` ("" for none). Kept by
+    ``sync.ingest.funnel_counts`` where transitions are written; read by the all-time funnel.
+    """
+
+    __tablename__ = "funnel_counts"
+    __table_args__ = (UniqueConstraint("stage", "after", name="uq_funnel_counts"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    stage: Mapped[str] = mapped_column(String(64))
+    after: Mapped[str] = mapped_column(Text)
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
 class Touchpoint(Base):
     """An ad click or referral: network, campaign/ad-set/ad ids, click ids, referral data."""
 
@@ -354,7 +369,7 @@ class Delivery(Base):
     # (destination, updated_at): a destination's last success and failure, its 24 h counts (sync.connectors.health)
     __table_args__ = (UniqueConstraint("outbox_id", "destination", name="uq_delivery"),
                       Index("ix_deliveries_status_updated", "status", "updated_at"),
-                      Index("ix_deliveries_destination", "destination", "updated_at"))
+                      Index("ix_deliveries_destination", "destination", "updated_at", "status"))  # 24 h: index-only
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id", ondelete="CASCADE"))
     destination: Mapped[str] = mapped_column(String(64))

@@ -149,3 +149,35 @@ def test_dead_letters_written_before_the_day_counts_are_counted_per_day_and_down
     assert counted == [("dismissed", "2026-12-02", 1), ("open", "2026-12-01", 2), ("open", "2026-12-02", 1),
                        ("open", "2026-12-03", 1)]
     assert kept == {"open": 3, "dismissed": 1, "replayed": 1}
+
+
+def test_transitions_written_before_the_funnel_counts_are_counted_and_downgrade_drops_them(fresh_database_url):
+    """0014 fills ``funnel_counts`` from the stored transitions; its downgrade removes the table and index change."""
+    from alembic import command
+
+    from sync.store.engine import alembic_config, make_engine
+
+    engine = make_engine(fresh_database_url)
+    insert = text("INSERT INTO stage_transitions (contact_id, seq, from_stage, to_stage, at, source, reason) "
+                  "VALUES (:c, :q, NULL, :s, '2026-12-01 10:00:00', 'test', 'test')")
+    rows = [(1, 0, "New Lead"), (1, 1, "Hot Lead"), (1, 2, "New Lead"), (2, 0, "Hot Lead")]
+    counts = "SELECT stage, after, n FROM funnel_counts ORDER BY stage, after"
+    try:
+        upgrade(engine, "0013")
+        with engine.begin() as conn:
+            for c, q, s in rows:
+                conn.execute(insert, {"c": c, "q": q, "s": s})
+        upgrade(engine)
+        with engine.connect() as conn:
+            filled = [tuple(r) for r in conn.execute(text(counts))]
+        command.downgrade(alembic_config(engine), "0013")
+        with engine.connect() as conn:
+            gone = "funnel_counts" not in inspect(conn).get_table_names()
+        upgrade(engine)
+        with engine.connect() as conn:
+            again = [tuple(r) for r in conn.execute(text(counts))]
+            assert compare_metadata(_context(conn), Base.metadata) == []
+    finally:
+        engine.dispose()
+    assert filled == [("Hot Lead", "", 1), ("Hot Lead", "New Lead", 1), ("New Lead", "Hot Lead\x1fNew Lead", 1)]
+    assert gone and again == filled

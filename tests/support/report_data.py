@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from support.lifecycle_fixtures import make_config
+from sync.ingest import funnel_counts
 from sync.store import model
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -32,6 +33,7 @@ def contact(session, *moves: tuple[str, float]) -> int:
     session.add(c)
     session.flush()
     session.add_all(model.StageTransition(contact_id=c.id, **r) for r in rows)
+    funnel_counts.record(session, [], [{"contact_id": c.id, **r} for r in rows])  # as the writer does
     return c.id
 
 
