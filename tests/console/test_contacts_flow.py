@@ -74,7 +74,9 @@ def test_the_keyboard_reaches_the_search_box_and_the_results(page, live_server, 
             break
     else:
         pytest.fail("Tab never reached the search box")
-    page.keyboard.type(someone["name"][:4])
+    with page.expect_response(lambda answer: "q=" in answer.url):  # the search as typed, not the first page
+        page.keyboard.type(someone["name"][:4])
+    page.wait_for_load_state("networkidle")  # every search the typing started has answered and been swapped in
     page.locator("#results").get_by_role("link", name=someone["name"], exact=True).first.wait_for()
     for _ in range(20):
         page.keyboard.press("Tab")
