@@ -64,7 +64,8 @@ def test_change_the_range_and_download_a_report(page, live_server, since, shot, 
     assert download.suggested_filename == f"lifesync-funnel-{since}-to-now.csv"
     saved = tmp_path / download.suggested_filename
     download.save_as(saved)
-    with saved.open(newline="", encoding="utf-8") as handle:
+    assert saved.read_bytes().startswith(b"\xef\xbb\xbf")  # UTF-8's byte-order mark, for spreadsheets
+    with saved.open(newline="", encoding="utf-8-sig") as handle:
         rows = list(csv.reader(handle))
     config = live_server.app.extensions["lifesync"]["configs"].get()
     header, table = csv_table(REPORTS["funnel"](live_server.store, config, start=parse_moment(since)))

@@ -147,7 +147,7 @@ def test_a_download_is_the_reports_csv_for_the_range(data, signed_in, compute, n
     assert (answer.headers["Content-Disposition"]
             == f'attachment; filename="lifesync-{name}-2026-03-01-to-2026-03-01.csv"')
     want = to_csv(compute(name, parse_moment("2026-03-01"), parse_moment("2026-03-01", end=True)))
-    assert answer.get_data(as_text=True) == want
+    assert answer.get_data(as_text=True) == "\ufeff" + want  # a byte-order mark: Excel reads Arabic names right
     assert len(list(csv.reader(io.StringIO(want)))) > 1  # a header and rows: there is data to compare
 
 
@@ -161,7 +161,7 @@ def test_a_download_equals_the_clis_csv(data, signed_in, database_url, monkeypat
         printed = CliRunner().invoke(group, ["report", name, "--csv", "--from", "2026-03-01"])
         assert printed.exit_code == 0, printed.output
         answer = signed_in["viewer"].get(f"/console/reports/{name}.csv?since=2026-03-01")
-        assert answer.get_data(as_text=True) == printed.stdout_bytes.decode()
+        assert answer.get_data(as_text=True) == "\ufeff" + printed.stdout_bytes.decode()
     all_time = signed_in["viewer"].get("/console/reports/delivery.csv")
     assert 'filename="lifesync-delivery-all-time.csv"' in all_time.headers["Content-Disposition"]
 
