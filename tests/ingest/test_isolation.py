@@ -89,6 +89,10 @@ def refusing(store):
 
     def run(statements: list[str]) -> None:
         with store.engine.begin() as conn:
+            # read the schema first: SQLite checks CREATE TRIGGER's name against the connection's cached schema
+            # and, unlike CREATE TABLE, does not reload it on a clash, so a pooled connection that last saw the
+            # previous test's trigger refused to create it again ("already exists") after another dropped it
+            conn.execute(text("SELECT count(*) FROM sqlite_master" if store.dialect == "sqlite" else "SELECT 1"))
             for sql in statements:
                 conn.execute(text(sql))
 
