@@ -3,19 +3,22 @@
 Deliveries are written by every dispatcher (``sync.outbox.deliveries.record_attempts``) and
 outbox statuses from several places (dispatch, defer, dead-letter replay, moved conversions,
 persist), so the counts are kept by triggers, as dead letters' are (0008, 0013): each appends
-+1 / -1 rows to ``delivery_counts``, never updating one.
++1 / -1 rows to ``delivery_counts``, never updating one. On PostgreSQL they are statement
+triggers reading the statement's transition tables (a dispatcher's batch of 2,000 deliveries is
+counted by a few set statements, summed per key); on SQLite, row triggers.
 
 - a delivery of a ``conversion`` / ``adjustment`` item counts under (kind, its destination, its
   status); a sent conversion also under its click id, its duplicate refusal and each hashed key
   of its response (``sync.reports.delivery``);
-- an item no destination answered yet counts under (kind, its destination, its status): on its
-  insert, on a change of its status or destination, and back when its last delivery is deleted;
-  its first delivery (the lowest id) takes it off;
-- deletes are counted before the row goes (an item's deliveries are deleted first by its
-  trigger, so the item is still there to read their kind from).
+- an item no destination answered yet counts under (kind, its destination, its status): from its
+  insert, moved on a change of its status or destination; the statement writing its first
+  deliveries takes it off, the one deleting its last gives it back;
+- an item's delete first deletes its deliveries (a row trigger, before the row goes: the item is
+  still there to read their kind from), then takes the item off.
 
 An item's ``kind`` and a delivery's ``outbox_id`` are never changed by the application; a change
-of either is not followed (``sync.reports.delivery_counts.rebuild`` recounts). Filled here by
+of either is not followed for the deliveries already written (``sync.reports.delivery_counts.rebuild``
+recounts). Filled here by
 that same ``rebuild``.
 
 Revision ID: 0015
@@ -23,6 +26,7 @@ Revises: 0014
 Create Date: 2026-12-07
 """
 
+# ruff: noqa: S608 - SQL built from this file's own table and column names only
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.orm import Session
@@ -36,86 +40,120 @@ KINDS = "('conversion', 'adjustment')"
 INTO = "INSERT INTO delivery_counts (part, destination, value, n)"
 
 
-def _delivery(dialect: str, row: str, n: int) -> str:
-    """The rows one delivery ``row`` (OLD / NEW) of a conversion or adjustment counts, each ``n``."""
-    item = f"FROM outbox o WHERE o.id = {row}.outbox_id"
-    sent = f"o.kind = 'conversion' AND {row}.status = 'sent'"
-    if dialect == "postgresql":
-        click = f"({row}.response ->> 'click_id')"
-        held = f"({row}.response ->> 'duplicate') = 'true'"
-        keys = (f"json_array_elements_text(CASE WHEN json_typeof({row}.response -> 'keys') = 'array' "
-                f"THEN {row}.response -> 'keys' ELSE '[]'::json END) AS k(value)")
-    else:
-        click = f"json_extract({row}.response, '$.click_id')"
-        held = f"json_extract({row}.response, '$.duplicate') = 1"
-        keys = (f"json_each(CASE WHEN json_type({row}.response, '$.keys') = 'array' "
-                f"THEN json_extract({row}.response, '$.keys') ELSE '[]' END) AS k")
-    return (f"{INTO} SELECT o.kind, {row}.destination, {row}.status, {n} {item} AND o.kind IN {KINDS} "  # noqa: S608 - our names
-            f"UNION ALL SELECT 'click', {row}.destination, {click}, {n} {item} AND {sent} AND {click} <> '' "
-            f"UNION ALL SELECT 'held', {row}.destination, '', {n} {item} AND {sent} AND {held} "
-            f"UNION ALL SELECT 'key', {row}.destination, k.value, {n} FROM outbox o, {keys} "
-            f"WHERE o.id = {row}.outbox_id AND {sent} AND k.value <> '';")
+def _deliveries(dialect: str, *sources: tuple[str, int]) -> str:
+    """The rows the deliveries of each (``source`` r, ``n``) count, summed per key: each delivery of a
+    conversion or adjustment under its status; a sent conversion's click id, duplicate refusal and keys.
+    """
+    parts = []
+    for source, n in sources:
+        rows = f"FROM {source} JOIN outbox o ON o.id = r.outbox_id"
+        sent = "o.kind = 'conversion' AND r.status = 'sent'"
+        if dialect == "postgresql":
+            click, held = "(r.response ->> 'click_id')", "(r.response ->> 'duplicate') = 'true'"
+            keys = ("json_array_elements_text(CASE WHEN json_typeof(r.response -> 'keys') = 'array' "
+                    "THEN r.response -> 'keys' ELSE '[]'::json END) AS k(value)")
+        else:
+            click, held = "json_extract(r.response, '$.click_id')", "json_extract(r.response, '$.duplicate') = 1"
+            keys = ("json_each(CASE WHEN json_type(r.response, '$.keys') = 'array' "
+                    "THEN json_extract(r.response, '$.keys') ELSE '[]' END) AS k")
+        parts += [f"SELECT o.kind AS part, r.destination AS destination, r.status AS value, {n} AS n {rows} "
+                  f"WHERE o.kind IN {KINDS}",
+                  f"SELECT 'click', r.destination, {click}, {n} {rows} WHERE {sent} AND {click} <> ''",
+                  f"SELECT 'held', r.destination, '', {n} {rows} WHERE {sent} AND {held}",
+                  f"SELECT 'key', r.destination, k.value, {n} {rows} CROSS JOIN {keys} WHERE {sent} AND k.value <> ''"]
+    return _summed(" UNION ALL ".join(parts))
 
 
-def _item(row: str, n: int) -> str:
-    """An outbox item ``row`` no destination answered, counted ``n`` under its own status."""
-    return (f"{INTO} SELECT {row}.kind, {row}.destination, {row}.status, {n} WHERE {row}.kind IN {KINDS} "  # noqa: S608 - our names
-            f"AND NOT EXISTS (SELECT 1 FROM deliveries x WHERE x.outbox_id = {row}.id);")
+def _summed(rows: str) -> str:
+    return (f"{INTO} SELECT part, destination, value, sum(n) FROM ({rows}) c "
+            "GROUP BY part, destination, value HAVING sum(n) <> 0;")
 
 
-def _answered(row: str, n: int, others: str) -> str:
-    """The item of delivery ``row`` counted ``n`` under its own status when no ``others`` delivery of it exists."""
-    return (f"{INTO} SELECT o.kind, o.destination, o.status, {n} FROM outbox o WHERE o.id = {row}.outbox_id "  # noqa: S608 - our names
-            f"AND o.kind IN {KINDS} AND NOT EXISTS (SELECT 1 FROM deliveries x "
-            f"WHERE x.outbox_id = {row}.outbox_id AND {others});")
+def _items(*sources: tuple[str, int]) -> str:
+    """Outbox items (of each ``source`` r, counted ``n``) no destination answered, under their own status."""
+    return _summed(" UNION ALL ".join(
+        f"SELECT r.kind AS part, r.destination AS destination, r.status AS value, {n} AS n FROM {source} "
+        f"WHERE r.kind IN {KINDS} AND NOT EXISTS (SELECT 1 FROM deliveries x WHERE x.outbox_id = r.id)"
+        for source, n in sources))
 
 
-FIRST = "x.id < NEW.id"  # an inserted delivery takes its item off unless a lower-id one did
-LAST = "x.id <> OLD.id"  # a deleted delivery gives it back when no other is left
-ITEM_COLUMNS = "kind, destination, status"
-DELIVERY_COLUMNS = "destination, status, response"
+def _answered(source: str, n: int) -> str:
+    """The items of the deliveries of ``source`` (r) no other delivery answered, under their own status."""
+    return _summed(f"SELECT o.kind AS part, o.destination, o.status AS value, {n} AS n FROM outbox o "
+                   f"WHERE o.id IN (SELECT r.outbox_id FROM {source}) AND o.kind IN {KINDS} "
+                   f"AND NOT EXISTS (SELECT 1 FROM deliveries x WHERE x.outbox_id = o.id "
+                   f"AND x.id NOT IN (SELECT r.id FROM {source}))")
+
+
+ITEM_COLUMNS = ("kind", "destination", "status")
+DELIVERY_COLUMNS = ("destination", "status", "response")
 TABLES = ("outbox", "deliveries")
 
 
-def _changed(columns: str, distinct: str, text: str) -> str:
+def _changed(columns: tuple[str, ...], distinct: str, text: str) -> str:
     return " OR ".join(f"OLD.{c}{text} {distinct} NEW.{c}{text}" if c == "response" else
-                       f"OLD.{c} {distinct} NEW.{c}" for c in columns.split(", "))
+                       f"OLD.{c} {distinct} NEW.{c}" for c in columns)
+
+
+def _row(row: str, columns: tuple[str, ...]) -> str:
+    """SQLite: the row ``row`` (OLD / NEW) as a one-row source ``r``."""
+    return f"(SELECT {', '.join(f'{row}.{c} AS {c}' for c in ('id', *columns))}) r"
+
+
+def _updated(table: str, columns: tuple[str, ...]) -> tuple[str, str]:
+    """PostgreSQL: the old and new versions (``r``) of the rows an update of ``table`` changed."""
+    changed = " OR ".join(f"o.{c}::text IS DISTINCT FROM n.{c}::text" for c in columns)
+    ids = f"(SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE {changed})"
+    return (f"(SELECT * FROM old_rows WHERE id IN {ids}) r", f"(SELECT * FROM new_rows WHERE id IN {ids}) r")
 
 
 def _triggers(dialect: str) -> list[str]:
-    item_update = f"{_item('OLD', -1)} {_item('NEW', 1)}"
-    item_delete = f"DELETE FROM deliveries WHERE outbox_id = OLD.id; {_item('OLD', -1)}"  # noqa: S608
-    delivery_insert = f"{_delivery(dialect, 'NEW', 1)} {_answered('NEW', -1, FIRST)}"
-    delivery_update = f"{_delivery(dialect, 'OLD', -1)} {_delivery(dialect, 'NEW', 1)}"
-    delivery_delete = f"{_delivery(dialect, 'OLD', -1)} {_answered('OLD', 1, LAST)}"
-    bodies = {"outbox": (_item("NEW", 1), item_update, item_delete),
-              "deliveries": (delivery_insert, delivery_update, delivery_delete)}
-    columns = {"outbox": ITEM_COLUMNS, "deliveries": DELIVERY_COLUMNS}
-    statements = []
+    """Each row trigger (SQLite) or statement trigger with its transition tables (PostgreSQL: a
+    batch of deliveries is counted in a few set statements); an item's delete, before the row goes.
+    """
+    item_delete = f"DELETE FROM deliveries WHERE outbox_id = OLD.id; {_items((_row('OLD', ITEM_COLUMNS), -1))}"
+    if dialect != "postgresql":
+        delivery_columns = ("outbox_id", *DELIVERY_COLUMNS)
+        new_item, old_item = _row("NEW", ITEM_COLUMNS), _row("OLD", ITEM_COLUMNS)
+        new, old = _row("NEW", delivery_columns), _row("OLD", delivery_columns)
+        return [f"CREATE TRIGGER outbox_counted AFTER INSERT ON outbox BEGIN {_items((new_item, 1))} END",
+                f"CREATE TRIGGER outbox_recounted AFTER UPDATE OF {', '.join(ITEM_COLUMNS)} ON outbox "
+                f"WHEN {_changed(ITEM_COLUMNS, 'IS NOT', '')} BEGIN {_items((old_item, -1), (new_item, 1))} END",
+                f"CREATE TRIGGER outbox_uncounted BEFORE DELETE ON outbox BEGIN {item_delete} END",
+                f"CREATE TRIGGER deliveries_counted AFTER INSERT ON deliveries BEGIN "
+                f"{_deliveries(dialect, (new, 1))} {_answered(new, -1)} END",
+                f"CREATE TRIGGER deliveries_recounted AFTER UPDATE OF {', '.join(DELIVERY_COLUMNS)} ON deliveries "
+                f"WHEN {_changed(DELIVERY_COLUMNS, 'IS NOT', '')} "
+                f"BEGIN {_deliveries(dialect, (old, -1), (new, 1))} END",
+                f"CREATE TRIGGER deliveries_uncounted AFTER DELETE ON deliveries BEGIN "
+                f"{_deliveries(dialect, (old, -1))} {_answered(old, 1)} END"]
+    old_items, new_items = _updated("outbox", ITEM_COLUMNS)
+    old, new = _updated("deliveries", DELIVERY_COLUMNS)
+    bodies = {"outbox": (_items(("new_rows r", 1)), _items((old_items, -1), (new_items, 1)), None),
+              "deliveries": (f"{_deliveries(dialect, ('new_rows r', 1))} {_answered('new_rows r', -1)}",
+                             _deliveries(dialect, (old, -1), (new, 1)),
+                             f"{_deliveries(dialect, ('old_rows r', -1))} {_answered('old_rows r', 1)}")}
+    statements = [f"""CREATE FUNCTION outbox_uncounted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    {item_delete}
+    RETURN OLD;
+END $$""", "CREATE TRIGGER outbox_uncounted BEFORE DELETE ON outbox FOR EACH ROW EXECUTE FUNCTION outbox_uncounted()"]
     for table in TABLES:
         insert, update, delete = bodies[table]
-        if dialect == "postgresql":
-            statements += [
-                f"""CREATE FUNCTION {table}_counted() RETURNS trigger LANGUAGE plpgsql AS $$
+        statements += [f"""CREATE FUNCTION {table}_counted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN {insert}
     ELSIF TG_OP = 'UPDATE' THEN {update}
-    ELSE {delete} RETURN OLD;
+    {f"ELSE {delete}" if delete else ""}
     END IF;
     RETURN NULL;
-END $$""",
-                f"CREATE TRIGGER {table}_counted AFTER INSERT ON {table} FOR EACH ROW "
-                f"EXECUTE FUNCTION {table}_counted()",
-                f"CREATE TRIGGER {table}_recounted AFTER UPDATE OF {columns[table]} ON {table} FOR EACH ROW "
-                f"WHEN ({_changed(columns[table], 'IS DISTINCT FROM', '::text')}) EXECUTE FUNCTION {table}_counted()",
-                f"CREATE TRIGGER {table}_uncounted BEFORE DELETE ON {table} FOR EACH ROW "
-                f"EXECUTE FUNCTION {table}_counted()"]
-        else:
-            statements += [
-                f"CREATE TRIGGER {table}_counted AFTER INSERT ON {table} BEGIN {insert} END",
-                f"CREATE TRIGGER {table}_recounted AFTER UPDATE OF {columns[table]} ON {table} "
-                f"WHEN {_changed(columns[table], 'IS NOT', '')} BEGIN {update} END",
-                f"CREATE TRIGGER {table}_uncounted BEFORE DELETE ON {table} BEGIN {delete} END"]
+END $$"""]
+        for event, name, tables in (("INSERT", "counted", "NEW TABLE AS new_rows"),
+                                    ("UPDATE", "recounted", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
+                                    ("DELETE", "uncounted", "OLD TABLE AS old_rows")):
+            if event != "DELETE" or delete:
+                statements.append(f"CREATE TRIGGER {table}_{name} AFTER {event} ON {table} REFERENCING {tables} "
+                                  f"FOR EACH STATEMENT EXECUTE FUNCTION {table}_counted()")
     return statements
 
 
@@ -150,4 +188,6 @@ def downgrade() -> None:
                        else f"DROP TRIGGER {table}_{name}")
         if dialect == "postgresql":
             op.execute(f"DROP FUNCTION {table}_counted()")
+    if dialect == "postgresql":
+        op.execute("DROP FUNCTION outbox_uncounted()")
     op.drop_table('delivery_counts')
