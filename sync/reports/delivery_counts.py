@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from sync.ingest.deadletter_counts import compact as compact
+from sync.ingest.deadletter_counts import compact
 from sync.store import model
 from sync.store.engine import Store
 

@@ -9,6 +9,7 @@ from sqlalchemy import delete, select, update
 from support.report_data import CONFIG, at, queued
 from support.report_data import delivery_data as delivery_data  # database fixture, re-exported for pytest
 
+from sync.ingest.deadletter_counts import compact
 from sync.outbox.deliveries import defer, record_attempts
 from sync.reports import delivery, delivery_counts
 from sync.reports.delivery import direct
@@ -129,7 +130,7 @@ def test_rebuild_and_folding_keep_the_same_counts(delivery_data):
         assert plain(delivery_counts.counted(s)) == kept
         assert not s.scalar(select(model.DeliveryCount.id).where(model.DeliveryCount.pending).limit(1))
     attempt(store, item_id(store, "k5"), "meta", "sent", {"keys": ["ph"]})
-    assert delivery_counts.compact(store, 0, delivery_counts.TABLE)
+    assert compact(store, 0, delivery_counts.TABLE)
     with store.transaction() as s:
         rows = s.execute(select(model.DeliveryCount.part, model.DeliveryCount.destination,
                                 model.DeliveryCount.value)).all()
