@@ -91,12 +91,15 @@ def count(session: Any, status: str, stage: str, source: str, reason_class: str)
         c.status == status, c.stage == stage, c.source == source, c.reason_class == reason_class)) or 0)
 
 
-def compact(store: Store, threshold: int = COMPACT_AFTER) -> bool:
-    """Fold each counts table whose pending (appended) rows are more than ``threshold``; whether it did."""
+def compact(store: Store, threshold: int = COMPACT_AFTER, tables: Sequence[tuple[Any, Sequence[str]]] = TABLES) -> bool:
+    """Fold each counts table (of ``tables``: table, key columns) whose pending (appended) rows are more
+    than ``threshold``; whether it did. Any trigger-kept table of ``n`` and ``pending`` rows: the delivery
+    report's too (``sync.reports.delivery_counts``).
+    """
     with store.sessions() as session:  # one statement: each table's pending rows (their partial index)
         pending = session.execute(select(*(select(func.count()).select_from(table).where(table.pending)
-                                           .scalar_subquery() for table, _ in TABLES))).one()
-    due = [spec for spec, n in zip(TABLES, pending, strict=True) if n > threshold]
+                                           .scalar_subquery() for table, _ in tables))).one()
+    due = [spec for spec, n in zip(tables, pending, strict=True) if n > threshold]
     for table, key in due:
         with store.transaction() as session:
             if store.dialect == "postgresql":  # deletes exactly the rows it sums, whatever commits meanwhile

@@ -44,6 +44,7 @@ from sqlalchemy import String, and_, case, cast, func, literal, null, select, tr
 from sqlalchemy.dialects.postgresql import JSON as PG_JSON
 from sqlalchemy.orm import Session
 
+from sync.reports import delivery_counts
 from sync.reports.window import ReportData, reading, share, within
 from sync.store import model
 from sync.store.engine import Store
@@ -51,6 +52,7 @@ from sync.store.engine import Store
 if TYPE_CHECKING:
     from sync.config import Config, LifecycleConfig
 
+Counts = dict[str, dict[str, int]]
 CONVERSION_KIND = "conversion"
 ADJUSTMENT_KIND = "adjustment"
 STATUSES = ("sent", "failed", "dead", "pending", "expired", "duplicate", "validated", "retracted")
@@ -89,20 +91,31 @@ class DeliveryReport(ReportData):
     destinations: tuple[DestinationHealth, ...]
 
 
+@dataclass
+class Parts:
+    """The counts the report is built from, per destination (computed directly, or read from the kept counts)."""
+
+    status: Counts = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))  # conversions
+    click_ids: Counts = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))  # sent, by click id
+    before: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # sent, refused as held
+    keys: Counts = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))  # sent, by hashed key
+    adjustments: Counts = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))  # by status
+
+
 def delivery(session_or_store: Session | Store, config: Config | LifecycleConfig | None = None, *,
              start: datetime | None = None, end: datetime | None = None) -> DeliveryReport:
-    """Compute the delivery-health report; ``config`` is accepted for a uniform signature."""
-    o, d = model.Outbox, model.Delivery
+    """Compute the delivery-health report; ``config`` is accepted for a uniform signature.
+
+    Over all time the counts kept by triggers are read (``sync.reports.delivery_counts``), folded
+    first when given the store; a window counts its outbox items and their deliveries directly.
+    """
+    if start is None and end is None and isinstance(session_or_store, Store):
+        delivery_counts.fold(session_or_store)
     with reading(session_or_store) as session:
-        status, click_ids, before, keys = _conversion_counts(session, (o.kind == CONVERSION_KIND,
-                                                                       within(o.created_at, start, end)))
-        adjustments: dict[str, dict[str, int]] = defaultdict(dict)
-        for dest, st, n in session.execute(
-                select(o.destination, func.coalesce(d.status, o.status), func.count())
-                .select_from(o).outerjoin(d, d.outbox_id == o.id)
-                .where(o.kind == ADJUSTMENT_KIND, within(o.created_at, start, end))
-                .group_by(o.destination, func.coalesce(d.status, o.status))):
-            adjustments[dest][st] = adjustments[dest].get(st, 0) + n
+        parts = (delivery_counts.counted(session) if start is None and end is None
+                 else direct(session, start, end))
+    status, click_ids, before, keys, adjustments = (parts.status, parts.click_ids, parts.before, parts.keys,
+                                                    parts.adjustments)
     rows = []
     for dest in sorted(set(status) | set(adjustments)):
         counts = status[dest]
@@ -121,11 +134,20 @@ def delivery(session_or_store: Session | Store, config: Config | LifecycleConfig
     return DeliveryReport(start=start, end=end, destinations=tuple(rows))
 
 
-Counts = dict[str, dict[str, int]]
+def direct(session: Session, start: datetime | None, end: datetime | None) -> Parts:
+    """The report's counts of the items created in [start, end), from the outbox and deliveries themselves."""
+    o, d = model.Outbox, model.Delivery
+    parts = _conversion_counts(session, (o.kind == CONVERSION_KIND, within(o.created_at, start, end)))
+    for dest, st, n in session.execute(
+            select(o.destination, func.coalesce(d.status, o.status), func.count())
+            .select_from(o).outerjoin(d, d.outbox_id == o.id)
+            .where(o.kind == ADJUSTMENT_KIND, within(o.created_at, start, end))
+            .group_by(o.destination, func.coalesce(d.status, o.status))):
+        parts.adjustments[dest][st] += n
+    return parts
 
 
-def _conversion_counts(session: Session, conversions: tuple[Any, ...]) -> tuple[Counts, Counts, dict[str, int],
-                                                                                  Counts]:
+def _conversion_counts(session: Session, conversions: tuple[Any, ...]) -> Parts:
     """Per destination: conversions by status, sent ones by click id, refused as held, and by hashed key.
 
     One pass over the conversions' outbox items and their deliveries (the costly part at a
@@ -163,10 +185,8 @@ def _conversion_counts(session: Session, conversions: tuple[Any, ...]) -> tuple[
         select(literal(False).label("is_key"), g.o_dest, g.o_st, g.d_dest, g.d_st, g.click, g.n, g.held),
         select(literal(True), g.d_dest, key, null(), null(), null(), func.sum(g.n), null())
         .select_from(groups).join(element, true()).where(g.key_list.is_not(None), is_list).group_by(g.d_dest, key))
-    status: Counts = defaultdict(lambda: defaultdict(int))
-    click_ids: Counts = defaultdict(lambda: defaultdict(int))
-    before: dict[str, int] = defaultdict(int)
-    keys: Counts = defaultdict(dict)
+    parts = Parts()
+    status, click_ids, before, keys = parts.status, parts.click_ids, parts.before, parts.keys
     for is_key, o_dest, o_st, d_dest, d_st, name, n, refused in session.execute(statement):
         n = int(n)  # the union's counts are NUMERIC on PostgreSQL (a sum among them)
         if is_key:  # (True, destination, key, ..., count)
@@ -180,4 +200,4 @@ def _conversion_counts(session: Session, conversions: tuple[Any, ...]) -> tuple[
         if name is not None:
             click_ids[d_dest][name] += n
         before[d_dest] += int(refused)
-    return status, click_ids, before, keys
+    return parts

@@ -515,6 +515,27 @@ class DeadLetterDayCount(_Counted, Base):
     day: Mapped[date] = mapped_column(Date)
 
 
+class DeliveryCount(Base):
+    """The delivery report's all-time counts, kept by database triggers on ``outbox`` and ``deliveries``.
+
+    ``part`` is ``conversion`` / ``adjustment`` (``value``: a status; each delivery of such an
+    item, or the item itself while no destination answered it), ``click`` (``value``: the click
+    id a sent conversion carried), ``held`` (sent conversions refused as already held) or ``key``
+    (``value``: a hashed key a sent conversion carried). Triggers (migration 0015) append +1 / -1
+    rows, as for :class:`DeadLetterCount`; ``sync.reports.delivery_counts`` sums and folds them.
+    """
+
+    __tablename__ = "delivery_counts"
+    __table_args__ = (Index("ix_delivery_counts_key", "part", "destination", "value", "n"),
+                      _pending_index("delivery_counts"))
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    part: Mapped[str] = mapped_column(String(16))
+    destination: Mapped[str] = mapped_column(String(64))
+    value: Mapped[str] = mapped_column(Text)
+    n: Mapped[int] = mapped_column(BigInteger)
+    pending: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sql_true())
+
+
 class EchoRecord(Base):
     """A value lifesync pushed to a system, so its echo coming back is not a change."""
 

@@ -181,3 +181,45 @@ def test_transitions_written_before_the_funnel_counts_are_counted_and_downgrade_
         engine.dispose()
     assert filled == [("Hot Lead", "", 1), ("Hot Lead", "New Lead", 1), ("New Lead", "Hot Lead\x1fNew Lead", 1)]
     assert gone and again == filled
+
+
+def test_deliveries_written_before_the_delivery_counts_are_counted_and_downgrade_drops_them(fresh_database_url):
+    """0015 fills ``delivery_counts`` from the outbox and deliveries and keeps it by triggers; its downgrade
+    removes the table and the triggers (writes go on without them)."""
+    from alembic import command
+
+    from sync.store.engine import alembic_config, make_engine
+
+    engine = make_engine(fresh_database_url)
+    item = text("INSERT INTO outbox (idempotency_key, kind, destination, payload, status, created_at, available_at) "
+                "VALUES (:k, :kind, 'meta', '{}', 'pending', '2026-12-01 10:00:00', '2026-12-01 10:00:00')")
+    sent = text("INSERT INTO deliveries (outbox_id, destination, status, attempts, response, updated_at) "
+                "SELECT id, 'meta', 'sent', 1, :response, '2026-12-01 10:00:00' FROM outbox WHERE idempotency_key = :k")
+    counts = "SELECT part, value, sum(n) FROM delivery_counts GROUP BY part, value HAVING sum(n) <> 0 ORDER BY 1, 2"
+    try:
+        upgrade(engine, "0014")
+        with engine.begin() as conn:
+            for key, kind in (("a", "conversion"), ("b", "conversion"), ("c", "adjustment"), ("d", "crm")):
+                conn.execute(item, {"k": key, "kind": kind})
+            conn.execute(sent, {"k": "a", "response": '{"click_id": "fbc", "keys": ["em", "ph"]}'})
+        upgrade(engine)
+        with engine.begin() as conn:
+            filled = [tuple(r) for r in conn.execute(text(counts))]
+            conn.execute(sent, {"k": "b", "response": '{"keys": ["em"], "duplicate": true}'})
+            kept = [tuple(r) for r in conn.execute(text(counts))]
+        command.downgrade(alembic_config(engine), "0014")
+        with engine.begin() as conn:
+            gone = "delivery_counts" not in inspect(conn).get_table_names()
+            conn.execute(sent, {"k": "c", "response": "{}"})  # no trigger left writing to a dropped table
+            conn.execute(text("DELETE FROM outbox"))
+        upgrade(engine)
+        with engine.connect() as conn:
+            again = [tuple(r) for r in conn.execute(text(counts))]
+            assert compare_metadata(_context(conn), Base.metadata) == []
+    finally:
+        engine.dispose()
+    assert filled == [("adjustment", "pending", 1), ("click", "fbc", 1), ("conversion", "pending", 1),
+                      ("conversion", "sent", 1), ("key", "em", 1), ("key", "ph", 1)]
+    assert kept == [("adjustment", "pending", 1), ("click", "fbc", 1), ("conversion", "sent", 2), ("held", "", 1),
+                    ("key", "em", 2), ("key", "ph", 1)]
+    assert gone and again == []
