@@ -2,9 +2,10 @@
 
 Fixtures:
 
-- ``demo_store`` (module): the test database (SQLite, or ``DATABASE_URL``'s PostgreSQL) emptied and filled by
-  the demo (60 people, seed 5), for server-side tests too. A test here that takes the function-scoped
-  ``store`` fixture empties it: keep such tests in modules of their own.
+- ``demo_store`` (session): the test database (SQLite, or ``DATABASE_URL``'s PostgreSQL) emptied and filled by
+  the demo (60 people, seed 5) once for every module here (a fill costs 4–10 s), so a test that changes
+  the data leaves it as it found it (roll back, revoke) or asserts relative to what is there. A test that
+  takes the function-scoped ``store`` fixture empties it: such tests do not belong here.
 - ``live_server`` (module): a ``LiveServer`` — ``url`` (``http://127.0.0.1:<port>``), ``app``, ``store`` and
   ``token`` (the bootstrap admin token) — serving ``create_app`` in a thread on ``demo_store``; the app
   follows configuration revisions, as ``lifesync serve`` does.
@@ -50,9 +51,9 @@ class LiveServer:
     token: str = BOOTSTRAP
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def demo_store(migrated_store: Store, database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Store:
-    """The test database emptied, then filled by the demo (once per module: ~4 s on SQLite)."""
+    """The test database emptied, then filled by the demo (once per run: 4 s on SQLite, 10 s on PostgreSQL)."""
     wipe(migrated_store)
     fill_with_demo(database_url, tmp_path_factory.mktemp("demo"))
     return migrated_store

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 from support.console import browser_sign_in
+from support.dead_letters import bad_time
+
+from sync.config import load_config
+from sync.ingest.deadletter_groups import LetterFilter, groups
+from sync.ingest.pipeline import ingest
 
 PARTS = ("funnel", "connections", "lost", "conversions")
 NARROW = {"width": 360, "height": 740}
@@ -16,6 +21,8 @@ def parts_loaded(page) -> None:
 
 
 def test_signing_in_opens_the_overview_with_every_part(page, live_server, shot):
+    if not groups(live_server.store, LetterFilter(), 1):  # another module replayed the demo's open letters
+        ingest("whatsapp", "message", [bad_time(900)], store=live_server.store, config=load_config(None))
     page.goto("/console/")
     page.get_by_label("API token").fill(live_server.token)
     page.get_by_role("button", name="Sign in").click()
@@ -29,10 +36,11 @@ def test_signing_in_opens_the_overview_with_every_part(page, live_server, shot):
     expect(page.locator("#connections [data-connection]").first).to_be_visible()
     group = page.locator(".overview-groups tbody th a").first
     assert group.get_attribute("href").startswith("/console/dead-letters/letters?group=")
-    letters = page.request.get(group.get_attribute("href"))  # the dead-letters page lists that group's letters
-    assert letters.status == 200 and group.inner_text() in letters.text()
     page.wait_for_load_state("networkidle")
     shot(page, "overview")
+    label, href = group.inner_text().rstrip(".…"), group.get_attribute("href")  # a long cause is cut short
+    page.goto(href)  # the dead-letters page lists that group's letters
+    expect(page.locator("main")).to_contain_text(label[:40])
 
 
 def test_the_overview_fits_360_px_and_mirrors_in_arabic(page, live_server, shot):

@@ -17,9 +17,9 @@ counted by a few set statements, summed per key); on SQLite, row triggers.
   still there to read their kind from), then takes the item off.
 
 An item's ``kind`` and a delivery's ``outbox_id`` are never changed by the application; a change
-of either is not followed for the deliveries already written (``sync.reports.delivery_counts.rebuild``
+of either is not followed for the deliveries already written (``sync.reports.delivery.rebuild_counts``
 recounts). Filled here by
-that same ``rebuild``.
+that same ``rebuild_counts``.
 
 Revision ID: 0015
 Revises: 0014
@@ -175,9 +175,9 @@ def upgrade() -> None:
         op.execute(statement)
     if dialect == "postgresql":  # writers wait until the fill below commits
         op.execute("LOCK TABLE outbox, deliveries IN SHARE ROW EXCLUSIVE MODE")
-    from sync.reports.delivery_counts import rebuild  # the direct computation, stored
+    from sync.reports.delivery import rebuild_counts  # the direct computation, stored
 
-    rebuild(Session(bind=op.get_bind()))
+    rebuild_counts(Session(bind=op.get_bind()))
 
 
 def downgrade() -> None:
