@@ -79,9 +79,13 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_WORKER_DATABASE] = url
 
 
-def pytest_unconfigure(config: pytest.Config) -> None:
-    """Drop the worker's database (its last connections closed by force)."""
-    url = config.stash.get(_WORKER_DATABASE, None)
+@pytest.hookimpl(trylast=True)  # after the session's fixtures are torn down
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Drop the worker's database (its last connections closed by force).
+
+    Here, not at unconfigure: once the session finishes, xdist tears the worker down.
+    """
+    url = session.config.stash.get(_WORKER_DATABASE, None)
     if url:
         _postgres_admin(url, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
 
@@ -130,14 +134,16 @@ def migrated_store(database_url: str) -> Store:
 def wipe(store: Store) -> None:
     """Empty every table (keeps the schema) and restart its ids at 1.
 
-    PostgreSQL: DELETE from the tables that hold rows, then restart the sequences that were used.
-    A TRUNCATE of every table with RESTART IDENTITY did the same in 150-400 ms, once per test (new
-    files for each table and index); this takes 2-5 ms when a test wrote to a few tables.
+    PostgreSQL: DELETE from the tables that hold rows and ANALYZE them (their planner statistics
+    start from nothing again, as tests/store/test_planner_stats.py needs), then restart the
+    sequences that were used. A TRUNCATE of every table with RESTART IDENTITY did the same in
+    150-400 ms, once per test (new files for each table and index); this takes 2-5 ms.
     """
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]  # referencing tables first
     with store.engine.begin() as conn:
         if store.dialect == "postgresql":
             probe = text(" UNION ALL ".join(f"(SELECT '{name}' FROM {name} LIMIT 1)" for name in tables))
+            emptied: set[str] = set()
             for _ in range(3):  # again: a trigger (dead_letter_counts) may write to a table already emptied
                 filled = set(conn.execute(probe).scalars())
                 if not filled:
@@ -145,7 +151,10 @@ def wipe(store: Store) -> None:
                 for name in tables:
                     if name in filled:
                         conn.execute(text(f"DELETE FROM {name}"))
+                emptied |= filled
             assert not filled, f"wipe left rows in {sorted(filled)}"
+            for name in sorted(emptied):
+                conn.execute(text(f"ANALYZE {name}"))
             used = conn.execute(text("SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename) "
                                      "FROM pg_sequences WHERE last_value IS NOT NULL")).scalars().all()
             for sequence in used:
