@@ -69,8 +69,9 @@ def project(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("relative", ["lifecycle.yaml", "mappings/hubspot_contacts.yaml", "conversions.yaml",
                                       "schedule.yaml"])
-def test_config_check_refuses_an_attack_file_by_name_and_line_without_a_traceback(project, database_url,
+def test_config_check_refuses_an_attack_file_by_name_and_line_without_a_traceback(project, store, database_url,
                                                                                     monkeypatch, relative):
+    # store: an empty database; a revision another test stored would stand in for the file on disk
     monkeypatch.setenv("DATABASE_URL", database_url)
     bomb = write(project / relative, attacks.merge_bomb())
     res = CliRunner().invoke(main, ["config", "check"])

@@ -78,9 +78,13 @@ def test_a_web_process_nudges_once_per_settle_window_and_retries_a_failed_nudge(
     assert nudger([4]) is False and q.count == 2  # a drain is already waiting: no second job
 
     from redis import Redis
+    from redis.backoff import NoBackoff
     from redis.exceptions import ConnectionError as RedisDown
+    from redis.retry import Retry
 
-    down = Nudger(Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2), interval=0.25, clock=clock)
+    # no retries: redis-py's default backs off ~8 s before it gives up on a refused connection
+    down = Nudger(Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0)),
+                  interval=0.25, clock=clock)
     for _ in range(2):  # a failed nudge does not open a skip window: the next request tries again
         with pytest.raises(RedisDown):
             down([5])

@@ -140,7 +140,7 @@ def test_a_destination_check_reads_the_dataset_with_its_token(client_with, role_
 @pytest.mark.parametrize(("secret_key", "status", "says"), [
     (KEY, "failed", ": Authentication credentials not found"),
     (None, "failed", "LIFESYNC_SECRET_KEY must be set with PostgreSQL"),
-])
+], ids=["key-set", "no-key"])  # named: a random key in a test id differs between pytest-xdist workers
 def test_a_crm_check_answers_with_the_vendors_message(client_with, database_url, secret_key, status, says):
     extra = {"LIFESYNC_HUBSPOT_TOKEN": "hub-token-0123456789"}
     if secret_key:
