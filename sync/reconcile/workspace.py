@@ -8,7 +8,8 @@ reconciliation rules — order independence, idempotency, merge safety — lives
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from sync.attribution.adjustments import adjustment_key
@@ -17,7 +18,7 @@ from sync.config.conversions import NO_RULES, ConversionRules
 from sync.config.types import LifecycleConfig
 from sync.errors import ReconcileError
 from sync.reconcile import identity, lifecycle
-from sync.reconcile.patch import IdentityRef, Patch
+from sync.reconcile.patch import IdentityRef, Patch, Refusal
 from sync.reconcile.state import (
     STAGE_SLOT,
     ContactState,
@@ -30,7 +31,7 @@ from sync.reconcile.state import (
     echo_digest,
     signal_key,
 )
-from sync.reconcile.survivorship import EPOCH, Candidate, choose, disagreement, is_blank, newer, value_key
+from sync.reconcile.survivorship import Candidate, choose, disagreement, is_blank, newer, value_key
 
 __all__ = ["ContactState", "Echo", "Key", "Outcome", "Workspace", "add_signal", "digest", "echo_digest", "signal_key"]
 
@@ -52,6 +53,7 @@ class Workspace:
     moved_conversions: list[dict[str, Any]] = field(default_factory=list)  # rows that "replaces" an id, or withdraw it
     merges: list[dict[str, Any]] = field(default_factory=list)
     conflicts: list[dict[str, Any]] = field(default_factory=list)
+    landed: list[tuple[Key, Patch]] = field(default_factory=list)  # each applied patch (its refusals are issues)
     _new: int = 0
     _record_kinds: dict[str, set[str]] = field(default_factory=dict)  # signal reason → kinds its record carries
     _stage_rows: dict[Key, list[dict[str, Any]]] = field(default_factory=dict)  # stage conversions per contact
@@ -86,6 +88,9 @@ class Workspace:
                 f"{patch.source} {patch.object} record {patch.record_id}: no usable identity "
                 "(every identifier was blank or a junk value)"
             )
+        if patch.source_time is None:  # the mapping engine always dates a record (never the epoch)
+            raise ReconcileError(f"{patch.source} {patch.object} record {patch.record_id}: the patch has no time "
+                                 "(neither the record's modified_at nor its arrival)")
         clash = identity.own_clash(refs, self.config)
         if clash:
             raise ReconcileError(
@@ -95,10 +100,6 @@ class Workspace:
             lifecycle.check_stage(patch.stage, self.config)
         for conv in patch.conversions:
             if conv.adjust is not None:
-                if conv.occurred_at is None and patch.source_time is None:
-                    raise ReconcileError(f"{patch.source} {patch.object} record {patch.record_id}: the {conv.adjust} "
-                                         f"of {conv.kind} {conv.order_id} has no time (neither its occurred_at nor "
-                                         "the record's modified_at has a value)")
                 continue
             if (stage := self.conversion_rules.stage_for_kind(conv.kind)) is not None:
                 lifecycle.check_stage(stage, self.config)
@@ -110,10 +111,24 @@ class Workspace:
                 )
         return refs
 
+    def screened(self, patch: Patch) -> Patch:
+        """``patch`` without a stage the lifecycle does not have: refused (a data-quality issue), the rest goes on."""
+        if patch.stage is None or patch.stage in self.config.active_names or self.config.is_lost(patch.stage):
+            return patch
+        configured = ", ".join(self.config.active_names + self.config.lost_names)
+        refusal = Refusal("stage", "unknown_stage", f"not a stage of the lifecycle (configured: {configured})",
+                          patch.stage[:60])
+        return replace(patch, stage=None, refusals=(*patch.refusals, refusal))
+
     def apply(self, patch: Patch, refs: list[IdentityRef] | None = None) -> Outcome:
-        """Apply one patch; raises ReconcileError (changing nothing) when it is invalid."""
+        """Apply one patch; raises ReconcileError (changing nothing) when it is invalid.
+
+        A stage the lifecycle does not have is dropped and refused (``screened``); every applied
+        patch is kept in ``landed``, its refusals to be written as data-quality issues.
+        """
+        patch = self.screened(patch)
         refs = self.validate(patch, refs)
-        out = Outcome()
+        out = Outcome(refused=len(patch.refusals))
         primary = self._primary(patch, refs, out)
         before = primary.visible() if not out.created else None
         primary = self._link(patch, refs, primary, out)
@@ -123,6 +138,7 @@ class Workspace:
         self._recompute_stage(primary)
         out.contact = primary.key
         out.changed = out.created or before != primary.visible()
+        self.landed.append((primary.key, patch))
         return out
 
     def _new_state(self) -> ContactState:
@@ -142,7 +158,7 @@ class Workspace:
         """
         if not self.config.default_stage or patch.stage is not None:
             return
-        at = patch.source_time or EPOCH
+        at: datetime = patch.source_time  # type: ignore[assignment]  # validate() made sure of it
         if any(s.source == "lifesync" and s.kind == "stage" and s.at < at for s in state.signals):
             return
         reason = f"default stage: {patch.source} {patch.object} {patch.record_id}"
@@ -282,7 +298,7 @@ class Workspace:
         return conflicts
 
     def _apply_events(self, patch: Patch, primary: ContactState) -> None:
-        at = patch.source_time or EPOCH
+        at: datetime = patch.source_time  # type: ignore[assignment]  # validate() made sure of it
         reason = f"{patch.source} {patch.object} {patch.record_id}"
         if patch.stage is not None:
             add_signal(primary, lifecycle.StageSignal(at=at, source=patch.source, kind="stage",
