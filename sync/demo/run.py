@@ -101,9 +101,9 @@ def run_demo(settings: Settings, *, people: int, seed: int, database_url: str | 
         merges = s.scalar(select(func.count()).select_from(model.MergeLog))
     echo("")
     echo(f"{total.records:,} records became {contacts:,} contacts; {merges:,} merges of duplicates across systems.")
+    hint = reading(database_url, settings)
     echo(f"{total.refused_values:,} values the mappings could not use were kept as data-quality issues "
          f"({hint('report quality')}).")
-    hint = reading(database_url, settings)
     explain(store, config, total, networks, echo, hint, names)
     path = Path(report_path)
     from sync.reports.html import write_html

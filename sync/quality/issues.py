@@ -18,6 +18,7 @@ rows of ``quality_issues``. They are not dead letters: the rest of the record la
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -31,6 +32,11 @@ from sync.store.sql import chunks, one_of, upsert
 
 KINDS = ("invalid_phone", "invalid_email", "unmapped_value", "unknown_stage", "no_modified_at", "invalid_value")
 Record = tuple[str, str, str]  # (source, object, record id)
+_BAD = re.compile("[\x00\ud800-\udfff]")  # neither PostgreSQL's text nor UTF-8 holds these: shown as U+FFFD
+
+
+def _text(value: str | None, limit: int | None = None) -> str | None:
+    return None if value is None else _BAD.sub("\ufffd", value[:limit] if limit else value)
 
 
 def issue_key(source: str, obj: str, record_id: str, field: str, reason: str) -> str:
@@ -56,8 +62,8 @@ def issue_rows(landed: Sequence[tuple[int, Patch]], now: datetime) -> tuple[list
             key = issue_key(*record, refusal.field, refusal.reason)
             rows[key] = {"key": key, "source": patch.source[:32], "object": patch.object[:64],
                          "mapping": _mapping(patch), "record_id": patch.record_id[:255], "contact_id": contact_id,
-                         "field": refusal.field[:120], "kind": refusal.kind[:32], "reason": refusal.reason,
-                         "value": refusal.value and refusal.value[:255], "created_at": now, "last_seen_at": now,
+                         "field": refusal.field[:120], "kind": refusal.kind[:32], "reason": _text(refusal.reason),
+                         "value": _text(refusal.value, 255), "created_at": now, "last_seen_at": now,
                          "resolved_at": None if last[record] == n else now}
     return list(rows.values()), set(last)
 
