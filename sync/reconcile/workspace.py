@@ -8,7 +8,7 @@ reconciliation rules — order independence, idempotency, merge safety — lives
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +18,7 @@ from sync.config.conversions import NO_RULES, ConversionRules
 from sync.config.types import LifecycleConfig
 from sync.errors import ReconcileError
 from sync.reconcile import identity, lifecycle
-from sync.reconcile.patch import IdentityRef, Patch, Refusal
+from sync.reconcile.patch import IdentityRef, Patch
 from sync.reconcile.state import (
     STAGE_SLOT,
     ContactState,
@@ -96,7 +96,7 @@ class Workspace:
             raise ReconcileError(
                 f"{patch.source} {patch.object} record {patch.record_id}: carries two different {clash} ids"
             )
-        if patch.stage is not None:
+        if patch.stage is not None:  # apply() refuses an unknown one first (lifecycle.screened)
             lifecycle.check_stage(patch.stage, self.config)
         for conv in patch.conversions:
             if conv.adjust is not None:
@@ -111,22 +111,13 @@ class Workspace:
                 )
         return refs
 
-    def screened(self, patch: Patch) -> Patch:
-        """``patch`` without a stage the lifecycle does not have: refused (a data-quality issue), the rest goes on."""
-        if patch.stage is None or patch.stage in self.config.active_names or self.config.is_lost(patch.stage):
-            return patch
-        configured = ", ".join(self.config.active_names + self.config.lost_names)
-        refusal = Refusal("stage", "unknown_stage", f"not a stage of the lifecycle (configured: {configured})",
-                          patch.stage[:60])
-        return replace(patch, stage=None, refusals=(*patch.refusals, refusal))
-
     def apply(self, patch: Patch, refs: list[IdentityRef] | None = None) -> Outcome:
         """Apply one patch; raises ReconcileError (changing nothing) when it is invalid.
 
-        A stage the lifecycle does not have is dropped and refused (``screened``); every applied
-        patch is kept in ``landed``, its refusals to be written as data-quality issues.
+        A stage the lifecycle does not have is dropped and refused (``lifecycle.screened``); every
+        applied patch is kept in ``landed``, its refusals to be written as data-quality issues.
         """
-        patch = self.screened(patch)
+        patch = lifecycle.screened(patch, self.config)
         refs = self.validate(patch, refs)
         out = Outcome(refused=len(patch.refusals))
         primary = self._primary(patch, refs, out)
