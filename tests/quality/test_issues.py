@@ -105,7 +105,7 @@ def test_the_patch_carries_its_refusals_and_the_same_value_twice_is_one():
     shown = patch.to_json()["refused_values"]
     assert shown[0] == {"field": "stage", "kind": "unmapped_value", "value": "weird",
                         "reason": "not one of the mapped values (lead, subscriber, salesqualifiedlead, "
-                                  "marketingqualifiedlead, opportunity, customer, evangelist)"}
+                                  "marketingqualifiedlead, opportunity, customer, evangelist, other)"}
     assert shown[1]["value"] is None and "nope" not in str(shown)
 
 
