@@ -80,7 +80,8 @@ def register(main: click.Group) -> None:
             state = "configured" if item["configured"] else "not configured"
             ok = item["last_success"]["at"].isoformat(timespec="seconds") if item["last_success"] else "-"
             click.echo(f"{item['kind']}/{item['name']}  {state}; last success {ok}; 24 h: "
-                       f"{day['records_in']} in, {day['records_out']} out, {day['errors']} errors")
+                       f"{day['records_in']} in, {day['records_out']} out, {day['errors']} errors, "
+                       f"{day['refused_values']} values refused")
             if item["last_failure"]:
                 click.echo(f"    last failure {item['last_failure']['at'].isoformat(timespec='seconds')}: "
                            f"{item['last_failure']['message']}")

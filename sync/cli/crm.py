@@ -21,7 +21,8 @@ class _ProgressLine:
 
     def __call__(self, obj: str, stats: SyncStats, result: IngestResult) -> None:
         text = (f"{obj}: {result.records:,} records ({result.created:,} new, {result.updated:,} changed, "
-                f"{result.dead_lettered:,} dead), {stats.pages:,} pages, {stats.api_calls:,} API calls, "
+                f"{result.dead_lettered:,} dead, {result.refused_values:,} values refused), {stats.pages:,} pages, "
+                f"{stats.api_calls:,} API calls, "
                 f"{stats.rate_limit_waits:,} rate-limit waits ({stats.rate_limit_seconds:.1f} s)")
         click.echo(("\r" + text.ljust(len(self.last))) if self.tty else text, err=True, nl=not self.tty)
         self.last = text

@@ -51,12 +51,15 @@ def config_check(on: datetime | None) -> None:
 
     Also the vendor API version each configured connection and destination calls: past its
     published end, or unknown, is an error; within 90 days of it, a warning (exit 0 on warnings alone).
+    A mapping without ``modified_at`` is a warning too: its records are dated by their arrival.
     """
     from sync.cli.config_revisions import checked_config
+    from sync.config.loader import file_warnings, mapping_warnings
     from sync.connectors.setting_issues import version_issues, version_uses
 
     settings = context.settings()
     issues, config, note = checked_config(settings)
+    warned = mapping_warnings(config.mappings.values()) if config is not None else file_warnings(settings.config_dir)
     uses = version_uses(settings)
     if config is None:  # the connections' own settings can still be checked; their mappings cannot
         from sync.connectors.setting_issues import settings_issues
@@ -73,7 +76,7 @@ def config_check(on: datetime | None) -> None:
             issues.append(ConfigIssue("environment", "", str(exc)))
     day = on.date() if on is not None else datetime.now(UTC).date()
     errors, warnings = version_issues(uses, day)
-    warnings += [note] if note else []
+    warnings += warned + ([note] if note else [])
     issues += errors
     for issue in issues:
         click.echo(str(issue), err=True)
@@ -94,7 +97,12 @@ def mappings() -> None:
 @click.argument("mapping_file", type=click.Path(exists=True, dir_okay=False))
 @click.argument("record_json")
 def mappings_preview(mapping_file: str, record_json: str) -> None:
-    """Print the canonical patch RECORD_JSON (a file, - for stdin, or inline JSON) would produce."""
+    """Print the canonical patch RECORD_JSON (a file, - for stdin, or inline JSON) would produce.
+
+    The mapping file is checked as ``config check`` checks it, against the active lifecycle: a
+    stage the lifecycle does not have is an error (exit 1). Values the mapping drops are listed
+    under ``refused_values``.
+    """
     from sync.connectors import jsonread
     from sync.ingest.readfile import Unreadable
     from sync.mappings.engine import preview
@@ -115,11 +123,32 @@ def mappings_preview(mapping_file: str, record_json: str) -> None:
     if not isinstance(record, dict):
         raise click.ClickException(f"{name}: expected a JSON object, got {type(record).__name__}")
     try:
-        context.dump(preview(mapping_file, record))
+        context.dump(preview(mapping_file, record, _active_lifecycle()))
     except ConfigError as exc:
         raise click.ClickException("the mapping file has errors:\n" + "\n".join(map(str, exc.issues))) from None
     except RecordError as exc:
         raise click.ClickException(f"{name}: {exc}") from None
+
+
+def _active_lifecycle() -> Any:
+    """The lifecycle a previewed mapping is checked against: the active configuration's, else lifecycle.yaml's.
+
+    The active configuration may be invalid (the preview is how one finds out why), or the
+    database may not answer; then lifecycle.yaml alone is used, and when even that does not
+    load, its issues are the answer.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from sync.config.loader import lifecycle_and_issues, resolve_files
+
+    settings = context.settings()
+    try:
+        return context.load_config(settings).lifecycle
+    except (ConfigError, SQLAlchemyError):  # as config check: a database that does not answer leaves the files
+        lifecycle, issues = lifecycle_and_issues(resolve_files(settings.config_dir).lifecycle)
+        if lifecycle is None:
+            raise ConfigError(issues) from None
+        return lifecycle
 
 
 SHOWN = 20  # unreadable records an ingest names on stderr (all are dead letters)

@@ -3,7 +3,7 @@
 ``register(main)`` adds the group to the ``lifesync`` click group::
 
     lifesync report funnel [--from 2026-03-01] [--to 2026-03-31] [--json | --csv]
-    lifesync report lost | response | attribution | delivery  (same options)
+    lifesync report lost | response | attribution | delivery | quality  (same options)
     lifesync report html report.html [--from ...] [--to ...]
 
 ``--from`` and ``--to`` take ISO dates or date-times; ``--to`` with a bare date includes
@@ -33,6 +33,8 @@ HELP = {
     "attribution": "Conversions and value by campaign / ad set / ad / channel / network, first and last touch "
                    "(ad names looked up first where a Marketing API token is set).",
     "delivery": "Conversion delivery per destination: sent, failed, dead, pending, click ids, hashed keys.",
+    "quality": "Data quality: invalid or missing e-mails and phones by source, values refused per mapping and field, "
+               "contacts without a stage, issues per day.",
 }
 
 
@@ -132,7 +134,7 @@ def register(main: click.Group) -> None:
 
     @main.group("report")
     def report() -> None:
-        """Lifecycle reports: funnel, lost, response, attribution, delivery; html for all of them."""
+        """Lifecycle reports: funnel, lost, response, attribution, delivery, quality; html for the lifecycle ones."""
 
     for name, compute in REPORTS.items():
         report.add_command(_report_command(name, compute))

@@ -303,7 +303,7 @@ def mapping_issues(rules: ConversionRules, conversions_file: Path | None,
         return issues
     written = sorted({name for m in mappings.values() for name, spec in getattr(m, "fields", ())
                       if getattr(spec, "direction", "in") != "out"})
-    lines = load_yaml(conversions_file)[1]
+    lines = load_yaml(conversions_file, [])[1]
     for rule in rules.on_stage:
         for key in ("value_field", "currency_field", "order_id_field"):
             name = getattr(rule, key)
@@ -326,8 +326,10 @@ def conversions_and_issues(path: Path | None, lifecycle: LifecycleConfig | None,
     if path is None:
         rules = ConversionRules()
         return rules, mapping_issues(rules, None, mappings)
+    recovered: list[ConfigIssue] = []  # a duplicate key or an unreadable value: the rest is still checked
     try:
-        rules = load_conversions(path, lifecycle)
+        data, lines = load_yaml(path, recovered)
+        rules = parse_conversions(data, str(path), lines, lifecycle)
     except ConfigError as err:
-        return ConversionRules(), err.issues
-    return rules, mapping_issues(rules, path, mappings)
+        return ConversionRules(), [*recovered, *err.issues]
+    return rules, [*recovered, *mapping_issues(rules, path, mappings)]

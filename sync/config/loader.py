@@ -16,6 +16,7 @@ stops at the first bad file); ``load_config`` returns the loaded ``Config`` or r
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -86,6 +87,52 @@ def load_lifecycle(path: Path) -> LifecycleConfig:
     return parse_lifecycle(data, str(path), lines)
 
 
+def lifecycle_and_issues(path: Path) -> tuple[LifecycleConfig | None, list[ConfigIssue]]:
+    """lifecycle.yaml's every issue, and its stages to check the other files against whenever they can be read.
+
+    A duplicate key or an unreadable value is an issue, yet leaves the stages readable: the
+    mappings' and conversions' stages are still judged in the same run.
+    """
+    recovered: list[ConfigIssue] = []
+    try:
+        data, lines = load_yaml(path, recovered)
+        return parse_lifecycle(data, str(path), lines), recovered
+    except ConfigError as err:
+        return None, [*recovered, *err.issues]
+
+
+def check_mapping(path: Path, lifecycle: LifecycleConfig | None) -> tuple[Mapping | None, list[ConfigIssue]]:
+    """A mapping file's every issue, the stages it can produce that ``lifecycle`` lacks included; the mapping when none.
+
+    The one check of a mapping file: ``config check`` (``load_all``), every configuration load,
+    and ``lifesync mappings preview`` run it, so a stage the lifecycle does not have is refused
+    alike everywhere. Stages are judged even when another part of the file has issues.
+    """
+    from sync.mappings.loader import read_mapping  # lazy: the mapping package imports sync.config
+
+    mapping, issues, _, stages = read_mapping(Path(path))
+    if lifecycle is not None:
+        issues = [*issues, *_stage_issues(Path(path), stages, lifecycle)]
+    issues.sort(key=lambda i: i.line or 0)
+    return (mapping if not issues else None), issues
+
+
+def mapping_warnings(mappings: Iterable[Any]) -> list[str]:
+    """What ``config check`` warns about (exit 0): mappings without ``modified_at``, dated by arrival."""
+    return [f"{MAPPINGS_DIR}/{Path(m.file).name}: modified_at: not set, so records of {m.source} {m.object} are "
+            "dated by their arrival at lifesync (their stage changes and conversions too); map the record's own "
+            "modification time" for m in mappings if m.modified_at is None]
+
+
+def file_warnings(project_dir: Path | None, bundled_dir: Path = BUNDLED_CONFIG_DIR) -> list[str]:
+    """``mapping_warnings`` of the effective mapping files that load (when the configuration as a whole does not)."""
+    try:
+        files = resolve_files(project_dir, bundled_dir)
+    except ConfigError:
+        return []
+    return mapping_warnings(m for path in files.mappings if (m := check_mapping(path, None)[0]) is not None)
+
+
 def check_config(project_dir: Path | None, bundled_dir: Path = BUNDLED_CONFIG_DIR) -> list[ConfigIssue]:
     """Every issue in the effective config files, including checks across files; [] when valid."""
     from sync.config.alerts import alerts_issues
@@ -114,22 +161,15 @@ def load_all(project_dir: Path | None, bundled_dir: Path) -> tuple[Config | None
         return None, err.issues
     issues = misnamed_files(project_dir, bundled_dir)
 
-    lifecycle: LifecycleConfig | None = None
-    try:
-        lifecycle = load_lifecycle(files.lifecycle)
-    except ConfigError as err:
-        issues.extend(err.issues)
+    lifecycle, lifecycle_issues = lifecycle_and_issues(files.lifecycle)
+    issues.extend(lifecycle_issues)
 
     mappings: dict[tuple[str, str], Mapping] = {}
     first_file: dict[tuple[str, str], Path] = {}
-    if files.mappings:
-        from sync.mappings import load_mapping  # lazy: the mapping package imports sync.config
-
     for path in files.mappings:
-        try:
-            mapping = load_mapping(path)
-        except ConfigError as err:
-            issues.extend(err.issues)
+        mapping, mapping_issues = check_mapping(path, lifecycle)
+        issues.extend(mapping_issues)
+        if mapping is None:
             continue
         key = (mapping.source, mapping.object)
         if key in first_file:
@@ -141,18 +181,16 @@ def load_all(project_dir: Path | None, bundled_dir: Path) -> tuple[Config | None
             continue
         first_file[key] = path
         mappings[key] = mapping
-        if lifecycle is not None:
-            issues.extend(_stage_issues(path, mapping, lifecycle))
 
     conversions, conversion_issues = conversions_and_issues(files.conversions, lifecycle, mappings)
     issues.extend(conversion_issues)
 
     if issues or lifecycle is None:
-        return None, issues
+        return None, sorted(issues, key=lambda i: (i.file, i.line or 0))  # file by file, line by line
     return Config(lifecycle=lifecycle, mappings=mappings, files=files, conversions=conversions), []
 
 
-def _stage_issues(path: Path, mapping: Any, lifecycle: LifecycleConfig) -> list[ConfigIssue]:
+def _stage_issues(path: Path, stages: set[str], lifecycle: LifecycleConfig) -> list[ConfigIssue]:
     """Stages a mapping can produce that lifecycle.yaml does not configure."""
     known = set(lifecycle.active_names) | set(lifecycle.lost_names)
     configured = ", ".join(lifecycle.active_names)
@@ -165,14 +203,14 @@ def _stage_issues(path: Path, mapping: Any, lifecycle: LifecycleConfig) -> list[
             f"configured stages: {configured}",
             _line_of_value(path, stage),
         )
-        for stage in sorted(mapping.stage_values() - known)
+        for stage in sorted(stages - known)
     ]
 
 
 def _line_of_value(path: Path, value: str) -> int | None:
     """Best effort: the line of the first scalar equal to ``value`` in a YAML file."""
     try:
-        data, lines = load_yaml(path)
+        data, lines = load_yaml(path, [])  # its duplicate keys are issues of their own: the line still counts
     except ConfigError:
         return None
     stack: list[tuple[str, Any]] = [("", data)]

@@ -108,12 +108,15 @@ def join_path(prefix: str, segment: str | int) -> str:
     return f"{prefix}.{segment}" if prefix else str(segment)
 
 
-def load_yaml(path: str | Path) -> tuple[Any, dict[str, int]]:
+def load_yaml(path: str | Path, recovered: list[ConfigIssue] | None = None) -> tuple[Any, dict[str, int]]:
     """Parse one YAML file into plain data and a key-path → line table.
 
     An empty file gives ``(None, {})``. Unreadable files, syntax errors, duplicate keys,
     self-containing aliases and unreadable values raise ``ConfigError`` naming the file,
-    key path and line of each problem.
+    key path and line of each problem. With ``recovered`` (a list), the problems that leave
+    the data readable — duplicate keys (the last one counts) and unreadable values (kept as
+    their text) — are appended there instead, and the data returned, so a check can go on to
+    report the file's other issues in the same run.
     """
     file = str(path)
     text = _read_text(file)
@@ -128,15 +131,16 @@ def load_yaml(path: str | Path) -> tuple[Any, dict[str, int]]:
             raise ConfigError([ConfigIssue(file, "", exc.message, exc.node.start_mark.line + 1)]) from None
         lines: dict[str, int] = {}
         where: dict[int, str] = {}
-        problems = list(_walk(node, "", lines, where, frozenset()))
-        if problems:
-            raise ConfigError([ConfigIssue(file, p, m, ln) for p, m, ln in problems])
+        problems = [ConfigIssue(file, p, m, ln) for p, m, ln in _walk(node, "", lines, where, frozenset())]
+        if problems and (recovered is None or any(i.message == _LOOP for i in problems)):
+            raise ConfigError(problems)  # an alias inside itself cannot be built at all
         data = loader.construct_document(node)
-        if loader.unreadable:
-            raise ConfigError([
-                ConfigIssue(file, where.get(id(n), ""), message, n.start_mark.line + 1)
-                for n, message in loader.unreadable
-            ])
+        problems += [ConfigIssue(file, where.get(id(n), ""), message, n.start_mark.line + 1)
+                     for n, message in loader.unreadable]
+        if problems and recovered is None:
+            raise ConfigError(problems)
+        if recovered is not None:
+            recovered.extend(problems)
     except yaml.YAMLError as exc:
         raise ConfigError([_syntax_issue(file, exc)]) from None
     finally:

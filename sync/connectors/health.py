@@ -14,6 +14,8 @@ Health is derived from what the database already records, never kept in a second
 - ``deliveries``: what lifesync wrote to a destination (a CRM's write-back, respond.io stages,
   conversions): the last one sent, the last refused with the vendor's reason, counts over 24 h;
 - ``sync_cursors``: a CRM connection's cursor per object;
+- ``quality_issues`` (``sync.quality.issues``): values of its source's records refused over 24 h (by
+  source: connections of one system share them);
 - ``schedule.yaml``: the entry that runs the connection's job and, when known, its next run
   (a cron entry's next time; an interval entry's is the last recorded run plus its interval).
 
@@ -209,6 +211,9 @@ def health(session: Session, conn: Connection, entries: tuple[ScheduledJob, ...]
     runs = _runs(session, conn, since) if conn.category == CRM else {}
     hooks = _webhooks(session, conn.receiver, conn.name, since) if conn.receiver else {}
     sent = _deliveries(session, conn.delivers_to, since) if conn.delivers_to else {}
+    q = model.QualityIssue
+    refused = session.scalar(select(func.count()).where(q.source == conn.receiver, q.created_at >= since)) \
+        if conn.receiver else 0
     return {
         "kind": conn.kind, "name": conn.name, "category": conn.category, "network": conn.network,
         "configured": conn.configured,
@@ -218,7 +223,8 @@ def health(session: Session, conn: Connection, entries: tuple[ScheduledJob, ...]
         "cursor": runs.get("cursor") if conn.category == CRM else None,
         "last_24h": {"records_in": runs.get("records_in", 0) + hooks.get("records_in", 0),
                      "records_out": sent.get("records_out", 0),
-                     "errors": runs.get("errors", 0) + hooks.get("errors", 0) + sent.get("errors", 0)},
+                     "errors": runs.get("errors", 0) + hooks.get("errors", 0) + sent.get("errors", 0),
+                     "refused_values": int(refused or 0)},
         "rate_limit": runs.get("rate_limit"),
         "next_run": next_run(entries, TASKS.get(conn.kind), runs.get("last_started"), now) if conn.configured else None,
         "last_webhook_at": hooks.get("last_webhook_at"),

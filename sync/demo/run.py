@@ -102,6 +102,8 @@ def run_demo(settings: Settings, *, people: int, seed: int, database_url: str | 
     echo("")
     echo(f"{total.records:,} records became {contacts:,} contacts; {merges:,} merges of duplicates across systems.")
     hint = reading(database_url, settings)
+    echo(f"{total.refused_values:,} values the mappings could not use were kept as data-quality issues "
+         f"({hint('report quality')}).")
     explain(store, config, total, networks, echo, hint, names)
     path = Path(report_path)
     from sync.reports.html import write_html
@@ -110,7 +112,8 @@ def run_demo(settings: Settings, *, people: int, seed: int, database_url: str | 
     echo("")
     echo(f"HTML report (funnel, drop-off, conversions by campaign): {path.resolve()}")
     echo(f"done in {time.perf_counter() - started:.1f}s. Try, on the demo's database:")
-    for command in (hint("report funnel"), hint("contacts export") + " | head", hint("config check")):
+    for command in (hint("report funnel"), hint("report quality"), hint("contacts export") + " | head",
+                    hint("config check")):
         echo(f"  {command}")
     echo("Open the console (prints an admin token, shown only then, and the address to open; serves until Ctrl-C):")
     echo(f"  {hint('console')}")

@@ -15,5 +15,6 @@
 - ``gcpolicy`` — garbage-collector settings for bulk work.
 
 May import: store, config, mappings, reconcile, outbox, crm.plan (write-back planning), access (audit),
+quality.issues (refused values written with their records),
 ``sync.connectors.events``; never web, cli or jobs.
 """

@@ -194,7 +194,7 @@ def _replay_records(session: Any, config: Config, letters: list[model.DeadLetter
             outcome.update({x.id: f"no mapping for source {source!r} object {obj!r}" for x in group})
             continue
         for letter in group:
-            patches, dead = map_records(mapping, [letter.payload])
+            patches, dead = map_records(mapping, [letter.payload], letter.created_at)  # when it first came
             if dead:
                 outcome[letter.id] = dead[0]["reason"]
             else:

@@ -228,7 +228,7 @@ def process_events(store: Store, config: Config, ids: Iterable[int], effects: Ef
         except Exception as exc:  # no mapping: keep the events, visible as dead with the reason
             _mark(store, [r.id for r in group], "dead", str(exc))
             continue
-        items, dead = map_records(mapping, [json.loads(r.body) for r in group])
+        items, dead = map_records(mapping, [json.loads(r.body) for r in group], [r.received_at for r in group])
         total.add(ingest_patches(store, config.lifecycle, items, dead, effects or Effects.rules_only(config)))
         _mark(store, [r.id for r in group], "processed", None)
     return total

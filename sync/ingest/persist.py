@@ -22,6 +22,7 @@ from sync.ingest.moved_conversions import follow_moves
 from sync.outbox.effects import Effects
 from sync.outbox.rows import conversion_row
 from sync.outbox.targets import stage_outbox_rows
+from sync.quality.issues import issue_rows, write_issues
 from sync.reconcile import lifecycle
 from sync.reconcile.patch import IdentityRef
 from sync.reconcile.survivorship import Candidate
@@ -140,6 +141,9 @@ class Writes:
     moved: list[dict[str, Any]] = field(default_factory=list)  # stage entries moved (ingest.moved_conversions)
     merges: list[dict[str, Any]] = field(default_factory=list)
     conflicts: list[dict[str, Any]] = field(default_factory=list)
+    issues: list[dict[str, Any]] = field(default_factory=list)  # refused values (sync.quality.issues)
+    checked: set[tuple[str, str, str]] = field(default_factory=set)  # records whose other open issues resolve
+    now: Any = None  # when the batch was planned: its rows' write time
 
 
 def flush(session: Session, ws: Workspace) -> dict[Key, int]:
@@ -229,6 +233,8 @@ def plan_writes(ws: Workspace, allocate: Callable[[int], list[int]]) -> Writes:
                 for m in ws.merges]
     w.conflicts = [{"contact_id": cid(c.pop("contact")), **c, "record_id": c["record_id"][:255]}
                    for c in (dict(x) for x in ws.conflicts)]
+    w.issues, w.checked = issue_rows([(cid(key), patch) for key, patch in ws.landed], now)
+    w.now = now
     return w
 
 
@@ -248,7 +254,7 @@ def write(session: Session, w: Writes) -> None:
     removed: list[dict[str, Any]] = []  # the stage histories deleted: counted out of the funnel's summary
     if w.gone:
         for entity in (model.Identity, model.Touchpoint, model.Activity, model.ConversionEvent,
-                       model.ConversionAdjustment, model.Outbox):
+                       model.ConversionAdjustment, model.Outbox, model.QualityIssue):
             table = entity.__table__
             session.execute(update(table).where(table.c.contact_id == bindparam("b_old"))
                             .values(contact_id=bindparam("b_new")), w.gone)
@@ -303,6 +309,8 @@ def write(session: Session, w: Writes) -> None:
     write_adjustments(session, w.adjustments, fresh_events, model.utcnow())
     insert_rows(session, model.MergeLog, w.merges)
     insert_rows(session, model.ConflictLog, w.conflicts)
+    if w.checked:
+        write_issues(session, w.issues, w.checked, w.now or model.utcnow())
 
 
 def split_conversions(session: Session, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]],

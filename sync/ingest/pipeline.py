@@ -8,9 +8,10 @@ come in.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from itertools import islice
 from multiprocessing import get_context
 from typing import Any
@@ -49,6 +50,7 @@ class IngestResult:
     unchanged: int = 0
     conflicts: int = 0
     dead_lettered: int = 0
+    refused_values: int = 0  # values of records that landed which their mapping dropped (sync.quality.issues)
 
     def add(self, other: IngestResult) -> None:
         """Accumulate another result into this one."""
@@ -79,11 +81,20 @@ def _dead(stage: str, source: str, obj: str, record: Any, reason: str, record_id
             "reason": reason, "payload": record, "status": "open", "created_at": model.utcnow()}
 
 
-def map_records(mapping: Any, records: list[Any]) -> tuple[list[tuple[Patch, Any]], list[dict[str, Any]]]:
-    """Map each record to (patch, record); failures become dead-letter rows (never raise)."""
+def map_records(mapping: Any, records: list[Any], arrived: datetime | Sequence[datetime] | None = None,
+                ) -> tuple[list[tuple[Patch, Any]], list[dict[str, Any]]]:
+    """Map each record to (patch, record); failures become dead-letter rows (never raise).
+
+    ``arrived``: when the records reached lifesync (one time, or one per record; default now),
+    their date when their mapping reads no ``modified_at``.
+    """
     patches: list[tuple[Patch, Any]] = []
     dead: list[dict[str, Any]] = []
-    for record in records:
+    if arrived is None or isinstance(arrived, datetime):
+        arrivals: Sequence[datetime] = [arrived or model.utcnow()] * len(records)
+    else:
+        arrivals = arrived
+    for record, arrived_at in zip(records, arrivals, strict=True):
         if isinstance(record, Unreadable):  # a part of an input file that is no record (sync.ingest.readfile)
             dead.append(_dead("mapping", mapping.source, mapping.object, record.text, record.message,
                               record.where[:255]))
@@ -94,7 +105,7 @@ def map_records(mapping: Any, records: list[Any]) -> tuple[list[tuple[Patch, Any
                               f"expected a JSON object, got {type(record).__name__}", rid))
             continue
         try:
-            patches.append((apply_mapping(mapping, record), record))
+            patches.append((apply_mapping(mapping, record, arrived_at), record))
         except MappingError as exc:  # the engine knows the record's id even where _record_id does not
             dead.append(_dead("mapping", mapping.source, mapping.object, record, str(exc),
                               (exc.record_id or rid or None) and str(exc.record_id or rid)[:255]))
@@ -135,6 +146,7 @@ def ingest_patches(
                 continue
             result.merged += out.merges
             result.conflicts += out.conflicts
+            result.refused_values += out.refused
             if out.created:
                 result.created += 1
             elif out.changed:

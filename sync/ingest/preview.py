@@ -112,8 +112,9 @@ def preview_effect(store: Store, config: Config, mapping: Mapping, record: dict[
     finally:
         session.rollback()
         session.close()
+    landed = ws.landed[-1][1] if ws.landed else patch  # as reconcile kept it: a stage it does not know refused
     return {
-        "patch": patch.to_json(),
+        "patch": landed.to_json(),
         "refused": None,
         "outcome": {"created": outcome.created, "changed": outcome.changed, "merges": outcome.merges,
                     "conflicts": outcome.conflicts},

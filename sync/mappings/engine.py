@@ -3,22 +3,33 @@
 ``apply`` reads every spec of the mapping against one record. A transform failure becomes
 a ``MappingError`` naming the mapping, the field and the record id; the offending value is
 shown only when the field does not hold personal data.
+
+A value a transform drops rather than fails on (``registry.refuse``: an unreadable phone
+with ``on_invalid: null``, a lifecycle value ``map`` has no stage for) becomes a ``Refusal``
+on the patch, located at the field the mapping read it for, its value under the same
+personal-data rule — the rest of the record goes on. One refused value read by several specs
+(a phone that is both an identity and a field) is one refusal, named after the field.
+
+A record is dated by its ``modified_at``; a mapping without one, or a record whose
+``modified_at`` is blank, is dated by its arrival (``arrived_at``, default now) — never by
+the epoch — and a blank one is a refusal too (``no_modified_at``).
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sync.errors import MappingError
+from sync.errors import ConfigError, MappingError
 from sync.mappings.loader import load_mapping
 from sync.mappings.paths import set_path
+from sync.mappings.registry import refusals_collected
 from sync.mappings.specs import SKIP, FieldSpec, Mapping, empty
 from sync.mappings.transforms import TransformError, parse_instant, to_bool, to_float
-from sync.reconcile.patch import ActivityData, ConversionData, IdentityRef, Patch, TouchpointData
+from sync.reconcile.patch import ActivityData, ConversionData, IdentityRef, Patch, Refusal, TouchpointData
 
-__all__ = ["PII_FIELDS", "apply", "preview", "reverse"]
+__all__ = ["PII_FIELDS", "apply", "personal", "preview", "reverse"]
 
 # canonical fields whose values are never echoed in error messages
 PII_FIELDS = frozenset({
@@ -26,6 +37,18 @@ PII_FIELDS = frozenset({
     "address", "street", "birthday", "date_of_birth",
 })
 _PLAIN = frozenset({str, int, float, bool, type(None)})  # already JSON-ready
+SHOWN_CHARS = 60  # of a value shown in an error or a refusal
+NO_MODIFIED_AT = "no_modified_at"
+
+
+def personal(spec: FieldSpec | None, field: str) -> bool:
+    """True when values read for ``field`` through ``spec`` are personal data, never to be shown."""
+    return (spec is not None and spec.pii) or field in PII_FIELDS or field.startswith("identities")
+
+
+def _shown(value: Any) -> str:
+    shown = value if isinstance(value, str) else repr(value)
+    return shown[:SHOWN_CHARS] + "..." if len(shown) > SHOWN_CHARS else shown
 
 
 def _jsonable(value: Any) -> Any:
@@ -44,8 +67,24 @@ def _jsonable(value: Any) -> Any:
 class _Reader:
     """Evaluates specs of one mapping against one record, turning failures into MappingError."""
 
-    def __init__(self, mapping: Mapping, record: dict[str, Any]):
+    def __init__(self, mapping: Mapping, record: dict[str, Any], sink: list[tuple[str, str, Any]] | None = None):
         self.mapping, self.record, self.record_id = mapping, record, ""
+        self.sink = sink if sink is not None else []  # refuse() reports of the spec being read
+        self.refused: list[tuple[Refusal, Any]] = []  # each with the raw value (to find the same value twice)
+
+    def collect(self, spec: FieldSpec | None, field: str) -> None:
+        """Turn the refusals reported while reading ``field`` into Refusals located there."""
+        for kind, message, value in self.sink:
+            shown = None if value is None or personal(spec, field) else _shown(value)
+            self.refused.append((Refusal(field, kind, message, shown), value))
+        self.sink.clear()
+
+    def refusals(self) -> tuple[Refusal, ...]:
+        """Each refused value once: the same value refused for a field and an identity counts for the field."""
+        found: dict[tuple[str, str, str], Refusal] = {}
+        for refusal, raw in sorted(self.refused, key=lambda item: item[0].field.startswith("identities")):
+            found.setdefault((refusal.kind, refusal.reason, repr(raw)), refusal)
+        return tuple(found.values())
 
     def fail(self, message: str, field: str) -> MappingError:
         """A MappingError located at ``field`` of this record."""
@@ -54,10 +93,8 @@ class _Reader:
     def transform_error(self, exc: TransformError, spec: FieldSpec, field: str) -> MappingError:
         """The MappingError for a failed transform; the value is shown only when it is not personal."""
         message = str(exc)
-        private = spec.pii or field in PII_FIELDS or field.startswith("identities")
-        if exc.value is not None and not private:
-            shown = repr(exc.value)
-            message += f" (got {shown[:60] + '...' if len(shown) > 60 else shown})"
+        if exc.value is not None and not personal(spec, field):
+            message += f" (got {_shown(repr(exc.value))})"
         return self.fail(message, field)
 
     def value(self, spec: FieldSpec | None, field: str) -> Any:
@@ -65,9 +102,12 @@ class _Reader:
         if spec is None:
             return None
         try:
-            return spec.evaluate(self.record)
+            found = spec.evaluate(self.record)
         except TransformError as exc:
             raise self.transform_error(exc, spec, field) from None
+        if self.sink:
+            self.collect(spec, field)
+        return found
 
     def text(self, spec: FieldSpec | None, field: str, required: bool = False) -> str | None:
         """The value as text (None when blank); ``required`` makes a blank an error."""
@@ -109,6 +149,8 @@ def _fields(reader: _Reader) -> tuple[tuple[str, Any], ...]:
             value = spec.evaluate_field(record)
         except TransformError as exc:
             raise reader.transform_error(exc, spec, name) from None
+        if reader.sink:
+            reader.collect(spec, name)
         if value is not SKIP:
             out.append((name, _jsonable(value)))
     return tuple(out)
@@ -186,33 +228,51 @@ def _conversions(reader: _Reader) -> tuple[ConversionData, ...]:
     return tuple(out)
 
 
-def apply(mapping: Mapping, record: dict[str, Any]) -> Patch:
-    """Turn one vendor record into a Patch; raise MappingError when a value cannot be read."""
-    reader = _Reader(mapping, record)
-    if not isinstance(record, dict):
-        raise reader.fail(f"expected a record object, got {type(record).__name__}", "")
-    paths = ", ".join(str(p) for p in mapping.record_id.paths) or "the constant"
-    reader.record_id = str(reader.text(mapping.record_id, "record_id", required=False) or "")
-    if not reader.record_id:
-        raise reader.fail(f"the record has no id at {paths}", "record_id")
-    stage = None
-    if mapping.stage is not None and mapping.stage.direction != "out":
-        stage = reader.text(mapping.stage, "stage")
-    return Patch(
-        source=mapping.source,
-        object=mapping.object,
-        record_id=reader.record_id,
-        source_time=reader.convert(mapping.modified_at, "modified_at", parse_instant),
-        identities=_identities(reader),
-        fields=_fields(reader),
-        stage=stage,
-        touchpoints=_touchpoints(reader),
-        activities=_activities(reader),
-        conversions=_conversions(reader),
-        deleted=bool(reader.convert(mapping.deleted, "deleted", to_bool)),
-        creates_contact=mapping.creates_contacts,
-        meta=(("mapping", mapping.name),),
-    )
+def _source_time(reader: _Reader, arrived_at: datetime | None) -> datetime:
+    """The record's ``modified_at``; else its arrival (a blank ``modified_at`` is refused: it says nothing)."""
+    found = reader.convert(reader.mapping.modified_at, "modified_at", parse_instant)
+    if found is not None:
+        return found
+    if reader.mapping.modified_at is not None:
+        paths = ", ".join(str(p) for p in reader.mapping.modified_at.paths) or "its constant"
+        reader.refused.append((Refusal("modified_at", NO_MODIFIED_AT, f"the record has no modified_at (at {paths}): "
+                                       "it is dated by its arrival"), None))
+    return arrived_at or datetime.now(UTC)
+
+
+def apply(mapping: Mapping, record: dict[str, Any], arrived_at: datetime | None = None) -> Patch:
+    """Turn one vendor record into a Patch; raise MappingError when a value cannot be read.
+
+    ``arrived_at`` (default now): when the record reached lifesync, its time when it has no
+    ``modified_at``. Values the mapping drops are the patch's ``refusals``.
+    """
+    with refusals_collected() as sink:
+        reader = _Reader(mapping, record, sink)
+        if not isinstance(record, dict):
+            raise reader.fail(f"expected a record object, got {type(record).__name__}", "")
+        paths = ", ".join(str(p) for p in mapping.record_id.paths) or "the constant"
+        reader.record_id = str(reader.text(mapping.record_id, "record_id", required=False) or "")
+        if not reader.record_id:
+            raise reader.fail(f"the record has no id at {paths}", "record_id")
+        stage = None
+        if mapping.stage is not None and mapping.stage.direction != "out":
+            stage = reader.text(mapping.stage, "stage")
+        return Patch(
+            source=mapping.source,
+            object=mapping.object,
+            record_id=reader.record_id,
+            source_time=_source_time(reader, arrived_at),
+            identities=_identities(reader),
+            fields=_fields(reader),
+            stage=stage,
+            touchpoints=_touchpoints(reader),
+            activities=_activities(reader),
+            conversions=_conversions(reader),
+            deleted=bool(reader.convert(mapping.deleted, "deleted", to_bool)),
+            creates_contact=mapping.creates_contacts,
+            refusals=reader.refusals(),
+            meta=(("mapping", mapping.name),),
+        )
 
 
 def reverse(mapping: Mapping, values: dict[str, Any], stage: str | None = None) -> dict[str, Any]:
@@ -234,6 +294,17 @@ def reverse(mapping: Mapping, values: dict[str, Any], stage: str | None = None) 
     return out
 
 
-def preview(mapping_path: str | Path, record: dict[str, Any]) -> dict[str, Any]:
-    """Load a mapping file and show, as JSON-ready data, the patch it makes of ``record``."""
-    return apply(load_mapping(mapping_path), record).to_json()
+def preview(mapping_path: str | Path, record: dict[str, Any], lifecycle: Any = None) -> dict[str, Any]:
+    """Load a mapping file and show, as JSON-ready data, the patch it makes of ``record``.
+
+    With ``lifecycle`` the file is checked as ``config check`` checks it (``check_mapping``: a
+    stage the lifecycle does not have is a ConfigError).
+    """
+    if lifecycle is None:
+        return apply(load_mapping(mapping_path), record).to_json()
+    from sync.config.loader import check_mapping  # lazy: sync.config imports the mapping package
+
+    mapping, issues = check_mapping(Path(mapping_path), lifecycle)
+    if mapping is None:
+        raise ConfigError(issues)
+    return apply(mapping, record).to_json()

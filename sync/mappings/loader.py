@@ -16,26 +16,53 @@ from marshmallow import ValidationError
 
 from sync.config.yamlload import issues_from_messages, load_yaml, yaml_files
 from sync.errors import ConfigError, ConfigIssue
-from sync.mappings.schema import MappingSchema
+from sync.mappings.schema import MappingSchema, SpecField
 from sync.mappings.specs import Mapping
 
-__all__ = ["load_mapping", "load_mappings"]
+__all__ = ["load_mapping", "load_mappings", "read_mapping"]
+
+
+def _stage_alone(data: dict) -> set[str]:
+    """The stage names the file's ``stage`` spec can produce, read on its own (another part of the file failed)."""
+    if "stage" not in data:
+        return set()
+    try:
+        spec = SpecField(directed=True).deserialize(data["stage"])
+    except ValidationError:
+        return set()  # the stage spec's own issues are reported with the rest
+    return {str(v) for v in spec.outputs()}
+
+
+def read_mapping(path: Path) -> tuple[Mapping | None, list[ConfigIssue], dict[str, int], set[str]]:
+    """(the mapping, or None when it has issues; every issue of the file; its key-path → line table; stages).
+
+    ``stages``: every stage name the file's stage spec can produce, read even when another part of
+    the file has issues (a duplicate key, an unknown transform), so ``config check`` judges them
+    against the lifecycle in the same run.
+    """
+    file = str(path)
+    recovered: list[ConfigIssue] = []
+    try:
+        data, lines = load_yaml(path, recovered)
+    except ConfigError as err:
+        return None, err.issues, {}, set()
+    if not isinstance(data, dict):
+        return None, [*recovered, ConfigIssue(file, "", "expected a mapping with source, object, record_id, ...",
+                                              1)], lines, set()
+    try:
+        parts = MappingSchema().load(data)
+    except ValidationError as exc:
+        issues = sorted([*recovered, *issues_from_messages(file, exc.messages, lines)],
+                        key=lambda i: i.line or 0)
+        return None, issues, lines, _stage_alone(data)
+    mapping = Mapping(name=path.stem, file=file, **parts)
+    return (None if recovered else mapping), recovered, lines, mapping.stage_values()
 
 
 def _load(path: Path) -> tuple[Mapping | None, list[ConfigIssue], dict[str, int]]:
     """(the mapping or None, every issue of the file, the file's key-path → line table)."""
-    file = str(path)
-    try:
-        data, lines = load_yaml(path)
-    except ConfigError as err:
-        return None, err.issues, {}
-    if not isinstance(data, dict):
-        return None, [ConfigIssue(file, "", "expected a mapping with source, object, record_id, ...", 1)], lines
-    try:
-        parts = MappingSchema().load(data)
-    except ValidationError as exc:
-        return None, issues_from_messages(file, exc.messages, lines), lines
-    return Mapping(name=path.stem, file=file, **parts), [], lines
+    mapping, issues, lines, _ = read_mapping(path)
+    return mapping, issues, lines
 
 
 def load_mapping(path: str | Path) -> Mapping:

@@ -14,13 +14,19 @@ are memoised with ``memo``, a bounded ``lru_cache`` that ``clear_caches`` can em
 
 Errors say what was expected; the offending value travels separately on
 ``TransformError.value`` so the engine can decide whether it may be shown (never for
-personal data). The built-in transforms live in ``sync.mappings.transforms``.
+personal data). A transform that drops a value it cannot use instead of failing (``e164``
+and ``email`` with ``on_invalid: null``, ``map`` with ``default: null``) says so with
+``refuse``: the engine, collecting with ``refusals_collected`` while it reads a record, turns
+each into a ``Refusal`` on the patch — a data-quality issue, never a silent loss. The
+built-in transforms live in ``sync.mappings.transforms``.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -29,13 +35,15 @@ from sync.mappings.paths import MISSING, Path, compile_path
 
 __all__ = [
     "CACHE_SIZE", "ON_INVALID", "REGISTRY", "BoundTransform", "TransformDef", "TransformError", "bind",
-    "clear_caches", "memo", "transform",
+    "clear_caches", "memo", "refusals_collected", "refuse", "transform",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
 CACHE_SIZE = 8192  # entries per memoised helper: a few MB at most, so memory stays flat
 ON_INVALID = ("null", None, "error", "keep")  # YAML reads `on_invalid: null` as None
 _CACHES: list[Any] = []
+# (kind, what was expected, the value) of each value dropped while the engine reads one record
+_REFUSED: ContextVar[list[tuple[str, str, Any]] | None] = ContextVar("lifesync_refused", default=None)
 
 
 class TransformError(ValueError):
@@ -229,11 +237,35 @@ def text_of(value: Any, name: str) -> str:
     raise TransformError(f"{name} expects a text or number value, got {type(value).__name__}")
 
 
-def invalid(on_invalid: str, message: str, value: Any, kept: Any) -> Any:
-    """What ``on_invalid`` asks for: raise (``error``), the cleaned text (``keep``) or None."""
+def refuse(kind: str, message: str, value: Any) -> None:
+    """Report a value this transform drops (returning None for it): ``kind`` of issue, what was expected.
+
+    Outside ``refusals_collected`` (a transform called on its own) nothing is recorded.
+    """
+    sink = _REFUSED.get()
+    if sink is not None:
+        sink.append((kind, message, value))
+
+
+@contextmanager
+def refusals_collected() -> Iterator[list[tuple[str, str, Any]]]:
+    """Collect the ``refuse`` reports of the transforms called inside: (kind, message, value) each."""
+    sink: list[tuple[str, str, Any]] = []
+    token = _REFUSED.set(sink)
+    try:
+        yield sink
+    finally:
+        _REFUSED.reset(token)
+
+
+def invalid(on_invalid: str, message: str, value: Any, kept: Any, kind: str = "invalid_value") -> Any:
+    """What ``on_invalid`` asks for: raise (``error``), the cleaned text (``keep``) or None, refused as ``kind``."""
     if on_invalid == "error":
         raise TransformError(message, value)
-    return kept if on_invalid == "keep" else None
+    if on_invalid == "keep":
+        return kept
+    refuse(kind, message, value)
+    return None
 
 
 def scalar_arg(*names: str) -> Callable[[dict[str, Any]], None]:

@@ -27,6 +27,7 @@ from sync.mappings.registry import (
     blank,
     invalid,
     memo,
+    refuse,
     scalar_arg,
     text_of,
     transform,
@@ -182,7 +183,7 @@ def e164(v: Any, /, *, region: str = "US", on_invalid: str = "null", record_regi
         region = record_region.strip().upper()
     found = _e164_text(text, region)
     if found is None:
-        return invalid(on_invalid, f"not a valid phone number for region {region}", v, text)
+        return invalid(on_invalid, f"not a valid phone number for region {region}", v, text, "invalid_phone")
     return found
 
 
@@ -203,7 +204,7 @@ def email(v: Any, /, *, on_invalid: str = "null") -> str | None:
     text = text_of(v, "email").strip().lower()
     if _is_email(text):
         return text
-    return invalid(on_invalid, "not a valid email address (expected local@domain.tld)", v, text)
+    return invalid(on_invalid, "not a valid email address (expected local@domain.tld)", v, text, "invalid_email")
 
 
 # ---- numbers and booleans --------------------------------------------------------------
@@ -379,7 +380,9 @@ def map_values(v: Any, /, *, values: dict[Any, Any], default: Any = _NO_DEFAULT,
     for source, target in values.items():
         if _key(source, case_insensitive) == wanted:
             return target
+    shown = ", ".join(str(k) for k in list(values)[:10]) + (", ..." if len(values) > 10 else "")
     if default is _NO_DEFAULT:
-        shown = ", ".join(str(k) for k in list(values)[:10])
         raise TransformError(f"value is not one of the mapped values ({shown}) and no default is set", v)
+    if default is None:  # `default: null`: the value is dropped, and recorded as refused
+        refuse("unmapped_value", f"not one of the mapped values ({shown})", v)
     return default

@@ -31,6 +31,7 @@ from functools import partial
 
 from sync.config.types import LifecycleConfig, TransitionRule
 from sync.errors import ReconcileError
+from sync.reconcile.patch import Patch, Refusal
 
 SIGNAL_KINDS = ("stage", "inbound_message")  # order = rank at equal times
 
@@ -104,6 +105,16 @@ def check_stage(name: str, config: LifecycleConfig) -> None:
     if name not in config.active_names and not config.is_lost(name):
         configured = ", ".join(config.active_names + config.lost_names)
         raise ReconcileError(f"unknown stage '{name}'; configured stages: {configured}")
+
+
+def screened(patch: Patch, config: LifecycleConfig) -> Patch:
+    """``patch`` without a stage ``config`` does not have: that one refused (a data-quality issue), the rest kept."""
+    if patch.stage is None or patch.stage in config.active_names or config.is_lost(patch.stage):
+        return patch
+    configured = ", ".join(config.active_names + config.lost_names)
+    refusal = Refusal("stage", "unknown_stage", f"not a stage of the lifecycle (configured: {configured})",
+                      patch.stage[:60])
+    return replace(patch, stage=None, refusals=(*patch.refusals, refusal))
 
 
 def signal_order(signal: StageSignal, config: LifecycleConfig | None = None) -> tuple:

@@ -77,13 +77,29 @@ class ConversionData:
 
 
 @dataclass(frozen=True)
+class Refusal:
+    """A value of the record the mapping could not use: dropped from the patch, kept as a data-quality issue.
+
+    ``field`` names where the mapping read it (``phone``, ``stage``, ``identities[2]``); ``kind``
+    what went wrong (``sync.quality.issues.KINDS``: ``invalid_phone``, ``unmapped_value``, …);
+    ``reason`` what was expected; ``value`` the refused value as text, or None when it is
+    personal data (never shown: the engine's PII rules decide).
+    """
+
+    field: str
+    kind: str
+    reason: str
+    value: str | None = None
+
+
+@dataclass(frozen=True)
 class Patch:
     """Everything one vendor record says about one contact, in canonical terms."""
 
     source: str
     object: str
     record_id: str
-    source_time: datetime | None = None
+    source_time: datetime | None = None  # the source's own modification time, else the record's arrival
     identities: tuple[IdentityRef, ...] = ()
     fields: tuple[tuple[str, Any], ...] = ()
     stage: str | None = None
@@ -92,6 +108,7 @@ class Patch:
     conversions: tuple[ConversionData, ...] = ()
     deleted: bool = False
     creates_contact: bool = True  # False: only adds to a contact its identities already name
+    refusals: tuple[Refusal, ...] = ()  # values dropped from this patch, each a data-quality issue
     meta: tuple[tuple[str, Any], ...] = field(default=(), compare=False)
 
     @property
@@ -150,4 +167,6 @@ class Patch:
                 }
                 for c in self.conversions
             ],
+            **({"refused_values": [{"field": r.field, "kind": r.kind, "reason": r.reason, "value": r.value}
+                                   for r in self.refusals]} if self.refusals else {}),
         }

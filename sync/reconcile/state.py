@@ -77,6 +77,7 @@ class Outcome:
     changed: bool = False
     merges: int = 0
     conflicts: int = 0
+    refused: int = 0  # values the record's mapping or lifecycle refused (its patch's refusals)
     contact: Key | None = None
 
 

@@ -9,6 +9,7 @@ reconciliation rules — order independence, idempotency, merge safety — lives
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sync.attribution.adjustments import adjustment_key
@@ -30,7 +31,7 @@ from sync.reconcile.state import (
     echo_digest,
     signal_key,
 )
-from sync.reconcile.survivorship import EPOCH, Candidate, choose, disagreement, is_blank, newer, value_key
+from sync.reconcile.survivorship import Candidate, choose, disagreement, is_blank, newer, value_key
 
 __all__ = ["ContactState", "Echo", "Key", "Outcome", "Workspace", "add_signal", "digest", "echo_digest", "signal_key"]
 
@@ -52,6 +53,7 @@ class Workspace:
     moved_conversions: list[dict[str, Any]] = field(default_factory=list)  # rows that "replaces" an id, or withdraw it
     merges: list[dict[str, Any]] = field(default_factory=list)
     conflicts: list[dict[str, Any]] = field(default_factory=list)
+    landed: list[tuple[Key, Patch]] = field(default_factory=list)  # each applied patch (its refusals are issues)
     _new: int = 0
     _record_kinds: dict[str, set[str]] = field(default_factory=dict)  # signal reason → kinds its record carries
     _stage_rows: dict[Key, list[dict[str, Any]]] = field(default_factory=dict)  # stage conversions per contact
@@ -86,19 +88,18 @@ class Workspace:
                 f"{patch.source} {patch.object} record {patch.record_id}: no usable identity "
                 "(every identifier was blank or a junk value)"
             )
+        if patch.source_time is None:  # the mapping engine always dates a record (never the epoch)
+            raise ReconcileError(f"{patch.source} {patch.object} record {patch.record_id}: the patch has no time "
+                                 "(neither the record's modified_at nor its arrival)")
         clash = identity.own_clash(refs, self.config)
         if clash:
             raise ReconcileError(
                 f"{patch.source} {patch.object} record {patch.record_id}: carries two different {clash} ids"
             )
-        if patch.stage is not None:
+        if patch.stage is not None:  # apply() refuses an unknown one first (lifecycle.screened)
             lifecycle.check_stage(patch.stage, self.config)
         for conv in patch.conversions:
             if conv.adjust is not None:
-                if conv.occurred_at is None and patch.source_time is None:
-                    raise ReconcileError(f"{patch.source} {patch.object} record {patch.record_id}: the {conv.adjust} "
-                                         f"of {conv.kind} {conv.order_id} has no time (neither its occurred_at nor "
-                                         "the record's modified_at has a value)")
                 continue
             if (stage := self.conversion_rules.stage_for_kind(conv.kind)) is not None:
                 lifecycle.check_stage(stage, self.config)
@@ -111,9 +112,14 @@ class Workspace:
         return refs
 
     def apply(self, patch: Patch, refs: list[IdentityRef] | None = None) -> Outcome:
-        """Apply one patch; raises ReconcileError (changing nothing) when it is invalid."""
+        """Apply one patch; raises ReconcileError (changing nothing) when it is invalid.
+
+        A stage the lifecycle does not have is dropped and refused (``lifecycle.screened``); every
+        applied patch is kept in ``landed``, its refusals to be written as data-quality issues.
+        """
+        patch = lifecycle.screened(patch, self.config)
         refs = self.validate(patch, refs)
-        out = Outcome()
+        out = Outcome(refused=len(patch.refusals))
         primary = self._primary(patch, refs, out)
         before = primary.visible() if not out.created else None
         primary = self._link(patch, refs, primary, out)
@@ -123,6 +129,7 @@ class Workspace:
         self._recompute_stage(primary)
         out.contact = primary.key
         out.changed = out.created or before != primary.visible()
+        self.landed.append((primary.key, patch))
         return out
 
     def _new_state(self) -> ContactState:
@@ -142,7 +149,7 @@ class Workspace:
         """
         if not self.config.default_stage or patch.stage is not None:
             return
-        at = patch.source_time or EPOCH
+        at: datetime = patch.source_time  # type: ignore[assignment]  # validate() made sure of it
         if any(s.source == "lifesync" and s.kind == "stage" and s.at < at for s in state.signals):
             return
         reason = f"default stage: {patch.source} {patch.object} {patch.record_id}"
@@ -282,7 +289,7 @@ class Workspace:
         return conflicts
 
     def _apply_events(self, patch: Patch, primary: ContactState) -> None:
-        at = patch.source_time or EPOCH
+        at: datetime = patch.source_time  # type: ignore[assignment]  # validate() made sure of it
         reason = f"{patch.source} {patch.object} {patch.record_id}"
         if patch.stage is not None:
             add_signal(primary, lifecycle.StageSignal(at=at, source=patch.source, kind="stage",

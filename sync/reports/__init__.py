@@ -9,6 +9,8 @@ them. Windows are half-open, ``start <= at < end`` (``sync.reports.window``).
 - ``response``     first-response time buckets vs the share that ended lost
 - ``attribution``  conversions and value by campaign / ad / channel / network, first and last touch
 - ``delivery``     per destination: sent / failed / dead / pending, click-id and hashed-key shares
+- ``quality``      data quality: invalid or missing e-mails and phones, values refused, contacts without
+                   a stage, issues per day (``sync.quality.report``: a list of sections)
 
 ``write_html`` (``sync.reports.html``) renders funnel, lost, response and attribution (and
 delivery) as one self-contained HTML file with inline SVG charts; ``sync.cli.reports``
@@ -18,13 +20,32 @@ The functions are exported under their modules' names (``sync.reports.funnel`` h
 function); import the dataclasses from the modules: ``from sync.reports.funnel import StageRow``.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from sync.reports.attribution import AttributionReport, attribution
 from sync.reports.delivery import DeliveryReport, delivery
 from sync.reports.funnel import FunnelReport, funnel
 from sync.reports.lost import LostReport, lost
 from sync.reports.response import ResponseReport, response
 
-REPORTS = {"funnel": funnel, "lost": lost, "response": response, "attribution": attribution, "delivery": delivery}
+if TYPE_CHECKING:
+    from sync.quality.report import QualityReport
+
+
+def quality(session_or_store: Any, config: Any, *, start: Any = None, end: Any = None) -> QualityReport:
+    """Data quality: invalid or missing e-mails and phones, values refused, contacts without a stage, trend.
+
+    ``sync.quality.report.quality``, imported when called: that module builds on ``sync.reports.window``.
+    """
+    from sync.quality.report import quality as build
+
+    return build(session_or_store, config, start=start, end=end)
+
+
+REPORTS = {"funnel": funnel, "lost": lost, "response": response, "attribution": attribution, "delivery": delivery,
+           "quality": quality}
 
 __all__ = [
     "REPORTS",
@@ -37,5 +58,6 @@ __all__ = [
     "delivery",
     "funnel",
     "lost",
+    "quality",
     "response",
 ]

@@ -20,6 +20,7 @@ from datetime import datetime
 from functools import singledispatch
 from typing import Any
 
+from sync.quality.report import QualityReport
 from sync.reports.attribution import DIMENSIONS, AttributionReport, AttributionRow
 from sync.reports.delivery import DeliveryReport
 from sync.reports.funnel import FunnelReport
@@ -93,6 +94,16 @@ def _(report: DeliveryReport) -> Table:
              *(getattr(d, part).get(key) for part, keys in spread.items() for key in keys)]
             for d in report.destinations]
     return header, rows
+
+
+@csv_table.register
+def _(report: QualityReport) -> Table:
+    columns = list(dict.fromkeys(c for s in report.sections for c in s.columns))  # each name once, in order
+    rows: list[list[Any]] = []
+    for s in report.sections:  # a row with the section's total first, then its rows
+        rows.append([s.name, s.total, *(None for _ in columns)])
+        rows += [[s.name, None, *(dict(zip(s.columns, row, strict=True)).get(c) for c in columns)] for row in s.rows]
+    return ["section", "total", *columns], rows
 
 
 def _cell(value: Any) -> Any:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from functools import singledispatch
 
+from sync.quality.report import QualityReport
 from sync.reports.attribution import DIMENSION_TITLES, DIMENSIONS, AttributionReport
 from sync.reports.delivery import DeliveryReport
 from sync.reports.funnel import FunnelReport
@@ -125,3 +126,21 @@ def _(report: DeliveryReport) -> str:
                   table(("destination", *(s.replace("unsupported", "not supported") for s in statuses)),
                         [(d.destination, *(d.adjustments.get(s, 0) for s in statuses)) for d in adjusted])]
     return "\n".join(parts)
+
+
+@format_report.register
+def _(report: QualityReport) -> str:
+    parts = [f"Data quality, {window_line(report.start, report.end)}"]
+    for s in report.sections:
+        rows = [tuple("-" if v is None else v.isoformat() if isinstance(v, datetime) else v for v in row)
+                for row in s.rows]
+        parts += ["", f"{s.title}: {s.total}",
+                  table([c.replace("_", " ") for c in s.columns], rows, text_columns=_text_columns(s.rows))
+                  if rows else "  (none)"]
+    return "\n".join(parts)
+
+
+def _text_columns(rows: Sequence[Sequence[object]]) -> int:
+    """How many leading columns hold text (left-aligned): those before the first number."""
+    first = rows[0]
+    return next((i for i, v in enumerate(first) if isinstance(v, int | float)), len(first)) or 1

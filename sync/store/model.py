@@ -705,3 +705,31 @@ class SyncRun(Base):
     rate_limit_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     error: Mapped[str | None] = mapped_column(Text)  # the failure as classified, ending with the vendor's message
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # the run's report (counts per object)
+
+
+class QualityIssue(Base):
+    """A value a mapping or the lifecycle refused, kept with its record (``sync.quality.issues``): not a dead letter.
+
+    One row per (source, object, record, field, reason), its ``key``: the same record read again
+    refreshes ``last_seen_at``; a later version of the record without the problem resolves it.
+    ``value`` is shown only when it is not personal data (the mapping engine's rule).
+    """
+
+    __tablename__ = "quality_issues"
+    # (record_id): a batch finds its records' open issues; (created_at): the report's window and trend;
+    # (source, kind, created_at): invalid contact points by source
+    __table_args__ = (Index("ix_quality_issues_source_kind", "source", "kind", "created_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    source: Mapped[str] = mapped_column(String(32))
+    object: Mapped[str] = mapped_column(String(64))
+    mapping: Mapped[str] = mapped_column(String(120))
+    record_id: Mapped[str] = mapped_column(String(255), index=True)
+    contact_id: Mapped[int | None] = mapped_column(BigId, index=True)
+    field: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    value: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow, index=True)
+    last_seen_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(AwareDateTime)

@@ -1,7 +1,5 @@
 """Config directory overrides, check_config across files, load_config."""
 
-import sys
-import types
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,11 +56,22 @@ def fake_load_mapping(path: Path) -> FakeMapping:
     return FakeMapping(data["source"], data["object"], tuple(data.get("stages", ())))
 
 
+def fake_read_mapping(path: Path) -> tuple[FakeMapping | None, list[ConfigIssue], dict, set[str]]:
+    """``read_mapping``'s answer for the stand-in format: (mapping or None, issues, lines, stages)."""
+    try:
+        mapping = fake_load_mapping(path)
+    except ConfigError as err:
+        return None, err.issues, {}, set()
+    return mapping, [], {}, mapping.stage_values()
+
+
 @pytest.fixture
 def fake_mappings(monkeypatch):
-    # check_config imports sync.mappings.load_mapping lazily; these tests pin down the
-    # cross-file logic with a stand-in, independent of the real mapping format
-    monkeypatch.setitem(sys.modules, "sync.mappings", types.SimpleNamespace(load_mapping=fake_load_mapping))
+    # check_config reads each mapping file with sync.mappings.loader.read_mapping (imported when called);
+    # these tests pin down the cross-file logic with a stand-in, independent of the real mapping format
+    import sync.mappings.loader
+
+    monkeypatch.setattr(sync.mappings.loader, "read_mapping", fake_read_mapping)
 
 
 def test_bundled_defaults_without_project_dir():

@@ -68,7 +68,8 @@ def test_a_failed_run_shows_the_vendors_message_and_the_last_success_stays(store
     assert health["last_failure"]["message"] == ("HubSpot rejected the token (HTTP 401): "
                                                  "Authentication credentials not found")
     assert health["last_success"]["at"] == now - timedelta(hours=2)
-    assert health["last_24h"] == {"records_in": 40, "records_out": 0, "errors": 2}  # 1 dead record, 1 failed run
+    assert health["last_24h"] == {"records_in": 40, "records_out": 0, "errors": 2,  # 1 dead record, 1 failed run
+                                  "refused_values": 0}
     assert health["rate_limit"] == {"api_calls": 0, "waits": 0, "wait_seconds": 0.0, "quota_reached": False}
     assert health["next_run"]["at"] == now - timedelta(hours=1) + timedelta(seconds=900)  # last start + every
 
@@ -87,7 +88,7 @@ def test_webhooks_and_deliveries_make_their_connections_health(store, settings):
     meta = found["destination/meta"]
     assert meta["last_failure"] == {"at": now - timedelta(hours=1), "message": "Meta: Invalid parameter (HTTP 400)"}
     assert meta["last_success"]["at"] == now - timedelta(hours=3)
-    assert meta["last_24h"] == {"records_in": 0, "records_out": 1, "errors": 1}
+    assert meta["last_24h"] == {"records_in": 0, "records_out": 1, "errors": 1, "refused_values": 0}
     assert meta["next_run"]["schedule"] == "dispatch-conversions"
 
 

@@ -46,6 +46,10 @@ def test_change_the_range_and_download_a_report(page, live_server, since, shot, 
     every = expected(live_server, None)
     assert shown(page, every) == every
     assert page.locator("#report-funnel svg").count() == 1  # the funnel chart, inline
+    quality = REPORTS["quality"](live_server.store, live_server.app.extensions["lifesync"]["configs"].get())
+    figures = {f"quality:{s.name}:total": s.total for s in quality.sections}
+    assert shown(page, figures) == figures  # the demo's data-quality totals, as the report function gives them
+    assert page.locator("#report-quality h3").count() == len(quality.sections)
 
     page.get_by_label("From", exact=True).fill(since)
     page.get_by_role("button", name="Show").click()

@@ -87,15 +87,18 @@ def test_demo_tells_the_whole_story_and_writes_a_report(store, database_url, tmp
     hints = [line.strip() for line in text.split("Try, on the demo's database:\n")[1].splitlines()
              if line.startswith("  ")]
     assert [h.partition(f"{program()} ")[2] for h in hints] == [
-        "report funnel", "contacts export | head", "config check", "console"]
+        "report funnel", "report quality", "contacts export | head", "config check", "console"]
     assert re.search(rf"dead-letter table \({re.escape(hints[0].partition(' report')[0])} deadletter list\)", text)
     funnel = run_as_printed(hints[0])
     assert funnel.exit_code == 0, funnel.output
     assert_funnel_of(funnel.output, contacts)
-    exported = run_as_printed(hints[1])
+    quality = run_as_printed(hints[1])
+    assert quality.exit_code == 0 and "Values refused, per mapping and field" in quality.output
+    assert re.search(r"^(\d[\d,]*) values the mappings could not use were kept as data-quality issues", text, re.M)
+    exported = run_as_printed(hints[2])
     assert exported.exit_code == 0 and exported.output.count('"identities"') == contacts
-    assert run_as_printed(hints[2]).exit_code == 0
-    console = run_as_printed(hints[3])
+    assert run_as_printed(hints[3]).exit_code == 0
+    console = run_as_printed(hints[4])
     token = re.search(r"lsk_\S+", console.output).group()
     assert console.exit_code == 0 and authenticate(store, token, None).role == "admin"
     if database_url.startswith("sqlite:///"):  # the demo's own file, read with --demo (SQLite by nature)

@@ -184,10 +184,10 @@ def test_an_event_that_raises_is_quarantined_and_the_rest_still_drain(settings, 
         _store_message(store, wamid)
     real = sync.ingest.inbox.map_records
 
-    def buggy(mapping, records):  # a bug that only this one event's record triggers
+    def buggy(mapping, records, arrived=None):  # a bug that only this one event's record triggers
         if any(r["messages"][0]["id"] == "wamid.POISON" for r in records):
             raise RuntimeError("bug")
-        return real(mapping, records)
+        return real(mapping, records, arrived)
 
     monkeypatch.setattr(sync.ingest.inbox, "map_records", buggy)
     result = jobs.tasks.drain_inbox()

@@ -97,9 +97,22 @@ def test_record_with_only_junk_identities_is_rejected_before_any_change(config):
     assert ws.contacts() == []
 
 
-def test_unknown_stage_is_rejected(config):
-    with pytest.raises(ReconcileError, match="Warm Lead"):
-        Workspace(config).apply(patch("hubspot", "1", ["hubspot:1"], stage="Warm Lead"))
+def test_an_unknown_stage_is_refused_and_the_rest_of_the_record_applies(config):
+    ws = Workspace(config)
+    out = ws.apply(patch("hubspot", "1", ["hubspot:1"], stage="Warm Lead", first_name="Ana"))
+    (state,) = ws.contacts()
+    assert state.stage is None and state.attributes["first_name"]["value"] == "Ana" and out.refused == 1
+    (landed,) = [p for _, p in ws.landed]
+    assert landed.stage is None and [(r.field, r.kind, r.value) for r in landed.refusals] == [
+        ("stage", "unknown_stage", "Warm Lead")]
+    assert "configured: New Lead, Hot Lead" in landed.refusals[0].reason
+
+
+def test_a_patch_without_a_time_is_rejected_never_dated_at_the_epoch(config):
+    from dataclasses import replace
+
+    with pytest.raises(ReconcileError, match="has no time"):
+        Workspace(config).apply(replace(patch("hubspot", "1", ["hubspot:1"], stage="New Lead"), source_time=None))
 
 
 @pytest.mark.parametrize(("rule", "values", "expected"), [

@@ -223,3 +223,35 @@ def test_deliveries_written_before_the_delivery_counts_are_counted_and_downgrade
     assert kept == [("adjustment", "pending", 1), ("click", "fbc", 1), ("conversion", "sent", 2), ("held", "", 1),
                     ("key", "em", 2), ("key", "ph", 1)]
     assert gone and again == []
+
+
+def test_quality_issues_arrive_with_0016_and_leave_with_its_downgrade(fresh_database_url):
+    """0016 adds ``quality_issues`` (one row per refused value, unique by key); its downgrade drops it."""
+    from alembic import command
+    from sqlalchemy.exc import IntegrityError
+
+    from sync.store.engine import alembic_config, make_engine
+
+    engine = make_engine(fresh_database_url)
+    row = text("INSERT INTO quality_issues (key, source, object, mapping, record_id, field, kind, reason, "
+               "created_at, last_seen_at) VALUES ('k1', 'hubspot', 'contacts', 'hubspot_contacts', 'h1', 'phone', "
+               "'invalid_phone', 'not a valid phone number for region US', '2026-12-01', '2026-12-01')")
+    try:
+        upgrade(engine, "0015")
+        with engine.connect() as conn:
+            absent = "quality_issues" not in inspect(conn).get_table_names()
+        upgrade(engine)
+        with engine.begin() as conn:
+            conn.execute(row)
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(row)  # the same problem of the same record is one row
+        command.downgrade(alembic_config(engine), "0015")
+        with engine.connect() as conn:
+            gone = "quality_issues" not in inspect(conn).get_table_names()
+        upgrade(engine)
+        with engine.connect() as conn:
+            empty = conn.execute(text("SELECT count(*) FROM quality_issues")).scalar_one() == 0
+            assert compare_metadata(_context(conn), Base.metadata) == []
+    finally:
+        engine.dispose()
+    assert absent and gone and empty

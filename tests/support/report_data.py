@@ -125,3 +125,29 @@ def response_data(store):
         conversation(s, late, 6, 90_000, "c1")
         conversation(s, late, 24 * 7, 60, "c2")
     return store
+
+
+def issue(session, source, record_id, field, kind, hours, *, contact_id=None, value=None, resolved=None):
+    """A data-quality issue first seen ``hours`` after T0 (resolved ``resolved`` hours after T0)."""
+    session.add(model.QualityIssue(
+        key=f"{source}-{record_id}-{field}-{kind}", source=source, object="contacts", mapping=f"{source}_contacts",
+        record_id=record_id, contact_id=contact_id, field=field, kind=kind, reason=f"expected a good {field}",
+        value=value, created_at=at(hours), last_seen_at=at(hours),
+        resolved_at=None if resolved is None else at(resolved)))
+
+
+@pytest.fixture
+def quality_data(store):
+    """Two contacts (one without a stage, one without an e-mail) and their sources' refused values."""
+    with store.transaction() as s:
+        a = model.Contact(stage=None, created_at=at(0))
+        b = model.Contact(stage="New Lead", created_at=at(30))
+        s.add_all([a, b])
+        s.flush()
+        s.add_all([model.Identity(contact_id=a.id, kind="hubspot", value="h1", source="hubspot"),
+                   model.Identity(contact_id=a.id, kind="email", value="a@example.com", source="hubspot"),
+                   model.Identity(contact_id=b.id, kind="salesforce", value="s1", source="salesforce")])
+        issue(s, "hubspot", "h1", "email", "invalid_email", 0, contact_id=a.id)
+        issue(s, "hubspot", "h1", "stage", "unmapped_value", 1, contact_id=a.id, value="weird", resolved=2)
+        issue(s, "salesforce", "s1", "phone", "invalid_phone", 30, contact_id=b.id)
+    return store

@@ -37,6 +37,8 @@ class CountsSchema(ma.Schema):
     records_in = ma.fields.Integer(required=True, metadata={"description": "records pulled plus webhook events"})
     records_out = ma.fields.Integer(required=True, metadata={"description": "records delivered to it"})
     errors = ma.fields.Integer(required=True, metadata={"description": "failed runs, dead events and refusals"})
+    refused_values = ma.fields.Integer(required=True, metadata={
+        "description": "values of its source's records first refused (data-quality issues: GET /api/reports/quality)"})
 
 
 class RateLimitSchema(ma.Schema):

@@ -15,6 +15,7 @@ from typing import Any
 import marshmallow as ma
 from flask.views import MethodView
 
+from sync.quality.report import QualityReport
 from sync.reports import REPORTS
 from sync.reports.attribution import AttributionReport
 from sync.reports.delivery import DeliveryReport
@@ -27,10 +28,11 @@ from sync.web.api.blueprint import Blueprint
 from sync.web.api.context import config, store
 from sync.web.api.schemas import dataclass_schema
 
-blp = Blueprint("reports", __name__, description="Funnel, lost, response, attribution and delivery reports")
+blp = Blueprint("reports", __name__, description="Funnel, lost, response, attribution, delivery and data-quality "
+                                                "reports")
 
 SHAPES: dict[str, type] = {"funnel": FunnelReport, "lost": LostReport, "response": ResponseReport,
-                           "attribution": AttributionReport, "delivery": DeliveryReport}
+                           "attribution": AttributionReport, "delivery": DeliveryReport, "quality": QualityReport}
 
 
 class Moment(ma.fields.Field):

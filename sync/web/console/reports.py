@@ -1,5 +1,5 @@
-"""Reports (viewer): funnel, lost stages, first response vs drop-off, attribution and delivery over a date range,
-each downloadable as CSV.
+"""Reports (viewer): funnel, lost stages, first response vs drop-off, attribution, delivery and data quality over a
+date range, each downloadable as CSV.
 
 The figures are those of ``GET /api/reports/<name>`` and ``lifesync report``: the same functions
 (``sync.reports.REPORTS``), over a window read by the API's own schema (``WindowArgs``: ``since``
@@ -36,7 +36,22 @@ BOM = "\ufeff"  # the byte-order mark spreadsheet programs need to read a downlo
 FIELDS = {"since": N_("From"), "until": N_("To")}
 PRESETS = ((7, N_("Last 7 days")), (30, N_("Last 30 days")), (90, N_("Last 90 days")))
 TITLES = {"funnel": N_("Lifecycle funnel"), "lost": N_("Lost stages"), "response": N_("First response vs drop-off"),
-          "attribution": N_("Attribution"), "delivery": N_("Conversion delivery")}
+          "attribution": N_("Attribution"), "delivery": N_("Conversion delivery"), "quality": N_("Data quality")}
+# the data-quality report's sections and columns (sync.quality.report); one a section function adds later
+# shows its own English title and column names until it is translated here
+SECTION_TITLES = {"contact_points": N_("Invalid or missing e-mails and phones, by source"),
+                  "refused_values": N_("Values refused, per mapping and field"),
+                  "without_stage": N_("Contacts without a stage, by source"),
+                  "trend": N_("Issues found per day")}
+COLUMN_TITLES = {"source": N_("Source"), "contacts": N_("Contacts"), "invalid_emails": N_("Invalid e-mails"),
+                 "without_email": N_("Without e-mail"), "invalid_phones": N_("Invalid phones"),
+                 "without_phone": N_("Without phone"), "mapping": N_("Mapping"), "field": N_("Field"),
+                 "kind": N_("Problem"), "reason": N_("Expected"), "open": N_("Open"), "resolved": N_("Resolved"),
+                 "last_seen": N_("Last seen"), "day": N_("Day"), "found": N_("Found"),
+                 "still_open": N_("Still open")}
+KIND_TITLES = {"invalid_phone": N_("invalid phone"), "invalid_email": N_("invalid e-mail"),
+               "unmapped_value": N_("value with no mapping"), "unknown_stage": N_("stage not in the lifecycle"),
+               "no_modified_at": N_("no modification time"), "invalid_value": N_("invalid value")}
 DIMENSION_TITLES = {"campaign": N_("By campaign"), "adset": N_("By ad set"), "ad": N_("By ad"),
                     "channel": N_("By channel"), "network": N_("By network")}
 DIMENSION_COLUMNS = {"campaign": N_("Campaign"), "adset": N_("Ad set"), "ad": N_("Ad"), "channel": N_("Channel"),
@@ -107,6 +122,10 @@ def _charts(found: dict[str, Any]) -> dict[str, Markup]:
         charts["response"] = bar_chart(_("Share lost, by first-response time"),
                                        [_(BUCKET_TITLES.get(b.label, b.label)) for b in response.buckets],
                                        [(_("lost"), [b.lost_share or 0.0 for b in response.buckets])], fmt=percent)
+    trend = found["quality"].section("trend")
+    if trend is not None and trend.rows:
+        charts["quality"] = day_columns(_("Issues found per day"), [(row[0], row[1]) for row in trend.rows],
+                                        fmt=number)
     top = top_campaigns(attribution)
     if top:
         charts["attribution"] = bar_chart(_("Conversions by campaign"), [_label(k) for k, _f, _l in top],
@@ -128,6 +147,7 @@ def _render(status: int, **values: Any) -> Any:
         "console/reports_body.html" if htmx else "console/reports.html", htmx=htmx, presets=_presets(values["given"]),
         fields=FIELDS, titles=TITLES, dimensions=DIMENSIONS, dimension_titles=DIMENSION_TITLES,
         dimension_columns=DIMENSION_COLUMNS, bucket_titles=BUCKET_TITLES, touch_rows=_touch_rows, label=_label,
+        section_titles=SECTION_TITLES, column_titles=COLUMN_TITLES, kind_titles=KIND_TITLES,
         **values), status
 
 

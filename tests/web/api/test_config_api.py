@@ -114,3 +114,18 @@ def test_a_preview_needs_a_mapping_and_a_record(api):
     res = api.post("/api/mappings/preview", json={"source": "hubspot", "object": "contacts", "contact_id": 5},
                    headers=ADMIN)
     assert res.status_code == 404 and "no contact with id 5" in res.json["message"]
+
+
+def test_a_preview_refuses_a_stage_the_lifecycle_lacks_as_config_check_does(api, tmp_path):
+    from sync.config import BUNDLED_CONFIG_DIR
+    from sync.config.loader import check_mapping, load_lifecycle
+
+    text, _ = text_of(api)
+    edited = text.replace("customer: Customer", "customer: Platinum Customer")
+    res = api.post("/api/mappings/preview", json={"document": DOC, "text": edited, "record": RECORD}, headers=ADMIN)
+    assert res.status_code == 422
+    (tmp_path / "hubspot_contacts.yaml").write_text(edited)
+    _, issues = check_mapping(tmp_path / "hubspot_contacts.yaml", load_lifecycle(BUNDLED_CONFIG_DIR / "lifecycle.yaml"))
+    assert [(i["path"], i["line"], i["message"]) for i in res.json["errors"]["issues"]] == [
+        (i.path, i.line, i.message) for i in issues]
+    assert "can produce stage 'Platinum Customer'" in issues[0].message

@@ -8,11 +8,12 @@ import click
 import pytest
 from click.testing import CliRunner
 from support.report_data import attribution_data as attribution_data  # database fixtures, re-exported for pytest
+from support.report_data import quality_data as quality_data
 from web.api.conftest import bearer
 
 from sync.cli.reports import register
 
-NAMES = ("funnel", "lost", "response", "attribution", "delivery")
+NAMES = ("funnel", "lost", "response", "attribution", "delivery", "quality")
 
 
 @pytest.fixture
@@ -72,3 +73,29 @@ def test_every_report_has_its_response_schema_in_the_openapi_document(api):
         ok = spec["paths"][f"/api/reports/{name}"]["get"]["responses"]["200"]
         assert ok["content"]["application/json"]["schema"]["$ref"].endswith("Report")
     assert set(spec["components"]["schemas"]["DeliveryReport"]["properties"]) == {"start", "end", "destinations"}
+    assert set(spec["components"]["schemas"]["Section"]["properties"]) == {"name", "title", "columns", "rows", "total"}
+
+
+def test_the_quality_report_has_its_data_and_equals_the_clis(quality_data, api, role_tokens, cli_json):
+    body = api.get("/api/reports/quality?since=2026-03-02", headers=bearer(role_tokens["viewer"])).json
+    assert body == cli_json("quality", "--from", "2026-03-02")
+    sections = {s["name"]: s for s in body["sections"]}
+    assert sections["contact_points"]["rows"] == [["salesforce", 1, 0, 1, 1, 1]]
+    assert sections["trend"] == {"name": "trend", "title": "Issues found per day", "columns": ["day", "found",
+                                                                                            "still_open"],
+                                 "rows": [["2026-03-02", 1, 1]], "total": 1}
+
+
+def test_connection_health_counts_its_sources_refused_values(store, api, role_tokens):
+    from datetime import timedelta
+
+    from sync.store.model import QualityIssue, utcnow
+
+    with store.transaction() as s:
+        for n, hours in enumerate((1, 2, 30)):  # two within 24 hours, one before
+            s.add(QualityIssue(key=f"k{n}", source="hubspot", object="contacts", mapping="hubspot_contacts",
+                               record_id=f"h{n}", field="phone", kind="invalid_phone", reason="r",
+                               created_at=utcnow() - timedelta(hours=hours), last_seen_at=utcnow()))
+    found = api.get("/api/connections", headers=bearer(role_tokens["viewer"])).json["items"]
+    counts = {(c["kind"], c["name"]): c["last_24h"]["refused_values"] for c in found}
+    assert counts[("hubspot", "default")] == 2 and counts[("salesforce", "default")] == 0

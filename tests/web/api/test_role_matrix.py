@@ -39,6 +39,13 @@ def test_every_route_declares_a_role(api_app):
     assert undeclared == []
 
 
+def test_the_matrix_covers_the_data_quality_routes(api_app):
+    """The quality report and connection health (with its refused values) are checked by the matrix below."""
+    routes = {(rule.rule, method) for rule, method in api_routes(api_app)}
+    assert {("/api/reports/quality", "GET"), ("/api/connections", "GET")} <= routes
+    assert required_role(api_app, "reports.report_quality", "GET") == "viewer"
+
+
 def test_each_route_answers_each_role_as_it_declares(api_app, role_tokens):
     client = api_app.test_client()
     attempts = api_app.extensions["lifesync"]["auth_attempts"]

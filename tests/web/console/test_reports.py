@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from support.report_data import attribution_data as attribution_data  # database fixtures, re-exported for pytest
 from support.report_data import delivery_data as delivery_data
 from support.report_data import funnel_data as funnel_data
+from support.report_data import quality_data as quality_data
 from support.report_data import response_data as response_data
 
 from sync.access.roles import ROLES
@@ -65,7 +66,7 @@ def shown(text: str) -> int | float | None:
 
 
 @pytest.fixture
-def data(funnel_data, attribution_data, delivery_data, response_data):
+def data(funnel_data, attribution_data, delivery_data, response_data, quality_data):
     return funnel_data
 
 
@@ -77,7 +78,8 @@ def compute(console_app, store):
 
 def expected_figures(compute, start, end) -> dict[str, int | float]:
     """What the page must show for a window, from the report functions themselves."""
-    f, lo, r, a, d = (compute(name, start, end) for name in ("funnel", "lost", "response", "attribution", "delivery"))
+    f, lo, r, a, d, q = (compute(name, start, end)
+                         for name in ("funnel", "lost", "response", "attribution", "delivery", "quality"))
     want: dict[str, int | float] = {
         "funnel:contacts": f.contacts, "funnel:never_staged": f.never_staged, "funnel:lost_now": f.lost_now,
         "response:contacts": r.contacts, "attribution:conversions": a.conversions,
@@ -99,6 +101,7 @@ def expected_figures(compute, start, end) -> dict[str, int | float]:
                      for model, by_label in credit.items()}
     for dest in d.destinations:
         want |= {f"delivery:{dest.destination}:events": dest.events, f"delivery:{dest.destination}:sent": dest.sent}
+    want |= {f"quality:{s.name}:total": s.total for s in q.sections}
     return want
 
 
@@ -109,11 +112,20 @@ def test_every_report_renders_for_every_role_with_data(data, signed_in, role):
     page = answer.get_data(as_text=True)
     for name in REPORTS:
         assert f'id="report-{name}"' in page and f'href="/console/reports/{name}.csv"' in page, name
-    assert page.count("<svg") == 4  # funnel, lost from, response, campaigns: every one has data
+    assert page.count("<svg") == 5  # funnel, lost from, response, campaigns, issues per day: every one has data
     assert 'aria-current="page"' in page and 'href="/console/reports"' in page
     figures = Figures(page).found
     assert shown(figures["funnel:New Lead:entered"]) > 0 and shown(figures["attribution:conversions"]) > 0
     assert shown(figures["delivery:meta:events"]) > 0 and shown(figures["response:contacts"]) > 0
+    assert shown(figures["quality:trend:total"]) == 3 and shown(figures["quality:without_stage:total"]) > 0
+
+
+def test_the_quality_section_names_problems_in_the_persons_language_and_hides_nothing(data, signed_in):
+    page = signed_in["viewer"].get("/console/reports", headers={"Accept-Language": "ar"}).get_data(as_text=True)
+    assert 'id="report-quality"' in page and "جودة البيانات" in page
+    assert "بريد إلكتروني غير صالح" in page and "hubspot_contacts" in page  # a kind translated, a mapping as named
+    english = signed_in["viewer"].get("/console/reports?since=2026-03-02").get_data(as_text=True)
+    assert "invalid phone" in english and "salesforce_contacts" in english and "hubspot_contacts" not in english
 
 
 @pytest.mark.parametrize("query", WINDOWS)
