@@ -26,6 +26,7 @@ from sync.demo.hints import reading, shown
 from sync.demo.story import demo_world, dispatch_everything, receive_refunds, receive_webhooks
 from sync.ingest.pipeline import IngestResult, ingest
 from sync.outbox.effects import Effects
+from sync.quality.duplicates import scan
 from sync.settings import Settings
 from sync.store import model
 from sync.store.engine import open_store
@@ -102,6 +103,9 @@ def run_demo(settings: Settings, *, people: int, seed: int, database_url: str | 
     echo("")
     echo(f"{total.records:,} records became {contacts:,} contacts; {merges:,} merges of duplicates across systems.")
     hint = reading(database_url, settings)
+    suspects = scan(store)["found"]  # the review queue: e.g. HubSpot contacts sharing an e-mail, refused a merge
+    echo(f"{suspects:,} pairs of contacts look like one person but were not merged: review them with "
+         f"{hint('duplicates list')} or in the console.")
     explain(store, config, total, networks, echo, hint, names)
     path = Path(report_path)
     from sync.reports.html import write_html

@@ -1,0 +1,1 @@
+"""Data quality: issues, the quality report, duplicate review."""

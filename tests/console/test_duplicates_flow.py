@@ -1,0 +1,54 @@
+"""In a real browser, on the demo's data: the duplicate review queue — dismiss and restore a pair, merge one after
+its preview, and unmerge it again, leaving both contacts exactly as they were."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+from support.console import axe_violations, browser_sign_in, new_token
+
+from sync.quality.duplicates import pairs, scan
+from sync.reports.export import contacts_json
+
+
+def test_a_viewer_reads_the_queue_without_controls(page, live_server):
+    scan(live_server.store)
+    queue = pairs(live_server.store)
+    assert queue, "the demo leaves suspected duplicates (HubSpot contacts sharing an e-mail)"
+    browser_sign_in(page, new_token(live_server.store, "viewer"), "/console/duplicates")
+    expect(page.locator("#duplicate-pairs tbody tr")).to_have_count(len(queue))
+    page.get_by_role("link", name=f"Pair {queue[0]['id']}", exact=True).click()
+    expect(page.locator("#side-by-side")).to_be_visible()
+    assert page.get_by_role("button", name=re.compile("Not the same person|Merge")).count() == 0
+
+
+def test_an_operator_dismisses_restores_merges_with_a_preview_and_unmerges(page, live_server, shot):
+    store = live_server.store
+    browser_sign_in(page, new_token(store, "operator"), "/console/duplicates")
+    page.get_by_role("button", name="Scan again").click()
+    expect(page.locator(".notice")).to_contain_text("Scan done")
+    pair = pairs(store)[0]
+    with store.transaction() as s:
+        before = contacts_json(s, [pair["contact_a"], pair["contact_b"]])
+    page.get_by_role("link", name=f"Pair {pair['id']}", exact=True).click()
+    page.get_by_role("button", name="Not the same person").click()
+    expect(page.locator(".notice")).to_contain_text("will not be suggested again")
+    assert pair["id"] not in [p["id"] for p in pairs(store)]
+    page.get_by_role("button", name="Put back in the queue").click()
+    expect(page.locator(".notice")).to_contain_text("Back in the queue")
+    page.get_by_role("link", name="Preview the merge").click()
+    expect(page.locator("#merge-preview tbody tr").first).to_be_visible()
+    expect(page.locator("#stage-preview")).to_contain_text(f"#{pair['contact_a']}")
+    shot(page, "duplicates-merge-preview", full_page=True)
+    assert axe_violations(page) is None, axe_violations(page)
+    page.get_by_role("button", name="Merge these contacts").click()
+    merged = f"contact {pair['contact_b']} is now part of contact {pair['contact_a']}"
+    expect(page.locator(".notice")).to_contain_text(merged)
+    with store.transaction() as s:
+        assert [d["id"] for d in contacts_json(s, [pair["contact_a"], pair["contact_b"]])] == [pair["contact_a"]]
+    page.locator("#merges tbody tr").first.get_by_role("button", name="Unmerge").click()
+    expect(page.locator(".notice")).to_contain_text(f"contact {pair['contact_b']} is separate")
+    with store.transaction() as s:
+        assert contacts_json(s, [pair["contact_a"], pair["contact_b"]]) == before
+    assert pair["id"] not in [p["id"] for p in pairs(store)]  # remembered as not the same person
