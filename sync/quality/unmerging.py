@@ -6,7 +6,8 @@ stage signals and echoes between the two (later changes by the record they came 
 ``Workspace.recompute`` derives each one's winning values and stage — the reconcile code,
 never a second implementation. Rows follow: the absorbed contact's touchpoints, activities,
 conversions, adjustments and outbox items (by the ids its snapshot lists; later ones by their
-record), with each conversion's outbox items and so its deliveries. What each CRM now lacks of
+record), with each conversion's outbox items and so its deliveries; a stage conversion the merge
+withdrew (its entry gone from the merged history) counts again when its entry is back. What each CRM now lacks of
 either contact is queued like any change (``sync.crm.plan``), stage pushes too. The pair is
 remembered as dismissed ("not the same person"), so the queue does not offer it again.
 
@@ -16,6 +17,7 @@ and :func:`unmerge` refuses it (409) saying so.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, delete, select, update
@@ -23,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from sync.access import audit
 from sync.access.roles import Principal
+from sync.attribution.rules import entry_ids
 from sync.config.types import LifecycleConfig
 from sync.crm.plan import plan
 from sync.errors import Conflict, NotFound
@@ -103,6 +106,24 @@ def _move_rows(session: Session, sp: Split, merged: ContactState, snap: dict[str
     return {name: len(ids) for name, ids in moved.items()}
 
 
+def _revive_stage_conversions(session: Session, states: list[tuple[ContactState, int]], effects: Effects,
+                              since: Any) -> int:
+    """Stage conversions the merge withdrew (retracted, not by an adjustment) whose entry is back: counted again."""
+    if not effects.conversion_rules.on_stage:
+        return 0
+    c = model.ConversionEvent
+    revived = 0
+    for s, cid in states:
+        ids = {e for found in entry_ids(s.transitions, effects.conversion_rules, s.signals).values() for e in found}
+        rows = [r.id for r in session.execute(select(c.id, c.event_id).where(
+            c.contact_id == cid, c.retracted_at.is_not(None), c.retracted_at >= since, c.adjusted_at.is_(None)))
+            if r.event_id in ids]
+        if rows:
+            session.execute(update(c).where(c.id.in_(rows)).values(retracted_at=None))
+        revived += len(rows)
+    return revived
+
+
 def _write_states(session: Session, states: list[tuple[ContactState, int]], kept_id: int) -> list[dict[str, Any]]:
     """Replace the survivor's inputs and stage history with both contacts'; the transitions written."""
     for entity in (model.FieldValue, model.StageSignal, model.EchoRecord):
@@ -175,6 +196,9 @@ def unmerge(store: Store, config: LifecycleConfig, actor: Principal, merge_id: i
         moved = _move_rows(session, sp, merged, row.snapshot, gone_id)
         states = [(sp.kept, kept_id), (sp.gone, gone_id)]
         planned = _write_back(session, states, merged, effects)
+        # the merge's own transaction retracted them, a moment before it logged the merge
+        moved["revived_conversions"] = _revive_stage_conversions(session, states, effects,
+                                                                 row.at - timedelta(minutes=1))
         _write_states(session, states, kept_id)
         session.execute(delete(model.ConversationStat).where(model.ConversationStat.contact_id == kept_id))
         refresh_conversation_stats(session, [kept_id, gone_id])  # conversations follow their activities
