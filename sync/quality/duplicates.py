@@ -172,10 +172,21 @@ def pairs(store: Store, status: str = "open", limit: int = 50, after: int | None
         return [_item(r) for r in session.scalars(query)]
 
 
-def count_open(session: Session) -> int:
-    """How many suspected pairs wait for review (the quality report's section)."""
+def summary(session: Session) -> dict[str, Any]:
+    """The queue in numbers, for the data-quality report's "suspected duplicates" section.
+
+    ``open`` / ``dismissed`` pairs, open pairs by kind of evidence (``blocked``: merges the
+    identity rules refused), and when the queue was last scanned.
+    """
     p = model.DuplicatePair
-    return session.scalar(select(func.count()).select_from(p).where(p.status == "open")) or 0
+    counts = dict(session.execute(select(p.status, func.count()).group_by(p.status)).all())
+    by_kind: dict[str, int] = defaultdict(int)
+    for evidence in session.scalars(select(p.evidence).where(p.status == "open")):
+        for kind in {e.get("kind") for e in evidence or ()}:
+            by_kind[kind] += 1
+    scanned = session.get(model.SyncCursor, SCAN_CURSOR)
+    return {"open": counts.get("open", 0), "dismissed": counts.get("dismissed", 0),
+            "by_kind": dict(sorted(by_kind.items())), "scanned_at": scanned.updated_at if scanned else None}
 
 
 def get_pair(session: Session, pair_id: int) -> model.DuplicatePair:

@@ -67,9 +67,11 @@ def _refuse(session: Session, row: model.MergeLog | None, merge_id: int) -> None
 
 
 def _row_owner(sp: Split, row: Any, moved: set[int]) -> str:
+    """Its contact at the merge; else its record's (a stage conversion's record id is its cause's reason)."""
     if row.id in moved:
         return "gone"
-    return sp.owner(row.source, row.record_id)
+    cause = record_of_reason(row.record_id or "")
+    return "gone" if "gone" in (sp.owner(row.source, row.record_id), sp.owner(*cause) if cause else "") else "kept"
 
 
 def _activity_owner(sp: Split, row: Any, moved: set[int], inbound: dict[tuple[Any, str], str]) -> str:
@@ -98,8 +100,8 @@ def _move_rows(session: Session, sp: Split, merged: ContactState, snap: dict[str
         if moved[name]:
             session.execute(update(entity).where(entity.id.in_(moved[name])).values(contact_id=gone_id))
     o = model.Outbox  # an item follows its conversion (deliveries follow their item); else the snapshot's ids
-    items = [i for i in session.scalars(select(o.id).where(o.contact_id == kept_id, (
-        o.conversion_id.in_(moved["conversions"]) | o.id.in_(rows_at_merge.get("outbox", set())))))]
+    follows = o.conversion_id.in_(moved["conversions"]) | o.id.in_(sorted(rows_at_merge.get("outbox", ())))
+    items = list(session.scalars(select(o.id).where(o.contact_id == kept_id, follows)))
     if items:
         session.execute(update(o).where(o.id.in_(items)).values(contact_id=gone_id))
     moved["outbox"] = items

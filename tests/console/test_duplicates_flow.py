@@ -8,8 +8,11 @@ import re
 from playwright.sync_api import expect
 from support.console import axe_violations, browser_sign_in, new_token
 
-from sync.quality.duplicates import pairs, scan
+from sync.access.roles import Principal
+from sync.quality.duplicates import pairs, restore, scan
 from sync.reports.export import contacts_json
+
+OPERATOR = Principal(name="test-teardown", role="operator", via="cli")
 
 
 def test_a_viewer_reads_the_queue_without_controls(page, live_server):
@@ -21,6 +24,11 @@ def test_a_viewer_reads_the_queue_without_controls(page, live_server):
     page.get_by_role("link", name=f"Pair {queue[0]['id']}", exact=True).click()
     expect(page.locator("#side-by-side")).to_be_visible()
     assert page.get_by_role("button", name=re.compile("Not the same person|Merge")).count() == 0
+    csrf = page.locator('meta[name="csrf-token"]').get_attribute("content")
+    for action in ("dismiss", "merge"):
+        answer = page.request.post(f"/console/duplicates/{queue[0]['id']}/{action}", form={"csrf_token": csrf})
+        assert answer.status == 403, action
+    assert pairs(live_server.store) == queue  # nothing changed
 
 
 def test_an_operator_dismisses_restores_merges_with_a_preview_and_unmerges(page, live_server, shot):
@@ -29,6 +37,7 @@ def test_an_operator_dismisses_restores_merges_with_a_preview_and_unmerges(page,
     page.get_by_role("button", name="Scan again").click()
     expect(page.locator(".notice")).to_contain_text("Scan done")
     pair = pairs(store)[0]
+    a, b = pair["contact_a"], pair["contact_b"]
     with store.transaction() as s:
         before = contacts_json(s, [pair["contact_a"], pair["contact_b"]])
     page.get_by_role("link", name=f"Pair {pair['id']}", exact=True).click()
@@ -51,4 +60,5 @@ def test_an_operator_dismisses_restores_merges_with_a_preview_and_unmerges(page,
     expect(page.locator(".notice")).to_contain_text(f"contact {pair['contact_b']} is separate")
     with store.transaction() as s:
         assert contacts_json(s, [pair["contact_a"], pair["contact_b"]]) == before
-    assert pair["id"] not in [p["id"] for p in pairs(store)]  # remembered as not the same person
+    [remembered] = [p for p in pairs(store, "dismissed") if (p["contact_a"], p["contact_b"]) == (a, b)]
+    restore(store, OPERATOR, remembered["id"])  # remembered as not the same person; back as the demo left it

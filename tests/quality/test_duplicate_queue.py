@@ -46,6 +46,9 @@ def test_same_email_pairs_the_identity_rules_blocked_are_in_the_queue_with_their
     email = next(f for f in detail["fields"] if f["field"] == "email")
     assert email["a"]["value"] != email["b"]["value"] and email["same"] is False  # shown as each holds it
     assert [c["id"] for c in detail["contacts"]] == [queue[0]["contact_a"], queue[0]["contact_b"]]
+    with store.transaction() as s:
+        assert {k: v for k, v in duplicates.summary(s).items() if k != "scanned_at"} == {
+            "open": 3, "dismissed": 0, "by_kind": {"blocked": 3, "email": 3, "phone": 3}}
     again = duplicates.scan(store)
     assert again == {"found": 3, "opened": 0, "closed": 0} and duplicates.pairs(store) == queue
     assert len(duplicates.pairs(store, limit=2)) == 2 and duplicates.pairs(store, after=queue[1]["id"]) == queue[2:]

@@ -27,7 +27,7 @@ blp = Blueprint("duplicates", __name__, description="Suspected duplicates: revie
 F = ma.fields
 
 
-class EvidenceSchema(ma.Schema):
+class DuplicateEvidenceSchema(ma.Schema):
     """What two contacts share (the kind, never the value), or a merge the identity rules refused."""
 
     kind = F.String(required=True, metadata={"description": "email, phone, name_city, blocked or unmerged"})
@@ -35,20 +35,20 @@ class EvidenceSchema(ma.Schema):
     reason = F.String(metadata={"description": "blocked: why the identity rules refused it"})
 
 
-class PairSchema(ma.Schema):
+class DuplicatePairSchema(ma.Schema):
     """A suspected pair in the queue."""
 
     id = F.Integer(required=True)
     contact_a = F.Integer(required=True)
     contact_b = F.Integer(required=True)
-    evidence = F.List(F.Nested(EvidenceSchema), required=True)
+    evidence = F.List(F.Nested(DuplicateEvidenceSchema), required=True)
     status = F.String(required=True, metadata={"description": "open or dismissed"})
     found_at = F.AwareDateTime(required=True)
     dismissed_at = F.AwareDateTime(allow_none=True)
     dismissed_by = F.String(allow_none=True)
 
 
-class SideSchema(ma.Schema):
+class DuplicateSideSchema(ma.Schema):
     """One contact of a pair."""
 
     id = F.Integer(required=True)
@@ -59,7 +59,7 @@ class SideSchema(ma.Schema):
                     metadata={"description": "field → {value, source}: the winning values"})
 
 
-class CompareSchema(ma.Schema):
+class DuplicateCompareSchema(ma.Schema):
     """One field of both contacts, side by side."""
 
     field = F.String(required=True)
@@ -68,14 +68,14 @@ class CompareSchema(ma.Schema):
     same = F.Boolean(required=True)
 
 
-class PairDetailSchema(PairSchema):
+class DuplicatePairDetailSchema(DuplicatePairSchema):
     """A pair with the evidence side by side."""
 
-    contacts = F.List(F.Nested(SideSchema), required=True)
-    fields = F.List(F.Nested(CompareSchema), required=True)
+    contacts = F.List(F.Nested(DuplicateSideSchema), required=True)
+    fields = F.List(F.Nested(DuplicateCompareSchema), required=True)
 
 
-class StageSchema(ma.Schema):
+class MergeStageSchema(ma.Schema):
     """A contact's stage and the transition that set it."""
 
     stage = F.String(allow_none=True, required=True)
@@ -85,14 +85,14 @@ class StageSchema(ma.Schema):
     at = F.AwareDateTime(allow_none=True, required=True)
 
 
-class BothStagesSchema(ma.Schema):
+class MergeBothStagesSchema(ma.Schema):
     """The stages of both contacts before merging."""
 
-    a = F.Nested(StageSchema, required=True)
-    b = F.Nested(StageSchema, required=True)
+    a = F.Nested(MergeStageSchema, required=True)
+    b = F.Nested(MergeStageSchema, required=True)
 
 
-class WinnerSchema(ma.Schema):
+class MergeWinnerSchema(ma.Schema):
     """One field after merging: the winner by the field's survivorship rule, and whose it was."""
 
     field = F.String(required=True)
@@ -104,26 +104,26 @@ class WinnerSchema(ma.Schema):
                               attribute="from", metadata={"description": "a or b: whose value won"})
 
 
-class PreviewSchema(ma.Schema):
+class MergePreviewSchema(ma.Schema):
     """What merging a pair does, computed by the reconcile code (nothing written)."""
 
     pair = F.Integer(required=True)
     kept = F.Integer(required=True, metadata={"description": "the contact that survives (the older)"})
     merged = F.Integer(required=True, metadata={"description": "the contact merged into it"})
     overrides = F.String(allow_none=True, required=True, metadata={"description": "the blocker overridden"})
-    fields = F.List(F.Nested(WinnerSchema), required=True)
-    stage_before = F.Nested(BothStagesSchema, required=True)
-    stage_after = F.Nested(StageSchema, required=True)
+    fields = F.List(F.Nested(MergeWinnerSchema), required=True)
+    stage_before = F.Nested(MergeBothStagesSchema, required=True)
+    stage_after = F.Nested(MergeStageSchema, required=True)
     identities = F.List(F.String(), required=True)
 
 
-class MergeResultSchema(PreviewSchema):
+class MergeResultSchema(MergePreviewSchema):
     """A merge done."""
 
     merge_id = F.Integer(required=True, metadata={"description": "undo it with POST /api/merges/{id}/unmerge"})
 
 
-class ScanResultSchema(ma.Schema):
+class DuplicateScanResultSchema(ma.Schema):
     """What a scan found."""
 
     found = F.Integer(required=True)
@@ -157,13 +157,13 @@ class UnmergeResultSchema(ma.Schema):
     write_backs = F.Integer(required=True, metadata={"description": "outbox items queued"})
 
 
-class PairArgs(PageArgs):
+class DuplicatePairArgs(PageArgs):
     """Which pairs."""
 
     status = F.String(load_default="open", validate=ma.validate.OneOf(duplicates.STATUSES))
 
 
-class MergeArgs(PageArgs):
+class MergeListArgs(PageArgs):
     """Which merges."""
 
     contact = row_id(metadata={"description": "only merges of this contact"})
@@ -177,7 +177,7 @@ def _after(args: dict) -> int | None:
 
 
 def pair_page(args: dict) -> dict[str, Any]:
-    """A page of the queue for loaded ``PairArgs``: ``{items, next}`` (the console shows the same)."""
+    """A page of the queue for loaded ``DuplicatePairArgs``: ``{items, next}`` (the console shows the same)."""
     limit = args["limit"]
     found = duplicates.pairs(store(), args["status"], limit + 1, _after(args))
     more = len(found) > limit
@@ -185,7 +185,7 @@ def pair_page(args: dict) -> dict[str, Any]:
 
 
 def merge_page(args: dict) -> dict[str, Any]:
-    """A page of past merges, newest first, for loaded ``MergeArgs``."""
+    """A page of past merges, newest first, for loaded ``MergeListArgs``."""
     limit = args["limit"]
     found = unmerging.merges(store(), limit + 1, _after(args), args.get("contact"))
     more = len(found) > limit
@@ -216,8 +216,8 @@ class Pairs(MethodView):
     """The review queue."""
 
     @requires("viewer")
-    @blp.arguments(PairArgs, location="query")
-    @blp.response(200, page_schema(PairSchema, "DuplicatePairPage"))
+    @blp.arguments(DuplicatePairArgs, location="query")
+    @blp.response(200, page_schema(DuplicatePairSchema, "DuplicatePairPage"))
     def get(self, args: dict) -> Any:
         """Suspected pairs (open, or dismissed), oldest first."""
         return pair_page(args)
@@ -228,7 +228,7 @@ class Scan(MethodView):
     """Find suspected duplicates again."""
 
     @requires("operator")
-    @blp.response(200, ScanResultSchema)
+    @blp.response(200, DuplicateScanResultSchema)
     def post(self) -> Any:
         """Group contacts by normalised e-mail, phone, name + city, and blocked merges; update the queue.
 
@@ -242,7 +242,7 @@ class Pair(MethodView):
     """One suspected pair."""
 
     @requires("viewer")
-    @blp.response(200, PairDetailSchema)
+    @blp.response(200, DuplicatePairDetailSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, pair_id: int) -> Any:
         """The pair with both contacts side by side."""
@@ -254,7 +254,7 @@ class Preview(MethodView):
     """What merging would do."""
 
     @requires("viewer")
-    @blp.response(200, PreviewSchema)
+    @blp.response(200, MergePreviewSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")
     def get(self, pair_id: int) -> Any:
@@ -280,7 +280,7 @@ class Dismiss(MethodView):
     """Not the same person."""
 
     @requires("operator")
-    @blp.response(200, PairSchema)
+    @blp.response(200, DuplicatePairSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")
     def post(self, pair_id: int) -> Any:
@@ -293,7 +293,7 @@ class Restore(MethodView):
     """Undo a dismissal."""
 
     @requires("operator")
-    @blp.response(200, PairSchema)
+    @blp.response(200, DuplicatePairSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")
     def post(self, pair_id: int) -> Any:
@@ -306,7 +306,7 @@ class Merges(MethodView):
     """Past merges."""
 
     @requires("viewer")
-    @blp.arguments(MergeArgs, location="query")
+    @blp.arguments(MergeListArgs, location="query")
     @blp.response(200, page_schema(MergeLogSchema, "MergePage"))
     def get(self, args: dict) -> Any:
         """Merges, newest first, each saying whether it can be undone."""

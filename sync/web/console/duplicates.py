@@ -24,7 +24,7 @@ from sync.web.console.forms import load, refusal
 
 def _queue(notice: dict[str, Any] | None = None, status: int = 200) -> Any:
     chosen = {k: v.strip()[:200] for k in ("status", "cursor") if (v := request.args.get(k, "")).strip()}
-    values, errors = load(api.PairArgs(), chosen)
+    values, errors = load(api.DuplicatePairArgs(), chosen)
     found: dict[str, Any] = {"items": [], "next": None}
     if values is not None:
         try:
@@ -110,7 +110,7 @@ def duplicates_restore(pair_id: int) -> Any:
 
 def _merges(notice: dict[str, Any] | None = None, status: int = 200) -> Any:
     chosen = {k: v.strip()[:200] for k in ("contact", "cursor") if (v := request.args.get(k, "")).strip()}
-    values, errors = load(api.MergeArgs(), chosen)
+    values, errors = load(api.MergeListArgs(), chosen)
     found: dict[str, Any] = {"items": [], "next": None}
     if values is not None:
         try:
