@@ -1,18 +1,32 @@
 """In a real browser, on the demo's data: the duplicate review queue — dismiss and restore a pair, merge one after
-its preview, and unmerge it again, leaving both contacts exactly as they were."""
+its preview, and unmerge it again, leaving both contacts exactly as they were.
+
+The demo's 60 people hold no duplicate (its HubSpot twins are 3% of people): the module adds one as the demo
+makes them — a second HubSpot contact with a demo contact's e-mail in another case — and removes it after.
+"""
 
 from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 from support.console import axe_violations, browser_sign_in, new_token
+from support.duplicates import add_twin, remove_contact
 
 from sync.access.roles import Principal
+from sync.config import load_config
 from sync.quality.duplicates import pairs, restore, scan
 from sync.reports.export import contacts_json
 
 OPERATOR = Principal(name="test-teardown", role="operator", via="cli")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def twin(live_server):
+    pair = add_twin(live_server.store, load_config(None).lifecycle)
+    yield pair
+    remove_contact(live_server.store, pair[1])
 
 
 def test_a_viewer_reads_the_queue_without_controls(page, live_server):
@@ -31,13 +45,14 @@ def test_a_viewer_reads_the_queue_without_controls(page, live_server):
     assert pairs(live_server.store) == queue  # nothing changed
 
 
-def test_an_operator_dismisses_restores_merges_with_a_preview_and_unmerges(page, live_server, shot):
+def test_an_operator_dismisses_restores_merges_with_a_preview_and_unmerges(page, live_server, shot, twin):
     store = live_server.store
     browser_sign_in(page, new_token(store, "operator"), "/console/duplicates")
     page.get_by_role("button", name="Scan again").click()
     expect(page.locator(".notice")).to_contain_text("Scan done")
     pair = pairs(store)[0]
     a, b = pair["contact_a"], pair["contact_b"]
+    assert (a, b) == twin
     with store.transaction() as s:
         before = contacts_json(s, [pair["contact_a"], pair["contact_b"]])
     page.get_by_role("link", name=f"Pair {pair['id']}", exact=True).click()
