@@ -20,7 +20,7 @@ from collections import defaultdict
 from itertools import combinations
 from typing import Any
 
-from sqlalchemy import String, and_, delete, func, literal_column, or_, select, union_all
+from sqlalchemy import String, and_, delete, func, literal_column, or_, select, text, union_all
 from sqlalchemy.orm import Session, aliased
 
 from sync.access import audit
@@ -54,26 +54,31 @@ def _attr(name: str) -> Any:
 def _keys() -> Any:
     """(contact id, kind, normalised key) of every contact: identities and winning values."""
     i, c = model.Identity, model.Contact
-    email, phone, city = _attr("email"), _attr("phone"), _attr("city")
+    city = _attr("city")
+    # one pass over contacts (the widest table) for its three keys
+    own = select(c.id, func.lower(func.trim(_attr("email")), type_=String).label("email"),
+                 _digits(_attr("phone")).label("phone"),
+                 (func.nullif(func.trim(c.name_key, type_=String), "", type_=String) + "|"
+                  + func.lower(func.trim(city), type_=String)).label("name_city")).cte("dup_contact_keys")
     return union_all(
         select(i.contact_id.label("cid"), _kind("email").label("kind"), i.value.label("key")).where(i.kind == "email"),
         select(i.contact_id, _kind("phone"), _digits(i.value)).where(i.kind == "phone"),
-        select(c.id, _kind("email"), func.lower(func.trim(email), type_=String)).where(email.is_not(None)),
-        select(c.id, _kind("phone"), _digits(phone)).where(phone.is_not(None)),
-        select(c.id, _kind("name_city"),
-               func.trim(c.name_key, type_=String) + "|" + func.lower(func.trim(city), type_=String))
-        .where(city.is_not(None), func.trim(c.name_key) != ""),
+        *(select(own.c.id, _kind(name), own.c[name]).where(own.c[name].is_not(None))
+          for name in ("email", "phone", "name_city")),
     ).cte("dup_keys")
 
 
 def _shared(session: Session) -> dict[tuple[int, int], set[str]]:
     """Pairs of contacts sharing a key, with the kinds they share (the grouping runs in the database)."""
-    keys = _keys()
-    groups = (select(keys.c.kind, keys.c.key).where(keys.c.key != "").group_by(keys.c.kind, keys.c.key)
-              .having(func.count(keys.c.cid.distinct()).between(2, MAX_GROUP)).cte("dup_groups"))
-    members = (select(keys.c.kind, keys.c.key, keys.c.cid).distinct()
-               .join(groups, and_(groups.c.kind == keys.c.kind, groups.c.key == keys.c.key))
-               .order_by(keys.c.kind, keys.c.key, keys.c.cid))
+    if session.get_bind().dialect.name == "postgresql":  # hash aggregates in memory; JIT costs more than it saves
+        session.execute(text("SELECT set_config('work_mem', '256MB', true), set_config('jit', 'off', true)"))
+    union = _keys()
+    keys = select(union.c.cid, union.c.kind, union.c.key).where(union.c.key != "").distinct().cte("dup_distinct")
+    # count(*) of distinct rows, not count(DISTINCT ...): PostgreSQL hashes the former, sorts for the latter
+    groups = (select(keys.c.kind, keys.c.key).group_by(keys.c.kind, keys.c.key)
+              .having(func.count().between(2, MAX_GROUP)).cte("dup_groups"))
+    members = (select(keys.c.kind, keys.c.key, keys.c.cid)
+               .join(groups, and_(groups.c.kind == keys.c.kind, groups.c.key == keys.c.key)))
     by_group: dict[tuple[str, str], list[int]] = defaultdict(list)
     for kind, key, cid in session.execute(members):
         by_group[(kind, key)].append(cid)
