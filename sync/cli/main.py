@@ -325,10 +325,11 @@ def _register_more() -> None:
         console,
         crm,
         deadletters,
+        duplicates,
         reports,
     )
 
-    for module in (crm, attribution, reports, connections, access, alerts, deadletters, console):
+    for module in (crm, attribution, reports, connections, access, alerts, deadletters, duplicates, console):
         module.register(main)
     config_revisions.register(config)
 

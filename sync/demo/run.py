@@ -26,6 +26,7 @@ from sync.demo.hints import reading, shown
 from sync.demo.story import demo_world, dispatch_everything, receive_refunds, receive_webhooks
 from sync.ingest.pipeline import IngestResult, ingest
 from sync.outbox.effects import Effects
+from sync.quality.duplicates import scan
 from sync.settings import Settings
 from sync.store import model
 from sync.store.engine import open_store
@@ -104,6 +105,9 @@ def run_demo(settings: Settings, *, people: int, seed: int, database_url: str | 
     hint = reading(database_url, settings)
     echo(f"{total.refused_values:,} values the mappings could not use were kept as data-quality issues "
          f"({hint('report quality')}).")
+    suspects = scan(store)["found"]  # the review queue: e.g. HubSpot contacts sharing an e-mail, refused a merge
+    echo(f"{suspects:,} pairs of contacts look like one person but were not merged: review them with "
+         f"{hint('duplicates list')} or in the console.")
     explain(store, config, total, networks, echo, hint, names)
     path = Path(report_path)
     from sync.reports.html import write_html

@@ -106,7 +106,8 @@ def load_workspace(session: Session, refs: Iterable[IdentityRef], config: Lifecy
     return ws
 
 
-def _transition_rows(contact_id: int, transitions: tuple[lifecycle.Transition, ...]) -> list[dict[str, Any]]:
+def transition_rows(contact_id: int, transitions: tuple[lifecycle.Transition, ...]) -> list[dict[str, Any]]:
+    """The ``stage_transitions`` rows of one contact's derived history."""
     return [{"contact_id": contact_id, "seq": n, "from_stage": t.from_stage, "to_stage": t.to_stage,
              "at": t.at, "source": t.source, "reason": t.reason[:255]} for n, t in enumerate(transitions)]
 
@@ -209,7 +210,7 @@ def plan_writes(ws: Workspace, allocate: Callable[[int], list[int]]) -> Writes:
         elif (s.attributes, s.stage, s.lost_stage) != (s.loaded.attributes, s.loaded.stage, s.loaded.lost_stage):
             w.value_updates.append({"id": c, "attributes": s.attributes, "updated_at": now})  # the stage stays
     w.restaged = [idmap[s.key] for s in restage]
-    w.transitions = [row for s in new + restage for row in _transition_rows(idmap[s.key], s.transitions)]
+    w.transitions = [row for s in new + restage for row in transition_rows(idmap[s.key], s.transitions)]
 
     def resolved(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         out = []
@@ -229,16 +230,38 @@ def plan_writes(ws: Workspace, allocate: Callable[[int], list[int]]) -> Writes:
                                                                                 ws.conversion_destinations)
                           for row in w.conversions + [m for m in w.moved if "event_id" in m]}
     w.merges = [{"kept_contact_id": cid(m["kept"]), "merged_contact_id": m["merged"] if isinstance(m["merged"], int)
-                 else cid(m["merged"]), "via": m["via"], "source": m["source"], "record_id": m["record_id"][:255]}
-                for m in ws.merges]
-    w.conflicts = [{"contact_id": cid(c.pop("contact")), **c, "record_id": c["record_id"][:255]}
+                 else cid(m["merged"]), "via": m["via"], "source": m["source"], "record_id": m["record_id"][:255],
+                 "actor": m.get("actor"), "snapshot": m.get("snapshot")} for m in ws.merges]
+    w.conflicts = [{"contact_id": cid(c.pop("contact")), **c, "record_id": c["record_id"][:255],
+                    "candidates": [_resolved_other(x, cid) for x in c["candidates"]]}
                    for c in (dict(x) for x in ws.conflicts)]
     w.issues, w.checked = issue_rows([(cid(key), patch) for key, patch in ws.landed], now)
     w.now = now
     return w
 
 
-def _delete_transitions(session: Session, contact_ids: list[int]) -> list[dict[str, Any]]:
+def _resolved_other(candidate: dict[str, Any], cid: Callable[[Key], int]) -> dict[str, Any]:
+    """A blocked merge's ``other`` contact as its database id (it may be new in the batch)."""
+    return {**candidate, "other": cid(candidate["other"])} if "other" in candidate else candidate
+
+
+# the rows a merged-away contact brings along (re-pointed to the survivor): its snapshot lists their ids
+_MOVED = (("touchpoints", model.Touchpoint), ("activities", model.Activity), ("conversions", model.ConversionEvent),
+          ("adjustments", model.ConversionAdjustment), ("outbox", model.Outbox))
+
+
+def _note_moved_rows(session: Session, w: Writes) -> None:
+    """Record in each merge's snapshot the ids of the rows its absorbed contact brought (for an unmerge)."""
+    by_gone = {m["merged_contact_id"]: m["snapshot"] for m in w.merges if m.get("snapshot")}
+    olds = sorted({g["b_old"] for g in w.gone} & set(by_gone))
+    for name, entity in _MOVED:
+        for part in chunks(olds, 5000):
+            for row_id, contact_id in session.execute(select(entity.id, entity.contact_id)
+                                                      .where(one_of(session, entity.contact_id, part))):
+                by_gone[contact_id]["rows"][name].append(row_id)
+
+
+def delete_transitions(session: Session, contact_ids: list[int]) -> list[dict[str, Any]]:
     """Delete these contacts' stage histories; the rows deleted (contact_id, seq, to_stage)."""
     t = model.StageTransition
     removed: list[dict[str, Any]] = []
@@ -253,6 +276,7 @@ def write(session: Session, w: Writes) -> None:
     insert_rows(session, model.Contact, w.contacts)
     removed: list[dict[str, Any]] = []  # the stage histories deleted: counted out of the funnel's summary
     if w.gone:
+        _note_moved_rows(session, w)
         for entity in (model.Identity, model.Touchpoint, model.Activity, model.ConversionEvent,
                        model.ConversionAdjustment, model.Outbox, model.QualityIssue):
             table = entity.__table__
@@ -262,7 +286,7 @@ def write(session: Session, w: Writes) -> None:
         for entity in (model.FieldValue, model.StageSignal):  # no FK cascade there
             table = entity.__table__
             session.execute(delete(table).where(table.c.contact_id == bindparam("b_old")), olds)
-        removed += _delete_transitions(session, [g["b_old"] for g in w.gone])
+        removed += delete_transitions(session, [g["b_old"] for g in w.gone])
         contacts = model.Contact.__table__
         session.execute(delete(contacts).where(contacts.c.id == bindparam("b_old")), olds)
     fresh = {c["id"] for c in w.contacts}  # rows of contacts created in this batch cannot collide: plain inserts
@@ -289,7 +313,7 @@ def write(session: Session, w: Writes) -> None:
             w.echo_gone)
     update_by_id(session, model.Contact, w.contact_updates)
     update_by_id(session, model.Contact, w.value_updates)
-    removed += _delete_transitions(session, w.restaged)
+    removed += delete_transitions(session, w.restaged)
     insert_rows(session, model.StageTransition, w.transitions)
     funnel_counts.record(session, removed, w.transitions)
     insert_ignore(session, model.Outbox, w.outbox, ["idempotency_key"])

@@ -17,7 +17,7 @@ from sync.attribution.rules import entry_ids, sets_stage_signal, stage_changes
 from sync.config.conversions import NO_RULES, ConversionRules
 from sync.config.types import LifecycleConfig
 from sync.errors import ReconcileError
-from sync.reconcile import identity, lifecycle
+from sync.reconcile import identity, lifecycle, snapshot
 from sync.reconcile.patch import IdentityRef, Patch
 from sync.reconcile.state import (
     STAGE_SLOT,
@@ -193,22 +193,44 @@ class Workspace:
                 continue
             reason = identity.merge_blocker(list(primary.identities), list(owner.identities), ref.kind, self.config)
             if reason:
-                self._blocked(primary, patch, ref, reason)
+                self._blocked(primary, patch, ref, reason, owner.key)
                 out.conflicts += 1
                 continue
             primary = self._merge(primary, owner, ref.kind, patch)
             out.merges += 1
         return primary
 
-    def _blocked(self, primary: ContactState, patch: Patch, ref: IdentityRef, reason: str) -> None:
+    def _blocked(self, primary: ContactState, patch: Patch, ref: IdentityRef, reason: str,
+                 other: Key | None = None) -> None:
+        """A merge the identity rules refused; ``other``: the contact holding ``ref`` (duplicate review)."""
         self.conflicts.append({
             "contact": primary.key, "field": f"identity:{ref.kind}", "rule": "merge_blocked",
-            "winner_source": None, "candidates": [{"reason": reason}],
+            "winner_source": None, "candidates": [{"reason": reason, **({"other": other} if other else {})}],
             "source": patch.source, "record_id": patch.record_id,
         })
 
-    def _merge(self, a: ContactState, b: ContactState, via: str, patch: Patch) -> ContactState:
+    def merge_on_purpose(self, a: Key, b: Key, actor: str) -> ContactState:
+        """Merge two loaded contacts as an operator asked, overriding any blocker; the survivor.
+
+        The same merge as identity resolution's (the older contact survives, survivorship picks
+        the values, the stage is replayed from both histories), logged with ``actor``.
+        """
+        record = Patch(source="lifesync", object="merge", record_id=f"review:{actor}"[:255])
+        kept = self._merge(self.live(a), self.live(b), "review", record, actor)
+        self._recompute_stage(kept)
+        return kept
+
+    def recompute(self, state: ContactState) -> None:
+        """Derive a contact's winning values and stage again from its candidates and signals (unmerge)."""
+        state.attributes = {}
+        self._recompute_fields(state, {name for name, _ in state.candidates})
+        result = lifecycle.replay(state.signals, self.config)
+        state.stage, state.lost_stage, state.transitions = result.stage, result.lost_stage, result.transitions
+
+    def _merge(self, a: ContactState, b: ContactState, via: str, patch: Patch,
+               actor: str | None = None) -> ContactState:
         kept, gone = sorted((a, b), key=age)
+        before = snapshot.encode(kept, gone)  # what each held, for an unmerge
         for ref, source in gone.identities.items():
             kept.identities.setdefault(ref, source)
             self.index[ref] = kept.key
@@ -219,8 +241,8 @@ class Workspace:
         for slot, echo in gone.echoes.items():
             kept.echoes.setdefault(slot, echo)
         gone.merged_into = kept.key
-        self.merges.append({"kept": kept.key, "merged": gone.key, "via": via,
-                            "source": patch.source, "record_id": patch.record_id})
+        self.merges.append({"kept": kept.key, "merged": gone.key, "via": via, "source": patch.source,
+                            "record_id": patch.record_id, "actor": actor, "snapshot": before})
         self._recompute_fields(kept, {f for f, _ in kept.candidates})
         return kept
 

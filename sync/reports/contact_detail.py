@@ -148,13 +148,13 @@ def _conversions(session: Session, contact_id: int, exported: list[dict[str, Any
 
 
 def _merges(session: Session, contact_id: int) -> tuple[list[int], list[dict[str, Any]]]:
-    """The ids of every contact merged into this one (transitively) and the merge-log rows, oldest first."""
+    """The ids of every contact merged into this one (transitively, merges undone left out) and the merge-log rows."""
     m = model.MergeLog
     absorbed: list[int] = []
     seen, frontier = {contact_id}, [contact_id]
     by_id: dict[int, Any] = {}
     while frontier:  # SQLite can reuse a merged contact's id: ``seen`` keeps the walk finite
-        found = list(session.scalars(select(m).where(m.kept_contact_id.in_(frontier))))
+        found = list(session.scalars(select(m).where(m.kept_contact_id.in_(frontier), m.unmerged_at.is_(None))))
         by_id.update((r.id, r) for r in found)
         frontier = sorted({r.merged_contact_id for r in found} - seen)
         seen.update(frontier)

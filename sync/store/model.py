@@ -405,7 +405,13 @@ class RawEvent(Base):
 
 
 class MergeLog(Base):
-    """Audit of a contact merge: which contact absorbed which, and through which identity."""
+    """Audit of a contact merge: which contact absorbed which, and through which identity.
+
+    ``snapshot`` (migration 0017, ``sync.reconcile.snapshot``) is what each contact held when
+    they merged — identities, candidates, stage signals, echoes, and the absorbed contact's row
+    ids — so the merge can be undone (``sync.quality.unmerging``); older merges have none.
+    ``actor`` names who merged on purpose (None: identity resolution did).
+    """
 
     __tablename__ = "merge_log"
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -415,12 +421,39 @@ class MergeLog(Base):
     source: Mapped[str] = mapped_column(String(32))
     record_id: Mapped[str] = mapped_column(String(255))
     at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    actor: Mapped[str | None] = mapped_column(String(120))
+    snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    unmerged_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    unmerged_by: Mapped[str | None] = mapped_column(String(120))
+
+
+class DuplicatePair(Base):
+    """Two contacts suspected to be one person (``sync.quality.duplicates``), open or dismissed.
+
+    ``contact_a`` < ``contact_b``. ``evidence`` lists what they share by kind (``email``,
+    ``phone``, ``name_city``, ``blocked``: a merge the identity rules refused, with its reason),
+    never the values. A dismissed pair ("not the same person") stays, so a later scan never
+    brings it back; undoing the dismissal opens it again.
+    """
+
+    __tablename__ = "duplicate_pairs"
+    __table_args__ = (UniqueConstraint("contact_a", "contact_b", name="uq_duplicate_pair"),
+                      Index("ix_duplicate_pairs_status", "status", "id"))
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    contact_a: Mapped[int] = mapped_column(BigId)
+    contact_b: Mapped[int] = mapped_column(BigId, index=True)
+    evidence: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | dismissed
+    found_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    dismissed_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    dismissed_by: Mapped[str | None] = mapped_column(String(120))
 
 
 class ConflictLog(Base):
     """Audit of a value conflict resolved by a rule, or of a merge the rules blocked."""
 
     __tablename__ = "conflict_log"
+    __table_args__ = (Index("ix_conflict_log_rule", "rule", "contact_id"),)  # blocked merges (duplicate review)
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     contact_id: Mapped[int] = mapped_column(BigId, index=True)
     field: Mapped[str] = mapped_column(String(64))

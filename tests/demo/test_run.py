@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sync.access.tokens import authenticate
 from sync.demo.hints import program, reading
 from sync.demo.run import run_demo
+from sync.quality.duplicates import SCAN_CURSOR
 from sync.settings import Settings
 from sync.store import model
 
@@ -44,7 +45,9 @@ def test_demo_tells_the_whole_story_and_writes_a_report(store, database_url, tmp
         ctwa = s.scalar(select(func.count()).select_from(model.Delivery).where(
             model.Delivery.destination == "meta", model.Delivery.status == "sent",
             model.Delivery.response["click_id"].as_string() == "ctwa_clid"))
-        cursors = s.scalar(select(func.count()).select_from(model.SyncCursor))
+        suspects = s.scalar(select(func.count()).select_from(model.DuplicatePair))
+        cursors = s.scalar(select(func.count()).select_from(model.SyncCursor).where(  # not the review queue's scan
+            model.SyncCursor.connection != SCAN_CURSOR[0]))
         retracted = s.scalar(select(func.count()).select_from(model.ConversionEvent).where(
             model.ConversionEvent.retracted_at.is_not(None)))
         adjusted = dict(s.execute(select(model.Outbox.destination, func.count()).where(
@@ -54,6 +57,8 @@ def test_demo_tells_the_whole_story_and_writes_a_report(store, database_url, tmp
     # duplicates across systems were unified (Messenger conversations are people of their own: no e-mail)
     assert total.records > 600 and contacts < total.records and contacts <= 600 * 1.1 + messenger
     assert f"became {contacts:,} contacts; {merges:,} merges" in text
+    # the duplicates the identity rules refused to merge wait in the review queue
+    assert suspects > 0 and f"{suspects:,} pairs of contacts look like one person" in text
     assert text.index("Lifecycle funnel") < text.index("Lost stages") and lost > 0
     assert "Cold Lead" in text.split("Lost stages")[1]
     # signed webhooks, all accepted; conversions reached every network, Meta's click-to-WhatsApp ones as messaging

@@ -255,3 +255,35 @@ def test_quality_issues_arrive_with_0016_and_leave_with_its_downgrade(fresh_data
     finally:
         engine.dispose()
     assert absent and gone and empty
+
+
+def test_merges_logged_before_0017_keep_no_snapshot_and_downgrade_drops_the_review_tables(fresh_database_url):
+    """0017 adds merge snapshots (old merges have none: they cannot be undone), the duplicate queue and the
+    blocked-merge index; its downgrade removes them (the merge log keeps its rows)."""
+    from alembic import command
+
+    from sync.store.engine import alembic_config, make_engine
+
+    engine = make_engine(fresh_database_url)
+    old_merge = text("INSERT INTO merge_log (kept_contact_id, merged_contact_id, via, source, record_id, at) "
+                     "VALUES (1, 2, 'email', 'hubspot', 'r1', '2026-12-01 10:00:00')")
+    try:
+        upgrade(engine, "0016")
+        with engine.begin() as conn:
+            conn.execute(old_merge)
+        upgrade(engine)
+        with engine.connect() as conn:
+            kept = conn.execute(text("SELECT merged_contact_id, snapshot, actor, unmerged_at FROM merge_log")).one()
+            indexes = {i["name"] for i in inspect(conn).get_indexes("conflict_log")}
+        command.downgrade(alembic_config(engine), "0016")
+        with engine.connect() as conn:
+            gone = "duplicate_pairs" not in inspect(conn).get_table_names()
+            columns = {c["name"] for c in inspect(conn).get_columns("merge_log")}
+            rows = conn.execute(text("SELECT count(*) FROM merge_log")).scalar()
+        upgrade(engine)
+        with engine.connect() as conn:
+            assert compare_metadata(_context(conn), Base.metadata) == []
+    finally:
+        engine.dispose()
+    assert tuple(kept) == (2, None, None, None) and "ix_conflict_log_rule" in indexes
+    assert gone and "snapshot" not in columns and rows == 1

@@ -30,6 +30,7 @@ RESOURCES = (
     "sync.web.api.jobs",
     "sync.web.api.contacts",
     "sync.web.api.deadletters",
+    "sync.web.api.duplicates",
 )
 API_VERSION = "1"
 

@@ -23,6 +23,7 @@ PAGES = (
     "sync.web.console.contacts",
     "sync.web.console.connections",
     "sync.web.console.deadletters",
+    "sync.web.console.duplicates",
     "sync.web.console.overview",
     "sync.web.console.reports",
     "sync.web.console.mappings",

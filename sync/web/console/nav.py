@@ -23,6 +23,7 @@ SECTIONS = (
     Section("console.mappings", N_("Mappings and rules")),
     Section("console.connections", N_("Connections")),
     Section("console.dead_letters", N_("Dead letters")),
+    Section("console.duplicates", N_("Duplicates")),
     Section("console.reports", N_("Reports")),
     Section("console.audit", N_("Audit log")),
     Section("console.tokens", N_("Tokens"), "admin"),
