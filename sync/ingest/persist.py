@@ -247,7 +247,8 @@ def _resolved_other(candidate: dict[str, Any], cid: Callable[[Key], int]) -> dic
 
 # the rows a merged-away contact brings along (re-pointed to the survivor): its snapshot lists their ids
 _MOVED = (("touchpoints", model.Touchpoint), ("activities", model.Activity), ("conversions", model.ConversionEvent),
-          ("adjustments", model.ConversionAdjustment), ("outbox", model.Outbox))
+          ("adjustments", model.ConversionAdjustment), ("outbox", model.Outbox),
+          ("quality_issues", model.QualityIssue))
 
 
 def _note_moved_rows(session: Session, w: Writes) -> None:

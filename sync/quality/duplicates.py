@@ -17,6 +17,7 @@ names what matched (kinds, the refusal's reason), never the values; nothing here
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 from itertools import combinations
 from typing import Any
 
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session, aliased
 from sync.access import audit
 from sync.access.roles import Principal
 from sync.errors import Conflict, NotFound
+from sync.reports.window import within
 from sync.store import model
 from sync.store.engine import Store
 from sync.store.sql import chunks, one_of, upsert
@@ -177,16 +179,17 @@ def pairs(store: Store, status: str = "open", limit: int = 50, after: int | None
         return [_item(r) for r in session.scalars(query)]
 
 
-def summary(session: Session) -> dict[str, Any]:
+def summary(session: Session, start: datetime | None = None, end: datetime | None = None) -> dict[str, Any]:
     """The queue in numbers, for the data-quality report's "suspected duplicates" section.
 
-    ``open`` / ``dismissed`` pairs, open pairs by kind of evidence (``blocked``: merges the
-    identity rules refused), and when the queue was last scanned.
+    ``open`` / ``dismissed`` pairs (found in [start, end) when given), open pairs by kind of
+    evidence (``blocked``: merges the identity rules refused), and when the queue was last scanned.
     """
     p = model.DuplicatePair
-    counts = dict(session.execute(select(p.status, func.count()).group_by(p.status)).all())
+    found = within(p.found_at, start, end)
+    counts = dict(session.execute(select(p.status, func.count()).where(found).group_by(p.status)).all())
     by_kind: dict[str, int] = defaultdict(int)
-    for evidence in session.scalars(select(p.evidence).where(p.status == "open")):
+    for evidence in session.scalars(select(p.evidence).where(p.status == "open", found)):
         for kind in {e.get("kind") for e in evidence or ()}:
             by_kind[kind] += 1
     scanned = session.get(model.SyncCursor, SCAN_CURSOR)

@@ -2,7 +2,7 @@
 
 ``quality`` assembles the report from ``SECTIONS``, a list of section functions
 ``(session, lifecycle, start, end) -> Section``; a new concern adds its function to the list
-(helper B's suspected duplicates: ``sync.quality.duplicates``) and the CLI, the ops API, the
+and the CLI, the ops API, the
 console and the CSV download show it with no change of theirs. A ``Section`` is one table:
 its column names, its rows, and a ``total`` (the one figure a summary shows of it).
 
@@ -15,6 +15,9 @@ The window is that of every report (``sync.reports.window``), half-open on:
   issues first seen in the window. Total: open ones.
 - ``without_stage``: contacts created in the window with neither a stage nor a lost stage, by
   source. Total: those contacts.
+- ``suspected_duplicates``: the duplicate review queue (``sync.quality.duplicates``): open pairs
+  found in the window, by kind of evidence (same e-mail, phone, name and city; ``blocked``: a
+  merge the identity rules refused). Total: open pairs. A pair with several kinds counts in each.
 - ``trend``: issues first seen per UTC day, and how many of them are still open. Total: found.
 
 The same function serves ``lifesync report quality``, ``GET /api/reports/quality`` and the
@@ -31,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import case, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
+from sync.quality import duplicates
 from sync.reports.window import ReportData, day_of, lifecycle_of, reading, utc, within
 from sync.store import model
 from sync.store.engine import Store
@@ -140,9 +144,17 @@ def trend(session: Session, lifecycle: LifecycleConfig, start: datetime | None, 
     return Section("trend", "Issues found per day", ("day", "found", "still_open"), rows, sum(r[1] for r in rows))
 
 
-# The report's sections, in the order they are shown. Helper B's suspected duplicates
-# (sync.quality.duplicates) joins here: one more function, nothing else changes.
-SECTIONS: list[SectionFn] = [contact_points, refused_values, without_stage, trend]
+def suspected_duplicates(session: Session, lifecycle: LifecycleConfig, start: datetime | None,
+                         end: datetime | None) -> Section:
+    """The duplicate review queue (``sync.quality.duplicates``): open pairs by kind of evidence, found in the window."""
+    queue = duplicates.summary(session, start, end)
+    rows = tuple((kind, n) for kind, n in queue["by_kind"].items())
+    return Section("suspected_duplicates", "Suspected duplicates waiting for review, by evidence",
+                   ("evidence", "open_pairs"), rows, int(queue["open"]))
+
+
+# The report's sections, in the order they are shown: a new concern adds its function here.
+SECTIONS: list[SectionFn] = [contact_points, refused_values, without_stage, suspected_duplicates, trend]
 
 
 def quality(session_or_store: Session | Store, config: Config | LifecycleConfig, *, start: datetime | None = None,

@@ -42,7 +42,7 @@ from sync.store.engine import Store
 from sync.store.sql import allocate_ids, insert_ignore, insert_rows, upsert
 
 _ROWS = (("touchpoints", model.Touchpoint), ("conversions", model.ConversionEvent),
-         ("adjustments", model.ConversionAdjustment))
+         ("adjustments", model.ConversionAdjustment), ("quality_issues", model.QualityIssue))
 
 
 def _refuse(session: Session, row: model.MergeLog | None, merge_id: int) -> None:

@@ -4,7 +4,7 @@ A snapshot is taken by the Workspace just before it merges (``Workspace.merges``
 contacts: identities (with the source that added each), field candidates, stage signals and
 echoes — the inputs every derived value (winning fields, stage, history) is recomputed from.
 ``sync.ingest.persist`` adds the row ids (touchpoints, activities, conversions, adjustments,
-outbox items) the absorbed contact brought. Pure: no I/O.
+outbox items, data-quality issues) the absorbed contact brought. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sync.reconcile.state import ContactState, Echo
 from sync.reconcile.survivorship import Candidate
 
 VERSION = 1
-ROW_TABLES = ("touchpoints", "activities", "conversions", "adjustments", "outbox")
+ROW_TABLES = ("touchpoints", "activities", "conversions", "adjustments", "outbox", "quality_issues")
 
 
 def _ts(value: datetime | None) -> str | None:

@@ -18,7 +18,7 @@ from sync.errors import Conflict, NotFound
 from sync.ingest.pipeline import ingest_patches
 from sync.outbox.effects import Effects
 from sync.quality import merging, unmerging
-from sync.reconcile.patch import ConversionData, IdentityRef, TouchpointData
+from sync.reconcile.patch import ConversionData, IdentityRef, Refusal, TouchpointData
 from sync.reports.export import contacts_json, find_contact
 from sync.store import model
 
@@ -38,7 +38,9 @@ def _patch(source: str, rec: str, ids: list[str], drawn: tuple, offset: int = 0)
     minutes, stage, fields, touch, buys = drawn
     p = patch(source, rec, ids, minutes=minutes + offset, stage=stage, **fields)
     at = T0 + timedelta(minutes=minutes + offset)
-    return replace(p, touchpoints=(TouchpointData("ads", at, "meta", ad_id=f"ad-{rec}-{offset}"),) if touch else (),
+    refused = (Refusal("phone", "invalid_phone", "a phone number valid for region US"),) if minutes % 3 == 0 else ()
+    return replace(p, refusals=refused,
+                   touchpoints=(TouchpointData("ads", at, "meta", ad_id=f"ad-{rec}-{offset}"),) if touch else (),
                    conversions=(ConversionData("purchase", at, 10.0 + minutes, "EUR", f"o-{rec}-{offset}"),)
                    if buys else ())
 
@@ -112,6 +114,7 @@ def test_after_later_changes_each_row_goes_to_the_contact_its_record_came_from(s
         rows = [(v.source, v.record_id, v.contact_id) for v in of(model.FieldValue)]
         rows += [(t.source, t.record_id, t.contact_id) for t in of(model.Touchpoint)]
         rows += [(c.source, c.record_id, c.contact_id) for c in of(model.ConversionEvent)]
+        rows += [(q.source, q.record_id, q.contact_id) for q in of(model.QualityIssue)]
         rows += [(g.source, g.reason.split(" ", 2)[2], g.contact_id) for g in of(model.StageSignal)
                  if g.source != "lifesync"]
         holders = {f"{i.kind}:{i.value}": i.contact_id for i in of(model.Identity)}

@@ -138,7 +138,7 @@ def issue(session, source, record_id, field, kind, hours, *, contact_id=None, va
 
 @pytest.fixture
 def quality_data(store):
-    """Two contacts (one without a stage, one without an e-mail) and their sources' refused values."""
+    """Two contacts (one without a stage, one without an e-mail), their sources' refused values, two suspected pairs."""
     with store.transaction() as s:
         a = model.Contact(stage=None, created_at=at(0))
         b = model.Contact(stage="New Lead", created_at=at(30))
@@ -150,4 +150,10 @@ def quality_data(store):
         issue(s, "hubspot", "h1", "email", "invalid_email", 0, contact_id=a.id)
         issue(s, "hubspot", "h1", "stage", "unmapped_value", 1, contact_id=a.id, value="weird", resolved=2)
         issue(s, "salesforce", "s1", "phone", "invalid_phone", 30, contact_id=b.id)
+        # the duplicate review queue: an open pair found on day one, one dismissed on day two
+        s.add_all([model.DuplicatePair(contact_a=a.id, contact_b=b.id, found_at=at(1), status="open",
+                                       evidence=[{"kind": "blocked", "via": "email", "reason": "both hold a "
+                                                  "different hubspot id"}, {"kind": "email"}]),
+                   model.DuplicatePair(contact_a=a.id, contact_b=a.id + b.id, found_at=at(30), status="dismissed",
+                                       evidence=[{"kind": "name_city"}])])
     return store

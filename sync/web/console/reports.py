@@ -42,16 +42,20 @@ TITLES = {"funnel": N_("Lifecycle funnel"), "lost": N_("Lost stages"), "response
 SECTION_TITLES = {"contact_points": N_("Invalid or missing e-mails and phones, by source"),
                   "refused_values": N_("Values refused, per mapping and field"),
                   "without_stage": N_("Contacts without a stage, by source"),
+                  "suspected_duplicates": N_("Suspected duplicates waiting for review, by evidence"),
                   "trend": N_("Issues found per day")}
 COLUMN_TITLES = {"source": N_("Source"), "contacts": N_("Contacts"), "invalid_emails": N_("Invalid e-mails"),
                  "without_email": N_("Without e-mail"), "invalid_phones": N_("Invalid phones"),
                  "without_phone": N_("Without phone"), "mapping": N_("Mapping"), "field": N_("Field"),
                  "kind": N_("Problem"), "reason": N_("Expected"), "open": N_("Open"), "resolved": N_("Resolved"),
                  "last_seen": N_("Last seen"), "day": N_("Day"), "found": N_("Found"),
-                 "still_open": N_("Still open")}
+                 "still_open": N_("Still open"), "evidence": N_("Evidence"), "open_pairs": N_("Open pairs")}
 KIND_TITLES = {"invalid_phone": N_("invalid phone"), "invalid_email": N_("invalid e-mail"),
                "unmapped_value": N_("value with no mapping"), "unknown_stage": N_("stage not in the lifecycle"),
-               "no_modified_at": N_("no modification time"), "invalid_value": N_("invalid value")}
+               "no_modified_at": N_("no modification time"), "invalid_value": N_("invalid value"),
+               # evidence of a suspected duplicate pair (sync.quality.duplicates)
+               "email": N_("Same e-mail"), "phone": N_("Same phone"), "name_city": N_("Same name and city"),
+               "blocked": N_("merge refused by the identity rules")}
 DIMENSION_TITLES = {"campaign": N_("By campaign"), "adset": N_("By ad set"), "ad": N_("By ad"),
                     "channel": N_("By channel"), "network": N_("By network")}
 DIMENSION_COLUMNS = {"campaign": N_("Campaign"), "adset": N_("Ad set"), "ad": N_("Ad"), "channel": N_("Channel"),
