@@ -44,6 +44,7 @@ from sqlalchemy import String, and_, case, cast, delete, func, literal, null, se
 from sqlalchemy.dialects.postgresql import JSON as PG_JSON
 from sqlalchemy.orm import Session
 
+from sync.reports.brand_scope import brands_of, check_brand
 from sync.reports.delivery_counts import fold as fold_counts
 from sync.reports.window import ReportData, reading, share, within
 from sync.store import model
@@ -89,6 +90,7 @@ class DeliveryReport(ReportData):
     start: datetime | None
     end: datetime | None
     destinations: tuple[DestinationHealth, ...]
+    brand: str | None = None  # one brand's destinations; None: every brand's
 
 
 @dataclass
@@ -103,12 +105,17 @@ class Parts:
 
 
 def delivery(session_or_store: Session | Store, config: Config | LifecycleConfig | None = None, *,
-             start: datetime | None = None, end: datetime | None = None) -> DeliveryReport:
-    """Compute the delivery-health report; ``config`` is accepted for a uniform signature.
+             start: datetime | None = None, end: datetime | None = None,
+             brand: str | None = None) -> DeliveryReport:
+    """Compute the delivery-health report (``config`` names the brands ``brand`` may be).
 
     Over all time the counts kept by triggers are read (``sync.reports.delivery_counts``), folded
     first when given the store; a window counts its outbox items and their deliveries directly.
+    A destination belongs to one brand (``sync.config.brands``): ``brand`` keeps its destinations.
     """
+    brands = brands_of(config) if config is not None else None
+    if brand is not None and config is not None:
+        check_brand(config, brand)
     if start is None and end is None and isinstance(session_or_store, Store):
         fold_counts(session_or_store)
     with reading(session_or_store) as session:
@@ -118,6 +125,8 @@ def delivery(session_or_store: Session | Store, config: Config | LifecycleConfig
                                                     parts.adjustments)
     rows = []
     for dest in sorted(set(status) | set(adjustments)):
+        if brand is not None and brands is not None and not brands.owns_destination(brand, dest):
+            continue
         counts = status[dest]
         sent, with_click = counts.get("sent", 0), sum(click_ids[dest].values())
         dest_keys = dict(sorted(keys.get(dest, {}).items()))
@@ -131,7 +140,7 @@ def delivery(session_or_store: Session | Store, config: Config | LifecycleConfig
             with_click_id=with_click, click_id_share=share(with_click, sent),
             click_ids=dict(sorted(click_ids[dest].items())), keys=dest_keys,
             key_shares={k: n / sent for k, n in dest_keys.items()} if sent else {}))
-    return DeliveryReport(start=start, end=end, destinations=tuple(rows))
+    return DeliveryReport(start=start, end=end, destinations=tuple(rows), brand=brand)
 
 
 def direct(session: Session, start: datetime | None, end: datetime | None) -> Parts:
