@@ -99,7 +99,6 @@ class AttributionReport(ReportData):
     unattributed_value: dict[str, float]
     first_touch: ModelBreakdown
     last_touch: ModelBreakdown
-    brand: str | None = None  # one brand's conversions; None: every brand's
 
 
 def attribution(session_or_store: Session | Store, config: Config | LifecycleConfig | None = None, *,
@@ -117,7 +116,7 @@ def attribution(session_or_store: Session | Store, config: Config | LifecycleCon
             value[currency] += amount
     return AttributionReport(start=start, end=end, conversions=total, value=dict(sorted(value.items())),
                              unattributed=unattributed, unattributed_value=unattributed_value,
-                             first_touch=first, last_touch=last, brand=brand)
+                             first_touch=first, last_touch=last)
 
 
 MODELS = {"first_touch": "asc", "last_touch": "desc"}  # the touch credited: the earliest, the latest

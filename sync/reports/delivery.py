@@ -90,7 +90,6 @@ class DeliveryReport(ReportData):
     start: datetime | None
     end: datetime | None
     destinations: tuple[DestinationHealth, ...]
-    brand: str | None = None  # one brand's destinations; None: every brand's
 
 
 @dataclass
@@ -140,7 +139,7 @@ def delivery(session_or_store: Session | Store, config: Config | LifecycleConfig
             with_click_id=with_click, click_id_share=share(with_click, sent),
             click_ids=dict(sorted(click_ids[dest].items())), keys=dest_keys,
             key_shares={k: n / sent for k, n in dest_keys.items()} if sent else {}))
-    return DeliveryReport(start=start, end=end, destinations=tuple(rows), brand=brand)
+    return DeliveryReport(start=start, end=end, destinations=tuple(rows))
 
 
 def direct(session: Session, start: datetime | None, end: datetime | None) -> Parts:

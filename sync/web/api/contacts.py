@@ -14,8 +14,8 @@ from sync.reports.contact_detail import contact_detail
 from sync.reports.contact_search import MAX_TEXT, ContactFilter, search
 from sync.web.api.auth import requires
 from sync.web.api.blueprint import Blueprint
-from sync.web.api.brand_access import scoped_brand
-from sync.web.api.context import config, principal, store
+from sync.web.api.brand_access import asking, scoped_brand
+from sync.web.api.context import config, store
 from sync.web.api.schemas import PageArgs, decode_cursor, encode_cursor, page_schema
 
 blp = Blueprint("contacts", __name__, description="Look contacts up and see why they are as they are")
@@ -251,7 +251,7 @@ def contact_document(contact_id: int) -> dict[str, Any]:
     """One contact in full (:func:`~sync.reports.contact_detail.contact_detail`): the API's and the console's."""
     with store().transaction() as session:
         doc = contact_detail(session, config().lifecycle, contact_id)
-    return visible_to(principal(), doc)
+    return visible_to(asking(), doc)
 
 
 def visible_to(who: Principal, doc: dict[str, Any]) -> dict[str, Any]:
