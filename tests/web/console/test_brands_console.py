@@ -19,7 +19,8 @@ def brand_console(store, console_settings, tmp_path):
     app = ops_app(console_settings, store, load_config(brand_config_dir(tmp_path)))
 
     def client_of(brands: list[str] | None):
-        token = tokens.create(store, ADMIN, f"viewer of {' '.join(brands or ['every brand'])}", "viewer", brands=brands)[1]
+        name = f"viewer of {' '.join(brands or ['every brand'])}"
+        token = tokens.create(store, ADMIN, name, "viewer", brands=brands)[1]
         client = app.test_client()
         assert sign_in(client, token).status_code == 302
         return client
