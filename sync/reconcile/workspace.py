@@ -324,7 +324,7 @@ class Workspace:
                                      "click_ids": dict(tp.click_ids), "referral_url": tp.referral_url,
                                      "headline": tp.headline, "extra": dict(tp.extra),
                                      "occurred_at": tp.occurred_at or patch.source_time,
-                                     "source": patch.source, "record_id": patch.record_id})
+                                     "source": patch.source, "record_id": patch.record_id, "brand": patch.brand})
         for conv in patch.conversions:
             if conv.adjust is not None and conv.order_id:  # validate() made sure it has a time
                 self.adjustments.append({

@@ -137,7 +137,7 @@ def _credit(session: Session, start: datetime | None, end: datetime | None,
     currency = func.coalesce(case((restated, cv.adjusted_currency), else_=None), cv.currency, NO_CURRENCY)
     counted = (within(cv.occurred_at, start, end), cv.retracted_at.is_(None),
                *(() if brand is None else (cv.brand == brand,)))
-    touched = and_(tp.contact_id == cv.contact_id, tp.occurred_at <= cv.occurred_at)
+    touched = and_(tp.contact_id == cv.contact_id, tp.occurred_at <= cv.occurred_at, tp.brand == cv.brand)
     ranks = {name: func.row_number().over(partition_by=cv.id, order_by=(
         (tp.occurred_at.asc(), tp.id.asc()) if way == "asc" else (tp.occurred_at.desc(), tp.id.desc()))).label(name)
         for name, way in MODELS.items()}

@@ -266,7 +266,11 @@ class FunnelCount(Base):
 
 
 class Touchpoint(Base):
-    """An ad click or referral: network, campaign/ad-set/ad ids, click ids, referral data."""
+    """An ad click or referral: network, campaign/ad-set/ad ids, click ids, referral data.
+
+    ``brand``: the brand whose connection it came through; only that brand's conversions are credited
+    to it or carry its click ids (another brand's ad did not bring them).
+    """
 
     __tablename__ = "touchpoints"
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -284,6 +288,7 @@ class Touchpoint(Base):
     occurred_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
     source: Mapped[str] = mapped_column(String(32))
     record_id: Mapped[str] = mapped_column(String(255))
+    brand: Mapped[str] = _brand_column()
 
 
 class Activity(Base):

@@ -88,6 +88,9 @@ def test_each_brands_conversions_reach_only_its_own_dataset_event_set_and_accoun
     assert sorted(kinds[e] for e, b in brand_of.items() if b == "default") == [
         "booking", "lead", "purchase", "qualified_lead"]
 
+    with store.transaction() as s:  # Ana came to Glow through a Meta ad: that click is Glow's, not Lumen's
+        s.add(model.Touchpoint(key="glow-ad", contact_id=ana, channel="web", network="meta", click_ids={
+            "fbclid": "IwAR-glow"}, occurred_at=model.utcnow() - timedelta(hours=2), source="web", record_id="r1"))
     for name in ("meta", "tiktok", "google", "meta-lumen", "tiktok-lumen", "google-lumen"):
         dispatch_all(store, dests[name], sender_for(dests[name]))
     with store.transaction() as s:
@@ -105,5 +108,7 @@ def test_each_brands_conversions_reach_only_its_own_dataset_event_set_and_accoun
             got = {str(e.get("event_id") or e.get("transactionId") or e.get("orderId") or "") for e in sandbox.accepted}
             assert got and got <= ours, (type(sandbox).__name__, got - ours)
     meta_a, meta_b = ({e["event_id"] for e in sb[0].accepted} for sb in (glow, lumen))
+    assert any("IwAR-glow" in str(e["user_data"].get("fbc")) for e in glow[0].accepted)
+    assert not any(e["user_data"].get("fbc") for e in lumen[0].accepted)  # Glow's ad click never goes to Lumen
     assert meta_a == {e for e, b in brand_of.items() if b == "default"}
     assert meta_b == {e for e, b in brand_of.items() if b == "lumen"}

@@ -1,6 +1,6 @@
 """brands: a stage per brand, conversions scoped by brand, tokens limited to brands
 
-``stage_signals``, ``stage_transitions`` and ``conversion_events`` gain ``brand`` (every
+``stage_signals``, ``stage_transitions``, ``conversion_events`` and ``touchpoints`` gain ``brand`` (every
 existing row: ``default``, the brand of an installation without brands.yaml); a signal is
 unique per brand too. ``contact_stages`` holds a contact's stage in each brand other than
 the default one (``contacts.stage`` stays the default brand's). ``api_tokens.brands`` limits a
@@ -46,9 +46,13 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_conversion_events_brand'), ['brand'], unique=False)
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
         batch_op.add_column(sa.Column('brands', sa.JSON(), nullable=True))
+    with op.batch_alter_table('touchpoints', schema=None) as batch_op:
+        batch_op.add_column(_brand())
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('touchpoints', schema=None) as batch_op:
+        batch_op.drop_column('brand')
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
         batch_op.drop_column('brands')
     with op.batch_alter_table('conversion_events', schema=None) as batch_op:
