@@ -30,10 +30,15 @@ class Principal:
     role: str
     via: str = "api"
     token_id: int | None = None
+    brands: tuple[str, ...] | None = None  # the brands it may see (sync.access.brands); None: every brand
 
     def may(self, needed: str) -> bool:
         """Whether this principal's role allows what needs ``needed``."""
         return allows(self.role, needed)
+
+    def sees(self, brand: str) -> bool:
+        """Whether this principal may see ``brand``'s data."""
+        return self.brands is None or brand in self.brands
 
 
 BOOTSTRAP_NAME = "LIFESYNC_OPS_TOKEN"  # the principal of the bootstrap admin token, as audited

@@ -31,6 +31,7 @@ from sync.store.model import ApiToken, utcnow
 PREFIX = "lsk_"
 TOKEN_PATTERN = re.compile(r"^lsk_[a-z2-7]{8}_[A-Za-z0-9_-]{43}$")
 NAME_PATTERN = re.compile(r"^[\w .@:-]{1,100}$")
+BRAND_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")  # a brand key (sync.config.brands)
 LAST_USED_RESOLUTION = timedelta(minutes=1)  # last_used_at is written at most once a minute per token
 _B32 = "abcdefghijklmnopqrstuvwxyz234567"
 
@@ -57,11 +58,14 @@ def describe(row: ApiToken, now: datetime | None = None) -> dict:
              "expired" if row.expires_at is not None and row.expires_at <= now else "active")
     return {"id": row.id, "name": row.name, "role": row.role, "prefix": row.prefix, "state": state,
             "created_by": row.created_by, "created_at": row.created_at, "expires_at": row.expires_at,
-            "last_used_at": row.last_used_at, "revoked_at": row.revoked_at}
+            "last_used_at": row.last_used_at, "revoked_at": row.revoked_at, "brands": row.brands}
 
 
-def _validate(name: str, role: str, expires_at: datetime | None) -> None:
+def _validate(name: str, role: str, expires_at: datetime | None, brands: list[str] | None = None) -> None:
     errors: dict[str, str] = {}
+    if brands is not None and (not brands or not all(isinstance(b, str) and BRAND_PATTERN.match(b) for b in brands)):
+        errors["brands"] = ("a non-empty list of brand keys (lowercase letters, digits, _ and -), "
+                            "or none for every brand")
     if not NAME_PATTERN.match(name or ""):
         errors["name"] = "1-100 letters, digits, spaces or . @ : _ -"
     if role not in ROLES:
@@ -73,12 +77,18 @@ def _validate(name: str, role: str, expires_at: datetime | None) -> None:
 
 
 def create(store: Store, actor: Principal, name: str, role: str,
-           expires_at: datetime | None = None) -> tuple[dict, str]:
+           expires_at: datetime | None = None, brands: list[str] | None = None) -> tuple[dict, str]:
     """Create a token; returns its description and its value, which is never shown again.
 
     Names are unique among tokens that are not revoked, so the audit log's "who" is unambiguous.
+    ``brands`` limits the token to those brands' data (None: every brand; ``sync.access.brands``);
+    a token limited to brands cannot create one that sees more.
     """
-    _validate(name, role, expires_at)
+    _validate(name, role, expires_at, brands)
+    if actor.brands is not None and (brands is None or not set(brands) <= set(actor.brands)):
+        raise Invalid("the token cannot be created as asked",
+                      {"brands": f"this token may only give brands it sees: {', '.join(actor.brands)}"})
+    brands = sorted(set(brands)) if brands is not None else None
     token = _new_token()
     with store.transaction() as session:
         taken = session.scalar(select(ApiToken.id).where(ApiToken.name == name, ApiToken.revoked_at.is_(None)))
@@ -86,12 +96,13 @@ def create(store: Store, actor: Principal, name: str, role: str,
             raise Conflict(f"a token named {name!r} exists; revoke it first or choose another name",
                            {"name": "already used by a token that is not revoked"})
         row = ApiToken(prefix=public_prefix(token), digest=digest(token), name=name, role=role,
-                       created_by=actor.name[:120], created_at=utcnow(), expires_at=expires_at)
+                       created_by=actor.name[:120], created_at=utcnow(), expires_at=expires_at, brands=brands)
         session.add(row)
         session.flush()
         described = describe(row)
         audit.record(session, actor, "token.create", "token", row.id,
-                     after={"name": name, "role": role, "prefix": row.prefix, "expires_at": expires_at})
+                     after={"name": name, "role": role, "prefix": row.prefix, "expires_at": expires_at,
+                            **({"brands": brands} if brands is not None else {})})
     return described, token
 
 
@@ -159,4 +170,5 @@ def _active(store: Store, prefix: str, token_digest: str, via: str) -> Principal
     if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
         with store.transaction() as session:
             session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
-    return Principal(name=row.name, role=row.role, via=via, token_id=row.id)
+    return Principal(name=row.name, role=row.role, via=via, token_id=row.id,
+                     brands=tuple(row.brands) if row.brands is not None else None)

@@ -25,6 +25,7 @@ def load_facts(session: Any, event_ids: list[str], *, facts: bool = True) -> Fac
     """Conversions by event id (with their contact ids), and those contacts' facts and touchpoints."""
     conversions: dict[str, ConversionFacts] = {}
     owner: dict[str, int] = {}
+    brand_of: set[str] = set()
     for part in chunks(event_ids, 5000):
         for c in session.scalars(select(model.ConversionEvent).where(one_of(session, model.ConversionEvent.event_id,
                                                                              part))):
@@ -36,9 +37,13 @@ def load_facts(session: Any, event_ids: list[str], *, facts: bool = True) -> Fac
                 order_id=c.order_id, source=c.source, object=c.object, record_id=c.record_id,
                 retracted_at=c.retracted_at, adjusted_at=c.adjusted_at, recorded_value=c.value)
             owner[c.event_id] = c.contact_id
+            brand_of.add(c.brand)
     if not facts:  # the conversions alone
         return conversions, owner, {}, {}
     contact_ids = sorted(set(owner.values()))
+    # a conversion is credited to, and carries the click ids of, its own brand's touchpoints only (a batch is
+    # one destination's, and a destination has one brand)
+    brands = sorted(brand_of)
     attrs: dict[int, dict[str, Any]] = {}
     consent: dict[int, dict[str, Any]] = {}
     idents: dict[int, list[tuple[str, str]]] = defaultdict(list)
@@ -55,7 +60,8 @@ def load_facts(session: Any, event_ids: list[str], *, facts: bool = True) -> Fac
         t = model.Touchpoint
         for tp in session.execute(select(t.contact_id, t.channel, t.network, t.occurred_at, t.campaign_id, t.adset_id,
                                          t.ad_id, t.click_ids, t.referral_url, t.extra)
-                                  .where(one_of(session, t.contact_id, part)).order_by(t.occurred_at)):
+                                  .where(one_of(session, t.contact_id, part), t.brand.in_(brands))
+                                  .order_by(t.occurred_at)):
             touches[tp.contact_id].append(TouchpointFacts(
                 channel=tp.channel, network=tp.network, occurred_at=tp.occurred_at, campaign_id=tp.campaign_id,
                 adset_id=tp.adset_id, ad_id=tp.ad_id, click_ids=dict(tp.click_ids or {}),

@@ -63,6 +63,7 @@ from datetime import datetime
 from typing import Any
 
 from sync.config.conversions import ConversionRules, StageRule
+from sync.config.types import DEFAULT_BRAND
 from sync.reconcile.lifecycle import StageSignal, Transition
 
 STAGE_OBJECT_PREFIX = "stage:"  # conversion_events.object of a stage-derived conversion: "stage:<stage>"
@@ -106,9 +107,15 @@ def cause(transition: Transition, signals: Iterable[StageSignal],
     return found.kind, found.reason
 
 
-def stage_event_id(kind: str, stage: str, at: datetime, source: str, signal_kind: str, reason: str) -> str:
-    """The event id of a stage conversion: the business fact, not the contact's database id."""
-    return event_digest("stage-conversion", kind, stage, at.isoformat(), source, signal_kind, reason)
+def stage_event_id(kind: str, stage: str, at: datetime, source: str, signal_kind: str, reason: str,
+                   brand: str = DEFAULT_BRAND) -> str:
+    """The event id of a stage conversion: the business fact, not the contact's database id.
+
+    Another brand's entry is another fact (its own funnel): its brand is part of the id. The
+    default brand's ids are those of an installation without brands.
+    """
+    extra = () if brand == DEFAULT_BRAND else (brand,)
+    return event_digest("stage-conversion", kind, stage, at.isoformat(), source, signal_kind, reason, *extra)
 
 
 @dataclass(frozen=True)
@@ -121,7 +128,7 @@ class _Entry:
 
 
 def _entries(transitions: Iterable[Transition], rules: ConversionRules,
-             signals: Iterable[StageSignal]) -> dict[str, list[_Entry]]:
+             signals: Iterable[StageSignal], brand: str = DEFAULT_BRAND) -> dict[str, list[_Entry]]:
     """Per stage with an on_stage rule, its entries in history order with their event ids."""
     signals = tuple(signals)
     used: set[StageSignal] = set()
@@ -131,15 +138,16 @@ def _entries(transitions: Iterable[Transition], rules: ConversionRules,
         rule = rules.rule_for_stage(t.to_stage)
         if rule is None:
             continue
-        event_id = stage_event_id(rule.kind, t.to_stage, t.at, t.source, signal_kind, reason)
+        event_id = stage_event_id(rule.kind, t.to_stage, t.at, t.source, signal_kind, reason, brand)
         found.setdefault(t.to_stage, []).append(_Entry(t, rule, signal_kind, reason, event_id))
     return found
 
 
 def entry_ids(transitions: Iterable[Transition], rules: ConversionRules,
-              signals: Iterable[StageSignal] = ()) -> dict[str, list[str]]:
+              signals: Iterable[StageSignal] = (), brand: str = DEFAULT_BRAND) -> dict[str, list[str]]:
     """Per stage with an on_stage rule, the event ids of its entries in a history (for ``before``)."""
-    return {stage: [e.event_id for e in found] for stage, found in _entries(transitions, rules, signals).items()}
+    return {stage: [e.event_id for e in found]
+            for stage, found in _entries(transitions, rules, signals, brand).items()}
 
 
 @dataclass(frozen=True)
@@ -167,6 +175,7 @@ def stage_changes(
     transitions: Iterable[Transition], rules: ConversionRules, contact_key: Any, *,
     signals: Iterable[StageSignal] = (), attributes: Mapping[str, Any] | None = None,
     before: Iterable[Mapping[str, Iterable[str]]] = (), record_kinds: Mapping[str, Iterable[str]] | None = None,
+    brand: str = DEFAULT_BRAND,
 ) -> StageChanges:
     """Conversion rows for the new entries into stages with an on_stage rule, and for the moved ones.
 
@@ -176,7 +185,7 @@ def stage_changes(
     the contact had already — its own and those of contacts merged into it (their entries made
     their conversions then).
     ``record_kinds``: signal reason → conversion kinds that record carries itself (no
-    stage-derived duplicate of those).
+    stage-derived duplicate of those). ``brand``: whose history this is (each row says so).
     """
     if not rules.on_stage:
         return StageChanges([], [], [])
@@ -190,15 +199,16 @@ def stage_changes(
     rows: list[dict[str, Any]] = []
     moved: list[dict[str, Any]] = []
     withdrawn: list[str] = []
-    for stage, found in _entries(transitions, rules, signals).items():
+    for stage, found in _entries(transitions, rules, signals, brand).items():
         known = known_ids.pop(stage, [])
         unknown = [e for e in found if e.event_id not in known]
         vanished = [i for i in known if i not in {e.event_id for e in found}]
         pairs = list(zip(vanished, unknown, strict=False))  # oldest with oldest: the later unknown ones are new
-        rows += [row for e in unknown[len(pairs):] if (row := _row(e, stage, contact_key, attributes, record_kinds))]
+        rows += [row for e in unknown[len(pairs):]
+                 if (row := _row(e, stage, contact_key, attributes, record_kinds, brand))]
         withdrawn += vanished[len(pairs):]
         for old, e in pairs:
-            if (row := _row(e, stage, contact_key, attributes, record_kinds)) is None:
+            if (row := _row(e, stage, contact_key, attributes, record_kinds, brand)) is None:
                 withdrawn.append(old)  # the entry's new cause does not count: its conversion goes
             else:
                 moved.append({**row, "replaces": old})
@@ -209,7 +219,7 @@ def stage_changes(
 
 
 def _row(e: _Entry, stage: str, contact_key: Any, attributes: Mapping[str, Any],
-         record_kinds: Mapping[str, Iterable[str]]) -> dict[str, Any] | None:
+         record_kinds: Mapping[str, Iterable[str]], brand: str = DEFAULT_BRAND) -> dict[str, Any] | None:
     """The conversion row of one entry, None when its rule does not count it."""
     t, rule = e.transition, e.rule
     if rule.sources and t.source not in rule.sources:
@@ -218,7 +228,7 @@ def _row(e: _Entry, stage: str, contact_key: Any, attributes: Mapping[str, Any],
         return None
     return {"event_id": e.event_id, "contact": contact_key, "kind": rule.kind, "occurred_at": t.at,
             "source": t.source, "object": f"{STAGE_OBJECT_PREFIX}{stage}"[:64],
-            "record_id": (e.reason or t.reason or "-")[:255], **stage_values(rule, attributes)}
+            "record_id": (e.reason or t.reason or "-")[:255], "brand": brand, **stage_values(rule, attributes)}
 
 
 def stage_values(rule: StageRule, attributes: Mapping[str, Any]) -> dict[str, Any]:
@@ -238,7 +248,7 @@ def stage_values(rule: StageRule, attributes: Mapping[str, Any]) -> dict[str, An
 
 
 def sets_stage_signal(rules: ConversionRules, kind: str, source: str, at: datetime,
-                      record_reason: str) -> StageSignal | None:
+                      record_reason: str, brand: str = DEFAULT_BRAND) -> StageSignal | None:
     """The stage signal a record's conversion of ``kind`` implies (None when no rule says so).
 
     Its reason is ``<kind>: <record>``, so the stage history shows why the contact moved.
@@ -246,7 +256,8 @@ def sets_stage_signal(rules: ConversionRules, kind: str, source: str, at: dateti
     stage = rules.stage_for_kind(kind)
     if stage is None:
         return None
-    return StageSignal(at=at, source=source, kind="stage", stage=stage, reason=f"{kind}: {record_reason}")
+    return StageSignal(at=at, source=source, kind="stage", stage=stage, reason=f"{kind}: {record_reason}",
+                       brand=brand)
 
 
 def _field(attributes: Mapping[str, Any], name: str | None) -> Any:

@@ -2,7 +2,7 @@
 
 ``register(main)`` adds::
 
-    lifesync tokens create --name NAME --role viewer|operator|admin [--expires-in-days N]
+    lifesync tokens create --name NAME --role viewer|operator|admin [--expires-in-days N] [--brand B ...]
     lifesync tokens list [--json]
     lifesync tokens revoke ID
     lifesync audit [--actor NAME] [--action ACTION] [--limit N] [--json]
@@ -37,7 +37,9 @@ def register(main: click.Group) -> None:
     @click.option("--name", required=True, help="Who or what uses it (shown in the audit log).")
     @click.option("--role", type=click.Choice(ROLES), required=True, help="viewer reads; operator acts; admin all.")
     @click.option("--expires-in-days", type=click.IntRange(1, 3650), default=None, help="Stops working then.")
-    def tokens_create(name: str, role: str, expires_in_days: int | None) -> None:
+    @click.option("--brand", "brands", multiple=True, metavar="BRAND",
+                  help="Limit it to this brand's data (brands.yaml); repeat for several. Default: every brand.")
+    def tokens_create(name: str, role: str, expires_in_days: int | None, brands: tuple[str, ...]) -> None:
         """Create a token and print it: it is shown this once."""
         from sync.access import tokens as service
         from sync.access.roles import shell_user
@@ -45,7 +47,7 @@ def register(main: click.Group) -> None:
 
         expires = utcnow() + timedelta(days=expires_in_days) if expires_in_days else None
         with context.opened_store(context.settings()) as store:
-            described, value = service.create(store, shell_user(), name, role, expires)
+            described, value = service.create(store, shell_user(), name, role, expires, list(brands) or None)
         click.echo(f"created token {described['id']} {name!r} ({role}); it is shown once, keep it now:", err=True)
         click.echo(value)
 

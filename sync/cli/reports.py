@@ -22,6 +22,7 @@ import click
 
 from sync.cli import context
 from sync.reports import REPORTS
+from sync.reports.brand_scope import check_brand
 from sync.reports.csv_export import to_csv
 from sync.reports.text import format_report
 from sync.reports.window import check_window, parse_moment
@@ -96,14 +97,22 @@ def _report_command(name: str, compute: Callable[..., Any]) -> click.Command:
     @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
     @click.option("--csv", "as_csv", is_flag=True,
                   help="Print the report as one CSV table (what the console's download gives).")
-    def command(start: datetime | None, end: datetime | None, as_json: bool, as_csv: bool) -> None:
+    @click.option("--brand", default=None, metavar="BRAND",
+                  help="One brand's report (brands.yaml); funnel, lost and response default to the default brand, "
+                       "attribution and delivery to every brand.")
+    def command(start: datetime | None, end: datetime | None, as_json: bool, as_csv: bool,
+                brand: str | None) -> None:
         if as_json and as_csv:
             raise click.UsageError("--json and --csv are two outputs: choose one")
         _check_window(start, end)
         with context.store_and_config() as (store, config):
+            try:
+                check_brand(config, brand)
+            except ValueError as exc:
+                raise click.BadParameter(str(exc), param_hint="--brand") from None
             if name == "attribution":
                 _look_up_ad_names(store)
-            report = compute(store, config, start=start, end=end)
+            report = compute(store, config, start=start, end=end, brand=brand)
         if as_json:
             click.echo(json.dumps(report.as_dict(), indent=2, sort_keys=True, ensure_ascii=False))
         elif as_csv:

@@ -1,9 +1,11 @@
 """Configuration documents: one per editable file, and loading a set of their texts.
 
 A *document* is one config file, named as it sits in a config directory: ``lifecycle.yaml``,
-``conversions.yaml`` and ``mappings/<name>.yaml``. Its *baseline* is the file the loader
-would use (``sync.config.loader``: LIFESYNC_CONFIG_DIR's, origin ``file``, else the bundled
-one, origin ``bundled``; ``conversions.yaml`` may have none, origin ``none``).
+``conversions.yaml``, ``mappings/<name>.yaml``, and with brands ``brands.yaml`` and the
+brands' own ``lifecycles/<name>.yaml`` and ``conversions/<name>.yaml`` (``sync.config.brands``).
+Its *baseline* is the file the loader would use (``sync.config.loader``: LIFESYNC_CONFIG_DIR's,
+origin ``file``, else the bundled one, origin ``bundled``; ``conversions.yaml`` may have none,
+origin ``none``).
 ``sync.config.revisions`` stores edits in the database; the active configuration is every
 baseline overlaid with the latest revision of its document.
 
@@ -26,13 +28,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from sync.config.brands import BRANDS_FILE, own_files
 from sync.config.bundled import BUNDLED_CONFIG_DIR
 from sync.config.conversions_schema import CONVERSIONS_FILE
 from sync.config.loader import LIFECYCLE_FILE, MAPPINGS_DIR, Config, load_all, misnamed_files, resolve_files
 from sync.errors import ConfigIssue, RevisionError
 
-_MAPPING_NAME = re.compile(r"^mappings/[A-Za-z0-9_][A-Za-z0-9_.-]{0,100}\.yaml$")
-NAMING = (f"{LIFECYCLE_FILE}, {CONVERSIONS_FILE} or {MAPPINGS_DIR}/<name>.yaml (letters, digits, _ . -)")
+_MAPPING_NAME = re.compile(r"^(mappings|lifecycles|conversions)/[A-Za-z0-9_][A-Za-z0-9_.-]{0,100}\.yaml$")
+NAMING = (f"{LIFECYCLE_FILE}, {CONVERSIONS_FILE}, {BRANDS_FILE}, {MAPPINGS_DIR}/<name>.yaml, or a brand's "
+          "lifecycles/<name>.yaml or conversions/<name>.yaml (letters, digits, _ . -)")
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,7 @@ class Baseline:
 
 def document_name(name: str) -> str:
     """``name`` when it names a document; RevisionError saying what a name looks like otherwise."""
-    if name in (LIFECYCLE_FILE, CONVERSIONS_FILE) or (_MAPPING_NAME.match(name) and ".." not in name):
+    if name in (LIFECYCLE_FILE, CONVERSIONS_FILE, BRANDS_FILE) or (_MAPPING_NAME.match(name) and ".." not in name):
         return name
     raise RevisionError(f"{name[:120]!r} is no configuration document; expected {NAMING}", document=name[:120])
 
@@ -70,6 +74,11 @@ def baselines(project_dir: Path | None, bundled_dir: Path = BUNDLED_CONFIG_DIR) 
     conversions = files.conversions
     found[CONVERSIONS_FILE] = Baseline(CONVERSIONS_FILE, conversions,
                                        origin(conversions) if conversions is not None else "none")
+    if files.brands is not None:  # no file: one implicit brand (sync.config.brands)
+        found[BRANDS_FILE] = Baseline(BRANDS_FILE, files.brands, origin(files.brands))
+    for path in own_files(project):  # the brands' own lifecycle and conversions files
+        name = f"{path.parent.name}/{path.name}"
+        found[name] = Baseline(name, path, "file")
     return dict(sorted(found.items()))
 
 
@@ -82,7 +91,8 @@ def load_texts(texts: Mapping[str, str], where: Mapping[str, str], project_dir: 
     """
     directory = Path(tempfile.mkdtemp(prefix="lifesync-config-"))
     try:
-        (directory / MAPPINGS_DIR).mkdir()
+        for folder in (MAPPINGS_DIR, "lifecycles", "conversions"):
+            (directory / folder).mkdir()
         for name, text in texts.items():
             # a lone surrogate is kept as bytes that are not UTF-8: the loader names the line
             (directory / document_name(name)).write_bytes(text.encode("utf-8", "surrogatepass"))

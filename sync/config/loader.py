@@ -7,7 +7,9 @@ file by file:
 - ``<project>/lifecycle.yaml`` replaces the bundled lifecycle.yaml, and
   ``<project>/conversions.yaml`` the bundled conversions.yaml (no file: no conversion rules);
 - ``<project>/mappings/<name>.yaml`` replaces the bundled mapping of the same file name,
-  and files with new names are added.
+  and files with new names are added;
+- ``<project>/brands.yaml`` (none bundled) names the brands of the installation and the
+  ``lifecycles/`` and ``conversions/`` files of their own (``sync.config.brands``).
 
 ``check_config`` validates everything and returns every issue in every file (it never
 stops at the first bad file); ``load_config`` returns the loaded ``Config`` or raises
@@ -21,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sync.config.brands import ONE_BRAND, Brands, brands_and_issues, brands_path
 from sync.config.bundled import BUNDLED_CONFIG_DIR
 from sync.config.conversions import ConversionRules
 from sync.config.conversions_schema import CONVERSIONS_FILE, conversions_and_issues, conversions_path
@@ -43,6 +46,7 @@ class ConfigFiles:
     lifecycle: Path
     mappings: tuple[Path, ...]  # sorted by file name
     conversions: Path | None = None  # None: neither the project nor the bundle has one
+    brands: Path | None = None  # the project's brands.yaml; None: one implicit brand (sync.config.brands)
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ class Config:
     mappings: dict[tuple[str, str], Mapping]  # (source, object) → mapping
     files: ConfigFiles
     conversions: ConversionRules = field(default_factory=ConversionRules)
+    brands: Brands = ONE_BRAND  # brands.yaml (sync.config.brands)
 
 
 def resolve_files(project_dir: Path | None, bundled_dir: Path = BUNDLED_CONFIG_DIR) -> ConfigFiles:
@@ -73,7 +78,8 @@ def resolve_files(project_dir: Path | None, bundled_dir: Path = BUNDLED_CONFIG_D
             lifecycle = project_dir / LIFECYCLE_FILE
         mappings.update({p.name: p for p in _yaml_files(project_dir / MAPPINGS_DIR)})
     return ConfigFiles(lifecycle=lifecycle, mappings=tuple(mappings[name] for name in sorted(mappings)),
-                       conversions=conversions_path(project_dir, bundled_dir))
+                       conversions=conversions_path(project_dir, bundled_dir),
+                       brands=brands_path(project_dir, bundled_dir))
 
 
 def _yaml_files(directory: Path) -> list[Path]:
@@ -184,10 +190,12 @@ def load_all(project_dir: Path | None, bundled_dir: Path) -> tuple[Config | None
 
     conversions, conversion_issues = conversions_and_issues(files.conversions, lifecycle, mappings)
     issues.extend(conversion_issues)
+    brands, brand_issues = brands_and_issues(files.brands, [d.name for d in conversions.destinations], conversions)
+    issues.extend(brand_issues)
 
     if issues or lifecycle is None:
         return None, sorted(issues, key=lambda i: (i.file, i.line or 0))  # file by file, line by line
-    return Config(lifecycle=lifecycle, mappings=mappings, files=files, conversions=conversions), []
+    return Config(lifecycle=lifecycle, mappings=mappings, files=files, conversions=conversions, brands=brands), []
 
 
 def _stage_issues(path: Path, stages: set[str], lifecycle: LifecycleConfig) -> list[ConfigIssue]:

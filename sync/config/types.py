@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 PHASES = ("reach", "acquisition", "conversion", "retention", "loyalty")
+DEFAULT_BRAND = "default"  # the brand of an installation without brands.yaml (sync.config.brands)
 SURVIVORSHIP_RULES = ("newest", "priority", "prefer", "first", "max", "min")
 
 

@@ -50,6 +50,7 @@ def explain(store: Store, config: Config, total: IngestResult, networks: dict[st
     for lost, source_stage, n in report.lost_from:
         echo(f"    {lost} from {source_stage}: {n}")
     echo(f"  contacts with no stage yet: {report.never_staged}")
+    _other_brands(store, config, echo)
     echo("")
     echo(f"Attribution (last touch): {credit.conversions:,} conversions, {credit.unattributed:,} with no ad touch")
     echo("  by channel:  " + ", ".join(f"{r.key or '-'} {r.conversions:,}" for r in credit.last_touch.channel[:6]))
@@ -75,3 +76,21 @@ def explain(store: Store, config: Config, total: IngestResult, networks: dict[st
              f"(dead letters), too old for the network {n['expired']:,}; accepted {n['accepted']:,}{extra}")
         if names:
             echo(f"           {names}")
+
+
+def _other_brands(store: Store, config: Config, echo: Callable[[str], None]) -> None:
+    """Each other brand's own funnel, and how many of its contacts the default brand knows too (one person each)."""
+    brands = getattr(config, "brands", None)
+    if brands is None or not brands.several:
+        return
+    with store.transaction() as s:
+        for brand in brands.brands[1:]:
+            report = funnel(s, config, brand=brand.key)
+            cs, c = model.ContactStage, model.Contact
+            shared = s.scalar(select(func.count()).select_from(cs).join(c, c.id == cs.contact_id).where(
+                cs.brand == brand.key, c.stage.is_not(None)))
+            echo(f"Funnel of {brand.name} (brand {brand.key}): {report.totals['contacts']:,} contacts, {shared:,} of "
+                 f"them in the {brands.brands[0].name} funnel too (one person each, with a stage in each brand)")
+            for row in report.active:
+                share = f"{row.to_next:6.1%}" if row.to_next is not None else "      "
+                echo(f"  {row.stage:<16} {row.phase:<13} {row.current:>10} {row.entered:>9}  {share}")

@@ -43,10 +43,10 @@ class Funnel:
     totals: dict[str, int] = field(default_factory=dict)
 
 
-def funnel(session: Session, config: Config | LifecycleConfig) -> Funnel:
-    """The all-time funnel and lost stages (see ``sync.reports.funnel`` for what the numbers mean)."""
-    active: FunnelReport = funnel_report(session, config)
-    dropped = lost_report(session, config)
+def funnel(session: Session, config: Config | LifecycleConfig, brand: str | None = None) -> Funnel:
+    """The all-time funnel and lost stages of ``brand`` (default: the default brand; see ``sync.reports.funnel``)."""
+    active: FunnelReport = funnel_report(session, config, brand=brand)
+    dropped = lost_report(session, config, brand=brand)
     return Funnel(
         active=tuple(StageRow(r.stage, r.phase, r.current, r.entered, r.conversion_rate) for r in active.stages),
         lost=tuple((r.stage, r.current) for r in dropped.stages),

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from sync.attribution.adnames.resolve import resolve_ad_names
 from sync.config import load_config
+from sync.demo import second_brand
 from sync.demo.business import generate_business
 from sync.demo.crm_demo import CRM_SYSTEMS, crm_sync
 from sync.demo.explain import explain
@@ -62,7 +63,7 @@ def run_demo(settings: Settings, *, people: int, seed: int, database_url: str | 
     started = time.perf_counter()
     url = database_url or _fresh_sqlite(DEMO_DB)
     store = open_store(url)
-    config = load_config(settings.config_dir)
+    config = load_config(second_brand.config_dir(settings.config_dir))  # with the sister brand (second_brand)
     # dated up to now: conversions of the last days are young enough for every network to accept
     business = generate_business(seed=seed, people_count=people, now=model.utcnow())
     echo(f"lifesync demo — a synthetic business of {people:,} people (seed {seed}), database {shown(url)}")
@@ -91,7 +92,8 @@ def run_demo(settings: Settings, *, people: int, seed: int, database_url: str | 
     echo("")
     echo(crm.summary())
     echo(f"Webhooks: {hooks['whatsapp']:,} click-to-WhatsApp messages, {hooks['messenger']:,} click-to-Messenger "
-         f"conversations and {hooks['shop']:,} shop orders, bookings and carts posted signed to lifesync; "
+         f"conversations and {hooks['shop']:,} shop orders, bookings and carts posted signed to lifesync, and "
+         f"{hooks[second_brand.BRAND]:,} bookings and visits from the shop of {second_brand.NAME} (a second brand); "
          f"{hooks['stored']:,} stored in the inbox, {hooks['refused']:,} refused.")
     told = ", ".join(f"{name} " + (" ".join(f"{k.replace('unsupported', 'not supported')} {v}" for k, v in
                                                sorted(counts.get("adjustments", {}).items())) or "none")

@@ -18,7 +18,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cryptography.fernet import Fernet
@@ -28,6 +28,7 @@ from sync.attribution.dispatch import dispatch_all
 from sync.attribution.network import Network
 from sync.attribution.networks import network_for, sender_for
 from sync.connectors.generic import sign
+from sync.demo import second_brand
 from sync.demo.crm_load import load_hubspot, load_salesforce
 from sync.demo.messaging import (
     MESSENGER_AD_NAMES,
@@ -71,11 +72,18 @@ class World:
     tiktok: TikTokSandbox
     google: GoogleAdsSandbox
     refused_values: Any = None
+    second_brand: dict[str, Any] = field(default_factory=dict)  # Lumen's ad sandboxes by network (second_brand)
 
     def ad_sandboxes(self) -> dict[str, MetaSandbox | TikTokSandbox | GoogleAdsSandbox]:
         """The ad-network sandboxes by the name of the network each emulates (its ``Network.name``)."""
         # sandbox wiring, like SandboxServer's: a new network brings its sandbox and its line here
         return {"meta": self.meta, "tiktok": self.tiktok, "google": self.google}
+
+    def sandbox_of(self, destination: str, network_name: str) -> Any:
+        """The sandbox a destination sends to: the second brand's own, or the salons'."""
+        if destination in second_brand.DESTINATIONS:
+            return self.second_brand.get(network_name)
+        return self.ad_sandboxes().get(network_name)
 
 
 @contextmanager
@@ -86,14 +94,17 @@ def demo_world(business: Any, database_url: str, batch_size: int) -> Iterator[Wo
     refused = load_salesforce(salesforce, business)
     meta, tiktok, google = MetaSandbox(), TikTokSandbox(), GoogleAdsSandbox()
     seed_meta_ads(meta, business.seed)
-    with SandboxServer(hubspot=hubspot, salesforce=salesforce, meta=meta, tiktok=tiktok, google=google) as server:
+    lumen = second_brand.sandboxes()
+    with SandboxServer(hubspot=hubspot, salesforce=salesforce, meta=meta, tiktok=tiktok, google=google) as server, \
+            SandboxServer(**lumen) as lumen_server:
         env = {k: v for k, v in os.environ.items() if not k.startswith("LIFESYNC_")}
         env.update(server.env())
+        env.update(second_brand.settings_env(lumen_server))
         env.update(SECRETS, DATABASE_URL=database_url, LIFESYNC_BATCH_SIZE=str(batch_size),
                    LIFESYNC_SECRET_KEY=Fernet.generate_key().decode(), LIFESYNC_GENERIC_MAPPING__SHOP="shop/order")
         settings = Settings.from_env(env)
         with secrets_redacted(settings.secret_values()):  # the sandboxes' credentials are this run's secrets
-            yield World(server, settings, hubspot, salesforce, meta, tiktok, google, refused)
+            yield World(server, settings, hubspot, salesforce, meta, tiktok, google, refused, lumen)
 
 
 def seed_meta_ads(meta: MetaSandbox, seed: int) -> None:
@@ -118,7 +129,7 @@ def receive_webhooks(world: World, store: Store, config: Config, business: Any,
     stored: list[int] = []
     app = create_app(world.settings, store=store, config=config, enqueue=stored.extend)
     client = app.test_client()
-    posted = {"whatsapp": 0, "messenger": 0, "shop": 0}
+    posted = {"whatsapp": 0, "messenger": 0, "shop": 0, second_brand.BRAND: 0}
     refused = 0
 
     def post(path: str, body: bytes, headers: dict[str, str], kind: str) -> None:
@@ -139,6 +150,10 @@ def receive_webhooks(world: World, store: Store, config: Config, business: Any,
     for order in [*shop_orders(business.seed, business.people), *bookings]:
         body, stamp = json.dumps(order).encode(), str(int(time.time()))
         post("/webhooks/generic/shop", body, _shop_signed(body, stamp), "shop")
+    for order in second_brand.orders(business.seed, business.people, business.now):  # the sister brand's own shop
+        body, stamp = json.dumps(order).encode(), str(int(time.time()))
+        post(f"/webhooks/generic/{second_brand.CONNECTION}", body,
+             _shop_signed(body, stamp, second_brand.SECRET), second_brand.BRAND)
     effects = Effects.of(world.settings, config)
     total = IngestResult()
     for start in range(0, len(stored), world.settings.batch_size):  # as the drain job does, a batch at a time
@@ -147,9 +162,9 @@ def receive_webhooks(world: World, store: Store, config: Config, business: Any,
     return {**posted, "refused": refused, "stored": len(stored)}
 
 
-def _shop_signed(body: bytes, stamp: str) -> dict[str, str]:
+def _shop_signed(body: bytes, stamp: str, secret: str = SECRETS["LIFESYNC_GENERIC_SECRET__SHOP"]) -> dict[str, str]:
     return {"Content-Type": "application/json", "X-Lifesync-Timestamp": stamp,
-            "X-Lifesync-Signature": sign(SECRETS["LIFESYNC_GENERIC_SECRET__SHOP"], body, stamp)}
+            "X-Lifesync-Signature": sign(secret, body, stamp)}
 
 
 def receive_refunds(world: World, store: Store, config: Config, business: Any,
@@ -171,10 +186,9 @@ def receive_refunds(world: World, store: Store, config: Config, business: Any,
 def dispatch_everything(world: World, store: Store, config: Config) -> dict[str, dict[str, Any]]:
     """Send every queued conversion to its ad-network sandbox; what each network then holds."""
     out: dict[str, dict[str, Any]] = {}
-    sandboxes = world.ad_sandboxes()
     for name, dest in sorted(destination_configs(world.settings, config).items()):
         counts = dispatch_all(store, dest, sender_for(dest))
-        box = sandboxes.get(dest.network)
+        box = world.sandbox_of(name, dest.network)
         accepted = list(box.accepted) if box is not None else []
         out[name] = {**counts.as_dict(), "network": dest.network, "vendor": network_for(dest).vendor,
                      "accepted": len(accepted),

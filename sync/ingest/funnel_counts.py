@@ -11,6 +11,10 @@ and ``after`` is the set of stages they have a transition into after their *firs
 need, whatever the configured stage order: a contact moved on from stage *i* when some
 transition after its first entry goes into a later active stage (``sync.reports.funnel``).
 Stored without the stage order, the counts survive a lifecycle revision that reorders stages.
+
+The counts are the default brand's funnel (``sync.config.brands``): every history of an
+installation with one brand. Another brand's all-time funnel is read from its history
+(``sync.reports.funnel``), as a windowed one is.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from sync.config.types import DEFAULT_BRAND
 from sync.store import model
 from sync.store.sql import upsert
 
@@ -33,10 +38,13 @@ Key = tuple[str, frozenset[str]]
 def signatures(rows: Iterable[Mapping[str, Any]]) -> Counter[Key]:
     """Per (stage, stages entered after the first entry into it): how many of these contacts' histories have it.
 
-    ``rows`` are whole histories (``contact_id``, ``seq``, ``to_stage``), in any order.
+    ``rows`` are whole histories (``contact_id``, ``seq``, ``to_stage``), in any order; rows of
+    another brand than the default one (``brand``) are left out.
     """
     by_contact: dict[int, list[tuple[int, str]]] = {}
     for r in rows:
+        if r.get("brand", DEFAULT_BRAND) != DEFAULT_BRAND:
+            continue
         by_contact.setdefault(r["contact_id"], []).append((r["seq"], r["to_stage"]))
     counts: Counter[Key] = Counter()
     for history in by_contact.values():
@@ -81,13 +89,18 @@ def counted(session: Session) -> Counter[Key]:
                     for stage, after, n in session.execute(select(f.stage, f.after, f.n).where(f.n != 0))})
 
 
-def rebuild(session: Session, *, batch: int = 50_000) -> None:
-    """Recount from every stored transition (a migration's backfill; a bulk load that bypassed ``write``)."""
+def rebuild(session: Session, *, batch: int = 50_000, branded: bool = True) -> None:
+    """Recount from every stored transition (a migration's backfill; a bulk load that bypassed ``write``).
+
+    ``branded=False``: the history has no ``brand`` column yet (migration 0014, before brands).
+    """
     t = model.StageTransition
     session.execute(delete(model.FunnelCount))
     counts: Counter[Key] = Counter()
-    result = session.execute(select(t.contact_id, t.seq, t.to_stage).order_by(t.contact_id)
-                             .execution_options(yield_per=batch))
+    query = select(t.contact_id, t.seq, t.to_stage)
+    if branded:
+        query = query.where(t.brand == DEFAULT_BRAND)
+    result = session.execute(query.order_by(t.contact_id).execution_options(yield_per=batch))
     for _, history in groupby(result, key=lambda r: r[0]):
         counts.update(_contact([(r[1], r[2]) for r in history]))
     _add(session, counts)

@@ -26,9 +26,11 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from sync.config.brands import ONE_BRAND
 from sync.connectors.events import InboundEvent
 from sync.ingest.pipeline import IngestResult, ingest_patches, map_records, mapping_for
 from sync.outbox.effects import Effects
+from sync.reconcile.brands import stamped
 from sync.store import jsontext, model
 from sync.store.engine import Store
 from sync.store.sql import chunks, one_of
@@ -219,16 +221,18 @@ def process_events(store: Store, config: Config, ids: Iterable[int], effects: Ef
         raws = [r for part in chunks(ids, 5000) for r in session.scalars(
             select(model.RawEvent).where(one_of(session, model.RawEvent.id, part),
                                          model.RawEvent.status == "received").order_by(model.RawEvent.id))]
-    groups: dict[tuple[str, str], list[model.RawEvent]] = defaultdict(list)
-    for raw in raws:
-        groups[(raw.source, raw.object)].append(raw)
-    for (source, obj), group in groups.items():  # by first arrival: a message comes before what adds to its contact
+    groups: dict[tuple[str, str, str], list[model.RawEvent]] = defaultdict(list)
+    brands = getattr(config, "brands", None) or ONE_BRAND
+    for raw in raws:  # a group per brand too: the brand owning the connection an event came through
+        groups[(raw.source, raw.object, brands.brand_of(raw.source, raw.connection))].append(raw)
+    for (source, obj, brand), group in groups.items():  # by first arrival: a message before what adds to its contact
         try:
             mapping = mapping_for(config, source, obj)
         except Exception as exc:  # no mapping: keep the events, visible as dead with the reason
             _mark(store, [r.id for r in group], "dead", str(exc))
             continue
         items, dead = map_records(mapping, [json.loads(r.body) for r in group], [r.received_at for r in group])
+        items = stamped(items, brand)
         total.add(ingest_patches(store, config.lifecycle, items, dead, effects or Effects.rules_only(config)))
         _mark(store, [r.id for r in group], "processed", None)
     return total

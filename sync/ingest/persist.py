@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, select, text, update
 from sqlalchemy.orm import Session
 
-from sync.config.types import LifecycleConfig
+from sync.config.types import DEFAULT_BRAND, LifecycleConfig
 from sync.crm.plan import plan
 from sync.ingest import funnel_counts
 from sync.ingest.adjustments import write_adjustments
@@ -62,7 +62,7 @@ def load_workspace(session: Session, refs: Iterable[IdentityRef], config: Lifecy
     effects = effects or Effects()
     reconcile_lock(session)
     ws = Workspace(config, effects.push_targets, effects.crm_targets, effects.conversion_rules,
-                   effects.conversion_destinations)
+                   effects.conversion_destinations, effects.brands)
     by_kind: dict[str, list[str]] = {}
     for ref in refs:
         by_kind.setdefault(ref.kind, []).append(ref.value)
@@ -91,11 +91,16 @@ def load_workspace(session: Session, refs: Iterable[IdentityRef], config: Lifecy
                 .where(one_of(session, fv.contact_id, part))):
             states[cid].candidates[(name, source)] = Candidate(source, value, at, record_id)
         sg = model.StageSignal
-        for cid, at, source, kind, stage, reason in session.execute(select(
-                sg.contact_id, sg.at, sg.source, sg.kind, sg.stage, sg.reason)
+        for cid, at, source, kind, stage, reason, brand in session.execute(select(
+                sg.contact_id, sg.at, sg.source, sg.kind, sg.stage, sg.reason, sg.brand)
                 .where(one_of(session, sg.contact_id, part))):
             states[cid].signals.add(lifecycle.StageSignal(at=at, source=source, kind=kind, stage=stage or None,
-                                                          reason=reason))
+                                                          reason=reason, brand=brand))
+        if ws.brands.several:  # the stage in every other brand (none with one brand)
+            cs = model.ContactStage
+            for cid, brand, stage, lost in session.execute(select(cs.contact_id, cs.brand, cs.stage, cs.lost_stage)
+                                                           .where(one_of(session, cs.contact_id, part))):
+                states[cid].brand_stages[brand] = lifecycle.StageState(stage=stage, lost_stage=lost)
         er = model.EchoRecord
         for cid, system, name, digest, origin, origin_time in session.execute(select(
                 er.contact_id, er.system, er.field, er.digest, er.origin_source, er.origin_time)
@@ -106,10 +111,27 @@ def load_workspace(session: Session, refs: Iterable[IdentityRef], config: Lifecy
     return ws
 
 
-def transition_rows(contact_id: int, transitions: tuple[lifecycle.Transition, ...]) -> list[dict[str, Any]]:
-    """The ``stage_transitions`` rows of one contact's derived history."""
+def transition_rows(contact_id: int, transitions: tuple[lifecycle.Transition, ...],
+                    brand: str = DEFAULT_BRAND) -> list[dict[str, Any]]:
+    """The ``stage_transitions`` rows of one contact's derived history in one brand."""
     return [{"contact_id": contact_id, "seq": n, "from_stage": t.from_stage, "to_stage": t.to_stage,
-             "at": t.at, "source": t.source, "reason": t.reason[:255]} for n, t in enumerate(transitions)]
+             "at": t.at, "source": t.source, "reason": t.reason[:255], "brand": brand}
+            for n, t in enumerate(transitions)]
+
+
+def histories(contact_id: int, state: ContactState) -> list[dict[str, Any]]:
+    """The stage history rows of a contact in every brand (seq counts each brand's history from 0)."""
+    rows = transition_rows(contact_id, state.transitions)
+    for brand, staged in sorted(state.brand_stages.items()):
+        rows += transition_rows(contact_id, staged.transitions, brand)
+    return rows
+
+
+def brand_stage_rows(contact_id: int, state: ContactState) -> list[dict[str, Any]]:
+    """``contact_stages`` rows: the contact's stage in each brand but the default one (``contacts.stage``)."""
+    return [{"contact_id": contact_id, "brand": brand, "stage": staged.stage, "lost_stage": staged.lost_stage,
+             "stage_changed_at": staged.transitions[-1].at if staged.transitions else None}
+            for brand, staged in sorted(state.brand_stages.items())]
 
 
 @dataclass
@@ -133,6 +155,7 @@ class Writes:
     value_updates: list[dict[str, Any]] = field(default_factory=list)  # values only: the stage stays
     restaged: list[int] = field(default_factory=list)
     transitions: list[dict[str, Any]] = field(default_factory=list)
+    brand_stages: list[dict[str, Any]] = field(default_factory=list)  # contact_stages of restaged contacts
     outbox: list[dict[str, Any]] = field(default_factory=list)
     touchpoints: list[dict[str, Any]] = field(default_factory=list)
     activities: list[dict[str, Any]] = field(default_factory=list)
@@ -195,7 +218,7 @@ def plan_writes(ws: Workspace, allocate: Callable[[int], list[int]]) -> Writes:
                      for (f, src), cand in s.candidates.items() if base.candidates.get((f, src)) != cand]
         w.removed += [{"b_c": c, "b_f": f, "b_s": src} for (f, src) in base.candidates if (f, src) not in s.candidates]
         w.signals += [{"contact_id": c, "at": g.at, "source": g.source, "kind": g.kind, "stage": g.stage or "",
-                       "reason": g.reason[:255]} for g in s.signals - base.signals]
+                       "reason": g.reason[:255], "brand": g.brand} for g in s.signals - base.signals]
         w.echoes += [{"system": sys, "contact_id": c, "field": f, "digest": e.digest,
                       "origin_source": e.origin_source, "origin_time": e.origin_time, "pushed_at": now}
                      for (sys, f), e in s.echoes.items() if base.echoes.get((sys, f)) != e]
@@ -210,7 +233,8 @@ def plan_writes(ws: Workspace, allocate: Callable[[int], list[int]]) -> Writes:
         elif (s.attributes, s.stage, s.lost_stage) != (s.loaded.attributes, s.loaded.stage, s.loaded.lost_stage):
             w.value_updates.append({"id": c, "attributes": s.attributes, "updated_at": now})  # the stage stays
     w.restaged = [idmap[s.key] for s in restage]
-    w.transitions = [row for s in new + restage for row in transition_rows(idmap[s.key], s.transitions)]
+    w.transitions = [row for s in new + restage for row in histories(idmap[s.key], s)]
+    w.brand_stages = [row for s in new + restage for row in brand_stage_rows(idmap[s.key], s)]
 
     def resolved(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         out = []
@@ -225,9 +249,10 @@ def plan_writes(ws: Workspace, allocate: Callable[[int], list[int]]) -> Writes:
     w.conversions = list({row["event_id"]: row for row in resolved(ws.conversions)}.values())  # one row per id
     w.adjustments = resolved(ws.adjustments)
     w.moved = resolved(ws.moved_conversions)
-    if ws.conversion_destinations:
-        w.destinations = {row["event_id"]: ws.conversion_rules.destinations_for(row["kind"],
-                                                                                ws.conversion_destinations)
+    if ws.conversion_destinations:  # a brand's conversions go to its own destinations only
+        w.destinations = {row["event_id"]: ws.brands.destinations(
+                              row.get("brand", DEFAULT_BRAND),
+                              ws.conversion_rules.destinations_for(row["kind"], ws.conversion_destinations))
                           for row in w.conversions + [m for m in w.moved if "event_id" in m]}
     w.merges = [{"kept_contact_id": cid(m["kept"]), "merged_contact_id": m["merged"] if isinstance(m["merged"], int)
                  else cid(m["merged"]), "via": m["via"], "source": m["source"], "record_id": m["record_id"][:255],
@@ -268,7 +293,8 @@ def delete_transitions(session: Session, contact_ids: list[int]) -> list[dict[st
     removed: list[dict[str, Any]] = []
     for part in chunks(contact_ids, 5000):
         removed += [r._asdict() for r in session.execute(
-            delete(t).where(one_of(session, t.contact_id, part)).returning(t.contact_id, t.seq, t.to_stage))]
+            delete(t).where(one_of(session, t.contact_id, part)).returning(t.contact_id, t.seq, t.to_stage,
+                                                                          t.brand))]
     return removed
 
 
@@ -284,7 +310,7 @@ def write(session: Session, w: Writes) -> None:
             session.execute(update(table).where(table.c.contact_id == bindparam("b_old"))
                             .values(contact_id=bindparam("b_new")), w.gone)
         olds = [{"b_old": g["b_old"]} for g in w.gone]
-        for entity in (model.FieldValue, model.StageSignal):  # no FK cascade there
+        for entity in (model.FieldValue, model.StageSignal, model.ContactStage):  # no FK cascade there
             table = entity.__table__
             session.execute(delete(table).where(table.c.contact_id == bindparam("b_old")), olds)
         removed += delete_transitions(session, [g["b_old"] for g in w.gone])
@@ -304,7 +330,7 @@ def write(session: Session, w: Writes) -> None:
             fv.contact_id == bindparam("b_c"), fv.field == bindparam("b_f"), fv.source == bindparam("b_s")), w.removed)
     insert_rows(session, model.StageSignal, [g for g in w.signals if g["contact_id"] in fresh])
     upsert(session, model.StageSignal, [g for g in w.signals if g["contact_id"] not in fresh],
-           ["contact_id", "source", "kind", "stage", "at"], ["reason"])
+           ["contact_id", "source", "kind", "stage", "at", "brand"], ["reason"])
     upsert(session, model.EchoRecord, w.echoes, ["system", "contact_id", "field"],
            ["digest", "origin_source", "origin_time", "pushed_at"])
     if w.echo_gone:
@@ -316,6 +342,8 @@ def write(session: Session, w: Writes) -> None:
     update_by_id(session, model.Contact, w.value_updates)
     removed += delete_transitions(session, w.restaged)
     insert_rows(session, model.StageTransition, w.transitions)
+    upsert(session, model.ContactStage, w.brand_stages, ["contact_id", "brand"],
+           ["stage", "lost_stage", "stage_changed_at"])
     funnel_counts.record(session, removed, w.transitions)
     insert_ignore(session, model.Outbox, w.outbox, ["idempotency_key"])
     insert_ignore(session, model.Touchpoint, w.touchpoints, ["key"])

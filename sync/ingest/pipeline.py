@@ -20,7 +20,7 @@ from sqlalchemy import bindparam, select, update
 
 from sync.config import Config
 from sync.config.revisions import Revisions
-from sync.config.types import LifecycleConfig
+from sync.config.types import DEFAULT_BRAND, LifecycleConfig
 from sync.errors import ConfigError, ConfigIssue, MappingError
 from sync.ingest.gcpolicy import batch_done, bulk_gc, bulk_process
 from sync.ingest.isolation import reconcile_batch
@@ -28,6 +28,7 @@ from sync.ingest.readfile import Unreadable
 from sync.ingest.storable import fit
 from sync.mappings.engine import apply as apply_mapping
 from sync.outbox.effects import Effects
+from sync.reconcile.brands import stamped
 from sync.reconcile.identity import clean
 from sync.reconcile.patch import IdentityRef, Patch
 from sync.settings import Settings
@@ -284,6 +285,7 @@ def mapping_for(config: Config, source: str, obj: str) -> Any:
 def ingest(
     source: str, obj: str, records: Iterable[Any], *, store: Store | None = None, config: Config | None = None,
     batch_size: int | None = None, effects: Effects | None = None, map_in_process: bool = True,
+    brand: str = DEFAULT_BRAND,
 ) -> IngestResult:
     """Ingest vendor records of one (source, object) through its mapping; returns the counts.
 
@@ -292,7 +294,8 @@ def ingest(
     (default: the config's conversion rules, nothing queued) say what enters the outbox.
     ``map_in_process=False`` lets a long ingest map on a spawned worker process (the other
     core); like any spawning code, the calling script then needs an
-    ``if __name__ == "__main__":`` guard, which is why it is opt-in.
+    ``if __name__ == "__main__":`` guard, which is why it is opt-in. ``brand``: whose records
+    these are (``sync.config.brands``; a brand brands.yaml does not configure is a ConfigError).
     """
     settings = Settings.from_env()
     own_store = store is None
@@ -300,6 +303,9 @@ def ingest(
     try:
         config = config or Revisions(store, settings.config_dir).active_config()
         mapping = mapping_for(config, source, obj)
+        if config.brands.get(brand) is None:
+            raise ConfigError([ConfigIssue("brands.yaml", "brands", f"unknown brand {brand!r}; configured brands: "
+                                           f"{', '.join(config.brands.keys)}")])
         total = IngestResult()
         effects = effects or Effects.rules_only(config)
         batches = _batches(records, batch_size or settings.batch_size)
@@ -308,7 +314,8 @@ def ingest(
             while pending is not None:
                 items, dead, cleaned = pending.result()
                 pending = mapper.submit(next(batches, None))  # mapped while this batch is written
-                total.add(ingest_patches(store, config.lifecycle, items, dead, effects, cleaned=cleaned))
+                total.add(ingest_patches(store, config.lifecycle, stamped(items, brand), dead, effects,
+                                         cleaned=cleaned))
                 batch_done()
         return total
     finally:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from sync.config.brands import ONE_BRAND, Brands
 from sync.config.conversions import NO_RULES, ConversionRules
 from sync.crm.plan import CrmTarget, crm_targets
 from sync.settings import Settings
@@ -30,6 +31,7 @@ class Effects:
     crm_targets: tuple[CrmTarget, ...] = ()  # CRMs told the values and stages they lack (sync.crm.plan)
     conversion_rules: ConversionRules = field(default=NO_RULES)  # conversions.yaml
     conversion_destinations: frozenset[str] = frozenset()  # destinations with credentials
+    brands: Brands = ONE_BRAND  # brands.yaml: each brand's lifecycle, rules and destinations
 
     @classmethod
     def of(cls, settings: Settings, config: Config) -> Effects:
@@ -39,9 +41,10 @@ class Effects:
 
         targets = enabled_targets(settings)
         return cls(targets, crm_targets(config, targets), getattr(config, "conversions", None) or NO_RULES,
-                   enabled_destinations(settings, config))
+                   enabled_destinations(settings, config), getattr(config, "brands", None) or ONE_BRAND)
 
     @classmethod
     def rules_only(cls, config: Config) -> Effects:
         """The config's conversion rules, nothing queued anywhere (tests, previews)."""
-        return cls(conversion_rules=getattr(config, "conversions", None) or NO_RULES)
+        return cls(conversion_rules=getattr(config, "conversions", None) or NO_RULES,
+                   brands=getattr(config, "brands", None) or ONE_BRAND)

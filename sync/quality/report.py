@@ -158,8 +158,13 @@ SECTIONS: list[SectionFn] = [contact_points, refused_values, without_stage, susp
 
 
 def quality(session_or_store: Session | Store, config: Config | LifecycleConfig, *, start: datetime | None = None,
-            end: datetime | None = None) -> QualityReport:
-    """The data-quality report over [start, end): every section of ``SECTIONS``, read in one transaction."""
+            end: datetime | None = None, brand: str | None = None) -> QualityReport:
+    """The data-quality report over [start, end): every section of ``SECTIONS``, read in one transaction.
+
+    ``brand`` is accepted as by every report, and checked by the callers (``--brand``, ``?brand=``),
+    but narrows nothing: refused values, contact points and duplicates belong to the person's
+    records, which every brand shares (issues carry no brand yet).
+    """
     lifecycle = lifecycle_of(config)
     with reading(session_or_store) as session:
         sections = tuple(fn(session, lifecycle, start, end) for fn in SECTIONS)

@@ -31,7 +31,7 @@ from sync.crm.plan import plan
 from sync.errors import Conflict, NotFound
 from sync.ingest import funnel_counts
 from sync.ingest.automation import refresh_conversation_stats
-from sync.ingest.persist import delete_transitions, load_workspace, transition_rows
+from sync.ingest.persist import brand_stage_rows, delete_transitions, histories, load_workspace
 from sync.outbox.effects import Effects
 from sync.outbox.targets import stage_outbox_rows
 from sync.reconcile.patch import IdentityRef
@@ -128,23 +128,25 @@ def _revive_stage_conversions(session: Session, states: list[tuple[ContactState,
 
 def _write_states(session: Session, states: list[tuple[ContactState, int]], kept_id: int) -> list[dict[str, Any]]:
     """Replace the survivor's inputs and stage history with both contacts'; the transitions written."""
-    for entity in (model.FieldValue, model.StageSignal, model.EchoRecord):
+    for entity in (model.FieldValue, model.StageSignal, model.EchoRecord, model.ContactStage):
         session.execute(delete(entity).where(entity.contact_id == kept_id))
     removed = delete_transitions(session, [kept_id])
     now = model.utcnow()
-    values, signals, echoes, transitions = [], [], [], []
+    values, signals, echoes, transitions, stages = [], [], [], [], []
     for s, cid in states:
         values += [{"contact_id": cid, "field": f, "source": src, "value": c.value, "source_time": c.source_time,
                     "arrived_at": now, "record_id": c.record_id} for (f, src), c in s.candidates.items()]
         signals += [{"contact_id": cid, "at": g.at, "source": g.source, "kind": g.kind, "stage": g.stage or "",
-                     "reason": g.reason[:255]} for g in s.signals]
+                     "reason": g.reason[:255], "brand": g.brand} for g in s.signals]
         echoes += [{"system": sys, "contact_id": cid, "field": f, "digest": e.digest, "origin_source": e.origin_source,
                     "origin_time": e.origin_time, "pushed_at": now} for (sys, f), e in s.echoes.items()]
-        transitions += transition_rows(cid, s.transitions)
+        transitions += histories(cid, s)  # every brand's
+        stages += brand_stage_rows(cid, s)
     insert_rows(session, model.FieldValue, values)
     insert_rows(session, model.StageSignal, signals)
     insert_rows(session, model.EchoRecord, echoes)
     insert_rows(session, model.StageTransition, transitions)
+    insert_rows(session, model.ContactStage, stages)
     funnel_counts.record(session, removed, transitions)
     return transitions
 

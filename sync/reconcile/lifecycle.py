@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
 
-from sync.config.types import LifecycleConfig, TransitionRule
+from sync.config.types import DEFAULT_BRAND, LifecycleConfig, TransitionRule
 from sync.errors import ReconcileError
 from sync.reconcile.patch import Patch, Refusal
 
@@ -46,6 +46,8 @@ class StageSignal:
 
     ``kind`` is ``stage`` (a source reported ``stage``) or ``inbound_message`` (the contact
     wrote; ``stage`` is None). ``at`` must be timezone-aware; it is normalised to UTC.
+    ``brand`` is the brand whose funnel it moves (``sync.config.brands``): a contact's stage
+    in each brand is the replay of that brand's signals alone.
     """
 
     at: datetime
@@ -53,6 +55,7 @@ class StageSignal:
     kind: str
     stage: str | None
     reason: str = ""
+    brand: str = DEFAULT_BRAND
 
     def __post_init__(self) -> None:
         if self.at.tzinfo is None or self.at.utcoffset() is None:
@@ -134,7 +137,7 @@ def signal_order(signal: StageSignal, config: LifecycleConfig | None = None) -> 
             stage_rank = len(config.stages) + len(config.lost_stages)
     return (
         signal.at, SIGNAL_KINDS.index(signal.kind), stage_rank, signal.source,
-        signal.stage or "", signal.reason,
+        signal.stage or "", signal.reason, signal.brand,
     )
 
 

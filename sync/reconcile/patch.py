@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sync.config.types import DEFAULT_BRAND
+
 
 @dataclass(frozen=True, order=True)
 class IdentityRef:
@@ -109,6 +111,7 @@ class Patch:
     deleted: bool = False
     creates_contact: bool = True  # False: only adds to a contact its identities already name
     refusals: tuple[Refusal, ...] = ()  # values dropped from this patch, each a data-quality issue
+    brand: str = DEFAULT_BRAND  # the brand owning the connection the record came through (sync.config.brands)
     meta: tuple[tuple[str, Any], ...] = field(default=(), compare=False)
 
     @property
@@ -126,6 +129,7 @@ class Patch:
             "source": self.source,
             "object": self.object,
             "record_id": self.record_id,
+            **({"brand": self.brand} if self.brand != DEFAULT_BRAND else {}),
             "source_time": ts(self.source_time),
             "deleted": self.deleted,
             "identities": [str(i) for i in self.identities],

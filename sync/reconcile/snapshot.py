@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sync.config.brands import DEFAULT_BRAND
 from sync.reconcile import lifecycle
 from sync.reconcile.patch import IdentityRef
 from sync.reconcile.state import ContactState, Echo
@@ -35,7 +36,7 @@ def encode_state(state: ContactState) -> dict[str, Any]:
         "identities": sorted([ref.kind, ref.value, source] for ref, source in state.identities.items()),
         "candidates": sorted(([name, source, c.value, _ts(c.source_time), c.record_id]
                               for (name, source), c in state.candidates.items()), key=lambda r: (r[0], r[1])),
-        "signals": sorted([_ts(s.at), s.source, s.kind, s.stage, s.reason] for s in state.signals),
+        "signals": sorted([_ts(s.at), s.source, s.kind, s.stage, s.reason, s.brand] for s in state.signals),
         "echoes": sorted([system, name, e.digest, e.origin_source, _ts(e.origin_time)]
                          for (system, name), e in state.echoes.items()),
     }
@@ -47,8 +48,9 @@ def decode_state(key: Any, data: dict[str, Any]) -> ContactState:
     state.identities = {IdentityRef(kind, value): source for kind, value, source in data["identities"]}
     state.candidates = {(name, source): Candidate(source, value, _dt(at), record_id)
                         for name, source, value, at, record_id in data["candidates"]}
-    state.signals = {lifecycle.StageSignal(at=_dt(at), source=source, kind=kind, stage=stage or None, reason=reason)
-                     for at, source, kind, stage, reason in data["signals"]}
+    state.signals = {lifecycle.StageSignal(at=_dt(at), source=source, kind=kind, stage=stage or None, reason=reason,
+                                           brand=brand[0] if brand else DEFAULT_BRAND)
+                     for at, source, kind, stage, reason, *brand in data["signals"]}  # no brand: before brands
     state.echoes = {(system, name): Echo(digest, origin, _dt(at))
                     for system, name, digest, origin, at in data["echoes"]}
     return state

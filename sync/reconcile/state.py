@@ -2,7 +2,9 @@
 
 ``ContactState`` is one contact (identities, per-source candidates, stage signals, echoes of
 values lifesync pushed, the derived attributes and stage) plus the snapshot it was loaded
-with, so only differences are written. ``digest`` gives the stable keys of idempotent rows.
+with, so only differences are written. ``stage``, ``lost_stage`` and ``transitions`` are the
+default brand's; ``brand_stages`` holds the stage in each other brand the contact dealt with
+(``sync.config.brands``), empty in an installation with one brand. ``digest`` gives the stable keys of idempotent rows.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ class ContactState:
     stage: str | None = None
     lost_stage: str | None = None
     transitions: tuple[lifecycle.Transition, ...] = ()
+    brand_stages: dict[str, lifecycle.StageState] = field(default_factory=dict)  # other brands: stage, history
     merged_into: Key | None = None
     loaded: ContactState | None = None
 
@@ -62,11 +65,17 @@ class ContactState:
             key=self.key, identities=dict(self.identities), candidates=dict(self.candidates),
             signals=set(self.signals), echoes=dict(self.echoes), attributes=dict(self.attributes),
             stage=self.stage, lost_stage=self.lost_stage, transitions=self.transitions,
+            brand_stages=dict(self.brand_stages),
         )
 
     def visible(self) -> tuple[Any, ...]:
         """What a reader sees: identities, winning values, stage (for changed/unchanged)."""
-        return (frozenset(self.identities), value_key(self.attributes), self.stage, self.lost_stage)
+        return (frozenset(self.identities), value_key(self.attributes), self.stage, self.lost_stage,
+                self.brand_positions())
+
+    def brand_positions(self) -> tuple[tuple[str, str | None, str | None], ...]:
+        """(brand, stage, lost stage) in every other brand, sorted: what ``contact_stages`` holds."""
+        return tuple(sorted((b, s.stage, s.lost_stage) for b, s in self.brand_stages.items()))
 
 
 @dataclass
@@ -83,7 +92,7 @@ class Outcome:
 
 def signal_key(signal: lifecycle.StageSignal) -> tuple[Any, ...]:
     """What makes two signals the same observation (the reason text is not part of it)."""
-    return (signal.at, signal.source, signal.kind, signal.stage)
+    return (signal.at, signal.source, signal.kind, signal.stage, signal.brand)
 
 
 def add_signal(state: ContactState, signal: lifecycle.StageSignal) -> None:

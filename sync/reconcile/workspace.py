@@ -14,10 +14,12 @@ from typing import Any
 
 from sync.attribution.adjustments import adjustment_key
 from sync.attribution.rules import entry_ids, sets_stage_signal, stage_changes
+from sync.config.brands import DEFAULT_BRAND, ONE_BRAND, Brands
 from sync.config.conversions import NO_RULES, ConversionRules
 from sync.config.types import LifecycleConfig
 from sync.errors import ReconcileError
 from sync.reconcile import identity, lifecycle, snapshot
+from sync.reconcile.brands import brand_signals, conversion_event_id
 from sync.reconcile.patch import IdentityRef, Patch
 from sync.reconcile.state import (
     STAGE_SLOT,
@@ -44,6 +46,7 @@ class Workspace:
     crm_targets: tuple[Any, ...] = ()  # CRMs told about value and stage changes (sync.crm.plan.CrmTarget)
     conversion_rules: ConversionRules = NO_RULES  # conversions.yaml: on_stage, sets_stage (sync.config.conversions)
     conversion_destinations: frozenset[str] = frozenset()  # destinations whose credentials exist (sync.ingest.persist)
+    brands: Brands = ONE_BRAND  # brands.yaml: each brand's lifecycle and rules (sync.config.brands)
     states: dict[Key, ContactState] = field(default_factory=dict)
     index: dict[IdentityRef, Key] = field(default_factory=dict)
     touchpoints: list[dict[str, Any]] = field(default_factory=list)
@@ -58,7 +61,15 @@ class Workspace:
     _record_kinds: dict[str, set[str]] = field(default_factory=dict)  # signal reason → kinds its record carries
     _stage_rows: dict[Key, list[dict[str, Any]]] = field(default_factory=dict)  # stage conversions per contact
     _moved_rows: dict[Key, list[dict[str, Any]]] = field(default_factory=dict)  # moved stage entries per contact
-    _entered: dict[Key, dict[str, list[str]]] = field(default_factory=dict)  # a loaded contact's stage entries
+    _entered: dict[tuple[Key, str], dict[str, list[str]]] = field(default_factory=dict)  # loaded stage entries
+
+    def lifecycle_of(self, brand: str) -> LifecycleConfig:
+        """The lifecycle whose stages ``brand``'s funnel moves through (its own, else the shared one)."""
+        return self.config if brand == DEFAULT_BRAND else self.brands.lifecycle(brand, self.config)
+
+    def rules_of(self, brand: str) -> ConversionRules:
+        """``brand``'s conversion rules (its own on_stage / sets_stage, else the shared ones)."""
+        return self.conversion_rules if brand == DEFAULT_BRAND else self.brands.rules(brand, self.conversion_rules)
 
     # ---- loading -------------------------------------------------------------------
     def add_loaded(self, state: ContactState) -> None:
@@ -96,13 +107,14 @@ class Workspace:
             raise ReconcileError(
                 f"{patch.source} {patch.object} record {patch.record_id}: carries two different {clash} ids"
             )
+        brand_config, brand_rules = self.lifecycle_of(patch.brand), self.rules_of(patch.brand)
         if patch.stage is not None:  # apply() refuses an unknown one first (lifecycle.screened)
-            lifecycle.check_stage(patch.stage, self.config)
+            lifecycle.check_stage(patch.stage, brand_config)
         for conv in patch.conversions:
             if conv.adjust is not None:
                 continue
-            if (stage := self.conversion_rules.stage_for_kind(conv.kind)) is not None:
-                lifecycle.check_stage(stage, self.config)
+            if (stage := brand_rules.stage_for_kind(conv.kind)) is not None:
+                lifecycle.check_stage(stage, brand_config)
         for act in patch.activities:
             if act.direction not in ("inbound", "outbound"):
                 raise ReconcileError(
@@ -117,7 +129,7 @@ class Workspace:
         A stage the lifecycle does not have is dropped and refused (``lifecycle.screened``); every
         applied patch is kept in ``landed``, its refusals to be written as data-quality issues.
         """
-        patch = lifecycle.screened(patch, self.config)
+        patch = lifecycle.screened(patch, self.lifecycle_of(patch.brand))
         refs = self.validate(patch, refs)
         out = Outcome(refused=len(patch.refusals))
         primary = self._primary(patch, refs, out)
@@ -147,16 +159,18 @@ class Workspace:
         The reason names the record (stage conversions' event ids build on it); of two records
         at the same time the smaller reason is kept, whichever came first.
         """
-        if not self.config.default_stage or patch.stage is not None:
+        default_stage = self.lifecycle_of(patch.brand).default_stage
+        if not default_stage or patch.stage is not None:
             return
         at: datetime = patch.source_time  # type: ignore[assignment]  # validate() made sure of it
-        if any(s.source == "lifesync" and s.kind == "stage" and s.at < at for s in state.signals):
+        if any(s.source == "lifesync" and s.kind == "stage" and s.at < at and s.brand == patch.brand
+               for s in state.signals):
             return
         reason = f"default stage: {patch.source} {patch.object} {patch.record_id}"
         if kinds := {c.kind for c in patch.conversions if c.adjust is None}:
             self._record_kinds.setdefault(reason, set()).update(kinds)
         add_signal(state, lifecycle.StageSignal(at=at, source="lifesync", kind="stage",
-                                                stage=self.config.default_stage, reason=reason))
+                                                stage=default_stage, reason=reason, brand=patch.brand))
 
     def _primary(self, patch: Patch, refs: list[IdentityRef], out: Outcome) -> ContactState:
         owners = [(ref, self.live(self.index[ref])) for ref in refs if ref in self.index]
@@ -224,8 +238,7 @@ class Workspace:
         """Derive a contact's winning values and stage again from its candidates and signals (unmerge)."""
         state.attributes = {}
         self._recompute_fields(state, {name for name, _ in state.candidates})
-        result = lifecycle.replay(state.signals, self.config)
-        state.stage, state.lost_stage, state.transitions = result.stage, result.lost_stage, result.transitions
+        self._replay_stages(state)
 
     def _merge(self, a: ContactState, b: ContactState, via: str, patch: Patch,
                actor: str | None = None) -> ContactState:
@@ -315,7 +328,7 @@ class Workspace:
         reason = f"{patch.source} {patch.object} {patch.record_id}"
         if patch.stage is not None:
             add_signal(primary, lifecycle.StageSignal(at=at, source=patch.source, kind="stage",
-                                                      stage=patch.stage, reason=reason))
+                                                      stage=patch.stage, reason=reason, brand=patch.brand))
             echo = primary.echoes.get((patch.source, STAGE_SLOT))
             if echo is not None and echo.digest != echo_digest(patch.stage):
                 del primary.echoes[(patch.source, STAGE_SLOT)]  # the system moved on from what lifesync told it
@@ -328,7 +341,8 @@ class Workspace:
                                     "source": patch.source})
             if act.direction == "inbound":
                 add_signal(primary, lifecycle.StageSignal(at=act.occurred_at, source=patch.source,
-                                                          kind="inbound_message", stage=None, reason=reason))
+                                                          kind="inbound_message", stage=None, reason=reason,
+                                                          brand=patch.brand))
         for tp in patch.touchpoints:
             key = digest("touchpoint", patch.source, patch.record_id, tp.channel, tp.ad_id,
                          sorted(tp.click_ids), tp.occurred_at)
@@ -338,7 +352,7 @@ class Workspace:
                                      "click_ids": dict(tp.click_ids), "referral_url": tp.referral_url,
                                      "headline": tp.headline, "extra": dict(tp.extra),
                                      "occurred_at": tp.occurred_at or patch.source_time,
-                                     "source": patch.source, "record_id": patch.record_id})
+                                     "source": patch.source, "record_id": patch.record_id, "brand": patch.brand})
         for conv in patch.conversions:
             if conv.adjust is not None and conv.order_id:  # validate() made sure it has a time
                 self.adjustments.append({
@@ -353,13 +367,13 @@ class Workspace:
         if kinds:
             self._record_kinds.setdefault(reason, set()).update(kinds)
         for conv in conversions:
-            self.conversions.append({"event_id": digest("conversion", patch.source, patch.object,
-                                                        patch.record_id, conv.kind)[:40],
+            self.conversions.append({"event_id": conversion_event_id(patch, conv.kind),
                                      "contact": primary.key, "kind": conv.kind, "value": conv.value,
                                      "currency": conv.currency, "order_id": conv.order_id,
                                      "occurred_at": conv.occurred_at or at, "source": patch.source,
-                                     "object": patch.object, "record_id": patch.record_id})
-            signal = sets_stage_signal(self.conversion_rules, conv.kind, patch.source, conv.occurred_at or at, reason)
+                                     "object": patch.object, "record_id": patch.record_id, "brand": patch.brand})
+            signal = sets_stage_signal(self.rules_of(patch.brand), conv.kind, patch.source, conv.occurred_at or at,
+                                       reason, patch.brand)
             if signal is not None:  # conversions.yaml sets_stage: e.g. a purchase makes a Customer
                 self._record_kinds.setdefault(signal.reason, set()).update(kinds)
                 add_signal(primary, signal)
@@ -368,9 +382,16 @@ class Workspace:
         if state.loaded is not None and state.signals == state.loaded.signals:
             self._stage_conversions(state, changed=False)
             return
-        result = lifecycle.replay(state.signals, self.config)
-        state.stage, state.lost_stage, state.transitions = result.stage, result.lost_stage, result.transitions
+        self._replay_stages(state)
         self._stage_conversions(state, changed=True)
+
+    def _replay_stages(self, state: ContactState) -> None:
+        """The contact's stage and history in each brand: the replay of that brand's signals through its lifecycle."""
+        by_brand = brand_signals(state.signals, self.brands)
+        result = lifecycle.replay(by_brand.pop(DEFAULT_BRAND, ()), self.config)
+        state.stage, state.lost_stage, state.transitions = result.stage, result.lost_stage, result.transitions
+        state.brand_stages = {brand: lifecycle.replay(signals, self.lifecycle_of(brand))
+                              for brand, signals in sorted(by_brand.items())}
 
     def _stage_conversions(self, state: ContactState, changed: bool) -> None:
         """Conversions for the stage entries the contact gained (conversions.yaml on_stage).
@@ -382,7 +403,8 @@ class Workspace:
         in ``moved_conversions`` (a row that ``replaces`` the old event id, or only ``contact`` and
         ``replaces``: withdrawn; see ``sync.attribution.rules``), replaced the same way.
         """
-        if not self.conversion_rules.on_stage:
+        if not self.conversion_rules.on_stage and not (self.brands.several and any(
+                self.rules_of(b).on_stage for b in self.brands.keys)):
             return
         keys = [state.key, *(m["merged"] for m in self.merges if self.live(m["merged"]) is state)]
         stale = {id(row) for key in keys for row in self._stage_rows.pop(key, ())}
@@ -393,27 +415,36 @@ class Workspace:
             self.moved_conversions[:] = [row for row in self.moved_conversions if id(row) not in stale]
         if not changed:
             return
-        found = stage_changes(state.transitions, self.conversion_rules, state.key, signals=state.signals,
-                              attributes=state.attributes, before=[self._entered_when_loaded(k) for k in keys],
-                              record_kinds=self._record_kinds)
-        if found.rows:
-            self._stage_rows[state.key] = found.rows
-            self.conversions.extend(found.rows)
-        if moved := found.moved + found.withdrawn:
-            self._moved_rows[state.key] = moved
-            self.moved_conversions.extend(moved)
+        by_brand = brand_signals(state.signals, self.brands)
+        brands = [DEFAULT_BRAND] if not self.brands.several else sorted(
+            {DEFAULT_BRAND, *by_brand, *(s.brand for k in keys if (old := self.states[k].loaded) for s in old.signals)})
+        for brand in brands:
+            rules = self.rules_of(brand)
+            if not rules.on_stage:
+                continue
+            history = state.transitions if brand == DEFAULT_BRAND else (
+                state.brand_stages[brand].transitions if brand in state.brand_stages else ())
+            found = stage_changes(history, rules, state.key, signals=by_brand.get(brand, ()),
+                                  attributes=state.attributes, record_kinds=self._record_kinds, brand=brand,
+                                  before=[self._entered_when_loaded(k, brand) for k in keys])
+            if found.rows:
+                self._stage_rows.setdefault(state.key, []).extend(found.rows)
+                self.conversions.extend(found.rows)
+            if moved := found.moved + found.withdrawn:
+                self._moved_rows.setdefault(state.key, []).extend(moved)
+                self.moved_conversions.extend(moved)
 
-    def _entered_when_loaded(self, key: Key) -> dict[str, list[str]]:
-        """Event ids of the stage entries a contact had when it was loaded (none for a new contact)."""
-        if key not in self._entered:
+    def _entered_when_loaded(self, key: Key, brand: str = DEFAULT_BRAND) -> dict[str, list[str]]:
+        """Event ids of the stage entries a contact had in ``brand`` when it was loaded (none for a new contact)."""
+        if (key, brand) not in self._entered:
             loaded = self.states[key].loaded
-            signals = loaded.signals if loaded is not None else set()
-            if not signals:  # a contact new in this batch entered nothing before it
-                self._entered[key] = {}
-                return self._entered[key]
-            self._entered[key] = entry_ids(lifecycle.replay(signals, self.config).transitions,
-                                           self.conversion_rules, signals)
-        return self._entered[key]
+            signals = brand_signals(loaded.signals, self.brands).get(brand, set()) if loaded is not None else set()
+            if not signals:  # a contact new in this batch (or to this brand) entered nothing before it
+                self._entered[(key, brand)] = {}
+                return self._entered[(key, brand)]
+            self._entered[(key, brand)] = entry_ids(lifecycle.replay(signals, self.lifecycle_of(brand)).transitions,
+                                                    self.rules_of(brand), signals, brand)
+        return self._entered[(key, brand)]
 
     def contacts(self) -> list[ContactState]:
         """Every live contact (not merged away)."""

@@ -34,14 +34,15 @@ if TYPE_CHECKING:
     from sync.quality.report import QualityReport
 
 
-def quality(session_or_store: Any, config: Any, *, start: Any = None, end: Any = None) -> QualityReport:
+def quality(session_or_store: Any, config: Any, *, start: Any = None, end: Any = None,
+            brand: str | None = None) -> QualityReport:
     """Data quality: invalid or missing e-mails and phones, values refused, contacts without a stage, trend.
 
     ``sync.quality.report.quality``, imported when called: that module builds on ``sync.reports.window``.
     """
     from sync.quality.report import quality as build
 
-    return build(session_or_store, config, start=start, end=end)
+    return build(session_or_store, config, start=start, end=end, brand=brand)
 
 
 REPORTS = {"funnel": funnel, "lost": lost, "response": response, "attribution": attribution, "delivery": delivery,

@@ -20,6 +20,8 @@ network gave for its ad id (the ``ad_names`` cache, ``sync.attribution.adnames``
 names. A row is **(unresolved)** when the touch came from an ad network but no campaign (ad set,
 ad) is known for it — the ad id was not looked up yet, or the network refused to name it —
 and **(none)** when the touch has no ad at all (no network, no ad id).
+
+``brand`` limits it to one brand's conversions (``sync.config.brands``); without it, every brand's.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, case, exists, func, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
+from sync.reports.brand_scope import check_brand
 from sync.reports.window import ReportData, reading, within
 from sync.store import model
 from sync.store.engine import Store
@@ -99,10 +102,13 @@ class AttributionReport(ReportData):
 
 
 def attribution(session_or_store: Session | Store, config: Config | LifecycleConfig | None = None, *,
-                start: datetime | None = None, end: datetime | None = None) -> AttributionReport:
-    """Compute the attribution report; ``config`` is accepted for a uniform signature."""
+                start: datetime | None = None, end: datetime | None = None,
+                brand: str | None = None) -> AttributionReport:
+    """Compute the attribution report (``config`` names the brands ``brand`` may be)."""
+    if brand is not None and config is not None:
+        check_brand(config, brand)
     with reading(session_or_store) as session:
-        (first, last), unattributed, unattributed_value = _credit(session, start, end)
+        (first, last), unattributed, unattributed_value = _credit(session, start, end, brand)
     total = sum(r.conversions for r in first.channel) + unattributed
     value: dict[str, float] = defaultdict(float)
     for row in (*first.channel, AttributionRow(None, unattributed, unattributed_value)):
@@ -116,8 +122,8 @@ def attribution(session_or_store: Session | Store, config: Config | LifecycleCon
 MODELS = {"first_touch": "asc", "last_touch": "desc"}  # the touch credited: the earliest, the latest
 
 
-def _credit(session: Session, start: datetime | None,
-            end: datetime | None) -> tuple[tuple[ModelBreakdown, ...], int, dict[str, float]]:
+def _credit(session: Session, start: datetime | None, end: datetime | None,
+            brand: str | None = None) -> tuple[tuple[ModelBreakdown, ...], int, dict[str, float]]:
     """Both models' breakdowns, plus the unattributed count and value (the same under every model).
 
     One statement: the (conversion, touchpoint) pairs that exist are ranked per model; the
@@ -129,8 +135,9 @@ def _credit(session: Session, start: datetime | None,
     restated = cv.adjusted_value.is_not(None)
     value = case((restated, cv.adjusted_value), else_=cv.value).label("value")
     currency = func.coalesce(case((restated, cv.adjusted_currency), else_=None), cv.currency, NO_CURRENCY)
-    counted = (within(cv.occurred_at, start, end), cv.retracted_at.is_(None))
-    touched = and_(tp.contact_id == cv.contact_id, tp.occurred_at <= cv.occurred_at)
+    counted = (within(cv.occurred_at, start, end), cv.retracted_at.is_(None),
+               *(() if brand is None else (cv.brand == brand,)))
+    touched = and_(tp.contact_id == cv.contact_id, tp.occurred_at <= cv.occurred_at, tp.brand == cv.brand)
     ranks = {name: func.row_number().over(partition_by=cv.id, order_by=(
         (tp.occurred_at.asc(), tp.id.asc()) if way == "asc" else (tp.occurred_at.desc(), tp.id.desc()))).label(name)
         for name, way in MODELS.items()}

@@ -18,6 +18,10 @@ O(matches). So a ``q`` page is found in two steps (:func:`_q_page`): first the n
 :data:`WALK` × ``limit`` contacts below the cursor are walked in id order and tested row by row
 (bounded work, and enough whenever the prefix is not rare); only if they hold too few matches
 does the index-range plan look for the rest, below that window. Same rows, same order either way.
+
+``brand`` keeps the contacts of one brand (``sync.config.brands``): those with a stage in it
+(``contact_stages``), or for the default brand those with a stage in it or in no other brand;
+its ``stage``, ``lost_stage`` and ``phase`` filters and the stages shown are then that brand's.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, union
 from sqlalchemy.orm import Session
 
-from sync.config.types import PHASES, LifecycleConfig
+from sync.config.types import DEFAULT_BRAND, PHASES, LifecycleConfig
 from sync.errors import Invalid
 from sync.reconcile.identity import normalise
 from sync.reconcile.patch import IdentityRef
@@ -52,6 +56,7 @@ class ContactFilter:
     source: str | None = None  # a system that supplied one of its identities
     updated_since: datetime | None = None
     has_conversions: bool | None = None
+    brand: str | None = None  # one brand's contacts, with their stage in it (None: every contact)
 
 
 def _like_prefix(text: str) -> str:
@@ -96,13 +101,24 @@ def _conditions(f: ContactFilter, lifecycle: LifecycleConfig, before_id: int | N
         return [*([] if before_id is None else [column < before_id]), *([] if floor is None else [column >= floor])]
 
     out: list[ColumnElement[bool]] = below(c.id)
+    staged: list[ColumnElement[bool]] = []  # filters on the stage (in the brand asked for)
+    other = f.brand is not None and f.brand != DEFAULT_BRAND
+    cs = model.ContactStage
+    stage, lost_stage = (cs.stage, cs.lost_stage) if other else (c.stage, c.lost_stage)
     if f.stage is not None:
-        out.append(c.stage == f.stage)
+        staged.append(stage == f.stage)
     if f.lost_stage is not None:
-        out.append(c.lost_stage == f.lost_stage)
+        staged.append(lost_stage == f.lost_stage)
     if f.phase is not None:
         names = [s.name for s in lifecycle.stages if s.phase == f.phase]
-        out.append(c.stage.in_(names) if names else false())
+        staged.append(stage.in_(names) if names else false())
+    if other:
+        out.append(exists().where(cs.contact_id == c.id, cs.brand == f.brand, *staged, *below(cs.contact_id)))
+    else:
+        out += staged
+        if f.brand is not None:  # the default brand: staged in it, or in no other brand
+            out.append(or_(c.stage.is_not(None), c.lost_stage.is_not(None),
+                           ~exists().where(cs.contact_id == c.id, *below(cs.contact_id))))
     if f.updated_since is not None:
         out.append(c.updated_at >= f.updated_since)
     if f.has_conversions is not None:
@@ -189,11 +205,16 @@ def search(session: Session, lifecycle: LifecycleConfig, f: ContactFilter, limit
                 select(model.Identity.contact_id, model.Identity.kind, model.Identity.value)
                 .where(model.Identity.contact_id.in_(ids)).order_by(model.Identity.kind, model.Identity.value)):
             identities[cid].append(f"{kind}:{value}")
+    stages = {r.id: (r.stage, r.lost_stage) for r in rows}
+    if rows and f.brand is not None and f.brand != DEFAULT_BRAND:  # the stage shown is the brand's
+        cs = model.ContactStage
+        stages = {cid: (stage, lost) for cid, stage, lost in session.execute(
+            select(cs.contact_id, cs.stage, cs.lost_stage).where(cs.brand == f.brand, cs.contact_id.in_(ids)))}
     phases = {s.name: s.phase for s in lifecycle.stages}
     return [{
-        "id": r.id, "name": display_name(r.attributes), "stage": r.stage, "phase": phases.get(r.stage or ""),
-        "lost_stage": r.lost_stage, "identities": identities[r.id], "created_at": r.created_at,
-        "updated_at": r.updated_at,
+        "id": r.id, "name": display_name(r.attributes), "stage": stages.get(r.id, (None, None))[0],
+        "phase": phases.get(stages.get(r.id, (None, None))[0] or ""), "lost_stage": stages.get(r.id, (None, None))[1],
+        "identities": identities[r.id], "created_at": r.created_at, "updated_at": r.updated_at,
     } for r in rows]
 
 

@@ -44,6 +44,7 @@ from sqlalchemy import String, and_, case, cast, delete, func, literal, null, se
 from sqlalchemy.dialects.postgresql import JSON as PG_JSON
 from sqlalchemy.orm import Session
 
+from sync.reports.brand_scope import brands_of, check_brand
 from sync.reports.delivery_counts import fold as fold_counts
 from sync.reports.window import ReportData, reading, share, within
 from sync.store import model
@@ -103,12 +104,17 @@ class Parts:
 
 
 def delivery(session_or_store: Session | Store, config: Config | LifecycleConfig | None = None, *,
-             start: datetime | None = None, end: datetime | None = None) -> DeliveryReport:
-    """Compute the delivery-health report; ``config`` is accepted for a uniform signature.
+             start: datetime | None = None, end: datetime | None = None,
+             brand: str | None = None) -> DeliveryReport:
+    """Compute the delivery-health report (``config`` names the brands ``brand`` may be).
 
     Over all time the counts kept by triggers are read (``sync.reports.delivery_counts``), folded
     first when given the store; a window counts its outbox items and their deliveries directly.
+    A destination belongs to one brand (``sync.config.brands``): ``brand`` keeps its destinations.
     """
+    brands = brands_of(config) if config is not None else None
+    if brand is not None and config is not None:
+        check_brand(config, brand)
     if start is None and end is None and isinstance(session_or_store, Store):
         fold_counts(session_or_store)
     with reading(session_or_store) as session:
@@ -118,6 +124,8 @@ def delivery(session_or_store: Session | Store, config: Config | LifecycleConfig
                                                     parts.adjustments)
     rows = []
     for dest in sorted(set(status) | set(adjustments)):
+        if brand is not None and brands is not None and not brands.owns_destination(brand, dest):
+            continue
         counts = status[dest]
         sent, with_click = counts.get("sent", 0), sum(click_ids[dest].values())
         dest_keys = dict(sorted(keys.get(dest, {}).items()))

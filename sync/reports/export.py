@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sync.config.types import DEFAULT_BRAND
 from sync.reconcile.identity import normalise
 from sync.reconcile.patch import IdentityRef
 from sync.store import model
@@ -39,7 +40,9 @@ def contacts_json(session: Session, ids: Sequence[int]) -> list[dict[str, Any]]:
     contacts = {c.id: c for part in chunks(ids) for c in session.scalars(
         select(model.Contact).where(model.Contact.id.in_(part)))}
     identities = _rows_by_contact(session, model.Identity, ids, [model.Identity.kind, model.Identity.value])
-    history = _rows_by_contact(session, model.StageTransition, ids, [model.StageTransition.seq])
+    history = _rows_by_contact(session, model.StageTransition, ids, [model.StageTransition.brand,
+                                                                     model.StageTransition.seq])
+    others = _rows_by_contact(session, model.ContactStage, ids, [model.ContactStage.brand])
     touchpoints = _rows_by_contact(session, model.Touchpoint, ids, [model.Touchpoint.occurred_at, model.Touchpoint.key])
     conversions = _rows_by_contact(session, model.ConversionEvent, ids, [model.ConversionEvent.event_id])
     docs = []
@@ -53,16 +56,26 @@ def contacts_json(session: Session, ids: Sequence[int]) -> list[dict[str, Any]]:
             "lost_stage": c.lost_stage,
             "identities": [f"{i.kind}:{i.value}" for i in identities[cid]],
             "fields": {k: c.attributes[k] for k in sorted(c.attributes)},
-            "stage_history": [{"from": t.from_stage, "to": t.to_stage, "at": _ts(t.at), "source": t.source,
-                               "reason": t.reason} for t in history[cid]],
+            "stage_history": _history(history[cid], DEFAULT_BRAND),
             "touchpoints": [{"channel": t.channel, "network": t.network, "campaign_id": t.campaign_id,
                              "ad_id": t.ad_id, "click_ids": dict(sorted(t.click_ids.items())),
                              "occurred_at": _ts(t.occurred_at), "source": t.source} for t in touchpoints[cid]],
             "conversions": [{"event_id": e.event_id, "kind": e.kind, "value": e.value, "currency": e.currency,
-                             "order_id": e.order_id, "occurred_at": _ts(e.occurred_at), "source": e.source}
+                             "order_id": e.order_id, "occurred_at": _ts(e.occurred_at), "source": e.source,
+                             **({"brand": e.brand} if e.brand != DEFAULT_BRAND else {})}
                             for e in conversions[cid]],
         })
+        if others[cid]:  # a contact of other brands too: its stage and history in each (sync.config.brands)
+            docs[-1]["brands"] = {o.brand: {"stage": o.stage, "lost_stage": o.lost_stage,
+                                            "stage_changed_at": _ts(o.stage_changed_at),
+                                            "stage_history": _history(history[cid], o.brand)} for o in others[cid]}
     return docs
+
+
+def _history(rows: list[Any], brand: str) -> list[dict[str, Any]]:
+    """One brand's stage history, oldest first."""
+    return [{"from": t.from_stage, "to": t.to_stage, "at": _ts(t.at), "source": t.source, "reason": t.reason}
+            for t in rows if t.brand == brand]
 
 
 def find_contact(session: Session, ref: IdentityRef) -> int | None:

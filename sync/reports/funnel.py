@@ -18,6 +18,10 @@ transitions are written, ``sync.ingest.funnel_counts``) instead of the history.
 
 Lost stages are not part of the funnel (``sync.reports.lost`` reports them); ``lost_now``
 only says how many contacts sit in one.
+
+The funnel is one brand's (``brand``, default: the default brand; ``sync.reports.brand_scope``):
+its lifecycle, its history, its contacts' stage in it. Another brand's all-time funnel is read
+from its history (the kept counts are the default brand's).
 """
 
 from __future__ import annotations
@@ -29,9 +33,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session, aliased
 
-from sync.config.types import LifecycleConfig
+from sync.config.types import DEFAULT_BRAND, LifecycleConfig
 from sync.ingest import funnel_counts
-from sync.reports.window import ReportData, lifecycle_of, median, reading, seconds_between, share, within
+from sync.reports.brand_scope import StageScope, stage_scope
+from sync.reports.window import ReportData, median, reading, seconds_between, share, within
 from sync.store import model
 from sync.store.engine import Store
 
@@ -63,28 +68,31 @@ class FunnelReport(ReportData):
     contacts: int  # every contact, staged or not
     never_staged: int  # contacts with no stage at all yet
     lost_now: int  # contacts in a lost stage now (see sync.reports.lost)
+    brand: str = "default"  # whose funnel (sync.config.brands)
 
 
 def funnel(session_or_store: Session | Store, config: Config | LifecycleConfig, *, start: datetime | None = None,
-           end: datetime | None = None) -> FunnelReport:
+           end: datetime | None = None, brand: str | None = None) -> FunnelReport:
     """Compute the funnel (see the module docstring for what each number means)."""
-    lifecycle = lifecycle_of(config)
+    scope = stage_scope(config, brand)
+    lifecycle = scope.lifecycle
     with reading(session_or_store) as session:
-        entered, moved = (_entries(session, lifecycle, start, end) if start is not None or end is not None
+        entered, moved = (_entries(session, lifecycle, start, end, scope)
+                          if start is not None or end is not None or not scope.default
                           else _entries_all_time(session, lifecycle))
-        stays = _stays(session, lifecycle, start, end)
-        current, contacts, lost_now = _now(session)
+        stays = _stays(session, lifecycle, start, end, scope)
+        current, contacts, lost_now = _now(session, scope)
     rows = tuple(
         StageRow(stage=s.name, phase=s.phase, entered=entered.get(s.name, 0), current=current.get(s.name, 0),
                  moved_on=moved.get(s.name, 0), conversion_rate=share(moved.get(s.name, 0), entered.get(s.name, 0)),
                  median_seconds=median(stays[s.name]), timed=len(stays[s.name]))
         for s in lifecycle.stages)
     return FunnelReport(start=start, end=end, stages=rows, contacts=contacts,
-                        never_staged=current.get(None, 0), lost_now=lost_now)
+                        never_staged=current.get(None, 0), lost_now=lost_now, brand=scope.brand)
 
 
 def _entries(session: Session, config: LifecycleConfig, start: datetime | None,
-             end: datetime | None) -> tuple[dict[str, int], dict[str, int]]:
+             end: datetime | None, scope: StageScope | None = None) -> tuple[dict[str, int], dict[str, int]]:
     """Per active stage: distinct contacts that entered it in the window, and those of them that moved on.
 
     One pass over the history, grouped by contact: a contact entered stage *i* when it has a
@@ -94,6 +102,7 @@ def _entries(session: Session, config: LifecycleConfig, start: datetime | None,
     A million contacts' history is one streamed aggregate, with no sort of the rows by stage.
     """
     t = model.StageTransition
+    scope = scope or StageScope(DEFAULT_BRAND, config)
     names = config.active_names
     if not names:
         return {}, {}
@@ -102,7 +111,8 @@ def _entries(session: Session, config: LifecycleConfig, start: datetime | None,
     last_later = [func.max(case((and_(t.to_stage.in_(names[i + 1:]), within(t.at, None, end)), t.seq))).label(f"l{i}")
                   for i in range(len(names) - 1)]
     # transitions into lost stages feed none of the aggregates: left out, a contact with only those makes no group
-    per_contact = select(*first_entry, *last_later).where(t.to_stage.in_(names)).group_by(t.contact_id).subquery()
+    per_contact = (select(*first_entry, *last_later).where(t.to_stage.in_(names), scope.history())
+                   .group_by(t.contact_id).subquery())
     c = per_contact.c
     entered = [func.count(c[f"e{i}"]) for i in range(len(names))]
     moved = [func.count(case((c[f"e{i}"] < c[f"l{i}"], 1))) for i in range(len(names) - 1)]
@@ -127,24 +137,26 @@ def _entries_all_time(session: Session, config: LifecycleConfig) -> tuple[dict[s
     return ({k: v for k, v in entered.items() if v}, {k: v for k, v in moved.items() if v})
 
 
-def _now(session: Session) -> tuple[dict[str | None, int], int, int]:
+def _now(session: Session, scope: StageScope) -> tuple[dict[str | None, int], int, int]:
     """Contacts per stage now (lost ones left out), every contact, and those in a lost stage.
 
     Counted from the stage index and the (small) lost-stage index, never by reading every
-    contact row: per stage, all contacts minus the lost ones.
+    contact row: per stage, all contacts minus the lost ones. Another brand's contacts are
+    those with a stage in it (``contact_stages``).
     """
-    c = model.Contact
-    every = dict(session.execute(select(c.stage, func.count()).group_by(c.stage)).all())
+    _, _, stage, lost_stage, where = scope.now()
+    every = dict(session.execute(select(stage, func.count()).where(where).group_by(stage)).all())
     lost_by_stage = dict(session.execute(
-        select(c.stage, func.count()).where(c.lost_stage.is_not(None)).group_by(c.stage)).all())
+        select(stage, func.count()).where(where, lost_stage.is_not(None)).group_by(stage)).all())
     current = {stage: n - lost_by_stage.get(stage, 0) for stage, n in every.items()}
     return current, sum(every.values()), sum(lost_by_stage.values())
 
 
 def _stays(session: Session, config: LifecycleConfig, start: datetime | None,
-           end: datetime | None) -> dict[str, list[float]]:
+           end: datetime | None, scope: StageScope | None = None) -> dict[str, list[float]]:
     """Per active stage, the seconds from each entry in the window to the contact's next transition."""
     e, nxt = aliased(model.StageTransition), aliased(model.StageTransition)
+    scope = scope or StageScope(DEFAULT_BRAND, config)
     seconds = seconds_between(session, e.at, nxt.at)
     stays: dict[str, list[float]] = {name: [] for name in config.active_names}
     # seq numbers a contact's transitions 0, 1, 2, ... (sync.ingest.persist), so the next one is seq + 1,
@@ -153,7 +165,8 @@ def _stays(session: Session, config: LifecycleConfig, start: datetime | None,
     # to the millisecond: SQLite's julianday arithmetic is off by some microseconds
     for stage, value in session.execute(
             select(e.to_stage, seconds).select_from(e)
-            .join(nxt, and_(nxt.contact_id == e.contact_id, nxt.seq == e.seq + 1, nxt.seq > 0))
-            .where(e.to_stage.in_(config.active_names), within(e.at, start, end), within(nxt.at, None, end))):
+            .join(nxt, and_(nxt.contact_id == e.contact_id, nxt.seq == e.seq + 1, nxt.seq > 0, nxt.brand == e.brand))
+            .where(e.to_stage.in_(config.active_names), within(e.at, start, end), within(nxt.at, None, end),
+                   scope.history(e))):
         stays[stage].append(round(float(value), 3))
     return stays

@@ -11,6 +11,8 @@ Read from ``stage_transitions`` and ``contacts``:
   chart shows), distinct contacts.
 - **came back**: transitions *out of* a lost stage in the window (a rule reactivated the
   contact, e.g. it wrote again), by (lost stage, stage moved to).
+
+One brand's (``brand``, default: the default brand; ``sync.reports.brand_scope``).
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import distinct, func, or_, select
+from sqlalchemy import and_, distinct, func, or_, select
 from sqlalchemy.orm import Session
 
-from sync.reports.window import ReportData, lifecycle_of, reading, within
+from sync.reports.brand_scope import stage_scope
+from sync.reports.window import ReportData, reading, within
 from sync.store import model
 from sync.store.engine import Store
 
@@ -77,22 +80,25 @@ class LostReport(ReportData):
     came_back: tuple[ComebackRow, ...]
     lost_contacts: int  # distinct contacts that entered any lost stage in the window
     came_back_contacts: int  # distinct contacts that left a lost stage in the window
+    brand: str = "default"  # whose funnel (sync.config.brands)
 
 
 def lost(session_or_store: Session | Store, config: Config | LifecycleConfig, *, start: datetime | None = None,
-         end: datetime | None = None) -> LostReport:
+         end: datetime | None = None, brand: str | None = None) -> LostReport:
     """Compute the lost-stage report (see the module docstring)."""
-    lifecycle = lifecycle_of(config)
+    scope = stage_scope(config, brand)
+    lifecycle = scope.lifecycle
     active, lost_names = lifecycle.active_names, lifecycle.lost_names
-    t, c = model.StageTransition, model.Contact
+    t = model.StageTransition
+    _, _, _, lost_now, now_where = scope.now()
     contacts = func.count(distinct(t.contact_id))
-    in_window = within(t.at, start, end)
+    in_window = and_(within(t.at, start, end), scope.history())
     into_lost = (t.to_stage.in_(lost_names), in_window)
     from_active = or_(t.from_stage.in_(active), t.from_stage.is_(None))
     out_of_lost = (t.from_stage.in_(lost_names), in_window)
     with reading(session_or_store) as session:
-        current = dict(session.execute(select(c.lost_stage, func.count()).where(c.lost_stage.in_(lost_names))
-                                       .group_by(c.lost_stage)).all())
+        current = dict(session.execute(select(lost_now, func.count()).where(now_where, lost_now.in_(lost_names))
+                                       .group_by(lost_now)).all())
         entered = dict(session.execute(select(t.to_stage, contacts).where(*into_lost).group_by(t.to_stage)).all())
         pairs = session.execute(select(t.to_stage, t.from_stage, contacts).where(*into_lost, from_active)
                                 .group_by(t.to_stage, t.from_stage)).all()
@@ -116,5 +122,5 @@ def lost(session_or_store: Session | Store, config: Config | LifecycleConfig, *,
         dropped_from=tuple(DropRow(s, drops[s]) for s in active if drops.get(s)),
         came_back=tuple(ComebackRow(fs, ts, n)
                         for fs, ts, n in sorted(back, key=lambda r: (order(r[0]), order(r[1])))),
-        lost_contacts=lost_total, came_back_contacts=back_total,
+        lost_contacts=lost_total, came_back_contacts=back_total, brand=scope.brand,
     )

@@ -9,6 +9,10 @@ contact — and a contact is in the window when that first conversation started 
 Buckets go by that conversation's ``first_response_seconds``: under 5 minutes, 5–60 minutes,
 1–24 hours, over 24 hours, and never answered (no reply recorded yet). **Lost** is the
 contact's state now: in a lost stage, whichever.
+
+``brand`` (``sync.reports.brand_scope``): the contacts with a stage in that brand, lost in it
+(default: the default brand, whose stage ``contacts`` holds). Conversations carry no brand:
+a contact of two brands counts its first conversation in both.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from sync.reports.brand_scope import stage_scope
 from sync.reports.window import ReportData, reading, share, within
 from sync.store import model
 from sync.store.engine import Store
@@ -58,12 +63,16 @@ class ResponseReport(ReportData):
     contacts: int
     lost: int
     lost_share: float | None
+    brand: str = "default"  # whose contacts (sync.config.brands)
 
 
 def response(session_or_store: Session | Store, config: Config | LifecycleConfig | None = None, *,
-             start: datetime | None = None, end: datetime | None = None) -> ResponseReport:
-    """Compute the first-response vs drop-off report; ``config`` is accepted for a uniform signature."""
-    s, c = model.ConversationStat, model.Contact
+             start: datetime | None = None, end: datetime | None = None, brand: str | None = None) -> ResponseReport:
+    """Compute the first-response vs drop-off report (``config`` names the brands; a bare lifecycle: one brand)."""
+    scope = stage_scope(config, brand) if config is not None else None
+    s = model.ConversationStat
+    table, cid, _, lost_stage, where = scope.now() if scope is not None else (
+        model.Contact, model.Contact.id, None, model.Contact.lost_stage, None)
     first = (select(s.contact_id, s.first_inbound_at, s.first_response_seconds,
                     func.row_number().over(partition_by=s.contact_id, order_by=(s.first_inbound_at, s.id))
                     .label("n")).subquery())
@@ -71,12 +80,13 @@ def response(session_or_store: Session | Store, config: Config | LifecycleConfig
     bucket = case(*[((seconds >= lo) if hi is None else (seconds < hi), label)
                     for label, lo, hi in BUCKETS], else_=NEVER)
     # "never answered" is the NULLs; they fall through every comparison to else_
-    is_lost = case((c.lost_stage.is_not(None), 1), else_=0)
+    is_lost = case((lost_stage.is_not(None), 1), else_=0)
     # bucket in a subquery and group by its column: PostgreSQL does not see two renderings of
     # one CASE with bound labels as the same expression
     per_contact = (select(bucket.label("bucket"), is_lost.label("lost"))
-                   .select_from(first).join(c, c.id == first.c.contact_id)
-                   .where(first.c.n == 1, within(first.c.first_inbound_at, start, end)).subquery())
+                   .select_from(first).join(table, cid == first.c.contact_id)
+                   .where(first.c.n == 1, within(first.c.first_inbound_at, start, end),
+                          *(() if where is None else (where,))).subquery())
     with reading(session_or_store) as session:
         rows = session.execute(select(per_contact.c.bucket, func.count(), func.sum(per_contact.c.lost))
                                .group_by(per_contact.c.bucket)).all()
@@ -88,4 +98,4 @@ def response(session_or_store: Session | Store, config: Config | LifecycleConfig
     contacts = sum(b.contacts for b in buckets)
     lost_total = sum(b.lost for b in buckets)
     return ResponseReport(start=start, end=end, buckets=tuple(buckets), contacts=contacts, lost=lost_total,
-                          lost_share=share(lost_total, contacts))
+                          lost_share=share(lost_total, contacts), brand=scope.brand if scope else "default")

@@ -194,12 +194,17 @@ class FieldValue(Base):
     record_id: Mapped[str | None] = mapped_column(String(255))
 
 
+def _brand_column() -> Mapped[str]:
+    """The brand a row belongs to (``sync.config.brands``); every row of a one-brand installation is ``default``."""
+    return mapped_column(String(32), default="default", server_default="default")
+
+
 class StageSignal(Base):
-    """An observation that may move a contact's stage: a reported stage or an inbound message."""
+    """An observation that may move a contact's stage in one brand: a reported stage or an inbound message."""
 
     __tablename__ = "stage_signals"
     __table_args__ = (
-        UniqueConstraint("contact_id", "source", "kind", "stage", "at", name="uq_stage_signal"),
+        UniqueConstraint("contact_id", "source", "kind", "stage", "at", "brand", name="uq_stage_signal"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     contact_id: Mapped[int] = mapped_column(BigId, index=True)  # no FK: see module docstring
@@ -208,10 +213,14 @@ class StageSignal(Base):
     kind: Mapped[str] = mapped_column(String(32))
     stage: Mapped[str] = mapped_column(String(64), default="")  # "" for inbound_message
     reason: Mapped[str] = mapped_column(String(255), default="")
+    brand: Mapped[str] = _brand_column()
 
 
 class StageTransition(Base):
-    """A stage change of a contact: from, to, when, which source, why (derived from signals)."""
+    """A stage change of a contact in one brand: from, to, when, which source, why (derived from signals).
+
+    ``seq`` numbers one brand's history of the contact 0, 1, 2, ...
+    """
 
     __tablename__ = "stage_transitions"
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -222,6 +231,23 @@ class StageTransition(Base):
     at: Mapped[datetime] = mapped_column(AwareDateTime)
     source: Mapped[str] = mapped_column(String(32))
     reason: Mapped[str] = mapped_column(String(255))
+    brand: Mapped[str] = _brand_column()
+
+
+class ContactStage(Base):
+    """A contact's stage in a brand other than the default one (whose stage ``Contact.stage`` holds).
+
+    Derived, like ``Contact.stage``, by replaying the brand's stage signals; empty in an
+    installation with one brand (``sync.config.brands``).
+    """
+
+    __tablename__ = "contact_stages"
+    __table_args__ = (Index("ix_contact_stages_brand_stage", "brand", "stage"),)
+    contact_id: Mapped[int] = mapped_column(BigId, primary_key=True)  # no FK: written with stage_signals
+    brand: Mapped[str] = mapped_column(String(32), primary_key=True)
+    stage: Mapped[str | None] = mapped_column(String(64))
+    lost_stage: Mapped[str | None] = mapped_column(String(64))
+    stage_changed_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
 
 
 class FunnelCount(Base):
@@ -240,7 +266,11 @@ class FunnelCount(Base):
 
 
 class Touchpoint(Base):
-    """An ad click or referral: network, campaign/ad-set/ad ids, click ids, referral data."""
+    """An ad click or referral: network, campaign/ad-set/ad ids, click ids, referral data.
+
+    ``brand``: the brand whose connection it came through; only that brand's conversions are credited
+    to it or carry its click ids (another brand's ad did not bring them).
+    """
 
     __tablename__ = "touchpoints"
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -258,6 +288,7 @@ class Touchpoint(Base):
     occurred_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
     source: Mapped[str] = mapped_column(String(32))
     record_id: Mapped[str] = mapped_column(String(255))
+    brand: Mapped[str] = _brand_column()
 
 
 class Activity(Base):
@@ -291,7 +322,7 @@ class ConversationStat(Base):
 
 
 class ConversionEvent(Base):
-    """A conversion (lead, booking, purchase, ...) with a deterministic ``event_id``.
+    """A conversion (lead, booking, purchase, ...) of one brand with a deterministic ``event_id``.
 
     ``value``/``currency`` are what the conversion said; ``adjusted_*`` and ``retracted_at`` are
     what its adjustments made of it (``sync.attribution.adjustments``): the current value is
@@ -316,6 +347,7 @@ class ConversionEvent(Base):
     adjusted_currency: Mapped[str | None] = mapped_column(String(3))
     adjusted_at: Mapped[datetime | None] = mapped_column(AwareDateTime)  # the adjustment that decided its state
     retracted_at: Mapped[datetime | None] = mapped_column(AwareDateTime)  # retracted: it no longer counts
+    brand: Mapped[str] = mapped_column(String(32), default="default", server_default="default", index=True)
 
 
 class ConversionAdjustment(Base):
@@ -659,6 +691,7 @@ class ApiToken(Base):
     expires_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    brands: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)  # None: every brand (sync.access.brands)
 
 
 class AuditEntry(Base):

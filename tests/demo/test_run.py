@@ -70,6 +70,12 @@ def test_demo_tells_the_whole_story_and_writes_a_report(store, database_url, tmp
                      r"google (expired \d+ )?sent [1-9]", text)
     assert set(delivered) >= {"meta", "tiktok", "google"} and min(delivered[d] for d in ("meta", "tiktok", "google"))
     assert ctwa and f"{ctwa} with a ctwa_clid" in text
+    # a second brand: its own shop's bookings reach its own dataset and event set, and it has its own funnel,
+    # some of its clients in the salons' funnel too (one person each)
+    assert min(delivered.get(d, 0) for d in ("meta-lumen", "tiktok-lumen")) > 0
+    shared = re.search(r"Funnel of Lumen Spa \(brand lumen\): ([\d,]+) contacts, ([\d,]+) of them in the Glow Salons "
+                       r"funnel too", text)
+    assert shared and 0 < int(shared[2].replace(",", "")) <= int(shared[1].replace(",", ""))
     html = report.read_text()
     assert "<svg" in html and "https://" not in html and str(report.resolve()) in text
     # campaign names: every ad id of a referral looked up from the Meta sandbox in batches, the deleted one refused

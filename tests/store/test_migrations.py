@@ -287,3 +287,40 @@ def test_merges_logged_before_0017_keep_no_snapshot_and_downgrade_drops_the_revi
         engine.dispose()
     assert tuple(kept) == (2, None, None, None) and "ix_conflict_log_rule" in indexes
     assert gone and "snapshot" not in columns and rows == 1
+
+
+def test_rows_written_before_brands_belong_to_the_default_brand_and_downgrade_drops_the_other_brands(
+        fresh_database_url):
+    """0018 gives every stage signal, transition and conversion the brand ``default``; a signal is unique per
+    brand; its downgrade keeps the default brand's rows and drops the others' funnels and ``contact_stages``."""
+    from alembic import command
+
+    from sync.store.engine import alembic_config, make_engine
+
+    engine = make_engine(fresh_database_url)
+    signal = ("INSERT INTO stage_signals (contact_id, at, source, kind, stage, reason{b}) "
+              "VALUES (1, '2026-12-01 10:00:00', 'shop', 'stage', 'New Lead', 'r'{v})")
+    transition = text("INSERT INTO stage_transitions (contact_id, seq, from_stage, to_stage, at, source, reason) "
+                      "VALUES (1, 0, NULL, 'New Lead', '2026-12-01 10:00:00', 'shop', 'r')")
+    brands = "SELECT (SELECT brand FROM stage_signals), (SELECT brand FROM stage_transitions)"
+    try:
+        upgrade(engine, "0017")
+        with engine.begin() as conn:
+            conn.execute(text(signal.format(b="", v="")))
+            conn.execute(transition)
+        upgrade(engine)
+        with engine.begin() as conn:
+            before = tuple(conn.execute(text(brands)).one())
+            conn.execute(text(signal.format(b=", brand", v=", 'lumen'")))  # the same observation, another brand
+            conn.execute(text("INSERT INTO contact_stages (contact_id, brand, stage) VALUES (1, 'lumen', 'New Lead')"))
+            both = conn.execute(text("SELECT count(*) FROM stage_signals")).scalar()
+        command.downgrade(alembic_config(engine), "0017")
+        with engine.connect() as conn:
+            kept = conn.execute(text("SELECT count(*) FROM stage_signals")).scalar()
+            gone = "contact_stages" not in inspect(conn).get_table_names()
+        upgrade(engine)
+        with engine.connect() as conn:
+            assert compare_metadata(_context(conn), Base.metadata) == []
+    finally:
+        engine.dispose()
+    assert before == ("default", "default") and both == 2 and kept == 1 and gone

@@ -5,13 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
+from flask import abort
 from flask.views import MethodView
 
-from sync.config.types import PHASES
+from sync.access.roles import Principal
+from sync.config.types import DEFAULT_BRAND, PHASES
 from sync.reports.contact_detail import contact_detail
 from sync.reports.contact_search import MAX_TEXT, ContactFilter, search
 from sync.web.api.auth import requires
 from sync.web.api.blueprint import Blueprint
+from sync.web.api.brand_access import asking, scoped_brand
 from sync.web.api.context import config, store
 from sync.web.api.schemas import PageArgs, decode_cursor, encode_cursor, page_schema
 
@@ -34,6 +37,9 @@ class ContactSearchArgs(PageArgs):
         "description": "a system that supplied one of the contact's identities, e.g. hubspot"})
     updated_since = F.AwareDateTime(metadata={"description": "changed at or after"})
     has_conversions = F.Boolean()
+    brand = F.String(validate=ma.validate.Length(1, 32), metadata={
+        "description": "one brand's contacts (brands.yaml), with their stage in it; a token limited to brands "
+                       "sees only its brands' contacts"})
 
 
 class ContactSummarySchema(ma.Schema):
@@ -190,6 +196,9 @@ class ContactDetailSchema(ma.Schema):
         "description": "contacts merged into this one, transitively, oldest first"})
     conflicts = F.List(F.Nested(ContactConflictSchema), required=True, metadata={
         "description": "value conflicts resolved by a rule, and merges the rules blocked"})
+    brands = F.Dict(keys=F.String(), values=F.Raw(), metadata={
+        "description": "its stage, lost stage and stage history in each brand other than the default one "
+                       "(brands.yaml); absent for a contact of the default brand only"})
 
 
 def contact_page(args: dict[str, Any]) -> dict[str, Any]:
@@ -200,8 +209,11 @@ def contact_page(args: dict[str, Any]) -> dict[str, Any]:
     filters = dict(args)
     before_id = decode_cursor(filters.pop("cursor", None))
     limit = filters.pop("limit")
+    active = config()
+    brand = scoped_brand(active, filters.pop("brand", None))
+    lifecycle = active.brands.lifecycle(brand, active.lifecycle) if brand else active.lifecycle
     with store().transaction() as session:
-        found = search(session, config().lifecycle, ContactFilter(**filters), limit + 1, before_id)
+        found = search(session, lifecycle, ContactFilter(**filters, brand=brand), limit + 1, before_id)
     more = len(found) > limit
     return {"items": found[:limit], "next": encode_cursor(found[limit - 1]["id"]) if more else None}
 
@@ -238,4 +250,19 @@ class Contact(MethodView):
 def contact_document(contact_id: int) -> dict[str, Any]:
     """One contact in full (:func:`~sync.reports.contact_detail.contact_detail`): the API's and the console's."""
     with store().transaction() as session:
-        return contact_detail(session, config().lifecycle, contact_id)
+        doc = contact_detail(session, config().lifecycle, contact_id)
+    return visible_to(asking(), doc)
+
+
+def visible_to(who: Principal, doc: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` as ``who`` may see it: 403 for a contact of none of its brands, other brands' stages left out."""
+    if who.brands is None:
+        return doc
+    theirs = set(doc.get("brands", {}))
+    if doc["stage"] is not None or doc["lost_stage"] is not None or not theirs:
+        theirs.add(DEFAULT_BRAND)
+    if not theirs & set(who.brands):
+        abort(403, description=f"contact {doc['id']} is no contact of this token's brands ({', '.join(who.brands)})")
+    if "brands" in doc:
+        doc["brands"] = {b: v for b, v in doc["brands"].items() if who.sees(b)}
+    return doc

@@ -5,7 +5,8 @@ window: ``since`` and ``until`` take what ``--from`` and ``--to`` take (an ISO d
 a bare date as ``until`` includes that whole day; ``sync.reports.window.parse_moment``), so the
 answer equals the CLI's JSON for the same window. The attribution report names campaigns from
 the ``ad_names`` cache as it stands: a GET calls no ad network (the CLI looks names up first,
-and so does the ``resolve_ad_names`` job, hourly).
+and so does the ``resolve_ad_names`` job, hourly). ``brand`` scopes a report to one brand
+(``--brand``); a token limited to brands may only ask for its own (``sync.web.api.brand_access``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from sync.reports.response import ResponseReport
 from sync.reports.window import check_window, parse_moment
 from sync.web.api.auth import requires
 from sync.web.api.blueprint import Blueprint
+from sync.web.api.brand_access import scoped_brand
 from sync.web.api.context import config, store
 from sync.web.api.schemas import dataclass_schema
 
@@ -58,6 +60,9 @@ class WindowArgs(ma.Schema):
     until = Moment(end=True, load_default=None, metadata={
         "description": "end, exclusive; a bare date includes that whole day (2026-03-31 = until 2026-04-01T00:00Z)",
         "type": "string"})
+    brand = ma.fields.String(load_default=None, metadata={
+        "description": "one brand's report (brands.yaml); funnel, lost and response default to the default brand, "
+                       "attribution and delivery to every brand"})
 
     @ma.validates_schema
     def _ordered(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -75,7 +80,8 @@ def _route(name: str, shape: type) -> None:
         @blp.arguments(WindowArgs, location="query")
         @blp.response(200, dataclass_schema(shape))
         def get(self, window: dict[str, Any]) -> Any:
-            return compute(store(), config(), start=window["since"], end=window["until"]).as_dict()
+            brand = scoped_brand(config(), window["brand"])
+            return compute(store(), config(), start=window["since"], end=window["until"], brand=brand).as_dict()
 
     Report.get.__doc__ = (compute.__doc__ or name).splitlines()[0]
     Report.__name__ = f"{name.title()}Report"

@@ -30,6 +30,8 @@ class TokenSchema(ma.Schema):
     expires_at = ma.fields.AwareDateTime(allow_none=True)
     last_used_at = ma.fields.AwareDateTime(allow_none=True)
     revoked_at = ma.fields.AwareDateTime(allow_none=True)
+    brands = ma.fields.List(ma.fields.String(), allow_none=True,
+                            metadata={"description": "the brands whose data it sees (null: every brand)"})
 
 
 class NewTokenSchema(ma.Schema):
@@ -39,6 +41,8 @@ class NewTokenSchema(ma.Schema):
     role = ma.fields.String(required=True, validate=ma.validate.OneOf(ROLES))
     expires_at = ma.fields.AwareDateTime(load_default=None, allow_none=True,
                                          metadata={"description": "when it stops working (none: never)"})
+    brands = ma.fields.List(ma.fields.String(), load_default=None, allow_none=True,
+                            metadata={"description": "limit it to these brands' data (none: every brand)"})
 
 
 class CreatedTokenSchema(TokenSchema):
@@ -66,7 +70,8 @@ class Tokens(MethodView):
     @blp.alt_response(409, response="CONFLICT")
     def post(self, new: dict) -> Any:
         """Create a token; its value is in this answer only."""
-        described, value = tokens.create(store(), principal(), new["name"], new["role"], new["expires_at"])
+        described, value = tokens.create(store(), principal(), new["name"], new["role"], new["expires_at"],
+                                         new["brands"])
         return {**described, "token": value}
 
 

@@ -29,6 +29,7 @@ from sync.reports.funnel import funnel
 from sync.reports.lost import lost
 from sync.reports.svg import bar_chart
 from sync.store.model import utcnow
+from sync.web.api.brand_access import scoped_brand
 from sync.web.api.context import config, settings, store
 from sync.web.api.reports import WindowArgs
 from sync.web.console.blueprint import bp, page
@@ -96,8 +97,13 @@ def _chart(title: str, labels: list[str], series: list[tuple[str, list[float]]])
     return Markup(bar_chart(title, labels, series, fmt=number, empty=_("Nothing in this period")))  # noqa: S704 (escaped by bar_chart)
 
 
+def _brand() -> str | None:
+    """The brand the overview shows (``?brand=``), within what the signed-in token sees (``sync.access.brands``)."""
+    return scoped_brand(config(), request.args.get("brand", "").strip() or None)
+
+
 def _funnel(window: dict[str, Any]) -> dict[str, Any]:
-    report = funnel(store(), config(), start=window["start"], end=window["end"])
+    report = funnel(store(), config(), start=window["start"], end=window["end"], brand=_brand())
     rows = report.stages
     chart = _chart(_("Contacts per stage"), [r.stage for r in rows],
                    [(_("Entered"), [r.entered for r in rows]), (_("Now"), [r.current for r in rows]),
@@ -106,7 +112,7 @@ def _funnel(window: dict[str, Any]) -> dict[str, Any]:
 
 
 def _lost(window: dict[str, Any]) -> dict[str, Any]:
-    report = lost(store(), config(), start=window["start"], end=window["end"])
+    report = lost(store(), config(), start=window["start"], end=window["end"], brand=_brand())
     chart = _chart(_("Contacts lost, by the stage they were lost from"), [r.stage for r in report.dropped_from],
                    [(_("Lost"), [r.contacts for r in report.dropped_from])])
     return {"report": report, "chart": chart}
@@ -123,8 +129,8 @@ def _networks(first: tuple[Any, ...], last: tuple[Any, ...]) -> list[dict[str, A
 
 def _conversions(window: dict[str, Any]) -> dict[str, Any]:
     cfg = config()
-    credited = attribution(store(), cfg, start=window["start"], end=window["end"])
-    sent = delivery(store(), cfg, start=window["start"], end=window["end"])
+    credited = attribution(store(), cfg, start=window["start"], end=window["end"], brand=_brand())
+    sent = delivery(store(), cfg, start=window["start"], end=window["end"], brand=_brand())
     rows = _networks(credited.first_touch.network, credited.last_touch.network)
     none = _("(no ad network)")
     chart = _chart(_("Conversions per network"), [r["network"] or none for r in rows],

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Response, abort, render_template, request
+from flask import Response, abort, g, render_template, request
 from flask_babel import gettext as _
 from markupsafe import Markup
 
@@ -25,6 +25,7 @@ from sync.reports.response import BUCKETS, NEVER
 from sync.reports.svg import bar_chart, day_columns
 from sync.reports.window import last_included, reading
 from sync.store.model import utcnow
+from sync.web.api.brand_access import scoped_brand
 from sync.web.api.context import config, store
 from sync.web.api.reports import WindowArgs
 from sync.web.console.blueprint import bp, page
@@ -71,6 +72,19 @@ def _window() -> tuple[dict[str, str], dict[str, Any] | None, dict[str, str]]:
     window, errors = load(WindowArgs(), given)
     return given, window, {name: _("%(field)s: %(problem)s", field=_(FIELDS.get(name, name)), problem=problem)
                            for name, problem in errors.items()}
+
+
+def _brand() -> str | None:
+    """The brand asked for (``?brand=``), within what the signed-in token sees (``sync.access.brands``)."""
+    return scoped_brand(config(), request.args.get("brand", "").strip() or None)
+
+
+def _brands() -> list[tuple[str, str]]:
+    """(key, name) of every brand the signed-in token sees; empty with one brand (no choice to offer)."""
+    brands = config().brands
+    if not brands.several:
+        return []
+    return [(b.key, b.name) for b in brands.brands if g.principal.sees(b.key)]
 
 
 def _presets(given: dict[str, str]) -> list[dict[str, Any]]:
@@ -162,10 +176,12 @@ def reports() -> Any:
     given, window, errors = _window()
     if window is None:
         return _render(422, given=given, errors=errors)
+    brand = _brand()
     with reading(store()) as session:  # one transaction: the reports agree with each other
-        found = {name: compute(session, config(), start=window["since"], end=window["until"])
+        found = {name: compute(session, config(), start=window["since"], end=window["until"], brand=brand)
                  for name, compute in REPORTS.items()}
-    return _render(200, given=given, reports=found, charts=_charts(found), shown=_shown(window))
+    return _render(200, given=given, reports=found, charts=_charts(found), shown=_shown(window), brand=brand,
+                   brands=_brands())
 
 
 @bp.route(f"/reports/<any({', '.join(REPORTS)}):name>.csv")
@@ -175,7 +191,7 @@ def reports_csv(name: str) -> Any:
     _given, window, errors = _window()
     if window is None:
         abort(422, description=" ".join(errors.values()))
-    report = REPORTS[name](store(), config(), start=window["since"], end=window["until"])
+    report = REPORTS[name](store(), config(), start=window["since"], end=window["until"], brand=_brand())
     filename = csv_filename(name, window["since"], window["until"])
     # a byte-order mark first: without it Excel reads UTF-8 as the system's code page and garbles
     # Arabic stage and campaign names (the CLI's output, read by programs, has none)

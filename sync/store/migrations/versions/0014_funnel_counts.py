@@ -31,7 +31,7 @@ def upgrade() -> None:
     )
     from sync.ingest.funnel_counts import rebuild  # the same count the writer keeps
 
-    rebuild(Session(bind=op.get_bind()))
+    rebuild(Session(bind=op.get_bind()), branded=False)  # stage_transitions has no brand column before 0018
     op.drop_index('ix_deliveries_destination', table_name='deliveries')
     op.create_index('ix_deliveries_destination', 'deliveries', ['destination', 'updated_at', 'status'], unique=False)
 

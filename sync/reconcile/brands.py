@@ -1,0 +1,41 @@
+"""What reconciliation needs to know of brands: whose funnel a signal moves, and brand-distinct event ids.
+
+A contact is one person whatever brands they deal with: identities and field values are
+shared. Its stage is per brand: the signals a record brings carry the record's brand (the
+brand owning its connection, ``sync.config.brands``), and the stage in a brand is the replay
+of that brand's signals alone, through that brand's lifecycle. Pure functions, no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import Any
+
+from sync.config.brands import DEFAULT_BRAND, Brands
+from sync.reconcile.lifecycle import StageSignal
+from sync.reconcile.patch import Patch
+from sync.reconcile.state import digest
+
+
+def brand_signals(signals: Iterable[StageSignal], brands: Brands) -> dict[str, set[StageSignal]]:
+    """``signals`` grouped by brand (with one brand configured: all of them, the default brand's)."""
+    if not brands.several:
+        return {DEFAULT_BRAND: signals if isinstance(signals, set) else set(signals)}
+    found: dict[str, set[StageSignal]] = {}
+    for signal in signals:
+        found.setdefault(signal.brand, set()).add(signal)
+    return found
+
+
+def conversion_event_id(patch: Patch, kind: str) -> str:
+    """The event id of a conversion a record carries; another brand's record is another fact."""
+    extra = () if patch.brand == DEFAULT_BRAND else (patch.brand,)
+    return digest("conversion", patch.source, patch.object, patch.record_id, kind, *extra)[:40]
+
+
+def stamped(items: list[tuple[Patch, Any]], brand: str) -> list[tuple[Patch, Any]]:
+    """(patch, record) pairs with every patch of ``brand`` (the brand owning the connection they came through)."""
+    if brand == DEFAULT_BRAND:
+        return items
+    return [(replace(patch, brand=brand), record) for patch, record in items]

@@ -1,0 +1,69 @@
+"""What scopes a report to one brand (``sync.config.brands``): its lifecycle, its history, its stage now.
+
+A stage report (funnel, lost, response) is one brand's funnel: the default brand's unless
+another is asked for, read from the brand's ``stage_transitions`` and its current stages
+(``contacts`` for the default brand, ``contact_stages`` for the others). A conversion report
+(attribution, delivery) is every brand's unless one is asked for. With one brand, the scope
+is the whole installation, as before brands existed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ColumnElement, true
+
+from sync.config.brands import DEFAULT_BRAND, ONE_BRAND, Brands
+from sync.config.types import LifecycleConfig
+from sync.reports.window import lifecycle_of
+from sync.store import model
+
+if TYPE_CHECKING:
+    from sync.config import Config
+
+
+def brands_of(config: Config | LifecycleConfig) -> Brands:
+    """The brands of a loaded ``Config`` (one brand for a bare ``LifecycleConfig``)."""
+    return getattr(config, "brands", None) or ONE_BRAND
+
+
+def check_brand(config: Config | LifecycleConfig, brand: str | None) -> str | None:
+    """``brand`` when the configuration has it (None stays None); ValueError naming the brands otherwise."""
+    if brand is None:
+        return None
+    brands = brands_of(config)
+    if brands.get(brand) is None:
+        raise ValueError(f"unknown brand {brand!r}; configured brands: {', '.join(brands.keys)}")
+    return brand
+
+
+@dataclass(frozen=True)
+class StageScope:
+    """One brand's funnel: its lifecycle, its history's filter, and where its current stages are."""
+
+    brand: str
+    lifecycle: LifecycleConfig
+
+    @property
+    def default(self) -> bool:
+        """True for the default brand (stage now in ``contacts``, all-time counts kept)."""
+        return self.brand == DEFAULT_BRAND
+
+    def history(self, table: Any = model.StageTransition) -> ColumnElement[bool]:
+        """The filter of this brand's transitions (of ``table``, an alias of ``stage_transitions``)."""
+        return table.brand == self.brand
+
+    def now(self) -> tuple[Any, Any, Any, Any, ColumnElement[bool]]:
+        """(the table of current stages, its contact id, stage and lost stage columns, the filter) of this brand."""
+        if self.default:
+            c = model.Contact
+            return c, c.id, c.stage, c.lost_stage, true()
+        cs = model.ContactStage
+        return cs, cs.contact_id, cs.stage, cs.lost_stage, cs.brand == self.brand
+
+
+def stage_scope(config: Config | LifecycleConfig, brand: str | None) -> StageScope:
+    """The funnel of ``brand`` (None: the default brand); ValueError for a brand not configured."""
+    key = check_brand(config, brand) or DEFAULT_BRAND
+    return StageScope(key, brands_of(config).lifecycle(key, lifecycle_of(config)))
