@@ -1,4 +1,4 @@
-"""An unmerge gives each contact back its stage in every brand (``contact_stages``, histories), not only the default's."""
+"""An unmerge gives each contact back its stage in every brand (``contact_stages``, histories)."""
 
 from __future__ import annotations
 
