@@ -13,8 +13,8 @@ The window is that of every report (``sync.reports.window``), half-open on:
   in the window. Total: open invalid e-mails and phones.
 - ``refused_values``: values refused per mapping, field, kind and reason, open and resolved;
   issues first seen in the window. Total: open ones.
-- ``without_stage``: contacts created in the window with neither a stage nor a lost stage, by
-  source. Total: those contacts.
+- ``without_stage``: contacts created in the window with neither a stage nor a lost stage, in
+  the default brand (``contacts``) or any other (``contact_stages``), by source. Total: those contacts.
 - ``suspected_duplicates``: the duplicate review queue (``sync.quality.duplicates``): open pairs
   found in the window, by kind of evidence (same e-mail, phone, name and city; ``blocked``: a
   merge the identity rules refused). Total: open pairs. A pair with several kinds counts in each.
@@ -123,9 +123,10 @@ def refused_values(session: Session, lifecycle: LifecycleConfig, start: datetime
 
 def without_stage(session: Session, lifecycle: LifecycleConfig, start: datetime | None,
                   end: datetime | None) -> Section:
-    """Contacts with neither a stage nor a lost stage, by source."""
-    c = model.Contact
-    unstaged = (c.stage.is_(None), c.lost_stage.is_(None))
+    """Contacts with neither a stage nor a lost stage in any brand, by source."""
+    c, b = model.Contact, model.ContactStage
+    staged_elsewhere = exists().where(b.contact_id == c.id, (b.stage.is_not(None)) | (b.lost_stage.is_not(None)))
+    unstaged = (c.stage.is_(None), c.lost_stage.is_(None), ~staged_elsewhere)
     total = session.scalar(select(func.count()).select_from(c).where(*unstaged, within(c.created_at, start, end)))
     pairs = _sources_of_contacts(start, end, *unstaged)
     rows = tuple((source, int(n)) for source, n in session.execute(

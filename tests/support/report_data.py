@@ -142,8 +142,10 @@ def quality_data(store):
     with store.transaction() as s:
         a = model.Contact(stage=None, created_at=at(0))
         b = model.Contact(stage="New Lead", created_at=at(30))
-        s.add_all([a, b])
+        elsewhere = model.Contact(stage=None, created_at=at(0))  # staged only in another brand: not "without"
+        s.add_all([a, b, elsewhere])
         s.flush()
+        s.add(model.ContactStage(contact_id=elsewhere.id, brand="lumen", stage="New Lead"))
         s.add_all([model.Identity(contact_id=a.id, kind="hubspot", value="h1", source="hubspot"),
                    model.Identity(contact_id=a.id, kind="email", value="a@example.com", source="hubspot"),
                    model.Identity(contact_id=b.id, kind="salesforce", value="s1", source="salesforce")])
