@@ -85,6 +85,8 @@ def test_a_token_limited_to_brands_reaches_only_the_brand_scoped_routes(api_app,
     assert {"GET /api/dead-letters", "GET /api/audit", "GET /api/connections", "GET /api/jobs",
             "GET /api/alerts", "GET /api/duplicates"} <= refused
     assert "GET /api/contacts" in reached and "GET /api/reports/funnel" in reached
+    metrics = client.get("/metrics", headers=bearer(brand_limited_token))  # guarded outside /api: the same rule
+    assert metrics.status_code == 403 and "/metrics is installation-wide" in metrics.json["message"]
 
 
 def test_the_brand_scoped_routes_are_only_those_that_keep_to_a_tokens_brands(api_app):
