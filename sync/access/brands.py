@@ -4,6 +4,10 @@ A token without brands sees every brand. A token limited to brands sees only the
 for another brand is refused (``BrandDenied``: 403 on the API, the console's forbidden page),
 and asking for none scopes it to its first brand, so it never reads data of a brand it may not
 see. The API, the console and the CLI all call :func:`scope`.
+
+Only routes that declare they read within a token's brands use :func:`scope`; every other route
+(dead letters, connections, configuration, audit log, jobs, duplicates, alerts, …) is
+installation-wide and refused to a token limited to brands, with :func:`installation_wide`'s message.
 """
 
 from __future__ import annotations
@@ -36,3 +40,9 @@ def scope(principal: Principal, brands: Brands, requested: str | None) -> str | 
     if requested not in principal.brands:
         raise BrandDenied(f"this token may not see brand {requested!r}; it sees: {', '.join(principal.brands)}")
     return requested
+
+
+def installation_wide(brands: tuple[str, ...], area: str) -> str:
+    """Why a token limited to ``brands`` is refused ``area``, which is not limited to brands."""
+    return (f"this token is limited to brands {', '.join(brands)}; {area} is installation-wide: "
+            "use a token without brand limits")

@@ -38,3 +38,10 @@ def role_tokens(store):
     """{role: token value} for a fresh token of each role."""
     maker = Principal(name="test-setup", role="admin", via="cli")
     return {role: tokens.create(store, maker, f"{role}-token", role)[1] for role in ROLES}
+
+
+@pytest.fixture
+def brand_limited_token(store):
+    """An admin token limited to the brand ``default``: only the brand rule can refuse it a route."""
+    maker = Principal(name="test-setup", role="admin", via="cli")
+    return tokens.create(store, maker, "brand-limited-admin", "admin", brands=["default"])[1]

@@ -222,7 +222,7 @@ def contact_page(args: dict[str, Any]) -> dict[str, Any]:
 class Contacts(MethodView):
     """Contact search."""
 
-    @requires("viewer")
+    @requires("viewer", brand_scoped=True)
     @blp.arguments(ContactSearchArgs, location="query")
     @blp.response(200, page_schema(ContactSummarySchema, "ContactPage"))
     @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
@@ -235,7 +235,7 @@ class Contacts(MethodView):
 class Contact(MethodView):
     """One contact."""
 
-    @requires("viewer")
+    @requires("viewer", brand_scoped=True)
     @blp.response(200, ContactDetailSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, contact_id: int) -> Any:

@@ -18,7 +18,7 @@ blp = Blueprint("me", __name__, description="The caller's own identity")
 class Me(MethodView):
     """The caller."""
 
-    @requires("viewer")
+    @requires("viewer", brand_scoped=True)  # the token itself: no data of any brand
     @blp.response(200, PrincipalSchema)
     def get(self) -> Any:
         """Who this token acts as."""

@@ -76,7 +76,7 @@ def _route(name: str, shape: type) -> None:
     compute = REPORTS[name]
 
     class Report(MethodView):
-        @requires("viewer")
+        @requires("viewer", brand_scoped=True)
         @blp.arguments(WindowArgs, location="query")
         @blp.response(200, dataclass_schema(shape))
         def get(self, window: dict[str, Any]) -> Any:

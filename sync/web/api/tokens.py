@@ -64,7 +64,7 @@ class Tokens(MethodView):
         """List tokens, newest first."""
         return {"items": tokens.listed(store())}
 
-    @requires("admin")
+    @requires("admin", brand_scoped=True)  # a limited token gives only brands it sees (sync.access.tokens)
     @blp.arguments(NewTokenSchema)
     @blp.response(201, CreatedTokenSchema)
     @blp.alt_response(409, response="CONFLICT")

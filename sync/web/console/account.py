@@ -43,7 +43,7 @@ def sign_in() -> Any:
 
 
 @bp.route("/sign-out", methods=["POST"])
-@page("viewer")
+@page("viewer", brand_scoped=True)
 def sign_out() -> Any:
     """End the session."""
     end_session()
@@ -62,10 +62,10 @@ def language() -> Any:
 
 @bp.route("")
 @bp.route("/")
-@page("viewer")
+@page("viewer", brand_scoped=True)
 def home() -> Any:
     """The console's front door: the overview."""
     from sync.web.console.nav import sections
 
-    found = sections(g.principal, set(current_app.view_functions))
+    found = sections(g.principal, current_app)
     return redirect(url_for(found[0].endpoint if found else "console.sign_in"))

@@ -23,7 +23,7 @@ def install(app: Flask) -> None:
         unsigned = {"csrf_token": lambda: ""} if key_problem(app) else {}  # no key: no session, no forms to sign
         return {**unsigned,
             "principal": principal,
-            "nav": sections(principal, set(app.view_functions)),
+            "nav": sections(principal, app),
             "lang": str(get_locale()),
             "dir": direction(),
             "may": (lambda role: principal is not None and principal.may(role)),

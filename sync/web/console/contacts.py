@@ -26,7 +26,7 @@ def _chosen() -> dict[str, str]:
 
 
 @bp.route("/contacts")
-@page("viewer")
+@page("viewer", brand_scoped=True)
 def contacts() -> Any:
     """Contacts matching the filters, newest first; an htmx request gets the results region alone."""
     chosen = _chosen()
@@ -47,7 +47,7 @@ def contacts() -> Any:
 
 
 @bp.route("/contacts/<id:contact_id>")
-@page("viewer")
+@page("viewer", brand_scoped=True)
 def contacts_detail(contact_id: int) -> Any:
     """One contact: identities, one timeline (newest first) and every field's candidates, winner and rule."""
     doc = contact_document(contact_id)  # NotFound: the console's 404 page

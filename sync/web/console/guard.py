@@ -2,7 +2,8 @@
 and a CSRF token on every request that changes something (Flask-WTF; else 400).
 
 The role check runs before the CSRF check, so a viewer that posts to an operator's form is told
-403 whatever it sends. Routes without a declared role are 403 for everyone (fail closed).
+403 whatever it sends. Routes without a declared role are 403 for everyone (fail closed), and a
+token limited to brands opens only the pages declared brand-scoped (as in the API: ``api.auth``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from flask import Flask, abort, current_app, g, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFProtect
 
-from sync.web.api.auth import required_role
+from sync.web.api.auth import area_of, is_brand_scoped, required_role
 from sync.web.console.blueprint import bp
 from sync.web.console.sessions import current_principal, key_problem
 
@@ -58,6 +59,10 @@ def _guard() -> Any:
     if not g.principal.may(needed):
         abort(403, description=_("This needs the %(needed)s role; you are signed in as %(role)s.",
                                   needed=needed, role=g.principal.role))
+    if g.principal.brands is not None and not is_brand_scoped(current_app, request.endpoint, request.method):
+        abort(403, description=_("This token is limited to brands %(brands)s; %(area)s is installation-wide: "
+                                 "use a token without brand limits.",
+                                 brands=", ".join(g.principal.brands), area=area_of(request.path)))
     _check_csrf()
     return None
 

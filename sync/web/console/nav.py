@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask import Flask
+
 from sync.access.roles import Principal
+from sync.web.api.auth import is_brand_scoped
 from sync.web.console.errors import N_
 
 
@@ -30,8 +33,11 @@ SECTIONS = (
 )
 
 
-def sections(principal: Principal | None, endpoints: set[str]) -> list[Section]:
-    """The entries ``principal`` may open, of those whose page exists in this app."""
+def sections(principal: Principal | None, app: Flask) -> list[Section]:
+    """The entries ``principal`` may open, of those whose page exists in ``app`` (for a token limited to
+    brands: only the brand-scoped pages, ``sync.web.console.blueprint``).
+    """
     if principal is None:
         return []
-    return [section for section in SECTIONS if section.endpoint in endpoints and principal.may(section.role)]
+    return [section for section in SECTIONS if section.endpoint in app.view_functions and principal.may(section.role)
+            and (principal.brands is None or is_brand_scoped(app, section.endpoint, "GET"))]

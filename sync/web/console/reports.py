@@ -170,7 +170,7 @@ def _render(status: int, **values: Any) -> Any:
 
 
 @bp.route("/reports")
-@page("viewer")
+@page("viewer", brand_scoped=True)
 def reports() -> Any:
     """Every report over the chosen range (all time by default), with a CSV download each."""
     given, window, errors = _window()
@@ -185,7 +185,7 @@ def reports() -> Any:
 
 
 @bp.route(f"/reports/<any({', '.join(REPORTS)}):name>.csv")
-@page("viewer")
+@page("viewer", brand_scoped=True)
 def reports_csv(name: str) -> Any:
     """One report over the range as CSV: what ``lifesync report NAME --csv`` prints."""
     _given, window, errors = _window()

@@ -1,7 +1,9 @@
-"""Every /api route × no token / viewer / operator / admin: 401, 403 or allowed, as the route declares.
+"""Every /api route × no token / viewer / operator / admin / a token limited to brands: 401, 403 or
+allowed, as the route declares.
 
 The routes are enumerated from the app itself, so a new route is in the matrix the moment it exists,
-and one that declares no role fails here (and is refused to everyone at run time).
+and one that declares no role fails here (and is refused to everyone at run time). A token limited to
+brands reaches only the routes declared brand-scoped; every other route is 403 to it.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import pytest
 from web.api.conftest import bearer
 
 from sync.access.roles import ROLES, allows
-from sync.web.api.auth import _is_public, required_role
+from sync.web.api.auth import _is_public, is_brand_scoped, required_role
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
@@ -63,6 +65,55 @@ def test_each_route_answers_each_role_as_it_declares(api_app, role_tokens):
                 assert status == 403, f"{method} {path} as {role} (needs {needed}): {status}"
             checked += 1
     assert checked >= 3 * 4
+
+
+def test_a_token_limited_to_brands_reaches_only_the_brand_scoped_routes(api_app, brand_limited_token):
+    client = api_app.test_client()
+    reached, refused = set(), set()
+    for rule, method in api_routes(api_app):
+        path = concrete(rule)
+        answer = client.open(path, method=method, headers=bearer(brand_limited_token), json={})
+        if is_brand_scoped(api_app, rule.endpoint, method):
+            assert answer.status_code not in (401, 403), f"{method} {path} (brand-scoped): {answer.status_code}"
+            reached.add(f"{method} {rule.rule}")
+        else:
+            assert answer.status_code == 403, f"{method} {path} (installation-wide): {answer.status_code}"
+            area = "/".join(path.split("/")[:3])
+            assert answer.json["message"] == (f"this token is limited to brands default; {area} is "
+                                              "installation-wide: use a token without brand limits"), path
+            refused.add(f"{method} {rule.rule}")
+    assert {"GET /api/dead-letters", "GET /api/audit", "GET /api/connections", "GET /api/jobs",
+            "GET /api/alerts", "GET /api/duplicates"} <= refused
+    assert "GET /api/contacts" in reached and "GET /api/reports/funnel" in reached
+    metrics = client.get("/metrics", headers=bearer(brand_limited_token))  # guarded outside /api: the same rule
+    assert metrics.status_code == 403 and "/metrics is installation-wide" in metrics.json["message"]
+
+
+def test_the_brand_scoped_routes_are_only_those_that_keep_to_a_tokens_brands(api_app):
+    """Opening a route to tokens limited to brands is a decision made here, not by accident."""
+    scoped = {f"{method} {rule.rule}" for rule, method in api_routes(api_app)
+              if is_brand_scoped(api_app, rule.endpoint, method)}
+    reports = {f"GET {rule.rule}" for rule, _ in api_routes(api_app) if rule.rule.startswith("/api/reports/")}
+    assert scoped == {"GET /api/contacts", "GET /api/contacts/<id:contact_id>", "GET /api/me",
+                      "POST /api/tokens", *reports}
+
+
+def test_a_token_limited_to_brands_is_refused_a_new_route_that_does_not_declare_it_keeps_to_brands(
+        api_app, role_tokens, brand_limited_token):
+    from flask.views import MethodView
+
+    from sync.web.api.auth import requires
+
+    class Wide(MethodView):
+        @requires("viewer")
+        def get(self):
+            return {"every": "brand"}
+
+    api_app.add_url_rule("/api/wide", view_func=Wide.as_view("wide"))
+    client = api_app.test_client()
+    assert client.get("/api/wide", headers=bearer(role_tokens["viewer"])).status_code == 200
+    refused = client.get("/api/wide", headers=bearer(brand_limited_token))
+    assert refused.status_code == 403 and "/api/wide is installation-wide" in refused.json["message"]
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -35,5 +35,7 @@ def test_the_reports_page_offers_the_brands_a_token_sees_and_refuses_another(bra
     lumen = brand_console(["lumen"])
     own = lumen.get("/console/reports").get_data(as_text=True)
     assert '<option value="lumen" selected>Lumen Spa</option>' in own and "Glow Salons" not in own
+    assert 'id="reports-activity"' in page and 'id="reports-activity"' not in own  # every brand's: not for it
+    assert lumen.get("/console/reports/activity").status_code == 403
     assert lumen.get("/console/reports?brand=default").status_code == 403
     assert lumen.get("/console/reports/funnel.csv?brand=default").status_code == 403

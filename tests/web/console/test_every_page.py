@@ -1,13 +1,15 @@
 """Every console page (each GET route without path arguments) renders for every role that may open it,
 and is 403 for the others; signed out it is a redirect to the sign-in page. New pages are covered as
-soon as they are routed."""
+soon as they are routed. A token limited to brands opens only the pages declared brand-scoped (the rest
+are installation-wide: 403), and the navigation offers it only those."""
 
 from __future__ import annotations
 
 import pytest
+from support.console import csrf_of, sign_in
 
 from sync.access.roles import ROLES
-from sync.web.api.auth import required_role
+from sync.web.api.auth import is_brand_scoped, required_role
 from sync.web.console.guard import PUBLIC
 
 
@@ -38,3 +40,26 @@ def test_signed_out_every_page_leads_to_sign_in(console_app):
     for path, _ in pages(console_app):
         answer = client.get(path)
         assert answer.status_code == 302 and answer.headers["Location"].startswith("/console/sign-in"), path
+
+
+def test_a_token_limited_to_brands_opens_only_the_brand_scoped_pages(console_app, brand_limited_token):
+    client = console_app.test_client()
+    assert sign_in(client, brand_limited_token).status_code == 302
+    opened = set()
+    for path, endpoint in pages(console_app):
+        answer = client.get(path, follow_redirects=True)
+        if is_brand_scoped(console_app, endpoint, "GET"):
+            assert answer.status_code == 200, (path, answer.status_code)
+            opened.add(path)
+        else:
+            assert answer.status_code == 403, (path, answer.status_code)
+            assert "installation-wide: use a token without brand limits" in answer.get_data(as_text=True), path
+    assert {"/console/contacts", "/console/reports"} <= opened
+    assert not opened & {"/console/dead-letters", "/console/audit", "/console/connections", "/console/duplicates",
+                         "/console/overview", "/console/mappings", "/console/tokens"}
+    home = client.get("/console/", follow_redirects=True)
+    nav = home.get_data(as_text=True)
+    assert home.request.path == "/console/contacts" and 'href="/console/reports"' in nav
+    assert 'href="/console/dead-letters"' not in nav and 'href="/console/audit"' not in nav
+    replay = client.post("/console/dead-letters/replay", data={"csrf_token": csrf_of(client), "ids": "1"})
+    assert replay.status_code == 403  # an action is refused as its page is
