@@ -1,0 +1,91 @@
+"""A dead letter keeps its record's brand: replayed, the record lands in that brand's funnel, not the default's."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from support.brands import BRANDS, brand_config_dir
+
+from sync.config import BUNDLED_CONFIG_DIR, load_config
+from sync.connectors.events import InboundEvent
+from sync.ingest.deadletter import list_open, replay
+from sync.ingest.inbox import process_events, store_events
+from sync.ingest.pipeline import ingest
+from sync.store import model
+
+JUNK = 'junk_values: ["null",'
+
+
+def _order(order_id: str, email: str, status: str = "booked", updated_at: str | None = None) -> dict:
+    at = (model.utcnow() - timedelta(minutes=30)).isoformat()
+    return {"id": order_id, "status": status, "total": 40.0, "currency": "EUR", "updated_at": updated_at or at,
+            "created_at": at, "customer": {"email": email, "first_name": "Ana"}}
+
+
+def _under(tmp_path, name: str):
+    (tmp_path / name).mkdir()
+    return tmp_path / name
+
+
+@pytest.fixture
+def brand_configs(tmp_path):
+    """(broken, fixed): two brands; the broken one wrongly takes ana@example.com for a junk value."""
+    fixed = load_config(brand_config_dir(_under(tmp_path, "fixed")))
+    directory = brand_config_dir(_under(tmp_path, "broken"))
+    lifecycle = (BUNDLED_CONFIG_DIR / "lifecycle.yaml").read_text(encoding="utf-8")
+    assert JUNK in lifecycle
+    (directory / "lifecycle.yaml").write_text(lifecycle.replace(JUNK, 'junk_values: ["ana@example.com", "null",'),
+                                              encoding="utf-8")
+    return load_config(directory), fixed
+
+
+def _stages(store) -> tuple[str | None, dict[str, str | None]]:
+    """Ana's default-brand stage (contacts.stage) and her other brands' stages."""
+    with store.transaction() as s:
+        ana = s.scalar(select(model.Identity.contact_id).where(model.Identity.value == "ana@example.com"))
+        default = s.scalar(select(model.Contact.stage).where(model.Contact.id == ana))
+        others = dict(s.execute(select(model.ContactStage.brand, model.ContactStage.stage)
+                                .where(model.ContactStage.contact_id == ana)).all())
+    return default, others
+
+
+def test_a_lumen_record_dead_lettered_by_the_inbox_replays_into_lumens_funnel(store, brand_configs):
+    broken, fixed = brand_configs
+    events = [InboundEvent("shop", "order", "b1", _order("b1", "ana@example.com"), "lumen"),
+              InboundEvent("shop", "order", "b2", _order("b2", "ben@example.com", updated_at="yesterday"), "lumen")]
+    process_events(store, broken, store_events(store, events))
+    with store.transaction() as s:
+        letters = {r.stage: (r.brand, r.record_id) for r in s.scalars(select(model.DeadLetter))}
+    assert letters == {"reconcile": ("lumen", "b1"), "mapping": ("lumen", "b2")}  # both know their brand
+
+    result = replay(store, fixed)  # the junk_values mistake is fixed; b2's timestamp still is no date
+    assert len(result.replayed) == 1 and len(result.failed) == 1
+    assert _stages(store) == (None, {"lumen": "Hot Lead"})  # Lumen's booked lead; nothing in Glow's funnel
+    with store.transaction() as s:
+        assert set(s.scalars(select(model.StageSignal.brand))) == {"lumen"}
+
+
+def test_a_default_brand_letter_stays_the_default_brands(store, brand_configs):
+    broken, fixed = brand_configs
+    process_events(store, broken, store_events(store, [InboundEvent("shop", "order", "a1",
+                                                                    _order("a1", "ana@example.com"))]))
+    with store.transaction() as s:
+        assert s.scalars(select(model.DeadLetter.brand)).all() == [None]  # null: the default brand
+    assert len(replay(store, fixed).replayed) == 1
+    assert _stages(store) == ("Hot Lead", {})
+
+
+def test_a_file_ingests_brand_is_kept_and_a_brand_no_longer_configured_keeps_the_letter_open(
+        store, brand_configs, tmp_path):
+    broken, fixed = brand_configs
+    ingest("shop", "order", [_order("f1", "ana@example.com")], store=store, config=broken, brand="lumen")
+    [letter] = list_open(store)
+    alone = load_config(brand_config_dir(_under(tmp_path, "alone"), BRANDS.split("  lumen:")[0]))  # lumen removed
+    result = replay(store, alone)
+    assert result.replayed == [] and "brand 'lumen'" in result.failed[letter["id"]]
+    assert "not configured any more" in result.failed[letter["id"]]
+    assert _stages(store) == (None, {})  # not silently the default brand's record
+    assert replay(store, fixed).replayed == [letter["id"]]
+    assert _stages(store) == (None, {"lumen": "Hot Lead"})
