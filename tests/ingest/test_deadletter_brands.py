@@ -9,7 +9,10 @@ from sqlalchemy import select
 from support.brands import BRANDS, brand_config_dir
 
 from sync.config import BUNDLED_CONFIG_DIR, load_config
+from sync.connectors.crm import Page, SyncStats
 from sync.connectors.events import InboundEvent
+from sync.crm.pull import run_sync
+from sync.ingest import inbox
 from sync.ingest.deadletter import list_open, replay
 from sync.ingest.inbox import process_events, store_events
 from sync.ingest.pipeline import ingest
@@ -31,13 +34,13 @@ def _under(tmp_path, name: str):
 
 @pytest.fixture
 def brand_configs(tmp_path):
-    """(broken, fixed): two brands; the broken one wrongly takes ana@example.com for a junk value."""
+    """(broken, fixed): two brands; the broken one wrongly takes Ana (her email, her HubSpot id) for junk values."""
     fixed = load_config(brand_config_dir(_under(tmp_path, "fixed")))
     directory = brand_config_dir(_under(tmp_path, "broken"))
     lifecycle = (BUNDLED_CONFIG_DIR / "lifecycle.yaml").read_text(encoding="utf-8")
     assert JUNK in lifecycle
-    (directory / "lifecycle.yaml").write_text(lifecycle.replace(JUNK, 'junk_values: ["ana@example.com", "null",'),
-                                              encoding="utf-8")
+    wrong = lifecycle.replace(JUNK, 'junk_values: ["ana@example.com", "901", "null",')
+    (directory / "lifecycle.yaml").write_text(wrong, encoding="utf-8")
     return load_config(directory), fixed
 
 
@@ -88,4 +91,48 @@ def test_a_file_ingests_brand_is_kept_and_a_brand_no_longer_configured_keeps_the
     assert "not configured any more" in result.failed[letter["id"]]
     assert _stages(store) == (None, {})  # not silently the default brand's record
     assert replay(store, fixed).replayed == [letter["id"]]
+    assert _stages(store) == (None, {"lumen": "Hot Lead"})
+
+
+class LumenHubspot:
+    """One page of one HubSpot contact (Ana), pulled on the connection ``hubspot:lumen``."""
+
+    source = "hubspot"
+
+    def __init__(self):
+        self.stats = SyncStats()
+
+    def objects(self) -> list[str]:
+        return ["contacts"]
+
+    def pull(self, obj, cursor, *, full=False, now=None):
+        at = (model.utcnow() - timedelta(minutes=30)).isoformat()
+        yield Page("contacts", [{"id": "901", "createdAt": at, "updatedAt": at, "archived": False, "properties": {
+            "email": "ana@example.com", "firstname": "Ana", "lifecyclestage": "salesqualifiedlead"}}], {"page": 1})
+
+
+def test_a_record_dead_lettered_by_a_crm_sync_replays_into_the_connections_brand(store, brand_configs):
+    broken, fixed = brand_configs
+    report = run_sync(LumenHubspot(), store, broken, connection="lumen")
+    assert report.objects[0].result.dead_lettered == 1
+    with store.transaction() as s:
+        assert s.scalars(select(model.DeadLetter.brand)).all() == ["lumen"]
+    assert len(replay(store, fixed).replayed) == 1
+    default, others = _stages(store)
+    assert default is None and list(others) == ["lumen"] and others["lumen"] is not None
+
+
+def test_an_event_quarantined_by_the_inbox_keeps_its_connections_brand(store, brand_configs, monkeypatch):
+    _, fixed = brand_configs
+    ids = store_events(store, [InboundEvent("shop", "order", "q1", _order("q1", "ana@example.com"), "lumen")])
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("a bug on this event")
+
+    monkeypatch.setattr(inbox, "process_events", boom)
+    assert inbox.process_isolating(store, fixed, ids).dead_lettered == 1
+    monkeypatch.undo()
+    with store.transaction() as s:
+        assert s.scalars(select(model.DeadLetter.brand)).all() == ["lumen"]
+    assert len(replay(store, fixed).replayed) == 1
     assert _stages(store) == (None, {"lumen": "Hot Lead"})
