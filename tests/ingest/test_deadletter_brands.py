@@ -14,6 +14,7 @@ from sync.connectors.events import InboundEvent
 from sync.crm.pull import run_sync
 from sync.ingest import inbox
 from sync.ingest.deadletter import list_open, replay
+from sync.ingest.deadletter_groups import letter
 from sync.ingest.inbox import process_events, store_events
 from sync.ingest.pipeline import ingest
 from sync.store import model
@@ -62,6 +63,7 @@ def test_a_lumen_record_dead_lettered_by_the_inbox_replays_into_lumens_funnel(st
     with store.transaction() as s:
         letters = {r.stage: (r.brand, r.record_id) for r in s.scalars(select(model.DeadLetter))}
     assert letters == {"reconcile": ("lumen", "b1"), "mapping": ("lumen", "b2")}  # both know their brand
+    assert {letter(store, r["id"])["brand"] for r in list_open(store)} == {"lumen"}  # as the API shows it
 
     result = replay(store, fixed)  # the junk_values mistake is fixed; b2's timestamp still is no date
     assert len(result.replayed) == 1 and len(result.failed) == 1
