@@ -86,13 +86,13 @@ def test_a_file_ingests_brand_is_kept_and_a_brand_no_longer_configured_keeps_the
         store, brand_configs, tmp_path):
     broken, fixed = brand_configs
     ingest("shop", "order", [_order("f1", "ana@example.com")], store=store, config=broken, brand="lumen")
-    [letter] = list_open(store)
+    [found] = list_open(store)
     alone = load_config(brand_config_dir(_under(tmp_path, "alone"), BRANDS.split("  lumen:")[0]))  # lumen removed
     result = replay(store, alone)
-    assert result.replayed == [] and "brand 'lumen'" in result.failed[letter["id"]]
-    assert "not configured any more" in result.failed[letter["id"]]
+    assert result.replayed == [] and "brand 'lumen'" in result.failed[found["id"]]
+    assert "not configured any more" in result.failed[found["id"]]
     assert _stages(store) == (None, {})  # not silently the default brand's record
-    assert replay(store, fixed).replayed == [letter["id"]]
+    assert replay(store, fixed).replayed == [found["id"]]
     assert _stages(store) == (None, {"lumen": "Hot Lead"})
 
 
