@@ -180,29 +180,31 @@ def store_dead(session: Any, rows: list[dict[str, Any]]) -> None:
 
     A record the database keeps refusing comes back on every re-read (an incremental sync reads
     again the minutes before its bookmark; a replay finds it still bad): it keeps one open
-    letter, holding its newest payload and reason, rather than one more a run.
+    letter, holding its newest payload and reason, rather than one more a run. A record is
+    (source, object, record id, brand): another brand's record of the same id has its own letter.
     """
     if not rows:
         return
     d = model.DeadLetter
-    keyed = {(r["source"], r["object"], r["record_id"]): r for r in rows
+    rows = [{"brand": None, **r} for r in rows]  # letters of no record (outbox items) have no brand
+    # a brand's connection may reuse another's record ids (two CRM portals): one letter per brand
+    keyed = {(r["source"], r["object"], r["record_id"], r["brand"]): r for r in rows
              if r["stage"] == "reconcile" and r["record_id"] is not None}
-    found: dict[tuple[str, str, str], int] = {}
+    found: dict[tuple[str, str, str, str | None], int] = {}
     for part in chunks(sorted({k[2] for k in keyed}), 5000):
-        for letter_id, source, obj, record_id in session.execute(
-                select(d.id, d.source, d.object, d.record_id).where(
+        for letter_id, source, obj, record_id, brand in session.execute(
+                select(d.id, d.source, d.object, d.record_id, d.brand).where(
                     d.status == "open", d.stage == "reconcile", one_of(session, d.record_id, part))):
-            if (source, obj, record_id) in keyed:
-                found[(source, obj, record_id)] = letter_id
+            if (source, obj, record_id, brand) in keyed:
+                found[(source, obj, record_id, brand)] = letter_id
     if found:
         session.execute(update(d.__table__).where(d.__table__.c.id == bindparam("b_id"))
                         .values(reason=bindparam("b_reason"), reason_class=bindparam("b_class"),
-                                payload=bindparam("b_payload"), brand=bindparam("b_brand")),
+                                payload=bindparam("b_payload")),
                         [{"b_id": i, "b_reason": keyed[k]["reason"], "b_class": reason_class(keyed[k]["reason"]),
-                          "b_payload": keyed[k]["payload"], "b_brand": keyed[k].get("brand")}
-                         for k, i in found.items()])
-    fresh = [{"brand": None, **r} for r in rows  # letters of no record (outbox items) have no brand
-             if r["stage"] != "reconcile" or (r["source"], r["object"], r["record_id"]) not in found]
+                          "b_payload": keyed[k]["payload"]} for k, i in found.items()])
+    fresh = [r for r in rows
+             if r["stage"] != "reconcile" or (r["source"], r["object"], r["record_id"], r["brand"]) not in found]
     if fresh:
         session.execute(d.__table__.insert(), fresh)
 

@@ -138,3 +138,14 @@ def test_an_event_quarantined_by_the_inbox_keeps_its_connections_brand(store, br
         assert s.scalars(select(model.DeadLetter.brand)).all() == ["lumen"]
     assert len(replay(store, fixed).replayed) == 1
     assert _stages(store) == (None, {"lumen": "Hot Lead"})
+
+
+def test_the_same_record_id_in_two_brands_keeps_a_letter_each(store, brand_configs):
+    broken, _ = brand_configs
+    for key in ("k1", "k2"):  # delivered twice: each brand's letter is refreshed, not doubled nor overwritten
+        process_events(store, broken, store_events(store, [
+            InboundEvent("shop", "order", f"{key}-glow", _order("o1", "ana@example.com")),
+            InboundEvent("shop", "order", f"{key}-lumen", _order("o1", "ana@example.com"), "lumen")]))
+    with store.transaction() as s:
+        letters = sorted((str(b), r) for b, r in s.execute(select(model.DeadLetter.brand, model.DeadLetter.record_id)))
+    assert letters == [("None", "o1"), ("lumen", "o1")]
