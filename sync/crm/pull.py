@@ -27,7 +27,6 @@ from sync.ingest.gcpolicy import batch_done, bulk_gc
 from sync.ingest.pipeline import IngestResult, ingest_patches, map_records, mapping_for
 from sync.metrics.counters import QUOTA_STOPS, RECORDS_PULLED
 from sync.outbox.effects import Effects
-from sync.reconcile.brands import stamped
 from sync.store import model
 from sync.store.engine import Store
 
@@ -108,10 +107,10 @@ def run_sync(connector: Puller, store: Store, config: Config, *, connection: str
                     items += page_items
                     dead += page_dead
                 RECORDS_PULLED.labels(connector.source, obj).inc(sum(len(p.records) for p in pages))
-                items = stamped(items, config.brands.brand_of(connector.source, connection))
                 run.result.add(ingest_patches(store, config.lifecycle, items, dead,
                                               effects or Effects.rules_only(config),
-                                              cursor=(key, obj, pages[-1].cursor)))
+                                              cursor=(key, obj, pages[-1].cursor),
+                                              brand=config.brands.brand_of(connector.source, connection)))
                 run.pages += len(pages)
                 batch_done()
                 if progress is not None:

@@ -3,7 +3,9 @@
 Two kinds live in the ``dead_letters`` table:
 
 - **records** (stage ``mapping`` or ``reconcile``): the original vendor record as payload.
-  Replay maps it with its (source, object) mapping and reconciles it, all of a page in one
+  Replay maps it with its (source, object) mapping, stamps it with the brand the letter
+  records (the record's brand when it arrived; null: the default brand) as the inbox drain and
+  a CRM pull do, and reconciles it, all of a page in one
   transaction together with the dead letters' new status: ``replayed`` on success; a record
   that still fails (invalid, unstorable, refused by the database: ``sync.ingest.isolation``)
   stays ``open`` with the new reason, and the rest of the page replays.
@@ -28,10 +30,12 @@ from sqlalchemy import select, update
 
 from sync.access import audit
 from sync.access.roles import Principal
+from sync.config.types import DEFAULT_BRAND
 from sync.errors import LifesyncError
 from sync.ingest.isolation import reconcile_batch
 from sync.ingest.pipeline import map_records
 from sync.outbox.effects import Effects
+from sync.reconcile.brands import stamped
 from sync.reconcile.identity import clean
 from sync.store import model
 from sync.store.engine import Store
@@ -194,11 +198,16 @@ def _replay_records(session: Any, config: Config, letters: list[model.DeadLetter
             outcome.update({x.id: f"no mapping for source {source!r} object {obj!r}" for x in group})
             continue
         for letter in group:
+            brand = letter.brand or DEFAULT_BRAND
+            if config.brands.get(brand) is None:  # brands.yaml dropped it: not silently the default's record
+                outcome[letter.id] = (f"brand {brand!r} of this record is not configured any more; configured "
+                                      f"brands: {', '.join(config.brands.keys)} (brands.yaml)")
+                continue
             patches, dead = map_records(mapping, [letter.payload], letter.created_at)  # when it first came
             if dead:
                 outcome[letter.id] = dead[0]["reason"]
             else:
-                items.append((letter.id, patches[0][0]))
+                items.append((letter.id, stamped(patches, brand)[0][0]))
     if not items:
         return outcome
     lifecycle = config.lifecycle

@@ -45,7 +45,7 @@ PAGE = 500  # letters replayed or dismissed a transaction at a time
 NOTE_CHARS = 2000
 AUDITED_IDS = 200  # an audit entry lists the ids it changed up to this many (else their count and span)
 LETTER_COLUMNS = ("id", "stage", "source", "object", "record_id", "reason", "reason_class", "status",
-                  "created_at", "replayed_at", "dismissed_at", "dismissed_by", "note")
+                  "created_at", "replayed_at", "dismissed_at", "dismissed_by", "note", "brand")
 
 
 @dataclass(frozen=True)

@@ -26,11 +26,10 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from sync.config.brands import ONE_BRAND
+from sync.config.brands import ONE_BRAND, Brands
 from sync.connectors.events import InboundEvent
-from sync.ingest.pipeline import IngestResult, ingest_patches, map_records, mapping_for
+from sync.ingest.pipeline import IngestResult, ingest_patches, letter_brand, map_records, mapping_for
 from sync.outbox.effects import Effects
-from sync.reconcile.brands import stamped
 from sync.store import jsontext, model
 from sync.store.engine import Store
 from sync.store.sql import chunks, one_of
@@ -232,8 +231,8 @@ def process_events(store: Store, config: Config, ids: Iterable[int], effects: Ef
             _mark(store, [r.id for r in group], "dead", str(exc))
             continue
         items, dead = map_records(mapping, [json.loads(r.body) for r in group], [r.received_at for r in group])
-        items = stamped(items, brand)
-        total.add(ingest_patches(store, config.lifecycle, items, dead, effects or Effects.rules_only(config)))
+        total.add(ingest_patches(store, config.lifecycle, items, dead, effects or Effects.rules_only(config),
+                                 brand=brand))
         _mark(store, [r.id for r in group], "processed", None)
     return total
 
@@ -254,15 +253,18 @@ def process_isolating(store: Store, config: Config, ids: Sequence[int], effects:
     except Exception as exc:  # a bug on one event: isolate it
         if len(ids) == 1:
             log.exception("inbox event %s raised while being processed; quarantined as a dead letter", ids[0])
-            return quarantine(store, ids[0], exc)
+            return quarantine(store, ids[0], exc, getattr(config, "brands", None) or ONE_BRAND)
         mid = len(ids) // 2
         total = process_isolating(store, config, ids[:mid], effects)
         total.add(process_isolating(store, config, ids[mid:], effects))
         return total
 
 
-def quarantine(store: Store, event_id: int, exc: BaseException) -> IngestResult:
-    """Mark an event ``dead`` and keep its record as a replayable dead letter (``lifesync deadletter replay``)."""
+def quarantine(store: Store, event_id: int, exc: BaseException, brands: Brands = ONE_BRAND) -> IngestResult:
+    """Mark an event ``dead`` and keep its record as a replayable dead letter (``lifesync deadletter replay``).
+
+    The letter records the brand owning the event's connection (``brands``), as a drained event's would.
+    """
     from sync.ingest.deadletter import reason_for
 
     reason, result = reason_for(exc), IngestResult()
@@ -271,7 +273,8 @@ def quarantine(store: Store, event_id: int, exc: BaseException) -> IngestResult:
         if raw is None or raw.status != "received":
             return result
         session.add(model.DeadLetter(stage="reconcile", source=raw.source, object=raw.object,
-                                     record_id=raw.event_key, reason=reason, payload=json.loads(raw.body)))
+                                     record_id=raw.event_key, reason=reason, payload=json.loads(raw.body),
+                                     brand=letter_brand(brands.brand_of(raw.source, raw.connection))))
         raw.status, raw.error, raw.processed_at = "dead", reason, model.utcnow()
     result.records = result.dead_lettered = 1
     return result

@@ -77,9 +77,16 @@ def _record_id(record: Any) -> str | None:
     return None
 
 
-def _dead(stage: str, source: str, obj: str, record: Any, reason: str, record_id: str | None) -> dict[str, Any]:
+def _dead(stage: str, source: str, obj: str, record: Any, reason: str, record_id: str | None,
+          brand: str | None = None) -> dict[str, Any]:
     return {"stage": stage, "source": source, "object": obj, "record_id": record_id and fit(record_id, 255),
-            "reason": reason, "payload": record, "status": "open", "created_at": model.utcnow()}
+            "reason": reason, "payload": record, "status": "open", "created_at": model.utcnow(),
+            "brand": letter_brand(brand)}
+
+
+def letter_brand(brand: str | None) -> str | None:
+    """A dead letter's ``brand`` column for a record of ``brand``: null for the default brand (as old letters)."""
+    return None if brand in (None, DEFAULT_BRAND) else brand
 
 
 def map_records(mapping: Any, records: list[Any], arrived: datetime | Sequence[datetime] | None = None,
@@ -120,9 +127,14 @@ def map_records(mapping: Any, records: list[Any], arrived: datetime | Sequence[d
 def ingest_patches(
     store: Store, config: LifecycleConfig, items: list[tuple[Patch, Any]], dead: list[dict[str, Any]] | None = None,
     effects: Effects | None = None, cursor: tuple[str, str, dict[str, Any]] | None = None,
-    cleaned: list[list[IdentityRef]] | None = None,
+    cleaned: list[list[IdentityRef]] | None = None, brand: str = DEFAULT_BRAND,
 ) -> IngestResult:
     """Reconcile and persist (patch, original record) pairs as one transaction.
+
+    ``brand``: whose records these are (the brand owning the connection they came through,
+    ``sync.config.brands``): every patch is stamped with it (with the default brand, patches keep
+    the brand they carry), and every dead letter of the batch records it, for a replay to land the
+    record in the same brand's funnel (``sync.ingest.deadletter``).
 
     Each record is isolated (``sync.ingest.isolation``): one that is invalid, cannot be stored,
     or is refused by the database becomes a dead letter with its reason, and the rest commit.
@@ -135,7 +147,8 @@ def ingest_patches(
     ``config`` (a mapping worker does it on the other core); computed here when None.
     """
     result = IngestResult(records=len(items) + len(dead or []))
-    dead = list(dead or [])
+    items = stamped(items, brand)
+    dead = [{**row, "brand": row.get("brand") or letter_brand(brand)} for row in dead or []]
     if cleaned is None:
         cleaned = [clean(p.identities, config) for p, _ in items]
     with store.transaction() as session:
@@ -143,7 +156,8 @@ def ingest_patches(
         for (patch, record), out in zip(items, outcomes, strict=True):
             if isinstance(out, str):  # invalid, unstorable, or refused by the database: the rest goes on
                 payload = record if record is not None else patch.to_json()
-                dead.append(_dead("reconcile", patch.source, patch.object, payload, out, patch.record_id))
+                dead.append(_dead("reconcile", patch.source, patch.object, payload, out, patch.record_id,
+                                  patch.brand))
                 continue
             result.merged += out.merges
             result.conflicts += out.conflicts
@@ -166,27 +180,31 @@ def store_dead(session: Any, rows: list[dict[str, Any]]) -> None:
 
     A record the database keeps refusing comes back on every re-read (an incremental sync reads
     again the minutes before its bookmark; a replay finds it still bad): it keeps one open
-    letter, holding its newest payload and reason, rather than one more a run.
+    letter, holding its newest payload and reason, rather than one more a run. A record is
+    (source, object, record id, brand): another brand's record of the same id has its own letter.
     """
     if not rows:
         return
     d = model.DeadLetter
-    keyed = {(r["source"], r["object"], r["record_id"]): r for r in rows
+    rows = [{"brand": None, **r} for r in rows]  # letters of no record (outbox items) have no brand
+    # a brand's connection may reuse another's record ids (two CRM portals): one letter per brand
+    keyed = {(r["source"], r["object"], r["record_id"], r["brand"]): r for r in rows
              if r["stage"] == "reconcile" and r["record_id"] is not None}
-    found: dict[tuple[str, str, str], int] = {}
+    found: dict[tuple[str, str, str, str | None], int] = {}
     for part in chunks(sorted({k[2] for k in keyed}), 5000):
-        for letter_id, source, obj, record_id in session.execute(
-                select(d.id, d.source, d.object, d.record_id).where(
+        for letter_id, source, obj, record_id, brand in session.execute(
+                select(d.id, d.source, d.object, d.record_id, d.brand).where(
                     d.status == "open", d.stage == "reconcile", one_of(session, d.record_id, part))):
-            if (source, obj, record_id) in keyed:
-                found[(source, obj, record_id)] = letter_id
+            if (source, obj, record_id, brand) in keyed:
+                found[(source, obj, record_id, brand)] = letter_id
     if found:
         session.execute(update(d.__table__).where(d.__table__.c.id == bindparam("b_id"))
                         .values(reason=bindparam("b_reason"), reason_class=bindparam("b_class"),
                                 payload=bindparam("b_payload")),
                         [{"b_id": i, "b_reason": keyed[k]["reason"], "b_class": reason_class(keyed[k]["reason"]),
                           "b_payload": keyed[k]["payload"]} for k, i in found.items()])
-    fresh = [r for r in rows if r["stage"] != "reconcile" or (r["source"], r["object"], r["record_id"]) not in found]
+    fresh = [r for r in rows
+             if r["stage"] != "reconcile" or (r["source"], r["object"], r["record_id"], r["brand"]) not in found]
     if fresh:
         session.execute(d.__table__.insert(), fresh)
 
@@ -314,8 +332,8 @@ def ingest(
             while pending is not None:
                 items, dead, cleaned = pending.result()
                 pending = mapper.submit(next(batches, None))  # mapped while this batch is written
-                total.add(ingest_patches(store, config.lifecycle, stamped(items, brand), dead, effects,
-                                         cleaned=cleaned))
+                total.add(ingest_patches(store, config.lifecycle, items, dead, effects, cleaned=cleaned,
+                                         brand=brand))
                 batch_done()
         return total
     finally:

@@ -15,12 +15,14 @@ reads, like any batch, so the state it sees is consistent.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync.config import Config
+from sync.config.types import DEFAULT_BRAND
 from sync.errors import RecordError
 from sync.ingest.persist import load_workspace, plan_writes, split_conversions
 from sync.ingest.storable import unstorable
@@ -63,26 +65,41 @@ def _field_changes(config: Config, before: ContactState | None, after: ContactSt
 
 def _stored_transitions(session: Session, ids: list[int]) -> set[tuple[Any, ...]]:
     t = model.StageTransition
-    return {(cid, a, b, _iso(at)) for cid, a, b, at in session.execute(
-        select(t.contact_id, t.from_stage, t.to_stage, t.at).where(t.contact_id.in_(ids)))} if ids else set()
+    return {(cid, a, b, _iso(at), brand) for cid, a, b, at, brand in session.execute(
+        select(t.contact_id, t.from_stage, t.to_stage, t.at, t.brand).where(t.contact_id.in_(ids)))} if ids else set()
 
 
-def _contact(config: Config, state: ContactState, cid: int, writes: Any, stored: set[tuple[Any, ...]]) -> dict:
+def _stage_of(state: ContactState | None, brand: str) -> tuple[str | None, str | None]:
+    """(stage, lost stage) of a contact in ``brand`` (None, None: no state, or never dealt with the brand)."""
+    if state is None:
+        return None, None
+    if brand == DEFAULT_BRAND:
+        return state.stage, state.lost_stage
+    found = state.brand_stages.get(brand)
+    return (found.stage, found.lost_stage) if found is not None else (None, None)
+
+
+def _contact(config: Config, state: ContactState, cid: int, writes: Any, stored: set[tuple[Any, ...]],
+             brand: str) -> dict:
     before = state.loaded
     transitions = [{k: _iso(v) for k, v in row.items() if k != "contact_id"}  # only the entries this record adds
-                   for row in writes.transitions if row["contact_id"] == cid
-                   and (cid, row["from_stage"], row["to_stage"], _iso(row["at"])) not in stored]
+                   for row in writes.transitions if row["contact_id"] == cid and row["brand"] == brand
+                   and (cid, row["from_stage"], row["to_stage"], _iso(row["at"]), brand) not in stored]
+    (stage_before, lost_before), (stage_after, lost_after) = _stage_of(before, brand), _stage_of(state, brand)
     return {"id": cid if cid > 0 else None, "new": before is None,
-            "stage": {"before": before.stage if before else None, "after": state.stage},
-            "lost_stage": {"before": before.lost_stage if before else None, "after": state.lost_stage},
+            "stage": {"before": stage_before, "after": stage_after},
+            "lost_stage": {"before": lost_before, "after": lost_after},
             "identities_added": sorted(f"{r.kind}:{r.value}" for r in state.identities
                                        if before is None or r not in before.identities),
             "fields": _field_changes(config, before, state), "transitions": transitions}
 
 
 def preview_effect(store: Store, config: Config, mapping: Mapping, record: dict[str, Any],
-                   effects: Effects | None = None) -> dict[str, Any]:
+                   effects: Effects | None = None, brand: str = DEFAULT_BRAND) -> dict[str, Any]:
     """What ingesting ``record`` through ``mapping`` would change now (nothing is written).
+
+    ``brand``: whose record it is (the brand owning the connection it would arrive on,
+    ``sync.config.brands``); contacts' stages, lost stages and new history are that brand's.
 
     ``effects``: what the deployment queues (default: the config's conversion rules with every
     destination and write-back the caller enables; ``Effects.of(settings, config)`` for the real ones).
@@ -91,7 +108,7 @@ def preview_effect(store: Store, config: Config, mapping: Mapping, record: dict[
     """
     effects = effects or Effects.rules_only(config)
     try:
-        patch = apply_mapping(mapping, record)
+        patch = replace(apply_mapping(mapping, record), brand=brand)  # stamped as the inbox stamps it
     except RecordError as exc:
         return {"patch": None, "refused": f"{type(exc).__name__}: {exc}"}
     refs = clean(patch.identities, config.lifecycle)
@@ -118,7 +135,8 @@ def preview_effect(store: Store, config: Config, mapping: Mapping, record: dict[
         "refused": None,
         "outcome": {"created": outcome.created, "changed": outcome.changed, "merges": outcome.merges,
                     "conflicts": outcome.conflicts},
-        "contacts": [_contact(config, s, writes.idmap[s.key], writes, history) for s in ws.contacts()],
+        "brand": brand,
+        "contacts": [_contact(config, s, writes.idmap[s.key], writes, history, brand) for s in ws.contacts()],
         "merged_away": [s.key for s in ws.merged_away()],
         "conversions": [{"event_id": row["event_id"], "kind": row["kind"], "occurred_at": _iso(row["occurred_at"]),
                          "value": row.get("value"), "currency": row.get("currency"),

@@ -506,6 +506,8 @@ class DeadLetter(Base):
 
     ``reason_class`` groups letters of one cause (``sync.store.reason_class``): every insert
     derives it from the reason, and a refreshed reason sets both (``reason_values``).
+    ``brand``: the brand of a letter's record (the brand owning the connection it came through,
+    or a file ingest's ``--brand``; null: the default brand), stamped again by a replay.
     """
 
     __tablename__ = "dead_letters"
@@ -527,6 +529,7 @@ class DeadLetter(Base):
     reason_class: Mapped[str] = mapped_column(String(255), default=_reason_class_of_row)
     dismissed_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
     dismissed_by: Mapped[str | None] = mapped_column(String(120))
+    brand: Mapped[str | None] = mapped_column(String(32))  # a record's brand (null: default); replay stamps it
     note: Mapped[str | None] = mapped_column(Text)
 
 

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from sqlalchemy import select, text
+from support.brands import brand_config_dir
 
 from sync.config import load_config
 from sync.ingest.pipeline import ingest
@@ -111,3 +112,23 @@ def test_write_backs_that_would_be_queued_are_listed(store):
     with store.transaction() as session:
         added = session.scalars(select(model.Outbox).where(model.Outbox.id > (queued or 0))).all()
     assert [(o.destination, o.kind) for o in added] == [(w["destination"], w["kind"]) for w in preview["write_backs"]]
+
+
+def test_a_preview_of_another_brands_record_shows_that_brands_stage(store, tmp_path):
+    config = load_config(brand_config_dir(tmp_path))
+    mapping = config.mappings[("hubspot", "contacts")]
+    ingest("hubspot", "contacts", [hubspot()], store=store, config=config)  # Glow's (the default brand's) lead
+    changed = hubspot(lifecyclestage="opportunity", updatedAt="2026-03-05T09:00:00Z")
+
+    lumen = preview_effect(store, config, mapping, changed, brand="lumen")
+    glow = preview_effect(store, config, mapping, changed)
+
+    [seen] = lumen["contacts"]
+    assert lumen["brand"] == "lumen" and seen["stage"] == {"before": None, "after": "Payment"}
+    assert [(t["from_stage"], t["to_stage"], t["brand"]) for t in seen["transitions"]] == [
+        (None, "Payment", "lumen")]
+    assert glow["brand"] == "default" and glow["contacts"][0]["stage"] == {"before": "Hot Lead", "after": "Payment"}
+    ingest("hubspot", "contacts", [changed], store=store, config=config, brand="lumen")
+    with store.transaction() as session:
+        assert session.scalar(select(model.Contact.stage)) == "Hot Lead"  # Glow's funnel did not move
+        assert session.scalar(select(model.ContactStage.stage).where(model.ContactStage.brand == "lumen")) == "Payment"

@@ -324,3 +324,37 @@ def test_rows_written_before_brands_belong_to_the_default_brand_and_downgrade_dr
     finally:
         engine.dispose()
     assert before == ("default", "default") and both == 2 and kept == 1 and gone
+
+
+def test_dead_letters_written_before_0019_have_no_brand_and_downgrade_drops_the_column(fresh_database_url):
+    """0019 adds ``dead_letters.brand``: old letters read null (the default brand); its downgrade drops the
+    column and keeps the letters (and the counting triggers still count them)."""
+    from alembic import command
+
+    from sync.store.engine import alembic_config, make_engine
+
+    engine = make_engine(fresh_database_url)
+    letter = ("INSERT INTO dead_letters (stage, source, object, record_id, reason, payload, status, created_at, "
+              "reason_class{b}) VALUES ('reconcile', 'shop', 'order', '{r}', 'r', '{{}}', 'open', "
+              "'2026-12-01 10:00:00', 'r'{v})")
+    try:
+        upgrade(engine, "0018")
+        with engine.begin() as conn:
+            conn.execute(text(letter.format(b="", r="old", v="")))
+        upgrade(engine)
+        with engine.begin() as conn:
+            conn.execute(text(letter.format(b=", brand", r="new", v=", 'lumen'")))
+            brands = dict(conn.execute(text("SELECT record_id, brand FROM dead_letters")).all())
+        command.downgrade(alembic_config(engine), "0018")
+        with engine.begin() as conn:
+            columns = {c["name"] for c in inspect(conn).get_columns("dead_letters")}
+            kept = conn.execute(text("SELECT count(*) FROM dead_letters")).scalar()
+            conn.execute(text(letter.format(b="", r="after", v="")))
+            counted = conn.execute(text("SELECT sum(n) FROM dead_letter_counts")).scalar()
+        upgrade(engine)
+        with engine.connect() as conn:
+            assert compare_metadata(_context(conn), Base.metadata) == []
+    finally:
+        engine.dispose()
+    assert brands == {"old": None, "new": "lumen"}
+    assert "brand" not in columns and kept == 2 and counted == 3

@@ -47,6 +47,8 @@ class DeadLetterSchema(ma.Schema):
     dismissed_at = ma.fields.AwareDateTime(allow_none=True)
     dismissed_by = ma.fields.String(allow_none=True)
     note = ma.fields.String(allow_none=True, metadata={"description": "why it was dismissed"})
+    brand = ma.fields.String(allow_none=True, metadata={"description": "a record's brand, which a replay lands it "
+                                                                        "in (null: the default brand)"})
 
 
 class DeadLetterDetailSchema(DeadLetterSchema):

@@ -19,6 +19,7 @@ from sync.ingest.samples import last_record
 from sync.outbox.effects import Effects
 from sync.web.api.auth import requires
 from sync.web.api.blueprint import Blueprint
+from sync.web.api.brand_access import scoped_brand
 from sync.web.api.config import refused, revisions
 from sync.web.api.context import config, settings, store
 from sync.web.api.schemas import row_id
@@ -37,6 +38,11 @@ class PreviewSchema(ma.Schema):
                             metadata={"description": "unsaved text of `document` (omitted: its active text)"})
     record = ma.fields.Dict(metadata={"description": "a record as the source sends it"})
     contact_id = row_id(metadata={"description": "instead of record: this contact's last delivered record"})
+    connection = ma.fields.String(validate=ma.validate.Length(max=64), metadata={
+        "description": "the connection of the mapping's source the record would arrive on (default: `default`); "
+                       "stages shown are those of the brand owning it (brands.yaml)"})
+    brand = ma.fields.String(validate=ma.validate.Length(max=32), metadata={
+        "description": "instead of connection: the brand whose stages to show (a file ingest's --brand)"})
 
 
 class PreviewResultSchema(ma.Schema):
@@ -46,6 +52,7 @@ class PreviewResultSchema(ma.Schema):
     sample = ma.fields.Dict(allow_none=True, metadata={"description": "where the record came from (contact_id)"})
     patch = ma.fields.Dict(allow_none=True, required=True)
     refused = ma.fields.String(allow_none=True, required=True)
+    brand = ma.fields.String(metadata={"description": "the brand whose stages `contacts` shows"})
     outcome = ma.fields.Dict()
     contacts = ma.fields.List(ma.fields.Dict(), metadata={"description": "each contact touched: stage before/after, "
                                                                          "field winners that change and their rule, "
@@ -119,9 +126,24 @@ def previewed(body: dict) -> dict[str, Any]:
     else:
         raise Invalid("give a record, or a contact whose last record to use", {"record": "a JSON object"})
     effects = Effects.of(settings(), trial)
-    result = preview_effect(store(), trial, mapping, record, effects)
+    result = preview_effect(store(), trial, mapping, record, effects, _brand(trial, mapping, body))
     return {"mapping": {"source": mapping.source, "object": mapping.object, "name": mapping.name},
             "sample": sample, **result}
+
+
+def _brand(trial: Any, mapping: Any, body: dict) -> str:
+    """The brand a preview shows: ``brand``, else the one owning ``connection`` of the mapping's source.
+
+    Within the brands the token sees, by the rule of every brand-filtered read (``sync.access.brands``):
+    403 for another brand's, 422 for an unknown one; neither given: the default brand, or a
+    brand-limited token's first brand.
+    """
+    by_connection = trial.brands.brand_of(mapping.source, body.get("connection"))
+    if body.get("brand") and body.get("connection") and body["brand"] != by_connection:
+        raise Invalid(f"connection {mapping.source}:{body['connection']} belongs to brand {by_connection!r}, "
+                      f"not {body['brand']!r}", {"brand": "the brand owning the connection, or only one of the two"})
+    requested = body.get("brand") or (by_connection if body.get("connection") else None)
+    return scoped_brand(trial, requested) or by_connection
 
 
 def validated(documents: dict[str, str]) -> dict[str, Any]:

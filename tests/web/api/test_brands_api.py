@@ -92,3 +92,22 @@ def test_one_rule_decides_the_brand_a_principal_reads():
             scope(who, brands, asked)
     with pytest.raises(ValueError, match="unknown brand 'x'"):
         scope(every, brands, "x")
+
+
+def test_a_preview_shows_the_stage_in_the_brand_owning_the_connection(brand_api):
+    client, lumen, every = brand_api
+    body = {"source": "shop", "object": "order", "record": _order("b9", "glow-only@example.com", "booked")}
+    glow = client.post("/api/mappings/preview", json=body, headers=bearer(every)).json
+    via_lumen = client.post("/api/mappings/preview", json={**body, "connection": "lumen"}, headers=bearer(every))
+    assert glow["brand"] == "default" and glow["contacts"][0]["stage"]["before"] == "Customer"
+    assert via_lumen.status_code == 200 and via_lumen.json["brand"] == "lumen"
+    assert via_lumen.json["contacts"][0]["stage"] == {"before": None, "after": "Hot Lead"}  # new to Lumen
+    mismatch = client.post("/api/mappings/preview", json={**body, "connection": "lumen", "brand": "default"},
+                           headers=bearer(every))
+    assert mismatch.status_code == 422 and "belongs to brand 'lumen'" in mismatch.json["message"]
+    unknown = client.post("/api/mappings/preview", json={**body, "brand": "nope"}, headers=bearer(every))
+    assert unknown.status_code == 422 and "unknown brand 'nope'" in unknown.json["message"]
+    limited = client.post("/api/mappings/preview", json=body, headers=bearer(lumen))  # its own brand by default
+    assert limited.status_code == 200 and limited.json["brand"] == "lumen"
+    assert client.post("/api/mappings/preview", json={**body, "connection": "default"},
+                       headers=bearer(lumen)).status_code == 403  # Glow's connection: not this token's brand
