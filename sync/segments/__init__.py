@@ -1,0 +1,1 @@
+"""Segments: conditions over the canonical model, membership kept incrementally, audiences synced out."""
