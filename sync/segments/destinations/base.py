@@ -27,14 +27,22 @@ segment engine owns membership and the diff; a destination module owns only the 
 whose consent for it is ``False``; ``None`` (unknown) is sent, as attribution does today.
 
 Destinations never touch the database; they are built by ``sync.segments.destinations.build``
-from a ``AudienceDestinationConfig`` and a ``requests.Session``.
+from a ``AudienceDestinationConfig`` and a ``requests.Session``. A destination class reads its
+own settings: ``from_settings(name, options, settings)`` makes its config from a segment file's
+destination entry (``options``: the entry's keys other than ``name`` and ``kind``) and the
+environment (credentials per connection, as conversion destinations read theirs:
+``LIFESYNC_META_MARKETING_ACCESS_TOKEN`` for ``connection: default``, ``..._TOKEN__<NAME>`` for a
+named one), and raises ``SettingsError`` naming the destination and what is missing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
+
+if TYPE_CHECKING:
+    from sync.settings import Settings
 
 Status = Literal["done", "failed", "retry"]
 
@@ -104,6 +112,9 @@ class AudienceDestination(Protocol):
     kind: ClassVar[str]
     max_batch: ClassVar[int]  # the vendor's maximum members per add/remove request
     purpose: ClassVar[str]  # consent purpose: ad_user_data or marketing_messages
+
+    @classmethod
+    def from_settings(cls, name: str, options: Mapping[str, str], settings: Settings) -> AudienceDestinationConfig: ...
 
     def keys(self, member: AudienceMember) -> dict[str, Any]: ...
 
