@@ -77,6 +77,15 @@ class Audience:
 
 
 @dataclass(frozen=True)
+class DestinationEntry:
+    """One entry of a segment file's ``destinations:`` list, as written (validated by the segment parser)."""
+
+    name: str  # unique in the installation, e.g. meta-lapsed
+    kind: str  # a registered kind (``sync.segments.destinations.KINDS``)
+    options: Mapping[str, str] = field(default_factory=dict)  # every other key of the entry, e.g. connection, tag
+
+
+@dataclass(frozen=True)
 class AudienceDestinationConfig:
     """One configured audience destination (from the segment file and the settings)."""
 
