@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sync.sandbox.faults import Faults
+from sync.sandbox.people import people
 from sync.sandbox.respondio.app import create_app
 
 __all__ = ["Contact", "RespondioSandbox", "create_app"]
@@ -69,6 +70,14 @@ class RespondioSandbox:
     def api_calls(self) -> int:
         """Every API request received, whatever the answer."""
         return sum(self.calls.values())
+
+    @classmethod
+    def seeded(cls, contacts: int = 0, *, seed: int = 42, **kwargs: Any) -> RespondioSandbox:
+        """A workspace with ``contacts`` synthetic contacts (e-mail and phone of ``sync.sandbox.people``)."""
+        sandbox = cls(**kwargs)
+        for person in people(contacts, seed):
+            sandbox.add_contact(email=person.email, phone=person.phone, first_name=person.first_name)
+        return sandbox
 
     # ---- test hooks ----------------------------------------------------------------------------------------
 

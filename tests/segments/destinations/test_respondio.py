@@ -179,3 +179,14 @@ def test_sandbox_field_mode_needs_a_defined_field(rio):
     unknown = _sandbox_dest(server, field="no_such_field")
     result = unknown.add("no_such_field", [Entry(1, {"identifier": f"id:{contact}"})])[0]
     assert result.status == "failed" and "400" in result.reason
+
+
+def test_a_seeded_workspace_is_tagged_by_the_seeded_e_mail_and_phone():
+    sandbox = RespondioSandbox.seeded(3, seed=7)
+    first, second = list(sandbox.contacts.values())[:2]
+    with SandboxServer(respondio=sandbox) as server:
+        dest = _sandbox_dest(server)
+        by_email = dest.keys(AudienceMember(1, emails=(first.email.upper(),)))
+        by_phone = dest.keys(AudienceMember(2, phones=(second.phone,)))
+        assert [dest.add("vip", [Entry(n, k)])[0].status for n, k in ((1, by_email), (2, by_phone))] == ["done"] * 2
+    assert first.tags == ["vip"] and second.tags == ["vip"]
