@@ -43,6 +43,19 @@ def test_settings_name_what_is_missing_or_wrong():
         HubSpotList.from_settings("hs", {"lists_version": "2025-01"}, Settings.from_env(TOKEN))
 
 
+def test_a_named_connection_uses_its_token_and_the_shared_host():
+    env = {"LIFESYNC_HUBSPOT_TOKEN": "pat-default", "LIFESYNC_HUBSPOT_TOKEN__LUMEN": "pat-lumen",
+           "LIFESYNC_HUBSPOT_BASE_URL": "https://hs-proxy.example"}
+    config = HubSpotList.from_settings("hs", {"connection": "lumen", "list_id": "12"}, Settings.from_env(env))
+    assert "pat-default" not in config.credentials.values() and config.base_url == "https://hs-proxy.example"
+    dest = build(config)
+    with responses.RequestsMock() as mock:
+        mock.put("https://hs-proxy.example/crm/lists/2026-03/12/memberships/add",
+                 json={"recordIdsMissing": [], "recordIdsRemoved": [], "recordsIdsAdded": ["1"]})
+        assert dest.add(dest.ensure(AUDIENCE), [Entry(1, {"record_id": "1"})])[0].status == "done"
+        assert mock.calls[0].request.headers["Authorization"] == "Bearer pat-lumen"
+
+
 def test_the_lists_version_follows_the_connector_unless_set():
     assert HubSpotList.from_settings("hs", {}, Settings.from_env(TOKEN)).api_version == "2026-03"
     legacy = {**TOKEN, "LIFESYNC_HUBSPOT_API_VERSION": "legacy"}
