@@ -74,7 +74,7 @@ def register(main: click.Group) -> None:
     @click.option("--seed", default=42, show_default=True)
     @click.option("--no-rate-limits", is_flag=True, help="Switch the API limits off (per-second, search, daily).")
     def sandbox_cmd(host: str, port: int, contacts: int, leads: int, seed: int, no_rate_limits: bool) -> None:
-        """Serve every sandbox (HubSpot, Salesforce, Meta, TikTok, Google Ads) until interrupted.
+        """Serve every sandbox (HubSpot, Salesforce, Meta, TikTok, Google Ads, respond.io) until interrupted.
 
         Prints the settings that point lifesync at them, with the seeded credentials.
         """
@@ -82,6 +82,7 @@ def register(main: click.Group) -> None:
         from sync.sandbox.ads.meta import MetaSandbox
         from sync.sandbox.ads.tiktok import TikTokSandbox
         from sync.sandbox.hubspot.sandbox import HubSpotSandbox
+        from sync.sandbox.respondio import RespondioSandbox
         from sync.sandbox.salesforce.sandbox import SalesforceSandbox
         from sync.sandbox.server import SandboxServer
 
@@ -93,9 +94,11 @@ def register(main: click.Group) -> None:
                                salesforce=SalesforceSandbox.seeded(leads=leads, contacts=leads // 2,
                                                                    opportunities=leads // 4, seed=seed, **sf_limits),
                                meta=MetaSandbox(), tiktok=TikTokSandbox(), google=GoogleAdsSandbox(),
+                               respondio=RespondioSandbox.seeded(contacts, seed=seed,
+                                                                 rate_per_second=None if no_rate_limits else 5),
                                host=host, port=port).bind()
         click.echo(f"sandboxes at {server.url} (HubSpot /hubspot, Salesforce /salesforce, Meta /meta, "
-                   "TikTok /tiktok, Google Ads /google)")
+                   "TikTok /tiktok, Google Ads /google, respond.io /respondio)")
         click.echo("point lifesync at them with:")
         for name, value in sorted(server.env().items()):
             click.echo(f"  export {name}={value}")

@@ -3,8 +3,8 @@
 ``SandboxServer`` runs in a background thread (tests, ``lifesync demo``) or in the foreground
 (``lifesync sandbox``). HubSpot answers under ``/hubspot``, Salesforce under ``/salesforce``
 (both its login host and the ``instance_url`` it hands out), Meta under ``/meta``, TikTok
-under ``/tiktok`` and Google Ads under ``/google``, so pointing lifesync at the sandbox is a
-matter of settings: ``env()`` returns them, with each sandbox's seeded credentials.
+under ``/tiktok``, Google Ads under ``/google`` and respond.io under ``/respondio``, so pointing
+lifesync at the sandbox is a matter of settings: ``env()`` returns them, with each sandbox's seeded credentials.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def _root() -> Flask:
 
     @app.get("/")
     def index() -> Any:
-        return jsonify({"sandboxes": ["/hubspot", "/salesforce", "/meta", "/tiktok", "/google"]})
+        return jsonify({"sandboxes": ["/hubspot", "/salesforce", "/meta", "/tiktok", "/google", "/respondio"]})
 
     return app
 
@@ -40,9 +40,9 @@ class SandboxServer:
     """One loopback server for the HubSpot and Salesforce sandboxes (either may be left out)."""
 
     def __init__(self, *, hubspot: Any = None, salesforce: Any = None, meta: Any = None, tiktok: Any = None,
-                 google: Any = None, host: str = "127.0.0.1", port: int = 0):
+                 google: Any = None, respondio: Any = None, host: str = "127.0.0.1", port: int = 0):
         self.hubspot, self.salesforce, self.host, self.port = hubspot, salesforce, host, port
-        self.meta, self.tiktok, self.google = meta, tiktok, google
+        self.meta, self.tiktok, self.google, self.respondio = meta, tiktok, google, respondio
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -74,6 +74,10 @@ class SandboxServer:
             from sync.sandbox.ads.google_ads import create_app as google_app
 
             mounts["/google"] = google_app(self.google)
+        if self.respondio is not None:
+            from sync.sandbox.respondio import create_app as respondio_app
+
+            mounts["/respondio"] = respondio_app(self.respondio)
         return recording.wrap(DispatcherMiddleware(_root(), mounts))  # unchanged unless a tool records
 
     def bind(self) -> SandboxServer:
@@ -148,4 +152,7 @@ class SandboxServer:
                         f"LIFESYNC_GOOGLE_ADS_ACCESS_TOKEN{suffix}": self.google.ACCESS_TOKEN,
                         f"LIFESYNC_GOOGLE_ADS_CUSTOMER_ID{suffix}": self.google.CUSTOMER_ID,
                         f"LIFESYNC_GOOGLE_ADS_CONVERSION_ACTIONS{suffix}": actions})
+        if self.respondio is not None:
+            out.update({f"LIFESYNC_RESPONDIO_API_URL{suffix}": f"{self.url}/respondio",
+                        f"LIFESYNC_RESPONDIO_API_TOKEN{suffix}": self.respondio.TOKEN})
         return out

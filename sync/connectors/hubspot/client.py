@@ -134,6 +134,10 @@ class HubSpotApi:
         response = self.client.request("POST", path, json=dict(body))
         return response.status_code, _json(response)
 
+    def put(self, path: str, body: Any) -> dict[str, Any]:
+        """``PUT path`` with a JSON body (an object, or an array: list memberships) → the JSON object answered."""
+        return _json(self.client.request("PUT", path, json=body))
+
     def search(self, obj: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """``POST`` a CRM search of ``obj`` (paced by the search limiter) → the JSON object answered."""
         return _json(self.search_client.request("POST", self.paths.search(obj), json=dict(body)))

@@ -1,4 +1,4 @@
-"""respond.io API v2 write-back: upsert a contact, set or clear its lifecycle stage.
+"""respond.io API v2 write-back: upsert a contact, set or clear its lifecycle stage, add or remove tags.
 
 A small client over one ``requests.Session`` (Bearer token, connect/read timeouts). Failures
 are classified once, here: 429 → ``RateLimited``, 5xx and connection errors →
@@ -149,6 +149,19 @@ def raise_for(response: requests.Response, token_setting: str = TOKEN_SETTING) -
                 status=status, vendor_message=detail)
 
 
+MAX_TAGS = 10  # tags per add/remove call (respond.io API v2)
+MAX_TAG_LENGTH = 255
+
+
+def _tags(tags: list[str]) -> list[str]:
+    """``tags`` as respond.io takes them: 1-10 distinct strings of at most 255 characters (else ValidationError)."""
+    distinct = list(dict.fromkeys(t.strip() for t in tags if t and t.strip()))
+    if not 1 <= len(distinct) <= MAX_TAGS or any(len(t) > MAX_TAG_LENGTH for t in distinct):
+        raise ValidationError(f"respond.io takes 1-{MAX_TAGS} distinct tags of at most {MAX_TAG_LENGTH} characters "
+                              f"per call, got {len(distinct)}")
+    return distinct
+
+
 def encode_identifier(identifier: str) -> str:
     """``id:123``, ``email:a@b.c`` or ``phone:+E164``, percent-encoded for a URL path (``+`` → %2B)."""
     if not _IDENTIFIER.match(identifier or ""):
@@ -172,7 +185,7 @@ class RespondioClient:
         self.session = session or requests.Session()
         self.session.headers.update({"Authorization": f"Bearer {token}", "Accept": "application/json"})
         self._backoff = wait_exponential(multiplier=0.5, max=max_wait)
-        self._resume_at: dict[str, float] = {}  # endpoint template -> clock time its budget is back
+        self._resume_at: dict[str, float] = {}  # "METHOD template" -> clock time its budget is back
 
     def __repr__(self) -> str:
         return f"RespondioClient(base_url={self.base_url!r})"  # never the token
@@ -196,6 +209,20 @@ class RespondioClient:
         return self._post(f"/contact/{encode_identifier(identifier)}/lifecycle/update", {"name": stage},
                           "/contact/{identifier}/lifecycle/update")
 
+    def update_contact(self, identifier: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Update the existing contact ``identifier`` (``PUT``; an unknown contact is ``NotFound``, never created)."""
+        return self._call("PUT", f"/contact/{encode_identifier(identifier)}", dict(fields), "/contact/{identifier}")
+
+    def add_tags(self, identifier: str, tags: list[str]) -> dict[str, Any]:
+        """Add ``tags`` (1-10, each at most 255 characters) to the contact ``identifier``."""
+        return self._call("POST", f"/contact/{encode_identifier(identifier)}/tag", _tags(tags),
+                          "/contact/{identifier}/tag")
+
+    def remove_tags(self, identifier: str, tags: list[str]) -> dict[str, Any]:
+        """Remove ``tags`` (1-10) from the contact ``identifier`` (``DELETE`` with the tags as its body)."""
+        return self._call("DELETE", f"/contact/{encode_identifier(identifier)}/tag", _tags(tags),
+                          "/contact/{identifier}/tag")
+
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, RateLimited) and exc.retry_after is not None:
@@ -209,9 +236,12 @@ class RespondioClient:
         return isinstance(exc, RateLimited) and (exc.retry_after or 0.0) > self.max_wait  # the dispatcher waits
 
     def _post(self, path: str, body: dict[str, Any], template: str) -> dict[str, Any]:
+        return self._call("POST", path, body, template)
+
+    def _call(self, method: str, path: str, body: Any, template: str) -> dict[str, Any]:
         retrying = Retrying(stop=self._stop, wait=self._wait, sleep=self.sleep,
                             retry=retry_if_exception_type((RateLimited, TransientError)), reraise=True)
-        return retrying(self._send, path, body, template)
+        return retrying(self._send, method, path, body, template)
 
     def _await_budget(self, template: str) -> None:
         """Wait out a spent endpoint budget inline when short; raise ``RateLimitPause`` (nothing sent) when not."""
@@ -221,19 +251,20 @@ class RespondioClient:
         if wait > self.max_wait:
             raise RateLimitPause(f"respond.io rate limit spent (X-RateLimit-Remaining: 0); resuming in {wait:.0f}s",
                                  retry_after=wait)
-        log.info("respond.io POST %s: rate limit spent, waiting %.1fs", template, wait)
+        log.info("respond.io %s: rate limit spent, waiting %.1fs", template, wait)
         self.sleep(wait)
 
-    def _send(self, path: str, body: dict[str, Any], template: str) -> dict[str, Any]:
-        self._await_budget(template)
+    def _send(self, method: str, path: str, body: Any, template: str) -> dict[str, Any]:
+        endpoint = f"{method} {template}"  # respond.io counts its limit per API method
+        self._await_budget(endpoint)
         try:
-            response = self.session.post(self.base_url + path, json=body, timeout=self.timeout)
+            response = self.session.request(method, self.base_url + path, json=body, timeout=self.timeout)
         except (requests.ConnectionError, requests.Timeout) as exc:
-            log.warning("respond.io POST %s: %s", template, type(exc).__name__)
+            log.warning("respond.io %s %s: %s", method, template, type(exc).__name__)
             raise TransientError(f"could not reach respond.io ({type(exc).__name__})") from None
-        log.debug("respond.io POST %s -> HTTP %d", template, response.status_code)
+        log.debug("respond.io %s %s -> HTTP %d", method, template, response.status_code)
         if response.status_code < 400 and (rest := _exhausted_for(response)) is not None:
-            self._resume_at[template] = self.clock() + rest
+            self._resume_at[endpoint] = self.clock() + rest
         raise_for(response, self.token_setting)
         try:
             data = response.json()

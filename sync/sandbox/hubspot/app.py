@@ -24,7 +24,7 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from sync.sandbox.faults import Fault
-from sync.sandbox.hubspot import reads, writes
+from sync.sandbox.hubspot import lists, reads, writes
 from sync.sandbox.hubspot.errors import ApiError, error_body, rate_limited, validation_error
 
 if TYPE_CHECKING:
@@ -221,4 +221,5 @@ def create_app(sandbox: HubSpotSandbox) -> Flask:
                            "utcOffset": "-05:00", "utcOffsetMilliseconds": -18000000, "uiDomain": "app.hubspot.com",
                            "dataHostingLocation": "na1"})
 
+    lists.register(app, sandbox)
     return app

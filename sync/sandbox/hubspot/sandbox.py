@@ -11,6 +11,7 @@ module by module:
     hubspot_reads    list / get / batch read / properties / v4 association reads
     hubspot_writes   batch create / update / upsert / archive: limits, 207 Multi-Status
     hubspot_rules    the portal's validation rules, enforced on writes from API version 2026-09
+    hubspot_lists    lists: create, find by name, MANUAL/SNAPSHOT memberships (ids per call limited)
     hubspot_app      routes, fault injection, call counting, error answers
 
 Test hooks (``put``, ``archive``, ``associate``, ``get``, ``records``, ``add_property``,
@@ -33,6 +34,7 @@ from typing import Any
 from sync.sandbox.faults import Faults
 from sync.sandbox.hubspot.access import Access, Credentials
 from sync.sandbox.hubspot.app import create_app
+from sync.sandbox.hubspot.lists import MAX_MEMBERSHIP_IDS, HubSpotList
 from sync.sandbox.hubspot.records import Associations, Record, Table, render
 from sync.sandbox.hubspot.rules import ValidationRule
 from sync.sandbox.hubspot.schema import (
@@ -81,6 +83,8 @@ class HubSpotSandbox:
                              rotate_refresh_tokens=rotate_refresh_tokens, rate_per_10s=rate_per_10s,
                              daily_limit=daily_limit, seed=seed, search_per_second=search_per_second)
         self.validation_rules: dict[str, list[ValidationRule]] = {}  # object type -> the portal's rules
+        self.lists: dict[int, HubSpotList] = {}
+        self.list_membership_max = MAX_MEMBERSHIP_IDS
         self.calls: Counter[str] = Counter()
         self.writes: list[dict[str, Any]] = []
         self.random = random.Random(f"hubspot-{seed}")  # result shuffling

@@ -296,8 +296,13 @@ def create_app(sandbox: SalesforceSandbox) -> Flask:
             raise ApiError(400, "INVALID_REPLICATION_DATE", f"startDate cannot be more than {days} days ago")
         return start, min(end, sandbox.now().replace(second=0))
 
-    @app.route(f"{DATA}/composite/sobjects", methods=["POST", "PATCH"])
+    @app.route(f"{DATA}/composite/sobjects", methods=["POST", "PATCH", "DELETE"])
     def collection(version: str) -> Response:
+        if request.method == "DELETE":
+            all_or_none = request.args.get("allOrNone", "false").lower() == "true"
+            with sandbox.lock:
+                return jsonify(collections.delete(sandbox.store, request.args.get("ids", ""), all_or_none=all_or_none,
+                                                  client=_client(), at=sandbox.now()))
         body = _json_body()
         with sandbox.lock:
             at = sandbox.now()

@@ -1,4 +1,4 @@
-"""sObject Collections for the Salesforce sandbox: create, update by Id, upsert by external id.
+"""sObject Collections for the Salesforce sandbox: create, update by Id, upsert by external id, delete by Id.
 
 One request is one API call and carries at most 200 records (more → 400 ``EXCEEDED_ID_LIMIT``,
 the whole request refused). Records are processed in order and answered in order, each with
@@ -133,3 +133,39 @@ def upsert(store: RecordStore, sobject_name: str, field_name: str, body: Any, *,
     # Salesforce lists an upsert result's keys as id, success, errors, created
     return [{"id": r["id"], "success": True, "errors": [], "created": r["created"]} if r["success"] else r
             for r in results]
+
+
+def delete(store: RecordStore, ids: str, *, all_or_none: bool, client: str | None,
+           at: datetime) -> list[dict[str, Any]]:
+    """``DELETE /composite/sobjects?ids=…``: delete up to 200 records of any type by id, one result per id.
+
+    A result is ``{id, success, errors}``; an id that is not id-shaped is ``MALFORMED_ID``, one of no
+    live record ``ENTITY_IS_DELETED`` (already deleted) or ``INVALID_CROSS_REFERENCE_KEY``.
+    """
+    wanted = [i.strip() for i in ids.split(",") if i.strip()]
+    if not wanted:
+        raise ApiError(400, "MISSING_ARGUMENT", "ids parameter is required")
+    if len(wanted) > MAX_RECORDS:
+        raise ApiError(400, "EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than 200 records into "
+                       "this call")
+    mark = store.begin()
+    results = []
+    for raw in wanted:
+        record_id = normalize_id(raw)
+        sobject = object_of(record_id) if record_id else None
+        try:
+            if record_id is None or sobject is None:
+                raise ApiError(400, "MALFORMED_ID", f"malformed id {raw}")
+            if store.row(sobject, record_id) is None:
+                deleted = store.row(sobject, record_id, deleted=True) is not None
+                raise ApiError(400, "ENTITY_IS_DELETED" if deleted else "INVALID_CROSS_REFERENCE_KEY",
+                               "entity is deleted" if deleted else "invalid cross reference id")
+            store.delete(sobject, record_id, client=client, at=at)
+            results.append({"id": record_id, "success": True, "errors": []})
+        except ApiError as exc:
+            results.append({"id": record_id, "success": False, "errors": [exc.result_error()]})
+    if all_or_none and not all(r["success"] for r in results):
+        store.rollback(mark)
+        return [r if not r["success"] else {**r, "success": False, "errors": [dict(ROLLED_BACK)]} for r in results]
+    store.commit()
+    return results

@@ -240,6 +240,8 @@ class RecordStore:
             row["Name"] = " ".join(p for p in (row.get("FirstName"), row.get("LastName")) if p) or None
         if sobject == "Opportunity":
             row["IsClosed"], row["IsWon"] = STAGE_FLAGS.get(row.get("StageName") or "", (False, False))
+        if sobject == "CampaignMember":
+            row["HasResponded"] = row.get("Status") == "Responded"
         return row
 
     def _log(self, op: str, sobject: str, record_id: str, values: Mapping[str, Any], client: str | None,
@@ -251,11 +253,28 @@ class RecordStore:
                client: str | None = None, api: bool = True, op: str = "create") -> str:
         """Validate and store a new record; returns its 18-character id."""
         values = self.coerce(sobject, fields, creating=True, api=api)
+        if sobject == "CampaignMember":
+            values = self._new_member(values)
         at = at or self.now()
         record_id = self.load(sobject, values, at, client=client)
         if api:
             self._log(op, sobject, record_id, values, client, at)
         return record_id
+
+    def _new_member(self, values: dict[str, Any]) -> dict[str, Any]:
+        """A campaign member names a contact or a lead (ContactId wins) who is not yet a member of the campaign."""
+        person = "ContactId" if values.get("ContactId") else "LeadId" if values.get("LeadId") else None
+        if person is None:
+            raise _bad("REQUIRED_FIELD_MISSING", "Required fields are missing: [ContactId or LeadId]",
+                       ["ContactId", "LeadId"])
+        for row in self.rows["CampaignMember"].values():
+            if not row["IsDeleted"] and row["CampaignId"] == values["CampaignId"] and row[person] == values[person]:
+                raise _bad("DUPLICATE_VALUE", "Already a campaign member.", [person])
+        kept = dict(values)
+        if person == "ContactId":
+            kept["LeadId"] = None
+        kept["Status"] = kept.get("Status") or "Sent"
+        return kept
 
     def load(self, sobject: str, values: Mapping[str, Any], at: datetime, *, client: str | None = None) -> str:
         """Store a new record from already-checked values (canonical names, stored types): seeding's fast path."""

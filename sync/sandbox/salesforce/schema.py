@@ -1,9 +1,10 @@
 """The Salesforce sandbox's objects: fields, types, read-only and required flags, ids and timestamps.
 
-Only the four objects lifesync syncs exist (Lead, Contact, Opportunity, Account), each with the
-standard fields the connector reads plus the ``Lifesync_Id__c`` external-id field on Lead and
-Contact. Ids follow Salesforce's shape: a 3-character key prefix, 12 more characters (15, case
-sensitive) and a 3-character case-folding checksum (18, what the API returns).
+Only the objects lifesync uses exist: the four it syncs (Lead, Contact, Opportunity, Account),
+each with the standard fields the connector reads plus the ``Lifesync_Id__c`` external-id field
+on Lead and Contact, and Campaign with CampaignMember (audience destinations). Ids follow
+Salesforce's shape: a 3-character key prefix, 12 more characters (15, case sensitive) and a
+3-character case-folding checksum (18, what the API returns).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ OPPORTUNITY_STAGES = (
 )
 STAGE_FLAGS = {name: (closed, won) for name, closed, won in OPPORTUNITY_STAGES}
 CURRENCIES = ("USD", "EUR", "GBP", "CAD", "AUD", "BRL", "MXN", "INR")
+CAMPAIGN_MEMBER_STATUSES = ("Sent", "Responded")  # a new campaign's default member statuses
 LEAD_SOURCES = ("Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other")
 OWNER_ID = "0055g00000AbCdEAAZ"  # the integration user every record belongs to
 ORG_ID = "00D5g00000LfSyNEAV"
@@ -110,6 +112,17 @@ OBJECTS: dict[str, tuple[str, tuple[Field, ...]]] = {
                             _f("LeadSource", "picklist", 255))),
     "Account": ("001", (*_SYSTEM, _f("Name", length=255, required=True), _f("Phone", "phone", 40),
                         _f("BillingCity", length=40), _f("BillingCountry", length=80))),
+    "Campaign": ("701", (*_SYSTEM, _f("Name", length=80, required=True), _f("IsActive", "boolean"),
+                         _f("Type", "picklist", 255), _f("Status", "picklist", 255),
+                         _f("Description", length=32000))),
+    # ContactId or LeadId (one of them; with both only ContactId is kept); one member per campaign and person
+    "CampaignMember": ("00v", (*_SYSTEM,
+                               _f("CampaignId", "reference", 18, required=True, reference_to="Campaign",
+                                  relationship="Campaign"),
+                               _f("ContactId", "reference", 18, reference_to="Contact", relationship="Contact"),
+                               _f("LeadId", "reference", 18, reference_to="Lead", relationship="Lead"),
+                               _f("Status", "picklist", 255, values=CAMPAIGN_MEMBER_STATUSES),
+                               _f("HasResponded", "boolean", readonly=True))),
 }
 PREFIXES = {prefix: name for name, (prefix, _) in OBJECTS.items()}
 FIELDS: dict[str, dict[str, Field]] = {name: {f.name: f for f in fields} for name, (_, fields) in OBJECTS.items()}
