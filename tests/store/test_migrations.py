@@ -362,7 +362,7 @@ def test_dead_letters_written_before_0019_have_no_brand_and_downgrade_drops_the_
 
 def test_quality_issues_written_before_0021_belong_to_the_default_brand_and_downgrade_drops_the_column(
         fresh_database_url):
-    """0021 adds ``quality_issues.brand``: old issues read ``default``; its downgrade drops the column and keeps them."""
+    """0021 adds ``quality_issues.brand``: old issues read ``default``; its downgrade drops the column, not them."""
     from alembic import command
 
     from sync.store.engine import alembic_config, make_engine
