@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session, aliased
 
 from sync.config.types import DEFAULT_BRAND
 from sync.quality import duplicates
-from sync.reports.brand_scope import check_brand, dealt_with_any
+from sync.reports.brand_scope import check_brand, dealt_with, dealt_with_any
 from sync.reports.window import ReportData, day_of, lifecycle_of, reading, utc, within
 from sync.store import model
 from sync.store.engine import Store
@@ -145,13 +145,14 @@ def _unstaged(brands: Brands) -> Any:
     staged = (b.stage.is_not(None)) | (b.lost_stage.is_not(None))
     if brands is None:
         return and_(c.stage.is_(None), c.lost_stage.is_(None), ~exists().where(b.contact_id == c.id, staged))
-    unstaged = []
-    for brand in brands:
-        if brand == DEFAULT_BRAND:  # dealt with the default brand and no stage in it: no other brand either
-            unstaged.append(and_(c.stage.is_(None), c.lost_stage.is_(None), ~exists().where(b.contact_id == c.id)))
-        else:
-            unstaged.append(exists().where(b.contact_id == c.id, b.brand == brand, ~staged))
-    return or_(*unstaged) if unstaged else false()
+
+    def no_stage_in(brand: str) -> Any:
+        if brand == DEFAULT_BRAND:
+            return and_(c.stage.is_(None), c.lost_stage.is_(None))
+        return ~exists().where(b.contact_id == c.id, b.brand == brand, staged)
+
+    found = [and_(dealt_with(brand), no_stage_in(brand)) for brand in dict.fromkeys(brands)]
+    return or_(*found) if found else false()
 
 
 def without_stage(session: Session, lifecycle: LifecycleConfig, start: datetime | None,
