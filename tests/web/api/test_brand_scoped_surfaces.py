@@ -116,3 +116,15 @@ def test_scanning_stays_installation_wide(world):
     refused = client.post("/api/duplicates/scan", headers=bearer(made[("lumen", "operator")]))
     assert refused.status_code == 403 and "/api/duplicates is installation-wide" in refused.json["message"]
     assert client.post("/api/duplicates/scan", headers=bearer(made[("every", "operator")])).status_code == 200
+
+
+def test_one_rule_decides_the_brands_a_principal_reads_on_a_surface_of_every_brand():
+    from sync.access.brands import BrandDenied, visible
+    from sync.config.brands import Brand, Brands
+
+    brands = Brands((Brand("default", "Glow"), Brand("lumen", "Lumen")))
+    assert visible(Principal("a", "viewer"), brands) is None  # every brand
+    assert visible(Principal("b", "viewer", brands=("lumen", "default")), brands) == ("default", "lumen")
+    assert visible(Principal("c", "viewer", brands=("lumen", "closed")), brands) == ("lumen",)
+    with pytest.raises(BrandDenied, match=r"sees only closed, which brands\.yaml does not configure"):
+        visible(Principal("d", "viewer", brands=("closed",)), brands)
