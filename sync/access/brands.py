@@ -5,8 +5,12 @@ for another brand is refused (``BrandDenied``: 403 on the API, the console's for
 and asking for none scopes it to its first brand, so it never reads data of a brand it may not
 see. The API, the console and the CLI all call :func:`scope`.
 
-Only routes that declare they read within a token's brands use :func:`scope`; every other route
-(dead letters, connections, configuration, audit log, jobs, duplicates, alerts, …) is
+A surface that lists every brand's data (dead letters, the duplicate review queue, the console's
+overview) uses :func:`visible` instead: a token limited to brands reads all of its brands there,
+and a row of another brand is "not found", so its existence does not leak.
+
+Only routes that declare they read within a token's brands use :func:`scope` or :func:`visible`;
+every other route (connections, configuration, audit log, jobs, alerts, tokens admin, …) is
 installation-wide and refused to a token limited to brands, with :func:`installation_wide`'s message.
 """
 
@@ -40,6 +44,19 @@ def scope(principal: Principal, brands: Brands, requested: str | None) -> str | 
     if requested not in principal.brands:
         raise BrandDenied(f"this token may not see brand {requested!r}; it sees: {', '.join(principal.brands)}")
     return requested
+
+
+def visible(principal: Principal, brands: Brands) -> tuple[str, ...] | None:
+    """The brands a principal reads on a surface of every brand: None (every brand) without limits, else
+    those of its brands that brands.yaml configures (``BrandDenied`` when none is).
+    """
+    if principal.brands is None:
+        return None
+    found = tuple(b for b in brands.keys if b in principal.brands)
+    if not found:
+        raise BrandDenied(f"this token sees only {', '.join(principal.brands)}, which brands.yaml does not "
+                          f"configure (configured brands: {', '.join(brands.keys)})")
+    return found
 
 
 def installation_wide(brands: tuple[str, ...], area: str) -> str:

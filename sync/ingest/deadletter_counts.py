@@ -114,10 +114,11 @@ def compact(store: Store, threshold: int = COMPACT_AFTER, tables: Sequence[tuple
     return bool(due)
 
 
-def seen(page: Any, statuses: Sequence[str], since: datetime | None) -> tuple[list[Any], Any]:
+def seen(page: Any, statuses: Sequence[str], since: datetime | None, *also: Any) -> tuple[list[Any], Any]:
     """Columns giving each group of ``page`` (a subquery of stage, source, reason_class) its letters' first and
-    last seen and newest letter's id among ``statuses`` (since ``since``), and a function of a result row to
-    that (first seen, last seen, id), or None when the group has no such letters any more.
+    last seen and newest letter's id among ``statuses`` (since ``since``; of the letters ``also`` holds for),
+    and a function of a result row to that (first seen, last seen, id), or None when the group has no such
+    letters any more.
 
     Correlated subqueries: PostgreSQL runs them after the page's sort and limit (they cost more than
     the sort), a group at a time, as index probes of ``ix_dead_letters_group``. One cacheable statement.
@@ -126,7 +127,8 @@ def seen(page: Any, statuses: Sequence[str], since: datetime | None) -> tuple[li
     columns: list[Any] = []
     for i, status in enumerate(statuses):
         where = and_(d.status == status, d.stage == page.c.stage, d.source == page.c.source,
-                     d.reason_class == page.c.reason_class, *([d.created_at >= since] if since is not None else []))
+                     d.reason_class == page.c.reason_class, *([d.created_at >= since] if since is not None else []),
+                     *also)
         columns += [select(func.min(d.created_at)).where(where).scalar_subquery().label(f"first{i}"),
                     select(func.max(d.created_at)).where(where).scalar_subquery().label(f"last{i}"),
                     select(d.id).where(where).order_by(d.created_at.desc(), d.id.desc()).limit(1)

@@ -10,6 +10,13 @@ actor. Replay reuses :func:`sync.ingest.deadletter.replay` a bounded page of ids
 a group of a hundred thousand letters never loads at once. A dismissed letter (with a note, who
 and when) is no longer open: it stops counting anywhere open letters are counted.
 
+**Brands.** ``brands`` (on a ``LetterFilter`` or ``Selection``; None: every brand) keeps a reader
+limited to brands (``sync.access.brands.visible``) to the letters of those brands
+(``dead_letters.brand``; null is the default brand): lists, groups and counts hold only those
+(counted from the letters, not the installation-wide counts), a letter of another brand is
+"not found" (its existence does not leak), and a replay or dismissal by ids or group touches
+only those.
+
 Payloads may hold personal data: they are returned to the caller (who may read contacts anyway),
 never logged, and never put in the audit log.
 """
@@ -24,10 +31,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, func, or_, select, tuple_, update
+from sqlalchemy import and_, false, func, or_, select, true, tuple_, update
 
 from sync.access import audit
 from sync.access.roles import Principal
+from sync.config.brands import DEFAULT_BRAND
 from sync.errors import Invalid, NotFound
 from sync.ingest import deadletter_counts as counts
 from sync.ingest.deadletter import ReplayResult, id_span, replay
@@ -46,6 +54,20 @@ NOTE_CHARS = 2000
 AUDITED_IDS = 200  # an audit entry lists the ids it changed up to this many (else their count and span)
 LETTER_COLUMNS = ("id", "stage", "source", "object", "record_id", "reason", "reason_class", "status",
                   "created_at", "replayed_at", "dismissed_at", "dismissed_by", "note", "brand")
+
+
+Brands = tuple[str, ...] | None  # the brands a reader is limited to (None: every brand)
+
+
+def of_brands(brands: Brands) -> Any:
+    """The filter of the letters of ``brands`` (a null brand is the default brand's; None: every letter)."""
+    if brands is None:
+        return true()
+    column = model.DeadLetter.brand
+    named = [b for b in brands if b != DEFAULT_BRAND]
+    found = [column.is_(None), column == DEFAULT_BRAND] if DEFAULT_BRAND in brands else []
+    found += [column.in_(named)] if named else []
+    return or_(*found) if found else false()
 
 
 @dataclass(frozen=True)
@@ -87,6 +109,7 @@ class LetterFilter:
     since: datetime | None = None
     group: GroupKey | None = None
     ids: Sequence[int] | None = None
+    brands: Brands = None
 
     def conditions(self, session: Any) -> list[Any]:
         d = model.DeadLetter
@@ -100,6 +123,8 @@ class LetterFilter:
             found.append(self.group.condition())
         if self.ids is not None:
             found.append(one_of(session, d.id, _checked_ids(self.ids)))
+        if self.brands is not None:
+            found.append(of_brands(self.brands))
         return found
 
 
@@ -115,16 +140,21 @@ def groups(store: Store, where: LetterFilter, limit: int = 50, after: Sequence[A
     Each: ``group`` (its id), stage, source, reason_class, count, first_seen, last_seen, and a
     ``sample`` (the newest letter, without its payload). ``after`` is the last group's ``position``
     (keyset: count, stage, source, reason class). Counts come from the trigger-kept counts
-    (``sync.ingest.deadletter_counts``): per group, or per group and day for ``since``.
+    (``sync.ingest.deadletter_counts``): per group, or per group and day for ``since``; for a
+    reader limited to brands, from its brands' letters.
     """
     d = model.DeadLetter
     if where.group is not None or where.ids is not None:
         raise Invalid("groups are filtered by status, stage, source and time only", {"group": "not here"})
-    where.conditions(None)  # validates the status
+    conditions = where.conditions(None)  # validates the status
     counts.compact(store)
     with store.sessions() as session:
-        grouped = (counts.counted(where.status, where.stage, where.source) if where.since is None
-                   else counts.counted_since(where.status, where.stage, where.source, where.since))
+        if where.brands is not None:
+            grouped = (select(d.stage, d.source, d.reason_class, func.count().label("n")).where(*conditions)
+                       .group_by(d.stage, d.source, d.reason_class).subquery())
+        else:
+            grouped = (counts.counted(where.status, where.stage, where.source) if where.since is None
+                       else counts.counted_since(where.status, where.stage, where.source, where.since))
         query = select(grouped).order_by(grouped.c.n.desc(), grouped.c.stage, grouped.c.source,
                                          grouped.c.reason_class).limit(limit)
         if after is not None:
@@ -132,7 +162,8 @@ def groups(store: Store, where: LetterFilter, limit: int = 50, after: Sequence[A
             query = query.where(or_(grouped.c.n < n, and_(grouped.c.n == n, tuple_(
                 grouped.c.stage, grouped.c.source, grouped.c.reason_class) > tuple_(*key))))
         page = query.subquery()
-        probes, seen = counts.seen(page, [where.status] if where.status else STATUSES, where.since)
+        probes, seen = counts.seen(page, [where.status] if where.status else STATUSES, where.since,
+                                   of_brands(where.brands))
         rows = session.execute(select(page, *probes).order_by(page.c.n.desc(), page.c.stage, page.c.source,
                                                               page.c.reason_class)).all()
         when = {(r.stage, r.source, r.reason_class): seen(r) for r in rows}
@@ -171,11 +202,12 @@ def letters(store: Store, where: LetterFilter, limit: int = 50, before_id: int |
         return [_described(r) for r in session.execute(query)]
 
 
-def letter(store: Store, letter_id: int) -> dict:
-    """One letter with its payload (which may hold personal data: show it, never log it)."""
+def letter(store: Store, letter_id: int, brands: Brands = None) -> dict:
+    """One letter (of ``brands``) with its payload (which may hold personal data: show it, never log it)."""
     d = model.DeadLetter
     with store.sessions() as session:
-        row = session.execute(select(*_columns(), d.payload).where(d.id == letter_id)).one_or_none()
+        row = session.execute(select(*_columns(), d.payload).where(d.id == letter_id, of_brands(brands))
+                              ).one_or_none()
     if row is None:
         raise NotFound(f"no dead letter with id {letter_id}")
     return _described(row)
@@ -193,6 +225,7 @@ class Selection:
     ids: Sequence[int] | None = None
     group: GroupKey | None = None
     limit: int | None = None  # of a group's letters per call (None: all)
+    brands: Brands = None  # only letters of these brands (None: every brand)
 
     def __post_init__(self) -> None:
         if (self.ids is None) == (self.group is None):
@@ -204,14 +237,22 @@ class Selection:
     def pages(self, store: Store) -> Any:
         """The open letters' ids, a bounded page at a time (the group read anew each page, by id)."""
         if self.ids is not None:
-            yield from chunks(self.ids, PAGE)
+            for part in chunks(self.ids, PAGE):
+                if self.brands is not None:  # another brand's letters are left alone (reported as not open)
+                    with store.sessions() as session:
+                        part = list(session.scalars(select(model.DeadLetter.id).where(
+                            one_of(session, model.DeadLetter.id, list(part)), of_brands(self.brands))
+                            .order_by(model.DeadLetter.id)))
+                if part:
+                    yield part
             return
         d, last, left = model.DeadLetter, 0, self.limit
         while left is None or left > 0:
             size = PAGE if left is None else min(PAGE, left)
             with store.sessions() as session:
                 page = list(session.scalars(select(d.id).where(d.status == "open", self.group.condition(),
-                                                               d.id > last).order_by(d.id).limit(size)))
+                                                               of_brands(self.brands), d.id > last)
+                                            .order_by(d.id).limit(size)))
             if not page:
                 return
             yield page
@@ -222,16 +263,21 @@ class Selection:
         if self.group is None:
             return 0
         with store.sessions() as session:
+            if self.brands is not None:
+                d = model.DeadLetter
+                return int(session.scalar(select(func.count()).where(
+                    d.status == "open", self.group.condition(), of_brands(self.brands))) or 0)
             return counts.count(session, "open", self.group.stage, self.group.source, self.group.reason_class)
 
     def target(self, ids: Sequence[int]) -> str:
         return f"group {self.group.encode()}" if self.group is not None else id_span(ids)
 
 
-def _known(store: Store, ids: Sequence[int]) -> None:
-    """A selection none of whose ids exists is a 404 (some unknown ones are reported as not open)."""
+def _known(store: Store, ids: Sequence[int], brands: Brands = None) -> None:
+    """A selection none of whose ids exists (in ``brands``) is a 404 (some unknown ones are reported as not open)."""
     with store.sessions() as session:
-        if session.scalar(select(func.count()).where(one_of(session, model.DeadLetter.id, list(ids)))) == 0:
+        if session.scalar(select(func.count()).where(one_of(session, model.DeadLetter.id, list(ids)),
+                                                     of_brands(brands))) == 0:
             raise NotFound(f"no dead letter with id {id_span(list(ids))}")
 
 
@@ -244,13 +290,15 @@ def replay_selection(store: Store, config: Config, actor: Principal, selection: 
     ``enqueued`` (the job letters handed to their queue again), and the group's ``remaining`` open letters.
     """
     if selection.ids is not None:
-        _known(store, selection.ids)
+        _known(store, selection.ids, selection.brands)
     result, seen = ReplayResult(), False
     for page in selection.pages(store):
         seen = True
         result.add(replay(store, config, list(page), enqueue_job, page=PAGE, effects=effects, actor=actor))
     if not seen:
         raise NotFound("the group has no open dead letters")
+    acted = {*result.replayed, *result.failed, *result.not_open}
+    result.not_open = sorted({*result.not_open, *(i for i in selection.ids or () if i not in acted)})
     return {**result.as_dict(), "remaining": selection.remaining(store)}
 
 
@@ -263,7 +311,7 @@ def dismiss(store: Store, actor: Principal, selection: Selection, note: str) -> 
     if not note or len(note) > NOTE_CHARS:
         raise Invalid("a dismissal needs a note saying why", {"note": f"1 to {NOTE_CHARS} characters"})
     if selection.ids is not None:
-        _known(store, selection.ids)
+        _known(store, selection.ids, selection.brands)
     d = model.DeadLetter
     dismissed: list[int] = []
     for page in selection.pages(store):

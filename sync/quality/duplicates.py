@@ -12,6 +12,11 @@ shared address or a common name, not a duplicate, and is skipped.
 its row, one no longer found leaves the queue, and one dismissed as "not the same person"
 stays dismissed — a later scan never reopens it (:func:`restore` does, on purpose). Evidence
 names what matched (kinds, the refusal's reason), never the values; nothing here logs a value.
+
+``brands`` (a tuple of brand keys; None: every brand) narrows the queue to the pairs whose two
+contacts both dealt with one of those brands (``sync.reports.brand_scope.dealt_with``): a token
+limited to brands sees, merges and dismisses only those; any other pair is "not found", so its
+existence does not leak.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from sqlalchemy.orm import Session, aliased
 from sync.access import audit
 from sync.access.roles import Principal
 from sync.errors import Conflict, NotFound
+from sync.reports.brand_scope import dealt_with_any
 from sync.reports.window import within
 from sync.store import model
 from sync.store.engine import Store
@@ -37,6 +43,7 @@ KINDS = ("email", "phone", "name_city", "blocked")
 STATUSES = ("open", "dismissed")
 SCAN_CURSOR = ("duplicate-review", "scan")  # sync_cursors row: when the queue was last scanned
 _PHONE_NOISE = (" ", "-", "(", ")", ".", "+")
+Brands = tuple[str, ...] | None  # the brands a reader is limited to (None: every brand)
 
 
 def _digits(expr: Any) -> Any:
@@ -168,28 +175,41 @@ def _item(row: model.DuplicatePair) -> dict[str, Any]:
             "dismissed_by": row.dismissed_by}
 
 
-def pairs(store: Store, status: str = "open", limit: int = 50, after: int | None = None) -> list[dict[str, Any]]:
-    """A keyset page of the queue (by id) of pairs whose two contacts both still exist."""
+def _of_brands(query: Any, brands: Brands) -> Any:
+    """``query`` (of ``duplicate_pairs``) kept to pairs whose two contacts exist and dealt with one of ``brands``."""
     p, a, b = model.DuplicatePair, aliased(model.Contact), aliased(model.Contact)
-    query = (select(p).join(a, a.id == p.contact_a).join(b, b.id == p.contact_b).where(p.status == status)
-             .order_by(p.id).limit(limit))
+    return (query.join(a, a.id == p.contact_a).join(b, b.id == p.contact_b)
+            .where(dealt_with_any(brands, a), dealt_with_any(brands, b)))
+
+
+def pairs(store: Store, status: str = "open", limit: int = 50, after: int | None = None,
+          brands: Brands = None) -> list[dict[str, Any]]:
+    """A keyset page of the queue (by id) of pairs whose two contacts both still exist (and dealt with ``brands``)."""
+    p = model.DuplicatePair
+    query = _of_brands(select(p), brands).where(p.status == status).order_by(p.id).limit(limit)
     if after is not None:
         query = query.where(p.id > after)
     with store.transaction() as session:
         return [_item(r) for r in session.scalars(query)]
 
 
-def summary(session: Session, start: datetime | None = None, end: datetime | None = None) -> dict[str, Any]:
+def summary(session: Session, start: datetime | None = None, end: datetime | None = None,
+            brands: Brands = None) -> dict[str, Any]:
     """The queue in numbers, for the data-quality report's "suspected duplicates" section.
 
     ``open`` / ``dismissed`` pairs (found in [start, end) when given), open pairs by kind of
     evidence (``blocked``: merges the identity rules refused), and when the queue was last scanned.
+    With ``brands``, only the pairs whose two contacts dealt with one of them.
     """
     p = model.DuplicatePair
     found = within(p.found_at, start, end)
-    counts = dict(session.execute(select(p.status, func.count()).where(found).group_by(p.status)).all())
+
+    def scoped(query: Any) -> Any:
+        return query if brands is None else _of_brands(query, brands)
+
+    counts = dict(session.execute(scoped(select(p.status, func.count())).where(found).group_by(p.status)).all())
     by_kind: dict[str, int] = defaultdict(int)
-    for evidence in session.scalars(select(p.evidence).where(p.status == "open", found)):
+    for evidence in session.scalars(scoped(select(p.evidence)).where(p.status == "open", found)):
         for kind in {e.get("kind") for e in evidence or ()}:
             by_kind[kind] += 1
     scanned = session.get(model.SyncCursor, SCAN_CURSOR)
@@ -197,20 +217,23 @@ def summary(session: Session, start: datetime | None = None, end: datetime | Non
             "by_kind": dict(sorted(by_kind.items())), "scanned_at": scanned.updated_at if scanned else None}
 
 
-def get_pair(session: Session, pair_id: int) -> model.DuplicatePair:
-    """The queue row ``pair_id`` (NotFound when there is none)."""
+def get_pair(session: Session, pair_id: int, brands: Brands = None) -> model.DuplicatePair:
+    """The queue row ``pair_id`` (NotFound when there is none, or when it is not a pair of ``brands``)."""
     row = session.get(model.DuplicatePair, pair_id)
+    if row is not None and brands is not None and session.scalar(
+            _of_brands(select(model.DuplicatePair.id), brands).where(model.DuplicatePair.id == pair_id)) is None:
+        row = None  # another brand's pair: not found, as if it did not exist
     if row is None:
         raise NotFound(f"no suspected duplicate pair {pair_id}", {"id": "the id of a pair in the queue"})
     return row
 
 
-def pair_detail(store: Store, pair_id: int) -> dict[str, Any]:
+def pair_detail(store: Store, pair_id: int, brands: Brands = None) -> dict[str, Any]:
     """A pair with both contacts side by side: identities, winning values (with source), stage."""
     from sync.reports.export import contacts_json
 
     with store.transaction() as session:
-        row = get_pair(session, pair_id)
+        row = get_pair(session, pair_id, brands)
         docs = {d["id"]: d for d in contacts_json(session, [row.contact_a, row.contact_b])}
         item = _item(row)
     missing = [cid for cid in (item["contact_a"], item["contact_b"]) if cid not in docs]
@@ -227,9 +250,10 @@ def pair_detail(store: Store, pair_id: int) -> dict[str, Any]:
     return item
 
 
-def _set_status(store: Store, actor: Principal, pair_id: int, status: str, action: str) -> dict[str, Any]:
+def _set_status(store: Store, actor: Principal, pair_id: int, status: str, action: str,
+                brands: Brands) -> dict[str, Any]:
     with store.transaction() as session:
-        row = get_pair(session, pair_id)
+        row = get_pair(session, pair_id, brands)
         if row.status == status:
             raise Conflict(f"pair {pair_id} is already {status}", {"id": "a pair that is not " + status})
         before = {"status": row.status}
@@ -242,14 +266,14 @@ def _set_status(store: Store, actor: Principal, pair_id: int, status: str, actio
         return _item(row)
 
 
-def dismiss(store: Store, actor: Principal, pair_id: int) -> dict[str, Any]:
+def dismiss(store: Store, actor: Principal, pair_id: int, brands: Brands = None) -> dict[str, Any]:
     """Dismiss a pair as "not the same person": it leaves the queue and no scan brings it back."""
-    return _set_status(store, actor, pair_id, "dismissed", "duplicates.dismiss")
+    return _set_status(store, actor, pair_id, "dismissed", "duplicates.dismiss", brands)
 
 
-def restore(store: Store, actor: Principal, pair_id: int) -> dict[str, Any]:
+def restore(store: Store, actor: Principal, pair_id: int, brands: Brands = None) -> dict[str, Any]:
     """Undo a dismissal: the pair is back in the queue (until a scan no longer finds it)."""
-    return _set_status(store, actor, pair_id, "open", "duplicates.restore")
+    return _set_status(store, actor, pair_id, "open", "duplicates.restore", brands)
 
 
 def forget_contacts(session: Session, contact_ids: list[int]) -> None:

@@ -21,7 +21,7 @@ from sync.config.types import LifecycleConfig
 from sync.errors import Conflict
 from sync.ingest.persist import flush, load_workspace
 from sync.outbox.effects import Effects
-from sync.quality.duplicates import forget_contacts, get_pair
+from sync.quality.duplicates import Brands, forget_contacts, get_pair
 from sync.reconcile import identity
 from sync.reconcile.patch import IdentityRef
 from sync.reconcile.workspace import ContactState, Workspace
@@ -70,16 +70,17 @@ def _outcome(ws: Workspace, a: ContactState, b: ContactState, kept: ContactState
             "stage_after": _stage(kept), "identities": sorted(str(r) for r in kept.identities)}
 
 
-def _pair_contacts(session: Session, pair_id: int) -> tuple[int, int]:
-    row = get_pair(session, pair_id)
+def _pair_contacts(session: Session, pair_id: int, brands: Brands) -> tuple[int, int]:
+    row = get_pair(session, pair_id, brands)
     return row.contact_a, row.contact_b
 
 
-def preview(store: Store, config: LifecycleConfig, pair_id: int, effects: Effects | None = None) -> dict[str, Any]:
-    """The outcome of merging pair ``pair_id``, computed by the reconcile code and rolled back."""
+def preview(store: Store, config: LifecycleConfig, pair_id: int, effects: Effects | None = None,
+            brands: Brands = None) -> dict[str, Any]:
+    """The outcome of merging pair ``pair_id`` (of ``brands``), computed by the reconcile code and rolled back."""
     session = store.sessions()
     try:
-        a, b = _pair_contacts(session, pair_id)
+        a, b = _pair_contacts(session, pair_id, brands)
         ws = _workspace(session, a, b, config, effects or Effects())
         kept = ws.merge_on_purpose(a, b, "preview")
         return {"pair": pair_id, **_outcome(ws, ws.states[a], ws.states[b], kept)}
@@ -89,10 +90,12 @@ def preview(store: Store, config: LifecycleConfig, pair_id: int, effects: Effect
 
 
 def merge(store: Store, config: LifecycleConfig, actor: Principal, pair_id: int,
-          effects: Effects | None = None) -> dict[str, Any]:
-    """Merge pair ``pair_id`` on purpose (overriding a blocker), logged with ``actor`` and audited."""
+          effects: Effects | None = None, brands: Brands = None) -> dict[str, Any]:
+    """Merge pair ``pair_id`` (a pair of ``brands``) on purpose (overriding a blocker), logged with ``actor``
+    and audited.
+    """
     with store.transaction() as session:
-        a, b = _pair_contacts(session, pair_id)
+        a, b = _pair_contacts(session, pair_id, brands)
     return merge_contacts(store, config, actor, a, b, effects, pair_id)
 
 

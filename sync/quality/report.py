@@ -1,7 +1,7 @@
 """The data-quality report: what lifesync could not use, and what the contacts lack, over a date range.
 
 ``quality`` assembles the report from ``SECTIONS``, a list of section functions
-``(session, lifecycle, start, end) -> Section``; a new concern adds its function to the list
+``(session, lifecycle, start, end, brands) -> Section``; a new concern adds its function to the list
 and the CLI, the ops API, the
 console and the CSV download show it with no change of theirs. A ``Section`` is one table:
 its column names, its rows, and a ``total`` (the one figure a summary shows of it).
@@ -20,6 +20,12 @@ The window is that of every report (``sync.reports.window``), half-open on:
   merge the identity rules refused). Total: open pairs. A pair with several kinds counts in each.
 - ``trend``: issues first seen per UTC day, and how many of them are still open. Total: found.
 
+``brand`` narrows every section to one brand (``sync.config.brands``): issues of records that
+came through its connections (``quality_issues.brand``); contacts that dealt with it
+(``sync.reports.brand_scope.dealt_with``), without a stage *in it*; pairs whose two contacts both
+dealt with it. Without a brand, the report is the whole installation's. Section functions get
+the brands as a tuple (None: every brand), so a caller limited to several brands can ask for them.
+
 The same function serves ``lifesync report quality``, ``GET /api/reports/quality`` and the
 console's Reports page (``sync.reports.REPORTS``).
 """
@@ -31,10 +37,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import case, exists, func, select
+from sqlalchemy import and_, case, exists, false, func, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
+from sync.config.types import DEFAULT_BRAND
 from sync.quality import duplicates
+from sync.reports.brand_scope import check_brand, dealt_with, dealt_with_any
 from sync.reports.window import ReportData, day_of, lifecycle_of, reading, utc, within
 from sync.store import model
 from sync.store.engine import Store
@@ -67,21 +75,29 @@ class QualityReport(ReportData):
         return next((s for s in self.sections if s.name == name), None)
 
 
-SectionFn = Callable[[Session, "LifecycleConfig", datetime | None, datetime | None], Section]
+Brands = tuple[str, ...] | None  # the brands a section narrows to (None: every brand)
+SectionFn = Callable[[Session, "LifecycleConfig", datetime | None, datetime | None, Brands], Section]
 INVALID = ("invalid_email", "invalid_phone")
 
 
-def _sources_of_contacts(start: datetime | None, end: datetime | None, *where: Any) -> Any:
-    """(source, contact_id) once per contact a source supplied identities of, contacts created in the window."""
+def _issue_brand(brands: Brands) -> Any:
+    """The filter of the issues of ``brands`` (every issue when None)."""
+    return true() if brands is None else model.QualityIssue.brand.in_(brands)
+
+
+def _sources_of_contacts(start: datetime | None, end: datetime | None, brands: Brands, *where: Any) -> Any:
+    """(source, contact_id) once per contact a source supplied identities of, contacts created in the window
+    that dealt with one of ``brands``.
+    """
     i, c = model.Identity, model.Contact
     return (select(i.source, i.contact_id).distinct().join(c, c.id == i.contact_id)
-            .where(within(c.created_at, start, end), *where).subquery())
+            .where(within(c.created_at, start, end), dealt_with_any(brands), *where).subquery())
 
 
 def contact_points(session: Session, lifecycle: LifecycleConfig, start: datetime | None,
-                   end: datetime | None) -> Section:
+                   end: datetime | None, brands: Brands = None) -> Section:
     """Invalid or missing e-mails and phones, by source."""
-    pairs = _sources_of_contacts(start, end)
+    pairs = _sources_of_contacts(start, end, brands)
     other = aliased(model.Identity)
 
     def lacks(kind: str) -> Any:
@@ -93,7 +109,7 @@ def contact_points(session: Session, lifecycle: LifecycleConfig, start: datetime
     q = model.QualityIssue
     invalid: dict[tuple[str, str], int] = {(source, kind): int(n) for source, kind, n in session.execute(
         select(q.source, q.kind, func.count()).where(q.kind.in_(INVALID), q.resolved_at.is_(None),
-                                                     within(q.created_at, start, end))
+                                                     within(q.created_at, start, end), _issue_brand(brands))
         .group_by(q.source, q.kind))}
     rows = []
     for source in sorted(set(missing) | {s for s, _ in invalid}):
@@ -106,13 +122,13 @@ def contact_points(session: Session, lifecycle: LifecycleConfig, start: datetime
 
 
 def refused_values(session: Session, lifecycle: LifecycleConfig, start: datetime | None,
-                   end: datetime | None) -> Section:
+                   end: datetime | None, brands: Brands = None) -> Section:
     """Values refused per mapping, field, kind and reason: open and resolved."""
     q = model.QualityIssue
     still_open = func.coalesce(func.sum(case((q.resolved_at.is_(None), 1), else_=0)), 0)
     found = session.execute(
         select(q.mapping, q.field, q.kind, q.reason, still_open, func.count(), func.max(q.last_seen_at))
-        .where(within(q.created_at, start, end))
+        .where(within(q.created_at, start, end), _issue_brand(brands))
         .group_by(q.mapping, q.field, q.kind, q.reason)).all()
     rows = sorted(((m, f, k, r, int(o), int(n) - int(o), utc(last)) for m, f, k, r, o, n, last in found),
                   key=lambda row: (-row[4], -row[5], row[:4]))
@@ -121,34 +137,53 @@ def refused_values(session: Session, lifecycle: LifecycleConfig, start: datetime
                    tuple(rows), sum(row[4] for row in rows))
 
 
-def without_stage(session: Session, lifecycle: LifecycleConfig, start: datetime | None,
-                  end: datetime | None) -> Section:
-    """Contacts with neither a stage nor a lost stage in any brand, by source."""
+def _unstaged(brands: Brands) -> Any:
+    """The filter of contacts without a stage (nor a lost stage) in one of ``brands`` they dealt with
+    (None: in any brand).
+    """
     c, b = model.Contact, model.ContactStage
-    staged_elsewhere = exists().where(b.contact_id == c.id, (b.stage.is_not(None)) | (b.lost_stage.is_not(None)))
-    unstaged = (c.stage.is_(None), c.lost_stage.is_(None), ~staged_elsewhere)
-    total = session.scalar(select(func.count()).select_from(c).where(*unstaged, within(c.created_at, start, end)))
-    pairs = _sources_of_contacts(start, end, *unstaged)
+    staged = (b.stage.is_not(None)) | (b.lost_stage.is_not(None))
+    if brands is None:
+        return and_(c.stage.is_(None), c.lost_stage.is_(None), ~exists().where(b.contact_id == c.id, staged))
+
+    def no_stage_in(brand: str) -> Any:
+        if brand == DEFAULT_BRAND:
+            return and_(c.stage.is_(None), c.lost_stage.is_(None))
+        return ~exists().where(b.contact_id == c.id, b.brand == brand, staged)
+
+    found = [and_(dealt_with(brand), no_stage_in(brand)) for brand in dict.fromkeys(brands)]
+    return or_(*found) if found else false()
+
+
+def without_stage(session: Session, lifecycle: LifecycleConfig, start: datetime | None,
+                  end: datetime | None, brands: Brands = None) -> Section:
+    """Contacts with neither a stage nor a lost stage (in the brands asked for, else in any brand), by source."""
+    c = model.Contact
+    unstaged = _unstaged(brands)
+    total = session.scalar(select(func.count()).select_from(c).where(unstaged, within(c.created_at, start, end)))
+    pairs = _sources_of_contacts(start, end, None, unstaged)
     rows = tuple((source, int(n)) for source, n in session.execute(
         select(pairs.c.source, func.count()).group_by(pairs.c.source).order_by(pairs.c.source)))
     return Section("without_stage", "Contacts without a stage, by source", ("source", "contacts"), rows,
                    int(total or 0))
 
 
-def trend(session: Session, lifecycle: LifecycleConfig, start: datetime | None, end: datetime | None) -> Section:
+def trend(session: Session, lifecycle: LifecycleConfig, start: datetime | None, end: datetime | None,
+          brands: Brands = None) -> Section:
     """Issues first seen per UTC day, and how many of them are still open."""
     q = model.QualityIssue
     day = day_of(session, q.created_at)
     still_open = func.coalesce(func.sum(case((q.resolved_at.is_(None), 1), else_=0)), 0)
     rows = tuple((d, int(n), int(o)) for d, n, o in session.execute(
-        select(day, func.count(), still_open).where(within(q.created_at, start, end)).group_by(day).order_by(day)))
+        select(day, func.count(), still_open).where(within(q.created_at, start, end), _issue_brand(brands))
+        .group_by(day).order_by(day)))
     return Section("trend", "Issues found per day", ("day", "found", "still_open"), rows, sum(r[1] for r in rows))
 
 
 def suspected_duplicates(session: Session, lifecycle: LifecycleConfig, start: datetime | None,
-                         end: datetime | None) -> Section:
+                         end: datetime | None, brands: Brands = None) -> Section:
     """The duplicate review queue (``sync.quality.duplicates``): open pairs by kind of evidence, found in the window."""
-    queue = duplicates.summary(session, start, end)
+    queue = duplicates.summary(session, start, end, brands)
     rows = tuple((kind, n) for kind, n in queue["by_kind"].items())
     return Section("suspected_duplicates", "Suspected duplicates waiting for review, by evidence",
                    ("evidence", "open_pairs"), rows, int(queue["open"]))
@@ -162,11 +197,12 @@ def quality(session_or_store: Session | Store, config: Config | LifecycleConfig,
             end: datetime | None = None, brand: str | None = None) -> QualityReport:
     """The data-quality report over [start, end): every section of ``SECTIONS``, read in one transaction.
 
-    ``brand`` is accepted as by every report, and checked by the callers (``--brand``, ``?brand=``),
-    but narrows nothing: refused values, contact points and duplicates belong to the person's
-    records, which every brand shares (issues carry no brand yet).
+    ``brand`` narrows every section to that brand (see the module docstring; None: the whole
+    installation); ValueError for a brand the configuration does not have.
     """
     lifecycle = lifecycle_of(config)
+    key = check_brand(config, brand)
+    brands = None if key is None else (key,)
     with reading(session_or_store) as session:
-        sections = tuple(fn(session, lifecycle, start, end) for fn in SECTIONS)
+        sections = tuple(fn(session, lifecycle, start, end, brands) for fn in SECTIONS)
     return QualityReport(start=utc(start), end=utc(end), sections=sections)

@@ -11,6 +11,9 @@ withdrew (its entry gone from the merged history) counts again when its entry is
 either contact is queued like any change (``sync.crm.plan``), stage pushes too. The pair is
 remembered as dismissed ("not the same person"), so the queue does not offer it again.
 
+``brands`` (None: every brand) keeps a reader limited to brands to the merges whose surviving
+contact dealt with one of them (``sync.reports.brand_scope.dealt_with``); another merge is "not found".
+
 A merge logged before migration 0017 has no snapshot: it cannot be undone without guessing,
 and :func:`unmerge` refuses it (409) saying so.
 """
@@ -34,9 +37,11 @@ from sync.ingest.automation import refresh_conversation_stats
 from sync.ingest.persist import brand_stage_rows, delete_transitions, histories, load_workspace
 from sync.outbox.effects import Effects
 from sync.outbox.targets import stage_outbox_rows
+from sync.quality.duplicates import Brands
 from sync.reconcile.patch import IdentityRef
 from sync.reconcile.state import ContactState
 from sync.reconcile.unmerge import Split, record_of_reason, split
+from sync.reports.brand_scope import dealt_with_any
 from sync.store import model
 from sync.store.engine import Store
 from sync.store.sql import allocate_ids, insert_ignore, insert_rows, upsert
@@ -45,8 +50,20 @@ _ROWS = (("touchpoints", model.Touchpoint), ("conversions", model.ConversionEven
          ("adjustments", model.ConversionAdjustment), ("quality_issues", model.QualityIssue))
 
 
-def _refuse(session: Session, row: model.MergeLog | None, merge_id: int) -> None:
-    """Raise when merge ``merge_id`` cannot be undone, saying why."""
+def _of_brands(query: Any, brands: Brands) -> Any:
+    """``query`` (of ``merge_log``) kept to the merges whose surviving contact dealt with one of ``brands``."""
+    if brands is None:
+        return query
+    m, c = model.MergeLog, model.Contact
+    return query.where(select(c.id).where(c.id == m.kept_contact_id, dealt_with_any(brands, c)).exists())
+
+
+def _refuse(session: Session, row: model.MergeLog | None, merge_id: int, brands: Brands = None) -> None:
+    """Raise when merge ``merge_id`` cannot be undone (or is not a merge of ``brands``), saying why."""
+    m = model.MergeLog
+    if row is not None and brands is not None and session.scalar(
+            _of_brands(select(m.id), brands).where(m.id == merge_id)) is None:
+        row = None  # another brand's merge: not found, as if it did not exist
     if row is None:
         raise NotFound(f"no merge {merge_id}", {"id": "the id of a merge (GET /api/merges)"})
     if row.unmerged_at is not None:
@@ -57,7 +74,6 @@ def _refuse(session: Session, row: model.MergeLog | None, merge_id: int) -> None
                        "(migration 0017): it cannot be undone without guessing whose identities, values and "
                        "history are whose", {"id": "a merge made since migration 0017"})
     if session.get(model.Contact, row.kept_contact_id) is None:
-        m = model.MergeLog
         later = session.scalar(select(m).where(m.merged_contact_id == row.kept_contact_id, m.id > row.id,
                                                m.unmerged_at.is_(None)).order_by(m.id.desc()).limit(1))
         hint = (f": it was merged into contact {later.kept_contact_id} later (merge {later.id}); undo that merge first"
@@ -172,12 +188,14 @@ def _write_back(session: Session, states: list[tuple[ContactState, int]], merged
 
 
 def unmerge(store: Store, config: LifecycleConfig, actor: Principal, merge_id: int,
-            effects: Effects | None = None) -> dict[str, Any]:
-    """Undo merge ``merge_id``: both contacts restored and recomputed, write-backs queued, audited."""
+            effects: Effects | None = None, brands: Brands = None) -> dict[str, Any]:
+    """Undo merge ``merge_id`` (a merge of ``brands``): both contacts restored and recomputed, write-backs
+    queued, audited.
+    """
     effects = effects or Effects()
     with store.transaction() as session:
         row = session.get(model.MergeLog, merge_id)
-        _refuse(session, row, merge_id)
+        _refuse(session, row, merge_id, brands)
         kept_id, gone_id = row.kept_contact_id, row.merged_contact_id
         i = model.Identity
         refs = [IdentityRef(k, v) for k, v in session.execute(select(i.kind, i.value).where(i.contact_id == kept_id))]
@@ -220,10 +238,10 @@ def unmerge(store: Store, config: LifecycleConfig, actor: Principal, merge_id: i
 
 
 def merges(store: Store, limit: int = 50, before: int | None = None,
-           contact: int | None = None) -> list[dict[str, Any]]:
-    """Past merges, newest first (keyset by id), each saying whether it can be undone."""
+           contact: int | None = None, brands: Brands = None) -> list[dict[str, Any]]:
+    """Past merges (of ``brands``), newest first (keyset by id), each saying whether it can be undone."""
     m = model.MergeLog
-    query = select(m).order_by(m.id.desc()).limit(limit)
+    query = _of_brands(select(m), brands).order_by(m.id.desc()).limit(limit)
     if before is not None:
         query = query.where(m.id < before)
     if contact is not None:

@@ -5,14 +5,19 @@ another is asked for, read from the brand's ``stage_transitions`` and its curren
 (``contacts`` for the default brand, ``contact_stages`` for the others). A conversion report
 (attribution, delivery) is every brand's unless one is asked for. With one brand, the scope
 is the whole installation, as before brands existed.
+
+A contact *dealt with* a brand (:func:`dealt_with`) when it has a stage row in it
+(``contact_stages``), or, for the default brand, a stage in ``contacts`` or no other brand at
+all: one rule for contact search, the data-quality report and the duplicate review queue.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, true
+from sqlalchemy import ColumnElement, exists, false, or_, true
 
 from sync.config.brands import DEFAULT_BRAND, ONE_BRAND, Brands
 from sync.config.types import LifecycleConfig
@@ -67,3 +72,26 @@ def stage_scope(config: Config | LifecycleConfig, brand: str | None) -> StageSco
     """The funnel of ``brand`` (None: the default brand); ValueError for a brand not configured."""
     key = check_brand(config, brand) or DEFAULT_BRAND
     return StageScope(key, brands_of(config).lifecycle(key, lifecycle_of(config)))
+
+
+def dealt_with(brand: str, contact: Any = model.Contact,
+               bound: Callable[[Any], list[ColumnElement[bool]]] = lambda _: []) -> ColumnElement[bool]:
+    """Whether a row of ``contact`` (``contacts`` or an alias of it) dealt with ``brand``.
+
+    A stage row in the brand (``contact_stages``); for the default brand, a stage in
+    ``contacts`` or no other brand at all. ``bound`` adds conditions on ``contact_stages.contact_id``
+    inside the semi-join (a page's bounds, see ``sync.reports.contact_search``).
+    """
+    cs = model.ContactStage
+    if brand != DEFAULT_BRAND:
+        return exists().where(cs.contact_id == contact.id, cs.brand == brand, *bound(cs.contact_id))
+    return or_(contact.stage.is_not(None), contact.lost_stage.is_not(None),
+               ~exists().where(cs.contact_id == contact.id, *bound(cs.contact_id)))
+
+
+def dealt_with_any(brands: Iterable[str] | None, contact: Any = model.Contact) -> ColumnElement[bool]:
+    """Whether a row of ``contact`` dealt with one of ``brands`` (None: every contact)."""
+    if brands is None:
+        return true()
+    found = [dealt_with(b, contact) for b in dict.fromkeys(brands)]
+    return or_(*found) if found else false()

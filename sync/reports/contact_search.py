@@ -38,6 +38,7 @@ from sync.config.types import DEFAULT_BRAND, PHASES, LifecycleConfig
 from sync.errors import Invalid
 from sync.reconcile.identity import normalise
 from sync.reconcile.patch import IdentityRef
+from sync.reports.brand_scope import dealt_with
 from sync.store import model
 
 MAX_TEXT = 200
@@ -117,8 +118,7 @@ def _conditions(f: ContactFilter, lifecycle: LifecycleConfig, before_id: int | N
     else:
         out += staged
         if f.brand is not None:  # the default brand: staged in it, or in no other brand
-            out.append(or_(c.stage.is_not(None), c.lost_stage.is_not(None),
-                           ~exists().where(cs.contact_id == c.id, *below(cs.contact_id))))
+            out.append(dealt_with(DEFAULT_BRAND, c, below))
     if f.updated_since is not None:
         out.append(c.updated_at >= f.updated_since)
     if f.has_conversions is not None:

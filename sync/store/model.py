@@ -782,6 +782,8 @@ class QualityIssue(Base):
     One row per (source, object, record, field, reason), its ``key``: the same record read again
     refreshes ``last_seen_at``; a later version of the record without the problem resolves it.
     ``value`` is shown only when it is not personal data (the mapping engine's rule).
+    ``brand``: the brand owning the connection the record came through (the data-quality report
+    narrows by it).
     """
 
     __tablename__ = "quality_issues"
@@ -802,3 +804,4 @@ class QualityIssue(Base):
     created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow, index=True)
     last_seen_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    brand: Mapped[str] = _brand_column()

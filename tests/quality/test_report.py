@@ -54,7 +54,7 @@ def test_the_window_applies_to_every_section(quality_data):
 
 
 def test_a_section_function_added_to_the_list_is_in_every_output(quality_data, monkeypatch):
-    def unreachable(session, lifecycle, start, end):  # a concern added later: one function, nothing else
+    def unreachable(session, lifecycle, start, end, brands):  # a concern added later: one function, nothing else
         return Section("unreachable", "Contacts no channel reaches", ("channel", "contacts"), (("sms", 4),), 4)
 
     monkeypatch.setattr(quality_report, "SECTIONS", [*SECTIONS, unreachable])

@@ -358,3 +358,35 @@ def test_dead_letters_written_before_0019_have_no_brand_and_downgrade_drops_the_
         engine.dispose()
     assert brands == {"old": None, "new": "lumen"}
     assert "brand" not in columns and kept == 2 and counted == 3
+
+
+def test_quality_issues_written_before_0021_belong_to_the_default_brand_and_downgrade_drops_the_column(
+        fresh_database_url):
+    """0021 adds ``quality_issues.brand``: old issues read ``default``; its downgrade drops the column, not them."""
+    from alembic import command
+
+    from sync.store.engine import alembic_config, make_engine
+
+    engine = make_engine(fresh_database_url)
+    issue = ("INSERT INTO quality_issues (key, source, object, mapping, record_id, field, kind, reason, "
+             "created_at, last_seen_at{b}) VALUES ('{k}', 'hubspot', 'contacts', 'hubspot_contacts', 'h1', 'phone', "
+             "'invalid_phone', 'r', '2026-12-01', '2026-12-01'{v})")
+    try:
+        upgrade(engine, "0019")
+        with engine.begin() as conn:
+            conn.execute(text(issue.format(b="", k="old", v="")))
+        upgrade(engine)
+        with engine.begin() as conn:
+            conn.execute(text(issue.format(b=", brand", k="new", v=", 'lumen'")))
+            brands = dict(conn.execute(text("SELECT key, brand FROM quality_issues")).all())
+        command.downgrade(alembic_config(engine), "0019")
+        with engine.connect() as conn:
+            columns = {c["name"] for c in inspect(conn).get_columns("quality_issues")}
+            kept = conn.execute(text("SELECT count(*) FROM quality_issues")).scalar()
+        upgrade(engine)
+        with engine.connect() as conn:
+            assert compare_metadata(_context(conn), Base.metadata) == []
+    finally:
+        engine.dispose()
+    assert brands == {"old": "default", "new": "lumen"}
+    assert "brand" not in columns and kept == 2

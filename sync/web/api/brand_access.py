@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from flask import abort, g
 
-from sync.access.brands import BrandDenied, scope
+from sync.access.brands import BrandDenied, scope, visible
 from sync.access.roles import Principal
 
 if TYPE_CHECKING:
@@ -21,6 +21,14 @@ def scoped_brand(config: Config, requested: str | None) -> str | None:
         abort(403, description=str(exc))
     except ValueError as exc:
         abort(422, description=str(exc))
+
+
+def visible_brands(config: Config) -> tuple[str, ...] | None:
+    """The brands this request reads on a surface of every brand (None: every brand); 403 when none is configured."""
+    try:
+        return visible(asking(), config.brands)
+    except BrandDenied as exc:
+        abort(403, description=str(exc))
 
 
 def asking() -> Principal:

@@ -3,8 +3,10 @@
 Thin over ``sync.ingest.deadletter_groups`` (the CLI's ``lifesync deadletter`` calls the same);
 the console's dead-letter pages call this module's ``group_page``, ``letter_page``, ``replay`` and
 ``dismiss`` with input read by its schemas.
-Reading is a viewer's; replaying and dismissing an operator's. A letter's payload may hold
-personal data: the detail shows it, nothing here logs it.
+Reading is a viewer's; replaying and dismissing an operator's. A token limited to brands reads
+and acts on its brands' letters only (``sync.access.brands.visible``): another brand's letter is
+404, its groups and counts are left out. A letter's payload may hold personal data: the detail
+shows it, nothing here logs it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sync.ingest.deadletter_groups import GroupKey, LetterFilter, Selection
 from sync.outbox.effects import Effects
 from sync.web.api.auth import requires
 from sync.web.api.blueprint import Blueprint
+from sync.web.api.brand_access import visible_brands
 from sync.web.api.context import config, enqueue_job, principal, settings, store
 from sync.web.api.schemas import PageArgs, decode_cursor, encode_cursor, page_schema, row_id
 
@@ -134,13 +137,24 @@ def _filter(args: dict) -> LetterFilter:
     group = args.get("group")
     return LetterFilter(status=None if status == "any" else status, stage=args.get("stage"),
                         source=args.get("source"), since=args.get("since"),
-                        group=GroupKey.parse(group) if group is not None else None, ids=args.get("ids"))
+                        group=GroupKey.parse(group) if group is not None else None, ids=args.get("ids"),
+                        brands=visible_brands(config()))
 
 
 def _selection(body: dict) -> Selection:
     group = body.get("group")
     return Selection(ids=body.get("ids"), group=GroupKey.parse(group) if group is not None else None,
-                     limit=body["limit"])
+                     limit=body["limit"], brands=visible_brands(config()))
+
+
+def group_selection(key: GroupKey) -> Selection:
+    """The open letters of group ``key`` this request may act on (the console counts them before acting)."""
+    return Selection(group=key, brands=visible_brands(config()))
+
+
+def letter(letter_id: int) -> dict[str, Any]:
+    """A letter with its payload, when this request may read its brand (else 404)."""
+    return service.letter(store(), letter_id, visible_brands(config()))
 
 
 def group_page(args: dict) -> dict[str, Any]:
@@ -180,7 +194,7 @@ def dismiss(body: dict) -> dict[str, Any]:
 class Groups(MethodView):
     """Dead letters grouped by (stage, source or destination, reason class)."""
 
-    @requires("viewer")
+    @requires("viewer", brand_scoped=True)
     @blp.arguments(FilterArgs, location="query")
     @blp.response(200, page_schema(GroupSchema, "DeadLetterGroupPage"))
     def get(self, args: dict) -> Any:
@@ -192,7 +206,7 @@ class Groups(MethodView):
 class Letters(MethodView):
     """Dead letters."""
 
-    @requires("viewer")
+    @requires("viewer", brand_scoped=True)
     @blp.arguments(LetterArgs, location="query")
     @blp.response(200, page_schema(DeadLetterSchema, "DeadLetterPage"))
     def get(self, args: dict) -> Any:
@@ -204,19 +218,19 @@ class Letters(MethodView):
 class Letter(MethodView):
     """One dead letter."""
 
-    @requires("viewer")
+    @requires("viewer", brand_scoped=True)
     @blp.response(200, DeadLetterDetailSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, letter_id: int) -> Any:
         """A letter with its payload."""
-        return service.letter(store(), letter_id)
+        return letter(letter_id)
 
 
 @blp.route("/dead-letters/replay")
 class Replay(MethodView):
     """Replay dead letters."""
 
-    @requires("operator")
+    @requires("operator", brand_scoped=True)
     @blp.arguments(ReplayBody)
     @blp.response(200, ReplayResultSchema)
     @blp.alt_response(404, response="NOT_FOUND")
@@ -233,7 +247,7 @@ class Replay(MethodView):
 class Dismiss(MethodView):
     """Dismiss dead letters."""
 
-    @requires("operator")
+    @requires("operator", brand_scoped=True)
     @blp.arguments(DismissBody)
     @blp.response(200, DismissResultSchema)
     @blp.alt_response(404, response="NOT_FOUND")

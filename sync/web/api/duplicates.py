@@ -5,6 +5,11 @@ Thin over ``sync.quality`` (``duplicates``: the queue; ``merging``: preview and 
 call the same. Reading is a viewer's (the preview writes nothing); scanning, merging,
 dismissing, restoring and unmerging an operator's, each audited. Pairs and previews show the
 contacts' values to whoever may read contacts; nothing here logs them.
+
+A token limited to brands (``sync.access.brands.visible``) sees, previews, merges, dismisses and
+restores only the pairs whose two contacts both dealt with its brands, and lists and undoes only
+the merges whose surviving contact did; any other pair or merge is 404. Scanning reads every
+contact: installation-wide, refused to it.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from sync.outbox.effects import Effects
 from sync.quality import duplicates, merging, unmerging
 from sync.web.api.auth import requires
 from sync.web.api.blueprint import Blueprint
+from sync.web.api.brand_access import visible_brands
 from sync.web.api.context import config, principal, settings, store
 from sync.web.api.schemas import PageArgs, decode_cursor, encode_cursor, page_schema, row_id
 
@@ -179,7 +185,7 @@ def _after(args: dict) -> int | None:
 def pair_page(args: dict) -> dict[str, Any]:
     """A page of the queue for loaded ``DuplicatePairArgs``: ``{items, next}`` (the console shows the same)."""
     limit = args["limit"]
-    found = duplicates.pairs(store(), args["status"], limit + 1, _after(args))
+    found = duplicates.pairs(store(), args["status"], limit + 1, _after(args), _brands())
     more = len(found) > limit
     return {"items": found[:limit], "next": encode_cursor(found[limit - 1]["id"]) if more else None}
 
@@ -187,7 +193,7 @@ def pair_page(args: dict) -> dict[str, Any]:
 def merge_page(args: dict) -> dict[str, Any]:
     """A page of past merges, newest first, for loaded ``MergeListArgs``."""
     limit = args["limit"]
-    found = unmerging.merges(store(), limit + 1, _after(args), args.get("contact"))
+    found = unmerging.merges(store(), limit + 1, _after(args), args.get("contact"), _brands())
     more = len(found) > limit
     return {"items": found[:limit], "next": encode_cursor(found[limit - 1]["id"]) if more else None}
 
@@ -196,26 +202,45 @@ def _effects() -> Effects:
     return Effects.of(settings(), config())
 
 
+def _brands() -> tuple[str, ...] | None:
+    return visible_brands(config())
+
+
+def pair(pair_id: int) -> dict[str, Any]:
+    """A pair with both contacts side by side."""
+    return duplicates.pair_detail(store(), pair_id, _brands())
+
+
 def preview(pair_id: int) -> dict[str, Any]:
     """The merge preview of a pair."""
-    return merging.preview(store(), config().lifecycle, pair_id, _effects())
+    return merging.preview(store(), config().lifecycle, pair_id, _effects(), _brands())
 
 
 def merge(pair_id: int) -> dict[str, Any]:
     """Merge a pair as the request's principal."""
-    return merging.merge(store(), config().lifecycle, principal(), pair_id, _effects())
+    return merging.merge(store(), config().lifecycle, principal(), pair_id, _effects(), _brands())
+
+
+def dismiss(pair_id: int) -> dict[str, Any]:
+    """Dismiss a pair as the request's principal."""
+    return duplicates.dismiss(store(), principal(), pair_id, _brands())
+
+
+def restore(pair_id: int) -> dict[str, Any]:
+    """Undo a pair's dismissal as the request's principal."""
+    return duplicates.restore(store(), principal(), pair_id, _brands())
 
 
 def unmerge(merge_id: int) -> dict[str, Any]:
     """Undo a merge as the request's principal."""
-    return unmerging.unmerge(store(), config().lifecycle, principal(), merge_id, _effects())
+    return unmerging.unmerge(store(), config().lifecycle, principal(), merge_id, _effects(), _brands())
 
 
 @blp.route("/duplicates")
 class Pairs(MethodView):
     """The review queue."""
 
-    @requires("viewer")
+    @requires("viewer", brand_scoped=True)
     @blp.arguments(DuplicatePairArgs, location="query")
     @blp.response(200, page_schema(DuplicatePairSchema, "DuplicatePairPage"))
     def get(self, args: dict) -> Any:
@@ -241,19 +266,19 @@ class Scan(MethodView):
 class Pair(MethodView):
     """One suspected pair."""
 
-    @requires("viewer")
+    @requires("viewer", brand_scoped=True)
     @blp.response(200, DuplicatePairDetailSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, pair_id: int) -> Any:
         """The pair with both contacts side by side."""
-        return duplicates.pair_detail(store(), pair_id)
+        return pair(pair_id)
 
 
 @blp.route("/duplicates/<id:pair_id>/preview")
 class Preview(MethodView):
     """What merging would do."""
 
-    @requires("viewer")
+    @requires("viewer", brand_scoped=True)
     @blp.response(200, MergePreviewSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")
@@ -266,7 +291,7 @@ class Preview(MethodView):
 class Merge(MethodView):
     """Merge a pair on purpose."""
 
-    @requires("operator")
+    @requires("operator", brand_scoped=True)
     @blp.response(200, MergeResultSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")
@@ -279,33 +304,33 @@ class Merge(MethodView):
 class Dismiss(MethodView):
     """Not the same person."""
 
-    @requires("operator")
+    @requires("operator", brand_scoped=True)
     @blp.response(200, DuplicatePairSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")
     def post(self, pair_id: int) -> Any:
         """Dismiss the pair: it leaves the queue, and no scan brings it back."""
-        return duplicates.dismiss(store(), principal(), pair_id)
+        return dismiss(pair_id)
 
 
 @blp.route("/duplicates/<id:pair_id>/restore")
 class Restore(MethodView):
     """Undo a dismissal."""
 
-    @requires("operator")
+    @requires("operator", brand_scoped=True)
     @blp.response(200, DuplicatePairSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")
     def post(self, pair_id: int) -> Any:
         """Put a dismissed pair back in the queue."""
-        return duplicates.restore(store(), principal(), pair_id)
+        return restore(pair_id)
 
 
 @blp.route("/merges")
 class Merges(MethodView):
     """Past merges."""
 
-    @requires("viewer")
+    @requires("viewer", brand_scoped=True)
     @blp.arguments(MergeListArgs, location="query")
     @blp.response(200, page_schema(MergeLogSchema, "MergePage"))
     def get(self, args: dict) -> Any:
@@ -317,7 +342,7 @@ class Merges(MethodView):
 class Unmerge(MethodView):
     """Undo a merge."""
 
-    @requires("operator")
+    @requires("operator", brand_scoped=True)
     @blp.response(200, UnmergeResultSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")

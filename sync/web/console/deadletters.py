@@ -20,7 +20,7 @@ from werkzeug.datastructures import MultiDict
 
 from sync.errors import RequestError
 from sync.ingest import deadletter_groups as service
-from sync.ingest.deadletter_groups import GroupKey, Selection
+from sync.ingest.deadletter_groups import GroupKey
 from sync.web.api import deadletters as api
 from sync.web.api.context import store
 from sync.web.console.blueprint import bp, page
@@ -60,7 +60,7 @@ def _listed(view: str, query: Mapping[str, str]) -> dict[str, Any]:
             found = fetch(values)
             if view == "letters" and "group" in chosen:
                 key = GroupKey.parse(chosen["group"])
-                open_count = Selection(group=key).remaining(store())
+                open_count = api.group_selection(key).remaining(store())
         except RequestError as exc:
             errors, status = refusal(exc), exc.status
     elif errors:
@@ -83,24 +83,24 @@ def _render(view: str, query: Mapping[str, str], result: dict[str, Any] | None =
 
 
 @bp.route("/dead-letters")
-@page("viewer")
+@page("viewer", brand_scoped=True)
 def dead_letters() -> Any:
     """Groups of dead letters by cause, largest first, with filters."""
     return _render("groups", request.args)
 
 
 @bp.route("/dead-letters/letters")
-@page("viewer")
+@page("viewer", brand_scoped=True)
 def dead_letters_letters() -> Any:
     """Letters, newest first: a group's (``group``) or by stage, source, status and time."""
     return _render("letters", request.args)
 
 
 @bp.route("/dead-letters/<id:letter_id>")
-@page("viewer")
+@page("viewer", brand_scoped=True)
 def dead_letters_letter(letter_id: int) -> Any:
     """One letter with its payload."""
-    found = service.letter(store(), letter_id)
+    found = api.letter(letter_id)
     return render_template("console/dead_letters_letter.html", letter=found)
 
 
@@ -144,20 +144,20 @@ def _act(action: str, schema: Any, run: Any, extra: dict[str, Any]) -> Any:
 def _open_in(group: str) -> int | None:
     """Open letters of the group (None for a group id this API did not give: the action then says so)."""
     try:
-        return Selection(group=GroupKey.parse(group)).remaining(store())
+        return api.group_selection(GroupKey.parse(group)).remaining(store())
     except RequestError:
         return None
 
 
 @bp.route("/dead-letters/replay", methods=["POST"])
-@page("operator")
+@page("operator", brand_scoped=True)
 def dead_letters_replay() -> Any:
     """Replay checked letters, or a whole group's open ones once confirmed."""
     return _act("replay", api.ReplayBody(), api.replay, {})
 
 
 @bp.route("/dead-letters/dismiss", methods=["POST"])
-@page("operator")
+@page("operator", brand_scoped=True)
 def dead_letters_dismiss() -> Any:
     """Dismiss checked letters, or a whole group's open ones once confirmed, with a note saying why."""
     note = request.form.get("note", "")[:service.NOTE_CHARS + 1]  # one more: too long is refused, not cut

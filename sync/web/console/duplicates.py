@@ -1,11 +1,11 @@
 """Duplicate review: the queue, a pair side by side, the merge preview, merging, dismissing, unmerging.
 
-Every list and action is the ops API's (``sync.web.api.duplicates``: ``pair_page``,
-``merge_page``, ``preview``, ``merge``, ``unmerge``, with its schemas reading the input) or the
-same ``sync.quality`` functions the API routes call, so the console shows and does exactly what
-``/api/duplicates`` and ``/api/merges`` do. Reading is a viewer's; scanning, merging,
-dismissing, restoring and unmerging an operator's. A merge is confirmed on the preview page,
-which shows what it will do. Plain forms: it works without JavaScript.
+Every list and action is the ops API's (``sync.web.api.duplicates``: ``pair_page``, ``pair``,
+``merge_page``, ``preview``, ``merge``, ``dismiss``, ``restore``, ``unmerge``, with its schemas
+reading the input) or the same ``sync.quality`` functions the API routes call, so the console
+shows and does exactly what ``/api/duplicates`` and ``/api/merges`` do, within a token's brands
+too. Reading is a viewer's; scanning, merging, dismissing, restoring and unmerging an operator's.
+A merge is confirmed on the preview page, which shows what it will do. Plain forms: it works without JavaScript.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def _queue(notice: dict[str, Any] | None = None, status: int = 200) -> Any:
 
 
 @bp.route("/duplicates")
-@page("viewer")
+@page("viewer", brand_scoped=True)
 def duplicates() -> Any:
     """The review queue: suspected pairs with their evidence (open or dismissed)."""
     return _queue()
@@ -52,19 +52,19 @@ def duplicates_scan() -> Any:
 
 
 def _pair(pair_id: int, notice: dict[str, Any] | None = None, status: int = 200) -> Any:
-    return render_template("console/duplicate_pair.html", pair=service.pair_detail(store(), pair_id),
+    return render_template("console/duplicate_pair.html", pair=api.pair(pair_id),
                            notice=notice), status
 
 
 @bp.route("/duplicates/<id:pair_id>")
-@page("viewer")
+@page("viewer", brand_scoped=True)
 def duplicates_pair(pair_id: int) -> Any:
     """One pair: both contacts side by side, the evidence, and what may be done."""
     return _pair(pair_id)
 
 
 @bp.route("/duplicates/<id:pair_id>/preview")
-@page("viewer")
+@page("viewer", brand_scoped=True)
 def duplicates_preview(pair_id: int) -> Any:
     """What merging the pair would do (computed by the reconcile code, nothing written), and the confirmation."""
     try:
@@ -75,7 +75,7 @@ def duplicates_preview(pair_id: int) -> Any:
 
 
 @bp.route("/duplicates/<id:pair_id>/merge", methods=["POST"])
-@page("operator")
+@page("operator", brand_scoped=True)
 def duplicates_merge(pair_id: int) -> Any:
     """Merge the pair (after its preview); the merge is shown with the way to undo it."""
     try:
@@ -88,24 +88,24 @@ def duplicates_merge(pair_id: int) -> Any:
 
 def _status_change(pair_id: int, change: Any, key: str) -> Any:
     try:
-        change(store(), principal(), pair_id)
+        change(pair_id)
     except RequestError as exc:
         return _pair(pair_id, {"error": exc.message}, exc.status)
     return _pair(pair_id, {key: True})
 
 
 @bp.route("/duplicates/<id:pair_id>/dismiss", methods=["POST"])
-@page("operator")
+@page("operator", brand_scoped=True)
 def duplicates_dismiss(pair_id: int) -> Any:
     """Dismiss the pair as "not the same person" (remembered)."""
-    return _status_change(pair_id, service.dismiss, "dismissed")
+    return _status_change(pair_id, api.dismiss, "dismissed")
 
 
 @bp.route("/duplicates/<id:pair_id>/restore", methods=["POST"])
-@page("operator")
+@page("operator", brand_scoped=True)
 def duplicates_restore(pair_id: int) -> Any:
     """Undo a dismissal: the pair is back in the queue."""
-    return _status_change(pair_id, service.restore, "restored")
+    return _status_change(pair_id, api.restore, "restored")
 
 
 def _merges(notice: dict[str, Any] | None = None, status: int = 200) -> Any:
@@ -124,14 +124,14 @@ def _merges(notice: dict[str, Any] | None = None, status: int = 200) -> Any:
 
 
 @bp.route("/merges")
-@page("viewer")
+@page("viewer", brand_scoped=True)
 def merges() -> Any:
     """Past merges, newest first; an operator may undo one that lifesync kept a snapshot of."""
     return _merges()
 
 
 @bp.route("/merges/<id:merge_id>/unmerge", methods=["POST"])
-@page("operator")
+@page("operator", brand_scoped=True)
 def merges_unmerge(merge_id: int) -> Any:
     """Undo a merge: both contacts restored and recomputed, CRM write-backs queued."""
     try:

@@ -8,6 +8,10 @@ health (``sync.connectors.health``, ``/api/connections``), the dead-letter group
 groups); the reports, which read the whole history, and the connections, whose last 24 hours count
 every delivery of that day, are parts htmx loads once the page is shown (``hx-trigger="load"``);
 without script each is a link to the same part as a page of its own.
+
+A token limited to brands sees the overview of its brands: the reports of its brand (``?brand=``
+within its brands, as on the Reports page) and its brands' dead letters. The inbox and the
+connections are installation-wide: not shown to it, and the connections part is refused to it.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from sync.reports.funnel import funnel
 from sync.reports.lost import lost
 from sync.reports.svg import bar_chart
 from sync.store.model import utcnow
-from sync.web.api.brand_access import scoped_brand
+from sync.web.api.brand_access import asking, scoped_brand, visible_brands
 from sync.web.api.context import config, settings, store
 from sync.web.api.reports import WindowArgs
 from sync.web.console.blueprint import bp, page
@@ -62,12 +66,15 @@ def _periods(window: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _dead_letters() -> dict[str, Any]:
-    found = deadletter_groups.groups(store(), deadletter_groups.LetterFilter(), TOP_GROUPS + 1)
+    where = deadletter_groups.LetterFilter(brands=visible_brands(config()))
+    found = deadletter_groups.groups(store(), where, TOP_GROUPS + 1)
     return {"groups": found[:TOP_GROUPS], "more": len(found) > TOP_GROUPS,
             "url": url_for("console.dead_letters")}
 
 
-def _inbox() -> dict[str, Any]:
+def _inbox() -> dict[str, Any] | None:
+    if asking().brands is not None:  # every connection's events: installation-wide
+        return None
     with store().transaction() as session:
         return {"lag": inbox_lag(session, utcnow()), **inbox_backlog(session)}
 
@@ -75,12 +82,13 @@ def _inbox() -> dict[str, Any]:
 
 
 @bp.route("/overview")
-@page("viewer")
+@page("viewer", brand_scoped=True)
 def overview() -> Any:
     """The overview page: the inbox and dead letters now; the connections and the reports load after it."""
     window = _window()
+    shown = {name: part for name, part in PARTS.items() if asking().brands is None or name in BRAND_PARTS}
     return render_template("console/overview.html", window=window, periods=_periods(window), inbox=_inbox(),
-                           dead_letters=_dead_letters(), parts=PARTS, cap=COUNT_CAP)
+                           dead_letters=_dead_letters(), parts=shown, cap=COUNT_CAP)
 
 
 def _connections(window: dict[str, Any]) -> dict[str, Any]:
@@ -151,10 +159,24 @@ PARTS = {
 }
 
 
-@bp.route("/overview/<any(connections, funnel, lost, conversions):part>")
-@page("viewer")
+BRAND_PARTS = ("funnel", "lost", "conversions")  # the parts a token limited to brands sees (of its brand)
+
+
+@bp.route("/overview/<any(funnel, lost, conversions):part>")
+@page("viewer", brand_scoped=True)
 def overview_part(part: str) -> Any:
     """One report's part of the overview: bare for htmx, else as a page of its own (no script needed)."""
+    return _part(part)
+
+
+@bp.route("/overview/connections")
+@page("viewer")
+def overview_connections() -> Any:
+    """The connections' part of the overview (installation-wide)."""
+    return _part("connections")
+
+
+def _part(part: str) -> Any:
     window = _window()
     title, compute = PARTS[part]
     values = {"part": part, "title": title, "window": window, **compute(window)}

@@ -82,9 +82,10 @@ def test_a_token_limited_to_brands_reaches_only_the_brand_scoped_routes(api_app,
             assert answer.json["message"] == (f"this token is limited to brands default; {area} is "
                                               "installation-wide: use a token without brand limits"), path
             refused.add(f"{method} {rule.rule}")
-    assert {"GET /api/dead-letters", "GET /api/audit", "GET /api/connections", "GET /api/jobs",
-            "GET /api/alerts", "GET /api/duplicates"} <= refused
-    assert "GET /api/contacts" in reached and "GET /api/reports/funnel" in reached
+    assert {"GET /api/audit", "GET /api/connections", "GET /api/jobs", "GET /api/alerts",
+            "POST /api/duplicates/scan", "GET /api/config/documents", "GET /api/tokens"} <= refused
+    assert {"GET /api/contacts", "GET /api/reports/funnel", "GET /api/dead-letters", "POST /api/dead-letters/replay",
+            "GET /api/duplicates", "POST /api/merges/<id:merge_id>/unmerge"} <= reached
     metrics = client.get("/metrics", headers=bearer(brand_limited_token))  # guarded outside /api: the same rule
     assert metrics.status_code == 403 and "/metrics is installation-wide" in metrics.json["message"]
 
@@ -94,8 +95,13 @@ def test_the_brand_scoped_routes_are_only_those_that_keep_to_a_tokens_brands(api
     scoped = {f"{method} {rule.rule}" for rule, method in api_routes(api_app)
               if is_brand_scoped(api_app, rule.endpoint, method)}
     reports = {f"GET {rule.rule}" for rule, _ in api_routes(api_app) if rule.rule.startswith("/api/reports/")}
+    dead_letters = {f"{method} {rule.rule}" for rule, method in api_routes(api_app)
+                    if rule.rule.startswith("/api/dead-letters")}
+    duplicates = {f"{method} {rule.rule}" for rule, method in api_routes(api_app)
+                  if rule.rule.startswith(("/api/duplicates", "/api/merges")) and rule.rule != "/api/duplicates/scan"}
+    assert len(dead_letters) == 5 and len(duplicates) == 8
     assert scoped == {"GET /api/contacts", "GET /api/contacts/<id:contact_id>", "GET /api/me",
-                      "POST /api/tokens", *reports}
+                      "POST /api/tokens", *reports, *dead_letters, *duplicates}
 
 
 def test_a_token_limited_to_brands_is_refused_a_new_route_that_does_not_declare_it_keeps_to_brands(
