@@ -9,7 +9,8 @@ https://github.com/Opteo/google-ads-api/issues/394). Fields added in a later ver
 asked for are unknown names to the JSON parser (``google_ads_parse.FIELDS_SINCE``).
 
 The same app serves the Data Manager API (``/v1/events:ingest``, ``/v1/requestStatus:retrieve``;
-``google_data_manager``) for the same account, conversion actions and token.
+``google_data_manager``) for the same account, conversion actions and token, and its Customer Match
+(user lists, ``/v1/audienceMembers:ingest`` / ``:remove``; ``google_audiences``).
 
 Request-level answers (HTTP error, nothing recorded): ``developer-token`` missing (400
 DEVELOPER_TOKEN_PARAMETER_MISSING) or wrong (401 DEVELOPER_TOKEN_INVALID); bearer token

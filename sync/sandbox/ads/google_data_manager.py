@@ -101,7 +101,7 @@ def fault_error(sandbox: GoogleAdsSandbox, fault: Fault) -> DataManagerError:
 
 
 def check_accounts(sandbox: GoogleAdsSandbox, destinations: list[dict[str, Any]]) -> None:
-    """Each destination's operating account is the sandbox's Google Ads account; its login account that or its manager."""
+    """Each destination's operating account is the sandbox's Google Ads account; a login account, it or its manager."""
     for index, dest in enumerate(destinations):
         operating = dest.get("operatingAccount")
         where = f"destinations[{index}]"

@@ -63,8 +63,8 @@ SCHEMA: dict[str, dict[str, Any]] = {  # google.ads.datamanager.v1, as far as ev
                  "membershipDuration": S, "accountAccessStatus": ANY, "targetNetworkInfo": ANY,
                  "ingestedUserListInfo": "IngestedUserListInfo"},
     "IngestedUserListInfo": {"uploadKeyTypes": ("repeated", ("enum", "UploadKeyType")),
-                             "contactIdInfo": "ContactIdInfo", "mobileIdInfo": ANY, "userIdInfo": ANY, "pairIdInfo": ANY, "pseudonymousIdInfo": ANY,
-                             "partnerAudienceInfo": ANY},
+                             "contactIdInfo": "ContactIdInfo", "mobileIdInfo": ANY, "userIdInfo": ANY,
+                             "pairIdInfo": ANY, "pseudonymousIdInfo": ANY, "partnerAudienceInfo": ANY},
     "ContactIdInfo": {"dataSourceType": ("enum", "DataSourceType"), "matchRatePercentage": ANY},
 }
 AUDIENCE_DATA = ("userData", "pairData", "mobileData", "userIdData", "ppidData", "compositeData", "googleUserIdData",
