@@ -11,6 +11,9 @@ system error.
 ``ADVERTISER_ID``): ``filtering.ad_ids`` of 1-100 ids, ``fields`` among ad, ad group and campaign
 ids and names, the advertiser's ads in TikTok's ``{list, page_info}``; another advertiser is 40001.
 
+The segment (streaming) API for custom audiences — ``/segment/audience/`` and ``/segment/mapping/``,
+allow-listed apps only — is ``sync.sandbox.ads.tiktok_audiences``.
+
 Per-event rules: ``event`` (name), integer ``event_time`` in seconds (not milliseconds, at
 most a minute ahead, and no older than the source's window, ``MAX_AGE``: 28 days for every
 source), ``user.email`` / ``phone`` / ``external_id`` / ``first_name`` / ``last_name`` /
@@ -105,6 +108,9 @@ class TikTokSandbox(AdSandbox):
             "crm": frozenset({self.EVENT_SOURCE_ID}), "offline": frozenset({self.EVENT_SOURCE_ID}),
             "web": frozenset({self.PIXEL_CODE}), "app": frozenset({self.APP_ID})}
         self.ads: dict[str, dict[str, str]] = {}  # ad id -> the ad/get row (ad, ad group and campaign names)
+        # the segment API (sync.sandbox.ads.tiktok_audiences): open only to allow-listed apps; audiences by id
+        self.segment_allow_listed = True
+        self.segment_audiences: dict[str, dict[str, Any]] = {}
 
     def add_ad(self, ad_id: str, ad_name: str, adgroup_id: str, adgroup_name: str, campaign_id: str,
                campaign_name: str) -> None:
@@ -322,4 +328,7 @@ def create_app(sandbox: TikTokSandbox) -> Flask:
             data = sandbox.ad_get(request.headers.get("Access-Token"), dict(request.args.items()))
         return _answer(OK, "OK", g.request_index, data)
 
+    from sync.sandbox.ads import tiktok_audiences  # it builds on this module's errors and answers
+
+    tiktok_audiences.register(app, sandbox)
     return app

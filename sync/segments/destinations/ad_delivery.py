@@ -37,8 +37,9 @@ from typing import Any
 import requests
 
 from sync.attribution.delivery import BatchSender, ReadError, VendorError, result_for_error
-from sync.attribution.destination import DEFAULT_BISECT_BUDGET
+from sync.attribution.destination import DEFAULT_BISECT_BUDGET, NormalizeCache
 from sync.attribution.facts import ContactFacts
+from sync.attribution.hashing import UserDataRules
 from sync.errors import AuthError, SettingsError, SyncError
 from sync.http import HttpClient, Rule
 from sync.segments.destinations.base import AudienceDestinationConfig, AudienceMember, Entry, MemberResult
@@ -62,6 +63,26 @@ def contact_facts(member: AudienceMember) -> ContactFacts:
     return ContactFacts(contact_id=member.contact_id, emails=member.emails, phones=member.phones,
                         first_name=member.first_name, last_name=member.last_name, zip=member.zip,
                         country=member.country, identities=member.identities, consent=member.consent)
+
+
+@dataclass(frozen=True)
+class MemberHashes:
+    """A member's e-mails and phones as a network wants them on the wire (deduplicated), and its other fields."""
+
+    emails: list[str]
+    phones: list[str]
+    wire: Callable[[str], str | None]  # a ContactFacts field (first_name, zip, ...) as the network wants it
+
+
+def member_hashes(rules: UserDataRules, member: AudienceMember, config: AudienceDestinationConfig) -> MemberHashes:
+    """Normalise and hash ``member`` once, by the network's ``rules`` (``NormalizeCache``, as conversions do)."""
+    cache = NormalizeCache()
+    facts = contact_facts(member)
+    region = cache.region(rules, facts, config)  # type: ignore[arg-type]  # reads only default_region
+    emails = dict.fromkeys(h for e in member.emails if (h := cache.wire(rules, "email", e, region)))
+    phones = dict.fromkeys(h for p in member.phones if (h := cache.phone(rules, p, region)))
+    return MemberHashes(list(emails), list(phones),
+                        lambda field: cache.wire(rules, field, getattr(facts, field), region))
 
 
 def connection_of(name: str, options: Mapping[str, str]) -> str:

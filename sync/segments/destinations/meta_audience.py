@@ -36,7 +36,6 @@ from typing import Any, ClassVar
 import requests
 
 from sync.attribution.delivery import json_body
-from sync.attribution.destination import NormalizeCache
 from sync.attribution.networks import meta
 from sync.errors import PermanentError, SettingsError, ValidationError
 from sync.http import Action, Rule, join_url
@@ -130,15 +129,11 @@ class MetaAudience:
 
     def keys(self, member: AudienceMember) -> dict[str, Any]:
         """``{"rows": [{EMAIL, PHONE, FN, LN, ZIP, COUNTRY}, ...]}`` hashed; ``Unmatchable`` without e-mail or phone."""
-        cache = NormalizeCache()
-        facts = ad_delivery.contact_facts(member)
-        region = cache.region(meta.USER_DATA, facts, self.config)  # type: ignore[arg-type]
-        emails = list(dict.fromkeys(h for e in member.emails if (h := cache.wire(meta.USER_DATA, "email", e, region))))
-        phones = list(dict.fromkeys(h for p in member.phones if (h := cache.phone(meta.USER_DATA, p, region))))
+        hashes = ad_delivery.member_hashes(meta.USER_DATA, member, self.config)
+        emails, phones = hashes.emails, hashes.phones
         if not emails and not phones:
             raise Unmatchable("Meta Custom Audiences need an e-mail or a phone number Meta can read")
-        common = {key: value for key, field in _FIELDS.items()
-                  if (value := cache.wire(meta.USER_DATA, field, getattr(facts, field), region))}
+        common = {key: value for key, field in _FIELDS.items() if (value := hashes.wire(field))}
         rows = []
         for index in range(min(max(len(emails), len(phones)), MAX_ROWS_PER_MEMBER)):
             row = {"EMAIL": emails[index] if index < len(emails) else "",
