@@ -23,12 +23,12 @@ its (ID type, hash) pairs (``TikTokSandbox.segment_audiences[id]["members"]``); 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, g, request
 
 from sync.sandbox.ads.common import is_sha256_hex, request_json
-from sync.sandbox.ads.tiktok import (
+from sync.sandbox.ads.tiktok_answers import (
     BAD_TOKEN,
     INVALID,
     NO_PERMISSION,
@@ -36,9 +36,11 @@ from sync.sandbox.ads.tiktok import (
     OK,
     THROTTLED,
     TikTokError,
-    TikTokSandbox,
-    _answer,
+    answer,
 )
+
+if TYPE_CHECKING:
+    from sync.sandbox.ads.tiktok import TikTokSandbox
 
 AUDIENCE_PATH = "/open_api/v1.3/segment/audience/"
 MAPPING_PATH = "/open_api/v1.3/segment/mapping/"
@@ -137,7 +139,7 @@ def register(app: Flask, sandbox: TikTokSandbox) -> None:
                 rows = body.get("batch_data") if isinstance(body, dict) else None
                 sandbox.reject(len(rows) if isinstance(rows, list) else 0)
                 raise
-        return _answer(OK, "OK", g.request_index, data)
+        return answer(OK, "OK", g.request_index, data)
 
     @app.post(AUDIENCE_PATH)
     def segment_audience() -> Response:
