@@ -34,8 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, g, request
 
-from sync.sandbox.ads.common import json_response, request_json
-from sync.sandbox.ads.google_data_manager import authorize, check_accounts, identifier_problems
+from sync.sandbox.ads.google_data_manager import check_accounts, identifier_problems, serve_json
 from sync.sandbox.ads.google_data_manager_parse import AUDIENCE_DATA, DataManagerError, Violation, invalid, parse
 
 if TYPE_CHECKING:
@@ -141,21 +140,7 @@ def register(app: Flask, sandbox: GoogleAdsSandbox) -> None:
     """Serve user-list creation and ``/v1/audienceMembers:ingest`` / ``:remove`` on the Google sandbox app."""
 
     def answer(work: Any) -> Response:
-        try:
-            raw, malformed = request_json(), False
-        except ValueError:
-            raw, malformed = None, True
-        with sandbox.lock:
-            try:
-                authorize(sandbox)
-                if malformed:
-                    raise invalid([("", "Invalid JSON payload received. Unexpected token.", "INVALID_ARGUMENT")])
-                body = work(raw if raw is not None else {})
-            except DataManagerError:
-                found = raw.get("audienceMembers") if isinstance(raw, dict) else None
-                sandbox.reject(len(found) if isinstance(found, list) else 0)
-                raise
-        return json_response(200, body)
+        return serve_json(sandbox, work, "audienceMembers")
 
     @app.post("/v1/accountTypes/<account_type>/accounts/<account>/userLists")
     def user_lists(account_type: str, account: str) -> Response:

@@ -40,6 +40,7 @@ import base64
 import binascii
 import re
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -308,6 +309,28 @@ def _restates(sandbox: GoogleAdsSandbox, key: tuple[str, str, str], event: dict[
     return True
 
 
+def serve_json(sandbox: GoogleAdsSandbox, work: Callable[[Any], dict[str, Any]], records: str) -> Response:
+    """``work`` on the request's JSON body (``{}`` when empty), authorised, under the lock; Google's answer.
+
+    A refusal counts the request and the items of its ``records`` field as rejected.
+    """
+    try:
+        raw, malformed = request_json(), False
+    except ValueError:
+        raw, malformed = None, True
+    with sandbox.lock:
+        try:
+            authorize(sandbox)
+            if malformed:
+                raise invalid([("", "Invalid JSON payload received. Unexpected token.", "INVALID_ARGUMENT")])
+            answer = work(raw if raw is not None else {})
+        except DataManagerError:
+            items = raw.get(records) if isinstance(raw, dict) else None
+            sandbox.reject(len(items) if isinstance(items, list) else 0)
+            raise
+    return json_response(200, answer)
+
+
 def register(app: Flask, sandbox: GoogleAdsSandbox) -> None:
     """Serve ``/v1/events:ingest`` and ``/v1/requestStatus:retrieve`` on the Google sandbox app."""
 
@@ -317,21 +340,7 @@ def register(app: Flask, sandbox: GoogleAdsSandbox) -> None:
 
     @app.post("/v1/events:ingest")
     def ingest_events() -> Response:
-        try:
-            raw, malformed = request_json(), False
-        except ValueError:
-            raw, malformed = None, True
-        with sandbox.lock:
-            try:
-                authorize(sandbox)
-                if malformed:
-                    raise invalid([("", "Invalid JSON payload received. Unexpected token.", "INVALID_ARGUMENT")])
-                answer = ingest(sandbox, parse(raw if raw is not None else {}), g.request_index)
-            except DataManagerError:
-                events = raw.get("events") if isinstance(raw, dict) else None
-                sandbox.reject(len(events) if isinstance(events, list) else 0)
-                raise
-        return json_response(200, answer)
+        return serve_json(sandbox, lambda raw: ingest(sandbox, parse(raw), g.request_index), "events")
 
     @app.get("/v1/requestStatus:retrieve")
     def retrieve_status() -> Response:

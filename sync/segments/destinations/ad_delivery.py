@@ -32,7 +32,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import requests
 
@@ -40,10 +40,49 @@ from sync.attribution.delivery import BatchSender, ReadError, VendorError, resul
 from sync.attribution.destination import DEFAULT_BISECT_BUDGET, NormalizeCache
 from sync.attribution.facts import ContactFacts
 from sync.attribution.hashing import UserDataRules
-from sync.errors import AuthError, SettingsError, SyncError
+from sync.errors import AuthError, PermanentError, SettingsError, SyncError
 from sync.http import HttpClient, Rule
-from sync.segments.destinations.base import AudienceDestinationConfig, AudienceMember, Entry, MemberResult
+from sync.segments.destinations.base import Audience, AudienceDestinationConfig, AudienceMember, Entry, MemberResult
 from sync.settings import Settings
+
+
+class AdAudience:
+    """What the three ad-network destinations share: consent purpose, an existing audience, add/remove as uploads.
+
+    A subclass sets ``vendor``, ``actions`` (the vendor's words for add and remove), the option naming
+    an existing audience, ``self.config``, and implements ``send``.
+    """
+
+    purpose: ClassVar[str] = "ad_user_data"
+    vendor: ClassVar[str] = ""
+    actions: ClassVar[tuple[str, str]] = ("add", "remove")
+    existing_option: ClassVar[str] = "audience_id"
+    config: AudienceDestinationConfig
+
+    def add(self, remote_id: str, entries: Sequence[Entry]) -> list[MemberResult]:
+        """Add ``entries`` to the vendor's audience ``remote_id``."""
+        return self.send(self.actions[0], remote_id, entries)
+
+    def remove(self, remote_id: str, entries: Sequence[Entry]) -> list[MemberResult]:
+        """Remove ``entries`` (the keys they were added with) from the vendor's audience ``remote_id``."""
+        return self.send(self.actions[1], remote_id, entries)
+
+    def send(self, action: str, remote_id: str, entries: Sequence[Entry]) -> list[MemberResult]:
+        """One add or remove call (``upload``)."""
+        raise NotImplementedError
+
+    def existing(self, audience: Audience) -> str | None:
+        """The audience the entry names (its ``existing_option``), else the one kept from the last sync."""
+        found = self.config.options.get(self.existing_option) or audience.remote_id
+        return str(found) if found else None
+
+    def created(self, reply: Any, audience: Audience, *path: str) -> str:
+        """The id at ``path`` in the vendor's answer to a create; ``PermanentError`` when it holds none."""
+        for key in path:
+            reply = reply.get(key) if isinstance(reply, dict) else None
+        if reply is None or not str(reply).strip():
+            raise PermanentError(f"{self.vendor}: creating the audience of segment {audience.key!r} answered no id")
+        return str(reply)
 
 
 @dataclass(frozen=True)

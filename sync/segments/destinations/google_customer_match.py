@@ -42,7 +42,7 @@ from sync.attribution.delivery import VendorError, json_body
 from sync.attribution.destination import NormalizeCache
 from sync.attribution.networks.google import data_manager
 from sync.attribution.networks.google.common import SETTINGS_PLATFORM, consent, customer_id
-from sync.errors import PermanentError, SettingsError
+from sync.errors import SettingsError
 from sync.http import join_url
 from sync.segments.destinations import ad_delivery
 from sync.segments.destinations.base import (
@@ -62,12 +62,14 @@ INGEST, REMOVE = "audienceMembers:ingest", "audienceMembers:remove"
 _LOCATED = re.compile(r"(audience_members|audienceMembers)\[(\d+)\]")
 
 
-class GoogleCustomerMatch:
+class GoogleCustomerMatch(ad_delivery.AdAudience):
     """A Customer Match user list kept equal to a segment."""
 
     kind: ClassVar[str] = KIND
     max_batch: ClassVar[int] = MAX_MEMBERS
-    purpose: ClassVar[str] = "ad_user_data"
+    vendor: ClassVar[str] = VENDOR
+    actions: ClassVar[tuple[str, str]] = (INGEST, REMOVE)
+    existing_option: ClassVar[str] = "user_list_id"
 
     def __init__(self, config: AudienceDestinationConfig, session: requests.Session | None = None, *,
                  sleep: Callable[[float], None] = time.sleep) -> None:
@@ -124,9 +126,9 @@ class GoogleCustomerMatch:
 
     def ensure(self, audience: Audience) -> str:
         """The list's id: the ``user_list_id`` option, the one kept, or a new Customer Match list."""
-        given = self.config.options.get("user_list_id") or audience.remote_id
+        given = self.existing(audience)
         if given:
-            return str(given)
+            return given
         parent = f"accountTypes/GOOGLE_ADS/accounts/{self.config.options['customer_id']}"
         body = {"displayName": f"{audience.label} (lifesync {audience.key})",
                 "description": f"lifesync segment {audience.key} (brand {audience.brand})",
@@ -136,23 +138,14 @@ class GoogleCustomerMatch:
         if self.login:
             headers["login-account"] = f"accountTypes/GOOGLE_ADS/accounts/{self.login['accountId']}"
         reply = json_body(self.client.request("POST", self._url(f"{parent}/userLists"), headers=headers, json=body))
-        found = str(reply.get("id") or "") if isinstance(reply, dict) else ""
-        if not found.isdigit():
-            raise PermanentError(f"{VENDOR}: creating the user list of segment {audience.key!r} answered no id")
-        return found
-
-    def add(self, remote_id: str, entries: Sequence[Entry]) -> list[MemberResult]:
-        """Ingest ``entries`` into user list ``remote_id``."""
-        return self._send(INGEST, remote_id, entries)
-
-    def remove(self, remote_id: str, entries: Sequence[Entry]) -> list[MemberResult]:
-        """Remove ``entries`` (the identifiers they were added with) from user list ``remote_id``."""
-        return self._send(REMOVE, remote_id, entries)
+        return self.created(reply, audience, "id")
 
     def _url(self, path: str) -> str:
         return join_url(self.config.base_url, f"{self.config.api_version}/{path}")
 
-    def _send(self, method: str, remote_id: str, entries: Sequence[Entry]) -> list[MemberResult]:
+    def send(self, method: str, remote_id: str, entries: Sequence[Entry]) -> list[MemberResult]:
+        """``audienceMembers:ingest`` or ``:remove`` of ``entries`` on user list ``remote_id``."""
+
         def post(batch: Sequence[Entry], _part: ad_delivery.Part) -> list[MemberResult]:
             body = request_body(method, self.destination(remote_id), batch)
             reply = json_body(self.client.request("POST", self._url(method), headers=self.headers, json=body))

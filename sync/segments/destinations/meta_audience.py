@@ -73,12 +73,13 @@ def _bisect_when(error: Any) -> bool:
     return error.code == "100" and error.subcode not in ("33", BLOCKED)
 
 
-class MetaAudience:
+class MetaAudience(ad_delivery.AdAudience):
     """A Meta Custom Audience kept equal to a segment."""
 
     kind: ClassVar[str] = KIND
     max_batch: ClassVar[int] = MAX_ROWS
-    purpose: ClassVar[str] = "ad_user_data"
+    vendor: ClassVar[str] = VENDOR
+    actions: ClassVar[tuple[str, str]] = ("POST", "DELETE")
 
     def __init__(self, config: AudienceDestinationConfig, session: requests.Session | None = None, *,
                  sleep: Callable[[float], None] = time.sleep) -> None:
@@ -143,9 +144,9 @@ class MetaAudience:
 
     def ensure(self, audience: Audience) -> str:
         """The audience's id: the ``audience_id`` option, the one kept, or a new customer-list audience."""
-        given = self.config.options.get("audience_id") or audience.remote_id
+        given = self.existing(audience)
         if given:
-            return str(given)
+            return given
         account = self.config.options.get("ad_account_id")
         if not account:
             raise SettingsError(f"audience destination {self.config.name!r} ({KIND}) needs an ad account to create "
@@ -153,23 +154,13 @@ class MetaAudience:
         body = {**self.auth, "name": audience.label, "subtype": "CUSTOM", "customer_file_source": CUSTOMER_FILE_SOURCE,
                 "description": f"lifesync segment {audience.key} (brand {audience.brand})"}
         reply = json_body(self.client.request("POST", self._url(f"{account}/customaudiences"), json=body))
-        found = str(reply.get("id") or "") if isinstance(reply, dict) else ""
-        if not found:
-            raise PermanentError(f"{VENDOR}: creating the audience of segment {audience.key!r} answered no id")
-        return found
-
-    def add(self, remote_id: str, entries: Sequence[Entry]) -> list[MemberResult]:
-        """Add ``entries`` to audience ``remote_id`` (one session)."""
-        return self._upload("POST", remote_id, entries)
-
-    def remove(self, remote_id: str, entries: Sequence[Entry]) -> list[MemberResult]:
-        """Remove ``entries`` (the rows they were added with) from audience ``remote_id`` (one session)."""
-        return self._upload("DELETE", remote_id, entries)
+        return self.created(reply, audience, "id")
 
     def _url(self, path: str) -> str:
         return join_url(self.config.base_url, f"{self.config.api_version}/{path}")
 
-    def _upload(self, method: str, remote_id: str, entries: Sequence[Entry]) -> list[MemberResult]:
+    def send(self, method: str, remote_id: str, entries: Sequence[Entry]) -> list[MemberResult]:
+        """``POST`` (add) or ``DELETE`` (remove) ``entries`` on audience ``remote_id``: one session."""
         session_id = secrets.randbits(62) + 1  # Meta's session id is the caller's int64
 
         def post(batch: Sequence[Entry], part: ad_delivery.Part) -> list[MemberResult]:

@@ -37,7 +37,7 @@ import requests
 
 from sync.attribution.delivery import json_body
 from sync.attribution.networks import tiktok
-from sync.errors import AuthError, PermanentError
+from sync.errors import AuthError
 from sync.http import Action, Rule, join_url
 from sync.segments.destinations import ad_delivery
 from sync.segments.destinations.base import (
@@ -62,12 +62,13 @@ ALLOW_LIST = ("no permission: TikTok's segment API (/segment/audience/, /segment
 CODES: dict[str, Rule] = {**tiktok.CODES, "40001": Rule(Action.FAIL, AuthError, ALLOW_LIST)}
 
 
-class TikTokAudience:
+class TikTokAudience(ad_delivery.AdAudience):
     """A TikTok custom audience kept equal to a segment (allow-listed segment API)."""
 
     kind: ClassVar[str] = KIND
     max_batch: ClassVar[int] = MAX_ROWS
-    purpose: ClassVar[str] = "ad_user_data"
+    vendor: ClassVar[str] = VENDOR
+    actions: ClassVar[tuple[str, str]] = ("add", "delete")
 
     def __init__(self, config: AudienceDestinationConfig, session: requests.Session | None = None, *,
                  sleep: Callable[[float], None] = time.sleep) -> None:
@@ -100,30 +101,20 @@ class TikTokAudience:
 
     def ensure(self, audience: Audience) -> str:
         """The audience's id: the ``audience_id`` option, the one kept, or a new segment audience."""
-        given = self.config.options.get("audience_id") or audience.remote_id
+        given = self.existing(audience)
         if given:
-            return str(given)
+            return given
         body = {"advertiser_id": self.config.options["advertiser_id"], "action": "create",
                 "custom_audience_name": audience.label[:MAX_NAME]}
         reply = json_body(self.client.request("POST", self._url("segment/audience/"), headers=self.headers, json=body))
-        data = reply.get("data") if isinstance(reply, dict) else None
-        found = str(data.get("audience_id") or "") if isinstance(data, dict) else ""
-        if not found:
-            raise PermanentError(f"{VENDOR}: creating the audience of segment {audience.key!r} answered no id")
-        return found
-
-    def add(self, remote_id: str, entries: Sequence[Entry]) -> list[MemberResult]:
-        """Map ``entries`` into audience ``remote_id``."""
-        return self._send("add", remote_id, entries)
-
-    def remove(self, remote_id: str, entries: Sequence[Entry]) -> list[MemberResult]:
-        """Unmap ``entries`` (the hashes they were added with) from audience ``remote_id``."""
-        return self._send("delete", remote_id, entries)
+        return self.created(reply, audience, "data", "audience_id")
 
     def _url(self, path: str) -> str:
         return join_url(self.config.base_url, f"open_api/{self.config.api_version}/{path}")
 
-    def _send(self, action: str, remote_id: str, entries: Sequence[Entry]) -> list[MemberResult]:
+    def send(self, action: str, remote_id: str, entries: Sequence[Entry]) -> list[MemberResult]:
+        """Map (``add``) or unmap (``delete``) ``entries`` on audience ``remote_id``."""
+
         def post(batch: Sequence[Entry], _part: ad_delivery.Part) -> list[MemberResult]:
             body = mapping_body(action, self.config.options["advertiser_id"], remote_id, batch)
             self.client.request("POST", self._url("segment/mapping/"), headers=self.headers, json=body)
