@@ -169,6 +169,11 @@ SETTINGS: tuple[tuple[str, str, str], ...] = (
      "attribution reports (cached, `LIFESYNC_AD_NAMES_REFRESH_DAYS`). The Conversions API token from Events "
      "Manager is not used for this: it is granted to the dataset, not to the ad account. Calls go to "
      "`LIFESYNC_META_BASE_URL` at `LIFESYNC_META_API_VERSION`."),
+    ("LIFESYNC_META_AD_ACCOUNT_ID", "(unset)",
+     "Meta ad account (`act_<id>` or the digits) that `meta_audience` destinations create their custom audiences "
+     "in, with `LIFESYNC_META_MARKETING_ACCESS_TOKEN` (a system user's token with `ads_management`; the account "
+     "must have accepted the Custom Audience terms). A segment's `connection: <name>` reads `...__<NAME>`; a "
+     "destination with an `audience_id` option needs no ad account."),
     ("LIFESYNC_AD_NAMES_REFRESH_DAYS", "7",
      "Days an ad's resolved names (or a network's refusal to name it) are kept before the ad is looked up again "
      "(1-365)."),

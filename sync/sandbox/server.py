@@ -138,6 +138,7 @@ class SandboxServer:
                         f"LIFESYNC_META_ACCESS_TOKEN{suffix}": self.meta.ACCESS_TOKEN,
                         f"LIFESYNC_META_MARKETING_ACCESS_TOKEN{suffix}": self.meta.MARKETING_TOKEN,
                         f"LIFESYNC_META_DATASET_ID{suffix}": self.meta.DATASET_ID,
+                        f"LIFESYNC_META_AD_ACCOUNT_ID{suffix}": self.meta.AD_ACCOUNT_ID,
                         f"LIFESYNC_META_APP_SECRET{suffix}": self.meta.APP_SECRET,
                         f"LIFESYNC_META_WABA_ID{suffix}": self.meta.WABA_ID,
                         f"LIFESYNC_META_PAGE_ID{suffix}": self.meta.PAGE_ID})

@@ -9,7 +9,8 @@ https://github.com/Opteo/google-ads-api/issues/394). Fields added in a later ver
 asked for are unknown names to the JSON parser (``google_ads_parse.FIELDS_SINCE``).
 
 The same app serves the Data Manager API (``/v1/events:ingest``, ``/v1/requestStatus:retrieve``;
-``google_data_manager``) for the same account, conversion actions and token.
+``google_data_manager``) for the same account, conversion actions and token, and its Customer Match
+(user lists, ``/v1/audienceMembers:ingest`` / ``:remove``; ``google_audiences``).
 
 Request-level answers (HTTP error, nothing recorded): ``developer-token`` missing (400
 DEVELOPER_TOKEN_PARAMETER_MISSING) or wrong (401 DEVELOPER_TOKEN_INVALID); bearer token
@@ -45,7 +46,7 @@ from werkzeug.datastructures import Headers
 
 from sync.attribution.networks.google.versions import ADS_API
 from sync.http.versions import CURRENT, ENDING
-from sync.sandbox.ads import google_data_manager
+from sync.sandbox.ads import google_audiences, google_data_manager
 from sync.sandbox.ads.common import AdSandbox, gate_requests, is_sha256_hex, json_response, looks_hashed, request_json
 from sync.sandbox.ads.google_adjustments import AdjustmentLedger, upload_adjustments
 from sync.sandbox.ads.google_adjustments import parse as parse_adjustments
@@ -90,6 +91,7 @@ class GoogleAdsSandbox(AdSandbox):
         # Data Manager: the conversion recorded per (transaction, action, transactionId), and the restatements of them
         self.transactions: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.restatements: list[dict[str, Any]] = []
+        self.user_lists: dict[str, dict[str, Any]] = {}  # Data Manager Customer Match lists (google_audiences)
 
     def check_version(self, version: str) -> None:
         """Refuse a Google Ads API version that is sunset or unknown on the sandbox clock's day, as Google does."""
@@ -340,6 +342,7 @@ def create_app(sandbox: GoogleAdsSandbox) -> Flask:
                              {"request-id": _request_id(index)})
 
     google_data_manager.register(app, sandbox)
+    google_audiences.register(app, sandbox)
 
     @app.post("/<version>/customers/<target>")
     def upload(version: str, target: str) -> Response:

@@ -40,6 +40,7 @@ import base64
 import binascii
 import re
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -100,7 +101,8 @@ def fault_error(sandbox: GoogleAdsSandbox, fault: Fault) -> DataManagerError:
     return DataManagerError(fault.status, f"Sandbox {fault.reason} ({fault.status}).", "INVALID_ARGUMENT")
 
 
-def _account(sandbox: GoogleAdsSandbox, destinations: list[dict[str, Any]]) -> None:
+def check_accounts(sandbox: GoogleAdsSandbox, destinations: list[dict[str, Any]]) -> None:
+    """Each destination's operating account is the sandbox's Google Ads account; a login account, it or its manager."""
     for index, dest in enumerate(destinations):
         operating = dest.get("operatingAccount")
         where = f"destinations[{index}]"
@@ -109,7 +111,7 @@ def _account(sandbox: GoogleAdsSandbox, destinations: list[dict[str, Any]]) -> N
                             "REQUIRED_FIELD_MISSING")])
         kinds = {operating.get("accountType"), operating.get("product")} - {None}
         if kinds != {"GOOGLE_ADS"}:
-            raise invalid([(f"{where}.operating_account.account_type", "Conversions go to a Google Ads account: "
+            raise invalid([(f"{where}.operating_account.account_type", "The sandbox serves a Google Ads account: "
                             "accountType must be GOOGLE_ADS.", "INVALID_DESTINATION")])
         login = (dest.get("loginAccount") or {}).get("accountId")
         allowed = (None, sandbox.CUSTOMER_ID, sandbox.MANAGER_ID)
@@ -148,7 +150,7 @@ def _hash_problem(value: str, encoding: str) -> str | None:
     return None if len(raw) == 32 else "INVALID_SHA256_FORMAT"
 
 
-def _identifier_problems(identifier: dict[str, Any], encoding: str, where: str) -> list[Violation]:
+def identifier_problems(identifier: dict[str, Any], encoding: str, where: str) -> list[Violation]:
     bad: list[Violation] = []
     hashed = {k: v for k, v in identifier.items() if k in ("emailAddress", "phoneNumber")}
     address = identifier.get("address")
@@ -193,7 +195,7 @@ def _event_problems(event: dict[str, Any], index: int, references: set[str], enc
         bad.append(("encoding", "The encoding is required with user data.", "REQUIRED_FIELD_MISSING"))
     else:
         for position, identifier in enumerate(identifiers):
-            bad += _identifier_problems(identifier, encoding, f"{where}.user_data.user_identifiers[{position}]")
+            bad += identifier_problems(identifier, encoding, f"{where}.user_data.user_identifiers[{position}]")
     currency = event.get("currency")
     if currency is not None and not CURRENCY.fullmatch(currency):
         bad.append((f"{where}.currency", "The currency code is not valid.", "INVALID_CURRENCY_CODE"))
@@ -237,7 +239,7 @@ def ingest(sandbox: GoogleAdsSandbox, body: dict[str, Any], request_index: int) 
         raise invalid([("events", "At least one event is required.", "REQUIRED_FIELD_MISSING")])
     if len(events) > MAX_EVENTS:
         raise invalid([("events", f"Too many events: at most {MAX_EVENTS} in one request.", "TOO_MANY_EVENTS")])
-    _account(sandbox, destinations)
+    check_accounts(sandbox, destinations)
     now, encoding = sandbox.clock(), body.get("encoding", "ENCODING_UNSPECIFIED")
     references = {d.get("reference", "") for d in destinations}
     bad = _destinations(sandbox, destinations)
@@ -307,6 +309,28 @@ def _restates(sandbox: GoogleAdsSandbox, key: tuple[str, str, str], event: dict[
     return True
 
 
+def serve_json(sandbox: GoogleAdsSandbox, work: Callable[[Any], dict[str, Any]], records: str) -> Response:
+    """``work`` on the request's JSON body (``{}`` when empty), authorised, under the lock; Google's answer.
+
+    A refusal counts the request and the items of its ``records`` field as rejected.
+    """
+    try:
+        raw, malformed = request_json(), False
+    except ValueError:
+        raw, malformed = None, True
+    with sandbox.lock:
+        try:
+            authorize(sandbox)
+            if malformed:
+                raise invalid([("", "Invalid JSON payload received. Unexpected token.", "INVALID_ARGUMENT")])
+            answer = work(raw if raw is not None else {})
+        except DataManagerError:
+            items = raw.get(records) if isinstance(raw, dict) else None
+            sandbox.reject(len(items) if isinstance(items, list) else 0)
+            raise
+    return json_response(200, answer)
+
+
 def register(app: Flask, sandbox: GoogleAdsSandbox) -> None:
     """Serve ``/v1/events:ingest`` and ``/v1/requestStatus:retrieve`` on the Google sandbox app."""
 
@@ -316,21 +340,7 @@ def register(app: Flask, sandbox: GoogleAdsSandbox) -> None:
 
     @app.post("/v1/events:ingest")
     def ingest_events() -> Response:
-        try:
-            raw, malformed = request_json(), False
-        except ValueError:
-            raw, malformed = None, True
-        with sandbox.lock:
-            try:
-                authorize(sandbox)
-                if malformed:
-                    raise invalid([("", "Invalid JSON payload received. Unexpected token.", "INVALID_ARGUMENT")])
-                answer = ingest(sandbox, parse(raw if raw is not None else {}), g.request_index)
-            except DataManagerError:
-                events = raw.get("events") if isinstance(raw, dict) else None
-                sandbox.reject(len(events) if isinstance(events, list) else 0)
-                raise
-        return json_response(200, answer)
+        return serve_json(sandbox, lambda raw: ingest(sandbox, parse(raw), g.request_index), "events")
 
     @app.get("/v1/requestStatus:retrieve")
     def retrieve_status() -> Response:

@@ -47,8 +47,30 @@ SCHEMA: dict[str, dict[str, Any]] = {  # google.ads.datamanager.v1, as far as ev
     "AddressInfo": {"givenName": S, "familyName": S, "regionCode": S, "postalCode": S, "addressLine": S, "city": S,
                     "administrativeArea": S},
     "Consent": {"adUserData": ("enum", "ConsentStatus"), "adPersonalization": ("enum", "ConsentStatus")},
+    # Customer Match (sync.sandbox.ads.google_audiences): audienceMembers:ingest / :remove and userLists
+    "IngestAudienceMembersRequest": {"destinations": ("repeated", "Destination"),
+                                     "audienceMembers": ("repeated", "AudienceMember"), "consent": "Consent",
+                                     "validateOnly": B, "encoding": ("enum", "Encoding"), "encryptionInfo": ANY,
+                                     "termsOfService": "TermsOfService"},
+    "RemoveAudienceMembersRequest": {"destinations": ("repeated", "Destination"),
+                                     "audienceMembers": ("repeated", "AudienceMember"), "validateOnly": B,
+                                     "encoding": ("enum", "Encoding"), "encryptionInfo": ANY},
+    "AudienceMember": {"destinationReferences": ("repeated", S), "userData": "UserData", "pairData": ANY,
+                       "mobileData": ANY, "userIdData": ANY, "ppidData": ANY, "compositeData": ANY,
+                       "googleUserIdData": ANY, "partnerProvidedIdData": ANY, "consent": "Consent"},
+    "TermsOfService": {"customerMatchTermsOfServiceStatus": ("enum", "TermsOfServiceStatus")},
+    "UserList": {"name": S, "displayName": S, "description": S, "membershipStatus": ANY, "integrationCode": S,
+                 "membershipDuration": S, "accountAccessStatus": ANY, "targetNetworkInfo": ANY,
+                 "ingestedUserListInfo": "IngestedUserListInfo"},
+    "IngestedUserListInfo": {"uploadKeyTypes": ("repeated", ("enum", "UploadKeyType")),
+                             "contactIdInfo": "ContactIdInfo", "mobileIdInfo": ANY, "userIdInfo": ANY,
+                             "pairIdInfo": ANY, "pseudonymousIdInfo": ANY, "partnerAudienceInfo": ANY},
+    "ContactIdInfo": {"dataSourceType": ("enum", "DataSourceType"), "matchRatePercentage": ANY},
 }
-ONEOFS = {"UserIdentifier": ("identifier", ("emailAddress", "phoneNumber", "address"))}
+AUDIENCE_DATA = ("userData", "pairData", "mobileData", "userIdData", "ppidData", "compositeData", "googleUserIdData",
+                 "partnerProvidedIdData")
+ONEOFS = {"UserIdentifier": ("identifier", ("emailAddress", "phoneNumber", "address")),
+          "AudienceMember": ("data", AUDIENCE_DATA)}
 ENUMS = {
     "Encoding": ("ENCODING_UNSPECIFIED", "HEX", "BASE64"),
     "Product": ("PRODUCT_UNSPECIFIED", "GOOGLE_ADS", "DISPLAY_VIDEO_PARTNER", "DISPLAY_VIDEO_ADVERTISER",
@@ -58,6 +80,12 @@ ENUMS = {
                     "FLOODLIGHT_CONFIG", "GOOGLE_AD_MANAGER"),
     "EventSource": ("EVENT_SOURCE_UNSPECIFIED", "WEB", "APP", "IN_STORE", "PHONE", "OTHER", "MESSAGE"),
     "ConsentStatus": ("CONSENT_STATUS_UNSPECIFIED", "CONSENT_GRANTED", "CONSENT_DENIED"),
+    "TermsOfServiceStatus": ("TERMS_OF_SERVICE_STATUS_UNSPECIFIED", "ACCEPTED", "REJECTED"),
+    "UploadKeyType": ("UPLOAD_KEY_TYPE_UNSPECIFIED", "CONTACT_ID", "MOBILE_ID", "USER_ID", "PAIR_ID",
+                      "PSEUDONYMOUS_ID"),
+    "DataSourceType": ("DATA_SOURCE_TYPE_UNSPECIFIED", "DATA_SOURCE_TYPE_FIRST_PARTY",
+                       "DATA_SOURCE_TYPE_THIRD_PARTY_CREDIT_BUREAU", "DATA_SOURCE_TYPE_THIRD_PARTY_VOTER_FILE",
+                       "DATA_SOURCE_TYPE_THIRD_PARTY_PARTNER_DATA"),
 }
 _SNAKE = re.compile(r"_([a-z0-9])")
 

@@ -24,7 +24,8 @@ on ``code`` (100: fix the data), not on the subcode.
 
 Reads — the dataset node, the Marketing API's ad nodes (``ads``: an ``AdCatalogue`` read with
 ``MARKETING_TOKEN``), ``me/adaccounts`` and Graph batch requests — are ``sync.sandbox.ads.meta_reads``;
-the Graph error envelope and request parameters are ``sync.sandbox.ads.graph``.
+the Graph error envelope and request parameters are ``sync.sandbox.ads.graph``; Custom Audiences
+(create, add and remove users in sessions) are ``sync.sandbox.ads.meta_audiences``.
 
 Dedup: (event_name, event_id) within 48 h, separately per test code, first one wins; a
 duplicate is answered like any event (Meta counts it received) and kept in ``duplicate_events``.
@@ -57,6 +58,7 @@ from sync.sandbox.ads.common import (
     looks_hashed,
 )
 from sync.sandbox.ads.graph import MetaError, params_of, trace
+from sync.sandbox.ads.meta_audiences import AudienceBook, register_audiences
 from sync.sandbox.ads.meta_reads import AdCatalogue, no_object, register_reads
 from sync.sandbox.faults import Fault, Faults
 
@@ -111,6 +113,7 @@ class MetaSandbox(AdSandbox):
         self.rate_limit_status = rate_limit_status  # ⚠ Graph answers throttles with 400; 429 is configurable
         self.messaging_event_names: dict[str, frozenset[str]] = dict.fromkeys(MESSAGING_IDS, MESSAGING_EVENTS)
         self.ads = AdCatalogue()  # what the Marketing API token reads (sync.sandbox.ads.meta_reads)
+        self.audience_book = AudienceBook()  # custom audiences of AD_ACCOUNT_ID (sync.sandbox.ads.meta_audiences)
 
     def appsecret_proof(self, token: str) -> str:
         """HMAC-SHA256 of the token keyed with the app secret, hex (what a caller must send)."""
@@ -349,6 +352,7 @@ def create_app(sandbox: MetaSandbox) -> Flask:
             headers = sandbox.usage_header()
         return json_response(200, {**body, "fbtrace_id": trace(g.request_index)}, headers)
 
+    register_audiences(app, sandbox)
     register_reads(app, sandbox)
 
     return app

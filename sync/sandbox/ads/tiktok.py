@@ -11,6 +11,9 @@ system error.
 ``ADVERTISER_ID``): ``filtering.ad_ids`` of 1-100 ids, ``fields`` among ad, ad group and campaign
 ids and names, the advertiser's ads in TikTok's ``{list, page_info}``; another advertiser is 40001.
 
+The segment (streaming) API for custom audiences — ``/segment/audience/`` and ``/segment/mapping/``,
+allow-listed apps only — is ``sync.sandbox.ads.tiktok_audiences``.
+
 Per-event rules: ``event`` (name), integer ``event_time`` in seconds (not milliseconds, at
 most a minute ahead, and no older than the source's window, ``MAX_AGE``: 28 days for every
 source), ``user.email`` / ``phone`` / ``external_id`` / ``first_name`` / ``last_name`` /
@@ -42,6 +45,7 @@ from typing import Any
 
 from flask import Flask, Response, g, request
 
+from sync.sandbox.ads import tiktok_audiences
 from sync.sandbox.ads.common import (
     CURRENCY,
     AdSandbox,
@@ -49,9 +53,20 @@ from sync.sandbox.ads.common import (
     gate_requests,
     is_number,
     is_sha256_hex,
-    json_response,
     looks_hashed,
     request_json,
+)
+from sync.sandbox.ads.tiktok_answers import (
+    BAD_TOKEN,
+    INVALID,
+    NO_PERMISSION,
+    NO_TOKEN,
+    OK,
+    PARTIAL,
+    SYSTEM,
+    THROTTLED,
+    TikTokError,
+    answer,
 )
 from sync.sandbox.faults import Fault, Faults
 
@@ -71,19 +86,9 @@ DAY = 86_400
 # occurred within the previous 28 days" for offline and CRM events (https://docs.amperity.com/operator/
 # events_tiktok_ads.html). Tests may change it per sandbox (``TikTokSandbox.max_age``).
 MAX_AGE = {"web": 28 * DAY, "app": 28 * DAY, "offline": 28 * DAY, "crm": 28 * DAY}
-OK, PARTIAL, NO_PERMISSION, INVALID, THROTTLED, NO_TOKEN, BAD_TOKEN, SYSTEM = (
-    0, 20001, 40001, 40002, 40100, 40104, 40105, 50000)
 HASHED_FIELDS = ("email", "phone", "external_id", "first_name", "last_name", "zip_code")
 RAW_FIELDS = ("ttclid", "ttp", "ip", "user_agent")
 VALUE_EVENTS = frozenset({"Purchase", "CompletePayment", "PlaceAnOrder"})
-
-
-class TikTokError(Exception):
-    """A whole-request refusal: TikTok's code and message (answered with HTTP ``status``, normally 200)."""
-
-    def __init__(self, code: int, message: str, *, status: int = 200, data: dict[str, Any] | None = None):
-        super().__init__(message)
-        self.code, self.message, self.status, self.data = code, message, status, data
 
 
 class TikTokSandbox(AdSandbox):
@@ -105,6 +110,9 @@ class TikTokSandbox(AdSandbox):
             "crm": frozenset({self.EVENT_SOURCE_ID}), "offline": frozenset({self.EVENT_SOURCE_ID}),
             "web": frozenset({self.PIXEL_CODE}), "app": frozenset({self.APP_ID})}
         self.ads: dict[str, dict[str, str]] = {}  # ad id -> the ad/get row (ad, ad group and campaign names)
+        # the segment API (sync.sandbox.ads.tiktok_audiences): open only to allow-listed apps; audiences by id
+        self.segment_allow_listed = True
+        self.segment_audiences: dict[str, dict[str, Any]] = {}
 
     def add_ad(self, ad_id: str, ad_name: str, adgroup_id: str, adgroup_name: str, campaign_id: str,
                campaign_name: str) -> None:
@@ -267,13 +275,6 @@ class TikTokSandbox(AdSandbox):
         return OK, "OK", {}
 
 
-def _answer(code: int, message: str, index: int, data: dict[str, Any] | None = None, status: int = 200) -> Response:
-    body: dict[str, Any] = {"code": code, "message": message, "request_id": f"2025sandbox{index:010d}"}
-    if data is not None:
-        body["data"] = data
-    return json_response(status, body)
-
-
 def _fault_error(fault: Fault) -> TikTokError:
     if fault.status == 429:
         return TikTokError(THROTTLED, "Too many requests. Please retry in some time.")
@@ -292,7 +293,7 @@ def create_app(sandbox: TikTokSandbox) -> Flask:
 
     @app.errorhandler(TikTokError)
     def tiktok_error(error: TikTokError) -> Response:
-        return _answer(error.code, error.message, g.get("request_index", 0), error.data, error.status)
+        return answer(error.code, error.message, g.get("request_index", 0), error.data, error.status)
 
     @app.post(TRACK_PATH)
     def track() -> Response:
@@ -312,7 +313,7 @@ def create_app(sandbox: TikTokSandbox) -> Flask:
                 events = body.get("data") if isinstance(body, dict) else None
                 sandbox.reject(len(events) if isinstance(events, list) else 0)
                 raise
-        return _answer(code, message, g.request_index, data)
+        return answer(code, message, g.request_index, data)
 
     @app.get(AD_GET_PATH)
     def ad_get() -> Response:
@@ -320,6 +321,7 @@ def create_app(sandbox: TikTokSandbox) -> Flask:
             if not sandbox.rate.admit():
                 raise TikTokError(THROTTLED, "Too many requests. Please retry in some time.")
             data = sandbox.ad_get(request.headers.get("Access-Token"), dict(request.args.items()))
-        return _answer(OK, "OK", g.request_index, data)
+        return answer(OK, "OK", g.request_index, data)
 
+    tiktok_audiences.register(app, sandbox)
     return app

@@ -98,7 +98,11 @@ CODES: dict[str, Rule] = {
 }
 
 
-def _identifiers(contact: ContactFacts, dest: DestinationConfig, cache: NormalizeCache) -> list[dict[str, Any]]:
+def user_identifiers(contact: ContactFacts, dest: DestinationConfig, cache: NormalizeCache) -> list[dict[str, Any]]:
+    """The contact's hashed e-mails, phones and (all four parts known) address; none when it denied ad_user_data.
+
+    Also Customer Match's ``UserData`` (``sync.segments.destinations.google_customer_match``).
+    """
     if contact.consent.get("ad_user_data") is False:
         return []
     region = cache.region(USER_DATA, contact, dest)
@@ -131,7 +135,7 @@ def event(conversion: ConversionFacts, contact: ContactFacts, touchpoints: Seque
     clicked = click_id(touch, TOUCHES) if touch is not None else None
     if clicked:
         payload["adIdentifiers"] = {clicked[0]: clicked[1]}
-    identifiers = _identifiers(contact, dest, cache)
+    identifiers = user_identifiers(contact, dest, cache)
     if identifiers:
         payload["userData"] = {"userIdentifiers": identifiers}
     if conversion.value is not None:
@@ -210,8 +214,12 @@ def _details(error: Mapping[str, Any], kind: str) -> list[dict[str, Any]]:
         if isinstance(details, list) else []
 
 
-def read_status(response: requests.Response) -> tuple[str, str, list[tuple[str, int, str]]]:
-    """(code, message, [(``events``/``destinations``, index, description)]) of a google.rpc.Status body."""
+def read_status(response: requests.Response,
+                located: re.Pattern[str] = _LOCATED) -> tuple[str, str, list[tuple[str, int, str]]]:
+    """(code, message, [(``events``/``destinations``, index, description)]) of a google.rpc.Status body.
+
+    ``located``: the field paths that name a record (``audience_members[i]`` for Customer Match).
+    """
     body = json_body(response)
     error = body.get("error") if isinstance(body, dict) else None
     if not isinstance(error, dict):
@@ -221,7 +229,7 @@ def read_status(response: requests.Response) -> tuple[str, str, list[tuple[str, 
     violations = []
     for bad in _details(error, "google.rpc.BadRequest"):
         for violation in bad.get("fieldViolations") or []:
-            where = _LOCATED.search(str(violation.get("field", "")))
+            where = located.search(str(violation.get("field", "")))
             if where:
                 said = vendor_text(violation.get("description") or "invalid")
                 reason = violation.get("reason")
