@@ -9,10 +9,11 @@ kind and order id. Pure rules, no I/O (``sync.ingest.adjustments`` stores and ap
   currency) — not of its time: the same refund webhook delivered twice, or the record re-synced
   with an unrelated change, is one adjustment; a second partial refund (a new value) is another.
 - **Matching.** An adjustment applies to every stored conversion of its brand, kind and order id
-  that occurred at or before it (another brand's order of the same id is another order: a
-  refund Lumen's shop reports never retracts Glow's sale, ``sync.config.brands``) (Google refuses an adjustment dated before its conversion,
+  that occurred at or before it. Another brand's order of the same id is another order (a
+  refund Lumen's shop reports never retracts Glow's sale, ``sync.config.brands``). Not before
+  it: Google refuses an adjustment dated before its conversion,
   ADJUSTMENT_PRECEDES_CONVERSION; and a deal lost, then won again later, is a new sale that an
-  older retraction must not undo). One that matches nothing yet is kept, ``unmatched``, and
+  older retraction must not undo. One that matches nothing yet is kept, ``unmatched``, and
   applies when its conversion arrives: arrival order does not matter.
 - **State.** A conversion's state follows from the set of its adjustments, whatever order they
   came in: retracted at its earliest retraction (final: Google refuses to restate a retracted
@@ -72,7 +73,7 @@ class AdjustedState:
 
 def applies(adjustment: Adjustment, kind: str, order_id: str | None, occurred_at: datetime,
             brand: str = DEFAULT_BRAND) -> bool:
-    """True when ``adjustment`` adjusts ``brand``'s conversion of ``kind``/``order_id`` that occurred at ``occurred_at``."""
+    """True when ``adjustment`` adjusts ``brand``'s conversion of ``kind``/``order_id`` made at ``occurred_at``."""
     return (order_id is not None and adjustment.kind == kind and adjustment.order_id == order_id
             and adjustment.brand == brand and adjustment.occurred_at >= occurred_at)
 

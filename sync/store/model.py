@@ -311,7 +311,8 @@ class ConversationStat(Base):
     """First-response time of one conversation of one brand: first inbound message → first reply after it."""
 
     __tablename__ = "conversation_stats"
-    __table_args__ = (UniqueConstraint("contact_id", "channel", "conversation_id", "brand", name="uq_conversation_stat"),)
+    __table_args__ = (UniqueConstraint("contact_id", "channel", "conversation_id", "brand",
+                                       name="uq_conversation_stat"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
     channel: Mapped[str] = mapped_column(String(32))
