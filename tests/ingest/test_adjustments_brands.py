@@ -24,7 +24,8 @@ def config(tmp_path_factory):
 
 def order(status: str, days: int, total: str = "100.00") -> dict:
     record = {"id": 7001, "status": status, "total": total, "currency": "eur", "created_at": PAID.isoformat(),
-              "updated_at": (PAID + timedelta(days=days)).isoformat(), "customer": {"id": 1, "email": "ana@example.com"}}
+              "updated_at": (PAID + timedelta(days=days)).isoformat(),
+              "customer": {"id": 1, "email": "ana@example.com"}}
     return {**record, "paid_at": PAID.isoformat()} if status == "paid" else record
 
 
