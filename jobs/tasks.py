@@ -168,11 +168,17 @@ def dispatch_crm_pushes() -> dict[str, Any]:
     settings, store_, config = context()
     out: dict[str, Any] = {}
     for system in CRM_SYSTEMS:
-        if system not in enabled_targets(settings):
-            continue
-        pusher = open_crm(system, settings, store_, config, redis=redis_connection(settings))
-        out[system] = _locked(settings, lock_name(system),  # the sync's lock: one pusher per CRM
-                              lambda s=system, p=pusher: push_pending(s, store_, config, p))
+        if system in enabled_targets(settings):
+            pusher = open_crm(system, settings, store_, config, redis=redis_connection(settings))
+            out[system] = _locked(settings, lock_name(system),  # the sync's lock: one pusher per CRM connection
+                                  lambda s=system, p=pusher: push_pending(s, store_, config, p))
+    for target in Effects.of(settings, config).crm_targets:  # the connections brands.yaml gives to brands
+        if target.connection != "default":
+            pusher = open_crm(target.system, settings, store_, config, target.connection,
+                              redis=redis_connection(settings))
+            out[target.destination] = _locked(
+                settings, lock_name(target.system, target.connection),
+                lambda t=target, p=pusher: push_pending(t.system, store_, config, p, t.connection))
     return out
 
 

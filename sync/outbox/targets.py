@@ -55,6 +55,14 @@ CRM_CREDENTIALS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
+def configured_connections(settings: Settings, system: str) -> list[str]:
+    """Connections of the CRM ``system`` with credentials set (``default`` first when it has them)."""
+    found: list[str] = []
+    for platform, name in CRM_CREDENTIALS[system]:
+        found += [c for c in settings.connections(platform, name) if c not in found]
+    return found
+
+
 def enabled_targets(settings: Settings) -> frozenset[str]:
     """Systems whose write-back credentials are configured (default connection)."""
     stage = {name for name, t in TARGETS.items() if settings.connection_setting(*t.token_setting)}
