@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from sync.config.brands import ONE_BRAND, Brands
 from sync.config.conversions import NO_RULES, ConversionRules
 from sync.crm.plan import CrmTarget, crm_targets
+from sync.outbox.targets import BrandConnection
 from sync.settings import Settings
 
 if TYPE_CHECKING:
@@ -32,18 +33,20 @@ class Effects:
     conversion_rules: ConversionRules = field(default=NO_RULES)  # conversions.yaml
     conversion_destinations: frozenset[str] = frozenset()  # destinations with credentials
     brands: Brands = ONE_BRAND  # brands.yaml: each brand's lifecycle, rules and destinations
+    brand_push: tuple[BrandConnection, ...] = ()  # stage targets' connections of brands (sync.outbox.targets)
 
     @classmethod
     def of(cls, settings: Settings, config: Config) -> Effects:
         """Everything this deployment's credentials enable, with the config's conversion rules."""
         from sync.attribution.configure import enabled_destinations
-        from sync.outbox.targets import CRM_CREDENTIALS, configured_connections, enabled_targets
+        from sync.outbox.targets import CRM_CREDENTIALS, brand_connections, configured_connections, enabled_targets
 
         targets = enabled_targets(settings)
         connections = {system: configured_connections(settings, system) for system in CRM_CREDENTIALS}
+        brands = getattr(config, "brands", None) or ONE_BRAND
         return cls(targets, crm_targets(config, targets, connections),
                    getattr(config, "conversions", None) or NO_RULES,
-                   enabled_destinations(settings, config), getattr(config, "brands", None) or ONE_BRAND)
+                   enabled_destinations(settings, config), brands, brand_connections(settings, brands))
 
     @classmethod
     def rules_only(cls, config: Config) -> Effects:

@@ -47,6 +47,7 @@ class Workspace:
     conversion_rules: ConversionRules = NO_RULES  # conversions.yaml: on_stage, sets_stage (sync.config.conversions)
     conversion_destinations: frozenset[str] = frozenset()  # destinations whose credentials exist (sync.ingest.persist)
     brands: Brands = ONE_BRAND  # brands.yaml: each brand's lifecycle and rules (sync.config.brands)
+    brand_push: tuple[Any, ...] = ()  # stage targets' connections of brands (sync.outbox.targets.BrandConnection)
     states: dict[Key, ContactState] = field(default_factory=dict)
     index: dict[IdentityRef, Key] = field(default_factory=dict)
     touchpoints: list[dict[str, Any]] = field(default_factory=list)
