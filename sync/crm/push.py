@@ -13,8 +13,9 @@ removed, so the next change plans it again.
 
 A connection of a brand (``sync.crm.plan``: ``hubspot/lumen``) gets its own rows, deliveries
 and echoes, and the stage sent is that brand's stage of the contact. Its records are found by
-e-mail, never by a stored id: identity kinds are one per system, so a stored HubSpot id may be
-another portal's, and the id a brand's portal answers with is not kept as an identity.
+e-mail (HubSpot) or lifesync's external id (Salesforce), never by a stored id: identity kinds are
+one per system, so a stored HubSpot id may be another portal's, and the id a brand's portal
+answers with is not kept as an identity.
 
 A row says *which* fields a system lacked when it was planned; the values sent are the
 contact's winning values *now*, so a row overtaken by a later record (the system itself
@@ -128,7 +129,7 @@ def dispatch_crm(store: Store, config: Config, system: str, pusher: Pusher, *, l
                 _superseded(out, to, contact, attempts, now)
                 continue
         ids = identities.get(contact.contact_id, {})
-        if to != system:  # a brand's connection: found by e-mail (see the module docstring)
+        if to != system:  # a brand's connection: no stored id (see the module docstring)
             ids = {"email": ids.get("email", [])}
         item = _item(config, system, contact, ids, out, attempts, now, to)
         if item is not None:
