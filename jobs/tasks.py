@@ -120,15 +120,24 @@ def first_response() -> dict[str, Any]:
 
 
 def dispatch_pushes(destination: str = "respondio") -> dict[str, Any]:
-    """Send due stage write-backs to ``destination`` (one run at a time)."""
+    """Send due stage write-backs to ``destination`` (one run at a time), then to the connections brands.yaml
+    gives to brands (``respondio/lumen``: each its own run and lock, under the destination's name).
+    """
     from sync.outbox.stage_dispatch import dispatch
     from sync.outbox.targets import enabled_targets as enabled
 
     settings, store_, config = context()
+    brands = [t.destination for t in Effects.of(settings, config).brand_push if t.system == destination]
+
+    def run(name: str) -> dict[str, Any]:
+        send = stage_sender(name, settings, config)
+        return _locked(settings, f"dispatch_{name}", lambda: dispatch(store_, name, send))
+
     if destination not in enabled(settings):
-        return {"skipped": True, "reason": f"{destination} write-back is not configured"}
-    send = stage_sender(destination, settings, config)
-    return _locked(settings, f"dispatch_{destination}", lambda: dispatch(store_, destination, send))
+        out: dict[str, Any] = {"skipped": True, "reason": f"{destination} write-back is not configured"}
+    else:
+        out = run(destination)
+    return {**out, **{name: run(name) for name in brands}} if brands else out
 
 
 def _sync_crm(system: str, only: str | None = None) -> dict[str, Any]:
@@ -168,11 +177,17 @@ def dispatch_crm_pushes() -> dict[str, Any]:
     settings, store_, config = context()
     out: dict[str, Any] = {}
     for system in CRM_SYSTEMS:
-        if system not in enabled_targets(settings):
-            continue
-        pusher = open_crm(system, settings, store_, config, redis=redis_connection(settings))
-        out[system] = _locked(settings, lock_name(system),  # the sync's lock: one pusher per CRM
-                              lambda s=system, p=pusher: push_pending(s, store_, config, p))
+        if system in enabled_targets(settings):
+            pusher = open_crm(system, settings, store_, config, redis=redis_connection(settings))
+            out[system] = _locked(settings, lock_name(system),  # the sync's lock: one pusher per CRM connection
+                                  lambda s=system, p=pusher: push_pending(s, store_, config, p))
+    for target in Effects.of(settings, config).crm_targets:  # the connections brands.yaml gives to brands
+        if target.connection != "default":
+            pusher = open_crm(target.system, settings, store_, config, target.connection,
+                              redis=redis_connection(settings))
+            out[target.destination] = _locked(
+                settings, lock_name(target.system, target.connection),
+                lambda t=target, p=pusher: push_pending(t.system, store_, config, p, t.connection))
     return out
 
 

@@ -8,10 +8,12 @@ kind and order id. Pure rules, no I/O (``sync.ingest.adjustments`` stores and ap
   record id), the conversion it names (kind, order id) and what it says (action, value,
   currency) — not of its time: the same refund webhook delivered twice, or the record re-synced
   with an unrelated change, is one adjustment; a second partial refund (a new value) is another.
-- **Matching.** An adjustment applies to every stored conversion of its kind and order id that
-  occurred at or before it (Google refuses an adjustment dated before its conversion,
+- **Matching.** An adjustment applies to every stored conversion of its brand, kind and order id
+  that occurred at or before it. Another brand's order of the same id is another order (a
+  refund Lumen's shop reports never retracts Glow's sale, ``sync.config.brands``). Not before
+  it: Google refuses an adjustment dated before its conversion,
   ADJUSTMENT_PRECEDES_CONVERSION; and a deal lost, then won again later, is a new sale that an
-  older retraction must not undo). One that matches nothing yet is kept, ``unmatched``, and
+  older retraction must not undo. One that matches nothing yet is kept, ``unmatched``, and
   applies when its conversion arrives: arrival order does not matter.
 - **State.** A conversion's state follows from the set of its adjustments, whatever order they
   came in: retracted at its earliest retraction (final: Google refuses to restate a retracted
@@ -26,14 +28,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from sync.config.types import DEFAULT_BRAND
+
 RETRACT, RESTATE = "retract", "restate"
 
 
 def adjustment_key(source: str, obj: str, record_id: str, kind: str, order_id: str, action: str,
-                   value: float | None, currency: str | None) -> str:
-    """The adjustment's id: its record, the conversion it names and what it says (not its time)."""
+                   value: float | None, currency: str | None, brand: str = DEFAULT_BRAND) -> str:
+    """The adjustment's id: its record (and brand), the conversion it names and what it says (not its time)."""
     parts = ("adjustment", source, obj, record_id, kind, order_id, action,
-             None if value is None else repr(float(value)), (currency or "").upper())
+             None if value is None else repr(float(value)), (currency or "").upper(),
+             *(() if brand == DEFAULT_BRAND else (brand,)))
     return hashlib.sha256("\x1f".join("" if p is None else str(p) for p in parts).encode()).hexdigest()[:40]
 
 
@@ -48,6 +53,7 @@ class Adjustment:
     occurred_at: datetime
     value: float | None = None
     currency: str | None = None
+    brand: str = DEFAULT_BRAND
 
 
 @dataclass(frozen=True)
@@ -65,16 +71,17 @@ class AdjustedState:
                 "adjusted_currency": self.adjusted_currency, "adjusted_at": self.adjusted_at}
 
 
-def applies(adjustment: Adjustment, kind: str, order_id: str | None, occurred_at: datetime) -> bool:
-    """True when ``adjustment`` adjusts the conversion of ``kind``/``order_id`` that occurred at ``occurred_at``."""
+def applies(adjustment: Adjustment, kind: str, order_id: str | None, occurred_at: datetime,
+            brand: str = DEFAULT_BRAND) -> bool:
+    """True when ``adjustment`` adjusts ``brand``'s conversion of ``kind``/``order_id`` made at ``occurred_at``."""
     return (order_id is not None and adjustment.kind == kind and adjustment.order_id == order_id
-            and adjustment.occurred_at >= occurred_at)
+            and adjustment.brand == brand and adjustment.occurred_at >= occurred_at)
 
 
 def adjusted_state(kind: str, order_id: str | None, occurred_at: datetime, currency: str | None,
-                   adjustments: Iterable[Adjustment]) -> AdjustedState:
-    """The state the applicable ``adjustments`` give a conversion (see the module docstring)."""
-    mine = [a for a in adjustments if applies(a, kind, order_id, occurred_at)]
+                   adjustments: Iterable[Adjustment], brand: str = DEFAULT_BRAND) -> AdjustedState:
+    """The state the applicable ``adjustments`` give ``brand``'s conversion (see the module docstring)."""
+    mine = [a for a in adjustments if applies(a, kind, order_id, occurred_at, brand)]
     retractions = sorted((a for a in mine if a.action == RETRACT), key=lambda a: (a.occurred_at, a.key))
     if retractions:
         first = retractions[0]

@@ -11,6 +11,12 @@ again after a growing delay. A whole request that fails with ``RateLimited`` or
 ``ValidationError`` make them dead. The echo records of a value that did not land are
 removed, so the next change plans it again.
 
+A connection of a brand (``sync.crm.plan``: ``hubspot/lumen``) gets its own rows, deliveries
+and echoes, and the stage sent is that brand's stage of the contact. Its records are found by
+e-mail (HubSpot) or lifesync's external id (Salesforce), never by a stored id: identity kinds are
+one per system, so a stored HubSpot id may be another portal's, and the id a brand's portal
+answers with is not kept as an identity.
+
 A row says *which* fields a system lacked when it was planned; the values sent are the
 contact's winning values *now*, so a row overtaken by a later record (the system itself
 reported the field since, or another source won) sends the current truth or nothing, never
@@ -27,8 +33,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, delete, select
 
+from sync.config.brands import DEFAULT_BRAND, ONE_BRAND
 from sync.connectors.crm import Pusher, PushItem, PushResult, QuotaReached
-from sync.crm.plan import CRM_IDENTITY_KINDS, STAGE
+from sync.crm.plan import CRM_IDENTITY_KINDS, STAGE, crm_destination
 from sync.errors import AuthError, LifesyncError, PermanentError, RateLimited, TransientError, ValidationError
 from sync.http.redact import redact
 from sync.ingest.persist import reconcile_lock
@@ -102,22 +109,29 @@ class _Outcome:
 
 
 def dispatch_crm(store: Store, config: Config, system: str, pusher: Pusher, *, limit: int = 5000,
-                 now: datetime | None = None) -> dict[str, int]:
-    """Send what is due for the CRM ``system``; counts of sent / retrying / dead / conflicts / requests."""
+                 now: datetime | None = None, connection: str = "default") -> dict[str, int]:
+    """Send what is due for the CRM ``system``'s ``connection``; counts of sent / retrying / dead / conflicts /
+    requests.
+    """
     now = now or model.utcnow()
-    contacts, attempts, identities, current = _load(store, system, limit, now)
+    to = crm_destination(system, connection)
+    brand = (getattr(config, "brands", None) or ONE_BRAND).brand_of(system, connection)
+    contacts, attempts, identities, current = _load(store, system, limit, now, to, brand)
     out = _Outcome()
     batches: dict[str, list[tuple[_Contact, PushItem]]] = defaultdict(list)
     for contact in contacts.values():
         if contact.contact_id > 0:
             _refresh(system, contact, current[contact.contact_id])
-            out.echo_gone += [{"b_c": contact.contact_id, "b_sys": system, "b_f": f}  # planned, not sent: stale
+            out.echo_gone += [{"b_c": contact.contact_id, "b_sys": to, "b_f": f}  # planned, not sent: stale
                               for f in [*contact.values, *([STAGE] if contact.stage else [])]
                               if f not in contact.sent_values and not (f == STAGE and contact.sent_stage)]
             if not contact.sent_values and contact.sent_stage is None:
-                _superseded(out, system, contact, attempts, now)
+                _superseded(out, to, contact, attempts, now)
                 continue
-        item = _item(config, system, contact, identities.get(contact.contact_id, {}), out, attempts, now)
+        ids = identities.get(contact.contact_id, {})
+        if to != system:  # a brand's connection: no stored id (see the module docstring)
+            ids = {"email": ids.get("email", [])}
+        item = _item(config, system, contact, ids, out, attempts, now, to)
         if item is not None:
             batches[contact.obj].append((contact, item))
     stopped = False
@@ -134,11 +148,11 @@ def dispatch_crm(store: Store, config: Config, system: str, pusher: Pusher, *, l
             except (RateLimited, TransientError) as exc:
                 wait = exc.retry_after if isinstance(exc, RateLimited) else None
                 for contact, _ in part:
-                    _retry(out, system, contact, attempts, now, str(exc), wait)
+                    _retry(out, to, contact, attempts, now, str(exc), wait)
                 continue
             except (AuthError, PermanentError, ValidationError) as exc:
                 for contact, _ in part:
-                    _dead(out, system, contact, attempts, now, str(exc))
+                    _dead(out, to, contact, attempts, now, str(exc))
                 continue
             by_key = {r.key: r for r in results}
             for contact, item in part:
@@ -146,8 +160,8 @@ def dispatch_crm(store: Store, config: Config, system: str, pusher: Pusher, *, l
                 if result is not None and result.status == "deferred":
                     stopped = True  # not sent: it stays pending for the next run, like the rest
                     continue
-                _apply(out, system, contact, result, attempts, now, current.get(contact.contact_id))
-    _write(store, system, out)
+                _apply(out, to, contact, result, attempts, now, current.get(contact.contact_id))
+    _write(store, out)
     return out.counts
 
 
@@ -162,19 +176,21 @@ class _Current:
     own_stage: tuple[Any, str] | None = None  # (at, stage) of the system's latest stage report
 
 
-def _load(store: Store, system: str, limit: int, now: datetime) -> tuple[dict[int, _Contact], dict[int, int],
-                                                                         dict[int, dict[str, list[str]]],
-                                                                         dict[int, _Current]]:
+def _load(store: Store, system: str, limit: int, now: datetime, to: str, brand: str) -> tuple[
+        dict[int, _Contact], dict[int, int], dict[int, dict[str, list[str]]], dict[int, _Current]]:
+    """The pending rows of destination ``to`` (a connection of ``system`` owned by ``brand``) by contact, and what
+    sending them needs.
+    """
     kinds = (*CRM_IDENTITY_KINDS[system], "email")
     with store.transaction() as session:
         rows = list(session.scalars(select(model.Outbox).where(
-            model.Outbox.destination == system, model.Outbox.kind == "crm", model.Outbox.status == "pending",
+            model.Outbox.destination == to, model.Outbox.kind == "crm", model.Outbox.status == "pending",
             model.Outbox.available_at <= now).order_by(model.Outbox.id).limit(limit)))
         ids = [r.id for r in rows]
         attempts: dict[int, int] = {}
         for part in chunks(ids, 5000):
             attempts.update({d.outbox_id: d.attempts for d in session.scalars(select(model.Delivery).where(
-                one_of(session, model.Delivery.outbox_id, part), model.Delivery.destination == system))})
+                one_of(session, model.Delivery.outbox_id, part), model.Delivery.destination == to))})
         contact_ids = sorted({r.contact_id for r in rows if r.contact_id is not None})
         identities: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         for part in chunks(contact_ids, 5000):
@@ -183,7 +199,7 @@ def _load(store: Store, system: str, limit: int, now: datetime) -> tuple[dict[in
                                             model.Identity.kind.in_(kinds))
                                      .order_by(model.Identity.kind, model.Identity.value)):
                 identities[i.contact_id][i.kind].append(i.value)
-        current = _current(session, system, contact_ids)
+        current = _current(session, system, contact_ids, brand)
         session.expunge_all()
     contacts: dict[int, _Contact] = {}
     for row in rows:
@@ -192,20 +208,27 @@ def _load(store: Store, system: str, limit: int, now: datetime) -> tuple[dict[in
     return contacts, attempts, identities, current
 
 
-def _current(session: Any, system: str, contact_ids: list[int]) -> dict[int, _Current]:
+def _current(session: Any, system: str, contact_ids: list[int], brand: str = DEFAULT_BRAND) -> dict[int, _Current]:
+    """Each contact now: its winners, its stage in ``brand``, and what ``system`` last reported to ``brand``."""
     out: dict[int, _Current] = defaultdict(_Current)
-    fv, sg = model.FieldValue, model.StageSignal
+    fv, sg, cs = model.FieldValue, model.StageSignal, model.ContactStage
     for part in chunks(contact_ids, 5000):
         for c in session.execute(select(model.Contact.id, model.Contact.attributes, model.Contact.stage,
                                         model.Contact.lost_stage).where(one_of(session, model.Contact.id, part))):
-            out[c.id].attributes, out[c.id].stage = dict(c.attributes or {}), c.lost_stage or c.stage
+            out[c.id].attributes = dict(c.attributes or {})
+            if brand == DEFAULT_BRAND:
+                out[c.id].stage = c.lost_stage or c.stage
+        if brand != DEFAULT_BRAND:
+            for c in session.execute(select(cs.contact_id, cs.stage, cs.lost_stage).where(
+                    one_of(session, cs.contact_id, part), cs.brand == brand)):
+                out[c.contact_id].stage = c.lost_stage or c.stage
         for f in session.execute(select(fv.contact_id, fv.field, fv.source, fv.value, fv.source_time)
                                  .where(one_of(session, fv.contact_id, part))):
             out[f.contact_id].times[(f.field, f.source)] = f.source_time
             if f.source == system:
                 out[f.contact_id].own[f.field] = f.value
         for g in session.execute(select(sg.contact_id, sg.at, sg.stage).where(
-                one_of(session, sg.contact_id, part), sg.source == system, sg.kind == "stage")):
+                one_of(session, sg.contact_id, part), sg.source == system, sg.kind == "stage", sg.brand == brand)):
             mine = out[g.contact_id]
             if g.stage and (mine.own_stage is None or g.at > mine.own_stage[0]):
                 mine.own_stage = (g.at, g.stage)
@@ -230,14 +253,16 @@ def _refresh(system: str, contact: _Contact, now_: _Current) -> None:
 
 
 def _item(config: Config, system: str, contact: _Contact, identities: dict[str, list[str]], out: _Outcome,
-          attempts: dict[int, int], now: datetime) -> PushItem | None:
+          attempts: dict[int, int], now: datetime, to: str) -> PushItem | None:
     if contact.contact_id < 0:
-        _dead(out, system, contact, attempts, now, "the contact no longer exists")
+        _dead(out, to, contact, attempts, now, "the contact no longer exists")
         return None
     contact.obj, vendor_id, contact.identity_kind = _address(system, contact, identities)
+    if to != system:
+        contact.identity_kind = ""  # the id a brand's connection answers with is not kept (module docstring)
     mapping = config.mappings.get((system, contact.obj))
     if mapping is None:
-        _dead(out, system, contact, attempts, now, f"no mapping for {system} {contact.obj} to build the push from")
+        _dead(out, to, contact, attempts, now, f"no mapping for {system} {contact.obj} to build the push from")
         return None
     values = dict(contact.sent_values)
     emails = identities.get("email") or []
@@ -247,7 +272,7 @@ def _item(config: Config, system: str, contact: _Contact, identities: dict[str, 
         properties = reverse(mapping, values, contact.sent_stage)
         known = reverse(mapping, _clean(contact.known_values), contact.known_stage)
     except LifesyncError as exc:
-        _dead(out, system, contact, attempts, now, str(exc))
+        _dead(out, to, contact, attempts, now, str(exc))
         return None
     return PushItem(key=contact.rows[-1].id, object=contact.obj, vendor_id=vendor_id,
                     properties=properties.get("properties", properties) if system == "hubspot" else properties,
@@ -304,7 +329,7 @@ def _apply(out: _Outcome, system: str, contact: _Contact, result: PushResult | N
         _delivery(out, system, contact, attempts, now, "sent", None, {"id": result.vendor_id})
         out.outbox += [{"id": r.id, "status": "sent", "available_at": r.available_at} for r in contact.rows]
         out.echoes += _echoes(system, contact, current, now)
-        if result.vendor_id:
+        if result.vendor_id and contact.identity_kind:
             out.identities.append({"contact_id": contact.contact_id, "kind": contact.identity_kind,
                                    "value": str(result.vendor_id), "source": system, "first_seen_at": now})
         out.counts["sent"] += 1
@@ -336,7 +361,7 @@ def _echoes(system: str, contact: _Contact, current: _Current | None, now: datet
     return rows
 
 
-def _write(store: Store, system: str, out: _Outcome) -> None:
+def _write(store: Store, out: _Outcome) -> None:
     with store.transaction() as session:
         if out.identities:  # first, like a reconcile: no batch may be creating a contact with these ids
             reconcile_lock(session)

@@ -18,7 +18,7 @@ from sync.crm.pull import Progress, run_sync
 from sync.crm.push import dispatch_crm
 from sync.errors import ConfigError, SettingsError
 from sync.outbox.effects import Effects
-from sync.outbox.targets import CRM_CREDENTIALS
+from sync.outbox.targets import CRM_CREDENTIALS, configured_connections
 from sync.settings import Settings
 from sync.store.credentials import token_store
 from sync.store.engine import Store
@@ -44,14 +44,6 @@ def parse_connection(name: str) -> tuple[str, str]:
         raise SettingsError(f"unknown CRM {system!r}: expected one of {', '.join(CRM_SYSTEMS)}, "
                             "optionally followed by /<connection>, e.g. hubspot/salon2")
     return system, (connection or "default").lower()
-
-
-def configured_connections(settings: Settings, system: str) -> list[str]:
-    """Connections of ``system`` with credentials set."""
-    found: list[str] = []
-    for platform, name in CRM_CREDENTIALS[system]:
-        found += [c for c in settings.connections(platform, name) if c not in found]
-    return found
 
 
 def open_crm(system: str, settings: Settings, store: Store, config: Config, connection: str = "default", *,
@@ -98,8 +90,8 @@ def sync_connection(system: str, connection: str, *, settings: Settings, store: 
         effects = Effects.of(settings, config)
         report = run_sync(connector, store, config, connection=connection, objects=objects, full=full,
                           batch_size=settings.batch_size, effects=effects, progress=progress).as_dict()
-        if push and connection == "default" and system in effects.push_targets:
-            report["pushed"] = push_pending(system, store, config, connector)
+        if push and writes_back(effects, system, connection):
+            report["pushed"] = push_pending(system, store, config, connector, connection)
             report["stats"] = connector.stats.as_dict()
     except BaseException as exc:
         try:
@@ -111,11 +103,20 @@ def sync_connection(system: str, connection: str, *, settings: Settings, store: 
     return report
 
 
-def push_pending(system: str, store: Store, config: Config, pusher: Any) -> dict[str, int]:
-    """Send every write-back due now to ``system``, batch after batch; summed counts."""
+def writes_back(effects: Effects, system: str, connection: str) -> bool:
+    """Whether lifesync writes to (system, connection): the default connection of an enabled CRM, or a
+    connection brands.yaml gives to a brand (``sync.crm.plan``).
+    """
+    if connection == "default":
+        return system in effects.push_targets
+    return any((t.system, t.connection) == (system, connection) for t in effects.crm_targets)
+
+
+def push_pending(system: str, store: Store, config: Config, pusher: Any, connection: str = "default") -> dict[str, int]:
+    """Send every write-back due now to ``system``'s ``connection``, batch after batch; summed counts."""
     pushed: dict[str, int] = {}
     while True:
-        counts = dispatch_crm(store, config, system, pusher)
+        counts = dispatch_crm(store, config, system, pusher, connection=connection)
         for k, v in counts.items():
             pushed[k] = pushed.get(k, 0) + v
         settled = counts["sent"] + counts["dead"] + counts["retrying"] + counts["superseded"]

@@ -1,8 +1,10 @@
-"""The demo's other traffic: Messenger conversations from ads, and shop orders, bookings and carts.
+"""The demo's other traffic: agents' WhatsApp replies, Messenger conversations from ads, and shop orders,
+bookings and carts.
 
 Everything here is built as the vendor would send it, so ``lifesync demo`` posts it, signed,
 to its own webhook endpoints: a Messenger delivery (``object: page``) whose message carries
-the click-to-Messenger ad referral, and JSON orders for the generic webhook (the bundled
+the click-to-Messenger ad referral, WhatsApp ``sent`` statuses of the agents' replies (the
+outbound messages the first-response report times), and JSON orders for the generic webhook (the bundled
 ``shop/order`` mapping: ``paid`` → purchase, ``cart`` → add to cart, ``booked`` → booking), and
 later some refunds and cancellations of paid orders (adjustments of their purchases).
 Deterministic for a seed, like the rest of the business.
@@ -49,6 +51,43 @@ def messenger_deliveries(seed: int, people: Sequence[Person], page_id: str, shar
             "message": {"mid": f"m_demo{seed}_{p.key}", "text": "Hi! Is this offer still on?",
                         "referral": {"ref": campaign, "ad_id": ad_id, "source": "ADS", "type": "OPEN_THREAD",
                                      "ads_context_data": {"ad_title": title}}}}]}]}
+
+
+# How long agents take to answer a person's first message, in minutes: (lo, hi) ranges, None for never,
+# with weights for people the business went on to lose and for the others (slow answers lose people)
+REPLY_DELAYS: tuple[tuple[tuple[int, int] | None, int, int], ...] = (
+    ((1, 4), 10, 45), ((5, 59), 20, 30), ((60, 1439), 25, 15), ((1440, 4320), 20, 5), (None, 25, 5))
+
+
+def agent_replies(seed: int, people: Sequence[Person], messages: Sequence[dict[str, Any]], now: datetime
+                  ) -> Iterator[dict[str, Any]]:
+    """One agent's reply to each person who wrote on WhatsApp, as the ``sent`` status webhook Meta posts for it.
+
+    ``messages``: the inbound ``change.value`` objects; the reply comes after the person's first
+    message by a drawn delay (``REPLY_DELAYS``: slower for people who end up lost), never after
+    ``now``; some are never answered. Statuses name Meta's billing conversation, as real ones do.
+    """
+    from sync.demo.business import WA_METADATA, _wamid
+
+    first: dict[str, int] = {}
+    for value in messages:
+        for message in value.get("messages", ()):
+            first[message["from"]] = min(first.get(message["from"], int(message["timestamp"])),
+                                         int(message["timestamp"]))
+    lost = {p.phone_e164[1:] for p in people if p.lost_stage}
+    for wa_id, written in sorted(first.items()):
+        rng = seeded(seed, "reply", wa_id)
+        weights = [w_lost if wa_id in lost else w_kept for _, w_lost, w_kept in REPLY_DELAYS]
+        delay = rng.choices([d for d, _, _ in REPLY_DELAYS], weights)[0]
+        if delay is None:
+            continue
+        at = written + rng.randint(*delay) * 60 + rng.randint(0, 59)
+        if at > now.timestamp():
+            continue
+        yield {"messaging_product": "whatsapp", "metadata": dict(WA_METADATA), "statuses": [{
+            "id": _wamid(rng, wa_id), "status": "sent", "timestamp": str(at), "recipient_id": wa_id,
+            "conversation": {"id": "".join(rng.choices("0123456789abcdef", k=32)), "origin": {"type": "service"}},
+            "pricing": {"billable": True, "pricing_model": "CBP", "category": "service"}}]}
 
 
 def shop_orders(seed: int, people: Sequence[Person]) -> Iterator[dict[str, Any]]:

@@ -25,6 +25,7 @@ from sync.demo.crm_demo import CRM_SYSTEMS, crm_sync
 from sync.demo.explain import explain
 from sync.demo.hints import reading, shown
 from sync.demo.story import demo_world, dispatch_everything, receive_refunds, receive_webhooks
+from sync.ingest.automation import compute_first_responses
 from sync.ingest.pipeline import IngestResult, ingest
 from sync.outbox.effects import Effects
 from sync.quality.duplicates import scan
@@ -81,6 +82,7 @@ def run_demo(settings: Settings, *, people: int, seed: int, database_url: str | 
         effects = Effects.of(world.settings, config)
         crm = crm_sync(world, store, config, row)
         hooks = receive_webhooks(world, store, config, business, row)
+        compute_first_responses(store, batch_size=settings.batch_size)  # as the scheduled first_response job
         for source, obj, records in business.batches():
             if source not in CRM_SYSTEMS and source not in MESSAGING:
                 row(source, obj, ingest(source, obj, records, store=store, config=config,
@@ -89,9 +91,11 @@ def run_demo(settings: Settings, *, people: int, seed: int, database_url: str | 
         refunds = receive_refunds(world, store, config, business, row)  # after their purchases went out
         adjusted = dispatch_everything(world, store, config)
         names = resolve_ad_names(store, world.settings)  # campaign names for attribution, from the Marketing API
+    hint = reading(database_url, settings)
     echo("")
     echo(crm.summary())
-    echo(f"Webhooks: {hooks['whatsapp']:,} click-to-WhatsApp messages, {hooks['messenger']:,} click-to-Messenger "
+    echo(f"Webhooks: {hooks['whatsapp']:,} click-to-WhatsApp messages and {hooks['replies']:,} agents' replies "
+         f"(first response: {hint('report response')}), {hooks['messenger']:,} click-to-Messenger "
          f"conversations and {hooks['shop']:,} shop orders, bookings and carts posted signed to lifesync, and "
          f"{hooks[second_brand.BRAND]:,} bookings and visits from the shop of {second_brand.NAME} (a second brand); "
          f"{hooks['stored']:,} stored in the inbox, {hooks['refused']:,} refused.")
@@ -104,7 +108,6 @@ def run_demo(settings: Settings, *, people: int, seed: int, database_url: str | 
         merges = s.scalar(select(func.count()).select_from(model.MergeLog))
     echo("")
     echo(f"{total.records:,} records became {contacts:,} contacts; {merges:,} merges of duplicates across systems.")
-    hint = reading(database_url, settings)
     echo(f"{total.refused_values:,} values the mappings could not use were kept as data-quality issues "
          f"({hint('report quality')}).")
     suspects = scan(store)["found"]  # the review queue: e.g. HubSpot contacts sharing an e-mail, refused a merge

@@ -33,6 +33,7 @@ from sync.demo.crm_load import load_hubspot, load_salesforce
 from sync.demo.messaging import (
     MESSENGER_AD_NAMES,
     MESSENGER_DELETED_ADS,
+    agent_replies,
     messenger_deliveries,
     shop_orders,
     shop_refunds,
@@ -129,7 +130,7 @@ def receive_webhooks(world: World, store: Store, config: Config, business: Any,
     stored: list[int] = []
     app = create_app(world.settings, store=store, config=config, enqueue=stored.extend)
     client = app.test_client()
-    posted = {"whatsapp": 0, "messenger": 0, "shop": 0, second_brand.BRAND: 0}
+    posted = {"whatsapp": 0, "replies": 0, "messenger": 0, "shop": 0, second_brand.BRAND: 0}
     refused = 0
 
     def post(path: str, body: bytes, headers: dict[str, str], kind: str) -> None:
@@ -140,10 +141,12 @@ def receive_webhooks(world: World, store: Store, config: Config, business: Any,
 
     fresh, bookings = this_weeks_whatsapp_leads(business.seed, business.people, business.now,
                                                 max(5, len(business.people) // 50))
-    for value in [*business.whatsapp_messages, *fresh]:
+    inbound = [*business.whatsapp_messages, *fresh]
+    replies = list(agent_replies(business.seed, business.people, inbound, business.now))
+    for value, kind in [*((v, "whatsapp") for v in inbound), *((v, "replies") for v in replies)]:
         body = json.dumps({"object": "whatsapp_business_account", "entry": [
             {"id": MetaSandbox.WABA_ID, "changes": [{"field": "messages", "value": value}]}]}).encode()
-        post("/webhooks/whatsapp", body, _meta_signed(SECRETS["LIFESYNC_WHATSAPP_APP_SECRET"], body), "whatsapp")
+        post("/webhooks/whatsapp", body, _meta_signed(SECRETS["LIFESYNC_WHATSAPP_APP_SECRET"], body), kind)
     for delivery in messenger_deliveries(business.seed, business.people, MetaSandbox.PAGE_ID):
         body = json.dumps(delivery).encode()
         post("/webhooks/messenger", body, _meta_signed(SECRETS["LIFESYNC_MESSENGER_APP_SECRET"], body), "messenger")

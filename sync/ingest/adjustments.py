@@ -4,7 +4,7 @@ Called by ``sync.ingest.persist.write`` in the batch's transaction (under ``reco
 after the batch's conversions are stored. The rules are ``sync.attribution.adjustments``'s:
 
 1. New adjustments are inserted once by ``key`` (the same refund told twice adds nothing).
-2. For every (kind, order id) the batch touched — its new adjustments, and its new conversions,
+2. For every (brand, kind, order id) the batch touched — its new adjustments, and its new conversions,
    which adjustments stored earlier may be waiting for — the conversions' state (retracted,
    adjusted value) is recomputed from *all* their adjustments, and each adjustment's status
    (``applied`` / ``unmatched``) follows: the result does not depend on arrival order.
@@ -48,13 +48,14 @@ def write_adjustments(session: Session, rows: list[dict[str, Any]], fresh_events
     new_keys = {row["key"] for row in new}
     updates, applied, told = [], set(), []
     for conv in conversions:
-        mine = adjustments.get((conv.kind, conv.order_id), [])
-        state = adjusted_state(conv.kind, conv.order_id, conv.occurred_at, conv.currency, (a for a, _, _ in mine))
+        mine = adjustments.get((conv.brand, conv.kind, conv.order_id), [])  # another brand's order is another order
+        state = adjusted_state(conv.kind, conv.order_id, conv.occurred_at, conv.currency, (a for a, _, _ in mine),
+                               conv.brand)
         columns = state.columns()
         if columns != {name: getattr(conv, name) for name in columns}:
             updates.append({"id": conv.id, **columns})
         for adjustment, status, _ in mine:
-            if not applies(adjustment, conv.kind, conv.order_id, conv.occurred_at):
+            if not applies(adjustment, conv.kind, conv.order_id, conv.occurred_at, conv.brand):
                 continue
             applied.add(adjustment.key)
             if conv.event_id not in fresh and (status == "unmatched" or adjustment.key in new_keys):
@@ -74,11 +75,12 @@ def _stored_keys(session: Session, keys: list[str]) -> set[str]:
     return found
 
 
-Loaded = dict[tuple[str, str], list[tuple[Adjustment, str, int]]]  # (kind, order id) -> (adjustment, status, row id)
+Loaded = dict[tuple[str, str, str], list[tuple[Adjustment, str, int]]]  # (brand, kind, order id) -> (adjustment, ...)
 
 
 def _load(session: Session, orders: list[str]) -> tuple[list[Any], Loaded]:
-    """Every adjustment of these order ids by (kind, order id), with status and row id, and the conversions they name.
+    """Every adjustment of these order ids by (brand, kind, order id), with status and row id, and the conversions
+    they name.
 
     Adjustments are read first: a batch of orders nobody adjusted costs one query.
     """
@@ -86,14 +88,16 @@ def _load(session: Session, orders: list[str]) -> tuple[list[Any], Loaded]:
     adjustments: Loaded = defaultdict(list)
     for part in chunks(orders, 5000):
         for a in session.execute(select(ca.id, ca.key, ca.kind, ca.order_id, ca.action, ca.occurred_at, ca.value,
-                                        ca.currency, ca.status).where(one_of(session, ca.order_id, part))):
-            adjustments[(a.kind, a.order_id)].append((
-                Adjustment(a.key, a.kind, a.order_id, a.action, a.occurred_at, a.value, a.currency), a.status, a.id))
+                                        ca.currency, ca.status, ca.brand).where(one_of(session, ca.order_id, part))):
+            adjustments[(a.brand, a.kind, a.order_id)].append((
+                Adjustment(a.key, a.kind, a.order_id, a.action, a.occurred_at, a.value, a.currency, a.brand),
+                a.status, a.id))
     conversions: list[Any] = []
-    for part in chunks(sorted({order for _, order in adjustments}), 5000):
+    for part in chunks(sorted({order for _, _, order in adjustments}), 5000):
         conversions += session.execute(select(
             cv.id, cv.event_id, cv.contact_id, cv.kind, cv.order_id, cv.occurred_at, cv.currency, cv.retracted_at,
-            cv.adjusted_value, cv.adjusted_currency, cv.adjusted_at).where(one_of(session, cv.order_id, part))).all()
+            cv.adjusted_value, cv.adjusted_currency, cv.adjusted_at, cv.brand).where(
+            one_of(session, cv.order_id, part))).all()
     return conversions, adjustments
 
 

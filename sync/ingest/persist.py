@@ -62,7 +62,7 @@ def load_workspace(session: Session, refs: Iterable[IdentityRef], config: Lifecy
     effects = effects or Effects()
     reconcile_lock(session)
     ws = Workspace(config, effects.push_targets, effects.crm_targets, effects.conversion_rules,
-                   effects.conversion_destinations, effects.brands)
+                   effects.conversion_destinations, effects.brands, effects.brand_push)
     by_kind: dict[str, list[str]] = {}
     for ref in refs:
         by_kind.setdefault(ref.kind, []).append(ref.value)
@@ -125,6 +125,16 @@ def histories(contact_id: int, state: ContactState) -> list[dict[str, Any]]:
     for brand, staged in sorted(state.brand_stages.items()):
         rows += transition_rows(contact_id, staged.transitions, brand)
     return rows
+
+
+def brand_stage_push(contact_id: int, state: ContactState, base: ContactState, target: Any) -> list[dict[str, Any]]:
+    """The stage write-back rows telling a brand's connection (``BrandConnection``) the contact's new stage there."""
+    now, was = state.brand_stages.get(target.brand), base.brand_stages.get(target.brand)
+    stage = (now.lost_stage or now.stage) if now is not None else None
+    if stage is None or (was is not None and (was.lost_stage or was.stage) == stage):
+        return []
+    return stage_outbox_rows(contact_id, stage, len(now.transitions), now.transitions[-1].source if now.transitions
+                             else None, state.identities, [target.system], target.connection)
 
 
 def brand_stage_rows(contact_id: int, state: ContactState) -> list[dict[str, Any]]:
@@ -211,6 +221,8 @@ def plan_writes(ws: Workspace, allocate: Callable[[int], list[int]]) -> Writes:
             w.outbox += stage_outbox_rows(c, s.lost_stage or s.stage, len(s.transitions),
                                           s.transitions[-1].source if s.transitions else None,
                                           s.identities, ws.push_targets)
+        for target in ws.brand_push:  # a brand's own connection: that brand's stage (sync.outbox.targets)
+            w.outbox += brand_stage_push(c, s, base, target)
         w.identities += [{"contact_id": c, "kind": r.kind, "value": r.value, "source": src, "first_seen_at": now}
                          for r, src in s.identities.items() if r not in base.identities and r not in moved]
         w.values += [{"contact_id": c, "field": f, "source": src, "value": cand.value,

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from sync.config.brands import ONE_BRAND, Brands
 from sync.config.conversions import NO_RULES, ConversionRules
 from sync.crm.plan import CrmTarget, crm_targets
+from sync.outbox.targets import BrandConnection
 from sync.settings import Settings
 
 if TYPE_CHECKING:
@@ -28,20 +29,24 @@ class Effects:
     """The outbox effects of reconciling a batch."""
 
     push_targets: frozenset[str] = frozenset()  # systems told about stage changes (sync.outbox.targets)
-    crm_targets: tuple[CrmTarget, ...] = ()  # CRMs told the values and stages they lack (sync.crm.plan)
+    crm_targets: tuple[CrmTarget, ...] = ()  # CRM connections told the values and stages they lack (sync.crm.plan)
     conversion_rules: ConversionRules = field(default=NO_RULES)  # conversions.yaml
     conversion_destinations: frozenset[str] = frozenset()  # destinations with credentials
     brands: Brands = ONE_BRAND  # brands.yaml: each brand's lifecycle, rules and destinations
+    brand_push: tuple[BrandConnection, ...] = ()  # stage targets' connections of brands (sync.outbox.targets)
 
     @classmethod
     def of(cls, settings: Settings, config: Config) -> Effects:
         """Everything this deployment's credentials enable, with the config's conversion rules."""
         from sync.attribution.configure import enabled_destinations
-        from sync.outbox.targets import enabled_targets
+        from sync.outbox.targets import CRM_CREDENTIALS, brand_connections, configured_connections, enabled_targets
 
         targets = enabled_targets(settings)
-        return cls(targets, crm_targets(config, targets), getattr(config, "conversions", None) or NO_RULES,
-                   enabled_destinations(settings, config), getattr(config, "brands", None) or ONE_BRAND)
+        connections = {system: configured_connections(settings, system) for system in CRM_CREDENTIALS}
+        brands = getattr(config, "brands", None) or ONE_BRAND
+        return cls(targets, crm_targets(config, targets, connections),
+                   getattr(config, "conversions", None) or NO_RULES,
+                   enabled_destinations(settings, config), brands, brand_connections(settings, brands))
 
     @classmethod
     def rules_only(cls, config: Config) -> Effects:

@@ -4,6 +4,12 @@ When a contact's current stage (its lost stage while lost) changes, ``stage_outb
 makes one outbox row per enabled target, in the same transaction as the change (see
 ``sync.ingest.persist``). A target that itself reported the change is not told again, and the
 idempotency key (contact, history length, stage) makes a replayed batch add nothing.
+
+**Brands** (``sync.config.brands``): a target's connection brands.yaml gives to a brand
+(``connections: [respondio:lumen]``) is a destination of its own, ``respondio/lumen``, told
+that brand's stage of the contact (``BrandConnection``); the default connection is told the
+default brand's. A brand's connection addresses contacts by e-mail or phone, never by the
+system's own id (identity kinds are one per system: a stored id may be another workspace's).
 """
 
 from __future__ import annotations
@@ -13,12 +19,34 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sync.config.brands import DEFAULT_BRAND, Brands
 from sync.outbox.rows import stage_row
 from sync.reconcile.patch import IdentityRef
 from sync.settings import Settings
 
 if TYPE_CHECKING:
     from sync.config import Config
+
+
+@dataclass(frozen=True)
+class BrandConnection:
+    """A stage write-back connection brands.yaml gives to a brand other than the default one."""
+
+    system: str  # a key of TARGETS
+    connection: str
+    brand: str
+
+    @property
+    def destination(self) -> str:
+        """Its outbox destination: ``<system>/<connection>``."""
+        return f"{self.system}/{self.connection}"
+
+
+def brand_connections(settings: Settings, brands: Brands) -> tuple[BrandConnection, ...]:
+    """The stage targets' connections with credentials that a brand other than the default one owns."""
+    return tuple(BrandConnection(name, c, brands.brand_of(name, c)) for name, target in sorted(TARGETS.items())
+                 for c in settings.connections(*target.token_setting)
+                 if c != "default" and brands.brand_of(name, c) != DEFAULT_BRAND)
 
 
 @dataclass(frozen=True)
@@ -55,6 +83,14 @@ CRM_CREDENTIALS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
+def configured_connections(settings: Settings, system: str) -> list[str]:
+    """Connections of the CRM ``system`` with credentials set (``default`` first when it has them)."""
+    found: list[str] = []
+    for platform, name in CRM_CREDENTIALS[system]:
+        found += [c for c in settings.connections(platform, name) if c not in found]
+    return found
+
+
 def enabled_targets(settings: Settings) -> frozenset[str]:
     """Systems whose write-back credentials are configured (default connection)."""
     stage = {name for name, t in TARGETS.items() if settings.connection_setting(*t.token_setting)}
@@ -63,29 +99,36 @@ def enabled_targets(settings: Settings) -> frozenset[str]:
 
 
 def stage_outbox_rows(contact_id: int, stage: str | None, history_length: int, last_source: str | None,
-                      identities: Iterable[IdentityRef], targets: Iterable[str]) -> list[dict[str, Any]]:
-    """Outbox rows telling ``targets`` a contact's new stage (none for the system that reported it)."""
+                      identities: Iterable[IdentityRef], targets: Iterable[str],
+                      connection: str = "default") -> list[dict[str, Any]]:
+    """Outbox rows telling ``targets`` (their ``connection``) a contact's new stage (none for the system that
+    reported it).
+    """
     if stage is None:
         return []
     identities = list(identities)
     rows = []
     for name in sorted(set(targets) & set(TARGETS)):  # CRMs get their stage through sync.crm.plan
         target = TARGETS[name]
-        identifier = target.identifier(identities)
+        own = identities if connection == "default" else [r for r in identities if r.kind != name]
+        identifier = target.identifier(own)
         if name == last_source or identifier is None:
             continue
-        rows.append(stage_row(name, contact_id, history_length, stage, identifier))
+        destination = name if connection == "default" else f"{name}/{connection}"
+        rows.append(stage_row(destination, contact_id, history_length, stage, identifier))
     return rows
 
 
 def stage_sender(destination: str, settings: Settings,
                  config: Config | None = None) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """The sender ``sync.outbox.stage_dispatch`` gives a stage target's items to, built from settings.
+    """The sender ``sync.outbox.stage_dispatch`` gives a stage target's items to, built from settings
+    (``respondio`` or a brand's connection, ``respondio/lumen``).
 
     ``config``: the active configuration (its mappings say what the target's fields are called);
     None loads the files of the settings' config directory.
     """
-    if destination not in TARGETS:
+    system, _, connection = destination.partition("/")
+    if system not in TARGETS:
         raise ValueError(f"no stage write-back target {destination!r}; known: {', '.join(sorted(TARGETS))}")
-    module, _, function = TARGETS[destination].sender.partition(":")
-    return getattr(importlib.import_module(module), function)(settings, config)
+    module, _, function = TARGETS[system].sender.partition(":")
+    return getattr(importlib.import_module(module), function)(settings, config, connection or "default")

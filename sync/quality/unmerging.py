@@ -34,7 +34,7 @@ from sync.crm.plan import plan
 from sync.errors import Conflict, NotFound
 from sync.ingest import funnel_counts
 from sync.ingest.automation import refresh_conversation_stats
-from sync.ingest.persist import brand_stage_rows, delete_transitions, histories, load_workspace
+from sync.ingest.persist import brand_stage_push, brand_stage_rows, delete_transitions, histories, load_workspace
 from sync.outbox.effects import Effects
 from sync.outbox.targets import stage_outbox_rows
 from sync.quality.duplicates import Brands
@@ -183,6 +183,8 @@ def _write_back(session: Session, states: list[tuple[ContactState, int]], merged
             rows += stage_outbox_rows(cid, s.lost_stage or s.stage, len(s.transitions),
                                       s.transitions[-1].source if s.transitions else None, s.identities,
                                       effects.push_targets)
+        before = merged if s.key == merged.key else ContactState(key=s.key)
+        rows += [r for t in effects.brand_push for r in brand_stage_push(cid, s, before, t)]  # brands' connections
     insert_ignore(session, model.Outbox, rows, ["idempotency_key"])
     return len(rows)
 

@@ -28,10 +28,14 @@ def brand_signals(signals: Iterable[StageSignal], brands: Brands) -> dict[str, s
     return found
 
 
+def brand_part(brand: str) -> tuple[str, ...]:
+    """What a row's digest key adds for ``brand``: nothing for the default brand (keys stay as before brands)."""
+    return () if brand == DEFAULT_BRAND else (brand,)
+
+
 def conversion_event_id(patch: Patch, kind: str) -> str:
     """The event id of a conversion a record carries; another brand's record is another fact."""
-    extra = () if patch.brand == DEFAULT_BRAND else (patch.brand,)
-    return digest("conversion", patch.source, patch.object, patch.record_id, kind, *extra)[:40]
+    return digest("conversion", patch.source, patch.object, patch.record_id, kind, *brand_part(patch.brand))[:40]
 
 
 def stamped(items: list[tuple[Patch, Any]], brand: str) -> list[tuple[Patch, Any]]:

@@ -19,7 +19,7 @@ from sync.config.conversions import NO_RULES, ConversionRules
 from sync.config.types import LifecycleConfig
 from sync.errors import ReconcileError
 from sync.reconcile import identity, lifecycle, snapshot
-from sync.reconcile.brands import brand_signals, conversion_event_id
+from sync.reconcile.brands import brand_part, brand_signals, conversion_event_id
 from sync.reconcile.patch import IdentityRef, Patch
 from sync.reconcile.state import (
     STAGE_SLOT,
@@ -47,6 +47,7 @@ class Workspace:
     conversion_rules: ConversionRules = NO_RULES  # conversions.yaml: on_stage, sets_stage (sync.config.conversions)
     conversion_destinations: frozenset[str] = frozenset()  # destinations whose credentials exist (sync.ingest.persist)
     brands: Brands = ONE_BRAND  # brands.yaml: each brand's lifecycle and rules (sync.config.brands)
+    brand_push: tuple[Any, ...] = ()  # stage targets' connections of brands (sync.outbox.targets.BrandConnection)
     states: dict[Key, ContactState] = field(default_factory=dict)
     index: dict[IdentityRef, Key] = field(default_factory=dict)
     touchpoints: list[dict[str, Any]] = field(default_factory=list)
@@ -334,11 +335,11 @@ class Workspace:
                 del primary.echoes[(patch.source, STAGE_SLOT)]  # the system moved on from what lifesync told it
         for act in patch.activities:
             key = digest("activity", patch.source, act.channel, act.direction,
-                         act.external_id or act.occurred_at.isoformat())
+                         act.external_id or act.occurred_at.isoformat(), *brand_part(patch.brand))
             self.activities.append({"key": key, "contact": primary.key, "channel": act.channel,
                                     "direction": act.direction, "occurred_at": act.occurred_at,
                                     "external_id": act.external_id, "conversation_id": act.conversation_id,
-                                    "source": patch.source})
+                                    "source": patch.source, "brand": patch.brand})
             if act.direction == "inbound":
                 add_signal(primary, lifecycle.StageSignal(at=act.occurred_at, source=patch.source,
                                                           kind="inbound_message", stage=None, reason=reason,
@@ -357,11 +358,11 @@ class Workspace:
             if conv.adjust is not None and conv.order_id:  # validate() made sure it has a time
                 self.adjustments.append({
                     "key": adjustment_key(patch.source, patch.object, patch.record_id, conv.kind, conv.order_id,
-                                          conv.adjust, conv.value, conv.currency),
+                                          conv.adjust, conv.value, conv.currency, patch.brand),
                     "contact": primary.key, "kind": conv.kind, "order_id": conv.order_id[:255],
                     "action": conv.adjust, "value": conv.value, "currency": conv.currency,
                     "occurred_at": conv.occurred_at or patch.source_time, "source": patch.source,
-                    "object": patch.object, "record_id": patch.record_id[:255]})
+                    "object": patch.object, "record_id": patch.record_id[:255], "brand": patch.brand})
         conversions = [conv for conv in patch.conversions if conv.adjust is None]
         kinds = {conv.kind for conv in conversions}
         if kinds:

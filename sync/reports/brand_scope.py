@@ -67,6 +67,10 @@ class StageScope:
         cs = model.ContactStage
         return cs, cs.contact_id, cs.stage, cs.lost_stage, cs.brand == self.brand
 
+    def entered(self) -> Any:
+        """The column of when a contact entered its current stage in this brand (null: no move recorded)."""
+        return model.Contact.stage_changed_at if self.default else model.ContactStage.stage_changed_at
+
 
 def stage_scope(config: Config | LifecycleConfig, brand: str | None) -> StageScope:
     """The funnel of ``brand`` (None: the default brand); ValueError for a brand not configured."""

@@ -11,8 +11,10 @@ Buckets go by that conversation's ``first_response_seconds``: under 5 minutes, 5
 contact's state now: in a lost stage, whichever.
 
 ``brand`` (``sync.reports.brand_scope``): the contacts with a stage in that brand, lost in it
-(default: the default brand, whose stage ``contacts`` holds). Conversations carry no brand:
-a contact of two brands counts its first conversation in both.
+(default: the default brand, whose stage ``contacts`` holds), by their first conversation with
+that brand: a conversation is the brand's whose connection its messages came through
+(``conversation_stats.brand``), so a contact of two brands is bucketed in each by how fast
+that brand answered.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from sync.config.types import DEFAULT_BRAND
 from sync.reports.brand_scope import stage_scope
 from sync.reports.window import ReportData, reading, share, within
 from sync.store import model
@@ -75,7 +78,7 @@ def response(session_or_store: Session | Store, config: Config | LifecycleConfig
         model.Contact, model.Contact.id, None, model.Contact.lost_stage, None)
     first = (select(s.contact_id, s.first_inbound_at, s.first_response_seconds,
                     func.row_number().over(partition_by=s.contact_id, order_by=(s.first_inbound_at, s.id))
-                    .label("n")).subquery())
+                    .label("n")).where(s.brand == (scope.brand if scope else DEFAULT_BRAND)).subquery())
     seconds = first.c.first_response_seconds
     bucket = case(*[((seconds >= lo) if hi is None else (seconds < hi), label)
                     for label, lo, hi in BUCKETS], else_=NEVER)
@@ -98,4 +101,4 @@ def response(session_or_store: Session | Store, config: Config | LifecycleConfig
     contacts = sum(b.contacts for b in buckets)
     lost_total = sum(b.lost for b in buckets)
     return ResponseReport(start=start, end=end, buckets=tuple(buckets), contacts=contacts, lost=lost_total,
-                          lost_share=share(lost_total, contacts), brand=scope.brand if scope else "default")
+                          lost_share=share(lost_total, contacts), brand=scope.brand if scope else DEFAULT_BRAND)

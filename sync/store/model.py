@@ -304,13 +304,15 @@ class Activity(Base):
     external_id: Mapped[str | None] = mapped_column(String(255))
     conversation_id: Mapped[str | None] = mapped_column(String(255))
     source: Mapped[str] = mapped_column(String(32))
+    brand: Mapped[str] = _brand_column()  # the brand owning the connection the message or activity came through
 
 
 class ConversationStat(Base):
-    """First-response time of one conversation: first inbound message → first reply after it."""
+    """First-response time of one conversation of one brand: first inbound message → first reply after it."""
 
     __tablename__ = "conversation_stats"
-    __table_args__ = (UniqueConstraint("contact_id", "channel", "conversation_id", name="uq_conversation_stat"),)
+    __table_args__ = (UniqueConstraint("contact_id", "channel", "conversation_id", "brand",
+                                       name="uq_conversation_stat"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
     channel: Mapped[str] = mapped_column(String(32))
@@ -319,6 +321,7 @@ class ConversationStat(Base):
     first_outbound_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
     first_response_seconds: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    brand: Mapped[str] = _brand_column()  # the brand of the conversation's messages (their connection's)
 
 
 class ConversionEvent(Base):
@@ -375,6 +378,7 @@ class ConversionAdjustment(Base):
     status: Mapped[str] = mapped_column(String(16), default="unmatched")
     created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
     applied_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    brand: Mapped[str] = _brand_column()  # it adjusts only the same brand's conversion of its kind and order id
 
 
 class Outbox(Base):

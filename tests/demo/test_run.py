@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sync.access.tokens import authenticate
 from sync.demo.hints import program, reading
 from sync.demo.run import run_demo
+from sync.ingest.automation import CURSOR_CONNECTION as FIRST_RESPONSE_CURSOR
 from sync.quality.duplicates import SCAN_CURSOR
 from sync.settings import Settings
 from sync.store import model
@@ -47,7 +48,7 @@ def test_demo_tells_the_whole_story_and_writes_a_report(store, database_url, tmp
             model.Delivery.response["click_id"].as_string() == "ctwa_clid"))
         suspects = s.scalar(select(func.count()).select_from(model.DuplicatePair))
         cursors = s.scalar(select(func.count()).select_from(model.SyncCursor).where(  # not the review queue's scan
-            model.SyncCursor.connection != SCAN_CURSOR[0]))
+            model.SyncCursor.connection.not_in((SCAN_CURSOR[0], FIRST_RESPONSE_CURSOR))))  # nor first responses
         retracted = s.scalar(select(func.count()).select_from(model.ConversionEvent).where(
             model.ConversionEvent.retracted_at.is_not(None)))
         adjusted = dict(s.execute(select(model.Outbox.destination, func.count()).where(
@@ -62,7 +63,13 @@ def test_demo_tells_the_whole_story_and_writes_a_report(store, database_url, tmp
     assert text.index("Lifecycle funnel") < text.index("Lost stages") and lost > 0
     assert "Cold Lead" in text.split("Lost stages")[1]
     # signed webhooks, all accepted; conversions reached every network, Meta's click-to-WhatsApp ones as messaging
-    assert re.search(r"Webhooks: [\d,]+ click-to-WhatsApp messages, [\d,]+ click-to-Messenger", text)
+    assert re.search(r"Webhooks: [\d,]+ click-to-WhatsApp messages and [1-9][\d,]* agents' replies \(first response: "
+                     r"[^()]+ report response\), [\d,]+ click-to-Messenger", text)
+    # the agents' replies make the first-response report: most first conversations answered, in several buckets
+    with store.transaction() as s:
+        answered = s.execute(select(model.ConversationStat.first_response_seconds)).scalars().all()
+    waits = [w for w in answered if w is not None]
+    assert len(waits) > len(answered) / 2 and min(waits) < 300 < 3600 < max(waits)
     assert ", 0 refused." in text
     # the shop refunded or cancelled some paid orders after their purchases went out: Google was told, Meta could not be
     assert retracted > 0 and adjusted.get("google", 0) > 0 and "meta" not in adjusted

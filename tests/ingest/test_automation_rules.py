@@ -34,8 +34,8 @@ def test_no_identity_no_patch():
     assert stale_patch(IdleContact(1, "New Lead", T0, ()), RULE, T0 + timedelta(days=9)) is None
 
 
-def act(direction, minutes, conv="c1", channel="whatsapp", contact=1):
-    return ActivityRow(contact, channel, conv, direction, T0 + timedelta(minutes=minutes))
+def act(direction, minutes, conv="c1", channel="whatsapp", contact=1, brand="default"):
+    return ActivityRow(contact, channel, conv, direction, T0 + timedelta(minutes=minutes), brand)
 
 
 def at(minutes):
@@ -44,23 +44,31 @@ def at(minutes):
 
 CASES = {
     "reply in the same conversation": ([act("inbound", 0), act("inbound", 3), act("outbound", 10)],
-                                       {(1, "whatsapp", "c1"): (at(0), at(10))}),
+                                       {(1, "whatsapp", "c1", "default"): (at(0), at(10))}),
     "outbound before the first inbound is no reply": (
-        [act("outbound", -5), act("inbound", 0), act("outbound", 7)], {(1, "whatsapp", "c1"): (at(0), at(7))}),
-    "no reply yet": ([act("inbound", 0)], {(1, "whatsapp", "c1"): (at(0), None)}),
+        [act("outbound", -5), act("inbound", 0), act("outbound", 7)],
+        {(1, "whatsapp", "c1", "default"): (at(0), at(7))}),
+    "no reply yet": ([act("inbound", 0)], {(1, "whatsapp", "c1", "default"): (at(0), None)}),
     "other channel does not answer": ([act("inbound", 0), act("outbound", 5, channel="sms")],
-                                      {(1, "whatsapp", "c1"): (at(0), None)}),
+                                      {(1, "whatsapp", "c1", "default"): (at(0), None)}),
     "other contact does not answer": ([act("inbound", 0), act("outbound", 5, contact=2)],
-                                      {(1, "whatsapp", "c1"): (at(0), None)}),
+                                      {(1, "whatsapp", "c1", "default"): (at(0), None)}),
     "named conversations answer only themselves": (
         [act("inbound", 0, "a"), act("inbound", 1, "b"), act("outbound", 4, "b"), act("outbound", 9, "a")],
-        {(1, "whatsapp", "a"): (at(0), at(9)), (1, "whatsapp", "b"): (at(1), at(4))}),
+        {(1, "whatsapp", "a", "default"): (at(0), at(9)), (1, "whatsapp", "b", "default"): (at(1), at(4))}),
     "an outbound naming no opened conversation answers every open one (WhatsApp statuses)": (
         [act("inbound", 0, "447911123456"), act("outbound", 12, "8b1a6bb1a4d0e5c2")],
-        {(1, "whatsapp", "447911123456"): (at(0), at(12))}),
+        {(1, "whatsapp", "447911123456", "default"): (at(0), at(12))}),
     "no conversation id at all": ([act("inbound", 0, None), act("outbound", 2, None)],
-                                  {(1, "whatsapp", ""): (at(0), at(2))}),
+                                  {(1, "whatsapp", "", "default"): (at(0), at(2))}),
     "outbound only: no conversation": ([act("outbound", 0)], {}),
+    "another brand's reply does not answer": (
+        [act("inbound", 0, None), act("outbound", 2, None, brand="lumen"), act("inbound", 5, None, brand="lumen")],
+        {(1, "whatsapp", "", "default"): (at(0), None), (1, "whatsapp", "", "lumen"): (at(5), None)}),
+    "each brand's reply answers its own conversation": (
+        [act("inbound", 0, None), act("inbound", 1, None, brand="lumen"), act("outbound", 3, None, brand="lumen"),
+         act("outbound", 8, None)],
+        {(1, "whatsapp", "", "default"): (at(0), at(8)), (1, "whatsapp", "", "lumen"): (at(1), at(3))}),
 }
 
 

@@ -51,3 +51,22 @@ def test_unmerge_restores_each_contacts_stage_in_every_brand(store):
     with store.transaction() as s:
         assert contacts_json(s, [a, b]) == before
     assert _stages(store, a, b) == stages_before
+
+
+def test_unmerge_tells_a_brands_own_workspace_the_stage_the_unmerged_contact_has_there(store):
+    from sync.outbox.targets import BrandConnection
+
+    glow = patch("hubspot", "a1", ["hubspot:a1", "email:a@x.com"], minutes=1, stage="Hot Lead")
+    lumen = replace(patch("hubspot", "b1", ["hubspot:b1", "email:b@x.com"], minutes=2, stage="New Lead"),
+                    brand="lumen")
+    ingest_patches(store, CONFIG, [(glow, None), (lumen, None)], effects=EFFECTS)
+    with store.transaction() as s:
+        a, b = find_contact(s, IdentityRef("hubspot", "a1")), find_contact(s, IdentityRef("hubspot", "b1"))
+    merge_id = merging.merge_contacts(store, CONFIG, OPERATOR, a, b, EFFECTS)["merge_id"]
+    pushing = replace(EFFECTS, brand_push=(BrandConnection("respondio", "lumen", "lumen"),))
+    unmerging.unmerge(store, CONFIG, OPERATOR, merge_id, pushing)
+    with store.transaction() as s:
+        queued = sorted((o.destination, o.contact_id, o.payload["identifier"], o.payload["stage"])
+                        for o in s.scalars(select(model.Outbox).where(model.Outbox.kind == "stage")))
+    # b comes back with its stage at Lumen, told to Lumen's workspace; a has no stage there, so nothing for a
+    assert queued == [("respondio/lumen", b, "email:b@x.com", "New Lead")]

@@ -363,11 +363,17 @@ def test_dead_letters_written_before_0019_have_no_brand_and_downgrade_drops_the_
 def test_quality_issues_written_before_0021_belong_to_the_default_brand_and_downgrade_drops_the_column(
         fresh_database_url):
     """0021 adds ``quality_issues.brand``: old issues read ``default``; its downgrade drops the column, not them."""
+
+
+def test_conversations_and_adjustments_written_before_0020_belong_to_the_default_brand(fresh_database_url):
+    """0020 gives activities, conversations and adjustments the brand ``default``; a conversation is unique per
+    brand; its downgrade keeps the default brand's conversations and drops the other brands'."""
     from alembic import command
 
     from sync.store.engine import alembic_config, make_engine
 
     engine = make_engine(fresh_database_url)
+<<<<<<< HEAD
     issue = ("INSERT INTO quality_issues (key, source, object, mapping, record_id, field, kind, reason, "
              "created_at, last_seen_at{b}) VALUES ('{k}', 'hubspot', 'contacts', 'hubspot_contacts', 'h1', 'phone', "
              "'invalid_phone', 'r', '2026-12-01', '2026-12-01'{v})")
@@ -383,10 +389,42 @@ def test_quality_issues_written_before_0021_belong_to_the_default_brand_and_down
         with engine.connect() as conn:
             columns = {c["name"] for c in inspect(conn).get_columns("quality_issues")}
             kept = conn.execute(text("SELECT count(*) FROM quality_issues")).scalar()
+=======
+    contact = ("INSERT INTO contacts (id, attributes, consent, created_at, updated_at) "
+               "VALUES (1, '{}', '{}', '2026-01-01', '2026-01-01')")
+    stat = ("INSERT INTO conversation_stats (contact_id, channel, conversation_id, first_inbound_at, updated_at{b}) "
+            "VALUES (1, 'whatsapp', '', '2026-12-01 10:00:00', '2026-12-01 10:00:00'{v})")
+    activity = ("INSERT INTO activities (key, contact_id, channel, direction, occurred_at, source) "
+                "VALUES ('a1', 1, 'whatsapp', 'inbound', '2026-12-01 10:00:00', 'whatsapp')")
+    adjustment = ("INSERT INTO conversion_adjustments (key, contact_id, kind, order_id, action, occurred_at, source, "
+                  "object, record_id, status, created_at) VALUES ('k1', 1, 'purchase', 'o1', 'retract', "
+                  "'2026-12-01 10:00:00', 'shop', 'refund', 'r1', 'unmatched', '2026-12-01 10:00:00')")
+    brands = ("SELECT (SELECT brand FROM activities), (SELECT brand FROM conversation_stats), "
+              "(SELECT brand FROM conversion_adjustments)")
+    try:
+        upgrade(engine, "0019")
+        with engine.begin() as conn:
+            for statement in (contact, stat.format(b="", v=""), activity, adjustment):
+                conn.execute(text(statement))
+        upgrade(engine)
+        with engine.begin() as conn:
+            before = tuple(conn.execute(text(brands)).one())
+            conn.execute(text(stat.format(b=", brand", v=", 'lumen'")))  # the same conversation, another brand
+            both = conn.execute(text("SELECT count(*) FROM conversation_stats")).scalar()
+        command.downgrade(alembic_config(engine), "0019")
+        with engine.connect() as conn:
+            kept = conn.execute(text("SELECT count(*) FROM conversation_stats")).scalar()
+            columns = {c["name"] for t in ("activities", "conversion_adjustments", "conversation_stats")
+                       for c in inspect(conn).get_columns(t)}
+>>>>>>> brandflow
         upgrade(engine)
         with engine.connect() as conn:
             assert compare_metadata(_context(conn), Base.metadata) == []
     finally:
         engine.dispose()
+<<<<<<< HEAD
     assert brands == {"old": "default", "new": "lumen"}
     assert "brand" not in columns and kept == 2
+=======
+    assert before == ("default", "default", "default") and both == 2 and kept == 1 and "brand" not in columns
+>>>>>>> brandflow

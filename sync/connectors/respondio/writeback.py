@@ -123,7 +123,10 @@ def respondio_stage(client: RespondioClient, mapping: Mapping | None = None,
     return send
 
 
-def stage_sender(settings: Settings, config: Config | None = None) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """respond.io's stage write-back sender, from its settings and the active ``config`` (``sync.outbox.targets``)."""
+def stage_sender(settings: Settings, config: Config | None = None,
+                 connection: str = "default") -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """respond.io's stage write-back sender for ``connection``, from its settings and the active ``config``
+    (``sync.outbox.targets``).
+    """
     mapping = config.mappings.get(CONTACT_MAPPING) if config is not None else contact_mapping(settings.config_dir)
-    return respondio_stage(RespondioClient.from_settings(settings), mapping)
+    return respondio_stage(RespondioClient.from_settings(settings, connection), mapping)

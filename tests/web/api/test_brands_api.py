@@ -112,3 +112,28 @@ def test_a_preview_shows_the_stage_in_the_brand_owning_the_connection(brand_api)
     for asked in ({}, {"connection": "lumen"}, {"connection": "default"}):
         refused = client.post("/api/mappings/preview", json={**body, **asked}, headers=bearer(lumen))
         assert refused.status_code == 403 and "installation-wide" in refused.json["message"]
+
+
+def test_the_response_report_times_each_brands_own_conversations(store, api_settings, tmp_path):
+    from datetime import timedelta
+
+    from support.automation_data import T0, message, sent
+
+    from sync.ingest.automation import compute_first_responses
+    from sync.ingest.pipeline import ingest
+
+    config = load_config(brand_config_dir(tmp_path))
+    for brand, obj, value in (("default", "message", message(T0, "wamid.G1")),
+                              ("default", "status", sent(T0 + timedelta(minutes=2), "wamid.G2")),
+                              ("lumen", "message", message(T0, "wamid.L1")),
+                              ("lumen", "status", sent(T0 + timedelta(days=2), "wamid.L2"))):
+        ingest("whatsapp", obj, [value], store=store, config=config, brand=brand, effects=Effects.rules_only(config))
+    compute_first_responses(store)
+    client = ops_app(api_settings, store, config).test_client()
+    every = tokens.create(store, ADMIN, "every-viewer", "viewer")[1]
+
+    def answered(brand: str) -> dict[str, int]:
+        report = client.get(f"/api/reports/response?brand={brand}", headers=bearer(every)).json
+        return {b["label"]: b["contacts"] for b in report["buckets"] if b["contacts"]}
+
+    assert answered("default") == {"< 5 min": 1} and answered("lumen") == {"> 24 h": 1}

@@ -4,7 +4,7 @@
 every issue written before this revision belongs to the default brand, which owned every record then.
 
 Revision ID: 0021_quality_brand
-Revises: 0019
+Revises: 0020
 Create Date: 2026-12-07
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0021_quality_brand'
-down_revision = '0019'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 
