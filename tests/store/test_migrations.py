@@ -363,6 +363,33 @@ def test_dead_letters_written_before_0019_have_no_brand_and_downgrade_drops_the_
 def test_quality_issues_written_before_0021_belong_to_the_default_brand_and_downgrade_drops_the_column(
         fresh_database_url):
     """0021 adds ``quality_issues.brand``: old issues read ``default``; its downgrade drops the column, not them."""
+    from alembic import command
+
+    from sync.store.engine import alembic_config, make_engine
+
+    engine = make_engine(fresh_database_url)
+    issue = ("INSERT INTO quality_issues (key, source, object, mapping, record_id, field, kind, reason, "
+             "created_at, last_seen_at{b}) VALUES ('{k}', 'hubspot', 'contacts', 'hubspot_contacts', 'h1', 'phone', "
+             "'invalid_phone', 'r', '2026-12-01', '2026-12-01'{v})")
+    try:
+        upgrade(engine, "0020")
+        with engine.begin() as conn:
+            conn.execute(text(issue.format(b="", k="old", v="")))
+        upgrade(engine)
+        with engine.begin() as conn:
+            conn.execute(text(issue.format(b=", brand", k="new", v=", 'lumen'")))
+            brands = dict(conn.execute(text("SELECT key, brand FROM quality_issues")).all())
+        command.downgrade(alembic_config(engine), "0020")
+        with engine.connect() as conn:
+            columns = {c["name"] for c in inspect(conn).get_columns("quality_issues")}
+            kept = conn.execute(text("SELECT count(*) FROM quality_issues")).scalar()
+        upgrade(engine)
+        with engine.connect() as conn:
+            assert compare_metadata(_context(conn), Base.metadata) == []
+    finally:
+        engine.dispose()
+    assert brands == {"old": "default", "new": "lumen"}
+    assert "brand" not in columns and kept == 2
 
 
 def test_conversations_and_adjustments_written_before_0020_belong_to_the_default_brand(fresh_database_url):
@@ -373,23 +400,6 @@ def test_conversations_and_adjustments_written_before_0020_belong_to_the_default
     from sync.store.engine import alembic_config, make_engine
 
     engine = make_engine(fresh_database_url)
-<<<<<<< HEAD
-    issue = ("INSERT INTO quality_issues (key, source, object, mapping, record_id, field, kind, reason, "
-             "created_at, last_seen_at{b}) VALUES ('{k}', 'hubspot', 'contacts', 'hubspot_contacts', 'h1', 'phone', "
-             "'invalid_phone', 'r', '2026-12-01', '2026-12-01'{v})")
-    try:
-        upgrade(engine, "0019")
-        with engine.begin() as conn:
-            conn.execute(text(issue.format(b="", k="old", v="")))
-        upgrade(engine)
-        with engine.begin() as conn:
-            conn.execute(text(issue.format(b=", brand", k="new", v=", 'lumen'")))
-            brands = dict(conn.execute(text("SELECT key, brand FROM quality_issues")).all())
-        command.downgrade(alembic_config(engine), "0019")
-        with engine.connect() as conn:
-            columns = {c["name"] for c in inspect(conn).get_columns("quality_issues")}
-            kept = conn.execute(text("SELECT count(*) FROM quality_issues")).scalar()
-=======
     contact = ("INSERT INTO contacts (id, attributes, consent, created_at, updated_at) "
                "VALUES (1, '{}', '{}', '2026-01-01', '2026-01-01')")
     stat = ("INSERT INTO conversation_stats (contact_id, channel, conversation_id, first_inbound_at, updated_at{b}) "
@@ -416,15 +426,9 @@ def test_conversations_and_adjustments_written_before_0020_belong_to_the_default
             kept = conn.execute(text("SELECT count(*) FROM conversation_stats")).scalar()
             columns = {c["name"] for t in ("activities", "conversion_adjustments", "conversation_stats")
                        for c in inspect(conn).get_columns(t)}
->>>>>>> brandflow
         upgrade(engine)
         with engine.connect() as conn:
             assert compare_metadata(_context(conn), Base.metadata) == []
     finally:
         engine.dispose()
-<<<<<<< HEAD
-    assert brands == {"old": "default", "new": "lumen"}
-    assert "brand" not in columns and kept == 2
-=======
     assert before == ("default", "default", "default") and both == 2 and kept == 1 and "brand" not in columns
->>>>>>> brandflow
