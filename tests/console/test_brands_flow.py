@@ -8,6 +8,7 @@ import re
 
 import pytest
 from sqlalchemy import select
+from support.console import axe_violations as violations
 from support.console import browser_sign_in
 
 from sync.access import tokens
@@ -40,6 +41,7 @@ def test_a_contacts_stage_per_brand_and_its_timeline_of_one_brand(page, live_ser
     browser_sign_in(page, live_server.token, f"/console/contacts/{person}")
     stages = page.locator("table.brand-stages tbody tr")
     assert [stages.nth(n).locator("th").inner_text() for n in range(stages.count())] == ["Glow Salons", LUMEN]
+    assert violations(page) is None, violations(page)  # WCAG 2.1 AA, with the stage table and the brand choice
     labels = page.locator("ol.timeline .brand-label bdi")
     assert {"Glow Salons", LUMEN} <= set(labels.all_inner_texts())
     page.get_by_label("Brand", exact=True).select_option(label=LUMEN)
@@ -68,6 +70,7 @@ def test_create_a_token_limited_to_lumen(page, live_server):
     browser_sign_in(page, live_server.token, "/console/tokens")
     page.get_by_label("Name", exact=True).fill("lumen desk browser")
     page.get_by_label("Role").select_option("viewer")
+    assert violations(page) is None, violations(page)
     page.get_by_label("Limit to brands (optional)").select_option(label=[LUMEN])
     page.get_by_role("button", name="Create", exact=True).click()
     page.locator("#new-token").wait_for()
