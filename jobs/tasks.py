@@ -216,3 +216,14 @@ def check_alerts() -> dict[str, Any]:
 
     settings, store_, _ = context()
     return _locked(settings, "check_alerts", lambda: check(store_, settings).as_dict())
+
+
+def scan_duplicates() -> dict[str, Any]:
+    """Bring the duplicate review queue up to date (``sync.quality.duplicates.scan``), unaudited: no one asked.
+
+    The scan ``lifesync duplicates scan``, the API and the console's button run on demand; one at a time.
+    """
+    from sync.quality.duplicates import scan
+
+    settings, store_, _ = context()
+    return _locked(settings, "scan_duplicates", lambda: scan(store_))

@@ -216,7 +216,7 @@ def contacts_get(identity: str) -> None:
         cid = find_contact(session, ref)
         if cid is None:
             raise click.ClickException(f"no contact holds the identity {ref.kind}:<value given>")
-        context.dump(contact_detail(session, config.lifecycle, cid))
+        context.dump(contact_detail(session, config.lifecycle, cid, config.brands))
 
 
 @contacts.command("search")

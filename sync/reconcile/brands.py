@@ -3,7 +3,8 @@
 A contact is one person whatever brands they deal with: identities and field values are
 shared. Its stage is per brand: the signals a record brings carry the record's brand (the
 brand owning its connection, ``sync.config.brands``), and the stage in a brand is the replay
-of that brand's signals alone, through that brand's lifecycle. Pure functions, no I/O.
+of that brand's signals alone, through that brand's lifecycle; the conversions its stage entries
+make follow that brand's rules. Pure functions, no I/O.
 """
 
 from __future__ import annotations
@@ -12,8 +13,12 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
+from sync.attribution.rules import entry_ids
 from sync.config.brands import DEFAULT_BRAND, Brands
-from sync.reconcile.lifecycle import StageSignal
+from sync.config.conversions import ConversionRules
+from sync.config.types import LifecycleConfig
+from sync.reconcile import lifecycle
+from sync.reconcile.lifecycle import StageSignal, StageState
 from sync.reconcile.patch import Patch
 from sync.reconcile.state import digest
 
@@ -43,3 +48,49 @@ def stamped(items: list[tuple[Patch, Any]], brand: str) -> list[tuple[Patch, Any
     if brand == DEFAULT_BRAND:
         return items
     return [(replace(patch, brand=brand), record) for patch, record in items]
+
+
+def lifecycle_of(brands: Brands, brand: str, shared: LifecycleConfig) -> LifecycleConfig:
+    """The lifecycle ``brand``'s funnel moves through: ``shared`` for the default brand, else its own or ``shared``."""
+    return shared if brand == DEFAULT_BRAND else brands.lifecycle(brand, shared)
+
+
+def rules_of(brands: Brands, brand: str, shared: ConversionRules) -> ConversionRules:
+    """``brand``'s conversion rules: ``shared`` for the default brand, else its own (on_stage, sets_stage) or it."""
+    return shared if brand == DEFAULT_BRAND else brands.rules(brand, shared)
+
+
+def replay_brands(signals: Iterable[StageSignal], brands: Brands, shared: LifecycleConfig,
+                  ) -> tuple[StageState, dict[str, StageState]]:
+    """A contact's stage in the default brand and in each other brand it has signals of (by brand key)."""
+    by_brand = brand_signals(signals, brands)
+    default = lifecycle.replay(by_brand.pop(DEFAULT_BRAND, ()), shared)
+    return default, {brand: lifecycle.replay(own, lifecycle_of(brands, brand, shared))
+                     for brand, own in sorted(by_brand.items())}
+
+
+def converts_on_stage(brands: Brands, shared: ConversionRules) -> bool:
+    """Whether any brand's stage entries make conversions (an on_stage rule of the shared or a brand's own rules)."""
+    return bool(shared.on_stage) or (brands.several and any(rules_of(brands, b, shared).on_stage for b in brands.keys))
+
+
+def converting_brands(brands: Brands, signal_brands: Iterable[str], loaded: Iterable[StageSignal]) -> list[str]:
+    """The brands whose stage entries a contact's conversions are recomputed for: the default one and every brand
+    of its signals now (``signal_brands``) or when it and the contacts merged into it were loaded (``loaded``).
+    """
+    if not brands.several:
+        return [DEFAULT_BRAND]
+    return sorted({DEFAULT_BRAND, *signal_brands, *(s.brand for s in loaded)})
+
+
+def entered_ids(signals: Iterable[StageSignal], brands: Brands, brand: str, shared: LifecycleConfig,
+                rules: ConversionRules) -> dict[str, list[str]]:
+    """Event ids of the stage entries ``signals`` (a contact as loaded) made in ``brand`` ({} for none).
+
+    ``shared``, ``rules``: the shared lifecycle and conversion rules (a brand's own replace them).
+    """
+    own = brand_signals(signals, brands).get(brand, set())
+    if not own:  # a contact new in this batch (or to this brand) entered nothing before it
+        return {}
+    return entry_ids(lifecycle.replay(own, lifecycle_of(brands, brand, shared)).transitions,
+                     rules_of(brands, brand, rules), own, brand)

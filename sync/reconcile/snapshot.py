@@ -1,7 +1,7 @@
 """What two contacts held when they merged, as JSON: the snapshot ``merge_log`` keeps for an unmerge.
 
-A snapshot is taken by the Workspace just before it merges (``Workspace.merges``), of both
-contacts: identities (with the source that added each), field candidates, stage signals and
+A snapshot is taken just before a merge (:func:`absorb`, which the Workspace's merges call), of
+both contacts: identities (with the source that added each), field candidates, stage signals and
 echoes — the inputs every derived value (winning fields, stage, history) is recomputed from.
 ``sync.ingest.persist`` adds the row ids (touchpoints, activities, conversions, adjustments,
 outbox items, data-quality issues) the absorbed contact brought. Pure: no I/O.
@@ -15,8 +15,8 @@ from typing import Any
 from sync.config.brands import DEFAULT_BRAND
 from sync.reconcile import lifecycle
 from sync.reconcile.patch import IdentityRef
-from sync.reconcile.state import ContactState, Echo
-from sync.reconcile.survivorship import Candidate
+from sync.reconcile.state import ContactState, Echo, add_signal
+from sync.reconcile.survivorship import Candidate, newer
 
 VERSION = 1
 ROW_TABLES = ("touchpoints", "activities", "conversions", "adjustments", "outbox", "quality_issues")
@@ -60,3 +60,22 @@ def encode(kept: ContactState, gone: ContactState) -> dict[str, Any]:
     """The snapshot of a merge: both contacts as they were just before it (``rows`` filled at write time)."""
     return {"version": VERSION, "kept": encode_state(kept), "gone": encode_state(gone),
             "rows": {name: [] for name in ROW_TABLES}}
+
+
+def absorb(kept: ContactState, gone: ContactState) -> dict[str, Any]:
+    """Merge ``gone``'s inputs into ``kept`` (``gone`` marked merged into it); the snapshot of both from before.
+
+    ``kept`` keeps its identities' sources and echoes, takes the newer candidate of each slot and
+    every signal; its derived values are the caller's to recompute.
+    """
+    before = encode(kept, gone)
+    for ref, source in gone.identities.items():
+        kept.identities.setdefault(ref, source)
+    for slot, cand in gone.candidates.items():
+        kept.candidates[slot] = newer(kept.candidates.get(slot), cand)
+    for signal in gone.signals:
+        add_signal(kept, signal)
+    for slot, echo in gone.echoes.items():
+        kept.echoes.setdefault(slot, echo)
+    gone.merged_into = kept.key
+    return before

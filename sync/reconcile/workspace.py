@@ -13,11 +13,12 @@ from datetime import datetime
 from typing import Any
 
 from sync.attribution.adjustments import adjustment_key
-from sync.attribution.rules import entry_ids, sets_stage_signal, stage_changes
+from sync.attribution.rules import sets_stage_signal, stage_changes
 from sync.config.brands import DEFAULT_BRAND, ONE_BRAND, Brands
 from sync.config.conversions import NO_RULES, ConversionRules
 from sync.config.types import LifecycleConfig
 from sync.errors import ReconcileError
+from sync.reconcile import brands as funnels
 from sync.reconcile import identity, lifecycle, snapshot
 from sync.reconcile.brands import brand_part, brand_signals, conversion_event_id
 from sync.reconcile.patch import IdentityRef, Patch
@@ -66,11 +67,11 @@ class Workspace:
 
     def lifecycle_of(self, brand: str) -> LifecycleConfig:
         """The lifecycle whose stages ``brand``'s funnel moves through (its own, else the shared one)."""
-        return self.config if brand == DEFAULT_BRAND else self.brands.lifecycle(brand, self.config)
+        return funnels.lifecycle_of(self.brands, brand, self.config)
 
     def rules_of(self, brand: str) -> ConversionRules:
         """``brand``'s conversion rules (its own on_stage / sets_stage, else the shared ones)."""
-        return self.conversion_rules if brand == DEFAULT_BRAND else self.brands.rules(brand, self.conversion_rules)
+        return funnels.rules_of(self.brands, brand, self.conversion_rules)
 
     # ---- loading -------------------------------------------------------------------
     def add_loaded(self, state: ContactState) -> None:
@@ -244,17 +245,9 @@ class Workspace:
     def _merge(self, a: ContactState, b: ContactState, via: str, patch: Patch,
                actor: str | None = None) -> ContactState:
         kept, gone = sorted((a, b), key=age)
-        before = snapshot.encode(kept, gone)  # what each held, for an unmerge
-        for ref, source in gone.identities.items():
-            kept.identities.setdefault(ref, source)
+        before = snapshot.absorb(kept, gone)  # with what each held, for an unmerge
+        for ref in gone.identities:
             self.index[ref] = kept.key
-        for slot, cand in gone.candidates.items():
-            kept.candidates[slot] = newer(kept.candidates.get(slot), cand)
-        for signal in gone.signals:
-            add_signal(kept, signal)
-        for slot, echo in gone.echoes.items():
-            kept.echoes.setdefault(slot, echo)
-        gone.merged_into = kept.key
         self.merges.append({"kept": kept.key, "merged": gone.key, "via": via, "source": patch.source,
                             "record_id": patch.record_id, "actor": actor, "snapshot": before})
         self._recompute_fields(kept, {f for f, _ in kept.candidates})
@@ -388,11 +381,8 @@ class Workspace:
 
     def _replay_stages(self, state: ContactState) -> None:
         """The contact's stage and history in each brand: the replay of that brand's signals through its lifecycle."""
-        by_brand = brand_signals(state.signals, self.brands)
-        result = lifecycle.replay(by_brand.pop(DEFAULT_BRAND, ()), self.config)
+        result, state.brand_stages = funnels.replay_brands(state.signals, self.brands, self.config)
         state.stage, state.lost_stage, state.transitions = result.stage, result.lost_stage, result.transitions
-        state.brand_stages = {brand: lifecycle.replay(signals, self.lifecycle_of(brand))
-                              for brand, signals in sorted(by_brand.items())}
 
     def _stage_conversions(self, state: ContactState, changed: bool) -> None:
         """Conversions for the stage entries the contact gained (conversions.yaml on_stage).
@@ -404,8 +394,7 @@ class Workspace:
         in ``moved_conversions`` (a row that ``replaces`` the old event id, or only ``contact`` and
         ``replaces``: withdrawn; see ``sync.attribution.rules``), replaced the same way.
         """
-        if not self.conversion_rules.on_stage and not (self.brands.several and any(
-                self.rules_of(b).on_stage for b in self.brands.keys)):
+        if not funnels.converts_on_stage(self.brands, self.conversion_rules):
             return
         keys = [state.key, *(m["merged"] for m in self.merges if self.live(m["merged"]) is state)]
         stale = {id(row) for key in keys for row in self._stage_rows.pop(key, ())}
@@ -417,9 +406,8 @@ class Workspace:
         if not changed:
             return
         by_brand = brand_signals(state.signals, self.brands)
-        brands = [DEFAULT_BRAND] if not self.brands.several else sorted(
-            {DEFAULT_BRAND, *by_brand, *(s.brand for k in keys if (old := self.states[k].loaded) for s in old.signals)})
-        for brand in brands:
+        loaded = [s for k in keys if (old := self.states[k].loaded) for s in old.signals]
+        for brand in funnels.converting_brands(self.brands, by_brand, loaded):
             rules = self.rules_of(brand)
             if not rules.on_stage:
                 continue
@@ -439,12 +427,8 @@ class Workspace:
         """Event ids of the stage entries a contact had in ``brand`` when it was loaded (none for a new contact)."""
         if (key, brand) not in self._entered:
             loaded = self.states[key].loaded
-            signals = brand_signals(loaded.signals, self.brands).get(brand, set()) if loaded is not None else set()
-            if not signals:  # a contact new in this batch (or to this brand) entered nothing before it
-                self._entered[(key, brand)] = {}
-                return self._entered[(key, brand)]
-            self._entered[(key, brand)] = entry_ids(lifecycle.replay(signals, self.lifecycle_of(brand)).transitions,
-                                                    self.rules_of(brand), signals, brand)
+            self._entered[(key, brand)] = funnels.entered_ids(
+                loaded.signals if loaded is not None else (), self.brands, brand, self.config, self.conversion_rules)
         return self._entered[(key, brand)]
 
     def contacts(self) -> list[ContactState]:

@@ -4,7 +4,8 @@
 extends the stable export document (:func:`sync.reports.export.contacts_json`) with what
 depends on configuration and time: every source's candidate per field with the winner and the
 survivorship rule that chose it (the same :func:`sync.reconcile.survivorship.choose` ingest
-uses, under the active configuration), the phase of the stage, recent activities, each
+uses, under the active configuration), the phase of the stage, its stage in each brand it dealt
+with (``stages``: brand, name, stage, phase, lost stage, since when), recent activities, each
 conversion's outbox rows and deliveries per destination, and the merges and conflicts that
 touched the contact (including those of the contacts it absorbed).
 """
@@ -18,6 +19,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from sync.config.brands import DEFAULT_BRAND, ONE_BRAND, Brands
 from sync.config.types import LifecycleConfig
 from sync.errors import NotFound
 from sync.reconcile.survivorship import Candidate, choose
@@ -34,8 +36,13 @@ def _ts(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def contact_detail(session: Session, lifecycle: LifecycleConfig, contact_id: int) -> dict[str, Any]:
-    """The full document of one contact; :class:`NotFound` when no contact has the id (a merged-away one)."""
+def contact_detail(session: Session, lifecycle: LifecycleConfig, contact_id: int,
+                   brands: Brands = ONE_BRAND) -> dict[str, Any]:
+    """The full document of one contact; :class:`NotFound` when no contact has the id (a merged-away one).
+
+    ``lifecycle``: the shared one; ``brands``: the installation's (each brand's stage is read in
+    its own lifecycle).
+    """
     docs = contacts_json(session, [contact_id]) if 0 < contact_id <= model.MAX_ID else []
     if not docs:
         raise NotFound(f"no contact with id {contact_id} (a contact merged into another keeps no id of its own)")
@@ -49,6 +56,7 @@ def contact_detail(session: Session, lifecycle: LifecycleConfig, contact_id: int
         "created_at": _ts(contact.created_at),
         "updated_at": _ts(contact.updated_at),
         "stage_changed_at": _ts(contact.stage_changed_at),
+        "stages": brand_stages(doc, lifecycle, brands, _ts(contact.stage_changed_at)),
         "identity_details": _identities(session, contact_id),
         "fields": _fields(session, lifecycle, contact_id, contact.attributes or {}),
         "touchpoints": _touchpoints_named(session, doc["touchpoints"]),
@@ -58,6 +66,30 @@ def contact_detail(session: Session, lifecycle: LifecycleConfig, contact_id: int
         "conflicts": _conflicts(session, [contact_id, *absorbed]),
     })
     return doc
+
+
+def brand_stages(doc: dict[str, Any], lifecycle: LifecycleConfig, brands: Brands,
+                 default_since: str | None) -> list[dict[str, Any]]:
+    """The contact's stage in each brand it dealt with, the default brand first, then by brand key.
+
+    ``doc``: its export document (the default brand's stage at the top, the others under
+    ``brands``). The default brand is listed when the contact has a stage, a lost stage or a
+    history there, or no other brand at all. Each: ``brand``, ``name`` (brands.yaml's, else the
+    key), ``stage``, ``phase`` (in the brand's lifecycle), ``lost_stage``, ``stage_changed_at``.
+    """
+    def entry(key: str, stage: str | None, lost: str | None, since: str | None) -> dict[str, Any]:
+        found = brands.get(key)
+        return {"brand": key, "name": found.name if found is not None else key, "stage": stage,
+                "phase": stage_phase(brands.lifecycle(key, lifecycle), stage), "lost_stage": lost,
+                "stage_changed_at": since}
+
+    others = doc.get("brands", {})
+    out = []
+    if doc["stage"] is not None or doc["lost_stage"] is not None or doc["stage_history"] or not others:
+        out.append(entry(DEFAULT_BRAND, doc["stage"], doc["lost_stage"], default_since))
+    out += [entry(key, own["stage"], own["lost_stage"], own.get("stage_changed_at"))
+            for key, own in sorted(others.items())]
+    return out
 
 
 def _identities(session: Session, contact_id: int) -> list[dict[str, Any]]:

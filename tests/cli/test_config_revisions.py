@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
+from support.cli import cli_fixture
 
 from sync.cli.main import main
 from sync.config import BUNDLED_CONFIG_DIR
@@ -16,15 +16,7 @@ FIRST_NAME = "first_name: {path: properties.firstname, transforms: [strip], dire
 UPPER = "first_name: {path: properties.firstname, transforms: [strip, upper], direction: both}"
 
 
-@pytest.fixture
-def cli(store, database_url, monkeypatch):
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.delenv("LIFESYNC_CONFIG_DIR", raising=False)
-
-    def invoke(*args):
-        return CliRunner().invoke(main, ["config", *args], catch_exceptions=False)
-
-    return invoke
+cli = cli_fixture(catch_exceptions=False, prefix=["config"])
 
 
 def _count(store) -> int:

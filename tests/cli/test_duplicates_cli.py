@@ -4,21 +4,12 @@ from __future__ import annotations
 
 import json
 
-import pytest
-from click.testing import CliRunner
+from support.cli import cli_fixture
 from support.duplicates import hubspot_twins
 
-from sync.cli.main import main
 from sync.config import load_config
 
-
-@pytest.fixture
-def cli(store, database_url, monkeypatch):
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.delenv("LIFESYNC_CONFIG_DIR", raising=False)
-    monkeypatch.delenv("REDIS_URL", raising=False)
-    runner = CliRunner()
-    return lambda *args: runner.invoke(main, list(args))
+cli = cli_fixture()  # refusals end as exit codes, which the tests assert
 
 
 def test_review_a_pair_merge_it_and_undo_it_from_the_shell(cli, store):

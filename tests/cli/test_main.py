@@ -7,26 +7,16 @@ import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import func, select
+from support.cli import cli_fixture
 
-from sync.cli.main import main
 from sync.config import BUNDLED_CONFIG_DIR
 from sync.store import model
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
-@pytest.fixture
-def cli(store, database_url, monkeypatch):
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.delenv("LIFESYNC_CONFIG_DIR", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args, input=None):
-        return runner.invoke(main, list(args), input=input, catch_exceptions=False)
-
-    return invoke
+cli = cli_fixture(catch_exceptions=False, without_redis=False)  # serve's tests run with and without Redis
 
 
 def test_ingest_then_get_then_export(cli, tmp_path):

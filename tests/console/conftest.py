@@ -8,7 +8,8 @@ Fixtures:
   takes the function-scoped ``store`` fixture empties it: such tests do not belong here.
 - ``live_server`` (module): a ``LiveServer`` — ``url`` (``http://127.0.0.1:<port>``), ``app``, ``store`` and
   ``token`` (the bootstrap admin token) — serving ``create_app`` in a thread on ``demo_store``; the app
-  follows configuration revisions, as ``lifesync serve`` does.
+  follows configuration revisions, as ``lifesync serve`` does, from ``live_config_dir`` (module; None: the
+  bundled files), which a module overrides to serve another configuration (e.g. the demo's brands).
 - ``browser`` (session): one headless Chromium (``/usr/bin/chromium``) for the whole run; missing, it fails.
 - ``page``: a fresh context per test (1280x800, ``base_url`` the live server: ``page.goto("/console")``);
   every request it makes is kept in ``page_requests``, and one to another host fails the test (no CDN).
@@ -21,7 +22,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -60,8 +61,14 @@ def demo_store(migrated_store: Store, database_url: str, tmp_path_factory: pytes
 
 
 @pytest.fixture(scope="module")
-def live_server(demo_store: Store, database_url: str) -> Iterator[LiveServer]:
-    app = ops_app(ops_settings(database_url), demo_store, config=None)
+def live_config_dir() -> Path | None:
+    """The project config directory the live server reads (``LIFESYNC_CONFIG_DIR``); a module may override it."""
+    return None
+
+
+@pytest.fixture(scope="module")
+def live_server(demo_store: Store, database_url: str, live_config_dir: Path | None) -> Iterator[LiveServer]:
+    app = ops_app(replace(ops_settings(database_url), config_dir=live_config_dir), demo_store, config=None)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="console-live-server", daemon=True)
     thread.start()

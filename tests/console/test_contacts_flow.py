@@ -56,7 +56,8 @@ def test_search_as_you_type_then_open_the_contact(page, live_server, someone, sh
     page.wait_for_url(f"**/console/contacts/{someone['id']}")
     assert page.get_by_role("heading", level=1).inner_text() == someone["name"]
     timeline = page.locator("ol.timeline > li")
-    expected = (len(someone["stage_history"]) + len(someone["activities"]) + len(someone["touchpoints"])
+    histories = [someone["stage_history"], *(own["stage_history"] for own in someone.get("brands", {}).values())]
+    expected = (sum(map(len, histories)) + len(someone["activities"]) + len(someone["touchpoints"])
                 + len(someone["conversions"]) + len(someone["merges"]))
     assert timeline.count() == expected > 0
     assert page.locator("li.timeline-conversion").count() == len(someone["conversions"])

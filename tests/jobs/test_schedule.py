@@ -6,12 +6,16 @@ from datetime import timedelta
 
 from click.testing import CliRunner
 from rq.utils import now
+from sqlalchemy import select
+from support.duplicates import hubspot_twins
 
 from jobs.queues import MAINTENANCE, queue
 from jobs.schedule import EmbeddedCron, build_cron
 from jobs.worker import run
 from sync.cli.main import main
+from sync.config import load_config
 from sync.config.schedule import ScheduledJob, load_schedule
+from sync.store import model
 
 SCHEDULE = (
     ScheduledJob("inbox-sweep", "sweep_inbox", every=60),
@@ -32,12 +36,13 @@ def test_every_enabled_entry_is_registered_with_rq_cron(redis):
 def test_the_bundled_schedule_builds(redis):
     bundled = load_schedule(None)
     jobs = build_cron(redis, bundled).get_jobs()
-    assert len(jobs) == len(bundled) == 10
+    assert len(jobs) == len(bundled) == 11
     assert {j.func_name for j in jobs} == {"jobs.tasks.sweep_inbox", "jobs.tasks.stale_leads",
                                           "jobs.tasks.first_response", "jobs.tasks.dispatch_pushes",
                                           "jobs.tasks.sync_hubspot", "jobs.tasks.sync_salesforce",
                                           "jobs.tasks.dispatch_crm_pushes", "jobs.tasks.dispatch_conversions",
-                                          "jobs.tasks.resolve_ad_names", "jobs.tasks.check_alerts"}
+                                          "jobs.tasks.resolve_ad_names", "jobs.tasks.check_alerts",
+                                          "jobs.tasks.scan_duplicates"}
 
 
 def test_embedded_tick_enqueues_due_entries_once(settings, redis, store):
@@ -53,6 +58,23 @@ def test_embedded_tick_enqueues_due_entries_once(settings, redis, store):
     run(settings, burst=True)  # and the scheduled tasks run on the worker
     assert q.count == 0
     assert len(q.finished_job_registry) == 4 and len(q.failed_job_registry) == 0
+
+
+def test_the_nightly_duplicate_scan_brings_the_review_queue_up_to_date(settings, redis, store):
+    [(a, b)] = hubspot_twins(store, load_config(None).lifecycle, 1)
+    [entry] = [e for e in load_schedule(None) if e.task == "scan_duplicates"]
+    assert (entry.name, entry.cron, entry.enabled) == ("duplicate-scan", "30 3 * * *", True)
+    cron = EmbeddedCron(redis, [entry])
+    assert cron.tick() == []  # a cron entry waits for its hour
+    [registered] = cron.cron.get_jobs()
+    registered.next_enqueue_time = now() - timedelta(seconds=1)  # the night has come
+    assert [j.name for j in cron.tick()] == ["duplicate-scan"]
+    run(settings, burst=True)
+    with store.transaction() as session:
+        pairs = [(p.contact_a, p.contact_b, p.status) for p in session.scalars(select(model.DuplicatePair))]
+        audited = session.scalars(select(model.AuditEntry.action)).all()
+    assert pairs == [(a, b, "open")]
+    assert "duplicates.scan" not in audited  # no one asked: nothing to audit
 
 
 def test_scheduler_command_needs_redis(monkeypatch, database_url):

@@ -173,6 +173,17 @@ class ContactConflictSchema(ma.Schema):
     at = F.String(allow_none=True, required=True)
 
 
+class BrandStageSchema(ma.Schema):
+    """The contact's stage in one brand."""
+
+    brand = F.String(required=True, metadata={"description": "the brand's key (brands.yaml; `default`)"})
+    name = F.String(required=True, metadata={"description": "the brand's display name"})
+    stage = F.String(allow_none=True, required=True)
+    phase = F.String(allow_none=True, required=True, metadata={"description": "in the brand's lifecycle"})
+    lost_stage = F.String(allow_none=True, required=True)
+    stage_changed_at = F.String(allow_none=True, required=True)
+
+
 class ContactDetailSchema(ma.Schema):
     """One contact in full (the document `lifesync contacts get` prints)."""
 
@@ -184,6 +195,8 @@ class ContactDetailSchema(ma.Schema):
     created_at = F.String(allow_none=True, required=True)
     updated_at = F.String(allow_none=True, required=True)
     stage_changed_at = F.String(allow_none=True, required=True)
+    stages = F.List(F.Nested(BrandStageSchema), required=True, metadata={
+        "description": "its stage in each brand it dealt with (those the token sees), the default brand first"})
     identities = F.List(F.String(), required=True, metadata={"description": "`kind:value`"})
     identity_details = F.List(F.Nested(ContactIdentitySchema), required=True)
     fields = F.Dict(keys=F.String(), values=F.Nested(ContactFieldSchema), required=True)
@@ -250,7 +263,8 @@ class Contact(MethodView):
 def contact_document(contact_id: int) -> dict[str, Any]:
     """One contact in full (:func:`~sync.reports.contact_detail.contact_detail`): the API's and the console's."""
     with store().transaction() as session:
-        doc = contact_detail(session, config().lifecycle, contact_id)
+        active = config()
+        doc = contact_detail(session, active.lifecycle, contact_id, active.brands)
     return visible_to(asking(), doc)
 
 
@@ -265,4 +279,5 @@ def visible_to(who: Principal, doc: dict[str, Any]) -> dict[str, Any]:
         abort(403, description=f"contact {doc['id']} is no contact of this token's brands ({', '.join(who.brands)})")
     if "brands" in doc:
         doc["brands"] = {b: v for b, v in doc["brands"].items() if who.sees(b)}
+    doc["stages"] = [s for s in doc["stages"] if who.sees(s["brand"])]
     return doc

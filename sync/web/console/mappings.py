@@ -3,7 +3,8 @@
 Every action calls what the ops API's routes call (``sync.web.api.config`` and
 ``sync.web.api.preview``): ``Revisions`` to read, save (``propose``), list history, diff and roll
 back; ``validated`` (the revision trial, so the very checks saving runs) while typing; and
-``previewed`` for the effect of an unsaved text on a pasted record or a contact's last record.
+``previewed`` for the effect of an unsaved text on a pasted record or a contact's last record
+(arriving on a connection, or for a brand, whose stages it shows).
 Roles match the API's: reading, checking and previewing need ``viewer``; saving and rolling
 back need ``operator``.
 
@@ -94,9 +95,11 @@ def _editor(document: Document, status: int = 200, **values: Any) -> Any:
     values.setdefault("errors", {})
     values.setdefault("form", {})
     values.setdefault("issues", None)
-    choices = [] if document.name.startswith("mappings/") else sorted(config().mappings)
+    active = config()
+    choices = [] if document.name.startswith("mappings/") else sorted(active.mappings)
     return render_template("console/mappings_edit.html", document=document, kind=kind(document.name),
-                           origin=origin(document), sources=choices, saved=_done("saved"), **values), status
+                           origin=origin(document), sources=choices, saved=_done("saved"),
+                           brands=active.brands, **values), status
 
 
 @bp.route("/mappings/edit/<path:name>")
@@ -161,6 +164,9 @@ def _preview_body(document: Document, form: dict[str, str]) -> tuple[dict[str, A
         body["contact_id"] = form["contact_id"].strip()
     else:
         errors["record"] = _("Paste a record, or give a contact whose last record to use.")
+    for key in ("brand", "connection"):  # whose record it is: the API's preview reads them (sync.web.api.preview)
+        if form.get(key, "").strip():
+            body[key] = form[key].strip()
     return body, errors
 
 
@@ -169,7 +175,7 @@ def _preview_body(document: Document, form: dict[str, str]) -> tuple[dict[str, A
 def mappings_preview(name: str) -> Any:
     """What one record would change with this text, computed by the real pipeline; nothing is written."""
     document = revisions().read(name)
-    form = _form("text", "record", "contact_id", "mapping", "base_revision", "comment")
+    form = _form("text", "record", "contact_id", "mapping", "brand", "connection", "base_revision", "comment")
     body, errors = _preview_body(document, form)
     result, issues, status = None, None, 200
     if not errors:
@@ -184,7 +190,7 @@ def mappings_preview(name: str) -> Any:
         status = 422 if status == 200 else status
     if _fragment():
         return render_template("console/mappings_preview.html", result=result, errors=errors, issues=issues,
-                               document=document), status
+                               document=document, brands=config().brands), status
     return _editor(document, status, text=form["text"], base_revision=form["base_revision"], form=form,
                    result=result, errors=errors, issues=issues, previewed=True)
 

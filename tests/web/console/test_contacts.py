@@ -235,6 +235,7 @@ def test_the_timeline_puts_undated_entries_last_and_reads_offsets():
 
     doc = {"stage_history": [{"at": "2026-03-01T10:00:00+00:00", "to": "A"}, {"at": None, "to": "B"}],
            "activities": [{"occurred_at": "2026-03-01T11:30:00+02:00"}],  # 09:30 UTC: before the stage change
-           "touchpoints": [], "conversions": [{"occurred_at": "2026-03-02T00:00:00+00:00"}], "merges": []}
+           "touchpoints": [], "conversions": [{"occurred_at": "2026-03-02T00:00:00+00:00"}], "merges": [],
+           "stages": [{"brand": "default"}]}
     assert [entry["kind"] for entry in timeline(doc)] == ["conversion", "stage", "message", "stage"]
     assert timeline(doc)[-1]["entry"]["to"] == "B" and timeline(doc)[-1]["at"] is None
