@@ -82,12 +82,17 @@ class IdentityKind:
 
 @dataclass(frozen=True)
 class StaleLeadRule:
-    """Automation: a contact in one of ``from_stages`` with no inbound message for ``after_days`` moves to ``to``."""
+    """Automation: a contact in one of ``from_stages`` with no activity for ``after_days`` moves to ``to``.
+
+    ``activity`` says what counts as activity: ``inbound`` / ``outbound`` messages and
+    conversion kinds (``purchase``, ``booking``, ...); by default inbound messages only.
+    """
 
     name: str
     from_stages: tuple[str, ...]
     after_days: int
     to: str
+    activity: tuple[str, ...] = ("inbound",)
 
 
 DEFAULT_JUNK_VALUES = (

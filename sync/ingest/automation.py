@@ -1,8 +1,10 @@
 """Lifecycle automation: stale leads move to a lost stage; first-response time per conversation.
 
 **Stale leads** (``automation.stale_leads`` in lifecycle.yaml). A contact in one of a rule's
-active stages is *idle since* the later of its last inbound message and the moment it
-entered its stage. When ``after_days`` have passed since then, lifesync reports the rule's
+active stages is *idle since* the later of its last activity and the moment it entered its
+stage. What counts as activity is the rule's ``activity`` list (``last_activity``): inbound
+and/or outbound messages and conversions of the listed kinds (a purchase, a booking);
+by default inbound messages only. When ``after_days`` have passed since then, lifesync reports the rule's
 lost stage as a stage signal of its own (source ``lifesync``), dated ``idle since +
 after_days``, through the ordinary reconciliation: the stage history records the move like
 any other, replay gives the same result whatever order signals arrive in, and a later
@@ -26,9 +28,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from sync.config.automation_schema import MESSAGE_DIRECTIONS
 from sync.config.types import LifecycleConfig, StaleLeadRule
 from sync.ingest.pipeline import IngestResult, ingest_patches
 from sync.outbox.effects import Effects
@@ -59,20 +62,43 @@ def stale_patch(contact: IdleContact, rule: StaleLeadRule, now: datetime) -> Pat
     at = contact.idle_since + timedelta(days=rule.after_days)
     if contact.stage not in rule.from_stages or at > now or not contact.identities:
         return None
+    idle = "no inbound message" if rule.activity == ("inbound",) else f"no activity ({', '.join(rule.activity)})"
     return Patch(source=AUTOMATION_SOURCE, object="automation", source_time=at, stage=rule.to,
-                 record_id=f"rule {rule.name}: no inbound message for {rule.after_days} days",
+                 record_id=f"rule {rule.name}: {idle} for {rule.after_days} days",
                  identities=contact.identities)
+
+
+def last_activity(rule: StaleLeadRule, contact_id: Any) -> Any:
+    """SQL: the time of the contact's latest activity as the rule counts it (NULL when none).
+
+    Messages of the listed directions (``inbound``, ``outbound``) and conversions of the listed
+    kinds (``purchase``, ``booking``, ...; a conversion later retracted still was activity).
+    ``contact_id`` is the column the correlated subqueries match.
+    """
+    a, e = model.Activity, model.ConversionEvent
+    directions = [w for w in rule.activity if w in MESSAGE_DIRECTIONS]
+    kinds = [w for w in rule.activity if w not in MESSAGE_DIRECTIONS]
+    latest = []
+    if directions:
+        latest.append(select(func.max(a.occurred_at)).where(a.contact_id == contact_id, a.direction.in_(directions))
+                      .scalar_subquery())
+    if kinds:
+        latest.append(select(func.max(e.occurred_at)).where(e.contact_id == contact_id, e.kind.in_(kinds))
+                      .scalar_subquery())
+    if len(latest) == 1:
+        return latest[0]
+    # greatest() skips NULLs on PostgreSQL but is NULL on SQLite's max(): coalesce each to the other
+    first, second = latest
+    return case((first.is_(None), second), (second.is_(None), first), (first > second, first), else_=second)
 
 
 def idle_contacts(session: Session, rule: StaleLeadRule, now: datetime, after_id: int,
                   limit: int) -> tuple[list[IdleContact], int | None]:
     """One page of contacts the rule may apply to (two queries), and the id to continue after."""
-    c, a = model.Contact, model.Activity
-    last_inbound = (select(func.max(a.occurred_at)).where(a.contact_id == c.id, a.direction == "inbound")
-                    .correlate(c).scalar_subquery())
+    c = model.Contact
     entered = func.coalesce(c.stage_changed_at, c.created_at)
     rows = session.execute(
-        select(c.id, c.stage, c.stage_changed_at, c.created_at, last_inbound.label("last_inbound"))
+        select(c.id, c.stage, c.stage_changed_at, c.created_at, last_activity(rule, c.id).label("last_inbound"))
         .where(c.lost_stage.is_(None), c.stage.in_(rule.from_stages), c.id > after_id,
                entered <= now - timedelta(days=rule.after_days))
         .order_by(c.id).limit(limit)).all()
