@@ -2,7 +2,8 @@
 
 Everything is about **the customers acquired in the window**: the contacts whose first
 purchase falls in ``[start, end)``. Their history is read up to **as of** — the window's end,
-or now when the window is open-ended — so a report of March shows what March's new customers
+or the end of today (UTC) when the window is open-ended, so the CLI and the API agree all day —
+so a report of March shows what March's new customers
 have done since, as it stands at the end of the window:
 
 - **repeat-purchase rate**: the share of them with two purchases or more;
@@ -129,13 +130,18 @@ def retention(session_or_store: Session | Store, config: Config | LifecycleConfi
     check_inactive_days(inactive_days)
     if brand is not None and config is not None:
         check_brand(config, brand)
-    as_of = utc(end) or utc(now) or model.utcnow()
+    as_of = utc(end) or _end_of_day(utc(now) or model.utcnow())
     with reading(session_or_store) as session:
         customers, retracted = _customers(session, start, as_of, brand)
         ids = sorted(customers)
         _last_activity(session, customers, ids, as_of, brand)
         _first_touches(session, customers, ids, brand)
     return _report(customers, retracted, start, end, as_of, inactive_days)
+
+
+def _end_of_day(moment: datetime) -> datetime:
+    """The midnight (UTC) after ``moment``."""
+    return datetime(moment.year, moment.month, moment.day, tzinfo=UTC) + timedelta(days=1)
 
 
 def _net_purchases(brand: str | None) -> Any:

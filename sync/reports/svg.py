@@ -88,3 +88,15 @@ def day_columns(title: str, days: Sequence[tuple[str, float]], *,
                    f'<text x="{DAYS_WIDTH}" y="{y}" text-anchor="end" class="label">{escape(days[-1][0])}</text>')
     out.append("</svg>")
     return "".join(out)
+
+
+def heat_style(share: float | None) -> str:
+    """The inline style of a heat-map cell for a share from 0 to 1 (the first palette colour, deeper for more).
+
+    Used by the cohort retention tables (HTML report and console); None (no such month yet) is unshaded.
+    """
+    if share is None:
+        return ""
+    level = min(max(share, 0.0), 1.0)
+    ink = "#fff" if level >= 0.55 else "#1d2733"
+    return f"background-color:rgba(59,110,165,{0.08 + 0.82 * level:.2f});color:{ink}"
