@@ -158,7 +158,7 @@ def register(main: click.Group) -> None:
 
     @main.group("report")
     def report() -> None:
-        """Lifecycle reports: funnel, lost, response, attribution, delivery, retention, quality; html for all but quality."""
+        """Lifecycle reports: funnel, lost, response, attribution, delivery, retention, quality; html for the rest."""
 
     for name, compute in REPORTS.items():
         report.add_command(_report_command(name, compute))

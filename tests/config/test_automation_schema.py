@@ -49,8 +49,10 @@ INVALID = {
     "missing to": ("  - {name: cold, from: [New Lead], after_days: 7}\n",
                    "automation.stale_leads[0].to", 8, "required"),
     "unknown key": ("  - {name: cold, from: [New Lead], after_days: 7, to: Cold Lead, hours: 3}\n",
-                    "automation.stale_leads[0].hours", 8, "unknown key; expected one of: name, from, after_days, to, activity"),
-    "unknown activity": ("  - {name: cold, from: [New Lead], after_days: 7, to: Cold Lead, activity: [inbound, Calls]}\n",
+                    "automation.stale_leads[0].hours", 8,
+                    "unknown key; expected one of: name, from, after_days, to, activity"),
+    "unknown activity": ("  - {name: cold, from: [New Lead], after_days: 7, to: Cold Lead,"
+                         " activity: [inbound, Calls]}\n",
                          "automation.stale_leads[0].activity[1]", 8,
                          "unknown activity 'Calls'; expected inbound, outbound or a conversion kind such as "
                          "purchase or booking"),

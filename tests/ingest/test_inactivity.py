@@ -75,5 +75,5 @@ def test_both_messages_and_conversions_count_the_latest_of_either(store):
     apply_stale_leads(store, rules, now=T0 + timedelta(days=56))
     with store.transaction() as s:
         [move] = s.scalars(select(model.StageTransition).where(model.StageTransition.to_stage == "Lapsed Customer"))
-        assert (move.at, move.reason) == (T0 + timedelta(days=55),
-                                          "lost: lifesync-automation automation rule lapsed: no activity (outbound, booking) for 30 days")
+        assert move.at == T0 + timedelta(days=55)
+        assert move.reason.endswith("rule lapsed: no activity (outbound, booking) for 30 days")

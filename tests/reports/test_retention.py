@@ -15,7 +15,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-
 from support.lifecycle_fixtures import make_config
 
 from sync.config.brands import Brand, Brands
