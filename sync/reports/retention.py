@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
-from sync.reports.attribution import NO_CURRENCY, NONE, UNRESOLVED, named_touch
+from sync.reports.attribution import NO_CURRENCY, named_touch, touch_label
 from sync.reports.brand_scope import check_brand
 from sync.reports.window import ReportData, reading, share, utc
 from sync.store import model
@@ -79,12 +79,8 @@ class CampaignRow:
 
     @property
     def label(self) -> str:
-        """``Spring Promo (1202…)``, the bare id, ``(unresolved)`` or ``(none)``."""
-        if self.unresolved:
-            return UNRESOLVED
-        if self.key is None:
-            return NONE
-        return f"{self.name} ({self.key})" if self.name else self.key
+        """``Spring Promo (1202…)``, the bare id, ``(unresolved)`` or ``(none)`` (as the attribution report's)."""
+        return touch_label(self.key, self.name, self.unresolved)
 
 
 @dataclass(frozen=True)
