@@ -10,7 +10,7 @@ from support.report_data import CONFIG, contact, conversation, convert, touch
 from support.report_data import retention_data as retention_data  # a database fixture, re-exported for pytest
 
 from sync.reports.html import render_html, write_html
-from sync.reports.svg import BAR_AREA, MAX_LABEL, bar_chart
+from sync.reports.svg import BAR_AREA, MAX_LABEL, bar_chart, heat_style
 
 EVIL = '<b onclick="x()">R&D</b>'
 
@@ -109,5 +109,21 @@ def test_the_retention_section_charts_clv_by_cohort_and_shades_the_cohort_table(
     assert ">EUR</text>" in section and ">USD</text>" in section  # one series a currency, never converted
     matrix = section[section.index("<h3>Cohort retention"):]
     jan = re.search(r"<tr><td>2026-01</td><td>3</td>(.*?)</tr>", matrix).group(1)
-    assert re.findall(r'style="background-color:rgba\(59,110,165,([\d.]+)\)[^"]*">([^<]*)<', jan) == [
-        ("0.90", "100.0%"), ("0.35", "33.3%"), ("0.35", "33.3%")]
+    assert re.findall(r'style="background-color:rgba\(30,70,120,([\d.]+)\);color:([^"]*)">([^<]*)<', jan) == [
+        ("1.00", "#fff", "100.0%"), ("0.39", "#1d2733", "33.3%"), ("0.39", "#1d2733", "33.3%")]
+
+
+def test_every_heat_map_shade_keeps_aa_contrast_with_its_ink():
+    def luminance(rgb):
+        parts = [c / 255 for c in rgb]
+        r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in parts)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    for step in range(101):
+        style = heat_style(step / 100)
+        alpha, ink = re.match(r"background-color:rgba\(30,70,120,([\d.]+)\);color:(.*)", style).groups()
+        shade = [255 - float(alpha) * (255 - c) for c in (30, 70, 120)]  # over the page's white
+        text = (255, 255, 255) if ink == "#fff" else (0x1d, 0x27, 0x33)
+        light, dark = sorted((luminance(shade), luminance(text)), reverse=True)
+        assert (light + 0.05) / (dark + 0.05) >= 4.5, (step, style)
+    assert heat_style(None) == ""
