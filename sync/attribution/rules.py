@@ -64,7 +64,7 @@ from typing import Any
 
 from sync.config.conversions import ConversionRules, StageRule
 from sync.config.types import DEFAULT_BRAND
-from sync.reconcile.lifecycle import StageSignal, Transition
+from sync.reconcile.lifecycle import StageSignal, Transition, conversion_reason
 
 STAGE_OBJECT_PREFIX = "stage:"  # conversion_events.object of a stage-derived conversion: "stage:<stage>"
 
@@ -256,8 +256,8 @@ def sets_stage_signal(rules: ConversionRules, kind: str, source: str, at: dateti
     stage = rules.stage_for_kind(kind)
     if stage is None:
         return None
-    return StageSignal(at=at, source=source, kind="stage", stage=stage, reason=f"{kind}: {record_reason}",
-                       brand=brand)
+    return StageSignal(at=at, source=source, kind="stage", stage=stage,
+                       reason=conversion_reason(kind, record_reason), brand=brand)
 
 
 def _field(attributes: Mapping[str, Any], name: str | None) -> Any:

@@ -3,7 +3,8 @@
 ``register(main)`` adds the group to the ``lifesync`` click group::
 
     lifesync report funnel [--from 2026-03-01] [--to 2026-03-31] [--json | --csv]
-    lifesync report lost | response | attribution | delivery | quality  (same options)
+    lifesync report lost | response | attribution | delivery | retention | quality  (same options)
+    lifesync report retention --inactive-days 60                              (its own option)
     lifesync report html report.html [--from ...] [--to ...]
 
 ``--from`` and ``--to`` take ISO dates or date-times; ``--to`` with a bare date includes
@@ -24,6 +25,7 @@ from sync.cli import context
 from sync.reports import REPORTS
 from sync.reports.brand_scope import check_brand
 from sync.reports.csv_export import to_csv
+from sync.reports.retention import DEFAULT_INACTIVE_DAYS, MAX_INACTIVE_DAYS
 from sync.reports.text import format_report
 from sync.reports.window import check_window, parse_moment
 
@@ -34,6 +36,8 @@ HELP = {
     "attribution": "Conversions and value by campaign / ad set / ad / channel / network, first and last touch "
                    "(ad names looked up first where a Marketing API token is set).",
     "delivery": "Conversion delivery per destination: sent, failed, dead, pending, click ids, hashed keys.",
+    "retention": "Customers acquired in the window: repeat-purchase rate, CLV by cohort and first-touch campaign, "
+                 "churn, monthly cohort retention.",
     "quality": "Data quality: invalid or missing e-mails and phones by source, values refused per mapping and field, "
                "contacts without a stage, issues per day.",
 }
@@ -88,6 +92,15 @@ def _look_up_ad_names(store: Any) -> None:
         click.echo(f"ad names from {network} stopped: {why}", err=True)
 
 
+# Options of one report only, passed to its function as keywords (the API's ``sync.web.api.reports.ARGS``).
+OPTIONS: dict[str, tuple[Callable[..., Any], ...]] = {
+    "retention": (click.option("--inactive-days", "inactive_days", type=click.IntRange(1, MAX_INACTIVE_DAYS),
+                               default=DEFAULT_INACTIVE_DAYS, show_default=True,
+                               help="A customer with no message (either way) or conversion for this many days "
+                                    "before the window's end counts as churned."),),
+}
+
+
 def _report_command(name: str, compute: Callable[..., Any]) -> click.Command:
     """``lifesync report NAME``: compute one report, print it as a table or JSON."""
 
@@ -101,7 +114,7 @@ def _report_command(name: str, compute: Callable[..., Any]) -> click.Command:
                   help="One brand's report (brands.yaml); funnel, lost and response default to the default brand, "
                        "attribution and delivery to every brand.")
     def command(start: datetime | None, end: datetime | None, as_json: bool, as_csv: bool,
-                brand: str | None) -> None:
+                brand: str | None, **options: Any) -> None:
         if as_json and as_csv:
             raise click.UsageError("--json and --csv are two outputs: choose one")
         _check_window(start, end)
@@ -112,7 +125,7 @@ def _report_command(name: str, compute: Callable[..., Any]) -> click.Command:
                 raise click.BadParameter(str(exc), param_hint="--brand") from None
             if name == "attribution":
                 _look_up_ad_names(store)
-            report = compute(store, config, start=start, end=end, brand=brand)
+            report = compute(store, config, start=start, end=end, brand=brand, **options)
         if as_json:
             click.echo(json.dumps(report.as_dict(), indent=2, sort_keys=True, ensure_ascii=False))
         elif as_csv:
@@ -120,6 +133,8 @@ def _report_command(name: str, compute: Callable[..., Any]) -> click.Command:
         else:
             click.echo(format_report(report))
 
+    for option in OPTIONS.get(name, ()):
+        command = option(command)
     return command
 
 
@@ -143,7 +158,7 @@ def register(main: click.Group) -> None:
 
     @main.group("report")
     def report() -> None:
-        """Lifecycle reports: funnel, lost, response, attribution, delivery, quality; html for the lifecycle ones."""
+        """Lifecycle reports: funnel, lost, response, attribution, delivery, retention, quality; html for the rest."""
 
     for name, compute in REPORTS.items():
         report.add_command(_report_command(name, compute))

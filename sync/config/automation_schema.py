@@ -4,8 +4,10 @@
       stale_leads:
         - name: went-cold
           from: [New Lead, Hot Lead]   # active stages
-          after_days: 7                # days without an inbound message
+          after_days: 7                # days without activity
           to: Cold Lead                # a lost stage
+          activity: [inbound]          # optional: what counts as activity (the default: inbound messages);
+                                       # inbound, outbound and conversion kinds such as purchase, booking
 
 ``automation_errors`` checks shapes (unknown keys are errors) and names that refer to the
 stages of the same file, as a marshmallow-style error tree keyed under ``automation``;
@@ -23,6 +25,7 @@ from sync.config.schema_fields import (
     Strict,
     add_error,
     entries,
+    list_field,
     name_check,
     names,
     stage_list,
@@ -30,6 +33,16 @@ from sync.config.schema_fields import (
     unknown_name,
 )
 from sync.config.types import StaleLeadRule
+
+MESSAGE_DIRECTIONS = ("inbound", "outbound")  # activity words besides conversion kinds
+
+
+def _activity_check(value: str) -> None:
+    """``inbound``, ``outbound`` or a conversion kind (lowercase letters, digits and _)."""
+    if value not in MESSAGE_DIRECTIONS and not (value[:1].isalpha() and value.isascii() and value.islower()
+                                                 and value.replace("_", "").isalnum()):
+        raise ValidationError(f"unknown activity '{value}'; expected inbound, outbound or a conversion kind "
+                              "such as purchase or booking")
 
 
 class _StaleRuleSchema(Strict):
@@ -40,11 +53,14 @@ class _StaleRuleSchema(Strict):
         min=1, max=3650, error="expected a whole number of days between 1 and 3650"),
         error_messages={"invalid": "expected a whole number of days", "required": "required"})
     to = text_field(required=True)
+    activity = list_field(text_field(validate=_activity_check), load_default=("inbound",), validate=validate.Length(
+        min=1, error="list at least one kind of activity (inbound, outbound, purchase, ...)"))
 
     @post_load
     def _build(self, data: dict[str, Any], **kwargs: Any) -> StaleLeadRule:
         return StaleLeadRule(name=data["name"], from_stages=tuple(data["from_stages"]),
-                             after_days=data["after_days"], to=data["to"])
+                             after_days=data["after_days"], to=data["to"],
+                             activity=tuple(dict.fromkeys(data["activity"])))
 
 
 class AutomationSchema(Strict):

@@ -250,6 +250,10 @@ def _reference_errors(raw: Any, lifecycle: LifecycleConfig | None) -> dict[Any, 
         check_kind(("sets_stage", kind), kind)
         if lifecycle is not None and isinstance(stage, str) and stage not in active + lost:
             add(("sets_stage", kind), f"{unknown_name(stage, active + lost)}; {listing}")
+    for rule in lifecycle.transitions if lifecycle is not None else ():  # on: conversion counts a kind of ours
+        if rule.on == "conversion" and rule.kind is not None and rule.kind not in known:
+            add(("sets_stage",), f"lifecycle.yaml's transition '{rule.name}' counts conversions of kind: "
+                                 f"{unknown_kind(rule.kind, known)}")
 
     destinations = raw.get("destinations")
     for name, spec in destinations.items() if isinstance(destinations, Mapping) else ():

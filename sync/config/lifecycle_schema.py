@@ -49,7 +49,7 @@ from sync.config.types import (
 from sync.config.yamlload import issues_from_messages
 from sync.errors import ConfigError, ConfigIssue
 
-TRANSITION_EVENTS = ("stage", "inbound_message")
+TRANSITION_EVENTS = ("stage", "inbound_message", "conversion")
 STAGE_GROUPS = ("active", "lost")  # words allowed in transitions[].from besides stage names
 BARE_RULES = tuple(r for r in SURVIVORSHIP_RULES if r not in ("priority", "prefer"))
 _QUOTE_HINT = 'expected text; quote values such as "null", "0" or "-1"'
@@ -158,12 +158,30 @@ class _TransitionSchema(Strict):
     on = text_field(load_default="stage", validate=one_of(TRANSITION_EVENTS, "event"))
     to = text_field(load_default=None, allow_none=True)
     sources = names(load_default=())
+    kind = text_field(load_default=None, allow_none=True, validate=name_check)
+    count = fields.Integer(strict=True, load_default=None, allow_none=True, validate=validate.Range(
+        min=1, max=1000, error="expected a whole number between 1 and 1000"),
+        error_messages={"invalid": "expected a whole number, e.g. 2 for a second purchase"})
+
+    @validates_schema
+    def _conversion_fields(self, data: dict[str, Any], **kwargs: Any) -> None:
+        """``kind`` and ``count`` belong to (and ``kind`` is required by) ``on: conversion``."""
+        errors: dict[str, list[str]] = {}
+        if data.get("on") == "conversion":
+            if not data.get("kind"):
+                errors["kind"] = ["required when on is conversion: the conversion kind counted, e.g. purchase"]
+        else:
+            for key in ("kind", "count"):
+                if data.get(key) is not None:
+                    errors[key] = [f"only rules with on: conversion take {key} (this rule is on: {data.get('on')})"]
+        if errors:
+            raise ValidationError(errors)
 
     @post_load
     def _build(self, data: dict[str, Any], **kwargs: Any) -> TransitionRule:
         return TransitionRule(
             name=data["name"], from_stages=tuple(data["from_stages"]), on=data["on"],
-            to=data["to"], sources=tuple(data["sources"]),
+            to=data["to"], sources=tuple(data["sources"]), kind=data["kind"], count=data["count"] or 1,
         )
 
 
@@ -304,9 +322,9 @@ def _reference_errors(raw: Any) -> dict[Any, Any]:
         to = rule.get("to")
         if isinstance(to, str) and to not in known:
             add(("transitions", i, "to"), f"{unknown_name(to, known)}; {listing}")
-        if rule.get("on") == "inbound_message" and to is None:
+        if rule.get("on") in ("inbound_message", "conversion") and to is None:
             add(("transitions", i, "to"),
-                "required when on is inbound_message: the stage the contact moves to")
+                f"required when on is {rule.get('on')}: the stage the contact moves to")
 
     default = raw.get("default_stage")
     if isinstance(default, str) and default not in active:

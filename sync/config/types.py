@@ -32,11 +32,13 @@ class LostStageDef:
 
 @dataclass(frozen=True)
 class TransitionRule:
-    """Allows a move the default rules forbid (backward, or out of a lost stage).
+    """Allows a move the default rules forbid (backward, or out of a lost stage), or one an event makes.
 
     ``from_stages`` lists stage names; the words ``active`` and ``lost`` stand for every
-    active / every lost stage. ``on`` is ``stage`` (a source reported a stage) or
-    ``inbound_message`` (the contact wrote again). ``to`` is the target stage; for
+    active / every lost stage. ``on`` is ``stage`` (a source reported a stage),
+    ``inbound_message`` (the contact wrote again) or ``conversion`` (the contact's
+    ``count``-th distinct record carrying a conversion of ``kind`` that moves a stage — e.g.
+    a second purchase makes a Repeat Customer). ``to`` is the target stage; for
     ``on: stage`` it may be None, meaning "the stage the source reported".
     ``sources`` restricts which sources the rule applies to (empty = any).
     """
@@ -46,6 +48,8 @@ class TransitionRule:
     on: str = "stage"
     to: str | None = None
     sources: tuple[str, ...] = ()
+    kind: str | None = None  # on: conversion — the conversion kind counted
+    count: int = 1  # on: conversion — how many distinct records of that kind
 
 
 @dataclass(frozen=True)
@@ -78,12 +82,17 @@ class IdentityKind:
 
 @dataclass(frozen=True)
 class StaleLeadRule:
-    """Automation: a contact in one of ``from_stages`` with no inbound message for ``after_days`` moves to ``to``."""
+    """Automation: a contact in one of ``from_stages`` with no activity for ``after_days`` moves to ``to``.
+
+    ``activity`` says what counts as activity: ``inbound`` / ``outbound`` messages and
+    conversion kinds (``purchase``, ``booking``, ...); by default inbound messages only.
+    """
 
     name: str
     from_stages: tuple[str, ...]
     after_days: int
     to: str
+    activity: tuple[str, ...] = ("inbound",)
 
 
 DEFAULT_JUNK_VALUES = (

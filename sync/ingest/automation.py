@@ -1,8 +1,10 @@
 """Lifecycle automation: stale leads move to a lost stage; first-response time per conversation.
 
 **Stale leads** (``automation.stale_leads`` in lifecycle.yaml). A contact in one of a rule's
-active stages is *idle since* the later of its last inbound message and the moment it
-entered its stage. When ``after_days`` have passed since then, lifesync reports the rule's
+active stages is *idle since* the later of its last activity and the moment it entered its
+stage. What counts as activity is the rule's ``activity`` list (``last_activity``): inbound
+and/or outbound messages and conversions of the listed kinds (a purchase, a booking);
+by default inbound messages only. When ``after_days`` have passed since then, lifesync reports the rule's
 lost stage as a stage signal of its own (source ``lifesync``), dated ``idle since +
 after_days``, through the ordinary reconciliation: the stage history records the move like
 any other, replay gives the same result whatever order signals arrive in, and a later
@@ -33,9 +35,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from sync.config.automation_schema import MESSAGE_DIRECTIONS
 from sync.config.types import DEFAULT_BRAND, LifecycleConfig, StaleLeadRule
 from sync.ingest.pipeline import IngestResult, ingest_patches
 from sync.outbox.effects import Effects
@@ -68,9 +71,36 @@ def stale_patch(contact: IdleContact, rule: StaleLeadRule, now: datetime) -> Pat
     at = contact.idle_since + timedelta(days=rule.after_days)
     if contact.stage not in rule.from_stages or at > now or not contact.identities:
         return None
+    idle = "no inbound message" if rule.activity == ("inbound",) else f"no activity ({', '.join(rule.activity)})"
     return Patch(source=AUTOMATION_SOURCE, object="automation", source_time=at, stage=rule.to,
-                 record_id=f"rule {rule.name}: no inbound message for {rule.after_days} days",
+                 record_id=f"rule {rule.name}: {idle} for {rule.after_days} days",
                  identities=contact.identities, brand=contact.brand)
+
+
+def last_activity(rule: StaleLeadRule, contact_id: Any, brand: str = DEFAULT_BRAND, table: Any = None) -> Any:
+    """SQL: the time of the contact's latest activity with ``brand`` as the rule counts it (NULL when none).
+
+    Messages of the listed directions (``inbound``, ``outbound``) and conversions of the listed
+    kinds (``purchase``, ``booking``, ...; a conversion later retracted still was activity), each
+    of that brand. ``contact_id`` is the column the correlated subqueries match, of ``table`` (correlated
+    explicitly when given).
+    """
+    a, e = model.Activity, model.ConversionEvent
+    directions = [w for w in rule.activity if w in MESSAGE_DIRECTIONS]
+    kinds = [w for w in rule.activity if w not in MESSAGE_DIRECTIONS]
+    latest = []
+    if directions:
+        latest.append(select(func.max(a.occurred_at))
+                      .where(a.contact_id == contact_id, a.direction.in_(directions), a.brand == brand))
+    if kinds:
+        latest.append(select(func.max(e.occurred_at))
+                      .where(e.contact_id == contact_id, e.kind.in_(kinds), e.brand == brand))
+    latest = [(q.correlate(table) if table is not None else q).scalar_subquery() for q in latest]
+    if len(latest) == 1:
+        return latest[0]
+    # greatest() skips NULLs on PostgreSQL but is NULL on SQLite's max(): coalesce each to the other
+    first, second = latest
+    return case((first.is_(None), second), (second.is_(None), first), (first > second, first), else_=second)
 
 
 def idle_contacts(session: Session, rule: StaleLeadRule, now: datetime, after_id: int, limit: int,
@@ -80,14 +110,12 @@ def idle_contacts(session: Session, rule: StaleLeadRule, now: datetime, after_id
     ``scope``: the brand whose funnel is read (None: the default brand's, with ``rule``'s lifecycle unused).
     """
     scope = scope or StageScope(DEFAULT_BRAND, LifecycleConfig())
-    c, a = model.Contact, model.Activity
+    c = model.Contact
     table, contact_id, stage, lost, in_brand = scope.now()
-    last_inbound = (select(func.max(a.occurred_at))
-                    .where(a.contact_id == contact_id, a.direction == "inbound", a.brand == scope.brand)
-                    .correlate(table).scalar_subquery())
+    last_seen = last_activity(rule, contact_id, scope.brand, table)
     entered = func.coalesce(scope.entered(), c.created_at)
     query = select(contact_id.label("id"), stage.label("stage"), scope.entered().label("stage_changed_at"),
-                   c.created_at, last_inbound.label("last_inbound"))
+                   c.created_at, last_seen.label("last_inbound"))
     if not scope.default:
         query = query.select_from(table).join(c, c.id == contact_id)
     rows = session.execute(

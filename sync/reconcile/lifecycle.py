@@ -15,6 +15,11 @@ Rules (``step``), with stages from ``LifecycleConfig``:
 - active → earlier active stage, or lost → any other stage: only when a transition rule
   with ``on: stage`` matches; otherwise the report is ignored;
 - inbound message: when a rule with ``on: inbound_message`` matches, move to its ``to``;
+- a stage signal made by a record's conversion (``conversion_reason``: conversions.yaml
+  ``sets_stage``) counts that record once per kind, whatever its time or repeats; after the
+  stage move, a rule with ``on: conversion`` for that kind whose ``count`` the contact has
+  reached moves it to the rule's ``to`` (a second purchase makes a Repeat Customer). The
+  count follows the sorted replay, so it is order-independent too;
 - a source reporting the same stage as in its previous report is not a new event
   (re-sent unchanged records must not re-trigger rules) — except lifesync's own automation
   (``DECISION_SOURCES``), whose every signal is a new decision.
@@ -92,6 +97,11 @@ class StageState:
     lost_stage: str | None = None
     transitions: tuple[Transition, ...] = ()
     reported: tuple[tuple[str, str], ...] = ()
+    counted: frozenset[tuple[str, str]] = frozenset()  # (conversion kind, record) seen so far
+
+    def conversions(self, kind: str) -> int:
+        """How many distinct records carrying a stage-moving conversion of ``kind`` the contact has."""
+        return sum(1 for k, _ in self.counted if k == kind)
 
     @property
     def current(self) -> str | None:
@@ -101,6 +111,20 @@ class StageState:
     def last_reported(self, source: str) -> str | None:
         """The stage ``source`` reported most recently, None if it never reported one."""
         return dict(self.reported).get(source)
+
+
+def conversion_reason(kind: str, record: str) -> str:
+    """The reason of a stage signal a record's conversion of ``kind`` makes: ``<kind>: <record>``."""
+    return f"{kind}: {record}"
+
+
+def conversion_of(signal: StageSignal, kind: str) -> str | None:
+    """The record behind ``signal`` when a conversion of ``kind`` made it (``conversion_reason``), else None.
+
+    A record's own reason starts with its source name and a space, never ``<kind>:``.
+    """
+    prefix = conversion_reason(kind, "")
+    return signal.reason[len(prefix):] if signal.kind == "stage" and signal.reason.startswith(prefix) else None
 
 
 def check_stage(name: str, config: LifecycleConfig) -> None:
@@ -156,6 +180,13 @@ def step(state: StageState, signal: StageSignal, config: LifecycleConfig) -> Sta
     """Apply one signal to a state (see the module docstring for the rules)."""
     if signal.kind == "inbound_message":
         return _on_inbound(state, signal, config)
+    counted = _count_conversions(state, signal, config)
+    moved = _on_stage(counted, signal, config)
+    return _on_conversion(moved, signal, config) if counted is not state else moved
+
+
+def _on_stage(state: StageState, signal: StageSignal, config: LifecycleConfig) -> StageState:
+    """A reported stage: forward, lost, or a rule with ``on: stage``."""
     stage = signal.stage
     assert stage is not None  # guaranteed by StageSignal
     check_stage(stage, config)
@@ -186,6 +217,30 @@ def _on_inbound(state: StageState, signal: StageSignal, config: LifecycleConfig)
         return state
     check_stage(rule.to, config)
     return _move(state, rule.to, signal, f"rule {rule.name}", config)
+
+
+def _count_conversions(state: StageState, signal: StageSignal, config: LifecycleConfig) -> StageState:
+    """``state`` counting the record behind ``signal`` for each kind an ``on: conversion`` rule counts."""
+    seen = {(rule.kind, record) for rule in config.transitions if rule.on == "conversion" and rule.kind
+            and (record := conversion_of(signal, rule.kind)) is not None}
+    return replace(state, counted=state.counted | seen) if seen - state.counted else state
+
+
+def _on_conversion(state: StageState, signal: StageSignal, config: LifecycleConfig) -> StageState:
+    """The first ``on: conversion`` rule whose count the contact reached moves it (see the module doc)."""
+    current = state.current
+    group = "lost" if state.lost_stage is not None else "active"
+    for rule in config.transitions:
+        if rule.on != "conversion" or rule.kind is None or conversion_of(signal, rule.kind) is None:
+            continue
+        if (current not in rule.from_stages and group not in rule.from_stages) or rule.to in (None, current):
+            continue
+        if (rule.sources and signal.source not in rule.sources) or state.conversions(rule.kind) < rule.count:
+            continue
+        assert rule.to is not None
+        check_stage(rule.to, config)
+        return _move(state, rule.to, signal, f"rule {rule.name}", config)
+    return state
 
 
 def _matching_rule(

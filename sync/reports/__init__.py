@@ -9,10 +9,12 @@ them. Windows are half-open, ``start <= at < end`` (``sync.reports.window``).
 - ``response``     first-response time buckets vs the share that ended lost
 - ``attribution``  conversions and value by campaign / ad / channel / network, first and last touch
 - ``delivery``     per destination: sent / failed / dead / pending, click-id and hashed-key shares
+- ``retention``    customers acquired in the window: repeat-purchase rate, CLV by cohort and first-touch
+                   campaign, churn (no activity for ``inactive_days``), monthly cohort retention
 - ``quality``      data quality: invalid or missing e-mails and phones, values refused, contacts without
                    a stage, issues per day (``sync.quality.report``: a list of sections)
 
-``write_html`` (``sync.reports.html``) renders funnel, lost, response and attribution (and
+``write_html`` (``sync.reports.html``) renders funnel, lost, response, attribution, retention (and
 delivery) as one self-contained HTML file with inline SVG charts; ``sync.cli.reports``
 holds ``register(main)`` for the ``lifesync report`` command group.
 
@@ -29,6 +31,7 @@ from sync.reports.delivery import DeliveryReport, delivery
 from sync.reports.funnel import FunnelReport, funnel
 from sync.reports.lost import LostReport, lost
 from sync.reports.response import ResponseReport, response
+from sync.reports.retention import RetentionReport, retention
 
 if TYPE_CHECKING:
     from sync.quality.report import QualityReport
@@ -46,7 +49,7 @@ def quality(session_or_store: Any, config: Any, *, start: Any = None, end: Any =
 
 
 REPORTS = {"funnel": funnel, "lost": lost, "response": response, "attribution": attribution, "delivery": delivery,
-           "quality": quality}
+           "retention": retention, "quality": quality}
 
 __all__ = [
     "REPORTS",
@@ -55,10 +58,12 @@ __all__ = [
     "FunnelReport",
     "LostReport",
     "ResponseReport",
+    "RetentionReport",
     "attribution",
     "delivery",
     "funnel",
     "lost",
     "quality",
     "response",
+    "retention",
 ]

@@ -62,11 +62,7 @@ class AttributionRow:
     @property
     def label(self) -> str:
         """``Spring Promo (1202…)``, the bare id without a name, ``(unresolved)`` or ``(none)``."""
-        if self.unresolved:
-            return UNRESOLVED
-        if self.key is None:
-            return NONE
-        return f"{self.name} ({self.key})" if self.name else self.key
+        return touch_label(self.key, self.name, self.unresolved)
 
 
 @dataclass(frozen=True)
@@ -200,6 +196,15 @@ def _breakdown(model_name: str, groups: list[Any]) -> ModelBreakdown:
         return tuple(sorted(made, key=lambda row: (-row.conversions, row.key is None, row.unresolved, row.key or "")))
 
     return ModelBreakdown(model_name, *(rows(d) for d in DIMENSIONS))
+
+
+def touch_label(key: str | None, name: str | None, unresolved: bool) -> str:
+    """A credited row's label: ``Spring Promo (1202…)``, the bare id without a name, ``(unresolved)`` or ``(none)``."""
+    if unresolved:
+        return UNRESOLVED
+    if key is None:
+        return NONE
+    return f"{name} ({key})" if name else key
 
 
 def named_touch(own: str | None, named: str | None, name: str | None) -> tuple[str | None, str | None]:

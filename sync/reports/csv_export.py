@@ -26,6 +26,7 @@ from sync.reports.delivery import DeliveryReport
 from sync.reports.funnel import FunnelReport
 from sync.reports.lost import LostReport
 from sync.reports.response import ResponseReport
+from sync.reports.retention import RetentionReport
 from sync.reports.window import jsonable, last_included
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -104,6 +105,34 @@ def _(report: QualityReport) -> Table:
         rows.append([s.name, s.total, *(None for _ in columns)])
         rows += [[s.name, None, *(dict(zip(s.columns, row, strict=True)).get(c) for c in columns)] for row in s.rows]
     return ["section", "total", *columns], rows
+
+
+@csv_table.register
+def _(report: RetentionReport) -> Table:
+    """Long: a row for all the customers, one per cohort, per (cohort, month since) and per first-touch campaign."""
+    currencies = sorted({*report.value, *(c for r in report.cohorts for c in r.value),
+                         *(c for r in report.campaigns for c in r.value)})
+    header = ["measure", "cohort", "months_since", "campaign", "campaign_name", "customers", "repeat_customers",
+              "repeat_rate", "buyers", "retention", "purchases", "churned", "churn_rate",
+              *(f"value_{c}" for c in currencies), *(f"clv_{c}" for c in currencies)]
+
+    def row(measure: str, value: dict[str, float] | None = None, clv: dict[str, float] | None = None,
+            **cells: Any) -> list[Any]:
+        return [measure, *(cells.get(h) for h in header[1:13]),
+                *((value or {}).get(c) for c in currencies), *((clv or {}).get(c) for c in currencies)]
+
+    rows = [row("all", report.value, report.clv, customers=report.customers,
+                repeat_customers=report.repeat_customers, repeat_rate=report.repeat_rate, purchases=report.purchases,
+                churned=report.churned, churn_rate=report.churn_rate)]
+    for c in report.cohorts:
+        rows.append(row("cohort", c.value, c.clv, cohort=c.cohort, customers=c.customers,
+                        repeat_customers=c.repeat_customers,
+                        repeat_rate=c.repeat_customers / c.customers if c.customers else None, purchases=c.purchases))
+        rows += [row("cohort_month", cohort=c.cohort, months_since=m, customers=c.customers, buyers=n,
+                     retention=c.retention[m]) for m, n in enumerate(c.buyers)]
+    rows += [row("first_touch_campaign", r.value, r.clv, campaign=r.key, campaign_name=r.name,
+                 customers=r.customers, purchases=r.purchases) for r in report.campaigns]
+    return header, rows
 
 
 def _cell(value: Any) -> Any:

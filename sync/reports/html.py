@@ -21,7 +21,8 @@ from sync.reports.delivery import DeliveryReport, delivery
 from sync.reports.funnel import FunnelReport, funnel
 from sync.reports.lost import LostReport, lost
 from sync.reports.response import ResponseReport, response
-from sync.reports.svg import bar_chart
+from sync.reports.retention import CampaignRow, CohortRow, RetentionReport, retention
+from sync.reports.svg import bar_chart, heat_style
 from sync.reports.text import duration, money, percent, window_line
 from sync.reports.window import reading
 from sync.store.engine import Store
@@ -114,6 +115,42 @@ def _attribution(report: AttributionReport) -> str:
     return "".join(parts)
 
 
+def currencies_of(rows: Sequence[CohortRow] | Sequence[CampaignRow]) -> list[str]:
+    """The currencies of the rows' CLV, in order (one chart series each: values are never converted)."""
+    return sorted({c for r in rows for c in r.clv})
+
+
+def _retention(report: RetentionReport) -> str:
+    rates = bar_chart("Repeat purchase and churn", ["repeat-purchase rate", "churn"],
+                      [("share of customers", [report.repeat_rate or 0.0, report.churn_rate or 0.0])],
+                      fmt=lambda v: f"{v:.0%}")
+    cohort_chart = bar_chart("CLV by cohort", [c.cohort for c in report.cohorts],
+                             [(cur, [c.clv.get(cur, 0.0) for c in report.cohorts])
+                              for cur in currencies_of(report.cohorts)], fmt=lambda v: f"{v:,.2f}")
+    span = max((len(c.retention) for c in report.cohorts), default=0)
+    head = "".join(f"<th>+{m}</th>" for m in range(span))
+    body = "".join(
+        f"<tr><td>{escape(c.cohort)}</td><td>{c.customers}</td>"
+        + "".join(f'<td style="{heat_style(c.retention[m] if m < len(c.retention) else None)}">'
+                  f"{escape(percent(c.retention[m])) if m < len(c.retention) else ''}</td>" for m in range(span))
+        + "</tr>" for c in report.cohorts)
+    return ("<h2>Retention and loyalty</h2>"
+            f'<p class="note">{report.customers} customers acquired in the window, as of '
+            f"{escape(report.as_of.isoformat())}: {report.repeat_customers} bought again "
+            f"({escape(percent(report.repeat_rate))}); {report.churned} with no activity for "
+            f"{report.inactive_days} days ({escape(percent(report.churn_rate))}); CLV {escape(money(report.clv))}; "
+            f"{report.retracted} retracted purchases left out.</p>" + rates
+            + "<h3>Historical CLV by cohort (month of the first purchase)</h3>" + cohort_chart
+            + _table(("cohort", "customers", "repeat", "purchases", "value", "CLV"),
+                     [(c.cohort, c.customers, c.repeat_customers, c.purchases, money(c.value), money(c.clv))
+                      for c in report.cohorts])
+            + "<h3>Cohort retention (share buying in each month since the first purchase)</h3>"
+            + f"<table><thead><tr><th>cohort</th><th>customers</th>{head}</tr></thead><tbody>{body}</tbody></table>"
+            + "<h3>Historical CLV by first-touch campaign</h3>"
+            + _table(("campaign", "customers", "purchases", "value", "CLV"),
+                     [(r.label, r.customers, r.purchases, money(r.value), money(r.clv)) for r in report.campaigns]))
+
+
 def _delivery(report: DeliveryReport) -> str:
     rows = [(d.destination, d.events, d.sent, d.failed, d.dead, d.pending, percent(d.click_id_share),
              " ".join(f"{k} {percent(v)}" for k, v in d.key_shares.items()) or "-") for d in report.destinations]
@@ -124,12 +161,14 @@ def _delivery(report: DeliveryReport) -> str:
 
 def render_html(funnel_report: FunnelReport, lost_report: LostReport, response_report: ResponseReport,
                 attribution_report: AttributionReport, delivery_report: DeliveryReport | None = None, *,
-                generated_at: datetime | None = None) -> str:
+                retention_report: RetentionReport | None = None, generated_at: datetime | None = None) -> str:
     """The whole page from computed reports (pure)."""
     window = window_line(funnel_report.start, funnel_report.end)
     stamp = f", generated {generated_at.isoformat(timespec='seconds')}" if generated_at else ""
     sections = [_funnel(funnel_report), _lost(lost_report), _response(response_report),
                 _attribution(attribution_report)]
+    if retention_report is not None:
+        sections.append(_retention(retention_report))
     if delivery_report is not None:
         sections.append(_delivery(delivery_report))
     return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
@@ -141,9 +180,10 @@ def render_html(funnel_report: FunnelReport, lost_report: LostReport, response_r
 
 def write_html(path: str | Path, store: Store | Session, config: Config | LifecycleConfig, *,
                start: datetime | None = None, end: datetime | None = None) -> Path:
-    """Compute funnel, lost, response, attribution and delivery in one transaction and write the page."""
+    """Compute funnel, lost, response, attribution, delivery and retention in one transaction and write the page."""
     with reading(store) as session:
         reports = [fn(session, config, start=start, end=end) for fn in (funnel, lost, response, attribution, delivery)]
+        kept = retention(session, config, start=start, end=end)
     out = Path(path)
-    out.write_text(render_html(*reports, generated_at=utcnow()), encoding="utf-8")
+    out.write_text(render_html(*reports, retention_report=kept, generated_at=utcnow()), encoding="utf-8")
     return out

@@ -88,3 +88,21 @@ def day_columns(title: str, days: Sequence[tuple[str, float]], *,
                    f'<text x="{DAYS_WIDTH}" y="{y}" text-anchor="end" class="label">{escape(days[-1][0])}</text>')
     out.append("</svg>")
     return "".join(out)
+
+
+HEAT_RGB = "30,70,120"  # a deep blue: with the ink below every shade keeps WCAG AA contrast (4.5:1)
+
+
+def heat_style(share: float | None) -> str:
+    """The inline style of a heat-map cell for a share from 0 to 1: deeper blue for more.
+
+    Used by the cohort retention tables (HTML report and console); None (no such month yet) is
+    unshaded. Below one half the shade stays light under dark ink, from one half on it is deep
+    under white ink: the middle shades, where neither ink reads well enough, are skipped.
+    """
+    if share is None:
+        return ""
+    level = min(max(share, 0.0), 1.0)
+    if level < 0.5:
+        return f"background-color:rgba({HEAT_RGB},{0.06 + level * 0.98:.2f});color:#1d2733"
+    return f"background-color:rgba({HEAT_RGB},{0.75 + (level - 0.5) * 0.5:.2f});color:#fff"

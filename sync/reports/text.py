@@ -12,6 +12,7 @@ from sync.reports.delivery import DeliveryReport
 from sync.reports.funnel import FunnelReport
 from sync.reports.lost import LostReport
 from sync.reports.response import ResponseReport
+from sync.reports.retention import RetentionReport
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]], *, text_columns: int = 1,
@@ -126,6 +127,31 @@ def _(report: DeliveryReport) -> str:
                   table(("destination", *(s.replace("unsupported", "not supported") for s in statuses)),
                         [(d.destination, *(d.adjustments.get(s, 0) for s in statuses)) for d in adjusted])]
     return "\n".join(parts)
+
+
+@format_report.register
+def _(report: RetentionReport) -> str:
+    span = max((len(c.retention) for c in report.cohorts), default=0)
+    return "\n".join([
+        f"Retention of the customers acquired {window_line(report.start, report.end)}, "
+        f"as of {report.as_of.isoformat()}",
+        f"  {report.customers} customers, {report.purchases} purchases ({money(report.value)}; "
+        f"{report.retracted} retracted left out)",
+        f"  repeat-purchase rate {percent(report.repeat_rate)} ({report.repeat_customers} bought again)",
+        f"  churn {percent(report.churn_rate)} ({report.churned} with no activity for {report.inactive_days} days)",
+        f"  CLV {money(report.clv)} per customer",
+        "", "Cohorts (month of the first purchase)",
+        table(("cohort", "customers", "repeat", "purchases", "value", "CLV"),
+              [(c.cohort, c.customers, c.repeat_customers, c.purchases, money(c.value), money(c.clv))
+               for c in report.cohorts]),
+        "", "Cohort retention (share buying in each month since the first purchase)",
+        table(("cohort", *(f"+{m}" for m in range(span))),
+              [(c.cohort, *(percent(v) for v in c.retention), *("" for _ in range(span - len(c.retention))))
+               for c in report.cohorts]),
+        "", "CLV by first-touch campaign",
+        table(("campaign", "customers", "purchases", "value", "CLV"),
+              [(r.label, r.customers, r.purchases, money(r.value), money(r.clv)) for r in report.campaigns]),
+    ])
 
 
 @format_report.register

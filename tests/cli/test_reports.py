@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 from support.report_data import attribution_data as attribution_data  # fixtures, re-exported for pytest
 from support.report_data import funnel_data as funnel_data
+from support.report_data import retention_data as retention_data
 
 from sync.cli.reports import register
 
@@ -29,7 +30,7 @@ def test_cli_funnel_json_and_table(funnel_data, cli):
     doc = json.loads(res.output)
     assert doc["end"] == "2026-03-02T00:00:00+00:00"  # --to with a date includes the day
     assert [(r["stage"], r["entered"]) for r in doc["stages"]] == [
-        ("New Lead", 5), ("Hot Lead", 3), ("Payment", 2), ("Customer", 1)]
+        ("New Lead", 5), ("Hot Lead", 3), ("Payment", 2), ("Customer", 1), ("Repeat Customer", 0)]
     res = cli("funnel")
     assert res.exit_code == 0, res.output
     lines = res.output.splitlines()
@@ -39,10 +40,19 @@ def test_cli_funnel_json_and_table(funnel_data, cli):
 
 
 def test_cli_every_report_prints(attribution_data, cli):
-    for name in ("lost", "response", "attribution", "delivery"):
+    for name in ("lost", "response", "attribution", "delivery", "retention"):
         res = cli(name)
         assert res.exit_code == 0, (name, res.output)
     assert "first-touch by campaign" in cli("attribution").output
+
+
+def test_cli_retention_table_and_its_inactive_days(retention_data, cli):
+    res = cli("retention", "--from", "2026-01-01", "--to", "2026-03-31", "--inactive-days", "60")
+    assert res.exit_code == 0, res.output
+    assert "churn 25.0% (1 with no activity for 60 days)" in res.output
+    assert "2026-01  100.0%  33.3%  33.3%" in res.output  # the January cohort's retention row
+    res = cli("retention", "--inactive-days", "0")
+    assert res.exit_code == 2 and "0 is not in the range 1<=x<=3650" in res.output
 
 
 def test_cli_rejects_bad_windows(cli, store):

@@ -49,7 +49,16 @@ INVALID = {
     "missing to": ("  - {name: cold, from: [New Lead], after_days: 7}\n",
                    "automation.stale_leads[0].to", 8, "required"),
     "unknown key": ("  - {name: cold, from: [New Lead], after_days: 7, to: Cold Lead, hours: 3}\n",
-                    "automation.stale_leads[0].hours", 8, "unknown key; expected one of: name, from, after_days, to"),
+                    "automation.stale_leads[0].hours", 8,
+                    "unknown key; expected one of: name, from, after_days, to, activity"),
+    "unknown activity": ("  - {name: cold, from: [New Lead], after_days: 7, to: Cold Lead,"
+                         " activity: [inbound, Calls]}\n",
+                         "automation.stale_leads[0].activity[1]", 8,
+                         "unknown activity 'Calls'; expected inbound, outbound or a conversion kind such as "
+                         "purchase or booking"),
+    "empty activity": ("  - {name: cold, from: [New Lead], after_days: 7, to: Cold Lead, activity: []}\n",
+                       "automation.stale_leads[0].activity", 8,
+                       "list at least one kind of activity (inbound, outbound, purchase, ...)"),
     "empty from": ("  - {name: cold, from: [], after_days: 7, to: Cold Lead}\n",
                    "automation.stale_leads[0].from", 8, "list at least one active stage"),
 }
@@ -70,9 +79,11 @@ def test_unknown_key_under_automation(tmp_path):
 
 
 def test_valid_rules_load(tmp_path):
-    config = load(tmp_path, BASE + RULE + "  - {name: hot, from: [Hot Lead], after_days: 14, to: Cold Lead}\n")
-    assert config.stale_rules == (StaleLeadRule("cold", ("New Lead",), 7, "Cold Lead"),
-                                  StaleLeadRule("hot", ("Hot Lead",), 14, "Cold Lead"))
+    config = load(tmp_path, BASE + RULE + "  - {name: hot, from: [Hot Lead], after_days: 14, to: Cold Lead,"
+                                          " activity: [inbound, outbound, purchase, outbound]}\n")
+    assert config.stale_rules == (StaleLeadRule("cold", ("New Lead",), 7, "Cold Lead", ("inbound",)),
+                                  StaleLeadRule("hot", ("Hot Lead",), 14, "Cold Lead",
+                                                ("inbound", "outbound", "purchase")))
 
 
 def test_no_automation_section_means_no_rules(tmp_path):

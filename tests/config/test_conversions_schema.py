@@ -369,3 +369,15 @@ def test_every_file_is_checked_even_when_lifecycle_fails(tmp_path, bundled):
         ("conversions.yml", ""),                   # wrong extension: would be silently ignored
         ("conversions.yaml", "on_stage.New Lead"),  # the stage names wait for a valid lifecycle.yaml
     }
+
+
+def test_a_lifecycle_rule_counting_an_unknown_conversion_kind_is_an_error(tmp_path):
+    path = tmp_path / "lifecycle.yaml"
+    path.write_text(LIFECYCLE + "transitions:\n  - {name: again, from: [Customer], on: conversion, kind: purchse,"
+                                " count: 2, to: Customer}\n", encoding="utf-8")
+    lifecycle = load_lifecycle(path)
+    [issue] = issues_of(tmp_path, "sets_stage:\n  purchase: Customer\n", lifecycle)
+    assert (issue.path, issue.line, issue.message) == (
+        "sets_stage", 1, f"lifecycle.yaml's transition 'again' counts conversions of kind: unknown conversion kind "
+                         f"'purchse' (did you mean 'purchase'?); known kinds: {KNOWN} (add your own under "
+                         "custom_kinds in conversions.yaml)")

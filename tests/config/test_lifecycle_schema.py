@@ -81,11 +81,29 @@ INVALID = {
     ),
     "transition on unknown event": (
         BASE + "transitions:\n  - name: back\n    from: [lost]\n    on: email\n",
-        "transitions[0].on", 10, "unknown event 'email'; expected one of: stage, inbound_message",
+        "transitions[0].on", 10, "unknown event 'email'; expected one of: stage, inbound_message, conversion",
     ),
     "inbound_message rule without to": (
         BASE + "transitions:\n  - name: wake\n    from: [Cold Lead]\n    on: inbound_message\n",
         "transitions[0].to", 8, "required when on is inbound_message: the stage the contact moves to",
+    ),
+    "conversion rule without kind": (
+        BASE + "transitions:\n  - {name: again, from: [Customer], on: conversion, to: Customer}\n",
+        "transitions[0].kind", 8,
+        "required when on is conversion: the conversion kind counted, e.g. purchase",
+    ),
+    "conversion rule with a count of zero": (
+        BASE + "transitions:\n  - {name: again, from: [Customer], on: conversion, kind: purchase, count: 0,"
+               " to: Customer}\n",
+        "transitions[0].count", 8, "expected a whole number between 1 and 1000",
+    ),
+    "count on a stage rule": (
+        BASE + "transitions:\n  - name: back\n    from: [lost]\n    count: 2\n",
+        "transitions[0].count", 10, "only rules with on: conversion take count (this rule is on: stage)",
+    ),
+    "conversion rule without to": (
+        BASE + "transitions:\n  - {name: again, from: [Customer], on: conversion, kind: purchase}\n",
+        "transitions[0].to", 8, "required when on is conversion: the stage the contact moves to",
     ),
     "bad rule name": (
         BASE + "survivorship:\n  fields:\n    email: latest\n",
@@ -236,10 +254,13 @@ def test_valid_file_loads_into_typed_objects(tmp_path):
 
 def test_shipped_lifecycle_yaml_loads():
     config = load_lifecycle(BUNDLED_CONFIG_DIR / "lifecycle.yaml")
-    assert config.active_names == ("New Lead", "Hot Lead", "Payment", "Customer")
+    assert config.active_names == ("New Lead", "Hot Lead", "Payment", "Customer", "Repeat Customer")
+    assert config.stages[-1].phase == "loyalty"
     assert config.lost_names == ("Cold Lead", "Unqualified", "Lost to competitor")
     assert config.default_stage == "New Lead"
     assert config.transitions[0].on == "inbound_message"
+    assert config.transitions[1] == TransitionRule("repeat-purchase", ("Customer",), on="conversion",
+                                                   to="Repeat Customer", kind="purchase", count=2)
     assert config.rule_for("email") == FieldRule("priority", ("salesforce", "hubspot", "respondio", "whatsapp"))
     assert config.identity_kind("phone").no_merge_if_different == ("email",)
     assert config.identity_kind("salesforce").exclusive is True

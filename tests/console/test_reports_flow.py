@@ -121,3 +121,26 @@ def test_drag_across_the_days_to_choose_a_range(page, live_server, shot):
     assert shown(page, want) == want
     assert page.locator("#reports-activity rect.chosen").count() == last - first + 1
     shot(page, "reports-brush")
+
+
+def test_the_retention_section_in_arabic_runs_right_to_left(page, live_server, shot):
+    browser_sign_in(page, live_server.token, "/console/reports")
+    page.get_by_role("button", name="العربية").click()
+    page.wait_for_selector("html[dir=rtl]")
+    section = page.locator("#report-retention")
+    assert section.get_by_role("heading", name="الاحتفاظ والولاء").is_visible()  # "Retention and loyalty"
+    config = live_server.app.extensions["lifesync"]["configs"].get()
+    report = REPORTS["retention"](live_server.store, config)
+    assert report.customers > 0 and report.cohorts  # the demo's shop has paying customers
+    figure = section.locator('[data-figure="retention:customers"]').inner_text()
+    assert int(figure.translate(str.maketrans("٠١٢٣٤٥٦٧٨٩", "0123456789")).replace(",", "").replace("٬", "")) \
+        == report.customers
+    assert section.locator("svg.chart").count() == 3  # repeat and churn, CLV by cohort, CLV by first-touch campaign
+    matrix = section.locator("table.heat")
+    assert matrix.locator("tbody tr").count() == len(report.cohorts)
+    assert matrix.locator("td[style*='background-color']").count() == sum(len(c.retention) for c in report.cohorts)
+    headers = matrix.locator("thead th")
+    assert headers.first.bounding_box()["x"] > headers.last.bounding_box()["x"]  # months run right to left
+    shot(page, "reports-retention-ar", full_page=True)
+    page.get_by_role("button", name="English").click()
+    page.wait_for_selector("html[dir=ltr]")

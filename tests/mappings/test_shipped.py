@@ -12,7 +12,8 @@ from sync.reconcile.patch import ActivityData, ConversionData, IdentityRef, Patc
 ROOT = Path(__file__).resolve().parents[2]
 MAPPINGS = ROOT / "config" / "mappings"
 FIXTURES = ROOT / "tests" / "fixtures"
-STAGES = {"New Lead", "Hot Lead", "Payment", "Customer", "Cold Lead", "Unqualified", "Lost to competitor"}
+STAGES = {"New Lead", "Hot Lead", "Payment", "Customer", "Repeat Customer", "Cold Lead", "Unqualified",
+          "Lost to competitor"}
 WAMID = "wamid.HBgNNTIxNTUxMjM0NTY3OBUCABIYFjNFQjBDMTJGOUIxQjNFNDk3QjlBAA=="
 WAMID_TEXT = "wamid.HBgMNDQ3OTExMTIzNDU2FQIAEhggQTQ5RkI0RkQ3NUI3RTAwMkE3NjRBRDZCMEU5QjYA"
 
@@ -280,6 +281,13 @@ def test_respondio_lifecycle_is_a_name_or_an_object(lifecycle):
     assert apply(mapping, {**record("respondio/contact.json"), "lifecycle": lifecycle}).stage == "Hot Lead"
 
 
+def test_respondio_repeat_customer_passes_through_both_ways():
+    mapping = load_mapping(MAPPINGS / "respondio_contact.yaml")
+    assert apply(mapping, {**record("respondio/contact.json"), "lifecycle": "Repeat Customer"}).stage == \
+        "Repeat Customer"
+    assert reverse(mapping, {}, stage="Repeat Customer") == {"lifecycle": "Repeat Customer"}
+
+
 @pytest.mark.parametrize(("stage", "expected"), [("Some Custom Stage", None), (None, None), ("", None)])
 def test_respondio_unknown_lifecycle_gives_no_stage(stage, expected):
     mapping = load_mapping(MAPPINGS / "respondio_contact.yaml")
@@ -300,7 +308,7 @@ def test_hubspot_lifecycle_stages(stage, expected):
 
 @pytest.mark.parametrize(
     ("stage", "vendor"), [("Payment", "opportunity"), ("Unqualified", "other"), ("New Lead", "lead"),
-                          ("Hot Lead", "salesqualifiedlead")],
+                          ("Hot Lead", "salesqualifiedlead"), ("Repeat Customer", "customer")],
 )
 def test_hubspot_lifecycle_write_back(stage, vendor):
     mapping = load_mapping(MAPPINGS / "hubspot_contacts.yaml")

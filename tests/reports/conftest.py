@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from support.report_data import attribution_data as attribution_data  # database fixtures, re-exported for pytest
 from support.report_data import funnel_data as funnel_data
+from support.report_data import retention_data as retention_data
 
 from sync.reports.attribution import AttributionReport, AttributionRow, ModelBreakdown
 from sync.reports.delivery import DeliveryReport, DestinationHealth

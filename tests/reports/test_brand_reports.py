@@ -47,8 +47,10 @@ def test_reports_are_scoped_by_brand_and_a_shared_person_counts_once_in_each(two
     store, config = two_brand_data
     glow, lumen = funnel(store, config), funnel(store, config, brand="lumen")
     assert (glow.brand, lumen.brand) == ("default", "lumen")
-    assert {r.stage: r.current for r in glow.stages} == {"New Lead": 0, "Hot Lead": 0, "Payment": 1, "Customer": 1}
-    assert {r.stage: r.current for r in lumen.stages} == {"New Lead": 0, "Hot Lead": 2, "Payment": 0, "Customer": 0}
+    assert {r.stage: r.current for r in glow.stages} == {"New Lead": 0, "Hot Lead": 0, "Payment": 1, "Customer": 1,
+                                                        "Repeat Customer": 0}
+    assert {r.stage: r.current for r in lumen.stages} == {"New Lead": 0, "Hot Lead": 2, "Payment": 0, "Customer": 0,
+                                                         "Repeat Customer": 0}
     assert {r.stage: r.entered for r in lumen.stages}["New Lead"] == 2  # from its history (counts are Glow's)
     assert {r.stage: r.entered for r in glow.stages}["Customer"] == 1
     assert glow.contacts == 3 and lumen.contacts == 2  # Cara never dealt with Glow: no stage there

@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 from html.parser import HTMLParser
 
 from support.report_data import CONFIG, contact, conversation, convert, touch
+from support.report_data import retention_data as retention_data  # a database fixture, re-exported for pytest
 
 from sync.reports.html import render_html, write_html
-from sync.reports.svg import BAR_AREA, MAX_LABEL, bar_chart
+from sync.reports.svg import BAR_AREA, MAX_LABEL, bar_chart, heat_style
 
 EVIL = '<b onclick="x()">R&D</b>'
 
@@ -93,6 +94,36 @@ def test_html_is_self_contained_and_escapes_names(attribution_data, tmp_path):
     assert "http://" not in text and "https://" not in text
     assert "<script" not in text and "<link" not in text and "src=" not in text
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in text and "A&amp;B" in text
-    assert text.count("<svg") == 4  # funnel, drop-off, response, campaigns
-    for heading in ("Lifecycle funnel", "Lost stages", "First response vs drop-off", "Conversions by campaign"):
+    assert text.count("<svg") == 6  # funnel, drop-off, response, campaigns, repeat and churn, CLV by cohort
+    for heading in ("Lifecycle funnel", "Lost stages", "First response vs drop-off", "Conversions by campaign",
+                    "Retention and loyalty"):
         assert f"<h2>{heading}</h2>" in text
+
+
+def test_the_retention_section_charts_clv_by_cohort_and_shades_the_cohort_table(retention_data, tmp_path):
+    text = write_html(tmp_path / "report.html", retention_data, CONFIG, start=datetime(2026, 1, 1, tzinfo=UTC),
+                      end=datetime(2026, 4, 1, tzinfo=UTC)).read_text(encoding="utf-8")
+    section = text[text.index("<h2>Retention and loyalty</h2>"):]
+    assert "4 customers acquired in the window" in section and "2 retracted purchases left out" in section
+    assert '<svg class="chart" role="img" aria-label="CLV by cohort"' in section
+    assert ">EUR</text>" in section and ">USD</text>" in section  # one series a currency, never converted
+    matrix = section[section.index("<h3>Cohort retention"):]
+    jan = re.search(r"<tr><td>2026-01</td><td>3</td>(.*?)</tr>", matrix).group(1)
+    assert re.findall(r'style="background-color:rgba\(30,70,120,([\d.]+)\);color:([^"]*)">([^<]*)<', jan) == [
+        ("1.00", "#fff", "100.0%"), ("0.39", "#1d2733", "33.3%"), ("0.39", "#1d2733", "33.3%")]
+
+
+def test_every_heat_map_shade_keeps_aa_contrast_with_its_ink():
+    def luminance(rgb):
+        parts = [c / 255 for c in rgb]
+        r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in parts)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    for step in range(101):
+        style = heat_style(step / 100)
+        alpha, ink = re.match(r"background-color:rgba\(30,70,120,([\d.]+)\);color:(.*)", style).groups()
+        shade = [255 - float(alpha) * (255 - c) for c in (30, 70, 120)]  # over the page's white
+        text = (255, 255, 255) if ink == "#fff" else (0x1d, 0x27, 0x33)
+        light, dark = sorted((luminance(shade), luminance(text)), reverse=True)
+        assert (light + 0.05) / (dark + 0.05) >= 4.5, (step, style)
+    assert heat_style(None) == ""

@@ -159,3 +159,52 @@ def quality_data(store):
                    model.DuplicatePair(contact_a=a.id, contact_b=a.id + b.id, found_at=at(30), status="dismissed",
                                        evidence=[{"kind": "name_city"}])])
     return store
+
+
+RETENTION_T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def day(month: int, dom: int, year: int = 2026) -> datetime:
+    return datetime(year, month, dom, 12, 0, tzinfo=UTC)
+
+
+def bought(session, cid: int, when: datetime, value: float, currency: str, *, brand: str = "default",
+           retracted: bool = False, restated: float | None = None) -> None:
+    """A purchase; ``retracted`` (a cancelled order) or ``restated`` (a partial refund: its value now)."""
+    session.add(model.ConversionEvent(
+        event_id=f"p{cid}-{when.isoformat()}", contact_id=cid, kind="purchase", value=value, currency=currency,
+        occurred_at=when, source="shop", object="order", record_id=f"o{cid}-{when.day}", brand=brand,
+        retracted_at=when + timedelta(days=1) if retracted else None,
+        adjusted_value=restated, adjusted_currency=currency if restated is not None else None,
+        adjusted_at=when + timedelta(days=1) if restated is not None or retracted else None))
+
+
+@pytest.fixture
+def retention_data(store):
+    """Six people, two brands, a retracted and a restated purchase (the figures are worked out in test_retention)."""
+    with store.transaction() as s:
+        ana, ben, cem, dia, eve, fay = (model.Contact(stage="Customer") for _ in range(6))
+        s.add_all([ana, ben, cem, dia, eve, fay])
+        s.flush()
+        tp = [("meta", "C1", "A1", ana, day(1, 2), "default"), ("google", "C2", "A2", ben, day(1, 19), "default"),
+              ("meta", "C1", "A1", cem, day(2, 20), "default"),  # after Cem's first purchase: not his first touch
+              ("tiktok", "C3", "A3", dia, day(1, 7), "lumen")]
+        s.add_all(model.Touchpoint(key=f"t{c.id}", contact_id=c.id, channel="web", network=n, campaign_id=camp,
+                                   ad_id=ad, occurred_at=when, source="test", record_id="r", brand=brand)
+                  for n, camp, ad, c, when, brand in tp)
+        bought(s, ana.id, day(1, 5), 100.0, "EUR")
+        bought(s, ana.id, day(2, 10), 50.0, "EUR")
+        bought(s, ben.id, day(1, 20), 80.0, "EUR")
+        bought(s, ben.id, day(1, 25), 40.0, "EUR", retracted=True)
+        bought(s, cem.id, day(2, 3), 60.0, "EUR", retracted=True)  # his first purchase, cancelled
+        bought(s, cem.id, day(2, 15), 30.0, "EUR", restated=20.0)
+        bought(s, dia.id, day(1, 8), 200.0, "USD", brand="lumen")
+        bought(s, dia.id, day(3, 8), 100.0, "USD", brand="lumen")
+        bought(s, eve.id, day(1, 12), 70.0, "EUR", retracted=True)  # never a customer
+        bought(s, fay.id, day(12, 20, 2025), 10.0, "EUR")  # a customer since before the window
+        bought(s, fay.id, day(1, 15), 10.0, "EUR")
+        s.add_all([model.Activity(key="a1", contact_id=ana.id, channel="whatsapp", direction="inbound",
+                                  occurred_at=day(3, 20), source="whatsapp"),
+                   model.Activity(key="a2", contact_id=cem.id, channel="whatsapp", direction="outbound",
+                                  occurred_at=day(5, 10), source="whatsapp")])  # after the window's end
+    return store

@@ -23,6 +23,7 @@ from sync.reports.delivery import DeliveryReport
 from sync.reports.funnel import FunnelReport
 from sync.reports.lost import LostReport
 from sync.reports.response import ResponseReport
+from sync.reports.retention import DEFAULT_INACTIVE_DAYS, MAX_INACTIVE_DAYS, RetentionReport
 from sync.reports.window import check_window, parse_moment
 from sync.web.api.auth import requires
 from sync.web.api.blueprint import Blueprint
@@ -30,11 +31,12 @@ from sync.web.api.brand_access import scoped_brand
 from sync.web.api.context import config, store
 from sync.web.api.schemas import dataclass_schema
 
-blp = Blueprint("reports", __name__, description="Funnel, lost, response, attribution, delivery and data-quality "
-                                                "reports")
+blp = Blueprint("reports", __name__, description="Funnel, lost, response, attribution, delivery, retention and "
+                                                "data-quality reports")
 
 SHAPES: dict[str, type] = {"funnel": FunnelReport, "lost": LostReport, "response": ResponseReport,
-                           "attribution": AttributionReport, "delivery": DeliveryReport, "quality": QualityReport}
+                           "attribution": AttributionReport, "delivery": DeliveryReport,
+                           "retention": RetentionReport, "quality": QualityReport}
 
 
 class Moment(ma.fields.Field):
@@ -72,16 +74,31 @@ class WindowArgs(ma.Schema):
             raise ma.ValidationError(str(exc), "since") from None
 
 
+class RetentionArgs(WindowArgs):
+    """The window, and how long without activity a customer counts as churned."""
+
+    inactive_days = ma.fields.Integer(load_default=DEFAULT_INACTIVE_DAYS, validate=ma.validate.Range(
+        1, MAX_INACTIVE_DAYS, error=f"expected a whole number of days from 1 to {MAX_INACTIVE_DAYS}"),
+        metadata={"description": "a customer with no message (either way) or conversion for this many days before "
+                                 "the window's end counts as churned (`--inactive-days`)"})
+
+
+# A report's own query arguments, beyond the window (the CLI's ``sync.cli.reports.OPTIONS``).
+ARGS: dict[str, type[WindowArgs]] = {"retention": RetentionArgs}
+
+
 def _route(name: str, shape: type) -> None:
     compute = REPORTS[name]
 
     class Report(MethodView):
         @requires("viewer", brand_scoped=True)
-        @blp.arguments(WindowArgs, location="query")
+        @blp.arguments(ARGS.get(name, WindowArgs), location="query")
         @blp.response(200, dataclass_schema(shape))
         def get(self, window: dict[str, Any]) -> Any:
-            brand = scoped_brand(config(), window["brand"])
-            return compute(store(), config(), start=window["since"], end=window["until"], brand=brand).as_dict()
+            args = dict(window)
+            brand = scoped_brand(config(), args.pop("brand"))
+            start, end = args.pop("since"), args.pop("until")
+            return compute(store(), config(), start=start, end=end, brand=brand, **args).as_dict()
 
     Report.get.__doc__ = (compute.__doc__ or name).splitlines()[0]
     Report.__name__ = f"{name.title()}Report"

@@ -1,5 +1,5 @@
-"""Reports (viewer): funnel, lost stages, first response vs drop-off, attribution, delivery and data quality over a
-date range, each downloadable as CSV.
+"""Reports (viewer): funnel, lost stages, first response vs drop-off, attribution, delivery, retention and data
+quality over a date range, each downloadable as CSV.
 
 The figures are those of ``GET /api/reports/<name>`` and ``lifesync report``: the same functions
 (``sync.reports.REPORTS``), over a window read by the API's own schema (``WindowArgs``: ``since``
@@ -20,9 +20,10 @@ from sync.reports import REPORTS
 from sync.reports.activity import activity
 from sync.reports.attribution import DIMENSIONS, NONE, UNRESOLVED, AttributionReport, AttributionRow
 from sync.reports.csv_export import CONTENT_TYPE, csv_filename, to_csv
-from sync.reports.html import top_campaigns
+from sync.reports.html import TOP_CAMPAIGNS, currencies_of, top_campaigns
 from sync.reports.response import BUCKETS, NEVER
-from sync.reports.svg import bar_chart, day_columns
+from sync.reports.retention import RetentionReport
+from sync.reports.svg import bar_chart, day_columns, heat_style
 from sync.reports.window import last_included, reading
 from sync.store.model import utcnow
 from sync.web.api.brand_access import scoped_brand
@@ -37,7 +38,8 @@ BOM = "\ufeff"  # the byte-order mark spreadsheet programs need to read a downlo
 FIELDS = {"since": N_("From"), "until": N_("To")}
 PRESETS = ((7, N_("Last 7 days")), (30, N_("Last 30 days")), (90, N_("Last 90 days")))
 TITLES = {"funnel": N_("Lifecycle funnel"), "lost": N_("Lost stages"), "response": N_("First response vs drop-off"),
-          "attribution": N_("Attribution"), "delivery": N_("Conversion delivery"), "quality": N_("Data quality")}
+          "attribution": N_("Attribution"), "delivery": N_("Conversion delivery"),
+          "retention": N_("Retention and loyalty"), "quality": N_("Data quality")}
 # the data-quality report's sections and columns (sync.quality.report); one a section function adds later
 # shows its own English title and column names until it is translated here
 SECTION_TITLES = {"contact_points": N_("Invalid or missing e-mails and phones, by source"),
@@ -144,12 +146,37 @@ def _charts(found: dict[str, Any]) -> dict[str, Markup]:
     if trend is not None and trend.rows:
         charts["quality"] = day_columns(_("Issues found per day"), [(row[0], row[1]) for row in trend.rows],
                                         fmt=number)
+    charts.update(_retention_charts(found["retention"]))
     top = top_campaigns(attribution)
     if top:
         charts["attribution"] = bar_chart(_("Conversions by campaign"), [_label(k) for k, _f, _l in top],
                                           [(_("first touch"), [n for _k, n, _l in top]),
                                            (_("last touch"), [n for _k, _f, n in top])], fmt=number)
     return {name: Markup(svg) for name, svg in charts.items()}  # noqa: S704 - bar_chart escapes every text
+
+
+def _retention_charts(report: RetentionReport) -> dict[str, str]:
+    """Repeat rate and churn, CLV by cohort and by first-touch campaign (one series a currency: never converted)."""
+    if not report.customers:
+        return {}
+    campaigns = report.campaigns[:TOP_CAMPAIGNS]
+    return {
+        "retention_rates": bar_chart(_("Repeat purchase and churn"), [_("repeat-purchase rate"), _("churn")],
+                                     [(_("share of customers"), [report.repeat_rate or 0.0, report.churn_rate or 0.0])],
+                                     fmt=percent),
+        "retention_cohorts": bar_chart(_("Historical CLV by cohort"), [c.cohort for c in report.cohorts],
+                                       [(cur, [c.clv.get(cur, 0.0) for c in report.cohorts])
+                                        for cur in currencies_of(report.cohorts)], fmt=_money_figure),
+        "retention_campaigns": bar_chart(_("Historical CLV by first-touch campaign"),
+                                         [_label(r.label) for r in campaigns],
+                                         [(cur, [r.clv.get(cur, 0.0) for r in campaigns])
+                                          for cur in currencies_of(campaigns)], fmt=_money_figure),
+    }
+
+
+def _money_figure(value: float) -> str:
+    """An amount with two decimals as the locale writes it (its currency is the bar's series)."""
+    return number(value, 2)
 
 
 def _label(text: str) -> str:
@@ -165,7 +192,7 @@ def _render(status: int, **values: Any) -> Any:
         "console/reports_body.html" if htmx else "console/reports.html", htmx=htmx, presets=_presets(values["given"]),
         fields=FIELDS, titles=TITLES, dimensions=DIMENSIONS, dimension_titles=DIMENSION_TITLES,
         dimension_columns=DIMENSION_COLUMNS, bucket_titles=BUCKET_TITLES, touch_rows=_touch_rows, label=_label,
-        section_titles=SECTION_TITLES, column_titles=COLUMN_TITLES, kind_titles=KIND_TITLES,
+        section_titles=SECTION_TITLES, column_titles=COLUMN_TITLES, kind_titles=KIND_TITLES, heat=heat_style,
         **values), status
 
 

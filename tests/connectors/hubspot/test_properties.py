@@ -67,9 +67,9 @@ def test_values_a_portal_lacks_are_reported_with_file_key_path_and_line():
     assert [(i.file, i.path, i.line) for i in issues] == [
         (CONTACTS, "stage.transforms[0].map.values.evangelist", 49),
         (CONTACTS, "stage.transforms[0].map.values.other", 50),  # read back as no stage, not as a refused value
-        (CONTACTS, "stage.transforms[0].map.reverse.Cold Lead", 53),
-        (CONTACTS, "stage.transforms[0].map.reverse.Unqualified", 54),
-        (CONTACTS, "stage.transforms[0].map.reverse.Lost to competitor", 55),
+        (CONTACTS, "stage.transforms[0].map.reverse.Cold Lead", 54),
+        (CONTACTS, "stage.transforms[0].map.reverse.Unqualified", 55),
+        (CONTACTS, "stage.transforms[0].map.reverse.Lost to competitor", 56),
     ]
     assert issues[0].message == ("'evangelist' is not a HubSpot lifecyclestage option, so HubSpot never sends it; "
                                  "expected one of: subscriber, lead, marketingqualifiedlead, salesqualifiedlead, "
@@ -112,7 +112,9 @@ def test_properties_without_options_given_are_not_checked():
     assert validate_mapping(load_mapping(CONTACTS), {}) == []
 
 
-@pytest.mark.parametrize(("options", "expected"), [(STAGES, 0), (STAGES[:5], 6)])
+# a portal without customer (and evangelist, other): customer is read (values) and written (reverse of
+# Repeat Customer), each reported
+@pytest.mark.parametrize(("options", "expected"), [(STAGES, 0), (STAGES[:5], 7)])
 def test_a_connector_checks_a_mapping_against_its_portal(make, mock, options, expected):
     answer = {**fixture("lifecyclestage_property.json"),
               "options": [{"value": v, "label": v, "displayOrder": i} for i, v in enumerate(options)]}

@@ -9,11 +9,12 @@ import pytest
 from click.testing import CliRunner
 from support.report_data import attribution_data as attribution_data  # database fixtures, re-exported for pytest
 from support.report_data import quality_data as quality_data
+from support.report_data import retention_data as retention_data
 from web.api.conftest import bearer
 
 from sync.cli.reports import register
 
-NAMES = ("funnel", "lost", "response", "attribution", "delivery", "quality")
+NAMES = ("funnel", "lost", "response", "attribution", "delivery", "retention", "quality")
 
 
 @pytest.fixture
@@ -61,6 +62,17 @@ def test_bad_dates_are_422_naming_the_field(api, role_tokens, query, field, says
     response = api.get(f"/api/reports/lost{query}", headers=bearer(role_tokens["viewer"]))
     assert response.status_code == 422
     assert says in json.dumps(response.json["errors"]) and field in json.dumps(response.json["errors"])
+
+
+def test_the_retention_reports_inactive_days_equals_the_clis_option(retention_data, api, role_tokens, cli_json):
+    response = api.get("/api/reports/retention?since=2026-01-01&until=2026-03-31&inactive_days=60",
+                       headers=bearer(role_tokens["viewer"]))
+    assert response.status_code == 200, response.json
+    assert (response.json["customers"], response.json["churned"], response.json["inactive_days"]) == (4, 1, 60)
+    assert response.json == cli_json("retention", "--from", "2026-01-01", "--to", "2026-03-31", "--inactive-days", "60")
+    bad = api.get("/api/reports/retention?inactive_days=0", headers=bearer(role_tokens["viewer"]))
+    assert bad.status_code == 422
+    assert bad.json["errors"]["query"]["inactive_days"] == ["expected a whole number of days from 1 to 3650"]
 
 
 def test_an_unknown_report_is_404(api, role_tokens):

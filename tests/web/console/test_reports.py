@@ -78,8 +78,8 @@ def compute(console_app, store):
 
 def expected_figures(compute, start, end) -> dict[str, int | float]:
     """What the page must show for a window, from the report functions themselves."""
-    f, lo, r, a, d, q = (compute(name, start, end)
-                         for name in ("funnel", "lost", "response", "attribution", "delivery", "quality"))
+    f, lo, r, a, d, q, k = (compute(name, start, end) for name in
+                            ("funnel", "lost", "response", "attribution", "delivery", "quality", "retention"))
     want: dict[str, int | float] = {
         "funnel:contacts": f.contacts, "funnel:never_staged": f.never_staged, "funnel:lost_now": f.lost_now,
         "response:contacts": r.contacts, "attribution:conversions": a.conversions,
@@ -102,7 +102,17 @@ def expected_figures(compute, start, end) -> dict[str, int | float]:
     for dest in d.destinations:
         want |= {f"delivery:{dest.destination}:events": dest.events, f"delivery:{dest.destination}:sent": dest.sent}
     want |= {f"quality:{s.name}:total": s.total for s in q.sections}
+    want |= {"retention:customers": k.customers, "retention:repeat_rate": _share(k.repeat_rate),
+             "retention:churn_rate": _share(k.churn_rate)}
+    for c in k.cohorts:
+        want |= {f"retention:{c.cohort}:customers": c.customers,
+                 **{f"retention:{c.cohort}:month:{m}": _share(v) for m, v in enumerate(c.retention)}}
+    want |= {f"retention:campaign:{row.label}:customers": row.customers for row in k.campaigns}
     return want
+
+
+def _share(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -112,7 +122,9 @@ def test_every_report_renders_for_every_role_with_data(data, signed_in, role):
     page = answer.get_data(as_text=True)
     for name in REPORTS:
         assert f'id="report-{name}"' in page and f'href="/console/reports/{name}.csv"' in page, name
-    assert page.count("<svg") == 5  # funnel, lost from, response, campaigns, issues per day: every one has data
+    # funnel, lost from, response, campaigns, issues per day, and retention's rates, CLV by cohort and by
+    # first-touch campaign: every one has data
+    assert page.count("<svg") == 8
     assert 'aria-current="page"' in page and 'href="/console/reports"' in page
     figures = Figures(page).found
     assert shown(figures["funnel:New Lead:entered"]) > 0 and shown(figures["attribution:conversions"]) > 0
