@@ -28,8 +28,11 @@ if TYPE_CHECKING:
 SCAN = 2000
 
 
-def last_record(store: Store, config: Config, contact_id: int, source: str | None = None) -> dict[str, Any]:
-    """The newest kept record of ``contact_id`` (from ``source`` when given): source, object, connection, record."""
+def last_record(store: Store, config: Config, contact_id: int, source: str | None = None,
+                object: str | None = None) -> dict[str, Any]:
+    """The newest kept record of ``contact_id`` (from ``source`` and of ``object`` when given): source, object,
+    connection, record. A preview names both: a WhatsApp status (an agent's reply delivered) is no message.
+    """
     with store.sessions() as session:
         if session.get(model.Contact, contact_id) is None:
             raise NotFound(f"no contact with id {contact_id}")
@@ -40,6 +43,8 @@ def last_record(store: Store, config: Config, contact_id: int, source: str | Non
         query = select(raw.id, raw.source, raw.object, raw.connection, raw.received_at, raw.body)
         if source is not None:
             query = query.where(raw.source == source)
+        if object is not None:
+            query = query.where(raw.object == object)
         rows = session.execute(query.order_by(raw.id.desc()).limit(SCAN)).all()
     for _, src, obj, connection, received_at, body in rows:
         mapping = config.mappings.get((src, obj))
@@ -53,6 +58,6 @@ def last_record(store: Store, config: Config, contact_id: int, source: str | Non
         if owned.intersection(refs):
             return {"source": src, "object": obj, "connection": connection, "received_at": received_at,
                     "record": record}
-    where = f" from {source}" if source else ""
+    where = (f" from {source}" if source else "") + (f" of object {object}" if object else "")
     raise NotFound(f"no record{where} of contact {contact_id} is kept: lifesync keeps webhook deliveries "
                    f"(the newest {SCAN:,} per source are searched), not records pulled from a CRM; paste one instead")

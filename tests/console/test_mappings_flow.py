@@ -28,7 +28,7 @@ def a_contact_the_edit_changes(store) -> tuple[int, str]:
         ids = session.scalars(select(model.Identity.contact_id).where(model.Identity.kind == "whatsapp")
                               .distinct().order_by(model.Identity.contact_id)).all()
     for contact in ids:
-        record = last_record(store, edited, contact, "whatsapp")["record"]
+        record = last_record(store, edited, contact, "whatsapp", "message")["record"]
         fields = preview_effect(store, edited, mapping, record)["contacts"][0]["fields"]
         if any(change["field"] == "first_name" for change in fields):
             return contact, record["contacts"][0]["profile"]["name"]

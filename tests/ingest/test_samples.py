@@ -56,3 +56,20 @@ def test_a_contact_only_pulled_from_a_crm_has_no_sample_and_the_answer_says_why(
         last_record(store, CONFIG, cid)
     with pytest.raises(NotFound, match="no contact with id 999999"):
         last_record(store, CONFIG, 999999)
+
+
+def test_a_preview_sample_is_of_the_mapping_s_object_not_a_later_status_of_the_same_contact(store):
+    from datetime import UTC, datetime
+
+    from support.automation_data import sent
+
+    at = datetime(2026, 12, 1, 10, tzinfo=UTC)
+    delivered = message("wamid.M1", "15550003333", "hello")
+    reply = sent(at, "wamid.S1", wa_id="15550003333")  # the agent's reply, delivered after the message
+    ids = store_events(store, [InboundEvent("whatsapp", "message", "wamid.M1", delivered),
+                               InboundEvent("whatsapp", "status", "wamid.S1", reply)])
+    process_events(store, CONFIG, ids)
+    contact = contact_of(store, "15550003333")
+    assert last_record(store, CONFIG, contact, "whatsapp")["object"] == "status"
+    found = last_record(store, CONFIG, contact, "whatsapp", "message")
+    assert found["object"] == "message" and found["record"]["messages"][0]["id"] == "wamid.M1"

@@ -120,7 +120,7 @@ def previewed(body: dict) -> dict[str, Any]:
     if "record" in body:
         record = body["record"]
     elif "contact_id" in body:
-        found = last_record(store(), trial, body["contact_id"], mapping.source)
+        found = last_record(store(), trial, body["contact_id"], mapping.source, mapping.object)
         record = found["record"]
         sample = {k: v for k, v in found.items() if k != "record"} | {"contact_id": body["contact_id"]}
     else:
