@@ -360,12 +360,12 @@ def write(session: Session, w: Writes) -> None:
     insert_ignore(session, model.Outbox, [
         conversion_row(name, row["contact_id"], row["event_id"])
         for row in fresh_events for name in w.destinations.get(row["event_id"], ())], ["idempotency_key"])
-    write_adjustments(session, w.adjustments, fresh_events, model.utcnow())
+    adjusted = write_adjustments(session, w.adjustments, fresh_events, model.utcnow())
     insert_rows(session, model.MergeLog, w.merges)
     insert_rows(session, model.ConflictLog, w.conflicts)
     if w.checked:
         write_issues(session, w.issues, w.checked, w.now or model.utcnow())
-    segment_dirty.mark(session, changed_contacts(w, conversions), w.now)
+    segment_dirty.mark(session, changed_contacts(w, conversions) | adjusted, w.now)
 
 
 def changed_contacts(w: Writes, conversions: list[dict[str, Any]]) -> set[int]:

@@ -246,8 +246,8 @@ def _touch(c: Touch, scope: Scope) -> ColumnElement[bool]:
     order = (undated, r.occurred_at, r.id) if c.which == "first" else (undated.desc(), r.occurred_at.desc(),
                                                                        r.id.desc())
     chosen = (select(r.id).where(r.contact_id == C.id, r.brand == scope.brand).order_by(*order).limit(1)
-              .scalar_subquery())
-    tests = [t.id == chosen]
+              .correlate(C).scalar_subquery())  # two levels down: named, or it would select from contacts anew
+    tests = [t.contact_id == C.id, t.id == chosen]
     for values, column in ((c.network, t.network), (c.channel, t.channel), (c.campaign, t.campaign_id),
                            (c.ad, t.ad_id)):
         if values:

@@ -69,9 +69,10 @@ def refresh(session: Session, segment: Segment, now: datetime, ids: Sequence[int
     left = session.execute(leave.values(left_at=now).execution_options(synchronize_session=False)).rowcount
     joiners = matching.where(~current_members(session, segment.key).where(SM.contact_id == model.Contact.id)
                              .exists())
-    entered = session.execute(insert(SM).from_select(
+    entered = len(session.execute(insert(SM).from_select(  # RETURNING: psycopg reports no rowcount here
         ["segment", "contact_id", "entered_at"],
-        select(literal(segment.key), joiners.subquery().c.id, literal(now, model.AwareDateTime())))).rowcount
+        select(literal(segment.key), joiners.subquery().c.id, literal(now, model.AwareDateTime())))
+        .returning(SM.contact_id)).all())
     return Change(segment.key, entered, left)
 
 
@@ -125,7 +126,8 @@ def drain(store: Store, segments: Iterable[Segment], now: datetime | None = None
     segments = list(segments)
     now = now or model.utcnow()
     with store.transaction() as session:
-        known = dict(session.execute(select(model.SegmentEvaluation.segment, model.SegmentEvaluation.fingerprint)))
+        ev = model.SegmentEvaluation
+        known = {row.segment: row.fingerprint for row in session.execute(select(ev.segment, ev.fingerprint))}
     stale = [s for s in segments if known.get(s.key) != s.fingerprint]
     full = [c.segment for c in evaluate(store, stale, now, retire=False)]
     totals = {"contacts": 0, "batches": 0, "entered": 0, "left": 0, "full": full}
