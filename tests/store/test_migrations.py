@@ -358,3 +358,33 @@ def test_dead_letters_written_before_0019_have_no_brand_and_downgrade_drops_the_
         engine.dispose()
     assert brands == {"old": None, "new": "lumen"}
     assert "brand" not in columns and kept == 2 and counted == 3
+
+
+def test_segments_tables_upgrade_and_downgrade(fresh_database_url):
+    """0022 adds segment membership (one current stay per segment and contact), its queue and evaluations; its
+    downgrade drops them and leaves 0019's schema."""
+    from alembic import command
+    from sqlalchemy.exc import IntegrityError
+
+    from sync.store.engine import alembic_config, make_engine
+
+    engine = make_engine(fresh_database_url)
+    stay = ("INSERT INTO segment_members (segment, contact_id, entered_at, left_at) "
+            "VALUES ('vip', 7, '2026-12-01 10:00:00', {left})")
+    try:
+        upgrade(engine, "0019")
+        upgrade(engine)
+        with engine.begin() as conn:
+            conn.execute(text(stay.format(left="'2026-12-02 10:00:00'")))
+            conn.execute(text(stay.format(left="NULL")))  # left, then entered again: history kept
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(text(stay.format(left="NULL")))  # a second current stay
+        command.downgrade(alembic_config(engine), "0019")
+        with engine.connect() as conn:
+            tables = set(inspect(conn).get_table_names())
+        upgrade(engine)
+        with engine.connect() as conn:
+            assert compare_metadata(_context(conn), Base.metadata) == []
+    finally:
+        engine.dispose()
+    assert not tables & {"segment_members", "segment_dirty", "segment_evaluations"}
