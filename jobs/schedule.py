@@ -36,6 +36,8 @@ TASKS: dict[str, Callable[..., Any]] = {
     "dispatch_conversions": tasks.dispatch_conversions,
     "resolve_ad_names": tasks.resolve_ad_names,
     "check_alerts": tasks.check_alerts,
+    "segments_incremental": tasks.segments_incremental,
+    "segments_full": tasks.segments_full,
 }
 FAILURE_TTL = 7 * 86400
 RESULT_TTL = 3600

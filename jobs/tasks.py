@@ -201,3 +201,21 @@ def check_alerts() -> dict[str, Any]:
 
     settings, store_, _ = context()
     return _locked(settings, "check_alerts", lambda: check(store_, settings).as_dict())
+
+
+def segments_incremental() -> dict[str, Any]:
+    """Re-evaluate every segment for the contacts changed since the last run (``segment_dirty``), in batches."""
+    from sync.segments.membership import drain
+
+    settings, store_, config = context()
+    return _locked(settings, "segments", lambda: drain(store_, config.segments))
+
+
+def segments_full() -> dict[str, Any]:
+    """Evaluate every segment over every contact (time in stage, recency and last purchase drift with time)."""
+    from sync.segments.membership import evaluate
+
+    settings, store_, config = context()
+    return _locked(settings, "segments", lambda: {"segments": [
+        {"segment": c.segment, "entered": c.entered, "left": c.left, "size": c.size}
+        for c in evaluate(store_, config.segments)]})

@@ -198,3 +198,16 @@ def history(store: Store, segment_key: str, contact_id: int) -> list[dict[str, A
             SM.segment == segment_key, SM.contact_id == contact_id).order_by(SM.entered_at)).all()
     return [{"entered_at": r.entered_at, "left_at": r.left_at} for r in rows]
 
+
+
+def members_csv(store: Store, segment: Segment) -> str:
+    """Every current member as CSV (id, name, stage, entered_at), page by page (``sync.reports.csv_export``)."""
+    from sync.reports.csv_export import write_csv
+
+    rows: list[list[Any]] = []
+    after: int | None = None
+    while True:
+        page, after = members_page(store, segment, after, MAX_PAGE)
+        rows += [[p["id"], p["name"], p["stage"] or "", p["entered_at"]] for p in page]
+        if after is None:
+            return write_csv(["contact_id", "name", "stage", "entered_at"], rows)
