@@ -29,8 +29,7 @@ from sync.cli import context
 def _opened() -> Iterator[tuple[Any, Any, Any]]:
     """(store, revisions, active config); a refused preview printed as its issues (exit 1), never a traceback."""
     from sync.config.revisions import Revisions
-    from sync.errors import ConfigError
-    from sync.segments.service import UnknownSegment
+    from sync.errors import ConfigError, RequestError
 
     settings = context.settings()
     with context.opened_store(settings) as store:
@@ -42,7 +41,7 @@ def _opened() -> Iterator[tuple[Any, Any, Any]]:
                 click.echo(str(issue), err=True)
             click.echo(f"{len(exc.issues)} error(s)", err=True)
             sys.exit(1)
-        except (UnknownSegment, ValueError) as exc:
+        except RequestError as exc:  # no such segment, a key that cannot name one
             raise click.ClickException(str(exc)) from None
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sync.config.types import DEFAULT_BRAND
-from sync.errors import ConfigError, ConfigIssue
+from sync.errors import ConfigError, ConfigIssue, Invalid, NotFound
 from sync.reports.window import day_of
 from sync.segments.compile import members_query
 from sync.segments.conditions import Segment
@@ -35,14 +35,14 @@ PAGE = 100
 MAX_PAGE = 1000
 
 
-class UnknownSegment(LookupError):
+class UnknownSegment(NotFound):
     """No segment of that key is configured."""
 
 
 def document_of(key: str) -> str:
-    """The configuration document of segment ``key`` (``segments/<key>.yaml``); ValueError for a bad key."""
+    """The configuration document of segment ``key`` (``segments/<key>.yaml``); Invalid (422) for a bad key."""
     if not isinstance(key, str) or not KEY.match(key):
-        raise ValueError(f"{str(key)[:80]!r} cannot name a segment; use {KEY_HINT}")
+        raise Invalid(f"{str(key)[:80]!r} cannot name a segment", {"key": f"use {KEY_HINT}"})
     return f"{SEGMENTS_DIR}/{key}.yaml"
 
 

@@ -94,8 +94,10 @@ def test_the_brand_scoped_routes_are_only_those_that_keep_to_a_tokens_brands(api
     scoped = {f"{method} {rule.rule}" for rule, method in api_routes(api_app)
               if is_brand_scoped(api_app, rule.endpoint, method)}
     reports = {f"GET {rule.rule}" for rule, _ in api_routes(api_app) if rule.rule.startswith("/api/reports/")}
+    segments = {"GET /api/segments", "POST /api/segments/preview", "GET /api/segments/<key>",
+                "PUT /api/segments/<key>", "GET /api/segments/<key>/members", "GET /api/segments/<key>/sizes"}
     assert scoped == {"GET /api/contacts", "GET /api/contacts/<id:contact_id>", "GET /api/me",
-                      "POST /api/tokens", *reports}
+                      "POST /api/tokens", *reports, *segments}
 
 
 def test_a_token_limited_to_brands_is_refused_a_new_route_that_does_not_declare_it_keeps_to_brands(
