@@ -127,20 +127,20 @@ SizeList = list_schema(SizePoint, "SizeList")
 MemberPage = page_schema(SegmentMemberSchema, "MemberPage")
 
 
-def _visible(segments: tuple[Segment, ...] | list[Segment]) -> list[Segment]:
+def visible_segments(segments: tuple[Segment, ...] | list[Segment]) -> list[Segment]:
     """The segments this token may see (a token limited to brands: its brands' only)."""
     brands = asking().brands
     return [s for s in segments if brands is None or s.brand in brands]
 
 
-def _segment(key: str) -> Segment:
+def scoped_segment(key: str) -> Segment:
     """The configured segment ``key`` (404), within the token's brands (403)."""
     segment = service.find(config(), key)
     scoped_brand(config(), segment.brand)
     return segment
 
 
-def _trial(key: str, text: str) -> Segment:
+def trial_in_scope(key: str, text: str) -> Segment:
     """The segment ``text`` would be (422 with every issue), within the token's brands (403)."""
     try:
         segment = service.trial_segment(revisions(), key, text)
@@ -156,7 +156,7 @@ class Segments(MethodView):
     @blp.response(200, SegmentList)
     def get(self) -> Any:
         """Every segment the token may see, with its size and last evaluation."""
-        return {"items": service.summaries(store(), _visible(config().segments))}
+        return {"items": service.summaries(store(), visible_segments(config().segments))}
 
 
 @blp.route("/segments/preview")
@@ -166,7 +166,7 @@ class SegmentPreview(MethodView):
     @blp.response(200, SegmentPreviewSchema)
     def post(self, body: dict) -> Any:
         """Size and a sample of a segment's text now, judged as saving it would judge it; nothing is saved."""
-        return service.preview(store(), _trial(body["key"], body["text"]), sample=body["sample"]).as_dict()
+        return service.preview(store(), trial_in_scope(body["key"], body["text"]), sample=body["sample"]).as_dict()
 
 
 @blp.route("/segments/evaluate")
@@ -200,7 +200,7 @@ class OneSegment(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, key: str) -> Any:
         """One segment with its file's active text and revision."""
-        segment = _segment(key)
+        segment = scoped_segment(key)
         doc = revisions().read(service.document_of(key))
         return {**service.summaries(store(), [segment])[0], "document": doc.name, "revision_id": doc.revision_id,
                 "text": doc.text}
@@ -215,7 +215,7 @@ class OneSegment(MethodView):
         current = config().segment(key)
         if current is not None:
             scoped_brand(config(), current.brand)  # its brand now, and (below) the brand it would have
-        _trial(key, edit["text"])
+        trial_in_scope(key, edit["text"])
         try:
             stored = revisions().propose(name, edit["text"], principal(), edit["comment"], edit["base_revision"])
         except ConfigError as exc:
@@ -234,7 +234,7 @@ class SegmentMembers(MethodView):
         after = decode_cursor(args["cursor"])
         if after is not None and (not isinstance(after, int) or isinstance(after, bool)):
             raise Invalid("not a cursor of this list", {"cursor": "use `next` of the previous page"})
-        rows, more = service.members_page(store(), _segment(key), after, args["limit"])
+        rows, more = service.members_page(store(), scoped_segment(key), after, args["limit"])
         return {"items": rows, "next": encode_cursor(more) if more is not None else None}
 
 
@@ -246,6 +246,6 @@ class SegmentSizes(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, args: dict, key: str) -> Any:
         """The segment's size at the end of each of the last ``days`` UTC days."""
-        segment = _segment(key)
+        segment = scoped_segment(key)
         return {"items": [{"day": d, "size": n} for d, n in service.sizes_over_time(store(), segment.key,
                                                                                     args["days"])]}
