@@ -94,19 +94,11 @@ def register(main: click.Group) -> None:
     @click.option("--full", is_flag=True, help="Every contact (else: only the contacts changed since the last run).")
     def evaluate_cmd(key: str | None, full: bool) -> None:
         """Bring membership up to date: the queued changes, or (--full) every contact; KEY: that segment only."""
-        from sync.segments.membership import drain, evaluate
-        from sync.segments.service import find
+        from sync.access.roles import shell_user
+        from sync.segments.service import run_evaluation
 
         with _opened() as (store, _, config):
-            chosen = [find(config, key)] if key else list(config.segments)
-            if full:
-                context.dump([{"segment": c.segment, "entered": c.entered, "left": c.left, "size": c.size}
-                              for c in evaluate(store, chosen, retire=key is None)])
-            elif key:
-                raise click.ClickException("an incremental run evaluates every segment for the changed "
-                                           "contacts; give --full to evaluate one segment")
-            else:
-                context.dump(drain(store, chosen))
+            context.dump(run_evaluation(store, config, shell_user(), key, full))
 
     @segments.command("members")
     @context.demo_option

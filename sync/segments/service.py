@@ -27,6 +27,7 @@ from sync.store import model
 from sync.store.engine import Store
 
 if TYPE_CHECKING:
+    from sync.access.roles import Principal
     from sync.config.loader import Config
     from sync.config.revisions import Revisions
 
@@ -211,3 +212,29 @@ def members_csv(store: Store, segment: Segment) -> str:
         rows += [[p["id"], p["name"], p["stage"] or "", p["entered_at"]] for p in page]
         if after is None:
             return write_csv(["contact_id", "name", "stage", "entered_at"], rows)
+
+
+def run_evaluation(store: Store, config: Config, actor: Principal, key: str | None = None,
+                   full: bool = False) -> dict[str, Any]:
+    """Bring membership up to date now, audited: the queued changes, or (``full``) every contact; ``key``: one.
+
+    An incremental run covers every segment (the queue is shared), so ``key`` needs ``full``
+    (Invalid otherwise). A full run of every segment also closes the stays of removed segments.
+    """
+    from sync.access import audit
+    from sync.segments.membership import drain, evaluate
+
+    segments = [find(config, key)] if key else list(config.segments)
+    if key and not full:
+        raise Invalid("an incremental run evaluates every segment for the changed contacts; evaluate one "
+                      "segment in full", {"key": "needs full"})
+    if full:
+        changes = [{"segment": c.segment, "entered": c.entered, "left": c.left, "size": c.size}
+                   for c in evaluate(store, segments, retire=key is None)]
+        result: dict[str, Any] = {"changes": changes, "contacts": 0}
+    else:
+        result = {"changes": [], "contacts": drain(store, segments)["contacts"]}
+    with store.transaction() as session:
+        audit.record(session, actor, "segments.evaluate", "segment", key or "*",
+                     after={"full": full, "contacts": result["contacts"], "changes": len(result["changes"])})
+    return result

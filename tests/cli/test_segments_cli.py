@@ -32,7 +32,7 @@ def test_preview_evaluate_and_read_members_from_the_shell(cli, store, tmp_path):
     draft.write_text("label: Silver\nconditions: [{field: {name: tier, in: [silver, gold]}}]\n")
     preview = json.loads(cli("segments", "preview", str(draft)).stdout)
     assert preview["size"] == 2 and [p["id"] for p in preview["sample"]] == [gold, gold + 1]
-    done = {c["segment"]: c for c in json.loads(cli("segments", "evaluate", "--full").stdout)}
+    done = {c["segment"]: c for c in json.loads(cli("segments", "evaluate", "--full").stdout)["changes"]}
     assert (done["vip"]["entered"], done["vip"]["size"]) == (1, 1)
     page = json.loads(cli("segments", "members", "vip").stdout)
     assert [(m["id"], m["name"], m["stage"]) for m in page["members"]] == [(gold, "=Ana Ruiz", "Customer")]
@@ -53,4 +53,4 @@ def test_refusals_are_clear_messages(cli, tmp_path):
     missing = cli("segments", "show", "nope")
     assert missing.exit_code == 1 and "no segment 'nope'" in missing.output
     one = cli("segments", "evaluate", "vip")
-    assert one.exit_code == 1 and "--full" in one.output
+    assert one.exit_code == 1 and "evaluate one segment in full" in one.output

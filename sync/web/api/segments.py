@@ -15,11 +15,9 @@ from typing import Any
 import marshmallow as ma
 from flask.views import MethodView
 
-from sync.access import audit
 from sync.errors import ConfigError, Invalid
 from sync.segments import service
 from sync.segments.conditions import Segment
-from sync.segments.membership import drain, evaluate
 from sync.segments.parse import KEY, KEY_HINT
 from sync.web.api.auth import requires
 from sync.web.api.blueprint import Blueprint
@@ -176,21 +174,7 @@ class SegmentEvaluate(MethodView):
     @blp.response(200, EvaluateResult)
     def post(self, body: dict) -> Any:
         """Bring membership up to date now: the queued changes, or (full) every contact (audited)."""
-        segments = [service.find(config(), body["key"])] if body["key"] else list(config().segments)
-        if body["full"]:
-            changes = evaluate(store(), segments, retire=body["key"] is None)
-            result = {"changes": [c.__dict__ for c in changes], "contacts": 0}
-        else:
-            if body["key"]:
-                raise Invalid("an incremental run evaluates every segment for the changed contacts; "
-                                      "ask for full to evaluate one segment", {"key": "needs full"})
-            done = drain(store(), segments)
-            result = {"changes": [], "contacts": done["contacts"]}
-        with store().transaction() as session:
-            audit.record(session, principal(), "segments.evaluate", "segment", body["key"] or "*",
-                         after={"full": body["full"], "contacts": result["contacts"],
-                                "changes": len(result["changes"])})
-        return result
+        return service.run_evaluation(store(), config(), principal(), body["key"], body["full"])
 
 
 @blp.route("/segments/<key>")
