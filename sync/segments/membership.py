@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, func, insert, literal, select, true, update
+from sqlalchemy import Select, bindparam, delete, except_, func, insert, literal, select, true, update
 from sqlalchemy import text as sql
 from sqlalchemy.orm import Session
 
@@ -32,7 +32,9 @@ from sync.segments.compile import members_query
 from sync.segments.conditions import Segment
 from sync.store import model
 from sync.store.engine import Store
-from sync.store.sql import upsert
+from sync.store.planner_stats import note_inserted
+from sync.store.planner_stats import refresh as refresh_statistics
+from sync.store.sql import one_of, upsert
 
 BATCH = 1000
 SM = model.SegmentMember
@@ -55,24 +57,36 @@ class Change:
 
 
 def _lock(session: Session) -> None:
+    """Evaluations take turns; on PostgreSQL without JIT, whose compilation (a second and more per
+    statement, set off by the correlated subqueries' cost estimates) costs more than the statement.
+    """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(sql("SELECT pg_advisory_xact_lock(hashtext('lifesync:segments'))"))
+        session.execute(sql("SET LOCAL jit = off"))
 
 
 def refresh(session: Session, segment: Segment, now: datetime, ids: Sequence[int] | None = None) -> Change:
-    """Bring the segment's stays up to date for ``ids`` (None: every contact): leavers leave, joiners enter."""
+    """Bring the segment's stays up to date for ``ids`` (None: every contact): leavers leave, joiners enter.
+
+    Both differences are ``EXCEPT`` (a hashed or sorted set operation on either database, whatever
+    the statistics say): ``NOT IN`` degrades to a scan per row once the members outgrow work_mem,
+    and an anti-join planned on stale statistics of ``segment_members`` to a nested loop.
+    """
     dialect = session.get_bind().dialect.name
-    matching = members_query(segment, dialect, now, ids)
-    leave = update(SM).where(SM.segment == segment.key, SM.left_at.is_(None), SM.contact_id.not_in(matching))
+    # the changed contacts as one array parameter on PostgreSQL (sync.store.sql.one_of): quick to send and plan
+    matching = members_query(segment, dialect, now, one_of(session, model.Contact.id, ids) if ids is not None else None)
+    current = current_members(session, segment.key)
     if ids is not None:
-        leave = leave.where(SM.contact_id.in_(list(ids)))
+        current = current.where(one_of(session, SM.contact_id, ids))
+    gone = except_(current, matching)
+    leave = update(SM).where(SM.segment == segment.key, SM.left_at.is_(None), SM.contact_id.in_(gone))
     left = session.execute(leave.values(left_at=now).execution_options(synchronize_session=False)).rowcount
-    joiners = matching.where(~current_members(session, segment.key).where(SM.contact_id == model.Contact.id)
-                             .exists())
+    joiners = except_(matching, current).subquery()
     entered = len(session.execute(insert(SM).from_select(  # RETURNING: psycopg reports no rowcount here
         ["segment", "contact_id", "entered_at"],
-        select(literal(segment.key), joiners.subquery().c.id, literal(now, model.AwareDateTime())))
+        select(literal(segment.key), joiners.c[0], literal(now, model.AwareDateTime())))
         .returning(SM.contact_id)).all())
+    note_inserted(session, SM.__tablename__, entered)  # keeps the planner's idea of the table's size current
     return Change(segment.key, entered, left)
 
 
@@ -100,6 +114,9 @@ def evaluate(store: Store, segments: Iterable[Segment], now: datetime | None = N
     now = now or model.utcnow()
     segments = list(segments)
     changes = []
+    if segments:
+        with store.transaction() as session:  # each segment's stays as they are now: the set differences plan well
+            refresh_statistics(session, SM.__tablename__)
     for segment in segments:
         with store.transaction() as session:
             _lock(session)
@@ -138,7 +155,7 @@ def drain(store: Store, segments: Iterable[Segment], now: datetime | None = None
                                    .order_by(model.SegmentDirty.contact_id).limit(batch)).all()
             if not rows:
                 break
-            ids = [r.contact_id for r in rows]
+            ids = [r.contact_id for r in rows]  # at most BATCH: within SQLite's parameter limit
             for segment in segments:
                 change = _record(session, segment, now, refresh(session, segment, now, ids), full=False)
                 totals["entered"] += change.entered
