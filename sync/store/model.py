@@ -809,7 +809,8 @@ class SegmentMember(Base):
 
     History is kept: a contact that leaves and enters again has two rows. At most one row per
     (segment, contact) is current, which a partial unique index holds and which answers "current
-    members of S" alone; (segment, entered_at) and (segment, left_at) answer "size at time t".
+    members of S"; (segment, entered_at) and (segment, left_at, contact_id) answer "size at time t", the latter
+    also the current members among some contacts (SQLite's planner prefers it to the partial index).
     """
 
     __tablename__ = "segment_members"
@@ -817,7 +818,7 @@ class SegmentMember(Base):
         Index("uq_segment_members_current", "segment", "contact_id", unique=True,
               postgresql_where=sql_text("left_at IS NULL"), sqlite_where=sql_text("left_at IS NULL")),
         Index("ix_segment_members_entered", "segment", "entered_at"),
-        Index("ix_segment_members_left", "segment", "left_at"),
+        Index("ix_segment_members_left", "segment", "left_at", "contact_id"),
         Index("ix_segment_members_contact", "contact_id"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

@@ -33,7 +33,7 @@ def upgrade() -> None:
     op.create_index('uq_segment_members_current', 'segment_members', ['segment', 'contact_id'], unique=True,
                     postgresql_where=sa.text('left_at IS NULL'), sqlite_where=sa.text('left_at IS NULL'))
     op.create_index('ix_segment_members_entered', 'segment_members', ['segment', 'entered_at'])
-    op.create_index('ix_segment_members_left', 'segment_members', ['segment', 'left_at'])
+    op.create_index('ix_segment_members_left', 'segment_members', ['segment', 'left_at', 'contact_id'])
     op.create_index('ix_segment_members_contact', 'segment_members', ['contact_id'])
     op.create_table('segment_dirty',
     sa.Column('contact_id', _ID, nullable=False),
