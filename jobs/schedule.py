@@ -37,6 +37,8 @@ TASKS: dict[str, Callable[..., Any]] = {
     "resolve_ad_names": tasks.resolve_ad_names,
     "check_alerts": tasks.check_alerts,
     "scan_duplicates": tasks.scan_duplicates,
+    "segments_incremental": tasks.segments_incremental,
+    "segments_full": tasks.segments_full,
 }
 FAILURE_TTL = 7 * 86400
 RESULT_TTL = 3600

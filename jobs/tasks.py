@@ -227,3 +227,21 @@ def scan_duplicates() -> dict[str, Any]:
 
     settings, store_, _ = context()
     return _locked(settings, "scan_duplicates", lambda: scan(store_))
+
+
+def segments_incremental() -> dict[str, Any]:
+    """Re-evaluate every segment for the contacts changed since the last run (``segment_dirty``), in batches."""
+    from sync.segments.membership import drain
+
+    settings, store_, config = context()
+    return _locked(settings, "segments", lambda: drain(store_, config.segments))
+
+
+def segments_full() -> dict[str, Any]:
+    """Evaluate every segment over every contact (time in stage, recency and last purchase drift with time)."""
+    from sync.segments.membership import evaluate
+
+    settings, store_, config = context()
+    return _locked(settings, "segments", lambda: {"segments": [
+        {"segment": c.segment, "entered": c.entered, "left": c.left, "size": c.size}
+        for c in evaluate(store_, config.segments)]})

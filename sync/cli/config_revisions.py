@@ -78,11 +78,13 @@ def checked_config(settings: Settings) -> tuple[list[ConfigIssue], Config | None
 
 
 def _read_dir(directory: Path) -> dict[str, str]:
-    """The documents a directory holds (lifecycle.yaml, conversions.yaml, mappings/*.yaml), by name."""
+    """The documents a directory holds (lifecycle.yaml, conversions.yaml, mappings/ and segments/*.yaml), by name."""
     from sync.config.documents import NAMING, document_name
     from sync.config.yamlload import yaml_files
 
     files, misnamed = yaml_files(directory / "mappings")
+    segments, misnamed_segments = yaml_files(directory / "segments")
+    files, misnamed = files + segments, misnamed + misnamed_segments
     if misnamed:
         raise ConfigError(misnamed)
     paths = [directory / name for name in ("lifecycle.yaml", "conversions.yaml") if (directory / name).is_file()]

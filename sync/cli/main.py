@@ -327,9 +327,11 @@ def _register_more() -> None:
         deadletters,
         duplicates,
         reports,
+        segments,
     )
 
-    for module in (crm, attribution, reports, connections, access, alerts, deadletters, duplicates, console):
+    for module in (crm, attribution, reports, connections, access, alerts, deadletters, duplicates, console,
+                   segments):
         module.register(main)
     config_revisions.register(config)
 

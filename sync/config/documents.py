@@ -1,7 +1,7 @@
 """Configuration documents: one per editable file, and loading a set of their texts.
 
 A *document* is one config file, named as it sits in a config directory: ``lifecycle.yaml``,
-``conversions.yaml``, ``mappings/<name>.yaml``, and with brands ``brands.yaml`` and the
+``conversions.yaml``, ``mappings/<name>.yaml``, ``segments/<key>.yaml``, and with brands ``brands.yaml`` and the
 brands' own ``lifecycles/<name>.yaml`` and ``conversions/<name>.yaml`` (``sync.config.brands``).
 Its *baseline* is the file the loader would use (``sync.config.loader``: LIFESYNC_CONFIG_DIR's,
 origin ``file``, else the bundled one, origin ``bundled``; ``conversions.yaml`` may have none,
@@ -31,12 +31,21 @@ from pathlib import Path
 from sync.config.brands import BRANDS_FILE, own_files
 from sync.config.bundled import BUNDLED_CONFIG_DIR
 from sync.config.conversions_schema import CONVERSIONS_FILE
-from sync.config.loader import LIFECYCLE_FILE, MAPPINGS_DIR, Config, load_all, misnamed_files, resolve_files
+from sync.config.loader import (
+    LIFECYCLE_FILE,
+    MAPPINGS_DIR,
+    SEGMENTS_DIR,
+    Config,
+    load_all,
+    misnamed_files,
+    resolve_files,
+)
 from sync.errors import ConfigIssue, RevisionError
 
-_MAPPING_NAME = re.compile(r"^(mappings|lifecycles|conversions)/[A-Za-z0-9_][A-Za-z0-9_.-]{0,100}\.yaml$")
-NAMING = (f"{LIFECYCLE_FILE}, {CONVERSIONS_FILE}, {BRANDS_FILE}, {MAPPINGS_DIR}/<name>.yaml, or a brand's "
-          "lifecycles/<name>.yaml or conversions/<name>.yaml (letters, digits, _ . -)")
+_MAPPING_NAME = re.compile(r"^(mappings|lifecycles|conversions|segments)/[A-Za-z0-9_][A-Za-z0-9_.-]{0,100}\.yaml$")
+NAMING = (f"{LIFECYCLE_FILE}, {CONVERSIONS_FILE}, {BRANDS_FILE}, {MAPPINGS_DIR}/<name>.yaml, "
+          f"{SEGMENTS_DIR}/<key>.yaml, or a brand's lifecycles/<name>.yaml or conversions/<name>.yaml "
+          "(letters, digits, _ . -)")
 
 
 @dataclass(frozen=True)
@@ -68,9 +77,10 @@ def baselines(project_dir: Path | None, bundled_dir: Path = BUNDLED_CONFIG_DIR) 
         return "file" if project is not None and path.resolve().is_relative_to(project) else "bundled"
 
     found = {LIFECYCLE_FILE: Baseline(LIFECYCLE_FILE, files.lifecycle, origin(files.lifecycle))}
-    for path in files.mappings:
-        name = f"{MAPPINGS_DIR}/{path.name}"
-        found[name] = Baseline(name, path, origin(path))
+    for folder, paths in ((MAPPINGS_DIR, files.mappings), (SEGMENTS_DIR, files.segments)):
+        for path in paths:
+            name = f"{folder}/{path.name}"
+            found[name] = Baseline(name, path, origin(path))
     conversions = files.conversions
     found[CONVERSIONS_FILE] = Baseline(CONVERSIONS_FILE, conversions,
                                        origin(conversions) if conversions is not None else "none")
@@ -91,7 +101,7 @@ def load_texts(texts: Mapping[str, str], where: Mapping[str, str], project_dir: 
     """
     directory = Path(tempfile.mkdtemp(prefix="lifesync-config-"))
     try:
-        for folder in (MAPPINGS_DIR, "lifecycles", "conversions"):
+        for folder in (MAPPINGS_DIR, SEGMENTS_DIR, "lifecycles", "conversions"):
             (directory / folder).mkdir()
         for name, text in texts.items():
             # a lone surrogate is kept as bytes that are not UTF-8: the loader names the line

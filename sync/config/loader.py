@@ -1,4 +1,4 @@
-"""Find, validate and load the configuration files: lifecycle.yaml, conversions.yaml and mappings/*.yaml.
+"""Find, validate and load the configuration files: lifecycle.yaml, conversions.yaml, mappings/ and segments/.
 
 Bundled defaults live in the repository's top-level ``config/`` directory. A project
 directory (the ``LIFESYNC_CONFIG_DIR`` setting, passed in by the caller) overrides them
@@ -7,7 +7,7 @@ file by file:
 - ``<project>/lifecycle.yaml`` replaces the bundled lifecycle.yaml, and
   ``<project>/conversions.yaml`` the bundled conversions.yaml (no file: no conversion rules);
 - ``<project>/mappings/<name>.yaml`` replaces the bundled mapping of the same file name,
-  and files with new names are added;
+  and files with new names are added; ``segments/<key>.yaml`` likewise (``sync.segments``);
 - ``<project>/brands.yaml`` (none bundled) names the brands of the installation and the
   ``lifecycles/`` and ``conversions/`` files of their own (``sync.config.brands``).
 
@@ -34,9 +34,11 @@ from sync.errors import ConfigError, ConfigIssue
 
 if TYPE_CHECKING:
     from sync.mappings import Mapping
+    from sync.segments.conditions import Segment
 
 LIFECYCLE_FILE = "lifecycle.yaml"
 MAPPINGS_DIR = "mappings"
+SEGMENTS_DIR = "segments"  # == sync.segments.files.SEGMENTS_DIR (that package imports this one)
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class ConfigFiles:
     mappings: tuple[Path, ...]  # sorted by file name
     conversions: Path | None = None  # None: neither the project nor the bundle has one
     brands: Path | None = None  # the project's brands.yaml; None: one implicit brand (sync.config.brands)
+    segments: tuple[Path, ...] = ()  # segments/<key>.yaml, sorted by file name
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,11 @@ class Config:
     files: ConfigFiles
     conversions: ConversionRules = field(default_factory=ConversionRules)
     brands: Brands = ONE_BRAND  # brands.yaml (sync.config.brands)
+    segments: tuple[Segment, ...] = ()  # segments/<key>.yaml (sync.segments), sorted by key
+
+    def segment(self, key: str) -> Segment | None:
+        """The configured segment ``key``, None when there is none."""
+        return next((s for s in self.segments if s.key == key), None)
 
 
 def resolve_files(project_dir: Path | None, bundled_dir: Path = BUNDLED_CONFIG_DIR) -> ConfigFiles:
@@ -67,6 +75,7 @@ def resolve_files(project_dir: Path | None, bundled_dir: Path = BUNDLED_CONFIG_D
     """
     lifecycle = bundled_dir / LIFECYCLE_FILE
     mappings = {p.name: p for p in _yaml_files(bundled_dir / MAPPINGS_DIR)}
+    segments = {p.name: p for p in _yaml_files(bundled_dir / SEGMENTS_DIR)}
     if project_dir is not None:
         project_dir = Path(project_dir)
         if not project_dir.is_dir():
@@ -77,9 +86,11 @@ def resolve_files(project_dir: Path | None, bundled_dir: Path = BUNDLED_CONFIG_D
         if (project_dir / LIFECYCLE_FILE).is_file():
             lifecycle = project_dir / LIFECYCLE_FILE
         mappings.update({p.name: p for p in _yaml_files(project_dir / MAPPINGS_DIR)})
+        segments.update({p.name: p for p in _yaml_files(project_dir / SEGMENTS_DIR)})
     return ConfigFiles(lifecycle=lifecycle, mappings=tuple(mappings[name] for name in sorted(mappings)),
                        conversions=conversions_path(project_dir, bundled_dir),
-                       brands=brands_path(project_dir, bundled_dir))
+                       brands=brands_path(project_dir, bundled_dir),
+                       segments=tuple(segments[name] for name in sorted(segments)))
 
 
 def _yaml_files(directory: Path) -> list[Path]:
@@ -192,10 +203,15 @@ def load_all(project_dir: Path | None, bundled_dir: Path) -> tuple[Config | None
     issues.extend(conversion_issues)
     brands, brand_issues = brands_and_issues(files.brands, [d.name for d in conversions.destinations], conversions)
     issues.extend(brand_issues)
+    from sync.segments.files import read_segments  # lazy: sync.segments imports sync.config
+
+    segments, segment_issues = read_segments(files.segments, brands, lifecycle)
+    issues.extend(segment_issues)
 
     if issues or lifecycle is None:
         return None, sorted(issues, key=lambda i: (i.file, i.line or 0))  # file by file, line by line
-    return Config(lifecycle=lifecycle, mappings=mappings, files=files, conversions=conversions, brands=brands), []
+    return Config(lifecycle=lifecycle, mappings=mappings, files=files, conversions=conversions, brands=brands,
+                  segments=segments), []
 
 
 def _stage_issues(path: Path, stages: set[str], lifecycle: LifecycleConfig) -> list[ConfigIssue]:
@@ -242,5 +258,5 @@ def misnamed_files(project_dir: Path | None, bundled_dir: Path) -> list[ConfigIs
         for name in (LIFECYCLE_FILE, CONVERSIONS_FILE):
             if (base / name).with_suffix(".yml").is_file():
                 issues.append(misnamed_file((base / name).with_suffix(".yml")))
-        issues += yaml_files(base / MAPPINGS_DIR)[1]
+        issues += yaml_files(base / MAPPINGS_DIR)[1] + yaml_files(base / SEGMENTS_DIR)[1]
     return issues

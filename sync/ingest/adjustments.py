@@ -33,8 +33,12 @@ TOLD = ("sent", "pending")  # original deliveries an adjustment is queued for
 
 
 def write_adjustments(session: Session, rows: list[dict[str, Any]], fresh_events: list[dict[str, Any]],
-                      now: datetime) -> None:
-    """Steps 1-3 of the module docstring for one batch (``rows``: its adjustments, contact ids resolved)."""
+                      now: datetime) -> set[int]:
+    """Steps 1-3 of the module docstring for one batch (``rows``: its adjustments, contact ids resolved).
+
+    Returns the contacts whose conversions changed state (retracted, restated): an order's
+    conversion may be another contact's than the adjustment's, and segments count purchases.
+    """
     rows = list({row["key"]: row for row in rows}.values())
     stored = _stored_keys(session, [row["key"] for row in rows])
     new = [{**row, "status": "unmatched", "created_at": now, "applied_at": None}
@@ -42,7 +46,7 @@ def write_adjustments(session: Session, rows: list[dict[str, Any]], fresh_events
     insert_ignore(session, model.ConversionAdjustment, new, ["key"])
     orders = {row["order_id"] for row in new} | {row["order_id"] for row in fresh_events if row.get("order_id")}
     if not orders:
-        return
+        return set()
     conversions, adjustments = _load(session, sorted(orders))
     fresh = {row["event_id"] for row in fresh_events}
     new_keys = {row["key"] for row in new}
@@ -65,6 +69,8 @@ def write_adjustments(session: Session, rows: list[dict[str, Any]], fresh_events
         {"id": row_id, "status": "applied", "applied_at": now}
         for found in adjustments.values() for a, status, row_id in found if a.key in applied and status != "applied"])
     insert_ignore(session, model.Outbox, _outbox_rows(session, told), ["idempotency_key"])
+    changed = {row["id"] for row in updates}
+    return {conv.contact_id for conv in conversions if conv.id in changed}
 
 
 def _stored_keys(session: Session, keys: list[str]) -> set[str]:

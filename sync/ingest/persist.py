@@ -27,6 +27,7 @@ from sync.reconcile import lifecycle
 from sync.reconcile.patch import IdentityRef
 from sync.reconcile.survivorship import Candidate
 from sync.reconcile.workspace import ContactState, Echo, Key, Workspace
+from sync.segments import dirty as segment_dirty
 from sync.store import model
 from sync.store.sql import allocate_ids, chunks, insert_ignore, insert_rows, one_of, update_by_id, upsert
 
@@ -371,11 +372,22 @@ def write(session: Session, w: Writes) -> None:
     insert_ignore(session, model.Outbox, [
         conversion_row(name, row["contact_id"], row["event_id"])
         for row in fresh_events for name in w.destinations.get(row["event_id"], ())], ["idempotency_key"])
-    write_adjustments(session, w.adjustments, fresh_events, model.utcnow())
+    adjusted = write_adjustments(session, w.adjustments, fresh_events, model.utcnow())
     insert_rows(session, model.MergeLog, w.merges)
     insert_rows(session, model.ConflictLog, w.conflicts)
     if w.checked:
         write_issues(session, w.issues, w.checked, w.now or model.utcnow())
+    segment_dirty.mark(session, changed_contacts(w, conversions) | adjusted, w.now)
+
+
+def changed_contacts(w: Writes, conversions: list[dict[str, Any]]) -> set[int]:
+    """Every contact this batch changed (merged-away ones too: they leave their segments)."""
+    ids = {c["id"] for c in w.contacts} | {u["id"] for u in w.contact_updates + w.value_updates}
+    ids |= {g["b_old"] for g in w.gone} | {g["b_new"] for g in w.gone} | {r["b_c"] for r in w.removed}
+    for rows in (w.identities, w.values, w.signals, w.brand_stages, w.touchpoints, w.activities, conversions,
+                 w.adjustments):
+        ids.update(r["contact_id"] for r in rows)
+    return ids
 
 
 def split_conversions(session: Session, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]],

@@ -42,6 +42,7 @@ from sync.reconcile.patch import IdentityRef
 from sync.reconcile.state import ContactState
 from sync.reconcile.unmerge import Split, record_of_reason, split
 from sync.reports.brand_scope import dealt_with_any
+from sync.segments import dirty as segment_dirty
 from sync.store import model
 from sync.store.engine import Store
 from sync.store.sql import allocate_ids, insert_ignore, insert_rows, upsert
@@ -226,6 +227,7 @@ def unmerge(store: Store, config: LifecycleConfig, actor: Principal, merge_id: i
         _write_states(session, states, kept_id)
         session.execute(delete(model.ConversationStat).where(model.ConversationStat.contact_id == kept_id))
         refresh_conversation_stats(session, [kept_id, gone_id])  # conversations follow their activities
+        segment_dirty.mark(session, [kept_id, gone_id], now)  # both are re-evaluated for every segment
         row.unmerged_at, row.unmerged_by = now, actor.name[:120]
         a, b = sorted((kept_id, gone_id))
         upsert(session, model.DuplicatePair, [{"contact_a": a, "contact_b": b, "evidence": [{"kind": "unmerged"}],

@@ -809,3 +809,46 @@ class QualityIssue(Base):
     last_seen_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
     brand: Mapped[str] = _brand_column()
+
+
+class SegmentMember(Base):
+    """One stay of a contact in a segment (``sync.segments.membership``): entered, and left (null: a member now).
+
+    History is kept: a contact that leaves and enters again has two rows. At most one row per
+    (segment, contact) is current, which a partial unique index holds and which answers "current
+    members of S"; (segment, entered_at) and (segment, left_at, contact_id) answer "size at time t", the latter
+    also the current members among some contacts (SQLite's planner prefers it to the partial index).
+    """
+
+    __tablename__ = "segment_members"
+    __table_args__ = (
+        Index("uq_segment_members_current", "segment", "contact_id", unique=True,
+              postgresql_where=sql_text("left_at IS NULL"), sqlite_where=sql_text("left_at IS NULL")),
+        Index("ix_segment_members_entered", "segment", "entered_at"),
+        Index("ix_segment_members_left", "segment", "left_at", "contact_id"),
+        Index("ix_segment_members_contact", "contact_id"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    segment: Mapped[str] = mapped_column(String(64))
+    contact_id: Mapped[int] = mapped_column(BigId)  # no FK: a merged-away contact's stays are kept, as left
+    entered_at: Mapped[datetime] = mapped_column(AwareDateTime)
+    left_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+
+
+class SegmentDirty(Base):
+    """A contact the pipeline changed since segments last looked at it: the incremental evaluation's queue."""
+
+    __tablename__ = "segment_dirty"
+    contact_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    queued_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+
+
+class SegmentEvaluation(Base):
+    """The last evaluation of one segment: when, full or incremental, its size after it (list and API)."""
+
+    __tablename__ = "segment_evaluations"
+    segment: Mapped[str] = mapped_column(String(64), primary_key=True)
+    evaluated_at: Mapped[datetime] = mapped_column(AwareDateTime)
+    full_at: Mapped[datetime | None] = mapped_column(AwareDateTime)  # the last full re-evaluation
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    fingerprint: Mapped[str] = mapped_column(String(64), default="")  # of the conditions evaluated

@@ -56,6 +56,16 @@ def note_inserted(session: Session, table: str, count: int) -> bool:
     return True
 
 
+def refresh(session: Session, table: str) -> bool:
+    """ANALYZE ``table`` now (PostgreSQL; elsewhere nothing): a caller about to join it at a new size. True if done."""
+    if session.get_bind().dialect.name != "postgresql":
+        return False
+    done = _analyze(session, table)
+    if done:
+        _growth.pop((session.get_bind().url.render_as_string(hide_password=True), table), None)
+    return done
+
+
 def forget() -> None:
     """Drop what this process counted: after tables were emptied behind its back (a test's TRUNCATE)."""
     _growth.clear()

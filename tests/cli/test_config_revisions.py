@@ -55,11 +55,11 @@ def test_an_invalid_import_is_refused_naming_file_and_line_and_stores_nothing(cl
 
 
 def test_import_judges_the_files_together(cli, store, tmp_path):
-    """A stage renamed in lifecycle.yaml and in the mappings that set it: valid only as one change."""
+    """A stage renamed in lifecycle.yaml and in the mappings (and segments) that name it: valid only as one change."""
     cli("export", str(tmp_path))
     changed = 0
     for path in [tmp_path / "lifecycle.yaml", *sorted((tmp_path / "mappings").glob("*.yaml")),
-                 tmp_path / "conversions.yaml"]:
+                 *sorted((tmp_path / "segments").glob("*.yaml")), tmp_path / "conversions.yaml"]:
         text = path.read_text()
         if "Customer" in text:
             path.write_text(text.replace("Customer", "Client"))

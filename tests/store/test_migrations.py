@@ -432,3 +432,33 @@ def test_conversations_and_adjustments_written_before_0020_belong_to_the_default
     finally:
         engine.dispose()
     assert before == ("default", "default", "default") and both == 2 and kept == 1 and "brand" not in columns
+
+
+def test_segments_tables_upgrade_and_downgrade(fresh_database_url):
+    """0022 adds segment membership (one current stay per segment and contact), its queue and evaluations; its
+    downgrade drops them and leaves 0021's schema."""
+    from alembic import command
+    from sqlalchemy.exc import IntegrityError
+
+    from sync.store.engine import alembic_config, make_engine
+
+    engine = make_engine(fresh_database_url)
+    stay = ("INSERT INTO segment_members (segment, contact_id, entered_at, left_at) "
+            "VALUES ('vip', 7, '2026-12-01 10:00:00', {left})")
+    try:
+        upgrade(engine, "0021")
+        upgrade(engine)
+        with engine.begin() as conn:
+            conn.execute(text(stay.format(left="'2026-12-02 10:00:00'")))
+            conn.execute(text(stay.format(left="NULL")))  # left, then entered again: history kept
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(text(stay.format(left="NULL")))  # a second current stay
+        command.downgrade(alembic_config(engine), "0021")
+        with engine.connect() as conn:
+            tables = set(inspect(conn).get_table_names())
+        upgrade(engine)
+        with engine.connect() as conn:
+            assert compare_metadata(_context(conn), Base.metadata) == []
+    finally:
+        engine.dispose()
+    assert not tables & {"segment_members", "segment_dirty", "segment_evaluations"}

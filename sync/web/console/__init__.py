@@ -27,6 +27,7 @@ PAGES = (
     "sync.web.console.overview",
     "sync.web.console.reports",
     "sync.web.console.mappings",
+    "sync.web.console.segments",
 )
 
 

@@ -28,6 +28,7 @@ SECTIONS = (
     Section("console.dead_letters", N_("Dead letters")),
     Section("console.duplicates", N_("Duplicates")),
     Section("console.reports", N_("Reports")),
+    Section("console.segments", N_("Segments")),
     Section("console.audit", N_("Audit log")),
     Section("console.tokens", N_("Tokens"), "admin"),
 )

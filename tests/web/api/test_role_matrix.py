@@ -100,8 +100,10 @@ def test_the_brand_scoped_routes_are_only_those_that_keep_to_a_tokens_brands(api
     duplicates = {f"{method} {rule.rule}" for rule, method in api_routes(api_app)
                   if rule.rule.startswith(("/api/duplicates", "/api/merges")) and rule.rule != "/api/duplicates/scan"}
     assert len(dead_letters) == 5 and len(duplicates) == 8
+    segments = {"GET /api/segments", "POST /api/segments/preview", "GET /api/segments/<key>",
+                "PUT /api/segments/<key>", "GET /api/segments/<key>/members", "GET /api/segments/<key>/sizes"}
     assert scoped == {"GET /api/contacts", "GET /api/contacts/<id:contact_id>", "GET /api/me",
-                      "POST /api/tokens", *reports, *dead_letters, *duplicates}
+                      "POST /api/tokens", *reports, *dead_letters, *duplicates, *segments}
 
 
 def test_a_token_limited_to_brands_is_refused_a_new_route_that_does_not_declare_it_keeps_to_brands(
