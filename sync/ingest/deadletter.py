@@ -9,6 +9,8 @@ Two kinds live in the ``dead_letters`` table:
   transaction together with the dead letters' new status: ``replayed`` on success; a record
   that still fails (invalid, unstorable, refused by the database: ``sync.ingest.isolation``)
   stays ``open`` with the new reason, and the rest of the page replays.
+- **audience members** (stage ``audience``): a contact an audience destination refused;
+  replay puts it back to pending, and the next sync of its audience sends it again.
 - **jobs** (stage ``job``): a background job that failed for good (a non-retriable error,
   or retries exhausted); the payload names the function, its arguments and its queue.
   Replay hands the payload to the caller's ``enqueue_job`` (the rq shell) and marks it
@@ -48,6 +50,7 @@ if TYPE_CHECKING:
 RECORD_STAGES = ("mapping", "reconcile")
 JOB_STAGE = "job"
 DISPATCH_STAGE = "dispatch"  # an outbox item a destination refused (sync.outbox.stage_dispatch)
+AUDIENCE_STAGE = "audience"  # a segment member an audience destination refused (sync.segments.audiences)
 LIST_COLUMNS = ("id", "stage", "source", "object", "record_id", "reason", "created_at")
 
 
@@ -134,6 +137,10 @@ def replay(store: Store, config: Config, ids: Sequence[int] | None = None,
                 outcome[letter.id] = _replay_job(letter, enqueue_job)
             elif letter.stage == DISPATCH_STAGE:
                 outcome[letter.id] = _replay_dispatch(store, letter)
+            elif letter.stage == AUDIENCE_STAGE:
+                from sync.segments.audiences.bookkeeping import replay_member
+
+                outcome[letter.id] = replay_member(store, letter)
             elif letter.stage not in RECORD_STAGES:
                 outcome[letter.id] = f"dead letters of stage {letter.stage!r} cannot be replayed yet"
         with store.transaction() as session:

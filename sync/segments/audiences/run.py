@@ -1,0 +1,96 @@
+"""Every destination of every segment synced: what the ``sync_audiences`` job, ``lifesync segments sync``
+and ``POST /api/segments/<key>/sync`` run.
+
+Segments come from the active configuration (``config.segments``: key → ``Segment`` with
+``key``, ``label``, ``brand`` and ``destinations``, a tuple of ``DestinationEntry``) and their
+current members from ``sync.segments.membership.current_members`` — the two seams to the
+segment definitions, both passed in as arguments so this module depends on neither.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import requests
+
+from sync.errors import NotFound
+from sync.segments.audiences.engine import AudienceCounts, open_destination, sync_audience
+from sync.segments.destinations.base import Audience
+from sync.settings import Settings
+from sync.store.engine import Store
+
+MembersOf = Callable[[Any, str], Sequence[int]]  # (session, segment key) -> current member contact ids
+
+
+def configured_segments(config: Any) -> list[Any]:
+    """The segments of the active configuration, sorted by key (none while no segment is configured)."""
+    found = getattr(config, "segments", None) or {}
+    values: Iterable[Any] = found.values() if isinstance(found, Mapping) else found
+    return sorted(values, key=lambda s: s.key)
+
+
+def current_members(session: Any, key: str) -> Sequence[int]:
+    """The segment's current member contact ids (``sync.segments.membership``)."""
+    from sync.segments.membership import current_members as members
+
+    return members(session, key)
+
+
+def select_segments(segments: Sequence[Any], key: str | None, destination: str | None) -> list[Any]:
+    """The segments to sync: all, or ``key``; NotFound naming what exists when ``key`` / ``destination`` is unknown."""
+    chosen = [s for s in segments if key is None or s.key == key]
+    if key is not None and not chosen:
+        raise NotFound(f"no segment {key!r}; configured: {', '.join(s.key for s in segments) or 'none'}")
+    if destination is not None and not any(d.name == destination for s in chosen for d in s.destinations):
+        names = sorted({d.name for s in chosen for d in s.destinations})
+        raise NotFound(f"no destination {destination!r} for {'segment ' + repr(key) if key else 'any segment'}; "
+                       f"destinations: {', '.join(names) or 'none'}")
+    return chosen
+
+
+def sync_segments(store: Store, settings: Settings, segments: Sequence[Any], *, key: str | None = None,
+                  destination: str | None = None, dry_run: bool = False, members_of: MembersOf = current_members,
+                  http: requests.Session | None = None, destinations: Mapping[str, Any] | None = None,
+                  ) -> list[AudienceCounts]:
+    """Sync each chosen segment's destinations (one's failure does not stop the others); counts per destination.
+
+    ``destinations``: destination objects by name to use instead of building them from the
+    settings (tests, the demo's sandboxes).
+    """
+    out: list[AudienceCounts] = []
+    for segment in select_segments(segments, key, destination):
+        with store.transaction() as session:
+            member_ids = list(members_of(session, segment.key))
+        audience = Audience(segment.key, getattr(segment, "label", segment.key),
+                            getattr(segment, "brand", "default") or "default")
+        for entry in segment.destinations:
+            if destination is not None and entry.name != destination:
+                continue
+            try:
+                dest = (destinations or {}).get(entry.name) or open_destination(entry, settings, http)
+            except Exception as exc:  # its settings: reported for this destination, the others go on
+                from sync.ingest.deadletter import reason_for
+
+                out.append(AudienceCounts(entry.name, segment.key, dry_run=dry_run, error=reason_for(exc)))
+                continue
+            out.append(sync_audience(store, audience, entry, member_ids, dest, dry_run=dry_run))
+    return out
+
+
+def format_counts(results: Sequence[AudienceCounts]) -> str:
+    """One line per (segment, destination): added / removed / unchanged / skipped / failed (and what waits)."""
+    if not results:
+        return "no audience destinations to sync"
+    lines = []
+    for r in results:
+        line = (f"{r.segment} → {r.destination}: added {r.added}, removed {r.removed}, unchanged {r.unchanged}, "
+                f"skipped {r.skipped}, failed {r.failed}")
+        if r.retrying or r.deferred:
+            line += f", retrying {r.retrying}, waiting {r.deferred}"
+        if r.dry_run:
+            line += " (dry run: nothing sent)"
+        if r.error:
+            line += f" — stopped: {r.error}"
+        lines.append(line)
+    return "\n".join(lines)
