@@ -36,6 +36,7 @@ TASKS: dict[str, Callable[..., Any]] = {
     "dispatch_conversions": tasks.dispatch_conversions,
     "resolve_ad_names": tasks.resolve_ad_names,
     "check_alerts": tasks.check_alerts,
+    "sync_audiences": tasks.sync_audiences,
 }
 FAILURE_TTL = 7 * 86400
 RESULT_TTL = 3600

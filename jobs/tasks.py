@@ -201,3 +201,18 @@ def check_alerts() -> dict[str, Any]:
 
     settings, store_, _ = context()
     return _locked(settings, "check_alerts", lambda: check(store_, settings).as_dict())
+
+
+def sync_audiences(segment: str | None = None, destination: str | None = None) -> dict[str, Any]:
+    """Sync every audience destination of every segment (or of ``segment``, or one ``destination``): minimal
+    diffs in the vendors' batches (``sync.segments.audiences``); one run at a time.
+    """
+    from sync.segments.audiences.run import configured_segments, sync_segments
+
+    settings, store_, config = context()
+
+    def work() -> dict[str, Any]:
+        results = sync_segments(store_, settings, configured_segments(config), key=segment, destination=destination)
+        return {f"{r.segment}/{r.destination}": r.as_dict() for r in results}
+
+    return _locked(settings, "sync_audiences", work)

@@ -320,6 +320,7 @@ def _register_more() -> None:
         access,
         alerts,
         attribution,
+        audiences,
         config_revisions,
         connections,
         console,
@@ -329,7 +330,8 @@ def _register_more() -> None:
         reports,
     )
 
-    for module in (crm, attribution, reports, connections, access, alerts, deadletters, duplicates, console):
+    for module in (crm, attribution, reports, connections, access, alerts, deadletters, duplicates, console,
+                   audiences):
         module.register(main)
     config_revisions.register(config)
 

@@ -32,7 +32,7 @@ from sync.errors import ConfigIssue
 SCHEDULE_FILE = "schedule.yaml"
 # names a schedule may run; jobs.schedule maps each to its job function
 TASKS = ("sweep_inbox", "stale_leads", "first_response", "dispatch_pushes", "sync_hubspot", "sync_salesforce",
-         "dispatch_crm_pushes", "dispatch_conversions", "resolve_ad_names", "check_alerts")
+         "dispatch_crm_pushes", "dispatch_conversions", "resolve_ad_names", "check_alerts", "sync_audiences")
 QUEUES = ("ingest", "sync", "dispatch", "maintenance")  # == jobs.queues.QUEUES (tested)
 
 

@@ -101,3 +101,20 @@ def change_email(store, contact_id: int, email: str) -> None:
 def set_consent(store, contact_id: int, consent: dict) -> None:
     with store.transaction() as s:
         s.get(model.Contact, contact_id).consent = consent
+
+
+def patch_segments(store, monkeypatch, tmp_path) -> list[int]:
+    """Segment ``lapsed`` (a CSV destination) of three contacts, one without an e-mail, and ``hot`` (none):
+    the two seams to segment definitions (``run.configured_segments``, ``run.current_members``) patched."""
+    from sync.segments.audiences import run
+    from sync.segments.destinations.base import DestinationEntry
+
+    ids = make_contacts(store, [{"email": "a@example.com"}, {"email": "b@example.com"}, {"email": None}])
+    found = [Segment("lapsed", "Lapsed customers", destinations=(DestinationEntry("csv-lapsed", "csv",
+                                                                                  {"columns": "email"}),)),
+             Segment("hot", "Hot leads")]
+    monkeypatch.setattr(run, "configured_segments", lambda config: found)
+    monkeypatch.setattr(run, "current_members", lambda session, key: ids if key == "lapsed" else [])
+    monkeypatch.setattr("sync.web.api.audiences.configured_segments", lambda config: found)
+    monkeypatch.setenv("LIFESYNC_AUDIENCE_CSV_DIR", str(tmp_path / "csv"))
+    return ids

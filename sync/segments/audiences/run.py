@@ -14,6 +14,7 @@ from typing import Any
 
 import requests
 
+from sync.access.audit import record
 from sync.errors import NotFound
 from sync.segments.audiences.engine import AudienceCounts, open_destination, sync_audience
 from sync.segments.destinations.base import Audience
@@ -50,14 +51,16 @@ def select_segments(segments: Sequence[Any], key: str | None, destination: str |
 
 
 def sync_segments(store: Store, settings: Settings, segments: Sequence[Any], *, key: str | None = None,
-                  destination: str | None = None, dry_run: bool = False, members_of: MembersOf = current_members,
+                  destination: str | None = None, dry_run: bool = False, members_of: MembersOf | None = None,
                   http: requests.Session | None = None, destinations: Mapping[str, Any] | None = None,
                   ) -> list[AudienceCounts]:
     """Sync each chosen segment's destinations (one's failure does not stop the others); counts per destination.
 
+    ``members_of``: the current members of a segment (default ``current_members``);
     ``destinations``: destination objects by name to use instead of building them from the
     settings (tests, the demo's sandboxes).
     """
+    members_of = members_of or current_members
     out: list[AudienceCounts] = []
     for segment in select_segments(segments, key, destination):
         with store.transaction() as session:
@@ -76,6 +79,28 @@ def sync_segments(store: Store, settings: Settings, segments: Sequence[Any], *, 
                 continue
             out.append(sync_audience(store, audience, entry, member_ids, dest, dry_run=dry_run))
     return out
+
+
+def find_segment(segments: Sequence[Any], key: str) -> Any:
+    """The segment ``key``; NotFound naming the configured ones."""
+    return select_segments(segments, key, None)[0]
+
+
+def request_sync(store: Store, segments: Sequence[Any], actor: Any, key: str, destination: str | None,
+                 enqueue: Callable[[str, dict[str, Any], str], tuple[str, bool]]) -> dict[str, Any]:
+    """Queue the ``sync_audiences`` job for segment ``key`` (one destination, or all), audit-logged.
+
+    Queued once under ``lifesync-audiences-<key>[-<destination>]``: asking again while it waits
+    queues nothing more. NotFound for an unknown segment or destination.
+    """
+    select_segments(segments, key, destination)
+    job = f"lifesync-audiences-{key}" + (f"-{destination}" if destination else "")
+    kwargs = {"segment": key, "destination": destination}
+    with store.transaction() as session:
+        job_id, queued = enqueue("sync_audiences", kwargs, job)
+        record(session, actor, "segment.sync", "segment", key,
+               after={"destination": destination, "job_id": job_id, "queued": queued})
+    return {"job_id": job_id, "queued": queued, "task": "sync_audiences"}
 
 
 def format_counts(results: Sequence[AudienceCounts]) -> str:

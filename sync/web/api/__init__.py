@@ -31,6 +31,7 @@ RESOURCES = (
     "sync.web.api.contacts",
     "sync.web.api.deadletters",
     "sync.web.api.duplicates",
+    "sync.web.api.audiences",
 )
 API_VERSION = "1"
 

@@ -1,0 +1,42 @@
+"""``/api/segments/<key>/sync``: a sync queued once and audit-logged, a dry run's counts, the audiences' state."""
+
+from __future__ import annotations
+
+import pytest
+from rq import Queue
+from support.audiences import patch_segments
+from web.api.conftest import bearer
+
+from sync.access.audit import AuditFilter, entries
+from sync.segments.audiences import run
+
+
+@pytest.fixture
+def segments(store, monkeypatch, tmp_path):
+    return patch_segments(store, monkeypatch, tmp_path)
+
+
+def test_the_api_queues_one_job_audit_logged_counts_dry_and_reads_the_state(api, store, segments, role_tokens):
+    operator, viewer = bearer(role_tokens["operator"]), bearer(role_tokens["viewer"])
+    dry = api.post("/api/segments/lapsed/sync", headers=operator, json={"dry_run": True})
+    assert dry.status_code == 200
+    assert [(i["destination"], i["added"], i["skipped"], i["dry_run"]) for i in dry.json["results"]] == [
+        ("csv-lapsed", 2, 1, True)]
+    first = api.post("/api/segments/lapsed/sync", headers=operator, json={})
+    assert first.status_code == 202
+    assert first.json == {"job_id": "lifesync-audiences-lapsed", "queued": True, "task": "sync_audiences"}
+    assert api.post("/api/segments/lapsed/sync", headers=operator, json={}).json["queued"] is False
+    connection = api.application.extensions["lifesync"]["jobs"].connection
+    job = Queue("dispatch", connection=connection).fetch_job("lifesync-audiences-lapsed")
+    assert (job.func_name, job.kwargs) == ("jobs.tasks.sync_audiences", {"segment": "lapsed", "destination": None})
+    logged = entries(store, AuditFilter(action="segment.sync"))
+    assert [(e.target_id, e.after["queued"]) for e in logged] == [("lapsed", False), ("lapsed", True)]
+    assert api.get("/api/segments/lapsed/sync", headers=viewer).json == {"segment": "lapsed", "items": []}
+    run.sync_segments(store, api.application.extensions["lifesync"]["settings"], run.configured_segments(None))
+    state = api.get("/api/segments/lapsed/sync", headers=viewer).json["items"]
+    assert [(i["destination"], i["kind"], i["members"]["added"], i["members"]["skipped"], i["last_sync"]["added"])
+            for i in state] == [("csv-lapsed", "csv", 2, 1, 2)]
+    missing = api.post("/api/segments/lapsed/sync", headers=operator, json={"destination": "meta"})
+    assert missing.status_code == 404 and "no destination 'meta'" in missing.json["message"]
+    assert api.get("/api/segments/gone/sync", headers=viewer).status_code == 404
+    assert api.post("/api/segments/lapsed/sync", headers=viewer, json={}).status_code == 403
