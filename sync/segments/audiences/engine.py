@@ -25,7 +25,6 @@ calling the destination or writing. Nothing here logs personal data: contacts ar
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -87,8 +86,12 @@ def consent_reason(member: AudienceMember, purpose: str) -> str | None:
 
 
 def _wire(keys: Any) -> Any:
-    """Keys as the database gives them back (JSON: tuples become lists), so stored and fresh keys compare."""
-    return json.loads(json.dumps(keys, sort_keys=True))
+    """Keys as the database gives them back (JSON: tuples become lists, keys text), so stored and fresh compare."""
+    if isinstance(keys, dict):
+        return {str(k): _wire(v) for k, v in keys.items()}
+    if isinstance(keys, (list, tuple)):
+        return [_wire(v) for v in keys]
+    return keys
 
 
 def wanted_of(destination: AudienceDestination, member: AudienceMember) -> Wanted:
