@@ -39,6 +39,7 @@ from sync.ingest.pipeline import map_records
 from sync.outbox.effects import Effects
 from sync.reconcile.brands import stamped
 from sync.reconcile.identity import clean
+from sync.segments.audiences.bookkeeping import AUDIENCE_STAGE, replay_member
 from sync.store import model
 from sync.store.engine import Store
 from sync.store.reason_class import reason_values
@@ -50,7 +51,6 @@ if TYPE_CHECKING:
 RECORD_STAGES = ("mapping", "reconcile")
 JOB_STAGE = "job"
 DISPATCH_STAGE = "dispatch"  # an outbox item a destination refused (sync.outbox.stage_dispatch)
-AUDIENCE_STAGE = "audience"  # a segment member an audience destination refused (sync.segments.audiences)
 LIST_COLUMNS = ("id", "stage", "source", "object", "record_id", "reason", "created_at")
 
 
@@ -138,8 +138,6 @@ def replay(store: Store, config: Config, ids: Sequence[int] | None = None,
             elif letter.stage == DISPATCH_STAGE:
                 outcome[letter.id] = _replay_dispatch(store, letter)
             elif letter.stage == AUDIENCE_STAGE:
-                from sync.segments.audiences.bookkeeping import replay_member
-
                 outcome[letter.id] = replay_member(store, letter)
             elif letter.stage not in RECORD_STAGES:
                 outcome[letter.id] = f"dead letters of stage {letter.stage!r} cannot be replayed yet"

@@ -15,12 +15,11 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from sync.ingest.deadletter import AUDIENCE_STAGE
 from sync.store import model
 from sync.store.engine import Store
 from sync.store.sql import chunks, one_of, upsert
 
-__all__ = ["AUDIENCE_STAGE", "dead_letter", "member_row", "replay_member", "stored_ids", "write_rows"]
+AUDIENCE_STAGE = "audience"  # dead letters of members a destination refused (replayed by sync.ingest.deadletter)
 ROW_COLUMNS = ("keys", "state", "attempts", "next_attempt_at", "reason", "synced_at")
 
 
