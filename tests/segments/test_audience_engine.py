@@ -172,3 +172,18 @@ def test_an_erased_contact_is_removed_under_its_stored_keys(store):
     dest.calls.clear()
     counts = sync_audience(store, SEGMENT, ENTRY, ids, dest)  # still listed: the contact is gone all the same
     assert dest.calls == [("remove", [ids[0]])] and counts.removed == 1 and set(_rows(store)) == {ids[1]}
+
+
+def test_destinations_of_one_segment_share_one_load_and_one_stopping_leaves_the_other_going(store, monkeypatch):
+    from sync.segments.audiences import engine
+
+    ids = make_contacts(store, _people(5))
+    loads = []
+    real = engine.load_members
+    monkeypatch.setattr(engine, "load_members", lambda s, c: loads.append(len(c)) or real(s, c))
+    ok, down = FakeDestination(max_batch=2), FakeDestination(max_batch=2)
+    down.raise_on = "add"
+    counts = engine.sync_destinations(store, SEGMENT, [(ENTRY, ok), (DestinationEntry("down", "fake"), down)], ids)
+    assert loads == [5]  # one chunk, loaded once for both
+    assert (counts[0].added, counts[0].error) == (5, None) and set(ok.held) == set(ids)
+    assert counts[1].error == "ConnectionError (details in the worker log)" and down.held == {}

@@ -17,6 +17,9 @@
    exponentially (``sync.outbox.deliveries.backoff``) and attempts counted — given up (failed,
    dead-lettered) after ``MAX_ATTEMPTS``.
 
+``sync_destinations`` does the same for several destinations of one segment in one pass, so
+each chunk of members is loaded once whatever the number of destinations.
+
 A destination that raises instead of answering (auth refused, network down) ends this
 audience's sync: the batch in flight is pending again with backoff, the rest is planned anew
 next time, and the error is kept on the ``audiences`` row. ``dry_run`` plans and counts without
@@ -225,42 +228,81 @@ def sync_audience(store: Store, audience: Audience, entry: DestinationEntry, mem
                   http: requests.Session | None = None, dry_run: bool = False,
                   now: datetime | None = None) -> AudienceCounts:
     """Bring ``entry``'s audience of segment ``audience`` to ``member_ids`` (see the module docstring)."""
-    now = now or model.utcnow()
     if destination is None:
         destination = open_destination(entry, settings or Settings.from_env(), http)
-    counts = AudienceCounts(entry.name, audience.key, dry_run=dry_run)
+    return sync_destinations(store, audience, [(entry, destination)], member_ids, dry_run=dry_run, now=now)[0]
+
+
+@dataclass
+class _Target:
+    """One destination of the segment during a sync."""
+
+    entry: DestinationEntry
+    destination: AudienceDestination
+    counts: AudienceCounts
+    remote_id: str | None = None
+    sender: _Sender | None = None
+    stopped: bool = False
+
+
+def sync_destinations(store: Store, audience: Audience, pairs: Sequence[tuple[DestinationEntry, AudienceDestination]],
+                      member_ids: Sequence[int], *, dry_run: bool = False,
+                      now: datetime | None = None) -> list[AudienceCounts]:
+    """``sync_audience`` for several destinations of one segment in one pass: each chunk of members is loaded
+    once for all of them; one destination stopping (an error) does not stop the others.
+    """
+    now = now or model.utcnow()
     members = set(member_ids)
+    targets = [_Target(entry, dest, AudienceCounts(entry.name, audience.key, dry_run=dry_run)) for entry, dest in pairs]
+    stored_ids: set[int] = set()
     with store.transaction() as session:
-        row = session.get(model.Audience, (entry.name, audience.key))
-        remote_id = row.remote_id if row is not None else None
-        ids = sorted(members | set(book.stored_ids(session, entry.name, audience.key)))
-    sender = None
-    try:
+        for t in targets:
+            row = session.get(model.Audience, (t.entry.name, audience.key))
+            t.remote_id = row.remote_id if row is not None else None
+            stored_ids.update(book.stored_ids(session, t.entry.name, audience.key))
+    if not dry_run:
+        for t in targets:
+            _guarded(t, dry_run, _open_remote, store, audience, t, now)
+    for part in chunks(sorted(members | stored_ids), CHUNK):
+        live = [t for t in targets if not t.stopped]
+        if not live:
+            break
+        with store.transaction() as session:
+            loaded = load_members(session, [c for c in part if c in members])
+            stored = {t.entry.name: _stored(session, t.entry.name, audience.key, part) for t in live}
+        for t in live:
+            _guarded(t, dry_run, _sync_chunk, store, t, audience, part, loaded, stored[t.entry.name], now)
+    for t in targets:
+        if t.sender is not None and not t.stopped:
+            _guarded(t, dry_run, t.sender.finish)
         if not dry_run:
-            remote_id = destination.ensure(Audience(audience.key, audience.label, audience.brand, remote_id))
-            _save_audience(store, entry, audience, remote_id, None, None, None)
-            sender = _Sender(store, destination, audience, entry.name, remote_id, counts, now)
-        for part in chunks(ids, CHUNK):
-            _sync_chunk(store, destination, entry.name, audience, part, members, sender, counts, now)
-        if sender is not None:
-            sender.finish()
+            _save_audience(store, t.entry, audience, t.remote_id, now, t.counts, t.counts.error)
+    return [t.counts for t in targets]
+
+
+def _guarded(target: _Target, dry_run: bool, work: Callable[..., None], *args: Any) -> None:
+    """Run ``work(*args)`` for ``target``; an error stops this destination's sync (its error), not the others'."""
+    try:
+        work(*args)
     except _Stopped as exc:
-        counts.error = str(exc)
-    except Exception as exc:  # ensure() refused, or the settings: this audience stops, the others go on
+        target.counts.error, target.stopped = str(exc), True
+    except Exception as exc:  # ensure() refused, a bug: this audience stops, the others go on
         if dry_run:
             raise
-        counts.error = reason_for(exc)
-    if not dry_run:
-        _save_audience(store, entry, audience, remote_id, now, counts, counts.error)
-    return counts
+        log.exception("audience %s of segment %s", target.entry.name, target.counts.segment)
+        target.counts.error, target.stopped = reason_for(exc), True
 
 
-def _sync_chunk(store: Store, destination: AudienceDestination, name: str, audience: Audience, part: Sequence[int],
-                members: set[int], sender: _Sender | None, counts: AudienceCounts, now: datetime) -> None:
-    with store.transaction() as session:
-        stored = _stored(session, name, audience.key, part)
-        loaded = load_members(session, [c for c in part if c in members])
-    wanted = {cid: wanted_of(destination, m) for cid, m in loaded.items()}
+def _open_remote(store: Store, audience: Audience, t: _Target, now: datetime) -> None:
+    t.remote_id = t.destination.ensure(Audience(audience.key, audience.label, audience.brand, t.remote_id))
+    _save_audience(store, t.entry, audience, t.remote_id, None, None, None)
+    t.sender = _Sender(store, t.destination, audience, t.entry.name, t.remote_id, t.counts, now)
+
+
+def _sync_chunk(store: Store, t: _Target, audience: Audience, part: Sequence[int],
+                loaded: dict[int, AudienceMember], stored: dict[int, Stored], now: datetime) -> None:
+    name, counts, sender = t.entry.name, t.counts, t.sender
+    wanted = {cid: wanted_of(t.destination, m) for cid, m in loaded.items()}
     todo = plan(stored, wanted, part, now)
     counts.unchanged += todo.unchanged
     counts.skipped += todo.skipped

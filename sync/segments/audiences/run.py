@@ -16,7 +16,8 @@ import requests
 
 from sync.access.audit import record
 from sync.errors import NotFound
-from sync.segments.audiences.engine import AudienceCounts, open_destination, sync_audience
+from sync.ingest.deadletter import reason_for
+from sync.segments.audiences.engine import AudienceCounts, open_destination, sync_destinations
 from sync.segments.destinations.base import Audience
 from sync.settings import Settings
 from sync.store.engine import Store
@@ -67,17 +68,17 @@ def sync_segments(store: Store, settings: Settings, segments: Sequence[Any], *, 
             member_ids = list(members_of(session, segment.key))
         audience = Audience(segment.key, getattr(segment, "label", segment.key),
                             getattr(segment, "brand", "default") or "default")
+        pairs, broken = [], {}
         for entry in segment.destinations:
             if destination is not None and entry.name != destination:
                 continue
             try:
-                dest = (destinations or {}).get(entry.name) or open_destination(entry, settings, http)
+                pairs.append((entry, (destinations or {}).get(entry.name) or open_destination(entry, settings, http)))
             except Exception as exc:  # its settings: reported for this destination, the others go on
-                from sync.ingest.deadletter import reason_for
-
-                out.append(AudienceCounts(entry.name, segment.key, dry_run=dry_run, error=reason_for(exc)))
-                continue
-            out.append(sync_audience(store, audience, entry, member_ids, dest, dry_run=dry_run))
+                broken[entry.name] = AudienceCounts(entry.name, segment.key, dry_run=dry_run, error=reason_for(exc))
+        done = {c.destination: c for c in sync_destinations(store, audience, pairs, member_ids, dry_run=dry_run)}
+        out += [broken.get(e.name) or done[e.name] for e in segment.destinations
+                if destination is None or e.name == destination]
     return out
 
 
