@@ -204,15 +204,17 @@ def check_alerts() -> dict[str, Any]:
 
 
 def sync_audiences(segment: str | None = None, destination: str | None = None) -> dict[str, Any]:
-    """Sync every audience destination of every segment (or of ``segment``, or one ``destination``): minimal
-    diffs in the vendors' batches (``sync.segments.audiences``); one run at a time.
+    """Sync the audience destinations of every segment (or of ``segment``, or one ``destination``): minimal
+    diffs in the vendors' batches (``sync.segments.audiences``). One run per segment at a time: a sync the
+    ops API asked for one segment is not held back by the scheduled run's other segments.
     """
-    from sync.segments.audiences.run import configured_segments, sync_segments
+    from sync.segments.audiences.run import configured_segments, select_segments, sync_segments
 
     settings, store_, config = context()
 
-    def work() -> dict[str, Any]:
-        results = sync_segments(store_, settings, configured_segments(config), key=segment, destination=destination)
-        return {f"{r.segment}/{r.destination}": r.as_dict() for r in results}
+    def work(one: Any) -> dict[str, Any]:
+        results = sync_segments(store_, settings, [one], destination=destination)
+        return {r.destination: r.as_dict() for r in results}
 
-    return _locked(settings, "sync_audiences", work)
+    return {one.key: _locked(settings, f"sync_audiences_{one.key}", lambda one=one: work(one))
+            for one in select_segments(configured_segments(config), segment, destination)}

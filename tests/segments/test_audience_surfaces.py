@@ -71,9 +71,25 @@ def test_the_cli_prints_counts_per_destination_dry_then_for_real(cli, tmp_path):
 
 def test_the_job_syncs_every_segment_and_reports_per_destination(settings, store, segments, monkeypatch):
     monkeypatch.setattr(jobs.tasks, "_config", lambda s: None)  # the segments come from the patched seam
-    out = jobs.tasks.sync_audiences()["result"]  # run under the job's lock
-    assert out["lapsed/csv-lapsed"]["added"] == 2 and out["lapsed/csv-lapsed"]["error"] is None
-    again = jobs.tasks.sync_audiences(segment="lapsed")["result"]
-    assert (again["lapsed/csv-lapsed"]["added"], again["lapsed/csv-lapsed"]["unchanged"]) == (0, 2)
+    out = jobs.tasks.sync_audiences()
+    assert out["hot"] == {"skipped": False, "result": {}}  # no destinations: nothing to do
+    lapsed = out["lapsed"]["result"]["csv-lapsed"]  # run under the segment's lock
+    assert lapsed["added"] == 2 and lapsed["error"] is None
+    again = jobs.tasks.sync_audiences(segment="lapsed")
+    assert list(again) == ["lapsed"]
+    assert (again["lapsed"]["result"]["csv-lapsed"]["added"], again["lapsed"]["result"]["csv-lapsed"]["unchanged"]) \
+        == (0, 2)
     state = audience_status(store, "lapsed")
     assert state[0]["members"]["added"] == 2
+
+
+def test_a_segment_being_synced_is_skipped_by_another_run_and_the_others_go_on(settings, store, segments, monkeypatch):
+    from jobs.connection import redis_connection
+    from jobs.locks import host_scope, sync_lock
+
+    monkeypatch.setattr(jobs.tasks, "_config", lambda s: None)
+    with sync_lock(redis_connection(settings), "lifesync", "sync_audiences_lapsed", host_scope(settings)) as held:
+        assert held is not None
+        out = jobs.tasks.sync_audiences()
+    assert out["lapsed"]["skipped"] is True and out["hot"]["skipped"] is False
+    assert audience_status(store, "lapsed") == []  # nothing done for the segment another run holds
