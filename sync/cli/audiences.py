@@ -1,4 +1,5 @@
-"""``lifesync segments sync [KEY] [--destination NAME] [--dry-run] [--json]``: sync segments' audiences now.
+"""``lifesync segments sync [KEY] [--destination NAME] [--dry-run] [--json]``: sync segments' audiences now;
+``lifesync segments audiences KEY [--json]``: where each of a segment's audiences stands.
 
 The command the ``sync_audiences`` job runs (``sync.segments.audiences.run.sync_segments``),
 for every segment or one, every destination or one; it prints per destination how many
@@ -29,9 +30,31 @@ def segments_group(main: click.Group) -> click.Group:
 
 
 def register(main: click.Group) -> None:
-    """Add ``segments sync`` to ``main``."""
+    """Add ``segments sync`` and ``segments audiences`` to ``main``."""
+    group = segments_group(main)
 
-    @segments_group(main).command("sync")
+    @group.command("audiences")
+    @click.argument("key")
+    @click.option("--json", "as_json", is_flag=True, help="Print the state as JSON.")
+    def audiences_cmd(key: str, as_json: bool) -> None:
+        """Per destination of segment KEY: remote id, last sync (time, counts, error), members by state."""
+        from sync.segments.audiences.status import audience_status
+
+        settings = context.settings()
+        with context.opened_store(settings) as store:
+            rows = audience_status(store, key)
+        if as_json:
+            context.dump(rows)
+            return
+        for row in rows:
+            when = f"{row['synced_at']:%Y-%m-%d %H:%M}" if row["synced_at"] else "never"
+            members = ", ".join(f"{state} {n}" for state, n in row["members"].items())
+            click.echo(f"{row['destination']} ({row['kind']}, {row['remote_id'] or 'no remote audience yet'}): "
+                       f"last sync {when}{' — stopped: ' + row['error'] if row['error'] else ''}; {members}")
+        if not rows:
+            click.echo(f"segment {key!r} has no audience synced yet")
+
+    @group.command("sync")
     @click.argument("key", required=False)
     @click.option("--destination", "destination", default=None, metavar="NAME",
                   help="Only this destination (its name in the segment file).")

@@ -65,6 +65,11 @@ def test_the_cli_prints_counts_per_destination_dry_then_for_real(cli, tmp_path):
     assert real.output == "lapsed → csv-lapsed: added 2, removed 0, unchanged 0, skipped 1, failed 0\n"
     again = json.loads(cli("lapsed", "--destination", "csv-lapsed", "--json").output)
     assert [(r["added"], r["unchanged"], r["skipped"]) for r in again] == [(0, 2, 1)]
+    state = CliRunner().invoke(main, ["segments", "audiences", "lapsed"])
+    assert state.output.startswith("csv-lapsed (csv, ") and state.output.rstrip().endswith(
+        "added 2, pending_add 0, pending_remove 0, skipped 1, failed 0")
+    none = CliRunner().invoke(main, ["segments", "audiences", "hot"])
+    assert none.output == "segment 'hot' has no audience synced yet\n"
     missing = cli("gone")
     assert missing.exit_code == 1 and "no segment 'gone'; configured: lapsed, hot" in missing.output
 

@@ -40,3 +40,13 @@ def test_the_api_queues_one_job_audit_logged_counts_dry_and_reads_the_state(api,
     assert missing.status_code == 404 and "no destination 'meta'" in missing.json["message"]
     assert api.get("/api/segments/gone/sync", headers=viewer).status_code == 404
     assert api.post("/api/segments/lapsed/sync", headers=viewer, json={}).status_code == 403
+
+
+@pytest.mark.parametrize(("body", "status"), [(None, 202), ({"dry_run": "sometimes"}, 422),
+                                              ({"destination": ""}, 422), ({"colour": "red"}, 422)])
+def test_a_request_body_is_optional_and_a_bad_one_is_a_clear_422(api, segments, role_tokens, body, status):
+    kwargs = {} if body is None else {"json": body}
+    answer = api.post("/api/segments/lapsed/sync", headers=bearer(role_tokens["operator"]), **kwargs)
+    assert answer.status_code == status, answer.json
+    if status == 422:
+        assert answer.json["errors"]
