@@ -98,3 +98,17 @@ def test_a_segment_being_synced_is_skipped_by_another_run_and_the_others_go_on(s
         out = jobs.tasks.sync_audiences()
     assert out["lapsed"]["skipped"] is True and out["hot"]["skipped"] is False
     assert audience_status(store, "lapsed") == []  # nothing done for the segment another run holds
+
+
+def test_members_may_come_as_a_select_of_contact_ids_as_segment_membership_gives_them(store, segments):
+    from sqlalchemy import select
+
+    from sync.settings import Settings
+    from sync.store import model
+
+    fake = FakeDestination()
+    lapsed = Segment("lapsed", "Lapsed customers", destinations=(FAKE,))
+    query = select(model.Contact.id).where(model.Contact.id.in_(segments[:2]))
+    results = run.sync_segments(store, Settings.from_env(), [lapsed], members_of=lambda session, key: query,
+                                destinations={"fake-lapsed": fake})
+    assert results[0].added == 2 and sorted(fake.held) == sorted(segments[:2])

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import requests
+from sqlalchemy import Select
 
 from sync.access.audit import record
 from sync.errors import NotFound
@@ -22,7 +23,7 @@ from sync.segments.destinations.base import Audience
 from sync.settings import Settings
 from sync.store.engine import Store
 
-MembersOf = Callable[[Any, str], Sequence[int]]  # (session, segment key) -> current member contact ids
+MembersOf = Callable[[Any, str], Any]  # (session, segment key) -> member ids, or a SELECT of them
 
 
 def configured_segments(config: Any) -> list[Any]:
@@ -33,10 +34,15 @@ def configured_segments(config: Any) -> list[Any]:
 
 
 def current_members(session: Any, key: str) -> Sequence[int]:
-    """The segment's current member contact ids (``sync.segments.membership``)."""
+    """The segment's current member contact ids (``sync.segments.membership``, which gives them as a query)."""
     from sync.segments.membership import current_members as members
 
-    return members(session, key)
+    return member_ids(session, members(session, key))
+
+
+def member_ids(session: Any, found: Any) -> list[int]:
+    """Contact ids from what a membership function gives: a ``SELECT contact_id`` (run here) or the ids."""
+    return list(session.scalars(found)) if isinstance(found, Select) else list(found)
 
 
 def select_segments(segments: Sequence[Any], key: str | None, destination: str | None) -> list[Any]:
@@ -65,7 +71,7 @@ def sync_segments(store: Store, settings: Settings, segments: Sequence[Any], *, 
     out: list[AudienceCounts] = []
     for segment in select_segments(segments, key, destination):
         with store.transaction() as session:
-            member_ids = list(members_of(session, segment.key))
+            members = member_ids(session, members_of(session, segment.key))
         audience = Audience(segment.key, getattr(segment, "label", segment.key),
                             getattr(segment, "brand", "default") or "default")
         pairs, broken = [], {}
@@ -76,7 +82,7 @@ def sync_segments(store: Store, settings: Settings, segments: Sequence[Any], *, 
                 pairs.append((entry, (destinations or {}).get(entry.name) or open_destination(entry, settings, http)))
             except Exception as exc:  # its settings: reported for this destination, the others go on
                 broken[entry.name] = AudienceCounts(entry.name, segment.key, dry_run=dry_run, error=reason_for(exc))
-        done = {c.destination: c for c in sync_destinations(store, audience, pairs, member_ids, dry_run=dry_run)}
+        done = {c.destination: c for c in sync_destinations(store, audience, pairs, members, dry_run=dry_run)}
         out += [broken.get(e.name) or done[e.name] for e in segment.destinations
                 if destination is None or e.name == destination]
     return out
