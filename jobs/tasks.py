@@ -208,7 +208,7 @@ def sync_audiences(segment: str | None = None, destination: str | None = None) -
     diffs in the vendors' batches (``sync.segments.audiences``). One run per segment at a time: a sync the
     ops API asked for one segment is not held back by the scheduled run's other segments.
     """
-    from sync.segments.audiences.run import configured_segments, select_segments, sync_segments
+    from sync.segments.audiences.run import configured_segments, lock_name, select_segments, sync_segments
 
     settings, store_, config = context()
 
@@ -216,5 +216,5 @@ def sync_audiences(segment: str | None = None, destination: str | None = None) -
         results = sync_segments(store_, settings, [one], destination=destination)
         return {r.destination: r.as_dict() for r in results}
 
-    return {one.key: _locked(settings, f"sync_audiences_{one.key}", lambda one=one: work(one))
+    return {one.key: _locked(settings, lock_name(one.key), lambda one=one: work(one))
             for one in select_segments(configured_segments(config), segment, destination)}

@@ -2,9 +2,11 @@
 ``lifesync segments audiences KEY [--json]``: where each of a segment's audiences stands.
 
 The command the ``sync_audiences`` job runs (``sync.segments.audiences.run.sync_segments``),
-for every segment or one, every destination or one; it prints per destination how many
-members were added, removed, unchanged, skipped and failed. Exit code 1 when a destination
-stopped with an error (its settings, its credentials, the vendor unreachable).
+for every segment or one, every destination or one, under the job's lock per segment (a
+segment the scheduled job is syncing right now is not synced twice: it is named on stderr);
+it prints per destination how many members were added, removed, unchanged, skipped and
+failed. Exit code 1 when a destination stopped with an error (its settings, its credentials,
+the vendor unreachable) or a segment was busy.
 """
 
 from __future__ import annotations
@@ -63,19 +65,40 @@ def register(main: click.Group) -> None:
     def sync_cmd(key: str | None, destination: str | None, dry_run: bool, as_json: bool) -> None:
         """Bring the audiences of segment KEY (default: every segment) up to date with its members."""
         from sync.errors import NotFound
-        from sync.segments.audiences.run import configured_segments, format_counts, sync_segments
+        from sync.segments.audiences.run import (
+            configured_segments,
+            format_counts,
+            lock_name,
+            select_segments,
+            sync_segments,
+        )
 
         settings = context.settings()
+        results, busy = [], []
         with context.opened_store(settings) as store:
             config = context.load_config(settings, store)
             try:
-                results = sync_segments(store, settings, configured_segments(config), key=key,
-                                        destination=destination, dry_run=dry_run)
+                chosen = select_segments(configured_segments(config), key, destination)
             except NotFound as exc:
                 raise click.ClickException(str(exc)) from None
+            if dry_run:  # sends and writes nothing: no need to wait for a running sync
+                results = sync_segments(store, settings, chosen, destination=destination, dry_run=True)
+            else:
+                from jobs.connection import redis_connection
+                from jobs.locks import host_scope, run_locked
+
+                redis = redis_connection(settings)
+                for one in chosen:  # the job's lock: one sync per segment at a time
+                    ran = run_locked(redis, "lifesync", lock_name(one.key), lambda one=one: sync_segments(
+                        store, settings, [one], destination=destination), host_scope(settings))
+                    results += ran.get("result") or []
+                    if ran.get("skipped") or ran.get("lost"):
+                        busy.append(f"{one.key}: not synced: {ran.get('reason') or ran.get('lost')}")
         if as_json:
             context.dump([r.as_dict() for r in results])
         else:
             click.echo(format_counts(results))
-        if any(r.error for r in results):
+        for line in busy:
+            click.echo(line, err=True)
+        if busy or any(r.error for r in results):
             sys.exit(1)

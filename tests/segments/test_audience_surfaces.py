@@ -112,3 +112,30 @@ def test_members_may_come_as_a_select_of_contact_ids_as_segment_membership_gives
     results = run.sync_segments(store, Settings.from_env(), [lapsed], members_of=lambda session, key: query,
                                 destinations={"fake-lapsed": fake})
     assert results[0].added == 2 and sorted(fake.held) == sorted(segments[:2])
+
+
+def test_the_cli_does_not_sync_a_segment_the_job_is_syncing_and_says_so(cli, settings_env_lock):
+    with settings_env_lock("lapsed"):
+        busy = cli("lapsed")
+    assert busy.exit_code == 1
+    assert "lapsed: not synced: another run of lifesync sync_audiences_lapsed is in progress" in busy.output
+    assert cli("lapsed").exit_code == 0  # free again
+
+
+@pytest.fixture
+def settings_env_lock():
+    from contextlib import contextmanager
+
+    from jobs.connection import redis_connection
+    from jobs.locks import host_scope, sync_lock
+    from sync.segments.audiences.run import lock_name
+    from sync.settings import Settings
+
+    @contextmanager
+    def hold(key: str):
+        found = Settings.from_env()
+        with sync_lock(redis_connection(found), "lifesync", lock_name(key), host_scope(found)) as lease:
+            assert lease is not None
+            yield
+
+    return hold

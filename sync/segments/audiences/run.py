@@ -45,6 +45,11 @@ def member_ids(session: Any, found: Any) -> list[int]:
     return list(session.scalars(found)) if isinstance(found, Select) else list(found)
 
 
+def lock_name(key: str) -> str:
+    """The lock one sync of segment ``key``'s audiences holds (the job's and the CLI's: never two at once)."""
+    return f"sync_audiences_{key}"
+
+
 def select_segments(segments: Sequence[Any], key: str | None, destination: str | None) -> list[Any]:
     """The segments to sync: all, or ``key``; NotFound naming what exists when ``key`` / ``destination`` is unknown."""
     chosen = [s for s in segments if key is None or s.key == key]
