@@ -187,3 +187,36 @@ def test_destinations_of_one_segment_share_one_load_and_one_stopping_leaves_the_
     assert loads == [5]  # one chunk, loaded once for both
     assert (counts[0].added, counts[0].error) == (5, None) and set(ok.held) == set(ids)
     assert counts[1].error == "ConnectionError (details in the worker log)" and down.held == {}
+
+
+def test_every_removal_of_a_sync_goes_out_before_its_additions_across_chunks(store, monkeypatch):
+    """A key removed from one contact and added to another in one sync must end up held: removals first."""
+    from sync.segments.audiences import engine
+
+    monkeypatch.setattr(engine, "CHUNK", 2)
+    ids = make_contacts(store, _people(5))
+    dest = FakeDestination(max_batch=1)
+    sync_audience(store, SEGMENT, ENTRY, ids[:4], dest)
+    dest.calls.clear()
+    change_email(store, ids[0], "first.moved@example.com")
+    change_email(store, ids[2], "third.moved@example.com")
+    counts = sync_audience(store, SEGMENT, ENTRY, [ids[0], ids[2], ids[3], ids[4]], dest)
+    ops = [op for op, _ in dest.calls]
+    assert ops == ["remove"] * 3 + ["add"] * 3
+    assert sorted(dest.sent("remove")) == [ids[0], ids[1], ids[2]]
+    assert sorted(dest.sent("add")) == [ids[0], ids[2], ids[4]]
+    assert (counts.added, counts.removed, counts.unchanged) == (3, 3, 1)
+
+
+def test_additions_beyond_what_is_held_in_memory_are_sent_with_their_keys_made_again(store, monkeypatch):
+    from sync.segments.audiences import engine
+
+    monkeypatch.setattr(engine, "HOLD", 2)
+    ids = make_contacts(store, _people(6))
+    dest = FakeDestination(max_batch=2)
+    sync_audience(store, SEGMENT, ENTRY, ids[:1], dest)  # the audience holds someone: additions wait
+    dest.calls.clear()
+    counts = sync_audience(store, SEGMENT, ENTRY, ids[1:], dest)
+    assert [op for op, _ in dest.calls] == ["remove", "add", "add", "add"]
+    assert set(dest.held) == set(ids[1:]) and (counts.added, counts.removed) == (5, 1)
+    assert {state for state, _ in _rows(store).values()} == {"added"}

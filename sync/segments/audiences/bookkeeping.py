@@ -62,6 +62,13 @@ def stored_ids(session: Session, destination: str, segment: str) -> list[int]:
     return list(session.scalars(select(m.contact_id).where(m.destination == destination, m.segment == segment)))
 
 
+def holds_any(session: Session, destination: str, segment: str) -> bool:
+    """Whether the destination holds any member of this audience (added, or a removal pending)."""
+    m = model.AudienceMemberState
+    return session.scalar(select(m.contact_id).where(m.destination == destination, m.segment == segment,
+                                                     m.state.in_(("added", "pending_remove"))).limit(1)) is not None
+
+
 def replay_member(store: Store, letter: model.DeadLetter) -> str | None:
     """A refused member goes back to pending (attempts from 0, due now): the next sync sends it again."""
     payload = letter.payload or {}

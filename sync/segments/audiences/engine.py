@@ -8,9 +8,10 @@
    (``members.load_members``), computes each member's keys (``destination.keys``; consent for
    ``destination.purpose`` that is ``False`` leaves a member out, ``Unmatchable`` skips it with
    the reason), and plans the change (``diff.plan``) against ``audience_members``;
-3. sends removals, then additions, in batches of ``destination.max_batch`` (buffers fill across
-   chunks, so a sync makes the fewest requests the vendor's maximum allows); a contact whose keys
-   changed is added under its new keys only once its old keys are removed;
+3. sends every removal, then the additions, in batches of ``destination.max_batch`` (buffers fill
+   across chunks, so a sync makes the fewest requests the vendor's maximum allows; see ``_Sender``
+   for why additions wait); a contact whose keys changed is added under its new keys only once
+   its old keys are removed;
 4. records each batch's results in its own transaction right after the answer: ``done`` → the
    row's new state; ``failed`` → ``failed`` with a dead letter (stage ``audience``) carrying the
    reason, the rest of the batch going on; ``retry`` → pending with ``next_attempt_at`` growing
@@ -59,6 +60,7 @@ from sync.store.sql import chunks, one_of
 
 log = logging.getLogger(__name__)
 CHUNK = 5000  # contacts planned at a time (members loaded, rows read): memory stays small at any size
+HOLD = 100_000  # additions held in memory until the removals are sent; beyond, only their contact ids
 
 
 @dataclass
@@ -119,15 +121,24 @@ def open_destination(entry: DestinationEntry, settings: Settings,
 
 
 class _Sender:
-    """Buffers of removals and additions, each sent when it holds a full batch; results recorded per batch."""
+    """Buffers of removals and additions, each sent when it holds a full batch; results recorded per batch.
+
+    Every removal of a sync goes out before its additions: a key removed from one contact and
+    added to another in the same sync (a merge, an e-mail that moved) must end up held. So
+    additions are held back until ``finish`` — up to ``HOLD`` of them in memory, the rest as
+    contact ids whose keys are computed again then — except while the audience holds nothing
+    (its first sync: there is nothing to remove), when they stream out as batches fill.
+    """
 
     def __init__(self, store: Store, destination: AudienceDestination, audience: Audience, name: str,
-                 remote_id: str, counts: AudienceCounts, now: datetime):
+                 remote_id: str, counts: AudienceCounts, now: datetime, *, streaming: bool = False):
         self.store, self.destination, self.audience, self.name = store, destination, audience, name
         self.remote_id, self.counts, self.now = remote_id, counts, now
         self.size = max(1, int(destination.max_batch))
+        self.streaming = streaming
         self.removes: list[Entry] = []
         self.adds: list[Entry] = []
+        self.spilled: list[int] = []  # additions beyond HOLD: their keys are computed again at the end
         self.after_remove: dict[int, Any] = {}  # contact -> Entry to add next, or ("skip", reason), or None (drop)
         self.attempts: dict[int, int] = {}
 
@@ -139,17 +150,28 @@ class _Sender:
             self._flush(self.removes, "remove")
 
     def add(self, entry: Entry, attempts: int) -> None:
-        self.adds.append(entry)
         self.attempts[entry.contact_id] = attempts
-        if len(self.adds) >= self.size:
+        if not self.streaming and len(self.adds) >= HOLD:
+            self.spilled.append(entry.contact_id)
+            return
+        self.adds.append(entry)
+        if self.streaming and len(self.adds) >= self.size:
             self._flush(self.adds, "add")
 
     def finish(self) -> None:
-        while self.removes or self.adds:
-            if self.removes:
-                self._flush(self.removes, "remove")
-            if self.adds:
-                self._flush(self.adds, "add")
+        """Send what is left: every removal, then the additions (those spilled with their keys made again)."""
+        self._flush(self.removes, "remove")
+        self.streaming = True
+        self._flush(self.adds, "add")
+        spilled, self.spilled = self.spilled, []
+        for part in chunks(spilled, CHUNK):
+            with self.store.transaction() as session:
+                loaded = load_members(session, part)
+            for cid, member in loaded.items():
+                wanted = wanted_of(self.destination, member)
+                if wanted.keys is not None:  # left out meanwhile: the next sync records it
+                    self.add(Entry(cid, wanted.keys), self.attempts.get(cid, 0))
+        self._flush(self.adds, "add")
 
     def _flush(self, buffer: list[Entry], operation: str) -> None:
         while buffer:
@@ -243,6 +265,7 @@ class _Target:
     remote_id: str | None = None
     sender: _Sender | None = None
     stopped: bool = False
+    holds: bool = True  # the destination holds members (a removal may come): additions wait for the removals
 
 
 def sync_destinations(store: Store, audience: Audience, pairs: Sequence[tuple[DestinationEntry, AudienceDestination]],
@@ -260,6 +283,7 @@ def sync_destinations(store: Store, audience: Audience, pairs: Sequence[tuple[De
             row = session.get(model.Audience, (t.entry.name, audience.key))
             t.remote_id = row.remote_id if row is not None else None
             stored_ids.update(book.stored_ids(session, t.entry.name, audience.key))
+            t.holds = book.holds_any(session, t.entry.name, audience.key)
     if not dry_run:
         for t in targets:
             _guarded(t, dry_run, _open_remote, store, audience, t, now)
@@ -296,7 +320,8 @@ def _guarded(target: _Target, dry_run: bool, work: Callable[..., None], *args: A
 def _open_remote(store: Store, audience: Audience, t: _Target, now: datetime) -> None:
     t.remote_id = t.destination.ensure(Audience(audience.key, audience.label, audience.brand, t.remote_id))
     _save_audience(store, t.entry, audience, t.remote_id, None, None, None)
-    t.sender = _Sender(store, t.destination, audience, t.entry.name, t.remote_id, t.counts, now)
+    t.sender = _Sender(store, t.destination, audience, t.entry.name, t.remote_id, t.counts, now,
+                       streaming=not t.holds)
 
 
 def _sync_chunk(store: Store, t: _Target, audience: Audience, part: Sequence[int],
