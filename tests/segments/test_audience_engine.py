@@ -220,3 +220,17 @@ def test_additions_beyond_what_is_held_in_memory_are_sent_with_their_keys_made_a
     assert [op for op, _ in dest.calls] == ["remove", "add", "add", "add"]
     assert set(dest.held) == set(ids[1:]) and (counts.added, counts.removed) == (5, 1)
     assert {state for state, _ in _rows(store).values()} == {"added"}
+
+
+def test_an_unexpected_failure_is_logged_by_its_type_never_its_text(store, caplog):
+    ids = make_contacts(store, _people(1))
+    dest = FakeDestination()
+
+    def broken(member):
+        raise ValueError(f"cannot read {member.emails[0]}")
+
+    dest.keys = broken
+    with caplog.at_level("INFO"):
+        counts = sync_audience(store, SEGMENT, ENTRY, ids, dest)
+    assert counts.skipped == 1 and "ValueError" in caplog.text
+    assert "example.com" not in caplog.text

@@ -109,8 +109,17 @@ def wanted_of(destination: AudienceDestination, member: AudienceMember) -> Wante
     except Unmatchable as exc:
         return Wanted(None, f"unmatchable: {exc}")
     except Exception as exc:  # a bug in one member's keys must not stop the audience
-        log.exception("computing %s keys of contact %s", type(destination).__name__, member.contact_id)
+        _log_failure(exc, "computing %s keys of contact %s", type(destination).__name__, member.contact_id)
         return Wanted(None, f"keys could not be computed: {reason_for(exc)}")
+
+
+def _log_failure(exc: BaseException, message: str, *args: Any) -> None:
+    """Log an unexpected failure by its type only: its text may quote a member (an e-mail in a URL).
+
+    The traceback, message included, is logged at DEBUG level, for whoever turns that on to debug.
+    """
+    log.error(message + ": %s", *args, type(exc).__name__)
+    log.debug(message, *args, exc_info=exc)
 
 
 def open_destination(entry: DestinationEntry, settings: Settings,
@@ -313,7 +322,7 @@ def _guarded(target: _Target, dry_run: bool, work: Callable[..., None], *args: A
     except Exception as exc:  # ensure() refused, a bug: this audience stops, the others go on
         if dry_run:
             raise
-        log.exception("audience %s of segment %s", target.entry.name, target.counts.segment)
+        _log_failure(exc, "audience %s of segment %s stopped", target.entry.name, target.counts.segment)
         target.counts.error, target.stopped = reason_for(exc), True
 
 
