@@ -7,7 +7,8 @@
   error, and the members by state (added, pending_add, pending_remove, skipped, failed).
 
 Both call ``sync.segments.audiences`` (``run``, ``status``): what ``lifesync segments sync`` runs.
-Installation-wide: a token limited to brands is refused, as for connections' syncs.
+Brand-scoped like the segment routes: a token limited to brands reaches only its brands' segments
+(another brand's is a 403).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sync.segments.audiences.run import configured_segments, find_segment, reque
 from sync.segments.audiences.status import audience_status
 from sync.web.api.auth import requires
 from sync.web.api.blueprint import Blueprint
+from sync.web.api.brand_access import scoped_brand
 from sync.web.api.context import config, jobs, principal, settings, store
 
 blp = Blueprint("audiences", __name__, description="Segments' audiences at their destinations")
@@ -97,19 +99,26 @@ def _segments() -> list[Any]:
     return configured_segments(config())
 
 
+def _segment(key: str) -> Any:
+    """The segment ``key`` (404 naming the configured ones), when this token may see its brand (else 403)."""
+    segment = find_segment(_segments(), key)
+    scoped_brand(config(), getattr(segment, "brand", None) or "default")
+    return segment
+
+
 @blp.route("/segments/<key>/sync")
 class SegmentSync(MethodView):
     """A segment's audiences."""
 
-    @requires("viewer")
+    @requires("viewer", brand_scoped=True)
     @blp.response(200, AudienceStatusSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, key: str) -> Any:
         """Per destination: remote id, last sync (time, counts, error), members by state."""
-        segment = find_segment(_segments(), key)
+        segment = _segment(key)
         return {"segment": segment.key, "items": audience_status(store(), segment.key)}
 
-    @requires("operator")
+    @requires("operator", brand_scoped=True)
     @blp.arguments(AudienceSyncArgs)
     @blp.response(202, AudienceSyncAnswerSchema)
     @blp.alt_response(200, schema=AudienceSyncAnswerSchema, description="a dry run's counts")
@@ -117,6 +126,7 @@ class SegmentSync(MethodView):
     @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
     def post(self, args: dict[str, Any], key: str) -> Any:
         """Queue the segment's audience sync (audit-logged), or with `dry_run` count its changes now."""
+        _segment(key)
         if args["dry_run"]:
             results = sync_segments(store(), settings(), _segments(), key=key, destination=args["destination"],
                                     dry_run=True)

@@ -50,3 +50,26 @@ def test_a_request_body_is_optional_and_a_bad_one_is_a_clear_422(api, segments, 
     assert answer.status_code == status, answer.json
     if status == 422:
         assert answer.json["errors"]
+
+
+def test_a_token_limited_to_a_brand_syncs_and_reads_only_its_brands_segments(store, api_settings, tmp_path,
+                                                                               monkeypatch):
+    from support.audiences import Segment
+    from support.brands import brand_config_dir
+    from support.ops_app import ops_app
+
+    from sync.access import tokens
+    from sync.access.roles import Principal
+    from sync.config import load_config
+
+    found = [Segment("glow-lapsed", "Lapsed (Glow)"), Segment("lumen-lapsed", "Lapsed (Lumen)", brand="lumen")]
+    monkeypatch.setattr("sync.web.api.audiences.configured_segments", lambda config: found)
+    client = ops_app(api_settings, store, load_config(brand_config_dir(tmp_path))).test_client()
+    lumen = bearer(tokens.create(store, Principal(name="t", role="admin", via="cli"), "lumen-operator", "operator",
+                                 brands=["lumen"])[1])
+    assert client.get("/api/segments/lumen-lapsed/sync", headers=lumen).status_code == 200
+    assert client.post("/api/segments/lumen-lapsed/sync", headers=lumen, json={}).status_code == 202
+    for answer in (client.get("/api/segments/glow-lapsed/sync", headers=lumen),
+                   client.post("/api/segments/glow-lapsed/sync", headers=lumen, json={})):
+        assert answer.status_code == 403 and "may not see brand 'default'" in answer.json["message"]
+    assert [e.target_id for e in entries(store, AuditFilter(action="segment.sync"))] == ["lumen-lapsed"]

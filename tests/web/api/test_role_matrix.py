@@ -95,7 +95,7 @@ def test_the_brand_scoped_routes_are_only_those_that_keep_to_a_tokens_brands(api
               if is_brand_scoped(api_app, rule.endpoint, method)}
     reports = {f"GET {rule.rule}" for rule, _ in api_routes(api_app) if rule.rule.startswith("/api/reports/")}
     assert scoped == {"GET /api/contacts", "GET /api/contacts/<id:contact_id>", "GET /api/me",
-                      "POST /api/tokens", *reports}
+                      "POST /api/tokens", "GET /api/segments/<key>/sync", "POST /api/segments/<key>/sync", *reports}
 
 
 def test_a_token_limited_to_brands_is_refused_a_new_route_that_does_not_declare_it_keeps_to_brands(
