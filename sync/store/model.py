@@ -828,7 +828,8 @@ class AudienceMemberState(Base):
     ``state``: ``added`` (the destination holds ``keys``), ``pending_add`` / ``pending_remove``
     (waiting for a retry at ``next_attempt_at``; a pending removal's ``keys`` are still held),
     ``skipped`` (a member not sent: no consent, or no identifier the destination can use —
-    ``reason`` says which), ``failed`` (refused; dead-lettered with ``reason``, parked until replayed).
+    ``reason`` says which), ``failed`` (refused at ``operation``; dead-lettered with ``reason``, parked until
+    replayed — a failed addition of a contact who left the segment is dropped: nothing is held).
     ``keys`` are exactly what the destination was given (hashes, for a network that hashes):
     never raw e-mails or phones. No foreign key to contacts: an erased contact's row is what
     tells the next sync which keys to remove.
@@ -845,3 +846,4 @@ class AudienceMemberState(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
     reason: Mapped[str | None] = mapped_column(Text)
     synced_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    operation: Mapped[str | None] = mapped_column(String(8))  # what a failed row failed at: add or remove

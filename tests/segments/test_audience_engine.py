@@ -234,3 +234,16 @@ def test_an_unexpected_failure_is_logged_by_its_type_never_its_text(store, caplo
         counts = sync_audience(store, SEGMENT, ENTRY, ids, dest)
     assert counts.skipped == 1 and "ValueError" in caplog.text
     assert "example.com" not in caplog.text
+
+
+def test_a_refused_addition_of_a_contact_who_leaves_is_dropped_but_a_refused_removal_stays_parked(store):
+    ids = make_contacts(store, _people(3))
+    dest = FakeDestination()
+    dest.answers[ids[0]] = ("failed", "invalid hash")
+    sync_audience(store, SEGMENT, ENTRY, ids, dest)
+    dest.answers = {ids[1]: ("failed", "audience upload blocked")}
+    counts = sync_audience(store, SEGMENT, ENTRY, [ids[2]], dest)  # 0 and 1 leave
+    rows = _rows(store)
+    assert ids[0] not in rows  # never held: nothing to remove, nothing to keep
+    assert rows[ids[1]] == ("failed", 1) and ids[1] in dest.held  # still held: kept until replayed
+    assert counts.failed == 1 and counts.removed == 0

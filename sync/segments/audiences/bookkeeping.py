@@ -20,16 +20,16 @@ from sync.store.engine import Store
 from sync.store.sql import chunks, one_of, upsert
 
 AUDIENCE_STAGE = "audience"  # dead letters of members a destination refused (replayed by sync.ingest.deadletter)
-ROW_COLUMNS = ("keys", "state", "attempts", "next_attempt_at", "reason", "synced_at")
+ROW_COLUMNS = ("keys", "state", "attempts", "next_attempt_at", "reason", "synced_at", "operation")
 
 
 def member_row(destination: str, segment: str, contact_id: int, state: str, keys: Any = None, *,
                attempts: int = 0, next_attempt_at: datetime | None = None, reason: str | None = None,
-               synced_at: datetime | None = None) -> dict[str, Any]:
+               synced_at: datetime | None = None, operation: str | None = None) -> dict[str, Any]:
     """One ``audience_members`` row as ``write_rows`` takes it."""
     return {"destination": destination, "segment": segment, "contact_id": contact_id, "keys": keys, "state": state,
             "attempts": attempts, "next_attempt_at": next_attempt_at, "reason": reason and reason[:2000],
-            "synced_at": synced_at}
+            "synced_at": synced_at, "operation": operation}
 
 
 def write_rows(session: Session, rows: Sequence[dict[str, Any]], drops: Sequence[int], destination: str,
@@ -81,6 +81,6 @@ def replay_member(store: Store, letter: model.DeadLetter) -> str | None:
         done = session.execute(update(m).where(
             m.destination == str(payload.get("destination")), m.segment == str(payload.get("segment")),
             m.contact_id == int(payload.get("contact_id") or 0), m.state == "failed")
-            .values(state=state, attempts=0, next_attempt_at=model.utcnow(), reason=None)).rowcount
+            .values(state=state, attempts=0, next_attempt_at=model.utcnow(), reason=None, operation=None)).rowcount
     return None if done else (f"contact {payload.get('contact_id')} of audience {payload.get('segment')} at "
                               f"{payload.get('destination')} is not failed any more (or is gone)")

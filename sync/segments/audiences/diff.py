@@ -10,7 +10,8 @@ should hold now (``Wanted``: its keys, or why it is left out), ``plan`` decides 
 - left the segment, or left out now (no consent for the destination's purpose, no usable
   identifier) while held → removed; left out and not held → ``skipped`` with the reason;
   left the segment and not held → its row is dropped;
-- ``failed`` → parked: not sent again until its dead letter is replayed.
+- ``failed`` → parked: not sent again until its dead letter is replayed (a refused addition of a
+  contact who then left is dropped: the destination never held it).
 
 A pending row whose ``next_attempt_at`` lies ahead is ``deferred`` (its backoff).
 """
@@ -37,6 +38,7 @@ class Stored:
     attempts: int = 0
     next_attempt_at: datetime | None = None
     reason: str | None = None
+    operation: str | None = None  # a failed row's: add or remove
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,10 @@ def plan(stored: Mapping[int, Stored], wanted: Mapping[int, Wanted], contact_ids
     for cid in contact_ids:
         s, w = stored.get(cid), wanted.get(cid)
         if s is not None and s.state == FAILED:
-            out.parked += 1
+            if w is None and s.operation == "add":  # refused, so never held, and gone: nothing to keep
+                out.drops.append(cid)
+            else:
+                out.parked += 1
             continue
         held = held_keys(s)
         waiting = s is not None and s.next_attempt_at is not None and s.next_attempt_at > now

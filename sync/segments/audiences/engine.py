@@ -233,7 +233,7 @@ class _Sender:
             if result.status == "retry":
                 reason = f"gave up after {tries} attempts: {reason}"
             rows.append(book.member_row(name, segment, cid, FAILED, entry.keys, attempts=tries, reason=reason,
-                                        synced_at=now))
+                                        synced_at=now, operation=operation))
             dead.append(book.dead_letter(name, segment, self.audience.brand, cid, operation, reason, now))
             self.counts.failed += 1
         with self.store.transaction() as session:  # before the next batch goes out
@@ -248,10 +248,11 @@ class _Stopped(Exception):
 
 def _stored(session: Any, name: str, segment: str, contact_ids: Sequence[int]) -> dict[int, Stored]:
     m = model.AudienceMemberState
-    rows = session.execute(select(m.contact_id, m.state, m.keys, m.attempts, m.next_attempt_at, m.reason)
+    rows = session.execute(select(m.contact_id, m.state, m.keys, m.attempts, m.next_attempt_at, m.reason, m.operation)
                            .where(m.destination == name, m.segment == segment, one_of(session, m.contact_id,
                                                                                       list(contact_ids))))
-    return {r.contact_id: Stored(r.state, r.keys, r.attempts or 0, r.next_attempt_at, r.reason) for r in rows}
+    return {r.contact_id: Stored(r.state, r.keys, r.attempts or 0, r.next_attempt_at, r.reason, r.operation)
+            for r in rows}
 
 
 def sync_audience(store: Store, audience: Audience, entry: DestinationEntry, member_ids: Sequence[int],

@@ -42,6 +42,7 @@ def upgrade() -> None:
     sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('reason', sa.Text(), nullable=True),
     sa.Column('synced_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('operation', sa.String(length=8), nullable=True),
     sa.PrimaryKeyConstraint('destination', 'segment', 'contact_id')
     )
     op.create_index('ix_audience_members_state', 'audience_members', ['destination', 'segment', 'state'],
