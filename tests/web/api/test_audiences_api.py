@@ -9,6 +9,7 @@ from web.api.conftest import bearer
 
 from sync.access.audit import AuditFilter, entries
 from sync.segments.audiences import run
+from sync.settings import Settings
 
 
 @pytest.fixture
@@ -32,7 +33,7 @@ def test_the_api_queues_one_job_audit_logged_counts_dry_and_reads_the_state(api,
     logged = entries(store, AuditFilter(action="segment.sync"))
     assert [(e.target_id, e.after["queued"]) for e in logged] == [("lapsed", False), ("lapsed", True)]
     assert api.get("/api/segments/lapsed/sync", headers=viewer).json == {"segment": "lapsed", "items": []}
-    run.sync_segments(store, api.application.extensions["lifesync"]["settings"], run.configured_segments(None))
+    run.sync_segments(store, Settings.from_env(), run.configured_segments(None))  # the CSV under tmp_path
     state = api.get("/api/segments/lapsed/sync", headers=viewer).json["items"]
     assert [(i["destination"], i["kind"], i["members"]["added"], i["members"]["skipped"], i["last_sync"]["added"])
             for i in state] == [("csv-lapsed", "csv", 2, 1, 2)]
