@@ -83,6 +83,7 @@ ON_REQUEST: dict[str, tuple[str, int]] = {
     "sync_crm_connection": (SYNC, 3600),
     "dispatch_pushes": (DISPATCH, 600),
     "dispatch_conversions": (DISPATCH, 600),
+    "sync_audiences": (DISPATCH, 3600),
 }
 
 

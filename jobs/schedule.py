@@ -39,6 +39,7 @@ TASKS: dict[str, Callable[..., Any]] = {
     "scan_duplicates": tasks.scan_duplicates,
     "segments_incremental": tasks.segments_incremental,
     "segments_full": tasks.segments_full,
+    "sync_audiences": tasks.sync_audiences,
 }
 FAILURE_TTL = 7 * 86400
 RESULT_TTL = 3600

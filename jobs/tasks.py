@@ -245,3 +245,20 @@ def segments_full() -> dict[str, Any]:
     return _locked(settings, "segments", lambda: {"segments": [
         {"segment": c.segment, "entered": c.entered, "left": c.left, "size": c.size}
         for c in evaluate(store_, config.segments)]})
+
+
+def sync_audiences(segment: str | None = None, destination: str | None = None) -> dict[str, Any]:
+    """Sync the audience destinations of every segment (or of ``segment``, or one ``destination``): minimal
+    diffs in the vendors' batches (``sync.segments.audiences``). One run per segment at a time: a sync the
+    ops API asked for one segment is not held back by the scheduled run's other segments.
+    """
+    from sync.segments.audiences.run import configured_segments, lock_name, select_segments, sync_segments
+
+    settings, store_, config = context()
+
+    def work(one: Any) -> dict[str, Any]:
+        results = sync_segments(store_, settings, [one], destination=destination)
+        return {r.destination: r.as_dict() for r in results}
+
+    return {one.key: _locked(settings, lock_name(one.key), lambda one=one: work(one))
+            for one in select_segments(configured_segments(config), segment, destination)}

@@ -210,6 +210,9 @@ SETTINGS: tuple[tuple[str, str, str], ...] = (
     ("LIFESYNC_GOOGLE_ADS_API_VERSION", "v26",
      "Google Ads API version (`ads_api` only; Data Manager is `v1`). `lifesync config check` warns 90 days before "
      "its sunset."),
+    ("LIFESYNC_AUDIENCE_CSV_DIR", "audiences",
+     "Directory of the `csv` audience destinations' files (a segment's `csv` destination writes "
+     "`<name>.csv` there unless its `path` option says otherwise; relative to the working directory)."),
     ("LIFESYNC_SECRET_KEY", "(unset)",
      "Fernet key encrypting rotated OAuth tokens in the database; required with PostgreSQL (every process must "
      "share it). Unset on the SQLite default: a key file `lifesync.key` (mode 0600) is created in the working "

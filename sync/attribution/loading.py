@@ -8,6 +8,7 @@ Delivery records what a destination was told of a conversion.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -44,19 +45,8 @@ def load_facts(session: Any, event_ids: list[str], *, facts: bool = True) -> Fac
     # a conversion is credited to, and carries the click ids of, its own brand's touchpoints only (a batch is
     # one destination's, and a destination has one brand)
     brands = sorted(brand_of)
-    attrs: dict[int, dict[str, Any]] = {}
-    consent: dict[int, dict[str, Any]] = {}
-    idents: dict[int, list[tuple[str, str]]] = defaultdict(list)
     touches: dict[int, list[TouchpointFacts]] = defaultdict(list)
     for part in chunks(contact_ids, 5000):
-        for c in session.execute(select(model.Contact.id, model.Contact.attributes, model.Contact.consent)
-                                 .where(one_of(session, model.Contact.id, part))):
-            attrs[c.id] = {k: v.get("value") for k, v in (c.attributes or {}).items() if isinstance(v, dict)}
-            consent[c.id] = dict(c.consent or {})
-        for i in session.execute(select(model.Identity.contact_id, model.Identity.kind, model.Identity.value)
-                                 .where(one_of(session, model.Identity.contact_id, part))
-                                 .order_by(model.Identity.contact_id, model.Identity.kind, model.Identity.value)):
-            idents[i.contact_id].append((i.kind, i.value))
         t = model.Touchpoint
         for tp in session.execute(select(t.contact_id, t.channel, t.network, t.occurred_at, t.campaign_id, t.adset_id,
                                          t.ad_id, t.click_ids, t.referral_url, t.extra)
@@ -66,16 +56,42 @@ def load_facts(session: Any, event_ids: list[str], *, facts: bool = True) -> Fac
                 channel=tp.channel, network=tp.network, occurred_at=tp.occurred_at, campaign_id=tp.campaign_id,
                 adset_id=tp.adset_id, ad_id=tp.ad_id, click_ids=dict(tp.click_ids or {}),
                 referral_url=tp.referral_url, extra=dict(tp.extra or {})))
+    found = load_contacts(session, contact_ids)
+    contacts = {cid: found.get(cid) or ContactFacts(contact_id=cid) for cid in contact_ids}
+    return conversions, owner, contacts, touches
+
+
+def load_contacts(session: Any, contact_ids: Sequence[int]) -> dict[int, ContactFacts]:
+    """The facts of these contacts (values, identities, consent), two queries per 5,000; absent ids are left out.
+
+    Shared by the conversion dispatchers and the audience engine (``sync.segments.audiences``):
+    e-mails and phones are the contact's ``email`` / ``phone`` identities, the other identities
+    come sorted by (kind, value), values are the winning canonical values as text.
+    """
+    attrs: dict[int, dict[str, Any]] = {}
+    consent: dict[int, dict[str, Any]] = {}
+    idents: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for part in chunks(list(contact_ids), 5000):
+        for c in session.execute(select(model.Contact.id, model.Contact.attributes, model.Contact.consent)
+                                 .where(one_of(session, model.Contact.id, part))):
+            attrs[c.id] = {k: v.get("value") for k, v in (c.attributes or {}).items() if isinstance(v, dict)}
+            consent[c.id] = dict(c.consent or {})
+        for i in session.execute(select(model.Identity.contact_id, model.Identity.kind, model.Identity.value)
+                                 .where(one_of(session, model.Identity.contact_id, part))
+                                 .order_by(model.Identity.contact_id, model.Identity.kind, model.Identity.value)):
+            idents[i.contact_id].append((i.kind, i.value))
     contacts: dict[int, ContactFacts] = {}
     for cid in contact_ids:
-        a = attrs.get(cid, {})
+        if cid not in attrs:
+            continue
+        a = attrs[cid]
         ids = idents.get(cid, [])
         contacts[cid] = ContactFacts(
             contact_id=cid, emails=tuple(v for k, v in ids if k == "email"),
             phones=tuple(v for k, v in ids if k == "phone"),
-            identities=tuple((k, v) for k, v in ids if k not in ("email", "phone")), consent=consent.get(cid, {}),
+            identities=tuple((k, v) for k, v in ids if k not in ("email", "phone")), consent=consent[cid],
             **{f: (str(a[f]) if a.get(f) is not None else None) for f in CONTACT_FIELDS})
-    return conversions, owner, contacts, touches
+    return contacts
 
 
 def told_state(value: float | None, currency: str | None, *, retracted: bool = False) -> dict[str, Any]:

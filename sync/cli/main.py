@@ -320,6 +320,7 @@ def _register_more() -> None:
         access,
         alerts,
         attribution,
+        audiences,
         config_revisions,
         connections,
         console,
@@ -331,7 +332,7 @@ def _register_more() -> None:
     )
 
     for module in (crm, attribution, reports, connections, access, alerts, deadletters, duplicates, console,
-                   segments):
+                   segments, audiences):  # segments first: audiences adds commands to its group
         module.register(main)
     config_revisions.register(config)
 

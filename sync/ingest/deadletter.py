@@ -9,6 +9,8 @@ Two kinds live in the ``dead_letters`` table:
   transaction together with the dead letters' new status: ``replayed`` on success; a record
   that still fails (invalid, unstorable, refused by the database: ``sync.ingest.isolation``)
   stays ``open`` with the new reason, and the rest of the page replays.
+- **audience members** (stage ``audience``): a contact an audience destination refused;
+  replay puts it back to pending, and the next sync of its audience sends it again.
 - **jobs** (stage ``job``): a background job that failed for good (a non-retriable error,
   or retries exhausted); the payload names the function, its arguments and its queue.
   Replay hands the payload to the caller's ``enqueue_job`` (the rq shell) and marks it
@@ -37,6 +39,7 @@ from sync.ingest.pipeline import map_records
 from sync.outbox.effects import Effects
 from sync.reconcile.brands import stamped
 from sync.reconcile.identity import clean
+from sync.segments.audiences.bookkeeping import AUDIENCE_STAGE, replay_member
 from sync.store import model
 from sync.store.engine import Store
 from sync.store.reason_class import reason_values
@@ -134,6 +137,8 @@ def replay(store: Store, config: Config, ids: Sequence[int] | None = None,
                 outcome[letter.id] = _replay_job(letter, enqueue_job)
             elif letter.stage == DISPATCH_STAGE:
                 outcome[letter.id] = _replay_dispatch(store, letter)
+            elif letter.stage == AUDIENCE_STAGE:
+                outcome[letter.id] = replay_member(store, letter)
             elif letter.stage not in RECORD_STAGES:
                 outcome[letter.id] = f"dead letters of stage {letter.stage!r} cannot be replayed yet"
         with store.transaction() as session:

@@ -852,3 +852,48 @@ class SegmentEvaluation(Base):
     full_at: Mapped[datetime | None] = mapped_column(AwareDateTime)  # the last full re-evaluation
     size: Mapped[int] = mapped_column(BigInteger, default=0)
     fingerprint: Mapped[str] = mapped_column(String(64), default="")  # of the conditions evaluated
+
+
+class Audience(Base):
+    """A segment's audience at one destination (``sync.segments.audiences``): its remote id, the last sync.
+
+    ``remote_id`` is what the destination's ``ensure`` returned (a list, tag, campaign or
+    audience id); ``counts`` what the last sync did (added, removed, unchanged, skipped, failed, …).
+    """
+
+    __tablename__ = "audiences"
+    destination: Mapped[str] = mapped_column(String(64), primary_key=True)
+    segment: Mapped[str] = mapped_column(String(64), primary_key=True)
+    brand: Mapped[str] = _brand_column()
+    kind: Mapped[str] = mapped_column(String(32))
+    remote_id: Mapped[str | None] = mapped_column(String(255))
+    synced_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error: Mapped[str | None] = mapped_column(Text)  # why the last sync stopped (None: it ran to the end)
+
+
+class AudienceMemberState(Base):
+    """One contact of a segment at one destination: what was sent (``keys``) and where it stands.
+
+    ``state``: ``added`` (the destination holds ``keys``), ``pending_add`` / ``pending_remove``
+    (waiting for a retry at ``next_attempt_at``; a pending removal's ``keys`` are still held),
+    ``skipped`` (a member not sent: no consent, or no identifier the destination can use —
+    ``reason`` says which), ``failed`` (refused at ``operation``; dead-lettered with ``reason``, parked until
+    replayed — a failed addition of a contact who left the segment is dropped: nothing is held).
+    ``keys`` are exactly what the destination was given (hashes, for a network that hashes):
+    never raw e-mails or phones. No foreign key to contacts: an erased contact's row is what
+    tells the next sync which keys to remove.
+    """
+
+    __tablename__ = "audience_members"
+    __table_args__ = (Index("ix_audience_members_state", "destination", "segment", "state"),)
+    destination: Mapped[str] = mapped_column(String(64), primary_key=True)
+    segment: Mapped[str] = mapped_column(String(64), primary_key=True)
+    contact_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    keys: Mapped[Any] = mapped_column(JSON, nullable=True)
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    reason: Mapped[str | None] = mapped_column(Text)
+    synced_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    operation: Mapped[str | None] = mapped_column(String(8))  # what a failed row failed at: add or remove

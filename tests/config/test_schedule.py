@@ -26,7 +26,8 @@ INVALID = {
     "unknown task": (HEAD + "    task: sweep_everything\n    every: 60\n", "jobs.sweep.task", 3,
                      "unknown task 'sweep_everything'; expected one of: sweep_inbox, stale_leads, first_response, "
      "dispatch_pushes, sync_hubspot, sync_salesforce, dispatch_crm_pushes, dispatch_conversions, "
-                     "resolve_ad_names, check_alerts, scan_duplicates, segments_incremental, segments_full"),
+                     "resolve_ad_names, check_alerts, scan_duplicates, segments_incremental, segments_full, "
+                     "sync_audiences"),
     "both every and cron": (HEAD + "    task: sweep_inbox\n    every: 60\n    cron: '* * * * *'\n",
                             "jobs.sweep", 2, "give exactly one of every (seconds) or cron (an expression)"),
     "neither every nor cron": (HEAD + "    task: sweep_inbox\n", "jobs.sweep", 2,

@@ -36,14 +36,15 @@ def test_every_enabled_entry_is_registered_with_rq_cron(redis):
 def test_the_bundled_schedule_builds(redis):
     bundled = load_schedule(None)
     jobs = build_cron(redis, bundled).get_jobs()
-    assert len(jobs) == len(bundled) == 13
+    assert len(jobs) == len(bundled) == 14
     assert {j.func_name for j in jobs} == {"jobs.tasks.sweep_inbox", "jobs.tasks.stale_leads",
                                           "jobs.tasks.first_response", "jobs.tasks.dispatch_pushes",
                                           "jobs.tasks.sync_hubspot", "jobs.tasks.sync_salesforce",
                                           "jobs.tasks.dispatch_crm_pushes", "jobs.tasks.dispatch_conversions",
                                           "jobs.tasks.resolve_ad_names", "jobs.tasks.check_alerts",
                                           "jobs.tasks.scan_duplicates",
-                                          "jobs.tasks.segments_incremental", "jobs.tasks.segments_full"}
+                                          "jobs.tasks.segments_incremental", "jobs.tasks.segments_full",
+                                          "jobs.tasks.sync_audiences"}
 
 
 def test_embedded_tick_enqueues_due_entries_once(settings, redis, store):

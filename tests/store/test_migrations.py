@@ -462,3 +462,34 @@ def test_segments_tables_upgrade_and_downgrade(fresh_database_url):
     finally:
         engine.dispose()
     assert not tables & {"segment_members", "segment_dirty", "segment_evaluations"}
+
+
+def test_audience_tables_arrive_with_0023_and_leave_with_its_downgrade(fresh_database_url):
+    """0023 adds ``audiences`` and ``audience_members`` (one row per destination, segment and contact); its
+    downgrade drops both."""
+    from alembic import command
+    from sqlalchemy.exc import IntegrityError
+
+    from sync.store.engine import alembic_config, make_engine
+
+    engine = make_engine(fresh_database_url)
+    row = text("INSERT INTO audience_members (destination, segment, contact_id, keys, state, attempts) "
+               "VALUES ('meta-lapsed', 'lapsed', 7, '{\"em\": \"ab12\"}', 'added', 0)")
+    try:
+        upgrade(engine, "0022")
+        with engine.connect() as conn:
+            absent = {"audiences", "audience_members"}.isdisjoint(inspect(conn).get_table_names())
+        upgrade(engine)
+        with engine.begin() as conn:
+            conn.execute(row)
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(row)  # one row per (destination, segment, contact)
+        command.downgrade(alembic_config(engine), "0022")
+        with engine.connect() as conn:
+            gone = {"audiences", "audience_members"}.isdisjoint(inspect(conn).get_table_names())
+        upgrade(engine)
+        with engine.connect() as conn:
+            assert compare_metadata(_context(conn), Base.metadata) == []
+    finally:
+        engine.dispose()
+    assert absent and gone

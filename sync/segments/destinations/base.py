@@ -12,6 +12,8 @@ segment engine owns membership and the diff; a destination module owns only the 
   and a removal sends exactly the keys that were added (a contact whose e-mail changed is
   removed under the old hash and added under the new). ``Unmatchable`` when the member has no
   identifier this destination can use: the engine records it as skipped with that reason.
+  Keys are plain JSON values (text, numbers, lists, objects): they are stored as given and
+  compared with the next sync's keys; they must be the same for the same member data.
 * ``ensure(audience)`` — find or create the remote audience / list / tag / campaign and return
   its remote id (idempotent: the engine calls it before every sync and stores the id).
 * ``add(remote_id, entries)`` / ``remove(remote_id, entries)`` — one batch of at most
@@ -25,6 +27,11 @@ segment engine owns membership and the diff; a destination module owns only the 
 ``purpose`` names the consent purpose a destination needs (``ad_user_data`` for ad networks,
 ``marketing_messages`` for messaging and CRM lists): the engine leaves out (and removes) members
 whose consent for it is ``False``; ``None`` (unknown) is sent, as attribution does today.
+
+The engine (``sync.segments.audiences.engine.sync_audience``) is the only caller: it decides
+what to add and remove, batches, retries with backoff and dead-letters; a destination never
+retries a member on its own beyond its HTTP layer's transient retries, and raises only when it
+cannot answer at all (the engine then treats the whole batch as ``retry`` and stops that sync).
 
 Destinations never touch the database; they are built by ``sync.segments.destinations.build``
 from a ``AudienceDestinationConfig`` and a ``requests.Session``. A destination class reads its

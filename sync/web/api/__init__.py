@@ -32,6 +32,7 @@ RESOURCES = (
     "sync.web.api.deadletters",
     "sync.web.api.duplicates",
     "sync.web.api.segments",
+    "sync.web.api.audiences",
 )
 API_VERSION = "1"
 

@@ -28,7 +28,7 @@ from sync.web.console.forms import load, refusal
 
 GROUP_FILTERS = ("status", "stage", "source", "since", "cursor")
 LETTER_FILTERS = ("group", *GROUP_FILTERS)
-STAGES = ("mapping", "reconcile", "dispatch", "job")
+STAGES = ("mapping", "reconcile", "dispatch", "audience", "job")
 FIELD_CHARS = 2000
 SHOWN_FAILURES = 20  # of a replay's still-failing letters, the reasons listed
 

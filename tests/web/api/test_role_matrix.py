@@ -103,7 +103,8 @@ def test_the_brand_scoped_routes_are_only_those_that_keep_to_a_tokens_brands(api
     segments = {"GET /api/segments", "POST /api/segments/preview", "GET /api/segments/<key>",
                 "PUT /api/segments/<key>", "GET /api/segments/<key>/members", "GET /api/segments/<key>/sizes"}
     assert scoped == {"GET /api/contacts", "GET /api/contacts/<id:contact_id>", "GET /api/me",
-                      "POST /api/tokens", *reports, *dead_letters, *duplicates, *segments}
+                      "POST /api/tokens", "GET /api/segments/<key>/sync", "POST /api/segments/<key>/sync", *reports,
+                      *dead_letters, *duplicates, *segments}
 
 
 def test_a_token_limited_to_brands_is_refused_a_new_route_that_does_not_declare_it_keeps_to_brands(

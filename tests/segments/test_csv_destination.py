@@ -1,0 +1,67 @@
+"""The ``csv`` audience destination: settings read and checked, add/remove lines appended, through the engine."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+from support.audiences import change_email, make_contacts
+
+from sync.errors import SettingsError
+from sync.segments import destinations
+from sync.segments.audiences.engine import open_destination, sync_audience
+from sync.segments.destinations.base import Audience, AudienceMember, DestinationEntry, Unmatchable
+from sync.settings import Settings
+
+SEGMENT = Audience("lapsed", "Lapsed customers")
+
+
+def _settings(tmp_path) -> Settings:
+    return Settings.from_env({"LIFESYNC_AUDIENCE_CSV_DIR": str(tmp_path / "out")})
+
+
+def _lines(path) -> list[list[str]]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return [row[:-1] for row in csv.reader(f)]  # without the time column
+
+
+def test_csv_is_a_registered_kind_and_its_file_defaults_under_the_directory_setting(tmp_path):
+    assert destinations.kind("csv").kind == "csv"
+    config = destinations.kind("csv").from_settings("csv-lapsed", {}, _settings(tmp_path))
+    assert config.options["path"] == str(tmp_path / "out" / "csv-lapsed.csv")
+    assert config.options["columns"] == "email,phone"
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"columns": "email,password"}, "audience destination 'csv-x' (csv): columns ['password'] not allowed"),
+    ({"colour": "red"}, "audience destination 'csv-x' (csv): unknown option(s) ['colour']"),
+    ({"purpose": "sales"}, "audience destination 'csv-x' (csv): purpose 'sales'; expected one of"),
+])
+def test_bad_options_name_the_destination_and_what_is_expected(tmp_path, options, message):
+    with pytest.raises(SettingsError) as err:
+        destinations.kind("csv").from_settings("csv-x", options, _settings(tmp_path))
+    assert str(err.value).startswith(message)
+
+
+def test_keys_are_the_chosen_columns_and_a_member_without_any_is_unmatchable(tmp_path):
+    entry = DestinationEntry("csv-x", "csv", {"columns": "email,identity:hubspot"})
+    dest = open_destination(entry, _settings(tmp_path))
+    member = AudienceMember(7, emails=("a@example.com", "b@example.com"), identities=(("hubspot", "501"),))
+    assert dest.keys(member) == {"contact_id": 7, "email": "a@example.com", "identity:hubspot": "501"}
+    with pytest.raises(Unmatchable, match="no email or identity:hubspot to write"):
+        dest.keys(AudienceMember(8, phones=("+447911123456",)))
+
+
+def test_the_engine_writes_adds_and_exactly_the_added_keys_on_removal(store, tmp_path):
+    ids = make_contacts(store, [{"email": f"p{i}@example.com"} for i in range(3)])
+    entry = DestinationEntry("csv-lapsed", "csv", {"columns": "email", "path": "lapsed.csv"})
+    settings = _settings(tmp_path)
+    first = sync_audience(store, SEGMENT, entry, ids, settings=settings)
+    path = tmp_path / "out" / "lapsed.csv"
+    assert first.added == 3 and _lines(path) == [["action", "contact_id", "email"],
+                                                   *[["add", str(i), f"p{n}@example.com"] for n, i in enumerate(ids)]]
+    change_email(store, ids[1], "moved@example.com")
+    second = sync_audience(store, SEGMENT, entry, [ids[1], ids[2]], settings=settings)
+    assert (second.added, second.removed, second.unchanged) == (1, 2, 1)
+    assert _lines(path)[4:] == [["remove", str(ids[0]), "p0@example.com"], ["remove", str(ids[1]), "p1@example.com"],
+                                ["add", str(ids[1]), "moved@example.com"]]
