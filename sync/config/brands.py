@@ -103,20 +103,21 @@ class Brands:
     def namespace(self, source: str, brand: str, connection: str | None = None) -> str | None:
         """The namespace of record ids (``per_connection`` identity kinds) of ``source`` records of ``brand``.
 
-        None for the default brand (its connections keep bare ids, as before brands); else the
-        connection the records came through; when that is not known (a file ingest, a dead
-        letter's replay: they know the brand), the brand's one connection of ``source``, or the
-        brand's key when it has none. A ValueError when the brand owns several of them.
+        None for the default brand (its connections keep bare ids, as before brands) and for the
+        ``default`` connection whoever owns it; else the connection the records came through; when
+        that is not known (a file ingest, a dead letter's replay: they know the brand), the brand's
+        one connection of ``source``, or the brand's key when it has none. A ValueError when the
+        brand owns several of them.
         """
         if brand == DEFAULT_BRAND:
             return None
-        if connection and connection != "default":
-            return connection
-        owned = [c.partition(":")[2] for c in self._owned(brand) if c.partition(":")[0] == source]
-        if len(owned) > 1:
-            raise ValueError(f"brand {brand!r} owns several {source} connections ({', '.join(sorted(owned))}): "
-                             f"which one a record without its connection came through is unknown")
-        return owned[0] if owned else brand
+        if not connection:
+            owned = [c.partition(":")[2] for c in self._owned(brand) if c.partition(":")[0] == source]
+            if len(owned) > 1:
+                raise ValueError(f"brand {brand!r} owns several {source} connections ({', '.join(sorted(owned))}): "
+                                 f"which one a record without its connection came through is unknown")
+            connection = owned[0] if owned else brand
+        return None if connection == "default" else connection
 
     def _owned(self, brand: str) -> tuple[str, ...]:
         found = self._by_key.get(brand)

@@ -84,6 +84,8 @@ def test_the_namespace_of_a_brands_records():
     assert brands.namespace("hubspot", "lumen", "lumen-eu") == "lumen-eu"
     assert brands.namespace("hubspot", "lumen") == "lumen-eu"  # a file or a letter: the brand's one connection
     assert brands.namespace("salesforce", "lumen") == "lumen"  # none: the brand's key
+    assert Brands((Brand(DEFAULT_BRAND, "Glow"), Brand("lumen", "Lumen", ("hubspot:default",)))).namespace(
+        "hubspot", "lumen") is None  # the default connection's ids are bare, whichever brand owns it
     with pytest.raises(ValueError, match="brand 'aura' owns several hubspot connections"):
         brands.namespace("hubspot", "aura")
     lifecycle = make_config(identity_kinds=KINDS)
