@@ -127,6 +127,18 @@ def test_a_record_dead_lettered_by_a_crm_sync_replays_into_the_connections_brand
     assert _hubspot_ids(store) == ["lumen:901"]
 
 
+def test_a_crm_letter_of_a_brand_with_two_portals_stays_open_saying_why(store, brand_configs, tmp_path):
+    broken, fixed = brand_configs
+    run_sync(LumenHubspot(), store, broken, connection="lumen")
+    two = load_config(brand_config_dir(_under(tmp_path, "two"), BRANDS.replace("hubspot:lumen]",
+                                                                               "hubspot:lumen, hubspot:spa]")))
+    [found] = list_open(store)
+    result = replay(store, two)
+    assert result.replayed == [] and "owns several hubspot connections (lumen, spa)" in result.failed[found["id"]]
+    assert _hubspot_ids(store) == [] and replay(store, fixed).replayed == [found["id"]]
+    assert _hubspot_ids(store) == ["lumen:901"]
+
+
 def _hubspot_ids(store) -> list[str]:
     with store.transaction() as s:
         return sorted(s.scalars(select(model.Identity.value).where(model.Identity.kind == "hubspot")))

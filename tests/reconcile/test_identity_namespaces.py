@@ -15,6 +15,7 @@ from sync.config import load_config
 from sync.config.brands import DEFAULT_BRAND, Brand, Brands
 from sync.config.types import IdentityKind
 from sync.connectors.events import InboundEvent
+from sync.errors import ConfigError
 from sync.ingest.inbox import process_events, store_events
 from sync.ingest.pipeline import ingest
 from sync.outbox.targets import stage_outbox_rows
@@ -128,6 +129,18 @@ def test_the_same_person_in_both_portals_is_one_contact_with_a_stage_per_brand(s
         assert find_contact(s, ref("hubspot:901")) == ana == find_contact(s, ref("hubspot:lumen:901"))
         assert [c["id"] for c in search(s, config.lifecycle, ContactFilter(identity="hubspot:lumen:901"), 5)] == [ana]
         assert search(s, config.lifecycle, ContactFilter(identity="hubspot:lumen:902"), 5) == []
+
+
+def test_a_file_of_a_brand_with_two_portals_is_refused_saying_why(store, tmp_path):
+    config = load_config(brand_config_dir(tmp_path, BRANDS.replace("hubspot:lumen]", "hubspot:lumen, hubspot:spa]")))
+    at = (model.utcnow() - timedelta(minutes=30)).isoformat()
+    with pytest.raises(ConfigError, match=r"brands.lumen.connections: .*several hubspot connections \(lumen, spa\)"):
+        ingest("hubspot", "contacts", [_contact(at, "901", "customer")], store=store, config=config, brand="lumen")
+    ingest("shop", "order", [{"id": "o1", "status": "paid", "total": 1, "currency": "EUR", "updated_at": at,
+                              "created_at": at, "customer": {"email": "ana@example.com"}}],
+           store=store, config=config, brand="lumen")  # no ids of a connection: nothing to choose
+    with store.transaction() as s:
+        assert s.scalars(select(model.Identity.kind)).all() == ["email"]
 
 
 def test_a_webhook_of_a_brands_workspace_is_namespaced_by_its_connection(store, tmp_path):
