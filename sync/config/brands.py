@@ -100,6 +100,29 @@ class Brands:
         """The brand owning ``source``'s ``connection`` (the default brand owns every unlisted one)."""
         return self._owner.get(f"{source}:{connection or 'default'}", DEFAULT_BRAND)
 
+    def namespace(self, source: str, brand: str, connection: str | None = None) -> str | None:
+        """The namespace of record ids (``per_connection`` identity kinds) of ``source`` records of ``brand``.
+
+        None for the default brand (its connections keep bare ids, as before brands) and for the
+        ``default`` connection whoever owns it; else the connection the records came through; when
+        that is not known (a file ingest, a dead letter's replay: they know the brand), the brand's
+        one connection of ``source``, or the brand's key when it has none. A ValueError when the
+        brand owns several of them.
+        """
+        if brand == DEFAULT_BRAND:
+            return None
+        if not connection:
+            owned = [c.partition(":")[2] for c in self._owned(brand) if c.partition(":")[0] == source]
+            if len(owned) > 1:
+                raise ValueError(f"brand {brand!r} owns several {source} connections ({', '.join(sorted(owned))}): "
+                                 f"which one a record without its connection came through is unknown")
+            connection = owned[0] if owned else brand
+        return None if connection == "default" else connection
+
+    def _owned(self, brand: str) -> tuple[str, ...]:
+        found = self._by_key.get(brand)
+        return found.connections if found is not None else ()
+
     def owns_destination(self, brand: str, destination: str) -> bool:
         """True when ``destination`` belongs to ``brand`` (unlisted destinations belong to the default brand)."""
         return self._destination_owner.get(destination, DEFAULT_BRAND) == brand

@@ -197,6 +197,7 @@ class _KindSchema(Strict):
     )
     no_merge_if_different = names(load_default=())
     scoped = fields.Boolean(load_default=False, error_messages={"invalid": "expected true or false"})
+    per_connection = fields.Boolean(load_default=False, error_messages={"invalid": "expected true or false"})
 
 
 class _IdentitiesSchema(Strict):
@@ -250,6 +251,7 @@ class LifecycleSchema(Strict):
                 IdentityKind(
                     name=name, exclusive=kind["exclusive"], priority=kind["priority"],
                     no_merge_if_different=tuple(kind["no_merge_if_different"]), scoped=kind["scoped"],
+                    per_connection=kind["per_connection"],
                 )
                 for name, kind in identities.get("kinds", {}).items()
             ),

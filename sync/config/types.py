@@ -69,6 +69,11 @@ class IdentityKind:
     ``scoped``: values are ``<scope>:<id>`` (an id that only means something within one
     business number or page); exclusivity then holds per scope — one id per scope — so a
     person writing to two of the business's numbers holds one id of each.
+    ``per_connection``: the ids of one system's account (a CRM portal, org or workspace): a
+    record that came through a connection a brand other than the default owns holds them as
+    ``<connection>:<id>`` (``sync.reconcile.identity.namespaced``), another namespace than the
+    default connection's bare ids; exclusivity then holds per namespace, so a person in two
+    brands' portals holds one id of each.
     ``no_merge_if_different``: kinds that, when both contacts hold different values,
     block a merge found through this kind (e.g. a phone match with conflicting emails).
     """
@@ -78,6 +83,7 @@ class IdentityKind:
     priority: int = 100
     no_merge_if_different: tuple[str, ...] = ()
     scoped: bool = False
+    per_connection: bool = False
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,8 @@ from typing import TYPE_CHECKING, Any
 
 from sync.config.brands import DEFAULT_BRAND, ONE_BRAND
 from sync.outbox.rows import crm_row
-from sync.reconcile.patch import IdentityRef
+from sync.reconcile.identity import in_namespace
+from sync.reconcile.patch import IdentityRef, destination
 from sync.reconcile.state import STAGE_SLOT
 from sync.reconcile.survivorship import is_blank, value_key
 from sync.reconcile.workspace import ContactState, Echo, digest, echo_digest
@@ -69,7 +70,7 @@ class CrmTarget:
 
 def crm_destination(system: str, connection: str = "default") -> str:
     """A CRM connection's outbox destination: the system for the default connection, else ``<system>/<connection>``."""
-    return system if connection == "default" else f"{system}/{connection}"
+    return destination(system, connection)
 
 
 def crm_targets(config: Config, names: Iterable[str],
@@ -110,8 +111,14 @@ def brand_position(state: ContactState, brand: str) -> tuple[str | None, tuple[A
 
 
 def addressable(identities: Iterable[IdentityRef], target: CrmTarget) -> bool:
-    """Whether the system can be told about this contact (its own id, or an e-mail to match on)."""
-    return any(ref.kind in target.identity_kinds or ref.kind == "email" for ref in identities)
+    """Whether the system can be told about this contact (its own id there, or an e-mail to match on).
+
+    Its own id: one of the connection's namespace (``sync.reconcile.identity.in_namespace``; bare ids
+    for the default connection), never another portal's.
+    """
+    namespace = None if target.connection == "default" else target.connection
+    return any(ref.kind == "email" or (ref.kind in target.identity_kinds
+                                       and in_namespace(ref.value, namespace) is not None) for ref in identities)
 
 
 def plan(state: ContactState, contact_id: int, target: CrmTarget) -> dict[str, Any] | None:

@@ -90,6 +90,8 @@ def run_sync(connector: Puller, store: Store, config: Config, *, connection: str
                          f"choose from {', '.join(connector.objects())}")
     report = SyncReport(connector.source, connection, [], connector.stats)
     key = cursor_key(connector.source, connection)
+    brand = config.brands.brand_of(connector.source, connection)
+    namespace = config.brands.namespace(connector.source, brand, connection)  # its record ids' (identity.namespaced)
     with bulk_gc():  # a long pull reconciles like a long ingest
         for obj in wanted:
             run = ObjectRun(obj)
@@ -110,7 +112,7 @@ def run_sync(connector: Puller, store: Store, config: Config, *, connection: str
                 run.result.add(ingest_patches(store, config.lifecycle, items, dead,
                                               effects or Effects.rules_only(config),
                                               cursor=(key, obj, pages[-1].cursor),
-                                              brand=config.brands.brand_of(connector.source, connection)))
+                                              brand=brand, namespace=namespace))
                 run.pages += len(pages)
                 batch_done()
                 if progress is not None:

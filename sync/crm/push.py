@@ -12,10 +12,13 @@ again after a growing delay. A whole request that fails with ``RateLimited`` or
 removed, so the next change plans it again.
 
 A connection of a brand (``sync.crm.plan``: ``hubspot/lumen``) gets its own rows, deliveries
-and echoes, and the stage sent is that brand's stage of the contact. Its records are found by
-e-mail (HubSpot) or lifesync's external id (Salesforce), never by a stored id: identity kinds are
-one per system, so a stored HubSpot id may be another portal's, and the id a brand's portal
-answers with is not kept as an identity.
+and echoes, and the stage sent is that brand's stage of the contact. Its records are addressed by
+the contact's ids of that connection — ``per_connection`` identity kinds hold them as
+``lumen:<id>`` (``sync.reconcile.identity.namespaced``), sent without the namespace — and the id
+the portal answers with is kept so; a contact with none is found by e-mail (HubSpot) or
+lifesync's external id (Salesforce). The default connection is told only bare ids, never another
+portal's. (With a kind that is not ``per_connection`` a brand's connection finds records by
+e-mail or external id only, and keeps no id: a bare one may be another portal's.)
 
 A row says *which* fields a system lacked when it was planned; the values sent are the
 contact's winning values *now*, so a row overtaken by a later record (the system itself
@@ -41,6 +44,7 @@ from sync.http.redact import redact
 from sync.ingest.persist import reconcile_lock
 from sync.mappings.engine import reverse
 from sync.outbox.deliveries import MAX_ATTEMPTS, backoff, dead_letter, record_attempts
+from sync.reconcile.identity import in_namespace, namespaced_id
 from sync.reconcile.state import echo_digest
 from sync.reconcile.survivorship import is_blank, value_key
 from sync.store import model
@@ -49,6 +53,7 @@ from sync.store.sql import chunks, insert_ignore, insert_rows, one_of, upsert
 
 if TYPE_CHECKING:
     from sync.config import Config
+    from sync.config.types import LifecycleConfig
 
 
 @dataclass
@@ -63,6 +68,7 @@ class _Contact:
     known_stage: str | None = None
     obj: str = ""
     identity_kind: str = ""
+    namespace: str | None = None  # of the connection's ids (sync.reconcile.identity.namespaced)
     sent_values: dict[str, Any] = field(default_factory=dict)  # what was actually sent (current winners)
     sent_stage: str | None = None
 
@@ -91,6 +97,19 @@ def _address(system: str, contact: _Contact, identities: dict[str, list[str]]) -
     raise ValueError(f"{system!r} is not a CRM lifesync writes to")
 
 
+def _own_ids(ids: dict[str, list[str]], namespace: str | None, lifecycle: LifecycleConfig) -> dict[str, list[str]]:
+    """The ids the connection of ``namespace`` knows the contact by, as it knows them (see the module docstring)."""
+    own: dict[str, list[str]] = {"email": list(ids.get("email", []))}
+    for kind, values in ids.items():
+        if kind == "email":
+            continue
+        if lifecycle.identity_kind(kind).per_connection:
+            own[kind] = [bare for v in values if (bare := in_namespace(v, namespace)) is not None]
+        elif namespace is None:
+            own[kind] = list(values)
+    return own
+
+
 def _clean(props: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in props.items() if v is not None}
 
@@ -116,6 +135,7 @@ def dispatch_crm(store: Store, config: Config, system: str, pusher: Pusher, *, l
     now = now or model.utcnow()
     to = crm_destination(system, connection)
     brand = (getattr(config, "brands", None) or ONE_BRAND).brand_of(system, connection)
+    namespace = (getattr(config, "brands", None) or ONE_BRAND).namespace(system, brand, connection)
     contacts, attempts, identities, current = _load(store, system, limit, now, to, brand)
     out = _Outcome()
     batches: dict[str, list[tuple[_Contact, PushItem]]] = defaultdict(list)
@@ -128,10 +148,8 @@ def dispatch_crm(store: Store, config: Config, system: str, pusher: Pusher, *, l
             if not contact.sent_values and contact.sent_stage is None:
                 _superseded(out, to, contact, attempts, now)
                 continue
-        ids = identities.get(contact.contact_id, {})
-        if to != system:  # a brand's connection: no stored id (see the module docstring)
-            ids = {"email": ids.get("email", [])}
-        item = _item(config, system, contact, ids, out, attempts, now, to)
+        ids = _own_ids(identities.get(contact.contact_id, {}), namespace, config.lifecycle)
+        item = _item(config, system, contact, ids, out, attempts, now, to, namespace)
         if item is not None:
             batches[contact.obj].append((contact, item))
     stopped = False
@@ -253,13 +271,14 @@ def _refresh(system: str, contact: _Contact, now_: _Current) -> None:
 
 
 def _item(config: Config, system: str, contact: _Contact, identities: dict[str, list[str]], out: _Outcome,
-          attempts: dict[int, int], now: datetime, to: str) -> PushItem | None:
+          attempts: dict[int, int], now: datetime, to: str, namespace: str | None = None) -> PushItem | None:
     if contact.contact_id < 0:
         _dead(out, to, contact, attempts, now, "the contact no longer exists")
         return None
     contact.obj, vendor_id, contact.identity_kind = _address(system, contact, identities)
-    if to != system:
-        contact.identity_kind = ""  # the id a brand's connection answers with is not kept (module docstring)
+    if namespace is not None and not config.lifecycle.identity_kind(contact.identity_kind).per_connection:
+        contact.identity_kind = ""  # a bare id of a brand's connection is not kept (module docstring)
+    contact.namespace = namespace
     mapping = config.mappings.get((system, contact.obj))
     if mapping is None:
         _dead(out, to, contact, attempts, now, f"no mapping for {system} {contact.obj} to build the push from")
@@ -331,7 +350,8 @@ def _apply(out: _Outcome, system: str, contact: _Contact, result: PushResult | N
         out.echoes += _echoes(system, contact, current, now)
         if result.vendor_id and contact.identity_kind:
             out.identities.append({"contact_id": contact.contact_id, "kind": contact.identity_kind,
-                                   "value": str(result.vendor_id), "source": system, "first_seen_at": now})
+                                   "value": namespaced_id(str(result.vendor_id), contact.namespace),
+                                   "source": system.partition("/")[0], "first_seen_at": now})
         out.counts["sent"] += 1
     elif result.status == "retry":
         _retry(out, system, contact, attempts, now, result.error or "temporary failure", None)

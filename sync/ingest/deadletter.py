@@ -37,8 +37,8 @@ from sync.errors import LifesyncError
 from sync.ingest.isolation import reconcile_batch
 from sync.ingest.pipeline import map_records
 from sync.outbox.effects import Effects
-from sync.reconcile.brands import stamped
-from sync.reconcile.identity import clean
+from sync.reconcile.brands import record_namespace, stamped
+from sync.reconcile.identity import patch_refs
 from sync.segments.audiences.bookkeeping import AUDIENCE_STAGE, replay_member
 from sync.store import model
 from sync.store.engine import Store
@@ -211,12 +211,18 @@ def _replay_records(session: Any, config: Config, letters: list[model.DeadLetter
             patches, dead = map_records(mapping, [letter.payload], letter.created_at)  # when it first came
             if dead:
                 outcome[letter.id] = dead[0]["reason"]
-            else:
-                items.append((letter.id, stamped(patches, brand)[0][0]))
+                continue
+            try:  # its record ids' namespace: the brand's connection of the source (identity.namespaced)
+                namespace = record_namespace(config.brands, config.lifecycle, source, brand,
+                                             (ref.kind for ref in patches[0][0].identities))
+            except ValueError as exc:
+                outcome[letter.id] = str(exc)
+                continue
+            items.append((letter.id, stamped(patches, brand, namespace)[0][0]))
     if not items:
         return outcome
     lifecycle = config.lifecycle
-    cleaned = [clean(patch.identities, lifecycle) for _, patch in items]
+    cleaned = [patch_refs(patch, lifecycle) for _, patch in items]
     results = reconcile_batch(session, lifecycle, [patch for _, patch in items], cleaned, effects)
     for (letter_id, _), out in zip(items, results, strict=True):  # a record still refused keeps its letter open
         outcome[letter_id] = out if isinstance(out, str) else None

@@ -220,11 +220,13 @@ def process_events(store: Store, config: Config, ids: Iterable[int], effects: Ef
         raws = [r for part in chunks(ids, 5000) for r in session.scalars(
             select(model.RawEvent).where(one_of(session, model.RawEvent.id, part),
                                          model.RawEvent.status == "received").order_by(model.RawEvent.id))]
-    groups: dict[tuple[str, str, str], list[model.RawEvent]] = defaultdict(list)
+    groups: dict[tuple[str, str, str, str | None], list[model.RawEvent]] = defaultdict(list)
     brands = getattr(config, "brands", None) or ONE_BRAND
-    for raw in raws:  # a group per brand too: the brand owning the connection an event came through
-        groups[(raw.source, raw.object, brands.brand_of(raw.source, raw.connection))].append(raw)
-    for (source, obj, brand), group in groups.items():  # by first arrival: a message before what adds to its contact
+    for raw in raws:  # a group per brand owning the connection an event came through, and per namespace of its
+        brand = brands.brand_of(raw.source, raw.connection)  # record ids (identity.namespaced: the connection)
+        groups[(raw.source, raw.object, brand, brands.namespace(raw.source, brand, raw.connection))].append(raw)
+    # by first arrival: a message before what adds to its contact
+    for (source, obj, brand, namespace), group in groups.items():
         try:
             mapping = mapping_for(config, source, obj)
         except Exception as exc:  # no mapping: keep the events, visible as dead with the reason
@@ -232,7 +234,7 @@ def process_events(store: Store, config: Config, ids: Iterable[int], effects: Ef
             continue
         items, dead = map_records(mapping, [json.loads(r.body) for r in group], [r.received_at for r in group])
         total.add(ingest_patches(store, config.lifecycle, items, dead, effects or Effects.rules_only(config),
-                                 brand=brand))
+                                 brand=brand, namespace=namespace))
         _mark(store, [r.id for r in group], "processed", None)
     return total
 

@@ -28,8 +28,8 @@ from sync.ingest.readfile import Unreadable
 from sync.ingest.storable import fit
 from sync.mappings.engine import apply as apply_mapping
 from sync.outbox.effects import Effects
-from sync.reconcile.brands import stamped
-from sync.reconcile.identity import clean
+from sync.reconcile.brands import record_namespace, stamped
+from sync.reconcile.identity import clean, namespaced, patch_refs
 from sync.reconcile.patch import IdentityRef, Patch
 from sync.settings import Settings
 from sync.store import model
@@ -127,14 +127,15 @@ def map_records(mapping: Any, records: list[Any], arrived: datetime | Sequence[d
 def ingest_patches(
     store: Store, config: LifecycleConfig, items: list[tuple[Patch, Any]], dead: list[dict[str, Any]] | None = None,
     effects: Effects | None = None, cursor: tuple[str, str, dict[str, Any]] | None = None,
-    cleaned: list[list[IdentityRef]] | None = None, brand: str = DEFAULT_BRAND,
+    cleaned: list[list[IdentityRef]] | None = None, brand: str = DEFAULT_BRAND, namespace: str | None = None,
 ) -> IngestResult:
     """Reconcile and persist (patch, original record) pairs as one transaction.
 
     ``brand``: whose records these are (the brand owning the connection they came through,
     ``sync.config.brands``): every patch is stamped with it (with the default brand, patches keep
     the brand they carry), and every dead letter of the batch records it, for a replay to land the
-    record in the same brand's funnel (``sync.ingest.deadletter``).
+    record in the same brand's funnel (``sync.ingest.deadletter``). ``namespace``: the connection
+    their record ids belong to (``Brands.namespace``: None for the default brand's connections).
 
     Each record is isolated (``sync.ingest.isolation``): one that is invalid, cannot be stored,
     or is refused by the database becomes a dead letter with its reason, and the rest commit.
@@ -147,10 +148,12 @@ def ingest_patches(
     ``config`` (a mapping worker does it on the other core); computed here when None.
     """
     result = IngestResult(records=len(items) + len(dead or []))
-    items = stamped(items, brand)
+    items = stamped(items, brand, namespace)
     dead = [{**row, "brand": row.get("brand") or letter_brand(brand)} for row in dead or []]
     if cleaned is None:
-        cleaned = [clean(p.identities, config) for p, _ in items]
+        cleaned = [patch_refs(p, config) for p, _ in items]
+    elif namespace:
+        cleaned = [namespaced(refs, namespace, config) for refs in cleaned]
     with store.transaction() as session:
         outcomes = reconcile_batch(session, config, [p for p, _ in items], cleaned, effects)
         for (patch, record), out in zip(items, outcomes, strict=True):
@@ -313,7 +316,8 @@ def ingest(
     ``map_in_process=False`` lets a long ingest map on a spawned worker process (the other
     core); like any spawning code, the calling script then needs an
     ``if __name__ == "__main__":`` guard, which is why it is opt-in. ``brand``: whose records
-    these are (``sync.config.brands``; a brand brands.yaml does not configure is a ConfigError).
+    these are (``sync.config.brands``; a brand brands.yaml does not configure is a ConfigError); their
+    record ids are the brand's connection's of ``source`` (``Brands.namespace``).
     """
     settings = Settings.from_env()
     own_store = store is None
@@ -324,6 +328,11 @@ def ingest(
         if config.brands.get(brand) is None:
             raise ConfigError([ConfigIssue("brands.yaml", "brands", f"unknown brand {brand!r}; configured brands: "
                                            f"{', '.join(config.brands.keys)}")])
+        try:
+            namespace = record_namespace(config.brands, config.lifecycle, source, brand,
+                                         (spec.kind for spec in mapping.identities))
+        except ValueError as exc:
+            raise ConfigError([ConfigIssue("brands.yaml", f"brands.{brand}.connections", str(exc))]) from None
         total = IngestResult()
         effects = effects or Effects.rules_only(config)
         batches = _batches(records, batch_size or settings.batch_size)
@@ -333,7 +342,7 @@ def ingest(
                 items, dead, cleaned = pending.result()
                 pending = mapper.submit(next(batches, None))  # mapped while this batch is written
                 total.add(ingest_patches(store, config.lifecycle, items, dead, effects, cleaned=cleaned,
-                                         brand=brand))
+                                         brand=brand, namespace=namespace))
                 batch_done()
         return total
     finally:

@@ -29,7 +29,7 @@ from sync.ingest.storable import unstorable
 from sync.mappings.engine import apply as apply_mapping
 from sync.mappings.specs import Mapping
 from sync.outbox.effects import Effects
-from sync.reconcile.identity import clean
+from sync.reconcile.identity import patch_refs
 from sync.reconcile.state import ContactState
 from sync.store import model
 from sync.store.engine import Store
@@ -95,11 +95,13 @@ def _contact(config: Config, state: ContactState, cid: int, writes: Any, stored:
 
 
 def preview_effect(store: Store, config: Config, mapping: Mapping, record: dict[str, Any],
-                   effects: Effects | None = None, brand: str = DEFAULT_BRAND) -> dict[str, Any]:
+                   effects: Effects | None = None, brand: str = DEFAULT_BRAND,
+                   namespace: str | None = None) -> dict[str, Any]:
     """What ingesting ``record`` through ``mapping`` would change now (nothing is written).
 
     ``brand``: whose record it is (the brand owning the connection it would arrive on,
     ``sync.config.brands``); contacts' stages, lost stages and new history are that brand's.
+    ``namespace``: the connection its record ids belong to (``Brands.namespace``), as the inbox gives it.
 
     ``effects``: what the deployment queues (default: the config's conversion rules with every
     destination and write-back the caller enables; ``Effects.of(settings, config)`` for the real ones).
@@ -108,10 +110,10 @@ def preview_effect(store: Store, config: Config, mapping: Mapping, record: dict[
     """
     effects = effects or Effects.rules_only(config)
     try:
-        patch = replace(apply_mapping(mapping, record), brand=brand)  # stamped as the inbox stamps it
+        patch = replace(apply_mapping(mapping, record), brand=brand, connection=namespace)  # as the inbox stamps it
     except RecordError as exc:
         return {"patch": None, "refused": f"{type(exc).__name__}: {exc}"}
-    refs = clean(patch.identities, config.lifecycle)
+    refs = patch_refs(patch, config.lifecycle)
     reason = unstorable(patch, refs)
     if reason is not None:
         return {"patch": patch.to_json(), "refused": reason}

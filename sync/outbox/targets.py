@@ -8,8 +8,9 @@ idempotency key (contact, history length, stage) makes a replayed batch add noth
 **Brands** (``sync.config.brands``): a target's connection brands.yaml gives to a brand
 (``connections: [respondio:lumen]``) is a destination of its own, ``respondio/lumen``, told
 that brand's stage of the contact (``BrandConnection``); the default connection is told the
-default brand's. A brand's connection addresses contacts by e-mail or phone, never by the
-system's own id (identity kinds are one per system: a stored id may be another workspace's).
+default brand's. Each connection addresses a contact by the system's own id of *its* namespace
+(``sync.reconcile.identity.in_namespace``: a brand's workspace's ids are stored as ``lumen:<id>``,
+the default connection's bare), never by another workspace's, else by e-mail or phone.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from sync.config.brands import DEFAULT_BRAND, Brands
 from sync.outbox.rows import stage_row
-from sync.reconcile.patch import IdentityRef
+from sync.reconcile.identity import in_namespace
+from sync.reconcile.patch import IdentityRef, destination
 from sync.settings import Settings
 
 if TYPE_CHECKING:
@@ -110,13 +112,23 @@ def stage_outbox_rows(contact_id: int, stage: str | None, history_length: int, l
     rows = []
     for name in sorted(set(targets) & set(TARGETS)):  # CRMs get their stage through sync.crm.plan
         target = TARGETS[name]
-        own = identities if connection == "default" else [r for r in identities if r.kind != name]
-        identifier = target.identifier(own)
+        identifier = target.identifier(_own(identities, name, connection))
         if name == last_source or identifier is None:
             continue
-        destination = name if connection == "default" else f"{name}/{connection}"
-        rows.append(stage_row(destination, contact_id, history_length, stage, identifier))
+        rows.append(stage_row(destination(name, connection), contact_id, history_length, stage, identifier))
     return rows
+
+
+def _own(identities: list[IdentityRef], system: str, connection: str) -> list[IdentityRef]:
+    """``identities`` with the system's own ids of ``connection`` only, as the system knows them."""
+    namespace = None if connection == "default" else connection
+    own = []
+    for ref in identities:
+        if ref.kind != system:
+            own.append(ref)
+        elif (bare := in_namespace(ref.value, namespace)) is not None:
+            own.append(IdentityRef(ref.kind, bare))
+    return own
 
 
 def stage_sender(destination: str, settings: Settings,

@@ -43,11 +43,31 @@ def conversion_event_id(patch: Patch, kind: str) -> str:
     return digest("conversion", patch.source, patch.object, patch.record_id, kind, *brand_part(patch.brand))[:40]
 
 
-def stamped(items: list[tuple[Patch, Any]], brand: str) -> list[tuple[Patch, Any]]:
-    """(patch, record) pairs with every patch of ``brand`` (the brand owning the connection they came through)."""
-    if brand == DEFAULT_BRAND:
+def record_namespace(brands: Brands, config: LifecycleConfig, source: str, brand: str,
+                     kinds: Iterable[str]) -> str | None:
+    """The namespace of ``source`` records of ``brand`` whose connection is not known (a file, a dead letter).
+
+    ``Brands.namespace`` without a connection; ``kinds``: the identity kinds the records may hold.
+    A brand owning several connections of ``source`` leaves it unknown: a ValueError when ``kinds``
+    hold ids of a connection (``per_connection``), else None (nothing is namespaced).
+    """
+    try:
+        return brands.namespace(source, brand)
+    except ValueError:
+        if any(config.identity_kind(kind).per_connection for kind in kinds):
+            raise
+        return None
+
+
+def stamped(items: list[tuple[Patch, Any]], brand: str, namespace: str | None = None) -> list[tuple[Patch, Any]]:
+    """(patch, record) pairs with every patch of ``brand`` (the brand owning the connection they came through).
+
+    ``namespace``: the connection its record ids belong to (``Brands.namespace``; None for the default
+    brand's connections): the patches' ``per_connection`` ids are stored within it (``identity.patch_refs``).
+    """
+    if brand == DEFAULT_BRAND and not namespace:
         return items
-    return [(replace(patch, brand=brand), record) for patch, record in items]
+    return [(replace(patch, brand=brand, connection=namespace), record) for patch, record in items]
 
 
 def lifecycle_of(brands: Brands, brand: str, shared: LifecycleConfig) -> LifecycleConfig:

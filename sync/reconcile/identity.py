@@ -3,6 +3,12 @@
 Junk values (``null``, ``-1``, ``n/a``, all-zero phones, ...) are never identities: peers
 that treat them as such merge thousands of strangers into one contact. Two contacts that
 hold different ids of the same external system are never merged automatically.
+
+Record ids of different accounts of one system (two brands' HubSpot portals) are different
+namespaces: a record that came through a connection a brand other than the default owns holds
+its ``per_connection`` kinds' ids as ``<connection>:<id>`` (``namespaced``), and exclusivity
+holds per namespace, so a person in both portals holds one id of each. The default brand's
+connections keep bare ids, as before brands.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ import re
 from collections.abc import Iterable, Mapping
 
 from sync.config.types import LifecycleConfig
-from sync.reconcile.patch import IdentityRef
+from sync.reconcile.patch import IdentityRef, Patch
 
 _ONLY_PUNCT = re.compile(r"^[\W_]*$")
 _NOT_DIGIT = re.compile(r"\D")
@@ -51,17 +57,59 @@ def clean(refs: Iterable[IdentityRef], config: LifecycleConfig) -> list[Identity
     return sorted(out, key=lambda r: (config.identity_kind(r.kind).priority, r.kind, r.value))
 
 
+def namespaced(refs: Iterable[IdentityRef], namespace: str | None, config: LifecycleConfig) -> list[IdentityRef]:
+    """``refs`` with the values of ``per_connection`` kinds as ``<namespace>:<id>`` (unchanged when None).
+
+    ``namespace``: the connection a record came through when a brand other than the default owns
+    it (``sync.config.brands.Brands.namespace``). Applied after ``clean`` (junk is judged on the id).
+    """
+    refs = list(refs)
+    if not namespace:
+        return refs
+    return [IdentityRef(r.kind, namespaced_id(r.value, namespace)) if config.identity_kind(r.kind).per_connection
+            else r for r in refs]
+
+
+def namespaced_id(value: str, namespace: str | None) -> str:
+    """A connection's own id as stored: ``<namespace>:<id>``, or bare for the default connection (None)."""
+    return f"{namespace}:{value}" if namespace else value
+
+
+def patch_refs(patch: Patch, config: LifecycleConfig) -> list[IdentityRef]:
+    """A patch's identities as stored: ``clean``, then ``namespaced`` by the connection it came through."""
+    return namespaced(clean(patch.identities, config), patch.connection, config)
+
+
+def namespace_of(value: str) -> str:
+    """The connection namespace of a ``per_connection`` id: ``lumen`` of ``lumen:123``, "" of a bare id."""
+    return value.partition(":")[0] if ":" in value else ""
+
+
+def in_namespace(value: str, namespace: str | None) -> str | None:
+    """The system's own id of ``value`` when it is an id of ``namespace`` (None: the default connection), else None."""
+    if not namespace:
+        return None if ":" in value else value
+    head, _, rest = value.partition(":")
+    return rest if head == namespace and rest else None
+
+
+def _scope(ref: IdentityRef, config: LifecycleConfig) -> str:
+    kind = config.identity_kind(ref.kind)
+    if kind.scoped:
+        return ref.value.rpartition(":")[0]
+    return namespace_of(ref.value) if kind.per_connection else ""
+
+
 def exclusive_clash(a: Iterable[IdentityRef], b: Iterable[IdentityRef], config: LifecycleConfig) -> str | None:
     """The exclusive kind on which two identity sets hold different values, or None.
 
-    For a ``scoped`` kind the values must differ within one scope (``<scope>:<id>``).
+    For a ``scoped`` kind the values must differ within one scope (``<scope>:<id>``), for a
+    ``per_connection`` kind within one connection's namespace (``namespaced``).
     """
     by_slot: dict[tuple[str, str], set[str]] = {}
     for ref in (*a, *b):
-        kind = config.identity_kind(ref.kind)
-        if kind.exclusive:
-            scope = ref.value.rpartition(":")[0] if kind.scoped else ""
-            by_slot.setdefault((ref.kind, scope), set()).add(ref.value)
+        if config.identity_kind(ref.kind).exclusive:
+            by_slot.setdefault((ref.kind, _scope(ref, config)), set()).add(ref.value)
     for kind_name, _ in sorted(by_slot):
         if len(by_slot[(kind_name, _)]) > 1:
             return kind_name

@@ -35,6 +35,13 @@ class IdentityRef:
         return cls(kind.strip().lower(), value.strip())
 
 
+def destination(system: str, connection: str | None = None) -> str:
+    """A connection's outbox destination and echo system: ``system`` for the default one, else
+    ``<system>/<connection>``.
+    """
+    return system if connection in (None, "", "default") else f"{system}/{connection}"
+
+
 @dataclass(frozen=True)
 class TouchpointData:
     """An ad click or referral that brought the contact in (click ids, campaign ids)."""
@@ -112,7 +119,15 @@ class Patch:
     creates_contact: bool = True  # False: only adds to a contact its identities already name
     refusals: tuple[Refusal, ...] = ()  # values dropped from this patch, each a data-quality issue
     brand: str = DEFAULT_BRAND  # the brand owning the connection the record came through (sync.config.brands)
+    # the namespace of its per_connection ids (sync.reconcile.identity.namespaced): the connection it came
+    # through when a brand other than the default owns it; None: the default brand's, bare ids
+    connection: str | None = None
     meta: tuple[tuple[str, Any], ...] = field(default=(), compare=False)
+
+    @property
+    def echo_system(self) -> str:
+        """Whose echoes its values may be (``sync.crm.plan``): its connection's outbox destination."""
+        return destination(self.source, self.connection)
 
     @property
     def field_map(self) -> dict[str, Any]:
@@ -130,6 +145,7 @@ class Patch:
             "object": self.object,
             "record_id": self.record_id,
             **({"brand": self.brand} if self.brand != DEFAULT_BRAND else {}),
+            **({"connection": self.connection} if self.connection else {}),
             "source_time": ts(self.source_time),
             "deleted": self.deleted,
             "identities": [str(i) for i in self.identities],

@@ -95,7 +95,7 @@ class Workspace:
         ``refs``: the patch's identities already passed through ``identity.clean``.
         """
         if refs is None:
-            refs = identity.clean(patch.identities, self.config)
+            refs = identity.patch_refs(patch, self.config)
         if not refs:
             raise ReconcileError(
                 f"{patch.source} {patch.object} record {patch.record_id}: no usable identity "
@@ -265,16 +265,16 @@ class Workspace:
         # values did not change then, so they keep the time they had (a record-level timestamp
         # would otherwise make every untouched field look brand new and win "newest").
         echoes = primary.echoes
-        ours = bool(echoes) and any((e := echoes.get((patch.source, name))) is not None
+        ours = bool(echoes) and any((e := echoes.get((patch.echo_system, name))) is not None
                                     and e.digest == echo_digest(value) for name, value in patch.fields)
         for name, value in patch.fields:
             cand = Candidate(patch.source, value, patch.source_time, patch.record_id)
-            echo = primary.echoes.get((patch.source, name))
+            echo = primary.echoes.get((patch.echo_system, name))
             if echo is not None:
                 if echo.digest == echo_digest(value):
                     cand = cand._replace(source_time=echo.origin_time)  # our own push coming back
                 else:
-                    del primary.echoes[(patch.source, name)]
+                    del primary.echoes[(patch.echo_system, name)]
             slot = (name, patch.source)
             old = primary.candidates.get(slot)
             if ours and old is not None and value_key(old.value) == value_key(value):
@@ -323,9 +323,9 @@ class Workspace:
         if patch.stage is not None:
             add_signal(primary, lifecycle.StageSignal(at=at, source=patch.source, kind="stage",
                                                       stage=patch.stage, reason=reason, brand=patch.brand))
-            echo = primary.echoes.get((patch.source, STAGE_SLOT))
+            echo = primary.echoes.get((patch.echo_system, STAGE_SLOT))
             if echo is not None and echo.digest != echo_digest(patch.stage):
-                del primary.echoes[(patch.source, STAGE_SLOT)]  # the system moved on from what lifesync told it
+                del primary.echoes[(patch.echo_system, STAGE_SLOT)]  # the system moved on from what lifesync told it
         for act in patch.activities:
             key = digest("activity", patch.source, act.channel, act.direction,
                          act.external_id or act.occurred_at.isoformat(), *brand_part(patch.brand))

@@ -45,7 +45,7 @@ INVALID = {
     "unknown key in an identity kind": (
         BASE + "identities:\n  kinds:\n    phone: {priority: 1, exclusiv: true}\n",
         "identities.kinds.phone.exclusiv", 9, "unknown key; expected one of: exclusive, priority, "
-                                              "no_merge_if_different, scoped",
+                                              "no_merge_if_different, scoped, per_connection",
     ),
     "bad phase": (
         "stages:\n  - {name: New Lead, phase: acquisition}\n  - name: Hot Lead\n    phase: warm\n",

@@ -1,5 +1,7 @@
 """Two brands, two HubSpot portals: the stage written to each portal is its brand's stage of the contact, and a
-portal hears only of its brand's contacts (brands.yaml ``connections: [hubspot:lumen]``)."""
+portal hears only of its brand's contacts (brands.yaml ``connections: [hubspot:lumen]``). Both portals are pulled
+back: a person in both is one contact holding one HubSpot id of each portal (Lumen's as ``lumen:<id>``), with a
+stage per brand, and nothing goes back and forth."""
 
 from __future__ import annotations
 
@@ -22,8 +24,8 @@ from sync.store import model
 
 @pytest.fixture
 def two_portals(store, database_url, tmp_path):
-    glow, lumen = HubSpotSandbox(), HubSpotSandbox()
-    lumen._next_id = 900_000_001  # two portals' record ids never meet here (one identity kind, see sync.crm.push)
+    # both number records alike: their ids meet; the search limit (4/s) is not this test's (the pulls do not wait)
+    glow, lumen = HubSpotSandbox(search_per_second=None), HubSpotSandbox(search_per_second=None)
     config = load_config(brand_config_dir(tmp_path))
     with SandboxServer(hubspot=glow) as a, SandboxServer(hubspot=lumen) as b:
         extra = {k: v for k, v in b.env("lumen").items() if k.startswith("LIFESYNC_HUBSPOT_")}
@@ -71,17 +73,45 @@ def test_each_portal_gets_its_brands_stage_of_the_contact_and_only_its_brands_co
     assert _stages(lumen) == {"ana@example.com": "salesqualifiedlead", "cara@example.com": "customer"}
     assert not any("cara" in str(w) for w in glow.writes) and not any("ben" in str(w) for w in lumen.writes)
 
-    # nothing more to send to either portal; Glow's portal's records come back as one person each, nothing moves
-    # (pulling Lumen's portal back is not here: its record ids are the same identity kind as Glow's, so a person in
-    # both portals holds two exclusive HubSpot ids and is kept apart; see the README's brands section)
-    assert _push("lumen", config, settings, store)["sent"] == 0
-    assert _sync("default", config, settings, store)["pushed"]["sent"] == 0
-    assert _push("lumen", config, settings, store)["sent"] == 0
+    # nothing more to send to either portal; both portals' records come back, each its own namespace of ids
+    for _ in range(2):
+        assert _sync("default", config, settings, store)["pushed"]["sent"] == 0
+        assert _sync("lumen", config, settings, store)["pushed"]["sent"] == 0
+    glow_ids, lumen_ids = _ids(glow), _ids(lumen)
+    assert set(glow_ids.values()) & set(lumen_ids.values())  # the same record ids in both portals
     with store.transaction() as s:
         people = s.scalar(select(func.count()).select_from(model.Contact))
-        ana = s.scalar(select(model.Identity.contact_id).where(model.Identity.value == "ana@example.com"))
+        ana = _contact(s, "ana@example.com")
+        hubspot_ids = {(c, v) for c, v in s.execute(select(model.Identity.contact_id, model.Identity.value)
+                                                     .where(model.Identity.kind == "hubspot"))}
         glow_stage = s.scalar(select(model.Contact.stage).where(model.Contact.id == ana))
         lumen_stage = s.scalar(select(model.ContactStage.stage).where(model.ContactStage.contact_id == ana,
                                                                       model.ContactStage.brand == "lumen"))
+        expected = {(_contact(s, email), glow_ids[email]) for email in glow_ids} | {
+            (_contact(s, email), f"lumen:{lumen_ids[email]}") for email in lumen_ids}
     assert people == 3 and (glow_stage, lumen_stage) == ("Customer", "Hot Lead")
+    assert hubspot_ids == expected  # Ana holds one id of each portal; Ben and Cara one of theirs
     assert _stages(lumen)["ana@example.com"] == "salesqualifiedlead"
+    assert _stages(glow)["ana@example.com"] == "customer"
+
+    # Ana pays at Lumen: Lumen's portal is told, addressing her record by its own id; Glow's hears nothing
+    writes = len(glow.writes), len(lumen.writes)
+    process_events(store, config, store_events(store, [InboundEvent(
+        "shop", "order", "b3", _order("b3", "ana@example.com", "paid", 1), "lumen")]), effects)
+    assert _sync("lumen", config, settings, store)["pushed"]["sent"] == 1
+    assert _sync("default", config, settings, store)["pushed"]["sent"] == 0
+    told = lumen.writes[writes[1]:]
+    assert [(w["operation"], w["id"], w["properties"].get("lifecyclestage")) for w in told] == [
+        ("update", lumen_ids["ana@example.com"], "customer")]
+    assert len(glow.writes) == writes[0] and _stages(glow)["ana@example.com"] == "customer"
+    for connection in ("lumen", "default", "lumen"):  # its echo comes back: no ping-pong
+        assert _sync(connection, config, settings, store)["pushed"]["sent"] == 0
+
+
+def _ids(sandbox: HubSpotSandbox) -> dict[str, str]:
+    return {r["properties"]["email"]: str(r["id"]) for r in sandbox.records("contacts")}
+
+
+def _contact(session, email: str) -> int:
+    return session.scalar(select(model.Identity.contact_id).where(model.Identity.kind == "email",
+                                                                  model.Identity.value == email))

@@ -122,6 +122,26 @@ def test_a_record_dead_lettered_by_a_crm_sync_replays_into_the_connections_brand
     assert len(replay(store, fixed).replayed) == 1
     default, others = _stages(store)
     assert default is None and list(others) == ["lumen"] and others["lumen"] is not None
+    assert _hubspot_ids(store) == ["lumen:901"]  # the id of Lumen's portal, as a pull stores it
+    run_sync(LumenHubspot(), store, fixed, connection="lumen", full=True)
+    assert _hubspot_ids(store) == ["lumen:901"]
+
+
+def test_a_crm_letter_of_a_brand_with_two_portals_stays_open_saying_why(store, brand_configs, tmp_path):
+    broken, fixed = brand_configs
+    run_sync(LumenHubspot(), store, broken, connection="lumen")
+    two = load_config(brand_config_dir(_under(tmp_path, "two"), BRANDS.replace("hubspot:lumen]",
+                                                                               "hubspot:lumen, hubspot:spa]")))
+    [found] = list_open(store)
+    result = replay(store, two)
+    assert result.replayed == [] and "owns several hubspot connections (lumen, spa)" in result.failed[found["id"]]
+    assert _hubspot_ids(store) == [] and replay(store, fixed).replayed == [found["id"]]
+    assert _hubspot_ids(store) == ["lumen:901"]
+
+
+def _hubspot_ids(store) -> list[str]:
+    with store.transaction() as s:
+        return sorted(s.scalars(select(model.Identity.value).where(model.Identity.kind == "hubspot")))
 
 
 def test_an_event_quarantined_by_the_inbox_keeps_its_connections_brand(store, brand_configs, monkeypatch):

@@ -17,6 +17,7 @@ from sync.errors import ConfigError, Invalid
 from sync.ingest.preview import preview_effect
 from sync.ingest.samples import last_record
 from sync.outbox.effects import Effects
+from sync.reconcile.brands import record_namespace
 from sync.web.api.auth import requires
 from sync.web.api.blueprint import Blueprint
 from sync.web.api.brand_access import scoped_brand
@@ -126,7 +127,14 @@ def previewed(body: dict) -> dict[str, Any]:
     else:
         raise Invalid("give a record, or a contact whose last record to use", {"record": "a JSON object"})
     effects = Effects.of(settings(), trial)
-    result = preview_effect(store(), trial, mapping, record, effects, _brand(trial, mapping, body))
+    brand = _brand(trial, mapping, body)
+    try:  # the record ids of a brand's connection are its own (sync.reconcile.identity.namespaced)
+        namespace = (trial.brands.namespace(mapping.source, brand, body["connection"]) if body.get("connection")
+                     else record_namespace(trial.brands, trial.lifecycle, mapping.source, brand,
+                                           (spec.kind for spec in mapping.identities)))
+    except ValueError as exc:
+        raise Invalid(str(exc), {"connection": "the brand's connection the record would arrive on"}) from None
+    result = preview_effect(store(), trial, mapping, record, effects, brand, namespace)
     return {"mapping": {"source": mapping.source, "object": mapping.object, "name": mapping.name},
             "sample": sample, **result}
 
