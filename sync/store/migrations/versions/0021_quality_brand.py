@@ -3,7 +3,7 @@
 ``quality_issues.brand``: the brand owning the connection the record came through (``sync.config.brands``);
 every issue written before this revision belongs to the default brand, which owned every record then.
 
-Revision ID: 0021_quality_brand
+Revision ID: 0021
 Revises: 0020
 Create Date: 2026-12-07
 """
@@ -11,7 +11,7 @@ Create Date: 2026-12-07
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0021_quality_brand'
+revision = '0021'
 down_revision = '0020'
 branch_labels = None
 depends_on = None
