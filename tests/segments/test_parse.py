@@ -43,7 +43,7 @@ def test_every_issue_of_a_segment_file_in_one_run_with_its_line(tmp_path):
     assert by_line[2][0] == "brand" and "unknown brand 'lumen'" in by_line[2][1]
     assert by_line[3][0] == "match"
     assert by_line[5] == ("conditions[0].stage", "unknown active stage 'Hot Leed'; the segment's lifecycle has: "
-                                                 "New Lead, Hot Lead, Payment, Customer")
+                                                 "New Lead, Hot Lead, Payment, Customer, Repeat Customer")
     assert by_line[6][0] == "conditions[1].in_stage_for.more_than" and "14d" in by_line[6][1]
     assert by_line[7] == ("conditions[2].field.gt", "expected a number")
     assert by_line[9][0] == "conditions[3].any[0].has_identity" and "'Bad Kind'" in by_line[9][1]
