@@ -63,10 +63,11 @@ class LumenGoogle(GoogleAdsSandbox):
     CUSTOMER_ID = "9998887777"
 
 
-def config_dir(project_dir: Path | None) -> Path:
+def config_dir(project_dir: Path | None, audiences: Path | None = None) -> Path:
     """A config directory: the project's files (if any), plus brands.yaml and Lumen's destinations in conversions.yaml.
 
-    A private temporary directory, removed when the process ends.
+    With ``audiences`` (the folder of the CSV audiences), the demo's segments too, with destinations
+    in the sandboxes (``sync.demo.audiences``). A private temporary directory, removed when the process ends.
     """
     directory = Path(tempfile.mkdtemp(prefix="lifesync-demo-config-"))
     atexit.register(shutil.rmtree, str(directory), True)
@@ -77,6 +78,10 @@ def config_dir(project_dir: Path | None) -> Path:
     extra = "".join(f"  {name}:\n    network: {net}\n    kinds: [{KINDS[net]}]\n" for name, net in DESTINATIONS.items())
     conversions.write_text(text.rstrip("\n") + "\n" + extra, encoding="utf-8")
     (directory / "brands.yaml").write_text(BRANDS_YAML, encoding="utf-8")
+    if audiences is not None:
+        from sync.demo.audiences import segment_files
+
+        segment_files(directory, audiences)
     return directory
 
 
