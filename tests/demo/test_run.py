@@ -83,6 +83,9 @@ def test_demo_tells_the_whole_story_and_writes_a_report(store, database_url, tmp
     shared = re.search(r"Funnel of Lumen Spa \(brand lumen\): ([\d,]+) contacts, ([\d,]+) of them in the Glow Salons "
                        r"funnel too", text)
     assert shared and 0 < int(shared[2].replace(",", "")) <= int(shared[1].replace(",", ""))
+    # customers of both brands bought again: each funnel has Repeat Customers
+    repeat = re.findall(r"^  Repeat Customer\s+loyalty\s+(\d+)", text, re.M)
+    assert len(repeat) == 2 and min(int(n) for n in repeat) > 0
     html = report.read_text()
     assert "<svg" in html and "https://" not in html and str(report.resolve()) in text
     assert_segments_synced(text, html, store, report.parent)
