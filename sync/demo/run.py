@@ -3,7 +3,8 @@
 CRM records are pulled from the HubSpot and Salesforce sandboxes by the real connectors and
 written back; click-to-WhatsApp and click-to-Messenger conversations and shop orders arrive
 as signed webhooks; stage changes and orders become conversions that are dispatched to the
-Meta, TikTok and Google Ads sandboxes. The demo then prints the funnel, the lost stages,
+Meta, TikTok and Google Ads sandboxes; the demo's segments are evaluated and synced to audiences
+in the sandboxes (``sync.demo.audiences``). The demo then prints the funnel, the lost stages,
 attribution by campaign and what each network accepted, and writes an HTML report.
 """
 
@@ -20,6 +21,7 @@ from sqlalchemy import func, select
 from sync.attribution.adnames.resolve import resolve_ad_names
 from sync.config import load_config
 from sync.demo import second_brand
+from sync.demo.audiences import AUDIENCE_DIR, fresh_audience_dir, print_segments, sync_demo_segments
 from sync.demo.business import generate_business
 from sync.demo.crm_demo import CRM_SYSTEMS, crm_sync
 from sync.demo.explain import explain
@@ -64,7 +66,10 @@ def run_demo(settings: Settings, *, people: int, seed: int, database_url: str | 
     started = time.perf_counter()
     url = database_url or _fresh_sqlite(DEMO_DB)
     store = open_store(url)
-    config = load_config(second_brand.config_dir(settings.config_dir))  # with the sister brand (second_brand)
+    audiences = Path(report_path).resolve().parent / AUDIENCE_DIR
+    fresh_audience_dir(audiences)
+    # with the sister brand (second_brand) and the demo's segments and their destinations (sync.demo.audiences)
+    config = load_config(second_brand.config_dir(settings.config_dir, audiences))
     # dated up to now: conversions of the last days are young enough for every network to accept
     business = generate_business(seed=seed, people_count=people, now=model.utcnow())
     echo(f"lifesync demo — a synthetic business of {people:,} people (seed {seed}), database {shown(url)}")
@@ -91,6 +96,7 @@ def run_demo(settings: Settings, *, people: int, seed: int, database_url: str | 
         refunds = receive_refunds(world, store, config, business, row)  # after their purchases went out
         adjusted = dispatch_everything(world, store, config)
         names = resolve_ad_names(store, world.settings)  # campaign names for attribution, from the Marketing API
+        segments = sync_demo_segments(world, store, config)  # as the segments_full and sync_audiences jobs
     hint = reading(database_url, settings)
     echo("")
     echo(crm.summary())
@@ -114,12 +120,13 @@ def run_demo(settings: Settings, *, people: int, seed: int, database_url: str | 
     echo(f"{suspects:,} pairs of contacts look like one person but were not merged: review them with "
          f"{hint('duplicates list')} or in the console.")
     explain(store, config, total, networks, echo, hint, names)
+    print_segments(segments, echo)
     path = Path(report_path)
     from sync.reports.html import write_html
 
     write_html(path, store, config)
     echo("")
-    echo(f"HTML report (funnel, drop-off, conversions by campaign): {path.resolve()}")
+    echo(f"HTML report (funnel, drop-off, conversions by campaign, segments): {path.resolve()}")
     echo(f"done in {time.perf_counter() - started:.1f}s. Try, on the demo's database:")
     for command in (hint("report funnel"), hint("report quality"), hint("contacts export") + " | head",
                     hint("config check")):

@@ -33,6 +33,7 @@ KINDS = {"meta": "lead, qualified_lead, booking, add_to_cart, initiate_checkout,
          "tiktok": "lead, qualified_lead, add_to_cart, initiate_checkout, purchase",
          "google": "qualified_lead, purchase"}
 SHARE = 0.15  # of the people reached as leads: Lumen clients too
+RETURNING = 0.3  # of Lumen's paying clients: back for a second paid visit (Repeat Customers of Lumen)
 BRANDS_YAML = f"""\
 # The demo's group: the salons (the default brand) and a sister spa brand with its own shop and ad accounts.
 brands:
@@ -63,10 +64,11 @@ class LumenGoogle(GoogleAdsSandbox):
     CUSTOMER_ID = "9998887777"
 
 
-def config_dir(project_dir: Path | None) -> Path:
+def config_dir(project_dir: Path | None, audiences: Path | None = None) -> Path:
     """A config directory: the project's files (if any), plus brands.yaml and Lumen's destinations in conversions.yaml.
 
-    A private temporary directory, removed when the process ends.
+    With ``audiences`` (the folder of the CSV audiences), the demo's segments too, with destinations
+    in the sandboxes (``sync.demo.audiences``). A private temporary directory, removed when the process ends.
     """
     directory = Path(tempfile.mkdtemp(prefix="lifesync-demo-config-"))
     atexit.register(shutil.rmtree, str(directory), True)
@@ -77,6 +79,10 @@ def config_dir(project_dir: Path | None) -> Path:
     extra = "".join(f"  {name}:\n    network: {net}\n    kinds: [{KINDS[net]}]\n" for name, net in DESTINATIONS.items())
     conversions.write_text(text.rstrip("\n") + "\n" + extra, encoding="utf-8")
     (directory / "brands.yaml").write_text(BRANDS_YAML, encoding="utf-8")
+    if audiences is not None:
+        from sync.demo.audiences import segment_files
+
+        segment_files(directory, audiences)
     return directory
 
 
@@ -96,7 +102,7 @@ def settings_env(server: SandboxServer) -> dict[str, str]:
 
 
 def orders(seed: int, people: Sequence[Person], now: datetime) -> Iterator[dict[str, Any]]:
-    """Lumen's bookings and paid visits this week, of people the salons know too (by e-mail)."""
+    """Lumen's bookings and paid visits this week, of people the salons know too (by e-mail); some pay twice."""
     for p in people:
         rng = seeded(seed, BRAND, p.key)
         if not p.email or not p.reached("New Lead") or rng.random() >= SHARE:
@@ -104,8 +110,15 @@ def orders(seed: int, people: Sequence[Person], now: datetime) -> Iterator[dict[
         _sku, price = rng.choice(SERVICES)
         status = "paid" if rng.random() < 0.4 else "booked"
         at = now - timedelta(days=rng.randint(1, 5), minutes=rng.randint(0, 600))
-        yield {"id": f"L{seed}-{p.key}", "status": status, "total": f"{price:.2f}",
-               "currency": CURRENCY.get(p.country, "EUR").lower(), "created_at": at.isoformat(),
-               "updated_at": (at + timedelta(minutes=3)).isoformat(),
-               **({"paid_at": (at + timedelta(minutes=2)).isoformat()} if status == "paid" else {}),
-               "customer": {"email": p.email, "first_name": p.first_name, "last_name": p.last_name}}
+        yield _order(f"L{seed}-{p.key}", p, status, price, at)
+        if status == "paid" and rng.random() < RETURNING:  # back for another treatment later that day
+            _sku, again = rng.choice(SERVICES)
+            yield _order(f"L{seed}-{p.key}-2", p, "paid", again, at + timedelta(hours=rng.randint(2, 20)))
+
+
+def _order(order_id: str, p: Person, status: str, price: float, at: datetime) -> dict[str, Any]:
+    return {"id": order_id, "status": status, "total": f"{price:.2f}",
+            "currency": CURRENCY.get(p.country, "EUR").lower(), "created_at": at.isoformat(),
+            "updated_at": (at + timedelta(minutes=3)).isoformat(),
+            **({"paid_at": (at + timedelta(minutes=2)).isoformat()} if status == "paid" else {}),
+            "customer": {"email": p.email, "first_name": p.first_name, "last_name": p.last_name}}

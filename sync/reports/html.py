@@ -3,7 +3,9 @@
 ``write_html`` computes the reports and writes the file; ``render_html`` is the pure part.
 Every value from the database or the config (stage names, campaign ids, destinations) is
 HTML-escaped, so a name holding ``<`` or ``&`` shows as written and cannot inject markup.
-The page opens from disk with no network: nothing is fetched.
+The page opens from disk with no network: nothing is fetched. Segments (when the configuration
+has any) come last: each one's size, its size a day over the last month when it moved, and
+where each of its audiences stands.
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ from sync.reports.funnel import FunnelReport, funnel
 from sync.reports.lost import LostReport, lost
 from sync.reports.response import ResponseReport, response
 from sync.reports.retention import CampaignRow, CohortRow, RetentionReport, retention
-from sync.reports.svg import bar_chart, heat_style
+from sync.reports.svg import bar_chart, day_columns, heat_style
 from sync.reports.text import duration, money, percent, window_line
 from sync.reports.window import reading
+from sync.segments.audiences.diff import STATES as AUDIENCE_STATES
+from sync.segments.report import SegmentState, segment_states
 from sync.store.engine import Store
 from sync.store.model import utcnow
 
@@ -159,9 +163,32 @@ def _delivery(report: DeliveryReport) -> str:
                       "hashed keys (share of sent)"), rows))
 
 
+def _segments(states: Sequence[SegmentState]) -> str:
+    parts = ["<h2>Segments and their audiences</h2>"]
+    for st in states:
+        s = st.summary
+        size = "not evaluated yet" if s["size"] is None else f"{s['size']:,} members"
+        brand = "" if s["brand"] == "default" else f", brand {s['brand']}"
+        parts.append(f"<h3>{escape(s['label'])} ({escape(s['key'])}{escape(brand)}): {escape(size)}</h3>")
+        if s["description"]:
+            parts.append(f'<p class="note">{escape(s["description"])}</p>')
+        if st.changed:  # a history to show: the size moved during the window
+            parts.append(day_columns(f"Members at the end of each day ({len(st.sizes)} days)",
+                                     [(d, float(n)) for d, n in st.sizes], fmt=lambda v: f"{v:,.0f}"))
+        rows = [(a["destination"], a["kind"], a["remote_id"] or "-",
+                 a["synced_at"].isoformat(timespec="seconds") if a["synced_at"] else "never",
+                 *(a["members"][k] for k in AUDIENCE_STATES), a["error"] or "") for a in st.audiences]
+        rows += [(name, "", "-", "never", *(0 for _ in AUDIENCE_STATES), "not synced yet") for name in st.unsynced]
+        none = '<p class="note">No destinations: the segment is kept for broadcasts and exports.</p>'
+        parts.append(_table(("destination", "kind", "audience", "last sync", *AUDIENCE_STATES, "error"), rows)
+                     if rows else none)
+    return "".join(parts)
+
+
 def render_html(funnel_report: FunnelReport, lost_report: LostReport, response_report: ResponseReport,
                 attribution_report: AttributionReport, delivery_report: DeliveryReport | None = None, *,
-                retention_report: RetentionReport | None = None, generated_at: datetime | None = None) -> str:
+                retention_report: RetentionReport | None = None, segments: Sequence[SegmentState] = (),
+                generated_at: datetime | None = None) -> str:
     """The whole page from computed reports (pure)."""
     window = window_line(funnel_report.start, funnel_report.end)
     stamp = f", generated {generated_at.isoformat(timespec='seconds')}" if generated_at else ""
@@ -171,6 +198,8 @@ def render_html(funnel_report: FunnelReport, lost_report: LostReport, response_r
         sections.append(_retention(retention_report))
     if delivery_report is not None:
         sections.append(_delivery(delivery_report))
+    if segments:
+        sections.append(_segments(segments))
     return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>lifesync lifecycle report</title><style>{CSS}</style></head><body>"
@@ -180,10 +209,17 @@ def render_html(funnel_report: FunnelReport, lost_report: LostReport, response_r
 
 def write_html(path: str | Path, store: Store | Session, config: Config | LifecycleConfig, *,
                start: datetime | None = None, end: datetime | None = None) -> Path:
-    """Compute funnel, lost, response, attribution, delivery and retention in one transaction and write the page."""
+    """Compute funnel, lost, response, attribution, delivery and retention in one transaction and write the page.
+
+    With a ``Store`` and a configuration holding segments, the segments' sizes and audiences too
+    (``sync.segments.report``: the ops surfaces' service functions).
+    """
     with reading(store) as session:
         reports = [fn(session, config, start=start, end=end) for fn in (funnel, lost, response, attribution, delivery)]
         kept = retention(session, config, start=start, end=end)
+    segments = getattr(config, "segments", ())
+    states = segment_states(store, segments) if segments and isinstance(store, Store) else []
     out = Path(path)
-    out.write_text(render_html(*reports, retention_report=kept, generated_at=utcnow()), encoding="utf-8")
+    out.write_text(render_html(*reports, retention_report=kept, segments=states, generated_at=utcnow()),
+                   encoding="utf-8")
     return out

@@ -83,8 +83,12 @@ def test_demo_tells_the_whole_story_and_writes_a_report(store, database_url, tmp
     shared = re.search(r"Funnel of Lumen Spa \(brand lumen\): ([\d,]+) contacts, ([\d,]+) of them in the Glow Salons "
                        r"funnel too", text)
     assert shared and 0 < int(shared[2].replace(",", "")) <= int(shared[1].replace(",", ""))
+    # customers of both brands bought again: each funnel has Repeat Customers
+    repeat = re.findall(r"^  Repeat Customer\s+loyalty\s+(\d+)", text, re.M)
+    assert len(repeat) == 2 and min(int(n) for n in repeat) > 0
     html = report.read_text()
     assert "<svg" in html and "https://" not in html and str(report.resolve()) in text
+    assert_segments_synced(text, html, store, report.parent)
     # campaign names: every ad id of a referral looked up from the Meta sandbox in batches, the deleted one refused
     with store.transaction() as s:
         names = {r.ad_id: r for r in s.scalars(select(model.AdName))}
@@ -124,6 +128,28 @@ def test_demo_tells_the_whole_story_and_writes_a_report(store, database_url, tmp
         funnel = run_as_printed(reading(None, Settings.from_env({}))("report funnel"))
         assert funnel.exit_code == 0, funnel.output
         assert_funnel_of(funnel.output, contacts)
+
+
+def assert_segments_synced(text: str, html: str, store, folder) -> None:
+    """Every segment has members, each destination added some, and its sandbox holds exactly those synced."""
+    block = text.split("Segments synced to the sandboxes")[1].split("\nHTML report")[0]
+    sizes = dict(re.findall(r"^  ([\w-]+) \(.*\): ([\d,]+) members$", block, re.M))
+    assert set(sizes) == {"hot-leads-ctwa", "lapsed-customers", "lumen-clients"}
+    assert all(int(n.replace(",", "")) > 0 for n in sizes.values())
+    lines = re.findall(r"^    ([\w-]+) +added ([\d,]+), removed 0, skipped ([\d,]+), failed 0; "
+                       r"the sandbox holds ([\d,]+) of the ([\d,]+) members synced \(", block, re.M)
+    assert {d for d, *_ in lines} == {"meta-hot-leads", "csv-hot-leads", "google-lapsed", "hubspot-lapsed",
+                                      "meta-lumen-clients"} and "MISMATCH" not in block
+    with store.transaction() as s:
+        recorded = dict(s.execute(select(model.AudienceMemberState.destination, func.count())
+                                  .where(model.AudienceMemberState.state == "added")
+                                  .group_by(model.AudienceMemberState.destination)).all())
+    for destination, added, _skipped, held, synced in lines:
+        assert 0 < int(added) == int(held) == int(synced) == recorded[destination], destination
+    assert (folder / "lifesync-demo-audiences" / "hot-leads-ctwa.csv").is_file()
+    section = html[html.index("<h2>Segments and their audiences</h2>"):]
+    assert all(f"<td>{d}</td>" in section for d, *_ in lines) and "Lumen Spa clients (lumen-clients, brand lumen)" \
+        in section
 
 
 def assert_funnel_of(output: str, contacts: int) -> None:

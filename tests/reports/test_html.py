@@ -127,3 +127,30 @@ def test_every_heat_map_shade_keeps_aa_contrast_with_its_ink():
         light, dark = sorted((luminance(shade), luminance(text)), reverse=True)
         assert (light + 0.05) / (dark + 0.05) >= 4.5, (step, style)
     assert heat_style(None) == ""
+
+
+def segment_state(sizes, audiences=(), unsynced=(), size=3):
+    from sync.segments.report import SegmentState
+
+    summary = {"key": "lapsed", "label": EVIL, "brand": "lumen", "description": "gone a while", "size": size,
+               "destinations": [a["destination"] for a in audiences] + list(unsynced)}
+    return SegmentState(summary, sizes, list(audiences), list(unsynced))
+
+
+def test_the_segments_section_gives_each_size_and_each_audiences_state_escaped(reports):
+    audience = {"destination": "meta-lapsed", "kind": "meta_audience", "remote_id": "238<1>", "error": None,
+                "synced_at": datetime(2026, 4, 1, 8, tzinfo=UTC),
+                "members": {"added": 2, "pending_add": 0, "pending_remove": 0, "skipped": 1, "failed": 0}}
+    flat = [("2026-03-31", 0), ("2026-04-01", 3)]
+    page = render_html(*reports, segments=[segment_state(flat, [audience], ["csv-lapsed"])])
+    section = page[page.index("<h2>Segments and their audiences</h2>"):]
+    assert EVIL not in section
+    assert "&lt;b onclick=&quot;x()&quot;&gt;R&amp;D&lt;/b&gt; (lapsed, brand lumen): 3 members" in section
+    assert ("<tr><td>meta-lapsed</td><td>meta_audience</td><td>238&lt;1&gt;</td><td>2026-04-01T08:00:00+00:00</td>"
+            "<td>2</td><td>0</td><td>0</td><td>1</td><td>0</td><td></td></tr>") in section
+    assert "<td>csv-lapsed</td>" in section and "not synced yet" in section
+    assert "<svg" not in section  # one step from nothing is no history: no chart
+    moved = render_html(*reports, segments=[segment_state([("2026-03-30", 2), ("2026-03-31", 5), ("2026-04-01", 3)])])
+    chart = moved[moved.index("<h2>Segments and their audiences</h2>"):]
+    assert chart.count("<svg") == 1 and 'data-days="3"' in chart and "No destinations" in chart
+    assert "Segments and their audiences" not in render_html(*reports)  # no segments, no section
