@@ -35,17 +35,26 @@ def settings() -> Settings:
 
 
 def _from_env() -> Settings:
-    """The environment's settings; the demo's database and no Redis where the command was given ``--demo``."""
+    """The environment's settings; the demo's database, configuration and no Redis where the command was given
+    ``--demo`` (the configuration the demo wrote beside its database: its second brand and segments).
+    """
     found = Settings.from_env()
     ctx = click.get_current_context(silent=True)
     chosen = ctx.meta.get(_DATABASE) if ctx is not None else None
-    return replace(found, database_url=chosen, redis_url=None) if chosen else found
+    if not chosen:
+        return found
+    from sync.demo.run import DEMO_CONFIG
+
+    config = Path(DEMO_CONFIG).resolve()
+    return replace(found, database_url=chosen, redis_url=None,
+                   config_dir=config if config.is_dir() else found.config_dir)
 
 
 def demo_option(command: Callable[..., Any]) -> Callable[..., Any]:
     """``--demo``: the command works on the database ``lifesync demo`` wrote instead of DATABASE_URL's.
 
-    That is the SQLite file the demo writes in its working directory (``sync.demo.run.DEMO_DB``);
+    That is the SQLite file the demo writes in its working directory (``sync.demo.run.DEMO_DB``), read
+    with the configuration it wrote there (``DEMO_CONFIG``);
     a command given ``--demo`` where there is none stops with exit code 1, naming the command that
     writes it. The demo's world needs no Redis: jobs run in this process (REDIS_URL is not used).
     """

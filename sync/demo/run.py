@@ -36,6 +36,7 @@ from sync.store import model
 from sync.store.engine import open_store
 
 DEMO_DB = "lifesync-demo.db"
+DEMO_CONFIG = "lifesync-demo-config"  # the demo's configuration (its brands, segments), beside the report
 REPORT = "lifesync-demo-report.html"
 MESSAGING = ("whatsapp",)  # arrive as signed webhooks (sync.demo.story); respond.io is ingested from its export
 
@@ -69,7 +70,8 @@ def run_demo(settings: Settings, *, people: int, seed: int, database_url: str | 
     audiences = Path(report_path).resolve().parent / AUDIENCE_DIR
     fresh_audience_dir(audiences)
     # with the sister brand (second_brand) and the demo's segments and their destinations (sync.demo.audiences)
-    config = load_config(second_brand.config_dir(settings.config_dir, audiences))
+    config = load_config(second_brand.config_dir(settings.config_dir, audiences,
+                                                 Path(report_path).resolve().parent / DEMO_CONFIG))
     # dated up to now: conversions of the last days are young enough for every network to accept
     business = generate_business(seed=seed, people_count=people, now=model.utcnow())
     echo(f"lifesync demo — a synthetic business of {people:,} people (seed {seed}), database {shown(url)}")

@@ -64,14 +64,20 @@ class LumenGoogle(GoogleAdsSandbox):
     CUSTOMER_ID = "9998887777"
 
 
-def config_dir(project_dir: Path | None, audiences: Path | None = None) -> Path:
+def config_dir(project_dir: Path | None, audiences: Path | None = None, directory: Path | None = None) -> Path:
     """A config directory: the project's files (if any), plus brands.yaml and Lumen's destinations in conversions.yaml.
 
     With ``audiences`` (the folder of the CSV audiences), the demo's segments too, with destinations
-    in the sandboxes (``sync.demo.audiences``). A private temporary directory, removed when the process ends.
+    in the sandboxes (``sync.demo.audiences``). Written to ``directory``, made afresh (the demo's
+    ``lifesync-demo-config``, which ``--demo`` commands read), else to a private temporary directory
+    removed when the process ends.
     """
-    directory = Path(tempfile.mkdtemp(prefix="lifesync-demo-config-"))
-    atexit.register(shutil.rmtree, str(directory), True)
+    if directory is None:
+        directory = Path(tempfile.mkdtemp(prefix="lifesync-demo-config-"))
+        atexit.register(shutil.rmtree, str(directory), True)
+    else:
+        shutil.rmtree(directory, ignore_errors=True)
+        directory.mkdir(parents=True)
     if project_dir is not None:
         shutil.copytree(project_dir, directory, dirs_exist_ok=True)
     conversions = directory / "conversions.yaml"

@@ -125,9 +125,15 @@ def test_demo_tells_the_whole_story_and_writes_a_report(store, database_url, tmp
     assert console.exit_code == 0 and authenticate(store, token, None).role == "admin"
     if database_url.startswith("sqlite:///"):  # the demo's own file, read with --demo (SQLite by nature)
         monkeypatch.setattr("sync.demo.run.DEMO_DB", database_url.removeprefix("sqlite:///"))
+        monkeypatch.setattr("sync.demo.run.DEMO_CONFIG", str(tmp_path / "lifesync-demo-config"))
         funnel = run_as_printed(reading(None, Settings.from_env({}))("report funnel"))
         assert funnel.exit_code == 0, funnel.output
         assert_funnel_of(funnel.output, contacts)
+        # --demo reads the configuration the demo wrote beside its report: its second brand and its segments
+        lumen = run_as_printed(reading(None, Settings.from_env({}))("report funnel --brand lumen"))
+        assert lumen.exit_code == 0 and "Repeat Customer" in lumen.output, lumen.output
+        listed = run_as_printed(reading(None, Settings.from_env({}))("segments list"))
+        assert listed.exit_code == 0 and "lumen-clients" in listed.output, listed.output
 
 
 def assert_segments_synced(text: str, html: str, store, folder) -> None:
