@@ -102,9 +102,9 @@ def run(store: Any, candidates: Sequence[int], *, size: int, small: int, changed
         members[f"bench-{name}"] = usable[:count]
         after[f"bench-{name}"] = _changed(usable[:count], usable[count:count + step], step, rng)
     hubspot, respondio = HubSpotSandbox(rate_per_10s=190, daily_limit=None), RespondioSandbox()
-    for cid in set(members["bench-hubspot"]) | set(after["bench-hubspot"]):
+    for cid in set(members.get("bench-hubspot", ())) | set(after.get("bench-hubspot", ())):
         hubspot.put("contacts", {"email": ids[cid].get("email", "")}, id=ids[cid]["hubspot"])
-    for cid in set(members["bench-respondio"]) | set(after["bench-respondio"]):
+    for cid in set(members.get("bench-respondio", ())) | set(after.get("bench-respondio", ())):
         respondio.add_contact(email=ids[cid]["email"])
     segments = [SimpleNamespace(key=f"bench-{name}", label=f"bench {name}", brand="default",
                                 destinations=(DestinationEntry(name, k, opts),))

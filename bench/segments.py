@@ -37,7 +37,7 @@ from typing import Any
 
 import segment_audiences as audiences  # bench/, beside this file
 import yaml
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from sync.config import load_config
 from sync.config.brands import ONE_BRAND
@@ -136,8 +136,10 @@ def main() -> None:
     rng = random.Random(7)
     chosen = segments()
     if args.reuse:
-        with store.transaction() as session:
+        with store.transaction() as session:  # a previous run's memberships gone: the first evaluation is one
             ids = list(session.scalars(select(model.Contact.id)))
+            for table in (model.SegmentMember, model.SegmentEvaluation):
+                session.execute(delete(table).where(table.segment.in_(list(SEGMENTS))))
     else:
         fill(store, args.contacts, rng)
         ids = list(range(1, args.contacts + 1))
