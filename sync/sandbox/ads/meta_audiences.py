@@ -86,7 +86,7 @@ class AudienceBook:
         """Add (POST) the rows not held yet, or remove (DELETE) the held ones; in time linear in the request.
 
         ``held`` mirrors ``audiences[id]["rows"]`` as a set, so an upload into a large audience
-        does not scan it per row; it is rebuilt when the rows were changed without it (a test).
+        does not scan it per row; it is rebuilt when the number of rows changed without it (a test).
         """
         stored = self.audiences[audience_id]["rows"]
         held = self.held.get(audience_id)
