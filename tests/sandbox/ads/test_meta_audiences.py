@@ -145,3 +145,19 @@ def test_audiences_need_an_ad_account_of_ours_that_accepted_the_terms(meta):
     sandbox.audience_book.tos_accepted = False
     with pytest.raises(Exception, match=r"(?i)permission"):
         build(config).ensure(Audience("a", "A"))
+
+
+def test_the_book_holds_each_row_once_and_follows_rows_changed_beside_it():
+    from sync.sandbox.ads.meta_audiences import AudienceBook
+
+    book = AudienceBook()
+    rid = book.create({"name": "n"})
+    rows = [{"EMAIL": f"{i:064x}"} for i in range(5)]
+    book.apply(rid, "POST", rows + rows[:2])
+    book.apply(rid, "POST", [{"EMAIL": f"{1:064x}"}])
+    assert book.audiences[rid]["rows"] == rows
+    book.apply(rid, "DELETE", [rows[1], rows[3], {"EMAIL": H}])
+    assert book.audiences[rid]["rows"] == [rows[0], rows[2], rows[4]]
+    book.audiences[rid]["rows"].clear()  # changed without the book: it reads the rows again
+    book.apply(rid, "POST", [rows[0]])
+    assert book.audiences[rid]["rows"] == [rows[0]]
