@@ -124,3 +124,12 @@ def test_match_all_or_any_and_nesting(store, match, expected):
     nested = ("{label: x, conditions: [{any: [{stage: Customer}, "
               "{all: [{stage: Hot Lead}, {not: {has_identity: whatsapp}}]}]}]}")
     assert members(store, nested) == {stage_only}
+
+
+def test_numbers_past_an_integer_column_compare_as_floats(store):
+    with store.transaction() as s:
+        big = contact(s, fields={"score": 2e30})
+        contact(s, fields={"score": 80})
+    q = "{label: x, conditions: [{field: {name: score, %s}}]}"
+    assert members(store, q % "gt: 123456789012345678901234567890") == {big}
+    assert members(store, q % "in: [123456789012345678901234567890, 2000000000000000000000000000000]") == {big}
