@@ -10,7 +10,8 @@ replays it to get the current members. Options of the segment file's entry:
   ``identity:<kind>`` (e.g. ``identity:hubspot``); default ``email,phone``. A member with none
   of them is skipped (unmatchable). The values are written as stored — plain e-mails and
   phones — and kept as the member's keys (``audience_members``), so a removal writes exactly
-  what the addition wrote: choose the columns the receiving tool needs and nothing more;
+  what the addition wrote (text a spreadsheet would run as a formula is written with a leading
+  ``'``, ``sync.reports.csv_cells``): choose the columns the receiving tool needs and nothing more;
 - ``purpose``: the consent purpose members need (default ``marketing_messages``).
 """
 
@@ -25,6 +26,7 @@ from typing import Any, ClassVar
 import requests
 
 from sync.errors import SettingsError
+from sync.reports.csv_cells import formula_safe
 from sync.segments.destinations.base import (
     Audience,
     AudienceDestinationConfig,
@@ -116,9 +118,16 @@ class CsvDestination:
         with Path(remote_id).open("a", newline="", encoding="utf-8") as out:
             write = csv.writer(out).writerow
             for e in entries:
-                write([action, e.keys.get("contact_id", e.contact_id),
-                       *(("" if e.keys.get(c) is None else e.keys.get(c)) for c in self.columns), at])
+                write([action, e.keys.get("contact_id", e.contact_id), *(_cell(e.keys.get(c)) for c in self.columns),
+                       at])
         return [MemberResult(e.contact_id, "done") for e in entries]
+
+
+def _cell(value: Any) -> Any:
+    """A key's value as its cell: none empty, text never a formula."""
+    if value is None:
+        return ""
+    return formula_safe(value) if isinstance(value, str) else value
 
 
 DESTINATION = CsvDestination
