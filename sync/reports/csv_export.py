@@ -21,8 +21,8 @@ from functools import singledispatch
 from typing import Any
 
 from sync.quality.report import QualityReport
-from sync.reports.csv_cells import formula_safe
 from sync.reports.attribution import DIMENSIONS, AttributionReport, AttributionRow
+from sync.reports.csv_cells import formula_safe
 from sync.reports.delivery import DeliveryReport
 from sync.reports.funnel import FunnelReport
 from sync.reports.lost import LostReport
