@@ -30,12 +30,17 @@ def test_csv_is_a_registered_kind_and_its_file_defaults_under_the_directory_sett
     config = destinations.kind("csv").from_settings("csv-lapsed", {}, _settings(tmp_path))
     assert config.options["path"] == str(tmp_path / "out" / "csv-lapsed.csv")
     assert config.options["columns"] == "email,phone"
+    nested = destinations.kind("csv").from_settings("csv-x", {"path": "team/x.csv"}, _settings(tmp_path))
+    assert nested.options["path"] == str(tmp_path / "out" / "team" / "x.csv")
 
 
 @pytest.mark.parametrize(("options", "message"), [
     ({"columns": "email,password"}, "audience destination 'csv-x' (csv): columns ['password'] not allowed"),
     ({"colour": "red"}, "audience destination 'csv-x' (csv): unknown option(s) ['colour']"),
     ({"purpose": "sales"}, "audience destination 'csv-x' (csv): purpose 'sales'; expected one of"),
+    ({"path": "/etc/cron.d/x"}, "audience destination 'csv-x' (csv): path '/etc/cron.d/x' leaves "
+                                "LIFESYNC_AUDIENCE_CSV_DIR"),
+    ({"path": "sub/../../x.csv"}, "audience destination 'csv-x' (csv): path 'sub/../../x.csv' leaves"),
 ])
 def test_bad_options_name_the_destination_and_what_is_expected(tmp_path, options, message):
     with pytest.raises(SettingsError) as err:

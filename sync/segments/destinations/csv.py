@@ -4,8 +4,9 @@ Each sync appends one line per change — ``action`` (``add`` / ``remove``), ``c
 the configured columns, ``at`` (UTC) — so the file is the audience's history and a reader
 replays it to get the current members. Options of the segment file's entry:
 
-- ``path``: the file; relative paths are under ``LIFESYNC_AUDIENCE_CSV_DIR`` (default
-  ``audiences/``), default ``<destination name>.csv`` there;
+- ``path``: the file, under ``LIFESYNC_AUDIENCE_CSV_DIR`` (default ``audiences/``), default
+  ``<destination name>.csv`` there; a path leaving that directory (absolute, ``..``) is refused,
+  as segment files are edited by operators through the API;
 - ``columns``: comma-separated, from ``email, phone, first_name, last_name, country, zip`` and
   ``identity:<kind>`` (e.g. ``identity:hubspot``); default ``email,phone``. A member with none
   of them is skipped (unmatchable). The values are written as stored — plain e-mails and
@@ -76,7 +77,11 @@ class CsvDestination:
         raw = str(options.get("path") or f"{name}.csv")
         if "\x00" in raw:
             raise SettingsError(f"audience destination {name!r} (csv): path may not contain NUL")
-        path = Path(raw) if Path(raw).is_absolute() else folder / raw
+        path = folder / raw
+        if Path(raw).is_absolute() or not path.resolve().is_relative_to(folder.resolve()):
+            # a segment file is an operator's edit: it may not name a file elsewhere on the server
+            raise SettingsError(f"audience destination {name!r} (csv): path {raw[:200]!r} leaves "
+                                f"LIFESYNC_AUDIENCE_CSV_DIR; expected a file name under it, e.g. {name}.csv")
         return AudienceDestinationConfig(name=name, kind=cls.kind, base_url=path.resolve().as_uri(), api_version="1",
                                          options={"path": str(path), "columns": ",".join(columns),
                                                   "purpose": purpose})
