@@ -174,8 +174,14 @@ def _field(c: FieldTest, scope: Scope) -> ColumnElement[bool]:
         return present if c.value else present.self_group().is_not(true())
     if c.op == "equals":
         return _equals(kind, text, c.value)
-    if c.op == "in":
-        return or_(*(_equals(kind, text, v) for v in c.value))
+    if c.op == "in":  # one IN per type, never an OR per value (SQLite refuses expression trees past 1,000 deep)
+        bools = sorted({"true" if v else "false" for v in c.value if isinstance(v, bool)})
+        numbers = sorted({float(v) for v in c.value if isinstance(v, int | float) and not isinstance(v, bool)})
+        texts = sorted({v for v in c.value if isinstance(v, str)})
+        number = case((kind == "number", cast(text, Float)), else_=None)
+        return or_(false(), *(test for values, test in (
+            (bools, and_(kind == "boolean", text.in_(bools))), (numbers, number.in_(numbers)),
+            (texts, and_(kind.in_(("string", "number")), text.in_(texts)))) if values))
     if c.op in ("contains", "prefix"):
         low = func.lower(text)
         match = (low.contains(c.value.lower(), autoescape=True) if c.op == "contains"

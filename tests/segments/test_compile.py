@@ -133,3 +133,16 @@ def test_numbers_past_an_integer_column_compare_as_floats(store):
     q = "{label: x, conditions: [{field: {name: score, %s}}]}"
     assert members(store, q % "gt: 123456789012345678901234567890") == {big}
     assert members(store, q % "in: [123456789012345678901234567890, 2000000000000000000000000000000]") == {big}
+
+
+def test_a_long_in_list_is_one_in_per_type_not_an_expression_past_sqlites_depth(store):
+    with store.transaction() as s:
+        text = contact(s, fields={"zip": "v1499"})
+        number = contact(s, fields={"zip": 5})
+        yes = contact(s, fields={"zip": True})
+        contact(s, fields={"zip": "w1"})
+    values = ",".join(f"v{i}" for i in range(1500))
+    q = "{label: x, conditions: [{field: {name: zip, in: [%s]}}]}"
+    assert members(store, q % values) == {text}
+    assert members(store, q % f"{values}, 5.0, true") == {text, number, yes}
+    assert members(store, q % "'5'") == {number}  # text matches a number's text, as equals does
