@@ -146,3 +146,14 @@ def test_a_long_in_list_is_one_in_per_type_not_an_expression_past_sqlites_depth(
     assert members(store, q % values) == {text}
     assert members(store, q % f"{values}, 5.0, true") == {text, number, yes}
     assert members(store, q % "'5'") == {number}  # text matches a number's text, as equals does
+
+
+def test_a_thousand_conditions_in_one_list_stay_within_sqlites_expression_depth(store):
+    with store.transaction() as s:
+        wa = contact(s, identities=(("k1000", "1"),))
+        bare = contact(s)
+    kinds = [f"k{i}" for i in range(1001)]
+    anyone = ", ".join(f"{{has_identity: {k}}}" for k in kinds)
+    assert members(store, "{label: x, conditions: [{any: [%s]}]}" % anyone) == {wa}
+    nobody = ", ".join(f"{{not: {{has_identity: {k}}}}}" for k in kinds)
+    assert members(store, "{label: x, conditions: [%s]}" % nobody) == {bare}
