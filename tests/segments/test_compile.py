@@ -154,6 +154,6 @@ def test_a_thousand_conditions_in_one_list_stay_within_sqlites_expression_depth(
         bare = contact(s)
     kinds = [f"k{i}" for i in range(1001)]
     anyone = ", ".join(f"{{has_identity: {k}}}" for k in kinds)
-    assert members(store, "{label: x, conditions: [{any: [%s]}]}" % anyone) == {wa}
+    assert members(store, f"{{label: x, conditions: [{{any: [{anyone}]}}]}}") == {wa}
     nobody = ", ".join(f"{{not: {{has_identity: {k}}}}}" for k in kinds)
-    assert members(store, "{label: x, conditions: [%s]}" % nobody) == {bare}
+    assert members(store, f"{{label: x, conditions: [{nobody}]}}") == {bare}
