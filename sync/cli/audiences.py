@@ -64,11 +64,13 @@ def register(main: click.Group) -> None:
     @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
     def sync_cmd(key: str | None, destination: str | None, dry_run: bool, as_json: bool) -> None:
         """Bring the audiences of segment KEY (default: every segment) up to date with its members."""
+        from sync.access.roles import shell_user
         from sync.errors import NotFound
         from sync.segments.audiences.run import (
             configured_segments,
             format_counts,
             lock_name,
+            record_sync,
             select_segments,
             sync_segments,
         )
@@ -92,6 +94,8 @@ def register(main: click.Group) -> None:
                     ran = run_locked(redis, "lifesync", lock_name(one.key), lambda one=one: sync_segments(
                         store, settings, [one], destination=destination), host_scope(settings))
                     results += ran.get("result") or []
+                    if ran.get("result") and not (ran.get("skipped") or ran.get("lost")):  # audited as the API's
+                        record_sync(store, shell_user(), one.key, destination, ran.get("result") or [])
                     if ran.get("skipped") or ran.get("lost"):
                         busy.append(f"{one.key}: not synced: {ran.get('reason') or ran.get('lost')}")
         if as_json:

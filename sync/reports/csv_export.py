@@ -8,7 +8,7 @@ says which table a row belongs to, so every report is one rectangular table.
 
 Text that a spreadsheet would run as a formula (a cell starting with ``=``, ``+``, ``-``, ``@``,
 a tab or a carriage return: campaign names come from ad networks) is written with a leading
-``'`` (OWASP's advice against CSV injection); numbers are written as they are.
+``'`` (OWASP's advice against CSV injection; ``sync.reports.csv_cells``); numbers are written as they are.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any
 
 from sync.quality.report import QualityReport
 from sync.reports.attribution import DIMENSIONS, AttributionReport, AttributionRow
+from sync.reports.csv_cells import formula_safe
 from sync.reports.delivery import DeliveryReport
 from sync.reports.funnel import FunnelReport
 from sync.reports.lost import LostReport
@@ -29,7 +30,6 @@ from sync.reports.response import ResponseReport
 from sync.reports.retention import RetentionReport
 from sync.reports.window import jsonable, last_included
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CONTENT_TYPE = "text/csv; charset=utf-8"
 
 Table = tuple[list[str], list[list[Any]]]
@@ -141,7 +141,7 @@ def _cell(value: Any) -> Any:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return "'" + value if value.startswith(FORMULA_STARTS) else value
+        return formula_safe(value)
     return jsonable(value)  # floats without binary noise (0.333333), as the JSON has them
 
 

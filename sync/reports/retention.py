@@ -232,7 +232,8 @@ def _report(customers: dict[int, _Customer], retracted: int, start: datetime | N
             as_of: datetime, inactive_days: int) -> RetentionReport:
     everyone = list(customers.values())
     repeat = sum(1 for c in everyone if len(c.purchases) > 1)
-    idle_since = as_of - timedelta(days=inactive_days)
+    # a window ending in year 1 has no "inactive days before" within datetime's range: every date is after it
+    idle_since = as_of - min(timedelta(days=inactive_days), as_of - datetime.min.replace(tzinfo=UTC))
     churned = sum(1 for c in everyone if c.last_active is None or c.last_active < idle_since)
     value = _sum([p for c in everyone for p in c.purchases])
     last_month = _month(as_of - timedelta(microseconds=1))

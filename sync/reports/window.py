@@ -84,6 +84,8 @@ def parse_moment(text: str, *, end: bool = False) -> datetime:
             moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
             return moment + timedelta(days=1) if end else moment
         return utc(datetime.fromisoformat(text))  # type: ignore[return-value]
+    except OverflowError:  # 9999-12-31 as an end (the day after), year 1 in UTC from a later offset
+        raise ValueError(f"{text!r} is out of range; expected a date from 0001-01-02 to 9999-12-30") from None
     except ValueError:
         raise ValueError(f"{text!r} is not an ISO date (2026-03-31) or date-time "
                          "(2026-03-31T18:00:00+02:00)") from None

@@ -93,15 +93,32 @@ def members_query(segment: Segment, dialect: str, now: datetime, ids: Any = None
 def where(condition: Condition, scope: Scope) -> ColumnElement[bool]:
     """The filter over ``contacts`` that holds exactly for the contacts meeting ``condition``."""
     if isinstance(condition, AllOf):
-        return and_(true(), *(where(c, scope) for c in condition.items))
+        return _joined(and_, true(), [where(c, scope) for c in condition.items])
     if isinstance(condition, AnyOf):
-        return or_(false(), *(where(c, scope) for c in condition.items))
+        return _joined(or_, false(), [where(c, scope) for c in condition.items])
     if isinstance(condition, NotOf):
         return where(condition.item, scope).self_group().is_not(true())
     handler = _LEAVES.get(type(condition))
     if handler is None:  # a new condition type without a compiler: refuse loudly, never match silently
         raise TypeError(f"no SQL for segment condition {type(condition).__name__}")
     return handler(condition, scope)
+
+
+def _joined(join: Any, empty: Any, items: list[ColumnElement[bool]]) -> ColumnElement[bool]:
+    """``items`` joined by ``and_`` / ``or_`` as a balanced tree of halves.
+
+    A flat chain of n terms parses in SQLite as a tree n deep, and SQLite refuses one past 1,000
+    (a list of a thousand conditions); halves keep the depth at log2(n). Each half is ``(…) IS
+    TRUE`` — SQLAlchemy flattens a plain nested AND / OR back into one chain — which reads NULL
+    as false, as everything here does (see ``NotOf``).
+    """
+    if len(items) <= _FLAT:
+        return join(empty, *items)
+    half = len(items) // 2
+    return join(*(_joined(join, empty, part).self_group().is_(true()) for part in (items[:half], items[half:])))
+
+
+_FLAT = 16
 
 
 # --- stages ----------------------------------------------------------------------------------
@@ -174,8 +191,14 @@ def _field(c: FieldTest, scope: Scope) -> ColumnElement[bool]:
         return present if c.value else present.self_group().is_not(true())
     if c.op == "equals":
         return _equals(kind, text, c.value)
-    if c.op == "in":
-        return or_(*(_equals(kind, text, v) for v in c.value))
+    if c.op == "in":  # one IN per type, never an OR per value (SQLite refuses expression trees past 1,000 deep)
+        bools = sorted({"true" if v else "false" for v in c.value if isinstance(v, bool)})
+        numbers = sorted({float(v) for v in c.value if isinstance(v, int | float) and not isinstance(v, bool)})
+        texts = sorted({v for v in c.value if isinstance(v, str)})
+        number = case((kind == "number", cast(text, Float)), else_=None)
+        return or_(false(), *(test for values, test in (
+            (bools, and_(kind == "boolean", text.in_(bools))), (numbers, number.in_(numbers)),
+            (texts, and_(kind.in_(("string", "number")), text.in_(texts)))) if values))
     if c.op in ("contains", "prefix"):
         low = func.lower(text)
         match = (low.contains(c.value.lower(), autoescape=True) if c.op == "contains"

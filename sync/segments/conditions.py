@@ -20,17 +20,19 @@ from sync.segments.destinations.base import DestinationEntry
 
 _DURATION = re.compile(r"^\s*(\d{1,6})\s*([mhdw])\s*$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-DURATION_HINT = "a duration such as 30m, 12h, 14d or 8w"
+MAX_DURATION = timedelta(days=36_525)  # 100 years: now minus more could leave datetime's range (year 1)
+DURATION_HINT = "a duration such as 30m, 12h, 14d or 8w, at most 100 years"
 
 
 def parse_duration(value: Any) -> timedelta | None:
-    """``14d`` → 14 days (units m, h, d, w); None when ``value`` is no duration."""
+    """``14d`` → 14 days (units m, h, d, w); None when ``value`` is no duration or longer than MAX_DURATION."""
     if not isinstance(value, str):
         return None
     found = _DURATION.match(value)
     if found is None or int(found.group(1)) == 0:
         return None
-    return timedelta(**{_UNITS[found.group(2)]: int(found.group(1))})
+    span = timedelta(**{_UNITS[found.group(2)]: int(found.group(1))})
+    return span if span <= MAX_DURATION else None
 
 
 @dataclass(frozen=True)

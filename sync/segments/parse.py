@@ -28,6 +28,7 @@ granted|denied|unknown}``. Every issue in one run, each with its key path and li
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -72,6 +73,17 @@ CONSENT_STATES = ("granted", "denied", "unknown")
 CONDITIONS = ("all", "any", "not", "stage", "lost_stage", "phase", "in_stage_for", "field", "has_identity",
               "last_inbound", "last_outbound", "purchases", "first_touch", "last_touch", "consent")
 CSV_KIND = "csv"  # written by the audience engine itself: no vendor module
+
+
+def _finite(value: Any) -> float | None:
+    """``value`` as a float when it is a finite number SQL can bind (not .nan, .inf or an int past 1e308)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 class _Reader:
@@ -125,11 +137,11 @@ class _Reader:
         found = {}
         for key in COMPARE_KEYS:
             if key in body:
-                number = body[key]
-                if isinstance(number, bool) or not isinstance(number, int | float):
+                number = _finite(body[key])
+                if number is None:
                     self.issue(join_path(path, key), "expected a number")
                     return None
-                found[key] = float(number)
+                found[key] = number
         return Compare(**found) if found else None
 
     # --- conditions ------------------------------------------------------------------------
@@ -245,8 +257,8 @@ class _Reader:
         return tests[0] if len(tests) == 1 else AllOf(tuple(tests))
 
     def _field_test(self, name: str, op: str, value: Any, path: str) -> Condition | None:
-        def scalar(v: Any) -> bool:
-            return isinstance(v, str | int | float | bool)
+        def scalar(v: Any) -> bool:  # numbers finite: SQL compares them as floats on either database
+            return isinstance(v, str | bool) or _finite(v) is not None
 
         if op == "exists":
             ok = isinstance(value, bool)
@@ -261,8 +273,9 @@ class _Reader:
             ok = scalar(value)
             expected = "a value (text, number, true or false)"
         else:
-            ok = isinstance(value, int | float) and not isinstance(value, bool)
+            ok = _finite(value) is not None
             expected = "a number"
+            value = _finite(value)
         if not ok:
             self.issue(path, f"expected {expected}")
             return None

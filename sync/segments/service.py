@@ -8,6 +8,7 @@ the evaluation's own query, inside a read-only transaction — never a second im
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -47,12 +48,16 @@ def document_of(key: str) -> str:
     return f"{SEGMENTS_DIR}/{key}.yaml"
 
 
-def find(config: Config, key: str) -> Segment:
-    """The configured segment ``key``; UnknownSegment naming the configured ones otherwise."""
+def find(config: Config, key: str, named: Sequence[Segment] | None = None) -> Segment:
+    """The configured segment ``key``; UnknownSegment naming the configured ones otherwise.
+
+    ``named``: the segments the message may name (a token limited to brands: its brands' only).
+    """
     found = config.segment(key)
     if found is None:
+        listed = config.segments if named is None else named
         raise UnknownSegment(f"no segment {key!r}; configured segments: "
-                             f"{', '.join(s.key for s in config.segments) or 'none'}")
+                             f"{', '.join(s.key for s in listed) or 'none'}")
     return found
 
 

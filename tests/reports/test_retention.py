@@ -67,6 +67,11 @@ def test_the_window_picks_the_customers_acquired_in_it(retention_data):
     assert ever.customers == 5 and ever.cohorts[0].cohort == "2025-12"  # Fay joins
 
 
+def test_a_window_ending_in_year_one_is_an_empty_report_not_a_date_overflow(retention_data):
+    r = retention(retention_data, end=datetime(1, 1, 2, tzinfo=UTC), inactive_days=3650)
+    assert (r.customers, r.churned, r.churn_rate, r.cohorts) == (0, 0, None, ())
+
+
 def test_a_longer_inactivity_window_churns_fewer(retention_data):
     assert retention(retention_data, start=START, end=END, inactive_days=60).churned == 1  # Ben (25 Jan)
     with pytest.raises(ValueError, match="inactive days must be a whole number from 1 to 3650"):

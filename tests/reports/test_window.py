@@ -29,6 +29,12 @@ def test_parse_moment_rejects_with_the_accepted_forms(text):
         parse_moment(text)
 
 
+@pytest.mark.parametrize(("text", "end"), [("9999-12-31", True), ("0001-01-01T00:00:00+05:00", False)])
+def test_parse_moment_refuses_moments_past_datetimes_range(text, end):
+    with pytest.raises(ValueError, match=r"is out of range; expected a date from 0001-01-02 to 9999-12-30"):
+        parse_moment(text, end=end)
+
+
 def test_utc():
     assert utc(None) is None
     assert utc(datetime(2026, 1, 1, 5)) == datetime(2026, 1, 1, 5, tzinfo=UTC)

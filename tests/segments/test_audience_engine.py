@@ -247,3 +247,16 @@ def test_a_refused_addition_of_a_contact_who_leaves_is_dropped_but_a_refused_rem
     assert ids[0] not in rows  # never held: nothing to remove, nothing to keep
     assert rows[ids[1]] == ("failed", 1) and ids[1] in dest.held  # still held: kept until replayed
     assert counts.failed == 1 and counts.removed == 0
+
+
+def test_a_destination_pointed_at_another_audience_gets_every_member_added_there(store):
+    ids = make_contacts(store, _people(3))
+    first = FakeDestination()
+    sync_audience(store, SEGMENT, ENTRY, ids, first)
+    moved = FakeDestination()  # its id option changed: ensure answers another audience, which holds no one
+    moved.ensure = lambda audience: "aud-elsewhere"
+    again = sync_audience(store, SEGMENT, ENTRY, ids[:2], moved)
+    assert (again.added, again.removed, again.unchanged) == (2, 0, 0) and set(moved.held) == set(ids[:2])
+    assert _rows(store) == {ids[0]: ("added", 0), ids[1]: ("added", 0)}
+    steady = sync_audience(store, SEGMENT, ENTRY, ids[:2], moved)
+    assert (steady.added, steady.unchanged) == (0, 2)

@@ -55,14 +55,24 @@ def cli(store, segments, database_url, monkeypatch):
     return lambda *args: CliRunner().invoke(main, ["segments", "sync", *args])
 
 
-def test_the_cli_prints_counts_per_destination_dry_then_for_real(cli, tmp_path):
+def audited(store):
+    from sync.store import model
+
+    with store.transaction() as s:
+        return s.query(model.AuditEntry).filter_by(action="segment.sync").order_by(model.AuditEntry.target_id).all()
+
+
+def test_the_cli_prints_counts_per_destination_dry_then_for_real(cli, tmp_path, store):
     dry = cli("lapsed", "--dry-run")
     assert dry.exit_code == 0, dry.output
     assert dry.output == ("lapsed → csv-lapsed: added 2, removed 0, unchanged 0, skipped 1, failed 0 "
                           "(dry run: nothing sent)\n")
     assert not (tmp_path / "csv").exists()
+    assert not audited(store)  # a dry run changes nothing
     real = cli()
     assert real.output == "lapsed → csv-lapsed: added 2, removed 0, unchanged 0, skipped 1, failed 0\n"
+    assert [(e.actor.startswith("cli:"), e.target_id, e.after["results"]) for e in audited(store)] == [
+        (True, "lapsed", {"csv-lapsed": {"added": 2, "removed": 0, "failed": 0, "error": None}})]
     again = json.loads(cli("lapsed", "--destination", "csv-lapsed", "--json").output)
     assert [(r["added"], r["unchanged"], r["skipped"]) for r in again] == [(0, 2, 1)]
     state = CliRunner().invoke(main, ["segments", "audiences", "lapsed"])

@@ -124,3 +124,36 @@ def test_match_all_or_any_and_nesting(store, match, expected):
     nested = ("{label: x, conditions: [{any: [{stage: Customer}, "
               "{all: [{stage: Hot Lead}, {not: {has_identity: whatsapp}}]}]}]}")
     assert members(store, nested) == {stage_only}
+
+
+def test_numbers_past_an_integer_column_compare_as_floats(store):
+    with store.transaction() as s:
+        big = contact(s, fields={"score": 2e30})
+        contact(s, fields={"score": 80})
+    q = "{label: x, conditions: [{field: {name: score, %s}}]}"
+    assert members(store, q % "gt: 123456789012345678901234567890") == {big}
+    assert members(store, q % "in: [123456789012345678901234567890, 2000000000000000000000000000000]") == {big}
+
+
+def test_a_long_in_list_is_one_in_per_type_not_an_expression_past_sqlites_depth(store):
+    with store.transaction() as s:
+        text = contact(s, fields={"zip": "v1499"})
+        number = contact(s, fields={"zip": 5})
+        yes = contact(s, fields={"zip": True})
+        contact(s, fields={"zip": "w1"})
+    values = ",".join(f"v{i}" for i in range(1500))
+    q = "{label: x, conditions: [{field: {name: zip, in: [%s]}}]}"
+    assert members(store, q % values) == {text}
+    assert members(store, q % f"{values}, 5.0, true") == {text, number, yes}
+    assert members(store, q % "'5'") == {number}  # text matches a number's text, as equals does
+
+
+def test_a_thousand_conditions_in_one_list_stay_within_sqlites_expression_depth(store):
+    with store.transaction() as s:
+        wa = contact(s, identities=(("k1000", "1"),))
+        bare = contact(s)
+    kinds = [f"k{i}" for i in range(1001)]
+    anyone = ", ".join(f"{{has_identity: {k}}}" for k in kinds)
+    assert members(store, f"{{label: x, conditions: [{{any: [{anyone}]}}]}}") == {wa}
+    nobody = ", ".join(f"{{not: {{has_identity: {k}}}}}" for k in kinds)
+    assert members(store, f"{{label: x, conditions: [{nobody}]}}") == {bare}

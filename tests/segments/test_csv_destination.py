@@ -10,7 +10,7 @@ from support.audiences import change_email, make_contacts
 from sync.errors import SettingsError
 from sync.segments import destinations
 from sync.segments.audiences.engine import open_destination, sync_audience
-from sync.segments.destinations.base import Audience, AudienceMember, DestinationEntry, Unmatchable
+from sync.segments.destinations.base import Audience, AudienceMember, DestinationEntry, Entry, Unmatchable
 from sync.settings import Settings
 
 SEGMENT = Audience("lapsed", "Lapsed customers")
@@ -30,12 +30,17 @@ def test_csv_is_a_registered_kind_and_its_file_defaults_under_the_directory_sett
     config = destinations.kind("csv").from_settings("csv-lapsed", {}, _settings(tmp_path))
     assert config.options["path"] == str(tmp_path / "out" / "csv-lapsed.csv")
     assert config.options["columns"] == "email,phone"
+    nested = destinations.kind("csv").from_settings("csv-x", {"path": "team/x.csv"}, _settings(tmp_path))
+    assert nested.options["path"] == str(tmp_path / "out" / "team" / "x.csv")
 
 
 @pytest.mark.parametrize(("options", "message"), [
     ({"columns": "email,password"}, "audience destination 'csv-x' (csv): columns ['password'] not allowed"),
     ({"colour": "red"}, "audience destination 'csv-x' (csv): unknown option(s) ['colour']"),
     ({"purpose": "sales"}, "audience destination 'csv-x' (csv): purpose 'sales'; expected one of"),
+    ({"path": "/etc/cron.d/x"}, "audience destination 'csv-x' (csv): path '/etc/cron.d/x' leaves "
+                                "LIFESYNC_AUDIENCE_CSV_DIR"),
+    ({"path": "sub/../../x.csv"}, "audience destination 'csv-x' (csv): path 'sub/../../x.csv' leaves"),
 ])
 def test_bad_options_name_the_destination_and_what_is_expected(tmp_path, options, message):
     with pytest.raises(SettingsError) as err:
@@ -65,3 +70,14 @@ def test_the_engine_writes_adds_and_exactly_the_added_keys_on_removal(store, tmp
     assert (second.added, second.removed, second.unchanged) == (1, 2, 1)
     assert _lines(path)[4:] == [["remove", str(ids[0]), "p0@example.com"], ["remove", str(ids[1]), "p1@example.com"],
                                 ["add", str(ids[1]), "moved@example.com"]]
+
+
+def test_text_a_spreadsheet_would_run_as_a_formula_is_written_as_text_phones_as_they_are(tmp_path):
+    entry = DestinationEntry("csv-x", "csv", {"columns": "first_name,last_name,phone,email", "path": "x.csv"})
+    dest = open_destination(entry, _settings(tmp_path))
+    member = AudienceMember(7, emails=("@sum(a1)@example.com",), phones=("+447911123456",),
+                            first_name='=HYPERLINK("http://evil.example","x")', last_name="-2+3")
+    remote = dest.ensure(SEGMENT)
+    dest.add(remote, [Entry(7, dest.keys(member))])
+    assert _lines(remote)[1] == ["add", "7", "'=HYPERLINK(\"http://evil.example\",\"x\")", "'-2+3", "+447911123456",
+                                 "'@sum(a1)@example.com"]

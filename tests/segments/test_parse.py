@@ -90,3 +90,40 @@ def test_segments_are_revisable_documents(store, tmp_path):
     with pytest.raises(ConfigError) as err:
         revisions.propose("segments/vip.yaml", "label: VIP\nconditions: [{stage: Nope}]\n", "ana")
     assert [(i.file, i.line) for i in err.value.issues] == [("segments/vip.yaml (proposed)", 2)]
+
+
+OUT_OF_RANGE = """\
+label: Far
+conditions:
+  - last_inbound: {within: 999999w}
+  - in_stage_for: {more_than: 36526d}
+  - purchases: {last: {older_than: 5300w}}
+"""
+
+
+def test_durations_past_a_hundred_years_are_refused_not_a_datetime_overflow(tmp_path):
+    issues = check_config(project(tmp_path, {"segments/far.yaml": OUT_OF_RANGE}))
+    mine = {(i.line, i.path): i.message for i in issues if i.file.endswith("segments/far.yaml")}
+    assert set(mine) == {(3, "conditions[0].last_inbound.within"), (4, "conditions[1].in_stage_for.more_than"),
+                         (5, "conditions[2].purchases.last.older_than")}
+    assert all("at most 100 years" in m for m in mine.values())
+    fine = "label: Near\nconditions: [{in_stage_for: {more_than: 36525d}}, {last_inbound: {within: 5200w}}]\n"
+    assert not [i for i in check_config(project(tmp_path, {"segments/near.yaml": fine}))
+                if i.file.endswith("segments/near.yaml")]
+
+
+NOT_FINITE = """\
+label: Odd
+conditions:
+  - field: {name: score, gt: .nan}
+  - field: {name: score, in: [1, .inf]}
+  - purchases: {total: {lte: -.inf}}
+  - field: {name: score, lt: %s}
+""" % ("9" * 400)
+
+
+def test_numbers_that_are_not_finite_are_refused(tmp_path):
+    issues = check_config(project(tmp_path, {"segments/odd.yaml": NOT_FINITE}))
+    mine = {(i.line, i.path) for i in issues if i.file.endswith("segments/odd.yaml")}
+    assert mine == {(3, "conditions[0].field.gt"), (4, "conditions[1].field.in"),
+                    (5, "conditions[2].purchases.total.lte"), (6, "conditions[3].field.lt")}

@@ -113,8 +113,10 @@ def patch_segments(store, monkeypatch, tmp_path) -> list[int]:
     found = [Segment("lapsed", "Lapsed customers", destinations=(DestinationEntry("csv-lapsed", "csv",
                                                                                   {"columns": "email"}),)),
              Segment("hot", "Hot leads")]
+    # the API module first: imported now, it takes run's own configured_segments (imported after run's patch,
+    # it kept the patched one for good, and later tests' API saw these segments)
+    monkeypatch.setattr("sync.web.api.audiences.configured_segments", lambda config: found)
     monkeypatch.setattr(run, "configured_segments", lambda config: found)
     monkeypatch.setattr(run, "current_members", lambda session, key: ids if key == "lapsed" else [])
-    monkeypatch.setattr("sync.web.api.audiences.configured_segments", lambda config: found)
     monkeypatch.setenv("LIFESYNC_AUDIENCE_CSV_DIR", str(tmp_path / "csv"))
     return ids

@@ -62,6 +62,12 @@ def stored_ids(session: Session, destination: str, segment: str) -> list[int]:
     return list(session.scalars(select(m.contact_id).where(m.destination == destination, m.segment == segment)))
 
 
+def forget_audience(session: Session, destination: str, segment: str) -> None:
+    """Drop every member row of this audience (the destination now names another audience, which holds none)."""
+    m = model.AudienceMemberState
+    session.execute(delete(m).where(m.destination == destination, m.segment == segment))
+
+
 def holds_any(session: Session, destination: str, segment: str) -> bool:
     """Whether the destination holds any member of this audience (added, or a removal pending)."""
     m = model.AudienceMemberState

@@ -273,6 +273,7 @@ class _Target:
     destination: AudienceDestination
     counts: AudienceCounts
     remote_id: str | None = None
+    kind: str | None = None  # the kind it had at the last sync
     sender: _Sender | None = None
     stopped: bool = False
     holds: bool = True  # the destination holds members (a removal may come): additions wait for the removals
@@ -291,7 +292,7 @@ def sync_destinations(store: Store, audience: Audience, pairs: Sequence[tuple[De
     with store.transaction() as session:
         for t in targets:
             row = session.get(model.Audience, (t.entry.name, audience.key))
-            t.remote_id = row.remote_id if row is not None else None
+            t.remote_id, t.kind = (row.remote_id, row.kind) if row is not None else (None, None)
             stored_ids.update(book.stored_ids(session, t.entry.name, audience.key))
             t.holds = book.holds_any(session, t.entry.name, audience.key)
     if not dry_run:
@@ -328,7 +329,13 @@ def _guarded(target: _Target, dry_run: bool, work: Callable[..., None], *args: A
 
 
 def _open_remote(store: Store, audience: Audience, t: _Target, now: datetime) -> None:
+    """The remote audience; one other than last time (its id option or kind changed) holds none of the members."""
+    before = t.remote_id
     t.remote_id = t.destination.ensure(Audience(audience.key, audience.label, audience.brand, t.remote_id))
+    if before is not None and (t.remote_id != before or t.kind != t.entry.kind):
+        with store.transaction() as session:  # every member is added to it anew
+            book.forget_audience(session, t.entry.name, audience.key)
+        t.holds = False
     _save_audience(store, t.entry, audience, t.remote_id, None, None, None)
     t.sender = _Sender(store, t.destination, audience, t.entry.name, t.remote_id, t.counts, now,
                        streaming=not t.holds)

@@ -115,6 +115,15 @@ def request_sync(store: Store, segments: Sequence[Any], actor: Any, key: str, de
     return {"job_id": job_id, "queued": queued, "task": "sync_audiences"}
 
 
+def record_sync(store: Store, actor: Any, key: str, destination: str | None,
+                results: Sequence[AudienceCounts]) -> None:
+    """Audit-log a sync run now (the CLI's): what ``request_sync`` records when it queues one, with the counts."""
+    counts = {r.destination: {"added": r.added, "removed": r.removed, "failed": r.failed, "error": r.error}
+              for r in results if r.segment == key}
+    with store.transaction() as session:
+        record(session, actor, "segment.sync", "segment", key, after={"destination": destination, "results": counts})
+
+
 def format_counts(results: Sequence[AudienceCounts]) -> str:
     """One line per (segment, destination): added / removed / unchanged / skipped / failed (and what waits)."""
     if not results:

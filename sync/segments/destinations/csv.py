@@ -4,13 +4,15 @@ Each sync appends one line per change — ``action`` (``add`` / ``remove``), ``c
 the configured columns, ``at`` (UTC) — so the file is the audience's history and a reader
 replays it to get the current members. Options of the segment file's entry:
 
-- ``path``: the file; relative paths are under ``LIFESYNC_AUDIENCE_CSV_DIR`` (default
-  ``audiences/``), default ``<destination name>.csv`` there;
+- ``path``: the file, under ``LIFESYNC_AUDIENCE_CSV_DIR`` (default ``audiences/``), default
+  ``<destination name>.csv`` there; a path leaving that directory (absolute, ``..``) is refused,
+  as segment files are edited by operators through the API;
 - ``columns``: comma-separated, from ``email, phone, first_name, last_name, country, zip`` and
   ``identity:<kind>`` (e.g. ``identity:hubspot``); default ``email,phone``. A member with none
   of them is skipped (unmatchable). The values are written as stored — plain e-mails and
   phones — and kept as the member's keys (``audience_members``), so a removal writes exactly
-  what the addition wrote: choose the columns the receiving tool needs and nothing more;
+  what the addition wrote (text a spreadsheet would run as a formula is written with a leading
+  ``'``, ``sync.reports.csv_cells``): choose the columns the receiving tool needs and nothing more;
 - ``purpose``: the consent purpose members need (default ``marketing_messages``).
 """
 
@@ -25,6 +27,7 @@ from typing import Any, ClassVar
 import requests
 
 from sync.errors import SettingsError
+from sync.reports.csv_cells import formula_safe
 from sync.segments.destinations.base import (
     Audience,
     AudienceDestinationConfig,
@@ -74,7 +77,11 @@ class CsvDestination:
         raw = str(options.get("path") or f"{name}.csv")
         if "\x00" in raw:
             raise SettingsError(f"audience destination {name!r} (csv): path may not contain NUL")
-        path = Path(raw) if Path(raw).is_absolute() else folder / raw
+        path = folder / raw
+        if Path(raw).is_absolute() or not path.resolve().is_relative_to(folder.resolve()):
+            # a segment file is an operator's edit: it may not name a file elsewhere on the server
+            raise SettingsError(f"audience destination {name!r} (csv): path {raw[:200]!r} leaves "
+                                f"LIFESYNC_AUDIENCE_CSV_DIR; expected a file name under it, e.g. {name}.csv")
         return AudienceDestinationConfig(name=name, kind=cls.kind, base_url=path.resolve().as_uri(), api_version="1",
                                          options={"path": str(path), "columns": ",".join(columns),
                                                   "purpose": purpose})
@@ -116,9 +123,16 @@ class CsvDestination:
         with Path(remote_id).open("a", newline="", encoding="utf-8") as out:
             write = csv.writer(out).writerow
             for e in entries:
-                write([action, e.keys.get("contact_id", e.contact_id),
-                       *(("" if e.keys.get(c) is None else e.keys.get(c)) for c in self.columns), at])
+                write([action, e.keys.get("contact_id", e.contact_id), *(_cell(e.keys.get(c)) for c in self.columns),
+                       at])
         return [MemberResult(e.contact_id, "done") for e in entries]
+
+
+def _cell(value: Any) -> Any:
+    """A key's value as its cell: none empty, text never a formula."""
+    if value is None:
+        return ""
+    return formula_safe(value) if isinstance(value, str) else value
 
 
 DESTINATION = CsvDestination

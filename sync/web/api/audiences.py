@@ -24,6 +24,7 @@ from sync.web.api.auth import requires
 from sync.web.api.blueprint import Blueprint
 from sync.web.api.brand_access import scoped_brand
 from sync.web.api.context import config, jobs, principal, settings, store
+from sync.web.api.segments import visible_segments
 
 blp = Blueprint("audiences", __name__, description="Segments' audiences at their destinations")
 
@@ -100,8 +101,11 @@ def _segments() -> list[Any]:
 
 
 def _segment(key: str) -> Any:
-    """The segment ``key`` (404 naming the configured ones), when this token may see its brand (else 403)."""
-    segment = find_segment(_segments(), key)
+    """The segment ``key`` (404 naming the ones this token sees), when this token may see its brand (else 403)."""
+    segments = _segments()
+    if not any(s.key == key for s in segments):
+        find_segment(visible_segments(segments), key)  # NotFound: other brands' segment keys are not named
+    segment = find_segment(segments, key)
     scoped_brand(config(), getattr(segment, "brand", None) or "default")
     return segment
 

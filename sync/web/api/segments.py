@@ -132,8 +132,8 @@ def visible_segments(segments: tuple[Segment, ...] | list[Segment]) -> list[Segm
 
 
 def scoped_segment(key: str) -> Segment:
-    """The configured segment ``key`` (404), within the token's brands (403)."""
-    segment = service.find(config(), key)
+    """The configured segment ``key`` (404 naming only the segments the token sees), within its brands (403)."""
+    segment = service.find(config(), key, visible_segments(config().segments))
     scoped_brand(config(), segment.brand)
     return segment
 

@@ -89,6 +89,9 @@ def test_a_token_limited_to_a_brand_sees_and_edits_its_brands_segments_only(worl
     assert client.get("/api/segments/lumen-vip/members", headers=bearer(tok["lumen"])).status_code == 200
     assert client.get("/api/segments/hot-leads-ctwa", headers=bearer(tok["lumen"])).status_code == 403
     assert client.get("/api/segments/hot-leads-ctwa/sizes", headers=bearer(tok["lumen"])).status_code == 403
+    for url in ("/api/segments/nope", "/api/segments/nope/members", "/api/segments/nope/sync"):
+        unknown = client.get(url, headers=bearer(tok["lumen"]))  # names the token's brands' segments only
+        assert unknown.status_code == 404 and unknown.json["message"].endswith(": lumen-vip"), url
     text = "label: X\nconditions: [{stage: Customer}]\n"
     other = client.post("/api/segments/preview", json={"key": "x", "text": text}, headers=bearer(tok["lumen"]))
     assert other.status_code == 403
