@@ -41,7 +41,7 @@ AUDIENCE_DIR = "lifesync-demo-audiences"  # the CSV destinations' files, next to
 LUMEN_CONNECTION = "meta_lumen"  # second_brand.settings_env: Lumen's Meta settings are this connection's
 DESTINATIONS = {
     "hot-leads-ctwa": ("  - name: meta-hot-leads\n    kind: meta_audience\n"
-                       "  - name: csv-hot-leads\n    kind: csv\n    path: {audiences}/hot-leads-ctwa.csv\n"),
+                       "  - name: csv-hot-leads\n    kind: csv\n    path: hot-leads-ctwa.csv\n"),
     "lapsed-customers": ("  - name: google-lapsed\n    kind: google_customer_match\n"
                          "    customer_match_terms: accepted\n"
                          "  - name: hubspot-lapsed\n    kind: hubspot_list\n"),

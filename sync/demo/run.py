@@ -85,7 +85,8 @@ def run_demo(settings: Settings, *, people: int, seed: int, database_url: str | 
         echo(f"{source:<11}{obj:<13}{r.records:>8}{r.created:>9}{r.updated:>9}{r.merged:>8}"
              f"{r.unchanged:>10}{r.conflicts:>10}{r.dead_lettered:>6}")
 
-    with _quiet("sync.connectors", "sync.attribution"), demo_world(business, url, settings.batch_size) as world:
+    with _quiet("sync.connectors", "sync.attribution"), demo_world(business, url, settings.batch_size,
+                                                                             audiences) as world:
         effects = Effects.of(world.settings, config)
         crm = crm_sync(world, store, config, row)
         hooks = receive_webhooks(world, store, config, business, row)

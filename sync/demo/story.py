@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cryptography.fernet import Fernet
@@ -88,8 +89,11 @@ class World:
 
 
 @contextmanager
-def demo_world(business: Any, database_url: str, batch_size: int) -> Iterator[World]:
-    """Every sandbox seeded and serving on loopback, for the duration of the block."""
+def demo_world(business: Any, database_url: str, batch_size: int, audiences: Path | None = None) -> Iterator[World]:
+    """Every sandbox seeded and serving on loopback, for the duration of the block.
+
+    ``audiences``: the folder the demo's CSV audiences are written to (``LIFESYNC_AUDIENCE_CSV_DIR``).
+    """
     hubspot, salesforce = HubSpotSandbox(rate_per_10s=None), SalesforceSandbox(daily_limit=1_000_000)
     load_hubspot(hubspot, business)
     refused = load_salesforce(salesforce, business)
@@ -103,6 +107,8 @@ def demo_world(business: Any, database_url: str, batch_size: int) -> Iterator[Wo
         env.update(second_brand.settings_env(lumen_server))
         env.update(SECRETS, DATABASE_URL=database_url, LIFESYNC_BATCH_SIZE=str(batch_size),
                    LIFESYNC_SECRET_KEY=Fernet.generate_key().decode(), LIFESYNC_GENERIC_MAPPING__SHOP="shop/order")
+        if audiences is not None:
+            env["LIFESYNC_AUDIENCE_CSV_DIR"] = str(audiences)
         settings = Settings.from_env(env)
         with secrets_redacted(settings.secret_values()):  # the sandboxes' credentials are this run's secrets
             yield World(server, settings, hubspot, salesforce, meta, tiktok, google, refused, lumen)
