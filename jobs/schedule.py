@@ -40,6 +40,7 @@ TASKS: dict[str, Callable[..., Any]] = {
     "segments_incremental": tasks.segments_incremental,
     "segments_full": tasks.segments_full,
     "sync_audiences": tasks.sync_audiences,
+    "purge_personal_data": tasks.purge_personal_data,
 }
 FAILURE_TTL = 7 * 86400
 RESULT_TTL = 3600

@@ -229,6 +229,17 @@ def scan_duplicates() -> dict[str, Any]:
     return _locked(settings, "scan_duplicates", lambda: scan(store_))
 
 
+def purge_personal_data() -> dict[str, Any]:
+    """Redact what is past its retention window (``sync.privacy.retention.purge``), unaudited: no one asked.
+
+    ``lifesync privacy purge`` runs the same purge on demand; one at a time.
+    """
+    from sync.privacy.retention import purge
+
+    settings, store_, _ = context()
+    return _locked(settings, "purge_personal_data", lambda: purge(store_, settings))
+
+
 def segments_incremental() -> dict[str, Any]:
     """Re-evaluate every segment for the contacts changed since the last run (``segment_dirty``), in batches."""
     from sync.segments.membership import drain

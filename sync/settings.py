@@ -233,6 +233,18 @@ SETTINGS: tuple[tuple[str, str, str], ...] = (
      "(webhooks accepted/rejected, API calls, rate-limit waits, records pulled) of every process of the machine; "
      "unset: only those of the web process that answers. Figures from the database are complete either way. "
      "`/metrics` itself needs an API token (Bearer)."),
+    ("LIFESYNC_RETAIN_RAW_EVENTS_DAYS", "30",
+     "Days a processed webhook's raw body is kept in the inbox; the nightly `purge-personal-data` job (and "
+     "`lifesync privacy purge`) then empties it, keeping the row (source, key, times, status) for counts and "
+     "de-duplication. Events not yet processed, or dead, are never touched. 0 keeps bodies for ever (0-36500)."),
+    ("LIFESYNC_RETAIN_DEAD_LETTERS_DAYS", "90",
+     "Days a closed (replayed or dismissed) dead letter keeps its record payload, counted from the letter's "
+     "creation; then the payload is replaced by a redaction marker, the reason, stage, source and times kept. "
+     "Open letters are kept whole: they still need triage. 0 keeps payloads for ever (0-36500)."),
+    ("LIFESYNC_RETAIN_DELIVERY_RESPONSES_DAYS", "90",
+     "Days a finished (sent or dead) delivery keeps what the destination answered (which may echo personal "
+     "data) and its last error; then both are redacted, keeping status, attempts, times and the keys the "
+     "delivery report counts. 0 keeps them for ever (0-36500)."),
     ("<NAME>__<CONNECTION>", "(unset)",
      "Any connection setting above for a named connection, e.g. `LIFESYNC_WHATSAPP_APP_SECRET__SALON2`, "
      "served at `/webhooks/whatsapp/salon2`; for generic webhooks the connection is the endpoint name."),

@@ -327,12 +327,13 @@ def _register_more() -> None:
         crm,
         deadletters,
         duplicates,
+        privacy,
         reports,
         segments,
     )
 
     for module in (crm, attribution, reports, connections, access, alerts, deadletters, duplicates, console,
-                   segments, audiences):  # segments first: audiences adds commands to its group
+                   segments, audiences, privacy):  # segments first: audiences adds commands to its group
         module.register(main)
     config_revisions.register(config)
 

@@ -33,7 +33,7 @@ SCHEDULE_FILE = "schedule.yaml"
 # names a schedule may run; jobs.schedule maps each to its job function
 TASKS = ("sweep_inbox", "stale_leads", "first_response", "dispatch_pushes", "sync_hubspot", "sync_salesforce",
          "dispatch_crm_pushes", "dispatch_conversions", "resolve_ad_names", "check_alerts", "scan_duplicates",
-         "segments_incremental", "segments_full", "sync_audiences")
+         "segments_incremental", "segments_full", "sync_audiences", "purge_personal_data")
 QUEUES = ("ingest", "sync", "dispatch", "maintenance")  # == jobs.queues.QUEUES (tested)
 
 

@@ -27,7 +27,7 @@ INVALID = {
                      "unknown task 'sweep_everything'; expected one of: sweep_inbox, stale_leads, first_response, "
      "dispatch_pushes, sync_hubspot, sync_salesforce, dispatch_crm_pushes, dispatch_conversions, "
                      "resolve_ad_names, check_alerts, scan_duplicates, segments_incremental, segments_full, "
-                     "sync_audiences"),
+                     "sync_audiences, purge_personal_data"),
     "both every and cron": (HEAD + "    task: sweep_inbox\n    every: 60\n    cron: '* * * * *'\n",
                             "jobs.sweep", 2, "give exactly one of every (seconds) or cron (an expression)"),
     "neither every nor cron": (HEAD + "    task: sweep_inbox\n", "jobs.sweep", 2,

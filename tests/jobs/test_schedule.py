@@ -36,7 +36,7 @@ def test_every_enabled_entry_is_registered_with_rq_cron(redis):
 def test_the_bundled_schedule_builds(redis):
     bundled = load_schedule(None)
     jobs = build_cron(redis, bundled).get_jobs()
-    assert len(jobs) == len(bundled) == 14
+    assert len(jobs) == len(bundled) == 15
     assert {j.func_name for j in jobs} == {"jobs.tasks.sweep_inbox", "jobs.tasks.stale_leads",
                                           "jobs.tasks.first_response", "jobs.tasks.dispatch_pushes",
                                           "jobs.tasks.sync_hubspot", "jobs.tasks.sync_salesforce",
@@ -44,7 +44,7 @@ def test_the_bundled_schedule_builds(redis):
                                           "jobs.tasks.resolve_ad_names", "jobs.tasks.check_alerts",
                                           "jobs.tasks.scan_duplicates",
                                           "jobs.tasks.segments_incremental", "jobs.tasks.segments_full",
-                                          "jobs.tasks.sync_audiences"}
+                                          "jobs.tasks.sync_audiences", "jobs.tasks.purge_personal_data"}
 
 
 def test_embedded_tick_enqueues_due_entries_once(settings, redis, store):
