@@ -94,3 +94,31 @@ def test_cli_prints_the_same_person_sorted_and_refuses_an_unknown_identity(api, 
     assert res.exit_code == 1 and "Error" in res.output
     res = CliRunner().invoke(main, ["contacts", "export"])  # every contact, as before
     assert res.exit_code == 0 and ana in [c["id"] for c in json.loads(res.output)]
+
+
+def test_segment_stays_audiences_and_quality_issues_are_listed_and_another_brands_admin_refused(api, store, ana):
+    from datetime import UTC, datetime
+
+    from sync.access import tokens
+    from sync.access.roles import Principal
+
+    at = datetime(2026, 1, 2, tzinfo=UTC)
+    with store.transaction() as s:
+        s.add(model.SegmentMember(segment="vip", contact_id=ana, entered_at=at, left_at=None))
+        s.add(model.AudienceMemberState(destination="meta", segment="vip", contact_id=ana, keys=["h1"], state="added",
+                                        synced_at=at))
+        s.add(model.QualityIssue(key="k1", source="hubspot", object="contacts", mapping="m", record_id="51",
+                                 contact_id=ana, field="birthday", kind="invalid", reason="not a date"))
+    admin = Principal(name="test-setup", role="admin", via="cli")
+    lumen = tokens.create(store, admin, "lumen-admin", "admin", brands=["lumen"])[1]
+    assert api.get(f"/api/contacts/{ana}/access-request", headers=bearer(lumen)).status_code == 403
+    res = api.get(f"/api/contacts/{ana}/access-request",
+                  headers=bearer(tokens.create(store, admin, "an-admin", "admin")[1]))
+    assert res.status_code == 200, res.json
+    assert res.json["segments"] == [{"segment": "vip", "entered_at": at.isoformat(), "left_at": None}]
+    assert [(a["destination"], a["state"], a["synced_at"]) for a in res.json["audiences"]] == [
+        ("meta", "added", at.isoformat())]
+    assert [(q["source"], q["field"]) for q in res.json["quality_issues"]] == [("hubspot", "birthday")]
+    with store.transaction() as s:
+        assert len(s.scalars(select(model.AuditEntry).where(
+            model.AuditEntry.action == "contact.access_request")).all()) == 1  # the refused one is not
