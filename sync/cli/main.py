@@ -248,16 +248,42 @@ def contacts_search(limit: int, before: int | None, updated_since: Any, **filter
 
 @contacts.command("export")
 @context.demo_option
-def contacts_export() -> None:
-    """Print every contact as one JSON array, sorted by id."""
+@click.option("--identity", help="KIND:VALUE: only this person, with everything held about them (an access "
+                                 "request; the document of GET /api/contacts/<id>/access-request).")
+def contacts_export(identity: str | None) -> None:
+    """Print every contact as one JSON array, sorted by id; with --identity, everything held about one person."""
     from sync.reports.export import export_all
 
+    if identity is not None:
+        _access_request(identity)
+        return
     out = sys.stdout
     with context.opened_store(context.settings()) as store, store.transaction() as session:
         out.write("[")
         for n, doc in enumerate(export_all(session)):
             out.write(("," if n else "") + "\n" + json.dumps(doc, sort_keys=True, ensure_ascii=False))
         out.write("\n]\n")
+
+
+def _access_request(identity: str) -> None:
+    """Print :func:`sync.privacy.access.subject_access` of the contact holding ``identity``.
+
+    Audited with who asked and the contact's id only (no personal data).
+    """
+    from sync.access.audit import record
+    from sync.access.roles import shell_user
+    from sync.errors import NotFound
+    from sync.privacy.access import contact_of, subject_access
+
+    with context.store_and_config() as (store, config), store.transaction() as session:
+        try:
+            cid = contact_of(session, identity)
+        except (ValueError, NotFound) as exc:
+            raise click.ClickException(str(exc)) from None
+        doc = subject_access(session, config, cid)
+        record(session, shell_user(), "contact.access_request", "contact", cid,
+               summary=f"access request: contact {cid}")
+    context.dump(doc)
 
 
 @main.command("serve")

@@ -1,5 +1,9 @@
-"""Privacy: how long lifesync keeps personal data it no longer needs.
+"""Privacy: what lifesync holds about one person, and how long it keeps personal data it no longer needs.
 
+- ``access`` — everything held about one person, with sources and times (access requests:
+  ``lifesync contacts export --identity``, ``GET /api/contacts/<id>/access-request``).
 - ``retention`` — the retention settings and the purge that redacts what is past them
   (nightly job ``purge_personal_data``, ``lifesync privacy purge``).
+
+Consent and erasure come later (issue 22).
 """

@@ -1,4 +1,6 @@
-"""``GET /api/contacts`` (search, keyset pages) and ``GET /api/contacts/<id>`` (one contact in full)."""
+"""``GET /api/contacts`` (search, keyset pages), ``GET /api/contacts/<id>`` (one contact in full) and
+``GET /api/contacts/<id>/access-request`` (everything held about the person: admin, audited).
+"""
 
 from __future__ import annotations
 
@@ -8,14 +10,16 @@ import marshmallow as ma
 from flask import abort
 from flask.views import MethodView
 
+from sync.access.audit import record
 from sync.access.roles import Principal
 from sync.config.types import DEFAULT_BRAND, PHASES
+from sync.privacy.access import subject_access
 from sync.reports.contact_detail import contact_detail
 from sync.reports.contact_search import MAX_TEXT, ContactFilter, search
 from sync.web.api.auth import requires
 from sync.web.api.blueprint import Blueprint
 from sync.web.api.brand_access import asking, scoped_brand
-from sync.web.api.context import config, store
+from sync.web.api.context import config, principal, store
 from sync.web.api.schemas import PageArgs, decode_cursor, encode_cursor, page_schema
 
 blp = Blueprint("contacts", __name__, description="Look contacts up and see why they are as they are")
@@ -258,6 +262,35 @@ class Contact(MethodView):
         conversions with their deliveries, merges and conflicts.
         """
         return contact_document(contact_id)
+
+
+class AccessRequestSchema(ContactDetailSchema):
+    """Everything held about one person (:mod:`sync.privacy.access`), each item with its source and time."""
+
+    activities = F.List(F.Dict(), required=True, metadata={"description": "every activity, oldest first"})
+    quality_issues = F.List(F.Dict(), required=True)
+    segments = F.List(F.Dict(), required=True, metadata={"description": "each stay in a segment"})
+    audiences = F.List(F.Dict(), required=True, metadata={"description": "destinations holding the contact"})
+    dead_letters = F.List(F.Dict(), required=True, metadata={
+        "description": "letters of one of the contact's records (source and record id)"})
+    inbox_events = F.List(F.Dict(), required=True, metadata={
+        "description": "webhook events whose body holds one of the contact's identities (metadata only)"})
+
+
+@blp.route("/contacts/<id:contact_id>/access-request")
+class ContactAccessRequest(MethodView):
+    """An access request."""
+
+    @requires("admin")  # installation-wide: the answer holds every brand's dealings with the person
+    @blp.response(200, AccessRequestSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def get(self, contact_id: int) -> Any:
+        """Everything held about one person, with sources and times (audited: who asked, which contact)."""
+        with store().transaction() as session:
+            doc = subject_access(session, config(), contact_id)
+            record(session, principal(), "contact.access_request", "contact", contact_id,
+                   summary=f"access request: contact {contact_id}")
+        return doc
 
 
 def contact_document(contact_id: int) -> dict[str, Any]:

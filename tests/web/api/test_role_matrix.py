@@ -102,7 +102,8 @@ def test_the_brand_scoped_routes_are_only_those_that_keep_to_a_tokens_brands(api
     assert len(dead_letters) == 5 and len(duplicates) == 8
     segments = {"GET /api/segments", "POST /api/segments/preview", "GET /api/segments/<key>",
                 "PUT /api/segments/<key>", "GET /api/segments/<key>/members", "GET /api/segments/<key>/sizes"}
-    assert scoped == {"GET /api/contacts", "GET /api/contacts/<id:contact_id>", "GET /api/me",
+    assert scoped == {"GET /api/contacts", "GET /api/contacts/<id:contact_id>",
+                      "GET /api/me",
                       "POST /api/tokens", "GET /api/segments/<key>/sync", "POST /api/segments/<key>/sync", *reports,
                       *dead_letters, *duplicates, *segments}
 
