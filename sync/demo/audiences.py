@@ -60,7 +60,7 @@ destinations:
 """
 
 
-def segment_files(directory: Path, audiences: Path) -> None:
+def segment_files(directory: Path) -> None:
     """Add the demo's destinations to its segments (the project's file, else the bundled one) and Lumen's segment.
 
     A segment file that already names destinations is left as it is: the project's choice.
@@ -71,7 +71,7 @@ def segment_files(directory: Path, audiences: Path) -> None:
         own = folder / f"{key}.yaml"
         text = (own if own.is_file() else BUNDLED_CONFIG_DIR / "segments" / f"{key}.yaml").read_text("utf-8")
         if "\ndestinations:" not in f"\n{text}":
-            text = text.rstrip("\n") + "\ndestinations:\n" + block.format(audiences=audiences.resolve())
+            text = text.rstrip("\n") + "\ndestinations:\n" + block
         own.write_text(text, encoding="utf-8")
     lumen = folder / "lumen-clients.yaml"
     if not lumen.is_file():

@@ -70,7 +70,7 @@ def run_demo(settings: Settings, *, people: int, seed: int, database_url: str | 
     audiences = Path(report_path).resolve().parent / AUDIENCE_DIR
     fresh_audience_dir(audiences)
     # with the sister brand (second_brand) and the demo's segments and their destinations (sync.demo.audiences)
-    config = load_config(second_brand.config_dir(settings.config_dir, audiences,
+    config = load_config(second_brand.config_dir(settings.config_dir, True,
                                                  Path(report_path).resolve().parent / DEMO_CONFIG))
     # dated up to now: conversions of the last days are young enough for every network to accept
     business = generate_business(seed=seed, people_count=people, now=model.utcnow())

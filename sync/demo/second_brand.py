@@ -64,11 +64,12 @@ class LumenGoogle(GoogleAdsSandbox):
     CUSTOMER_ID = "9998887777"
 
 
-def config_dir(project_dir: Path | None, audiences: Path | None = None, directory: Path | None = None) -> Path:
+def config_dir(project_dir: Path | None, segments: bool = False, directory: Path | None = None) -> Path:
     """A config directory: the project's files (if any), plus brands.yaml and Lumen's destinations in conversions.yaml.
 
-    With ``audiences`` (the folder of the CSV audiences), the demo's segments too, with destinations
-    in the sandboxes (``sync.demo.audiences``). Written to ``directory``, made afresh (the demo's
+    With ``segments``, the demo's segments too, with destinations in the sandboxes
+    (``sync.demo.audiences``; its CSV audience is a file name under LIFESYNC_AUDIENCE_CSV_DIR).
+    Written to ``directory``, made afresh (the demo's
     ``lifesync-demo-config``, which ``--demo`` commands read), else to a private temporary directory
     removed when the process ends.
     """
@@ -85,10 +86,10 @@ def config_dir(project_dir: Path | None, audiences: Path | None = None, director
     extra = "".join(f"  {name}:\n    network: {net}\n    kinds: [{KINDS[net]}]\n" for name, net in DESTINATIONS.items())
     conversions.write_text(text.rstrip("\n") + "\n" + extra, encoding="utf-8")
     (directory / "brands.yaml").write_text(BRANDS_YAML, encoding="utf-8")
-    if audiences is not None:
+    if segments:
         from sync.demo.audiences import segment_files
 
-        segment_files(directory, audiences)
+        segment_files(directory)
     return directory
 
 

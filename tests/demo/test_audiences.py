@@ -47,7 +47,7 @@ def test_a_sandbox_holding_what_was_sent_is_exact_and_a_lost_or_stray_row_is_a_m
 
 
 def test_the_demo_config_gives_the_segments_destinations_in_the_sandboxes(tmp_path):
-    config = load_config(second_brand.config_dir(None, tmp_path / "aud"))
+    config = load_config(second_brand.config_dir(None, True))
     found = {s.key: (s.brand, {d.name: (d.kind, dict(d.options)) for d in s.destinations}) for s in config.segments}
     # a file name under LIFESYNC_AUDIENCE_CSV_DIR, which the demo points at its audiences folder
     assert found["hot-leads-ctwa"][1]["csv-hot-leads"] == ("csv", {"path": "hot-leads-ctwa.csv"})
@@ -60,5 +60,5 @@ def test_the_demo_config_gives_the_segments_destinations_in_the_sandboxes(tmp_pa
     own.mkdir(parents=True)
     (own / "lapsed-customers.yaml").write_text(
         "label: Mine\nconditions:\n  - stage: Customer\ndestinations:\n  - name: mine\n    kind: csv\n")
-    config = load_config(second_brand.config_dir(tmp_path / "project", tmp_path / "aud"))
+    config = load_config(second_brand.config_dir(tmp_path / "project", True))
     assert [d.name for d in config.segment("lapsed-customers").destinations] == ["mine"]

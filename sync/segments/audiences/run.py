@@ -9,7 +9,7 @@ segment definitions, both passed in as arguments so this module depends on neith
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import requests
@@ -27,10 +27,8 @@ MembersOf = Callable[[Any, str], Any]  # (session, segment key) -> member ids, o
 
 
 def configured_segments(config: Any) -> list[Any]:
-    """The segments of the active configuration, sorted by key (none while no segment is configured)."""
-    found = getattr(config, "segments", None) or {}
-    values: Iterable[Any] = found.values() if isinstance(found, Mapping) else found
-    return sorted(values, key=lambda s: s.key)
+    """The segments of the active configuration, sorted by key (``Config.segments`` already is)."""
+    return list(config.segments)
 
 
 def current_members(session: Any, key: str) -> Sequence[int]:
