@@ -415,6 +415,8 @@ class Delivery(Base):
     response: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     sent_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
     updated_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    # the privacy policy it went out under (sync.privacy): send / restricted / strip / drop; None before 0024
+    policy: Mapped[str | None] = mapped_column(String(16))
 
 
 class RawEvent(Base):
@@ -897,3 +899,38 @@ class AudienceMemberState(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     synced_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
     operation: Mapped[str | None] = mapped_column(String(8))  # what a failed row failed at: add or remove
+
+
+class Suppression(Base):
+    """A salted hash of one identifier of a forgotten person (``sync.privacy``): never recreated, never sent.
+
+    ``digest`` is HMAC-SHA256 of ``kind:value`` under the installation's salt (``PrivacyKey``),
+    so the table holds no personal data and cannot be reversed by hashing guesses elsewhere.
+    """
+
+    __tablename__ = "suppressions"
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    erasure_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+
+
+class PrivacyKey(Base):
+    """An installation secret of ``sync.privacy`` (the suppression salt), generated on first use."""
+
+    __tablename__ = "privacy_keys"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+
+
+class Erasure(Base):
+    """One ``contacts forget``: who asked, when, what was deleted (counts), upstream requests' state; no PII."""
+
+    __tablename__ = "erasures"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    contact_id: Mapped[int] = mapped_column(BigInteger)
+    actor: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    upstream: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # system -> {status, detail}

@@ -493,3 +493,36 @@ def test_audience_tables_arrive_with_0023_and_leave_with_its_downgrade(fresh_dat
     finally:
         engine.dispose()
     assert absent and gone
+
+
+def test_privacy_tables_arrive_with_0024_and_leave_with_its_downgrade(fresh_database_url):
+    """0024 adds ``deliveries.policy``, ``suppressions`` (one row per digest), ``privacy_keys`` and ``erasures``;
+    its downgrade removes them all."""
+    from alembic import command
+    from sqlalchemy.exc import IntegrityError
+
+    from sync.store.engine import alembic_config, make_engine
+
+    engine = make_engine(fresh_database_url)
+    row = text("INSERT INTO suppressions (digest, kind, created_at) VALUES ('ab12', 'email', '2026-12-07 10:00:00')")
+    new = {"suppressions", "privacy_keys", "erasures"}
+    try:
+        upgrade(engine, "0023")
+        with engine.connect() as conn:
+            absent = new.isdisjoint(inspect(conn).get_table_names())
+        upgrade(engine)
+        with engine.begin() as conn:
+            conn.execute(row)
+            columns = {c["name"] for c in inspect(conn).get_columns("deliveries")}
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(row)  # one row per digest
+        command.downgrade(alembic_config(engine), "0023")
+        with engine.connect() as conn:
+            gone = new.isdisjoint(inspect(conn).get_table_names())
+            after = {c["name"] for c in inspect(conn).get_columns("deliveries")}
+        upgrade(engine)
+        with engine.connect() as conn:
+            assert compare_metadata(_context(conn), Base.metadata) == []
+    finally:
+        engine.dispose()
+    assert absent and gone and "policy" in columns and "policy" not in after
