@@ -1,14 +1,14 @@
 """CRM write-back planning: which canonical values a CRM lacks, decided where they change.
 
-For every contact a batch touches, ``plan`` compares the winning value of each field a
-system's mappings send ``out`` (and the current stage, when a mapping writes the stage) with
-what that system itself last reported. What differs becomes one outbox row, written in the
-same transaction as the change (``sync.ingest.persist``), and an echo record per value: when the
-value comes back from the system on the next pull it keeps its origin's time and is not a
-change, and until then the same value is not planned again. That is the whole ping-pong
-guard: a value HubSpot reported is never pushed back to HubSpot, a value pushed to
-Salesforce comes back as an echo, so a HubSpot → lifesync → Salesforce → lifesync round trip
-ends with nothing left to push.
+For every contact a batch touches, ``plan`` compares the winning value of each field (and
+consent purpose, ``consent.<purpose>``) a system's mappings send ``out`` (and the current
+stage, when a mapping writes the stage) with what that system itself last reported. What
+differs becomes one outbox row, written in the same transaction as the change
+(``sync.ingest.persist``), and an echo record per value: when the value comes back from the
+system on the next pull it keeps its origin's time and is not a change, and until then the
+same value is not planned again. That is the whole ping-pong guard: a value HubSpot reported
+is never pushed back to HubSpot, a value pushed to Salesforce comes back as an echo, so a
+HubSpot → lifesync → Salesforce → lifesync round trip ends with nothing left to push.
 
 Only contacts the system can address are planned: one with the system's own id, or with an
 e-mail address (both CRMs match contacts by e-mail; creating records for chat-only contacts
@@ -130,8 +130,9 @@ def plan(state: ContactState, contact_id: int, target: CrmTarget) -> dict[str, A
     echo_system = target.destination
     values: dict[str, Any] = {}
     known: dict[str, Any] = {}
+    winners: dict[str, dict[str, Any]] = {}
     for name in sorted(target.fields):
-        win = state.attributes.get(name)
+        win = state.winner(name)  # a field's, or a consent purpose's (consent.<purpose>)
         if win is None or is_blank(win["value"]) or win["source"] == target.system:
             continue
         own = state.candidates.get((name, target.system))
@@ -140,7 +141,7 @@ def plan(state: ContactState, contact_id: int, target: CrmTarget) -> dict[str, A
         echo = state.echoes.get((echo_system, name))
         if echo is not None and echo.digest == echo_digest(win["value"]):
             continue  # already on its way (or there)
-        values[name] = win["value"]
+        values[name], winners[name] = win["value"], win
         known[name] = None if own is None else own.value
         source = state.candidates.get((name, win["source"]))
         state.echoes[(echo_system, name)] = Echo(echo_digest(win["value"]), win["source"],
@@ -159,8 +160,8 @@ def plan(state: ContactState, contact_id: int, target: CrmTarget) -> dict[str, A
     payload = {"values": values, "stage": push_stage, "known_values": known, "known_stage": known_stage}
     # what made these the winners (source and its time per field, the last stage move): the same change
     # planned twice gives one row, a value that returns later (A → B → A) gives a new one
-    cause = sorted((name, state.attributes[name]["source"],
-                    str(getattr(state.candidates.get((name, state.attributes[name]["source"])), "source_time", "")))
+    cause = sorted((name, winners[name]["source"],
+                    str(getattr(state.candidates.get((name, winners[name]["source"])), "source_time", "")))
                    for name in values)
     key = digest(value_key(payload), value_key(cause), last.at if last and push_stage else "")
     return crm_row(target.destination, contact_id, key, payload)

@@ -46,7 +46,7 @@ from sync.mappings.engine import reverse
 from sync.outbox.deliveries import MAX_ATTEMPTS, backoff, dead_letter, record_attempts
 from sync.reconcile.identity import in_namespace, namespaced_id
 from sync.reconcile.state import echo_digest
-from sync.reconcile.survivorship import is_blank, value_key
+from sync.reconcile.survivorship import Candidate, consent_purpose, consent_winner, is_blank, value_key
 from sync.store import model
 from sync.store.engine import Store
 from sync.store.sql import chunks, insert_ignore, insert_rows, one_of, upsert
@@ -240,11 +240,17 @@ def _current(session: Any, system: str, contact_ids: list[int], brand: str = DEF
             for c in session.execute(select(cs.contact_id, cs.stage, cs.lost_stage).where(
                     one_of(session, cs.contact_id, part), cs.brand == brand)):
                 out[c.contact_id].stage = c.lost_stage or c.stage
+        consent: dict[tuple[int, str], list[Candidate]] = defaultdict(list)
         for f in session.execute(select(fv.contact_id, fv.field, fv.source, fv.value, fv.source_time)
                                  .where(one_of(session, fv.contact_id, part))):
             out[f.contact_id].times[(f.field, f.source)] = f.source_time
             if f.source == system:
                 out[f.contact_id].own[f.field] = f.value
+            if consent_purpose(f.field) is not None:
+                consent[(f.contact_id, f.field)].append(Candidate(f.source, f.value, f.source_time))
+        for (cid, name), cands in consent.items():  # a consent purpose's winner, as a field's is in attributes
+            if (win := consent_winner(cands)) is not None:
+                out[cid].attributes[name] = {"value": win.value, "source": win.source}
         for g in session.execute(select(sg.contact_id, sg.at, sg.stage).where(
                 one_of(session, sg.contact_id, part), sg.source == system, sg.kind == "stage", sg.brand == brand)):
             mine = out[g.contact_id]

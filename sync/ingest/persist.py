@@ -78,10 +78,11 @@ def load_workspace(session: Session, refs: Iterable[IdentityRef], config: Lifecy
     id_list = sorted(ids)
     for part in chunks(id_list, 5000):
         # rows unpack as tuples: a batch loads hundreds of thousands of them
-        for cid, attributes, stage, lost in session.execute(select(
-                model.Contact.id, model.Contact.attributes, model.Contact.stage, model.Contact.lost_stage)
-                .where(one_of(session, model.Contact.id, part))):
-            states[cid] = ContactState(key=cid, attributes=dict(attributes or {}), stage=stage, lost_stage=lost)
+        for cid, attributes, consent, stage, lost in session.execute(select(
+                model.Contact.id, model.Contact.attributes, model.Contact.consent, model.Contact.stage,
+                model.Contact.lost_stage).where(one_of(session, model.Contact.id, part))):
+            states[cid] = ContactState(key=cid, attributes=dict(attributes or {}), consent=dict(consent or {}),
+                                       stage=stage, lost_stage=lost)
         for cid, kind, value, source in session.execute(select(
                 model.Identity.contact_id, model.Identity.kind, model.Identity.value, model.Identity.source)
                 .where(one_of(session, model.Identity.contact_id, part))):
@@ -203,7 +204,7 @@ def plan_writes(ws: Workspace, allocate: Callable[[int], list[int]]) -> Writes:
         ids = allocate(len(new))
         w.contacts = [{"id": i, "created_at": now, "updated_at": now, "stage": s.stage, "lost_stage": s.lost_stage,
                        "stage_changed_at": s.transitions[-1].at if s.transitions else None,
-                       "attributes": s.attributes, "consent": {}} for s, i in zip(new, ids, strict=True)]
+                       "attributes": s.attributes, "consent": s.consent} for s, i in zip(new, ids, strict=True)]
         idmap.update({s.key: i for s, i in zip(new, ids, strict=True)})
 
     def cid(key: Key) -> int:
@@ -240,11 +241,13 @@ def plan_writes(ws: Workspace, allocate: Callable[[int], list[int]]) -> Writes:
             continue
         if s.signals != s.loaded.signals:  # its stage history was replayed: the stage columns are current
             restage.append(s)
-            w.contact_updates.append({"id": c, "attributes": s.attributes, "stage": s.stage,
+            w.contact_updates.append({"id": c, "attributes": s.attributes, "consent": s.consent, "stage": s.stage,
                                       "lost_stage": s.lost_stage, "updated_at": now,
                                       "stage_changed_at": s.transitions[-1].at if s.transitions else None})
-        elif (s.attributes, s.stage, s.lost_stage) != (s.loaded.attributes, s.loaded.stage, s.loaded.lost_stage):
-            w.value_updates.append({"id": c, "attributes": s.attributes, "updated_at": now})  # the stage stays
+        elif (s.attributes, s.consent, s.stage, s.lost_stage) != (s.loaded.attributes, s.loaded.consent,
+                                                                  s.loaded.stage, s.loaded.lost_stage):
+            w.value_updates.append({"id": c, "attributes": s.attributes, "consent": s.consent,
+                                    "updated_at": now})  # the stage stays
     w.restaged = [idmap[s.key] for s in restage]
     w.transitions = [row for s in new + restage for row in histories(idmap[s.key], s)]
     w.brand_stages = [row for s in new + restage for row in brand_stage_rows(idmap[s.key], s)]

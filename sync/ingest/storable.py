@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Column
 
 from sync.reconcile.patch import IdentityRef, Patch
+from sync.reconcile.survivorship import consent_slot
 from sync.store import model
 
 
@@ -99,6 +100,8 @@ def _plainly_fine(patch: Patch, refs: tuple[IdentityRef, ...]) -> bool:
             texts.append(value)
         elif value is not None and not isinstance(value, _SCALARS):
             texts.extend(_strings(value))
+    if any(len(consent_slot(purpose)) > _FIELD for purpose, _ in patch.consent):
+        return False
     text = "".join(texts)
     return "\x00" not in text and (text.isascii() or _BAD.search(text) is None)  # the regex walks each character
 
@@ -112,6 +115,8 @@ def _check_patch(patch: Patch, refs: Iterable[IdentityRef]) -> None:
     for name, value in patch.fields:
         _text(f"field name {name[:64]!r}", name, _c(_F, "field"))
         _json(f"field {name[:64]}", value)
+    for purpose, _ in patch.consent:
+        _text(f"consent purpose {purpose[:64]!r}", consent_slot(purpose), _c(_F, "field"))
     if patch.stage is not None:
         _text("stage", patch.stage, _c(_S, "stage"))
     for t in patch.touchpoints:

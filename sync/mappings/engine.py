@@ -10,6 +10,10 @@ on the patch, located at the field the mapping read it for, its value under the 
 personal-data rule — the rest of the record goes on. One refused value read by several specs
 (a phone that is both an identity and a field) is one refusal, named after the field.
 
+A ``consent`` spec's value must be true (granted), false (withdrawn) or blank (unknown: nothing
+recorded); any other value, or a transform failing on it, is a refusal (``invalid_value``) located
+at ``consent.<purpose>``, never a failed record.
+
 A record is dated by its ``modified_at``; a mapping without one, or a record whose
 ``modified_at`` is blank, is dated by its arrival (``arrived_at``, default now) — never by
 the epoch — and a blank one is a refusal too (``no_modified_at``).
@@ -28,6 +32,7 @@ from sync.mappings.registry import refusals_collected
 from sync.mappings.specs import SKIP, FieldSpec, Mapping, empty
 from sync.mappings.transforms import TransformError, parse_instant, to_bool, to_float
 from sync.reconcile.patch import ActivityData, ConversionData, IdentityRef, Patch, Refusal, TouchpointData
+from sync.reconcile.survivorship import consent_slot
 
 __all__ = ["PII_FIELDS", "apply", "personal", "preview", "reverse"]
 
@@ -156,6 +161,34 @@ def _fields(reader: _Reader) -> tuple[tuple[str, Any], ...]:
     return tuple(out)
 
 
+CONSENT_EXPECTED = "expected true (granted) or false (withdrawn) after the transforms (e.g. add consent, bool or not)"
+
+
+def _consent(reader: _Reader) -> tuple[tuple[str, bool], ...]:
+    out: list[tuple[str, bool]] = []
+    for purpose, spec in reader.mapping.consent:
+        if spec.direction == "out":
+            continue
+        field = consent_slot(purpose)
+        try:
+            value = spec.evaluate(reader.record)
+        except TransformError as exc:
+            value = exc.value if exc.value is not None else str(exc)
+            reader.sink.append(("invalid_value", f"{exc}; {CONSENT_EXPECTED}", value))
+            reader.collect(spec, field)
+            continue
+        if reader.sink:
+            reader.collect(spec, field)
+        if value is SKIP or empty(value):
+            continue
+        if not isinstance(value, bool):
+            reader.sink.append(("invalid_value", CONSENT_EXPECTED, value))
+            reader.collect(spec, field)
+            continue
+        out.append((purpose, value))
+    return tuple(out)
+
+
 def _identities(reader: _Reader) -> tuple[IdentityRef, ...]:
     found: list[IdentityRef] = []
     for index, spec in enumerate(reader.mapping.identities):
@@ -264,6 +297,7 @@ def apply(mapping: Mapping, record: dict[str, Any], arrived_at: datetime | None 
             source_time=_source_time(reader, arrived_at),
             identities=_identities(reader),
             fields=_fields(reader),
+            consent=_consent(reader),
             stage=stage,
             touchpoints=_touchpoints(reader),
             activities=_activities(reader),
@@ -276,10 +310,12 @@ def apply(mapping: Mapping, record: dict[str, Any], arrived_at: datetime | None 
 
 
 def reverse(mapping: Mapping, values: dict[str, Any], stage: str | None = None) -> dict[str, Any]:
-    """Build a vendor-shaped dict from canonical values of the out/both fields (and stage)."""
+    """Build a vendor-shaped dict from canonical values of the out/both fields (and stage).
+
+    A consent purpose's value is keyed ``consent.<purpose>`` in ``values``.
+    """
     out: dict[str, Any] = {}
-    items = [(name, spec, values[name]) for name, spec in mapping.fields
-             if spec.direction != "in" and name in values]
+    items = [(name, spec, values[name]) for name, spec in mapping.written() if name in values]
     if stage is not None and mapping.stage is not None and mapping.stage.direction != "in":
         items.append(("stage", mapping.stage, stage))
     for name, spec, value in items:

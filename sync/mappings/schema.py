@@ -3,9 +3,10 @@
 Top-level keys: ``source``, ``object``, ``record_id`` (required), ``modified_at``,
 ``deleted``, ``creates_contacts`` (default true; false: the record only adds to a contact
 that one of its identities already names), ``identities`` (field specs plus ``kind``), ``fields`` (name → field spec),
-``stage``, ``touchpoints``, ``activities``, ``conversions``. A field spec is a path string
+``consent`` (purpose → field spec whose value is true (granted), false (withdrawn) or
+null (unknown)), ``stage``, ``touchpoints``, ``activities``, ``conversions``. A field spec is a path string
 or a mapping with exactly one of ``path`` / ``paths`` / ``constant``, plus ``transforms``,
-``default`` and ``when`` (``{path, equals|in|present}``); under ``fields`` and ``stage``
+``default`` and ``when`` (``{path, equals|in|present}``); under ``fields``, ``consent`` and ``stage``
 also ``direction`` (in, out, both) and ``out_path``. Unknown keys are errors everywhere.
 Paths are compiled and transforms bound (arguments checked) while loading, so a loaded
 ``Mapping`` never fails on its own syntax.
@@ -109,8 +110,9 @@ class SpecField(_Field):
 class SpecMapField(_Field):
     """A mapping of names to field specs (``fields``, ``click_ids``, ``extra``)."""
 
-    def __init__(self, *, directed: bool = False, names: re.Pattern[str] | None = None, **kwargs: Any):
-        self.spec, self.names = SpecField(directed=directed), names
+    def __init__(self, *, directed: bool = False, names: re.Pattern[str] | None = None,
+                 example: str = "first_name", **kwargs: Any):
+        self.spec, self.names, self.example = SpecField(directed=directed), names, example
         super().__init__(**kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> tuple:
@@ -120,7 +122,7 @@ class SpecMapField(_Field):
         for name, raw in value.items():
             try:
                 if not isinstance(name, str) or (self.names and not self.names.fullmatch(name)):
-                    raise ValidationError("names must be lowercase letters, digits and _, e.g. first_name")
+                    raise ValidationError(f"names must be lowercase letters, digits and _, e.g. {self.example}")
                 out.append((name, self.spec._deserialize(raw, attr, data)))
             except ValidationError as exc:
                 errors[name] = exc.messages
@@ -335,6 +337,7 @@ class MappingSchema(_Strict):
     creates_contacts = fields.Boolean(load_default=True, error_messages={"invalid": "expected true or false"})
     identities = _list_of(IdentitySchema)
     fields_ = SpecMapField(directed=True, names=_NAME, data_key="fields")
+    consent = SpecMapField(directed=True, names=_NAME, example="marketing_email")
     stage = SpecField(directed=True)
     touchpoints = _list_of(TouchpointSchema)
     activities = _list_of(ActivitySchema)

@@ -17,6 +17,7 @@ from typing import Any
 
 from sync.mappings.paths import MISSING, Path
 from sync.mappings.registry import BoundTransform
+from sync.reconcile.survivorship import consent_slot
 
 __all__ = [
     "ADJUSTMENTS", "SKIP", "ActivitySpec", "Condition", "ConversionSpec", "FieldSpec", "IdentitySpec", "Mapping",
@@ -261,6 +262,7 @@ class Mapping:
     creates_contacts: bool = True  # False: a record no known contact holds is refused, not a new contact
     identities: tuple[IdentitySpec, ...] = ()
     fields: tuple[tuple[str, FieldSpec], ...] = ()
+    consent: tuple[tuple[str, FieldSpec], ...] = ()  # purpose → spec of a true (granted) / false (withdrawn)
     stage: FieldSpec | None = None
     touchpoints: tuple[TouchpointSpec, ...] = ()
     activities: tuple[ActivitySpec, ...] = ()
@@ -271,5 +273,10 @@ class Mapping:
         return {str(v) for v in self.stage.outputs()} if self.stage else set()
 
     def out_fields(self) -> set[str]:
-        """Names of the fields written back to the vendor (direction out or both)."""
-        return {name for name, spec in self.fields if spec.direction != "in"}
+        """Names of the fields written back to the vendor (direction out or both); consent as ``consent.<purpose>``."""
+        return {name for name, spec in self.written()}
+
+    def written(self) -> tuple[tuple[str, FieldSpec], ...]:
+        """(name, spec) of every field and consent purpose (``consent.<purpose>``) a write-back may carry."""
+        return tuple((name, spec) for name, spec in self.fields if spec.direction != "in") + tuple(
+            (consent_slot(purpose), spec) for purpose, spec in self.consent if spec.direction != "in")

@@ -1,7 +1,8 @@
 """The built-in transforms, grouped by what they work on; the machinery is ``sync.mappings.registry``.
 
 Text (strip, lower, upper, string, digits, prefix, split_name, join, first_non_empty,
-constant, default), contact points (e164, email), numbers and booleans (int, float, bool),
+constant, default), contact points (e164, email), numbers and booleans (int, float, bool, not,
+consent),
 dates (date, datetime) and lookup (map). Every transform is a pure function of its value
 and arguments, so the costly ones (phone and e-mail checks, date parsing) memoise their work
 on text inputs in bounded caches (``registry.memo``): a record's phone is parsed once even
@@ -255,6 +256,42 @@ def to_bool(v: Any, /) -> bool:
     if text in _FALSE:
         return False
     raise TransformError("expected true/false, yes/no, 1/0 or on/off", v)
+
+
+def _invert(v: Any, /) -> bool:
+    return not to_bool(v)
+
+
+@transform("not", reverse=_invert)
+def invert(v: Any, /) -> bool:
+    """The opposite boolean (``HasOptedOutOfEmail: true`` → consent false); reads what ``bool`` reads."""
+    return not to_bool(v)
+
+
+# a vendor's word for a consent state: granted (true) or withdrawn (false); matched trimmed, any case,
+# spaces and hyphens read as _
+CONSENT_WORDS: dict[str, bool] = {
+    **dict.fromkeys(("granted", "grant", "opt_in", "opted_in", "optin", "subscribed", "subscribe", "yes", "true",
+                     "1", "resume", "start", "unstop", "consent", "consented", "accepted", "allow", "allowed"), True),
+    **dict.fromkeys(("denied", "deny", "opt_out", "opted_out", "optout", "unsubscribed", "unsubscribe",
+                     "not_subscribed", "no", "false", "0", "stop", "stopall", "cancel", "end", "quit", "revoked",
+                     "withdrawn", "declined", "rejected", "إلغاء", "الغاء", "ايقاف", "إيقاف", "توقف"), False),
+}
+
+
+@transform("consent")
+def consent(v: Any, /) -> bool | None:
+    """Consent from a vendor's word: granted/opt_in/subscribed/yes/resume/... true, denied/opt_out/unsubscribed/
+    no/stop/... false (Arabic STOP words too); any other word is refused (a data-quality issue), not guessed.
+    """
+    if isinstance(v, bool):
+        return v
+    text = text_of(v, "consent").strip().lower().replace("-", "_").replace(" ", "_")
+    found = CONSENT_WORDS.get(text)
+    if found is None:
+        refuse("invalid_value", "not a consent value (expected granted/denied, opt_in/opt_out, subscribed/"
+               "unsubscribed, yes/no, true/false, stop/resume)", v)
+    return found
 
 
 # ---- dates -----------------------------------------------------------------------------

@@ -169,7 +169,8 @@ def _write_states(session: Session, states: list[tuple[ContactState, int]], kept
 
 
 def _contact_row(s: ContactState, now: Any) -> dict[str, Any]:
-    return {"attributes": s.attributes, "stage": s.stage, "lost_stage": s.lost_stage, "updated_at": now,
+    return {"attributes": s.attributes, "consent": s.consent, "stage": s.stage, "lost_stage": s.lost_stage,
+            "updated_at": now,
             "stage_changed_at": s.transitions[-1].at if s.transitions else None}
 
 
@@ -210,7 +211,7 @@ def unmerge(store: Store, config: LifecycleConfig, actor: Principal, merge_id: i
         for state in (sp.kept, sp.gone):
             ws.recompute(state)
         now = model.utcnow()
-        insert_rows(session, model.Contact, [{"id": gone_id, "created_at": now, "consent": {},
+        insert_rows(session, model.Contact, [{"id": gone_id, "created_at": now,
                                               **_contact_row(sp.gone, now)}])
         session.execute(update(model.Contact).where(model.Contact.id == kept_id).values(**_contact_row(sp.kept, now)))
         if sp.gone.identities:

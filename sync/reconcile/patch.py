@@ -2,9 +2,9 @@
 
 A patch is plain, immutable data. It names the record it came from (for provenance and
 dead letters), the identities that find its contact, field values with the source's own
-modification time, an observed lifecycle stage, and any touchpoints, activities and
-conversion events the record carries. Reconciliation turns patches into state; nothing in
-this module touches storage.
+modification time, consent per purpose (granted or withdrawn), an observed lifecycle stage,
+and any touchpoints, activities and conversion events the record carries. Reconciliation
+turns patches into state; nothing in this module touches storage.
 """
 
 from __future__ import annotations
@@ -111,6 +111,7 @@ class Patch:
     source_time: datetime | None = None  # the source's own modification time, else the record's arrival
     identities: tuple[IdentityRef, ...] = ()
     fields: tuple[tuple[str, Any], ...] = ()
+    consent: tuple[tuple[str, bool], ...] = ()  # (purpose, granted): true granted, false withdrawn
     stage: str | None = None
     touchpoints: tuple[TouchpointData, ...] = ()
     activities: tuple[ActivityData, ...] = ()
@@ -150,6 +151,7 @@ class Patch:
             "deleted": self.deleted,
             "identities": [str(i) for i in self.identities],
             "fields": {k: v for k, v in self.fields},
+            **({"consent": dict(self.consent)} if self.consent else {}),
             "stage": self.stage,
             "touchpoints": [
                 {

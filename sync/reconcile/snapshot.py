@@ -16,7 +16,8 @@ from sync.config.brands import DEFAULT_BRAND
 from sync.reconcile import lifecycle
 from sync.reconcile.patch import IdentityRef
 from sync.reconcile.state import ContactState, Echo, add_signal
-from sync.reconcile.survivorship import Candidate, newer
+from sync.reconcile.survivorship import Candidate
+from sync.reconcile.survivorship import kept as keep
 
 VERSION = 1
 ROW_TABLES = ("touchpoints", "activities", "conversions", "adjustments", "outbox", "quality_issues")
@@ -72,7 +73,7 @@ def absorb(kept: ContactState, gone: ContactState) -> dict[str, Any]:
     for ref, source in gone.identities.items():
         kept.identities.setdefault(ref, source)
     for slot, cand in gone.candidates.items():
-        kept.candidates[slot] = newer(kept.candidates.get(slot), cand)
+        kept.candidates[slot] = keep(slot[0], kept.candidates.get(slot), cand)
     for signal in gone.signals:
         add_signal(kept, signal)
     for slot, echo in gone.echoes.items():

@@ -1,7 +1,7 @@
 """What a Workspace holds per contact: its state as the batch sees it, and the small helpers around it.
 
 ``ContactState`` is one contact (identities, per-source candidates, stage signals, echoes of
-values lifesync pushed, the derived attributes and stage) plus the snapshot it was loaded
+values lifesync pushed, the derived attributes, consent and stage) plus the snapshot it was loaded
 with, so only differences are written. ``stage``, ``lost_stage`` and ``transitions`` are the
 default brand's; ``brand_stages`` holds the stage in each other brand the contact dealt with
 (``sync.config.brands``), empty in an installation with one brand. ``digest`` gives the stable keys of idempotent rows.
@@ -16,7 +16,7 @@ from typing import Any
 
 from sync.reconcile import lifecycle
 from sync.reconcile.patch import IdentityRef
-from sync.reconcile.survivorship import Candidate, value_key
+from sync.reconcile.survivorship import Candidate, consent_purpose, consent_slot, consent_winner, value_key
 
 STAGE_SLOT = "stage"  # the echo slot of a pushed stage (no mapping field has this name)
 
@@ -52,6 +52,7 @@ class ContactState:
     signals: set[lifecycle.StageSignal] = field(default_factory=set)
     echoes: dict[tuple[str, str], Echo] = field(default_factory=dict)
     attributes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    consent: dict[str, bool] = field(default_factory=dict)  # purpose → granted, as contacts.consent holds it
     stage: str | None = None
     lost_stage: str | None = None
     transitions: tuple[lifecycle.Transition, ...] = ()
@@ -64,14 +65,24 @@ class ContactState:
         return ContactState(
             key=self.key, identities=dict(self.identities), candidates=dict(self.candidates),
             signals=set(self.signals), echoes=dict(self.echoes), attributes=dict(self.attributes),
-            stage=self.stage, lost_stage=self.lost_stage, transitions=self.transitions,
+            consent=dict(self.consent), stage=self.stage, lost_stage=self.lost_stage, transitions=self.transitions,
             brand_stages=dict(self.brand_stages),
         )
 
     def visible(self) -> tuple[Any, ...]:
-        """What a reader sees: identities, winning values, stage (for changed/unchanged)."""
-        return (frozenset(self.identities), value_key(self.attributes), self.stage, self.lost_stage,
-                self.brand_positions())
+        """What a reader sees: identities, winning values, consent, stage (for changed/unchanged)."""
+        return (frozenset(self.identities), value_key(self.attributes), tuple(sorted(self.consent.items())),
+                self.stage, self.lost_stage, self.brand_positions())
+
+    def winner(self, name: str) -> dict[str, Any] | None:
+        """``{"value", "source"}`` of a field's winner, or a consent purpose's (``consent.<purpose>``); else None."""
+        purpose = consent_purpose(name)
+        if purpose is None:
+            return self.attributes.get(name)
+        if purpose not in self.consent:
+            return None
+        win = consent_winner(c for (f, _), c in self.candidates.items() if f == consent_slot(purpose))
+        return None if win is None else {"value": win.value, "source": win.source}
 
     def brand_positions(self) -> tuple[tuple[str, str | None, str | None], ...]:
         """(brand, stage, lost stage) in every other brand, sorted: what ``contact_stages`` holds."""

@@ -5,6 +5,11 @@ Pure functions over candidate sets. Each source keeps one candidate per (contact
 neither step depends on arrival order. Ties always break on (source name, value), never on
 arrival. A blank value never beats a non-blank one: a record that lacks a field is not a
 deletion of another system's good data; the field clears only when every source cleared it.
+
+Consent (``consent.<purpose>`` slots, values true = granted, false = withdrawn) has its own
+rule, the same for a source's kept candidate and for the winner among sources: the most
+recent wins, and at equal times a withdrawal wins over a grant (then the source name
+decides), so no order of the same candidates gives another result.
 """
 
 from __future__ import annotations
@@ -62,6 +67,41 @@ def newer(current: Candidate | None, incoming: Candidate) -> Candidate:
     if current is None:
         return incoming
     return max(current, incoming, key=_newest_key)
+
+
+CONSENT_PREFIX = "consent."  # the candidate slot of a consent purpose: ``consent.marketing_email``
+
+
+def consent_slot(purpose: str) -> str:
+    """The field name a purpose's consent candidates are kept under."""
+    return CONSENT_PREFIX + purpose
+
+
+def consent_purpose(name: str) -> str | None:
+    """The purpose a slot name holds consent for; None for an ordinary field."""
+    return name[len(CONSENT_PREFIX):] if name.startswith(CONSENT_PREFIX) else None
+
+
+def _consent_key(c: Candidate) -> tuple[datetime, bool, str, str, str]:
+    return (_time(c), c.value is False, c.source, value_key(c.value), c.record_id or "")
+
+
+def consent_winner(candidates: Iterable[Candidate]) -> Candidate | None:
+    """The consent that holds: the most recent; at equal times a withdrawal (false) over a grant.
+
+    Only true/false candidates count (None: no consent recorded).
+    """
+    known = [c for c in candidates if isinstance(c.value, bool)]
+    return max(known, key=_consent_key) if known else None
+
+
+def kept(name: str, current: Candidate | None, incoming: Candidate) -> Candidate:
+    """The candidate a source keeps for field ``name``: ``newer``, or for a consent slot the consent rule."""
+    if current is None:
+        return incoming
+    if name.startswith(CONSENT_PREFIX):
+        return max(current, incoming, key=_consent_key)
+    return newer(current, incoming)
 
 
 def _number_or_text(value: Any) -> tuple[int, Any]:

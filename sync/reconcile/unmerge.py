@@ -18,7 +18,7 @@ from typing import Any
 
 from sync.reconcile.snapshot import decode_state
 from sync.reconcile.state import ContactState, Key, signal_key
-from sync.reconcile.survivorship import newer
+from sync.reconcile.survivorship import kept
 
 DEFAULT_PREFIX = "default stage: "
 
@@ -66,7 +66,7 @@ def split(merged: ContactState, snap: dict[str, Any], gone_key: Key) -> Split:
         side.identities[ref] = source
     for slot, cand in merged.candidates.items():
         k0, g0 = was_kept.candidates.get(slot), was_gone.candidates.get(slot)
-        merged0 = newer(k0, g0) if k0 is not None and g0 is not None else (k0 or g0)
+        merged0 = kept(slot[0], k0, g0) if k0 is not None and g0 is not None else (k0 or g0)
         if cand != merged0:  # changed since the merge: its record's contact has it, the other keeps its own
             owner = out.owner(cand.source, cand.record_id)
             k0, g0 = (k0, cand) if owner == "gone" else (cand, g0)

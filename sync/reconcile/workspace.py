@@ -34,7 +34,17 @@ from sync.reconcile.state import (
     echo_digest,
     signal_key,
 )
-from sync.reconcile.survivorship import Candidate, choose, disagreement, is_blank, newer, value_key
+from sync.reconcile.survivorship import (
+    Candidate,
+    choose,
+    consent_purpose,
+    consent_slot,
+    consent_winner,
+    disagreement,
+    is_blank,
+    kept,
+    value_key,
+)
 
 __all__ = ["ContactState", "Echo", "Key", "Outcome", "Workspace", "add_signal", "digest", "echo_digest", "signal_key"]
 
@@ -238,7 +248,7 @@ class Workspace:
 
     def recompute(self, state: ContactState) -> None:
         """Derive a contact's winning values and stage again from its candidates and signals (unmerge)."""
-        state.attributes = {}
+        state.attributes, state.consent = {}, {}
         self._recompute_fields(state, {name for name, _ in state.candidates})
         self._replay_stages(state)
 
@@ -265,9 +275,11 @@ class Workspace:
         # values did not change then, so they keep the time they had (a record-level timestamp
         # would otherwise make every untouched field look brand new and win "newest").
         echoes = primary.echoes
+        # consent is kept like a field, in the slot consent.<purpose>
+        values = (*patch.fields, *((consent_slot(purpose), granted) for purpose, granted in patch.consent))
         ours = bool(echoes) and any((e := echoes.get((patch.echo_system, name))) is not None
-                                    and e.digest == echo_digest(value) for name, value in patch.fields)
-        for name, value in patch.fields:
+                                    and e.digest == echo_digest(value) for name, value in values)
+        for name, value in values:
             cand = Candidate(patch.source, value, patch.source_time, patch.record_id)
             echo = primary.echoes.get((patch.echo_system, name))
             if echo is not None:
@@ -279,9 +291,9 @@ class Workspace:
             old = primary.candidates.get(slot)
             if ours and old is not None and value_key(old.value) == value_key(value):
                 continue
-            kept = newer(old, cand)
-            if kept is not old:
-                primary.candidates[slot] = kept
+            keep = kept(name, old, cand)
+            if keep is not old:
+                primary.candidates[slot] = keep
                 touched.add(name)
         out.conflicts += self._recompute_fields(primary, touched, patch)
 
@@ -293,6 +305,13 @@ class Workspace:
                 by_field[name].append(cand)
         for name in sorted(fields):
             cands = by_field[name]
+            if (purpose := consent_purpose(name)) is not None:  # consent's own rule, never an attribute
+                win = consent_winner(cands)
+                if win is None:
+                    state.consent.pop(purpose, None)
+                else:
+                    state.consent[purpose] = win.value
+                continue
             if len(cands) == 1:  # one source knows this field: nothing to choose, no conflict
                 if is_blank(cands[0].value):
                     state.attributes.pop(name, None)

@@ -10,7 +10,7 @@ HEAD = "source: hubspot\nobject: contacts\nrecord_id: id\n"
 # (case id, file text, key path, line, message fragment)
 INVALID = [
     ("unknown top-level key", HEAD + "bogus: 1\n", "bogus", 4,
-     "unknown key; expected one of: activities, conversions, creates_contacts, deleted, fields, identities,"),
+     "unknown key; expected one of: activities, consent, conversions, creates_contacts, deleted, fields, identities,"),
     ("creates_contacts not a boolean", HEAD + "creates_contacts: sometimes\n", "creates_contacts", 4,
      "expected true or false"),
     ("unknown key in a field spec", HEAD + "fields:\n  email:\n    path: properties.email\n    tranforms: [email]\n",

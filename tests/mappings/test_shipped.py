@@ -114,6 +114,13 @@ EXPECTED = {
                                  "wamid.HBgNNTIxNTUxMjM0NTY3OBUCABEYEjQ4NjBBNjc2MzA0QjA5QUQ0AA==",
                                  "8b1a6bb1a4d0e5c2a3f5d9e1c7b2a610"),),
     ),
+    ("whatsapp_user_preference", "whatsapp/user_preference_stop.json"): Patch(
+        source="whatsapp", object="user_preference",
+        record_id="user_preference:5215512345678:marketing_messages:stop:1772362800",
+        source_time=datetime.fromtimestamp(1772362800, UTC), identities=ids("whatsapp:5215512345678",
+                                                                            "phone:+525512345678"),
+        consent=(("marketing_messages", False),),
+    ),
     ("shop_order", "shop/order.json"): Patch(
         source="shop", object="order", record_id="5523", source_time=at(2026, 11, 20, 9, 15, 30),
         identities=ids("email:lucia.gomez@example.es", "phone:+34612345678", "external:881"),

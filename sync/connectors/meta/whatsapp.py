@@ -3,7 +3,8 @@
 A delivery (``object: whatsapp_business_account``) holds entries → changes → ``value``. A
 change of field ``messages`` carries ``messages[]`` and/or ``statuses[]``; one of field
 ``automatic_events`` carries Meta's own detections of a lead or a purchase in a chat that
-began with a click-to-WhatsApp ad. Other fields carry nothing the lifecycle model records
+began with a click-to-WhatsApp ad; one of field ``user_preferences`` a user's choice to stop or
+resume marketing messages from the business (their consent). Other fields carry nothing the lifecycle model records
 and are acknowledged without being stored. Every event's record is the ``value`` narrowed
 to that event, which is what its mapping in ``config/mappings/whatsapp_*.yaml`` reads:
 
@@ -13,7 +14,10 @@ to that event, which is what its mapping in ``config/mappings/whatsapp_*.yaml`` 
   value names them), keyed by ``<wamid>:<status>``: statuses arrive out of order and again;
 * an automatic event → ``{messaging_product, metadata, automatic_events: [it]}`` (+
   ``amount``), keyed by ``automatic_event:<wamid>:<event_name>`` so it can never take the
-  key of the message it was detected in.
+  key of the message it was detected in;
+* a user preference → ``{messaging_product, metadata, contacts: [the user], user_preferences: [it],
+  preference_id}``, keyed by ``preference_id``, ``user_preference:<wa_id>:<category>:<value>:<timestamp>``
+  (the same choice sent again is the same event).
 
 Business-scoped user ids (BSUID, ``contacts[].user_id``, ``messages[].from_user_id``,
 ``statuses[].recipient_user_id``) identify a user to one business; a username user may come
@@ -113,6 +117,8 @@ def split(payload: Any, connection: str = "default") -> list[InboundEvent]:
             events += _statuses(value, contacts, connection, where)
         elif field == "automatic_events":
             events += _automatic_events(value, connection, where)
+        elif field == "user_preferences":
+            events += _user_preferences(value, _objects(value, "contacts", f"{where}.value"), connection, where)
     return events
 
 
@@ -194,6 +200,22 @@ def _automatic_events(value: dict[str, Any], connection: str, where: str) -> lis
                   "automatic_events": [ev], **({"amount": amount} if amount is not None else {})}
         key = f"automatic_event:{ev['id']}:{ev['event_name']}"
         out.append(InboundEvent(SOURCE, "automatic_event", key, record, connection))
+    return out
+
+
+def _user_preferences(value: dict[str, Any], contacts: list[dict[str, Any]], connection: str,
+                      where: str) -> list[InboundEvent]:
+    out = []
+    for k, pref in enumerate(_objects(value, "user_preferences", f"{where}.value")):
+        wa_id = _id_text(pref.get("wa_id"))
+        parts = [wa_id, _id_text(pref.get("category")), _id_text(pref.get("value")), _id_text(pref.get("timestamp"))]
+        if any(part is None for part in parts):
+            raise PayloadError(f"{where}.value.user_preferences[{k}] must be an object with a wa_id, category, value "
+                               "and timestamp")
+        key = "user_preference:" + ":".join(str(part) for part in parts)
+        record = {"messaging_product": value.get("messaging_product"), "metadata": value.get("metadata"),
+                  "contacts": _contact_for(contacts, wa_id, None), "user_preferences": [pref], "preference_id": key}
+        out.append(InboundEvent(SOURCE, "user_preference", key, record, connection))
     return out
 
 

@@ -49,7 +49,7 @@ def _mapping_specs(mapping: Mapping) -> Iterable[FieldSpec | None]:
     """Every field spec of a mapping, in file order."""
     yield from (mapping.record_id, mapping.modified_at, mapping.deleted)
     yield from (identity.value for identity in mapping.identities)
-    yield from (spec for _, spec in mapping.fields)
+    yield from (spec for _, spec in (*mapping.fields, *mapping.consent))
     yield mapping.stage
     for part in (*mapping.touchpoints, *mapping.activities, *mapping.conversions):
         for value in vars(part).values():

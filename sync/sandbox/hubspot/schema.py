@@ -51,7 +51,7 @@ class PropertyDef:
     """One property of an object type."""
 
     name: str
-    type: str = "string"  # string | number | datetime | enumeration
+    type: str = "string"  # string | number | datetime | enumeration | bool
     field_type: str = "text"
     options: tuple[str, ...] = ()
     read_only: bool = False
@@ -80,6 +80,18 @@ class PropertyDef:
         return body
 
 
+# consent: "Unsubscribed from all email" (set by HubSpot's subscription tools, read only through the CRM API)
+# and the GDPR legal basis (a multiple checkbox; its option values as portals show them)
+LEGAL_BASES = ("Legitimate interest – prospect/lead", "Legitimate interest – existing customer",
+               "Legitimate interest - other", "Performance of a contract", "Freely given consent from contact",
+               "Not applicable")
+CONSENT_PROPERTIES = (
+    PropertyDef("hs_email_optout", "bool", "booleancheckbox", ("true", "false"), read_only=True,
+                labels={"true": "Yes", "false": "No"}),
+    PropertyDef("hs_legal_basis", "enumeration", "checkbox", LEGAL_BASES, labels={b: b for b in LEGAL_BASES}),
+)
+
+
 def _enum(name: str, options: tuple[str, ...]) -> PropertyDef:
     return PropertyDef(name, "enumeration", "select" if name != "dealstage" else "radio", options)
 
@@ -88,7 +100,8 @@ def _schema() -> dict[str, dict[str, PropertyDef]]:
     common = [PropertyDef("hs_object_id", "number", read_only=True),
               PropertyDef("createdate", "datetime", "date", read_only=True)]
     contacts = [*common, *(PropertyDef(name) for name in _TEXT), PropertyDef("lastmodifieddate", "datetime", "date",
-                read_only=True), _enum("lifecyclestage", LIFECYCLE_STAGES), _enum("hs_lead_status", LEAD_STATUSES)]
+                read_only=True), _enum("lifecyclestage", LIFECYCLE_STAGES), _enum("hs_lead_status", LEAD_STATUSES),
+                *CONSENT_PROPERTIES]
     deals = [*common, PropertyDef("dealname"), PropertyDef("amount", "number", "number"),
              _enum("dealstage", DEAL_STAGES), PropertyDef("closedate", "datetime", "date"),
              PropertyDef("deal_currency_code"), PropertyDef("pipeline"), PropertyDef("hubspot_owner_id"),
@@ -139,7 +152,7 @@ def check_value(defn: PropertyDef | None, name: str, value: Any) -> dict[str, An
         return invalid_property(name, f"{name} is a read only property; its value cannot be set.", "READ_ONLY_VALUE")
     if value == "":
         return None  # clearing is always allowed
-    if defn.type == "enumeration" and value not in defn.options:
+    if defn.type in ("enumeration", "bool") and value not in defn.options:
         return invalid_property(name, f"{value} was not one of the allowed options: [{', '.join(defn.options)}]",
                                 "INVALID_OPTION")
     if name == "email" and not _EMAIL.match(value):

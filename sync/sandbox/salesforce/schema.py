@@ -79,6 +79,9 @@ _PERSON = (
     _f("FirstName", length=40), _f("LastName", length=80, required=True), _f("Name", length=121, readonly=True),
     _f("Email", "email", 80), _f("Phone", "phone", 40), _f("MobilePhone", "phone", 40), _f("Title", length=128),
     _f("LeadSource", "picklist", 255),
+    # consent: the e-mail opt-out flag, and the person's Individual (data-privacy preferences; API 42.0+)
+    _f("HasOptedOutOfEmail", "boolean"),
+    _f("IndividualId", "reference", 18, reference_to="Individual", relationship="Individual"),
 )
 _LIFESYNC_ID = _f("Lifesync_Id__c", length=255, external_id=True)
 
@@ -110,6 +113,9 @@ OBJECTS: dict[str, tuple[str, tuple[Field, ...]]] = {
                             _f("AccountId", "reference", 18, reference_to="Account", relationship="Account"),
                             _f("CurrencyIsoCode", "picklist", 3, values=CURRENCIES),
                             _f("LeadSource", "picklist", 255))),
+    "Individual": ("0PK", (*_SYSTEM, _f("FirstName", length=40), _f("LastName", length=80, required=True),
+                           _f("HasOptedOutTracking", "boolean"), _f("HasOptedOutProcessing", "boolean"),
+                           _f("HasOptedOutProfiling", "boolean"), _f("HasOptedOutSolicit", "boolean"))),
     "Account": ("001", (*_SYSTEM, _f("Name", length=255, required=True), _f("Phone", "phone", 40),
                         _f("BillingCity", length=40), _f("BillingCountry", length=80))),
     "Campaign": ("701", (*_SYSTEM, _f("Name", length=80, required=True), _f("IsActive", "boolean"),

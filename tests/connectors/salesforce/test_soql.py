@@ -27,10 +27,14 @@ T = datetime(2026, 11, 27, 10, 0, 0, tzinfo=UTC)
 @pytest.mark.parametrize(("name", "expected"), [
     ("salesforce_lead", ["Id", "SystemModstamp", "IsDeleted", "ConvertedContactId", "IsConverted", "Email", "Phone",
                          "MobilePhone", "FirstName", "LastName", "Company", "Title", "City", "State", "PostalCode",
-                         "Country", "LeadSource", "Status", "OwnerId"]),
+                         "Country", "LeadSource", "Status", "OwnerId", "HasOptedOutOfEmail",
+                         "Individual.HasOptedOutProcessing", "Individual.HasOptedOutTracking",
+                         "Individual.HasOptedOutSolicit"]),
     ("salesforce_contact", ["Id", "SystemModstamp", "IsDeleted", "Email", "Phone", "MobilePhone", "FirstName",
                             "LastName", "Account.Name", "Title", "MailingCity", "MailingState", "MailingPostalCode",
-                            "MailingCountry", "LeadSource", "OwnerId"]),
+                            "MailingCountry", "LeadSource", "OwnerId", "HasOptedOutOfEmail",
+                            "Individual.HasOptedOutProcessing", "Individual.HasOptedOutTracking",
+                            "Individual.HasOptedOutSolicit"]),
     ("salesforce_opportunity", ["Id", "SystemModstamp", "IsDeleted", "ContactId", "StageName", "CloseDate", "Amount",
                                 "CurrencyIsoCode", "IsWon"]),
 ])
