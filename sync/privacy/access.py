@@ -3,7 +3,8 @@
 ``lifesync contacts export --identity KIND:VALUE`` and ``GET /api/contacts/<id>/access-request``
 both print :func:`subject_access`. It starts from the contact's full document
 (:func:`sync.reports.contact_detail.contact_detail`: identities with source and first sighting,
-every field's candidates with value, source, record, times and which one wins, stages per brand
+every field's and consent purpose's candidates with value, source, record, times and which one
+wins, stages per brand
 and their history, touchpoints, conversions with their deliveries, merges, conflicts) and adds
 what that document leaves out: every activity (not only the recent ones), quality issues,
 segment stays, the audience destinations holding the contact, dead letters and inbox events.
@@ -107,7 +108,8 @@ def _audiences(session: Session, contact_id: int) -> list[dict[str, Any]]:
 
 def _records(doc: dict[str, Any], issues: list[dict[str, Any]]) -> list[tuple[str, str]]:
     """The (source, record id) pairs known to be the contact's."""
-    found = {(c["source"], c["record_id"]) for f in doc["fields"].values() for c in f["candidates"]}
+    found = {(c["source"], c["record_id"]) for f in (*doc["fields"].values(), *doc["consent"].values())
+             for c in f["candidates"]}
     found |= {(i["source"], i["record_id"]) for i in issues}
     found |= {(m["source"], m["record_id"]) for m in doc["merges"]}
     found |= {(c["source"], c["record_id"]) for c in doc["conflicts"]}

@@ -4,8 +4,10 @@
 extends the stable export document (:func:`sync.reports.export.contacts_json`) with what
 depends on configuration and time: every source's candidate per field with the winner and the
 survivorship rule that chose it (the same :func:`sync.reconcile.survivorship.choose` ingest
-uses, under the active configuration), the phase of the stage, its stage in each brand it dealt
-with (``stages``: brand, name, stage, phase, lost stage, since when), recent activities, each
+uses, under the active configuration), its consent per purpose (the value ``contacts.consent``
+holds, the winning candidate's source, time and record, and every source's candidate), the
+phase of the stage, its stage in each brand it dealt with (``stages``: brand, name, stage,
+phase, lost stage, since when), recent activities, each
 conversion's outbox rows and deliveries per destination, and the merges and conflicts that
 touched the contact (including those of the contacts it absorbed).
 """
@@ -22,7 +24,7 @@ from sqlalchemy.orm import Session
 from sync.config.brands import DEFAULT_BRAND, ONE_BRAND, Brands
 from sync.config.types import LifecycleConfig
 from sync.errors import NotFound
-from sync.reconcile.survivorship import Candidate, choose
+from sync.reconcile.survivorship import Candidate, choose, consent_purpose, consent_winner
 from sync.reports.attribution import named_touch
 from sync.reports.contact_search import display_name, stage_phase
 from sync.reports.export import contacts_json
@@ -58,7 +60,7 @@ def contact_detail(session: Session, lifecycle: LifecycleConfig, contact_id: int
         "stage_changed_at": _ts(contact.stage_changed_at),
         "stages": brand_stages(doc, lifecycle, brands, _ts(contact.stage_changed_at)),
         "identity_details": _identities(session, contact_id),
-        "fields": _fields(session, lifecycle, contact_id, contact.attributes or {}),
+        **_values(session, lifecycle, contact_id, contact.attributes or {}, contact.consent or {}),
         "touchpoints": _touchpoints_named(session, doc["touchpoints"]),
         **_activities(session, contact_id),
         "conversions": _conversions(session, contact_id, doc["conversions"]),
@@ -98,13 +100,46 @@ def _identities(session: Session, contact_id: int) -> list[dict[str, Any]]:
             for r in session.scalars(select(i).where(i.contact_id == contact_id).order_by(i.kind, i.value))]
 
 
-def _fields(session: Session, lifecycle: LifecycleConfig, contact_id: int,
-            attributes: dict[str, Any]) -> dict[str, Any]:
-    """Per field: the stored winner, every source's candidate, and the rule that decides between them."""
+CONSENT_RULE = "newest; a withdrawal wins at equal times"
+
+
+def _candidate(row: Any, win: Candidate | None) -> dict[str, Any]:
+    return {"source": row.source, "value": row.value, "source_time": _ts(row.source_time),
+            "arrived_at": _ts(row.arrived_at), "record_id": row.record_id,
+            "wins": win is not None and row.source == win.source}
+
+
+def _values(session: Session, lifecycle: LifecycleConfig, contact_id: int, attributes: dict[str, Any],
+            consent: dict[str, Any]) -> dict[str, Any]:
+    """``fields`` and ``consent``: both kept as per-source candidates in ``field_values``."""
     fv = model.FieldValue
     by_field: dict[str, list[Any]] = defaultdict(list)
+    by_purpose: dict[str, list[Any]] = defaultdict(list)
     for row in session.scalars(select(fv).where(fv.contact_id == contact_id).order_by(fv.field, fv.source)):
-        by_field[row.field].append(row)
+        purpose = consent_purpose(row.field)
+        (by_field[row.field] if purpose is None else by_purpose[purpose]).append(row)
+    return {"fields": _fields(lifecycle, by_field, attributes), "consent": _consent(by_purpose, consent)}
+
+
+def _consent(by_purpose: dict[str, list[Any]], consent: dict[str, Any]) -> dict[str, Any]:
+    """Per purpose: the stored value (true granted, false withdrawn), the winner's source, time and record, and
+    every source's candidate.
+    """
+    out: dict[str, Any] = {}
+    for purpose in sorted(set(by_purpose) | set(consent)):
+        rows = by_purpose.get(purpose, [])
+        win = consent_winner(Candidate(r.source, r.value, r.source_time, r.record_id) for r in rows)
+        out[purpose] = {
+            "value": consent.get(purpose), "rule": CONSENT_RULE,
+            "source": win.source if win else None, "source_time": _ts(win.source_time) if win else None,
+            "record_id": win.record_id if win else None,
+            "candidates": [_candidate(r, win) for r in rows],
+        }
+    return out
+
+
+def _fields(lifecycle: LifecycleConfig, by_field: dict[str, list[Any]], attributes: dict[str, Any]) -> dict[str, Any]:
+    """Per field: the stored winner, every source's candidate, and the rule that decides between them."""
     out: dict[str, Any] = {}
     for name in sorted(set(by_field) | set(attributes)):
         rows = by_field.get(name, [])
@@ -117,9 +152,7 @@ def _fields(session: Session, lifecycle: LifecycleConfig, contact_id: int,
             "rule": {"name": rule.rule, "sources": list(rule.sources)},
             "decided_by": ONLY_SOURCE if len(rows) <= 1 else rule.rule,
             "winner_source": win.source if win is not None else None,
-            "candidates": [{"source": r.source, "value": r.value, "source_time": _ts(r.source_time),
-                            "arrived_at": _ts(r.arrived_at), "record_id": r.record_id,
-                            "wins": win is not None and r.source == win.source} for r in rows],
+            "candidates": [_candidate(r, win) for r in rows],
         }
     return out
 

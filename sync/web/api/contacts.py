@@ -92,6 +92,18 @@ class ContactFieldSchema(ma.Schema):
     candidates = F.List(F.Nested(FieldCandidateSchema), required=True)
 
 
+class ContactConsentSchema(ma.Schema):
+    """One purpose's consent: what ``contacts.consent`` holds, the winning candidate, and every source's."""
+
+    value = F.Boolean(allow_none=True, required=True, metadata={
+        "description": "true granted, false withdrawn, null unknown"})
+    rule = F.String(required=True, metadata={"description": "how candidates are decided"})
+    source = F.String(allow_none=True, required=True, metadata={"description": "the winner's source"})
+    source_time = F.String(allow_none=True, required=True, metadata={"description": "when the winner said it"})
+    record_id = F.String(allow_none=True, required=True, metadata={"description": "the record it said it in"})
+    candidates = F.List(F.Nested(FieldCandidateSchema), required=True)
+
+
 class StageTransitionSchema(ma.Schema):
     from_ = F.String(data_key="from", attribute="from", allow_none=True, required=True)
     to = F.String(required=True)
@@ -204,6 +216,8 @@ class ContactDetailSchema(ma.Schema):
     identities = F.List(F.String(), required=True, metadata={"description": "`kind:value`"})
     identity_details = F.List(F.Nested(ContactIdentitySchema), required=True)
     fields = F.Dict(keys=F.String(), values=F.Nested(ContactFieldSchema), required=True)
+    consent = F.Dict(keys=F.String(), values=F.Nested(ContactConsentSchema), required=True, metadata={
+        "description": "per purpose (ad_user_data, marketing_email, ...); a purpose no source spoke of is absent"})
     stage_history = F.List(F.Nested(StageTransitionSchema), required=True)
     touchpoints = F.List(F.Nested(ContactTouchpointSchema), required=True)
     activity_count = F.Integer(required=True)

@@ -27,7 +27,8 @@ def write(tmp_path, text: str):
 def test_the_bundled_mappings_need_exactly_these_properties():
     assert mapping_properties(load_mapping(CONTACTS)) == [
         "city", "company", "country", "email", "firstname", "hs_analytics_source", "hs_email_optout", "hs_language",
-        "hs_lead_status", "hs_legal_basis", "hubspot_owner_id", "jobtitle", "lastname", "lifecyclestage", "mobilephone", "phone", "state", "zip"]
+        "hs_lead_status", "hs_legal_basis", "hubspot_owner_id", "jobtitle", "lastname", "lifecyclestage", "mobilephone",
+        "phone", "state", "zip"]
     assert mapping_properties(load_mapping(DEALS)) == ["amount", "closedate", "deal_currency_code", "dealstage"]
 
 
