@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
+from support.segments import segment
 
 from sync.config import load_config
 from sync.connectors.crm import Page, PushResult, QuotaReached, SyncStats
@@ -19,6 +20,7 @@ from sync.crm.push import dispatch_crm
 from sync.errors import RateLimited
 from sync.ingest.pipeline import ingest_patches, map_records, mapping_for
 from sync.outbox.effects import Effects
+from sync.segments.compile import members_query
 from sync.store import model
 
 CONFIG = load_config(None)
@@ -307,3 +309,36 @@ def test_a_system_that_moves_its_stage_again_is_told_the_current_stage(store):
     again = FakePusher()
     dispatch_crm(store, CONFIG, "hubspot", again)
     assert [i.properties.get("lifecyclestage") for _, items in again.calls for i in items] == ["salesqualifiedlead"]
+
+
+def test_a_hubspot_opt_out_reaches_contacts_segments_and_salesforce_without_ping_pong(store):
+    ingest(store, "hubspot", "contacts", [hubspot_contact(1, company="Acme", hs_lead_status="NEW",
+                                                          hs_email_optout="true")])
+    with store.transaction() as s:
+        contact = s.scalars(select(model.Contact)).one()
+        fv = s.scalars(select(model.FieldValue).where(model.FieldValue.field == "consent.marketing_email")).one()
+        denied = set(s.scalars(members_query(segment("{label: x, conditions: [{consent: {marketing_email: denied}}]}"),
+                                             store.dialect, T0)))
+    assert contact.consent == {"marketing_email": False} and "consent.marketing_email" not in contact.attributes
+    assert (fv.source, fv.value, fv.source_time, fv.record_id) == ("hubspot", False, T0, "1001")
+    assert denied == {contact.id}
+    [(destination, _, payload, _)] = outbox(store)
+    assert destination == "salesforce" and payload["values"]["consent.marketing_email"] is False
+
+    pusher = FakePusher()
+    assert dispatch_crm(store, CONFIG, "salesforce", pusher)["sent"] == 1
+    [(obj, [item])] = pusher.calls
+    assert obj == "Lead" and item.properties["HasOptedOutOfEmail"] is True
+    with store.transaction() as s:
+        lead_id = s.scalar(select(model.Identity.value).where(model.Identity.kind == "salesforce_lead"))
+    # Salesforce reports the lead back, opted out as lifesync wrote it: an echo, dated by its origin
+    echo = {"Id": lead_id, "Email": "person1@example.com", "FirstName": "First1", "LastName": "Last1",
+            "Company": "Acme", "Status": "Open - Not Contacted", "IsConverted": False, "IsDeleted": False,
+            "HasOptedOutOfEmail": True, "SystemModstamp": (T0 + timedelta(minutes=5)).isoformat()}
+    ingest(store, "salesforce", "Lead", [echo])
+    with store.transaction() as s:
+        back = s.scalars(select(model.FieldValue).where(model.FieldValue.field == "consent.marketing_email",
+                                                        model.FieldValue.source == "salesforce")).one()
+        assert s.scalars(select(model.Contact)).one().consent == {"marketing_email": False}
+    assert back.source_time == T0  # not a newer change
+    assert len(outbox(store)) == 1  # nothing new to push anywhere

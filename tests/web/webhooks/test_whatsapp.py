@@ -383,3 +383,33 @@ def test_a_message_and_the_automatic_event_after_it_in_one_drain_batch_land_in_a
     assert count(store, model.DeadLetter) == 0
     doc = doc_of(store, "whatsapp", "5215512345678")
     assert sorted(c["kind"] for c in doc["conversions"]) == ["lead", "meta_detected_purchase"]
+
+
+def preference_delivery(value: str, timestamp: int) -> dict:
+    pref = whatsapp_value("user_preference_stop.json")
+    del pref["preference_id"]  # lifesync's own: the connector adds it
+    pref["user_preferences"][0].update(value=value, timestamp=timestamp)
+    return {"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [
+        {"field": "user_preferences", "value": pref}]}]}
+
+
+def test_a_users_stop_and_resume_in_whatsapp_set_their_marketing_messages_consent(client, store, config, enqueued):
+    from sync.reports.contact_detail import contact_detail
+
+    stop, resume = preference_delivery("stop", 1772362800), preference_delivery("resume", 1772366400)
+    receive(client, store, config, enqueued, whatsapp_delivery(whatsapp_value()), stop)
+    with store.transaction() as s:
+        cid = find_contact(s, IdentityRef("whatsapp", "5215512345678"))
+        assert s.get(model.Contact, cid).consent == {"marketing_messages": False}
+        [row] = s.scalars(select(model.FieldValue).where(model.FieldValue.field == "consent.marketing_messages"))
+        assert (row.source, row.value, row.record_id) == (
+            "whatsapp", False, "user_preference:5215512345678:marketing_messages:stop:1772362800")
+        assert s.get(model.SegmentDirty, cid) is not None  # segments look at the contact again
+    assert count(store, model.Contact) == 1 and count(store, model.DeadLetter) == 0
+    receive(client, store, config, enqueued, resume, stop)  # the older stop redelivered late changes nothing
+    with store.transaction() as s:
+        assert s.get(model.Contact, cid).consent == {"marketing_messages": True}
+        shown = contact_detail(s, config.lifecycle, cid)["consent"]["marketing_messages"]
+    assert (shown["value"], shown["source"], shown["record_id"]) == (
+        True, "whatsapp", "user_preference:5215512345678:marketing_messages:resume:1772366400")
+    assert [c["value"] for c in shown["candidates"]] == [True]  # one source, its newest candidate kept
