@@ -63,6 +63,14 @@ def _field_changes(config: Config, before: ContactState | None, after: ContactSt
     return changes
 
 
+def _consent_changes(before: ContactState | None, after: ContactState) -> dict[str, Any]:
+    """``{"consent": [{purpose, before, after}]}`` for the purposes whose consent would change; else nothing."""
+    was = before.consent if before else {}
+    changes = [{"purpose": p, "before": was.get(p), "after": after.consent.get(p)}
+               for p in sorted(set(was) | set(after.consent)) if was.get(p) != after.consent.get(p)]
+    return {"consent": changes} if changes else {}
+
+
 def _stored_transitions(session: Session, ids: list[int]) -> set[tuple[Any, ...]]:
     t = model.StageTransition
     return {(cid, a, b, _iso(at), brand) for cid, a, b, at, brand in session.execute(
@@ -91,7 +99,8 @@ def _contact(config: Config, state: ContactState, cid: int, writes: Any, stored:
             "lost_stage": {"before": lost_before, "after": lost_after},
             "identities_added": sorted(f"{r.kind}:{r.value}" for r in state.identities
                                        if before is None or r not in before.identities),
-            "fields": _field_changes(config, before, state), "transitions": transitions}
+            "fields": _field_changes(config, before, state), **_consent_changes(before, state),
+            "transitions": transitions}
 
 
 def preview_effect(store: Store, config: Config, mapping: Mapping, record: dict[str, Any],

@@ -85,6 +85,7 @@ class Crm:
     max_batch: int  # the most records one write-back request may carry
     page_calls: Callable[[Any], int]  # sandbox -> requests for a page of records it answered (any object)
     overhead: int  # API calls a first sync of the people object makes besides its pages
+    incremental_calls: int  # API calls an incremental sync that finds a few changes makes
     window: int = 300  # seconds an incremental sync re-reads before its bookmark (the default setting)
     page: int = 100  # records a page holds
 
@@ -112,7 +113,8 @@ HUBSPOT = Crm(
     add=lambda sb, email: sb.put("contacts", {"email": email, "firstname": "New", "lastname": "Arrival"}),
     delete=lambda sb, record_id: sb.archive("contacts", record_id),
     write="POST /crm/objects/2026-09/contacts/batch/upsert", written=lambda sb: len(sb.records("contacts")),
-    max_batch=100, page_calls=lambda sb: sb.calls["GET /crm/objects/2026-09/contacts"], overhead=0)
+    max_batch=100, page_calls=lambda sb: sb.calls["GET /crm/objects/2026-09/contacts"], overhead=0,
+    incremental_calls=2)
 
 SALESFORCE = Crm(
     "salesforce", "Lead", "salesforce_lead", lambda n: _salesforce(leads=n),
@@ -127,6 +129,8 @@ SALESFORCE = Crm(
     write="PATCH /services/data/vXX.X/composite/sobjects/{sobject}/{field}",
     written=lambda sb: len(sb.records("Lead")), max_batch=200,
     page_calls=lambda sb: sum(sb.calls[f"GET /services/data/vXX.X/{path}"] for path in ("queryAll", "query/{token}")),
-    overhead=2)  # the COUNT() that chooses REST or Bulk, and the describe that checks the mapping's fields
+    # the COUNT() that chooses REST or Bulk, and the describes that check the mapping's fields: the Lead's and
+    # the Individual's its consent reads through the Individual relationship
+    overhead=3, incremental_calls=3)  # the two describes and the query
 
 CRMS = (HUBSPOT, SALESFORCE)

@@ -57,6 +57,7 @@ class PreviewResultSchema(ma.Schema):
     outcome = ma.fields.Dict()
     contacts = ma.fields.List(ma.fields.Dict(), metadata={"description": "each contact touched: stage before/after, "
                                                                          "field winners that change and their rule, "
+                                                                         "consent that changes, "
                                                                          "new stage history entries"})
     merged_away = ma.fields.List(ma.fields.Raw())
     conversions = ma.fields.List(ma.fields.Dict(), metadata={"description": "conversions and where they would go"})

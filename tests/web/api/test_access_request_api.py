@@ -7,10 +7,11 @@ import json
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
-from support.contacts import WA_NUMBER, build_ana
+from support.contacts import FIXTURES, WA_NUMBER, build_ana
 from web.api.conftest import bearer
 
 from sync.cli.main import main
+from sync.ingest.pipeline import ingest
 from sync.store import model
 
 EMAIL = "ana.lopez@example.com"
@@ -57,6 +58,17 @@ def test_admin_gets_everything_with_sources_and_times_and_is_audited(api, store,
         assert (entry.target_type, entry.target_id, entry.role) == ("contact", str(ana), "admin")
         logged = json.dumps([entry.summary, entry.before, entry.after, entry.actor])
     assert EMAIL not in logged.lower() and WA_NUMBER not in logged and "López" not in logged
+
+
+def test_her_consent_is_exported_with_the_record_that_set_it(api, store, config, ana, role_tokens):
+    stop = json.loads((FIXTURES / "whatsapp" / "message_text.json").read_text())
+    stop["messages"][0].update(id="wamid.stop", text={"body": "STOP"}, timestamp=str(int(stop["messages"][0]
+                                                                                       ["timestamp"]) + 60))
+    assert ingest("whatsapp", "message", [stop], store=store, config=config, map_in_process=False).dead_lettered == 0
+    doc = api.get(f"/api/contacts/{ana}/access-request", headers=bearer(role_tokens["admin"])).json
+    purpose = doc["consent"]["marketing_messages"]
+    assert (purpose["value"], purpose["source"], purpose["record_id"]) == (False, "whatsapp", "wamid.stop")
+    assert [(c["value"], c["record_id"], c["wins"]) for c in purpose["candidates"]] == [(False, "wamid.stop", True)]
 
 
 @pytest.mark.parametrize("role", ["viewer", "operator"])
