@@ -20,7 +20,9 @@ contact's records and identity values, the dead letters and inbox events matchin
 * kept, to remove the person from audiences: ``audience_members`` rows that hold keys. Right
   after the transaction, the audience sync (:func:`sync.segments.audiences.run.sync_segments`,
   what the ``sync_audiences`` job runs) runs for each (segment, destination) holding the
-  person, and a removal done drops the row; a row still held afterwards (the destination
+  person, and a removal done drops the row (a destination keeping its own history of what it
+  was sent — ``csv`` — then forgets the person's lines: ``forget(remote_id, contact_ids)``); a row
+  still held afterwards (the destination
   failed, or the segment is no longer configured) is reported in ``counts["audiences"]`` and
   retried by the next scheduled sync. Rows without keys (skipped members) are deleted at once.
 
@@ -228,8 +230,22 @@ def _leave_audiences(store: Store, config: Any, settings: Any, p: Person, destin
             m = model.AudienceMemberState
             left = session.scalar(select(m.state).where(m.destination == dest, m.segment == key,
                                                         m.contact_id == p.contact_id))
+            remote = session.get(model.Audience, (dest, key))
+        if left is None and remote is not None and remote.remote_id:
+            _forget_copy(segment, dest, remote.remote_id, p.contact_id, settings, destinations, http)
         out[name] = "removed" if left is None else f"{left}: {error or 'the next sync retries'}"
     return out
+
+
+def _forget_copy(segment: Any, dest: str, remote_id: str, contact_id: int, settings: Any,
+                 destinations: Mapping[str, Any] | None, http: Any) -> None:
+    """A destination keeping its own record of what it was sent (``csv``: the file's history) forgets the person."""
+    from sync.segments.audiences.engine import open_destination
+
+    entry = next(d for d in segment.destinations if d.name == dest)
+    destination = (destinations or {}).get(dest) or open_destination(entry, settings, http)
+    if hasattr(destination, "forget"):
+        destination.forget(remote_id, [contact_id])
 
 
 def as_dict(row: model.Erasure) -> dict[str, Any]:

@@ -164,6 +164,36 @@ def create_app(sandbox: HubSpotSandbox) -> Flask:
             writes.batch_archive(sandbox, kind, {"inputs": [{"id": record_id}]})
             return Response(status=204)
 
+    @app.post("/crm/v3/objects/contacts/gdpr-delete")
+    def gdpr_delete() -> Response:
+        """HubSpot's GDPR delete (legacy reference only): ``{objectId}`` or ``{objectId: email, idProperty: email}``.
+
+        The contact is removed for good (not archived); an unknown e-mail is blocklisted (it cannot
+        be created again), an unknown id is a 404. 204 on success (the status is unconfirmed; the
+        client accepts any 2xx).
+        """
+        body = _body()
+        if not isinstance(body, dict) or not isinstance(body.get("objectId"), str) or not body["objectId"].strip():
+            raise validation_error("Invalid input JSON: objectId is required and must be a string")
+        id_property = body.get("idProperty")
+        if id_property not in (None, "email", "hs_object_id"):
+            raise validation_error(f"Invalid idProperty {id_property!r}: expected email or hs_object_id")
+        with sandbox.lock:
+            table = sandbox.table("contacts")
+            object_id = body["objectId"].strip()
+            if id_property == "email":
+                record = table.by_email(object_id)
+                if record is None:
+                    sandbox.gdpr_blocklist.add(object_id.lower())
+                    return Response(status=204)
+            else:
+                record = table.rows.get(int(object_id)) if object_id.isdigit() else None
+                if record is None:
+                    raise ApiError(404, error_body("resource not found", "OBJECT_NOT_FOUND"))
+            sandbox.gdpr_blocklist.add((record.props.get("email") or "").lower())
+            table.purge(record)
+        return Response(status=204)
+
     @app.post("/crm/v3/objects/<object_type>/search")
     @app.post("/crm/objects/<version>/<object_type>/search")
     def search(object_type: str, version: str | None = None) -> Response:
