@@ -6,9 +6,10 @@ the installation's salt, a random secret made with :mod:`secrets` on first use a
 ``privacy_keys`` (``SALT_KEY``). The ``suppressions`` table therefore holds no personal data,
 and its digests cannot be matched against hashes of guessed values made elsewhere.
 
-``suppressed(session, refs_per_patch)`` is what ingest asks (``sync.ingest.pipeline.ingest_patches``,
-the one place patches reach the workspace): the indexes of the patches holding a suppressed
-identity. While nothing is suppressed it costs one indexed probe a batch.
+``suppressed(session, refs_per_patch)`` is what the two places patches reach the workspace ask —
+``sync.ingest.pipeline.ingest_patches`` (pulls, webhooks, files) and a dead letter's replay
+(``sync.ingest.deadletter``): the indexes of the patches holding a suppressed identity. While
+nothing is suppressed it costs one indexed probe a batch.
 """
 
 from __future__ import annotations

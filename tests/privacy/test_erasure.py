@@ -113,3 +113,21 @@ def test_the_salt_is_made_once_and_digests_are_keyed_by_it(store):
     with store.transaction() as s:
         assert suppression.salt(s, create=True) == first and len(first) == 64
     assert suppression.digest(first, "email", "a@b.c") != suppression.digest("other", "email", "a@b.c")
+
+
+def test_a_letter_of_hers_replayed_later_is_closed_emptied_and_recreates_no_one(store, config, people):
+    from sync.ingest.deadletter import SUPPRESSED_PAYLOAD, replay
+
+    forget(store, config, Settings.from_env({}), people, ADMIN)
+    with store.transaction() as s:  # e.g. a letter written by a process that read her before the erasure
+        letter = model.DeadLetter(stage="reconcile", source="hubspot", object="contacts", record_id="51",
+                                  reason="database refused", payload=_hubspot_contact())
+        s.add(letter)
+        s.flush()
+        letter_id = letter.id
+    result = replay(store, config, [letter_id])
+    assert result.replayed == [letter_id]
+    with store.transaction() as s:
+        assert s.get(model.DeadLetter, letter_id).payload == SUPPRESSED_PAYLOAD
+        assert s.scalars(select(model.Identity).where(model.Identity.value == "51")).all() == []
+    assert found_in(store, ANA_VALUES) == {}
