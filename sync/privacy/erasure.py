@@ -23,8 +23,16 @@ contact's records and identity values, the dead letters and inbox events matchin
   person, and a removal done drops the row (a destination keeping its own history of what it
   was sent — ``csv`` — then forgets the person's lines: ``forget(remote_id, contact_ids)``); a row
   still held afterwards (the destination
-  failed, or the segment is no longer configured) is reported in ``counts["audiences"]`` and
-  retried by the next scheduled sync. Rows without keys (skipped members) are deleted at once.
+  failed) is reported in ``counts["audiences"]`` and retried by the next scheduled sync. Rows
+  without keys (skipped members), and rows of a segment or destination no longer configured (no
+  sync will ever read them), are deleted at once.
+
+The dead letters and inbox events are found by reading every letter's payload and every
+non-empty raw body (1,000 rows at a time) for the person's identity values: complete rather than
+fast, so an erasure on a large inbox takes a while (the retention purge keeps it small).
+
+A suppressed identifier stays suppressed: the same e-mail arriving later as a new person is
+dropped too (as HubSpot blocklists a GDPR-deleted e-mail).
 
 Before deleting, a salted suppression digest per identity is recorded
 (:mod:`sync.privacy.suppression`), so a source re-sending the person recreates no one, and an
@@ -43,7 +51,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, or_, select, tuple_, update
+from sqlalchemy import delete, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from sync.access import audit
@@ -117,7 +125,8 @@ def _letters(session: Session, p: Person) -> list[int]:
 
 def _events(session: Session, p: Person) -> list[int]:
     e = model.RawEvent
-    return list(_scan(session, select(e.id, e.body), lambda r: bytes(r.body or b""), p.values))
+    return list(_scan(session, select(e.id, e.body).where(func.length(e.body) > 0), lambda r: bytes(r.body or b""),
+                      p.values))
 
 
 def _delete(session: Session, statement: Any) -> int:
@@ -217,7 +226,10 @@ def _leave_audiences(store: Store, config: Any, settings: Any, p: Person, destin
         name = f"{key}/{dest}"
         segment = segments.get(key)
         if segment is None or not any(d.name == dest for d in segment.destinations):
-            out[name] = "not configured: removed by no sync"
+            with store.transaction() as session:  # no sync will ever read the row: its keys go now
+                m = model.AudienceMemberState
+                session.execute(delete(m).where(m.destination == dest, m.segment == key, m.contact_id == p.contact_id))
+            out[name] = "not configured any more: row deleted, the destination may still hold them"
             continue
         try:
             [counts] = sync_segments(store, settings, [segment], key=key, destination=dest,

@@ -56,6 +56,8 @@ def people(store, config):
                                  contact_id=ana, field="phone", kind="invalid", reason="not a phone",
                                  value="López"))
         s.add(model.SegmentMember(segment="vip", contact_id=ana, entered_at=model.utcnow()))
+        s.add(model.AudienceMemberState(destination="csv-vip", segment="vip", contact_id=ana, state="added",
+                                        keys={"contact_id": ana, "email": "ana.lopez@example.com"}))
     return ana
 
 
@@ -65,6 +67,8 @@ def test_forget_leaves_none_of_the_persons_values_and_keeps_everyone_elses(store
     assert found_in(store, ANA_VALUES) == {}
     assert set(found_in(store, BEN_VALUES)) == set(BEN_VALUES)
     counts = done["counts"]
+    assert counts["audiences"] == {"vip/csv-vip": "not configured any more: row deleted, the destination may "
+                                                  "still hold them"}
     assert counts["contacts"] == 1 and counts["identities"] >= 4 and counts["suppressions"] == counts["identities"]
     assert counts["dead_letters"] == 2 and counts["raw_events"] == 1 and counts["conversion_events"] >= 1
     assert counts["merge_log"] == 1 and counts["quality_issues"] == 1 and counts["segment_members"] == 1
