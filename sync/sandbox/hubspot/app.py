@@ -10,6 +10,8 @@ working until their end dates: v4 2027-03-30, every v1–v4 path 2027-09) and on
 path (``/crm/objects/{version}/…``, ``/crm/properties/{version}/…``, ``/crm/associations/{version}/…``)
 for the dated versions that exist (``DATED_VERSIONS``); any other version is HubSpot's 404.
 From 2026-09 writes obey the portal's validation rules (``sandbox.validation_rules``).
+The GDPR delete is served on its legacy path only (``/crm/v3/objects/contacts/gdpr-delete``): no dated
+equivalent is documented (docs/vendors/audiences-and-consent.md §4).
 Sources: https://developers.hubspot.com/docs/api-reference/latest/overview,
 https://developers.hubspot.com/changelog/crm-api-write-validation-enforcement.
 """
