@@ -286,6 +286,38 @@ def _access_request(identity: str) -> None:
     context.dump(doc)
 
 
+@contacts.command("forget")
+@context.demo_option
+@click.argument("identity")
+@click.option("--upstream", is_flag=True, help="Also delete the person in the CRMs (HubSpot GDPR delete, "
+                                                "Salesforce delete).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def contacts_forget(identity: str, upstream: bool, yes: bool) -> None:
+    """Erase the person holding IDENTITY (KIND:VALUE) everywhere lifesync keeps them; print the counts.
+
+    Their records coming back later recreate no one (a salted suppression hash is kept), they are
+    removed from every audience, and the erasure is audited without personal data.
+    POST /api/contacts/<id>/forget does the same.
+    """
+    from sync.access.roles import shell_user
+    from sync.errors import NotFound
+    from sync.privacy.access import contact_of
+    from sync.privacy.erasure import forget
+
+    settings = context.settings()
+    with context.store_and_config() as (store, config):
+        with store.transaction() as session:
+            try:
+                cid = contact_of(session, identity)
+            except (ValueError, NotFound) as exc:
+                raise click.ClickException(str(exc)) from None
+        if not yes:
+            where = " and in the CRMs" if upstream else ""
+            click.confirm(f"Erase contact {cid} and everything held about them{where}? This cannot be undone",
+                          abort=True)
+        context.dump(forget(store, config, settings, cid, shell_user(), upstream=upstream))
+
+
 @main.command("serve")
 @serving.address_options
 @click.option("--workers", default=serving.DEFAULT_WORKERS, show_default=True,

@@ -37,6 +37,7 @@ from sync.errors import LifesyncError
 from sync.ingest.isolation import reconcile_batch
 from sync.ingest.pipeline import map_records
 from sync.outbox.effects import Effects
+from sync.privacy.suppression import suppressed as suppressed_patches
 from sync.reconcile.brands import record_namespace, stamped
 from sync.reconcile.identity import patch_refs
 from sync.segments.audiences.bookkeeping import AUDIENCE_STAGE, replay_member
@@ -52,6 +53,9 @@ RECORD_STAGES = ("mapping", "reconcile")
 JOB_STAGE = "job"
 DISPATCH_STAGE = "dispatch"  # an outbox item a destination refused (sync.outbox.stage_dispatch)
 LIST_COLUMNS = ("id", "stage", "source", "object", "record_id", "reason", "created_at")
+
+
+SUPPRESSED_PAYLOAD: dict[str, Any] = {"redacted": "suppressed"}  # a replayed letter of a forgotten person
 
 
 def reason_for(exc: BaseException) -> str:
@@ -223,6 +227,16 @@ def _replay_records(session: Any, config: Config, letters: list[model.DeadLetter
         return outcome
     lifecycle = config.lifecycle
     cleaned = [patch_refs(patch, lifecycle) for _, patch in items]
+    hit = suppressed_patches(session, cleaned)
+    if hit:  # a forgotten person's record (sync.privacy.suppression): closed, its payload gone, nothing recreated
+        gone = [items[i][0] for i in sorted(hit)]
+        session.execute(update(model.DeadLetter).where(one_of(session, model.DeadLetter.id, gone))
+                        .values(payload=SUPPRESSED_PAYLOAD))
+        outcome.update(dict.fromkeys(gone))
+        items = [item for i, item in enumerate(items) if i not in hit]
+        cleaned = [refs for i, refs in enumerate(cleaned) if i not in hit]
+        if not items:
+            return outcome
     results = reconcile_batch(session, lifecycle, [patch for _, patch in items], cleaned, effects)
     for (letter_id, _), out in zip(items, results, strict=True):  # a record still refused keeps its letter open
         outcome[letter_id] = out if isinstance(out, str) else None

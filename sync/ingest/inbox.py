@@ -232,10 +232,15 @@ def process_events(store: Store, config: Config, ids: Iterable[int], effects: Ef
         except Exception as exc:  # no mapping: keep the events, visible as dead with the reason
             _mark(store, [r.id for r in group], "dead", str(exc))
             continue
-        items, dead = map_records(mapping, [json.loads(r.body) for r in group], [r.received_at for r in group])
+        records = [json.loads(r.body) for r in group]
+        items, dead = map_records(mapping, records, [r.received_at for r in group])
+        dropped: list[Any] = []
         total.add(ingest_patches(store, config.lifecycle, items, dead, effects or Effects.rules_only(config),
-                                 brand=brand, namespace=namespace))
+                                 brand=brand, namespace=namespace, suppressed=dropped))
         _mark(store, [r.id for r in group], "processed", None)
+        if dropped:  # a forgotten person's event: its body goes, the row stays (a re-sent webhook is still a duplicate)
+            ids = {id(record) for record in dropped}
+            _redact(store, [r.id for r, record in zip(group, records, strict=True) if id(record) in ids])
     return total
 
 
@@ -280,6 +285,12 @@ def quarantine(store: Store, event_id: int, exc: BaseException, brands: Brands =
         raw.status, raw.error, raw.processed_at = "dead", reason, model.utcnow()
     result.records = result.dead_lettered = 1
     return result
+
+
+def _redact(store: Store, ids: list[int]) -> None:
+    with store.transaction() as session:
+        for part in chunks(ids, 5000):
+            session.execute(update(model.RawEvent).where(one_of(session, model.RawEvent.id, part)).values(body=b""))
 
 
 def _mark(store: Store, ids: list[int], status: str, error: str | None) -> None:

@@ -28,6 +28,7 @@ from sync.ingest.readfile import Unreadable
 from sync.ingest.storable import fit
 from sync.mappings.engine import apply as apply_mapping
 from sync.outbox.effects import Effects
+from sync.privacy.suppression import suppressed as suppressed_patches
 from sync.reconcile.brands import record_namespace, stamped
 from sync.reconcile.identity import clean, namespaced, patch_refs
 from sync.reconcile.patch import IdentityRef, Patch
@@ -51,6 +52,7 @@ class IngestResult:
     unchanged: int = 0
     conflicts: int = 0
     dead_lettered: int = 0
+    suppressed: int = 0  # records of forgotten people (sync.privacy.suppression): dropped, not dead-lettered
     refused_values: int = 0  # values of records that landed which their mapping dropped (sync.quality.issues)
 
     def add(self, other: IngestResult) -> None:
@@ -128,6 +130,7 @@ def ingest_patches(
     store: Store, config: LifecycleConfig, items: list[tuple[Patch, Any]], dead: list[dict[str, Any]] | None = None,
     effects: Effects | None = None, cursor: tuple[str, str, dict[str, Any]] | None = None,
     cleaned: list[list[IdentityRef]] | None = None, brand: str = DEFAULT_BRAND, namespace: str | None = None,
+    suppressed: list[Any] | None = None,
 ) -> IngestResult:
     """Reconcile and persist (patch, original record) pairs as one transaction.
 
@@ -146,6 +149,11 @@ def ingest_patches(
     stored in the same transaction too, so a crash either keeps both or neither.
     ``cleaned``: each patch's identities already through ``identity.clean`` with this
     ``config`` (a mapping worker does it on the other core); computed here when None.
+
+    A patch holding an identity of a forgotten person (``sync.privacy.suppression``) is dropped
+    here, before reconciliation: it creates and updates no contact and queues nothing. It is
+    counted as ``suppressed``, not dead-lettered (a letter would keep the person's data again);
+    its original record is appended to ``suppressed`` for the caller to redact where it came from.
     """
     result = IngestResult(records=len(items) + len(dead or []))
     items = stamped(items, brand, namespace)
@@ -155,6 +163,13 @@ def ingest_patches(
     elif namespace:
         cleaned = [namespaced(refs, namespace, config) for refs in cleaned]
     with store.transaction() as session:
+        hit = suppressed_patches(session, cleaned)
+        if hit:
+            if suppressed is not None:
+                suppressed.extend(record for i, (_, record) in enumerate(items) if i in hit)
+            items = [item for i, item in enumerate(items) if i not in hit]
+            cleaned = [refs for i, refs in enumerate(cleaned) if i not in hit]
+            result.suppressed = len(hit)
         outcomes = reconcile_batch(session, config, [p for p, _ in items], cleaned, effects)
         for (patch, record), out in zip(items, outcomes, strict=True):
             if isinstance(out, str):  # invalid, unstorable, or refused by the database: the rest goes on

@@ -64,7 +64,7 @@ def subject_access(session: Session, config: Config, contact_id: int) -> dict[st
             if send["delivery"] is not None:
                 send["delivery"].pop("response", None)
     issues = _quality_issues(session, contact_id)
-    records = _records(doc, issues)
+    records = person_records(session, contact_id)
     doc.update({
         "activities": _activities(session, contact_id),
         "quality_issues": issues,
@@ -106,14 +106,31 @@ def _audiences(session: Session, contact_id: int) -> list[dict[str, Any]]:
             for r in session.scalars(select(m).where(m.contact_id == contact_id).order_by(m.destination, m.segment))]
 
 
-def _records(doc: dict[str, Any], issues: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    """The (source, record id) pairs known to be the contact's."""
-    found = {(c["source"], c["record_id"]) for f in (*doc["fields"].values(), *doc["consent"].values())
-             for c in f["candidates"]}
-    found |= {(i["source"], i["record_id"]) for i in issues}
-    found |= {(m["source"], m["record_id"]) for m in doc["merges"]}
-    found |= {(c["source"], c["record_id"]) for c in doc["conflicts"]}
-    found |= {(i["kind"], i["value"]) for i in doc["identity_details"] if i["kind"] == i["source"]}
+def merged_into(session: Session, contact_id: int) -> set[int]:
+    """``contact_id`` and every contact merged into it, transitively (the merge log's kept → merged)."""
+    m = model.MergeLog
+    found, todo = {contact_id}, [contact_id]
+    while todo:
+        fresh = set(session.scalars(select(m.merged_contact_id).where(m.kept_contact_id.in_(todo)))) - found
+        found |= fresh
+        todo = sorted(fresh)
+    return found
+
+
+def person_records(session: Session, contact_id: int) -> list[tuple[str, str]]:
+    """The (source, record id) pairs known to be the contact's: those its field values, quality issues,
+    merges and conflicts name, and the ids its source-named identities hold (``hubspot:51``).
+
+    What an access request lists dead letters by, and what an erasure deletes them by (``sync.privacy.erasure``).
+    """
+    f, q, m, c, i = model.FieldValue, model.QualityIssue, model.MergeLog, model.ConflictLog, model.Identity
+    found: set[tuple[str, str]] = set()
+    for query in (select(f.source, f.record_id).where(f.contact_id == contact_id),
+                  select(q.source, q.record_id).where(q.contact_id == contact_id),
+                  select(m.source, m.record_id).where(m.kept_contact_id.in_(merged_into(session, contact_id))),
+                  select(c.source, c.record_id).where(c.contact_id == contact_id),
+                  select(i.kind, i.value).where(i.contact_id == contact_id, i.kind == i.source)):
+        found.update((s, r) for s, r in session.execute(query.distinct()))
     return sorted((s, r) for s, r in found if s and r)
 
 

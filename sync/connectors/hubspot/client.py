@@ -98,6 +98,9 @@ def _json(response: requests.Response) -> dict[str, Any]:
     return body
 
 
+GDPR_DELETE_PATH = "/crm/v3/objects/contacts/gdpr-delete"  # legacy only: no dated version documents it
+
+
 class HubSpotApi:
     """GET and POST against the HubSpot API with retries, the shared limiters and the meter.
 
@@ -137,6 +140,17 @@ class HubSpotApi:
     def put(self, path: str, body: Any) -> dict[str, Any]:
         """``PUT path`` with a JSON body (an object, or an array: list memberships) → the JSON object answered."""
         return _json(self.client.request("PUT", path, json=body))
+
+    def gdpr_delete(self, object_id: str, id_property: str | None = None) -> None:
+        """Permanently delete one contact (HubSpot's GDPR delete): by record id, or ``id_property="email"``.
+
+        ``POST /crm/v3/objects/contacts/gdpr-delete`` ``{objectId[, idProperty]}``: documented only under
+        HubSpot's legacy reference, with no dated equivalent (docs/vendors/audiences-and-consent.md §4), so
+        it is called on that path whatever ``LIFESYNC_HUBSPOT_API_VERSION`` says. Any 2xx is success (the
+        answer has no body worth reading); an error raises as every other call's does.
+        """
+        body = {"objectId": object_id, **({"idProperty": id_property} if id_property else {})}
+        self.client.request("POST", GDPR_DELETE_PATH, json=body)
 
     def search(self, obj: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """``POST`` a CRM search of ``obj`` (paced by the search limiter) → the JSON object answered."""

@@ -178,6 +178,10 @@ class SalesforceClient:
             kwargs["headers"] = {**CALL_OPTIONS, **(kwargs.get("headers") or {})}
         return self.http.request(method, path, **kwargs)
 
+    def delete_record(self, sobject: str, record_id: str) -> None:
+        """``DELETE /sobjects/{sobject}/{id}`` (to the Recycle Bin, as simple-salesforce's ``sf.Contact.delete``)."""
+        self.request("DELETE", self.data_path(f"sobjects/{sobject}/{record_id}"))
+
     def get_json(self, path: str, **params: Any) -> Any:
         """``GET path`` with query parameters; the decoded JSON body."""
         return self.request("GET", path, params=params or None).json()

@@ -1,4 +1,4 @@
-"""The HubSpot sandbox: CRM objects, search, batches, properties, associations, OAuth.
+"""The HubSpot sandbox: CRM objects, search, batches, properties, associations, lists, GDPR delete, OAuth.
 
 ``sandbox.HubSpotSandbox`` holds the portal (``records``, ``schema``, ``access`` for tokens and
 rate limits, ``validation_rules``) and ``app.create_app`` serves it at HubSpot's paths, the

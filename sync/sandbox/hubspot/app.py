@@ -10,6 +10,8 @@ working until their end dates: v4 2027-03-30, every v1–v4 path 2027-09) and on
 path (``/crm/objects/{version}/…``, ``/crm/properties/{version}/…``, ``/crm/associations/{version}/…``)
 for the dated versions that exist (``DATED_VERSIONS``); any other version is HubSpot's 404.
 From 2026-09 writes obey the portal's validation rules (``sandbox.validation_rules``).
+The GDPR delete is served on its legacy path only (``/crm/v3/objects/contacts/gdpr-delete``): no dated
+equivalent is documented (docs/vendors/audiences-and-consent.md §4).
 Sources: https://developers.hubspot.com/docs/api-reference/latest/overview,
 https://developers.hubspot.com/changelog/crm-api-write-validation-enforcement.
 """
@@ -163,6 +165,36 @@ def create_app(sandbox: HubSpotSandbox) -> Flask:
                                                   request.args.get("idProperty"), rules=rules))
             writes.batch_archive(sandbox, kind, {"inputs": [{"id": record_id}]})
             return Response(status=204)
+
+    @app.post("/crm/v3/objects/contacts/gdpr-delete")
+    def gdpr_delete() -> Response:
+        """HubSpot's GDPR delete (legacy reference only): ``{objectId}`` or ``{objectId: email, idProperty: email}``.
+
+        The contact is removed for good (not archived); an unknown e-mail is blocklisted (it cannot
+        be created again), an unknown id is a 404. 204 on success (the status is unconfirmed; the
+        client accepts any 2xx).
+        """
+        body = _body()
+        if not isinstance(body, dict) or not isinstance(body.get("objectId"), str) or not body["objectId"].strip():
+            raise validation_error("Invalid input JSON: objectId is required and must be a string")
+        id_property = body.get("idProperty")
+        if id_property not in (None, "email", "hs_object_id"):
+            raise validation_error(f"Invalid idProperty {id_property!r}: expected email or hs_object_id")
+        with sandbox.lock:
+            table = sandbox.table("contacts")
+            object_id = body["objectId"].strip()
+            if id_property == "email":
+                record = table.by_email(object_id)
+                if record is None:
+                    sandbox.gdpr_blocklist.add(object_id.lower())
+                    return Response(status=204)
+            else:
+                record = table.rows.get(int(object_id)) if object_id.isdigit() else None
+                if record is None:
+                    raise ApiError(404, error_body("resource not found", "OBJECT_NOT_FOUND"))
+            sandbox.gdpr_blocklist.add((record.props.get("email") or "").lower())
+            table.purge(record)
+        return Response(status=204)
 
     @app.post("/crm/v3/objects/<object_type>/search")
     @app.post("/crm/objects/<version>/<object_type>/search")

@@ -88,6 +88,18 @@ class Table:
             del self.emails[email]
         self.version += 1
 
+    def purge(self, record: Record) -> None:
+        """Remove a record for good, live or archived (a GDPR delete: nothing is left to restore)."""
+        for ids in (self.live, self.archived):
+            at = bisect.bisect_left(ids, record.id)
+            if at < len(ids) and ids[at] == record.id:
+                del ids[at]
+        email = (record.props.get("email") or "").lower()
+        if self.emails.get(email) == record.id:
+            del self.emails[email]
+        del self.rows[record.id]
+        self.version += 1
+
     def _index(self, record: Record, old_email: str | None) -> None:
         if self.object_type != "contacts":
             return

@@ -84,6 +84,7 @@ class HubSpotSandbox:
                              daily_limit=daily_limit, seed=seed, search_per_second=search_per_second)
         self.validation_rules: dict[str, list[ValidationRule]] = {}  # object type -> the portal's rules
         self.lists: dict[int, HubSpotList] = {}
+        self.gdpr_blocklist: set[str] = set()  # e-mails a GDPR delete named (HubSpot blocks their re-creation)
         self.list_membership_max = MAX_MEMBERSHIP_IDS
         self.calls: Counter[str] = Counter()
         self.writes: list[dict[str, Any]] = []

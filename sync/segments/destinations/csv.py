@@ -14,6 +14,9 @@ replays it to get the current members. Options of the segment file's entry:
   what the addition wrote (text a spreadsheet would run as a formula is written with a leading
   ``'``, ``sync.reports.csv_cells``): choose the columns the receiving tool needs and nothing more;
 - ``purpose``: the consent purpose members need (default ``marketing_messages``).
+
+``forget`` drops every line of an erased person from the file (``sync.privacy.erasure`` calls it
+on any destination that has it, after the removal).
 """
 
 from __future__ import annotations
@@ -126,6 +129,26 @@ class CsvDestination:
                 write([action, e.keys.get("contact_id", e.contact_id), *(_cell(e.keys.get(c)) for c in self.columns),
                        at])
         return [MemberResult(e.contact_id, "done") for e in entries]
+
+
+    def forget(self, remote_id: str, contact_ids: Sequence[int]) -> int:
+        """Rewrite the file without any line of ``contact_ids`` (an erased person: ``sync.privacy.erasure``).
+
+        The file is the audience's history, so its removal line still holds the person's values;
+        this drops every line of theirs. Returns the lines dropped.
+        """
+        path = Path(remote_id)
+        if not path.exists():
+            return 0
+        gone = {str(c) for c in contact_ids}
+        with path.open(newline="", encoding="utf-8") as src:
+            rows = list(csv.reader(src))
+        kept = [r for n, r in enumerate(rows) if n == 0 or len(r) < 2 or r[1] not in gone]
+        temp = path.with_name(path.name + ".forget")
+        with temp.open("w", newline="", encoding="utf-8") as out:
+            csv.writer(out).writerows(kept)
+        temp.replace(path)
+        return len(rows) - len(kept)
 
 
 def _cell(value: Any) -> Any:

@@ -33,6 +33,7 @@ RESOURCES = (
     "sync.web.api.duplicates",
     "sync.web.api.segments",
     "sync.web.api.audiences",
+    "sync.web.api.privacy",
 )
 API_VERSION = "1"
 

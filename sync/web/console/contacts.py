@@ -1,4 +1,6 @@
-"""Contacts: search as you type with filters and keyset pages, and a contact's page (timeline and fields).
+"""Contacts: search as you type with filters and keyset pages, a contact's page (timeline and fields), and
+erasure ("Forget this person": admins, a confirmation page first; ``sync.privacy.erasure.forget``, as
+``POST /api/contacts/<id>/forget``).
 
 The list is ``GET /api/contacts``'s page (:func:`sync.web.api.contacts.contact_page`, its query read
 with the API's :class:`ContactSearchArgs`); the contact page is ``GET /api/contacts/<id>``'s document
@@ -16,8 +18,9 @@ from flask_babel import gettext as _
 
 from sync.config.types import DEFAULT_BRAND, PHASES
 from sync.errors import RequestError
+from sync.privacy.erasure import forget
 from sync.web.api.contacts import ContactSearchArgs, contact_document, contact_page
-from sync.web.api.context import config
+from sync.web.api.context import config, principal, settings, store
 from sync.web.console.blueprint import bp, page
 from sync.web.console.forms import load, refusal
 
@@ -62,6 +65,23 @@ def contacts_detail(contact_id: int) -> Any:
                                chosen_brand="", errors=errors, several=config().brands.several), 422
     return render_template("console/contact.html", contact=doc, timeline=timeline(doc, chosen or None),
                            brand_names=names, chosen_brand=chosen, errors={}, several=config().brands.several)
+
+
+@bp.route("/contacts/<id:contact_id>/forget")
+@page("admin")
+def contacts_forget_confirm(contact_id: int) -> Any:
+    """What forgetting the person does, and the confirmation (nothing is erased by this page)."""
+    doc = contact_document(contact_id)  # NotFound: the console's 404 page
+    return render_template("console/contact_forget.html", contact=doc, erasure=None)
+
+
+@bp.route("/contacts/<id:contact_id>/forget", methods=["POST"])
+@page("admin")
+def contacts_forget(contact_id: int) -> Any:
+    """Erase the person (confirmed on the page before); the counts are shown."""
+    upstream = request.form.get("upstream") == "on"
+    erasure = forget(store(), config(), settings(), contact_id, principal(), upstream=upstream)
+    return render_template("console/contact_forget.html", contact=None, erasure=erasure)
 
 
 def _at(text: str | None) -> datetime | None:

@@ -1,0 +1,78 @@
+"""Erasure through the ops API (issue 22 item 3): admin only, installation-wide, audited; the erasure log; purge."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import select
+from support.contacts import build_ana
+from support.forget import ANA_VALUES, found_in
+from web.api.conftest import bearer
+
+from sync.store import model
+
+
+@pytest.fixture
+def ana(store, config):
+    return build_ana(store, config)
+
+
+def test_an_admin_forgets_a_person_and_the_erasure_is_listed_without_personal_data(api, store, ana, role_tokens):
+    res = api.post(f"/api/contacts/{ana}/forget", headers=bearer(role_tokens["admin"]))
+    assert res.status_code == 200, res.json
+    assert res.json["contact_id"] == ana and res.json["counts"]["contacts"] == 1 and res.json["upstream"] == {}
+    assert found_in(store, ANA_VALUES) == {}
+    assert api.get(f"/api/contacts/{ana}", headers=bearer(role_tokens["admin"])).status_code == 404
+    listed = api.get("/api/privacy/erasures", headers=bearer(role_tokens["admin"]))
+    assert listed.status_code == 200 and [e["id"] for e in listed.json["items"]] == [res.json["id"]]
+    assert listed.json["items"][0]["actor"] == "admin-token"
+    with store.transaction() as s:
+        entry = s.scalars(select(model.AuditEntry).where(model.AuditEntry.action == "contact.forget")).one()
+    assert (entry.via, entry.target_id) == ("api", str(ana))
+    logged = json.dumps([entry.summary, entry.after], ensure_ascii=False).lower()
+    assert not [v for v in ANA_VALUES if v.lower() in logged]
+    again = api.post(f"/api/contacts/{ana}/forget", json={"upstream": False}, headers=bearer(role_tokens["admin"]))
+    assert again.status_code == 404
+
+
+@pytest.mark.parametrize("role", ["viewer", "operator"])
+def test_other_roles_are_refused_and_nothing_is_erased(api, store, ana, role_tokens, role):
+    assert api.post(f"/api/contacts/{ana}/forget", headers=bearer(role_tokens[role])).status_code == 403
+    assert api.get("/api/privacy/erasures", headers=bearer(role_tokens[role])).status_code == 403
+    assert api.post("/api/privacy/purge", headers=bearer(role_tokens[role])).status_code == 403
+    with store.transaction() as s:
+        assert s.get(model.Contact, ana) is not None
+
+
+def test_a_brand_limited_admin_is_refused(api, store, ana, brand_limited_token):
+    assert api.post(f"/api/contacts/{ana}/forget", headers=bearer(brand_limited_token)).status_code == 403
+    with store.transaction() as s:
+        assert s.get(model.Contact, ana) is not None
+
+
+def test_bad_input_is_a_422_and_an_unknown_contact_a_404(api, role_tokens):
+    admin = bearer(role_tokens["admin"])
+    res = api.post("/api/contacts/987654321/forget", json={"upstream": False}, headers=admin)
+    assert res.status_code == 404 and "987654321" in res.json["message"]
+    assert api.post("/api/contacts/1/forget", json={"upstream": "maybe"}, headers=admin).status_code == 422
+    assert api.get("/api/privacy/erasures?cursor=bad!", headers=admin).status_code == 422
+
+
+def test_purge_runs_the_retention_purge_dry_and_for_real(api, store, role_tokens):
+    admin = bearer(role_tokens["admin"])
+    dry = api.post("/api/privacy/purge", json={"dry_run": True}, headers=admin)
+    assert dry.status_code == 200 and dry.json["dry_run"] is True and set(dry.json["redacted"]) == {
+        "raw_events", "dead_letters", "deliveries"}
+    real = api.post("/api/privacy/purge", headers=admin)
+    assert real.status_code == 200 and real.json["dry_run"] is False
+    with store.transaction() as s:
+        assert s.scalars(select(model.AuditEntry.action).where(model.AuditEntry.action == "privacy.purge")).all() == [
+            "privacy.purge"]
+
+
+def test_the_openapi_document_describes_the_routes(api, role_tokens):
+    spec = api.get("/api/openapi.json").json
+    forget = spec["paths"]["/api/contacts/{contact_id}/forget"]["post"]
+    assert "admin" in forget["description"] and "404" in forget["responses"]
+    assert "/api/privacy/erasures" in spec["paths"] and "/api/privacy/purge" in spec["paths"]
