@@ -4,13 +4,15 @@ contact's page (``GET /api/contacts/<id>``'s document as one timeline and a fiel
 from __future__ import annotations
 
 import html
+import json
 import re
 
 import pytest
 from sqlalchemy import select
-from support.contacts import WA_NUMBER, add_ad_click_and_reply, add_contacts, build_ana
+from support.contacts import FIXTURES, WA_NUMBER, add_ad_click_and_reply, add_contacts, build_ana
 
 from sync.access.roles import ROLES
+from sync.ingest.pipeline import ingest
 from sync.store import model
 from sync.web.api.contacts import contact_document
 
@@ -222,6 +224,23 @@ def test_the_arabic_page_keeps_configured_names(console_app, viewer, people):
     body = viewer.get(f"/console/contacts/{people['ana']}").get_data(as_text=True)
     assert 'dir="rtl"' in body and "first_name" in body and "Ana López" in body
     assert "الجدول الزمني" in body  # "Timeline"
+
+
+def test_the_consent_table_shows_each_purpose_its_winner_and_record_in_both_languages(viewer, store, config, people):
+    order = json.loads((FIXTURES / "shop" / "order.json").read_text())
+    order["customer"].update(email="ana.lopez@example.com", accepts_marketing=False)
+    assert ingest("shop", "order", [order], store=store, config=config, map_in_process=False).dead_lettered == 0
+    body = viewer.get(f"/console/contacts/{people['ana']}").get_data(as_text=True)
+    table = body[body.index('<table class="consent">'):]
+    table = table[:table.index("</table>")]
+    cell = r"<t[hd][^>]*>(.*?)</t[hd]>"
+    rows = [[html.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in re.findall(cell, r, re.S)]
+            for r in re.findall(r'<tr class="wins">(.*?)</tr>', table, re.S)]
+    assert rows == [["marketing_email", "shop", "Withdrawn", rows[0][3], "5523", "Winner"],
+                    ["marketing_messages", "shop", "Withdrawn", rows[1][3], "5523", "Winner"]]
+    viewer.post("/console/language", data={"lang": "ar", "csrf_token": _csrf(viewer)})
+    arabic = viewer.get(f"/console/contacts/{people['ana']}").get_data(as_text=True)
+    assert "الموافقة" in arabic and "مسحوبة" in arabic
 
 
 def _csrf(client) -> str:
