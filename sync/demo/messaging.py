@@ -110,8 +110,37 @@ def shop_orders(seed: int, people: Sequence[Person]) -> Iterator[dict[str, Any]]
                "updated_at": (at + timedelta(minutes=3)).isoformat(),
                **({"paid_at": (at + timedelta(minutes=2)).isoformat()} if status == "paid" else {}),
                "customer": {"id": 50_000 + p.key, "email": p.email, "phone": p.phone_e164,
-                            "first_name": p.first_name, "last_name": p.last_name},
+                            "first_name": p.first_name, "last_name": p.last_name,
+                            "accepts_marketing": rng.random() < 0.7},  # the checkout's offers checkbox
+               # the visitor's answer to the shop's cookie banner (Google Consent Mode v2), sent with the order
+               "consent": {"ad_user_data": (ads := "granted" if rng.random() < 0.8 else "denied"),
+                           "ad_personalization": ads},
                "items": [{"sku": sku, "quantity": quantity, "price": f"{price:.2f}"}]}
+
+
+OPT_OUT_SHARE = 0.04  # of the people who wrote on WhatsApp: later stop the business's marketing messages
+
+
+def whatsapp_opt_outs(seed: int, messages: Sequence[dict[str, Any]], now: datetime) -> Iterator[dict[str, Any]]:
+    """``user_preferences`` webhook values: some of the people who wrote stop marketing messages in WhatsApp.
+
+    One per person (their first message's sender), a few hours to days after that message and
+    never in the future; sent with ``field: user_preferences`` as the Cloud API does.
+    """
+    seen: set[str] = set()
+    for value in messages:
+        wa_id = value["contacts"][0]["wa_id"]
+        if wa_id in seen:
+            continue
+        seen.add(wa_id)
+        rng = seeded(seed, "opt-out", wa_id)
+        if rng.random() >= OPT_OUT_SHARE:
+            continue
+        at = min(int(value["messages"][0]["timestamp"]) + rng.randint(3_600, 5 * 86_400), int(now.timestamp()))
+        yield {"messaging_product": "whatsapp", "metadata": dict(value["metadata"]),
+               "contacts": [dict(value["contacts"][0])],
+               "user_preferences": [{"wa_id": wa_id, "detail": "User requested to stop marketing messages",
+                                     "category": "marketing_messages", "value": "stop", "timestamp": at}]}
 
 
 REFUND_SHARE = 0.12  # of paid orders: refunded, cancelled or partly refunded after they were paid

@@ -26,6 +26,7 @@ from sync.demo.business import generate_business
 from sync.demo.crm_demo import CRM_SYSTEMS, crm_sync
 from sync.demo.explain import explain
 from sync.demo.hints import reading, shown
+from sync.demo.privacy import print_privacy, privacy_story
 from sync.demo.story import demo_world, dispatch_everything, receive_refunds, receive_webhooks
 from sync.ingest.automation import compute_first_responses
 from sync.ingest.pipeline import IngestResult, ingest
@@ -100,12 +101,14 @@ def run_demo(settings: Settings, *, people: int, seed: int, database_url: str | 
         adjusted = dispatch_everything(world, store, config)
         names = resolve_ad_names(store, world.settings)  # campaign names for attribution, from the Marketing API
         segments = sync_demo_segments(world, store, config)  # as the segments_full and sync_audiences jobs
+        privacy = privacy_story(world, store, config)  # consent and policies counted, then one person forgotten
     hint = reading(database_url, settings)
     echo("")
     echo(crm.summary())
     echo(f"Webhooks: {hooks['whatsapp']:,} click-to-WhatsApp messages and {hooks['replies']:,} agents' replies "
          f"(first response: {hint('report response')}), {hooks['messenger']:,} click-to-Messenger "
-         f"conversations and {hooks['shop']:,} shop orders, bookings and carts posted signed to lifesync, and "
+         f"conversations, {hooks['opt_outs']:,} WhatsApp users stopping marketing messages, "
+         f"{hooks['shop']:,} shop orders, bookings and carts posted signed to lifesync, and "
          f"{hooks[second_brand.BRAND]:,} bookings and visits from the shop of {second_brand.NAME} (a second brand); "
          f"{hooks['stored']:,} stored in the inbox, {hooks['refused']:,} refused.")
     told = ", ".join(f"{name} " + (" ".join(f"{k.replace('unsupported', 'not supported')} {v}" for k, v in
@@ -124,6 +127,7 @@ def run_demo(settings: Settings, *, people: int, seed: int, database_url: str | 
          f"{hint('duplicates list')} or in the console.")
     explain(store, config, total, networks, echo, hint, names)
     print_segments(segments, echo)
+    print_privacy(privacy, echo)
     path = Path(report_path)
     from sync.reports.html import write_html
 

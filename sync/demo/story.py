@@ -39,6 +39,7 @@ from sync.demo.messaging import (
     shop_orders,
     shop_refunds,
     this_weeks_whatsapp_leads,
+    whatsapp_opt_outs,
 )
 from sync.demo.people import ad_catalogue
 from sync.http.redact import secrets_redacted
@@ -136,7 +137,7 @@ def receive_webhooks(world: World, store: Store, config: Config, business: Any,
     stored: list[int] = []
     app = create_app(world.settings, store=store, config=config, enqueue=stored.extend)
     client = app.test_client()
-    posted = {"whatsapp": 0, "replies": 0, "messenger": 0, "shop": 0, second_brand.BRAND: 0}
+    posted = {"whatsapp": 0, "replies": 0, "opt_outs": 0, "messenger": 0, "shop": 0, second_brand.BRAND: 0}
     refused = 0
 
     def post(path: str, body: bytes, headers: dict[str, str], kind: str) -> None:
@@ -149,9 +150,12 @@ def receive_webhooks(world: World, store: Store, config: Config, business: Any,
                                                 max(5, len(business.people) // 50))
     inbound = [*business.whatsapp_messages, *fresh]
     replies = list(agent_replies(business.seed, business.people, inbound, business.now))
-    for value, kind in [*((v, "whatsapp") for v in inbound), *((v, "replies") for v in replies)]:
+    opt_outs = list(whatsapp_opt_outs(business.seed, inbound, business.now))
+    for value, kind in [*((v, "whatsapp") for v in inbound), *((v, "replies") for v in replies),
+                        *((v, "opt_outs") for v in opt_outs)]:
+        field_name = "user_preferences" if kind == "opt_outs" else "messages"
         body = json.dumps({"object": "whatsapp_business_account", "entry": [
-            {"id": MetaSandbox.WABA_ID, "changes": [{"field": "messages", "value": value}]}]}).encode()
+            {"id": MetaSandbox.WABA_ID, "changes": [{"field": field_name, "value": value}]}]}).encode()
         post("/webhooks/whatsapp", body, _meta_signed(SECRETS["LIFESYNC_WHATSAPP_APP_SECRET"], body), kind)
     for delivery in messenger_deliveries(business.seed, business.people, MetaSandbox.PAGE_ID):
         body = json.dumps(delivery).encode()
