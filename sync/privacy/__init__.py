@@ -4,6 +4,8 @@
   ``lifesync contacts export --identity``, ``GET /api/contacts/<id>/access-request``).
 - ``retention`` — the retention settings and the purge that redacts what is past them
   (nightly job ``purge_personal_data``, ``lifesync privacy purge``).
+- ``policy`` — ``decide``: the policy (send, restricted, strip, drop) one exit applies to one contact,
+  from privacy.yaml (``sync.config.privacy``); conversion dispatch and audience sync both ask it.
 
-Consent and erasure come later (issue 22).
+Erasure comes later (issue 22).
 """
