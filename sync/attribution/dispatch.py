@@ -96,7 +96,7 @@ class DispatchCounts:
     duplicate: int = 0
     validated: int = 0
     retracted: int = 0  # retracted before it was sent: never sent
-    skipped: int = 0  # kept from the destination by the privacy policy (drop, or strip leaving nothing to match)
+    withheld: int = 0  # skipped: kept from the destination by the privacy policy (drop, or strip leaving nothing)
     requests: int = 0
     events: list[dict[str, Any]] = field(default_factory=list)  # dry run: the built payloads (first few)
     adjustments: dict[str, int] = field(default_factory=dict)  # adjustment status -> count (adjust_dispatch)
@@ -222,7 +222,7 @@ def dispatch_conversions(store: Store, dest: DestinationConfig, sender: Any, *, 
         counts.sent = len(built)
         counts.failed = sum(1 for r, _ in results.values() if r.status == "failed")
         counts.expired = sum(1 for r, _ in results.values() if r.status == "expired")
-        counts.skipped = sum(1 for r, _ in results.values() if r.status == "skipped")
+        counts.withheld = sum(1 for r, _ in results.values() if r.status == "skipped")
         counts.events = [e.payload for e in built[:3]]
         return counts
     if results:  # settled without a request (failed, expired, duplicate, retracted): recorded before any is made
@@ -253,7 +253,8 @@ def _record(store: Store, dest: DestinationConfig, rows: Iterable[Any], results:
         error = redact(result.error) if result.error else None
         if status in ("expired", "duplicate", "retracted", "skipped"):
             outbox_status = status
-            setattr(counts, status, getattr(counts, status) + 1)
+            counted = "withheld" if status == "skipped" else status  # "skipped" means a busy lock to run_locked
+            setattr(counts, counted, getattr(counts, counted) + 1)
         elif status == "sent" and dest.validate_only:  # checked by the network, deliberately not recorded there
             status = outbox_status = "validated"
             counts.validated += 1
@@ -289,7 +290,7 @@ def dispatch_all(store: Store, dest: DestinationConfig, sender: Any, *, dry_run:
     while True:
         one = dispatch_conversions(store, dest, sender, dry_run=dry_run, now=now)
         settled = ("sent", "delivered_before", "failed", "retrying", "validated", "expired", "duplicate", "retracted",
-                   "skipped")
+                   "withheld")
         for name in settled:
             setattr(total, name, getattr(total, name) + getattr(one, name))
         total.requests += one.requests

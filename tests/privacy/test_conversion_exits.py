@@ -105,7 +105,7 @@ def test_drop_sends_nothing_and_says_why(network, store):
     _, sandbox, dest = network
     seed(store, 1, destinations=(dest.name,))
     counts = dispatch_all(store, replace(dest, privacy=only("drop")), sender_for(dest))
-    assert sandbox.accepted == [] and sandbox.requests == 0 and counts.skipped == 1
+    assert sandbox.accepted == [] and sandbox.requests == 0 and counts.withheld == 1
     assert statuses(store, dest.name) == {"skipped": 1}
     [(status, policy, reason)] = deliveries(store, dest.name)
     assert (status, policy) == ("skipped", "drop") and reason.startswith("not sent: privacy policy drop (rule 1")
