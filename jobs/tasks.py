@@ -268,7 +268,8 @@ def sync_audiences(segment: str | None = None, destination: str | None = None) -
     settings, store_, config = context()
 
     def work(one: Any) -> dict[str, Any]:
-        results = sync_segments(store_, settings, [one], destination=destination)
+        results = sync_segments(store_, settings, [one], destination=destination,
+                                privacy=getattr(config, "privacy", None))
         return {r.destination: r.as_dict() for r in results}
 
     return {one.key: _locked(settings, lock_name(one.key), lambda one=one: work(one))

@@ -18,6 +18,8 @@ still leave the network with the right figure. Per row:
 - the conversion is older than the network adjusts (``Adjusts.max_age_days``: Google, 54 days)
   → ``expired``, counted, not sent;
 - another adjustment of the same conversion in this pass tells the same state → ``skipped``;
+- the privacy policy (``sync.attribution.policy``) keeps the contact from the destination now →
+  ``skipped``, with the reason; its Delivery records the policy, as a conversion's does;
 - else built by the network's ``Adjusts.build`` and sent by its sender: ``sent`` (and the
   conversion's Delivery ``told`` becomes the new state), ``failed`` → ``dead`` with a
   replayable dead letter, ``retry`` → pending after a growing delay, as for conversions. A
@@ -42,6 +44,7 @@ from sync.attribution.destination import BuiltEvent, DestinationConfig, EventRes
 from sync.attribution.facts import AdjustmentFacts, ConversionFacts
 from sync.attribution.loading import load_facts, told_state
 from sync.attribution.networks import network_for
+from sync.attribution.policy import build_under, decision_for
 from sync.errors import LifesyncError
 from sync.http.redact import redact
 from sync.outbox.deliveries import MAX_ATTEMPTS, backoff, dead_letter, defer, record_attempts
@@ -113,6 +116,7 @@ def _one_pass(store: Store, dest: DestinationConfig, sender: Any, now: datetime,
     waiting: dict[datetime, list[int]] = {}
     built: list[BuiltEvent] = []
     by_event: dict[str, int] = {}
+    policies: dict[int, str] = {}  # outbox id -> the privacy policy applied (sync.attribution.policy)
     cache = NormalizeCache()
     for row in rows:
         payload = row.payload or {}
@@ -129,9 +133,12 @@ def _one_pass(store: Store, dest: DestinationConfig, sender: Any, now: datetime,
         assert conv is not None and net.adjust is not None
         facts = AdjustmentFacts(key=key, action="retract" if conv.retracted_at else "restate",
                                 at=conv.adjusted_at or now, value=conv.value, currency=conv.currency)
+        contact = contacts[owner[event_id]]
+        decision = decision_for(dest, contact)
+        policies[row.id] = decision.policy
         try:
-            built.append(net.adjust.build(facts, conv, contacts[owner[event_id]], touches.get(owner[event_id], []),
-                                          dest, now=now, cache=cache))
+            event = build_under(decision, event_id, contact, lambda c, f=facts, v=conv, cid=owner[event_id]: (
+                net.adjust.build(f, v, c, touches.get(cid, []), dest, now=now, cache=cache)))
         except LifesyncError as exc:
             results[row.id] = EventResult(event_id, "failed", str(exc))
             continue
@@ -139,12 +146,17 @@ def _one_pass(store: Store, dest: DestinationConfig, sender: Any, now: datetime,
             log.exception("building %s adjustment of %s", dest.name, event_id)
             results[row.id] = EventResult(event_id, "failed", f"internal error: {type(exc).__name__}")
             continue
+        if isinstance(event, EventResult):  # the privacy policy keeps it from this destination
+            results[row.id] = event
+            continue
+        built.append(event)
         by_event[event_id] = row.id
     if waiting:
         with store.transaction() as session:
             for until, ids in waiting.items():
                 defer(session, ids, until)
-    counts = _record(store, dest, rows, results, attempts, conversions, originals, now) if results else Counter()
+    counts = (_record(store, dest, rows, results, attempts, conversions, originals, now, policies) if results
+              else Counter())
     if waiting:
         counts["waiting"] = sum(len(ids) for ids in waiting.values())
     requests = 0
@@ -156,7 +168,7 @@ def _one_pass(store: Store, dest: DestinationConfig, sender: Any, now: datetime,
             batch = {by_event[result.key]: result for result in adjust_sender.send(part)}
             # committed before the next batch goes out: a crash re-sends at most the batch in flight
             counts.update(_record(store, dest, [by_id[i] for i in batch], batch, attempts, conversions, originals,
-                                  now))
+                                  now, policies))
         requests = adjust_sender.requests - before
     return counts, requests
 
@@ -196,7 +208,7 @@ def _describe(state: dict[str, Any]) -> str:
 
 def _record(store: Store, dest: DestinationConfig, rows: list[Any], results: dict[int, EventResult],
             attempts: dict[int, int], conversions: dict[str, ConversionFacts], originals: dict[str, Any],
-            now: datetime) -> Counter[str]:
+            now: datetime, policies: dict[int, str]) -> Counter[str]:
     counts: Counter[str] = Counter()
     outbox, deliveries, dead, told = [], [], [], []
     for row in rows:
@@ -230,7 +242,8 @@ def _record(store: Store, dest: DestinationConfig, rows: list[Any], results: dic
         outbox.append({"id": row.id, "status": outbox_status, "available_at": available})
         deliveries.append({"outbox_id": row.id, "destination": dest.name, "status": status, "attempts": tries,
                            "last_error": error and error[:1000], "response": response,
-                           "sent_at": now if status == "sent" else None, "updated_at": now})
+                           "sent_at": now if status == "sent" else None, "updated_at": now,
+                           "policy": policies.get(row.id)})
     with store.transaction() as session:
         record_attempts(session, outbox, deliveries, dead)
         update_by_id(session, model.Delivery, told)

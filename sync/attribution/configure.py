@@ -29,6 +29,7 @@ from sync.settings import Settings
 
 if TYPE_CHECKING:
     from sync.config import Config
+    from sync.config.privacy import PrivacyConfig
 
 
 def _connection(name: str, network: str) -> str:
@@ -61,7 +62,8 @@ def transport_of(settings: Settings, name: str, network: str) -> tuple[str, Netw
     return chosen, net.transport(chosen)
 
 
-def destination_config(settings: Settings, name: str, network: str, region: str = "US") -> DestinationConfig | None:
+def destination_config(settings: Settings, name: str, network: str, region: str = "US",
+                       privacy: PrivacyConfig | None = None) -> DestinationConfig | None:
     """The config of destination ``name``, or None when its credentials are not all set."""
     transport, net = transport_of(settings, name, network)
     conn = _connection(name, network)
@@ -76,7 +78,7 @@ def destination_config(settings: Settings, name: str, network: str, region: str 
     own = net.configure(lambda key: _get(settings, net, key, conn, fallback=False),
                         {key: value for key, value in values.items() if value}, name)
     return DestinationConfig(name=name, network=network, base_url=base, api_version=version, default_region=region,
-                             transport=transport, **own)
+                             transport=transport, privacy=privacy, **own)
 
 
 def api_version_setting(settings: Settings, name: str, network: str) -> tuple[str, str]:
@@ -100,7 +102,8 @@ def destination_configs(settings: Settings, config: Config) -> dict[str, Destina
     region = config.lifecycle.default_region or "US"
     out: dict[str, DestinationConfig] = {}
     for dest in config.conversions.destinations:
-        if dest.enabled and (built := destination_config(settings, dest.name, dest.network, region)) is not None:
+        if dest.enabled and (built := destination_config(settings, dest.name, dest.network, region,
+                                                         config.privacy)) is not None:
             out[dest.name] = built
     return out
 

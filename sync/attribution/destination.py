@@ -29,13 +29,16 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from sync.attribution import hashing
 from sync.attribution.facts import ContactFacts, ConversionFacts
 from sync.attribution.hashing import UserDataRules
 from sync.errors import SettingsError, ValidationError
 from sync.utc import utc
+
+if TYPE_CHECKING:
+    from sync.config.privacy import PrivacyConfig
 
 MAX_FUTURE = timedelta(minutes=1)
 DEFAULT_BISECT_BUDGET = 64
@@ -65,6 +68,7 @@ class DestinationConfig:
     action_source: str = "system_generated"  # meta: action source of events not attributed to a message ad
     max_bisect_requests: int = DEFAULT_BISECT_BUDGET  # extra requests one send may spend isolating bad events
     transport: str = ""  # which of its network's transports it uses ("": the network's only or default one)
+    privacy: PrivacyConfig | None = None  # privacy.yaml's policies (None: the bundled ones; sync.privacy.policy)
 
     def credential(self, key: str) -> str:
         """The credential ``key``; ``SettingsError`` naming the destination when it is missing."""
@@ -82,7 +86,8 @@ class BuiltEvent:
     payload: dict[str, Any]
 
 
-# expired, duplicate, retracted: set by the dispatcher; unsupported, skipped: by the adjustment dispatcher
+# expired, duplicate, retracted: set by the dispatcher; unsupported: by the adjustment dispatcher; skipped: by both
+# (not sent on purpose: nothing to adjust, or the privacy policy said drop)
 Status = Literal["sent", "failed", "retry", "expired", "duplicate", "retracted", "unsupported", "skipped"]
 
 

@@ -29,6 +29,9 @@ re-sends at most the batch in flight:
   record's own conversion of the same kind for the same contact within ``SAME_FACT_WINDOW``,
   whichever arrived second — → ``duplicate``, not sent: the network is told each fact once,
   under the event id of the first (two records with different order ids are two sales);
+- kept from the destination by the privacy policy (privacy.yaml, ``sync.attribution.policy``: ``drop``, or
+  ``strip`` leaving nothing the network can match) → ``skipped``, with the reason, not sent; every
+  Delivery records the policy it was built under (``deliveries.policy``: send, restricted, strip, drop);
 - older than the network accepts (its ``Network.max_event_age``: Meta ``max_event_age_days``,
   7 by default; TikTok 28 days; Google the 90-day click window) → ``expired``, not sent: no retry or replay
   could deliver it, so it is counted, not dead-lettered (a backfill of old history is not an
@@ -67,6 +70,7 @@ from sync.attribution.destination import BuiltEvent, DestinationConfig, EventRes
 from sync.attribution.facts import ConversionFacts
 from sync.attribution.loading import load_facts, told_state
 from sync.attribution.networks import network_for
+from sync.attribution.policy import build_under, decision_for
 from sync.attribution.rules import STAGE_OBJECT_PREFIX
 from sync.errors import LifesyncError
 from sync.http.redact import redact
@@ -92,6 +96,7 @@ class DispatchCounts:
     duplicate: int = 0
     validated: int = 0
     retracted: int = 0  # retracted before it was sent: never sent
+    withheld: int = 0  # skipped: kept from the destination by the privacy policy (drop, or strip leaving nothing)
     requests: int = 0
     events: list[dict[str, Any]] = field(default_factory=list)  # dry run: the built payloads (first few)
     adjustments: dict[str, int] = field(default_factory=dict)  # adjustment status -> count (adjust_dispatch)
@@ -172,6 +177,7 @@ def dispatch_conversions(store: Store, dest: DestinationConfig, sender: Any, *, 
     built: list[BuiltEvent] = []
     by_key: dict[str, Any] = {}
     results: dict[int, tuple[EventResult, dict[str, Any]]] = {}
+    policies: dict[int, str] = {}  # outbox id -> the privacy policy applied (sync.attribution.policy)
     for row, event_id in zip(rows, event_ids, strict=True):
         conv = conversions.get(event_id)
         if conv is None:
@@ -191,15 +197,21 @@ def dispatch_conversions(store: Store, dest: DestinationConfig, sender: Any, *, 
             results[row.id] = (EventResult(event_id, "expired", f"occurred {conv.occurred_at:%Y-%m-%d}, older than "
                                            f"the {max_age_days(dest)} days {dest.network} accepts"), {})
             continue
+        contact = contacts[owner[event_id]]
+        decision = decision_for(dest, contact)
+        policies[row.id] = decision.policy
         try:
-            event = build(conv, contacts[owner[event_id]], touches.get(owner[event_id], []), dest, now=now,
-                          cache=cache)
+            event = build_under(decision, event_id, contact, lambda c, conv=conv, cid=owner[event_id]: build(
+                conv, c, touches.get(cid, []), dest, now=now, cache=cache))
         except LifesyncError as exc:
             results[row.id] = (EventResult(event_id, "failed", str(exc)), {})
             continue
         except Exception as exc:  # a bug must not hold every later event back: this one fails, replayably
             log.exception("building %s event %s", dest.name, event_id)
             results[row.id] = (EventResult(event_id, "failed", f"internal error: {type(exc).__name__}"), {})
+            continue
+        if isinstance(event, EventResult):  # the privacy policy keeps it from this destination
+            results[row.id] = (event, {})
             continue
         told.setdefault(owner[event_id], []).append(conv)  # being told now (a twin later in the pass is not)
         if event.key in by_key:  # two outbox rows for one event cannot exist (unique key); be safe anyway
@@ -210,10 +222,11 @@ def dispatch_conversions(store: Store, dest: DestinationConfig, sender: Any, *, 
         counts.sent = len(built)
         counts.failed = sum(1 for r, _ in results.values() if r.status == "failed")
         counts.expired = sum(1 for r, _ in results.values() if r.status == "expired")
+        counts.withheld = sum(1 for r, _ in results.values() if r.status == "skipped")
         counts.events = [e.payload for e in built[:3]]
         return counts
     if results:  # settled without a request (failed, expired, duplicate, retracted): recorded before any is made
-        _record(store, dest, rows, results, attempts, now, counts)
+        _record(store, dest, rows, results, attempts, now, counts, policies)
     before = sender.requests
     for part in chunks(built, sender.max_batch):
         batch: dict[int, tuple[EventResult, dict[str, Any]]] = {}
@@ -223,13 +236,13 @@ def dispatch_conversions(store: Store, dest: DestinationConfig, sender: Any, *, 
             batch[by_key[result.key].id] = (result, {**summary(dest, payloads[result.key]),
                                                      "told": told_state(conv.value, conv.currency)})
         # committed before the next batch goes out: a crash re-sends at most the batch in flight
-        _record(store, dest, [by_key[e.key] for e in part], batch, attempts, now, counts)
+        _record(store, dest, [by_key[e.key] for e in part], batch, attempts, now, counts, policies)
     counts.requests = sender.requests - before
     return counts
 
 
 def _record(store: Store, dest: DestinationConfig, rows: Iterable[Any], results: dict[int, tuple[EventResult, dict]],
-            attempts: dict[int, int], now: datetime, counts: DispatchCounts) -> None:
+            attempts: dict[int, int], now: datetime, counts: DispatchCounts, policies: dict[int, str]) -> None:
     outbox, deliveries, dead = [], [], []
     for row in rows:
         if row.id not in results:
@@ -238,9 +251,10 @@ def _record(store: Store, dest: DestinationConfig, rows: Iterable[Any], results:
         tries = attempts.get(row.id, 0) + 1
         status, available = result.status, row.available_at
         error = redact(result.error) if result.error else None
-        if status in ("expired", "duplicate", "retracted"):
+        if status in ("expired", "duplicate", "retracted", "skipped"):
             outbox_status = status
-            setattr(counts, status, getattr(counts, status) + 1)
+            counted = "withheld" if status == "skipped" else status  # "skipped" means a busy lock to run_locked
+            setattr(counts, counted, getattr(counts, counted) + 1)
         elif status == "sent" and dest.validate_only:  # checked by the network, deliberately not recorded there
             status = outbox_status = "validated"
             counts.validated += 1
@@ -263,7 +277,8 @@ def _record(store: Store, dest: DestinationConfig, rows: Iterable[Any], results:
         outbox.append({"id": row.id, "status": outbox_status, "available_at": available})
         deliveries.append({"outbox_id": row.id, "destination": dest.name, "status": status, "attempts": tries,
                            "last_error": error and error[:1000], "response": {**sums, **dict(result.response or {})},
-                           "sent_at": now if status == "sent" else None, "updated_at": now})
+                           "sent_at": now if status == "sent" else None, "updated_at": now,
+                           "policy": policies.get(row.id)})
     with store.transaction() as session:
         record_attempts(session, outbox, deliveries, dead)
 
@@ -274,7 +289,8 @@ def dispatch_all(store: Store, dest: DestinationConfig, sender: Any, *, dry_run:
     total = DispatchCounts()
     while True:
         one = dispatch_conversions(store, dest, sender, dry_run=dry_run, now=now)
-        settled = ("sent", "delivered_before", "failed", "retrying", "validated", "expired", "duplicate", "retracted")
+        settled = ("sent", "delivered_before", "failed", "retrying", "validated", "expired", "duplicate", "retracted",
+                   "withheld")
         for name in settled:
             setattr(total, name, getattr(total, name) + getattr(one, name))
         total.requests += one.requests

@@ -10,7 +10,7 @@ exactly once through ``sync.attribution.hashing``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -31,12 +31,30 @@ class ContactFacts:
     date_of_birth: str | None = None
     gender: str | None = None
     identities: tuple[tuple[str, str], ...] = ()  # (kind, value): whatsapp wa_id, messenger psid, instagram igsid...
-    consent: Mapping[str, Any] = field(default_factory=dict)  # ad_user_data / ad_personalization: bool; ldu: bool
+    consent: Mapping[str, Any] = field(default_factory=dict)  # purpose -> True / False (absent: unknown)
+    # the privacy policy the exit applies (sync.privacy.policy): send, restricted (the network's restricted processing:
+    # Meta / TikTok Limited Data Use, Google adPersonalization DENIED) or strip (see ``under``)
+    policy: str = "send"
 
     @property
     def external_id(self) -> str:
-        """The contact's id in lifesync (sent as external_id, hashed where the network asks)."""
-        return str(self.contact_id)
+        """The contact's id in lifesync (sent as external_id, hashed where the network asks); none when stripped."""
+        return "" if self.policy == "strip" else str(self.contact_id)
+
+    @property
+    def restricted(self) -> bool:
+        """True when the exit must ask the network for restricted processing."""
+        return self.policy == "restricted"
+
+    def under(self, policy: str) -> ContactFacts:
+        """The contact as an exit applying ``policy`` may see it: ``strip`` keeps no personal identifier.
+
+        A stripped contact has no e-mail, phone, name, address, birth date, gender, identity or
+        external id: what a builder still sends is the touch's click id and the event's own data.
+        """
+        if policy == "strip":
+            return ContactFacts(contact_id=self.contact_id, consent=self.consent, policy="strip")
+        return replace(self, policy=policy)
 
     def identity(self, kind: str) -> str | None:
         """The first identity value of ``kind``, or None."""

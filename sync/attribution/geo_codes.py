@@ -105,3 +105,17 @@ def country_index() -> dict[str, str]:
 def state_index() -> dict[str, str]:
     """Squashed US state / Canadian province name → lowercase 2-letter code."""
     return {squash(name): code for name, code in STATES.items()}
+
+
+def country_code(text: str) -> str | None:
+    """Lowercase ISO alpha-2 code for a country code, name or alias; None when unknown (hashing, privacy regions)."""
+    key = squash(text)
+    if key in country_index():
+        return country_index()[key]
+    return key if len(key) == 2 and key in region_codes() else None
+
+
+def state_code(text: str) -> str | None:
+    """Lowercase 2-letter code of a known US state / Canadian province name, else its lowercase alphanumerics."""
+    key = squash(text)
+    return state_index().get(key, key) or None

@@ -53,7 +53,7 @@ from dataclasses import dataclass
 
 import phonenumbers
 
-from sync.attribution.geo_codes import country_index, region_codes, squash, state_index
+from sync.attribution.geo_codes import country_code, squash, state_code
 
 FIELDS = frozenset({
     "email", "phone", "first_name", "last_name", "city", "state", "zip", "country",
@@ -187,16 +187,12 @@ def _name(rules: UserDataRules, text: str, _region: str) -> str | None:
 
 def _state(_rules: UserDataRules, text: str, _region: str) -> str | None:
     """2-letter code for known names, other states lowercase alphanumerics."""
-    key = squash(text)
-    return state_index().get(key, key) or None
+    return state_code(text)
 
 
 def _country(text: str) -> str | None:
     """Lowercase ISO alpha-2 code for a code, name or alias; None when unknown."""
-    key = squash(text)
-    if key in country_index():
-        return country_index()[key]
-    return key if len(key) == 2 and key in region_codes() else None
+    return country_code(text)
 
 
 def _cased_country(rules: UserDataRules, text: str) -> str | None:

@@ -84,7 +84,8 @@ def register(main: click.Group) -> None:
             except NotFound as exc:
                 raise click.ClickException(str(exc)) from None
             if dry_run:  # sends and writes nothing: no need to wait for a running sync
-                results = sync_segments(store, settings, chosen, destination=destination, dry_run=True)
+                results = sync_segments(store, settings, chosen, destination=destination, dry_run=True,
+                                        privacy=config.privacy)
             else:
                 from jobs.connection import redis_connection
                 from jobs.locks import host_scope, run_locked
@@ -92,7 +93,7 @@ def register(main: click.Group) -> None:
                 redis = redis_connection(settings)
                 for one in chosen:  # the job's lock: one sync per segment at a time
                     ran = run_locked(redis, "lifesync", lock_name(one.key), lambda one=one: sync_segments(
-                        store, settings, [one], destination=destination), host_scope(settings))
+                        store, settings, [one], destination=destination, privacy=config.privacy), host_scope(settings))
                     results += ran.get("result") or []
                     if ran.get("result") and not (ran.get("skipped") or ran.get("lost")):  # audited as the API's
                         record_sync(store, shell_user(), one.key, destination, ran.get("result") or [])

@@ -8,6 +8,7 @@ file by file:
   ``<project>/conversions.yaml`` the bundled conversions.yaml (no file: no conversion rules);
 - ``<project>/mappings/<name>.yaml`` replaces the bundled mapping of the same file name,
   and files with new names are added; ``segments/<key>.yaml`` likewise (``sync.segments``);
+- ``<project>/privacy.yaml`` replaces the bundled privacy.yaml (``sync.config.privacy``);
 - ``<project>/brands.yaml`` (none bundled) names the brands of the installation and the
   ``lifecycles/`` and ``conversions/`` files of their own (``sync.config.brands``).
 
@@ -28,6 +29,7 @@ from sync.config.bundled import BUNDLED_CONFIG_DIR
 from sync.config.conversions import ConversionRules
 from sync.config.conversions_schema import CONVERSIONS_FILE, conversions_and_issues, conversions_path
 from sync.config.lifecycle_schema import parse_lifecycle
+from sync.config.privacy import PRIVACY_FILE, PrivacyConfig, destination_issues, privacy_and_issues, privacy_path
 from sync.config.types import LifecycleConfig
 from sync.config.yamlload import join_path, line_for, load_yaml, misnamed_file, yaml_files
 from sync.errors import ConfigError, ConfigIssue
@@ -50,6 +52,7 @@ class ConfigFiles:
     conversions: Path | None = None  # None: neither the project nor the bundle has one
     brands: Path | None = None  # the project's brands.yaml; None: one implicit brand (sync.config.brands)
     segments: tuple[Path, ...] = ()  # segments/<key>.yaml, sorted by file name
+    privacy: Path | None = None  # privacy.yaml (the project's, else the bundled one)
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,7 @@ class Config:
     conversions: ConversionRules = field(default_factory=ConversionRules)
     brands: Brands = ONE_BRAND  # brands.yaml (sync.config.brands)
     segments: tuple[Segment, ...] = ()  # segments/<key>.yaml (sync.segments), sorted by key
+    privacy: PrivacyConfig = field(default_factory=PrivacyConfig)  # privacy.yaml (sync.config.privacy)
 
     def segment(self, key: str) -> Segment | None:
         """The configured segment ``key``, None when there is none."""
@@ -90,7 +94,8 @@ def resolve_files(project_dir: Path | None, bundled_dir: Path = BUNDLED_CONFIG_D
     return ConfigFiles(lifecycle=lifecycle, mappings=tuple(mappings[name] for name in sorted(mappings)),
                        conversions=conversions_path(project_dir, bundled_dir),
                        brands=brands_path(project_dir, bundled_dir),
-                       segments=tuple(segments[name] for name in sorted(segments)))
+                       segments=tuple(segments[name] for name in sorted(segments)),
+                       privacy=privacy_path(project_dir, bundled_dir))
 
 
 def _yaml_files(directory: Path) -> list[Path]:
@@ -207,11 +212,24 @@ def load_all(project_dir: Path | None, bundled_dir: Path) -> tuple[Config | None
 
     segments, segment_issues = read_segments(files.segments, brands, lifecycle)
     issues.extend(segment_issues)
+    privacy, privacy_issues = privacy_and_issues(files.privacy or privacy_path(project_dir, bundled_dir))
+    issues.extend(privacy_issues)
+    if not privacy_issues:
+        issues.extend(destination_issues(privacy, exit_names(conversions, segments)))
 
     if issues or lifecycle is None:
         return None, sorted(issues, key=lambda i: (i.file, i.line or 0))  # file by file, line by line
     return Config(lifecycle=lifecycle, mappings=mappings, files=files, conversions=conversions, brands=brands,
-                  segments=segments), []
+                  segments=segments, privacy=privacy), []
+
+
+def exit_names(conversions: ConversionRules, segments: Iterable[Any]) -> list[str]:
+    """What a privacy rule's ``destinations`` may name: networks, audience kinds, configured destinations."""
+    from sync.attribution.networks import NETWORKS
+    from sync.segments.destinations import KINDS
+
+    return [*NETWORKS, *KINDS, *(d.name for d in conversions.destinations),
+            *(d.name for s in segments for d in s.destinations)]
 
 
 def _stage_issues(path: Path, stages: set[str], lifecycle: LifecycleConfig) -> list[ConfigIssue]:
@@ -255,7 +273,7 @@ def misnamed_files(project_dir: Path | None, bundled_dir: Path) -> list[ConfigIs
     for base in (bundled_dir, Path(project_dir) if project_dir is not None else None):
         if base is None:
             continue
-        for name in (LIFECYCLE_FILE, CONVERSIONS_FILE):
+        for name in (LIFECYCLE_FILE, CONVERSIONS_FILE, PRIVACY_FILE):
             if (base / name).with_suffix(".yml").is_file():
                 issues.append(misnamed_file((base / name).with_suffix(".yml")))
         issues += yaml_files(base / MAPPINGS_DIR)[1] + yaml_files(base / SEGMENTS_DIR)[1]

@@ -166,7 +166,8 @@ def sync_demo_segments(world: World, store: Store, config: Config) -> list[Segme
     """Evaluate every segment in full, sync every audience to its sandbox, check each sandbox."""
     segments = configured_segments(config)
     sizes = {c.segment: c.size or 0 for c in evaluate(store, segments)}
-    counts = {(c.segment, c.destination): c for c in sync_segments(store, world.settings, segments)}
+    counts = {(c.segment, c.destination): c for c in sync_segments(store, world.settings, segments,
+                                                                                    privacy=config.privacy)}
     out = []
     for segment in segments:
         remote = {s["destination"]: s["remote_id"] for s in audience_status(store, segment.key)}

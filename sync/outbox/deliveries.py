@@ -36,8 +36,10 @@ def record_attempts(session: Session, outbox: list[dict[str, Any]], deliveries: 
     attempt (by id), one Delivery per (outbox row, destination), and the dead letters.
     """
     update_by_id(session, model.Outbox, outbox)
-    upsert(session, model.Delivery, deliveries, ["outbox_id", "destination"],
-           ["status", "attempts", "last_error", "response", "sent_at", "updated_at"])
+    columns = ["status", "attempts", "last_error", "response", "sent_at", "updated_at"]
+    if deliveries and "policy" in deliveries[0]:  # conversions and adjustments record their privacy policy
+        columns.append("policy")
+    upsert(session, model.Delivery, deliveries, ["outbox_id", "destination"], columns)
     if dead:
         session.execute(model.DeadLetter.__table__.insert(), dead)
 

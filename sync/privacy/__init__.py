@@ -1,4 +1,4 @@
-"""Privacy: what lifesync holds about one person, and how long it keeps personal data it no longer needs.
+"""Privacy: who may be sent what (policies), forgetting a person, access requests, and retention of personal data.
 
 - ``access`` — everything held about one person, with sources and times (access requests:
   ``lifesync contacts export --identity``, ``GET /api/contacts/<id>/access-request``).
@@ -7,4 +7,6 @@
 - ``erasure`` — forgetting a person everywhere lifesync keeps them (``lifesync contacts forget``,
   ``POST /api/contacts/<id>/forget``, the console's contact page), with ``suppression`` (salted
   digests so a re-sent record recreates no one) and ``upstream`` (deletion in the CRMs).
+- ``policy`` — ``decide``: the policy (send, restricted, strip, drop) one exit applies to one contact,
+  from privacy.yaml (``sync.config.privacy``); conversion dispatch and audience sync both ask it.
 """

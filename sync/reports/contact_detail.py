@@ -192,7 +192,7 @@ def _conversions(session: Session, contact_id: int, exported: list[dict[str, Any
     sends: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in session.execute(
             select(o.id, o.kind, o.destination, o.status, o.payload, o.created_at, d.status.label("delivery_status"),
-                   d.attempts, d.last_error, d.response, d.sent_at, d.updated_at)
+                   d.attempts, d.last_error, d.response, d.sent_at, d.updated_at, d.policy)
             .outerjoin(d, d.outbox_id == o.id)
             .where(o.contact_id == contact_id, o.kind.in_(("conversion", "adjustment"))).order_by(o.id)):
         payload = row.payload or {}
@@ -201,7 +201,8 @@ def _conversions(session: Session, contact_id: int, exported: list[dict[str, Any
             "adjustment": payload.get("adjustment"), "queued_at": _ts(row.created_at),
             "delivery": None if row.delivery_status is None else {
                 "status": row.delivery_status, "attempts": row.attempts, "last_error": row.last_error,
-                "response": row.response or {}, "sent_at": _ts(row.sent_at), "updated_at": _ts(row.updated_at)},
+                "response": row.response or {}, "sent_at": _ts(row.sent_at), "updated_at": _ts(row.updated_at),
+                "policy": row.policy},
         })
     out = []
     for conv in exported:

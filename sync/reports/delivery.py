@@ -56,7 +56,7 @@ if TYPE_CHECKING:
 Counts = dict[str, dict[str, int]]
 CONVERSION_KIND = "conversion"
 ADJUSTMENT_KIND = "adjustment"
-STATUSES = ("sent", "failed", "dead", "pending", "expired", "duplicate", "validated", "retracted")
+STATUSES = ("sent", "failed", "dead", "pending", "expired", "duplicate", "validated", "retracted", "skipped")
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,7 @@ class DestinationHealth:
     delivered_before: int = 0  # of sent: refused by the network as already held (its duplicate refusal)
     validated: int = 0  # checked in validate-only mode, not recorded by the network
     retracted: int = 0  # retracted (cancelled, refunded) before it was sent: never sent
+    skipped: int = 0  # kept from the destination by the privacy policy (privacy.yaml): never sent
     adjustments: dict[str, int] = field(default_factory=dict)  # adjustment status → count
 
 
@@ -135,7 +136,8 @@ def delivery(session_or_store: Session | Store, config: Config | LifecycleConfig
             other=sum(n for s, n in counts.items() if s not in STATUSES), expired=counts.get("expired", 0),
             duplicate=counts.get("duplicate", 0), delivered_before=before.get(dest, 0),
             validated=counts.get("validated", 0),
-            retracted=counts.get("retracted", 0), adjustments=dict(sorted(adjustments.get(dest, {}).items())),
+            retracted=counts.get("retracted", 0), skipped=counts.get("skipped", 0),
+            adjustments=dict(sorted(adjustments.get(dest, {}).items())),
             with_click_id=with_click, click_id_share=share(with_click, sent),
             click_ids=dict(sorted(click_ids[dest].items())), keys=dest_keys,
             key_shares={k: n / sent for k, n in dest_keys.items()} if sent else {}))

@@ -114,12 +114,12 @@ def _(report: AttributionReport) -> str:
 @format_report.register
 def _(report: DeliveryReport) -> str:
     rows = [(d.destination, d.events, d.sent, d.delivered_before, d.failed, d.dead, d.pending, d.expired, d.duplicate,
-             d.retracted, percent(d.click_id_share),
+             d.retracted, d.skipped, percent(d.click_id_share),
              " ".join(f"{k}={percent(v)}" for k, v in d.key_shares.items()) or "-")
             for d in report.destinations]
     parts = [f"Conversion delivery health, queued {window_line(report.start, report.end)}",
              table(("destination", "events", "sent", "of which before", "failed", "dead", "pending", "too old",
-                    "duplicate", "retracted", "click id", "hashed keys (share of sent)"), rows)]
+                    "duplicate", "retracted", "withheld (privacy)", "click id", "hashed keys (share of sent)"), rows)]
     adjusted = [d for d in report.destinations if d.adjustments]
     if adjusted:  # retractions and restatements told (or not) to the destinations that were sent the conversion
         statuses = ("sent", "unsupported", "skipped", "expired", "pending", "failed", "dead")

@@ -46,7 +46,7 @@ def test_every_report_has_a_text_format(reports):
     assert response.splitlines()[-1].split() == ["all", "4", "1", "25.0%"]
     assert "Conversions, from 2026-03-01" in attribution and "last-touch by campaign" in attribution
     assert "unattributed 1 (USD 5.00)" in attribution
-    assert delivery.splitlines()[-1].split() == ["meta", "5", "3", "0", "1", "0", "1", "0", "0", "0", "66.7%",
+    assert delivery.splitlines()[-1].split() == ["meta", "5", "3", "0", "1", "0", "1", "0", "0", "0", "0", "66.7%",
                                                  "em=100.0%", "ph=33.3%"]
     with pytest.raises(TypeError, match="no text format for str"):
         format_report("funnel")

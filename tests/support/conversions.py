@@ -20,7 +20,7 @@ def seed(store, n: int, *, kind: str = "purchase", destinations=("meta", "tiktok
     contacts, idents, convs, touches, outbox = [], [], [], [], []
     for i in range(1, n + 1):
         contacts.append({"id": i, "created_at": now, "updated_at": now, "stage": "Customer", "lost_stage": None,
-                         "stage_changed_at": now, "consent": {},
+                         "stage_changed_at": now, "consent": {"ad_user_data": True},  # Portugal: EEA
                          "attributes": {"first_name": {"value": "Ana", "source": "hubspot"},
                                         "city": {"value": "Lisbon", "source": "hubspot"},
                                         "country": {"value": "Portugal", "source": "hubspot"}}})

@@ -25,8 +25,11 @@
   for, so they are not sent: ``custom_data.net_revenue``, ``referrer_url`` (a browser's),
   ``original_event_data.order_id``/``event_id`` and ``attribution_data`` (for partners that
   attribute themselves) — facebook-python-business-sdk 22.0-25.0 (``adobjects/serverside``).
-* LDU (contact consent ``ldu``): ``data_processing_options ["LDU"]`` with country/state 0
-  (Meta geolocates).
+* Limited Data Use when the privacy policy says ``restricted`` (``sync.attribution.policy``; by
+  default for the US states Meta lists): ``data_processing_options ["LDU"]`` with
+  ``data_processing_options_country`` / ``_state`` 0, which asks Meta to geolocate the person
+  (https://developers.facebook.com/docs/marketing-apis/data-processing-options). ``strip`` sends no
+  user data but the click ids (and a messaging ad's ids).
 
 ``Sender`` POSTs ``{base}/{version}/{dataset}/events`` with ``access_token`` (+
 ``appsecret_proof``) as fields of the JSON body, not in the URL (URLs are logged: urllib3 at
@@ -268,7 +271,7 @@ def build(conversion: ConversionFacts, contact: ContactFacts, touchpoints: Seque
     custom = {k: v for k, v in custom.items() if v is not None}
     if custom:
         event["custom_data"] = custom
-    if contact.consent.get("ldu"):
+    if contact.restricted:  # privacy policy ``restricted``: Limited Data Use, Meta geolocating the person
         event.update(data_processing_options=["LDU"], data_processing_options_country=0,
                      data_processing_options_state=0)
     problem = validate(event, now_utc(now), dest)

@@ -15,7 +15,7 @@ lead}``:
   (``HubSpot``, ``Salesforce``), omitted for any other source. No shipped mapping provides
   ``tiktok_lead`` yet, so CRM events match on e-mail and phone, which TikTok accepts in place
   of a lead id (``validate``).
-* ``limited_data_use`` from the contact's ``ldu`` consent.
+* ``limited_data_use``: true when the privacy policy says ``restricted`` (``sync.attribution.policy``).
 
 Age: an event older than ``MAX_EVENT_AGE_DAYS`` for the destination's ``event_source`` (28
 days for every source: see the table for the rule and its sources) is refused locally, and
@@ -172,7 +172,7 @@ def build(conversion: ConversionFacts, contact: ContactFacts, touchpoints: Seque
         "event": event_name(dest, conversion.kind, EVENT_NAMES),
         "event_time": int(utc(conversion.occurred_at).timestamp()),
         "event_id": conversion.event_id,
-        "limited_data_use": bool(contact.consent.get("ldu")),
+        "limited_data_use": contact.restricted,
         "user": _user(contact, touch, dest, cache),
     }
     properties = {"value": conversion.value, "currency": currency_code(conversion.currency, upper=True),

@@ -228,6 +228,10 @@ class MetaSandbox(AdSandbox):
         if not isinstance(options, list) or any(option != "LDU" for option in options):
             raise _bad(INVALID, "Invalid Data Processing Options",
                        f"{where}: data_processing_options must be [] or [\"LDU\"]")
+        for key in ("data_processing_options_country", "data_processing_options_state"):
+            value = event.get(key)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+                raise _bad(INVALID, "Invalid Data Processing Options", f"{where}: {key} must be an integer")
         if options and (event.get("data_processing_options_country", 0) not in (0, 1)
                         or event.get("data_processing_options_state", 0) not in (0, 1000)):
             raise _bad(INVALID, "Invalid Data Processing Options",

@@ -19,7 +19,8 @@ subcode 1713230 "Audience Upload Blocked", Meta's words), the custom-audience ra
 80003, subcode 2446079, ``X-Business-Use-Case-Usage``), then the payload, refused whole with code
 100 when: ``schema`` is neither a single-key schema nor a list of known multi-key keys without
 repeats; a multi-key schema without ``is_raw: true``; ``data`` empty, over 10,000 rows, or a row not
-a list of ``len(schema)`` strings. Values: every key but EXTERN_ID, MADID and APPUID must be ``""``
+a list of ``len(schema)`` strings (``DATA_PROCESSING_OPTIONS``: ``[]`` or ``["LDU"]``, kept on the stored row
+when not empty). Values: every key but EXTERN_ID, MADID and APPUID must be ``""``
 or a SHA-256 digest (64 lowercase hex); a row with another value, or with nothing, is counted in
 ``num_invalid_entries`` (its bad values in ``invalid_entry_samples``) and not stored — Meta takes
 the rest of the request.
@@ -54,6 +55,7 @@ MAX_ROWS = 10_000
 SINGLE_KEY = frozenset({"EMAIL_SHA256", "PHONE_SHA256", "MOBILE_ADVERTISER_ID", "UID"})
 MULTI_KEYS = frozenset({"EXTERN_ID", "EMAIL", "PHONE", "GEN", "DOBY", "DOBM", "DOBD", "LN", "FN", "FI", "CT", "ST",
                         "ZIP", "MADID", "COUNTRY", "APPUID", "LOOKALIKE_VALUE", "DATA_PROCESSING_OPTIONS"})
+LDU = "DATA_PROCESSING_OPTIONS"
 UNHASHED = frozenset({"EXTERN_ID", "MADID", "APPUID", "LOOKALIKE_VALUE", "DATA_PROCESSING_OPTIONS", "UID",
                       "MOBILE_ADVERTISER_ID"})
 CUSTOMER_FILE_SOURCES = frozenset({"USER_PROVIDED_ONLY", "PARTNER_PROVIDED_ONLY", "BOTH_USER_AND_PARTNER_PROVIDED"})
@@ -105,7 +107,7 @@ class AudienceBook:
 
 
 def _row_key(row: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
-    return tuple(sorted(row.items()))
+    return tuple(sorted((key, tuple(value) if isinstance(value, list) else value) for key, value in row.items()))
 
 
 def _decoded(value: Any) -> Any:
@@ -166,9 +168,16 @@ def _rows(payload: Any) -> tuple[list[str], list[list[Any]]]:
     if len(rows) > MAX_ROWS:
         raise _payload_error(f"data has {len(rows)} rows; send at most {MAX_ROWS} in one request")
     for index, row in enumerate(rows):
-        if not isinstance(row, list) or len(row) != len(columns) or not all(isinstance(v, str) for v in row):
-            raise _payload_error(f"data[{index}] must be a list of {len(columns)} strings, one per schema key")
+        if not isinstance(row, list) or len(row) != len(columns) or not all(
+                _options_ok(v) if key == LDU else isinstance(v, str) for key, v in zip(columns, row, strict=True)):
+            raise _payload_error(f"data[{index}] must be a list of {len(columns)} strings, one per schema key "
+                                 f"({LDU}: [] or [\"LDU\"])")
     return columns, rows
+
+
+def _options_ok(value: Any) -> bool:
+    """A row's Limited Data Use: ``[]`` or ``["LDU"]`` (Meta's data-processing-options page)."""
+    return isinstance(value, list) and value in ([], ["LDU"])
 
 
 def receive(sandbox: MetaSandbox, method: str, audience_id: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -194,7 +203,7 @@ def receive(sandbox: MetaSandbox, method: str, audience_id: str, params: dict[st
         bad = [v for key, v in zip(columns, row, strict=True) if v and key not in UNHASHED and not is_sha256_hex(v)]
         for value in bad[:1]:
             invalid.setdefault(value, "not a SHA-256 digest (64 lowercase hex digits)")
-        if bad or not any(row):
+        if bad or not any(v for key, v in zip(columns, row, strict=True) if key != LDU):
             continue
         kept.append({key: value for key, value in zip(columns, row, strict=True) if value})
     book.apply(audience_id, method, kept)

@@ -168,6 +168,8 @@ class TikTokSandbox(AdSandbox):
         event_id = event.get("event_id")
         if event_id is not None and (not isinstance(event_id, str) or not event_id):
             return "event_id: must be a non-empty string"
+        if "limited_data_use" in event and not isinstance(event["limited_data_use"], bool):
+            return "limited_data_use: Not a valid boolean."
         return (self._user_problem(event.get("user"))
                 or self._lead_problem(event.get("lead"), event.get("user"), source)
                 or self._properties_problem(event.get("properties"), name))

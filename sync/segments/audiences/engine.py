@@ -5,9 +5,10 @@
 
 1. asks the destination to ``ensure`` its remote audience (kept in ``audiences``);
 2. walks members and stored rows in chunks of ``CHUNK`` contacts: loads the members in bulk
-   (``members.load_members``), computes each member's keys (``destination.keys``; consent for
-   ``destination.purpose`` that is ``False`` leaves a member out, ``Unmatchable`` skips it with
-   the reason), and plans the change (``diff.plan``) against ``audience_members``;
+   (``members.load_members``), computes each member's keys (``destination.keys``; privacy.yaml's
+   policy, ``policy_of``, leaves a member out with the reason — ``drop``, ``strip``, ``restricted``
+   where the destination cannot restrict, and always a denied ``destination.purpose`` —
+   ``Unmatchable`` skips it with the reason), and plans the change (``diff.plan``) against ``audience_members``;
 3. sends every removal, then the additions, in batches of ``destination.max_batch`` (buffers fill
    across chunks, so a sync makes the fewest requests the vendor's maximum allows; see ``_Sender``
    for why additions wait); a contact whose keys changed is added under its new keys only once
@@ -31,15 +32,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
 import requests
 from sqlalchemy import select
 
+from sync.config.privacy import PrivacyConfig, bundled_privacy
 from sync.ingest.deadletter import reason_for
 from sync.outbox.deliveries import MAX_ATTEMPTS, backoff
+from sync.privacy.policy import Exit, decide
 from sync.segments import destinations
 from sync.segments.audiences import bookkeeping as book
 from sync.segments.audiences.diff import ADDED, FAILED, PENDING_ADD, PENDING_REMOVE, SKIPPED, Stored, Wanted, plan
@@ -85,9 +88,21 @@ class AudienceCounts:
         return asdict(self)
 
 
-def consent_reason(member: AudienceMember, purpose: str) -> str | None:
-    """Why the member is left out for ``purpose`` (its consent is ``False``), or None."""
-    return f"no consent for {purpose}" if member.consent.get(purpose) is False else None
+def policy_of(destination: AudienceDestination, target: Exit, member: AudienceMember,
+              privacy: PrivacyConfig) -> tuple[str | None, str | None]:
+    """(the policy the member goes out under, None) — or (None, why it is left out): privacy.yaml decides.
+
+    ``drop`` leaves it out; so does ``strip`` (an audience is nothing but identifiers), and
+    ``restricted`` at a destination that cannot restrict processing (``restricts`` False).
+    """
+    decision = decide(privacy, target, member, destination.purpose)
+    if decision.policy == "drop":
+        return None, f"privacy policy drop: {decision.reason}"
+    if decision.policy == "strip":
+        return None, f"privacy policy strip: an audience holds identifiers only ({decision.reason})"
+    if decision.policy == "restricted" and not getattr(destination, "restricts", False):
+        return None, (f"privacy policy restricted: {target.kind} cannot restrict processing ({decision.reason})")
+    return decision.policy, None
 
 
 def _wire(keys: Any) -> Any:
@@ -99,13 +114,14 @@ def _wire(keys: Any) -> Any:
     return keys
 
 
-def wanted_of(destination: AudienceDestination, member: AudienceMember) -> Wanted:
-    """What ``member`` should hold at ``destination``: its keys, or why it is left out."""
-    reason = consent_reason(member, destination.purpose)
-    if reason is not None:
+def wanted_of(destination: AudienceDestination, member: AudienceMember, target: Exit,
+              privacy: PrivacyConfig) -> Wanted:
+    """What ``member`` should hold at ``destination`` (``target``): its keys, or why it is left out."""
+    policy, reason = policy_of(destination, target, member, privacy)
+    if policy is None:
         return Wanted(None, reason)
     try:
-        return Wanted(_wire(destination.keys(member)))
+        return Wanted(_wire(destination.keys(replace(member, policy=policy) if policy != member.policy else member)))
     except Unmatchable as exc:
         return Wanted(None, f"unmatchable: {exc}")
     except Exception as exc:  # a bug in one member's keys must not stop the audience
@@ -140,8 +156,10 @@ class _Sender:
     """
 
     def __init__(self, store: Store, destination: AudienceDestination, audience: Audience, name: str,
-                 remote_id: str, counts: AudienceCounts, now: datetime, *, streaming: bool = False):
+                 remote_id: str, counts: AudienceCounts, now: datetime, *, streaming: bool = False,
+                 target: Exit, privacy: PrivacyConfig):
         self.store, self.destination, self.audience, self.name = store, destination, audience, name
+        self.target, self.privacy = target, privacy
         self.remote_id, self.counts, self.now = remote_id, counts, now
         self.size = max(1, int(destination.max_batch))
         self.streaming = streaming
@@ -177,7 +195,7 @@ class _Sender:
             with self.store.transaction() as session:
                 loaded = load_members(session, part)
             for cid, member in loaded.items():
-                wanted = wanted_of(self.destination, member)
+                wanted = wanted_of(self.destination, member, self.target, self.privacy)
                 if wanted.keys is not None:  # left out meanwhile: the next sync records it
                     self.add(Entry(cid, wanted.keys), self.attempts.get(cid, 0))
         self._flush(self.adds, "add")
@@ -258,11 +276,12 @@ def _stored(session: Any, name: str, segment: str, contact_ids: Sequence[int]) -
 def sync_audience(store: Store, audience: Audience, entry: DestinationEntry, member_ids: Sequence[int],
                   destination: AudienceDestination | None = None, *, settings: Settings | None = None,
                   http: requests.Session | None = None, dry_run: bool = False,
-                  now: datetime | None = None) -> AudienceCounts:
+                  now: datetime | None = None, privacy: PrivacyConfig | None = None) -> AudienceCounts:
     """Bring ``entry``'s audience of segment ``audience`` to ``member_ids`` (see the module docstring)."""
     if destination is None:
         destination = open_destination(entry, settings or Settings.from_env(), http)
-    return sync_destinations(store, audience, [(entry, destination)], member_ids, dry_run=dry_run, now=now)[0]
+    return sync_destinations(store, audience, [(entry, destination)], member_ids, dry_run=dry_run, now=now,
+                             privacy=privacy)[0]
 
 
 @dataclass
@@ -277,17 +296,26 @@ class _Target:
     sender: _Sender | None = None
     stopped: bool = False
     holds: bool = True  # the destination holds members (a removal may come): additions wait for the removals
+    privacy: PrivacyConfig | None = None
+
+    @property
+    def exit(self) -> Exit:
+        """The destination as privacy.yaml's rules name it."""
+        return Exit(self.entry.name, self.entry.kind)
 
 
 def sync_destinations(store: Store, audience: Audience, pairs: Sequence[tuple[DestinationEntry, AudienceDestination]],
                       member_ids: Sequence[int], *, dry_run: bool = False,
-                      now: datetime | None = None) -> list[AudienceCounts]:
+                      now: datetime | None = None, privacy: PrivacyConfig | None = None) -> list[AudienceCounts]:
     """``sync_audience`` for several destinations of one segment in one pass: each chunk of members is loaded
-    once for all of them; one destination stopping (an error) does not stop the others.
+    once for all of them; one destination stopping (an error) does not stop the others. ``privacy``:
+    privacy.yaml's policies (None: the bundled ones).
     """
     now = now or model.utcnow()
+    privacy = privacy or bundled_privacy()
     members = set(member_ids)
-    targets = [_Target(entry, dest, AudienceCounts(entry.name, audience.key, dry_run=dry_run)) for entry, dest in pairs]
+    targets = [_Target(entry, dest, AudienceCounts(entry.name, audience.key, dry_run=dry_run), privacy=privacy)
+               for entry, dest in pairs]
     stored_ids: set[int] = set()
     with store.transaction() as session:
         for t in targets:
@@ -338,13 +366,14 @@ def _open_remote(store: Store, audience: Audience, t: _Target, now: datetime) ->
         t.holds = False
     _save_audience(store, t.entry, audience, t.remote_id, None, None, None)
     t.sender = _Sender(store, t.destination, audience, t.entry.name, t.remote_id, t.counts, now,
-                       streaming=not t.holds)
+                       streaming=not t.holds, target=t.exit, privacy=t.privacy or bundled_privacy())
 
 
 def _sync_chunk(store: Store, t: _Target, audience: Audience, part: Sequence[int],
                 loaded: dict[int, AudienceMember], stored: dict[int, Stored], now: datetime) -> None:
     name, counts, sender = t.entry.name, t.counts, t.sender
-    wanted = {cid: wanted_of(t.destination, m) for cid, m in loaded.items()}
+    privacy = t.privacy or bundled_privacy()
+    wanted = {cid: wanted_of(t.destination, m, t.exit, privacy) for cid, m in loaded.items()}
     todo = plan(stored, wanted, part, now)
     counts.unchanged += todo.unchanged
     counts.skipped += todo.skipped

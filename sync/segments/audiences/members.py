@@ -19,5 +19,5 @@ def load_members(session: Any, contact_ids: Sequence[int]) -> dict[int, Audience
     """``AudienceMember`` by contact id; a contact that no longer exists (erased, merged away) is left out."""
     return {cid: AudienceMember(contact_id=cid, emails=f.emails, phones=f.phones, first_name=f.first_name,
                                 last_name=f.last_name, country=f.country, zip=f.zip, identities=f.identities,
-                                consent=f.consent)
+                                consent=f.consent, state=f.state)
             for cid, f in load_contacts(session, contact_ids).items()}

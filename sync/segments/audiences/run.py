@@ -16,6 +16,7 @@ import requests
 from sqlalchemy import Select
 
 from sync.access.audit import record
+from sync.config.privacy import PrivacyConfig
 from sync.errors import NotFound
 from sync.ingest.deadletter import reason_for
 from sync.segments.audiences.engine import AudienceCounts, open_destination, sync_destinations
@@ -63,12 +64,12 @@ def select_segments(segments: Sequence[Any], key: str | None, destination: str |
 def sync_segments(store: Store, settings: Settings, segments: Sequence[Any], *, key: str | None = None,
                   destination: str | None = None, dry_run: bool = False, members_of: MembersOf | None = None,
                   http: requests.Session | None = None, destinations: Mapping[str, Any] | None = None,
-                  ) -> list[AudienceCounts]:
+                  privacy: PrivacyConfig | None = None) -> list[AudienceCounts]:
     """Sync each chosen segment's destinations (one's failure does not stop the others); counts per destination.
 
     ``members_of``: the current members of a segment (default ``current_members``);
     ``destinations``: destination objects by name to use instead of building them from the
-    settings (tests, the demo's sandboxes).
+    settings (tests, the demo's sandboxes); ``privacy``: the configuration's privacy.yaml (None: the bundled one).
     """
     members_of = members_of or current_members
     out: list[AudienceCounts] = []
@@ -85,7 +86,8 @@ def sync_segments(store: Store, settings: Settings, segments: Sequence[Any], *, 
                 pairs.append((entry, (destinations or {}).get(entry.name) or open_destination(entry, settings, http)))
             except Exception as exc:  # its settings: reported for this destination, the others go on
                 broken[entry.name] = AudienceCounts(entry.name, segment.key, dry_run=dry_run, error=reason_for(exc))
-        done = {c.destination: c for c in sync_destinations(store, audience, pairs, members, dry_run=dry_run)}
+        done = {c.destination: c for c in sync_destinations(store, audience, pairs, members, dry_run=dry_run,
+                                                                         privacy=privacy)}
         out += [broken.get(e.name) or done[e.name] for e in segment.destinations
                 if destination is None or e.name == destination]
     return out

@@ -25,8 +25,12 @@ segment engine owns membership and the diff; a destination module owns only the 
   for every entry — never silently dropped.
 
 ``purpose`` names the consent purpose a destination needs (``ad_user_data`` for ad networks,
-``marketing_messages`` for messaging and CRM lists): the engine leaves out (and removes) members
-whose consent for it is ``False``; ``None`` (unknown) is sent, as attribution does today.
+``marketing_messages`` for messaging and CRM lists). The engine asks privacy.yaml's policy
+(``sync.privacy.policy.decide``, with that purpose) for every member: ``drop`` and ``strip`` (an
+audience is identifiers) leave the member out, and remove it where it was added; ``restricted``
+is given to a destination whose ``restricts`` is True as ``AudienceMember.policy`` (its keys carry
+the restriction), and leaves the member out of any other. A member that denied the destination's
+purpose is always left out.
 
 The engine (``sync.segments.audiences.engine.sync_audience``) is the only caller: it decides
 what to add and remove, batches, retries with backoff and dead-letters; a destination never
@@ -67,6 +71,10 @@ class AudienceMember:
     zip: str | None = None
     identities: tuple[tuple[str, str], ...] = ()  # (kind, value), e.g. ("hubspot", "501"), ("respondio", "88")
     consent: Mapping[str, Any] = field(default_factory=dict)  # purpose -> True / False / None (unknown)
+    state: str | None = None  # as stored; with the country, where privacy.yaml's regions place the member
+    # the privacy policy the engine applies (sync.privacy.policy): ``send``, or ``restricted`` for a destination that
+    # ``restricts`` (Meta: Limited Data Use on the member's rows; Google: adPersonalization denied)
+    policy: str = "send"
 
     def identity(self, kind: str) -> str | None:
         """The first identity value of ``kind``, or None."""
@@ -128,6 +136,7 @@ class AudienceDestination(Protocol):
     kind: ClassVar[str]
     max_batch: ClassVar[int]  # the vendor's maximum members per add/remove request
     purpose: ClassVar[str]  # consent purpose: ad_user_data or marketing_messages
+    restricts: ClassVar[bool]  # honours the ``restricted`` policy (AudienceMember.policy); False: restricted = left out
 
     @classmethod
     def from_settings(cls, name: str, options: Mapping[str, str], settings: Settings) -> AudienceDestinationConfig: ...

@@ -43,7 +43,7 @@ from sync.settings import Settings
 
 VALUES = ("email", "phone", "first_name", "last_name", "country", "zip")
 DEFAULT_COLUMNS = "email,phone"
-PURPOSES = ("marketing_messages", "ad_user_data")
+PURPOSES = ("marketing_messages", "marketing_email", "ad_user_data")  # privacy.yaml's default purposes that fit a file
 OPTIONS = ("path", "columns", "purpose", "connection")
 
 

@@ -9,6 +9,11 @@
   every value SHA-256 (lowercase hex) after Meta's normalisation — the Conversions API's rules
   (``sync.attribution.networks.meta.USER_DATA``: phones as digits with the country code and no
   ``+``). Without an e-mail or a phone the member is ``Unmatchable``.
+* Limited Data Use: a member the privacy policy restricts (privacy.yaml; by default California, the only
+  state where Meta applies LDU to customer lists — docs/vendors/audiences-and-consent.md §1) goes with
+  ``DATA_PROCESSING_OPTIONS ["LDU"]`` on its rows; a batch holding one adds the column to its schema,
+  the other rows saying ``[]``. A member restricted in another state is sent with the flag too, as
+  configured: Meta may ignore it there.
 * ``add`` / ``remove``: ``POST`` / ``DELETE /{v}/{audience_id}/users`` with
   ``payload {schema, is_raw: true, data}`` — what ``facebook_business``'s
   ``CustomAudience.add_users(schema, users, is_raw=True)`` sends (tests compare the two) — and
@@ -55,6 +60,7 @@ VENDOR = "Meta Custom Audiences"
 MAX_ROWS = 10_000  # rows per /users call
 MAX_ROWS_PER_MEMBER = 10
 SCHEMA = ("EMAIL", "PHONE", "FN", "LN", "ZIP", "COUNTRY")
+LDU_KEY = "DATA_PROCESSING_OPTIONS"  # a row's Limited Data Use: ["LDU"], or [] (none)
 _FIELDS = {"FN": "first_name", "LN": "last_name", "ZIP": "zip", "COUNTRY": "country"}
 CUSTOMER_FILE_SOURCE = "USER_PROVIDED_ONLY"
 BLOCKED = "1713230"
@@ -128,8 +134,14 @@ class MetaAudience(ad_delivery.AdAudience):
             options={**({"ad_account_id": f"act_{account.removeprefix('act_')}"} if account else {}),
                      **({"audience_id": audience_id} if audience_id else {})})
 
+    restricts: ClassVar[bool] = True  # Limited Data Use per row
+
     def keys(self, member: AudienceMember) -> dict[str, Any]:
-        """``{"rows": [{EMAIL, PHONE, FN, LN, ZIP, COUNTRY}, ...]}`` hashed; ``Unmatchable`` without e-mail or phone."""
+        """``{"rows": [{EMAIL, PHONE, FN, LN, ZIP, COUNTRY}, ...]}`` hashed; ``Unmatchable`` without e-mail or phone.
+
+        A member under the ``restricted`` policy has ``DATA_PROCESSING_OPTIONS: ["LDU"]`` on each row (Meta
+        geolocates it: no country/state columns are sent for it).
+        """
         hashes = ad_delivery.member_hashes(meta.USER_DATA, member, self.config)
         emails, phones = hashes.emails, hashes.phones
         if not emails and not phones:
@@ -140,6 +152,8 @@ class MetaAudience(ad_delivery.AdAudience):
             row = {"EMAIL": emails[index] if index < len(emails) else "",
                    "PHONE": phones[index] if index < len(phones) else "", **common}
             rows.append({key: value for key, value in row.items() if value})
+        if member.policy == "restricted":
+            rows = [{**row, LDU_KEY: ["LDU"]} for row in rows]
         return {"rows": rows}
 
     def ensure(self, audience: Audience) -> str:
@@ -178,9 +192,17 @@ def rows_of(entry: Entry) -> list[dict[str, str]]:
 
 
 def request_params(batch: Sequence[Entry], session_id: int, part: ad_delivery.Part) -> dict[str, Any]:
-    """``payload`` and ``session`` of one ``/users`` request (the parameters besides the token)."""
-    data = [[str(row.get(key) or "") for key in SCHEMA] for entry in batch for row in rows_of(entry)]
-    return {"payload": {"schema": list(SCHEMA), "is_raw": True, "data": data},
+    """``payload`` and ``session`` of one ``/users`` request (the parameters besides the token).
+
+    When a row of the batch is under Limited Data Use, the schema gains ``DATA_PROCESSING_OPTIONS``
+    and every row says ``["LDU"]`` or ``[]`` (developers.facebook.com/docs/marketing-apis/data-processing-options).
+    """
+    rows = [row for entry in batch for row in rows_of(entry)]
+    ldu = any(row.get(LDU_KEY) for row in rows)
+    schema = [*SCHEMA, LDU_KEY] if ldu else list(SCHEMA)
+    data: list[list[Any]] = [[str(row.get(key) or "") for key in SCHEMA]
+                             + ([list(row.get(LDU_KEY) or [])] if ldu else []) for row in rows]
+    return {"payload": {"schema": schema, "is_raw": True, "data": data},
             "session": {"session_id": session_id, "batch_seq": part.seq, "last_batch_flag": part.last,
                         "estimated_num_total": part.total}}
 
@@ -191,7 +213,8 @@ def results(batch: Sequence[Entry], reply: Mapping[str, Any]) -> list[MemberResu
     invalid = {str(value) for value in samples} if isinstance(samples, dict | list) else set()
     out = []
     for entry in batch:
-        bad = sorted(key for row in rows_of(entry) for key, value in row.items() if value in invalid)
+        bad = sorted(key for row in rows_of(entry) for key, value in row.items()
+                     if isinstance(value, str) and value in invalid)
         reason = f"{VENDOR} counted this member's {', '.join(bad)} invalid" if bad else None
         out.append(MemberResult(entry.contact_id, "failed" if bad else "done", reason))
     return out

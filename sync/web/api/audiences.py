@@ -133,7 +133,7 @@ class SegmentSync(MethodView):
         _segment(key)
         if args["dry_run"]:
             results = sync_segments(store(), settings(), _segments(), key=key, destination=args["destination"],
-                                    dry_run=True)
+                                    dry_run=True, privacy=config().privacy)
             return {"results": [r.as_dict() for r in results]}, 200
         return request_sync(store(), _segments(), principal(), key, args["destination"], jobs().enqueue)
 

@@ -135,7 +135,11 @@ class ContactActivitySchema(ma.Schema):
 
 
 class ConversionDeliverySchema(ma.Schema):
-    status = F.String(required=True, metadata={"description": "pending, sent, failed or dead"})
+    status = F.String(required=True, metadata={"description": "pending, sent, failed, dead, or skipped (not sent on "
+                                                              "purpose: e.g. the privacy policy said drop)"})
+    policy = F.String(allow_none=True, required=True, metadata={
+        "description": "the privacy policy it was built under (privacy.yaml): send, restricted, strip or drop; "
+                       "null when none was decided (expired, duplicate, retracted, or recorded before policies)"})
     attempts = F.Integer(required=True)
     last_error = F.String(allow_none=True, required=True)
     response = F.Dict(required=True, metadata={"description": "the network's answer"})

@@ -187,8 +187,8 @@ def test_no_matchable_user_data_is_refused():
         meta_capi.build(conversion(), contact(emails=(), phones=("not a phone",)), [], dest(), now=NOW)
 
 
-def test_ldu_and_custom_event_names():
-    built = meta_capi.build(conversion(kind="qualified_lead"), contact(consent={"ldu": True}), [],
+def test_restricted_policy_is_ldu_and_custom_event_names():
+    built = meta_capi.build(conversion(kind="qualified_lead"), contact().under("restricted"), [],
                             dest(event_names={"qualified_lead": "SQL"}), now=NOW)
     assert built.payload["event_name"] == "SQL"
     assert built.payload["data_processing_options"] == ["LDU"]

@@ -175,7 +175,7 @@ def test_a_full_crm_event_is_what_the_sdks_event_sends():
     contact = ContactFacts(contact_id=7, emails=("Ann@Example.com", "ann.b@example.org"), phones=("+1 650 555 1212",),
                            first_name="Ann", last_name="Lee", city="Austin", state="Texas", zip="73301",
                            country="United States", date_of_birth="1985-07-04", gender="female",
-                           consent={"ldu": True})
+                           policy="restricted")
     conv = ConversionFacts(event_id="ev-9", kind="purchase", occurred_at=NOW - timedelta(hours=2), value=99.5,
                            currency="EUR", order_id="o-1")
     touch = TouchpointFacts(channel="web", network="meta", occurred_at=NOW - timedelta(days=1),

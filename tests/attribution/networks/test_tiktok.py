@@ -63,7 +63,7 @@ def test_crm_event_is_exact():
 
 
 def test_lead_id_is_the_tiktok_lead_identity_and_web_sources_have_no_lead():
-    person = contact(identities=(("tiktok", "biz:9"), ("tiktok_lead", "7135063418060406785")), consent={"ldu": True})
+    person = contact(identities=(("tiktok", "biz:9"), ("tiktok_lead", "7135063418060406785"))).under("restricted")
     built = tiktok.build(conversion(), person, [], dest(), now=NOW)
     assert built.payload["lead"] == {"lead_id": "7135063418060406785", "lead_event_source": "HubSpot"}
     assert built.payload["limited_data_use"] is True

@@ -172,6 +172,8 @@ INVALID_EVENTS = [  # (name, change to a valid event, Meta error subcode)
     ("value as text", lambda e: e["custom_data"].update(value="142.52"), 2804007),
     ("unknown processing option", _set(data_processing_options=["GDPR"]), 2804007),
     ("LDU with a bad state", _set(data_processing_options=["LDU"], data_processing_options_state=5), 2804007),
+    ("LDU country as text", _set(data_processing_options=["LDU"], data_processing_options_country="0"), 2804007),
+    ("LDU state as a boolean", _set(data_processing_options=["LDU"], data_processing_options_state=False), 2804007),
     ("event_id as an object", _set(event_id={"id": 1}), 2804007),
 ]
 

@@ -58,6 +58,18 @@ def test_a_segment_is_created_filled_in_session_batches_and_emptied_again(meta):
     assert stored["rows"] == []
 
 
+def test_limited_data_use_rows_are_kept_with_their_option_and_removed_by_the_same_rows(meta):
+    sandbox, config, _ = meta
+    dest = build(config)
+    audience_id = dest.ensure(Audience("ca", "California"))
+    people = members(2)
+    entries = [Entry(0, dest.keys(people[0])), Entry(1, dest.keys(replace(people[1], policy="restricted")))]
+    assert {r.status for r in dest.add(audience_id, entries)} == {"done"}
+    rows = sandbox.audience_book.audiences[audience_id]["rows"]
+    assert [row.get("DATA_PROCESSING_OPTIONS") for row in rows] == [None, None, ["LDU"]]  # member 0 has two rows
+    assert {r.status for r in dest.remove(audience_id, entries)} == {"done"} and rows == []
+
+
 def test_an_ended_version_and_the_conversions_token_are_refused_as_meta_refuses_them(meta):
     sandbox, config, _ = meta
     old = build(replace(config, api_version="v24.0"))
@@ -102,6 +114,8 @@ def _session(seq: int, last: bool, session_id: int = 5) -> dict:
     ({"schema": ["EMAIL", "FN"], "is_raw": True, "data": [[H]]}, "data[0]"),
     ({"schema": ["EMAIL"], "is_raw": True, "data": []}, "non-empty"),
     ({"schema": ["EMAIL"], "is_raw": True, "data": [[H]] * 10_001}, "at most 10000"),
+    ({"schema": ["EMAIL", "DATA_PROCESSING_OPTIONS"], "is_raw": True, "data": [[H, ["GDPR"]]]}, "data[0]"),
+    ({"schema": ["EMAIL", "DATA_PROCESSING_OPTIONS"], "is_raw": True, "data": [[H, "LDU"]]}, "data[0]"),
 ])
 def test_a_malformed_upload_is_refused_whole_with_code_100(meta, payload, said):
     sandbox, config, base = meta

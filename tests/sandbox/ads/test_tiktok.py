@@ -130,6 +130,7 @@ INVALID_EVENTS = [  # (name, change to a valid event, fragment of the per-event 
     ("Purchase without currency", _set(event="Purchase", properties={"value": 3}), "required for Purchase"),
     ("lowercase currency", lambda e: e["properties"].update(currency="eur"), "currency"),
     ("value as text", lambda e: e["properties"].update(value="25.50"), "value"),
+    ("limited_data_use as text", _set(limited_data_use="true"), "limited_data_use"),
     ("event not an object", lambda e: None, "object"),
 ]
 

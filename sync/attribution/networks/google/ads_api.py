@@ -16,7 +16,8 @@ https://developers.google.com/ads/blog/posts/2026/05/changes-to-offline-click-co
   ``currencyCode``; ``orderId`` is the order id, else the conversion's ``event_id`` (Google
   de-duplicates on it, so a re-upload cannot double count);
 * ``consent {adUserData, adPersonalization}``: GRANTED/DENIED from the contact's consent,
-  each left out when unknown;
+  each left out when unknown; ``adPersonalization`` DENIED when the privacy policy says
+  ``restricted`` (``sync.attribution.policy``), and no ``userIdentifiers`` when it says ``strip``;
 * ``userIdentifiers`` (≤ 5: e-mails, then phones) hashed by ``hashing`` (Gmail dots removed,
   E.164 with ``+``) — left out when the contact denied ``ad_user_data``.
 
@@ -145,7 +146,7 @@ def build(conversion: ConversionFacts, contact: ContactFacts, touchpoints: Seque
     if conversion.currency:
         payload["currencyCode"] = currency_code(conversion.currency, upper=True)
     payload["orderId"] = conversion.order_id or conversion.event_id
-    granted = consent(contact.consent, "GRANTED", "DENIED")
+    granted = consent(contact.consent, "GRANTED", "DENIED", restricted=contact.restricted)
     if granted:
         payload["consent"] = granted
     identifiers = _identifiers(contact, dest, cache)

@@ -56,9 +56,14 @@ def action_id(dest: DestinationConfig, kind: str) -> str:
     return action.rsplit("/", 1)[-1]
 
 
-def consent(facts: Mapping[str, Any], granted: str, denied: str) -> dict[str, str]:
-    """``{adUserData, adPersonalization}`` from the contact's consent, each left out when unknown."""
-    wire = {"adUserData": facts.get("ad_user_data"), "adPersonalization": facts.get("ad_personalization")}
+def consent(facts: Mapping[str, Any], granted: str, denied: str, *, restricted: bool = False) -> dict[str, str]:
+    """``{adUserData, adPersonalization}`` from the contact's consent, each left out when unknown.
+
+    ``restricted`` (the privacy policy's restricted processing): ``adPersonalization`` is denied
+    whatever the contact said; ``adUserData`` stays the contact's.
+    """
+    wire = {"adUserData": facts.get("ad_user_data"),
+            "adPersonalization": False if restricted else facts.get("ad_personalization")}
     return {key: granted if value else denied for key, value in wire.items() if isinstance(value, bool)}
 
 

@@ -20,7 +20,8 @@ the same conversion again, e.g. a restatement with a new ``conversionValue``):
   ``event_id`` (stable: Google de-duplicates on it, adjustments name it);
 * ``conversionValue`` and ``currency``; ``eventSource`` ``OTHER`` (a CRM's record, neither a web
   page, an app, a store nor a call); ``consent`` CONSENT_GRANTED / CONSENT_DENIED per field, left
-  out when unknown.
+  out when unknown; ``adPersonalization`` CONSENT_DENIED when the privacy policy says ``restricted``
+  (``sync.attribution.policy``), and no ``userData`` when it says ``strip``.
 
 ``Sender`` POSTs ≤ 2,000 events (and ≤ 10 destinations) a request, with ``validateOnly`` for a
 dry run. Google fails a request fast: one bad event refuses all of it
@@ -142,7 +143,7 @@ def event(conversion: ConversionFacts, contact: ContactFacts, touchpoints: Seque
         payload["conversionValue"] = conversion.value
     if conversion.currency:
         payload["currency"] = currency_code(conversion.currency, upper=True)
-    granted = consent(contact.consent, "CONSENT_GRANTED", "CONSENT_DENIED")
+    granted = consent(contact.consent, "CONSENT_GRANTED", "CONSENT_DENIED", restricted=contact.restricted)
     if granted:
         payload["consent"] = granted
     return payload
