@@ -6,11 +6,12 @@ checkbox and the visitor's cookie-banner answer, and some WhatsApp users stop ma
 whether a conversion or an audience member is sent, restricted, stripped or withheld
 (``deliveries.policy``).
 
-``forget_someone`` then forgets one person of the click-to-WhatsApp audience as a data-protection
-request would (``contacts forget --upstream``), and checks what it promises, each against the
-thing itself rather than lifesync's own counts: the Meta sandbox's audience no longer holds their
-rows, the CRM sandboxes no longer hold their records, their WhatsApp number writing again
-recreates no one, and a dump of every table holds neither their e-mail nor their phone.
+``forget_someone`` then forgets one lapsed customer (in the Google list, and in a CRM) as a
+data-protection request would (``contacts forget --upstream``), and checks what it promises, each
+against the thing itself rather than lifesync's own counts: the Google sandbox's list no longer
+holds their identifiers, the CRM sandboxes no longer hold their records, their e-mail ordering
+again from the shop recreates no one, and a dump of every table holds neither their e-mail nor
+their phone.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ if TYPE_CHECKING:
     from sync.store.engine import Store
 
 DPO = Principal(name="demo:dpo", role="admin", via="cli")  # the demo's data-protection officer
-AUDIENCE = ("meta-hot-leads", "hot-leads-ctwa")  # (destination, segment) the forgotten person is taken from
+# (destination, kind, segment) the forgotten person is taken from: a lapsed customer, in the CRMs too
+AUDIENCE = ("google-lapsed", "google_customer_match", "lapsed-customers")
 
 
 @dataclass
@@ -45,10 +47,10 @@ class Forgotten:
 
     contact_id: int
     erasure: dict[str, Any]
-    audience_rows_left: int  # of the person's rows, those the Meta sandbox's audience still holds
+    audience_rows_left: int  # of the identifiers sent for the person, those the Google sandbox's list still holds
     crm_records_left: int  # of the person's HubSpot / Salesforce records, those the sandboxes still hold
-    recreated: bool  # their WhatsApp number writing again made a contact
-    suppressed: int  # records dropped as a forgotten person's when they wrote again
+    recreated: bool  # their e-mail ordering again made a contact
+    suppressed: int  # records dropped as a forgotten person's when they ordered again
     found_in: list[str]  # tables whose dump still holds their e-mail or phone
 
 
@@ -77,18 +79,22 @@ def consent_and_policies(store: Store) -> PrivacyOutcome:
     return out
 
 
-def _person(store: Store) -> tuple[int, dict[str, str], list[Any]] | None:
-    """A contact the Meta audience holds, with an e-mail and a WhatsApp number: (id, identities, rows held)."""
+def _person(store: Store) -> tuple[int, dict[str, str], Any] | None:
+    """A member of the lapsed customers' Google list with an e-mail, one in a CRM if any: (id, identities, keys)."""
     m, i = model.AudienceMemberState, model.Identity
-    destination, segment = AUDIENCE
+    destination, _, segment = AUDIENCE
     with store.transaction() as session:
         members = session.execute(select(m.contact_id, m.keys).where(
             m.destination == destination, m.segment == segment, m.state == "added").order_by(m.contact_id)).all()
+        fallback = None
         for contact_id, keys in members:
             ids = dict(session.execute(select(i.kind, i.value).where(i.contact_id == contact_id)).all())
-            if "email" in ids and "whatsapp" in ids:
-                return contact_id, ids, list((keys or {}).get("rows", []))
-    return None
+            if "email" not in ids:
+                continue
+            if ids.keys() & {"hubspot", "salesforce", "salesforce_lead"}:  # deleted upstream too
+                return contact_id, ids, keys
+            fallback = fallback or (contact_id, ids, keys)
+    return fallback
 
 
 def _dump_holding(store: Store, values: list[str]) -> list[str]:
@@ -120,45 +126,40 @@ def _crm_records_left(world: World, ids: dict[str, str]) -> int:
     return left
 
 
-def _write_again(world: World, store: Store, config: Config, wa_id: str) -> tuple[int, int]:
-    """Their WhatsApp number writes to the business again (signed webhook, inbox, drain); (contacts, suppressed)."""
-    from sync.demo.business import WA_METADATA
-    from sync.demo.story import SECRETS, _meta_signed
-    from sync.sandbox.ads.meta import MetaSandbox
+def _write_again(world: World, store: Store, config: Config, email: str) -> tuple[int, int]:
+    """The person orders again from the shop (signed webhook, inbox, drain); (contacts with the e-mail, suppressed)."""
+    from sync.demo.story import _shop_signed
     from sync.web.app import create_app
 
     stored: list[int] = []
     client = create_app(world.settings, store=store, config=config, enqueue=stored.extend).test_client()
-    message = {"from": wa_id, "id": f"wamid.demo-forgotten-{wa_id}", "timestamp": str(int(time.time())),
-               "type": "text", "text": {"body": "Hello again!"}}
-    body = json.dumps({"object": "whatsapp_business_account", "entry": [{"id": MetaSandbox.WABA_ID, "changes": [
-        {"field": "messages", "value": {"messaging_product": "whatsapp", "metadata": dict(WA_METADATA),
-                                        "contacts": [{"profile": {"name": "Again"}, "wa_id": wa_id}],
-                                        "messages": [message]}}]}]}).encode()
-    client.post("/webhooks/whatsapp", data=body, headers=_meta_signed(SECRETS["LIFESYNC_WHATSAPP_APP_SECRET"], body))
+    now = model.utcnow().isoformat()
+    body = json.dumps({"id": "demo-forgotten-again", "status": "cart", "total": "49.00", "currency": "usd",
+                       "created_at": now, "updated_at": now, "customer": {"email": email}}).encode()
+    client.post("/webhooks/generic/shop", data=body, headers=_shop_signed(body, str(int(time.time()))))
     result = process_events(store, config, stored)
     with store.transaction() as session:
         recreated = session.scalar(select(func.count()).select_from(model.Identity).where(
-            model.Identity.kind == "whatsapp", model.Identity.value == wa_id))
+            model.Identity.kind == "email", model.Identity.value == email))
     return recreated or 0, result.suppressed
 
 
 def forget_someone(world: World, store: Store, config: Config) -> Forgotten | None:
-    """Forget one member of the click-to-WhatsApp audience everywhere, then check each promise."""
+    """Forget one lapsed customer everywhere (with ``--upstream``), then check each promise."""
+    from sync.demo.audiences import _units, sandbox_units
+
     found = _person(store)
     if found is None:
         return None
-    contact_id, ids, rows = found
+    contact_id, ids, keys = found
     erasure = forget(store, config, world.settings, contact_id, DPO, upstream=True)
-    destination, segment = AUDIENCE
+    destination, kind, segment = AUDIENCE
     with store.transaction() as session:
         remote = session.get(model.Audience, (destination, segment))
-    held = world.meta.audience_book.audiences.get(remote.remote_id if remote else "", {}).get("rows", [])
-    held_keys = {json.dumps(r, sort_keys=True) for r in held}
-    rows_left = sum(1 for r in rows if json.dumps(r, sort_keys=True) in held_keys)
-    recreated, suppressed = _write_again(world, store, config, ids["whatsapp"])
-    return Forgotten(contact_id, erasure, rows_left, _crm_records_left(world, ids), bool(recreated), suppressed,
-                     _dump_holding(store, [ids["email"], ids.get("phone", "")]))
+    held, _ = sandbox_units(world, kind, remote.remote_id, {}) if remote and remote.remote_id else (set(), "")
+    recreated, suppressed = _write_again(world, store, config, ids["email"])
+    return Forgotten(contact_id, erasure, len(_units(kind, keys or {}) & held), _crm_records_left(world, ids),
+                     bool(recreated), suppressed, _dump_holding(store, [ids["email"], ids.get("phone", "")]))
 
 
 def privacy_story(world: World, store: Store, config: Config) -> PrivacyOutcome:
@@ -178,7 +179,7 @@ def print_privacy(out: PrivacyOutcome, echo: Callable[[str], None]) -> None:
         echo(f"  {destination:<12} " + ", ".join(f"{policy} {count:,}" for policy, count in sorted(n.items())))
     f = out.forgotten
     if f is None:
-        echo("  no member of the click-to-WhatsApp audience to forget")
+        echo("  no lapsed customer in the Google list to forget")
         return
     counts = f.erasure["counts"]
     rows = sum(v for k, v in counts.items() if isinstance(v, int) and k not in ("raw_events", "suppressions"))
@@ -188,9 +189,9 @@ def print_privacy(out: PrivacyOutcome, echo: Callable[[str], None]) -> None:
          f"suppression digests kept; audiences: "
          + (", ".join(f"{k} {v}" for k, v in sorted(counts.get("audiences", {}).items())) or "none")
          + f"; upstream: {upstream}")
-    checks = [("the Meta sandbox's audience holds none of their rows", f.audience_rows_left == 0),
+    checks = [("the Google sandbox's list holds none of their identifiers", f.audience_rows_left == 0),
               ("the CRM sandboxes hold none of their records", f.crm_records_left == 0),
-              (f"their WhatsApp number writing again recreated no one ({f.suppressed} record suppressed)",
+              (f"their e-mail ordering again from the shop recreated no one ({f.suppressed} record suppressed)",
                not f.recreated and f.suppressed > 0),
               ("no table holds their e-mail or phone" if not f.found_in
                else "still held in " + ", ".join(f.found_in), not f.found_in)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 
@@ -89,6 +90,7 @@ def test_demo_tells_the_whole_story_and_writes_a_report(store, database_url, tmp
     html = report.read_text()
     assert "<svg" in html and "https://" not in html and str(report.resolve()) in text
     assert_segments_synced(text, html, store, report.parent)
+    assert_privacy(text, store)
     # campaign names: every ad id of a referral looked up from the Meta sandbox in batches, the deleted one refused
     with store.transaction() as s:
         names = {r.ad_id: r for r in s.scalars(select(model.AdName))}
@@ -136,9 +138,33 @@ def test_demo_tells_the_whole_story_and_writes_a_report(store, database_url, tmp
         assert listed.exit_code == 0 and "lumen-clients" in listed.output, listed.output
 
 
+def assert_privacy(text: str, store) -> None:
+    """Consent came from the sources, the policies withheld and restricted some deliveries, and the person the demo
+    forgot is gone: out of their audiences, deleted in the CRMs, not recreated, in no table."""
+    block = text.split("\nPrivacy (")[1].split("\nHTML report")[0]
+    consent = {p: (int(g.replace(",", "")), int(w.replace(",", ""))) for p, g, w in
+               re.findall(r"^  consent (\w+) +granted +([\d,]+) +withdrawn +([\d,]+)$", block, re.M)}
+    assert set(consent) == {"ad_user_data", "ad_personalization", "marketing_email", "marketing_messages"}
+    assert all(granted > 0 and withdrawn > 0 for granted, withdrawn in consent.values())
+    # WhatsApp users who stopped marketing messages withdrew more of them than the shop's checkbox alone
+    assert consent["marketing_messages"][1] > consent["marketing_email"][1]
+    with store.transaction() as s:
+        policies = dict(s.execute(select(model.Delivery.policy, func.count()).where(
+            model.Delivery.destination == "meta").group_by(model.Delivery.policy)).all())
+        erasures = s.scalars(select(model.Erasure)).all()
+        suppressions = s.scalar(select(func.count()).select_from(model.Suppression))
+    assert min(policies.get(p, 0) for p in ("send", "restricted", "drop")) > 0
+    assert re.search(rf"^  meta +drop {policies['drop']:,}, restricted {policies['restricted']:,}, "
+                     rf"send {policies['send']:,}$", block, re.M)
+    [erasure] = erasures
+    assert suppressions == erasure.counts["suppressions"] > 0 and "deleted" in json.dumps(erasure.upstream)
+    assert f"forgot contact {erasure.contact_id} (erasure {erasure.id}, by demo:dpo)" in block
+    assert block.count("    ok: ") == 4 and "MISMATCH" not in block
+
+
 def assert_segments_synced(text: str, html: str, store, folder) -> None:
     """Every segment has members, each destination added some, and its sandbox holds exactly those synced."""
-    block = text.split("Segments synced to the sandboxes")[1].split("\nHTML report")[0]
+    block = text.split("Segments synced to the sandboxes")[1].split("\nPrivacy (")[0]
     sizes = dict(re.findall(r"^  ([\w-]+) \(.*\): ([\d,]+) members$", block, re.M))
     assert set(sizes) == {"hot-leads-ctwa", "lapsed-customers", "lumen-clients"}
     assert all(int(n.replace(",", "")) > 0 for n in sizes.values())
@@ -150,8 +176,10 @@ def assert_segments_synced(text: str, html: str, store, folder) -> None:
         recorded = dict(s.execute(select(model.AudienceMemberState.destination, func.count())
                                   .where(model.AudienceMemberState.state == "added")
                                   .group_by(model.AudienceMemberState.destination)).all())
-    for destination, added, _skipped, held, synced in lines:
-        assert 0 < int(added) == int(held) == int(synced) == recorded[destination], destination
+        left = [name.split("/")[1] for e in s.scalars(select(model.Erasure)) for name in e.counts["audiences"]]
+    for destination, added, _skipped, held, synced in lines:  # the person the demo forgot afterwards left theirs
+        assert 0 < int(added) == int(held) == int(synced) == recorded[destination] + left.count(destination), \
+            destination
     assert (folder / "lifesync-demo-audiences" / "hot-leads-ctwa.csv").is_file()
     section = html[html.index("<h2>Segments and their audiences</h2>"):]
     assert all(f"<td>{d}</td>" in section for d, *_ in lines) and "Lumen Spa clients (lumen-clients, brand lumen)" \
