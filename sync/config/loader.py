@@ -29,7 +29,14 @@ from sync.config.bundled import BUNDLED_CONFIG_DIR
 from sync.config.conversions import ConversionRules
 from sync.config.conversions_schema import CONVERSIONS_FILE, conversions_and_issues, conversions_path
 from sync.config.lifecycle_schema import parse_lifecycle
-from sync.config.privacy import PRIVACY_FILE, PrivacyConfig, destination_issues, privacy_and_issues, privacy_path
+from sync.config.privacy import (
+    PRIVACY_FILE,
+    PrivacyConfig,
+    destination_issues,
+    privacy_and_issues,
+    privacy_path,
+    purpose_issues,
+)
 from sync.config.types import LifecycleConfig
 from sync.config.yamlload import join_path, line_for, load_yaml, misnamed_file, yaml_files
 from sync.errors import ConfigError, ConfigIssue
@@ -216,6 +223,7 @@ def load_all(project_dir: Path | None, bundled_dir: Path) -> tuple[Config | None
     issues.extend(privacy_issues)
     if not privacy_issues:
         issues.extend(destination_issues(privacy, exit_names(conversions, segments)))
+        issues.extend(purpose_issues(privacy, mappings.values()))
 
     if issues or lifecycle is None:
         return None, sorted(issues, key=lambda i: (i.file, i.line or 0))  # file by file, line by line

@@ -212,6 +212,19 @@ def destination_issues(privacy: PrivacyConfig, known: Iterable[str]) -> list[Con
     return issues
 
 
+def purpose_issues(privacy: PrivacyConfig, mappings: Iterable[Any]) -> list[ConfigIssue]:
+    """Consent purposes a mapping file's ``consent:`` writes that privacy.yaml's ``purposes`` does not declare.
+
+    A purpose no policy or segment can know is a typo (``marketing_mesages``) or a missing
+    declaration; either way its consent would be recorded and never honoured.
+    """
+    declared = sorted(privacy.purposes)
+    return [ConfigIssue(str(m.file), f"consent.{purpose}",
+                        f"consent purpose '{purpose}' is not declared in privacy.yaml{_close(purpose, declared)}; "
+                        f"expected one of: {', '.join(declared)} (or add it under purposes:)")
+            for m in mappings for purpose, _ in m.consent if purpose not in privacy.purposes]
+
+
 @cache
 def bundled_privacy() -> PrivacyConfig:
     """The bundled privacy.yaml: what an exit applies when it was given no configuration of its own."""

@@ -159,6 +159,21 @@ def test_a_destination_no_network_kind_or_configured_name_is_an_issue_once_the_f
     assert issue.message.startswith("unknown destination 'metaa' (did you mean 'meta'?); expected all, a network")
 
 
+def test_a_mapping_writing_a_purpose_privacy_yaml_does_not_declare_is_an_issue(tmp_path):
+    """A consent purpose only a mapping knows would be recorded and never honoured: config check names it."""
+    (tmp_path / "mappings").mkdir()
+    (tmp_path / "mappings" / "shop_order.yaml").write_text(
+        "source: shop\nobject: order\nrecord_id: id\nidentities:\n  - {kind: email, path: email}\n"
+        "consent:\n  marketing_mesages: {path: accepts, transforms: [consent]}\n")
+    [issue] = [i for i in check_config(tmp_path) if i.path.startswith("consent.")]
+    assert issue.file.endswith("shop_order.yaml") and issue.path == "consent.marketing_mesages"
+    assert issue.message.startswith("consent purpose 'marketing_mesages' is not declared in privacy.yaml "
+                                    "(did you mean 'marketing_messages'?)")
+    declared = {**BUNDLED.purposes, "marketing_mesages": "Typo kept on purpose"}
+    (tmp_path / "privacy.yaml").write_text("purposes:\n" + "".join(f"  {k}: {v}\n" for k, v in declared.items()))
+    assert not [i for i in check_config(tmp_path) if i.path.startswith("consent.")]
+
+
 def test_a_projects_privacy_yaml_replaces_the_bundled_one_and_reaches_config(tmp_path):
     assert load_config(None).privacy == BUNDLED and BUNDLED.default == "send" and len(BUNDLED.policies) == 7
     (tmp_path / "privacy.yaml").write_text("regions: {gulf: [AE, SA]}\npolicies:\n  - regions: [gulf]\n"
