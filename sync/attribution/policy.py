@@ -5,7 +5,8 @@ build every event through ``build_under``, so a contact reaches a network only a
 allows: ``send`` as is; ``restricted`` with the network's restricted processing (the builders read
 ``ContactFacts.restricted``); ``strip`` without personal identifiers (``ContactFacts.under``) — and
 not at all when what is left holds nothing the network can match; ``drop`` not at all. What is
-not sent is ``skipped``, with the reason, and the Delivery records the policy.
+not sent is ``skipped``, with the reason, and the Delivery records the policy. An event that could
+not be built at all fails as it would without a policy (its data needs fixing), dropped or not.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ def build_under(decision: Decision, key: str, contact: ContactFacts,
     policy left nothing to match: skipped, not failed (no replay can change it). Any other error
     is the builder's, raised as is.
     """
-    if decision.policy == "drop":
+    if decision.policy == "drop":  # built all the same, never sent: a conversion no network could take (a purchase
+        build(contact)              # without value) is a data problem to fix and fails, whoever it is kept from
         return EventResult(key, "skipped", f"not sent: privacy policy drop ({decision.reason})")
     try:
         return build(contact.under(decision.policy))

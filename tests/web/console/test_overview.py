@@ -36,15 +36,12 @@ HTMX = {"HX-Request": "true"}
 
 @pytest.fixture(scope="module")
 def demo(migrated_store, database_url, tmp_path_factory):
-    """The demo's data, plus one webhook event waiting three hours (an inbox lag to show) and a dead letter (the demo's
-    own run may leave none: its only refused event belonged to a contact the privacy policy now keeps back)."""
+    """The demo's data, plus one webhook event waiting three hours (an inbox lag to show)."""
     wipe(migrated_store)
     fill_with_demo(database_url, tmp_path_factory.mktemp("demo"))
     with migrated_store.transaction() as session:
         session.add(model.RawEvent(source="whatsapp", object="message", event_key="waiting-1", body=b"{}",
                                    received_at=utcnow() - timedelta(hours=3, minutes=5)))
-        session.add(model.DeadLetter(stage="mapping", source="shop", object="order", record_id="o-1",
-                                     reason="order has no customer", payload={"id": "o-1"}))
     yield migrated_store
     wipe(migrated_store)
 
