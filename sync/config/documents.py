@@ -1,8 +1,9 @@
 """Configuration documents: one per editable file, and loading a set of their texts.
 
 A *document* is one config file, named as it sits in a config directory: ``lifecycle.yaml``,
-``conversions.yaml``, ``mappings/<name>.yaml``, ``segments/<key>.yaml``, and with brands ``brands.yaml`` and the
-brands' own ``lifecycles/<name>.yaml`` and ``conversions/<name>.yaml`` (``sync.config.brands``).
+``conversions.yaml``, ``privacy.yaml``, ``mappings/<name>.yaml``, ``segments/<key>.yaml``, and with
+brands ``brands.yaml`` and the brands' own ``lifecycles/<name>.yaml`` and ``conversions/<name>.yaml``
+(``sync.config.brands``).
 Its *baseline* is the file the loader would use (``sync.config.loader``: LIFESYNC_CONFIG_DIR's,
 origin ``file``, else the bundled one, origin ``bundled``; ``conversions.yaml`` may have none,
 origin ``none``).
@@ -40,10 +41,11 @@ from sync.config.loader import (
     misnamed_files,
     resolve_files,
 )
+from sync.config.privacy import PRIVACY_FILE
 from sync.errors import ConfigIssue, RevisionError
 
 _MAPPING_NAME = re.compile(r"^(mappings|lifecycles|conversions|segments)/[A-Za-z0-9_][A-Za-z0-9_.-]{0,100}\.yaml$")
-NAMING = (f"{LIFECYCLE_FILE}, {CONVERSIONS_FILE}, {BRANDS_FILE}, {MAPPINGS_DIR}/<name>.yaml, "
+NAMING = (f"{LIFECYCLE_FILE}, {CONVERSIONS_FILE}, {PRIVACY_FILE}, {BRANDS_FILE}, {MAPPINGS_DIR}/<name>.yaml, "
           f"{SEGMENTS_DIR}/<key>.yaml, or a brand's lifecycles/<name>.yaml or conversions/<name>.yaml "
           "(letters, digits, _ . -)")
 
@@ -63,7 +65,8 @@ class Baseline:
 
 def document_name(name: str) -> str:
     """``name`` when it names a document; RevisionError saying what a name looks like otherwise."""
-    if name in (LIFECYCLE_FILE, CONVERSIONS_FILE, BRANDS_FILE) or (_MAPPING_NAME.match(name) and ".." not in name):
+    if name in (LIFECYCLE_FILE, CONVERSIONS_FILE, PRIVACY_FILE, BRANDS_FILE) or (
+            _MAPPING_NAME.match(name) and ".." not in name):
         return name
     raise RevisionError(f"{name[:120]!r} is no configuration document; expected {NAMING}", document=name[:120])
 
@@ -84,6 +87,8 @@ def baselines(project_dir: Path | None, bundled_dir: Path = BUNDLED_CONFIG_DIR) 
     conversions = files.conversions
     found[CONVERSIONS_FILE] = Baseline(CONVERSIONS_FILE, conversions,
                                        origin(conversions) if conversions is not None else "none")
+    if files.privacy is not None:  # the project's, else the bundled one: an edit reaches every exit's next decision
+        found[PRIVACY_FILE] = Baseline(PRIVACY_FILE, files.privacy, origin(files.privacy))
     if files.brands is not None:  # no file: one implicit brand (sync.config.brands)
         found[BRANDS_FILE] = Baseline(BRANDS_FILE, files.brands, origin(files.brands))
     for path in own_files(project):  # the brands' own lifecycle and conversions files

@@ -222,7 +222,7 @@ def purpose_issues(privacy: PrivacyConfig, mappings: Iterable[Any]) -> list[Conf
     return [ConfigIssue(str(m.file), f"consent.{purpose}",
                         f"consent purpose '{purpose}' is not declared in privacy.yaml{_close(purpose, declared)}; "
                         f"expected one of: {', '.join(declared)} (or add it under purposes:)")
-            for m in mappings for purpose, _ in m.consent if purpose not in privacy.purposes]
+            for m in mappings for purpose, _ in getattr(m, "consent", ()) if purpose not in privacy.purposes]
 
 
 @cache

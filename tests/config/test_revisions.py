@@ -215,3 +215,20 @@ def test_a_new_mapping_document_can_be_proposed(revisions, store):
     assert ("hubspot", "companies") in revisions.active_config().mappings
     with pytest.raises(RevisionError, match="no baseline file"):
         revisions.rollback("mappings/hubspot_companies.yaml", None, "ops")
+
+
+def test_privacy_yaml_is_a_document_an_edit_of_which_reaches_the_active_configuration(revisions):
+    """The policies are edited like the other documents (no restart): a revision changes the active privacy config,
+    and a bad one is refused with its line, leaving the policies as they were."""
+    before = revisions.read("privacy.yaml")
+    assert before.origin == "bundled" and before.text == (BUNDLED_CONFIG_DIR / "privacy.yaml").read_text()
+    assert revisions.active_config().privacy.default == "send"
+    revisions.propose("privacy.yaml", before.text.replace("\ndefault: send", "\ndefault: drop"), "dpo", "strict",
+                      base_revision=None)
+    assert revisions.active_config().privacy.default == "drop"
+    with pytest.raises(ConfigError) as refused:
+        revisions.propose("privacy.yaml", "default: sometimes\n", "dpo", "typo",
+                          base_revision=revisions.read("privacy.yaml").revision_id)
+    [issue] = refused.value.issues
+    assert issue.line == 1 and "unknown policy 'sometimes'" in issue.message
+    assert revisions.active_config().privacy.default == "drop"
