@@ -12,6 +12,7 @@ not be built at all fails as it would without a policy (its data needs fixing), 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from sync.attribution.destination import BuiltEvent, DestinationConfig, EventResult
 from sync.attribution.facts import ContactFacts
@@ -36,7 +37,10 @@ def build_under(decision: Decision, key: str, contact: ContactFacts,
     is the builder's, raised as is.
     """
     if decision.policy == "drop":  # built all the same, never sent: a conversion no network could take (a purchase
-        build(contact)              # without value) is a data problem to fix and fails, whoever it is kept from
+        # without value) is a data problem to fix and fails, whoever it is kept from. Built as if consent were
+        # unknown: a builder leaves out the identifiers of a contact who denied ad_user_data, and an event short
+        # of identifiers for that reason is the policy's business (skipped), not a data problem
+        build(replace(contact, consent={}))
         return EventResult(key, "skipped", f"not sent: privacy policy drop ({decision.reason})")
     try:
         return build(contact.under(decision.policy))
