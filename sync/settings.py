@@ -114,6 +114,11 @@ SETTINGS: tuple[tuple[str, str, str], ...] = (
      "validation rules apply to every write, refusals are dead-lettered per record), `2026-03`, or `legacy` "
      "(`/crm/v3` objects and `/crm/v4` associations: `/crm/v4` ends 2027-03-30, every legacy path 2027-09). "
      "A named connection falls back to the default's."),
+    ("LIFESYNC_HUBSPOT_COMMUNICATION_PREFERENCES_VERSION", "2026-09",
+     "Version of HubSpot's Communication Preferences API, which carries a withdrawal of marketing e-mail "
+     "consent back to HubSpot (`POST /communication-preferences/{v}/statuses/{email}/unsubscribe-all`; "
+     "`hs_email_optout` cannot be written): `2026-09` or `2026-03` (supported until about 2027-09). Needs the "
+     "scope `communication_preferences.statuses.write`. A named connection falls back to the default's."),
     ("LIFESYNC_HUBSPOT_TOKEN", "(unset)",
      "HubSpot access token (Bearer): a Service Key (Development > Keys > Service keys; what HubSpot offers "
      "instead of new legacy private apps since 2026-10) or a legacy private app's token. Enables "

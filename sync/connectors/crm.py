@@ -71,6 +71,11 @@ class PushItem:
     properties: dict[str, Any]  # vendor-shaped values from the mapping's reverse (stage included)
     known: dict[str, Any] = field(default_factory=dict)  # the system's last values for those keys
     external_id: str | None = None  # lifesync's own id for upserts by an external-id field
+    # what the mapping's reverse wrote outside the record's properties: requests the pusher makes besides the
+    # write (HubSpot: ``unsubscribe_all``, sync.connectors.hubspot.push), and the contact's e-mail addresses they
+    # are addressed by
+    extra: dict[str, Any] = field(default_factory=dict)
+    emails: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -299,10 +299,12 @@ def _item(config: Config, system: str, contact: _Contact, identities: dict[str, 
     except LifesyncError as exc:
         _dead(out, to, contact, attempts, now, str(exc))
         return None
-    return PushItem(key=contact.rows[-1].id, object=contact.obj, vendor_id=vendor_id,
-                    properties=properties.get("properties", properties) if system == "hubspot" else properties,
-                    known=known.get("properties", known) if system == "hubspot" else known,
-                    external_id=str(contact.contact_id))
+    extra: dict[str, Any] = {}
+    if system == "hubspot":  # a HubSpot record is {properties: …}; what a mapping writes beside it is a request
+        extra = {key: value for key, value in properties.items() if key != "properties"}
+        properties, known = properties.get("properties", {}), known.get("properties", {})
+    return PushItem(key=contact.rows[-1].id, object=contact.obj, vendor_id=vendor_id, properties=properties,
+                    known=known, external_id=str(contact.contact_id), extra=extra, emails=tuple(emails))
 
 
 def _delivery(out: _Outcome, system: str, contact: _Contact, attempts: dict[int, int], now: datetime,

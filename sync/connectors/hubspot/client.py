@@ -32,7 +32,7 @@ from sync.http.retry import Refresh
 DEFAULT_BASE_URL = "https://api.hubapi.com"
 VENDOR = "HubSpot"
 SCOPES = ("crm.objects.contacts.read/write, crm.objects.deals.read/write, crm.schemas.contacts.read, "
-          "crm.schemas.deals.read")
+          "crm.schemas.deals.read; communication_preferences.statuses.write to write e-mail opt-outs back")
 
 
 class Meter:
@@ -132,9 +132,10 @@ class HubSpotApi:
         """``GET path?params`` → the JSON object answered."""
         return _json(self.client.request("GET", path, params=dict(params or {})))
 
-    def post(self, path: str, body: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
-        """``POST path`` with a JSON body → (status, the JSON object answered); 207 is a success."""
-        response = self.client.request("POST", path, json=dict(body))
+    def post(self, path: str, body: Mapping[str, Any],
+             params: Mapping[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
+        """``POST path[?params]`` with a JSON body → (status, the JSON object answered); 207 is a success."""
+        response = self.client.request("POST", path, json=dict(body), params=dict(params or {}))
         return response.status_code, _json(response)
 
     def put(self, path: str, body: Any) -> dict[str, Any]:

@@ -87,7 +87,8 @@ class HubSpotConnector:
         credential = setting_name("token" if isinstance(self.auth, BearerToken) else "refresh_token", connection)
         refresh = self.auth.refresh_request if isinstance(self.auth, OAuthTokens) else None  # a 401: one retry
         self.api = HubSpotApi(base_url, meter, auth=self.auth, limiter=limiter, search_limiter=search_limiter,
-                              credential_setting=credential, paths=Endpoints(conf.api_version), refresh=refresh)
+                              credential_setting=credential, refresh=refresh,
+                              paths=Endpoints(conf.api_version, conf.preferences_version))
         self._properties = {k: list(v) for k, v in properties.items()} if properties is not None else None
         self._options: dict[tuple[str, str], list[str]] = {}
         self._pusher = Pusher(self.api, self.stage_options)

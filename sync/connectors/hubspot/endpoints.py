@@ -31,6 +31,7 @@ What differs is behaviour: from ``2026-09`` HubSpot enforces the portal's valida
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import quote
 
 LEGACY = "legacy"
 # Dated versions lifesync speaks, newest first. 2026-09 shipped on 2026-09-08; 2026-03 (the first dated
@@ -39,6 +40,9 @@ DATED = ("2026-09", "2026-03")
 VERSIONS = (*DATED, LEGACY)
 DEFAULT_VERSION = DATED[0]
 VALIDATING_SINCE = "2026-09"  # the first version enforcing portal validation rules on writes
+# Communication Preferences API versions (LIFESYNC_HUBSPOT_COMMUNICATION_PREFERENCES_VERSION), newest first: its
+# own setting, as it is not a CRM path (and 2026-03 ends about 2027-09, inside a year of today).
+PREFERENCES_VERSIONS = ("2026-09", "2026-03")
 
 _LEGACY_PATHS = {
     "objects": "/crm/v3/objects/{object}",
@@ -61,10 +65,14 @@ class Endpoints:
     """The paths of one API version (``legacy`` or a dated one such as ``2026-09``)."""
 
     version: str = DEFAULT_VERSION
+    preferences_version: str = PREFERENCES_VERSIONS[0]
 
     def __post_init__(self) -> None:
         if self.version not in VERSIONS:
             raise ValueError(f"unknown HubSpot API version {self.version!r}; expected one of {', '.join(VERSIONS)}")
+        if self.preferences_version not in PREFERENCES_VERSIONS:
+            raise ValueError(f"unknown HubSpot Communication Preferences API version {self.preferences_version!r}; "
+                             f"expected one of {', '.join(PREFERENCES_VERSIONS)}")
 
     @property
     def validates_writes(self) -> bool:
@@ -94,3 +102,12 @@ class Endpoints:
     def associations(self, from_object: str, to_object: str, operation: str = "read") -> str:
         """A batch ``read`` (``POST``) of the associations from ``from_object`` records to ``to_object``."""
         return self._path("associations", from_object=from_object, to_object=to_object, operation=operation)
+
+    def unsubscribe_all(self, subscriber: str) -> str:
+        """Unsubscribe ``subscriber`` (an e-mail address) from every subscription of a channel (``POST``,
+        ``?channel=EMAIL``): ``/communication-preferences/{preferences_version}/statuses/{subscriber}/unsubscribe-all``.
+
+        The address is one path segment, percent-encoded (``@`` and ``+`` included).
+        """
+        return (f"/communication-preferences/{self.preferences_version}/statuses/"
+                f"{quote(subscriber, safe='')}/unsubscribe-all")

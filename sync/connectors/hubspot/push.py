@@ -22,6 +22,12 @@ message, redacted; results give the record's HubSpot id, so new contacts get one
 An error naming no input leaves the unmatched inputs ``retry`` (sending them again is
 harmless), except when one error and one input remain, which then belong together.
 
+An item whose mapping wrote ``unsubscribe_all.EMAIL: true`` (a withdrawal of marketing e-mail
+consent, which ``hs_email_optout`` — read-only — cannot carry) has the contact's e-mail addresses
+unsubscribed from all HubSpot e-mail once its record is written (an item with nothing else to write
+sends no PATCH): ``sync.connectors.hubspot.preferences``. A refusal there fails the item with HubSpot's
+reason (a missing scope included); a grant sends nothing (only the contact can subscribe again).
+
 Validation refusals are per record. From API version 2026-09 HubSpot applies the portal's
 validation rules (conditionally required properties, the create form's required fields) to
 every write and refuses a breaking input with a ``VALIDATION_ERROR``
@@ -48,8 +54,9 @@ from typing import Any
 
 from sync.connectors.crm import PushItem, PushResult
 from sync.connectors.hubspot.client import HubSpotApi
+from sync.connectors.hubspot.preferences import WRITE_SCOPE, opt_outs, unsubscribe_all
 from sync.connectors.hubspot.pull import iso
-from sync.errors import ValidationError
+from sync.errors import AuthError, PermanentError, RateLimited, SyncError, TransientError, ValidationError
 from sync.http import redact
 
 MAX_BATCH = 100
@@ -99,9 +106,20 @@ def _message(error: dict[str, Any]) -> str:
     return f"{category}: {text}"[:MAX_ERROR] if text else category
 
 
-def _refusal(error: ValidationError) -> str:
+def _refusal(error: Exception) -> str:
     """A whole-request refusal's message (HubSpot's, redacted) as one input's error."""
     return " ".join(redact(str(error)).split())[:MAX_ERROR]
+
+
+def _vendor_reason(error: SyncError) -> str:
+    """HubSpot's status, code and message — never the request's URL, which holds the e-mail address."""
+    if error.vendor_code == "MISSING_SCOPES" or error.status == 403:
+        return (f"the app lacks the scope {WRITE_SCOPE} (legacy apps: subscriptions-status-write); "
+                f"HTTP {error.status} {error.vendor_code}".rstrip())
+    if error.status is None:
+        return f"no answer from HubSpot ({type(error).__name__})"
+    text = " ".join(redact(error.vendor_message or "").split())
+    return f"HTTP {error.status} {error.vendor_code}: {text}"[:MAX_ERROR]
 
 
 def _status(error: dict[str, Any]) -> str:
@@ -162,13 +180,45 @@ class Pusher:
                 if problem:
                     results[item.key] = PushResult(item.key, "failed", error=problem)
                     continue
+            if item.vendor_id and not properties:
+                results[item.key] = PushResult(item.key, "ok", item.vendor_id)  # nothing to PATCH (an opt-out alone)
+                continue
             first.append(Entry(item, properties, item.vendor_id, email))
         results.update(self._send(obj, first))
         second = [Entry(e.item, later[e.item.key], results[e.item.key].vendor_id or e.vendor_id, e.email)
                   for e in first if e.item.key in later and results[e.item.key].status == "ok"]
         for key, outcome in self._send(obj, second).items():
             results[key] = PushResult(key, outcome.status, outcome.vendor_id or results[key].vendor_id, outcome.error)
+        for item in items:  # once the record is written: the opt-outs its properties cannot carry
+            if results[item.key].status == "ok":
+                results[item.key] = self._opt_out(item, results[item.key])
         return [results[item.key] for item in items]
+
+    def _opt_out(self, item: PushItem, written: PushResult) -> PushResult:
+        """Unsubscribe the contact's e-mail addresses as the item asks (``sync.connectors.hubspot.preferences``).
+
+        A refusal (a 403 ``MISSING_SCOPES``, a 4xx) fails the item with HubSpot's reason; a rate limit or a
+        server error makes it ``retry`` (the record's properties are sent again: harmless).
+        """
+        try:
+            channels = opt_outs(item.extra)
+        except PermanentError as exc:  # the mapping's out_path names no channel HubSpot has
+            return PushResult(item.key, "failed", written.vendor_id, str(exc))
+        try:
+            emails = item.emails or tuple(e for e in [as_text(item.properties.get("email"))] if e.strip())
+            if channels and not emails:
+                return PushResult(item.key, "failed", written.vendor_id,
+                                  "no e-mail address to unsubscribe from HubSpot e-mail")
+            for channel in channels:
+                unsubscribe_all(self.api, emails, channel)
+        except (RateLimited, TransientError) as exc:
+            return PushResult(item.key, "retry", written.vendor_id,
+                              f"unsubscribing the contact from all HubSpot e-mail: {_vendor_reason(exc)}")
+        except (AuthError, PermanentError, ValidationError) as exc:
+            return PushResult(item.key, "failed", written.vendor_id,
+                              f"HubSpot refused to unsubscribe the contact from all e-mail: {_vendor_reason(exc)}")
+        return written
+
 
     def _stage_move(self, item: PushItem, properties: dict[str, str], later: dict[int, dict[str, str]]) -> str | None:
         """Split a backward stage move into clear-then-set; the reason when the stage is no option."""

@@ -32,6 +32,8 @@ class HubSpotSettings(ConnectionSettings):
     client_secret: str | None = setting("LIFESYNC_HUBSPOT_CLIENT_SECRET")
     base_url: str = setting("LIFESYNC_HUBSPOT_BASE_URL", URL, fallback=True)
     api_version: str = setting("LIFESYNC_HUBSPOT_API_VERSION", choice(*endpoints.VERSIONS), fallback=True)
+    preferences_version: str = setting("LIFESYNC_HUBSPOT_COMMUNICATION_PREFERENCES_VERSION",
+                                       choice(*endpoints.PREFERENCES_VERSIONS), fallback=True)
     rate_per_10s: int = setting("LIFESYNC_HUBSPOT_RATE_PER_10S", integer(1), fallback=True)
     lookback_seconds: int = setting("LIFESYNC_HUBSPOT_LOOKBACK_SECONDS", integer(0), fallback=True)
     public_url: str | None = setting("LIFESYNC_HUBSPOT_PUBLIC_URL", URL, fallback=True)

@@ -9,7 +9,8 @@ on their own dates: ``/v4/`` on 2027-03-30, ``/v1/``-``/v3/`` in September 2027 
 ``versions_in_use`` says which of them a connection calls: the date-based version its
 ``LIFESYNC_HUBSPOT_API_VERSION`` names (``sync.connectors.hubspot.endpoints``), or with
 ``legacy`` the numbered paths (``/crm/v3/`` objects, search, batch and properties, ``/crm/v4/``
-associations); and ``/oauth/v1/token`` when it refreshes OAuth tokens.
+associations); the Communication Preferences version (``LIFESYNC_HUBSPOT_COMMUNICATION_PREFERENCES_VERSION``,
+opt-outs written back); and ``/oauth/v1/token`` when it refreshes OAuth tokens.
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ def versions_in_use(conf: HubSpotSettings, *, defaulted: bool = False) -> list[V
                 for version, paths in LEGACY_PATHS]
     else:
         uses = [VersionUse(VERSIONS, conf.api_version, variable, user)]
+    # the Communication Preferences API (marketing e-mail opt-outs written back) has its own dated version
+    uses.append(VersionUse(VERSIONS, conf.preferences_version,
+                           HubSpotSettings.variable("preferences_version", conf.connection), user))
     if conf.refresh_token:
         uses.append(VersionUse(VERSIONS, OAUTH_PATH[0], f"the connector's {OAUTH_PATH[1]}", user, _FIX_OAUTH))
     return uses

@@ -26,7 +26,7 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from sync.sandbox.faults import Fault
-from sync.sandbox.hubspot import lists, reads, writes
+from sync.sandbox.hubspot import lists, preferences, reads, writes
 from sync.sandbox.hubspot.errors import ApiError, error_body, rate_limited, validation_error
 
 if TYPE_CHECKING:
@@ -254,4 +254,5 @@ def create_app(sandbox: HubSpotSandbox) -> Flask:
                            "dataHostingLocation": "na1"})
 
     lists.register(app, sandbox)
+    preferences.register(app, sandbox)
     return app

@@ -12,6 +12,7 @@ module by module:
     hubspot_writes   batch create / update / upsert / archive: limits, 207 Multi-Status
     hubspot_rules    the portal's validation rules, enforced on writes from API version 2026-09
     hubspot_lists    lists: create, find by name, MANUAL/SNAPSHOT memberships (ids per call limited)
+    hubspot_preferences  unsubscribe an e-mail address from all e-mail (scope, version and channel checked)
     hubspot_app      routes, fault injection, call counting, error answers
 
 Test hooks (``put``, ``archive``, ``associate``, ``get``, ``records``, ``add_property``,
@@ -32,9 +33,10 @@ from itertools import accumulate
 from typing import Any
 
 from sync.sandbox.faults import Faults
-from sync.sandbox.hubspot.access import Access, Credentials
+from sync.sandbox.hubspot.access import SCOPES, Access, Credentials
 from sync.sandbox.hubspot.app import create_app
 from sync.sandbox.hubspot.lists import MAX_MEMBERSHIP_IDS, HubSpotList
+from sync.sandbox.hubspot.preferences import WRITE_SCOPE
 from sync.sandbox.hubspot.records import Associations, Record, Table, render
 from sync.sandbox.hubspot.rules import ValidationRule
 from sync.sandbox.hubspot.schema import (
@@ -84,6 +86,9 @@ class HubSpotSandbox:
                              daily_limit=daily_limit, seed=seed, search_per_second=search_per_second)
         self.validation_rules: dict[str, list[ValidationRule]] = {}  # object type -> the portal's rules
         self.lists: dict[int, HubSpotList] = {}
+        # the app's scopes (a knob: drop one to get HubSpot's 403 MISSING_SCOPES where it is needed)
+        self.granted_scopes: set[str] = {*SCOPES, WRITE_SCOPE}
+        self.unsubscribed: dict[str, set[str]] = {}  # e-mail address -> channels it is unsubscribed from all of
         self.gdpr_blocklist: set[str] = set()  # e-mails a GDPR delete named (HubSpot blocks their re-creation)
         self.list_membership_max = MAX_MEMBERSHIP_IDS
         self.calls: Counter[str] = Counter()

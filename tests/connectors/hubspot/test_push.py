@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 import responses
@@ -217,3 +218,42 @@ def test_a_2026_09_validation_rule_refusal_in_a_207_fails_its_record_only(make, 
     assert (results[0].status, results[0].vendor_id, results[1].status) == ("ok", "71", "failed")
     assert results[1].error.startswith("VALIDATION_ERROR: Property values were not valid")
     assert "jobtitle is required to create this record" in results[1].error
+
+
+UNSUBSCRIBE = f"{BASE}/communication-preferences/2026-09/statuses/ana%40example.com/unsubscribe-all"
+WIDE = {"status": "COMPLETE", "startedAt": "2026-12-07T10:00:00.000Z", "completedAt": "2026-12-07T10:00:00.100Z",
+        "results": [{"subscriberIdString": "ana@example.com", "channel": "EMAIL", "status": "UNSUBSCRIBED",
+                     "wideStatusType": "PORTAL_WIDE", "timestamp": "2026-12-07T10:00:00.000Z"}]}
+
+
+FORBIDDEN = json.loads((Path(__file__).parents[2] / "fixtures/http/hubspot_forbidden.json").read_text())
+
+
+def opting_out(key: int, value: bool = True, **properties) -> PushItem:
+    return PushItem(key=key, object="contacts", vendor_id="51", properties=properties,
+                    extra={"unsubscribe_all": {"EMAIL": value}}, emails=("ana@example.com",))
+
+
+def test_an_opt_out_patches_the_writable_properties_then_unsubscribes_the_email_from_all_email(make, mock):
+    mock.add(responses.POST, UPDATE, json={"status": "COMPLETE", "results": [{"id": "51", "properties": {}}]},
+             match=body({"id": "51", "objectWriteTraceId": "1", "properties": {"firstname": "Ana"}}))
+    mock.add(responses.POST, UNSUBSCRIBE, json=WIDE, match=[matchers.query_param_matcher({"channel": "EMAIL"})])
+    assert make().push("contacts", [opting_out(1, firstname="Ana")]) == [PushResult(1, "ok", "51")]
+    assert [c.request.method + " " + c.request.url.split("?")[1] for c in mock.calls[1:]] == ["POST channel=EMAIL"]
+
+
+def test_an_opt_out_alone_sends_no_patch_and_a_grant_sends_nothing(make, mock):
+    mock.add(responses.POST, UNSUBSCRIBE, json=WIDE)
+    connector = make(env={"LIFESYNC_HUBSPOT_TOKEN": "pat-x",
+                          "LIFESYNC_HUBSPOT_COMMUNICATION_PREFERENCES_VERSION": "2026-09"})
+    assert connector.push("contacts", [opting_out(1), opting_out(2, value=False)]) == [
+        PushResult(1, "ok", "51"), PushResult(2, "ok", "51")]
+    assert connector.stats.api_calls == 1  # the one unsubscribe: no PATCH, and nothing for the grant
+
+
+def test_a_missing_scope_fails_that_item_with_hubspots_reason(make, mock):
+    mock.add(responses.POST, UNSUBSCRIBE, status=403, json=FORBIDDEN)
+    [result] = make().push("contacts", [opting_out(1)])
+    assert (result.status, result.vendor_id) == ("failed", "51")
+    assert "unsubscribe the contact from all e-mail" in result.error and "MISSING_SCOPES" in result.error
+    assert "communication_preferences.statuses.write" in result.error and "ana" not in result.error  # no e-mail

@@ -16,17 +16,18 @@ def conf(**env: str) -> HubSpotSettings:
 
 def test_a_connection_calls_its_date_based_version_and_an_oauth_connection_also_v1():
     plain = versions_in_use(conf(LIFESYNC_HUBSPOT_TOKEN="pat"))
-    assert [(u.version, u.setting) for u in plain] == [("2026-09", "LIFESYNC_HUBSPOT_API_VERSION")]
+    assert [(u.version, u.setting) for u in plain] == [
+        ("2026-09", "LIFESYNC_HUBSPOT_API_VERSION"), ("2026-09", "LIFESYNC_HUBSPOT_COMMUNICATION_PREFERENCES_VERSION")]
     oauth = versions_in_use(conf(LIFESYNC_HUBSPOT_REFRESH_TOKEN="r", LIFESYNC_HUBSPOT_OAUTH_CLIENT_ID="c",
                                  LIFESYNC_HUBSPOT_API_VERSION="2026-03"))
-    assert [u.version for u in oauth] == ["2026-03", "v1"]
-    assert oauth[1].setting == "the connector's /oauth/v1/token (token refresh)" and oauth[1].fix
+    assert [u.version for u in oauth] == ["2026-03", "2026-09", "v1"]
+    assert oauth[2].setting == "the connector's /oauth/v1/token (token refresh)" and oauth[2].fix
 
 
 def test_the_legacy_setting_calls_v3_and_v4_and_says_what_to_set_instead():
     legacy = versions_in_use(conf(LIFESYNC_HUBSPOT_TOKEN="pat", LIFESYNC_HUBSPOT_API_VERSION="legacy"))
-    assert [u.version for u in legacy] == ["v3", "v4"]
-    assert all("LIFESYNC_HUBSPOT_API_VERSION=legacy" in u.setting and "2026-09" in u.fix for u in legacy)
+    assert [u.version for u in legacy] == ["v3", "v4", "2026-09"]
+    assert all("LIFESYNC_HUBSPOT_API_VERSION=legacy" in u.setting and "2026-09" in u.fix for u in legacy[:2])
 
 
 def test_v4_ends_before_the_other_legacy_paths_and_the_dated_versions_last_18_months():
