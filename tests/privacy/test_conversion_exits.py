@@ -134,3 +134,16 @@ def test_the_bundled_policies_restrict_california_drop_unknown_europeans_and_hon
                                                   ("skipped", "drop")]
     assert "rule 'ad-consent-unknown-in-europe'" in got[3][2] and "ad_user_data unknown" in got[3][2]
     assert "rule 'ad-data-denied'" in got[4][2]
+
+
+def test_a_withdrawal_without_a_click_id_is_withheld_not_dead_lettered(network, store):
+    """A builder leaves out the identifiers of a contact who denied ad_user_data; with no click id either, the event
+    could not be built — yet that is the policy at work (skipped), not a data problem to replay (dead)."""
+    _, sandbox, dest = network
+    seed(store, 1, destinations=(dest.name,))
+    with store.transaction() as s:
+        s.execute(update(model.Contact).values(consent={"ad_user_data": False}))
+        s.execute(update(model.Touchpoint).values(click_ids={}))
+    dispatch_all(store, dest, sender_for(dest))
+    [(status, policy, reason)] = deliveries(store, dest.name)
+    assert sandbox.accepted == [] and (status, policy) == ("skipped", "drop") and "ad_user_data denied" in reason
