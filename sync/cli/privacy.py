@@ -3,6 +3,7 @@
 ``register(main)`` adds::
 
     lifesync privacy purge [--dry-run]
+    lifesync privacy unsuppress KIND:VALUE
 
 The same service function as the nightly ``purge_personal_data`` job
 (``sync.privacy.retention.purge``); the person at the shell acts as ``cli:<user>`` and a real
@@ -21,7 +22,7 @@ def register(main: click.Group) -> None:
 
     @main.group()
     def privacy() -> None:
-        """Personal data lifesync keeps: retention."""
+        """Personal data lifesync keeps: retention, suppressions."""
 
     @privacy.command("purge")
     @context.demo_option
@@ -34,3 +35,19 @@ def register(main: click.Group) -> None:
         settings = context.settings()
         with context.opened_store(settings) as store:
             context.dump(purge(store, settings, dry_run=dry_run, actor=None if dry_run else shell_user()))
+
+    @privacy.command("unsuppress")
+    @context.demo_option
+    @click.argument("identity")
+    def unsuppress_cmd(identity: str) -> None:
+        """Take a forgotten person's IDENTITY (kind:value) off the suppression list: their records count again."""
+        from sync.access.roles import shell_user
+        from sync.errors import NotFound
+        from sync.privacy.suppression import lift
+
+        settings = context.settings()
+        with context.opened_store(settings) as store:
+            try:
+                context.dump(lift(store, identity, shell_user()))
+            except (ValueError, NotFound) as exc:
+                raise click.ClickException(str(exc)) from None

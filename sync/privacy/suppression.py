@@ -6,6 +6,9 @@ the installation's salt, a random secret made with :mod:`secrets` on first use a
 ``privacy_keys`` (``SALT_KEY``). The ``suppressions`` table therefore holds no personal data,
 and its digests cannot be matched against hashes of guessed values made elsewhere.
 
+``lift(store, identity, actor)`` takes one identity off the list (``lifesync privacy unsuppress``,
+``POST /api/privacy/suppressions/lift``): the person came back and asked to be known again.
+
 ``suppressed(session, refs_per_patch)`` is what the two places patches reach the workspace ask —
 ``sync.ingest.pipeline.ingest_patches`` (pulls, webhooks, files) and a dead letter's replay
 (``sync.ingest.deadletter``): the indexes of the patches holding a suppressed identity. While
@@ -18,11 +21,19 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+if TYPE_CHECKING:
+    from sync.store.engine import Store
+
+from sync.access import audit
+from sync.access.roles import Principal
+from sync.errors import NotFound
+from sync.reconcile.identity import normalise
 from sync.reconcile.patch import IdentityRef
 from sync.store import model
 from sync.store.sql import chunks, one_of
@@ -84,3 +95,22 @@ def suppressed(session: Session, refs: Sequence[Sequence[IdentityRef]]) -> set[i
 def is_suppressed(session: Session, kind: str, value: str) -> bool:
     """Whether the stored identity (kind, value) belongs to a forgotten person."""
     return bool(suppressed(session, [[IdentityRef(kind, value)]]))
+
+
+def lift(store: Store, identity: str, actor: Principal) -> dict[str, str]:
+    """Lift the suppression of ``identity`` (``kind:value``, normalised as identities are stored).
+
+    Records naming it are taken again from then on. ValueError when malformed, NotFound when the
+    identity is not suppressed (its digest is not held). Audited with the kind only: the value
+    is the personal data the suppression exists to keep out.
+    """
+    ref = normalise(IdentityRef.parse(identity))
+    with store.transaction() as session:
+        key = salt(session, create=False)
+        row = session.get(model.Suppression, digest(key, ref.kind, ref.value)) if key is not None else None
+        if row is None:
+            raise NotFound(f"no suppression holds the {ref.kind} identity given")
+        session.delete(row)
+        audit.record(session, actor, "suppression.lift", "suppression", after={"kind": ref.kind},
+                     summary=f"suppression lifted: one {ref.kind} identity")
+    return {"lifted": ref.kind}

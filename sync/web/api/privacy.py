@@ -1,8 +1,10 @@
 """``POST /api/contacts/<id>/forget`` (erase a person), ``GET /api/privacy/erasures`` (the erasure log) and
-``POST /api/privacy/purge`` (the retention purge now): admin only, installation-wide.
+``POST /api/privacy/purge`` (the retention purge now), ``POST /api/privacy/suppressions/lift`` (a forgotten
+identity taken off the suppression list): admin only, installation-wide.
 
-The same service functions as ``lifesync contacts forget`` and ``lifesync privacy purge``
-(``sync.privacy.erasure.forget``, ``sync.privacy.retention.purge``).
+The same service functions as ``lifesync contacts forget``, ``lifesync privacy purge`` and ``lifesync
+privacy unsuppress`` (``sync.privacy.erasure.forget``, ``sync.privacy.retention.purge``,
+``sync.privacy.suppression.lift``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from flask.views import MethodView
 from sync.errors import Invalid
 from sync.privacy.erasure import erasures, forget
 from sync.privacy.retention import purge
+from sync.privacy.suppression import lift
 from sync.web.api.auth import requires
 from sync.web.api.blueprint import Blueprint
 from sync.web.api.context import config, principal, settings, store
@@ -103,3 +106,31 @@ class Purge(MethodView):
         """Redact raw webhook bodies, closed dead letters and delivery answers past their retention days (audited)."""
         dry_run = args.get("dry_run", False)
         return purge(store(), settings(), dry_run=dry_run, actor=None if dry_run else principal())
+
+
+class LiftArgs(ma.Schema):
+    identity = F.String(required=True, validate=ma.validate.Length(min=3, max=300), metadata={
+        "description": "the identity to take off the suppression list, `kind:value` (e.g. `email:ana@example.com`)"})
+
+
+class LiftSchema(ma.Schema):
+    lifted = F.String(required=True, metadata={"description": "the kind of the identity lifted (never its value)"})
+
+
+@blp.route("/privacy/suppressions/lift")
+class LiftSuppression(MethodView):
+    """A forgotten identity taken off the suppression list."""
+
+    @requires("admin")
+    @blp.arguments(LiftArgs, location="json")
+    @blp.response(200, LiftSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+    def post(self, args: dict) -> Any:
+        """Records naming the identity are taken again (the person came back and asked to be known); audited with
+        the identity's kind only.
+        """
+        try:
+            return lift(store(), args["identity"], principal())
+        except ValueError as exc:
+            raise Invalid(str(exc), {"identity": "kind:value, e.g. email:ana@example.com"}) from None

@@ -76,3 +76,36 @@ def test_the_openapi_document_describes_the_routes(api, role_tokens):
     forget = spec["paths"]["/api/contacts/{contact_id}/forget"]["post"]
     assert "admin" in forget["description"] and "404" in forget["responses"]
     assert "/api/privacy/erasures" in spec["paths"] and "/api/privacy/purge" in spec["paths"]
+
+
+def test_an_admin_lifts_a_suppression_the_shell_too_and_the_log_keeps_no_value(api, store, ana, role_tokens,
+                                                                                database_url, monkeypatch):
+    """The person came back and asked to be known: their e-mail is taken off the list (their other identities stay
+    on it), by the API or `lifesync privacy unsuppress`, audited with the kind only."""
+    from click.testing import CliRunner
+
+    from sync.cli.main import main
+    from sync.privacy import suppression
+
+    admin = bearer(role_tokens["admin"])
+    assert api.post(f"/api/contacts/{ana}/forget", headers=admin).status_code == 200
+    body = {"identity": "email:Ana.Lopez@example.com"}  # normalised as identities are stored
+    assert api.post("/api/privacy/suppressions/lift", json=body, headers=bearer(role_tokens["operator"])).status_code \
+        == 403
+    res = api.post("/api/privacy/suppressions/lift", json=body, headers=admin)
+    assert res.status_code == 200 and res.json == {"lifted": "email"}
+    with store.transaction() as s:
+        assert not suppression.is_suppressed(s, "email", "ana.lopez@example.com")
+        assert s.query(model.Suppression).count() > 0  # her other identities stay suppressed
+        entry = s.scalars(select(model.AuditEntry).where(model.AuditEntry.action == "suppression.lift")).one()
+    assert "ana" not in json.dumps([entry.summary, entry.after, entry.target_id]).lower()
+    again = api.post("/api/privacy/suppressions/lift", json=body, headers=admin)
+    assert again.status_code == 404 and "ana" not in again.json["message"].lower()
+    assert api.post("/api/privacy/suppressions/lift", json={"identity": "no-colon"}, headers=admin).status_code == 422
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    shell = CliRunner().invoke(main, ["privacy", "unsuppress", "phone:+447911123456"])
+    assert shell.exit_code == 0 and json.loads(shell.stdout) == {"lifted": "phone"}, shell.output
+    with store.transaction() as s:
+        assert not suppression.is_suppressed(s, "phone", "+447911123456")
+    shell = CliRunner().invoke(main, ["privacy", "unsuppress", "email:ana.lopez@example.com"])
+    assert shell.exit_code == 1 and "no suppression holds the email identity given" in shell.output
