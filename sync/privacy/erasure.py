@@ -151,8 +151,11 @@ def erase(session: Session, p: Person) -> dict[str, int]:
                         .values(status="processed", processed_at=model.utcnow(), error="erased"))
     counts["raw_events"] = len(events)
     q = model.QualityIssue
-    counts["quality_issues"] = _delete(session, delete(q).where(or_(q.contact_id == cid, *(
-        (q.source == s) & (q.record_id == r) for s, r in p.records))))
+    # by record in chunks, as the letters: one OR per record would pass SQLite's expression depth for a person
+    # with a thousand messages
+    counts["quality_issues"] = _delete(session, delete(q).where(q.contact_id == cid)) + sum(
+        _delete(session, delete(q).where(tuple_(q.source, q.record_id).in_(list(part))))
+        for part in chunks(p.records, 500))
     o = model.Outbox
     boxes = list(session.scalars(select(o.id).where(or_(o.contact_id == cid, o.conversion_id.in_(
         select(model.ConversionEvent.id).where(model.ConversionEvent.contact_id == cid))))))

@@ -135,3 +135,25 @@ def test_a_letter_of_hers_replayed_later_is_closed_emptied_and_recreates_no_one(
         assert s.get(model.DeadLetter, letter_id).payload == SUPPRESSED_PAYLOAD
         assert s.scalars(select(model.Identity).where(model.Identity.value == "51")).all() == []
     assert found_in(store, ANA_VALUES) == {}
+
+
+def test_a_person_with_thousands_of_records_is_forgotten_whole(store, config, people):
+    """A regular who wrote 1,500 times leaves 1,500 records: their quality issues go by record in chunks (one OR per
+    record would pass SQLite's expression depth), with no row of theirs left and Ben's issue kept."""
+    def issue(n: int, contact: int | None, record: str) -> model.QualityIssue:
+        return model.QualityIssue(key=f"k{n}", source="whatsapp", object="message", mapping="whatsapp_message",
+                                  record_id=record, contact_id=contact, field="phone", kind="invalid_phone",
+                                  reason="not a number", value=None)
+
+    with store.transaction() as s:
+        s.add_all(issue(n, people, f"wamid.{n}") for n in range(1500))
+        s.add(model.FieldValue(contact_id=people, field="note", source="whatsapp", value="x", record_id="wamid.1"))
+        s.add_all(issue(2000 + n, None, f"wamid.{n}") for n in range(1500))  # not linked to her: found by record
+        s.add(issue(9999, None, "ben-1"))
+    done = forget(store, config, Settings.from_env({}), people, ADMIN)
+    assert done["counts"]["quality_issues"] >= 3000
+    with store.transaction() as s:
+        left = s.scalars(select(model.QualityIssue.record_id).where(model.QualityIssue.record_id.like("wamid.%")))
+        assert list(left) == []
+        assert s.scalars(select(model.QualityIssue.key).where(model.QualityIssue.record_id == "ben-1")).all() == [
+            "k9999"]
