@@ -21,9 +21,13 @@ BOOTSTRAP = "bootstrap-admin-token"  # LIFESYNC_OPS_TOKEN: the admin token that 
 
 
 def ops_settings(database_url: str) -> Settings:
-    """The webhook test settings, the bootstrap admin token, a secret key (console sessions, PostgreSQL too)."""
+    """The webhook test settings, the bootstrap admin token, a secret key (console sessions, PostgreSQL too).
+
+    Bodies up to 64 kB, not the webhook tests' 4 kB: the ops API carries whole configuration documents
+    (a mapping file edited or previewed), as it does with the 1 MB default.
+    """
     return Settings.from_env({"DATABASE_URL": database_url, **ENV, "LIFESYNC_OPS_TOKEN": BOOTSTRAP,
-                              "LIFESYNC_SECRET_KEY": SECRET_KEY})
+                              "LIFESYNC_SECRET_KEY": SECRET_KEY, "LIFESYNC_WEBHOOK_MAX_BYTES": "65536"})
 
 
 def ops_app(settings: Settings, store: Store, config: Config | None) -> Flask:
