@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 from sync.access.roles import Principal
 from sync.ingest.inbox import process_events
 from sync.privacy.erasure import forget
+from sync.privacy.verify import found_in
 from sync.store import model
 
 if TYPE_CHECKING:
@@ -97,18 +98,9 @@ def _person(store: Store) -> tuple[int, dict[str, str], Any] | None:
     return fallback
 
 
-def _dump_holding(store: Store, values: list[str]) -> list[str]:
-    """The tables whose rows, written out as text, contain one of ``values`` (case-insensitive)."""
-    wanted = [v.lower() for v in values if v]
-    found = []
-    with store.transaction() as session:
-        for table in model.Base.metadata.sorted_tables:
-            for row in session.execute(select(table)):
-                text = json.dumps([str(v) for v in row], ensure_ascii=False).lower()
-                if any(v in text for v in wanted):
-                    found.append(table.name)
-                    break
-    return found
+def _tables_holding(store: Store, values: list[str]) -> list[str]:
+    """The tables whose rows, written out as text, still contain one of ``values``."""
+    return sorted({line.split(":", 1)[0] for lines in found_in(store, values).values() for line in lines})
 
 
 def _crm_records_left(world: World, ids: dict[str, str]) -> int:
@@ -159,7 +151,7 @@ def forget_someone(world: World, store: Store, config: Config) -> Forgotten | No
     held, _ = sandbox_units(world, kind, remote.remote_id, {}) if remote and remote.remote_id else (set(), "")
     recreated, suppressed = _write_again(world, store, config, ids["email"])
     return Forgotten(contact_id, erasure, len(_units(kind, keys or {}) & held), _crm_records_left(world, ids),
-                     bool(recreated), suppressed, _dump_holding(store, [ids["email"], ids.get("phone", "")]))
+                     bool(recreated), suppressed, _tables_holding(store, [ids["email"], ids.get("phone", "")]))
 
 
 def privacy_story(world: World, store: Store, config: Config) -> PrivacyOutcome:

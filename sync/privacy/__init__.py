@@ -7,6 +7,8 @@
 - ``erasure`` — forgetting a person everywhere lifesync keeps them (``lifesync contacts forget``,
   ``POST /api/contacts/<id>/forget``, the console's contact page), with ``suppression`` (salted
   digests so a re-sent record recreates no one) and ``upstream`` (deletion in the CRMs).
+- ``verify`` — every table's rows as text, searched for a person's values (the demo's and the tests' check
+  after an erasure).
 - ``policy`` — ``decide``: the policy (send, restricted, strip, drop) one exit applies to one contact,
   from privacy.yaml (``sync.config.privacy``); conversion dispatch and audience sync both ask it.
 """
